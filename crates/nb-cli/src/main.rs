@@ -1,0 +1,4 @@
+//! The `neuralbridge` command (in progress).
+#![forbid(unsafe_code)]
+
+fn main() {}

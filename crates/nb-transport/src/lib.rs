@@ -1,0 +1,3 @@
+//! nb-transport (in progress).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]

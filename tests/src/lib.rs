@@ -1,0 +1,3 @@
+//! Shared helpers for NeuralBridge's cross-crate integration tests.
+//!
+//! The tests themselves live in `tests/tests/`, one file per capability.

@@ -1,0 +1,72 @@
+//! Project automation for NeuralBridge, run as `cargo xtask <task>`.
+//!
+//! Tasks:
+//! - `ci`: what CI runs: fmt check, clippy with warnings denied, the test
+//!   suite (doctests included) and rustdoc with broken links denied.
+//! - `bench [--quick] [TARGET...]`: runs the criterion benches in `benches/`
+//!   and rewrites their generated tables in `docs/BENCHMARKS.md`.
+//!
+//! `tidy` is not a task: it runs as an ordinary test (`cargo test -p xtask`).
+#![forbid(unsafe_code)]
+
+mod bench;
+mod ci;
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci                          fmt --check, clippy -D warnings, test --workspace, doc
+  bench [--quick] [TARGET..]  run criterion benches, update docs/BENCHMARKS.md
+                              targets: breaker diagnose route learn transport cascade
+";
+
+/// The workspace root: the parent of this crate's directory.
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs `cargo` with `args` in the workspace root, echoing the command.
+pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
