@@ -1,0 +1,939 @@
+//! The load balancer: selection, recording, health transitions and the
+//! runtime-mutable target set.
+
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use fastrand::Rng;
+
+use crate::clock::{Clock, Nanos, duration_nanos};
+use crate::config::{LoadBalancerConfig, LoadBalancingStrategy};
+use crate::health::{AtomicStatus, HealthState, Status};
+use crate::predictor::Predictor;
+use crate::stats::{Meter, MeterParams, ModelStats, SLOTS, health_score, latency_score};
+use crate::target::Target;
+
+/// One target and everything the balancer knows about it.
+struct Entry<T> {
+    target: T,
+    in_flight: AtomicU32,
+    status: AtomicStatus,
+    meter: Meter,
+}
+
+impl<T: Target> Entry<T> {
+    fn new(target: T) -> Self {
+        Self {
+            target,
+            in_flight: AtomicU32::new(0),
+            status: AtomicStatus::new(),
+            meter: Meter::new(),
+        }
+    }
+}
+
+/// An immutable snapshot of the targets, swapped whole on `add`/`remove`.
+struct TargetSet<T> {
+    entries: Box<[Arc<Entry<T>>]>,
+    index: HashMap<T, usize>,
+    /// Entries not `Healthy`. Changed only under the writer lock.
+    unhealthy: AtomicUsize,
+    /// Entries `Excluded` or `Probing`. Changed only under the writer lock.
+    excluded: AtomicUsize,
+}
+
+impl<T: Target> TargetSet<T> {
+    /// Must be called under the writer lock, so the counts are exact.
+    fn new(entries: Vec<Arc<Entry<T>>>) -> Self {
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.target.clone(), i))
+            .collect();
+        let states = entries.iter().map(|e| e.status.load().state());
+        let unhealthy = states
+            .clone()
+            .filter(|s| *s != HealthState::Healthy)
+            .count();
+        let excluded = states.filter(|s| s.is_excluded()).count();
+        Self {
+            entries: entries.into_boxed_slice(),
+            index,
+            unhealthy: AtomicUsize::new(unhealthy),
+            excluded: AtomicUsize::new(excluded),
+        }
+    }
+
+    fn find<Q>(&self, target: &Q) -> Option<&Arc<Entry<T>>>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.index.get(target).map(|&i| &self.entries[i])
+    }
+
+    fn holds(&self, e: &Arc<Entry<T>>) -> bool {
+        self.find(&e.target).is_some_and(|x| Arc::ptr_eq(x, e))
+    }
+
+    /// Adjusts the counters for an entry of this set moving between states.
+    fn count(&self, from: HealthState, to: HealthState) {
+        let step = |c: &AtomicUsize, was: bool, is: bool| match (was, is) {
+            (false, true) => {
+                c.fetch_add(1, Relaxed);
+            }
+            (true, false) => {
+                c.fetch_sub(1, Relaxed);
+            }
+            _ => {}
+        };
+        let unhealthy = |s: HealthState| s != HealthState::Healthy;
+        step(&self.unhealthy, unhealthy(from), unhealthy(to));
+        step(&self.excluded, from.is_excluded(), to.is_excluded());
+    }
+}
+
+/// Where the balancer's randomness comes from.
+#[derive(Debug)]
+enum Entropy {
+    /// A shared wyrand-style state: reproducible from one thread.
+    Seeded(AtomicU64),
+    /// fastrand's per-thread generator: no shared cache line.
+    ThreadLocal,
+}
+
+impl Entropy {
+    /// A generator for one selection.
+    fn rng(&self) -> Rng {
+        match self {
+            Self::Seeded(state) => Rng::with_seed(state.fetch_add(0x9E37_79B9_7F4A_7C15, Relaxed)),
+            Self::ThreadLocal => Rng::new(),
+        }
+    }
+}
+
+/// Why a target was selected.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SelectionKind {
+    /// Chosen by the configured strategy among eligible targets.
+    Normal,
+    /// An excluded target let back in for one probe request: its result
+    /// decides whether it returns to rotation.
+    Probe,
+    /// Chosen in panic mode: too few targets were healthy, so health was
+    /// ignored.
+    Panic,
+    /// Every target the caller would accept was excluded for health, so the
+    /// fallback strategy chose among them, ignoring health.
+    FallbackStrategy,
+}
+
+/// A target chosen by [`LoadBalancer::select`].
+///
+/// Holds the target's shared state, so it stays valid (and
+/// [`start`](Self::start) still counts) if the target is removed meanwhile.
+pub struct Selection<T: Target = String> {
+    entry: Arc<Entry<T>>,
+    kind: SelectionKind,
+}
+
+impl<T: Target> Selection<T> {
+    /// The chosen target.
+    pub fn target(&self) -> &T {
+        &self.entry.target
+    }
+
+    /// The chosen target's name.
+    pub fn name(&self) -> &str {
+        self.entry.target.name()
+    }
+
+    /// Why it was chosen.
+    pub fn kind(&self) -> SelectionKind {
+        self.kind
+    }
+
+    /// Whether this is a probe of an excluded target.
+    pub fn is_probe(&self) -> bool {
+        self.kind == SelectionKind::Probe
+    }
+
+    /// Counts a request in flight to the target until the guard is dropped
+    /// (this is what [`LeastConnections`](LoadBalancingStrategy::LeastConnections)
+    /// and [`PowerOfTwoChoices`](LoadBalancingStrategy::PowerOfTwoChoices)
+    /// see).
+    pub fn start(self) -> InFlight<T> {
+        self.entry.in_flight.fetch_add(1, Relaxed);
+        InFlight {
+            entry: self.entry,
+            kind: self.kind,
+        }
+    }
+}
+
+impl<T: Target> fmt::Debug for Selection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Selection")
+            .field("target", &self.entry.target)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// A request in flight to a target: dropping the guard ends it.
+#[must_use = "dropping the guard ends the request at once"]
+pub struct InFlight<T: Target = String> {
+    entry: Arc<Entry<T>>,
+    kind: SelectionKind,
+}
+
+impl<T: Target> InFlight<T> {
+    /// The target the request went to.
+    pub fn target(&self) -> &T {
+        &self.entry.target
+    }
+
+    /// Why the target was chosen.
+    pub fn kind(&self) -> SelectionKind {
+        self.kind
+    }
+}
+
+impl<T: Target> Drop for InFlight<T> {
+    fn drop(&mut self) {
+        self.entry.in_flight.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<T: Target> fmt::Debug for InFlight<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("target", &self.entry.target)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// A load balancer over targets: model names by default, or any [`Target`].
+///
+/// All methods take `&self` and the balancer is `Send + Sync`: share it
+/// behind an `Arc`. Selection reads the target set through an
+/// [`ArcSwap`] and per-target atomics, takes no lock and does not allocate.
+/// A lock is taken only to add or remove targets and when a target's health
+/// changes category (rare events).
+///
+/// See the [crate docs](crate) for the whole picture.
+pub struct LoadBalancer<T: Target = String> {
+    config: LoadBalancerConfig,
+    params: MeterParams,
+    interval: Nanos,
+    set: ArcSwap<TargetSet<T>>,
+    predictor: ArcSwapOption<Arc<dyn Predictor>>,
+    entropy: Entropy,
+    /// Round-robin position.
+    next: AtomicUsize,
+    clock: Clock,
+    /// Serialises changes to the target set and health-category changes.
+    writer: Mutex<()>,
+}
+
+impl LoadBalancer<String> {
+    /// A balancer over model names, in priority order (the order
+    /// [`Fallback`](LoadBalancingStrategy::Fallback) tries them).
+    /// Duplicates are ignored.
+    ///
+    /// ```
+    /// use nb_route::{LoadBalancer, LoadBalancerConfig};
+    ///
+    /// let lb = LoadBalancer::new(["qwen-max", "gpt-4o"], LoadBalancerConfig::default());
+    /// assert_eq!(lb.targets(), ["qwen-max", "gpt-4o"]);
+    /// ```
+    pub fn new<I>(models: I, config: LoadBalancerConfig) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self::from_targets(models.into_iter().map(Into::into), config)
+    }
+}
+
+/// Outcome of checking one target during a selection pass.
+enum Check {
+    Skip,
+    Eligible,
+    /// The target was excluded and has just been granted a probe.
+    Probe,
+}
+
+/// The chosen index and whether it is a probe.
+struct Pick {
+    index: usize,
+    probe: bool,
+}
+
+impl Pick {
+    fn normal(index: usize) -> Self {
+        Self {
+            index,
+            probe: false,
+        }
+    }
+
+    fn probe(index: usize) -> Self {
+        Self { index, probe: true }
+    }
+}
+
+/// One selection pass: the request's constraints and what it has seen.
+struct Pass<'a, T, F> {
+    exclusions: &'a [T],
+    filter: F,
+    t: Nanos,
+    /// `false` in panic mode and for the fallback strategy.
+    respect_health: bool,
+    /// The probe interval, if auto-recovery is on.
+    recovery: Option<Nanos>,
+    /// Whether any target passed the caller's exclusions and filter.
+    saw_candidate: bool,
+}
+
+impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
+    fn check(&mut self, e: &Entry<T>) -> Check {
+        if self.exclusions.contains(&e.target) || !(self.filter)(&e.target) {
+            return Check::Skip;
+        }
+        self.saw_candidate = true;
+        if !self.respect_health {
+            return Check::Eligible;
+        }
+        let status = e.status.load();
+        if !status.state().is_excluded() {
+            return Check::Eligible;
+        }
+        // Excluded: a probe is due at `at`; probing: the probe expires at
+        // `at` (so a probe whose result never came is not waited on forever).
+        match self.recovery {
+            Some(interval)
+                if self.t >= status.at()
+                    && e.status.transition(
+                        status,
+                        Status::new(HealthState::Probing, self.t.saturating_add(interval)),
+                    ) =>
+            {
+                Check::Probe
+            }
+            _ => Check::Skip,
+        }
+    }
+}
+
+/// Rejection-sampling tries before P2C falls back to a full scan.
+const P2C_TRIES: usize = 4;
+
+impl<T: Target> LoadBalancer<T> {
+    /// A balancer over any [`Target`]s, in priority order. Duplicates are
+    /// ignored.
+    pub fn from_targets<I>(targets: I, config: LoadBalancerConfig) -> Self
+    where
+        I: IntoIterator<Item = T>,
+    {
+        let config = config.sanitized();
+        let mut seen = HashSet::new();
+        let entries: Vec<_> = targets
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .map(|t| Arc::new(Entry::new(t)))
+            .collect();
+        let slot_nanos = (duration_nanos(config.window) / SLOTS as i64).max(1);
+        let params = MeterParams {
+            slot_nanos,
+            ewma_alpha: config.ewma_alpha,
+            peak_tau: config.peak_ewma_decay.as_nanos() as f64,
+            prior_latency: config.prior.latency.as_nanos() as f64,
+            prior_success_rate: config.prior.success_rate,
+            prior_weight: config.prior.weight,
+        };
+        let entropy = match config.seed {
+            Some(seed) => Entropy::Seeded(AtomicU64::new(seed)),
+            None => Entropy::ThreadLocal,
+        };
+        Self {
+            interval: duration_nanos(config.health_check_interval),
+            params,
+            set: ArcSwap::from_pointee(TargetSet::new(entries)),
+            predictor: ArcSwapOption::empty(),
+            entropy,
+            next: AtomicUsize::new(0),
+            clock: Clock::default(),
+            writer: Mutex::new(()),
+            config,
+        }
+    }
+
+    /// The configuration in force (with out-of-range values clamped).
+    pub fn config(&self) -> &LoadBalancerConfig {
+        &self.config
+    }
+
+    /// Sets the predictor the [`Predictive`](LoadBalancingStrategy::Predictive)
+    /// strategy asks.
+    pub fn set_predictor(&self, predictor: Arc<dyn Predictor>) {
+        self.predictor.store(Some(Arc::new(predictor)));
+    }
+
+    /// Removes the predictor: `Predictive` then behaves like
+    /// `WeightedResponseTime`.
+    pub fn clear_predictor(&self) {
+        self.predictor.store(None);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The lock guards no data of its own, so a poisoned lock is usable.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a target at the end of the priority order, with fresh stats and
+    /// the prior. Returns `false` if it is already present.
+    pub fn add(&self, target: T) -> bool {
+        let _guard = self.lock();
+        let set = self.set.load();
+        if set.index.contains_key(&target) {
+            return false;
+        }
+        let mut entries = set.entries.to_vec();
+        entries.push(Arc::new(Entry::new(target)));
+        self.set.store(Arc::new(TargetSet::new(entries)));
+        true
+    }
+
+    /// Removes a target. Requests in flight to it finish normally (their
+    /// guards still count down), and results recorded for it afterwards are
+    /// ignored. Adding it again starts from fresh stats. Returns `false` if
+    /// it was not present.
+    pub fn remove<Q>(&self, target: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _guard = self.lock();
+        let set = self.set.load();
+        let Some(&i) = set.index.get(target) else {
+            return false;
+        };
+        let mut entries = set.entries.to_vec();
+        entries.remove(i);
+        self.set.store(Arc::new(TargetSet::new(entries)));
+        true
+    }
+
+    /// The targets, in priority order.
+    pub fn targets(&self) -> Vec<T> {
+        let set = self.set.load();
+        set.entries.iter().map(|e| e.target.clone()).collect()
+    }
+
+    /// Whether `target` is present.
+    pub fn contains<Q>(&self, target: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.set.load().index.contains_key(target)
+    }
+
+    /// How many targets there are.
+    pub fn len(&self) -> usize {
+        self.set.load().entries.len()
+    }
+
+    /// Whether there are no targets.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Chooses a target for a request, or `None` if the caller accepts none.
+    ///
+    /// - `exclusions`: targets already tried for this request; never chosen.
+    /// - `filter`: the caller's availability test (an open breaker, an
+    ///   exhausted rate limit); a target it rejects is never chosen. It is
+    ///   called at most twice per target and should be cheap.
+    /// - `now`: the current time (virtual in tests).
+    ///
+    /// Among the targets the caller accepts, an excluded target whose probe
+    /// is due is chosen first, as a [`Probe`](SelectionKind::Probe) (one at
+    /// a time per target). Otherwise the strategy chooses among the healthy
+    /// ones; in panic mode among all of them. If every accepted target is
+    /// excluded for health, the fallback strategy chooses among them. The
+    /// result is `None` only when the caller's exclusions and filter leave
+    /// nothing (or there are no targets).
+    pub fn select<F>(&self, exclusions: &[T], filter: F, now: Instant) -> Option<Selection<T>>
+    where
+        F: FnMut(&T) -> bool,
+    {
+        let set = self.set.load();
+        let entries = &set.entries[..];
+        if entries.is_empty() {
+            return None;
+        }
+        let panic = self.in_panic(&set);
+        let mut rng = self.entropy.rng();
+        let mut pass = Pass {
+            exclusions,
+            filter,
+            t: self.clock.nanos(now),
+            respect_health: !panic,
+            recovery: self.config.enable_auto_recovery.then_some(self.interval),
+            saw_candidate: false,
+        };
+        if let Some(pick) = self.pick(self.config.strategy, entries, &mut pass, &mut rng, now) {
+            let kind = match (pick.probe, panic) {
+                (true, _) => SelectionKind::Probe,
+                (false, true) => SelectionKind::Panic,
+                (false, false) => SelectionKind::Normal,
+            };
+            return Some(Selection {
+                entry: Arc::clone(&entries[pick.index]),
+                kind,
+            });
+        }
+        if panic || !pass.saw_candidate {
+            return None;
+        }
+        pass.respect_health = false;
+        let pick = self.pick(
+            self.config.fallback_strategy,
+            entries,
+            &mut pass,
+            &mut rng,
+            now,
+        )?;
+        Some(Selection {
+            entry: Arc::clone(&entries[pick.index]),
+            kind: SelectionKind::FallbackStrategy,
+        })
+    }
+
+    /// [`select`](Self::select) with no exclusions and no filter: the seed
+    /// API's `select_model()`.
+    pub fn select_model(&self, now: Instant) -> Option<Selection<T>> {
+        self.select(&[], |_| true, now)
+    }
+
+    /// Whether fewer than `panic_threshold` of the targets are healthy.
+    fn in_panic(&self, set: &TargetSet<T>) -> bool {
+        let n = set.entries.len();
+        let healthy = n.saturating_sub(set.unhealthy.load(Relaxed));
+        (healthy as f64) < self.config.health.panic_threshold * n as f64
+    }
+
+    fn pick<F>(
+        &self,
+        strategy: LoadBalancingStrategy,
+        entries: &[Arc<Entry<T>>],
+        pass: &mut Pass<'_, T, F>,
+        rng: &mut Rng,
+        now: Instant,
+    ) -> Option<Pick>
+    where
+        F: FnMut(&T) -> bool,
+    {
+        use LoadBalancingStrategy as S;
+        match strategy {
+            S::Random => {
+                let mut chosen = None;
+                let mut seen = 0;
+                for (i, e) in entries.iter().enumerate() {
+                    match pass.check(e) {
+                        Check::Skip => {}
+                        Check::Probe => return Some(Pick::probe(i)),
+                        Check::Eligible => {
+                            seen += 1;
+                            if rng.usize(..seen) == 0 {
+                                chosen = Some(i);
+                            }
+                        }
+                    }
+                }
+                chosen.map(Pick::normal)
+            }
+            S::RoundRobin => {
+                let n = entries.len();
+                let start = self.next.fetch_add(1, Relaxed) % n;
+                for i in (start..n).chain(0..start) {
+                    match pass.check(&entries[i]) {
+                        Check::Skip => {}
+                        Check::Probe => return Some(Pick::probe(i)),
+                        Check::Eligible => return Some(Pick::normal(i)),
+                    }
+                }
+                None
+            }
+            S::Fallback => {
+                for (i, e) in entries.iter().enumerate() {
+                    match pass.check(e) {
+                        Check::Skip => {}
+                        Check::Probe => return Some(Pick::probe(i)),
+                        Check::Eligible => return Some(Pick::normal(i)),
+                    }
+                }
+                None
+            }
+            S::LeastConnections => {
+                let mut chosen = None;
+                let mut least = u32::MAX;
+                let mut ties = 0;
+                for (i, e) in entries.iter().enumerate() {
+                    match pass.check(e) {
+                        Check::Skip => {}
+                        Check::Probe => return Some(Pick::probe(i)),
+                        Check::Eligible => {
+                            let n = e.in_flight.load(Relaxed);
+                            if n < least || chosen.is_none() {
+                                least = n;
+                                ties = 1;
+                                chosen = Some(i);
+                            } else if n == least {
+                                ties += 1;
+                                if rng.usize(..ties) == 0 {
+                                    chosen = Some(i);
+                                }
+                            }
+                        }
+                    }
+                }
+                chosen.map(Pick::normal)
+            }
+            S::WeightedResponseTime => self.weighted(entries, pass, rng, None),
+            S::Predictive => {
+                let predictor = self.predictor.load();
+                let predictor = predictor.as_deref().map(|p| (&**p, now));
+                self.weighted(entries, pass, rng, predictor)
+            }
+            S::PowerOfTwoChoices => self.two_choices(entries, pass, rng),
+        }
+    }
+
+    /// Weighted random by `1 / latency`, times `1 - p` with a predictor.
+    fn weighted<F>(
+        &self,
+        entries: &[Arc<Entry<T>>],
+        pass: &mut Pass<'_, T, F>,
+        rng: &mut Rng,
+        predictor: Option<(&dyn Predictor, Instant)>,
+    ) -> Option<Pick>
+    where
+        F: FnMut(&T) -> bool,
+    {
+        let threshold = self.config.predictive_threshold;
+        let mut total = 0.0;
+        let mut chosen = None;
+        // The least likely to fail among those at or above the threshold.
+        let mut backup: Option<(f64, usize)> = None;
+        for (i, e) in entries.iter().enumerate() {
+            match pass.check(e) {
+                Check::Skip => continue,
+                Check::Probe => return Some(Pick::probe(i)),
+                Check::Eligible => {}
+            }
+            let mut weight = 1.0 / e.meter.latency(&self.params);
+            if let Some((predictor, now)) = predictor {
+                let p = predictor.failure_probability(e.target.name(), now);
+                let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+                if p >= threshold {
+                    if backup.is_none_or(|(best, _)| p < best) {
+                        backup = Some((p, i));
+                    }
+                    continue;
+                }
+                weight *= 1.0 - p;
+            }
+            // Weighted reservoir sampling: the i-th candidate replaces the
+            // choice with probability weight / total-so-far.
+            total += weight;
+            if rng.f64() * total < weight {
+                chosen = Some(i);
+            }
+        }
+        chosen.or(backup.map(|(_, i)| i)).map(Pick::normal)
+    }
+
+    /// Power of two choices by `peak_ewma × (in_flight + 1)`.
+    fn two_choices<F>(
+        &self,
+        entries: &[Arc<Entry<T>>],
+        pass: &mut Pass<'_, T, F>,
+        rng: &mut Rng,
+    ) -> Option<Pick>
+    where
+        F: FnMut(&T) -> bool,
+    {
+        let n = entries.len();
+        let t = pass.t;
+        let cheaper = |a: usize, b: usize| {
+            let cost = |e: &Entry<T>| {
+                e.meter.peak(&self.params, t) * (f64::from(e.in_flight.load(Relaxed)) + 1.0)
+            };
+            if cost(&entries[b]) < cost(&entries[a]) {
+                b
+            } else {
+                a
+            }
+        };
+        // Fast path: draw indices until two distinct eligible ones turn up.
+        let mut first = None;
+        for _ in 0..P2C_TRIES {
+            let i = rng.usize(..n);
+            if first == Some(i) {
+                continue;
+            }
+            match pass.check(&entries[i]) {
+                Check::Skip => {}
+                Check::Probe => return Some(Pick::probe(i)),
+                Check::Eligible => match first {
+                    None => first = Some(i),
+                    Some(a) => return Some(Pick::normal(cheaper(a, i))),
+                },
+            }
+        }
+        // Slow path (few eligible targets): a uniform pair by reservoir
+        // sampling over one scan.
+        let mut pair = [None; 2];
+        let mut seen = 0;
+        for (i, e) in entries.iter().enumerate() {
+            match pass.check(e) {
+                Check::Skip => {}
+                Check::Probe => return Some(Pick::probe(i)),
+                Check::Eligible => {
+                    seen += 1;
+                    let slot = if seen <= 2 {
+                        seen - 1
+                    } else {
+                        rng.usize(..seen)
+                    };
+                    if let Some(s) = pair.get_mut(slot) {
+                        *s = Some(i);
+                    }
+                }
+            }
+        }
+        match pair {
+            [Some(a), Some(b)] => Some(Pick::normal(cheaper(a, b))),
+            [Some(a), None] => Some(Pick::normal(a)),
+            _ => None,
+        }
+    }
+
+    /// Records the result of a request to `target` that took `latency`, and
+    /// updates its health. Returns the target's new health state if this
+    /// result changed it, `None` otherwise (also for an unknown or removed
+    /// target, whose results are ignored).
+    ///
+    /// Call it once per attempt, success or failure; classifying what counts
+    /// as a failure (a `400` is the request's fault, not the model's) is the
+    /// caller's job.
+    pub fn record_result<Q>(
+        &self,
+        target: &Q,
+        latency: Duration,
+        success: bool,
+        now: Instant,
+    ) -> Option<HealthState>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let set = self.set.load();
+        let e = set.find(target)?;
+        let t = self.clock.nanos(now);
+        e.meter.record(&self.params, t, latency, success);
+        self.judge(&set, e, t, success)
+    }
+
+    /// Applies the health rules after a result.
+    fn judge(
+        &self,
+        set: &TargetSet<T>,
+        e: &Arc<Entry<T>>,
+        t: Nanos,
+        success: bool,
+    ) -> Option<HealthState> {
+        let h = &self.config.health;
+        let status = e.status.load();
+        let counts = e.meter.counts(&self.params, t);
+        let rate = self.params.success_rate(counts);
+        match status.state() {
+            HealthState::Healthy | HealthState::Degraded => {
+                let judged = counts.requests >= u64::from(h.min_requests);
+                let low = judged && !self.scores_at_least(set, e, rate, h.exclude_below);
+                match (status.state(), low) {
+                    (HealthState::Healthy, false) => None,
+                    (_, true) => self.exclude(e, status, t),
+                    (_, false) => self.change(e, status, Status::HEALTHY),
+                }
+            }
+            HealthState::Excluded | HealthState::Probing => {
+                let probing = status.state() == HealthState::Probing;
+                let new = if !success {
+                    // The wait for the next probe starts again.
+                    Status::new(HealthState::Excluded, t.saturating_add(self.interval))
+                } else if self.scores_at_least(set, e, rate, h.restore_at) {
+                    return self.change(e, status, Status::HEALTHY);
+                } else if probing {
+                    // A good probe that has not cleared the bar yet: the
+                    // next one may go at once.
+                    Status::new(HealthState::Excluded, t)
+                } else {
+                    return None;
+                };
+                (e.status.transition(status, new) && probing).then_some(HealthState::Excluded)
+            }
+        }
+    }
+
+    /// Whether `e`'s health score, with success rate `rate`, is at least
+    /// `bar`. The latency score (which needs every target's latency) is
+    /// computed only when the success rate alone does not decide.
+    fn scores_at_least(&self, set: &TargetSet<T>, e: &Entry<T>, rate: f64, bar: f64) -> bool {
+        if health_score(rate, 0.0) >= bar {
+            return true;
+        }
+        if health_score(rate, 1.0) < bar {
+            return false;
+        }
+        let latency = latency_score(self.fastest(set), e.meter.latency(&self.params));
+        health_score(rate, latency) >= bar
+    }
+
+    /// The lowest latency EWMA (or prior) among all targets.
+    fn fastest(&self, set: &TargetSet<T>) -> f64 {
+        set.entries
+            .iter()
+            .map(|e| e.meter.latency(&self.params))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Excludes `e` if the cap allows, otherwise marks it degraded.
+    fn exclude(&self, e: &Arc<Entry<T>>, from: Status, t: Nanos) -> Option<HealthState> {
+        let _guard = self.lock();
+        let set = self.set.load();
+        let cap = (set.entries.len() as f64 * self.config.health.max_excluded_fraction) as usize;
+        let to = if set.excluded.load(Relaxed) < cap {
+            Status::new(HealthState::Excluded, t.saturating_add(self.interval))
+        } else {
+            Status::new(HealthState::Degraded, 0)
+        };
+        self.change_locked(&set, e, from, to)
+    }
+
+    /// Moves `e` from `from` to `to`, keeping the set's counters exact.
+    fn change(&self, e: &Arc<Entry<T>>, from: Status, to: Status) -> Option<HealthState> {
+        let _guard = self.lock();
+        let set = self.set.load();
+        self.change_locked(&set, e, from, to)
+    }
+
+    fn change_locked(
+        &self,
+        set: &TargetSet<T>,
+        e: &Arc<Entry<T>>,
+        from: Status,
+        to: Status,
+    ) -> Option<HealthState> {
+        // A removed target's results are ignored; so is a stale `from`
+        // (another thread moved first).
+        if from.state() == to.state() || !set.holds(e) || !e.status.transition(from, to) {
+            return None;
+        }
+        set.count(from.state(), to.state());
+        Some(to.state())
+    }
+
+    /// Puts a target back into rotation at once, whatever its health.
+    /// Returns `false` if it is unknown or already healthy.
+    pub fn restore<Q>(&self, target: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _guard = self.lock();
+        let set = self.set.load();
+        let Some(e) = set.find(target) else {
+            return false;
+        };
+        loop {
+            let from = e.status.load();
+            if from.state() == HealthState::Healthy {
+                return false;
+            }
+            if self.change_locked(&set, e, from, Status::HEALTHY).is_some() {
+                return true;
+            }
+            // A probe was granted meanwhile: try again from the new status.
+        }
+    }
+
+    /// A snapshot of one target's stats at `now`.
+    pub fn stats<Q>(&self, target: &Q, now: Instant) -> Option<ModelStats>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let set = self.set.load();
+        let e = set.find(target)?;
+        Some(self.snapshot(e, self.fastest(&set), self.clock.nanos(now)))
+    }
+
+    /// A snapshot of every target's stats at `now`, in priority order.
+    pub fn get_all_stats(&self, now: Instant) -> Vec<(T, ModelStats)> {
+        let set = self.set.load();
+        let fastest = self.fastest(&set);
+        let t = self.clock.nanos(now);
+        set.entries
+            .iter()
+            .map(|e| (e.target.clone(), self.snapshot(e, fastest, t)))
+            .collect()
+    }
+
+    fn snapshot(&self, e: &Entry<T>, fastest: f64, t: Nanos) -> ModelStats {
+        let p = &self.params;
+        let counts = e.meter.counts(p, t);
+        let success_rate = p.success_rate(counts);
+        let latency = e.meter.latency(p);
+        let latency_score = latency_score(fastest, latency);
+        let [p50, p95, p99] = e.meter.percentiles(p, t);
+        ModelStats {
+            requests: counts.requests,
+            successes: counts.successes,
+            success_rate,
+            latency: Duration::from_nanos(latency as u64),
+            latency_score,
+            health_score: health_score(success_rate, latency_score),
+            p50,
+            p95,
+            p99,
+            in_flight: e.in_flight.load(Relaxed),
+            last_success: self.clock.instant(e.meter.last_success()),
+            last_failure: self.clock.instant(e.meter.last_failure()),
+            state: e.status.load().state(),
+        }
+    }
+}
+
+impl<T: Target> fmt::Debug for LoadBalancer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = self.set.load();
+        let targets: Vec<&str> = set.entries.iter().map(|e| e.target.name()).collect();
+        f.debug_struct("LoadBalancer")
+            .field("strategy", &self.config.strategy)
+            .field("targets", &targets)
+            .field("predictor", &self.predictor.load().is_some())
+            .finish_non_exhaustive()
+    }
+}
