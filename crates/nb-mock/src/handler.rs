@@ -1,0 +1,421 @@
+//! One request: route it, read it, decide, and answer (or misbehave).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER,
+};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use crate::body::{Ending, MockBody};
+use crate::fault::Fault;
+use crate::log::{Arrival, Credential, Shared};
+use crate::openai::{Answer, ChatRequest, ErrorReply, StreamShape};
+use crate::plan::{Decision, Plan};
+use crate::scenario::ModelBehavior;
+use crate::server::ConnControl;
+
+/// The largest request body the server reads.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+static FAULT_HEADER: HeaderName = HeaderName::from_static("x-nb-mock-fault");
+static RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
+
+enum Route {
+    Chat(Option<String>),
+    Models,
+    Unknown,
+}
+
+fn route(path: &str) -> Route {
+    match path {
+        "/v1/chat/completions" | "/chat/completions" => Route::Chat(None),
+        "/v1/models" | "/models" => Route::Models,
+        _ => match path
+            .strip_prefix("/openai/deployments/")
+            .and_then(|rest| rest.strip_suffix("/chat/completions"))
+        {
+            Some(deployment) if !deployment.is_empty() && !deployment.contains('/') => {
+                Route::Chat(Some(deployment.to_owned()))
+            }
+            _ => Route::Unknown,
+        },
+    }
+}
+
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    control: Arc<ConnControl>,
+    request: Request<Incoming>,
+) -> Result<Response<MockBody>, Infallible> {
+    let response = match (request.method(), route(request.uri().path())) {
+        (&Method::POST, Route::Chat(deployment)) => {
+            chat(&shared, control, request, deployment).await
+        }
+        (&Method::GET, Route::Models) => models(&shared.plan()),
+        (_, Route::Chat(_) | Route::Models) => error(ErrorReply::invalid_request(
+            405,
+            &format!(
+                "Method {} is not allowed on {}.",
+                request.method(),
+                request.uri().path()
+            ),
+        )),
+        (_, Route::Unknown) => error(ErrorReply::openai(
+            404,
+            &format!(
+                "Unknown request URL: {} {}.",
+                request.method(),
+                request.uri().path()
+            ),
+            Some("invalid_request_error"),
+            None,
+            Some("unknown_url"),
+        )),
+    };
+    Ok(response)
+}
+
+async fn chat(
+    shared: &Shared,
+    control: Arc<ConnControl>,
+    request: Request<Incoming>,
+    deployment: Option<String>,
+) -> Response<MockBody> {
+    let version = request.version();
+    let credential = Credential::from_headers(request.headers());
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(cause) if cause.is::<LengthLimitError>() => {
+            return error(ErrorReply::invalid_request(
+                413,
+                &format!("The request body is larger than {MAX_BODY} bytes."),
+            ));
+        }
+        Err(_) => {
+            return error(ErrorReply::invalid_request(
+                400,
+                "The request body could not be read.",
+            ));
+        }
+    };
+    let chat: ChatRequest<'_> = match serde_json::from_slice(&body) {
+        Ok(chat) => chat,
+        Err(cause) => {
+            return error(ErrorReply::invalid_request(
+                400,
+                &format!("We could not parse the JSON body of your request: {cause}."),
+            ));
+        }
+    };
+    let model = match (&chat.model, &deployment) {
+        (Some(model), _) if !model.0.is_empty() => &*model.0,
+        (_, Some(deployment)) => deployment.as_str(),
+        _ => {
+            return error(ErrorReply::invalid_request(
+                400,
+                "You must provide a model parameter.",
+            ));
+        }
+    };
+    if chat.messages.is_empty() {
+        return error(ErrorReply::invalid_request(
+            400,
+            "'messages' must contain at least one message.",
+        ));
+    }
+    let (plan, decision) = shared.admit(Arrival {
+        model,
+        stream: chat.stream(),
+        include_usage: chat.include_usage(),
+        prefill: chat.prefill(),
+        messages: chat.messages.len(),
+        credential,
+        version,
+    });
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    respond(&plan, decision, &chat, control, version == Version::HTTP_2).await
+}
+
+/// Everything the answer needs, gathered once.
+struct Reply<'a> {
+    answer: Answer<'a>,
+    stream: bool,
+    include_usage: bool,
+    interval: Duration,
+    control: Arc<ConnControl>,
+    http2: bool,
+}
+
+impl Reply<'_> {
+    /// A 200 answer: whole, or a stream of `shape` that ends with `ending`, after `first_delay`.
+    fn answer(
+        &self,
+        shape: StreamShape,
+        first_delay: Duration,
+        ending: Ending,
+    ) -> Response<MockBody> {
+        if self.stream {
+            let events = self.answer.events(self.include_usage, shape);
+            let body = MockBody::frames(
+                events,
+                first_delay,
+                self.interval,
+                ending,
+                Arc::clone(&self.control),
+                self.http2,
+            );
+            let mut response = Response::new(body);
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            return response;
+        }
+        let completion = Bytes::from(self.answer.completion());
+        if first_delay.is_zero() && ending == Ending::Complete {
+            return json_response(StatusCode::OK, completion);
+        }
+        // Sent after a delay, or only its first half: the head announces the full length.
+        let length = completion.len();
+        let sent = if ending == Ending::Complete {
+            completion
+        } else {
+            completion.slice(..length / 2)
+        };
+        let body = MockBody::frames(
+            vec![sent],
+            first_delay,
+            Duration::ZERO,
+            ending,
+            Arc::clone(&self.control),
+            self.http2,
+        );
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        response
+    }
+
+    fn truncated_json(&self) -> Response<MockBody> {
+        let completion = Bytes::from(self.answer.completion());
+        json_response(StatusCode::OK, completion.slice(..completion.len() / 2))
+    }
+}
+
+async fn respond(
+    plan: &Plan,
+    mut decision: Decision,
+    chat: &ChatRequest<'_>,
+    control: Arc<ConnControl>,
+    http2: bool,
+) -> Response<MockBody> {
+    let behavior = decision.model.and_then(|index| plan.behavior(index));
+    let Some(fault) = decision.fault.take() else {
+        return reply(&decision, behavior, chat, control, http2).answer(
+            StreamShape::COMPLETE,
+            Duration::ZERO,
+            Ending::Complete,
+        );
+    };
+    let mut response = match &fault {
+        Fault::Hang => std::future::pending().await,
+        Fault::ConnectionReset => {
+            control.reset();
+            std::future::pending().await
+        }
+        Fault::SlowFirstToken {
+            delay,
+            before_headers,
+        } => {
+            let reply = reply(&decision, behavior, chat, control, http2);
+            if *before_headers {
+                tokio::time::sleep(*delay).await;
+                reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete)
+            } else {
+                reply.answer(StreamShape::COMPLETE, *delay, Ending::Complete)
+            }
+        }
+        Fault::StreamCut { after_chunks } => reply(&decision, behavior, chat, control, http2)
+            .answer(
+                StreamShape::truncated(*after_chunks),
+                Duration::ZERO,
+                Ending::Cut,
+            ),
+        Fault::StreamStall { after_chunks } => reply(&decision, behavior, chat, control, http2)
+            .answer(
+                StreamShape::truncated(*after_chunks),
+                Duration::ZERO,
+                Ending::Stall,
+            ),
+        Fault::MalformedChunk { after_chunks } => {
+            let reply = reply(&decision, behavior, chat, control, http2);
+            if reply.stream {
+                let shape = StreamShape {
+                    malformed_at: Some(*after_chunks as usize),
+                    ..StreamShape::COMPLETE
+                };
+                reply.answer(shape, Duration::ZERO, Ending::Complete)
+            } else {
+                reply.truncated_json()
+            }
+        }
+        Fault::NoDone { finish_reason } => {
+            let shape = StreamShape {
+                finish: *finish_reason,
+                done: false,
+                ..StreamShape::COMPLETE
+            };
+            reply(&decision, behavior, chat, control, http2).answer(
+                shape,
+                Duration::ZERO,
+                Ending::Complete,
+            )
+        }
+        Fault::TruncatedJson => reply(&decision, behavior, chat, control, http2).truncated_json(),
+        Fault::Custom {
+            status,
+            body,
+            content_type,
+            headers,
+        } => custom(*status, body, content_type.as_deref(), headers),
+        other => match ErrorReply::for_fault(other, &decision.name) {
+            Some(reply) => error(reply),
+            // Every fault without its own arm above is a plain error response.
+            None => error(ErrorReply::openai(
+                500,
+                "nb-mock has no response for this fault",
+                None,
+                None,
+                None,
+            )),
+        },
+    };
+    let headers = response.headers_mut();
+    match fault {
+        Fault::RateLimit {
+            retry_after_s,
+            retry_after_ms,
+        } => {
+            if let Some(seconds) = retry_after_s {
+                headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            if let Some(ms) = retry_after_ms {
+                headers.insert(RETRY_AFTER_MS.clone(), HeaderValue::from(ms));
+            }
+        }
+        Fault::ServiceUnavailable {
+            retry_after_s: Some(seconds),
+        } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        _ => {}
+    }
+    headers.insert(FAULT_HEADER.clone(), HeaderValue::from_static(fault.name()));
+    response
+}
+
+fn reply<'a>(
+    decision: &'a Decision,
+    behavior: Option<&ModelBehavior>,
+    chat: &ChatRequest<'_>,
+    control: Arc<ConnControl>,
+    http2: bool,
+) -> Reply<'a> {
+    let chunks = behavior.map_or(4, |model| model.chunk_count());
+    let fixed = behavior.and_then(|model| model.fixed_reply());
+    Reply {
+        answer: Answer::new(&decision.name, decision.attempt, fixed, chunks, chat),
+        stream: chat.stream(),
+        include_usage: chat.include_usage(),
+        interval: behavior.map_or(Duration::ZERO, |model| model.interval()),
+        control,
+        http2,
+    }
+}
+
+fn custom(
+    status: u16,
+    body: &str,
+    content_type: Option<&str>,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::full(body.to_owned()));
+    // Validation keeps the status between 200 and 599.
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let map = response.headers_mut();
+    let content_type = content_type.or((!body.is_empty()).then_some("application/json"));
+    if let Some(value) = content_type.and_then(|value| HeaderValue::from_str(value).ok()) {
+        map.insert(CONTENT_TYPE, value);
+    }
+    for (name, value) in headers {
+        // Validation checked names and values; a bad one is skipped rather than trusted.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.insert(name, value);
+        }
+    }
+    response
+}
+
+fn models(plan: &Plan) -> Response<MockBody> {
+    let data: Vec<serde_json::Value> = plan
+        .scenario
+        .models()
+        .iter()
+        .map(|model| json!({ "id": model.name(), "object": "model", "created": 0, "owned_by": "nb-mock" }))
+        .collect();
+    let body = json!({ "object": "list", "data": data });
+    json_response(StatusCode::OK, Bytes::from(body.to_string()))
+}
+
+fn error(reply: ErrorReply) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::full(reply.body));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    response
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::full(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert!(matches!(route("/v1/chat/completions"), Route::Chat(None)));
+        assert!(matches!(route("/chat/completions"), Route::Chat(None)));
+        assert!(matches!(
+            route("/openai/deployments/gpt-4o/chat/completions"),
+            Route::Chat(Some(d)) if d == "gpt-4o"
+        ));
+        assert!(matches!(
+            route("/openai/deployments//chat/completions"),
+            Route::Unknown
+        ));
+        assert!(matches!(route("/v1/models"), Route::Models));
+        assert!(matches!(route("/v1/embeddings"), Route::Unknown));
+    }
+}

@@ -1,0 +1,233 @@
+//! A scenario prepared for serving: name lookup and the per-request decision.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::fault::Fault;
+use crate::scenario::{ModelBehavior, Scenario, UnknownModel};
+
+/// Salt of the jitter draw; rule draws use the rule's index, far below it.
+const JITTER_SALT: u64 = u64::MAX;
+
+/// A scenario with its models indexed by name.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) scenario: Scenario,
+    models: Vec<PlannedModel>,
+    by_name: HashMap<Arc<str>, usize>,
+}
+
+#[derive(Debug)]
+struct PlannedModel {
+    name: Arc<str>,
+    hash: u64,
+}
+
+/// What the server decided to do with one request.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    /// Index of the model in the scenario, `None` for a model it does not name.
+    pub(crate) model: Option<usize>,
+    /// The model's name, shared with the log.
+    pub(crate) name: Arc<str>,
+    /// Which request for this model it is, from 1.
+    pub(crate) attempt: u32,
+    /// The fault to commit, if any.
+    pub(crate) fault: Option<Fault>,
+    /// Latency to pay before anything else.
+    pub(crate) latency: Duration,
+}
+
+impl Plan {
+    pub(crate) fn new(scenario: Scenario) -> Self {
+        let models: Vec<PlannedModel> = scenario
+            .models()
+            .iter()
+            .map(|model| PlannedModel {
+                name: Arc::from(model.name()),
+                hash: fnv1a(model.name()),
+            })
+            .collect();
+        let by_name = models
+            .iter()
+            .enumerate()
+            .map(|(index, model)| (Arc::clone(&model.name), index))
+            .collect();
+        Plan {
+            scenario,
+            models,
+            by_name,
+        }
+    }
+
+    /// The shared name for `model`: the scenario's own when it names the model.
+    pub(crate) fn name(&self, model: &str) -> Option<&Arc<str>> {
+        self.by_name
+            .get(model)
+            .map(|&index| &self.models[index].name)
+    }
+
+    pub(crate) fn behavior(&self, index: usize) -> Option<&ModelBehavior> {
+        self.scenario.models().get(index)
+    }
+
+    /// Decides what happens to the `attempt`-th request for `name`, `elapsed` after start.
+    pub(crate) fn decide(
+        &self,
+        name: Arc<str>,
+        attempt: u32,
+        elapsed: Duration,
+        stream: bool,
+        prefill: bool,
+    ) -> Decision {
+        let Some(&index) = self.by_name.get(&*name) else {
+            let fault = match self.scenario.unknown_model() {
+                UnknownModel::Serve => None,
+                UnknownModel::NotFound => Some(Fault::ModelNotFound),
+            };
+            return Decision {
+                model: None,
+                name,
+                attempt,
+                fault,
+                latency: Duration::ZERO,
+            };
+        };
+        let behavior = &self.scenario.models()[index];
+        let hash = self.models[index].hash;
+        let seed = self.scenario.seed();
+        let fault = behavior
+            .rules()
+            .iter()
+            .enumerate()
+            .find(|(position, rule)| {
+                rule.selects(attempt, elapsed, stream, prefill)
+                    && rule
+                        .chance()
+                        .is_none_or(|p| draw(seed, hash, attempt, *position as u64) < p)
+            })
+            .map(|(_, rule)| rule.fault().clone());
+        let jitter = behavior.max_jitter();
+        let latency = if jitter.is_zero() {
+            behavior.base_latency()
+        } else {
+            behavior.base_latency() + jitter.mul_f64(draw(seed, hash, attempt, JITTER_SALT))
+        };
+        Decision {
+            model: Some(index),
+            name,
+            attempt,
+            fault,
+            latency,
+        }
+    }
+}
+
+/// A uniform number in `[0, 1)`, a pure function of its inputs.
+fn draw(seed: u64, model: u64, attempt: u32, salt: u64) -> f64 {
+    let mut x = seed;
+    x = splitmix64(x ^ model);
+    x = splitmix64(x ^ u64::from(attempt));
+    x = splitmix64(x ^ salt);
+    // The top 53 bits fill an f64 mantissa exactly.
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// FNV-1a: a stable hash of a model name (std's hasher is seeded per process).
+pub(crate) fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{ModelBehavior, Rule};
+
+    fn plan(model: ModelBehavior) -> Plan {
+        Plan::new(Scenario::builder().seed(7).model(model).build().unwrap())
+    }
+
+    fn decide(plan: &Plan, attempt: u32) -> Decision {
+        plan.decide(Arc::from("m"), attempt, Duration::ZERO, false, false)
+    }
+
+    #[test]
+    fn draws_are_uniform_enough_and_reproducible() {
+        let draws: Vec<f64> = (0..10_000).map(|a| draw(1, 2, a, 3)).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((mean - 0.5).abs() < 0.02, "mean {mean}");
+        assert_eq!(draw(1, 2, 5, 3), draws[5]);
+        assert_ne!(draw(1, 2, 5, 3), draw(2, 2, 5, 3));
+    }
+
+    #[test]
+    fn probability_rules_fail_a_fixed_share_of_attempts() {
+        let plan =
+            plan(ModelBehavior::new("m").rule(Rule::new(Fault::ServerError).probability(0.25)));
+        let failed: Vec<u32> = (1..=2000)
+            .filter(|&a| decide(&plan, a).fault.is_some())
+            .collect();
+        let share = failed.len() as f64 / 2000.0;
+        assert!((share - 0.25).abs() < 0.04, "share {share}");
+        let again: Vec<u32> = (1..=2000)
+            .filter(|&a| decide(&plan, a).fault.is_some())
+            .collect();
+        assert_eq!(failed, again);
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds_and_varies() {
+        let plan = plan(
+            ModelBehavior::new("m")
+                .latency(Duration::from_millis(100))
+                .jitter(Duration::from_millis(50)),
+        );
+        let latencies: Vec<Duration> = (1..=100).map(|a| decide(&plan, a).latency).collect();
+        assert!(
+            latencies
+                .iter()
+                .all(|l| *l >= Duration::from_millis(100) && *l < Duration::from_millis(150))
+        );
+        assert!(latencies.iter().any(|l| *l != latencies[0]));
+    }
+
+    #[test]
+    fn first_matching_rule_wins() {
+        let plan = plan(
+            ModelBehavior::new("m")
+                .rule(Rule::new(Fault::InvalidApiKey).attempts(2..=2))
+                .rule(Rule::new(Fault::ServerError).attempts(..=3)),
+        );
+        let faults: Vec<Option<&str>> = (1..=4)
+            .map(|a| decide(&plan, a).fault.map(|f| f.name()))
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                Some("server_error"),
+                Some("invalid_api_key"),
+                Some("server_error"),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_models_follow_the_scenario_setting() {
+        let plan = plan(ModelBehavior::new("m"));
+        let decision = plan.decide(Arc::from("other"), 1, Duration::ZERO, false, false);
+        assert_eq!(decision.fault, Some(Fault::ModelNotFound));
+        assert_eq!(decision.model, None);
+    }
+}

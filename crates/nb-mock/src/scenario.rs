@@ -1,0 +1,803 @@
+//! Scenarios: which models the server knows, how each behaves, and when each misbehaves.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::fault::{Fault, fault_or_name};
+
+/// The longest latency, jitter, interval or delay a scenario may ask for.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The most content chunks a model may stream per answer.
+const MAX_CHUNKS: u32 = 10_000;
+/// The longest model name a scenario may declare.
+const MAX_NAME: usize = 256;
+
+/// A complete description of how the mock server behaves.
+///
+/// Build one in Rust with [`Scenario::builder`], or load it from TOML or JSON with
+/// [`Scenario::from_toml_str`], [`Scenario::from_json_str`] or [`Scenario::from_path`]; both
+/// paths validate the same way, so a `Scenario` value is always valid. The README documents the
+/// file schema with a complete example.
+///
+/// The order of [`Scenario::models`] is the order drivers such as the demo and the chaos runner
+/// use as the fallback chain: the first model is the primary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ScenarioFile")]
+pub struct Scenario {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    seed: u64,
+    unknown_model: UnknownModel,
+    #[serde(
+        rename = "duration_ms",
+        with = "opt_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    duration: Option<Duration>,
+    models: Vec<ModelBehavior>,
+}
+
+/// The unvalidated form a scenario file deserializes into.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    unknown_model: UnknownModel,
+    #[serde(default, rename = "duration_ms", with = "opt_duration_ms")]
+    duration: Option<Duration>,
+    #[serde(default)]
+    models: Vec<ModelBehavior>,
+}
+
+impl TryFrom<ScenarioFile> for Scenario {
+    type Error = ScenarioError;
+
+    fn try_from(file: ScenarioFile) -> Result<Self, ScenarioError> {
+        let scenario = Scenario {
+            description: file.description,
+            seed: file.seed,
+            unknown_model: file.unknown_model,
+            duration: file.duration,
+            models: file.models,
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+}
+
+impl Scenario {
+    /// Starts a scenario in Rust.
+    pub fn builder() -> ScenarioBuilder {
+        ScenarioBuilder {
+            scenario: Scenario {
+                description: None,
+                seed: 0,
+                unknown_model: UnknownModel::default(),
+                duration: None,
+                models: Vec::new(),
+            },
+        }
+    }
+
+    /// A scenario in which every named model answers at once and never fails.
+    pub fn healthy<I, S>(models: I) -> Scenario
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut scenario = Scenario::builder().build_unchecked();
+        for name in models {
+            let model = ModelBehavior::new(name);
+            // A duplicate name would make the scenario invalid: the later one is dropped.
+            if scenario.model(model.name()).is_none() && model.validate("models[]").is_ok() {
+                scenario.models.push(model);
+            }
+        }
+        scenario
+    }
+
+    /// Parses and validates a scenario written in TOML.
+    pub fn from_toml_str(text: &str) -> Result<Scenario, ScenarioError> {
+        let file: ScenarioFile = toml::from_str(text).map_err(ScenarioError::Toml)?;
+        Scenario::try_from(file)
+    }
+
+    /// Parses and validates a scenario written in JSON.
+    pub fn from_json_str(text: &str) -> Result<Scenario, ScenarioError> {
+        let file: ScenarioFile = serde_json::from_str(text).map_err(ScenarioError::Json)?;
+        Scenario::try_from(file)
+    }
+
+    /// Reads a scenario file; `.toml` and `.json` are told apart by the extension.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let in_file = |source| ScenarioError::File {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        let parse = match path.extension().and_then(|ext| ext.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("toml") => Scenario::from_toml_str,
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Scenario::from_json_str,
+            _ => return Err(in_file(ScenarioError::Extension)),
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|source| in_file(ScenarioError::Io(source)))?;
+        parse(&text).map_err(in_file)
+    }
+
+    /// Renders the scenario as TOML, in the same schema the parser reads.
+    pub fn to_toml_string(&self) -> Result<String, ScenarioError> {
+        toml::to_string_pretty(self).map_err(ScenarioError::TomlWrite)
+    }
+
+    /// What the scenario is about, if it says.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The seed behind jitter and probability rules.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// What the server does with a model the scenario does not name.
+    pub fn unknown_model(&self) -> UnknownModel {
+        self.unknown_model
+    }
+
+    /// How long a driver should run this scenario to see its whole story, if it says.
+    /// The server itself never stops on its own.
+    pub fn duration(&self) -> Option<Duration> {
+        self.duration
+    }
+
+    /// The models, in declaration order (the suggested fallback order).
+    pub fn models(&self) -> &[ModelBehavior] {
+        &self.models
+    }
+
+    /// The model with this name.
+    pub fn model(&self, name: &str) -> Option<&ModelBehavior> {
+        self.models.iter().find(|model| model.name == name)
+    }
+
+    /// Adds `model`, or replaces the model of the same name in place.
+    pub(crate) fn upsert(&mut self, model: ModelBehavior) -> Result<(), ScenarioError> {
+        let index = self.models.iter().position(|m| m.name == model.name);
+        model.validate(&format!("models[{}]", index.unwrap_or(self.models.len())))?;
+        match index {
+            Some(index) => self.models[index] = model,
+            None => self.models.push(model),
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ScenarioError> {
+        if let Some(duration) = self.duration {
+            check_duration("duration_ms", duration)?;
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.models.len());
+        for (index, model) in self.models.iter().enumerate() {
+            let path = format!("models[{index}]");
+            model.validate(&path)?;
+            if let Some(first) = seen.insert(&model.name, index) {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.name"),
+                    format!(
+                        "duplicate model name `{}` (also models[{first}])",
+                        model.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`Scenario`] in Rust; [`ScenarioBuilder::build`] validates it as a file would be.
+#[derive(Debug, Clone)]
+pub struct ScenarioBuilder {
+    scenario: Scenario,
+}
+
+impl ScenarioBuilder {
+    /// What the scenario is about.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.scenario.description = Some(description.into());
+        self
+    }
+
+    /// The seed behind jitter and probability rules (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.scenario.seed = seed;
+        self
+    }
+
+    /// What to do with a model the scenario does not name (default: 404 `model_not_found`).
+    pub fn unknown_model(mut self, unknown_model: UnknownModel) -> Self {
+        self.scenario.unknown_model = unknown_model;
+        self
+    }
+
+    /// How long a driver should run the scenario.
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.scenario.duration = Some(duration);
+        self
+    }
+
+    /// Adds a model.
+    pub fn model(mut self, model: ModelBehavior) -> Self {
+        self.scenario.models.push(model);
+        self
+    }
+
+    /// Validates and returns the scenario.
+    pub fn build(self) -> Result<Scenario, ScenarioError> {
+        self.scenario.validate()?;
+        Ok(self.scenario)
+    }
+
+    fn build_unchecked(self) -> Scenario {
+        self.scenario
+    }
+}
+
+/// What the server does with a request for a model the scenario does not name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnknownModel {
+    /// 404 `model_not_found` in OpenAI's error format.
+    #[default]
+    NotFound,
+    /// Serve it as a healthy model with default behaviour.
+    Serve,
+}
+
+/// How one model behaves: latency, streaming shape, reply text and fault rules.
+///
+/// Latency is `latency` plus a deterministic fraction of `jitter` (drawn from the scenario seed,
+/// the model and the attempt number) and is paid before anything else, faults included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelBehavior {
+    name: String,
+    #[serde(default, rename = "latency_ms", with = "duration_ms")]
+    latency: Duration,
+    #[serde(default, rename = "jitter_ms", with = "duration_ms")]
+    jitter: Duration,
+    #[serde(default = "default_chunks")]
+    chunks: u32,
+    #[serde(default, rename = "chunk_interval_ms", with = "duration_ms")]
+    chunk_interval: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rules: Vec<Rule>,
+}
+
+fn default_chunks() -> u32 {
+    4
+}
+
+impl ModelBehavior {
+    /// A healthy model: no latency, four chunks per streamed answer, an echo for a reply.
+    pub fn new(name: impl Into<String>) -> Self {
+        ModelBehavior {
+            name: name.into(),
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            chunks: default_chunks(),
+            chunk_interval: Duration::ZERO,
+            reply: None,
+            rules: Vec::new(),
+        }
+    }
+
+    /// Base latency before the response head.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Up to this much extra latency, drawn deterministically per attempt.
+    pub fn jitter(mut self, jitter: Duration) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Content chunks per streamed answer (1 to 10 000; default 4).
+    pub fn chunks(mut self, chunks: u32) -> Self {
+        self.chunks = chunks;
+        self
+    }
+
+    /// Pause between streamed chunks.
+    pub fn chunk_interval(mut self, interval: Duration) -> Self {
+        self.chunk_interval = interval;
+        self
+    }
+
+    /// A fixed reply instead of the default echo of the last user message.
+    pub fn reply(mut self, reply: impl Into<String>) -> Self {
+        self.reply = Some(reply.into());
+        self
+    }
+
+    /// Adds a fault rule; rules are tried in order and the first that matches applies.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// The model's name, as requests and responses spell it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Base latency.
+    pub fn base_latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// Maximum extra latency.
+    pub fn max_jitter(&self) -> Duration {
+        self.jitter
+    }
+
+    /// Content chunks per streamed answer.
+    pub fn chunk_count(&self) -> u32 {
+        self.chunks
+    }
+
+    /// Pause between streamed chunks.
+    pub fn interval(&self) -> Duration {
+        self.chunk_interval
+    }
+
+    /// The fixed reply, if any.
+    pub fn fixed_reply(&self) -> Option<&str> {
+        self.reply.as_deref()
+    }
+
+    /// The fault rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    fn validate(&self, path: &str) -> Result<(), ScenarioError> {
+        if self.name.is_empty() || self.name.len() > MAX_NAME {
+            return Err(ScenarioError::invalid(
+                format!("{path}.name"),
+                format!("must be 1 to {MAX_NAME} bytes long"),
+            ));
+        }
+        if self.name.chars().any(char::is_control) {
+            return Err(ScenarioError::invalid(
+                format!("{path}.name"),
+                "must not contain control characters",
+            ));
+        }
+        if !(1..=MAX_CHUNKS).contains(&self.chunks) {
+            return Err(ScenarioError::invalid(
+                format!("{path}.chunks"),
+                format!("must be between 1 and {MAX_CHUNKS}, got {}", self.chunks),
+            ));
+        }
+        check_duration(&format!("{path}.latency_ms"), self.latency)?;
+        check_duration(&format!("{path}.jitter_ms"), self.jitter)?;
+        check_duration(&format!("{path}.chunk_interval_ms"), self.chunk_interval)?;
+        for (index, rule) in self.rules.iter().enumerate() {
+            rule.validate(&format!("{path}.rules[{index}]"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A fault and the requests it applies to.
+///
+/// A rule with no condition applies to every request. Conditions combine: all that are set
+/// must hold. Attempt numbers count every request the model received since the server started
+/// (or since [`RequestLog::clear`](crate::RequestLog::clear)), starting at 1. Time windows are
+/// half-open, `[from, until)`, measured from server start on tokio's clock, so
+/// `tokio::time::pause()` and `advance()` move through them. Probability draws are a pure
+/// function of the scenario seed, the model, the attempt number and the rule's position, so
+/// the same scenario fails the same attempts on every run, whatever the concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attempts: Option<AttemptRange>,
+    #[serde(
+        default,
+        rename = "from_ms",
+        with = "opt_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    from: Option<Duration>,
+    #[serde(
+        default,
+        rename = "until_ms",
+        with = "opt_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    until: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probability: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    streaming: Option<bool>,
+    #[serde(deserialize_with = "fault_or_name")]
+    fault: Fault,
+}
+
+impl Rule {
+    /// A rule that applies `fault` to every request until conditions are added.
+    pub fn new(fault: Fault) -> Self {
+        Rule {
+            attempts: None,
+            from: None,
+            until: None,
+            probability: None,
+            streaming: None,
+            fault,
+        }
+    }
+
+    /// Only these attempt numbers (1-based): `1..=3`, `4..`, `2..=2`.
+    pub fn attempts(mut self, range: impl RangeBounds<u32>) -> Self {
+        let first = match range.start_bound() {
+            Bound::Included(&first) => first,
+            Bound::Excluded(&first) => first.saturating_add(1),
+            Bound::Unbounded => 1,
+        };
+        let last = match range.end_bound() {
+            Bound::Included(&last) => Some(last),
+            // `..0` is empty: `Some(0)` fails validation, as it should.
+            Bound::Excluded(&last) => Some(last.saturating_sub(1)),
+            Bound::Unbounded => None,
+        };
+        self.attempts = Some(AttemptRange { first, last });
+        self
+    }
+
+    /// Only while the time since server start is inside `range` (half-open:
+    /// `from..until`, `from..`, `..until`).
+    pub fn window(mut self, range: impl RangeBounds<Duration>) -> Self {
+        self.from = match range.start_bound() {
+            Bound::Included(&from) | Bound::Excluded(&from) => Some(from),
+            Bound::Unbounded => None,
+        };
+        self.until = match range.end_bound() {
+            Bound::Excluded(&until) => Some(until),
+            Bound::Included(&until) => Some(until.saturating_add(Duration::from_nanos(1))),
+            Bound::Unbounded => None,
+        };
+        self
+    }
+
+    /// Only with this probability (0 to 1), drawn deterministically from the seed.
+    pub fn probability(mut self, probability: f64) -> Self {
+        self.probability = Some(probability);
+        self
+    }
+
+    /// Only for streaming (`true`) or only for non-streaming (`false`) requests.
+    pub fn streaming(mut self, streaming: bool) -> Self {
+        self.streaming = Some(streaming);
+        self
+    }
+
+    /// The fault this rule applies.
+    pub fn fault(&self) -> &Fault {
+        &self.fault
+    }
+
+    /// Whether the rule's conditions other than probability hold.
+    pub(crate) fn selects(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        stream: bool,
+        prefill: bool,
+    ) -> bool {
+        self.attempts.is_none_or(|range| range.contains(attempt))
+            && self.from.is_none_or(|from| elapsed >= from)
+            && self.until.is_none_or(|until| elapsed < until)
+            && self.streaming.is_none_or(|streaming| streaming == stream)
+            && (prefill || !matches!(self.fault, Fault::RejectPrefill))
+    }
+
+    pub(crate) fn chance(&self) -> Option<f64> {
+        self.probability
+    }
+
+    fn validate(&self, path: &str) -> Result<(), ScenarioError> {
+        if let Some(range) = self.attempts {
+            if range.first == 0 {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.attempts"),
+                    "attempt numbers start at 1",
+                ));
+            }
+            if range.last.is_some_and(|last| last < range.first) {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.attempts"),
+                    format!("the range `{range}` is empty"),
+                ));
+            }
+        }
+        if let Some(from) = self.from {
+            check_duration(&format!("{path}.from_ms"), from)?;
+        }
+        if let Some(until) = self.until {
+            check_duration(&format!("{path}.until_ms"), until)?;
+            if self.from.is_some_and(|from| from >= until) {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.until_ms"),
+                    "must be greater than from_ms",
+                ));
+            }
+        }
+        if let Some(probability) = self.probability {
+            if !(0.0..=1.0).contains(&probability) {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.probability"),
+                    format!("must be between 0 and 1, got {probability}"),
+                ));
+            }
+        }
+        validate_fault(&format!("{path}.fault"), &self.fault)
+    }
+}
+
+fn validate_fault(path: &str, fault: &Fault) -> Result<(), ScenarioError> {
+    match fault {
+        Fault::SlowFirstToken { delay, .. } => check_duration(&format!("{path}.delay_ms"), *delay),
+        Fault::Custom {
+            status,
+            content_type,
+            headers,
+            ..
+        } => {
+            if !(200..=599).contains(status) {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.status"),
+                    format!("must be between 200 and 599, got {status}"),
+                ));
+            }
+            if let Some(content_type) = content_type {
+                if http::HeaderValue::from_str(content_type).is_err() {
+                    return Err(ScenarioError::invalid(
+                        format!("{path}.content_type"),
+                        "is not a valid header value",
+                    ));
+                }
+            }
+            for (name, value) in headers {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ScenarioError::invalid(
+                        format!("{path}.headers"),
+                        format!("`{name}` is not a valid header name"),
+                    ));
+                }
+                if http::HeaderValue::from_str(value).is_err() {
+                    return Err(ScenarioError::invalid(
+                        format!("{path}.headers.{name}"),
+                        "is not a valid header value",
+                    ));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_duration(field: &str, duration: Duration) -> Result<(), ScenarioError> {
+    if duration > MAX_DURATION {
+        return Err(ScenarioError::invalid(
+            field,
+            format!("must be at most {} ms", MAX_DURATION.as_millis()),
+        ));
+    }
+    Ok(())
+}
+
+/// A range of attempt numbers, written in files as `3`, `"1-3"` or `"4-"` (4 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AttemptRange {
+    first: u32,
+    last: Option<u32>,
+}
+
+impl AttemptRange {
+    fn contains(self, attempt: u32) -> bool {
+        attempt >= self.first && self.last.is_none_or(|last| attempt <= last)
+    }
+}
+
+impl fmt::Display for AttemptRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.last {
+            Some(last) if last == self.first => write!(f, "{last}"),
+            Some(last) => write!(f, "{}-{last}", self.first),
+            None => write!(f, "{}-", self.first),
+        }
+    }
+}
+
+impl Serialize for AttemptRange {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AttemptRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RangeVisitor;
+
+        impl Visitor<'_> for RangeVisitor {
+            type Value = AttemptRange;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an attempt number or a range such as \"1-3\" or \"4-\"")
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<AttemptRange, E> {
+                let attempt =
+                    u32::try_from(value).map_err(|_| E::custom("attempt number too large"))?;
+                Ok(AttemptRange {
+                    first: attempt,
+                    last: Some(attempt),
+                })
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<AttemptRange, E> {
+                let value =
+                    u64::try_from(value).map_err(|_| E::custom("attempt numbers start at 1"))?;
+                self.visit_u64(value)
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<AttemptRange, E> {
+                let number = |part: &str| {
+                    part.trim().parse::<u32>().map_err(|_| {
+                        E::custom(format!(
+                            "invalid attempts `{text}`: expected N, \"N-M\" or \"N-\""
+                        ))
+                    })
+                };
+                match text.split_once('-') {
+                    None => {
+                        let attempt = number(text)?;
+                        Ok(AttemptRange {
+                            first: attempt,
+                            last: Some(attempt),
+                        })
+                    }
+                    Some((first, last)) if last.trim().is_empty() => Ok(AttemptRange {
+                        first: number(first)?,
+                        last: None,
+                    }),
+                    Some((first, last)) => Ok(AttemptRange {
+                        first: number(first)?,
+                        last: Some(number(last)?),
+                    }),
+                }
+            }
+        }
+
+        deserializer.deserialize_any(RangeVisitor)
+    }
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The text is not valid TOML or does not fit the schema; the message names the offending
+    /// field and its line.
+    #[error("invalid TOML scenario: {0}")]
+    Toml(#[source] toml::de::Error),
+    /// The text is not valid JSON or does not fit the schema; the message names the offending
+    /// field and its line.
+    #[error("invalid JSON scenario: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The scenario parsed but a value is out of range or inconsistent.
+    #[error("invalid scenario: `{field}` {reason}")]
+    Invalid {
+        /// Where the bad value is, e.g. `models[1].rules[0].probability`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(#[source] std::io::Error),
+    /// The file name ends in neither `.toml` nor `.json`.
+    #[error("unsupported file extension: expected .toml or .json")]
+    Extension,
+    /// A problem with a scenario file, wrapping the error above.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<ScenarioError>,
+    },
+    /// The scenario could not be written as TOML.
+    #[error("cannot render the scenario as TOML: {0}")]
+    TomlWrite(#[source] toml::ser::Error),
+}
+
+impl ScenarioError {
+    fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ScenarioError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The offending field's path when validation failed (e.g. `models[0].chunks`), looking
+    /// through [`ScenarioError::File`].
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ScenarioError::Invalid { field, .. } => Some(field),
+            ScenarioError::File { source, .. } => source.field(),
+            _ => None,
+        }
+    }
+}
+
+/// Serde for a `Duration` written as whole milliseconds.
+pub(crate) mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+/// Serde for an optional `Duration` written as whole milliseconds.
+mod opt_duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => super::duration_ms::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(deserializer).map(|ms| ms.map(Duration::from_millis))
+    }
+}
