@@ -91,12 +91,11 @@ pub(crate) struct MeterParams {
 impl MeterParams {
     /// The smoothed success rate of `counts`: see [`crate::Prior`].
     pub(crate) fn success_rate(&self, c: Counts) -> f64 {
-        let w = self.prior_weight;
-        let n = c.requests as f64 + w;
-        if n <= 0.0 {
+        if c.requests == 0 {
             return self.prior_success_rate;
         }
-        (c.successes as f64 + w * self.prior_success_rate) / n
+        let w = self.prior_weight;
+        (c.successes as f64 + w * self.prior_success_rate) / (c.requests as f64 + w)
     }
 }
 
