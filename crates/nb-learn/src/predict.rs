@@ -1,0 +1,661 @@
+//! The thread-safe engine: records outcomes, predicts failures, implements
+//! `nb_route::Predictor`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use nb_route::Predictor;
+
+use crate::health::{HealthConfig, HealthReport};
+use crate::history::{History, LearnerConfig, PatternStats};
+use crate::learner::Pattern;
+use crate::outcome::{Outcome, counts_against_model};
+use crate::recent::{RecentWindow, Reliability};
+use crate::state::LearnState;
+use crate::time::{HOURS_PER_WEEK, HourOfWeek, unix_minute};
+
+/// How [`PredictiveEngine`] predicts. The seed values are
+/// `window_minutes: 60` and `degradation_threshold: 0.7`.
+///
+/// ```
+/// use nb_learn::PredictiveConfig;
+///
+/// let config = PredictiveConfig {
+///     window_minutes: 60,
+///     degradation_threshold: 0.7,
+///     ..Default::default()
+/// };
+/// assert_eq!(config.trend_minutes, 15);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictiveConfig {
+    /// How far ahead a [`Forecast`] looks, in minutes (default 60, at most a
+    /// week).
+    pub window_minutes: u32,
+    /// The failure probability at which a model counts as degraded, now or
+    /// within the window (default 0.7). Give the `Predictive` balancer the
+    /// same threshold.
+    pub degradation_threshold: f64,
+    /// How many recent minutes of outcomes form the trend (default 15, at
+    /// most `recent_minutes`).
+    pub trend_minutes: u32,
+    /// How many recent calls weigh as much as the learned expectation
+    /// (default 10): the prior's strength in the blend described on
+    /// [`PredictiveEngine`].
+    pub prior_weight: f64,
+    /// Minutes of per-minute history kept per model (default 15, 1 to 60,
+    /// 80 bytes a minute). Bounds the trend and the health report's window.
+    pub recent_minutes: u32,
+    /// Most models tracked (default 256). Outcomes for further models are
+    /// ignored, so memory stays bounded whatever names arrive.
+    pub max_models: usize,
+    /// The pattern learner's settings.
+    pub learner: LearnerConfig,
+}
+
+impl Default for PredictiveConfig {
+    fn default() -> Self {
+        Self {
+            window_minutes: 60,
+            degradation_threshold: 0.7,
+            trend_minutes: 15,
+            prior_weight: 10.0,
+            recent_minutes: 15,
+            max_models: 256,
+            learner: LearnerConfig::default(),
+        }
+    }
+}
+
+/// What one model looks like now and over the coming window, from
+/// [`PredictiveEngine::forecast`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// The model.
+    pub model: String,
+    /// The failure probability of a call made now.
+    pub probability: f64,
+    /// The highest failure probability expected within the window: now, or
+    /// the start of an hour a learned pattern covers.
+    pub peak_probability: f64,
+    /// When the peak begins (now, if now is the worst).
+    pub peak_at: SystemTime,
+    /// The strongest learned pattern behind the peak, if one is.
+    pub pattern: Option<Pattern>,
+    /// Whether `peak_probability` reaches the configured
+    /// `degradation_threshold`.
+    pub degraded: bool,
+}
+
+/// What the learned history says about each hour, evaluated once per hour.
+#[derive(Debug, Clone, Default)]
+struct Expectations {
+    /// The UNIX hour this was evaluated at (`None`: never).
+    hour: Option<u32>,
+    patterns: Vec<PatternStats>,
+    /// Bit `h` is set when a pattern covers hour of the week `h`.
+    covered: [u64; HOURS_PER_WEEK.div_ceil(64)],
+    /// The model's failure rate over the kept weeks.
+    baseline: f64,
+}
+
+impl Expectations {
+    fn covers(&self, h: HourOfWeek) -> bool {
+        let i = usize::from(h.index());
+        self.covered[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// The expected failure rate in hour `h` if a pattern covers it: the
+    /// patterns' rates plus the baseline, capped at 1.
+    fn expected(&self, h: HourOfWeek) -> Option<f64> {
+        self.covers(h).then(|| {
+            let patterns: f64 = self.patterns_at(h).map(PatternStats::failure_rate).sum();
+            (self.baseline + patterns).min(1.0)
+        })
+    }
+
+    fn patterns_at(&self, h: HourOfWeek) -> impl Iterator<Item = &PatternStats> {
+        self.patterns.iter().filter(move |p| p.hour == h)
+    }
+
+    fn strongest_at(&self, h: HourOfWeek) -> Option<&PatternStats> {
+        self.patterns_at(h)
+            .max_by(|a, b| a.failure_rate().total_cmp(&b.failure_rate()))
+    }
+}
+
+/// Everything kept about one model.
+#[derive(Debug)]
+struct ModelSlot {
+    recent: RecentWindow,
+    history: History,
+    expectations: Expectations,
+    endpoint: Option<Box<str>>,
+}
+
+impl ModelSlot {
+    fn new(config: &PredictiveConfig) -> Self {
+        Self {
+            recent: RecentWindow::new(config.recent_minutes),
+            history: History::new(),
+            expectations: Expectations::default(),
+            endpoint: None,
+        }
+    }
+
+    fn record(&mut self, o: &Outcome<'_>, config: &PredictiveConfig) {
+        let minute = unix_minute(o.at);
+        self.recent.record(minute, o.latency, o.failure);
+        if config.learner.enabled && o.failure.is_none_or(counts_against_model) {
+            self.history
+                .record(minute / 60, o.failure, config.learner.max_cells);
+        }
+        self.refresh(minute / 60, &config.learner);
+        if let Some(e) = o.endpoint
+            && self.endpoint.as_deref() != Some(e)
+        {
+            self.endpoint = Some(e.into());
+        }
+    }
+
+    /// Re-evaluates the learned patterns when time has moved into a new hour.
+    fn refresh(&mut self, hour: u32, learner: &LearnerConfig) {
+        if self.expectations.hour.is_some_and(|h| h >= hour) {
+            return;
+        }
+        let e = self.history.evaluate(hour, learner);
+        let mut covered = [0u64; HOURS_PER_WEEK.div_ceil(64)];
+        for p in &e.patterns {
+            let i = usize::from(p.hour.index());
+            covered[i / 64] |= 1 << (i % 64);
+        }
+        self.expectations = Expectations {
+            hour: Some(hour),
+            patterns: e.patterns,
+            covered,
+            baseline: e.baseline,
+        };
+    }
+
+    fn probability(&mut self, now: SystemTime, config: &PredictiveConfig) -> f64 {
+        let minute = unix_minute(now);
+        let hour = minute / 60;
+        self.refresh(hour, &config.learner);
+        let ex = &self.expectations;
+        let trend = config.trend_minutes.min(config.recent_minutes);
+        let (prior, (n, k)) = match ex.expected(HourOfWeek::of_unix_hour(hour)) {
+            // Inside a pattern's hour only this hour's outcomes are evidence...
+            Some(e) => (
+                e,
+                self.recent
+                    .calls_and_failures(minute, trend, |m| m / 60 == hour),
+            ),
+            // ... and outside, a pattern hour's outcomes are not.
+            None => (
+                ex.baseline,
+                self.recent.calls_and_failures(minute, trend, |m| {
+                    !ex.covers(HourOfWeek::of_unix_hour(m / 60))
+                }),
+            ),
+        };
+        let w = config.prior_weight.max(0.0);
+        let denom = n as f64 + w;
+        if denom <= 0.0 {
+            return prior;
+        }
+        ((k as f64 + w * prior) / denom).clamp(0.0, 1.0)
+    }
+
+    fn forecast(&mut self, model: &str, now: SystemTime, config: &PredictiveConfig) -> Forecast {
+        let probability = self.probability(now, config);
+        let hour = unix_minute(now) / 60;
+        let ex = &self.expectations;
+        let current = HourOfWeek::of_unix_hour(hour);
+        let mut peak = (probability, now, ex.covers(current).then_some(current));
+        let window = Duration::from_secs(60 * u64::from(config.window_minutes))
+            .min(Duration::from_secs(3600 * HOURS_PER_WEEK as u64));
+        let end = now.checked_add(window).unwrap_or(now);
+        for ahead in 1..=HOURS_PER_WEEK as u32 {
+            let h = hour.saturating_add(ahead);
+            let start = UNIX_EPOCH + Duration::from_secs(u64::from(h) * 3600);
+            if start >= end {
+                break;
+            }
+            let how = HourOfWeek::of_unix_hour(h);
+            if let Some(e) = ex.expected(how)
+                && e > peak.0
+            {
+                peak = (e, start, Some(how));
+            }
+        }
+        let (peak_probability, peak_at, hour) = peak;
+        Forecast {
+            model: model.to_owned(),
+            probability,
+            peak_probability,
+            peak_at,
+            pattern: hour
+                .and_then(|h| ex.strongest_at(h))
+                .map(|s| Pattern::new(model, s)),
+            degraded: peak_probability >= config.degradation_threshold,
+        }
+    }
+}
+
+type ModelMap = HashMap<Arc<str>, Arc<Mutex<ModelSlot>>>;
+
+fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
+    // Nothing panics while holding the lock; if something ever did, the
+    // counters are still usable.
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Predicts each model's failure probability from its recent trend and its
+/// learned weekly patterns; implements [`nb_route::Predictor`].
+///
+/// **The prediction.** For a call to a model at time `t`, let `e` be the
+/// expected failure rate of `t`'s hour of the week: the learned patterns'
+/// rates plus the model's baseline if a [`Pattern`] covers that hour, else the
+/// baseline (its failure rate over the kept weeks; 0 with no history). Let
+/// `k` of `n` recent calls (the last `trend_minutes`) have failed, counting
+/// only calls from the same regime: inside a pattern's hour, calls since
+/// that hour began; outside, calls outside pattern hours. The prediction is
+/// the Beta-binomial posterior mean `(k + w·e) / (n + w)`, with
+/// `w = prior_weight`. So a learned pattern raises the probability the
+/// moment its hour starts, before any call fails, and about `w` recent
+/// successes in that hour talk it back down; outside patterns, a burst of
+/// failures raises it as fast as the evidence allows.
+///
+/// **Time.** Outcomes carry wall-clock time ([`SystemTime`]) because
+/// patterns are about UTC hours; [`Predictor`] is asked with a monotonic
+/// [`Instant`]. The engine maps one to the other through an anchor pair
+/// `(Instant, SystemTime)` taken at construction:
+/// `wall = anchor_wall + (instant - anchor_instant)`. Tests and simulations
+/// set the pair with [`with_clock_anchor`](Self::with_clock_anchor) and run
+/// in virtual time. (A wall clock stepped after construction is not
+/// followed; at hour granularity the drift does not matter.)
+///
+/// **Concurrency and cost.** `record` and the predictions take `&self`: the
+/// engine is shared in an `Arc`. The model map is read through an
+/// [`ArcSwap`] (no lock) and each model has its own mutex, held for a few
+/// dozen nanoseconds; patterns are re-evaluated at most once per model and
+/// hour. Nothing on the record or predict path allocates once a model is
+/// known. Memory per model: `80 × recent_minutes` bytes of recent window
+/// (1.2 KiB by default) plus the learner's history (4.4 KiB by default, see
+/// [`FlywheelLearner`](crate::FlywheelLearner)).
+pub struct PredictiveEngine {
+    config: PredictiveConfig,
+    anchor: (Instant, SystemTime),
+    models: ArcSwap<ModelMap>,
+    /// Serialises adding models; never taken on the hot path.
+    grow: Mutex<()>,
+}
+
+impl fmt::Debug for PredictiveEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PredictiveEngine")
+            .field("config", &self.config)
+            .field("anchor", &self.anchor)
+            .field("models", &self.models.load().len())
+            .finish()
+    }
+}
+
+impl Default for PredictiveEngine {
+    fn default() -> Self {
+        Self::new(PredictiveConfig::default())
+    }
+}
+
+impl PredictiveEngine {
+    /// An engine with no history, its clock anchored at the current
+    /// `(Instant, SystemTime)`.
+    pub fn new(config: PredictiveConfig) -> Self {
+        Self {
+            config,
+            anchor: (Instant::now(), SystemTime::now()),
+            models: ArcSwap::from_pointee(HashMap::new()),
+            grow: Mutex::new(()),
+        }
+    }
+
+    /// The same engine with `instant` mapped to the wall-clock time `wall`
+    /// (for virtual time).
+    #[must_use]
+    pub fn with_clock_anchor(mut self, instant: Instant, wall: SystemTime) -> Self {
+        self.anchor = (instant, wall);
+        self
+    }
+
+    /// The wall-clock time of the monotonic instant `at`.
+    pub fn wall_clock(&self, at: Instant) -> SystemTime {
+        let (instant, wall) = self.anchor;
+        if at >= instant {
+            wall.checked_add(at - instant)
+        } else {
+            wall.checked_sub(instant - at)
+        }
+        .unwrap_or(wall)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PredictiveConfig {
+        &self.config
+    }
+
+    /// The models tracked, by name.
+    pub fn models(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.models.load().keys().map(|k| k.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// Starts tracking `model` before its first outcome (so the health report
+    /// lists it). Does nothing if it is known or `max_models` are tracked.
+    pub fn register(&self, model: &str) {
+        let _ = self.slot_or_insert(model);
+    }
+
+    fn slot_or_insert(&self, model: &str) -> Option<Arc<Mutex<ModelSlot>>> {
+        if let Some(slot) = self.models.load().get(model) {
+            return Some(Arc::clone(slot));
+        }
+        let _grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.models.load_full();
+        if let Some(slot) = current.get(model) {
+            return Some(Arc::clone(slot));
+        }
+        if current.len() >= self.config.max_models {
+            return None;
+        }
+        let slot = Arc::new(Mutex::new(ModelSlot::new(&self.config)));
+        let mut next = ModelMap::clone(&current);
+        next.insert(Arc::from(model), Arc::clone(&slot));
+        self.models.store(Arc::new(next));
+        Some(slot)
+    }
+
+    /// Feeds one attempt's outcome. Allocation-free once the model is known.
+    pub fn record(&self, outcome: &Outcome<'_>) {
+        if let Some(slot) = self.models.load().get(outcome.model) {
+            lock(slot).record(outcome, &self.config);
+            return;
+        }
+        if let Some(slot) = self.slot_or_insert(outcome.model) {
+            lock(&slot).record(outcome, &self.config);
+        }
+    }
+
+    /// The probability that a call to `model` at wall-clock time `now`
+    /// fails (see the type's docs); 0 for a model never seen.
+    pub fn failure_probability_at(&self, model: &str, now: SystemTime) -> f64 {
+        match self.models.load().get(model) {
+            Some(slot) => lock(slot).probability(now, &self.config),
+            None => 0.0,
+        }
+    }
+
+    /// The model's outlook over the coming `window_minutes`, or `None` for
+    /// a model never seen.
+    pub fn forecast(&self, model: &str, now: SystemTime) -> Option<Forecast> {
+        let map = self.models.load();
+        let slot = map.get(model)?;
+        Some(lock(slot).forecast(model, now, &self.config))
+    }
+
+    /// Every model's forecast, by name.
+    pub fn forecasts(&self, now: SystemTime) -> Vec<Forecast> {
+        self.each(|name, slot| slot.forecast(name, now, &self.config))
+    }
+
+    /// The model's reliability over the `minutes` (at most `recent_minutes`)
+    /// ending at `now`, or `None` for a model never seen.
+    pub fn reliability(&self, model: &str, now: SystemTime, minutes: u32) -> Option<Reliability> {
+        let map = self.models.load();
+        let slot = map.get(model)?;
+        Some(lock(slot).recent.summary(unix_minute(now), minutes))
+    }
+
+    /// The learned patterns supported by the evidence kept at `now`, by
+    /// model, hour and category.
+    pub fn patterns(&self, now: SystemTime) -> Vec<Pattern> {
+        let hour = unix_minute(now) / 60;
+        self.each(|name, slot| {
+            slot.history
+                .evaluate(hour, &self.config.learner)
+                .patterns
+                .iter()
+                .map(|s| Pattern::new(name, s))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The health of every model over `config.window_minutes` (at most
+    /// `recent_minutes`) ending at `now`.
+    pub fn health_report(&self, now: SystemTime, config: &HealthConfig) -> HealthReport {
+        let minutes = config
+            .window_minutes
+            .clamp(1, self.config.recent_minutes.max(1));
+        let entries = self.each(|name, slot| {
+            let reliability = slot.recent.summary(unix_minute(now), minutes);
+            let forecast = slot.forecast(name, now, &self.config);
+            let endpoint = slot.endpoint.as_deref().map(str::to_owned);
+            (reliability, forecast, endpoint)
+        });
+        HealthReport::new(now, config, minutes, entries)
+    }
+
+    /// Everything learned, for a [`StateStore`](crate::StateStore).
+    pub fn state(&self) -> LearnState {
+        let mut state = LearnState::new();
+        for (name, s) in self.each(|name, slot| (name.to_owned(), slot.history.to_state())) {
+            state.insert(&name, s);
+        }
+        state
+    }
+
+    /// Replaces the learned history of every model in `state` (within
+    /// `max_models`) with the saved one. Recent windows are left alone.
+    pub fn restore(&self, state: &LearnState) {
+        for model in state.models() {
+            let (Some(saved), Some(slot)) = (state.model(model), self.slot_or_insert(model)) else {
+                continue;
+            };
+            let mut slot = lock(&slot);
+            slot.history = History::from_state(saved, self.config.learner.max_cells);
+            slot.expectations = Expectations::default();
+        }
+    }
+
+    /// Runs `f` on each model in name order, one lock at a time.
+    fn each<T>(&self, mut f: impl FnMut(&str, &mut ModelSlot) -> T) -> Vec<T> {
+        let map = self.models.load_full();
+        let mut names: Vec<&Arc<str>> = map.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|name| map.get(name).map(|slot| f(name, &mut lock(slot))))
+            .collect()
+    }
+}
+
+impl Predictor for PredictiveEngine {
+    fn failure_probability(&self, model: &str, now: Instant) -> f64 {
+        self.failure_probability_at(model, self.wall_clock(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nb_diagnose::ErrorCategory;
+
+    use super::*;
+
+    /// 2024-01-01 00:00 UTC, a Monday.
+    fn monday() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_704_067_200)
+    }
+
+    const MIN: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    const MS: Duration = Duration::from_millis(200);
+
+    /// `weeks` weeks, one call a minute; `flaky` rate-limits on Mondays
+    /// 09:00-10:00 UTC.
+    fn learn(engine: &PredictiveEngine, weeks: u32) {
+        for minute in 0..weeks * 7 * 24 * 60 {
+            let at = monday() + MIN * minute;
+            let bad = (minute % (7 * 24 * 60)) / 60 == 9;
+            engine.record(&if bad {
+                Outcome::failure("flaky", at, MS, ErrorCategory::RateLimit)
+            } else {
+                Outcome::success("flaky", at, MS)
+            });
+            engine.record(&Outcome::success("steady", at, MS));
+        }
+    }
+
+    #[test]
+    fn a_learned_pattern_raises_the_probability_when_its_hour_starts() {
+        let engine = PredictiveEngine::default();
+        learn(&engine, 3);
+        let week4 = monday() + 3 * WEEK;
+        let before = engine.failure_probability_at("flaky", week4 + 9 * HOUR - MIN);
+        let at_nine = engine.failure_probability_at("flaky", week4 + 9 * HOUR);
+        let after = engine.failure_probability_at("flaky", week4 + 10 * HOUR);
+        assert!(before < 0.05, "{before}");
+        assert!(at_nine > 0.95, "{at_nine}");
+        assert!(after < 0.05, "{after}");
+        assert!(engine.failure_probability_at("steady", week4 + 9 * HOUR) < 0.01);
+        assert_eq!(engine.failure_probability_at("never-seen", week4), 0.0);
+    }
+
+    #[test]
+    fn recent_successes_in_the_hour_talk_a_pattern_down() {
+        let engine = PredictiveEngine::default();
+        learn(&engine, 3);
+        let nine = monday() + 3 * WEEK + 9 * HOUR;
+        for i in 0..20 {
+            engine.record(&Outcome::success("flaky", nine + i * MIN, MS));
+        }
+        let p = engine.failure_probability_at("flaky", nine + 20 * MIN);
+        // The 15-minute trend holds 14 of those successes: (0 + 10 × 1.0) / (14 + 10).
+        assert!((p - 10.0 / 24.0).abs() < 0.01, "{p}");
+    }
+
+    #[test]
+    fn a_burst_of_failures_raises_the_probability_without_a_pattern() {
+        let engine = PredictiveEngine::default();
+        let t = monday() + 12 * HOUR;
+        for i in 0..30 {
+            engine.record(&Outcome::success("m", t + i * MIN / 2, MS));
+        }
+        assert!(engine.failure_probability_at("m", t + 15 * MIN) < 0.01);
+        for i in 0..30 {
+            engine.record(&Outcome::failure(
+                "m",
+                t + 15 * MIN + i * MIN / 2,
+                MS,
+                ErrorCategory::Overloaded,
+            ));
+        }
+        // The last 15 minutes hold 30 failures: 30 / (30 + 10).
+        let p = engine.failure_probability_at("m", t + 30 * MIN - MIN / 2);
+        assert!((p - 0.75).abs() < 0.01, "{p}");
+        // Request faults do not count.
+        for i in 0..100 {
+            engine.record(&Outcome::failure(
+                "n",
+                t + i * MIN / 10,
+                MS,
+                ErrorCategory::InvalidRequest,
+            ));
+        }
+        assert_eq!(engine.failure_probability_at("n", t + 10 * MIN), 0.0);
+    }
+
+    #[test]
+    fn forecast_sees_the_pattern_coming_within_the_window() {
+        let engine = PredictiveEngine::default();
+        learn(&engine, 3);
+        let week4 = monday() + 3 * WEEK;
+        let f = engine
+            .forecast("flaky", week4 + 8 * HOUR + 20 * MIN)
+            .unwrap();
+        assert!(f.probability < 0.05);
+        assert!(f.degraded && f.peak_probability > 0.95);
+        assert_eq!(f.peak_at, week4 + 9 * HOUR);
+        let pattern = f.pattern.unwrap();
+        assert_eq!(pattern.category, ErrorCategory::RateLimit);
+        // Ninety minutes ahead is outside a 60-minute window.
+        let f = engine
+            .forecast("flaky", week4 + 7 * HOUR + 30 * MIN)
+            .unwrap();
+        assert!(!f.degraded && f.pattern.is_none());
+        let f = engine
+            .forecast("flaky", week4 + 9 * HOUR + 5 * MIN)
+            .unwrap();
+        assert!(f.degraded);
+        assert_eq!(f.peak_at, week4 + 9 * HOUR + 5 * MIN);
+        assert!(engine.forecast("nobody", week4).is_none());
+        assert_eq!(engine.forecasts(week4).len(), 2);
+    }
+
+    #[test]
+    fn predictor_maps_instants_through_the_anchor() {
+        let base = Instant::now();
+        let engine = PredictiveEngine::default().with_clock_anchor(base, monday() + 3 * WEEK);
+        learn(&engine, 3);
+        let p: &dyn Predictor = &engine;
+        assert!(p.failure_probability("flaky", base + 9 * HOUR) > 0.95);
+        assert!(p.failure_probability("flaky", base + 8 * HOUR) < 0.05);
+        assert_eq!(engine.wall_clock(base + HOUR), monday() + 3 * WEEK + HOUR);
+        if let Some(earlier) = base.checked_sub(HOUR) {
+            assert_eq!(engine.wall_clock(earlier), monday() + 3 * WEEK - HOUR);
+        }
+    }
+
+    #[test]
+    fn model_count_is_capped_and_registration_lists_models() {
+        let engine = PredictiveEngine::new(PredictiveConfig {
+            max_models: 2,
+            ..PredictiveConfig::default()
+        });
+        engine.register("b");
+        engine.register("a");
+        engine.record(&Outcome::success("c", monday(), MS));
+        assert_eq!(engine.models(), ["a", "b"]);
+        assert!(engine.reliability("c", monday(), 15).is_none());
+        assert!(format!("{engine:?}").contains("models: 2"));
+    }
+
+    #[test]
+    fn shared_across_threads() {
+        let engine = Arc::new(PredictiveEngine::default());
+        std::thread::scope(|s| {
+            for t in 0..4u32 {
+                let engine = Arc::clone(&engine);
+                s.spawn(move || {
+                    let names = ["a", "b", "c", "d"];
+                    for i in 0..1000u32 {
+                        let at = monday() + Duration::from_millis(u64::from(i));
+                        engine.record(&Outcome::success(names[(i + t) as usize % 4], at, MS));
+                        let _ = engine.failure_probability_at(names[i as usize % 4], at);
+                    }
+                });
+            }
+        });
+        let total: u64 = ["a", "b", "c", "d"]
+            .iter()
+            .map(|m| engine.reliability(m, monday() + MIN, 15).unwrap().calls)
+            .sum();
+        assert_eq!(total, 4000);
+    }
+}

@@ -1,0 +1,303 @@
+//! Where learned state lives between runs.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::state::LearnState;
+
+/// Why state could not be loaded or saved.
+///
+/// A `Corrupt` or `UnsupportedVersion` load means the saved state was
+/// ignored: the caller logs it and carries on with empty state.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The key is not usable by this store (the file store accepts 1 to 128
+    /// ASCII letters, digits, `-`, `_` and `.`, not starting with `.`).
+    #[error("invalid state key {key:?}")]
+    InvalidKey {
+        /// The rejected key.
+        key: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("state file {}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A store backend other than files failed (for implementors such as a
+    /// Redis store).
+    #[error("state backend: {source}")]
+    Backend {
+        /// The backend's error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The saved bytes are not a valid state.
+    #[error("state {key:?} is corrupt and was ignored: {detail}")]
+    Corrupt {
+        /// The key it was saved under.
+        key: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The saved state has a format version this build does not read (a
+    /// newer release wrote it).
+    #[error("state {key:?} has format version {found}; this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The key it was saved under.
+        key: String,
+        /// The version found.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+    /// The state could not be serialized.
+    #[error("state could not be encoded: {source}")]
+    Encode {
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A place to keep [`LearnState`] between runs, by key.
+///
+/// Implementors move bytes ([`read`](Self::read) and
+/// [`write`](Self::write)); encoding, versioning and validation live in the
+/// provided [`load`](Self::load) and [`save`](Self::save), so every store
+/// treats a corrupt or newer-version state the same way. The key is a
+/// namespace: several engines (or services) can share one store under
+/// different keys. A shared store such as Redis implements it with `GET` and
+/// `SET`, reporting its errors as [`StoreError::Backend`]. The trait is
+/// object safe.
+pub trait StateStore: Send + Sync {
+    /// The bytes saved under `key`, or `None` if nothing is.
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Replaces whatever is saved under `key` with `bytes`, atomically: a
+    /// reader sees the old bytes or the new ones, never a mix.
+    fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// The state saved under `key`, `None` if nothing is. Corrupt or
+    /// newer-version bytes are an error, never a panic.
+    fn load(&self, key: &str) -> Result<Option<LearnState>, StoreError> {
+        self.read(key)?
+            .map(|bytes| LearnState::from_json(key, &bytes))
+            .transpose()
+    }
+
+    /// Saves `state` under `key`.
+    fn save(&self, key: &str, state: &LearnState) -> Result<(), StoreError> {
+        self.write(key, &state.to_json()?)
+    }
+}
+
+impl<T: StateStore + ?Sized> StateStore for Arc<T> {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).read(key)
+    }
+
+    fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        (**self).write(key, bytes)
+    }
+}
+
+/// A store in memory: for tests, and for processes that only want state to
+/// survive an engine being rebuilt. Clones share the same contents.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    entries: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(entries.get(key).cloned())
+    }
+
+    fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.insert(key.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+}
+
+/// A store of JSON files in a directory, one `<key>.json` per key.
+///
+/// A write goes to a temporary file in the same directory, is flushed to
+/// disk, then renamed over the old file, so a crash leaves the old state or
+/// the new one, never half a file. The directory is created on first write.
+#[derive(Debug, Clone)]
+pub struct JsonFileStore {
+    dir: PathBuf,
+}
+
+/// Tells concurrent writers in one process apart in temporary file names.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl JsonFileStore {
+    /// A store keeping its files in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory holding the files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file that holds `key`.
+    pub fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let valid = (1..=128).contains(&key.len())
+            && !key.starts_with('.')
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if valid {
+            Ok(self.dir.join(format!("{key}.json")))
+        } else {
+            Err(StoreError::InvalidKey {
+                key: key.to_owned(),
+            })
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl StateStore for JsonFileStore {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key)?;
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
+    fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        fs::create_dir_all(&self.dir).map_err(io_error(&self.dir))?;
+        let temp = self.dir.join(format!(
+            ".{key}.json.{}.{}.tmp",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        })()
+        .map_err(io_error(&temp))
+        .and_then(|()| fs::rename(&temp, &path).map_err(io_error(&path)));
+        if written.is_err() {
+            // Best effort: the temporary file is garbage either way.
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nb-learn-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn memory_store_round_trip_and_sharing() {
+        let store = MemoryStore::new();
+        assert!(store.load("learn").unwrap().is_none());
+        store.save("learn", &LearnState::new()).unwrap();
+        let shared = store.clone();
+        assert_eq!(shared.load("learn").unwrap(), Some(LearnState::new()));
+        assert!(shared.load("other").unwrap().is_none());
+        let boxed: Box<dyn StateStore> = Box::new(Arc::new(shared));
+        assert!(boxed.read("learn").unwrap().is_some());
+    }
+
+    #[test]
+    fn file_store_replaces_atomically_and_leaves_no_temp_files() {
+        let dir = temp_dir("replace");
+        let store = JsonFileStore::new(dir.join("nested"));
+        assert!(store.load("learn").unwrap().is_none());
+        store.write("learn", b"first").unwrap();
+        store.save("learn", &LearnState::new()).unwrap();
+        assert_eq!(store.load("learn").unwrap(), Some(LearnState::new()));
+        let names: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["learn.json"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_store_reports_bad_keys_corrupt_and_future_files() {
+        let dir = temp_dir("errors");
+        let store = JsonFileStore::new(&dir);
+        for key in [
+            "",
+            "../etc/passwd",
+            ".hidden",
+            "a/b",
+            "sp ace",
+            &"k".repeat(129),
+        ] {
+            assert!(
+                matches!(store.load(key), Err(StoreError::InvalidKey { .. })),
+                "{key:?}"
+            );
+            assert!(store.write(key, b"{}").is_err());
+        }
+        store
+            .write("torn", br#"{"version":1,"models":{"m":{"we"#)
+            .unwrap();
+        let err = store.load("torn").unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { ref key, .. } if key == "torn"));
+        assert!(err.to_string().contains("corrupt"), "{err}");
+        store.write("future", br#"{"version":9}"#).unwrap();
+        assert!(matches!(
+            store.load("future"),
+            Err(StoreError::UnsupportedVersion { found: 9, .. })
+        ));
+        // A directory where the file should be is an I/O error, not a panic.
+        fs::create_dir_all(dir.join("dir.json")).unwrap();
+        assert!(matches!(store.read("dir"), Err(StoreError::Io { .. })));
+        assert!(matches!(
+            store.write("dir", b"{}"),
+            Err(StoreError::Io { .. })
+        ));
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            3,
+            "no temp file left behind"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
