@@ -143,10 +143,12 @@ impl Meter {
             // Results recorded by other threads in the instant between the
             // two may be lost: counts are exact single-threaded and
             // approximate at a slot boundary under contention.
+            // A slot never used is already clear.
             if slot
                 .epoch
                 .compare_exchange(seen, epoch, Relaxed, Relaxed)
                 .is_ok()
+                && seen != NEVER
             {
                 slot.requests.store(0, Relaxed);
                 slot.successes.store(0, Relaxed);

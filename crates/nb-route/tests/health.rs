@@ -4,6 +4,7 @@
 //! Defaults used throughout: prior latency 1 s, prior success rate 0.8 worth
 //! 3 results, exclusion below 0.5 after at least 5 results, restore at 0.6,
 //! a 60 s window in six slots and a 60 s health-check interval.
+#![allow(clippy::expect_used)] // helpers outside #[test] fns panic on purpose
 
 use std::time::{Duration, Instant};
 

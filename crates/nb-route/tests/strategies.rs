@@ -1,4 +1,5 @@
 //! Each strategy's distribution, with a seeded generator.
+#![allow(clippy::expect_used)] // helpers outside #[test] fns panic on purpose
 
 use std::collections::HashMap;
 use std::sync::Arc;
