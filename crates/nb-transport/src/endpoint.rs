@@ -1,0 +1,397 @@
+//! Endpoint shapes (OpenAI-compatible and Azure OpenAI) and the redacting API key.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Uri};
+
+use crate::error::{TransportError, TransportErrorKind};
+use crate::wire::ChatCompletionRequest;
+
+/// An API key. `Debug` and `Display` print `[redacted]`; the key is only
+/// reachable through [`ApiKey::expose`], and the request builders mark the
+/// header that carries it as sensitive.
+///
+/// ```
+/// use nb_transport::ApiKey;
+///
+/// let key = ApiKey::new("sk-live-123");
+/// assert_eq!(format!("{key} {key:?}"), "[redacted] ApiKey([redacted])");
+/// assert_eq!(key.expose(), "sk-live-123");
+/// ```
+#[derive(Clone)]
+pub struct ApiKey(Box<str>);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into().into_boxed_str())
+    }
+
+    /// The key itself. The name makes every use visible in review.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn header_value(&self, prefix: &str) -> Result<HeaderValue, TransportError> {
+        let mut bytes = Vec::with_capacity(prefix.len() + self.0.len());
+        bytes.extend_from_slice(prefix.as_bytes());
+        bytes.extend_from_slice(self.0.as_bytes());
+        // The error from `from_bytes` carries no part of the value.
+        let mut value = HeaderValue::from_maybe_shared(Bytes::from(bytes)).map_err(|_| {
+            TransportError::new(TransportErrorKind::InvalidRequest)
+                .with_detail("the API key contains characters not allowed in a header")
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        Self::new(key)
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        Self::new(key)
+    }
+}
+
+/// The shape of an endpoint: how its URL is built and how the key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndpointKind {
+    /// `{base}/chat/completions` with `Authorization: Bearer {key}`.
+    OpenAiCompatible,
+    /// `{base}/openai/deployments/{deployment}/chat/completions?api-version={v}`
+    /// with `api-key: {key}`.
+    Azure,
+}
+
+/// Why an [`Endpoint`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The base URL is not an absolute `http` or `https` URL without query or fragment.
+    #[error("invalid base URL: {reason}")]
+    InvalidBaseUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A path or query component (Azure deployment or api-version) is empty
+    /// or holds characters other than letters, digits, `-`, `_` and `.`.
+    #[error("invalid {what}: use letters, digits, '-', '_' and '.' only")]
+    InvalidComponent {
+        /// `"deployment"` or `"api-version"`.
+        what: &'static str,
+    },
+    /// An extra header has an invalid name or value.
+    #[error("invalid extra header")]
+    InvalidHeader,
+}
+
+/// Where chat completions are sent and how a request to it is shaped.
+///
+/// The chat-completions URI is computed once, at construction, so building a
+/// request costs a few reference-count bumps and one header per key.
+///
+/// ```
+/// use nb_transport::{ApiKey, ChatCompletionRequest, Endpoint};
+///
+/// let openai = Endpoint::openai_compatible("https://api.openai.com/v1/")?;
+/// assert_eq!(openai.chat_completions_uri(), "https://api.openai.com/v1/chat/completions");
+///
+/// let azure = Endpoint::azure("https://my-res.openai.azure.com", "gpt-4o-prod", "2024-10-21")?;
+/// let req = ChatCompletionRequest::new("gpt-4o").user("Hello");
+/// let http = azure.chat_request(Some(&ApiKey::new("k")), &req)?;
+/// assert_eq!(
+///     http.uri(),
+///     "https://my-res.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
+/// );
+/// assert!(http.headers()["api-key"].is_sensitive());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    kind: EndpointKind,
+    base_url: Box<str>,
+    chat_uri: Uri,
+    headers: HeaderMap,
+}
+
+impl Endpoint {
+    /// An OpenAI-compatible endpoint: `base_url` is everything before
+    /// `/chat/completions`, e.g. `https://api.openai.com/v1` or
+    /// `http://127.0.0.1:11434/v1`. A trailing `/` is ignored.
+    pub fn openai_compatible(base_url: &str) -> Result<Self, EndpointError> {
+        let base = normalize_base(base_url)?;
+        let chat_uri = parse_uri(&format!("{base}/chat/completions"))?;
+        Ok(Self::with_parts(
+            EndpointKind::OpenAiCompatible,
+            base,
+            chat_uri,
+        ))
+    }
+
+    /// An Azure OpenAI deployment: `resource_url` is the resource's root,
+    /// e.g. `https://my-resource.openai.azure.com`.
+    pub fn azure(
+        resource_url: &str,
+        deployment: &str,
+        api_version: &str,
+    ) -> Result<Self, EndpointError> {
+        let base = normalize_base(resource_url)?;
+        check_component(deployment, "deployment")?;
+        check_component(api_version, "api-version")?;
+        let chat_uri = parse_uri(&format!(
+            "{base}/openai/deployments/{deployment}/chat/completions?api-version={api_version}"
+        ))?;
+        Ok(Self::with_parts(EndpointKind::Azure, base, chat_uri))
+    }
+
+    fn with_parts(kind: EndpointKind, base: &str, chat_uri: Uri) -> Self {
+        Self {
+            kind,
+            base_url: base.into(),
+            chat_uri,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Adds a header sent with every request (e.g. `OpenAI-Organization`,
+    /// OpenRouter's `HTTP-Referer`).
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, EndpointError> {
+        let name = HeaderName::try_from(name).map_err(|_| EndpointError::InvalidHeader)?;
+        let value = HeaderValue::try_from(value).map_err(|_| EndpointError::InvalidHeader)?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// The endpoint's shape.
+    #[must_use]
+    pub const fn kind(&self) -> EndpointKind {
+        self.kind
+    }
+
+    /// The base URL as given, without a trailing `/`.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The full chat-completions URI.
+    #[must_use]
+    pub const fn chat_completions_uri(&self) -> &Uri {
+        &self.chat_uri
+    }
+
+    /// Builds the `POST` for a chat completion whose JSON `body` is already
+    /// serialized. `key` is `None` for servers that need none (a local model).
+    /// `stream` sets `Accept: text/event-stream` instead of `application/json`.
+    pub fn build_request(
+        &self,
+        key: Option<&ApiKey>,
+        body: Bytes,
+        stream: bool,
+    ) -> Result<Request<Bytes>, TransportError> {
+        let mut request = Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.chat_uri.clone();
+        let headers = request.headers_mut();
+        headers.reserve(4 + self.headers.len());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        if let Some(key) = key {
+            match self.kind {
+                EndpointKind::OpenAiCompatible => {
+                    headers.insert(AUTHORIZATION, key.header_value("Bearer ")?)
+                }
+                EndpointKind::Azure => {
+                    headers.insert(HeaderName::from_static("api-key"), key.header_value("")?)
+                }
+            };
+        }
+        for (name, value) in &self.headers {
+            headers.append(name, value.clone());
+        }
+        Ok(request)
+    }
+
+    /// Serializes `body` and builds its `POST`; `Accept` follows `body.stream`.
+    pub fn chat_request(
+        &self,
+        key: Option<&ApiKey>,
+        body: &ChatCompletionRequest,
+    ) -> Result<Request<Bytes>, TransportError> {
+        let json = serde_json::to_vec(body).map_err(|e| {
+            TransportError::new(TransportErrorKind::InvalidRequest)
+                .with_detail("the request body cannot be serialized")
+                .with_source(e)
+        })?;
+        self.build_request(key, Bytes::from(json), body.stream == Some(true))
+    }
+}
+
+fn normalize_base(url: &str) -> Result<&str, EndpointError> {
+    let base = url.trim().trim_end_matches('/');
+    let bad = |reason| EndpointError::InvalidBaseUrl { reason };
+    let uri: Uri = base.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(_) => return Err(bad("the scheme must be http or https")),
+        None => return Err(bad("the URL must be absolute (http:// or https://)")),
+    }
+    if uri.authority().is_none_or(|a| a.host().is_empty()) {
+        return Err(bad("the URL has no host"));
+    }
+    if base.contains(['?', '#']) {
+        return Err(bad("the URL must not have a query or fragment"));
+    }
+    Ok(base)
+}
+
+fn check_component(value: &str, what: &'static str) -> Result<(), EndpointError> {
+    let ok = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(EndpointError::InvalidComponent { what })
+    }
+}
+
+fn parse_uri(s: &str) -> Result<Uri, EndpointError> {
+    s.parse().map_err(|_| EndpointError::InvalidBaseUrl {
+        reason: "not a URL",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_never_prints() {
+        let key = ApiKey::new("sk-very-secret");
+        for printed in [
+            format!("{key}"),
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{:?}", Some(key.clone())),
+        ] {
+            assert!(!printed.contains("sk-very"), "{printed}");
+            assert!(printed.contains("[redacted]"));
+        }
+        let ep = Endpoint::openai_compatible("https://api.openai.com/v1").unwrap();
+        let req = ep.build_request(Some(&key), Bytes::new(), false).unwrap();
+        assert!(
+            !format!("{req:?}").contains("sk-very"),
+            "request Debug hides the key"
+        );
+        assert_eq!(req.headers()[AUTHORIZATION], "Bearer sk-very-secret");
+
+        let bad = ApiKey::new("sk-bad\nInjected: 1");
+        let err = ep
+            .build_request(Some(&bad), Bytes::new(), false)
+            .unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("sk-bad") && !shown.contains("Injected"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn openai_compatible_shape() {
+        let ep = Endpoint::openai_compatible(" http://127.0.0.1:11434/v1/ ")
+            .unwrap()
+            .with_header("X-Title", "nb")
+            .unwrap();
+        assert_eq!(ep.kind(), EndpointKind::OpenAiCompatible);
+        assert_eq!(ep.base_url(), "http://127.0.0.1:11434/v1");
+        let body = ChatCompletionRequest::new("llama3").user("hi").stream(true);
+        let req = ep.chat_request(None, &body).unwrap();
+        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.uri(), "http://127.0.0.1:11434/v1/chat/completions");
+        assert_eq!(req.headers()[ACCEPT], "text/event-stream");
+        assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(req.headers()["x-title"], "nb");
+        assert!(req.headers().get(AUTHORIZATION).is_none());
+        let sent: ChatCompletionRequest = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(sent, body);
+    }
+
+    #[test]
+    fn azure_shape() {
+        let ep = Endpoint::azure("https://r.openai.azure.com/", "dep-1", "2024-10-21").unwrap();
+        let req = ep
+            .build_request(Some(&ApiKey::new("az")), Bytes::from("{}"), false)
+            .unwrap();
+        assert_eq!(
+            req.uri(),
+            "https://r.openai.azure.com/openai/deployments/dep-1/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(req.headers()["api-key"], "az");
+        assert!(req.headers()["api-key"].is_sensitive());
+        assert!(req.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(req.headers()[ACCEPT], "application/json");
+    }
+
+    #[test]
+    fn bad_endpoints_are_rejected() {
+        for url in [
+            "",
+            "api.openai.com/v1",
+            "ftp://x/v1",
+            "https://x/v1?key=1",
+            "https://",
+        ] {
+            assert!(
+                matches!(
+                    Endpoint::openai_compatible(url),
+                    Err(EndpointError::InvalidBaseUrl { .. })
+                ),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            Endpoint::azure("https://r", "a/../b", "v1").unwrap_err(),
+            EndpointError::InvalidComponent { what: "deployment" }
+        );
+        assert_eq!(
+            Endpoint::azure("https://r", "d", "").unwrap_err(),
+            EndpointError::InvalidComponent {
+                what: "api-version"
+            }
+        );
+        let ep = Endpoint::openai_compatible("https://x").unwrap();
+        assert_eq!(
+            ep.with_header("bad header", "v").unwrap_err(),
+            EndpointError::InvalidHeader
+        );
+    }
+}

@@ -1,0 +1,847 @@
+//! Incremental, sans-IO server-sent-events decoding, and the chat-stream
+//! layer on top of it that knows when a stream is complete.
+//!
+//! [`SseDecoder`] turns bytes into [`SseEvent`]s following the WHATWG
+//! event-stream rules: lines end in CRLF, LF or CR (a frame may be split
+//! anywhere across chunks, even between CR and LF), `:` starts a comment,
+//! `data:` lines join with `\n`, `event:`, `id:` and `retry:` are kept, a
+//! leading byte-order mark is dropped, and a blank line dispatches the event.
+//!
+//! [`ChatStreamDecoder`] reads chat-completion chunks from those events and
+//! applies the **finish rule**: a stream is complete once it has sent
+//! `data: [DONE]`, or once every choice it mentioned has carried a
+//! `finish_reason`. Either is a finish signal. A stream that ends at the HTTP
+//! level without one is reported as [`StreamError::Interrupted`], never as a
+//! complete answer. (The usage chunk that follows a finish reason is
+//! optional: a stream cut right after the finish reason is complete, without
+//! usage.)
+//!
+//! Memory is bounded: an event (or a line) longer than the decoder's limit
+//! yields [`SseError::EventTooLarge`], its bytes are dropped, and decoding
+//! resumes at the next event. A malformed event does not stop the decoder.
+
+use std::fmt;
+
+use crate::body::ResponseBody;
+use crate::error::TransportError;
+use crate::wire::{ChatCompletionChunk, FinishReason};
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field; `None` for the default type (`message`).
+    pub event: Option<String>,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+    /// The `id:` field of this event, if it had one.
+    pub id: Option<String>,
+}
+
+/// A problem with the event stream itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SseError {
+    /// An event or line exceeded the decoder's size limit; it was dropped.
+    #[error("server-sent event larger than {limit} bytes")]
+    EventTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Discard {
+    /// Decoding normally.
+    No,
+    /// Dropping the rest of an oversized line, then the rest of its event.
+    Line,
+    /// Dropping lines until the blank line that ends the oversized event.
+    Event,
+}
+
+/// An incremental server-sent-events decoder.
+///
+/// Feed it bytes as they arrive with [`feed`](Self::feed), take events with
+/// [`next_event`](Self::next_event) until it returns `None`, and call
+/// [`finish`](Self::finish) at the end of the body to flush a last event
+/// that lacks its closing blank line. It allocates per event, not per byte:
+/// a chunk is appended to one reused buffer and lines are read in place.
+///
+/// ```
+/// use nb_transport::SseDecoder;
+///
+/// let mut dec = SseDecoder::new();
+/// dec.feed(b": keep-alive\r\nevent: update\r\ndata: hel");
+/// assert!(dec.next_event().is_none(), "the frame is not complete yet");
+/// dec.feed(b"lo\r\ndata: world\r\n\r\n");
+/// let ev = dec.next_event().unwrap()?;
+/// assert_eq!(ev.event.as_deref(), Some("update"));
+/// assert_eq!(ev.data, "hello\nworld");
+/// # Ok::<(), nb_transport::SseError>(())
+/// ```
+pub struct SseDecoder {
+    buf: Vec<u8>,
+    pos: usize,
+    max_event_size: usize,
+    skip_lf: bool,
+    bom_checked: bool,
+    finished: bool,
+    discard: Discard,
+    data: Vec<u8>,
+    has_data: bool,
+    event: Option<String>,
+    id: Option<String>,
+    last_event_id: String,
+    retry_ms: Option<u64>,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl SseDecoder {
+    /// The default limit on one event (and one line): 1 MiB.
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = 1024 * 1024;
+
+    /// A decoder with the default event size limit.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_max_event_size(Self::DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// A decoder that rejects events (and lines) over `max` bytes.
+    #[must_use]
+    pub fn with_max_event_size(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            pos: 0,
+            max_event_size: max,
+            skip_lf: false,
+            bom_checked: false,
+            finished: false,
+            discard: Discard::No,
+            data: Vec::new(),
+            has_data: false,
+            event: None,
+            id: None,
+            last_event_id: String::new(),
+            retry_ms: None,
+        }
+    }
+
+    /// Appends bytes from the stream. Take the events they complete with
+    /// [`next_event`](Self::next_event).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+        } else if self.pos > 0 {
+            self.buf.drain(..self.pos);
+        }
+        self.pos = 0;
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Marks the end of the stream. A last line without its line ending and
+    /// a last event without its blank line are then decoded too: a server
+    /// that omits the final blank line has still sent the whole event (the
+    /// chat layer checks the content for a finish signal).
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// Whether [`finish`](Self::finish) was called.
+    #[must_use]
+    pub const fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The last `id:` seen, to send as `Last-Event-ID` when reconnecting.
+    #[must_use]
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// The reconnection delay the server asked for with `retry:`, in ms.
+    #[must_use]
+    pub const fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
+    }
+
+    /// The next complete event, or `None` when more bytes are needed.
+    pub fn next_event(&mut self) -> Option<Result<SseEvent, SseError>> {
+        loop {
+            if !self.bom_checked {
+                let rest = &self.buf[self.pos..];
+                if rest.len() < BOM.len() && BOM.starts_with(rest) && !self.finished {
+                    return None;
+                }
+                if rest.starts_with(BOM) {
+                    self.pos += BOM.len();
+                }
+                self.bom_checked = true;
+            }
+            if self.skip_lf && self.pos < self.buf.len() {
+                if self.buf[self.pos] == b'\n' {
+                    self.pos += 1;
+                }
+                self.skip_lf = false;
+            }
+            let rest = &self.buf[self.pos..];
+            let (start, end) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(i) => {
+                    let start = self.pos;
+                    self.pos += i + 1;
+                    if rest[i] == b'\r' {
+                        self.skip_lf = true;
+                    }
+                    (start, start + i)
+                }
+                None if rest.is_empty() => {
+                    return if self.finished {
+                        self.dispatch().map(Ok)
+                    } else {
+                        None
+                    };
+                }
+                None if self.finished => {
+                    let start = self.pos;
+                    self.pos = self.buf.len();
+                    (start, self.buf.len())
+                }
+                None => {
+                    if self.discard == Discard::Line {
+                        self.pos = self.buf.len();
+                        return None;
+                    }
+                    if rest.len() > self.max_event_size.saturating_sub(self.data.len()) {
+                        self.pos = self.buf.len();
+                        return Some(Err(self.overflow(Discard::Line)));
+                    }
+                    return None;
+                }
+            };
+            if let Some(item) = self.line(start, end) {
+                return Some(item);
+            }
+        }
+    }
+
+    fn overflow(&mut self, discard: Discard) -> SseError {
+        self.discard = discard;
+        self.reset_event();
+        SseError::EventTooLarge {
+            limit: self.max_event_size,
+        }
+    }
+
+    /// Processes the line `buf[start..end]`; returns an event or an error
+    /// when the line completes one.
+    fn line(&mut self, start: usize, end: usize) -> Option<Result<SseEvent, SseError>> {
+        match self.discard {
+            Discard::Line => {
+                // This line ending closes the oversized line; its event goes too.
+                self.discard = Discard::Event;
+                return None;
+            }
+            Discard::Event => {
+                if start == end {
+                    self.discard = Discard::No;
+                }
+                return None;
+            }
+            Discard::No => {}
+        }
+        let line = &self.buf[start..end];
+        if line.is_empty() {
+            return self.dispatch().map(Ok);
+        }
+        if line[0] == b':' {
+            return None;
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &line[line.len()..]),
+        };
+        match field {
+            b"data" => {
+                let needed = self.data.len() + value.len() + usize::from(self.has_data);
+                if needed > self.max_event_size {
+                    return Some(Err(self.overflow(Discard::Event)));
+                }
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"id" if !value.contains(&0) => {
+                let id = String::from_utf8_lossy(value).into_owned();
+                self.last_event_id.clone_from(&id);
+                self.id = Some(id);
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // All ASCII digits, so valid UTF-8; too many digits overflow and are ignored.
+                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse() {
+                    self.retry_ms = Some(ms);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        if self.discard != Discard::No {
+            self.discard = Discard::No;
+            self.reset_event();
+            return None;
+        }
+        if !self.has_data {
+            self.reset_event();
+            return None;
+        }
+        let data = String::from_utf8_lossy(&self.data).into_owned();
+        let event = SseEvent {
+            event: self.event.take(),
+            data,
+            id: self.id.take(),
+        };
+        self.reset_event();
+        Some(event)
+    }
+
+    fn reset_event(&mut self) {
+        self.data.clear();
+        self.has_data = false;
+        self.event = None;
+        self.id = None;
+    }
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for SseDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseDecoder")
+            .field("buffered", &(self.buf.len() - self.pos))
+            .field("pending_data", &self.data.len())
+            .field("max_event_size", &self.max_event_size)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a chat stream yields.
+#[derive(Debug, Clone, PartialEq)]
+// `Done` comes once per stream; boxing the chunk would cost an allocation per chunk.
+#[allow(clippy::large_enum_variant)]
+pub enum StreamEvent {
+    /// A chunk of the answer.
+    Chunk(ChatCompletionChunk),
+    /// The `data: [DONE]` sentinel.
+    Done,
+}
+
+/// A problem in a chat stream.
+///
+/// [`StreamError::is_interrupted`] is the one question a caller needs for the
+/// `stream_interrupted` category: the body was cut, it stalled, or it ended
+/// without a finish signal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// An event's data is not a valid chunk. The decoder carries on.
+    #[error("malformed stream event: {source}")]
+    Malformed {
+        /// The event's data.
+        data: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The provider reported an error inside the stream: an `event: error`
+    /// frame, or a data payload that is an `{"error": ...}` object.
+    #[error("the provider sent an error event")]
+    Provider {
+        /// The `event:` field, if any.
+        event: Option<String>,
+        /// The event's data, usually a JSON error body.
+        data: String,
+    },
+    /// An event exceeded the size limit and was dropped.
+    #[error(transparent)]
+    Sse(#[from] SseError),
+    /// The stream ended without a finish signal (`[DONE]` or a finish reason
+    /// for every choice).
+    #[error("the stream ended without a finish signal")]
+    Interrupted,
+    /// Reading the body failed (cut, stalled, timed out, too large).
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+impl StreamError {
+    /// Whether this is the `stream_interrupted` category: ended without a
+    /// finish signal, cut mid-body, or stalled past the idle deadline.
+    #[must_use]
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            Self::Interrupted => true,
+            Self::Transport(e) => e.is_interrupted(),
+            _ => false,
+        }
+    }
+}
+
+/// Decodes a chat-completion event stream and applies the finish rule.
+///
+/// ```
+/// use nb_transport::{ChatStreamDecoder, StreamError, StreamEvent};
+///
+/// let mut dec = ChatStreamDecoder::new();
+/// dec.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+/// let Some(Ok(StreamEvent::Chunk(chunk))) = dec.next_event() else { panic!() };
+/// assert_eq!(chunk.content(), Some("Hi"));
+///
+/// // The connection closes here: no [DONE], no finish_reason.
+/// dec.finish();
+/// assert!(matches!(dec.next_event(), Some(Err(StreamError::Interrupted))));
+/// assert!(dec.next_event().is_none());
+/// assert!(!dec.is_complete());
+/// ```
+#[derive(Debug, Default)]
+pub struct ChatStreamDecoder {
+    sse: SseDecoder,
+    done: bool,
+    /// Choices seen so far: (index, has finished).
+    choices: Vec<(u32, bool)>,
+    interruption_reported: bool,
+}
+
+impl ChatStreamDecoder {
+    /// A decoder with the default event size limit.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A decoder over a configured [`SseDecoder`].
+    #[must_use]
+    pub fn with_sse(sse: SseDecoder) -> Self {
+        Self {
+            sse,
+            ..Self::default()
+        }
+    }
+
+    /// Appends bytes from the body.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.sse.feed(bytes);
+    }
+
+    /// Marks the end of the body. The remaining events follow from
+    /// [`next_event`](Self::next_event), then, if no finish signal was seen,
+    /// one [`StreamError::Interrupted`].
+    pub fn finish(&mut self) {
+        self.sse.finish();
+    }
+
+    /// Whether a finish signal has been seen.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.done
+            || (!self.choices.is_empty() && self.choices.iter().all(|&(_, finished)| finished))
+    }
+
+    /// Whether `[DONE]` has been seen.
+    #[must_use]
+    pub const fn saw_done(&self) -> bool {
+        self.done
+    }
+
+    /// The next event or error, or `None` when more bytes are needed (or,
+    /// after [`finish`](Self::finish), when the stream is over).
+    pub fn next_event(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+        loop {
+            match self.sse.next_event() {
+                Some(Ok(event)) => {
+                    if let Some(item) = self.on_event(event) {
+                        return Some(item);
+                    }
+                }
+                Some(Err(e)) => return Some(Err(e.into())),
+                None => {
+                    if self.sse.is_finished() && !self.is_complete() && !self.interruption_reported
+                    {
+                        self.interruption_reported = true;
+                        return Some(Err(StreamError::Interrupted));
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: SseEvent) -> Option<Result<StreamEvent, StreamError>> {
+        if event.event.as_deref() == Some("error") {
+            return Some(Err(StreamError::Provider {
+                event: event.event,
+                data: event.data,
+            }));
+        }
+        let payload = event.data.trim_matches(|c: char| c.is_ascii_whitespace());
+        if payload.is_empty() {
+            return None;
+        }
+        if payload == "[DONE]" {
+            self.done = true;
+            return Some(Ok(StreamEvent::Done));
+        }
+        let chunk: ChatCompletionChunk = match serde_json::from_str(payload) {
+            Ok(chunk) => chunk,
+            Err(source) => {
+                return Some(Err(StreamError::Malformed {
+                    data: event.data,
+                    source,
+                }));
+            }
+        };
+        if chunk.choices.is_empty() && chunk.error().is_some() {
+            return Some(Err(StreamError::Provider {
+                event: event.event,
+                data: event.data,
+            }));
+        }
+        for choice in &chunk.choices {
+            let finished = choice
+                .finish_reason
+                .as_ref()
+                .is_some_and(|r| !matches!(r, FinishReason::Other(s) if s.is_empty()));
+            match self
+                .choices
+                .iter_mut()
+                .find(|(index, _)| *index == choice.index)
+            {
+                Some(entry) => entry.1 |= finished,
+                None => self.choices.push((choice.index, finished)),
+            }
+        }
+        Some(Ok(StreamEvent::Chunk(chunk)))
+    }
+}
+
+/// A chat stream read from a [`ResponseBody`]: body errors, SSE problems and
+/// the finish rule in one `next()`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use nb_transport::{ChatStream, ResponseBody, StreamEvent, TransportError, TransportErrorKind};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let cut = TransportError::new(TransportErrorKind::StreamInterrupted);
+/// let body = ResponseBody::from_chunks([
+///     Ok(Bytes::from("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n")),
+///     Err(cut),
+/// ]);
+/// let mut stream = ChatStream::new(body);
+/// assert!(matches!(stream.next().await, Some(Ok(StreamEvent::Chunk(_)))));
+/// let err = stream.next().await.unwrap().unwrap_err();
+/// assert!(err.is_interrupted());
+/// assert!(stream.next().await.is_none());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct ChatStream {
+    body: ResponseBody,
+    decoder: ChatStreamDecoder,
+    body_over: bool,
+}
+
+impl ChatStream {
+    /// Reads `body` with a default [`ChatStreamDecoder`].
+    #[must_use]
+    pub fn new(body: ResponseBody) -> Self {
+        Self::with_decoder(body, ChatStreamDecoder::new())
+    }
+
+    /// Reads `body` with `decoder`.
+    #[must_use]
+    pub fn with_decoder(body: ResponseBody, decoder: ChatStreamDecoder) -> Self {
+        Self {
+            body,
+            decoder,
+            body_over: false,
+        }
+    }
+
+    /// The next event or error; `None` once the stream is over. A body error
+    /// ends the stream after it is returned.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+        loop {
+            if let Some(item) = self.decoder.next_event() {
+                return Some(item);
+            }
+            if self.body_over {
+                return None;
+            }
+            match self.body.chunk().await {
+                Some(Ok(bytes)) => self.decoder.feed(&bytes),
+                Some(Err(e)) => {
+                    self.body_over = true;
+                    return Some(Err(e.into()));
+                }
+                None => {
+                    self.body_over = true;
+                    self.decoder.finish();
+                }
+            }
+        }
+    }
+
+    /// Whether a finish signal has been seen.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.decoder.is_complete()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn drain(dec: &mut SseDecoder) -> Vec<Result<SseEvent, SseError>> {
+        std::iter::from_fn(|| dec.next_event()).collect()
+    }
+
+    fn decode_all(input: &[u8]) -> Vec<Result<SseEvent, SseError>> {
+        let mut dec = SseDecoder::new();
+        dec.feed(input);
+        let mut out = drain(&mut dec);
+        dec.finish();
+        out.extend(drain(&mut dec));
+        out
+    }
+
+    fn data(ev: &Result<SseEvent, SseError>) -> &str {
+        &ev.as_ref().unwrap().data
+    }
+
+    #[test]
+    fn line_endings_comments_and_fields() {
+        for input in [
+            &b"data: a\n\ndata: b\n\n"[..],
+            b"data: a\r\n\r\ndata: b\r\n\r\n",
+            b"data: a\r\rdata: b\r\r",
+            b"\xEF\xBB\xBF: hi\ndata:a\n\n:x\ndata: b\n\n",
+        ] {
+            let evs = decode_all(input);
+            assert_eq!(evs.len(), 2, "{input:?}");
+            assert_eq!(data(&evs[0]), "a");
+            assert_eq!(data(&evs[1]), "b");
+        }
+        let evs = decode_all(
+            b"event: delta\nid: 7\nretry: 1500\ndata: x\ndata:  y\ndata\nunknown: z\n\n",
+        );
+        let ev = evs[0].as_ref().unwrap();
+        assert_eq!(ev.event.as_deref(), Some("delta"));
+        assert_eq!(ev.id.as_deref(), Some("7"));
+        assert_eq!(ev.data, "x\n y\n");
+        let mut dec = SseDecoder::new();
+        dec.feed(b"id: 9\nretry: 20\nretry: x\ndata: q\n\n");
+        assert!(dec.next_event().is_some());
+        assert_eq!((dec.last_event_id(), dec.retry_ms()), ("9", Some(20)));
+    }
+
+    #[test]
+    fn events_without_data_are_not_dispatched_but_empty_data_is() {
+        let evs = decode_all(b"event: ping\n\n: comment\n\ndata:\n\n");
+        assert_eq!(evs.len(), 1);
+        assert_eq!(data(&evs[0]), "");
+        assert_eq!(
+            evs[0].as_ref().unwrap().event,
+            None,
+            "event type reset after the empty frame"
+        );
+    }
+
+    #[test]
+    fn finish_flushes_an_unterminated_last_event() {
+        let mut dec = SseDecoder::new();
+        dec.feed(b"data: [DONE]");
+        assert!(dec.next_event().is_none());
+        dec.finish();
+        assert_eq!(dec.next_event().unwrap().unwrap().data, "[DONE]");
+        assert!(dec.next_event().is_none());
+    }
+
+    #[test]
+    fn cr_lf_split_across_chunks_is_one_line_ending() {
+        let mut dec = SseDecoder::new();
+        dec.feed(b"data: a\r");
+        assert!(dec.next_event().is_none());
+        dec.feed(b"\n\r");
+        assert_eq!(dec.next_event().unwrap().unwrap().data, "a");
+        dec.feed(b"\ndata: b\n\n");
+        assert_eq!(dec.next_event().unwrap().unwrap().data, "b");
+        assert!(dec.next_event().is_none());
+    }
+
+    #[test]
+    fn oversized_events_are_dropped_and_decoding_resumes() {
+        // A complete oversized data line.
+        let mut dec = SseDecoder::with_max_event_size(16);
+        dec.feed(b"data: 0123456789abcdefXYZ\ndata: more\n\ndata: ok\n\n");
+        assert_eq!(
+            dec.next_event().unwrap().unwrap_err(),
+            SseError::EventTooLarge { limit: 16 }
+        );
+        assert_eq!(dec.next_event().unwrap().unwrap().data, "ok");
+
+        // An endless line: memory stays bounded and one error is reported.
+        let mut dec = SseDecoder::with_max_event_size(64);
+        dec.feed(b"data: ");
+        let mut errors = 0;
+        for _ in 0..1000 {
+            dec.feed(&[b'x'; 100]);
+            while let Some(item) = dec.next_event() {
+                assert!(item.is_err());
+                errors += 1;
+            }
+            assert!(
+                dec.buf.capacity() < 1024,
+                "the decoder does not keep the endless line"
+            );
+        }
+        assert_eq!(errors, 1);
+        dec.feed(b"\ndata: tail\n\ndata: ok\n\n");
+        assert_eq!(
+            dec.next_event().unwrap().unwrap().data,
+            "ok",
+            "the rest of the oversized event is skipped"
+        );
+
+        // Many data lines adding up past the limit.
+        let mut dec = SseDecoder::with_max_event_size(10);
+        dec.feed(b"data: 12345\ndata: 67890\ndata: x\n\ndata: y\n\n");
+        assert!(dec.next_event().unwrap().is_err());
+        assert_eq!(dec.next_event().unwrap().unwrap().data, "y");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let evs = decode_all(b"data: \xFF\xFEok\n\n");
+        assert_eq!(data(&evs[0]), "\u{FFFD}\u{FFFD}ok");
+    }
+
+    const CHUNK: &str = r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#;
+    const LAST: &str = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+
+    fn chat(input: &str) -> (Vec<Result<StreamEvent, StreamError>>, bool) {
+        let mut dec = ChatStreamDecoder::new();
+        dec.feed(input.as_bytes());
+        let mut out: Vec<_> = std::iter::from_fn(|| dec.next_event()).collect();
+        dec.finish();
+        out.extend(std::iter::from_fn(|| dec.next_event()));
+        (out, dec.is_complete())
+    }
+
+    #[test]
+    fn finish_rule() {
+        let (evs, complete) = chat(&format!("data: {CHUNK}\n\ndata: [DONE]\n\n"));
+        assert!(complete);
+        assert!(matches!(evs.last(), Some(Ok(StreamEvent::Done))));
+
+        let (evs, complete) = chat(&format!("data: {CHUNK}\n\ndata: {LAST}\n\n"));
+        assert!(complete, "a finish_reason is a finish signal");
+        assert_eq!(evs.len(), 2);
+
+        let (evs, complete) = chat(&format!("data: {CHUNK}\n\n"));
+        assert!(!complete);
+        assert!(matches!(evs.last(), Some(Err(StreamError::Interrupted))));
+        assert!(evs.last().unwrap().as_ref().unwrap_err().is_interrupted());
+
+        let (evs, complete) = chat("");
+        assert!(!complete, "an empty body is not a complete answer");
+        assert_eq!(evs.len(), 1);
+
+        // Two choices: only one finished, then the stream ends.
+        let two = r#"{"choices":[{"index":0,"delta":{}},{"index":1,"delta":{}}]}"#;
+        let (_, complete) = chat(&format!("data: {two}\n\ndata: {LAST}\n\n"));
+        assert!(!complete, "choice 1 never finished");
+    }
+
+    #[test]
+    fn malformed_and_error_events_do_not_stop_the_decoder() {
+        let input = format!(
+            "data: {{\"choices\":[{{\"delta\"\n\nevent: error\ndata: {{\"error\":{{\"type\":\"overloaded\"}}}}\n\n\
+             data: {{\"error\":{{\"message\":\"boom\"}}}}\n\n: ping\n\ndata:\n\ndata: {CHUNK}\n\ndata: [DONE]\n\n"
+        );
+        let (evs, complete) = chat(&input);
+        assert!(complete);
+        assert!(
+            matches!(&evs[0], Err(StreamError::Malformed { data, .. }) if data.starts_with("{\"choices"))
+        );
+        assert!(
+            matches!(&evs[1], Err(StreamError::Provider { event: Some(e), data }) if e == "error" && data.contains("overloaded"))
+        );
+        assert!(
+            matches!(&evs[2], Err(StreamError::Provider { event: None, data }) if data.contains("boom"))
+        );
+        assert!(matches!(&evs[3], Ok(StreamEvent::Chunk(c)) if c.content() == Some("x")));
+        assert!(matches!(&evs[4], Ok(StreamEvent::Done)));
+        assert_eq!(evs.len(), 5);
+        assert!(!evs[0].as_ref().unwrap_err().is_interrupted());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn no_panic_and_bounded_on_any_bytes(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..16)) {
+            let mut dec = ChatStreamDecoder::with_sse(SseDecoder::with_max_event_size(128));
+            for chunk in &chunks {
+                dec.feed(chunk);
+                while dec.next_event().is_some() {}
+                prop_assert!(dec.sse.buf.len() - dec.sse.pos <= 128 + 64);
+                prop_assert!(dec.sse.data.len() <= 128);
+            }
+            dec.finish();
+            let mut rest = 0;
+            while dec.next_event().is_some() {
+                rest += 1;
+                prop_assert!(rest < 10_000);
+            }
+        }
+
+        #[test]
+        fn any_split_decodes_like_one_feed(
+            text in "((data|event|id|:c)(: ?[a-z{}\\[\\]\"]{0,6})?(\r\n|\n|\r)){0,12}",
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let bytes = text.as_bytes();
+            let whole = decode_all(bytes);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut dec = SseDecoder::new();
+            let mut out = Vec::new();
+            let mut at = 0;
+            for p in points.into_iter().chain([bytes.len()]) {
+                dec.feed(&bytes[at..p]);
+                out.extend(drain(&mut dec));
+                at = p;
+            }
+            dec.finish();
+            out.extend(drain(&mut dec));
+            prop_assert_eq!(out, whole);
+        }
+    }
+}
