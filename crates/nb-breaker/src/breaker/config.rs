@@ -1,0 +1,452 @@
+//! What a circuit breaker trips on and how it recovers.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The largest count a threshold or probe limit may take (2²⁰ − 1): the
+/// breaker packs its counters into one atomic word.
+pub const MAX_THRESHOLD: u32 = (1 << 20) - 1;
+
+/// The largest count-based sliding window: one byte per call slot, so the
+/// largest window costs about 10 KiB per breaker.
+pub const MAX_COUNT_WINDOW: u32 = 10_000;
+
+/// The shortest time-based sliding window.
+pub const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
+
+/// How a [`CircuitBreaker`](crate::CircuitBreaker) is configured.
+///
+/// Every field has a default; start from `CircuitBreakerConfig::default()`
+/// and change what you need. [`CircuitBreaker::new`](crate::CircuitBreaker::new)
+/// clamps out-of-range values into range; [`validate`](Self::validate) (and
+/// [`CircuitBreakerBuilder::build`](crate::CircuitBreakerBuilder::build))
+/// reports them instead, which is what a configuration loaded from a file
+/// wants.
+///
+/// ```
+/// use std::time::Duration;
+/// use nb_breaker::{CircuitBreakerConfig, FailureRatePolicy, SlidingWindow, TripPolicy};
+///
+/// let config = CircuitBreakerConfig {
+///     policy: TripPolicy::FailureRate(FailureRatePolicy {
+///         window: SlidingWindow::Time(Duration::from_secs(60)),
+///         minimum_calls: 20,
+///         ..FailureRatePolicy::default()
+///     }),
+///     recovery_timeout: Duration::from_secs(10),
+///     ..CircuitBreakerConfig::default()
+/// };
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct CircuitBreakerConfig {
+    /// What trips the breaker while it is closed. Default: five consecutive
+    /// failures.
+    pub policy: TripPolicy,
+    /// How long the breaker stays open after its first trip before it lets
+    /// a probe through. Default: 30 s.
+    pub recovery_timeout: Duration,
+    /// Each further trip without a success streak in between multiplies the
+    /// open duration by this factor (1 keeps it constant). Default: 2.
+    pub recovery_multiplier: u32,
+    /// The cap on the growing open duration. Default: 5 min.
+    pub max_recovery_timeout: Duration,
+    /// Successful probes needed in half-open to close again. Default: 3.
+    pub success_threshold: u32,
+    /// Probes allowed in flight at once while half-open. Default: 1.
+    pub half_open_max_probes: u32,
+    /// Consecutive successes while closed that reset the growing open
+    /// duration back to `recovery_timeout`. Default: 10.
+    pub trip_reset_streak: u32,
+    /// The longest a rate-limited outcome's `retry_after` pauses the breaker
+    /// (it rejects with [`RejectReason::Throttled`](crate::RejectReason::Throttled)
+    /// until then); zero turns pausing off. Default: 60 s.
+    pub max_throttle: Duration,
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        Self {
+            policy: TripPolicy::default(),
+            recovery_timeout: Duration::from_secs(30),
+            recovery_multiplier: 2,
+            max_recovery_timeout: Duration::from_secs(300),
+            success_threshold: 3,
+            half_open_max_probes: 1,
+            trip_reset_streak: 10,
+            max_throttle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What trips a closed breaker.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum TripPolicy {
+    /// Open after this many failures in a row; a success resets the count.
+    /// A [`Slow`](crate::CallOutcome::Slow) outcome counts as a failure here:
+    /// the policy has no separate slow-call rate.
+    ConsecutiveFailures {
+        /// Failures in a row that open the breaker. Default: 5.
+        failure_threshold: u32,
+    },
+    /// Open when the failure rate or the slow-call rate over a sliding
+    /// window reaches its threshold, once the window holds
+    /// `minimum_calls` calls (resilience4j's semantics).
+    FailureRate(FailureRatePolicy),
+}
+
+impl Default for TripPolicy {
+    fn default() -> Self {
+        Self::ConsecutiveFailures {
+            failure_threshold: 5,
+        }
+    }
+}
+
+/// The failure-rate trip policy, with resilience4j's names and defaults.
+///
+/// After every recorded call the breaker computes, over the window, the
+/// percentage of calls that failed and the percentage that were slow (a
+/// call can be both). It opens when the window holds at least
+/// `minimum_calls` calls (for a count-based window, at most its size) and
+/// either percentage is at or above its threshold. The window is emptied
+/// whenever the breaker opens, so a closed breaker always judges calls made
+/// since it last closed.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct FailureRatePolicy {
+    /// The calls the rates are computed over. Default: the last 100 calls.
+    pub window: SlidingWindow,
+    /// Calls the window must hold before a rate is judged. Default: 100.
+    pub minimum_calls: u32,
+    /// Failure percentage (0–100] that opens the breaker. Default: 50.
+    pub failure_rate_threshold: f32,
+    /// A call that takes at least this long (acquire to record) counts as
+    /// slow, whatever its outcome; `None` leaves slowness to the caller's
+    /// [`Slow`](crate::CallOutcome::Slow). Default: 60 s.
+    pub slow_call_duration: Option<Duration>,
+    /// Slow-call percentage (0–100] that opens the breaker. Default: 100.
+    pub slow_call_rate_threshold: f32,
+}
+
+impl Default for FailureRatePolicy {
+    fn default() -> Self {
+        Self {
+            window: SlidingWindow::default(),
+            minimum_calls: 100,
+            failure_rate_threshold: 50.0,
+            slow_call_duration: Some(Duration::from_secs(60)),
+            slow_call_rate_threshold: 100.0,
+        }
+    }
+}
+
+/// The sliding window of the failure-rate policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum SlidingWindow {
+    /// The last `n` recorded calls (1 ..= [`MAX_COUNT_WINDOW`]).
+    Count(u32),
+    /// The calls recorded in the last `d` (at least [`MIN_TIME_WINDOW`]),
+    /// aggregated in ten buckets: calls age out a tenth of the window at a
+    /// time.
+    Time(Duration),
+}
+
+impl Default for SlidingWindow {
+    fn default() -> Self {
+        Self::Count(100)
+    }
+}
+
+/// A configuration value out of range.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A count or duration that must be positive is zero.
+    Zero {
+        /// The field, as named in the config struct.
+        field: &'static str,
+    },
+    /// A count is above its largest allowed value.
+    TooLarge {
+        /// The field, as named in the config struct.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// A duration is below its smallest allowed value.
+    TooShort {
+        /// The field, as named in the config struct.
+        field: &'static str,
+        /// The value given.
+        value: Duration,
+        /// The smallest value allowed.
+        min: Duration,
+    },
+    /// A percentage is outside (0, 100].
+    NotAPercentage {
+        /// The field, as named in the config struct.
+        field: &'static str,
+        /// The value given.
+        value: f32,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Zero { field } => write!(f, "`{field}` must be greater than zero"),
+            Self::TooLarge { field, value, max } => {
+                write!(f, "`{field}` is {value}, above the maximum of {max}")
+            }
+            Self::TooShort { field, value, min } => {
+                write!(f, "`{field}` is {value:?}, below the minimum of {min:?}")
+            }
+            Self::NotAPercentage { field, value } => {
+                write!(f, "`{field}` is {value}, not a percentage in (0, 100]")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn count(field: &'static str, value: u32, max: u32) -> Result<(), ConfigError> {
+    if value == 0 {
+        Err(ConfigError::Zero { field })
+    } else if value > max {
+        Err(ConfigError::TooLarge {
+            field,
+            value: value.into(),
+            max: max.into(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn percent(field: &'static str, value: f32) -> Result<(), ConfigError> {
+    // `!(0 < v <= 100)` also rejects NaN.
+    if value > 0.0 && value <= 100.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::NotAPercentage { field, value })
+    }
+}
+
+fn clamp_percent(value: f32) -> f32 {
+    if value.is_nan() {
+        100.0
+    } else {
+        value.clamp(f32::MIN_POSITIVE, 100.0)
+    }
+}
+
+impl CircuitBreakerConfig {
+    /// The defaults with a consecutive-failures policy of `failure_threshold`.
+    pub fn consecutive_failures(failure_threshold: u32) -> Self {
+        Self {
+            policy: TripPolicy::ConsecutiveFailures { failure_threshold },
+            ..Self::default()
+        }
+    }
+
+    /// The defaults with the given failure-rate policy.
+    pub fn failure_rate(policy: FailureRatePolicy) -> Self {
+        Self {
+            policy: TripPolicy::FailureRate(policy),
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field, returning the first out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match &self.policy {
+            TripPolicy::ConsecutiveFailures { failure_threshold } => {
+                count("failure_threshold", *failure_threshold, MAX_THRESHOLD)?;
+            }
+            TripPolicy::FailureRate(p) => {
+                match p.window {
+                    SlidingWindow::Count(n) => count("window", n, MAX_COUNT_WINDOW)?,
+                    SlidingWindow::Time(d) if d < MIN_TIME_WINDOW => {
+                        return Err(ConfigError::TooShort {
+                            field: "window",
+                            value: d,
+                            min: MIN_TIME_WINDOW,
+                        });
+                    }
+                    SlidingWindow::Time(_) => {}
+                }
+                count("minimum_calls", p.minimum_calls, u32::MAX)?;
+                percent("failure_rate_threshold", p.failure_rate_threshold)?;
+                percent("slow_call_rate_threshold", p.slow_call_rate_threshold)?;
+                if p.slow_call_duration == Some(Duration::ZERO) {
+                    return Err(ConfigError::Zero {
+                        field: "slow_call_duration",
+                    });
+                }
+            }
+        }
+        count("success_threshold", self.success_threshold, MAX_THRESHOLD)?;
+        count(
+            "half_open_max_probes",
+            self.half_open_max_probes,
+            MAX_THRESHOLD,
+        )?;
+        count("trip_reset_streak", self.trip_reset_streak, MAX_THRESHOLD)?;
+        count("recovery_multiplier", self.recovery_multiplier, u32::MAX)?;
+        if self.max_recovery_timeout < self.recovery_timeout {
+            return Err(ConfigError::TooShort {
+                field: "max_recovery_timeout",
+                value: self.max_recovery_timeout,
+                min: self.recovery_timeout,
+            });
+        }
+        Ok(())
+    }
+
+    /// The same configuration with every field clamped into range, so that
+    /// `normalized().validate()` is always `Ok`.
+    pub fn normalized(&self) -> Self {
+        let c = |v: u32, max: u32| v.clamp(1, max);
+        let policy = match &self.policy {
+            TripPolicy::ConsecutiveFailures { failure_threshold } => {
+                TripPolicy::ConsecutiveFailures {
+                    failure_threshold: c(*failure_threshold, MAX_THRESHOLD),
+                }
+            }
+            TripPolicy::FailureRate(p) => TripPolicy::FailureRate(FailureRatePolicy {
+                window: match p.window {
+                    SlidingWindow::Count(n) => SlidingWindow::Count(c(n, MAX_COUNT_WINDOW)),
+                    SlidingWindow::Time(d) => SlidingWindow::Time(d.max(MIN_TIME_WINDOW)),
+                },
+                minimum_calls: p.minimum_calls.max(1),
+                failure_rate_threshold: clamp_percent(p.failure_rate_threshold),
+                slow_call_duration: p.slow_call_duration.filter(|d| !d.is_zero()),
+                slow_call_rate_threshold: clamp_percent(p.slow_call_rate_threshold),
+            }),
+        };
+        Self {
+            policy,
+            recovery_timeout: self.recovery_timeout,
+            recovery_multiplier: self.recovery_multiplier.max(1),
+            max_recovery_timeout: self.max_recovery_timeout.max(self.recovery_timeout),
+            success_threshold: c(self.success_threshold, MAX_THRESHOLD),
+            half_open_max_probes: c(self.half_open_max_probes, MAX_THRESHOLD),
+            trip_reset_streak: c(self.trip_reset_streak, MAX_THRESHOLD),
+            max_throttle: self.max_throttle,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_classic_ones_and_valid() {
+        let c = CircuitBreakerConfig::default();
+        assert_eq!(
+            c.policy,
+            TripPolicy::ConsecutiveFailures {
+                failure_threshold: 5
+            }
+        );
+        assert_eq!(c.recovery_timeout, Duration::from_secs(30));
+        assert_eq!(c.success_threshold, 3);
+        assert_eq!(c.validate(), Ok(()));
+        let r = FailureRatePolicy::default();
+        assert_eq!(r.window, SlidingWindow::Count(100));
+        assert_eq!(r.minimum_calls, 100);
+        assert_eq!(r.failure_rate_threshold, 50.0);
+        assert_eq!(CircuitBreakerConfig::failure_rate(r).validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_names_the_bad_field() {
+        let zero = CircuitBreakerConfig::consecutive_failures(0);
+        assert_eq!(
+            zero.validate(),
+            Err(ConfigError::Zero {
+                field: "failure_threshold"
+            })
+        );
+        let probes = CircuitBreakerConfig {
+            half_open_max_probes: MAX_THRESHOLD + 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            probes.validate(),
+            Err(ConfigError::TooLarge {
+                field: "half_open_max_probes",
+                ..
+            })
+        ));
+        let rate = CircuitBreakerConfig::failure_rate(FailureRatePolicy {
+            failure_rate_threshold: f32::NAN,
+            ..Default::default()
+        });
+        assert!(matches!(
+            rate.validate(),
+            Err(ConfigError::NotAPercentage {
+                field: "failure_rate_threshold",
+                ..
+            })
+        ));
+        let window = CircuitBreakerConfig::failure_rate(FailureRatePolicy {
+            window: SlidingWindow::Time(Duration::from_millis(1)),
+            ..Default::default()
+        });
+        assert!(matches!(
+            window.validate(),
+            Err(ConfigError::TooShort {
+                field: "window",
+                ..
+            })
+        ));
+        let cap = CircuitBreakerConfig {
+            max_recovery_timeout: Duration::from_secs(1),
+            ..Default::default()
+        };
+        assert!(cap.validate().is_err());
+        assert!(
+            cap.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("max_recovery_timeout")
+        );
+    }
+
+    #[test]
+    fn normalized_is_always_valid() {
+        let wild = CircuitBreakerConfig {
+            policy: TripPolicy::FailureRate(FailureRatePolicy {
+                window: SlidingWindow::Count(u32::MAX),
+                minimum_calls: 0,
+                failure_rate_threshold: -3.0,
+                slow_call_duration: Some(Duration::ZERO),
+                slow_call_rate_threshold: f32::NAN,
+            }),
+            recovery_timeout: Duration::from_secs(100),
+            recovery_multiplier: 0,
+            max_recovery_timeout: Duration::ZERO,
+            success_threshold: 0,
+            half_open_max_probes: u32::MAX,
+            trip_reset_streak: 0,
+            max_throttle: Duration::MAX,
+        };
+        assert!(wild.validate().is_err());
+        assert_eq!(wild.normalized().validate(), Ok(()));
+        let valid = CircuitBreakerConfig::default();
+        assert_eq!(valid.normalized(), valid);
+    }
+}
