@@ -413,7 +413,7 @@ impl tower_service::Service<http::Uri> for Connector {
             match timeout {
                 Some(limit) => tokio::time::timeout(limit, connecting)
                     .await
-                    .map_err(|_| Box::new(ConnectTimedOut))?,
+                    .map_err(|_| BoxError::from(ConnectTimedOut))?,
                 None => connecting.await,
             }
         })
