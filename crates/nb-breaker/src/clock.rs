@@ -22,6 +22,13 @@ impl Epoch {
         duration_nanos(now.saturating_duration_since(epoch))
     }
 
+    /// Fixes the epoch at `now` unless it already is: one atomic load once
+    /// fixed.
+    #[inline]
+    pub(crate) fn fix(&self, now: Instant) {
+        self.0.get_or_init(|| now);
+    }
+
     /// The instant `nanos` after the epoch, or `None` before the epoch is
     /// fixed (or if the sum does not fit in an `Instant`).
     pub(crate) fn instant(&self, nanos: u64) -> Option<Instant> {
@@ -72,6 +79,8 @@ mod tests {
         let t0 = Instant::now();
         let e = Epoch::default();
         assert_eq!(e.instant(5), None);
+        e.fix(t0 + Duration::from_secs(1));
+        e.fix(t0);
         assert_eq!(e.nanos(t0 + Duration::from_secs(1)), 0);
         assert_eq!(e.nanos(t0 + Duration::from_millis(1500)), 500_000_000);
         assert_eq!(e.nanos(t0), 0);

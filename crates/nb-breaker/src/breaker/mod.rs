@@ -544,6 +544,8 @@ impl CircuitBreaker {
     }
 
     fn acquire(&self, now: Instant) -> Result<Ticket, Rejected> {
+        // Time-based windows bucket from the first `now` the breaker is given.
+        self.epoch.fix(now);
         let mut w = self.load();
         loop {
             match self.step(w, now) {
