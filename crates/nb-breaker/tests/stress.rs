@@ -98,7 +98,7 @@ fn hammer(breaker: &Arc<CircuitBreaker>) -> Tally {
         .collect();
     handles
         .into_iter()
-        .map(|h| h.join().unwrap())
+        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         .fold(Tally::default(), |a, b| a + b)
 }
 
