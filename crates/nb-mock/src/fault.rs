@@ -154,6 +154,25 @@ impl Fault {
         }
     }
 
+    fn is_unit(&self) -> bool {
+        matches!(
+            self,
+            Fault::InsufficientQuota
+                | Fault::InvalidApiKey
+                | Fault::PermissionDenied
+                | Fault::ModelNotFound
+                | Fault::ContextLengthExceeded
+                | Fault::ContentFilter
+                | Fault::ServerError
+                | Fault::BadGateway
+                | Fault::Overloaded
+                | Fault::Hang
+                | Fault::ConnectionReset
+                | Fault::TruncatedJson
+                | Fault::RejectPrefill
+        )
+    }
+
     /// The variant's snake_case name, as written in scenario files.
     pub fn name(&self) -> &'static str {
         match self {
@@ -204,7 +223,20 @@ pub(crate) fn fault_or_name<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
         }
 
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Fault, A::Error> {
-            Fault::deserialize(MapAccessDeserializer::new(map))
+            // Serde lets a unit variant of an internally tagged enum ignore other keys; a typo
+            // beside `kind = "hang"` must not pass silently, so the keys are checked here.
+            let table = serde_json::Map::deserialize(MapAccessDeserializer::new(map))?;
+            let fault = Fault::deserialize(serde_json::Value::Object(table.clone()))
+                .map_err(de::Error::custom)?;
+            if fault.is_unit()
+                && let Some(extra) = table.keys().find(|key| *key != "kind")
+            {
+                return Err(de::Error::custom(format!(
+                    "unknown field `{extra}`: the fault `{}` takes no fields",
+                    fault.name()
+                )));
+            }
+            Ok(fault)
         }
     }
 

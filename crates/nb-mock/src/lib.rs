@@ -86,3 +86,8 @@ pub use fault::Fault;
 pub use log::{Credential, RequestLog, RequestRecord};
 pub use scenario::{ModelBehavior, Rule, Scenario, ScenarioBuilder, ScenarioError, UnknownModel};
 pub use server::{MockError, MockServer, MockServerBuilder};
+
+/// Compiles the README's Rust example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

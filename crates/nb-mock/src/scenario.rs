@@ -548,13 +548,13 @@ impl Rule {
                 ));
             }
         }
-        if let Some(probability) = self.probability {
-            if !(0.0..=1.0).contains(&probability) {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.probability"),
-                    format!("must be between 0 and 1, got {probability}"),
-                ));
-            }
+        if let Some(probability) = self.probability
+            && !(0.0..=1.0).contains(&probability)
+        {
+            return Err(ScenarioError::invalid(
+                format!("{path}.probability"),
+                format!("must be between 0 and 1, got {probability}"),
+            ));
         }
         validate_fault(&format!("{path}.fault"), &self.fault)
     }
@@ -575,13 +575,13 @@ fn validate_fault(path: &str, fault: &Fault) -> Result<(), ScenarioError> {
                     format!("must be between 200 and 599, got {status}"),
                 ));
             }
-            if let Some(content_type) = content_type {
-                if http::HeaderValue::from_str(content_type).is_err() {
-                    return Err(ScenarioError::invalid(
-                        format!("{path}.content_type"),
-                        "is not a valid header value",
-                    ));
-                }
+            if let Some(content_type) = content_type
+                && http::HeaderValue::from_str(content_type).is_err()
+            {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.content_type"),
+                    "is not a valid header value",
+                ));
             }
             for (name, value) in headers {
                 if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
