@@ -138,6 +138,7 @@ async fn chat(
         messages: chat.messages.len(),
         credential,
         version,
+        connection: control.id,
     });
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ pub struct RequestRecord {
     pub credential: Credential,
     /// The HTTP version the request came over.
     pub version: http::Version,
+    /// The connection it came over: its number, from 1, in order of acceptance.
+    pub connection: u64,
 }
 
 /// The credential a request carried: its kind and the last four characters of the key.
@@ -122,6 +124,7 @@ pub(crate) struct Arrival<'a> {
     pub(crate) messages: usize,
     pub(crate) credential: Credential,
     pub(crate) version: http::Version,
+    pub(crate) connection: u64,
 }
 
 /// State shared by the server, its connections and every [`RequestLog`] handle.
@@ -131,6 +134,7 @@ pub(crate) struct Shared {
     limit: usize,
     state: Mutex<State>,
     pub(crate) open_connections: AtomicUsize,
+    pub(crate) accepted: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -151,6 +155,7 @@ impl Shared {
                 records: VecDeque::new(),
             }),
             open_connections: AtomicUsize::new(0),
+            accepted: AtomicU64::new(0),
         }
     }
 
@@ -207,6 +212,7 @@ impl Shared {
                 fault: decision.fault.clone(),
                 credential: arrival.credential,
                 version: arrival.version,
+                connection: arrival.connection,
             });
         }
         (plan, decision)

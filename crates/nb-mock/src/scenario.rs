@@ -316,7 +316,8 @@ impl ModelBehavior {
         self
     }
 
-    /// Content chunks per streamed answer (1 to 10 000; default 4).
+    /// Content chunks per streamed answer (1 to 10 000; default 4). A reply with fewer
+    /// characters than chunks is padded with dots.
     pub fn chunks(mut self, chunks: u32) -> Self {
         self.chunks = chunks;
         self

@@ -173,6 +173,13 @@ impl MockServer {
         self.shared.open_connections.load(Ordering::Relaxed)
     }
 
+    /// How many client connections the server has accepted since it started: with
+    /// [`RequestRecord::connection`](crate::RequestRecord::connection), how a test sees
+    /// connection reuse.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting, closes every connection (hung requests included) and waits until they
     /// are closed.
     pub async fn shutdown(mut self) {
@@ -227,7 +234,8 @@ async fn serve_connection(
     let _open = OpenConnection::new(Arc::clone(&shared));
     // Small SSE frames must leave at once.
     let _ = stream.set_nodelay(true);
-    let control = Arc::new(ConnControl::default());
+    let id = shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+    let control = Arc::new(ConnControl::new(id));
     let io = TokioIo::new(ConnIo {
         stream,
         control: Arc::clone(&control),
@@ -251,13 +259,23 @@ async fn serve_connection(
 }
 
 /// Lets a request or a body close its own connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ConnControl {
+    /// The connection's number, from 1, in order of acceptance.
+    pub(crate) id: u64,
     reset: AtomicBool,
     close: Notify,
 }
 
 impl ConnControl {
+    fn new(id: u64) -> Self {
+        ConnControl {
+            id,
+            reset: AtomicBool::new(false),
+            close: Notify::new(),
+        }
+    }
+
     /// Closes the connection without a response (FIN).
     pub(crate) fn close(&self) {
         self.close.notify_one();

@@ -358,17 +358,29 @@ async fn a_cut_completion_is_shorter_than_its_content_length() {
 #[tokio::test(start_paused = true)]
 async fn a_stalled_stream_goes_silent_with_the_socket_open() {
     let server = always(Fault::StreamStall { after_chunks: 1 }).await;
-    let exchange = exchange(
+    let stalled = exchange(
         server.addr(),
         &post("/v1/chat/completions", &chat("m", true), &[]),
         Duration::from_secs(300),
     )
     .await;
-    assert_eq!(exchange.end, End::Silent);
-    let reply = exchange.parse();
+    assert_eq!(stalled.end, End::Silent);
+    let reply = stalled.parse();
     assert_eq!(reply.status, 200);
     assert_eq!(reply.events().len(), 1);
     assert!(!reply.complete);
+
+    // Not streaming: half the body, then silence.
+    let stalled = exchange(
+        server.addr(),
+        &post("/v1/chat/completions", &chat("m", false), &[]),
+        Duration::from_secs(300),
+    )
+    .await;
+    assert_eq!(stalled.end, End::Silent);
+    let reply = stalled.parse();
+    let length: usize = reply.header("content-length").unwrap().parse().unwrap();
+    assert!(!reply.complete && !reply.body.is_empty() && reply.body.len() < length);
 }
 
 #[tokio::test]

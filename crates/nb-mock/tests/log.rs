@@ -52,6 +52,11 @@ async fn records_say_what_the_request_was() {
     assert_eq!(first.messages, 2);
     assert_eq!(first.version, http::Version::HTTP_11);
     assert_eq!(
+        (first.connection, second.connection),
+        (1, 2),
+        "Connection: close each time"
+    );
+    assert_eq!(
         first.credential,
         Credential::Bearer {
             last4: "efgh".into()
@@ -173,6 +178,7 @@ async fn keep_alive_connections_decide_per_request() {
         .unwrap();
     let driver = tokio::spawn(connection);
     let first = sender.send_request(request("m", false)).await.unwrap();
+    assert_eq!(first.headers().get("x-nb-mock-fault"), None);
     assert_eq!(first.status(), 200);
     first.into_body().collect().await.unwrap();
     let second = sender.send_request(request("m", false)).await;
@@ -184,17 +190,35 @@ async fn keep_alive_connections_decide_per_request() {
     assert!(sender.ready().await.is_err(), "the connection died");
     driver.await.unwrap().ok();
     assert_eq!(server.log().attempts("m"), 2);
+    let connections: Vec<u64> = server
+        .log()
+        .requests()
+        .iter()
+        .map(|r| r.connection)
+        .collect();
+    assert_eq!(
+        connections,
+        [1, 1],
+        "both requests came over one kept-alive connection"
+    );
+    assert_eq!(server.connections_accepted(), 1);
+}
+
+/// An HTTP/2 client connection with prior knowledge (no TLS, no upgrade).
+async fn h2c(server: &MockServer) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
 }
 
 #[tokio::test]
 async fn http2_prior_knowledge_is_served() {
     let server = start("[[models]]\nname = \"m\"\nchunks = 3").await;
-    let stream = TcpStream::connect(server.addr()).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = h2c(&server).await;
     let response = sender.send_request(request("m", true)).await.unwrap();
     assert_eq!(response.status(), 200);
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -206,12 +230,7 @@ async fn http2_prior_knowledge_is_served() {
 #[tokio::test]
 async fn an_http2_cut_resets_the_stream_after_its_chunks() {
     let server = start("[[models]]\nname = \"m\"\nrules = [{ fault = { kind = \"stream_cut\", after_chunks = 2 } }]").await;
-    let stream = TcpStream::connect(server.addr()).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = h2c(&server).await;
     let response = sender.send_request(request("m", true)).await.unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
@@ -241,9 +260,13 @@ async fn shutdown_closes_the_port_and_hung_connections() {
     tokio::io::AsyncWriteExt::write_all(&mut hung, &request)
         .await
         .unwrap();
-    while server.log().is_empty() {
-        tokio::task::yield_now().await;
-    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while server.log().is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(server.open_connections(), 1);
     server.shutdown().await;
     let mut buf = [0u8; 16];
