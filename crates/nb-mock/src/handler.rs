@@ -114,9 +114,10 @@ async fn chat(
             ));
         }
     };
-    let model = match (&chat.model, &deployment) {
-        (Some(model), _) if !model.0.is_empty() => &*model.0,
-        (_, Some(deployment)) => deployment.as_str(),
+    // Azure routes by the deployment in the path, whatever the body says.
+    let model = match (&deployment, &chat.model) {
+        (Some(deployment), _) => deployment.as_str(),
+        (None, Some(model)) if !model.0.is_empty() => &*model.0,
         _ => {
             return error(ErrorReply::invalid_request(
                 400,
@@ -220,85 +221,71 @@ async fn respond(
     http2: bool,
 ) -> Response<MockBody> {
     let behavior = decision.model.and_then(|index| plan.behavior(index));
-    let Some(fault) = decision.fault.take() else {
-        return reply(&decision, behavior, chat, control, http2).answer(
-            StreamShape::COMPLETE,
-            Duration::ZERO,
-            Ending::Complete,
-        );
+    let fault = decision.fault.take();
+    let reply = reply(&decision, behavior, chat, control, http2);
+    let Some(fault) = fault else {
+        return reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete);
     };
     let mut response = match &fault {
         Fault::Hang => std::future::pending().await,
         Fault::ConnectionReset => {
-            control.reset();
+            reply.control.reset();
             std::future::pending().await
         }
         Fault::SlowFirstToken {
             delay,
-            before_headers,
+            before_headers: true,
         } => {
-            let reply = reply(&decision, behavior, chat, control, http2);
-            if *before_headers {
-                tokio::time::sleep(*delay).await;
-                reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete)
-            } else {
-                reply.answer(StreamShape::COMPLETE, *delay, Ending::Complete)
-            }
+            tokio::time::sleep(*delay).await;
+            reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete)
         }
-        Fault::StreamCut { after_chunks } => reply(&decision, behavior, chat, control, http2)
-            .answer(
-                StreamShape::truncated(*after_chunks),
-                Duration::ZERO,
-                Ending::Cut,
-            ),
-        Fault::StreamStall { after_chunks } => reply(&decision, behavior, chat, control, http2)
-            .answer(
-                StreamShape::truncated(*after_chunks),
-                Duration::ZERO,
-                Ending::Stall,
-            ),
-        Fault::MalformedChunk { after_chunks } => {
-            let reply = reply(&decision, behavior, chat, control, http2);
-            if reply.stream {
-                let shape = StreamShape {
-                    malformed_at: Some(*after_chunks as usize),
-                    ..StreamShape::COMPLETE
-                };
-                reply.answer(shape, Duration::ZERO, Ending::Complete)
-            } else {
-                reply.truncated_json()
-            }
+        Fault::SlowFirstToken { delay, .. } => {
+            reply.answer(StreamShape::COMPLETE, *delay, Ending::Complete)
         }
+        Fault::StreamCut { after_chunks } => reply.answer(
+            StreamShape::truncated(*after_chunks),
+            Duration::ZERO,
+            Ending::Cut,
+        ),
+        Fault::StreamStall { after_chunks } => reply.answer(
+            StreamShape::truncated(*after_chunks),
+            Duration::ZERO,
+            Ending::Stall,
+        ),
+        Fault::MalformedChunk { after_chunks } if reply.stream => {
+            let shape = StreamShape {
+                malformed_at: Some(*after_chunks as usize),
+                ..StreamShape::COMPLETE
+            };
+            reply.answer(shape, Duration::ZERO, Ending::Complete)
+        }
+        Fault::MalformedChunk { .. } | Fault::TruncatedJson => reply.truncated_json(),
         Fault::NoDone { finish_reason } => {
             let shape = StreamShape {
                 finish: *finish_reason,
                 done: false,
                 ..StreamShape::COMPLETE
             };
-            reply(&decision, behavior, chat, control, http2).answer(
-                shape,
-                Duration::ZERO,
-                Ending::Complete,
-            )
+            reply.answer(shape, Duration::ZERO, Ending::Complete)
         }
-        Fault::TruncatedJson => reply(&decision, behavior, chat, control, http2).truncated_json(),
         Fault::Custom {
             status,
             body,
             content_type,
             headers,
         } => custom(*status, body, content_type.as_deref(), headers),
-        other => match ErrorReply::for_fault(other, &decision.name) {
-            Some(reply) => error(reply),
-            // Every fault without its own arm above is a plain error response.
-            None => error(ErrorReply::openai(
-                500,
-                "nb-mock has no response for this fault",
-                None,
-                None,
-                None,
-            )),
-        },
+        // Every other fault is a plain error response.
+        other => error(
+            ErrorReply::for_fault(other, &decision.name).unwrap_or_else(|| {
+                ErrorReply::openai(
+                    500,
+                    "nb-mock has no response for this fault",
+                    None,
+                    None,
+                    None,
+                )
+            }),
+        ),
     };
     let headers = response.headers_mut();
     match fault {

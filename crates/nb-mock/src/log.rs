@@ -17,7 +17,7 @@ pub struct RequestRecord {
     pub at: Duration,
     /// The same moment as an `Instant` (also virtual under a paused clock).
     pub instant: Instant,
-    /// The model the request asked for (the body's `model`, or the Azure deployment).
+    /// The model the request asked for: the Azure deployment in the path, else the body's `model`.
     pub model: Arc<str>,
     /// Which request for this model it was, from 1.
     pub attempt: u32,

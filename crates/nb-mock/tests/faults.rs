@@ -556,7 +556,7 @@ async fn bad_requests_get_openai_errors_and_are_not_recorded() {
 #[tokio::test]
 async fn azure_deployments_are_models_and_api_keys_are_credentials() {
     let server = start("[[models]]\nname = \"gpt-4o\"").await;
-    let body = json!({ "messages": [{ "role": "user", "content": "hi" }] });
+    let body = json!({ "model": "ignored", "messages": [{ "role": "user", "content": "hi" }] });
     let request = post(
         "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
         &body,
