@@ -14,26 +14,29 @@ use fastrand::Rng;
 
 use crate::clock::{Clock, Nanos, duration_nanos};
 use crate::config::{LoadBalancerConfig, LoadBalancingStrategy};
+use crate::hash::BuildWordHasher;
 use crate::health::{AtomicStatus, HealthState, Status};
 use crate::predictor::Predictor;
 use crate::stats::{Meter, MeterParams, ModelStats, SLOTS, health_score, latency_score};
 use crate::target::Target;
 
-/// One target and everything the balancer knows about it.
+/// One target and everything the balancer knows about it. `repr(C)` keeps
+/// what selection reads in the first cache line (see [`Meter`]).
+#[repr(C)]
 struct Entry<T> {
-    target: T,
-    in_flight: AtomicU32,
     status: AtomicStatus,
+    in_flight: AtomicU32,
+    target: T,
     meter: Meter,
 }
 
 impl<T: Target> Entry<T> {
-    fn new(target: T) -> Self {
+    fn new(target: T, params: &MeterParams) -> Self {
         Self {
             target,
             in_flight: AtomicU32::new(0),
             status: AtomicStatus::new(),
-            meter: Meter::new(),
+            meter: Meter::new(params),
         }
     }
 }
@@ -41,7 +44,7 @@ impl<T: Target> Entry<T> {
 /// An immutable snapshot of the targets, swapped whole on `add`/`remove`.
 struct TargetSet<T> {
     entries: Box<[Arc<Entry<T>>]>,
-    index: HashMap<T, usize>,
+    index: HashMap<T, usize, BuildWordHasher>,
     /// Entries not `Healthy`. Changed only under the writer lock.
     unhealthy: AtomicUsize,
     /// Entries `Excluded` or `Probing`. Changed only under the writer lock.
@@ -295,7 +298,10 @@ impl Pick {
 struct Pass<'a, T, F> {
     exclusions: &'a [T],
     filter: F,
-    t: Nanos,
+    now: Instant,
+    clock: &'a Clock,
+    /// `now` as nanoseconds, computed when first needed.
+    t: Option<Nanos>,
     /// `false` in panic mode and for the fallback strategy.
     respect_health: bool,
     /// The probe interval, if auto-recovery is on.
@@ -305,8 +311,15 @@ struct Pass<'a, T, F> {
 }
 
 impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
+    fn t(&mut self) -> Nanos {
+        *self.t.get_or_insert_with(|| self.clock.nanos(self.now))
+    }
+
+    // Inlined into every strategy's loop: the common case is a few loads.
+    #[inline(always)]
     fn check(&mut self, e: &Entry<T>) -> Check {
-        if self.exclusions.contains(&e.target) || !(self.filter)(&e.target) {
+        let tried = !self.exclusions.is_empty() && self.exclusions.contains(&e.target);
+        if tried || !(self.filter)(&e.target) {
             return Check::Skip;
         }
         self.saw_candidate = true;
@@ -314,25 +327,69 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
             return Check::Eligible;
         }
         let status = e.status.load();
-        if !status.state().is_excluded() {
+        if !status.is_excluded() {
             return Check::Eligible;
         }
-        // Excluded: a probe is due at `at`; probing: the probe expires at
-        // `at` (so a probe whose result never came is not waited on forever).
-        match self.recovery {
-            Some(interval)
-                if self.t >= status.at()
-                    && e.status.transition(
-                        status,
-                        Status::new(HealthState::Probing, self.t.saturating_add(interval)),
-                    ) =>
-            {
-                Check::Probe
-            }
-            _ => Check::Skip,
+        self.try_probe(e, status)
+    }
+
+    /// An excluded target: a probe is due at `status.at()`. A probing one:
+    /// its probe expires then (so a probe whose result never came is not
+    /// waited on forever).
+    #[cold]
+    fn try_probe(&mut self, e: &Entry<T>, status: Status) -> Check {
+        let Some(interval) = self.recovery else {
+            return Check::Skip;
+        };
+        let t = self.t();
+        let probe = Status::new(HealthState::Probing, t.saturating_add(interval));
+        if t >= status.at() && e.status.transition(status, probe) {
+            Check::Probe
+        } else {
+            Check::Skip
         }
     }
+
+    /// Checks every entry in order, calling `eligible` for each eligible
+    /// one; stops at a granted probe and returns it.
+    #[inline(always)]
+    fn scan(
+        &mut self,
+        entries: &[Arc<Entry<T>>],
+        mut eligible: impl FnMut(usize, &Entry<T>),
+    ) -> Option<Pick> {
+        // `check` inlined with the pass's fields in locals, which the
+        // optimiser cannot do itself across the filter call.
+        let (exclusions, respect_health) = (self.exclusions, self.respect_health);
+        let mut saw = false;
+        let mut probe = None;
+        for (i, e) in entries.iter().enumerate() {
+            let tried = !exclusions.is_empty() && exclusions.contains(&e.target);
+            if tried || !(self.filter)(&e.target) {
+                continue;
+            }
+            saw = true;
+            if respect_health {
+                let status = e.status.load();
+                if status.is_excluded() {
+                    if let Check::Probe = self.try_probe(e, status) {
+                        probe = Some(Pick::probe(i));
+                        break;
+                    }
+                    continue;
+                }
+            }
+            eligible(i, e);
+        }
+        self.saw_candidate |= saw;
+        probe
+    }
 }
+
+/// Up to this many targets, weighted selection keeps the weights in a stack
+/// buffer and draws one random number; beyond it, it draws one per target
+/// (weighted reservoir sampling) rather than allocate.
+const BUFFERED: usize = 32;
 
 /// Rejection-sampling tries before P2C falls back to a full scan.
 const P2C_TRIES: usize = 4;
@@ -345,12 +402,6 @@ impl<T: Target> LoadBalancer<T> {
         I: IntoIterator<Item = T>,
     {
         let config = config.sanitized();
-        let mut seen = HashSet::new();
-        let entries: Vec<_> = targets
-            .into_iter()
-            .filter(|t| seen.insert(t.clone()))
-            .map(|t| Arc::new(Entry::new(t)))
-            .collect();
         let slot_nanos = (duration_nanos(config.window) / SLOTS as i64).max(1);
         let params = MeterParams {
             slot_nanos,
@@ -360,6 +411,12 @@ impl<T: Target> LoadBalancer<T> {
             prior_success_rate: config.prior.success_rate,
             prior_weight: config.prior.weight,
         };
+        let mut seen = HashSet::new();
+        let entries: Vec<_> = targets
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .map(|t| Arc::new(Entry::new(t, &params)))
+            .collect();
         let entropy = match config.seed {
             Some(seed) => Entropy::Seeded(AtomicU64::new(seed)),
             None => Entropy::ThreadLocal,
@@ -408,7 +465,7 @@ impl<T: Target> LoadBalancer<T> {
             return false;
         }
         let mut entries = set.entries.to_vec();
-        entries.push(Arc::new(Entry::new(target)));
+        entries.push(Arc::new(Entry::new(target, &self.params)));
         self.set.store(Arc::new(TargetSet::new(entries)));
         true
     }
@@ -487,12 +544,14 @@ impl<T: Target> LoadBalancer<T> {
         let mut pass = Pass {
             exclusions,
             filter,
-            t: self.clock.nanos(now),
+            now,
+            clock: &self.clock,
+            t: None,
             respect_health: !panic,
             recovery: self.config.enable_auto_recovery.then_some(self.interval),
             saw_candidate: false,
         };
-        if let Some(pick) = self.pick(self.config.strategy, entries, &mut pass, &mut rng, now) {
+        if let Some(pick) = self.pick(self.config.strategy, entries, &mut pass, &mut rng) {
             let kind = match (pick.probe, panic) {
                 (true, _) => SelectionKind::Probe,
                 (false, true) => SelectionKind::Panic,
@@ -507,13 +566,7 @@ impl<T: Target> LoadBalancer<T> {
             return None;
         }
         pass.respect_health = false;
-        let pick = self.pick(
-            self.config.fallback_strategy,
-            entries,
-            &mut pass,
-            &mut rng,
-            now,
-        )?;
+        let pick = self.pick(self.config.fallback_strategy, entries, &mut pass, &mut rng)?;
         Some(Selection {
             entry: Arc::clone(&entries[pick.index]),
             kind: SelectionKind::FallbackStrategy,
@@ -539,129 +592,141 @@ impl<T: Target> LoadBalancer<T> {
         entries: &[Arc<Entry<T>>],
         pass: &mut Pass<'_, T, F>,
         rng: &mut Rng,
-        now: Instant,
     ) -> Option<Pick>
     where
         F: FnMut(&T) -> bool,
     {
         use LoadBalancingStrategy as S;
         match strategy {
-            S::Random => {
-                let mut chosen = None;
-                let mut seen = 0;
-                for (i, e) in entries.iter().enumerate() {
-                    match pass.check(e) {
-                        Check::Skip => {}
-                        Check::Probe => return Some(Pick::probe(i)),
-                        Check::Eligible => {
-                            seen += 1;
-                            if rng.usize(..seen) == 0 {
-                                chosen = Some(i);
-                            }
-                        }
+            S::Random => self.weighted(entries, pass, rng, |_| Ok(1.0)),
+            S::WeightedResponseTime => self.weighted(entries, pass, rng, |e| Ok(e.meter.speed())),
+            S::Predictive => {
+                let predictor = self.predictor.load();
+                let Some(predictor) = predictor.as_deref() else {
+                    return self.pick(S::WeightedResponseTime, entries, pass, rng);
+                };
+                let (now, threshold) = (pass.now, self.config.predictive_threshold);
+                self.weighted(entries, pass, rng, |e| {
+                    let p = predictor.failure_probability(e.target.name(), now);
+                    let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+                    if p >= threshold {
+                        Err(p)
+                    } else {
+                        Ok((1.0 - p) * e.meter.speed())
                     }
-                }
-                chosen.map(Pick::normal)
+                })
             }
             S::RoundRobin => {
                 let n = entries.len();
                 let start = self.next.fetch_add(1, Relaxed) % n;
-                for i in (start..n).chain(0..start) {
-                    match pass.check(&entries[i]) {
-                        Check::Skip => {}
-                        Check::Probe => return Some(Pick::probe(i)),
-                        Check::Eligible => return Some(Pick::normal(i)),
-                    }
-                }
-                None
+                self.first_eligible(entries, pass, (start..n).chain(0..start))
             }
-            S::Fallback => {
-                for (i, e) in entries.iter().enumerate() {
-                    match pass.check(e) {
-                        Check::Skip => {}
-                        Check::Probe => return Some(Pick::probe(i)),
-                        Check::Eligible => return Some(Pick::normal(i)),
-                    }
-                }
-                None
-            }
+            S::Fallback => self.first_eligible(entries, pass, 0..entries.len()),
             S::LeastConnections => {
                 let mut chosen = None;
                 let mut least = u32::MAX;
                 let mut ties = 0;
-                for (i, e) in entries.iter().enumerate() {
-                    match pass.check(e) {
-                        Check::Skip => {}
-                        Check::Probe => return Some(Pick::probe(i)),
-                        Check::Eligible => {
-                            let n = e.in_flight.load(Relaxed);
-                            if n < least || chosen.is_none() {
-                                least = n;
-                                ties = 1;
-                                chosen = Some(i);
-                            } else if n == least {
-                                ties += 1;
-                                if rng.usize(..ties) == 0 {
-                                    chosen = Some(i);
-                                }
-                            }
+                let probe = pass.scan(entries, |i, e| {
+                    let n = e.in_flight.load(Relaxed);
+                    if n < least || chosen.is_none() {
+                        (least, ties, chosen) = (n, 1, Some(i));
+                    } else if n == least {
+                        // Uniform among ties, by reservoir sampling.
+                        ties += 1;
+                        if rng.usize(..ties) == 0 {
+                            chosen = Some(i);
                         }
                     }
-                }
-                chosen.map(Pick::normal)
-            }
-            S::WeightedResponseTime => self.weighted(entries, pass, rng, None),
-            S::Predictive => {
-                let predictor = self.predictor.load();
-                let predictor = predictor.as_deref().map(|p| (&**p, now));
-                self.weighted(entries, pass, rng, predictor)
+                });
+                probe.or(chosen.map(Pick::normal))
             }
             S::PowerOfTwoChoices => self.two_choices(entries, pass, rng),
         }
     }
 
-    /// Weighted random by `1 / latency`, times `1 - p` with a predictor.
-    fn weighted<F>(
+    /// The first eligible target in `order`.
+    fn first_eligible<F>(
         &self,
         entries: &[Arc<Entry<T>>],
         pass: &mut Pass<'_, T, F>,
-        rng: &mut Rng,
-        predictor: Option<(&dyn Predictor, Instant)>,
+        order: impl Iterator<Item = usize>,
     ) -> Option<Pick>
     where
         F: FnMut(&T) -> bool,
     {
-        let threshold = self.config.predictive_threshold;
-        let mut total = 0.0;
-        let mut chosen = None;
-        // The least likely to fail among those at or above the threshold.
-        let mut backup: Option<(f64, usize)> = None;
-        for (i, e) in entries.iter().enumerate() {
-            match pass.check(e) {
-                Check::Skip => continue,
+        for i in order {
+            match pass.check(&entries[i]) {
+                Check::Skip => {}
                 Check::Probe => return Some(Pick::probe(i)),
-                Check::Eligible => {}
-            }
-            let mut weight = 1.0 / e.meter.latency(&self.params);
-            if let Some((predictor, now)) = predictor {
-                let p = predictor.failure_probability(e.target.name(), now);
-                let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
-                if p >= threshold {
-                    if backup.is_none_or(|(best, _)| p < best) {
-                        backup = Some((p, i));
-                    }
-                    continue;
-                }
-                weight *= 1.0 - p;
-            }
-            // Weighted reservoir sampling: the i-th candidate replaces the
-            // choice with probability weight / total-so-far.
-            total += weight;
-            if rng.f64() * total < weight {
-                chosen = Some(i);
+                Check::Eligible => return Some(Pick::normal(i)),
             }
         }
-        chosen.or(backup.map(|(_, i)| i)).map(Pick::normal)
+        None
+    }
+
+    /// Weighted random choice. `weight` gives an eligible target's weight,
+    /// or `Err(p)` to avoid it for a predicted failure probability `p`; if
+    /// every eligible target is avoided, the one with the lowest `p` is
+    /// chosen.
+    fn weighted<F, W>(
+        &self,
+        entries: &[Arc<Entry<T>>],
+        pass: &mut Pass<'_, T, F>,
+        rng: &mut Rng,
+        mut weight: W,
+    ) -> Option<Pick>
+    where
+        F: FnMut(&T) -> bool,
+        W: FnMut(&Entry<T>) -> Result<f64, f64>,
+    {
+        let mut total = 0.0;
+        let mut avoided: Option<(f64, usize)> = None;
+        let mut avoid = |p: f64, i: usize| {
+            if avoided.is_none_or(|(best, _)| p < best) {
+                avoided = Some((p, i));
+            }
+        };
+        let mut chosen = None;
+        if entries.len() <= BUFFERED {
+            let mut weights = [0.0; BUFFERED];
+            let probe = pass.scan(entries, |i, e| match weight(e) {
+                Ok(w) => {
+                    weights[i] = w;
+                    total += w;
+                }
+                Err(p) => avoid(p, i),
+            });
+            if probe.is_some() {
+                return probe;
+            }
+            if total > 0.0 {
+                let mut r = rng.f64() * total;
+                for (i, &w) in weights.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                    // The last positive weight takes any rounding remainder.
+                    chosen = Some(i);
+                    if r < w {
+                        break;
+                    }
+                    r -= w;
+                }
+            }
+        } else {
+            let probe = pass.scan(entries, |i, e| match weight(e) {
+                // The i-th candidate replaces the choice with probability
+                // weight / total so far.
+                Ok(w) => {
+                    total += w;
+                    if rng.f64() * total < w {
+                        chosen = Some(i);
+                    }
+                }
+                Err(p) => avoid(p, i),
+            });
+            if probe.is_some() {
+                return probe;
+            }
+        }
+        chosen.or(avoided.map(|(_, i)| i)).map(Pick::normal)
     }
 
     /// Power of two choices by `peak_ewma × (in_flight + 1)`.
@@ -675,7 +740,7 @@ impl<T: Target> LoadBalancer<T> {
         F: FnMut(&T) -> bool,
     {
         let n = entries.len();
-        let t = pass.t;
+        let t = pass.t();
         let cheaper = |a: usize, b: usize| {
             let cost = |e: &Entry<T>| {
                 e.meter.peak(&self.params, t) * (f64::from(e.in_flight.load(Relaxed)) + 1.0)
@@ -706,22 +771,19 @@ impl<T: Target> LoadBalancer<T> {
         // sampling over one scan.
         let mut pair = [None; 2];
         let mut seen = 0;
-        for (i, e) in entries.iter().enumerate() {
-            match pass.check(e) {
-                Check::Skip => {}
-                Check::Probe => return Some(Pick::probe(i)),
-                Check::Eligible => {
-                    seen += 1;
-                    let slot = if seen <= 2 {
-                        seen - 1
-                    } else {
-                        rng.usize(..seen)
-                    };
-                    if let Some(s) = pair.get_mut(slot) {
-                        *s = Some(i);
-                    }
-                }
+        let probe = pass.scan(entries, |i, _| {
+            seen += 1;
+            let slot = if seen <= 2 {
+                seen - 1
+            } else {
+                rng.usize(..seen)
+            };
+            if let Some(s) = pair.get_mut(slot) {
+                *s = Some(i);
             }
+        });
+        if probe.is_some() {
+            return probe;
         }
         match pair {
             [Some(a), Some(b)] => Some(Pick::normal(cheaper(a, b))),
@@ -766,6 +828,12 @@ impl<T: Target> LoadBalancer<T> {
     ) -> Option<HealthState> {
         let h = &self.config.health;
         let status = e.status.load();
+        if success && status == Status::HEALTHY {
+            // A healthy target is judged at its failures: a success never
+            // lowers its success rate (and latency alone cannot exclude it
+            // at the default bar). The hot path stops here.
+            return None;
+        }
         let counts = e.meter.counts(&self.params, t);
         let rate = self.params.success_rate(counts);
         match status.state() {

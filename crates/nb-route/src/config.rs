@@ -58,6 +58,9 @@ pub enum LoadBalancingStrategy {
 /// a success (normally a probe) lifts its score to at least
 /// [`restore_at`](Self::restore_at), a higher bar, so a target hovering near
 /// the threshold does not flap in and out.
+///
+/// A healthy target is judged when a failure is recorded for it; a target
+/// that is not healthy is judged at every result.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]

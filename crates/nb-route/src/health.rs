@@ -77,6 +77,12 @@ impl Status {
         HealthState::from_bits(self.0)
     }
 
+    /// `state().is_excluded()`, from the bits: `Excluded` and `Probing` are
+    /// the states with bit 1 set.
+    pub(crate) fn is_excluded(self) -> bool {
+        self.0 & 2 != 0
+    }
+
     pub(crate) fn at(self) -> Nanos {
         (self.0 as i64) >> 2
     }
@@ -120,6 +126,7 @@ mod tests {
             for at in [0, 1, -1, 60_000_000_000, -60_000_000_000, LIMIT, -LIMIT] {
                 let s = Status::new(state, at);
                 assert_eq!((s.state(), s.at()), (state, at));
+                assert_eq!(s.is_excluded(), state.is_excluded());
             }
         }
         assert_eq!(Status::new(HealthState::Excluded, i64::MAX).at(), LIMIT);

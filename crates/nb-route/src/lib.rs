@@ -111,6 +111,7 @@
 mod balancer;
 mod clock;
 mod config;
+mod hash;
 mod health;
 mod predictor;
 mod stats;

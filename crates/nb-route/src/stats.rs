@@ -44,8 +44,9 @@ fn bucket_midpoint(i: usize) -> Duration {
 struct Slot {
     /// Which slot of time (`nanos / slot_len`) the counts belong to.
     epoch: AtomicI64,
-    requests: AtomicU32,
-    successes: AtomicU32,
+    /// Requests in the upper 32 bits, successes in the lower: one atomic
+    /// add records both.
+    counts: AtomicU64,
     /// Latencies of successes.
     histogram: [AtomicU32; BUCKETS],
 }
@@ -54,8 +55,7 @@ impl Slot {
     fn new() -> Self {
         Self {
             epoch: AtomicI64::new(NEVER),
-            requests: AtomicU32::new(0),
-            successes: AtomicU32::new(0),
+            counts: AtomicU64::new(0),
             histogram: std::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
@@ -100,27 +100,36 @@ impl MeterParams {
 }
 
 /// All measurements of one target. About 2 KiB, fixed.
+///
+/// `repr(C)` keeps the fields selection reads (the estimates) first, next
+/// to the entry's status, rather than after two kilobytes of histograms.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Meter {
-    slots: [Slot; SLOTS],
     /// Latency EWMA in nanoseconds as `f64` bits; `0` until the first sample.
     ewma: AtomicU64,
+    /// `1 / latency` as `f64` bits (the prior's until the first sample):
+    /// the weight weighted selection reads, kept so it divides once per
+    /// result rather than once per target per selection.
+    speed: AtomicU64,
     /// Peak EWMA in nanoseconds as `f64` bits; `0` until the first sample.
     peak: AtomicU64,
     peak_at: AtomicI64,
     last_success: AtomicI64,
     last_failure: AtomicI64,
+    slots: [Slot; SLOTS],
 }
 
 impl Meter {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(p: &MeterParams) -> Self {
         Self {
-            slots: std::array::from_fn(|_| Slot::new()),
             ewma: AtomicU64::new(0),
+            speed: AtomicU64::new((1.0 / p.prior_latency).to_bits()),
             peak: AtomicU64::new(0),
             peak_at: AtomicI64::new(NEVER),
             last_success: AtomicI64::new(NEVER),
             last_failure: AtomicI64::new(NEVER),
+            slots: std::array::from_fn(|_| Slot::new()),
         }
     }
 
@@ -150,8 +159,7 @@ impl Meter {
                 .is_ok()
                 && seen != NEVER
             {
-                slot.requests.store(0, Relaxed);
-                slot.successes.store(0, Relaxed);
+                slot.counts.store(0, Relaxed);
                 for b in &slot.histogram {
                     b.store(0, Relaxed);
                 }
@@ -161,53 +169,68 @@ impl Meter {
             false
         };
         if counted {
-            slot.requests.fetch_add(1, Relaxed);
+            slot.counts
+                .fetch_add((1 << 32) | u64::from(success), Relaxed);
             if success {
-                slot.successes.fetch_add(1, Relaxed);
                 slot.histogram[bucket(latency)].fetch_add(1, Relaxed);
             }
         }
 
-        let sample = (latency.as_nanos() as f64).max(1.0);
+        // The estimates are read, updated and written back without a
+        // read-modify-write: two threads recording at the same instant may
+        // lose one sample, which an estimate can afford.
+        let sample = (latency.as_secs_f64() * 1e9).max(1.0);
         let prior = p.prior_latency;
-        let _ = self.ewma.fetch_update(Relaxed, Relaxed, |bits| {
-            let old = f64::from_bits(bits);
-            if old == 0.0 && success {
-                return Some(sample.to_bits());
-            }
+        let old = f64::from_bits(self.ewma.load(Relaxed));
+        let new = if old == 0.0 && success {
+            sample
+        } else {
             let base = if old == 0.0 { prior } else { old };
             let new = base + p.ewma_alpha * (sample - base);
-            (success || new > base).then_some(new.to_bits())
-        });
-
-        let last = self.peak_at.fetch_max(t, Relaxed);
-        let _ = self.peak.fetch_update(Relaxed, Relaxed, |bits| {
-            let old = f64::from_bits(bits);
-            if old == 0.0 {
-                return (success || sample > prior).then_some(sample.to_bits());
-            }
-            if sample > old {
-                Some(sample.to_bits())
-            } else if success {
-                let decay = decay(t, last, p.peak_tau);
-                Some((old * decay + sample * (1.0 - decay)).to_bits())
-            } else {
-                None
-            }
-        });
-
-        let last = if success {
-            &self.last_success
-        } else {
-            &self.last_failure
+            if success || new > base { new } else { old }
         };
-        last.fetch_max(t, Relaxed);
+        self.ewma.store(new.to_bits(), Relaxed);
+        if new > 0.0 {
+            self.speed.store((1.0 / new).to_bits(), Relaxed);
+        }
+
+        let last = store_max(&self.peak_at, t);
+        let old = f64::from_bits(self.peak.load(Relaxed));
+        let new = if old == 0.0 {
+            if success || sample > prior {
+                sample
+            } else {
+                old
+            }
+        } else if sample > old {
+            sample
+        } else if success {
+            let decay = decay(t, last, p.peak_tau);
+            old * decay + sample * (1.0 - decay)
+        } else {
+            old
+        };
+        self.peak.store(new.to_bits(), Relaxed);
+
+        store_max(
+            if success {
+                &self.last_success
+            } else {
+                &self.last_failure
+            },
+            t,
+        );
     }
 
     /// The latency EWMA in nanoseconds: the prior until the first success.
     pub(crate) fn latency(&self, p: &MeterParams) -> f64 {
         let v = f64::from_bits(self.ewma.load(Relaxed));
         if v == 0.0 { p.prior_latency } else { v }
+    }
+
+    /// `1 / latency()`.
+    pub(crate) fn speed(&self) -> f64 {
+        f64::from_bits(self.speed.load(Relaxed))
     }
 
     /// The peak EWMA in nanoseconds, decayed towards zero for the time since
@@ -225,8 +248,9 @@ impl Meter {
         let current = t.div_euclid(p.slot_nanos);
         let mut c = Counts::default();
         for s in self.slots.iter().filter(|s| s.live(current)) {
-            c.requests += u64::from(s.requests.load(Relaxed));
-            c.successes += u64::from(s.successes.load(Relaxed));
+            let packed = s.counts.load(Relaxed);
+            c.requests += packed >> 32;
+            c.successes += packed & u64::from(u32::MAX);
         }
         c
     }
@@ -256,6 +280,16 @@ impl Meter {
         let h = self.histogram(p, t);
         [0.50, 0.95, 0.99].map(|q| percentile(&h, q))
     }
+}
+
+/// Stores `t` if it is later than what `cell` holds; returns what it held.
+/// Not a read-modify-write: racing writers may leave the second-latest.
+fn store_max(cell: &AtomicI64, t: Nanos) -> Nanos {
+    let old = cell.load(Relaxed);
+    if t > old {
+        cell.store(t, Relaxed);
+    }
+    old
 }
 
 /// `exp(-(t - since) / tau)`, or `1.0` when `since` is not in the past.
@@ -404,7 +438,7 @@ mod tests {
     #[test]
     fn percentiles_come_from_the_histogram() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         for i in 1..=100u64 {
             m.record(&p, 0, Duration::from_millis(i * 10), true);
         }
@@ -424,7 +458,7 @@ mod tests {
     #[test]
     fn no_successes_means_no_percentiles() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         assert_eq!(m.percentiles(&p, 0), [None; 3]);
         m.record(&p, 0, Duration::from_millis(5), false);
         assert_eq!(m.percentiles(&p, 0), [None; 3]);
@@ -433,7 +467,7 @@ mod tests {
     #[test]
     fn counts_slide_out_of_the_window_slot_by_slot() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         m.record(&p, 0, Duration::from_millis(1), true);
         m.record(&p, 25 * SEC, Duration::from_millis(1), false);
         let both = Counts {
@@ -464,7 +498,7 @@ mod tests {
     #[test]
     fn a_result_older_than_the_window_is_not_counted() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         m.record(&p, 60 * SEC, Duration::from_millis(1), true);
         m.record(&p, 0, Duration::from_millis(1), false);
         assert_eq!(m.counts(&p, 60 * SEC).requests, 1);
@@ -474,7 +508,7 @@ mod tests {
     #[test]
     fn times_before_the_origin_work() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         m.record(&p, -5 * SEC, Duration::from_millis(1), true);
         assert_eq!(m.counts(&p, -5 * SEC).requests, 1);
         assert_eq!(m.counts(&p, 30 * SEC).requests, 1);
@@ -484,8 +518,9 @@ mod tests {
     #[test]
     fn the_ewma_starts_at_the_first_success_and_failures_only_raise_it() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         assert_eq!(m.latency(&p), 1e9, "the prior");
+        assert_eq!(m.speed(), 1e-9);
         m.record(&p, 0, Duration::from_millis(10), false);
         assert_eq!(
             m.latency(&p),
@@ -496,6 +531,7 @@ mod tests {
         assert_eq!(m.latency(&p), 100.0 * MS as f64);
         m.record(&p, 0, Duration::from_millis(200), true);
         assert_eq!(m.latency(&p), 150.0 * MS as f64, "alpha 0.5");
+        assert_eq!(m.speed(), 1.0 / (150.0 * MS as f64));
         m.record(&p, 0, Duration::from_millis(1), false);
         assert_eq!(m.latency(&p), 150.0 * MS as f64);
         m.record(&p, 0, Duration::from_millis(350), false);
@@ -505,7 +541,7 @@ mod tests {
     #[test]
     fn the_peak_ewma_jumps_up_decays_down_and_fades_when_idle() {
         let p = params();
-        let m = Meter::new();
+        let m = Meter::new(&p);
         assert_eq!(m.peak(&p, 0), 1e9, "the prior");
         m.record(&p, 0, Duration::from_millis(10), false);
         assert_eq!(
