@@ -295,7 +295,9 @@ impl History {
         let baseline_failures = category_failures[usize::from(cell.category)].saturating_sub(k);
         let (_, baseline_hi) = wilson(baseline_failures, baseline_calls, config.z);
         let (lo, _) = wilson(k, n, config.z);
-        if lo < baseline_hi + config.min_lift {
+        // Written so that a NaN setting rejects rather than accepts.
+        let clears_baseline = lo >= baseline_hi + config.min_lift;
+        if !clears_baseline {
             return None;
         }
         let weeks_seen = weeks()
@@ -549,6 +551,34 @@ mod tests {
     }
 
     #[test]
+    fn nonsense_settings_report_nothing_rather_than_everything() {
+        let mut h = History::new();
+        for w in 0..3 {
+            week(&mut h, w, 60, monday_nine);
+        }
+        for config in [
+            LearnerConfig {
+                z: f64::NAN,
+                ..LearnerConfig::default()
+            },
+            LearnerConfig {
+                min_lift: f64::NAN,
+                ..LearnerConfig::default()
+            },
+            LearnerConfig {
+                min_lift: 2.0,
+                ..LearnerConfig::default()
+            },
+        ] {
+            assert!(
+                h.evaluate(MONDAY + 3 * WEEK - 1, &config)
+                    .patterns
+                    .is_empty()
+            );
+        }
+    }
+
+    #[test]
     fn disabled_learning_reports_nothing() {
         let mut h = History::new();
         for w in 0..3 {
@@ -575,6 +605,13 @@ mod tests {
         assert!(h.cells.iter().any(|c| c.hour == 9 && c.total() == 40));
         // The newest noise counter is kept over older ones.
         assert!(h.cells.iter().any(|c| u32::from(c.hour) == 10 + 99));
+    }
+
+    #[test]
+    fn sizes_match_the_docs() {
+        // 2.9 KiB of weeks plus 24 bytes per counter.
+        assert_eq!(std::mem::size_of::<[WeekSlot; WEEKS_KEPT]>(), 2960);
+        assert_eq!(std::mem::size_of::<Cell>(), 24);
     }
 
     #[test]

@@ -49,7 +49,7 @@
 //! assert!(report.recommendations[0].starts_with("Expect deepseek-chat to degrade in 20 minutes"));
 //! ```
 //!
-//! Memory per model is fixed: about 1.2 KiB of recent window and 4.4 KiB
+//! Memory per model is fixed: about 1.3 KiB of recent window and 4.4 KiB
 //! of learned history with the defaults (see [`PredictiveEngine`] and
 //! [`LearnerConfig`]).
 #![forbid(unsafe_code)]

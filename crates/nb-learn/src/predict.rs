@@ -47,7 +47,7 @@ pub struct PredictiveConfig {
     /// [`PredictiveEngine`].
     pub prior_weight: f64,
     /// Minutes of per-minute history kept per model (default 15, 1 to 60,
-    /// 80 bytes a minute). Bounds the trend and the health report's window.
+    /// 88 bytes a minute). Bounds the trend and the health report's window.
     pub recent_minutes: u32,
     /// Most models tracked (default 256). Outcomes for further models are
     /// ignored, so memory stays bounded whatever names arrive.
@@ -194,12 +194,14 @@ impl ModelSlot {
                     .calls_and_failures(minute, trend, |m| m / 60 == hour),
             ),
             // ... and outside, a pattern hour's outcomes are not.
-            None => (
-                ex.baseline,
-                self.recent.calls_and_failures(minute, trend, |m| {
-                    !ex.covers(HourOfWeek::of_unix_hour(m / 60))
-                }),
-            ),
+            None => {
+                let no_patterns = ex.patterns.is_empty();
+                let keep = |m: u32| no_patterns || !ex.covers(HourOfWeek::of_unix_hour(m / 60));
+                (
+                    ex.baseline,
+                    self.recent.calls_and_failures(minute, trend, keep),
+                )
+            }
         };
         let w = config.prior_weight.max(0.0);
         let denom = n as f64 + w;
@@ -283,8 +285,8 @@ fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
 /// [`ArcSwap`] (no lock) and each model has its own mutex, held for a few
 /// dozen nanoseconds; patterns are re-evaluated at most once per model and
 /// hour. Nothing on the record or predict path allocates once a model is
-/// known. Memory per model: `80 × recent_minutes` bytes of recent window
-/// (1.2 KiB by default) plus the learner's history (4.4 KiB by default, see
+/// known. Memory per model: `88 × recent_minutes` bytes of recent window
+/// (1.3 KiB by default) plus the learner's history (4.4 KiB by default, see
 /// [`FlywheelLearner`](crate::FlywheelLearner)).
 pub struct PredictiveEngine {
     config: PredictiveConfig,

@@ -10,14 +10,18 @@ use crate::outcome::{CATEGORY_COUNT, category_index, counts_against_model};
 /// The longest recent window a model can keep, in minutes.
 pub const MAX_RECENT_MINUTES: u32 = 60;
 
-/// One UNIX minute of one model's outcomes: 80 bytes.
+/// One UNIX minute of one model's outcomes: 88 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct MinuteBucket {
     /// The UNIX minute these counts belong to.
     minute: u32,
-    successes: u32,
-    /// Failures per category, indexed like [`ErrorCategory::ALL`].
-    failures: [u32; CATEGORY_COUNT],
+    /// Outcomes that count for or against the model.
+    calls: u32,
+    /// Failures among `calls`.
+    failures: u32,
+    /// Every failure by category, request faults included, indexed like
+    /// [`ErrorCategory::ALL`].
+    categories: [u32; CATEGORY_COUNT],
     latency_sum_micros: u64,
     latency_max_micros: u32,
 }
@@ -26,20 +30,9 @@ impl MinuteBucket {
     fn is_in(&self, first: u32, last: u32) -> bool {
         (first..=last).contains(&self.minute)
     }
-
-    /// Outcomes that count for or against the model, and the failures among them.
-    fn calls_and_failures(&self) -> (u64, u64) {
-        let failures: u64 = ErrorCategory::ALL
-            .iter()
-            .zip(self.failures)
-            .filter(|(c, _)| counts_against_model(**c))
-            .map(|(_, n)| u64::from(n))
-            .sum();
-        (u64::from(self.successes) + failures, failures)
-    }
 }
 
-/// A fixed ring of per-minute buckets: `len × 80` bytes, whatever the
+/// A fixed ring of per-minute buckets: `len × 88` bytes, whatever the
 /// traffic. An outcome older than the ring, or older than the minute its
 /// slot already holds, is dropped.
 #[derive(Debug, Clone)]
@@ -78,12 +71,16 @@ impl RecentWindow {
                 ..MinuteBucket::default()
             };
         }
-        match failure {
-            None => b.successes = b.successes.saturating_add(1),
-            Some(c) => {
-                let n = &mut b.failures[category_index(c)];
-                *n = n.saturating_add(1);
+        let counts = failure.is_none_or(counts_against_model);
+        if counts {
+            b.calls = b.calls.saturating_add(1);
+        }
+        if let Some(c) = failure {
+            if counts {
+                b.failures = b.failures.saturating_add(1);
             }
+            let n = &mut b.categories[category_index(c)];
+            *n = n.saturating_add(1);
         }
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         b.latency_sum_micros = b.latency_sum_micros.saturating_add(micros);
@@ -111,40 +108,37 @@ impl RecentWindow {
     ) -> (u64, u64) {
         self.window(now_minute, minutes)
             .filter(|b| keep(b.minute))
-            .map(MinuteBucket::calls_and_failures)
-            .fold((0, 0), |(n, k), (bn, bk)| (n + bn, k + bk))
+            .fold((0, 0), |(n, k), b| {
+                (n + u64::from(b.calls), k + u64::from(b.failures))
+            })
     }
 
     /// A summary of the window.
     pub(crate) fn summary(&self, now_minute: u32, minutes: u32) -> Reliability {
         let minutes = minutes.clamp(1, self.minutes());
-        let mut successes = 0u64;
-        let mut failures = [0u64; CATEGORY_COUNT];
+        let (mut calls, mut counted_failures) = (0u64, 0u64);
+        let mut categories = [0u64; CATEGORY_COUNT];
         let mut latency_sum = 0u64;
         let mut latency_max = 0u32;
         for b in self.window(now_minute, minutes) {
-            successes += u64::from(b.successes);
-            for (total, n) in failures.iter_mut().zip(b.failures) {
+            calls += u64::from(b.calls);
+            counted_failures += u64::from(b.failures);
+            for (total, n) in categories.iter_mut().zip(b.categories) {
                 *total += u64::from(n);
             }
             latency_sum = latency_sum.saturating_add(b.latency_sum_micros);
             latency_max = latency_max.max(b.latency_max_micros);
         }
-        let attempts = successes + failures.iter().sum::<u64>();
-        let counted_failures: u64 = ErrorCategory::ALL
-            .iter()
-            .zip(failures)
-            .filter(|(c, _)| counts_against_model(**c))
-            .map(|(_, n)| n)
-            .sum();
+        let successes = calls.saturating_sub(counted_failures);
+        let attempts = successes + categories.iter().sum::<u64>();
         let ms = |micros: f64| micros / 1000.0;
         Reliability {
             minutes,
-            calls: successes + counted_failures,
+            calls,
             successes,
             failures: ErrorCategory::ALL
                 .into_iter()
-                .zip(failures)
+                .zip(categories)
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             mean_latency_ms: (attempts > 0).then(|| ms(latency_sum as f64 / attempts as f64)),
@@ -246,6 +240,6 @@ mod tests {
     fn length_is_clamped() {
         assert_eq!(RecentWindow::new(0).minutes(), 1);
         assert_eq!(RecentWindow::new(10_000).minutes(), MAX_RECENT_MINUTES);
-        assert_eq!(std::mem::size_of::<MinuteBucket>(), 80);
+        assert_eq!(std::mem::size_of::<MinuteBucket>(), 88);
     }
 }
