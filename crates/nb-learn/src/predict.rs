@@ -13,7 +13,7 @@ use crate::health::{HealthConfig, HealthReport};
 use crate::history::{History, LearnerConfig, PatternStats};
 use crate::learner::Pattern;
 use crate::outcome::{Outcome, counts_against_model};
-use crate::recent::{RecentWindow, Reliability};
+use crate::recent::{MAX_RECENT_MINUTES, RecentWindow, Reliability};
 use crate::state::LearnState;
 use crate::time::{HOURS_PER_WEEK, HourOfWeek, unix_minute};
 
@@ -54,6 +54,16 @@ pub struct PredictiveConfig {
     pub max_models: usize,
     /// The pattern learner's settings.
     pub learner: LearnerConfig,
+}
+
+impl PredictiveConfig {
+    /// The config with every field in its documented range.
+    fn sanitized(mut self) -> Self {
+        self.recent_minutes = self.recent_minutes.clamp(1, MAX_RECENT_MINUTES);
+        self.trend_minutes = self.trend_minutes.clamp(1, self.recent_minutes);
+        self.window_minutes = self.window_minutes.min(HOURS_PER_WEEK as u32 * 60);
+        self
+    }
 }
 
 impl Default for PredictiveConfig {
@@ -185,7 +195,7 @@ impl ModelSlot {
         let hour = minute / 60;
         self.refresh(hour, &config.learner);
         let ex = &self.expectations;
-        let trend = config.trend_minutes.min(config.recent_minutes);
+        let trend = config.trend_minutes;
         let (prior, (n, k)) = match ex.expected(HourOfWeek::of_unix_hour(hour)) {
             // Inside a pattern's hour only this hour's outcomes are evidence...
             Some(e) => (
@@ -217,15 +227,14 @@ impl ModelSlot {
         let ex = &self.expectations;
         let current = HourOfWeek::of_unix_hour(hour);
         let mut peak = (probability, now, ex.covers(current).then_some(current));
-        let window = Duration::from_secs(60 * u64::from(config.window_minutes))
-            .min(Duration::from_secs(3600 * HOURS_PER_WEEK as u64));
+        let window = Duration::from_secs(60 * u64::from(config.window_minutes));
         let end = now.checked_add(window).unwrap_or(now);
         for ahead in 1..=HOURS_PER_WEEK as u32 {
             let h = hour.saturating_add(ahead);
-            let start = UNIX_EPOCH + Duration::from_secs(u64::from(h) * 3600);
-            if start >= end {
+            let start = UNIX_EPOCH.checked_add(Duration::from_secs(u64::from(h) * 3600));
+            let Some(start) = start.filter(|s| *s < end) else {
                 break;
-            }
+            };
             let how = HourOfWeek::of_unix_hour(h);
             if let Some(e) = ex.expected(how)
                 && e > peak.0
@@ -314,10 +323,11 @@ impl Default for PredictiveEngine {
 
 impl PredictiveEngine {
     /// An engine with no history, its clock anchored at the current
-    /// `(Instant, SystemTime)`.
+    /// `(Instant, SystemTime)`. Out-of-range settings are clamped into the
+    /// ranges [`PredictiveConfig`] documents.
     pub fn new(config: PredictiveConfig) -> Self {
         Self {
-            config,
+            config: config.sanitized(),
             anchor: (Instant::now(), SystemTime::now()),
             models: ArcSwap::from_pointee(HashMap::new()),
             grow: Mutex::new(()),
@@ -441,9 +451,7 @@ impl PredictiveEngine {
     /// The health of every model over `config.window_minutes` (at most
     /// `recent_minutes`) ending at `now`.
     pub fn health_report(&self, now: SystemTime, config: &HealthConfig) -> HealthReport {
-        let minutes = config
-            .window_minutes
-            .clamp(1, self.config.recent_minutes.max(1));
+        let minutes = config.window_minutes.clamp(1, self.config.recent_minutes);
         let entries = self.each(|name, slot| {
             let reliability = slot.recent.summary(unix_minute(now), minutes);
             let forecast = slot.forecast(name, now, &self.config);
@@ -636,6 +644,74 @@ mod tests {
         assert_eq!(engine.models(), ["a", "b"]);
         assert!(engine.reliability("c", monday(), 15).is_none());
         assert!(format!("{engine:?}").contains("models: 2"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever arrives, in whatever order and at whatever time (before
+        /// the epoch, centuries ahead), predictions stay in `0..=1`, reports
+        /// build, and the learned state survives a JSON round trip.
+        #[test]
+        fn arbitrary_outcomes_keep_the_engine_sane(
+            events in proptest::collection::vec(
+                (0usize..3, -10_000i64..10_000_000_000, 0u64..100_000, proptest::option::of(0usize..15)),
+                0..200,
+            ),
+            probe in -10_000i64..10_000_000_000,
+        ) {
+            let engine = PredictiveEngine::default();
+            let at = |secs: i64| {
+                let d = Duration::from_secs(secs.unsigned_abs());
+                if secs >= 0 { UNIX_EPOCH + d } else { UNIX_EPOCH - d }
+            };
+            for (model, secs, ms, failure) in events {
+                engine.record(&Outcome {
+                    model: ["a", "b", "c"][model],
+                    endpoint: Some("e"),
+                    at: at(secs),
+                    latency: Duration::from_millis(ms),
+                    failure: failure.map(|i| ErrorCategory::ALL[i]),
+                });
+            }
+            for model in ["a", "b", "c", "unknown"] {
+                let p = engine.failure_probability_at(model, at(probe));
+                proptest::prop_assert!((0.0..=1.0).contains(&p), "{p}");
+            }
+            let report = engine.health_report(at(probe), &HealthConfig::default());
+            proptest::prop_assert_eq!(report.models.len(), engine.models().len());
+            let _ = engine.forecasts(at(probe));
+            let state = engine.state();
+            let back = LearnState::from_json("k", &state.to_json().unwrap()).unwrap();
+            proptest::prop_assert_eq!(back, state);
+        }
+    }
+
+    #[test]
+    fn out_of_range_settings_are_clamped() {
+        let engine = PredictiveEngine::new(PredictiveConfig {
+            recent_minutes: 1000,
+            trend_minutes: 0,
+            window_minutes: u32::MAX,
+            ..PredictiveConfig::default()
+        });
+        let c = engine.config();
+        assert_eq!(
+            (c.recent_minutes, c.trend_minutes, c.window_minutes),
+            (60, 1, 168 * 60)
+        );
+        engine.record(&Outcome::success("m", monday(), MS));
+        let report = engine.health_report(
+            monday(),
+            &HealthConfig {
+                window_minutes: 90,
+                ..HealthConfig::default()
+            },
+        );
+        assert_eq!(
+            (report.window_minutes, report.models[0].reliability.minutes),
+            (60, 60)
+        );
     }
 
     #[test]

@@ -241,6 +241,49 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// No bytes make decoding panic.
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = LearnState::from_json("k", &bytes);
+        }
+
+        /// Well-formed JSON with arbitrary numbers either loads into a
+        /// history that evaluates without panicking, or is reported corrupt.
+        #[test]
+        fn arbitrary_counts_load_or_fail_cleanly(
+            weeks in proptest::collection::vec(
+                (0u32..5000, proptest::collection::vec(0u32..100, 160..170), 0u32..100,
+                 proptest::collection::vec((0u8..170, 0u32..100), 0..5)),
+                0..6,
+            ),
+        ) {
+            let weeks: Vec<serde_json::Value> = weeks
+                .into_iter()
+                .map(|(week, calls, total, cells)| serde_json::json!({
+                    "week": week,
+                    "calls": calls,
+                    "failures": {"rate_limit": total},
+                    "cells": cells.into_iter().map(|(hour, failures)| serde_json::json!({
+                        "hour": hour, "category": "rate_limit", "failures": failures,
+                    })).collect::<Vec<_>>(),
+                }))
+                .collect();
+            let doc = serde_json::json!({"version": 1, "models": {"m": {"weeks": weeks}}});
+            let bytes = serde_json::to_vec(&doc).unwrap();
+            if let Ok(state) = LearnState::from_json("k", &bytes) {
+                let mut learner = crate::FlywheelLearner::default();
+                learner.restore(&state);
+                for week in [0u64, 2500, 5000] {
+                    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(week * 7 * 24 * 3600);
+                    let _ = learner.patterns(t);
+                }
+            }
+        }
+    }
+
     #[test]
     fn inconsistent_counts_are_corrupt() {
         let mut s = sample();
