@@ -214,43 +214,17 @@ impl FlywheelEngineBuilder {
 #[cfg(test)]
 mod tests {
     use std::fs;
-    use std::time::{Duration, UNIX_EPOCH};
 
-    use nb_diagnose::ErrorCategory;
     use nb_route::Predictor;
 
     use super::*;
     use crate::store::{JsonFileStore, MemoryStore};
+    use crate::testkit::{HOUR, MIN, WEEK, each_minute, flaky, monday, temp_dir};
 
-    /// 2024-01-01 00:00 UTC, a Monday.
-    fn monday() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_704_067_200)
-    }
-
-    const MIN: Duration = Duration::from_secs(60);
-    const HOUR: Duration = Duration::from_secs(3600);
-    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
-    const MS: Duration = Duration::from_millis(200);
-
-    /// Three weeks of one call a minute; `flaky` rate-limits on Mondays
+    /// Three weeks of one call a minute to `flaky`, rate-limited on Mondays
     /// 09:00-10:00 UTC.
     fn three_weeks(engine: &FlywheelEngine) {
-        for minute in 0..3 * 7 * 24 * 60 {
-            let at = monday() + MIN * minute;
-            let bad = (minute % (7 * 24 * 60)) / 60 == 9;
-            engine.record(&if bad {
-                Outcome::failure("flaky", at, MS, ErrorCategory::RateLimit)
-            } else {
-                Outcome::success("flaky", at, MS)
-            });
-        }
-    }
-
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("nb-learn-engine-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
+        each_minute(3, |at, monday_nine| engine.record(&flaky(at, monday_nine)));
     }
 
     #[test]

@@ -197,45 +197,28 @@ impl FlywheelLearner {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use super::*;
+    use crate::testkit::{MS, WEEK, each_minute, flaky, monday};
     use crate::time::Weekday;
-
-    /// 2024-01-01 00:00 UTC, a Monday.
-    fn monday() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_704_067_200)
-    }
-
-    const MIN: Duration = Duration::from_secs(60);
 
     /// Three weeks, one call a minute to two models; `flaky` rate-limits on
     /// Mondays 09:00-10:00 UTC, and `ok` fails with bad requests there.
     fn three_weeks(learner: &mut FlywheelLearner) {
-        for minute in 0..3 * 7 * 24 * 60u32 {
-            let at = monday() + MIN * minute;
-            let monday_nine = (minute % (7 * 24 * 60)) / 60 == 9;
-            let ms = Duration::from_millis(300);
-            let flaky = if monday_nine {
-                Outcome::failure("flaky", at, ms, ErrorCategory::RateLimit)
+        each_minute(3, |at, monday_nine| {
+            learner.record(&flaky(at, monday_nine));
+            learner.record(&if monday_nine {
+                Outcome::failure("ok", at, MS, ErrorCategory::InvalidRequest)
             } else {
-                Outcome::success("flaky", at, ms)
-            };
-            learner.record(&flaky);
-            let ok = if monday_nine {
-                Outcome::failure("ok", at, ms, ErrorCategory::InvalidRequest)
-            } else {
-                Outcome::success("ok", at, ms)
-            };
-            learner.record(&ok);
-        }
+                Outcome::success("ok", at, MS)
+            });
+        });
     }
 
     #[test]
     fn learns_the_recurring_hour_and_ignores_request_faults() {
         let mut learner = FlywheelLearner::default();
         three_weeks(&mut learner);
-        let patterns = learner.patterns(monday() + 3 * 7 * 24 * 60 * MIN);
+        let patterns = learner.patterns(monday() + 3 * WEEK);
         assert_eq!(patterns.len(), 1, "{patterns:?}");
         let p = &patterns[0];
         assert_eq!(p.model, "flaky");
@@ -256,7 +239,7 @@ mod tests {
         assert_eq!(state.models().collect::<Vec<_>>(), ["flaky", "ok"]);
         let mut fresh = FlywheelLearner::default();
         fresh.restore(&state);
-        let now = monday() + 3 * 7 * 24 * 60 * MIN;
+        let now = monday() + 3 * WEEK;
         assert_eq!(fresh.patterns(now), learner.patterns(now));
         assert_eq!(fresh.state(), state);
     }

@@ -65,6 +65,8 @@ mod recent;
 mod state;
 mod stats;
 mod store;
+#[cfg(test)]
+mod testkit;
 mod time;
 
 pub use engine::{FlywheelEngine, FlywheelEngineBuilder};

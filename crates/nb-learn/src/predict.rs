@@ -506,30 +506,15 @@ mod tests {
     use nb_diagnose::ErrorCategory;
 
     use super::*;
+    use crate::testkit::{HOUR, MIN, MS, WEEK, each_minute, flaky, monday};
 
-    /// 2024-01-01 00:00 UTC, a Monday.
-    fn monday() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_704_067_200)
-    }
-
-    const MIN: Duration = Duration::from_secs(60);
-    const HOUR: Duration = Duration::from_secs(3600);
-    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
-    const MS: Duration = Duration::from_millis(200);
-
-    /// `weeks` weeks, one call a minute; `flaky` rate-limits on Mondays
-    /// 09:00-10:00 UTC.
+    /// `weeks` weeks, one call a minute to `flaky` (rate-limited on Mondays
+    /// 09:00-10:00 UTC) and to `steady`.
     fn learn(engine: &PredictiveEngine, weeks: u32) {
-        for minute in 0..weeks * 7 * 24 * 60 {
-            let at = monday() + MIN * minute;
-            let bad = (minute % (7 * 24 * 60)) / 60 == 9;
-            engine.record(&if bad {
-                Outcome::failure("flaky", at, MS, ErrorCategory::RateLimit)
-            } else {
-                Outcome::success("flaky", at, MS)
-            });
+        each_minute(weeks, |at, monday_nine| {
+            engine.record(&flaky(at, monday_nine));
             engine.record(&Outcome::success("steady", at, MS));
-        }
+        });
     }
 
     #[test]

@@ -222,12 +222,7 @@ impl StateStore for JsonFileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("nb-learn-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
+    use crate::testkit::temp_dir;
 
     #[test]
     fn memory_store_round_trip_and_sharing() {
