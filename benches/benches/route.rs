@@ -37,11 +37,20 @@ fn latency(i: usize) -> Duration {
     Duration::from_millis(100 + (i as u64 % 7) * 50)
 }
 
-/// The facade's per-attempt work: select, hold a guard, record, release.
+/// The facade's per-attempt work: select, count it in flight, then record
+/// the result and release it in one call.
 fn attempt(lb: &LoadBalancer, now: Instant) {
-    let guard = lb.select_model(now).map(|s| s.start());
-    if let Some(g) = guard {
-        lb.record_result(g.target(), Duration::from_millis(120), true, now);
+    if let Some(s) = lb.select_model(now) {
+        lb.finish(s.start(), Duration::from_millis(120), true, now);
+    }
+}
+
+/// The same with the result recorded by name (`record_result`), which looks
+/// the target up.
+fn attempt_by_name(lb: &LoadBalancer, now: Instant) {
+    if let Some(s) = lb.select_model(now) {
+        let guard = s.start();
+        lb.record_result(guard.target(), Duration::from_millis(120), true, now);
     }
 }
 
@@ -84,6 +93,10 @@ fn select_record(c: &mut Criterion) {
             },
         );
     }
+    let lb = balancer(16, LoadBalancingStrategy::WeightedResponseTime, now);
+    g.bench_function("weighted_response_time_record_by_name/16", |b| {
+        b.iter(|| attempt_by_name(&lb, now));
+    });
     for (name, strategy) in [
         ("random", LoadBalancingStrategy::Random),
         ("round_robin", LoadBalancingStrategy::RoundRobin),

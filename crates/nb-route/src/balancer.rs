@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,9 @@ use crate::target::Target;
 struct Entry<T> {
     status: AtomicStatus,
     in_flight: AtomicU32,
+    /// Set (under the writer lock) when the target is removed: results that
+    /// arrive later are ignored.
+    removed: AtomicBool,
     target: T,
     meter: Meter,
 }
@@ -35,6 +38,7 @@ impl<T: Target> Entry<T> {
         Self {
             target,
             in_flight: AtomicU32::new(0),
+            removed: AtomicBool::new(false),
             status: AtomicStatus::new(),
             meter: Meter::new(params),
         }
@@ -79,10 +83,6 @@ impl<T: Target> TargetSet<T> {
         Q: Hash + Eq + ?Sized,
     {
         self.index.get(target).map(|&i| &self.entries[i])
-    }
-
-    fn holds(&self, e: &Arc<Entry<T>>) -> bool {
-        self.find(&e.target).is_some_and(|x| Arc::ptr_eq(x, e))
     }
 
     /// Adjusts the counters for an entry of this set moving between states.
@@ -169,7 +169,7 @@ impl<T: Target> Selection<T> {
     }
 
     /// Counts a request in flight to the target until the guard is dropped
-    /// (this is what [`LeastConnections`](LoadBalancingStrategy::LeastConnections)
+    /// or passed to [`LoadBalancer::finish`] (this is what [`LeastConnections`](LoadBalancingStrategy::LeastConnections)
     /// and [`PowerOfTwoChoices`](LoadBalancingStrategy::PowerOfTwoChoices)
     /// see).
     pub fn start(self) -> InFlight<T> {
@@ -485,7 +485,7 @@ impl<T: Target> LoadBalancer<T> {
             return false;
         };
         let mut entries = set.entries.to_vec();
-        entries.remove(i);
+        entries.remove(i).removed.store(true, Relaxed);
         self.set.store(Arc::new(TargetSet::new(entries)));
         true
     }
@@ -701,6 +701,7 @@ impl<T: Target> LoadBalancer<T> {
             }
             if total > 0.0 {
                 let mut r = rng.f64() * total;
+                let weights = &weights[..entries.len()];
                 for (i, &w) in weights.iter().enumerate().filter(|(_, w)| **w > 0.0) {
                     // The last positive weight takes any rounding remainder.
                     chosen = Some(i);
@@ -812,20 +813,52 @@ impl<T: Target> LoadBalancer<T> {
         Q: Hash + Eq + ?Sized,
     {
         let set = self.set.load();
-        let e = set.find(target)?;
+        self.record(set.find(target)?, latency, success, now)
+    }
+
+    /// Ends a request started with [`Selection::start`] and records its
+    /// result, like [`record_result`](Self::record_result) but without
+    /// looking the target up: the cheapest way to close an attempt.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// use nb_route::{LoadBalancer, LoadBalancerConfig};
+    ///
+    /// let lb = LoadBalancer::new(["a", "b"], LoadBalancerConfig::default());
+    /// let now = Instant::now();
+    /// let request = lb.select_model(now).expect("a model").start();
+    /// // ... send it ...
+    /// lb.finish(request, Duration::from_millis(180), true, now);
+    /// assert!(lb.get_all_stats(now).iter().all(|(_, s)| s.in_flight == 0));
+    /// ```
+    pub fn finish(
+        &self,
+        request: InFlight<T>,
+        latency: Duration,
+        success: bool,
+        now: Instant,
+    ) -> Option<HealthState> {
+        self.record(&request.entry, latency, success, now)
+    }
+
+    fn record(
+        &self,
+        e: &Arc<Entry<T>>,
+        latency: Duration,
+        success: bool,
+        now: Instant,
+    ) -> Option<HealthState> {
+        if e.removed.load(Relaxed) {
+            return None;
+        }
         let t = self.clock.nanos(now);
         e.meter.record(&self.params, t, latency, success);
-        self.judge(&set, e, t, success)
+        self.judge(e, t, success)
     }
 
     /// Applies the health rules after a result.
-    fn judge(
-        &self,
-        set: &TargetSet<T>,
-        e: &Arc<Entry<T>>,
-        t: Nanos,
-        success: bool,
-    ) -> Option<HealthState> {
+    fn judge(&self, e: &Arc<Entry<T>>, t: Nanos, success: bool) -> Option<HealthState> {
         let h = &self.config.health;
         let status = e.status.load();
         if success && status == Status::HEALTHY {
@@ -834,12 +867,13 @@ impl<T: Target> LoadBalancer<T> {
             // at the default bar). The hot path stops here.
             return None;
         }
+        let set = self.set.load();
         let counts = e.meter.counts(&self.params, t);
         let rate = self.params.success_rate(counts);
         match status.state() {
             HealthState::Healthy | HealthState::Degraded => {
                 let judged = counts.requests >= u64::from(h.min_requests);
-                let low = judged && !self.scores_at_least(set, e, rate, h.exclude_below);
+                let low = judged && !self.scores_at_least(&set, e, rate, h.exclude_below);
                 match (status.state(), low) {
                     (HealthState::Healthy, false) => None,
                     (_, true) => self.exclude(e, status, t),
@@ -851,7 +885,7 @@ impl<T: Target> LoadBalancer<T> {
                 let new = if !success {
                     // The wait for the next probe starts again.
                     Status::new(HealthState::Excluded, t.saturating_add(self.interval))
-                } else if self.scores_at_least(set, e, rate, h.restore_at) {
+                } else if self.scores_at_least(&set, e, rate, h.restore_at) {
                     return self.change(e, status, Status::HEALTHY);
                 } else if probing {
                     // A good probe that has not cleared the bar yet: the
@@ -916,7 +950,8 @@ impl<T: Target> LoadBalancer<T> {
     ) -> Option<HealthState> {
         // A removed target's results are ignored; so is a stale `from`
         // (another thread moved first).
-        if from.state() == to.state() || !set.holds(e) || !e.status.transition(from, to) {
+        let removed = e.removed.load(Relaxed);
+        if from.state() == to.state() || removed || !e.status.transition(from, to) {
             return None;
         }
         set.count(from.state(), to.state());

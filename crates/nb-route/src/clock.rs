@@ -19,6 +19,7 @@ pub(crate) struct Clock {
     origin: OnceLock<Instant>,
 }
 
+#[inline]
 fn saturating_nanos(d: Duration) -> Nanos {
     // Cheaper than going through `as_nanos()`'s `u128`.
     match i64::try_from(d.as_secs()) {
@@ -31,6 +32,7 @@ fn saturating_nanos(d: Duration) -> Nanos {
 
 impl Clock {
     /// `now` as nanoseconds since the origin (set by the first call).
+    #[inline]
     pub(crate) fn nanos(&self, now: Instant) -> Nanos {
         let origin = *self.origin.get_or_init(|| now);
         match now.checked_duration_since(origin) {

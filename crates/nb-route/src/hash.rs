@@ -17,12 +17,14 @@ pub(crate) struct WordHasher(u64);
 pub(crate) type BuildWordHasher = BuildHasherDefault<WordHasher>;
 
 impl WordHasher {
+    #[inline]
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
 impl Hasher for WordHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
@@ -40,6 +42,7 @@ impl Hasher for WordHasher {
         self.add(bytes.len() as u64);
     }
 
+    #[inline]
     fn write_u8(&mut self, n: u8) {
         self.add(u64::from(n));
     }
@@ -56,6 +59,7 @@ impl Hasher for WordHasher {
         self.add(n as u64);
     }
 
+    #[inline]
     fn finish(&self) -> u64 {
         // splitmix64's finaliser: every input bit reaches every output bit.
         let mut h = self.0;

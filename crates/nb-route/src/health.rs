@@ -34,6 +34,7 @@ pub enum HealthState {
 
 impl HealthState {
     /// Whether the target is out of normal rotation.
+    #[inline]
     pub fn is_excluded(self) -> bool {
         matches!(self, Self::Excluded | Self::Probing)
     }
@@ -47,6 +48,7 @@ impl HealthState {
         }
     }
 
+    #[inline]
     fn from_bits(bits: u64) -> Self {
         match bits & 3 {
             0 => Self::Healthy,
@@ -68,21 +70,25 @@ const LIMIT: Nanos = i64::MAX >> 2;
 impl Status {
     pub(crate) const HEALTHY: Self = Self(0);
 
+    #[inline]
     pub(crate) fn new(state: HealthState, at: Nanos) -> Self {
         let at = at.clamp(-LIMIT, LIMIT);
         Self(((at << 2) as u64) | state.bits())
     }
 
+    #[inline]
     pub(crate) fn state(self) -> HealthState {
         HealthState::from_bits(self.0)
     }
 
     /// `state().is_excluded()`, from the bits: `Excluded` and `Probing` are
     /// the states with bit 1 set.
+    #[inline]
     pub(crate) fn is_excluded(self) -> bool {
         self.0 & 2 != 0
     }
 
+    #[inline]
     pub(crate) fn at(self) -> Nanos {
         (self.0 as i64) >> 2
     }
@@ -97,11 +103,13 @@ impl AtomicStatus {
         Self(AtomicU64::new(Status::HEALTHY.0))
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> Status {
         Status(self.0.load(Relaxed))
     }
 
     /// Moves from `current` to `new`; fails if another thread moved first.
+    #[inline]
     pub(crate) fn transition(&self, current: Status, new: Status) -> bool {
         current == new
             || self

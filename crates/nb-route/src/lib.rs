@@ -80,11 +80,15 @@
 //!     .expect("tertiary is available");
 //! assert_eq!(selection.name(), "tertiary");
 //!
-//! let guard = selection.start(); // counts one request in flight
+//! let request = selection.start(); // counts one request in flight
 //! // ... send the request ...
-//! lb.record_result(guard.target(), Duration::from_millis(230), true, now);
-//! drop(guard);
+//! lb.finish(request, Duration::from_millis(230), true, now);
 //! ```
+//!
+//! [`LoadBalancer::finish`] records the result and ends the in-flight count
+//! in one call without looking the target up;
+//! [`record_result`](LoadBalancer::record_result) does the same by target,
+//! for callers that do not hold a guard.
 //!
 //! # Health
 //!

@@ -20,6 +20,7 @@ pub(crate) const BUCKETS: usize = 80;
 const MIN_EXP: u32 = 8;
 
 /// The histogram bucket of a latency.
+#[inline]
 fn bucket(latency: Duration) -> usize {
     let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
     if us < 1 << MIN_EXP {
@@ -223,18 +224,21 @@ impl Meter {
     }
 
     /// The latency EWMA in nanoseconds: the prior until the first success.
+    #[inline]
     pub(crate) fn latency(&self, p: &MeterParams) -> f64 {
         let v = f64::from_bits(self.ewma.load(Relaxed));
         if v == 0.0 { p.prior_latency } else { v }
     }
 
     /// `1 / latency()`.
+    #[inline]
     pub(crate) fn speed(&self) -> f64 {
         f64::from_bits(self.speed.load(Relaxed))
     }
 
     /// The peak EWMA in nanoseconds, decayed towards zero for the time since
     /// its last sample.
+    #[inline]
     pub(crate) fn peak(&self, p: &MeterParams, t: Nanos) -> f64 {
         let v = f64::from_bits(self.peak.load(Relaxed));
         if v == 0.0 {
@@ -284,6 +288,7 @@ impl Meter {
 
 /// Stores `t` if it is later than what `cell` holds; returns what it held.
 /// Not a read-modify-write: racing writers may leave the second-latest.
+#[inline]
 fn store_max(cell: &AtomicI64, t: Nanos) -> Nanos {
     let old = cell.load(Relaxed);
     if t > old {
@@ -293,6 +298,7 @@ fn store_max(cell: &AtomicI64, t: Nanos) -> Nanos {
 }
 
 /// `exp(-(t - since) / tau)`, or `1.0` when `since` is not in the past.
+#[inline]
 fn decay(t: Nanos, since: Nanos, tau: f64) -> f64 {
     if since == NEVER || t <= since {
         return 1.0;

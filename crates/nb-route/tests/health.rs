@@ -472,7 +472,7 @@ fn a_model_removed_while_in_flight_is_forgotten_safely() {
     assert_eq!(lb.record_result("a", ms(100), false, t0), None);
     assert_eq!(lb.stats("a", t0), None);
     assert!(picks(&lb, 50, t0).iter().all(|(n, _)| n == "b"));
-    drop(guard);
+    assert_eq!(lb.finish(guard, ms(100), false, t0), None, "also by guard");
     // Added again: fresh stats.
     assert!(lb.add("a".to_owned()));
     assert!(!lb.add("a".to_owned()));
