@@ -269,7 +269,10 @@ impl LoadBalancer<String> {
 
 /// Outcome of checking one target during a selection pass.
 enum Check {
-    Skip,
+    /// Already tried for this request, or refused by the caller's filter.
+    Rejected,
+    /// Accepted by the caller, but out of rotation for health.
+    Excluded,
     Eligible,
     /// The target was excluded and has just been granted a probe.
     Probe,
@@ -315,15 +318,26 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
         *self.t.get_or_insert_with(|| self.clock.nanos(self.now))
     }
 
-    // Inlined into every strategy's loop: the common case is a few loads.
+    /// Checks one target, remembering whether the caller accepted it.
     #[inline(always)]
     fn check(&mut self, e: &Entry<T>) -> Check {
-        let tried = !self.exclusions.is_empty() && self.exclusions.contains(&e.target);
+        let (exclusions, respect_health) = (self.exclusions, self.respect_health);
+        let check = self.classify(e, exclusions, respect_health);
+        self.saw_candidate |= !matches!(check, Check::Rejected);
+        check
+    }
+
+    /// [`check`](Self::check) with the pass's fields passed in, so that a
+    /// loop can keep them in registers (the optimiser cannot hoist them
+    /// across the filter call). Inlined into every strategy's loop: the
+    /// common case is a few loads.
+    #[inline(always)]
+    fn classify(&mut self, e: &Entry<T>, exclusions: &[T], respect_health: bool) -> Check {
+        let tried = !exclusions.is_empty() && exclusions.contains(&e.target);
         if tried || !(self.filter)(&e.target) {
-            return Check::Skip;
+            return Check::Rejected;
         }
-        self.saw_candidate = true;
-        if !self.respect_health {
+        if !respect_health {
             return Check::Eligible;
         }
         let status = e.status.load();
@@ -339,14 +353,14 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
     #[cold]
     fn try_probe(&mut self, e: &Entry<T>, status: Status) -> Check {
         let Some(interval) = self.recovery else {
-            return Check::Skip;
+            return Check::Excluded;
         };
         let t = self.t();
         let probe = Status::new(HealthState::Probing, t.saturating_add(interval));
         if t >= status.at() && e.status.transition(status, probe) {
             Check::Probe
         } else {
-            Check::Skip
+            Check::Excluded
         }
     }
 
@@ -358,28 +372,20 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
         entries: &[Arc<Entry<T>>],
         mut eligible: impl FnMut(usize, &Entry<T>),
     ) -> Option<Pick> {
-        // `check` inlined with the pass's fields in locals, which the
-        // optimiser cannot do itself across the filter call.
         let (exclusions, respect_health) = (self.exclusions, self.respect_health);
         let mut saw = false;
         let mut probe = None;
         for (i, e) in entries.iter().enumerate() {
-            let tried = !exclusions.is_empty() && exclusions.contains(&e.target);
-            if tried || !(self.filter)(&e.target) {
-                continue;
+            match self.classify(e, exclusions, respect_health) {
+                Check::Rejected => continue,
+                Check::Excluded => {}
+                Check::Eligible => eligible(i, e),
+                Check::Probe => probe = Some(Pick::probe(i)),
             }
             saw = true;
-            if respect_health {
-                let status = e.status.load();
-                if status.is_excluded() {
-                    if let Check::Probe = self.try_probe(e, status) {
-                        probe = Some(Pick::probe(i));
-                        break;
-                    }
-                    continue;
-                }
+            if probe.is_some() {
+                break;
             }
-            eligible(i, e);
         }
         self.saw_candidate |= saw;
         probe
@@ -519,8 +525,9 @@ impl<T: Target> LoadBalancer<T> {
     ///
     /// - `exclusions`: targets already tried for this request; never chosen.
     /// - `filter`: the caller's availability test (an open breaker, an
-    ///   exhausted rate limit); a target it rejects is never chosen. It is
-    ///   called at most twice per target and should be cheap.
+    ///   exhausted rate limit); a target it rejects is never chosen. It may
+    ///   be called more than once per target (a few times at most), so it
+    ///   should be cheap and give the same answer each time.
     /// - `now`: the current time (virtual in tests).
     ///
     /// Among the targets the caller accepts, an excluded target whose probe
@@ -656,7 +663,7 @@ impl<T: Target> LoadBalancer<T> {
     {
         for i in order {
             match pass.check(&entries[i]) {
-                Check::Skip => {}
+                Check::Rejected | Check::Excluded => {}
                 Check::Probe => return Some(Pick::probe(i)),
                 Check::Eligible => return Some(Pick::normal(i)),
             }
@@ -760,7 +767,7 @@ impl<T: Target> LoadBalancer<T> {
                 continue;
             }
             match pass.check(&entries[i]) {
-                Check::Skip => {}
+                Check::Rejected | Check::Excluded => {}
                 Check::Probe => return Some(Pick::probe(i)),
                 Check::Eligible => match first {
                     None => first = Some(i),
@@ -1038,5 +1045,33 @@ impl<T: Target> fmt::Debug for LoadBalancer<T> {
             .field("targets", &targets)
             .field("predictor", &self.predictor.load().is_some())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_costs_about_two_kib() {
+        let entry = std::mem::size_of::<Entry<String>>();
+        assert!((2048..=2200).contains(&entry), "{entry} bytes");
+    }
+
+    #[test]
+    fn debug_output_names_the_targets() {
+        let lb = LoadBalancer::new(["a", "b"], LoadBalancerConfig::default());
+        let s = format!("{lb:?}");
+        assert!(s.contains(r#"targets: ["a", "b"]"#), "{s}");
+        let sel = lb.select(&[], |t| t == "b", Instant::now()).unwrap();
+        assert_eq!(
+            format!("{sel:?}"),
+            r#"Selection { target: "b", kind: Normal }"#
+        );
+        let guard = sel.start();
+        assert_eq!(
+            format!("{guard:?}"),
+            r#"InFlight { target: "b", kind: Normal }"#
+        );
     }
 }
