@@ -530,10 +530,12 @@ impl<T: Target> LoadBalancer<T> {
     ///   should be cheap and give the same answer each time.
     /// - `now`: the current time (virtual in tests).
     ///
-    /// Among the targets the caller accepts, an excluded target whose probe
-    /// is due is chosen first, as a [`Probe`](SelectionKind::Probe) (one at
-    /// a time per target). Otherwise the strategy chooses among the healthy
-    /// ones; in panic mode among all of them. If every accepted target is
+    /// Among the targets the caller accepts, the strategy chooses among the
+    /// healthy ones (in panic mode, among all of them). An excluded target
+    /// whose probe is due is taken as a [`Probe`](SelectionKind::Probe), one
+    /// at a time per target, as soon as the strategy's scan reaches it: at
+    /// once for the strategies that look at every target, in their order for
+    /// round-robin and fallback, when sampled for power of two choices. If every accepted target is
     /// excluded for health, the fallback strategy chooses among them. The
     /// result is `None` only when the caller's exclusions and filter leave
     /// nothing (or there are no targets).

@@ -6,15 +6,23 @@ use crate::clock::Nanos;
 
 /// Where a target stands with the balancer's health tracking.
 ///
-/// ```text
-///            score < exclude_below, cap allows
-///   Healthy ────────────────────────────────────▶ Excluded ◀──────────┐
-///     ▲  │ score < exclude_below, cap reached      │ interval passed   │ probe fails, or
-///     │  ▼                                          ▼                   │ succeeds below restore_at
-///   Degraded ─── cap allows ───▶ Excluded        Probing ──────────────┘
-///     │                                             │
-///     └── score >= exclude_below ─▶ Healthy ◀───────┘ success, score >= restore_at
-/// ```
+/// The transitions (scores and bars from
+/// [`HealthPolicy`](crate::HealthPolicy)):
+///
+/// - `Healthy` or `Degraded` → `Excluded` when a result leaves the score
+///   below `exclude_below` (after at least `min_requests` results in the
+///   window) and the cap on excluded targets allows; → `Degraded` instead
+///   when the cap is reached.
+/// - `Degraded` → `Healthy` when its score is back at `exclude_below`.
+/// - `Excluded` → `Probing` when, with auto-recovery, `health_check_interval`
+///   has passed and a selection lets it back in for one request.
+/// - `Probing` → `Excluded` when the probe fails (the next waits a full
+///   interval), when it succeeds but the score is still below `restore_at`
+///   (the next probe may go at once), or when its result never comes (after
+///   an interval, another probe is let through).
+/// - `Excluded` or `Probing` → `Healthy` when a success (a probe, or traffic
+///   from panic mode or the fallback strategy) lifts the score to
+///   `restore_at`, or on [`LoadBalancer::restore`](crate::LoadBalancer::restore).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
