@@ -101,4 +101,7 @@ pub use breaker::{
     Rejected, SlidingWindow, Transition, TransitionCause, TripPolicy, WindowStats,
 };
 pub use budget::{MIN_BUDGET_TTL, RetryBudget, RetryBudgetConfig};
+/// The random number generator [`BackoffState::next_delay`] takes,
+/// re-exported so callers use the very version this crate was built with.
+pub use fastrand;
 pub use limiter::{Denied, LimitKind, ObservedLimits, RateLimiter, RateLimits};

@@ -133,27 +133,42 @@ struct Gcra {
     burst: u64,
     /// How far ahead of `now` the arrival time may run: `burst` units.
     horizon: u64,
+    /// The rate one unit takes (the whole cost of a request).
+    one: u64,
     tat: AtomicU64,
+}
+
+/// Nanoseconds of rate that `units` take at `limit` per minute, rounded up.
+fn rate_ns(limit: u64, units: u64) -> u64 {
+    match units.checked_mul(MINUTE_NS) {
+        Some(n) => n.div_ceil(limit),
+        None => {
+            let n = (u128::from(units) * u128::from(MINUTE_NS)).div_ceil(u128::from(limit));
+            u64::try_from(n).unwrap_or(u64::MAX)
+        }
+    }
 }
 
 impl Gcra {
     fn new(limit: u64, burst: Option<u64>) -> Self {
         let limit = limit.max(1);
         let burst = burst.unwrap_or(limit).max(1);
-        let mut cell = Self {
+        Self {
             limit,
             burst,
-            horizon: 0,
+            horizon: rate_ns(limit, burst),
+            one: rate_ns(limit, 1),
             tat: AtomicU64::new(0),
-        };
-        cell.horizon = cell.cost_ns(burst);
-        cell
+        }
     }
 
-    /// Nanoseconds of rate that `units` take, rounded up.
+    #[inline]
     fn cost_ns(&self, units: u64) -> u64 {
-        let ns = (u128::from(units) * u128::from(MINUTE_NS)).div_ceil(u128::from(self.limit));
-        u64::try_from(ns).unwrap_or(u64::MAX)
+        if units == 1 {
+            self.one
+        } else {
+            rate_ns(self.limit, units)
+        }
     }
 
     /// The arrival time after admitting `inc` at `now_ns`, or the wait.
@@ -358,8 +373,9 @@ impl RateLimiter {
         &self.limits
     }
 
-    /// The limits to pass, each with its cost, at most four.
-    fn cells(&self, cost_tokens: u64) -> impl Iterator<Item = (Cell<'_>, u64)> {
+    /// The limits to pass, each with its cost, in the order they are taken.
+    #[inline]
+    fn cells(&self, cost_tokens: u64) -> [Option<(Cell<'_>, u64)>; 4] {
         let tokens = cost_tokens > 0;
         [
             Some((
@@ -378,8 +394,6 @@ impl RateLimiter {
                 .filter(|_| tokens)
                 .map(|c| (Cell::Gcra(c, LimitKind::Tokens), cost_tokens)),
         ]
-        .into_iter()
-        .flatten()
     }
 
     fn too_large(&self, cost_tokens: u64) -> Result<(), Denied> {
@@ -398,13 +412,20 @@ impl RateLimiter {
     pub fn try_acquire(&self, cost_tokens: u64, now: Instant) -> Result<(), Denied> {
         self.too_large(cost_tokens)?;
         let now_ns = self.epoch.nanos(now);
-        let mut taken: [Option<(Cell<'_>, u64)>; 4] = [None; 4];
-        for (i, (cell, units)) in self.cells(cost_tokens).enumerate() {
+        let cells = self.cells(cost_tokens);
+        let mut refunds = [0u64; 4];
+        for (i, (cell, units)) in cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i, (*c)?)))
+        {
             match cell.reserve(units, now_ns) {
-                Ok(refund) => taken[i] = Some((cell, refund)),
+                Ok(refund) => refunds[i] = refund,
                 Err(wait) => {
-                    for (c, refund) in taken.iter().rev().flatten() {
-                        c.refund(*refund);
+                    for (c, refund) in cells[..i].iter().zip(refunds).rev() {
+                        if let Some((c, _)) = c {
+                            c.refund(refund);
+                        }
                     }
                     // Report the longest wait of all the limits, so the
                     // caller does not wake up only to be refused by another.
@@ -427,6 +448,8 @@ impl RateLimiter {
     fn peek(&self, cost_tokens: u64, now_ns: u64) -> Result<(), Denied> {
         let longest = self
             .cells(cost_tokens)
+            .into_iter()
+            .flatten()
             .filter_map(|(cell, units)| cell.peek(units, now_ns).err().map(|w| (w, cell.kind())))
             .max_by_key(|(w, _)| *w);
         match longest {

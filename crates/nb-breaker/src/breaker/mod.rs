@@ -543,10 +543,24 @@ impl CircuitBreaker {
         }
     }
 
+    #[inline]
     fn acquire(&self, now: Instant) -> Result<Ticket, Rejected> {
         // Time-based windows bucket from the first `now` the breaker is given.
         self.epoch.fix(now);
-        let mut w = self.load();
+        let w = self.load();
+        // The hot path: closed and not paused by a Retry-After.
+        if w.is(Mode::Closed) && self.hot.throttled_until.load(Ordering::Relaxed) == 0 {
+            return Ok(Ticket {
+                acquired_at: now,
+                generation: w.generation(),
+                probe: false,
+            });
+        }
+        self.acquire_slow(w, now)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, mut w: Word, now: Instant) -> Result<Ticket, Rejected> {
         loop {
             match self.step(w, now) {
                 Step::Reject(r) => {
@@ -639,7 +653,18 @@ impl CircuitBreaker {
             return None;
         }
         let now_ns = self.epoch.nanos(now);
-        (now_ns < until).then(|| Duration::from_nanos(until - now_ns))
+        if now_ns < until {
+            return Some(Duration::from_nanos(until - now_ns));
+        }
+        // Expired: clear it so acquiring takes the fast path again (unless a
+        // newer pause replaced it meanwhile).
+        let _ = self.hot.throttled_until.compare_exchange(
+            until,
+            0,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        None
     }
 
     fn throttle(&self, retry_after: Duration, now: Instant) {
@@ -677,15 +702,12 @@ impl CircuitBreaker {
         (w.next(Mode::Open, level, until_ms), open_for)
     }
 
+    #[inline]
     fn complete(&self, t: Ticket, outcome: CallOutcome, now: Instant) {
         let c = &self.counts;
         let (failed, slow) = match outcome {
-            CallOutcome::Success | CallOutcome::Failure => {
-                let slow = self
-                    .slow_after()
-                    .is_some_and(|d| now.saturating_duration_since(t.acquired_at) >= d);
-                (outcome == CallOutcome::Failure, slow)
-            }
+            CallOutcome::Success => (false, self.measured_slow(t, now)),
+            CallOutcome::Failure => (true, self.measured_slow(t, now)),
             CallOutcome::Slow => (false, true),
             CallOutcome::Ignored => {
                 bump(&c.ignored);
@@ -704,21 +726,30 @@ impl CircuitBreaker {
             bump(&c.slow);
         }
         if t.probe {
-            self.finish_probe(t, failed || slow, now);
-        } else {
-            match &self.policy {
-                Policy::Consecutive { threshold } => {
-                    self.judge_consecutive(t, failed || slow, *threshold, now);
+            return self.finish_probe(t, failed || slow, now);
+        }
+        match &self.policy {
+            Policy::Consecutive { threshold } => {
+                // The hot path: a success with nothing to reset writes nothing.
+                if !(failed || slow) && self.load() == Word::quiet_closed(t.generation) {
+                    return;
                 }
-                Policy::Rate { .. } => self.judge_rate(t, failed, slow, now),
+                self.judge_consecutive(t, failed || slow, *threshold, now);
             }
+            Policy::Rate { .. } => self.judge_rate(t, failed, slow, now),
         }
     }
 
-    fn slow_after(&self) -> Option<Duration> {
+    /// Whether the policy's `slow_call_duration` passed between acquire and
+    /// `now`.
+    #[inline]
+    fn measured_slow(&self, t: Ticket, now: Instant) -> bool {
         match &self.policy {
-            Policy::Rate { slow_after, .. } => *slow_after,
-            Policy::Consecutive { .. } => None,
+            Policy::Rate {
+                slow_after: Some(d),
+                ..
+            } => now.saturating_duration_since(t.acquired_at) >= *d,
+            _ => false,
         }
     }
 
@@ -728,6 +759,7 @@ impl CircuitBreaker {
     }
 
     /// Frees a probe's half-open slot without judging it.
+    #[inline(never)]
     fn release_probe(&self, t: Ticket) {
         if !t.probe {
             return;
@@ -742,6 +774,7 @@ impl CircuitBreaker {
         }
     }
 
+    #[inline(never)]
     fn finish_probe(&self, t: Ticket, bad: bool, now: Instant) {
         let latency = duration_nanos(now.saturating_duration_since(t.acquired_at));
         self.probe_latency.store(latency, Ordering::Relaxed);
@@ -791,6 +824,7 @@ impl CircuitBreaker {
         })
     }
 
+    #[inline(never)]
     fn judge_consecutive(&self, t: Ticket, bad: bool, threshold: u32, now: Instant) {
         let mut w = self.load();
         while w.generation() == t.generation {
@@ -844,7 +878,11 @@ impl CircuitBreaker {
         if !closed_like(w) {
             return;
         }
-        let now_ns = self.epoch.nanos(now);
+        let now_ns = if window.needs_time() {
+            self.epoch.nanos(now)
+        } else {
+            0
+        };
         window.record(failed, slow, now_ns);
 
         // The success streak that resets the trip level.
@@ -890,7 +928,7 @@ impl CircuitBreaker {
         };
         while closed_like(w) {
             let (next, effect) = if w.mode() == Mode::Closed {
-                let (next, open_for) = self.open_word(w, now_ns);
+                let (next, open_for) = self.open_word(w, self.epoch.nanos(now));
                 (next, Effect::Trip(cause, open_for))
             } else {
                 (

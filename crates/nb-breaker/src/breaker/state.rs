@@ -89,6 +89,19 @@ impl Word {
         u64::from(lo.min(FIELD_MAX)) | (u64::from(hi.min(FIELD_MAX)) << FIELD_BITS)
     }
 
+    /// The closed word of `generation` with nothing counted and trip level
+    /// 0: the word a success leaves unchanged.
+    #[inline]
+    pub(crate) fn quiet_closed(generation: u16) -> Self {
+        Self((u64::from(generation) << GEN_SHIFT) | Mode::Closed as u64)
+    }
+
+    /// Whether the word is in `mode`, without decoding it.
+    #[inline]
+    pub(crate) fn is(self, mode: Mode) -> bool {
+        self.0 & MODE_MASK == mode as u64
+    }
+
     #[inline]
     pub(crate) fn mode(self) -> Mode {
         Mode::from_bits(self.0 & MODE_MASK)
@@ -162,6 +175,9 @@ mod tests {
         let n = w.next(Mode::Open, 1, 5);
         assert_eq!(n.generation(), 0);
         assert_eq!((n.mode(), n.level(), n.payload()), (Mode::Open, 1, 5));
+        let quiet = Word::quiet_closed(7);
+        assert_eq!(quiet, Word::new(Mode::Closed, 0, 7, 0));
+        assert!(quiet.is(Mode::Closed) && !quiet.is(Mode::Open));
         let same = n.with_payload(6);
         assert_eq!(same.generation(), 0);
         assert_eq!(same.with_level(0, 0).level(), 0);

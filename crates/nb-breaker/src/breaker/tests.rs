@@ -334,6 +334,8 @@ fn rate_limits_are_paced_not_counted_as_failures() {
     assert!(r.to_string().contains("rate-limited"));
     assert_eq!(b.state(t0 + S * 2), CircuitState::Closed);
     assert!(b.try_acquire(t0 + S * 7).is_ok());
+    // The expired pause is cleared, so acquiring is back on its fast path.
+    assert_eq!(b.hot.throttled_until.load(Ordering::Relaxed), 0);
 }
 
 #[test]

@@ -53,6 +53,13 @@ impl Window {
         }
     }
 
+    /// Whether `record` and `stats` use their `now_ns` (a count window
+    /// does not, so its caller can skip reading the time).
+    #[inline]
+    pub(crate) fn needs_time(&self) -> bool {
+        matches!(self, Self::Time(_))
+    }
+
     #[inline]
     pub(crate) fn record(&self, failed: bool, slow: bool, now_ns: u64) {
         match self {
