@@ -33,6 +33,26 @@ struct Bucket<const C: usize> {
     counts: [AtomicU64; C],
 }
 
+impl<const C: usize> Bucket<C> {
+    /// If the stamp is still `seen`, claims the bucket (writers that see
+    /// `ROTATING` wait), zeroes its counters and publishes `stamp`.
+    /// `false` if another thread changed the stamp first.
+    fn restamp(&self, seen: u64, stamp: u64) -> bool {
+        if self
+            .stamp
+            .compare_exchange_weak(seen, ROTATING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        for c in &self.counts {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.stamp.store(stamp, Ordering::Release);
+        true
+    }
+}
+
 impl<const C: usize> TimeBuckets<C> {
     /// A ring covering `window` (at least one nanosecond per bucket).
     pub(crate) fn new(window: Duration) -> Self {
@@ -71,15 +91,7 @@ impl<const C: usize> TimeBuckets<C> {
             if stamp > tick {
                 return None;
             }
-            if bucket
-                .stamp
-                .compare_exchange_weak(stamp, ROTATING, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                for c in &bucket.counts {
-                    c.store(0, Ordering::Relaxed);
-                }
-                bucket.stamp.store(tick, Ordering::Release);
+            if bucket.restamp(stamp, tick) {
                 return Some(&bucket.counts);
             }
         }
@@ -111,17 +123,7 @@ impl<const C: usize> TimeBuckets<C> {
                 let stamp = bucket.stamp.load(Ordering::Acquire);
                 if stamp == ROTATING {
                     relax(&mut spins);
-                    continue;
-                }
-                if bucket
-                    .stamp
-                    .compare_exchange_weak(stamp, ROTATING, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    for c in &bucket.counts {
-                        c.store(0, Ordering::Relaxed);
-                    }
-                    bucket.stamp.store(NEVER, Ordering::Release);
+                } else if bucket.restamp(stamp, NEVER) {
                     break;
                 }
             }

@@ -36,7 +36,10 @@ fn configurations_round_trip_and_fill_in_defaults() {
         ..FailureRatePolicy::default()
     });
     let json = serde_json::to_string(&config).unwrap();
-    assert_eq!(serde_json::from_str::<CircuitBreakerConfig>(&json).unwrap(), config);
+    assert_eq!(
+        serde_json::from_str::<CircuitBreakerConfig>(&json).unwrap(),
+        config
+    );
 
     // Fields left out take their defaults.
     let partial: CircuitBreakerConfig =

@@ -1053,15 +1053,22 @@ impl CircuitBreaker {
         self.set_mode(Mode::Closed, Some(0), now);
     }
 
-    fn set_mode(&self, mode: Mode, level: Option<u32>, now: Instant) {
-        let mut w = self.load();
-        let next = loop {
-            let next = w.next(mode, level.unwrap_or(w.level()), 0);
-            match self.cas(w, next) {
-                Ok(()) => break next,
-                Err(actual) => w = actual,
-            }
+    /// Replaces the word with `f(word)` whatever it holds; returns the old
+    /// and the new word.
+    fn replace(&self, f: impl Fn(Word) -> Word) -> (Word, Word) {
+        let update = |w| Some(f(Word(w)).0);
+        let old = match self
+            .hot
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, update)
+        {
+            Ok(w) | Err(w) => Word(w),
         };
+        (old, f(old))
+    }
+
+    fn set_mode(&self, mode: Mode, level: Option<u32>, now: Instant) {
+        let (w, next) = self.replace(|w| w.next(mode, level.unwrap_or(w.level()), 0));
         self.policy.clear_window();
         if w.mode() != mode {
             self.transition(w, next, now, TransitionCause::Manual, None);
@@ -1125,14 +1132,7 @@ impl CircuitBreaker {
         };
         self.hot.throttled_until.store(throttle, Ordering::Relaxed);
         self.policy.clear_window();
-        let mut w = self.load();
-        let next = loop {
-            let next = w.next(mode, m.trip_level, payload);
-            match self.cas(w, next) {
-                Ok(()) => break next,
-                Err(actual) => w = actual,
-            }
-        };
+        let (w, next) = self.replace(|w| w.next(mode, m.trip_level, payload));
         // Restoring is not a trip: the event is emitted without counting one.
         self.emit(|| {
             BreakerEvent::Transition(Transition {
