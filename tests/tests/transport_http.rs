@@ -338,6 +338,12 @@ async fn first_byte_timeout() {
     let err = response.into_body().chunk().await.unwrap().unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::FirstByte));
     assert!(!err.is_interrupted(), "nothing had arrived yet");
+
+    // Without a first-byte deadline, the idle deadline covers that wait.
+    let timeouts = Timeouts { idle: Some(SHORT), ..Timeouts::NONE };
+    let response = transport().send(get(&format!("http://{addr}/")), with(timeouts)).await.unwrap();
+    let err = response.into_body().chunk().await.unwrap().unwrap_err();
+    assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Idle));
 }
 
 #[tokio::test]

@@ -87,6 +87,8 @@ pub struct SseDecoder {
     bom_checked: bool,
     finished: bool,
     discard: Discard,
+    /// An event was handed out and its fields are still in place.
+    dispatched: bool,
     data: Vec<u8>,
     has_data: bool,
     event: Option<String>,
@@ -118,6 +120,7 @@ impl SseDecoder {
             bom_checked: false,
             finished: false,
             discard: Discard::No,
+            dispatched: false,
             data: Vec::new(),
             has_data: false,
             event: None,
@@ -167,6 +170,22 @@ impl SseDecoder {
 
     /// The next complete event, or `None` when more bytes are needed.
     pub fn next_event(&mut self) -> Option<Result<SseEvent, SseError>> {
+        let ready = self.advance()?;
+        Some(ready.map(|()| SseEvent {
+            event: self.event.take(),
+            data: String::from_utf8_lossy(&self.data).into_owned(),
+            id: self.id.take(),
+        }))
+    }
+
+    /// Decodes up to the next complete event. `Ok(())` means one is ready in
+    /// `data`, `event` and `id`, where it stays until the next call; this is
+    /// how the chat layer parses an event in place, without a copy.
+    fn advance(&mut self) -> Option<Result<(), SseError>> {
+        if self.dispatched {
+            self.dispatched = false;
+            self.reset_event();
+        }
         loop {
             if !self.bom_checked {
                 let rest = &self.buf[self.pos..];
@@ -185,7 +204,7 @@ impl SseDecoder {
                 self.skip_lf = false;
             }
             let rest = &self.buf[self.pos..];
-            let (start, end) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (start, end) = match find_line_end(rest) {
                 Some(i) => {
                     let start = self.pos;
                     self.pos += i + 1;
@@ -195,11 +214,7 @@ impl SseDecoder {
                     (start, start + i)
                 }
                 None if rest.is_empty() => {
-                    return if self.finished {
-                        self.dispatch().map(Ok)
-                    } else {
-                        None
-                    };
+                    return (self.finished && self.dispatch()).then_some(Ok(()));
                 }
                 None if self.finished => {
                     let start = self.pos;
@@ -234,7 +249,7 @@ impl SseDecoder {
 
     /// Processes the line `buf[start..end]`; returns an event or an error
     /// when the line completes one.
-    fn line(&mut self, start: usize, end: usize) -> Option<Result<SseEvent, SseError>> {
+    fn line(&mut self, start: usize, end: usize) -> Option<Result<(), SseError>> {
         match self.discard {
             Discard::Line => {
                 // This line ending closes the oversized line; its event goes too.
@@ -251,7 +266,7 @@ impl SseDecoder {
         }
         let line = &self.buf[start..end];
         if line.is_empty() {
-            return self.dispatch().map(Ok);
+            return self.dispatch().then_some(Ok(()));
         }
         if line[0] == b':' {
             return None;
@@ -292,24 +307,16 @@ impl SseDecoder {
         None
     }
 
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        if self.discard != Discard::No {
+    /// Ends the current event: returns whether it is ready to be handed
+    /// out (it has data and was not dropped for its size).
+    fn dispatch(&mut self) -> bool {
+        if self.discard != Discard::No || !self.has_data {
             self.discard = Discard::No;
             self.reset_event();
-            return None;
+            return false;
         }
-        if !self.has_data {
-            self.reset_event();
-            return None;
-        }
-        let data = String::from_utf8_lossy(&self.data).into_owned();
-        let event = SseEvent {
-            event: self.event.take(),
-            data,
-            id: self.id.take(),
-        };
-        self.reset_event();
-        Some(event)
+        self.dispatched = true;
+        true
     }
 
     fn reset_event(&mut self) {
@@ -318,6 +325,24 @@ impl SseDecoder {
         self.event = None;
         self.id = None;
     }
+}
+
+/// The index of the first CR or LF. Scans 32-byte blocks with a
+/// branch-free test the compiler vectorizes, then finds the byte in the
+/// block that has one: several times faster than a byte-by-byte search on
+/// long `data:` lines.
+fn find_line_end(bytes: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let is_eol = |b: &u8| *b == b'\n' || *b == b'\r';
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut offset = 0;
+    for block in blocks.by_ref() {
+        if block.iter().fold(false, |seen, b| seen | is_eol(b)) {
+            return block.iter().position(is_eol).map(|i| offset + i);
+        }
+        offset += BLOCK;
+    }
+    blocks.remainder().iter().position(is_eol).map(|i| offset + i)
 }
 
 impl Default for SseDecoder {
@@ -469,9 +494,9 @@ impl ChatStreamDecoder {
     /// after [`finish`](Self::finish), when the stream is over).
     pub fn next_event(&mut self) -> Option<Result<StreamEvent, StreamError>> {
         loop {
-            match self.sse.next_event() {
-                Some(Ok(event)) => {
-                    if let Some(item) = self.on_event(event) {
+            match self.sse.advance() {
+                Some(Ok(())) => {
+                    if let Some(item) = self.on_event() {
                         return Some(item);
                     }
                 }
@@ -488,34 +513,39 @@ impl ChatStreamDecoder {
         }
     }
 
-    fn on_event(&mut self, event: SseEvent) -> Option<Result<StreamEvent, StreamError>> {
-        if event.event.as_deref() == Some("error") {
+    /// Interprets the event the SSE decoder holds, parsing its data in place.
+    fn on_event(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+        let data = &self.sse.data;
+        let owned_data = || String::from_utf8_lossy(data).into_owned();
+        if self.sse.event.as_deref() == Some("error") {
+            let event = self.sse.event.clone();
             return Some(Err(StreamError::Provider {
-                event: event.event,
-                data: event.data,
+                event,
+                data: owned_data(),
             }));
         }
-        let payload = event.data.trim_matches(|c: char| c.is_ascii_whitespace());
+        let payload = data.trim_ascii();
         if payload.is_empty() {
             return None;
         }
-        if payload == "[DONE]" {
+        if payload == b"[DONE]" {
             self.done = true;
             return Some(Ok(StreamEvent::Done));
         }
-        let chunk: ChatCompletionChunk = match serde_json::from_str(payload) {
+        let chunk: ChatCompletionChunk = match serde_json::from_slice(payload) {
             Ok(chunk) => chunk,
             Err(source) => {
                 return Some(Err(StreamError::Malformed {
-                    data: event.data,
+                    data: owned_data(),
                     source,
                 }));
             }
         };
         if chunk.choices.is_empty() && chunk.error().is_some() {
+            let event = self.sse.event.clone();
             return Some(Err(StreamError::Provider {
-                event: event.event,
-                data: event.data,
+                event,
+                data: owned_data(),
             }));
         }
         for choice in &chunk.choices {
@@ -734,6 +764,20 @@ mod tests {
         dec.feed(b"data: 12345\ndata: 67890\ndata: x\n\ndata: y\n\n");
         assert!(dec.next_event().unwrap().is_err());
         assert_eq!(dec.next_event().unwrap().unwrap().data, "y");
+    }
+
+    #[test]
+    fn line_end_search_matches_a_plain_search() {
+        for len in [0, 1, 31, 32, 33, 64, 100] {
+            for at in 0..=len {
+                let mut bytes = vec![b'x'; len];
+                if at < len {
+                    bytes[at] = if at % 2 == 0 { b'\n' } else { b'\r' };
+                }
+                let expected = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+                assert_eq!(find_line_end(&bytes), expected, "len {len}, eol at {at}");
+            }
+        }
     }
 
     #[test]
