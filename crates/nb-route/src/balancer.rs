@@ -392,9 +392,8 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
     }
 }
 
-/// Up to this many targets, weighted selection keeps the weights in a stack
-/// buffer and draws one random number; beyond it, it draws one per target
-/// (weighted reservoir sampling) rather than allocate.
+/// Weighted selection buffers the weights of this many targets at a time on
+/// the stack.
 const BUFFERED: usize = 32;
 
 /// Rejection-sampling tries before P2C falls back to a full scan.
@@ -530,12 +529,13 @@ impl<T: Target> LoadBalancer<T> {
     ///   should be cheap and give the same answer each time.
     /// - `now`: the current time (virtual in tests).
     ///
-    /// Among the targets the caller accepts, the strategy chooses among the
-    /// healthy ones (in panic mode, among all of them). An excluded target
-    /// whose probe is due is taken as a [`Probe`](SelectionKind::Probe), one
-    /// at a time per target, as soon as the strategy's scan reaches it: at
-    /// once for the strategies that look at every target, in their order for
-    /// round-robin and fallback, when sampled for power of two choices. If every accepted target is
+    /// Among the targets the caller accepts, the strategy chooses among
+    /// those in rotation (in panic mode, among all of them). An excluded
+    /// target whose probe is due is taken as a
+    /// [`Probe`](SelectionKind::Probe), one at a time per target, as soon as
+    /// the strategy's scan reaches it: at once for the strategies that look
+    /// at every target, in their order for round-robin and fallback, when
+    /// sampled for power of two choices. If every accepted target is
     /// excluded for health, the fallback strategy chooses among them. The
     /// result is `None` only when the caller's exclusions and filter leave
     /// nothing (or there are no targets).
@@ -695,45 +695,45 @@ impl<T: Target> LoadBalancer<T> {
                 avoided = Some((p, i));
             }
         };
+        // Targets go through a stack buffer of weights, a chunk at a time.
+        // Within a chunk one draw picks a target in proportion to its
+        // weight; across chunks, each chunk takes over the choice with
+        // probability (its total) / (total so far), which is weighted
+        // reservoir sampling over chunks. Together: every target in
+        // proportion to its weight, with no allocation and two draws per
+        // chunk at most.
         let mut chosen = None;
-        if entries.len() <= BUFFERED {
+        for (c, chunk) in entries.chunks(BUFFERED).enumerate() {
+            let base = c * BUFFERED;
             let mut weights = [0.0; BUFFERED];
-            let probe = pass.scan(entries, |i, e| match weight(e) {
+            let mut chunk_total = 0.0;
+            let probe = pass.scan(chunk, |j, e| match weight(e) {
                 Ok(w) => {
-                    weights[i] = w;
-                    total += w;
+                    weights[j] = w;
+                    chunk_total += w;
                 }
-                Err(p) => avoid(p, i),
+                Err(p) => avoid(p, base + j),
             });
-            if probe.is_some() {
-                return probe;
+            if let Some(p) = probe {
+                return Some(Pick::probe(base + p.index));
             }
-            if total > 0.0 {
-                let mut r = rng.f64() * total;
-                let weights = &weights[..entries.len()];
-                for (i, &w) in weights.iter().enumerate().filter(|(_, w)| **w > 0.0) {
-                    // The last positive weight takes any rounding remainder.
-                    chosen = Some(i);
-                    if r < w {
-                        break;
-                    }
-                    r -= w;
-                }
+            if chunk_total <= 0.0 {
+                continue;
             }
-        } else {
-            let probe = pass.scan(entries, |i, e| match weight(e) {
-                // The i-th candidate replaces the choice with probability
-                // weight / total so far.
-                Ok(w) => {
-                    total += w;
-                    if rng.f64() * total < w {
-                        chosen = Some(i);
+            total += chunk_total;
+            if chosen.is_none() || rng.f64() * total < chunk_total {
+                let mut r = rng.f64() * chunk_total;
+                for (j, &w) in weights[..chunk.len()].iter().enumerate() {
+                    if w > 0.0 {
+                        // The last positive weight takes any rounding
+                        // remainder.
+                        chosen = Some(base + j);
+                        if r < w {
+                            break;
+                        }
+                        r -= w;
                     }
                 }
-                Err(p) => avoid(p, i),
-            });
-            if probe.is_some() {
-                return probe;
             }
         }
         chosen.or(avoided.map(|(_, i)| i)).map(Pick::normal)

@@ -103,6 +103,40 @@ fn weighted_response_time_sends_traffic_in_proportion_to_one_over_latency() {
 }
 
 #[test]
+fn weighted_response_time_keeps_its_proportions_beyond_one_buffer_of_models() {
+    // 70 models span three chunks of the 32-weight buffer.
+    let names: Vec<String> = (0..70).map(|i| format!("m{i:02}")).collect();
+    let lb = LoadBalancer::new(
+        names.clone(),
+        LoadBalancerConfig {
+            seed: Some(3),
+            ..LoadBalancerConfig::default()
+        },
+    );
+    let now = Instant::now();
+    for (i, m) in names.iter().enumerate() {
+        // Every third model is four times as fast.
+        let latency = if i % 3 == 0 { 100 } else { 400 };
+        lb.record_result(m, ms(latency), true, now);
+    }
+    let counts = tally(&lb, 60_000, now);
+    let fast: f64 = (0..70)
+        .filter(|i| i % 3 == 0)
+        .map(|i| share(&counts, &names[i]))
+        .sum();
+    // 24 fast models weigh 4, 46 slow ones 1.
+    let want = 24.0 * 4.0 / (24.0 * 4.0 + 46.0);
+    assert!(
+        (fast - want).abs() < 0.015,
+        "fast share {fast}, want {want}"
+    );
+    for m in ["m00", "m33", "m69"] {
+        assert_share(&counts, m, 4.0 / 142.0);
+    }
+    assert_share(&counts, "m68", 1.0 / 142.0);
+}
+
+#[test]
 fn weighted_response_time_weighs_a_new_model_by_the_prior_latency() {
     let lb = balancer(
         &["known", "new"],
