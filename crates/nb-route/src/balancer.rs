@@ -169,9 +169,9 @@ impl<T: Target> Selection<T> {
     }
 
     /// Counts a request in flight to the target until the guard is dropped
-    /// or passed to [`LoadBalancer::finish`] (this is what [`LeastConnections`](LoadBalancingStrategy::LeastConnections)
-    /// and [`PowerOfTwoChoices`](LoadBalancingStrategy::PowerOfTwoChoices)
-    /// see).
+    /// or passed to [`LoadBalancer::finish`]. This is what
+    /// [`LeastConnections`](LoadBalancingStrategy::LeastConnections) and
+    /// [`PowerOfTwoChoices`](LoadBalancingStrategy::PowerOfTwoChoices) see.
     pub fn start(self) -> InFlight<T> {
         self.entry.in_flight.fetch_add(1, Relaxed);
         InFlight {

@@ -42,6 +42,16 @@ fn fail(lb: &LoadBalancer, model: &str, n: usize, now: Instant) -> Option<Health
         .last()
 }
 
+/// Four models, b, c and d answering in 100 ms, a excluded after five
+/// failures at the returned instant.
+fn with_a_excluded(config: LoadBalancerConfig) -> (LoadBalancer, Instant) {
+    let lb = LoadBalancer::new(["a", "b", "c", "d"], config);
+    let t0 = Instant::now();
+    warm(&lb, &["b", "c", "d"], t0);
+    assert_eq!(fail(&lb, "a", 5, t0), Some(HealthState::Excluded));
+    (lb, t0)
+}
+
 fn state(lb: &LoadBalancer, model: &str, now: Instant) -> HealthState {
     lb.stats(model, now).expect("known model").state
 }
@@ -190,16 +200,10 @@ fn an_unhealthy_model_is_excluded_then_probed_and_restored_without_manual_action
 
 #[test]
 fn a_model_returns_only_when_its_score_clears_the_higher_bar() {
-    let lb = LoadBalancer::new(
-        ["a", "b", "c", "d"],
-        LoadBalancerConfig {
-            window: secs(600),
-            ..config()
-        },
-    );
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    assert_eq!(fail(&lb, "a", 5, t0), Some(HealthState::Excluded));
+    let (lb, t0) = with_a_excluded(LoadBalancerConfig {
+        window: secs(600),
+        ..config()
+    });
 
     let t1 = t0 + secs(60);
     assert!(lb.select_model(t1).unwrap().is_probe());
@@ -225,10 +229,7 @@ fn a_model_returns_only_when_its_score_clears_the_higher_bar() {
 
 #[test]
 fn a_failed_probe_waits_a_full_interval_for_the_next() {
-    let lb = LoadBalancer::new(["a", "b", "c", "d"], config());
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    fail(&lb, "a", 5, t0);
+    let (lb, t0) = with_a_excluded(config());
     let t1 = t0 + secs(60);
     assert!(lb.select_model(t1).unwrap().is_probe());
     assert_eq!(
@@ -242,10 +243,7 @@ fn a_failed_probe_waits_a_full_interval_for_the_next() {
 
 #[test]
 fn a_probe_whose_result_never_comes_is_given_up_after_an_interval() {
-    let lb = LoadBalancer::new(["a", "b", "c", "d"], config());
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    fail(&lb, "a", 5, t0);
+    let (lb, t0) = with_a_excluded(config());
     let lost = lb.select_model(t0 + secs(60)).unwrap().start();
     assert!(lost.kind() == SelectionKind::Probe);
     drop(lost); // the caller gave up without recording anything
@@ -259,10 +257,7 @@ fn a_probe_whose_result_never_comes_is_given_up_after_an_interval() {
 
 #[test]
 fn a_probe_needs_the_callers_consent() {
-    let lb = LoadBalancer::new(["a", "b", "c", "d"], config());
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    fail(&lb, "a", 5, t0);
+    let (lb, t0) = with_a_excluded(config());
     let t1 = t0 + secs(60);
     // The caller's breaker for a is open: no probe, and none is used up.
     for _ in 0..50 {
@@ -275,16 +270,10 @@ fn a_probe_needs_the_callers_consent() {
 
 #[test]
 fn without_auto_recovery_an_excluded_model_stays_out_until_restored() {
-    let lb = LoadBalancer::new(
-        ["a", "b", "c", "d"],
-        LoadBalancerConfig {
-            enable_auto_recovery: false,
-            ..config()
-        },
-    );
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    fail(&lb, "a", 5, t0);
+    let (lb, t0) = with_a_excluded(LoadBalancerConfig {
+        enable_auto_recovery: false,
+        ..config()
+    });
     assert!(
         picks(&lb, 500, t0 + secs(3600))
             .iter()
@@ -303,16 +292,10 @@ fn without_auto_recovery_an_excluded_model_stays_out_until_restored() {
 
 #[test]
 fn without_auto_recovery_traffic_from_the_fallback_strategy_can_restore_a_model() {
-    let lb = LoadBalancer::new(
-        ["a", "b", "c", "d"],
-        LoadBalancerConfig {
-            enable_auto_recovery: false,
-            ..config()
-        },
-    );
-    let t0 = Instant::now();
-    warm(&lb, &["b", "c", "d"], t0);
-    fail(&lb, "a", 5, t0);
+    let (lb, t0) = with_a_excluded(LoadBalancerConfig {
+        enable_auto_recovery: false,
+        ..config()
+    });
     let later = t0 + secs(120);
     let tried = ["b", "c", "d"].map(String::from);
     let s = lb.select(&tried, |_| true, later).unwrap();
