@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::Severity;
+
 /// What kind of failure happened, independent of the provider.
 ///
 /// The categories and what the cascade does with each are listed in the
@@ -90,6 +92,49 @@ impl ErrorCategory {
     }
 }
 
+impl ErrorCategory {
+    /// Whether the same request on the same model can succeed later, before
+    /// any provider-specific evidence: yes for rate limits, server errors,
+    /// overload, timeouts, network failures, malformed responses and cut
+    /// streams; no for the rest (nothing is retried that cannot succeed).
+    pub const fn retryable_by_default(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimit
+                | Self::ServerError
+                | Self::Overloaded
+                | Self::Timeout
+                | Self::Network
+                | Self::MalformedResponse
+                | Self::StreamInterrupted
+        )
+    }
+
+    /// Whether switching to another model or provider is a sensible recovery:
+    /// everything but `invalid_request`, where the request itself is wrong.
+    /// (For `context_length`, only to a model with a larger window; for
+    /// `content_filter`, only if the caller's policy allows.)
+    pub const fn fallback_by_default(self) -> bool {
+        !matches!(self, Self::InvalidRequest)
+    }
+
+    /// How bad this category is for the application, before any evidence.
+    pub const fn default_severity(self) -> Severity {
+        match self {
+            Self::Timeout | Self::Network | Self::MalformedResponse | Self::StreamInterrupted => {
+                Severity::Low
+            }
+            Self::RateLimit | Self::ServerError | Self::Overloaded | Self::Unknown => {
+                Severity::Medium
+            }
+            Self::ModelNotFound | Self::ContextLength | Self::ContentFilter | Self::InvalidRequest => {
+                Severity::High
+            }
+            Self::Auth | Self::Permission | Self::QuotaExhausted => Severity::Critical,
+        }
+    }
+}
+
 impl fmt::Display for ErrorCategory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -130,5 +175,20 @@ mod tests {
             assert_eq!(c.to_string(), c.as_str());
         }
         assert!("rate-limit".parse::<ErrorCategory>().is_err());
+    }
+
+    #[test]
+    fn defaults_follow_the_design_table() {
+        use ErrorCategory::*;
+        for c in [Auth, Permission, QuotaExhausted, ModelNotFound, ContextLength, ContentFilter, InvalidRequest] {
+            assert!(!c.retryable_by_default(), "{c} must never be retried on the same model");
+        }
+        for c in [RateLimit, ServerError, Overloaded, Timeout, Network, MalformedResponse, StreamInterrupted] {
+            assert!(c.retryable_by_default(), "{c}");
+            assert!(c.fallback_by_default(), "{c}");
+        }
+        assert!(!InvalidRequest.fallback_by_default());
+        assert_eq!(Auth.default_severity(), Severity::Critical);
+        assert_eq!(Network.default_severity(), Severity::Low);
     }
 }

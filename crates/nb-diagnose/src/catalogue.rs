@@ -1,0 +1,362 @@
+//! The pattern catalogue: every literal the engine looks for, in one place.
+//!
+//! Each [`Entry`] maps case-insensitive literals (provider error codes, SDK
+//! exception names, message phrases in English and Chinese) to a category
+//! and a sub-category suffix. All literals of all entries, plus the
+//! [`SIGNALS`] below, go into one Aho-Corasick automaton, so a body is read
+//! once whatever the size of the catalogue.
+//!
+//! When several entries match, the highest `priority` wins (then the longest
+//! literal, then the earliest entry). The scale:
+//!
+//! | priority | meaning |
+//! |---|---|
+//! | 85..=95 | a provider's own error code or an unmistakable phrase |
+//! | 60..=84 | a specific phrase |
+//! | 40..=59 | a generic phrase that still beats the HTTP status |
+//! | 30 | the HTTP status alone (see [`status_rule`]) |
+//! | 10..=29 | generic words that only decide when no status does |
+//!
+//! User rules ([`crate::Rule`]) share the scale; 100 and above beat every
+//! built-in entry.
+
+use crate::ErrorCategory::{self, *};
+use crate::Provider::{self, *};
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) category: ErrorCategory,
+    /// Sub-category suffix; the provider's name is prefixed (`dashscope_rate_limit`).
+    pub(crate) sub: &'static str,
+    pub(crate) priority: u8,
+    pub(crate) patterns: &'static [&'static str],
+    /// The provider whose vocabulary this is; it names the provider when the
+    /// context does not.
+    pub(crate) provider: Option<Provider>,
+    /// Overrides the category's default retryability.
+    pub(crate) retryable: Option<bool>,
+    /// Overrides the category's default "fall back" advice.
+    pub(crate) fallback: Option<bool>,
+    /// The request is too large for this model: shrink it or re-route.
+    pub(crate) shrink: bool,
+    /// Only meaningful when no error status was received (a 2xx, or none):
+    /// JSON-decoding and stream errors.
+    pub(crate) success_only: bool,
+    /// The literal must not touch letters or digits on either side.
+    pub(crate) word: bool,
+}
+
+const fn e(
+    category: ErrorCategory,
+    sub: &'static str,
+    priority: u8,
+    patterns: &'static [&'static str],
+) -> Entry {
+    Entry {
+        category,
+        sub,
+        priority,
+        patterns,
+        provider: None,
+        retryable: None,
+        fallback: None,
+        shrink: false,
+        success_only: false,
+        word: false,
+    }
+}
+
+impl Entry {
+    const fn of(mut self, provider: Provider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+    const fn no_retry(mut self) -> Self {
+        self.retryable = Some(false);
+        self
+    }
+    const fn no_fallback(mut self) -> Self {
+        self.fallback = Some(false);
+        self
+    }
+    const fn shrink(mut self) -> Self {
+        self.shrink = true;
+        self
+    }
+    const fn success_only(mut self) -> Self {
+        self.success_only = true;
+        self
+    }
+    const fn word(mut self) -> Self {
+        self.word = true;
+        self
+    }
+}
+
+/// The sub-category of the ambiguous "exceeded your current quota": OpenAI
+/// means billing by it, Google sends it for every `RESOURCE_EXHAUSTED`, so the
+/// engine turns it into a rate limit when the text shows a resettable window
+/// (a retry delay or a per-minute/per-day metric) and no zero limit.
+pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
+
+/// The catalogue.
+pub(crate) static CATALOGUE: &[Entry] = &[
+    // ---------------------------------------------------------------- rate_limit
+    e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超"]).of(DashScope),
+    e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
+    e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
+    e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
+    e(RateLimit, "rate_limit", 90, &["rate_limit_error"]).of(Anthropic),
+    e(RateLimit, "throttling", 90, &["throttlingexception"]).of(Bedrock),
+    e(RateLimit, "service_quota", 85, &["servicequotaexceededexception"]).of(Bedrock),
+    e(RateLimit, "rate_limited", 82, &["rate_limited"]).of(Mistral),
+    e(RateLimit, "rate_limit", 80, &["rate limit reached for", "exceeded token rate limit", "exceeded call rate limit", "requests rate limit exceeded"]),
+    e(RateLimit, "tokens_per_period", 82, &["too many tokens per", "too many requests per"]),
+    e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate", "slow_down"]),
+    e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
+    e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
+    e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
+    // A single request larger than the per-minute budget: waiting will not help.
+    e(RateLimit, "request_exceeds_rate_limit", 95, &["request too large for"]).no_retry().shrink(),
+    // ----------------------------------------------------------- quota_exhausted
+    e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
+    e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
+    e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
+    e(QuotaExhausted, "arrearage", 92, &["arrearage", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
+    e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
+    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完"]).of(DashScope),
+    e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
+    e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
+    e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
+    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account"]),
+    e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
+    e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
+    // ---------------------------------------------------------------------- auth
+    e(Auth, "invalid_api_key", 92, &["invalid_api_key", "incorrect api key", "incorrect_api_key"]),
+    e(Auth, "invalid_api_key", 90, &["invalidapikey", "invalid api-key", "invalidcredential", "凭证无效", "无效的api", "api-key无效", "api key无效", "密钥无效"]).of(DashScope),
+    e(Auth, "invalid_api_key", 92, &["api_key_invalid", "api key not valid", "api key expired", "api_key_expired"]).of(Gemini),
+    e(Auth, "authentication_error", 90, &["authentication_error", "invalid x-api-key"]).of(Anthropic),
+    e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
+    e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
+    e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "token has expired", "认证失败", "鉴权失败"]),
+    e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
+    e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
+    e(Auth, "unauthorized", 42, &["unauthorized"]),
+    // ---------------------------------------------------------------- permission
+    e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
+    e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
+    e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in your country", "not available in your region"]),
+    e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
+    e(Permission, "permission_denied", 80, &["iam_permission_denied", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
+    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
+    e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
+    // ----------------------------------------------------------- model_not_found
+    e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到"]),
+    e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist"]).of(AzureOpenAi),
+    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
+    e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
+    e(ModelNotFound, "no_endpoints", 88, &["no endpoints found", "no allowed providers are available"]).of(OpenRouter),
+    e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
+    e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
+    e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
+    e(ModelNotFound, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi),
+    e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated"]),
+    e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
+    e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
+    e(ModelNotFound, "not_found", 45, &["not_found"]).word(),
+    // ------------------------------------------------------------ context_length
+    e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
+    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "string_above_max_length", "exceeds the maximum number of tokens", "request_too_large", "maximum allowed number of bytes"]),
+    e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
+    // ------------------------------------------------------------ content_filter
+    e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]),
+    e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不当内容", "违规内容"]).of(DashScope),
+    e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "blocked by safety", "safety settings"]).of(Gemini),
+    e(ContentFilter, "safety_system", 85, &["safety system", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened"]),
+    e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
+    e(ContentFilter, "moderation", 60, &["moderation"]),
+    // ----------------------------------------------------------- invalid_request
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "validation_error", 50, &["input validation error", "validationexception", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
+    e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
+    // --------------------------------------------------------------- server_error
+    e(ServerError, "api_error", 72, &["api_error"]).of(Anthropic),
+    e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
+    e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
+    e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "upstream_error", 50, &["upstream connect error", "upstream error", "bad gateway", "bad_gateway"]),
+    e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
+    e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error", "unexpected error"]),
+    // ---------------------------------------------------------------- overloaded
+    e(Overloaded, "overloaded", 92, &["overloaded_error"]).of(Anthropic),
+    e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
+    e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
+    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "high demand", "experiencing high", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "service_unavailable", 48, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
+    e(Overloaded, "unavailable", 35, &["unavailable"]).word(),
+    // ------------------------------------------------------------------- timeout
+    e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
+    e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
+    e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
+    e(Timeout, "deadline_exceeded", 80, &["deadline_exceeded", "deadline exceeded", "超时"]),
+    e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "etimedout", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
+    e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout"]),
+    e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
+    // ------------------------------------------------------------------- network
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number"]).no_retry().no_fallback(),
+    e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
+    e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
+    e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
+    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
+    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
+    e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connecterror", "connectionerror", "apiconnectionerror", "network error"]),
+    // -------------------------------------------------------- malformed_response
+    e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
+    e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "unexpected token", "unterminated string"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
+    // -------------------------------------------------------- stream_interrupted
+    e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
+    e(StreamInterrupted, "stream_interrupted", 75, &["stream ended", "stream closed", "stream interrupted", "premature close", "prematurely", "ended without", "without [done]", "incomplete stream"]).success_only(),
+    e(StreamInterrupted, "stream_interrupted", 50, &["terminated"]).success_only().word(),
+];
+
+/// A literal that is not a category rule but a piece of evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// A wait follows ("try again in 6.78s").
+    Wait,
+    /// An HTTP status follows ("Error code: 429").
+    Status,
+    /// A quota limit whose value follows; zero means a free tier with no quota.
+    QuotaValue,
+    /// A quota limit of zero ("limit: 0").
+    ZeroLimit,
+    /// The limit resets in a window (per minute or per day).
+    Periodic,
+    /// Names a provider (used only when the context names none).
+    Names(Provider),
+    /// Something shaped like the start of an API key: text taken from this
+    /// failure is passed through redaction.
+    Secret,
+}
+
+/// The evidence literals; model-name prefixes of the provider profiles are
+/// added to these as [`Signal::Names`] at build time.
+pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
+    (Signal::Wait, &["retry after", "retry-after", "retry_after", "try again in", "try again after", "retry in", "retrydelay", "retry_delay", "retry delay", "wait", "resets in", "请在", "请于"]),
+    (Signal::Status, &["error code:", "error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status:"]),
+    (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
+    (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
+    (Signal::Secret, &["sk-", "sk_", "aiza", "gsk_", "xai-", "hf_", "nvapi-", "bearer ", "r8_"]),
+    (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min"]),
+    (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
+    (Signal::Names(AzureOpenAi), &["azure"]),
+    (Signal::Names(Anthropic), &["anthropic"]),
+    (Signal::Names(Gemini), &["generativelanguage", "googlegenerativeai", "ai.google.dev"]),
+    (Signal::Names(Vertex), &["aiplatform", "vertex"]),
+    (Signal::Names(DeepSeek), &["deepseek"]),
+    (Signal::Names(DashScope), &["dashscope", "aliyun", "qwen", "qwq-"]),
+    (Signal::Names(Mistral), &["mistral"]),
+    (Signal::Names(Groq), &["groq"]),
+    (Signal::Names(OpenRouter), &["openrouter"]),
+    (Signal::Names(Bedrock), &["bedrock", "botocore", "amazonaws"]),
+    (Signal::Names(Cohere), &["cohere"]),
+    (Signal::Names(Together), &["together.ai", "together.xyz", "togetherai"]),
+    (Signal::Names(Fireworks), &["fireworks"]),
+    (Signal::Names(XAi), &["x.ai/", "console.x.ai", "grok-"]),
+    (Signal::Names(Ollama), &["ollama"]),
+    (Signal::Names(Vllm), &["vllm"]),
+    (Signal::Names(LlamaCpp), &["llama.cpp", "llama-server"]),
+];
+
+/// The verdict of an HTTP status alone: (category, sub-category suffix).
+pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, &'static str)> {
+    Some(match status {
+        400 => (InvalidRequest, "bad_request"),
+        401 => (Auth, "unauthorized"),
+        402 => (QuotaExhausted, "payment_required"),
+        403 => (Permission, "forbidden"),
+        404 => (ModelNotFound, "not_found"),
+        408 => (Timeout, "request_timeout"),
+        409 => (ServerError, "conflict"),
+        413 => (ContextLength, "request_too_large"),
+        422 => (InvalidRequest, "unprocessable_request"),
+        429 => (RateLimit, "rate_limit"),
+        498 => (Overloaded, "capacity_exceeded"),
+        500 => (ServerError, "internal_error"),
+        502 => (ServerError, "bad_gateway"),
+        503 => (Overloaded, "service_unavailable"),
+        504 => (Timeout, "gateway_timeout"),
+        520 => (ServerError, "cdn_unknown_error"),
+        521 | 523 => (Network, "origin_unreachable"),
+        522 => (Timeout, "cdn_connection_timeout"),
+        524 => (Timeout, "cdn_origin_timeout"),
+        525 | 526 => (Network, "origin_tls_error"),
+        529 => (Overloaded, "overloaded"),
+        405..=499 => (InvalidRequest, "client_error"),
+        501..=599 => (ServerError, "server_error"),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_well_formed() {
+        for e in CATALOGUE {
+            assert!(!e.patterns.is_empty(), "{}", e.sub);
+            assert!(e.priority >= 10 && e.priority < 100, "{}", e.sub);
+            assert!(
+                e.sub
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'),
+                "{} is not snake_case",
+                e.sub
+            );
+            for p in e.patterns {
+                assert!(!p.is_empty() && p.len() <= 64, "{p:?}");
+                assert_eq!(p.to_lowercase(), *p, "{p:?} must be written lower-case");
+            }
+        }
+    }
+
+    #[test]
+    fn no_literal_is_listed_twice() {
+        let mut all: Vec<&str> = CATALOGUE
+            .iter()
+            .flat_map(|e| e.patterns.iter().copied())
+            .collect();
+        all.sort_unstable();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(before, all.len(), "a literal appears in two entries");
+    }
+
+    #[test]
+    fn every_category_but_unknown_has_entries() {
+        for c in ErrorCategory::ALL {
+            let has = CATALOGUE.iter().any(|e| e.category == c);
+            assert_eq!(has, c != ErrorCategory::Unknown, "{c}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_the_taxonomy() {
+        assert_eq!(status_rule(429).map(|r| r.0), Some(RateLimit));
+        assert_eq!(status_rule(529).map(|r| r.0), Some(Overloaded));
+        assert_eq!(status_rule(504).map(|r| r.0), Some(Timeout));
+        assert_eq!(status_rule(418).map(|r| r.0), Some(InvalidRequest));
+        assert_eq!(status_rule(599).map(|r| r.0), Some(ServerError));
+        assert_eq!(status_rule(200), None);
+        assert_eq!(status_rule(302), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! The output of a diagnosis.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use crate::{ErrorCategory, Provider};
+
+/// What went wrong, how sure the engine is, and what to do about it.
+///
+/// With the `serde` feature it serializes with `snake_case` field names;
+/// `category` and `provider` as their names, `action` as its name
+/// (`"retry_after"`, `"fallback"`, ...), and `retry_after` as
+/// `retry_after_s`, a number of seconds or `null`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct Diagnosis {
+    /// The taxonomy category.
+    pub category: ErrorCategory,
+    /// A provider-specific refinement, `provider_reason` (`dashscope_rate_limit`,
+    /// `openai_insufficient_quota`, `anthropic_overloaded`); the bare reason
+    /// when the provider is unknown; a user rule's name as given.
+    pub sub_category: String,
+    /// The provider, from the context (base URL, model) or else from the
+    /// failure's own vocabulary.
+    pub provider: Provider,
+    /// How sure the engine is, in 0..=1: about 0.95 for a provider's own
+    /// error code, 0.65 for a bare HTTP status, 0.2 for `unknown`.
+    pub confidence: f32,
+    /// How bad it is for the application.
+    pub severity: Severity,
+    /// Whether the same request on the same model can succeed later.
+    pub retryable: bool,
+    /// Whether switching to another model or provider is a sensible recovery.
+    pub fallback: bool,
+    /// What to do next.
+    pub action: RecommendedAction,
+    /// The wait the server asked for (headers, body or message), if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "retry_after_s", serialize_with = "secs_opt")
+    )]
+    pub retry_after: Option<Duration>,
+    /// The HTTP status, when there was one (possibly read from the body or
+    /// the message).
+    pub status: Option<u16>,
+    /// The root cause, in one sentence.
+    pub root_cause: String,
+    /// Ranked fixes, most useful first.
+    pub suggestions: Vec<FixSuggestion>,
+    /// The provider's own error fields, when the body or message had them.
+    pub provider_error: Option<ProviderError>,
+}
+
+#[cfg(feature = "serde")]
+fn secs_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+impl fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}, {:.0}% confidence): {}",
+            self.category,
+            self.sub_category,
+            self.confidence * 100.0,
+            self.root_cause
+        )
+    }
+}
+
+/// How bad a failure is for the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Severity {
+    /// Transient and usually healed by one retry (network, timeout, cut stream).
+    Low,
+    /// Transient but capacity is short (rate limit, overload, server error).
+    Medium,
+    /// This request or this model cannot succeed as it is (model not found,
+    /// context too long, filtered, malformed request, a wait beyond the cap).
+    High,
+    /// The account or credential is broken: every call fails until a person
+    /// acts (auth, permission, quota).
+    Critical,
+}
+
+impl Severity {
+    /// The `snake_case` name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the caller should do next.
+///
+/// Serialized as its `snake_case` name; the delay of
+/// [`RecommendedAction::RetryAfter`] is the diagnosis's `retry_after_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecommendedAction {
+    /// Retry the same model once the server-given delay has passed.
+    RetryAfter(Duration),
+    /// Retry the same model after an exponential backoff with jitter.
+    RetryWithBackoff,
+    /// Do not retry this model now; try the next model or provider.
+    Fallback,
+    /// The credential failed: rotate to another key, then retry.
+    RotateKeyThenRetry,
+    /// The request is too large for this model: shrink it, or re-route to a
+    /// model with a larger window (or higher per-minute token limit).
+    ReduceContextOrReroute,
+    /// Stop: the request itself (or the local setup) must change.
+    Abort,
+}
+
+impl RecommendedAction {
+    /// The `snake_case` name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RetryAfter(_) => "retry_after",
+            Self::RetryWithBackoff => "retry_with_backoff",
+            Self::Fallback => "fallback",
+            Self::RotateKeyThenRetry => "rotate_key_then_retry",
+            Self::ReduceContextOrReroute => "reduce_context_or_reroute",
+            Self::Abort => "abort",
+        }
+    }
+}
+
+impl fmt::Display for RecommendedAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RetryAfter(d) => write!(f, "retry after {:.3} s", d.as_secs_f64()),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for RecommendedAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One ranked fix: what to do, concretely, and why it helps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct FixSuggestion {
+    /// A short imperative title ("Wait, then retry").
+    pub title: Cow<'static, str>,
+    /// The concrete step (a setting, a command, a link).
+    pub command: Cow<'static, str>,
+    /// Why it helps.
+    pub why: Cow<'static, str>,
+}
+
+impl FixSuggestion {
+    /// A suggestion from static text.
+    pub const fn new(title: &'static str, command: &'static str, why: &'static str) -> Self {
+        Self {
+            title: Cow::Borrowed(title),
+            command: Cow::Borrowed(command),
+            why: Cow::Borrowed(why),
+        }
+    }
+}
+
+/// The provider's own error fields, as parsed from the body or message.
+///
+/// Text is decoded, cut to 500 bytes, and anything shaped like an API key is
+/// masked (`sk-***`): a diagnosis never carries a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// The error type (`rate_limit_error`, `ThrottlingException`).
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
+    pub error_type: Option<String>,
+    /// The error code (`insufficient_quota`, `Throttling.RateQuota`, `RESOURCE_EXHAUSTED`).
+    pub code: Option<String>,
+    /// The error message.
+    pub message: Option<String>,
+    /// The request id, for the provider's support.
+    pub request_id: Option<String>,
+    /// The upstream provider an aggregator (OpenRouter) relayed the error from.
+    pub upstream_provider: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_snake_case() {
+        assert_eq!(Severity::Critical.to_string(), "critical");
+        assert!(Severity::Low < Severity::Critical);
+        assert_eq!(RecommendedAction::RotateKeyThenRetry.to_string(), "rotate_key_then_retry");
+        assert_eq!(
+            RecommendedAction::RetryAfter(Duration::from_millis(1500)).to_string(),
+            "retry after 1.500 s"
+        );
+        assert_eq!(RecommendedAction::RetryAfter(Duration::ZERO).as_str(), "retry_after");
+    }
+}

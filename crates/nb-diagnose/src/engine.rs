@@ -1,0 +1,1131 @@
+//! The diagnosis engine: evidence in, [`Diagnosis`] out.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::time::{Duration, SystemTime};
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
+
+use crate::advice::{self, Cause};
+use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, SIGNALS, Signal, status_rule};
+use crate::failure::H;
+use crate::json::{self, Fields, Text};
+use crate::waits::{self, RateLimitHeaders};
+use crate::{
+    Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, RecommendedAction, ResponseHeaders,
+    Rule, RuleError, Severity, TimeoutPhase, TransportFailureKind,
+};
+use crate::{Provider, detect_provider, profiles};
+
+/// At most this many bytes of a body or message are read (64 KiB): error
+/// bodies are far smaller, and a huge body must stay cheap. For a streamed
+/// (SSE) body the *last* 64 KiB are read, where the finish signal would be.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The default [`DiagnosisEngineBuilder::max_wait`]: 120 s.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// Provider messages kept in a [`ProviderError`] are cut to this many bytes.
+const MAX_MESSAGE: usize = 500;
+
+/// Turns failures into [`Diagnosis`]es: a pure function of the failure, the
+/// catalogue (built-in plus user [`Rule`]s) and the wait cap.
+///
+/// Building an engine compiles every catalogue literal into one automaton;
+/// build it once and share it (it is `Send + Sync` and cheap to clone).
+///
+/// ```
+/// use std::time::Duration;
+/// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure, RecommendedAction};
+///
+/// let engine = DiagnosisEngine::builder().max_wait(Duration::from_secs(30)).build()?;
+/// let d = engine.diagnose(&Failure::http(429, "{}").header("retry-after", "60"));
+/// assert_eq!(d.category, ErrorCategory::RateLimit);
+/// assert!(!d.retryable, "60 s is above the 30 s cap: do not retry this model now");
+/// assert_eq!(d.action, RecommendedAction::Fallback);
+/// # Ok::<(), nb_diagnose::RuleError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct DiagnosisEngine {
+    max_wait: Duration,
+    rules: Vec<RuleData>,
+    user_rules: Vec<Rule>,
+    /// Literals made of ASCII bytes only.
+    ascii: Matcher,
+    /// The others (Chinese phrases), run only over text that is not ASCII:
+    /// kept apart, their bytes would multiply the byte classes, and so the
+    /// size, of the main automaton.
+    wide: Matcher,
+}
+
+/// One automaton and what each of its patterns means.
+///
+/// The DFA is walked by hand ([`Matcher::each_match`]): every match at every
+/// position (overlapping semantics) for one table load per byte, several
+/// times fewer instructions than aho-corasick's resumable overlapping iterator.
+#[derive(Debug, Clone)]
+struct Matcher {
+    dfa: DFA,
+    targets: Vec<Target>,
+}
+
+impl Matcher {
+    fn build(entries: &[(&str, Target)]) -> Result<Self, RuleError> {
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            // With no prefilter the start state is not special, so the loop
+            // below only stops on match states.
+            .prefilter(false)
+            .build(entries.iter().map(|(p, _)| p))
+            .map_err(|e| RuleError::Automaton(e.to_string()))?;
+        Ok(Self {
+            dfa,
+            targets: entries.iter().map(|(_, t)| *t).collect(),
+        })
+    }
+
+    /// Calls `f(target, start, end)` for every literal found in `hay`.
+    fn each_match(&self, hay: &[u8], f: &mut dyn FnMut(Target, usize, usize)) {
+        let dfa = &self.dfa;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut at = 0;
+        while at < hay.len() {
+            (at, sid) = run_to_special(dfa, hay, at, sid);
+            if !dfa.is_special(sid) || dfa.is_dead(sid) {
+                return;
+            }
+            for k in 0..dfa.match_len(sid) {
+                if let Some(&t) = self.targets.get(dfa.match_pattern(sid, k).as_usize()) {
+                    f(t, at.saturating_sub(usize::from(t.len)), at);
+                }
+            }
+        }
+    }
+}
+
+/// Walks the DFA from `at` until it enters a special (match or dead) state,
+/// or the end; returns the position after the last byte read and the state.
+///
+/// Kept apart (and not inlined) so this loop, where the time goes, holds its
+/// few values in registers: with the match handling around it, they spill to
+/// the stack and the loop runs three times the instructions.
+#[inline(never)]
+fn run_to_special(dfa: &DFA, hay: &[u8], mut at: usize, mut sid: StateID) -> (usize, StateID) {
+    for &b in &hay[at.min(hay.len())..] {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        at += 1;
+        if dfa.is_special(sid) {
+            break;
+        }
+    }
+    (at, sid)
+}
+
+/// Builds a [`DiagnosisEngine`] with a wait cap and user rules.
+#[derive(Debug, Clone, Default)]
+pub struct DiagnosisEngineBuilder {
+    max_wait: Option<Duration>,
+    rules: Vec<Rule>,
+}
+
+impl DiagnosisEngineBuilder {
+    /// The longest server-given wait still worth waiting for on the same
+    /// model (default [`DEFAULT_MAX_WAIT`]). A longer wait makes the
+    /// diagnosis not retryable, with [`RecommendedAction::Fallback`].
+    #[must_use]
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = Some(max_wait);
+        self
+    }
+
+    /// Adds a user rule.
+    #[must_use]
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Compiles the catalogue and the rules.
+    pub fn build(self) -> Result<DiagnosisEngine, RuleError> {
+        for r in &self.rules {
+            r.validate()?;
+        }
+        DiagnosisEngine::compile(self.max_wait.unwrap_or(DEFAULT_MAX_WAIT), self.rules)
+    }
+}
+
+/// A compiled rule (built-in or user).
+#[derive(Debug, Clone)]
+struct RuleData {
+    category: ErrorCategory,
+    sub: Cow<'static, str>,
+    /// Built-in suffixes get the provider's name in front; user names do not.
+    prefixed: bool,
+    priority: u8,
+    provider: Option<Provider>,
+    retryable: Option<bool>,
+    fallback: Option<bool>,
+    shrink: bool,
+    success_only: bool,
+}
+
+/// What a literal means.
+#[derive(Debug, Clone, Copy)]
+enum What {
+    Rule(u32),
+    Signal(Signal),
+}
+
+/// Which sides of a match must not touch a letter or digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    None,
+    Start,
+    Both,
+}
+
+/// One literal of an automaton.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    what: What,
+    len: u16,
+    boundary: Boundary,
+}
+
+impl Default for DiagnosisEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DiagnosisEngine {
+    /// An engine with the built-in catalogue and a 120 s wait cap.
+    pub fn new() -> Self {
+        #[allow(clippy::expect_used)]
+        // The built-in catalogue has no user rule to refuse and always
+        // compiles (test `builtin_catalogue_compiles`).
+        Self::compile(DEFAULT_MAX_WAIT, Vec::new()).expect("the built-in catalogue compiles")
+    }
+
+    /// A builder for the wait cap and user rules.
+    pub fn builder() -> DiagnosisEngineBuilder {
+        DiagnosisEngineBuilder::default()
+    }
+
+    /// The wait cap.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// Adds a user rule at runtime (recompiling the automaton).
+    pub fn add_rule(&mut self, rule: Rule) -> Result<(), RuleError> {
+        rule.validate()?;
+        let mut rules = self.user_rules.clone();
+        rules.push(rule);
+        *self = Self::compile(self.max_wait, rules)?;
+        Ok(())
+    }
+
+    fn compile(max_wait: Duration, user_rules: Vec<Rule>) -> Result<Self, RuleError> {
+        let mut rules = Vec::with_capacity(CATALOGUE.len() + user_rules.len());
+        let mut entries: Vec<(&str, Target)> = Vec::new();
+        for e in CATALOGUE {
+            let id = rule_id(rules.len());
+            rules.push(RuleData {
+                category: e.category,
+                sub: Cow::Borrowed(e.sub),
+                prefixed: true,
+                priority: e.priority,
+                provider: e.provider,
+                retryable: e.retryable,
+                fallback: e.fallback,
+                shrink: e.shrink,
+                success_only: e.success_only,
+            });
+            let b = if e.word { Boundary::Both } else { Boundary::None };
+            entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
+        }
+        for (signal, literals) in SIGNALS {
+            entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), Boundary::Start)));
+        }
+        for profile in profiles() {
+            // Model-name prefixes name a provider in free text, except plain
+            // English words and Bedrock's `vendor.` ids (which name the
+            // model's maker, not the host).
+            if profile.provider == Provider::Bedrock {
+                continue;
+            }
+            for p in profile.model_prefixes {
+                let brand = p.bytes().any(|c| !c.is_ascii_alphabetic())
+                    || matches!(*p, "claude" | "gemini" | "deepseek" | "codestral" | "devstral");
+                if p.len() >= 4 && brand {
+                    let what = What::Signal(Signal::Names(profile.provider));
+                    entries.push(entry(p, what, Boundary::Start));
+                }
+            }
+        }
+        for r in &user_rules {
+            let id = rule_id(rules.len());
+            rules.push(RuleData {
+                category: r.category,
+                sub: Cow::Owned(r.sub_category.clone()),
+                prefixed: false,
+                priority: r.priority,
+                provider: r.provider,
+                retryable: r.retryable,
+                fallback: None,
+                shrink: false,
+                success_only: false,
+            });
+            entries.extend(r.patterns.iter().map(|p| entry(p, What::Rule(id), Boundary::None)));
+        }
+        let (ascii, wide): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(p, _)| p.is_ascii());
+        let ascii = Matcher::build(&ascii)?;
+        let wide = Matcher::build(&wide)?;
+        Ok(Self {
+            max_wait,
+            rules,
+            user_rules,
+            ascii,
+            wide,
+        })
+    }
+
+    /// Diagnoses `failure`. The clock is read only when a wait is given as an
+    /// absolute time (an HTTP-date `Retry-After`, an RFC 3339 or epoch reset);
+    /// use [`DiagnosisEngine::diagnose_at`] to make that deterministic.
+    pub fn diagnose(&self, failure: &Failure<'_>) -> Diagnosis {
+        self.run(failure, &Clock::Lazy(Cell::new(None)))
+    }
+
+    /// Diagnoses `failure`, resolving absolute waits against `now`.
+    pub fn diagnose_at(&self, failure: &Failure<'_>, now: SystemTime) -> Diagnosis {
+        self.run(failure, &Clock::At(now))
+    }
+
+    fn run(&self, failure: &Failure<'_>, clock: &Clock) -> Diagnosis {
+        let headers = failure.response_headers();
+        let mut ev = Evidence::default();
+        let mut fields = Fields::default();
+        let mut reason = None;
+        let verdict = match *failure.kind() {
+            FailureKind::Http { status, body } => {
+                if (200..300).contains(&status) {
+                    self.success_body(body, headers, None, &mut ev, &mut fields)
+                } else {
+                    self.error_body(status, body, headers, &mut ev, &mut fields)
+                }
+            }
+            FailureKind::Malformed { body, reason: r } => {
+                reason = Some(r);
+                self.success_body(body, headers, Some(r), &mut ev, &mut fields)
+            }
+            FailureKind::Message { text, status } => self.message(text, status, &mut ev, &mut fields),
+            FailureKind::Transport { kind, message } => {
+                self.transport(kind, message, &mut ev, &mut fields)
+            }
+            FailureKind::StreamInterrupted { detail } => self.stream(detail, &mut ev, &mut fields),
+        };
+        self.finish(failure, verdict, &ev, &fields, reason, clock)
+    }
+
+    /// Runs the automata over `hay`, collecting rule hits and signals.
+    fn scan(&self, hay: &[u8], ev: &mut Evidence, order: u8) {
+        self.scan_with(&self.ascii, hay, ev, order);
+        if !hay.is_ascii() {
+            self.scan_with(&self.wide, hay, ev, order);
+        }
+    }
+
+    fn scan_with(&self, matcher: &Matcher, hay: &[u8], ev: &mut Evidence, order: u8) {
+        matcher.each_match(hay, &mut |t, start, end| {
+            let alnum = |i: Option<&u8>| i.is_some_and(u8::is_ascii_alphanumeric);
+            let start_ok = start == 0 || !alnum(hay.get(start - 1));
+            let ok = match t.boundary {
+                Boundary::None => true,
+                Boundary::Start => start_ok,
+                Boundary::Both => start_ok && !alnum(hay.get(end)),
+            };
+            if !ok {
+                return;
+            }
+            match t.what {
+                What::Rule(id) => {
+                    let r = &self.rules[id as usize];
+                    let hit = Hit {
+                        rule: id,
+                        priority: r.priority,
+                        len: t.len,
+                    };
+                    let slot = if r.success_only {
+                        &mut ev.best_success
+                    } else {
+                        &mut ev.best
+                    };
+                    if slot.is_none_or(|b| hit.key() > b.key()) {
+                        *slot = Some(hit);
+                    }
+                }
+                What::Signal(Signal::Wait) => {
+                    if ev.wait.is_none() {
+                        ev.wait = waits::parse_hint(&hay[end..]);
+                    }
+                }
+                What::Signal(Signal::Status) => {
+                    if ev.status.is_none() {
+                        ev.status = status_after(&hay[end..]);
+                    }
+                }
+                What::Signal(Signal::QuotaValue) => {
+                    ev.zero_limit |= zero_follows(&hay[end..]);
+                }
+                What::Signal(Signal::ZeroLimit) => {
+                    let next = hay.get(end);
+                    ev.zero_limit |= !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+                }
+                What::Signal(Signal::Periodic) => ev.periodic = true,
+                What::Signal(Signal::Secret) => ev.secret = true,
+                What::Signal(Signal::Names(p)) => {
+                    let key = (order, start, Reverse(t.len));
+                    if ev.names.is_none_or(|(k, _)| key < k) {
+                        ev.names = Some((key, p));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Scans `text`, plus its decoded form when `fields` found `\u` escapes
+    /// (non-ASCII messages sent escaped, which literals cannot match raw).
+    fn scan_text(&self, text: &[u8], fields: &Fields<'_>, ev: &mut Evidence) {
+        self.scan(text, ev, 0);
+        if let Some(m) = fields.message().filter(Text::has_unicode_escape) {
+            self.scan(m.decode(MAX_BODY_BYTES).as_bytes(), ev, 1);
+        }
+    }
+
+    /// An error status (not 2xx).
+    fn error_body<'b>(
+        &self,
+        status: u16,
+        body: &'b [u8],
+        headers: &ResponseHeaders<'_>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let body = head(body);
+        if starts_json(body) {
+            *fields = json::scan(body.trim_ascii_start(), false);
+        }
+        self.scan_text(body, fields, ev);
+        if let Some(t) = headers.at(H::AmznErrorType) {
+            self.scan(&t[..t.len().min(256)], ev, 2);
+        }
+        self.classify(ev, fields, Some(status), false)
+    }
+
+    /// A 2xx response given for diagnosis, or a body the caller rejected.
+    fn success_body<'b>(
+        &self,
+        body: &'b [u8],
+        headers: &ResponseHeaders<'_>,
+        reason: Option<&str>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let sse = headers
+            .at(H::ContentType)
+            .is_some_and(|ct| crate::provider::contains_ignore_case(ct, b"event-stream"));
+        let trimmed = body.trim_ascii_start();
+        if sse || trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:") {
+            return self.sse(body, reason, ev, fields);
+        }
+        let body = head(body);
+        let trimmed = body.trim_ascii();
+        if trimmed.is_empty() {
+            return Verdict::new(ErrorCategory::MalformedResponse, "empty_body", 75);
+        }
+        if starts_json(trimmed) {
+            *fields = json::scan(trimmed, false);
+            if fields.has_error {
+                return self.error_in_success(body, ev, fields);
+            }
+            if fields.filtered {
+                return Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+            }
+            if !fields.complete {
+                return Verdict::new(ErrorCategory::MalformedResponse, "broken_json", 85);
+            }
+            return complete_success(reason);
+        }
+        if trimmed.starts_with(b"<") {
+            return Verdict::new(ErrorCategory::MalformedResponse, "html_page", 80);
+        }
+        self.scan(body, ev, 0);
+        let v = self.classify(ev, fields, None, true);
+        if v.priority >= 50 {
+            v
+        } else {
+            Verdict::new(ErrorCategory::MalformedResponse, "unexpected_body", 60)
+        }
+    }
+
+    /// An error object inside a success response (OpenRouter relays upstream
+    /// errors with a 200 and the upstream status in `error.code`).
+    fn error_in_success(&self, body: &[u8], ev: &mut Evidence, fields: &Fields<'_>) -> Verdict {
+        self.scan_text(body, fields, ev);
+        let status = fields.numeric_status.filter(|s| *s >= 400);
+        let v = self.classify(ev, fields, status, true);
+        if v.category == ErrorCategory::Unknown {
+            Verdict::new(ErrorCategory::ServerError, "error_in_success_response", 40)
+        } else {
+            v
+        }
+    }
+
+    /// A streamed body: an error event, a safety stop, or no finish signal.
+    fn sse<'b>(
+        &self,
+        body: &'b [u8],
+        reason: Option<&str>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let tail = if body.len() > MAX_BODY_BYTES {
+            let t = &body[body.len() - MAX_BODY_BYTES..];
+            // Drop the partial first line.
+            t.iter().position(|c| *c == b'\n').map_or(&t[..0], |i| &t[i + 1..])
+        } else {
+            body
+        };
+        let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
+        let mut error_next = false;
+        let mut error: Option<Fields<'b>> = None;
+        for line in tail.split(|c| *c == b'\n') {
+            let line = line.trim_ascii();
+            if let Some(name) = line.strip_prefix(b"event:") {
+                let name = name.trim_ascii();
+                error_next = name == b"error";
+                finished |= name == b"message_stop";
+                continue;
+            }
+            let Some(data) = line.strip_prefix(b"data:") else {
+                continue;
+            };
+            let data = data.trim_ascii();
+            if data == b"[DONE]" {
+                done = true;
+                continue;
+            }
+            let f = json::scan(data, false);
+            if (f.has_error || error_next) && error.is_none() {
+                error = Some(f.clone());
+            }
+            finished |= f.finished;
+            filtered |= f.filtered;
+            truncated = !f.complete;
+            error_next = false;
+        }
+        if let Some(f) = error {
+            *fields = f;
+            return self.error_in_success(tail, ev, fields);
+        }
+        if filtered {
+            return Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+        }
+        if !(done || finished) {
+            let sub = if truncated { "truncated_event" } else { "no_finish_signal" };
+            return Verdict::new(ErrorCategory::StreamInterrupted, sub, 85);
+        }
+        complete_success(reason)
+    }
+
+    /// Only an error text, maybe with a status.
+    fn message<'b>(
+        &self,
+        text: &'b str,
+        status: Option<u16>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let text = head(text.as_bytes());
+        *fields = embedded_json(text);
+        self.scan_text(text, fields, ev);
+        let status = status
+            .or_else(|| leading_status(text))
+            .or(ev.status)
+            .or(fields.numeric_status);
+        let success = status.is_none_or(|s| (200..300).contains(&s));
+        let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
+        if status.is_some() && success && v.category == ErrorCategory::Network {
+            // The response had begun when the connection dropped.
+            v = Verdict::new(ErrorCategory::StreamInterrupted, "connection_closed_mid_response", v.priority);
+        }
+        v.status = status;
+        v
+    }
+
+    /// A transport failure; its text can only refine a network failure.
+    fn transport<'b>(
+        &self,
+        kind: TransportFailureKind,
+        message: Option<&'b str>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        use ErrorCategory::{Network, StreamInterrupted, Timeout};
+        let (category, sub, phase) = match kind {
+            TransportFailureKind::ConnectRefused => (Network, "connect_refused", None),
+            TransportFailureKind::Dns => (Network, "dns", None),
+            TransportFailureKind::Tls => (Network, "tls", None),
+            TransportFailureKind::Reset => (Network, "connection_reset", None),
+            TransportFailureKind::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
+            TransportFailureKind::StreamCut => (StreamInterrupted, "stream_cut", None),
+            _ => (Network, "transport_error", None),
+        };
+        let known = !matches!(kind, TransportFailureKind::Other);
+        let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
+        base.phase = phase;
+        let Some(text) = message else {
+            return base;
+        };
+        let text = head(text.as_bytes());
+        *fields = embedded_json(text);
+        self.scan_text(text, fields, ev);
+        let v = self.classify(ev, fields, None, true);
+        let refines = v.priority > base.priority
+            && (v.category == category || (!known && v.category != ErrorCategory::Unknown));
+        if refines { v } else { base }
+    }
+
+    /// A stream cut short; an error event in its text (Anthropic sends
+    /// `overloaded_error` mid-stream) names the real cause.
+    fn stream<'b>(&self, detail: &'b str, ev: &mut Evidence, fields: &mut Fields<'b>) -> Verdict {
+        use ErrorCategory::*;
+        let text = head(detail.as_bytes());
+        *fields = embedded_json(text);
+        self.scan_text(text, fields, ev);
+        let v = self.classify(ev, fields, None, false);
+        let provider_error = matches!(
+            v.category,
+            RateLimit
+                | QuotaExhausted
+                | Auth
+                | Permission
+                | ModelNotFound
+                | ContextLength
+                | ContentFilter
+                | InvalidRequest
+                | ServerError
+                | Overloaded
+        );
+        if provider_error && v.priority >= 60 {
+            v
+        } else {
+            Verdict::new(StreamInterrupted, "stream_interrupted", 90)
+        }
+    }
+
+    /// Weighs the rule hits, the structured fields and the status.
+    fn classify(
+        &self,
+        ev: &Evidence,
+        fields: &Fields<'_>,
+        status: Option<u16>,
+        allow_success_only: bool,
+    ) -> Verdict {
+        let mut best = ev.best;
+        if allow_success_only
+            && let Some(h) = ev.best_success
+            && best.is_none_or(|b| h.key() > b.key())
+        {
+            best = Some(h);
+        }
+        let mut v = best.map_or_else(
+            || Verdict::new(ErrorCategory::Unknown, "unrecognised", 0),
+            |h| {
+                let r = &self.rules[h.rule as usize];
+                Verdict {
+                    rule: Some(h.rule),
+                    ..Verdict::new(r.category, "", r.priority)
+                }
+            },
+        );
+        if fields.filtered && v.priority < 88 {
+            v = Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+        }
+        let by_status = status.and_then(status_rule);
+        if let Some((category, sub)) = by_status
+            && v.priority < 30
+        {
+            v = Verdict::new(category, sub, 30);
+        }
+        let quota_like = matches!(v.category, ErrorCategory::RateLimit | ErrorCategory::QuotaExhausted);
+        if quota_like && ev.zero_limit {
+            // A limit of zero is not a throttle: the plan has no quota at all.
+            v = Verdict::new(ErrorCategory::QuotaExhausted, "zero_quota_limit", v.priority.max(80));
+        } else if v.rule.is_some_and(|id| self.rules[id as usize].sub == AMBIGUOUS_QUOTA)
+            && (fields.retry_delay.is_some() || ev.periodic || ev.wait.is_some())
+        {
+            // Google words every RESOURCE_EXHAUSTED as "exceeded your current
+            // quota"; a window that resets makes it a rate limit.
+            v = Verdict::new(ErrorCategory::RateLimit, "resource_exhausted", v.priority);
+        }
+        v.agrees = by_status.is_some_and(|(c, _)| c == v.category);
+        v.status = status;
+        v
+    }
+
+    fn finish(
+        &self,
+        failure: &Failure<'_>,
+        v: Verdict,
+        ev: &Evidence,
+        fields: &Fields<'_>,
+        reason: Option<&str>,
+        clock: &Clock,
+    ) -> Diagnosis {
+        let headers = failure.response_headers();
+        let rule = v.rule.map(|id| &self.rules[id as usize]);
+        let category = v.category;
+        let status = v.status.or(failure.status());
+
+        let context = detect_provider(failure.base_url(), failure.model());
+        let provider = if context != Provider::Unknown {
+            context
+        } else if let Some(p) = rule.and_then(|r| r.provider) {
+            p
+        } else if let Some((_, p)) = ev.names {
+            p
+        } else if headers.at(H::AmznErrorType).is_some() {
+            Provider::Bedrock
+        } else {
+            Provider::Unknown
+        };
+
+        let sub_category = match rule {
+            Some(r) if !r.prefixed => r.sub.to_string(),
+            Some(r) => prefixed(provider, &r.sub),
+            None => prefixed(provider, v.sub),
+        };
+
+        let wait = if reports_wait(category) {
+            let now = || clock.now();
+            waits::retry_after_header(headers, now)
+                .or_else(|| fields.retry_delay.and_then(|t| waits::parse_duration(t.raw)))
+                .or(ev.wait)
+                .or_else(|| {
+                    (category == ErrorCategory::RateLimit && !headers.is_empty())
+                        .then(|| RateLimitHeaders::read(headers, &now).exhausted_reset())
+                        .flatten()
+                })
+        } else {
+            None
+        };
+
+        let mut retryable = rule
+            .and_then(|r| r.retryable)
+            .unwrap_or(category.retryable_by_default());
+        if let Some(v) = headers.at(H::ShouldRetry).and_then(parse_bool) {
+            retryable = v;
+        }
+        let over_cap = retryable && wait.is_some_and(|w| w > self.max_wait);
+        retryable &= !over_cap;
+        let fallback = rule
+            .and_then(|r| r.fallback)
+            .unwrap_or(category.fallback_by_default());
+        let shrink = rule.is_some_and(|r| r.shrink);
+
+        let action = if retryable {
+            wait.map_or(RecommendedAction::RetryWithBackoff, RecommendedAction::RetryAfter)
+        } else if shrink || category == ErrorCategory::ContextLength {
+            RecommendedAction::ReduceContextOrReroute
+        } else if category == ErrorCategory::Auth {
+            RecommendedAction::RotateKeyThenRetry
+        } else if !fallback {
+            RecommendedAction::Abort
+        } else {
+            RecommendedAction::Fallback
+        };
+
+        let mut severity = category.default_severity();
+        if (over_cap || shrink) && severity < Severity::High {
+            severity = Severity::High;
+        }
+
+        let root_cause = advice::root_cause(&Cause {
+            category,
+            sub: &sub_category,
+            provider,
+            shrink,
+            phase: v.phase,
+            wait,
+            max_wait: over_cap.then_some(self.max_wait),
+            reason,
+        });
+        let suggestions = advice::suggestions(category, &sub_category, provider, shrink);
+
+        Diagnosis {
+            category,
+            sub_category,
+            provider,
+            confidence: confidence(v.priority, v.agrees),
+            severity,
+            retryable,
+            fallback,
+            action,
+            retry_after: wait,
+            status,
+            root_cause,
+            suggestions,
+            provider_error: provider_error(fields, headers, ev.secret),
+        }
+    }
+}
+
+/// When the clock is read.
+enum Clock {
+    At(SystemTime),
+    /// `SystemTime::now()`, read at most once and only if needed.
+    Lazy(Cell<Option<SystemTime>>),
+}
+
+impl Clock {
+    fn now(&self) -> SystemTime {
+        match self {
+            Self::At(t) => *t,
+            Self::Lazy(cell) => *cell.get().get_or_insert_with(SystemTime::now),
+        }
+    }
+}
+
+/// The engine's running conclusion.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    category: ErrorCategory,
+    /// The sub-category suffix when no rule decided.
+    sub: &'static str,
+    priority: u8,
+    rule: Option<u32>,
+    status: Option<u16>,
+    phase: Option<TimeoutPhase>,
+    /// The HTTP status alone would have said the same.
+    agrees: bool,
+}
+
+impl Verdict {
+    fn new(category: ErrorCategory, sub: &'static str, priority: u8) -> Self {
+        Self {
+            category,
+            sub,
+            priority,
+            rule: None,
+            status: None,
+            phase: None,
+            agrees: false,
+        }
+    }
+}
+
+/// What the scans found.
+#[derive(Debug, Default)]
+struct Evidence {
+    best: Option<Hit>,
+    best_success: Option<Hit>,
+    wait: Option<Duration>,
+    status: Option<u16>,
+    /// The earliest provider name: (haystack, position, longest first).
+    names: Option<(NameKey, Provider)>,
+    zero_limit: bool,
+    periodic: bool,
+    /// Some text looked like the start of a key: redact what is copied out.
+    secret: bool,
+}
+
+type NameKey = (u8, usize, Reverse<u16>);
+
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: u32,
+    priority: u8,
+    len: u16,
+}
+
+impl Hit {
+    /// Higher priority, then the longer literal, then the earlier rule.
+    fn key(self) -> (u8, u16, Reverse<u32>) {
+        (self.priority, self.len, Reverse(self.rule))
+    }
+}
+
+fn entry(p: &str, what: What, boundary: Boundary) -> (&str, Target) {
+    let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
+    (p, Target { what, len, boundary })
+}
+
+fn rule_id(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn head(b: &[u8]) -> &[u8] {
+    &b[..b.len().min(MAX_BODY_BYTES)]
+}
+
+fn starts_json(b: &[u8]) -> bool {
+    matches!(b.trim_ascii_start().first(), Some(b'{' | b'['))
+}
+
+/// The structured error inside a message: an SDK's printout of the body
+/// (`Error code: 429 - {'error': {...}}`), JSON or Python `repr`.
+fn embedded_json(text: &[u8]) -> Fields<'_> {
+    let start = if starts_json(text) {
+        text.iter().position(|c| matches!(c, b'{' | b'['))
+    } else {
+        text.iter().position(|c| *c == b'{')
+    };
+    start.map_or_else(Fields::default, |i| json::scan(&text[i..], true))
+}
+
+/// A status at the very start of a message: `429 Free allocated quota
+/// exceeded.`, `<400> InternalError...`.
+fn leading_status(text: &[u8]) -> Option<u16> {
+    let t = text.trim_ascii_start();
+    let t = t.strip_prefix(b"<").unwrap_or(t);
+    let digits = t.get(..3)?;
+    let next = t.get(3).copied();
+    if next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.') {
+        return None;
+    }
+    json::parse_status(digits)
+}
+
+/// A status after "Error code:" and similar.
+fn status_after(b: &[u8]) -> Option<u16> {
+    let skip = b
+        .iter()
+        .take(4)
+        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'\'' | b'"' | b'(' | b'-'))
+        .count();
+    let b = &b[skip..];
+    if b.get(3).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    json::parse_status(b.get(..3)?)
+}
+
+/// Whether the first number within the next few bytes is exactly `0`.
+fn zero_follows(b: &[u8]) -> bool {
+    let b = &b[..b.len().min(48)];
+    let Some(i) = b.iter().position(u8::is_ascii_digit) else {
+        return false;
+    };
+    b[i] == b'0' && !b.get(i + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+}
+
+fn parse_bool(v: &[u8]) -> Option<bool> {
+    let v = v.trim_ascii();
+    if v.eq_ignore_ascii_case(b"true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case(b"false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn complete_success(reason: Option<&str>) -> Verdict {
+    match reason {
+        Some(_) => Verdict::new(ErrorCategory::MalformedResponse, "validation_failed", 70),
+        None => Verdict::new(ErrorCategory::Unknown, "success_response", 0),
+    }
+}
+
+fn timeout_sub(phase: TimeoutPhase) -> &'static str {
+    match phase {
+        TimeoutPhase::Connect => "connect_timeout",
+        TimeoutPhase::FirstByte => "first_byte_timeout",
+        TimeoutPhase::Idle => "idle_timeout",
+        _ => "total_timeout",
+    }
+}
+
+/// Categories where a server-given wait means something.
+fn reports_wait(c: ErrorCategory) -> bool {
+    use ErrorCategory::*;
+    !matches!(
+        c,
+        Auth | Permission | ModelNotFound | ContextLength | ContentFilter | InvalidRequest
+    )
+}
+
+fn prefixed(provider: Provider, suffix: &str) -> String {
+    if provider == Provider::Unknown {
+        return suffix.to_owned();
+    }
+    let name = provider.as_str();
+    let mut s = String::with_capacity(name.len() + 1 + suffix.len());
+    s.push_str(name);
+    s.push('_');
+    s.push_str(suffix);
+    s
+}
+
+fn confidence(priority: u8, agrees: bool) -> f32 {
+    let base = match priority {
+        85.. => 0.95,
+        70..=84 => 0.9,
+        55..=69 => 0.8,
+        40..=54 => 0.7,
+        30..=39 => 0.65,
+        10..=29 => 0.5,
+        _ => 0.2,
+    };
+    if agrees && priority != 30 {
+        f32::min(base + 0.04, 0.99)
+    } else {
+        base
+    }
+}
+
+/// The provider's error fields. Text from the body is redacted when the scan
+/// saw the start of a key in it (`secret`); header values always are.
+fn provider_error(
+    fields: &Fields<'_>,
+    headers: &ResponseHeaders<'_>,
+    secret: bool,
+) -> Option<ProviderError> {
+    let text = |t: Option<Text<'_>>| {
+        t.map(|t| {
+            let s = t.decode(MAX_MESSAGE);
+            if secret { redact(s) } else { s }
+        })
+    };
+    let header_text = |h: H| headers.at(h).map(|v| redact(String::from_utf8_lossy(&v[..v.len().min(MAX_MESSAGE)]).into_owned()));
+    let amzn = headers.at(H::AmznErrorType).map(|v| {
+        // `ThrottlingException:http://internal.amazon.com/coral/...`
+        let name = v.split(|c| *c == b':').next().unwrap_or(v);
+        String::from_utf8_lossy(&name[..name.len().min(MAX_MESSAGE)]).into_owned()
+    });
+    let request_id = text(fields.request_id)
+        .or_else(|| header_text(H::RequestId))
+        .or_else(|| header_text(H::XRequestId))
+        .or_else(|| header_text(H::AmznRequestId))
+        .or_else(|| header_text(H::ApimRequestId));
+    if !fields.any() && amzn.is_none() && request_id.is_none() {
+        return None;
+    }
+    Some(ProviderError {
+        error_type: text(fields.kind()).or(amzn),
+        code: text(fields.code()),
+        message: text(fields.message()),
+        request_id,
+        upstream_provider: text(fields.upstream),
+    })
+}
+
+/// Masks anything shaped like an API key (`sk-...`, `AIza...`, `gsk_...`,
+/// `Bearer ...`), keeping its prefix: `sk-***`.
+pub(crate) fn redact(s: String) -> String {
+    const PREFIXES: [&str; 9] = ["sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "nvapi-", "Bearer ", "r8_"];
+    let b = s.as_bytes();
+    let key_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'*' | b'.');
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let candidate = matches!(b[i], b's' | b'A' | b'g' | b'x' | b'h' | b'n' | b'B' | b'r');
+        let at_word = candidate && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        let prefix = if at_word {
+            PREFIXES.iter().find(|p| b[i..].starts_with(p.as_bytes()))
+        } else {
+            None
+        };
+        if let Some(p) = prefix {
+            let start = i + p.len();
+            let mut end = start + b[start..].iter().take_while(|c| key_char(**c)).count();
+            // A sentence's full stop is not part of the key.
+            while end > start && b[end - 1] == b'.' {
+                end -= 1;
+            }
+            if end - start >= 6 {
+                let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+                o.push_str(&s[copied..start]);
+                o.push_str("***");
+                copied = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&s[copied..]);
+            o
+        }
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_compiles() {
+        let e = DiagnosisEngine::new();
+        assert_eq!(e.max_wait(), DEFAULT_MAX_WAIT);
+        for m in [&e.ascii, &e.wide] {
+            assert_eq!(m.targets.len(), m.dfa.patterns_len());
+        }
+        assert!(!e.wide.targets.is_empty());
+    }
+
+    #[test]
+    fn redaction_masks_keys_but_not_words() {
+        assert_eq!(
+            redact("Incorrect API key provided: sk-PMafP****E873. You can".into()),
+            "Incorrect API key provided: sk-***. You can"
+        );
+        assert_eq!(redact("key AIzaSyD-abcdefghijk ok".into()), "key AIza*** ok");
+        assert_eq!(redact("Authorization: Bearer abc.def.ghi".into()), "Authorization: Bearer ***");
+        assert_eq!(redact("task-force sk-short".into()), "task-force sk-short");
+        assert_eq!(redact("请求 sk-abcdefgh 结束".into()), "请求 sk-*** 结束");
+    }
+
+    #[test]
+    fn statuses_in_text() {
+        assert_eq!(leading_status(b"429 Free allocated quota exceeded."), Some(429));
+        assert_eq!(leading_status(b"<400> InternalError.Algo"), Some(400));
+        assert_eq!(leading_status(b"4290 tokens"), None);
+        assert_eq!(leading_status(b"200ms later"), None);
+        assert_eq!(status_after(b": 429 - {"), Some(429));
+        assert_eq!(status_after(b" '503 Service"), Some(503));
+        assert_eq!(status_after(b" 4290"), None);
+    }
+
+    #[test]
+    fn zero_limits() {
+        assert!(zero_follows(b"\"\n  value: \"0\"\n}"));
+        assert!(!zero_follows(b"\": \"250000\""));
+        assert!(!zero_follows(b"\": \"0.5\""));
+        assert!(!zero_follows(b"no digits here"));
+    }
+
+    #[test]
+    fn confidence_is_in_range_and_monotone() {
+        let mut last = 0.0;
+        for p in [0u8, 20, 30, 45, 60, 75, 90, 120] {
+            let c = confidence(p, false);
+            assert!((0.0..=1.0).contains(&c) && c >= last);
+            last = c;
+            assert!(confidence(p, true) <= 0.99);
+        }
+    }
+}

@@ -1,0 +1,686 @@
+//! A small JSON scanner that pulls out the few fields diagnosis needs.
+//!
+//! Error bodies are small and shaped alike, so instead of building a value
+//! tree this walks the bytes once, remembers where the interesting strings
+//! are (borrowed, still escaped) and decodes only the ones that end up in a
+//! [`crate::Diagnosis`]. In lenient mode it also reads the Python `repr` that
+//! SDKs print (`{'error': {'code': 'insufficient_quota', 'param': None}}`).
+//! It never recurses deeper than [`MAX_DEPTH`], every step consumes input,
+//! and on malformed or truncated input it stops and keeps what it found.
+
+/// Containers nested deeper than this stop the scan.
+const MAX_DEPTH: usize = 32;
+
+/// A string (or number, or raw object text) inside the scanned bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Text<'a> {
+    /// The bytes between the quotes (or the number, or the object's text).
+    pub(crate) raw: &'a [u8],
+    /// Whether `raw` contains backslash escapes.
+    pub(crate) escaped: bool,
+}
+
+impl<'a> Text<'a> {
+    pub(crate) fn is(&self, s: &str) -> bool {
+        !self.escaped && self.raw.eq_ignore_ascii_case(s.as_bytes())
+    }
+
+    /// Whether the text holds a `\uXXXX` escape (non-ASCII text sent escaped).
+    pub(crate) fn has_unicode_escape(&self) -> bool {
+        self.escaped && self.raw.windows(2).any(|w| w == b"\\u")
+    }
+
+    /// The decoded text, cut to at most `max` bytes on a character boundary.
+    pub(crate) fn decode(&self, max: usize) -> String {
+        if !self.escaped {
+            let raw = &self.raw[..self.raw.len().min(max)];
+            return match std::str::from_utf8(raw) {
+                Ok(s) => s.to_owned(),
+                // Cut mid-character, or not UTF-8 at all.
+                Err(e) if e.error_len().is_none() => {
+                    String::from_utf8_lossy(&raw[..e.valid_up_to()]).into_owned()
+                }
+                Err(_) => String::from_utf8_lossy(raw).into_owned(),
+            };
+        }
+        let mut out = Vec::with_capacity(self.raw.len().min(max));
+        let b = self.raw;
+        let mut i = 0;
+        while i < b.len() && out.len() < max {
+            if b[i] != b'\\' || !self.escaped || i + 1 >= b.len() {
+                out.push(b[i]);
+                i += 1;
+                continue;
+            }
+            let e = b[i + 1];
+            i += 2;
+            match e {
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'r' => out.push(b'\r'),
+                b'b' | b'f' => out.push(b' '),
+                b'u' => {
+                    let (c, used) = decode_unicode_escape(&b[i..]);
+                    i += used;
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                other => out.push(other),
+            }
+        }
+        let mut s = String::from_utf8_lossy(&out).into_owned();
+        if s.len() > max {
+            let mut cut = max;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+        }
+        s
+    }
+}
+
+/// Decodes the hex digits after `\u` (and a following low surrogate);
+/// returns the character and how many bytes it consumed.
+fn decode_unicode_escape(b: &[u8]) -> (char, usize) {
+    let Some(hi) = hex4(b) else {
+        return (char::REPLACEMENT_CHARACTER, 0);
+    };
+    if (0xD800..0xDC00).contains(&hi)
+        && b.len() >= 10
+        && b[4] == b'\\'
+        && b[5] == b'u'
+        && let Some(lo) = hex4(&b[6..])
+        && (0xDC00..0xE000).contains(&lo)
+    {
+        let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+        return (char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER), 10);
+    }
+    (char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER), 4)
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    let digits = b.get(..4)?;
+    let mut v = 0u32;
+    for &d in digits {
+        v = v * 16 + char::from(d).to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// What a scan found.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fields<'a> {
+    /// `error.message` (or `error` itself when it is a string).
+    pub(crate) error_message: Option<Text<'a>>,
+    /// A top-level `message`, `Message`, `msg` or `detail`.
+    pub(crate) top_message: Option<Text<'a>>,
+    /// `error.type` / `error.error_type`.
+    pub(crate) error_type: Option<Text<'a>>,
+    /// A top-level `type` (other than `"error"`), `__type` or `name`.
+    pub(crate) top_type: Option<Text<'a>>,
+    /// `error.code`.
+    pub(crate) error_code: Option<Text<'a>>,
+    /// A top-level `code`.
+    pub(crate) top_code: Option<Text<'a>>,
+    /// `error.status` as a string (Google's `RESOURCE_EXHAUSTED`).
+    pub(crate) error_status: Option<Text<'a>>,
+    /// An HTTP status carried inside the body (`error.code: 502`, `httpStatusCode`).
+    pub(crate) numeric_status: Option<u16>,
+    /// `request_id` / `requestId`, top-level or inside `error`.
+    pub(crate) request_id: Option<Text<'a>>,
+    /// Google's `RetryInfo.retryDelay` (`"37s"`).
+    pub(crate) retry_delay: Option<Text<'a>>,
+    /// OpenRouter's `error.metadata.provider_name`.
+    pub(crate) upstream: Option<Text<'a>>,
+    /// The value is an error: it has a non-null `error`, `"type": "error"` or `"object": "error"`.
+    pub(crate) has_error: bool,
+    /// A finish or block reason that means a safety filter stopped the answer.
+    pub(crate) filtered: bool,
+    /// A non-null finish reason, or an Anthropic `message_stop` event.
+    pub(crate) finished: bool,
+    /// One whole value was read and only whitespace follows it.
+    pub(crate) complete: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// The best message: `error.message`, else the top-level one.
+    pub(crate) fn message(&self) -> Option<Text<'a>> {
+        self.error_message.or(self.top_message)
+    }
+
+    /// The provider's error type.
+    pub(crate) fn kind(&self) -> Option<Text<'a>> {
+        self.error_type.or(self.top_type)
+    }
+
+    /// The provider's error code; Google's status string (`RESOURCE_EXHAUSTED`)
+    /// wins over its numeric code, which only repeats the HTTP status.
+    pub(crate) fn code(&self) -> Option<Text<'a>> {
+        self.error_status.or(self.error_code).or(self.top_code)
+    }
+
+    /// Whether anything worth reporting was found.
+    pub(crate) fn any(&self) -> bool {
+        self.message().is_some() || self.kind().is_some() || self.code().is_some()
+    }
+}
+
+/// Scans one JSON value at the start of `bytes` (after whitespace).
+///
+/// `lenient` also accepts single-quoted strings and Python's `None`, `True`
+/// and `False`; `complete` is only set for strict, well-formed input.
+pub(crate) fn scan(bytes: &[u8], lenient: bool) -> Fields<'_> {
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        lenient,
+        depth: 0,
+        path: [Key::Other; MAX_DEPTH],
+        path_len: 0,
+        out: Fields::default(),
+    };
+    p.ws();
+    if p.value().is_ok() {
+        p.ws();
+        p.out.complete = !lenient && p.i == p.b.len();
+    }
+    p.out
+}
+
+/// Keys the scanner cares about, recognised ignoring case, `_`, `-` and `$`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Error,
+    Message,
+    Type,
+    Code,
+    Status,
+    RequestId,
+    RetryDelay,
+    Metadata,
+    ProviderName,
+    FinishReason,
+    BlockReason,
+    StopReason,
+    HttpStatus,
+    Object,
+    Other,
+}
+
+fn classify(raw: &[u8]) -> Key {
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for &c in raw {
+        if matches!(c, b'_' | b'-' | b'$') {
+            continue;
+        }
+        if n == buf.len() || c == b'\\' {
+            return Key::Other;
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    match &buf[..n] {
+        b"error" => Key::Error,
+        b"message" | b"msg" | b"errormessage" | b"detail" => Key::Message,
+        b"type" | b"errortype" | b"name" => Key::Type,
+        b"code" | b"errorcode" => Key::Code,
+        b"status" => Key::Status,
+        b"requestid" => Key::RequestId,
+        b"retrydelay" => Key::RetryDelay,
+        b"metadata" => Key::Metadata,
+        b"providername" => Key::ProviderName,
+        b"finishreason" => Key::FinishReason,
+        b"blockreason" => Key::BlockReason,
+        b"stopreason" => Key::StopReason,
+        b"httpstatuscode" | b"rawstatuscode" | b"statuscode" => Key::HttpStatus,
+        b"object" => Key::Object,
+        _ => Key::Other,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scalar {
+    Str,
+    Num,
+    Null,
+    Bool,
+}
+
+/// Finish reasons (OpenAI, Gemini, Anthropic) that mean a safety filter acted.
+const FILTER_REASONS: [&str; 8] = [
+    "content_filter",
+    "safety",
+    "prohibited_content",
+    "blocklist",
+    "spii",
+    "image_safety",
+    "recitation",
+    "refusal",
+];
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+    lenient: bool,
+    depth: usize,
+    path: [Key; MAX_DEPTH],
+    path_len: usize,
+    out: Fields<'a>,
+}
+
+/// The scan stopped: malformed, truncated or too deep input.
+struct Stop;
+
+impl<'a> Parser<'a> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Result<(), Stop> {
+        match self.peek().ok_or(Stop)? {
+            b'{' => self.container(true),
+            b'[' => self.container(false),
+            b'"' => {
+                let t = self.string(b'"')?;
+                self.scalar(Scalar::Str, t);
+                Ok(())
+            }
+            b'\'' if self.lenient => {
+                let t = self.string(b'\'')?;
+                self.scalar(Scalar::Str, t);
+                Ok(())
+            }
+            b'-' | b'0'..=b'9' => {
+                let t = self.number();
+                self.scalar(Scalar::Num, t);
+                Ok(())
+            }
+            _ => self.word(),
+        }
+    }
+
+    fn word(&mut self) -> Result<(), Stop> {
+        let rest = &self.b[self.i..];
+        let words: &[(&[u8], Scalar, bool)] = &[
+            (b"null", Scalar::Null, false),
+            (b"true", Scalar::Bool, false),
+            (b"false", Scalar::Bool, false),
+            (b"None", Scalar::Null, true),
+            (b"True", Scalar::Bool, true),
+            (b"False", Scalar::Bool, true),
+        ];
+        for &(w, kind, lenient_only) in words {
+            if rest.starts_with(w) && (self.lenient || !lenient_only) {
+                let t = Text {
+                    raw: &rest[..w.len()],
+                    escaped: false,
+                };
+                self.i += w.len();
+                self.scalar(kind, t);
+                return Ok(());
+            }
+        }
+        Err(Stop)
+    }
+
+    fn number(&mut self) -> Text<'a> {
+        let start = self.i;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
+            self.i += 1;
+        }
+        Text {
+            raw: &self.b[start..self.i],
+            escaped: false,
+        }
+    }
+
+    /// Reads a string starting at the opening `quote`.
+    fn string(&mut self, quote: u8) -> Result<Text<'a>, Stop> {
+        let start = self.i + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            let rest = self.b.get(i..).ok_or(Stop)?;
+            let n = find_either(rest, quote, b'\\').ok_or(Stop)?;
+            i += n;
+            if self.b[i] == quote {
+                self.i = i + 1;
+                return Ok(Text {
+                    raw: &self.b[start..i],
+                    escaped,
+                });
+            }
+            escaped = true;
+            i += 2;
+        }
+    }
+
+    fn container(&mut self, object: bool) -> Result<(), Stop> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Stop);
+        }
+        let start = self.i;
+        let close = if object { b'}' } else { b']' };
+        self.depth += 1;
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+        } else {
+            loop {
+                if object {
+                    let key = match self.peek() {
+                        Some(b'"') => self.string(b'"')?,
+                        Some(b'\'') if self.lenient => self.string(b'\'')?,
+                        _ => return Err(Stop),
+                    };
+                    self.ws();
+                    if self.peek() != Some(b':') {
+                        return Err(Stop);
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let k = if key.escaped { Key::Other } else { classify(key.raw) };
+                    // Arrays push nothing, so `depth` bounds `path_len`.
+                    self.path[self.path_len] = k;
+                    self.path_len += 1;
+                    let r = self.value();
+                    self.path_len -= 1;
+                    r?;
+                } else {
+                    self.value()?;
+                }
+                self.ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                        // Tolerate a trailing comma.
+                        if self.peek() == Some(close) {
+                            self.i += 1;
+                            break;
+                        }
+                    }
+                    Some(c) if c == close => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(Stop),
+                }
+            }
+        }
+        self.depth -= 1;
+        self.container_done(object, start);
+        Ok(())
+    }
+
+    /// An object-valued `error.message` (Mistral's validation details) is
+    /// kept as its raw text.
+    fn container_done(&mut self, object: bool, start: usize) {
+        if !object {
+            return;
+        }
+        let t = Text {
+            raw: &self.b[start..self.i],
+            escaped: true,
+        };
+        match &self.path[..self.path_len] {
+            [Key::Error] => self.out.has_error = true,
+            [Key::Error, Key::Message] => {
+                self.out.error_message.get_or_insert(t);
+            }
+            [Key::Message] => {
+                self.out.top_message.get_or_insert(t);
+            }
+            _ => {}
+        }
+    }
+
+    fn scalar(&mut self, kind: Scalar, t: Text<'a>) {
+        let out = &mut self.out;
+        let path = &self.path[..self.path_len];
+        let Some(&last) = path.last() else {
+            return;
+        };
+        let is_str = kind == Scalar::Str;
+        let set = |slot: &mut Option<Text<'a>>| {
+            if slot.is_none() {
+                *slot = Some(t);
+            }
+        };
+        if kind == Scalar::Num
+            && matches!(last, Key::Code | Key::Status | Key::HttpStatus)
+            && let Some(s) = parse_status(t.raw)
+        {
+            out.numeric_status.get_or_insert(s);
+        }
+        match path {
+            [Key::Error] => match kind {
+                Scalar::Str => {
+                    out.has_error = true;
+                    set(&mut out.error_message);
+                }
+                Scalar::Null => {}
+                _ => out.has_error = true,
+            },
+            [Key::Error, Key::Message] if is_str => set(&mut out.error_message),
+            [Key::Error, Key::Type] if is_str => set(&mut out.error_type),
+            [Key::Error, Key::Code] if kind != Scalar::Null => set(&mut out.error_code),
+            [Key::Error, Key::Status] if is_str => set(&mut out.error_status),
+            [Key::Error, Key::RequestId] | [Key::RequestId] if is_str => set(&mut out.request_id),
+            [Key::Error, Key::Metadata, Key::ProviderName] if is_str => set(&mut out.upstream),
+            [Key::Message] if is_str => set(&mut out.top_message),
+            [Key::Type] if is_str => {
+                if t.is("error") {
+                    out.has_error = true;
+                } else if t.is("message_stop") {
+                    out.finished = true;
+                } else {
+                    set(&mut out.top_type);
+                }
+            }
+            [Key::Object] if is_str && t.is("error") => out.has_error = true,
+            [Key::Code] if kind != Scalar::Null => set(&mut out.top_code),
+            _ => {}
+        }
+        match last {
+            Key::RetryDelay if is_str => set(&mut out.retry_delay),
+            Key::FinishReason | Key::StopReason if is_str => {
+                out.finished = true;
+                if FILTER_REASONS.iter().any(|r| t.is(r)) {
+                    out.filtered = true;
+                }
+            }
+            Key::BlockReason if is_str && !t.is("block_reason_unspecified") => {
+                out.filtered = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first `x` or `y` in `b`, eight bytes at a time (string bodies are most
+/// of an error body's bytes).
+fn find_either(b: &[u8], x: u8, y: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let (mx, my) = (LO * u64::from(x), LO * u64::from(y));
+    // Non-zero exactly where a byte of `w` is zero; the lowest set bit is
+    // exact (borrows only disturb the bytes above it).
+    let zero = |w: u64| w.wrapping_sub(LO) & !w & HI;
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let w = u64::from_le_bytes(word);
+        let hit = zero(w ^ mx) | zero(w ^ my);
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|c| *c == x || *c == y).map(|i| at + i)
+}
+
+/// An HTTP status in 100..=599 written as digits (or a JSON number).
+pub(crate) fn parse_status(raw: &[u8]) -> Option<u16> {
+    if raw.len() != 3 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = raw
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    (100..=599).contains(&v).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: Option<Text<'_>>) -> Option<String> {
+        t.map(|t| t.decode(1000))
+    }
+
+    #[test]
+    fn reads_the_openai_shape() {
+        let body = br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        let f = scan(body, false);
+        assert!(f.complete && f.has_error);
+        assert_eq!(s(f.message()).as_deref(), Some("Rate limit reached"));
+        assert_eq!(s(f.kind()).as_deref(), Some("requests"));
+        assert_eq!(s(f.code()).as_deref(), Some("rate_limit_exceeded"));
+    }
+
+    #[test]
+    fn reads_anthropic_google_and_dashscope_shapes() {
+        let a = scan(
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}"#,
+            false,
+        );
+        assert!(a.has_error);
+        assert_eq!(s(a.kind()).as_deref(), Some("overloaded_error"));
+        assert_eq!(s(a.request_id).as_deref(), Some("req_1"));
+
+        let g = scan(
+            br#"[{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"x.RetryInfo","retryDelay":"37s"}]}}]"#,
+            false,
+        );
+        assert_eq!(g.numeric_status, Some(429));
+        assert_eq!(s(g.code()).as_deref(), Some("RESOURCE_EXHAUSTED"));
+        assert_eq!(s(g.retry_delay).as_deref(), Some("37s"));
+
+        let d = scan(
+            br#"{"code":"Throttling.RateQuota","message":"Requests rate limit exceeded","request_id":"abc"}"#,
+            false,
+        );
+        assert_eq!(s(d.code()).as_deref(), Some("Throttling.RateQuota"));
+        assert_eq!(s(d.message()).as_deref(), Some("Requests rate limit exceeded"));
+    }
+
+    #[test]
+    fn decodes_escapes_and_unicode() {
+        let f = scan(
+            br#"{"message":"\u8bf7\u6c42\u901f\u5ea6\u8d85\u9650 \"x\" \ud83d\ude00"}"#,
+            false,
+        );
+        let m = f.message().map(|t| t.decode(1000));
+        assert_eq!(m.as_deref(), Some("请求速度超限 \"x\" 😀"));
+        assert!(f.message().is_some_and(|t| t.has_unicode_escape()));
+    }
+
+    #[test]
+    fn lenient_mode_reads_python_reprs() {
+        let text = b"{'error': {'message': \"It's over\", 'type': None, 'code': 'insufficient_quota'}}";
+        let f = scan(text, true);
+        assert_eq!(s(f.code()).as_deref(), Some("insufficient_quota"));
+        assert_eq!(s(f.message()).as_deref(), Some("It's over"));
+        assert!(!f.complete);
+        // Strict mode refuses the same text.
+        assert!(!scan(text, false).any());
+    }
+
+    #[test]
+    fn truncated_input_keeps_what_was_found() {
+        let f = scan(br#"{"error":{"message":"Overloaded","type":"overloaded_err"#, false);
+        assert!(!f.complete);
+        assert_eq!(s(f.message()).as_deref(), Some("Overloaded"));
+    }
+
+    #[test]
+    fn finish_reasons_mark_filters_and_ends() {
+        let f = scan(
+            br#"{"candidates":[{"finishReason":"SAFETY"}],"promptFeedback":{}}"#,
+            false,
+        );
+        assert!(f.filtered && f.finished && !f.has_error);
+        let f = scan(br#"{"choices":[{"finish_reason":null}]}"#, false);
+        assert!(!f.finished && !f.filtered);
+        let f = scan(br#"{"choices":[{"finish_reason":"stop"}]}"#, false);
+        assert!(f.finished && !f.filtered);
+        let f = scan(br#"{"promptFeedback":{"blockReason":"OTHER"}}"#, false);
+        assert!(f.filtered);
+    }
+
+    #[test]
+    fn object_messages_are_kept_raw() {
+        let f = scan(
+            br#"{"object":"error","message":{"detail":[{"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_error"}"#,
+            false,
+        );
+        assert!(f.has_error);
+        assert!(s(f.message()).is_some_and(|m| m.contains("Extra inputs")));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = "[".repeat(10_000);
+        let f = scan(deep.as_bytes(), false);
+        assert!(!f.complete);
+        let deep = "{\"a\":".repeat(10_000);
+        assert!(!scan(deep.as_bytes(), true).any());
+    }
+
+    #[test]
+    fn decode_cuts_on_a_char_boundary() {
+        let t = Text {
+            raw: "ééé".as_bytes(),
+            escaped: false,
+        };
+        assert_eq!(t.decode(3), "é");
+    }
+
+    #[test]
+    fn find_either_matches_a_plain_search() {
+        let text = b"abcdefgh\\ijklmnop\"qrstuvwxyz0123456789'x";
+        for start in 0..text.len() {
+            for (x, y) in [(b'"', b'\\'), (b'\'', b'\\'), (b'z', b'q'), (b'#', b'%')] {
+                let hay = &text[start..];
+                let want = hay.iter().position(|c| *c == x || *c == y);
+                assert_eq!(find_either(hay, x, y), want, "{start} {x} {y}");
+            }
+        }
+        let high = [0x80u8, 0xff, 0x7f, 0x22, 0x00, 0x01, 0xfe, 0x81, 0x5c];
+        assert_eq!(find_either(&high, b'"', b'\\'), Some(3));
+    }
+
+    #[test]
+    fn statuses_are_three_digits_in_range() {
+        assert_eq!(parse_status(b"429"), Some(429));
+        assert_eq!(parse_status(b"42"), None);
+        assert_eq!(parse_status(b"600"), None);
+        assert_eq!(parse_status(b"4.2"), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! Runs the provider error corpus (`tests/corpus/dev_errors.jsonl`, real
+//! failures with their expected category) through the engine.
+//!
+//! The summary is written straight to stderr, so it shows on every run, not
+//! only with `--nocapture`; it is also part of any assertion message.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use nb_diagnose::{DiagnosisEngine, Failure, Provider};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    id: String,
+    provider: String,
+    base_url: Option<String>,
+    model: Option<String>,
+    status: Option<u16>,
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    message: Option<String>,
+    category: String,
+    retryable: bool,
+    fallback: bool,
+    retry_after_s: Option<f64>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = include_str!("corpus/dev_errors.jsonl");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad corpus line {l}: {e}")))
+        .collect()
+}
+
+/// The same failure a client would build from what it saw.
+fn failure(c: &Case) -> Failure<'_> {
+    let mut f = match (&c.body, &c.message) {
+        (Some(body), _) => Failure::http(c.status.unwrap_or(200), body.as_str()),
+        (None, Some(message)) => {
+            let f = Failure::message(message);
+            match c.status {
+                Some(s) => f.with_status(s),
+                None => f,
+            }
+        }
+        (None, None) => panic!("{}: no body and no message", c.id),
+    };
+    f = f.headers(c.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let Some(u) = &c.base_url {
+        f = f.with_base_url(u);
+    }
+    if let Some(m) = &c.model {
+        f = f.with_model(m);
+    }
+    f
+}
+
+/// A corpus provider name as a [`Provider`]; `generic` has none.
+fn provider(name: &str) -> Option<Provider> {
+    match name {
+        "generic" => None,
+        "azure" => Some(Provider::AzureOpenAi),
+        other => other.parse().ok(),
+    }
+}
+
+fn wait_matches(got: Option<Duration>, want: f64) -> bool {
+    got.is_some_and(|g| (g.as_secs_f64() - want).abs() <= (want * 0.01).max(0.05))
+}
+
+#[test]
+fn corpus_accuracy() {
+    let engine = DiagnosisEngine::new();
+    // Fixed, so HTTP-date waits are deterministic.
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    let cases = cases();
+    let n = cases.len();
+    let (mut cat_ok, mut retry_ok, mut fb_ok) = (0, 0, 0);
+    let (mut wait_given, mut wait_ok, mut wait_spurious) = (0, 0, 0);
+    let (mut prov_total, mut prov_ok) = (0, 0);
+    let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut misses = String::new();
+    for c in &cases {
+        let d = engine.diagnose_at(&failure(c), now);
+        let got = d.category.as_str();
+        *confusion
+            .entry((c.category.clone(), got.to_owned()))
+            .or_default() += 1;
+        let mut wrong = Vec::new();
+        if got == c.category {
+            cat_ok += 1;
+        } else {
+            wrong.push(format!("category {} (want {})", got, c.category));
+        }
+        if d.retryable == c.retryable {
+            retry_ok += 1;
+        } else {
+            wrong.push(format!("retryable {} (want {})", d.retryable, c.retryable));
+        }
+        if d.fallback == c.fallback {
+            fb_ok += 1;
+        }
+        match c.retry_after_s {
+            Some(want) => {
+                wait_given += 1;
+                if wait_matches(d.retry_after, want) {
+                    wait_ok += 1;
+                } else {
+                    wrong.push(format!("wait {:?} (want {want} s)", d.retry_after));
+                }
+            }
+            None if d.retry_after.is_some() => wait_spurious += 1,
+            None => {}
+        }
+        if let Some(p) = provider(&c.provider) {
+            prov_total += 1;
+            if d.provider == p {
+                prov_ok += 1;
+            } else {
+                wrong.push(format!("provider {} (want {p})", d.provider));
+            }
+        }
+        if !wrong.is_empty() {
+            let _ = writeln!(misses, "  {}: {} [{}]", c.id, wrong.join(", "), d.sub_category);
+        }
+    }
+    let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
+    let mut summary = String::new();
+    let _ = writeln!(summary, "corpus: {n} cases");
+    let _ = writeln!(summary, "  category  {cat_ok}/{n} = {:.1}%", pct(cat_ok, n));
+    let _ = writeln!(summary, "  retryable {retry_ok}/{n} = {:.1}%", pct(retry_ok, n));
+    let _ = writeln!(summary, "  fallback  {fb_ok}/{n} = {:.1}% (informative)", pct(fb_ok, n));
+    let _ = writeln!(
+        summary,
+        "  wait      {wait_ok}/{wait_given} given waits found; {wait_spurious} waits reported where the corpus has none"
+    );
+    let _ = writeln!(summary, "  provider  {prov_ok}/{prov_total} = {:.1}%", pct(prov_ok, prov_total));
+    let _ = writeln!(summary, "confusion (expected -> got: count), off-diagonal first:");
+    for ((want, got), k) in confusion.iter().filter(|((w, g), _)| w != g) {
+        let _ = writeln!(summary, "  {want} -> {got}: {k}");
+    }
+    for ((want, _), k) in confusion.iter().filter(|((w, g), _)| w == g) {
+        let _ = writeln!(summary, "  {want} ok: {k}");
+    }
+    if !misses.is_empty() {
+        let _ = writeln!(summary, "misses:\n{misses}");
+    }
+    let _ = std::io::stderr().write_all(summary.as_bytes());
+
+    assert!(pct(cat_ok, n) >= 95.0, "category accuracy below 95%\n{summary}");
+    assert!(pct(retry_ok, n) >= 97.0, "retryable accuracy below 97%\n{summary}");
+    assert_eq!(wait_ok, wait_given, "a server-given wait was missed\n{summary}");
+}
