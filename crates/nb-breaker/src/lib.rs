@@ -101,6 +101,11 @@ pub use breaker::{
     Rejected, SlidingWindow, Transition, TransitionCause, TripPolicy, WindowStats,
 };
 pub use budget::{MIN_BUDGET_TTL, RetryBudget, RetryBudgetConfig};
+// The README's example is compiled and run as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The random number generator [`BackoffState::next_delay`] takes,
 /// re-exported so callers use the very version this crate was built with.
 pub use fastrand;
