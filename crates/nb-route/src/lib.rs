@@ -48,9 +48,11 @@
 //! for (model, s) in &stats {
 //!     println!("{model}: health_score={:.2}, p95={:?}", s.health_score, s.p95);
 //! }
+//! let busiest = stats.iter().max_by_key(|(_, s)| s.requests).expect("stats");
+//! assert_eq!(busiest.0, "deepseek-chat");
+//! assert!(stats.iter().all(|(_, s)| s.requests > 0 && !s.excluded()));
 //! let fastest = lb.stats("deepseek-chat", now).expect("known model");
 //! assert!(fastest.health_score > 0.95);
-//! assert!(stats.iter().all(|(_, s)| s.requests > 0 && !s.excluded()));
 //! ```
 //!
 //! # Selecting for one attempt
