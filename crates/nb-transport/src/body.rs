@@ -162,10 +162,9 @@ impl ResponseBody {
         let Some(second) = body.chunk().await.transpose()? else {
             return Ok(first);
         };
-        let hint = usize::try_from(body.size_hint().lower())
-            .unwrap_or(max)
-            .min(max);
-        let mut buf = BytesMut::with_capacity((first.len() + second.len()).max(hint));
+        let rest = usize::try_from(body.size_hint().lower()).unwrap_or(max);
+        let capacity = (first.len() + second.len()).saturating_add(rest).min(max);
+        let mut buf = BytesMut::with_capacity(capacity);
         buf.extend_from_slice(&first);
         buf.extend_from_slice(&second);
         while let Some(chunk) = body.chunk().await.transpose()? {

@@ -342,7 +342,11 @@ fn find_line_end(bytes: &[u8]) -> Option<usize> {
         }
         offset += BLOCK;
     }
-    blocks.remainder().iter().position(is_eol).map(|i| offset + i)
+    blocks
+        .remainder()
+        .iter()
+        .position(is_eol)
+        .map(|i| offset + i)
 }
 
 impl Default for SseDecoder {

@@ -1254,6 +1254,122 @@ mod tests {
         assert_eq!(err.error().unwrap()["type"], "server_error");
     }
 
+    /// JSON trees built from the wire types' own field names and values, so
+    /// that many of them parse into the typed paths.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        const KEYS: &[&str] = &[
+            "model",
+            "messages",
+            "role",
+            "content",
+            "type",
+            "text",
+            "image_url",
+            "url",
+            "input_audio",
+            "data",
+            "format",
+            "tool_calls",
+            "id",
+            "function",
+            "name",
+            "arguments",
+            "tools",
+            "tool_choice",
+            "stop",
+            "stream",
+            "stream_options",
+            "include_usage",
+            "choices",
+            "delta",
+            "message",
+            "finish_reason",
+            "index",
+            "usage",
+            "prompt_tokens",
+            "response_format",
+            "json_schema",
+            "schema",
+            "error",
+            "temperature",
+            "n",
+            "extra_field",
+        ];
+        const WORDS: &[&str] = &[
+            "user",
+            "assistant",
+            "tool",
+            "text",
+            "image_url",
+            "function",
+            "stop",
+            "auto",
+            "[DONE]",
+            "",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..100).prop_map(Value::from),
+            prop::sample::select(WORDS).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(prop::sample::select(KEYS), inner, 0..6).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    /// Whatever parses as `T` re-serializes to something that parses back
+    /// to the same value.
+    fn reparses<T: Serialize + DeserializeOwned + PartialEq + fmt::Debug>(value: &Value) -> bool {
+        let Ok(parsed) = serde_json::from_value::<T>(value.clone()) else {
+            return false;
+        };
+        let text = serde_json::to_string(&parsed).unwrap();
+        let again: T = serde_json::from_str(&text).unwrap();
+        assert_eq!(again, parsed, "{text}");
+        true
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn generated_json_round_trips(value in json_value()) {
+            reparses::<ChatCompletionRequest>(&value);
+            reparses::<ChatCompletion>(&value);
+            reparses::<ChatCompletionChunk>(&value);
+            reparses::<Message>(&value);
+            reparses::<ContentPart>(&value);
+        }
+
+        #[test]
+        fn no_panic_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = serde_json::from_slice::<ChatCompletionRequest>(&bytes);
+            let _ = serde_json::from_slice::<ChatCompletion>(&bytes);
+            let _ = serde_json::from_slice::<ChatCompletionChunk>(&bytes);
+        }
+    }
+
+    #[test]
+    fn the_generator_reaches_the_typed_paths() {
+        use proptest::strategy::{Strategy, ValueTree};
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let parsed = (0..2000)
+            .filter(|_| {
+                let value = json_value().new_tree(&mut runner).unwrap().current();
+                reparses::<Message>(&value) || reparses::<ChatCompletionChunk>(&value)
+            })
+            .count();
+        assert!(parsed > 20, "only {parsed} of 2000 generated values parsed");
+    }
+
     #[test]
     fn string_enums_keep_unknown_values() {
         for (s, known) in [("assistant", true), ("tool", true), ("narrator", false)] {
