@@ -13,7 +13,7 @@
 //!   [`ChatStream`]).
 //! - Endpoint shapes ([`Endpoint`]: OpenAI-compatible and Azure) and a
 //!   redacting [`ApiKey`].
-//! - [`MockTransport`] (feature `mock`): a scripted transport for tests.
+//! - `MockTransport` (feature `mock`): a scripted transport for tests.
 //!
 //! Without default features the crate needs neither hyper nor tokio; any
 //! HTTP stack can implement [`Transport`].
@@ -83,7 +83,7 @@
 //!
 //! - `hyper` (default): [`HyperTransport`], with webpki roots.
 //! - `native-roots`: trust the operating system's certificate store instead.
-//! - `mock`: [`MockTransport`].
+//! - `mock`: `MockTransport`, `MockReply`, `RecordedRequest`.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
