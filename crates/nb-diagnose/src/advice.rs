@@ -84,20 +84,13 @@ const PERMISSION: &[FixSuggestion] = &[
     FALL_BACK,
 ];
 
-const MODEL_NOT_FOUND: &[FixSuggestion] = &[
-    s(
-        "Check the model name",
-        "Compare the model (or Azure deployment) name with the provider's model list",
-        "The name is misspelt, retired, not deployed here or not visible to this account.",
-    ),
-    FALL_BACK,
-];
-
-const OLLAMA_PULL: FixSuggestion = s(
-    "Pull the model",
-    "ollama pull <model>",
-    "Ollama serves only models that have been pulled to this machine.",
+const CHECK_MODEL_NAME: FixSuggestion = s(
+    "Check the model name",
+    "Compare the model (or Azure deployment) name with the provider's model list",
+    "The name is misspelt, retired, not deployed here or not visible to this account.",
 );
+
+const MODEL_NOT_FOUND: &[FixSuggestion] = &[CHECK_MODEL_NAME, FALL_BACK];
 
 const CONTEXT: &[FixSuggestion] = &[
     s(
@@ -183,12 +176,14 @@ const TIMEOUT: &[FixSuggestion] = &[
     ),
 ];
 
+const RETRY_NETWORK: FixSuggestion = s(
+    "Retry with backoff",
+    "Retry a few times with backoff; fall back if it persists",
+    "Resets and refused connections are often transient.",
+);
+
 const NETWORK: &[FixSuggestion] = &[
-    s(
-        "Retry with backoff",
-        "Retry a few times with backoff; fall back if it persists",
-        "Resets and refused connections are often transient.",
-    ),
+    RETRY_NETWORK,
     s(
         "Check connectivity",
         "Check the base URL, DNS, proxy settings and that the server is up",
@@ -209,12 +204,6 @@ const TLS_CERTIFICATE: &[FixSuggestion] = &[
         "Speaking TLS to a plain-text port fails the same way every time.",
     ),
 ];
-
-const LOCAL_SERVER: FixSuggestion = s(
-    "Start the local server",
-    "Start it (ollama serve, llama-server, vllm serve) and check the port in the base URL",
-    "Nothing is listening at that address.",
-);
 
 const MALFORMED: &[FixSuggestion] = &[
     s(
@@ -253,40 +242,54 @@ const UNKNOWN: &[FixSuggestion] = &[
     FALL_BACK,
 ];
 
+const OLLAMA_MODEL_NOT_FOUND: &[FixSuggestion] = &[
+    s(
+        "Pull the model",
+        "ollama pull <model>",
+        "Ollama serves only models that have been pulled to this machine.",
+    ),
+    CHECK_MODEL_NAME,
+    FALL_BACK,
+];
+
+const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
+    s(
+        "Start the local server",
+        "Start it (ollama serve, llama-server, vllm serve) and check the port in the base URL",
+        "Nothing is listening at that address.",
+    ),
+    RETRY_NETWORK,
+    FALL_BACK,
+];
+
 /// Ranked suggestions for a diagnosis.
 pub(crate) fn suggestions(
     category: ErrorCategory,
     sub: &str,
     provider: Provider,
     shrink: bool,
-) -> Vec<FixSuggestion> {
-    let (first, rest): (Option<FixSuggestion>, &[FixSuggestion]) = match category {
-        RateLimit if shrink => (None, REQUEST_TOO_LARGE),
-        RateLimit => (None, RATE_LIMIT),
-        QuotaExhausted => (None, QUOTA),
-        Auth => (None, AUTH),
-        Permission => (None, PERMISSION),
-        ModelNotFound if provider == Provider::Ollama => (Some(OLLAMA_PULL), MODEL_NOT_FOUND),
-        ModelNotFound => (None, MODEL_NOT_FOUND),
-        ContextLength => (None, CONTEXT),
-        ContentFilter => (None, CONTENT),
-        InvalidRequest => (None, INVALID),
-        ServerError => (None, SERVER),
-        Overloaded => (None, OVERLOADED),
-        Timeout => (None, TIMEOUT),
-        Network if sub.ends_with("tls_certificate") => (None, TLS_CERTIFICATE),
-        Network if provider.is_local() && sub.ends_with("connect_refused") => {
-            (Some(LOCAL_SERVER), NETWORK)
-        }
-        Network => (None, NETWORK),
-        MalformedResponse => (None, MALFORMED),
-        StreamInterrupted => (None, STREAM),
-        _ => (None, UNKNOWN),
-    };
-    let mut v = Vec::with_capacity(rest.len() + usize::from(first.is_some()));
-    v.extend(first);
-    v.extend_from_slice(rest);
-    v
+) -> &'static [FixSuggestion] {
+    match category {
+        RateLimit if shrink => REQUEST_TOO_LARGE,
+        RateLimit => RATE_LIMIT,
+        QuotaExhausted => QUOTA,
+        Auth => AUTH,
+        Permission => PERMISSION,
+        ModelNotFound if provider == Provider::Ollama => OLLAMA_MODEL_NOT_FOUND,
+        ModelNotFound => MODEL_NOT_FOUND,
+        ContextLength => CONTEXT,
+        ContentFilter => CONTENT,
+        InvalidRequest => INVALID,
+        ServerError => SERVER,
+        Overloaded => OVERLOADED,
+        Timeout => TIMEOUT,
+        Network if sub.ends_with("tls_certificate") => TLS_CERTIFICATE,
+        Network if provider.is_local() && sub.ends_with("connect_refused") => LOCAL_NOT_LISTENING,
+        Network => NETWORK,
+        MalformedResponse => MALFORMED,
+        StreamInterrupted => STREAM,
+        _ => UNKNOWN,
+    }
 }
 
 /// What the root cause sentence needs to know.
@@ -348,9 +351,7 @@ fn sentence(c: &Cause<'_>) -> (&'static str, &'static str) {
         Overloaded => ("The model at ", " is out of capacity right now"),
         Timeout => match c.phase {
             Some(TimeoutPhase::Connect) => ("Connecting to ", " timed out"),
-            Some(TimeoutPhase::FirstByte) => {
-                ("The response head from ", " did not arrive in time")
-            }
+            Some(TimeoutPhase::FirstByte) => ("The response head from ", " did not arrive in time"),
             Some(TimeoutPhase::Idle) => (
                 "The stream from ",
                 " stalled between chunks for longer than the idle timeout",
@@ -368,7 +369,9 @@ fn sentence(c: &Cause<'_>) -> (&'static str, &'static str) {
                     ": its TLS certificate could not be verified (an intercepting proxy or a missing CA), so retrying will not help"
                 }
                 "dns" => ": its host name did not resolve",
-                "refused" => ": the connection was refused, nothing listens at that address and port",
+                "refused" => {
+                    ": the connection was refused, nothing listens at that address and port"
+                }
                 "unreachable" => ": the network route to it is unreachable",
                 "reset" => ": the connection was reset or closed before a response arrived",
                 "tls" => ": the TLS handshake failed",
@@ -420,12 +423,10 @@ fn push_secs(out: &mut String, d: Duration) {
     push_u128(out, ms / 1000);
     let frac = ms % 1000;
     if frac != 0 {
-        let digits = [frac / 100, frac / 10 % 10, frac % 10];
-        let keep = if frac % 10 != 0 { 3 } else if frac % 100 != 0 { 2 } else { 1 };
+        let digits = [frac / 100, frac / 10 % 10, frac % 10].map(|d| char::from(b'0' + d as u8));
+        let keep = 3 - digits.iter().rev().take_while(|d| **d == '0').count();
         out.push('.');
-        for d in &digits[..keep] {
-            out.push(char::from(b'0' + *d as u8));
-        }
+        out.extend(&digits[..keep]);
     }
     out.push_str(" s");
 }
@@ -488,7 +489,10 @@ mod tests {
         c.wait = Some(Duration::from_secs(86_400));
         c.max_wait = Some(Duration::from_secs(120));
         let s = root_cause(&c);
-        assert!(s.contains("DashScope (Qwen)") && s.contains("wait 86400 s") && s.contains("120 s cap"), "{s}");
+        assert!(
+            s.contains("DashScope (Qwen)") && s.contains("wait 86400 s") && s.contains("120 s cap"),
+            "{s}"
+        );
         let s = root_cause(&cause(Network, "dashscope_dns"));
         assert!(s.contains("did not resolve"), "{s}");
         let s = root_cause(&cause(Network, "tls_certificate"));
@@ -497,7 +501,12 @@ mod tests {
 
     #[test]
     fn provider_specific_suggestions_come_first() {
-        let s = suggestions(ModelNotFound, "ollama_model_not_pulled", Provider::Ollama, false);
+        let s = suggestions(
+            ModelNotFound,
+            "ollama_model_not_pulled",
+            Provider::Ollama,
+            false,
+        );
         assert_eq!(s[0].command, "ollama pull <model>");
         let s = suggestions(Network, "ollama_connect_refused", Provider::Ollama, false);
         assert_eq!(s[0].title, "Start the local server");

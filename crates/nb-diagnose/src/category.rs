@@ -127,9 +127,10 @@ impl ErrorCategory {
             Self::RateLimit | Self::ServerError | Self::Overloaded | Self::Unknown => {
                 Severity::Medium
             }
-            Self::ModelNotFound | Self::ContextLength | Self::ContentFilter | Self::InvalidRequest => {
-                Severity::High
-            }
+            Self::ModelNotFound
+            | Self::ContextLength
+            | Self::ContentFilter
+            | Self::InvalidRequest => Severity::High,
             Self::Auth | Self::Permission | Self::QuotaExhausted => Severity::Critical,
         }
     }
@@ -180,10 +181,29 @@ mod tests {
     #[test]
     fn defaults_follow_the_design_table() {
         use ErrorCategory::*;
-        for c in [Auth, Permission, QuotaExhausted, ModelNotFound, ContextLength, ContentFilter, InvalidRequest] {
-            assert!(!c.retryable_by_default(), "{c} must never be retried on the same model");
+        for c in [
+            Auth,
+            Permission,
+            QuotaExhausted,
+            ModelNotFound,
+            ContextLength,
+            ContentFilter,
+            InvalidRequest,
+        ] {
+            assert!(
+                !c.retryable_by_default(),
+                "{c} must never be retried on the same model"
+            );
         }
-        for c in [RateLimit, ServerError, Overloaded, Timeout, Network, MalformedResponse, StreamInterrupted] {
+        for c in [
+            RateLimit,
+            ServerError,
+            Overloaded,
+            Timeout,
+            Network,
+            MalformedResponse,
+            StreamInterrupted,
+        ] {
             assert!(c.retryable_by_default(), "{c}");
             assert!(c.fallback_by_default(), "{c}");
         }

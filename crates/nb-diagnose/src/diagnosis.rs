@@ -47,8 +47,9 @@ pub struct Diagnosis {
     pub status: Option<u16>,
     /// The root cause, in one sentence.
     pub root_cause: String,
-    /// Ranked fixes, most useful first.
-    pub suggestions: Vec<FixSuggestion>,
+    /// Ranked fixes, most useful first (borrowed from static tables unless
+    /// someone edits them).
+    pub suggestions: Cow<'static, [FixSuggestion]>,
     /// The provider's own error fields, when the body or message had them.
     pub provider_error: Option<ProviderError>,
 }
@@ -217,11 +218,17 @@ mod tests {
     fn names_are_snake_case() {
         assert_eq!(Severity::Critical.to_string(), "critical");
         assert!(Severity::Low < Severity::Critical);
-        assert_eq!(RecommendedAction::RotateKeyThenRetry.to_string(), "rotate_key_then_retry");
+        assert_eq!(
+            RecommendedAction::RotateKeyThenRetry.to_string(),
+            "rotate_key_then_retry"
+        );
         assert_eq!(
             RecommendedAction::RetryAfter(Duration::from_millis(1500)).to_string(),
             "retry after 1.500 s"
         );
-        assert_eq!(RecommendedAction::RetryAfter(Duration::ZERO).as_str(), "retry_after");
+        assert_eq!(
+            RecommendedAction::RetryAfter(Duration::ZERO).as_str(),
+            "retry_after"
+        );
     }
 }

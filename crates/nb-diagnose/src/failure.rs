@@ -348,7 +348,10 @@ impl<'a> ResponseHeaders<'a> {
     /// Keeps `value` if `name` is one diagnosis reads and is not set yet;
     /// returns whether it was kept.
     pub fn insert<V: AsRef<[u8]> + ?Sized>(&mut self, name: &str, value: &'a V) -> bool {
-        let Some(i) = KNOWN.iter().position(|k| k.eq_ignore_ascii_case(name.trim())) else {
+        let Some(i) = KNOWN
+            .iter()
+            .position(|k| k.eq_ignore_ascii_case(name.trim()))
+        else {
             return false;
         };
         if self.values[i].is_some() {

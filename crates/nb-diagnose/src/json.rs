@@ -109,7 +109,7 @@ fn hex4(b: &[u8]) -> Option<u32> {
 }
 
 /// What a scan found.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Fields<'a> {
     /// `error.message` (or `error` itself when it is a string).
     pub(crate) error_message: Option<Text<'a>>,
@@ -391,7 +391,11 @@ impl<'a> Parser<'a> {
                     }
                     self.i += 1;
                     self.ws();
-                    let k = if key.escaped { Key::Other } else { classify(key.raw) };
+                    let k = if key.escaped {
+                        Key::Other
+                    } else {
+                        classify(key.raw)
+                    };
                     // Arrays push nothing, so `depth` bounds `path_len`.
                     self.path[self.path_len] = k;
                     self.path_len += 1;
@@ -587,7 +591,10 @@ mod tests {
             false,
         );
         assert_eq!(s(d.code()).as_deref(), Some("Throttling.RateQuota"));
-        assert_eq!(s(d.message()).as_deref(), Some("Requests rate limit exceeded"));
+        assert_eq!(
+            s(d.message()).as_deref(),
+            Some("Requests rate limit exceeded")
+        );
     }
 
     #[test]
@@ -603,7 +610,8 @@ mod tests {
 
     #[test]
     fn lenient_mode_reads_python_reprs() {
-        let text = b"{'error': {'message': \"It's over\", 'type': None, 'code': 'insufficient_quota'}}";
+        let text =
+            b"{'error': {'message': \"It's over\", 'type': None, 'code': 'insufficient_quota'}}";
         let f = scan(text, true);
         assert_eq!(s(f.code()).as_deref(), Some("insufficient_quota"));
         assert_eq!(s(f.message()).as_deref(), Some("It's over"));
@@ -614,7 +622,10 @@ mod tests {
 
     #[test]
     fn truncated_input_keeps_what_was_found() {
-        let f = scan(br#"{"error":{"message":"Overloaded","type":"overloaded_err"#, false);
+        let f = scan(
+            br#"{"error":{"message":"Overloaded","type":"overloaded_err"#,
+            false,
+        );
         assert!(!f.complete);
         assert_eq!(s(f.message()).as_deref(), Some("Overloaded"));
     }

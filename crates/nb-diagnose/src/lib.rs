@@ -103,6 +103,7 @@ mod diagnosis;
 mod engine;
 mod failure;
 mod json;
+mod matcher;
 mod provider;
 mod rule;
 mod waits;
@@ -116,3 +117,8 @@ pub use provider::{
 };
 pub use rule::{MAX_PATTERN_LEN, Rule, RuleError};
 pub use waits::{RateLimitHeaders, rate_limit_headers};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aho_corasick::AhoCorasick;
+use crate::matcher::Matcher;
 
 /// An LLM API provider (or a family of servers speaking one dialect).
 ///
@@ -233,8 +233,19 @@ static PROFILES: [ProviderProfile; 19] = [
         Some(500),
         &["api.openai.com", "openai.com/v1"],
         &[
-            "gpt-", "chatgpt-", "o1", "o3", "o4-", "codex-", "computer-use-", "davinci", "babbage",
-            "text-embedding-", "dall-e", "whisper", "tts-",
+            "gpt-",
+            "chatgpt-",
+            "o1",
+            "o3",
+            "o4-",
+            "codex-",
+            "computer-use-",
+            "davinci",
+            "babbage",
+            "text-embedding-",
+            "dall-e",
+            "whisper",
+            "tts-",
         ],
     ),
     // Limits are set per deployment (TPM-derived); none is universal.
@@ -522,27 +533,23 @@ fn url_patterns() -> impl Iterator<Item = (usize, &'static str)> {
         .flat_map(|(rank, p)| get_profile(*p).url_patterns.iter().map(move |u| (rank, *u)))
 }
 
-/// One automaton over every URL pattern, built on first use.
-fn url_matcher() -> Option<&'static (AhoCorasick, Vec<usize>)> {
-    static MATCHER: OnceLock<Option<(AhoCorasick, Vec<usize>)>> = OnceLock::new();
+/// One automaton over every URL pattern (valued by rank), built on first use.
+fn url_matcher() -> Option<&'static Matcher<usize>> {
+    static MATCHER: OnceLock<Option<Matcher<usize>>> = OnceLock::new();
     MATCHER
-        .get_or_init(|| {
-            let ranks = url_patterns().map(|(rank, _)| rank).collect();
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(url_patterns().map(|(_, u)| u))
-                .ok()
-                .map(|ac| (ac, ranks))
-        })
+        .get_or_init(|| Matcher::build(url_patterns().map(|(rank, u)| (u, rank))).ok())
         .as_ref()
 }
 
 fn provider_of_url(url: &str) -> Option<Provider> {
     let best = match url_matcher() {
-        Some((ac, ranks)) => ac
-            .find_overlapping_iter(url)
-            .map(|m| ranks[m.pattern().as_usize()])
-            .min(),
+        Some(m) => {
+            let mut best = None;
+            m.each_match(url.as_bytes(), &mut |rank, _| {
+                best = Some(best.map_or(rank, |b: usize| b.min(rank)));
+            });
+            best
+        }
         // Unreachable in practice (the patterns are fixed and small); the
         // plain search gives the same answer, only slower.
         None => url_patterns()
@@ -607,7 +614,11 @@ mod tests {
             assert!(p.standard_retries <= p.patient_retries, "{p:?}");
             assert!(!p.name.is_empty());
             if p.provider != Provider::Unknown {
-                assert!(!p.url_patterns.is_empty(), "{:?} has no URL pattern", p.provider);
+                assert!(
+                    !p.url_patterns.is_empty(),
+                    "{:?} has no URL pattern",
+                    p.provider
+                );
             }
             for pat in p.url_patterns.iter().chain(p.model_prefixes) {
                 assert!(!pat.is_empty() && pat.to_lowercase() == *pat, "{pat:?}");
@@ -684,11 +695,17 @@ mod tests {
             ("qwq-32b", Provider::DashScope),
             ("Qwen3-Coder-Plus", Provider::DashScope),
             ("mistral-large-latest", Provider::Mistral),
-            ("anthropic.claude-3-5-sonnet-20240620-v1:0", Provider::Bedrock),
+            (
+                "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                Provider::Bedrock,
+            ),
             ("command-r-plus", Provider::Cohere),
             ("grok-4", Provider::XAi),
             ("openai/gpt-4o", Provider::OpenAi),
-            ("accounts/fireworks/models/llama-v3p1-8b-instruct", Provider::Fireworks),
+            (
+                "accounts/fireworks/models/llama-v3p1-8b-instruct",
+                Provider::Fireworks,
+            ),
             ("llama3.1:8b", Provider::Unknown),
         ];
         for (model, want) in cases {
@@ -696,7 +713,10 @@ mod tests {
         }
         // The URL wins over the model.
         assert_eq!(
-            detect_provider(Some("https://openrouter.ai/api/v1"), Some("deepseek/deepseek-chat")),
+            detect_provider(
+                Some("https://openrouter.ai/api/v1"),
+                Some("deepseek/deepseek-chat")
+            ),
             Provider::OpenRouter
         );
     }

@@ -138,7 +138,10 @@ impl fmt::Display for RuleError {
             Self::NoPatterns => f.write_str("the rule has no pattern"),
             Self::EmptyPattern => f.write_str("a pattern is empty"),
             Self::PatternTooLong { len } => {
-                write!(f, "a pattern is {len} bytes long, the limit is {MAX_PATTERN_LEN}")
+                write!(
+                    f,
+                    "a pattern is {len} bytes long, the limit is {MAX_PATTERN_LEN}"
+                )
             }
             Self::EmptySubCategory => f.write_str("the sub-category is empty"),
             Self::Automaton(why) => write!(f, "the pattern automaton could not be built: {why}"),
@@ -156,7 +159,10 @@ mod tests {
     fn validation_refuses_unusable_rules() {
         let r = Rule::new(ErrorCategory::Auth, "x");
         assert_eq!(r.validate(), Err(RuleError::NoPatterns));
-        assert_eq!(r.clone().pattern("").validate(), Err(RuleError::EmptyPattern));
+        assert_eq!(
+            r.clone().pattern("").validate(),
+            Err(RuleError::EmptyPattern)
+        );
         let long = "a".repeat(MAX_PATTERN_LEN + 1);
         assert_eq!(
             r.clone().pattern(long).validate(),
@@ -165,6 +171,10 @@ mod tests {
         let r2 = Rule::new(ErrorCategory::Auth, "").pattern("p");
         assert_eq!(r2.validate(), Err(RuleError::EmptySubCategory));
         assert!(r.patterns(["a", "b"]).validate().is_ok());
-        assert!(RuleError::PatternTooLong { len: 300 }.to_string().contains("300"));
+        assert!(
+            RuleError::PatternTooLong { len: 300 }
+                .to_string()
+                .contains("300")
+        );
     }
 }

@@ -228,7 +228,11 @@ pub(crate) fn parse_rfc3339(v: &[u8]) -> Option<SystemTime> {
     }
     let y = digits(&v[0..4])?;
     let (mo, d) = (digits(&v[5..7])?, digits(&v[8..10])?);
-    let (h, mi, s) = (digits(&v[11..13])?, digits(&v[14..16])?, digits(&v[17..19])?);
+    let (h, mi, s) = (
+        digits(&v[11..13])?,
+        digits(&v[14..16])?,
+        digits(&v[17..19])?,
+    );
     let mut i = 19;
     let mut frac = 0.0;
     if v[i] == b'.' {
@@ -358,7 +362,11 @@ impl RateLimitHeaders {
             reset_requests: reset(H::ResetRequests)
                 .or_else(|| reset(H::AnthropicRequestsReset))
                 .or_else(|| reset(H::Reset)),
-            limit_tokens: count(headers.at(H::LimitTokens).or(headers.at(H::AnthropicTokensLimit))),
+            limit_tokens: count(
+                headers
+                    .at(H::LimitTokens)
+                    .or(headers.at(H::AnthropicTokensLimit)),
+            ),
             remaining_tokens: count(
                 headers
                     .at(H::RemainingTokens)
@@ -478,7 +486,12 @@ mod tests {
         assert_eq!(parse_duration(b"12"), ms(12_000));
         assert_eq!(parse_duration(b"1.5"), ms(1500));
         for bad in [&b""[..], b"s", b"1x", b"1s2", b"-1s", b"1..2s", b"1e400s"] {
-            assert_eq!(parse_duration(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_duration(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -503,7 +516,10 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after(b"soon", || now), None);
-        assert_eq!(parse_retry_after(b"Sun, 32 Nov 1994 08:00:00 GMT", || now), None);
+        assert_eq!(
+            parse_retry_after(b"Sun, 32 Nov 1994 08:00:00 GMT", || now),
+            None
+        );
     }
 
     #[test]
@@ -518,7 +534,10 @@ mod tests {
         assert_eq!(t, Some(at(784_111_777)));
         let t = parse_rfc3339(b"1994-11-06T10:49:37.25+02:00");
         assert_eq!(t, Some(at(784_111_777) + Duration::from_millis(250)));
-        assert_eq!(parse_rfc3339(b"1994-11-06 08:49:37z"), Some(at(784_111_777)));
+        assert_eq!(
+            parse_rfc3339(b"1994-11-06 08:49:37z"),
+            Some(at(784_111_777))
+        );
         assert_eq!(parse_rfc3339(b"1994-13-06T08:49:37Z"), None);
         assert_eq!(parse_rfc3339(b"1994-11-06T08:49:37"), None);
         assert_eq!(parse_rfc3339(b"not a date at all ..."), None);
@@ -593,10 +612,16 @@ mod tests {
             ("anthropic-ratelimit-requests-reset", "2023-11-14T22:13:21Z"),
             ("anthropic-ratelimit-input-tokens-limit", "30000"),
             ("anthropic-ratelimit-input-tokens-remaining", "12"),
-            ("anthropic-ratelimit-input-tokens-reset", "2023-11-14T22:13:40Z"),
+            (
+                "anthropic-ratelimit-input-tokens-reset",
+                "2023-11-14T22:13:40Z",
+            ),
             ("anthropic-ratelimit-output-tokens-limit", "8000"),
             ("anthropic-ratelimit-output-tokens-remaining", "7000"),
-            ("anthropic-ratelimit-output-tokens-reset", "2023-11-14T22:13:30Z"),
+            (
+                "anthropic-ratelimit-output-tokens-reset",
+                "2023-11-14T22:13:30Z",
+            ),
             ("retry-after-ms", "1500"),
         ];
         let rl = rate_limit_headers(h.iter().map(|(n, v)| (*n, *v)), now);
@@ -611,7 +636,11 @@ mod tests {
 
     #[test]
     fn rate_limit_headers_generic_and_empty() {
-        let h = [("X-RateLimit-Limit", "20"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "1700000005000")];
+        let h = [
+            ("X-RateLimit-Limit", "20"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "1700000005000"),
+        ];
         let rl = rate_limit_headers(h.iter().map(|(n, v)| (*n, *v)), at(1_700_000_000));
         assert_eq!(rl.limit_requests, Some(20));
         assert_eq!(rl.exhausted_reset(), ms(5000));

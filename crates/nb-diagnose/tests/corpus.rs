@@ -125,21 +125,42 @@ fn corpus_accuracy() {
             }
         }
         if !wrong.is_empty() {
-            let _ = writeln!(misses, "  {}: {} [{}]", c.id, wrong.join(", "), d.sub_category);
+            let _ = writeln!(
+                misses,
+                "  {}: {} [{}]",
+                c.id,
+                wrong.join(", "),
+                d.sub_category
+            );
         }
     }
     let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
     let mut summary = String::new();
     let _ = writeln!(summary, "corpus: {n} cases");
     let _ = writeln!(summary, "  category  {cat_ok}/{n} = {:.1}%", pct(cat_ok, n));
-    let _ = writeln!(summary, "  retryable {retry_ok}/{n} = {:.1}%", pct(retry_ok, n));
-    let _ = writeln!(summary, "  fallback  {fb_ok}/{n} = {:.1}% (informative)", pct(fb_ok, n));
+    let _ = writeln!(
+        summary,
+        "  retryable {retry_ok}/{n} = {:.1}%",
+        pct(retry_ok, n)
+    );
+    let _ = writeln!(
+        summary,
+        "  fallback  {fb_ok}/{n} = {:.1}% (informative)",
+        pct(fb_ok, n)
+    );
     let _ = writeln!(
         summary,
         "  wait      {wait_ok}/{wait_given} given waits found; {wait_spurious} waits reported where the corpus has none"
     );
-    let _ = writeln!(summary, "  provider  {prov_ok}/{prov_total} = {:.1}%", pct(prov_ok, prov_total));
-    let _ = writeln!(summary, "confusion (expected -> got: count), off-diagonal first:");
+    let _ = writeln!(
+        summary,
+        "  provider  {prov_ok}/{prov_total} = {:.1}%",
+        pct(prov_ok, prov_total)
+    );
+    let _ = writeln!(
+        summary,
+        "confusion (expected -> got: count), off-diagonal first:"
+    );
     for ((want, got), k) in confusion.iter().filter(|((w, g), _)| w != g) {
         let _ = writeln!(summary, "  {want} -> {got}: {k}");
     }
@@ -151,7 +172,16 @@ fn corpus_accuracy() {
     }
     let _ = std::io::stderr().write_all(summary.as_bytes());
 
-    assert!(pct(cat_ok, n) >= 95.0, "category accuracy below 95%\n{summary}");
-    assert!(pct(retry_ok, n) >= 97.0, "retryable accuracy below 97%\n{summary}");
-    assert_eq!(wait_ok, wait_given, "a server-given wait was missed\n{summary}");
+    assert!(
+        pct(cat_ok, n) >= 95.0,
+        "category accuracy below 95%\n{summary}"
+    );
+    assert!(
+        pct(retry_ok, n) >= 97.0,
+        "retryable accuracy below 97%\n{summary}"
+    );
+    assert_eq!(
+        wait_ok, wait_given,
+        "a server-given wait was missed\n{summary}"
+    );
 }
