@@ -151,7 +151,7 @@ fn write_percentiles(lb: &Loopback) {
     let (b50, b99) = (pct(&mut bare, 0.50), pct(&mut bare, 0.99));
     let (o50, o99) = (pct(&mut ours, 0.50), pct(&mut ours, 0.99));
     let md = format!(
-        "\nLoopback request latency over {N} interleaved requests per client (µs):\n\n\
+        "Loopback request latency over {N} interleaved requests per client (µs):\n\n\
          | client | p50 | p99 |\n|---|---|---|\n\
          | bare hyper-util (baseline) | {b50:.1} | {b99:.1} |\n\
          | HyperTransport | {o50:.1} | {o99:.1} |\n\
