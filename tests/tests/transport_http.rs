@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use nb_transport::{
     ChatStream, HyperTransport, RequestOptions, ResponseBody, StreamError, StreamEvent,
-    TimeoutPhase, Timeouts, Transport, TransportErrorKind,
+    TimeoutPhase, Timeouts, Transport, TransportError, TransportErrorKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -115,6 +115,16 @@ fn with(timeouts: Timeouts) -> RequestOptions {
 
 fn transport() -> HyperTransport {
     HyperTransport::new().unwrap()
+}
+
+/// `GET http://{addr}/` on a fresh default transport.
+async fn send_to(
+    addr: SocketAddr,
+    options: RequestOptions,
+) -> Result<Response<ResponseBody>, TransportError> {
+    transport()
+        .send(get(&format!("http://{addr}/")), options)
+        .await
 }
 
 const CHUNKED_HEAD: &[u8] =
@@ -292,10 +302,7 @@ async fn response_head_timeout() {
         response_head: Some(SHORT),
         ..Timeouts::NONE
     };
-    let err = transport()
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-        .unwrap_err();
+    let err = send_to(addr, with(timeouts)).await.unwrap_err();
     assert_eq!(
         err.kind(),
         TransportErrorKind::Timeout(TimeoutPhase::ResponseHead)
@@ -311,10 +318,7 @@ async fn total_timeout_before_the_head_reports_total() {
         total: Some(SHORT),
         ..Timeouts::NONE
     };
-    let err = transport()
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-        .unwrap_err();
+    let err = send_to(addr, with(timeouts)).await.unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Total));
 }
 
@@ -330,18 +334,18 @@ async fn first_byte_timeout() {
         idle: Some(Duration::from_secs(30)),
         ..Timeouts::NONE
     };
-    let response = transport()
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-        .unwrap();
+    let response = send_to(addr, with(timeouts)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let err = response.into_body().chunk().await.unwrap().unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::FirstByte));
     assert!(!err.is_interrupted(), "nothing had arrived yet");
 
     // Without a first-byte deadline, the idle deadline covers that wait.
-    let timeouts = Timeouts { idle: Some(SHORT), ..Timeouts::NONE };
-    let response = transport().send(get(&format!("http://{addr}/")), with(timeouts)).await.unwrap();
+    let timeouts = Timeouts {
+        idle: Some(SHORT),
+        ..Timeouts::NONE
+    };
+    let response = send_to(addr, with(timeouts)).await.unwrap();
     let err = response.into_body().chunk().await.unwrap().unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Idle));
 }
@@ -359,10 +363,7 @@ async fn idle_timeout_is_a_stall_and_an_interruption() {
         idle: Some(SHORT),
         ..Timeouts::NONE
     };
-    let response = transport()
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-        .unwrap();
+    let response = send_to(addr, with(timeouts)).await.unwrap();
 
     let mut stream = ChatStream::new(response.into_body());
     assert!(matches!(
@@ -399,10 +400,7 @@ async fn total_timeout_while_the_body_trickles() {
     };
     // On a loaded machine the deadline may even elapse before the head: the
     // phase is `Total` either way.
-    let err = match transport()
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-    {
+    let err = match send_to(addr, with(timeouts)).await {
         Err(e) => e,
         Ok(response) => {
             let mut body = response.into_body();
@@ -460,10 +458,7 @@ async fn connection_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let err = transport()
-        .send(get(&format!("http://{addr}/")), RequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = send_to(addr, RequestOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::ConnectRefused, "{err:?}");
     assert!(err.is_connect());
     assert!(
@@ -480,10 +475,7 @@ async fn reset_before_the_head() {
         drop(stream);
     })
     .await;
-    let err = transport()
-        .send(get(&format!("http://{addr}/")), RequestOptions::default())
-        .await
-        .unwrap_err();
+    let err = send_to(addr, RequestOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Reset, "{err:?}");
     assert!(
         !err.is_connect(),
@@ -499,10 +491,7 @@ async fn stream_cut_mid_body_is_interrupted() {
         // Drop the connection without the terminating zero-length chunk.
     })
     .await;
-    let response = transport()
-        .send(get(&format!("http://{addr}/")), RequestOptions::default())
-        .await
-        .unwrap();
+    let response = send_to(addr, RequestOptions::default()).await.unwrap();
     let mut stream = ChatStream::new(response.into_body());
     assert!(matches!(
         stream.next().await,
@@ -529,10 +518,7 @@ async fn clean_close_without_finish_signal_is_interrupted() {
         stream.shutdown().await.unwrap();
     })
     .await;
-    let response = transport()
-        .send(get(&format!("http://{addr}/")), RequestOptions::default())
-        .await
-        .unwrap();
+    let response = send_to(addr, RequestOptions::default()).await.unwrap();
     let mut stream = ChatStream::new(response.into_body());
     assert!(matches!(
         stream.next().await,
