@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
-use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, status_rule};
+use crate::catalogue::{
+    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, status_rule,
+};
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
 use crate::matcher::Matcher;
@@ -307,6 +309,7 @@ impl DiagnosisEngine {
 
     /// Runs the automata over `hay`, collecting rule hits and signals.
     fn scan(&self, hay: &[u8], ev: &mut Evidence, order: u8) {
+        ev.model_at = None;
         self.scan_with(&self.compiled.ascii, hay, ev, order);
         if !hay.is_ascii() {
             self.scan_with(&self.compiled.wide, hay, ev, order);
@@ -320,7 +323,7 @@ impl DiagnosisEngine {
     fn scan_with(&self, matcher: &Matcher<Target>, hay: &[u8], ev: &mut Evidence, order: u8) {
         matcher.each_match(hay, &mut |t, end| {
             let start = end.saturating_sub(usize::from(t.len));
-            let alnum = |i: Option<&u8>| i.is_some_and(u8::is_ascii_alphanumeric);
+            let alnum = |i: Option<&u8>| i.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
             let start_ok = start == 0 || !alnum(hay.get(start - 1));
             let ok = match t.boundary {
                 Boundary::None => true,
@@ -366,6 +369,12 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Secret) => ev.secret = true,
+                What::Signal(Signal::Model) => ev.model_at = Some(end),
+                What::Signal(Signal::Missing) => {
+                    ev.model_missing |= ev
+                        .model_at
+                        .is_some_and(|at| start >= at && start - at <= MODEL_MISSING_SPAN);
+                }
                 What::Signal(Signal::Names(p)) => {
                     let key = (order, start, Reverse(t.len));
                     if ev.names.is_none_or(|(k, _)| key < k) {
@@ -647,6 +656,9 @@ impl DiagnosisEngine {
         if fields.filtered && v.priority < 88 {
             v = Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
         }
+        if ev.model_missing && v.priority < 80 {
+            v = Verdict::new(ErrorCategory::ModelNotFound, "model_not_found", 80);
+        }
         let by_status = status.and_then(status_rule);
         if let Some((category, sub)) = by_status
             && v.priority < 30
@@ -854,6 +866,10 @@ struct Evidence {
     periodic: bool,
     /// Some text looked like the start of a key: redact what is copied out.
     secret: bool,
+    /// Where the last "model" ended, in the current haystack.
+    model_at: Option<usize>,
+    /// "not found" (or similar) shortly after "model".
+    model_missing: bool,
 }
 
 type NameKey = (u8, usize, Reverse<u16>);

@@ -1430,3 +1430,180 @@ fn secrets_never_reach_the_diagnosis() {
     assert!(message.contains("sk-***"), "{message}");
     assert!(!format!("{d:?}").contains("AbCdEfGh"));
 }
+
+/// Errors as client libraries print them (SDK exceptions, litellm, Node,
+/// Python transports), with no base URL: the text alone must decide.
+#[test]
+fn sdk_printouts_and_wrappers() {
+    let cases: &[(&str, ErrorCategory, bool)] = &[
+        (
+            "anthropic.BadRequestError: Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4'}}",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "anthropic.BadRequestError: Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'input length and `max_tokens` exceed context limit: 197000 + 8192 > 200000, decrease input length or `max_tokens` and try again'}}",
+            ContextLength,
+            false,
+        ),
+        (
+            "google.api_core.exceptions.ResourceExhausted: 429 Resource has been exhausted (e.g. check quota).",
+            RateLimit,
+            true,
+        ),
+        (
+            "google.genai.errors.ClientError: 429 RESOURCE_EXHAUSTED. {'error': {'code': 429, 'message': 'You exceeded your current quota, please check your plan and billing details.', 'status': 'RESOURCE_EXHAUSTED', 'details': [{'@type': 'type.googleapis.com/google.rpc.RetryInfo', 'retryDelay': '50s'}]}}",
+            RateLimit,
+            true,
+        ),
+        (
+            "google.api_core.exceptions.PermissionDenied: 403 Generative Language API has not been used in project 123 before or it is disabled.",
+            Permission,
+            false,
+        ),
+        (
+            "google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded",
+            Timeout,
+            true,
+        ),
+        (
+            "openai.PermissionDeniedError: Error code: 403 - {'error': {'message': 'Project `proj_x` does not have access to model `o1`', 'type': 'invalid_request_error', 'param': None, 'code': 'model_not_found'}}",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "openai.BadRequestError: Error code: 400 - {'error': {'message': \"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.\", 'type': 'invalid_request_error', 'param': 'max_tokens', 'code': 'unsupported_parameter'}}",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "openai.OpenAIError: The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable",
+            Auth,
+            false,
+        ),
+        (
+            "Error code: 400 - {'error': {'message': 'The requested model was not found: gpt-9', 'type': 'invalid_request_error'}}",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "ollama._types.ResponseError: model 'llama3' not found (status code: 404)",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: OpenAIException - Error code: 400",
+            ContextLength,
+            false,
+        ),
+        (
+            "litellm.ServiceUnavailableError: AnthropicException - Service Unavailable",
+            Overloaded,
+            true,
+        ),
+        (
+            "litellm.InternalServerError: AnthropicException - Overloaded. Handle with `litellm.InternalServerError`.",
+            Overloaded,
+            true,
+        ),
+        (
+            "litellm.Timeout: Connection timed out after 600.0 seconds.",
+            Timeout,
+            true,
+        ),
+        (
+            "mistralai.models.sdkerror.SDKError: API error occurred: Status 429 {\"object\":\"error\",\"message\":\"Requests rate limit exceeded\",\"type\":\"rate_limited\",\"param\":null,\"code\":\"1300\"}",
+            RateLimit,
+            true,
+        ),
+        (
+            "cohere.core.api_error.ApiError: status_code: 498, body: {'message': 'invalid api token'}",
+            Auth,
+            false,
+        ),
+        (
+            "Error code: 429 - {'error': {'message': 'You exceeded your current requests list.', 'type': 'limit_requests', 'param': None, 'code': 'limit_requests'}}",
+            RateLimit,
+            true,
+        ),
+        (
+            "Error code: 429 - {'error': {'code': 'RateLimitReached', 'message': 'Your requests to gpt-4o for gpt-4o in East US have exceeded the token rate limit for your current OpenAI S0 pricing tier. Please retry after 6 seconds.'}}",
+            RateLimit,
+            true,
+        ),
+        (
+            "OpenRouter API error: 429 - {\"error\":{\"message\":\"Rate limit exceeded: limit_rpm/google/gemini-2.5-pro-exp-03-25/abc. High demand for google/gemini-2.5-pro-exp-03-25 on OpenRouter - limited to 1 requests per minute.\",\"code\":429}}",
+            RateLimit,
+            true,
+        ),
+        (
+            "Error code: 429 - {'error': {'message': 'Your account is suspended due to insufficient balance, please recharge your account', 'type': 'exceeded_current_quota_error'}}",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "Error code: 429 - {'error': {'message': 'The engine is currently overloaded, please try again later', 'type': 'engine_overloaded_error'}}",
+            Overloaded,
+            true,
+        ),
+        (
+            "An error occurred (ValidationException) when calling the InvokeModel operation: Invocation of model ID anthropic.claude-3-5-sonnet-20241022-v2:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Error code: 400 - {'error': {'code': 'invalid_prompt', 'message': 'Invalid prompt: your prompt was flagged as potentially violating our usage policy.'}}",
+            ContentFilter,
+            false,
+        ),
+        (
+            "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)",
+            Timeout,
+            true,
+        ),
+        (
+            "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection refused'))",
+            Network,
+            true,
+        ),
+        (
+            "requests.exceptions.SSLError: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)')))",
+            Network,
+            false,
+        ),
+        ("TypeError: fetch failed", Network, true),
+        ("Error: connect ETIMEDOUT 104.18.6.192:443", Timeout, true),
+        (
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "SyntaxError: Unexpected token '<', \"<!DOCTYPE \"... is not valid JSON",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "openai.APIError: An error occurred during streaming",
+            StreamInterrupted,
+            true,
+        ),
+        ("Error: Premature close", StreamInterrupted, true),
+        (
+            "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
+            ServerError,
+            true,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, category, retryable) in cases {
+        let d = engine().diagnose_at(&Failure::message(text), now());
+        if (d.category, d.retryable) != (*category, *retryable) {
+            wrong.push(format!(
+                "{text}\n  got {} {} ({})",
+                d.category, d.retryable, d.sub_category
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
