@@ -82,6 +82,9 @@ enum Discard {
 pub struct SseDecoder {
     buf: Vec<u8>,
     pos: usize,
+    /// How many bytes from `pos` are known to hold no line ending, so a line
+    /// that arrives in many small pieces is scanned once, not once per piece.
+    scanned: usize,
     max_event_size: usize,
     skip_lf: bool,
     bom_checked: bool,
@@ -115,6 +118,7 @@ impl SseDecoder {
         Self {
             buf: Vec::new(),
             pos: 0,
+            scanned: 0,
             max_event_size: max,
             skip_lf: false,
             bom_checked: false,
@@ -204,7 +208,10 @@ impl SseDecoder {
                 self.skip_lf = false;
             }
             let rest = &self.buf[self.pos..];
-            let (start, end) = match find_line_end(rest) {
+            let found =
+                find_line_end(&rest[self.scanned.min(rest.len())..]).map(|i| i + self.scanned);
+            self.scanned = 0;
+            let (start, end) = match found {
                 Some(i) => {
                     let start = self.pos;
                     self.pos += i + 1;
@@ -230,6 +237,7 @@ impl SseDecoder {
                         self.pos = self.buf.len();
                         return Some(Err(self.overflow(Discard::Line)));
                     }
+                    self.scanned = rest.len();
                     return None;
                 }
             };
@@ -366,6 +374,10 @@ impl fmt::Debug for SseDecoder {
     }
 }
 
+/// The most distinct choice indices the finish rule tracks (the API allows
+/// `n` up to 128); further indices are ignored.
+const MAX_TRACKED_CHOICES: usize = 128;
+
 /// What a chat stream yields.
 #[derive(Debug, Clone, PartialEq)]
 // `Done` comes once per stream; boxing the chunk would cost an allocation per chunk.
@@ -448,7 +460,8 @@ impl StreamError {
 pub struct ChatStreamDecoder {
     sse: SseDecoder,
     done: bool,
-    /// Choices seen so far: (index, has finished).
+    /// Choices seen so far: (index, has finished), at most
+    /// [`MAX_TRACKED_CHOICES`] of them.
     choices: Vec<(u32, bool)>,
     interruption_reported: bool,
 }
@@ -557,13 +570,15 @@ impl ChatStreamDecoder {
                 .finish_reason
                 .as_ref()
                 .is_some_and(|r| !matches!(r, FinishReason::Other(s) if s.is_empty()));
-            match self
+            if let Some(entry) = self
                 .choices
                 .iter_mut()
                 .find(|(index, _)| *index == choice.index)
             {
-                Some(entry) => entry.1 |= finished,
-                None => self.choices.push((choice.index, finished)),
+                entry.1 |= finished;
+            } else if self.choices.len() < MAX_TRACKED_CHOICES {
+                // A hostile stream could name endless indices: track a bounded number.
+                self.choices.push((choice.index, finished));
             }
         }
         Some(Ok(StreamEvent::Chunk(chunk)))
@@ -785,6 +800,23 @@ mod tests {
     }
 
     #[test]
+    fn a_long_line_in_tiny_pieces_is_scanned_once() {
+        let mut dec = SseDecoder::new();
+        dec.feed(b"data: ");
+        for _ in 0..10_000 {
+            dec.feed(b"ab");
+            assert!(dec.next_event().is_none());
+            assert_eq!(
+                dec.scanned,
+                dec.buf.len() - dec.pos,
+                "known line-free bytes are not rescanned"
+            );
+        }
+        dec.feed(b"\n\n");
+        assert_eq!(dec.next_event().unwrap().unwrap().data.len(), 20_000);
+    }
+
+    #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         let evs = decode_all(b"data: \xFF\xFEok\n\n");
         assert_eq!(data(&evs[0]), "\u{FFFD}\u{FFFD}ok");
@@ -825,6 +857,19 @@ mod tests {
         let two = r#"{"choices":[{"index":0,"delta":{}},{"index":1,"delta":{}}]}"#;
         let (_, complete) = chat(&format!("data: {two}\n\ndata: {LAST}\n\n"));
         assert!(!complete, "choice 1 never finished");
+    }
+
+    #[test]
+    fn tracked_choices_are_bounded() {
+        let mut dec = ChatStreamDecoder::new();
+        for i in 0..1000 {
+            dec.feed(
+                format!("data: {{\"choices\":[{{\"index\":{i},\"delta\":{{}}}}]}}\n\n").as_bytes(),
+            );
+            assert!(dec.next_event().unwrap().is_ok());
+        }
+        assert_eq!(dec.choices.len(), MAX_TRACKED_CHOICES);
+        assert!(!dec.is_complete());
     }
 
     #[test]
