@@ -419,8 +419,9 @@ pub(crate) fn root_cause(c: &Cause<'_>) -> String {
 
 /// Appends `d` as seconds with at most three decimals (`18.642 s`, `120 s`).
 fn push_secs(out: &mut String, d: Duration) {
-    let ms = d.as_millis();
-    push_u128(out, ms / 1000);
+    // Waits are capped well below u64::MAX milliseconds.
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    push_u64(out, ms / 1000);
     let frac = ms % 1000;
     if frac != 0 {
         let digits = [frac / 100, frac / 10 % 10, frac % 10].map(|d| char::from(b'0' + d as u8));
@@ -431,8 +432,8 @@ fn push_secs(out: &mut String, d: Duration) {
     out.push_str(" s");
 }
 
-fn push_u128(out: &mut String, mut n: u128) {
-    let mut buf = [0u8; 40];
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
         i -= 1;

@@ -23,23 +23,46 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 /// Reads a decimal number (`12`, `7.66`) at the start of `b`; returns it and
-/// the bytes used.
+/// the bytes used. At most 18 significant digits are kept (waits need far
+/// fewer), so the integer arithmetic cannot overflow.
 fn number(b: &[u8]) -> Option<(f64, usize)> {
-    let mut n = 0;
-    let mut dot = false;
-    while n < b.len() && n < 24 {
-        match b[n] {
-            b'0'..=b'9' => {}
-            b'.' if !dot && b.get(n + 1).is_some_and(u8::is_ascii_digit) => dot = true,
-            _ => break,
-        }
-        n += 1;
-    }
-    if n == 0 || !b[0].is_ascii_digit() {
+    let int_len = b.iter().take(24).take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 {
         return None;
     }
-    let s = std::str::from_utf8(&b[..n]).ok()?;
-    Some((s.parse().ok()?, n))
+    let mut n = int_len;
+    if b.get(n) == Some(&b'.') && b.get(n + 1).is_some_and(u8::is_ascii_digit) {
+        n += 1 + b[n + 1..]
+            .iter()
+            .take(24)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+    }
+    let mut mantissa: u64 = 0;
+    let mut scale = 0i32;
+    let mut kept = 0;
+    for (i, &d) in b[..n]
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_ascii_digit())
+    {
+        let in_fraction = i > int_len;
+        if kept < 18 {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+            kept += 1;
+            scale -= i32::from(in_fraction);
+        } else if !in_fraction {
+            // An integer part beyond 18 digits: only its magnitude matters.
+            scale += 1;
+        }
+    }
+    // Powers of ten up to 1e22 are exact, and one division rounds correctly.
+    let value = if scale < 0 {
+        mantissa as f64 / 10f64.powi(-scale)
+    } else {
+        mantissa as f64 * 10f64.powi(scale)
+    };
+    Some((value, n))
 }
 
 /// Units of a Go duration, longest first where one is a prefix of another.
@@ -275,8 +298,10 @@ pub(crate) fn parse_hint(b: &[u8]) -> Option<Duration> {
         i += used;
         let space = usize::from(b.get(i) == Some(&b' '));
         let rest = &b[i + space..];
+        let first = rest.first().map(u8::to_ascii_lowercase);
         let unit = HINT_UNITS.iter().find(|(u, _)| {
-            rest.len() >= u.len()
+            Some(u[0]) == first
+                && rest.len() >= u.len()
                 && rest[..u.len()].eq_ignore_ascii_case(u)
                 && !rest.get(u.len()).is_some_and(u8::is_ascii_alphabetic)
         });
@@ -472,6 +497,21 @@ mod tests {
 
     fn ms(v: u64) -> Option<Duration> {
         Some(Duration::from_millis(v))
+    }
+
+    #[test]
+    fn numbers_are_read_exactly_enough() {
+        let n = |s: &str| number(s.as_bytes());
+        assert_eq!(n("12"), Some((12.0, 2)));
+        assert_eq!(n("7.66s"), Some((7.66, 4)));
+        assert_eq!(n("6.780999999s"), Some((6.780999999, 11)));
+        assert_eq!(n("0.5"), Some((0.5, 3)));
+        assert_eq!(n("3."), Some((3.0, 1)));
+        assert_eq!(n(".5"), None);
+        assert_eq!(n("x"), None);
+        let (big, used) = n("12345678901234567890123").unwrap_or_default();
+        assert_eq!(used, 23);
+        assert!((big / 1.234_567_890_123_456_7e22 - 1.0).abs() < 1e-12);
     }
 
     #[test]
