@@ -5,7 +5,8 @@
 //! `prompt_cache_hit_tokens`, `cache_control`, ...) survive a parse and a
 //! re-serialize. Optional fields that are absent stay absent on output.
 //! Response fields that some providers omit (`id`, `object`, `created`,
-//! `model`, token counts) are parsed leniently with defaults.
+//! `model`, token counts) are parsed leniently with defaults. Floats go
+//! through serde_json's default parser, which may move a value by one ulp.
 
 use std::fmt;
 
