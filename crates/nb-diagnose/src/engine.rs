@@ -194,7 +194,9 @@ impl DiagnosisEngine {
         self.max_wait
     }
 
-    /// Adds a user rule at runtime (recompiling the automaton).
+    /// Adds a user rule at runtime. This recompiles the catalogue (tens of
+    /// milliseconds), so add many rules at once with the builder; clones made
+    /// earlier keep the catalogue they had.
     pub fn add_rule(&mut self, rule: Rule) -> Result<(), RuleError> {
         rule.validate()?;
         let mut rules = self.user_rules.clone();

@@ -80,8 +80,10 @@
 //! # Knowledge
 //!
 //! The pattern catalogue (provider error codes, SDK exception names,
-//! English and Chinese phrases) is data in one table, matched case-insensitively
-//! by a single Aho-Corasick automaton; users add [`Rule`]s with priorities.
+//! English and Chinese phrases) is data in one table, matched
+//! case-insensitively in one pass by an Aho-Corasick automaton (the few
+//! non-ASCII literals sit in a second, small one that only runs over
+//! non-ASCII text); users add [`Rule`]s with priorities.
 //! Error bodies are read structurally for every provider family (OpenAI and
 //! compatible hosts, Azure, Anthropic, Gemini/Vertex, DashScope native,
 //! Bedrock, OpenRouter, Mistral, Ollama, ...), including the Python `repr`

@@ -562,24 +562,22 @@ fn provider_of_url(url: &str) -> Option<Provider> {
 
 fn provider_of_model(model: &str) -> Provider {
     let last = model.rsplit('/').next().unwrap_or(model);
-    for candidate in [model, last] {
-        let Some(first) = candidate.bytes().next().map(|b| b.to_ascii_lowercase()) else {
-            continue;
-        };
-        for provider in URL_ORDER {
-            let found = get_profile(provider)
-                .model_prefixes
-                .iter()
-                .any(|p| p.as_bytes()[0] == first && starts_with_ignore_case(candidate, p));
-            if found {
-                return provider;
-            }
-        }
-        if candidate.len() == model.len() && last.len() == model.len() {
-            break;
-        }
-    }
-    Provider::Unknown
+    let candidates: &[&str] = if last.len() == model.len() {
+        &[model]
+    } else {
+        &[model, last]
+    };
+    candidates
+        .iter()
+        .find_map(|candidate| {
+            let first = candidate.bytes().next()?.to_ascii_lowercase();
+            URL_ORDER.into_iter().find(|provider| {
+                get_profile(*provider).model_prefixes.iter().any(|p| {
+                    p.as_bytes().first() == Some(&first) && starts_with_ignore_case(candidate, p)
+                })
+            })
+        })
+        .unwrap_or(Provider::Unknown)
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
