@@ -15,7 +15,7 @@ use crate::learner::Pattern;
 use crate::outcome::{Outcome, counts_against_model};
 use crate::recent::{MAX_RECENT_MINUTES, RecentWindow, Reliability};
 use crate::state::LearnState;
-use crate::time::{HOURS_PER_WEEK, HourOfWeek, unix_minute};
+use crate::time::{HOURS_PER_WEEK, HourOfWeek, unix_minute, week_of_hour};
 
 /// How [`PredictiveEngine`] predicts. The seed values are
 /// `window_minutes: 60` and `degradation_threshold: 0.7`.
@@ -171,9 +171,18 @@ impl ModelSlot {
         }
     }
 
-    /// Re-evaluates the learned patterns when time has moved into a new hour.
+    /// Re-evaluates the learned patterns when time has moved into a later
+    /// hour, or into another week (which weeks count depends only on the
+    /// week). A late outcome from an earlier hour of the same week reuses the
+    /// evaluation; one from another week, or a clock stepped back after a
+    /// future-dated outcome, gets its own, so a single wrong timestamp cannot
+    /// freeze the expectations until that date.
     fn refresh(&mut self, hour: u32, learner: &LearnerConfig) {
-        if self.expectations.hour.is_some_and(|h| h >= hour) {
+        if self
+            .expectations
+            .hour
+            .is_some_and(|h| h >= hour && week_of_hour(h) == week_of_hour(hour))
+        {
             return;
         }
         let e = self.history.evaluate(hour, learner);
@@ -292,8 +301,9 @@ fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
 /// **Concurrency and cost.** `record` and the predictions take `&self`: the
 /// engine is shared in an `Arc`. The model map is read through an
 /// [`ArcSwap`] (no lock) and each model has its own mutex, held for a few
-/// dozen nanoseconds; patterns are re-evaluated at most once per model and
-/// hour. Nothing on the record or predict path allocates once a model is
+/// dozen nanoseconds; patterns are re-evaluated once per model when time
+/// moves into a later hour (or into another week, should the clock step
+/// back). Nothing on the record or predict path allocates once a model is
 /// known. Memory per model: `88 × recent_minutes` bytes of recent window
 /// (1.3 KiB by default) plus the learner's history (4.4 KiB by default, see
 /// [`FlywheelLearner`](crate::FlywheelLearner)).
@@ -530,6 +540,25 @@ mod tests {
         assert!(after < 0.05, "{after}");
         assert!(engine.failure_probability_at("steady", week4 + 9 * HOUR) < 0.01);
         assert_eq!(engine.failure_probability_at("never-seen", week4), 0.0);
+    }
+
+    /// One outcome stamped decades ahead (a wall clock that was wrong for a
+    /// moment) must not switch the learned patterns off until that date.
+    #[test]
+    fn a_future_dated_outcome_does_not_freeze_the_expectations() {
+        let engine = PredictiveEngine::default();
+        learn(&engine, 3);
+        let week4 = monday() + 3 * WEEK;
+        // 400 weeks ahead: the same week slot as week 4, which holds nothing yet.
+        engine.record(&Outcome::success("flaky", week4 + 400 * WEEK, MS));
+        let at_nine = engine.failure_probability_at("flaky", week4 + 9 * HOUR);
+        assert!(at_nine > 0.95, "{at_nine}");
+        assert_eq!(engine.patterns(week4).len(), 1);
+        // A query back in an earlier week is answered for that week too.
+        let week3_nine = monday() + 2 * WEEK + 9 * HOUR;
+        assert!(engine.failure_probability_at("flaky", week3_nine) > 0.95);
+        let week1_nine = monday() + 9 * HOUR;
+        assert!(engine.failure_probability_at("flaky", week1_nine) < 0.05);
     }
 
     #[test]
