@@ -28,8 +28,9 @@ pub const WEEKS_KEPT: usize = 4;
 ///    one-sided test: at `z = 3` a bucket whose true rate equals the
 ///    baseline passes less than 0.2% of the time even before the lift);
 /// 3. in at least `min_weeks` distinct weeks, that week's own Wilson lower
-///    bound for hour `h` exceeds the baseline's upper bound (the problem
-///    recurs; one bad Monday is an incident, not a pattern).
+///    bound for hour `h` clears the baseline's upper bound by `min_lift` too
+///    (the problem recurs; one bad Monday is an incident, not a pattern, and
+///    a single stray failure on a quiet Monday does not make it recur).
 ///
 /// Evidence decays by sliding weeks: a week older than [`WEEKS_KEPT`] no
 /// longer counts, so a fixed problem stops being reported after at most
@@ -47,7 +48,8 @@ pub struct LearnerConfig {
     /// Width of the confidence bounds in standard deviations (default 3.0).
     pub z: f64,
     /// How far the hour's lower bound must clear the baseline's upper bound,
-    /// as an absolute failure rate (default 0.10).
+    /// as an absolute failure rate, pooled and in each week that counts
+    /// (default 0.10; a negative lift counts as 0).
     pub min_lift: f64,
     /// How many (hour, category) failure counters a model keeps (default
     /// 64, 24 bytes each). When full, the counter with the fewest failures
@@ -295,13 +297,22 @@ impl History {
         let baseline_failures = category_failures[usize::from(cell.category)].saturating_sub(k);
         let (_, baseline_hi) = wilson(baseline_failures, baseline_calls, config.z);
         let (lo, _) = wilson(k, n, config.z);
-        // Written so that a NaN setting rejects rather than accepts.
-        let clears_baseline = lo >= baseline_hi + config.min_lift;
+        // A negative lift counts as none; a NaN one rejects, because every
+        // comparison with it is false.
+        let lift = if config.min_lift < 0.0 {
+            0.0
+        } else {
+            config.min_lift
+        };
+        let clears_baseline = lo >= baseline_hi + lift;
         if !clears_baseline {
             return None;
         }
+        // Each of those weeks must clear the same bar on its own: at a
+        // handful of calls the Wilson bound is loose, and one stray failure
+        // on a quiet week would otherwise pass for a recurrence.
         let weeks_seen = weeks()
-            .filter(|&(wn, wk)| wn > 0 && wilson(wk, wn, config.z).0 > baseline_hi)
+            .filter(|&(wn, wk)| wn > 0 && wilson(wk, wn, config.z).0 >= baseline_hi + lift)
             .count();
         if weeks_seen < usize::from(config.min_weeks.max(1)) {
             return None;
@@ -503,6 +514,40 @@ mod tests {
         );
     }
 
+    /// One bad Monday plus a single failed call on a quiet Monday of another
+    /// week is still one incident: at one call, a Wilson lower bound of 0.1
+    /// clears a 1% baseline, but not the baseline plus the lift.
+    #[test]
+    fn a_stray_failure_in_a_quiet_week_is_not_a_recurrence() {
+        let mut h = History::new();
+        let config = LearnerConfig::default();
+        for w in 0..2 {
+            for hour in 0..WEEK {
+                // 09:00 is busy in week 0 and quiet in week 1.
+                let calls = match (hour, w) {
+                    (9, 0) => 40,
+                    (9, _) => 1,
+                    _ => 100,
+                };
+                for i in 0..calls {
+                    let fail = if hour == 9 { w == 0 || i == 0 } else { i == 0 };
+                    let c = fail.then_some(ErrorCategory::RateLimit);
+                    h.record(MONDAY + w * WEEK + hour, c, 64);
+                }
+            }
+        }
+        let e = h.evaluate(MONDAY + 2 * WEEK - 1, &config);
+        assert!(e.patterns.is_empty(), "{e:?}");
+        // A second bad Monday with a few calls is a recurrence.
+        for i in 0..5 {
+            let c = (i < 4).then_some(ErrorCategory::RateLimit);
+            h.record(MONDAY + WEEK + 9, c, 64);
+        }
+        let e = h.evaluate(MONDAY + 2 * WEEK - 1, &config);
+        assert_eq!(e.patterns.len(), 1, "{e:?}");
+        assert_eq!(e.patterns[0].weeks_seen, 2);
+    }
+
     #[test]
     fn weeks_slide_out_and_a_fixed_problem_is_forgotten() {
         let mut h = History::new();
@@ -576,6 +621,47 @@ mod tests {
                     .is_empty()
             );
         }
+    }
+
+    /// A negative width or lift is not a licence to call every bump a
+    /// pattern: the interval at `-z` is the one at `z`, and a negative lift
+    /// counts as none.
+    #[test]
+    fn negative_width_or_lift_is_treated_as_its_sane_counterpart() {
+        let mut h = History::new();
+        // Ten calls an hour for three weeks, one timeout in every hour (a
+        // 10% floor), and a rate limit on the other nine calls at 09:00.
+        for w in 0..3 {
+            for hour in 0..WEEK {
+                for i in 0..10 {
+                    let c = match (i, hour) {
+                        (0, _) => Some(ErrorCategory::Timeout),
+                        (_, 9) => Some(ErrorCategory::RateLimit),
+                        _ => None,
+                    };
+                    h.record(MONDAY + w * WEEK + hour, c, 64);
+                }
+            }
+        }
+        let now = MONDAY + 3 * WEEK - 1;
+        let sane = h.evaluate(now, &LearnerConfig::default());
+        assert_eq!(sane.patterns.len(), 1, "{sane:?}");
+        assert_eq!(sane.patterns[0].category, ErrorCategory::RateLimit);
+        let inverted = LearnerConfig {
+            z: -3.0,
+            ..LearnerConfig::default()
+        };
+        assert_eq!(h.evaluate(now, &inverted), sane);
+        let negative = LearnerConfig {
+            min_lift: -1.0,
+            ..LearnerConfig::default()
+        };
+        let zero = LearnerConfig {
+            min_lift: 0.0,
+            ..LearnerConfig::default()
+        };
+        assert_eq!(h.evaluate(now, &negative), h.evaluate(now, &zero));
+        assert_eq!(h.evaluate(now, &zero).patterns.len(), 1);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct Pattern {
     pub calls: u64,
     /// Failures of `category` among them.
     pub failures: u64,
-    /// Weeks in which this hour was significantly worse than the baseline.
+    /// Weeks in which this hour alone cleared the baseline by the lift.
     pub weeks_seen: u8,
     /// Kept weeks with any call in this hour.
     pub weeks_observed: u8,

@@ -28,11 +28,13 @@ impl fmt::Display for Percent {
 ///
 /// Unlike the normal approximation it stays inside `0..=1` and behaves at
 /// `k = 0` and `k = n`, which is where failure rates live. With no trials
-/// it is the whole range. `k` is clamped to `n`.
+/// it is the whole range. `k` is clamped to `n`, and `z` taken as `|z|` (a
+/// negative width would turn the interval inside out).
 pub(crate) fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }
+    let z = z.abs();
     let n_f = n as f64;
     let p = k.min(n) as f64 / n_f;
     let z2 = z * z;
@@ -68,11 +70,13 @@ mod tests {
         assert_eq!(lo, 0.0);
         assert!(hi > 0.0 && hi < 0.05, "{hi}");
         assert_eq!(wilson(5, 0, 3.0), (0.0, 1.0));
+        // The interval at -z is the one at z, never one turned inside out.
+        assert_eq!(wilson(3, 40, -3.0), wilson(3, 40, 3.0));
     }
 
     proptest! {
         #[test]
-        fn interval_is_ordered_and_holds_the_estimate(k in 0u64..10_000, n in 1u64..10_000, z in 0.5f64..4.0) {
+        fn interval_is_ordered_and_holds_the_estimate(k in 0u64..10_000, n in 1u64..10_000, z in -4.0f64..4.0) {
             let (lo, hi) = wilson(k, n, z);
             let p = k.min(n) as f64 / n as f64;
             prop_assert!(0.0 <= lo && lo <= p + 1e-12 && p <= hi + 1e-12 && hi <= 1.0);
