@@ -311,6 +311,22 @@ async fn response_head_timeout() {
 }
 
 #[tokio::test]
+async fn timeouts_too_long_for_the_clock_mean_no_deadline() {
+    let server = Server::start(|_| Response::new(ResponseBody::full("ok"))).await;
+    let forever = Timeouts {
+        response_head: Some(Duration::MAX),
+        first_byte: Some(Duration::MAX),
+        idle: Some(Duration::MAX),
+        total: Some(Duration::MAX),
+    };
+    let response = transport()
+        .send(get(&server.url("/")), with(forever))
+        .await
+        .unwrap();
+    assert_eq!(response.into_body().collect_capped(64).await.unwrap(), "ok");
+}
+
+#[tokio::test]
 async fn total_timeout_before_the_head_reports_total() {
     let addr = raw_server(hold).await;
     let timeouts = Timeouts {

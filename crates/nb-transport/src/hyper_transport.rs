@@ -84,11 +84,9 @@ impl HyperTransport {
         check_request(&request)?;
         let timeouts = options.timeouts;
         let start = Instant::now();
-        let total_deadline = timeouts.total.map(|d| start + d);
+        let total_deadline = deadline(start, timeouts.total);
         let head_deadline = earliest(
-            timeouts
-                .response_head
-                .map(|d| (start + d, TimeoutPhase::ResponseHead)),
+            deadline(start, timeouts.response_head).map(|t| (t, TimeoutPhase::ResponseHead)),
             total_deadline.map(|t| (t, TimeoutPhase::Total)),
         );
         let sent = self.client.request(request.map(Full::new));
@@ -331,6 +329,12 @@ fn check_request(request: &Request<Bytes>) -> Result<(), TransportError> {
     Ok(())
 }
 
+/// `now + timeout`; `None` without a timeout, or when the sum is past what
+/// an `Instant` can hold (a timeout such as `Duration::MAX` means "never").
+fn deadline(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|d| now.checked_add(d))
+}
+
 fn earliest(
     a: Option<(Instant, TimeoutPhase)>,
     b: Option<(Instant, TimeoutPhase)>,
@@ -480,9 +484,10 @@ fn io_kind(kind: io::ErrorKind, connecting: bool) -> Option<TransportErrorKind> 
     })
 }
 
-/// A hyper body with the first-byte, idle and total deadlines.
-struct TimedBody {
-    inner: Incoming,
+/// A body with the first-byte, idle and total deadlines (hyper's `Incoming`
+/// in production; generic so the deadlines can be tested on any body).
+struct TimedBody<B = Incoming> {
+    inner: B,
     first_byte: Option<Duration>,
     idle: Option<Duration>,
     total_deadline: Option<Instant>,
@@ -492,9 +497,9 @@ struct TimedBody {
     done: bool,
 }
 
-impl TimedBody {
+impl<B> TimedBody<B> {
     fn new(
-        inner: Incoming,
+        inner: B,
         first_byte: Option<Duration>,
         idle: Option<Duration>,
         total_deadline: Option<Instant>,
@@ -516,12 +521,11 @@ impl TimedBody {
     /// data, idle afterwards, capped by the total deadline.
     fn arm(&mut self, now: Instant) {
         let wait = if self.started {
-            self.idle.map(|d| (now + d, TimeoutPhase::Idle))
+            deadline(now, self.idle).map(|t| (t, TimeoutPhase::Idle))
         } else {
             match (self.first_byte, self.idle) {
-                (Some(d), _) => Some((now + d, TimeoutPhase::FirstByte)),
-                (None, Some(d)) => Some((now + d, TimeoutPhase::Idle)),
-                (None, None) => None,
+                (Some(d), _) => deadline(now, Some(d)).map(|t| (t, TimeoutPhase::FirstByte)),
+                (None, idle) => deadline(now, idle).map(|t| (t, TimeoutPhase::Idle)),
             }
         };
         let Some((deadline, phase)) =
@@ -538,9 +542,22 @@ impl TimedBody {
             None => self.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), phase)),
         }
     }
+
+    fn fail(
+        &mut self,
+        error: TransportError,
+    ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+        self.done = true;
+        self.sleep = None;
+        Poll::Ready(Some(Err(error)))
+    }
 }
 
-impl Body for TimedBody {
+impl<B> Body for TimedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: StdError + Send + Sync + 'static,
+{
     type Data = Bytes;
     type Error = TransportError;
 
@@ -555,25 +572,35 @@ impl Body for TimedBody {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if frame.data_ref().is_some_and(|d| !d.is_empty()) {
+                    // The timer is only polled while the body waits, so a
+                    // body that always has data ready must meet the total
+                    // deadline here.
+                    let timed = this.total_deadline.is_some() || this.idle.is_some();
+                    let now = if timed { Some(Instant::now()) } else { None };
+                    if let (Some(now), Some(total)) = (now, this.total_deadline)
+                        && now >= total
+                    {
+                        return this.fail(TransportError::timeout(TimeoutPhase::Total));
+                    }
                     let first = !this.started;
                     this.started = true;
                     // Re-arm when the phase changes or the idle deadline slides.
                     if first || this.idle.is_some() {
-                        this.arm(Instant::now());
+                        this.arm(now.unwrap_or_else(Instant::now));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => {
-                this.done = true;
                 let error = match classify_chain(&e, false) {
                     TransportErrorKind::Protocol => TransportErrorKind::Protocol,
                     _ => TransportErrorKind::StreamInterrupted,
                 };
-                Poll::Ready(Some(Err(TransportError::new(error).with_source(e))))
+                this.fail(TransportError::new(error).with_source(e))
             }
             Poll::Ready(None) => {
                 this.done = true;
+                this.sleep = None;
                 Poll::Ready(None)
             }
             Poll::Pending => {
@@ -581,8 +608,7 @@ impl Body for TimedBody {
                     && sleep.as_mut().poll(cx).is_ready()
                 {
                     let phase = *phase;
-                    this.done = true;
-                    return Poll::Ready(Some(Err(TransportError::timeout(phase))));
+                    return this.fail(TransportError::timeout(phase));
                 }
                 Poll::Pending
             }
@@ -671,6 +697,52 @@ mod tests {
             Some(TimeoutPhase::ResponseHead)
         );
         assert_eq!(earliest(None, None), None);
+    }
+
+    /// A body that always has another chunk ready: a server flooding data.
+    struct Flood;
+
+    impl Body for Flood {
+        type Data = Bytes;
+        type Error = io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"data: x\n\n")))))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_total_deadline_holds_while_data_is_always_ready() {
+        let total = Instant::now() + Duration::from_secs(1);
+        let mut body = ResponseBody::new(TimedBody::new(
+            Flood,
+            None,
+            Some(Duration::from_secs(60)),
+            Some(total),
+        ));
+        assert!(body.chunk().await.unwrap().is_ok());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let err = body.chunk().await.unwrap().unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Total));
+        assert!(body.chunk().await.is_none(), "the body is over");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeouts_past_the_end_of_time_mean_no_deadline() {
+        let mut body = ResponseBody::new(TimedBody::new(
+            Flood,
+            Some(Duration::MAX),
+            Some(Duration::MAX),
+            deadline(Instant::now(), Some(Duration::MAX)),
+        ));
+        for _ in 0..3 {
+            assert!(body.chunk().await.unwrap().is_ok());
+        }
+        assert_eq!(deadline(Instant::now(), Some(Duration::MAX)), None);
+        assert_eq!(deadline(Instant::now(), None), None);
     }
 
     #[tokio::test]

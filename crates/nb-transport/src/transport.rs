@@ -68,7 +68,8 @@ impl<T: Transport + ?Sized> Transport for &T {
     }
 }
 
-/// Deadlines for the phases of one request; `None` means no deadline.
+/// Deadlines for the phases of one request; `None` means no deadline, and so
+/// does a duration too long for the clock to add (e.g. `Duration::MAX`).
 ///
 /// The connect deadline is not here: hyper-util configures it per client, so
 /// [`HyperTransport`](crate::HyperTransport) takes it from its builder
