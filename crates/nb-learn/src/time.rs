@@ -4,8 +4,10 @@
 //! 1970-01-01 was a Thursday, so UNIX hour 0 is hour 72 of its week when
 //! weeks start on Monday 00:00 UTC. Every index here counts from that Monday
 //! (1969-12-29): `week = (unix_hour + 72) / 168` and
-//! `hour_of_week = (unix_hour + 72) % 168`. Times before 1970 count as the
-//! epoch; times too far in the future for a `u32` index saturate.
+//! `hour_of_week = (unix_hour + 72) % 168`. The learner's counters index
+//! by `u32` minutes, hours and weeks: there, times before 1970 count as the
+//! epoch and times past the year 10136 saturate. [`HourOfWeek::of`] is exact
+//! for any time.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -135,9 +137,21 @@ impl HourOfWeek {
         }
     }
 
-    /// The UTC hour of the week holding the wall-clock time `t`.
+    /// The UTC hour of the week holding the wall-clock time `t`, for any
+    /// `t`, before the epoch or millennia ahead.
     pub fn of(t: SystemTime) -> Self {
-        Self::of_unix_hour(unix_hour(t))
+        // Seconds since the epoch, floored: half a second before it is -1.
+        let secs = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i128::from(d.as_secs()),
+            Err(e) => {
+                let d = e.duration();
+                -i128::from(d.as_secs()) - i128::from(d.subsec_nanos() > 0)
+            }
+        };
+        let index = (secs.div_euclid(3600) + i128::from(EPOCH_HOUR_OF_WEEK))
+            .rem_euclid(HOURS_PER_WEEK as i128);
+        // `rem_euclid` leaves 0..168, which fits a u8.
+        Self(index as u8)
     }
 
     pub(crate) fn of_unix_hour(hour: u32) -> Self {
@@ -236,12 +250,35 @@ mod tests {
     #[test]
     fn before_the_epoch_and_far_future_do_not_panic() {
         let before = UNIX_EPOCH - Duration::from_secs(3600);
-        assert_eq!(HourOfWeek::of(before), HourOfWeek::of(UNIX_EPOCH));
+        // The counters' index clamps to the epoch; the hour of the week does not.
+        assert_eq!((unix_minute(before), unix_hour(before)), (0, 0));
+        assert_eq!(HourOfWeek::of(before).index(), 71);
         // Past the year 10136, where a u32 of minutes runs out.
         let far = UNIX_EPOCH + Duration::from_secs(2 * 60 * u64::from(u32::MAX));
         assert_eq!(unix_minute(far), u32::MAX);
         let _ = HourOfWeek::of(far);
         assert_eq!(week_of_hour(u32::MAX), week_of_hour(u32::MAX));
+    }
+
+    /// The public mapping is exact for any time, not only for the range
+    /// the learner's counters index.
+    #[test]
+    fn hour_of_week_before_the_epoch_and_far_ahead() {
+        let before = |secs: u64| UNIX_EPOCH - Duration::from_secs(secs);
+        // 1969-12-29 09:30 UTC, the Monday before the epoch.
+        let h = HourOfWeek::of(before(62 * 3600 + 1800));
+        assert_eq!((h.weekday(), h.hour()), (Weekday::Monday, 9));
+        // Half a second before the epoch is Wednesday 23:00-24:00.
+        let h = HourOfWeek::of(UNIX_EPOCH - Duration::from_millis(500));
+        assert_eq!((h.weekday(), h.hour()), (Weekday::Wednesday, 23));
+        // 1900-01-01 00:00 UTC was a Monday.
+        assert_eq!(HourOfWeek::of(before(2_208_988_800)).index(), 0);
+        // Thirty million weeks after a Monday 09:30 (past u32 hours) is one too.
+        let monday_nine = 1_704_067_200 + 9 * 3600 + 1800;
+        let far = at(monday_nine + 30_000_000 * 7 * 24 * 3600);
+        assert!(unix_hour(far) == u32::MAX);
+        let h = HourOfWeek::of(far);
+        assert_eq!((h.weekday(), h.hour()), (Weekday::Monday, 9));
     }
 
     #[test]
