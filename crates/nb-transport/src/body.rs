@@ -162,8 +162,13 @@ impl ResponseBody {
         let Some(second) = body.chunk().await.transpose()? else {
             return Ok(first);
         };
+        // The declared length is the server's word: reserve no more of it
+        // than a typical answer needs, and let larger bodies grow the buffer.
         let rest = usize::try_from(body.size_hint().lower()).unwrap_or(max);
-        let capacity = (first.len() + second.len()).saturating_add(rest).min(max);
+        let capacity = (first.len() + second.len())
+            .saturating_add(rest)
+            .min(max)
+            .min(MAX_PREALLOCATION);
         let mut buf = BytesMut::with_capacity(capacity);
         buf.extend_from_slice(&first);
         buf.extend_from_slice(&second);
@@ -177,6 +182,11 @@ impl ResponseBody {
         self.inner = Inner::Full(None);
     }
 }
+
+/// The most [`ResponseBody::collect_capped`] reserves up front from a
+/// declared length (`Content-Length`), so a small body that claims to be
+/// huge costs no more than this.
+const MAX_PREALLOCATION: usize = 1024 * 1024;
 
 fn too_large() -> TransportError {
     TransportError::new(TransportErrorKind::BodyTooLarge)
@@ -423,6 +433,43 @@ mod tests {
         // A declared length over the cap fails before reading anything.
         let err = block_on(ResponseBody::full(vec![0u8; 2048]).collect_capped(2047)).unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::BodyTooLarge);
+    }
+
+    /// Two small chunks under a declared length of `declared` bytes.
+    struct Claims {
+        declared: u64,
+        chunks: VecDeque<Bytes>,
+    }
+
+    impl Body for Claims {
+        type Data = Bytes;
+        type Error = TransportError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+            Poll::Ready(self.chunks.pop_front().map(|c| Ok(Frame::data(c))))
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            let mut hint = SizeHint::new();
+            hint.set_lower(self.declared);
+            hint
+        }
+    }
+
+    #[test]
+    fn a_declared_length_reserves_a_bounded_buffer() {
+        // Sizing the buffer by these claims would panic (capacity overflow).
+        for declared in [u64::MAX, 1 << 62] {
+            let body = ResponseBody::new(Claims {
+                declared,
+                chunks: VecDeque::from([Bytes::from("ab"), Bytes::from("cd")]),
+            });
+            let whole = block_on(body.collect_capped(usize::MAX)).unwrap();
+            assert_eq!(whole, "abcd");
+        }
     }
 
     #[test]
