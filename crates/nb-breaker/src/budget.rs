@@ -18,8 +18,10 @@ const UNIT: i128 = 1000;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct RetryBudgetConfig {
-    /// How long a first attempt keeps funding retries (at least
-    /// [`MIN_BUDGET_TTL`]). Default: 10 s.
+    /// How long a first attempt keeps funding retries, and a retry keeps
+    /// counting against them (at least [`MIN_BUDGET_TTL`]). The window
+    /// moves a tenth of `ttl` at a time, so each counts for between
+    /// 0.9 × `ttl` and `ttl`. Default: 10 s.
     pub ttl: Duration,
     /// Retries always allowed per second of `ttl`, whatever the traffic, so
     /// a quiet client can still retry. Default: 10.
@@ -43,11 +45,17 @@ impl Default for RetryBudgetConfig {
 /// retry throttling).
 ///
 /// Call [`deposit`](Self::deposit) for every first attempt and
-/// [`try_withdraw`](Self::try_withdraw) before every retry. Over any `ttl`,
-/// withdrawals succeed at most `min_retries_per_second × ttl +
-/// retry_ratio × deposits` times. Under contention a withdrawal that races
-/// another for the last unit may fail where a serial one would have
-/// succeeded; it never lets more through.
+/// [`try_withdraw`](Self::try_withdraw) before every retry. The window is
+/// ten buckets of `ttl / 10` and moves a bucket at a time: a deposit or a
+/// withdrawal counts from the moment it is made until its bucket ages out,
+/// between 0.9 × `ttl` and `ttl` later. A withdrawal succeeds only if,
+/// with it, the withdrawals in the window are at most
+/// `min_retries_per_second × ttl + retry_ratio × deposits in the window`;
+/// so over any span of 0.9 × `ttl` no more retries succeed than that
+/// (over a full `ttl`, a span that straddles eleven buckets, up to twice
+/// the floor can). Under contention a withdrawal that races another for
+/// the last unit may fail where a serial one would have succeeded; it never
+/// lets more through.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -195,6 +203,26 @@ mod tests {
         assert_eq!(b.balance(t0 + Duration::from_secs(15)), 0);
         b.deposit(t0 + Duration::from_secs(15));
         assert_eq!(b.balance(t0 + Duration::from_secs(15)), 1);
+    }
+
+    #[test]
+    fn the_window_moves_a_tenth_at_a_time() {
+        // 10 s window in 1 s buckets; a floor of 20 retries, no ratio.
+        let b = budget(2, 0.0);
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(b.balance(at(0)), 20); // fixes the epoch at t0
+        // Drained at the very end of the second bucket (1 s to 2 s)...
+        for _ in 0..20 {
+            assert!(b.try_withdraw(at(1_999)));
+        }
+        assert!(!b.try_withdraw(at(1_999)));
+        // ...those withdrawals still count 9.001 s later (over 0.9 × ttl)...
+        assert_eq!(b.balance(at(10_999)), 0);
+        assert!(!b.try_withdraw(at(10_999)));
+        // ...and have aged out with their bucket at 11 s, 9.001 s after
+        // they were made (under the full ttl).
+        assert_eq!(b.balance(at(11_000)), 20);
     }
 
     #[test]
