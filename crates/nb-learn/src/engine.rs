@@ -220,6 +220,7 @@ mod tests {
     use super::*;
     use crate::store::{JsonFileStore, MemoryStore};
     use crate::testkit::{HOUR, MIN, WEEK, each_minute, flaky, monday, temp_dir};
+    use crate::time::{HourOfWeek, Weekday};
 
     /// Three weeks of one call a minute to `flaky`, rate-limited on Mondays
     /// 09:00-10:00 UTC.
@@ -331,6 +332,31 @@ mod tests {
             now.recommendations
         );
         assert_eq!(now.models[0].failure_probability, 1.0);
+    }
+
+    /// A problem that spans several hours is avoided until its last hour ends.
+    #[test]
+    fn advice_covers_a_run_of_pattern_hours() {
+        let engine = FlywheelEngine::default();
+        each_minute(3, |at, _| {
+            let hour = HourOfWeek::of(at);
+            let two_hours = hour.weekday() == Weekday::Monday && matches!(hour.hour(), 9 | 10);
+            engine.record(&flaky(at, two_hours));
+        });
+        let week4 = monday() + 3 * WEEK;
+        assert_eq!(engine.patterns(week4).len(), 2);
+        let now = engine.health_report(week4 + 9 * HOUR + 10 * MIN);
+        assert!(
+            now.recommendations[0].starts_with("Avoid flaky until 11:00 UTC: rate_limit"),
+            "{:?}",
+            now.recommendations
+        );
+        let later = engine.health_report(week4 + 10 * HOUR + 59 * MIN);
+        assert!(
+            later.recommendations[0].starts_with("Avoid flaky until 11:00 UTC: rate_limit"),
+            "{:?}",
+            later.recommendations
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::learner::Evidence;
 use crate::predict::Forecast;
 use crate::recent::Reliability;
 use crate::stats::Percent;
-use crate::time::{HourOfWeek, unix_minute};
+use crate::time::unix_minute;
 
 /// Thresholds for the [`HealthReport`].
 ///
@@ -118,13 +118,24 @@ pub struct HealthReport {
     pub models: Vec<ModelHealth>,
 }
 
+/// What the report needs about one model.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) reliability: Reliability,
+    pub(crate) forecast: Forecast,
+    pub(crate) endpoint: Option<String>,
+    /// The UTC hour of the day (0-23) at which the run of consecutive
+    /// pattern hours holding now ends.
+    pub(crate) patterns_end: u8,
+}
+
 impl HealthReport {
     /// Builds the report from each model's window and forecast (in name order).
     pub(crate) fn new(
         now: SystemTime,
         config: &HealthConfig,
         minutes: u32,
-        entries: Vec<(Reliability, Forecast, Option<String>)>,
+        entries: Vec<Entry>,
     ) -> Self {
         let mut report = Self {
             healthy: true,
@@ -136,7 +147,13 @@ impl HealthReport {
             models: Vec::with_capacity(entries.len()),
         };
         let mut advice: Vec<(u8, String)> = Vec::new();
-        for (reliability, forecast, endpoint) in entries {
+        for entry in entries {
+            let Entry {
+                reliability,
+                forecast,
+                endpoint,
+                patterns_end,
+            } = entry;
             let model = forecast.model.clone();
             let status = config.status(&reliability);
             let observed = |verb: &str| {
@@ -159,7 +176,7 @@ impl HealthReport {
                     report.degraded_models.push(model.clone());
                 }
                 ModelStatus::Active => {
-                    if let Some(text) = expected_trouble(now, &forecast) {
+                    if let Some(text) = expected_trouble(now, &forecast, patterns_end) {
                         advice.push((2, text));
                     }
                     report.active_models.push(model.clone());
@@ -188,9 +205,10 @@ impl HealthReport {
     }
 }
 
-/// Advice about a learned pattern that covers now or starts within the
+/// Advice about a learned pattern that covers now (avoid the model until
+/// `patterns_end`, the end of the run of pattern hours) or starts within the
 /// forecast window.
-fn expected_trouble(now: SystemTime, f: &Forecast) -> Option<String> {
+fn expected_trouble(now: SystemTime, f: &Forecast, patterns_end: u8) -> Option<String> {
     let p = f.pattern.as_ref().filter(|_| f.degraded)?;
     let evidence = Evidence(p);
     let minutes = unix_minute(f.peak_at).saturating_sub(unix_minute(now));
@@ -200,8 +218,10 @@ fn expected_trouble(now: SystemTime, f: &Forecast) -> Option<String> {
             f.model
         )
     } else {
-        let end = HourOfWeek::of(now).hour() + 1;
-        format!("Avoid {} until {:02}:00 UTC: {evidence}", f.model, end % 24)
+        format!(
+            "Avoid {} until {patterns_end:02}:00 UTC: {evidence}",
+            f.model
+        )
     })
 }
 
@@ -222,6 +242,15 @@ mod tests {
             failures: failures.iter().copied().collect::<BTreeMap<_, _>>(),
             mean_latency_ms: Some(300.0),
             max_latency_ms: Some(900.0),
+        }
+    }
+
+    fn entry(reliability: Reliability, forecast: Forecast, endpoint: Option<String>) -> Entry {
+        Entry {
+            reliability,
+            forecast,
+            endpoint,
+            patterns_end: 0,
         }
     }
 
@@ -253,7 +282,7 @@ mod tests {
     fn the_seed_example() {
         let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
         let entries = vec![
-            (
+            entry(
                 reliability(
                     100,
                     12,
@@ -262,13 +291,13 @@ mod tests {
                 quiet("claude-3-opus", now),
                 Some("https://api.anthropic.com".to_owned()),
             ),
-            (reliability(40, 40, &[]), quiet("deepseek-chat", now), None),
-            (
+            entry(reliability(40, 40, &[]), quiet("deepseek-chat", now), None),
+            entry(
                 reliability(100, 65, &[(ErrorCategory::RateLimit, 35)]),
                 quiet("gpt-4o", now),
                 None,
             ),
-            (
+            entry(
                 reliability(50, 49, &[(ErrorCategory::Network, 1)]),
                 quiet("qwen-max", now),
                 None,
@@ -301,7 +330,7 @@ mod tests {
     #[test]
     fn nothing_serving_is_unhealthy_and_says_so() {
         let now = UNIX_EPOCH;
-        let entries = vec![(
+        let entries = vec![entry(
             reliability(20, 2, &[(ErrorCategory::Auth, 18)]),
             quiet("only", now),
             None,

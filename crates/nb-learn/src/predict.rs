@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 use nb_route::Predictor;
 
-use crate::health::{HealthConfig, HealthReport};
+use crate::health::{Entry, HealthConfig, HealthReport};
 use crate::history::{History, LearnerConfig, PatternStats};
 use crate::learner::Pattern;
 use crate::outcome::{Outcome, counts_against_model};
@@ -114,7 +114,10 @@ struct Expectations {
 
 impl Expectations {
     fn covers(&self, h: HourOfWeek) -> bool {
-        let i = usize::from(h.index());
+        self.covers_index(usize::from(h.index()))
+    }
+
+    fn covers_index(&self, i: usize) -> bool {
         self.covered[i / 64] & (1 << (i % 64)) != 0
     }
 
@@ -125,6 +128,20 @@ impl Expectations {
             let patterns: f64 = self.patterns_at(h).map(PatternStats::failure_rate).sum();
             (self.baseline + patterns).min(1.0)
         })
+    }
+
+    /// The UTC hour of the day at which the run of consecutive hours covered
+    /// by patterns, starting with UNIX hour `hour`, ends (`hour + 1` if
+    /// `hour` is not covered).
+    fn run_end(&self, hour: u32) -> u8 {
+        let start = usize::from(HourOfWeek::of_unix_hour(hour).index());
+        // At most a week: a pattern in every hour has no end.
+        let run = (1..HOURS_PER_WEEK)
+            .map(|i| (start + i) % HOURS_PER_WEEK)
+            .take_while(|&i| self.covers_index(i))
+            .count();
+        // The remainder is below 24.
+        ((start + 1 + run) % 24) as u8
     }
 
     fn patterns_at(&self, h: HourOfWeek) -> impl Iterator<Item = &PatternStats> {
@@ -463,10 +480,13 @@ impl PredictiveEngine {
     pub fn health_report(&self, now: SystemTime, config: &HealthConfig) -> HealthReport {
         let minutes = config.window_minutes.clamp(1, self.config.recent_minutes);
         let entries = self.each(|name, slot| {
-            let reliability = slot.recent.summary(unix_minute(now), minutes);
             let forecast = slot.forecast(name, now, &self.config);
-            let endpoint = slot.endpoint.as_deref().map(str::to_owned);
-            (reliability, forecast, endpoint)
+            Entry {
+                reliability: slot.recent.summary(unix_minute(now), minutes),
+                endpoint: slot.endpoint.as_deref().map(str::to_owned),
+                patterns_end: slot.expectations.run_end(unix_minute(now) / 60),
+                forecast,
+            }
         });
         HealthReport::new(now, config, minutes, entries)
     }
