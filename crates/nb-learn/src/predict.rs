@@ -44,7 +44,8 @@ pub struct PredictiveConfig {
     pub trend_minutes: u32,
     /// How many recent calls weigh as much as the learned expectation
     /// (default 10): the prior's strength in the blend described on
-    /// [`PredictiveEngine`].
+    /// [`PredictiveEngine`]. NaN or negative counts as 0 (the trend alone),
+    /// anything above 10¹² as 10¹² (the expectation alone).
     pub prior_weight: f64,
     /// Minutes of per-minute history kept per model (default 15, 1 to 60,
     /// 88 bytes a minute). Bounds the trend and the health report's window.
@@ -56,12 +57,23 @@ pub struct PredictiveConfig {
     pub learner: LearnerConfig,
 }
 
+/// The largest prior weight used: beyond it the trend no longer moves the
+/// prediction, and an infinite weight would make the blend `inf / inf`.
+const MAX_PRIOR_WEIGHT: f64 = 1e12;
+
 impl PredictiveConfig {
     /// The config with every field in its documented range.
     fn sanitized(mut self) -> Self {
         self.recent_minutes = self.recent_minutes.clamp(1, MAX_RECENT_MINUTES);
         self.trend_minutes = self.trend_minutes.clamp(1, self.recent_minutes);
         self.window_minutes = self.window_minutes.min(HOURS_PER_WEEK as u32 * 60);
+        // NaN and negative weights count as 0; an infinite one as "the prior
+        // alone", which a very large finite weight gives without inf / inf.
+        self.prior_weight = if self.prior_weight > 0.0 {
+            self.prior_weight.min(MAX_PRIOR_WEIGHT)
+        } else {
+            0.0
+        };
         self
     }
 }
@@ -239,7 +251,7 @@ impl ModelSlot {
                 )
             }
         };
-        let w = config.prior_weight.max(0.0);
+        let w = config.prior_weight;
         let denom = n as f64 + w;
         if denom <= 0.0 {
             return prior;
@@ -746,6 +758,33 @@ mod tests {
             (report.window_minutes, report.models[0].reliability.minutes),
             (60, 60)
         );
+    }
+
+    /// An infinite or NaN prior weight still yields a probability in
+    /// `0..=1`: infinite trusts the expectation alone (0 here, with learning
+    /// off), NaN or negative the recent trend alone.
+    #[test]
+    fn extreme_prior_weights_stay_probabilities() {
+        for (w, expect) in [(f64::INFINITY, 0.0), (f64::NAN, 1.0), (-5.0, 1.0)] {
+            let engine = PredictiveEngine::new(PredictiveConfig {
+                prior_weight: w,
+                learner: LearnerConfig {
+                    enabled: false,
+                    ..LearnerConfig::default()
+                },
+                ..PredictiveConfig::default()
+            });
+            for i in 0..5 {
+                engine.record(&Outcome::failure(
+                    "m",
+                    monday() + i * MIN,
+                    MS,
+                    ErrorCategory::Overloaded,
+                ));
+            }
+            let p = engine.failure_probability_at("m", monday() + 5 * MIN);
+            assert!((p - expect).abs() < 1e-6, "prior_weight {w}: {p}");
+        }
     }
 
     #[test]
