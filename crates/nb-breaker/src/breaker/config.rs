@@ -114,8 +114,8 @@ impl Default for TripPolicy {
 /// call can be both). It opens when the window holds at least
 /// `minimum_calls` calls (for a count-based window, at most its size) and
 /// either percentage is at or above its threshold. The window is emptied
-/// whenever the breaker opens, so a closed breaker always judges calls made
-/// since it last closed.
+/// whenever the breaker opens and again as it closes, so a closed breaker
+/// always judges calls made since it last closed.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]

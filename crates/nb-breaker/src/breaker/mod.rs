@@ -786,6 +786,12 @@ impl CircuitBreaker {
             } else {
                 let successes = w.hi() + 1;
                 if successes >= self.config.success_threshold {
+                    // Nothing is judged into the window while half-open, but
+                    // an outcome of the last closed period that passed its
+                    // generation check just before the trip may have landed
+                    // after the trip emptied it: the new closed period
+                    // starts from an empty window.
+                    self.policy.clear_window();
                     let next = w.next(Mode::Closed, w.level(), 0);
                     (
                         next,

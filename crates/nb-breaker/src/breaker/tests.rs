@@ -556,6 +556,25 @@ fn the_window_starts_empty_after_a_trip() {
 }
 
 #[test]
+fn a_late_outcome_of_the_last_closed_period_does_not_reach_the_next() {
+    let b = CircuitBreaker::new(rate_config(SlidingWindow::Count(4), 4));
+    let t0 = Instant::now();
+    fail(&b, t0, 4);
+    assert_eq!(b.state(t0), CircuitState::Open);
+    // The interleaving this stands for: a thread whose failure passed its
+    // generation check just before the trip records it just after the trip
+    // emptied the window.
+    b.policy.window().unwrap().record(true, false, 0);
+    let t1 = t0 + S * 30;
+    succeed(&b, t1, 3);
+    assert_eq!(b.state(t1), CircuitState::Closed);
+    assert_eq!(b.window_stats(t1).unwrap().calls, 0);
+    // With the stale failure still there, 4 of 4 would trip.
+    fail(&b, t1, 3);
+    assert_eq!(b.state(t1), CircuitState::Closed);
+}
+
+#[test]
 fn time_window_forgets_old_failures() {
     let b = CircuitBreaker::new(rate_config(SlidingWindow::Time(S * 10), 4));
     let t0 = Instant::now();
