@@ -311,6 +311,16 @@ impl Cell<'_> {
 /// A request is admitted only if every limit admits it, and then it is
 /// charged to all of them; a request any limit refuses is charged to none.
 ///
+/// Under concurrency each limit is exact on its own: an admission is one
+/// compare-and-swap of that limit's arrival time. Across limits a request
+/// is taken from each in turn and, if a later one refuses, handed back to
+/// the earlier ones. A hand-back that races an admission made with a
+/// `now` later than the limit's arrival time (one that found the limit
+/// idle) can return that request's cost once more than the limit would
+/// have allowed; this needs a caller to stall between reading its `now`
+/// and the refusal for at least one request's share of the rate, and
+/// admits at most one extra request per such refusal.
+///
 /// ```
 /// use std::time::{Duration, Instant};
 /// use nb_breaker::{Denied, LimitKind, ObservedLimits, RateLimiter, RateLimits};

@@ -14,7 +14,9 @@
 //! A permit's outcome only moves the state machine if the generation is
 //! still the one it was issued in; anything older is counted in the metrics
 //! and otherwise ignored (a call that started before the breaker opened
-//! cannot close it, nor trip the next closed period).
+//! cannot close it, nor trip the next closed period). The generation is 16
+//! bits: only a permit that outlives 65,536 mode changes could see its
+//! generation come round again.
 
 use crate::breaker::CircuitState;
 
