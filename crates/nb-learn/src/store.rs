@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -140,6 +140,9 @@ impl StateStore for MemoryStore {
 
 /// A store of JSON files in a directory, one `<key>.json` per key.
 ///
+/// A file larger than 64 MiB is reported as [`StoreError::Corrupt`]
+/// without being read.
+///
 /// A write goes to a temporary file in the same directory, is flushed to
 /// disk, then renamed over the old file, so a crash leaves the old state or
 /// the new one, never half a file. The directory is created on first write.
@@ -147,6 +150,11 @@ impl StateStore for MemoryStore {
 pub struct JsonFileStore {
     dir: PathBuf,
 }
+
+/// The largest state file read (64 MiB). A full engine (256 models, four
+/// weeks each) saves about a megabyte; anything far larger is not a state,
+/// and is reported as corrupt rather than read into memory.
+const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Tells concurrent writers in one process apart in temporary file names.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -189,11 +197,28 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 impl StateStore for JsonFileStore {
     fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.path(key)?;
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_error(&path)(e)),
+        let file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path)(e)),
+        };
+        let too_large = || StoreError::Corrupt {
+            key: key.to_owned(),
+            detail: format!("larger than {MAX_FILE_BYTES} bytes"),
+        };
+        let len = file.metadata().map_err(io_error(&path))?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(too_large());
         }
+        // The length may change under us: read at most one byte past the cap.
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error(&path))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        Ok(Some(bytes))
     }
 
     fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
@@ -281,6 +306,15 @@ mod tests {
             store.load("future"),
             Err(StoreError::UnsupportedVersion { found: 9, .. })
         ));
+        // A huge file is refused before it is read (sparse: no disk used).
+        let huge = fs::File::create(dir.join("huge.json")).unwrap();
+        huge.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let err = store.load("huge").unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { ref detail, .. } if detail.starts_with("larger than")),
+            "{err}"
+        );
+        fs::remove_file(dir.join("huge.json")).unwrap();
         // A directory where the file should be is an I/O error, not a panic.
         fs::create_dir_all(dir.join("dir.json")).unwrap();
         assert!(matches!(store.read("dir"), Err(StoreError::Io { .. })));
