@@ -255,9 +255,12 @@ pub struct BreakerMetrics {
 }
 
 impl BreakerMetrics {
-    /// Permits that have ended: every outcome plus `abandoned`.
+    /// Permits that have ended: every outcome plus `abandoned` (saturating:
+    /// restored counters may come from anywhere).
     pub fn permits_ended(&self) -> u64 {
-        self.successes + self.failures + self.ignored + self.rate_limited + self.abandoned
+        [self.failures, self.ignored, self.rate_limited, self.abandoned]
+            .into_iter()
+            .fold(self.successes, u64::saturating_add)
     }
 }
 
@@ -265,6 +268,10 @@ impl BreakerMetrics {
 /// brings back, for persistence across restarts (serde behind the `serde`
 /// feature). Times are stored as what remains, so the snapshot means the
 /// same thing whenever it is restored.
+///
+/// Without serde, rebuild one from your own storage by starting from
+/// `BreakerSnapshot::default()` (closed, nothing counted) and setting its
+/// fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -278,6 +285,17 @@ pub struct BreakerSnapshot {
     pub throttle_remaining: Duration,
     /// The counters, trip level and consecutive failures.
     pub metrics: BreakerMetrics,
+}
+
+impl Default for BreakerSnapshot {
+    fn default() -> Self {
+        Self {
+            state: CircuitState::Closed,
+            open_remaining: Duration::ZERO,
+            throttle_remaining: Duration::ZERO,
+            metrics: BreakerMetrics::default(),
+        }
+    }
 }
 
 type Observer = Box<dyn Fn(&BreakerEvent) + Send + Sync>;

@@ -674,6 +674,24 @@ fn closed_snapshot_keeps_the_failure_count_and_throttle() {
 }
 
 #[test]
+fn a_snapshot_rebuilt_field_by_field_restores_and_wild_counters_do_not_overflow() {
+    // What a caller persisting without serde does: fields in, fields out.
+    let mut snap = BreakerSnapshot::default();
+    assert_eq!(snap.state, CircuitState::Closed);
+    snap.state = CircuitState::Open;
+    snap.open_remaining = S * 12;
+    snap.metrics.trip_level = 2;
+    snap.metrics.successes = u64::MAX;
+    snap.metrics.failures = u64::MAX;
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let t0 = Instant::now();
+    b.restore(&snap, t0);
+    assert_eq!(b.try_acquire(t0).unwrap_err().retry_after, S * 12);
+    assert_eq!(b.metrics().trip_level, 2);
+    assert_eq!(b.metrics().permits_ended(), u64::MAX);
+}
+
+#[test]
 fn owned_permits_outlive_the_borrow() {
     let b = Arc::new(CircuitBreaker::new(
         CircuitBreakerConfig::consecutive_failures(1),
