@@ -673,9 +673,28 @@ mod tests {
         assert!(p.failure_probability("flaky", base + 9 * HOUR) > 0.95);
         assert!(p.failure_probability("flaky", base + 8 * HOUR) < 0.05);
         assert_eq!(engine.wall_clock(base + HOUR), monday() + 3 * WEEK + HOUR);
-        if let Some(earlier) = base.checked_sub(HOUR) {
-            assert_eq!(engine.wall_clock(earlier), monday() + 3 * WEEK - HOUR);
-        }
+        // Instants before the anchor map to earlier wall-clock times: anchor
+        // one week after `base` so `base` itself is a week before it.
+        let later = PredictiveEngine::default().with_clock_anchor(base + WEEK, monday() + 3 * WEEK);
+        assert_eq!(later.wall_clock(base), monday() + 2 * WEEK);
+        assert_eq!(
+            later.wall_clock(base + 9 * HOUR),
+            monday() + 2 * WEEK + 9 * HOUR
+        );
+    }
+
+    #[test]
+    fn a_registered_model_without_data_expects_nothing() {
+        let engine = PredictiveEngine::default();
+        engine.register("spare");
+        assert_eq!(engine.models(), ["spare"]);
+        assert_eq!(engine.failure_probability_at("spare", monday()), 0.0);
+        let f = engine.forecast("spare", monday()).unwrap();
+        assert!(!f.degraded && f.pattern.is_none() && f.peak_probability == 0.0);
+        let r = engine.reliability("spare", monday(), 15).unwrap();
+        assert_eq!((r.calls, r.success_rate()), (0, None));
+        assert!(engine.patterns(monday()).is_empty());
+        assert!(engine.state().is_empty());
     }
 
     #[test]
