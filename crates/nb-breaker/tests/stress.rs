@@ -170,6 +170,63 @@ fn a_disabled_breaker_admits_every_thread() {
     assert_eq!(breaker.state(Instant::now()), CircuitState::Disabled);
 }
 
+/// Threads race for half-open probe slots, end their probes every way but
+/// a failure (so the half-open period never ends) and count how many they
+/// hold: a thread counts a probe only after acquiring it and stops before
+/// ending it, so the count can only lag the breaker's own, never lead it.
+#[test]
+fn never_more_probes_in_flight_than_allowed_under_contention() {
+    const MAX_PROBES: u32 = 3;
+    let breaker = CircuitBreaker::new(CircuitBreakerConfig {
+        half_open_max_probes: MAX_PROBES,
+        // Never reached: successes alone keep it half-open.
+        success_threshold: nb_breaker::MAX_THRESHOLD,
+        ..CircuitBreakerConfig::consecutive_failures(1)
+    });
+    let t0 = Instant::now();
+    breaker.try_acquire(t0).unwrap().failure(t0);
+    let now = t0 + Duration::from_secs(30);
+    let (in_flight, most, probes) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|s| {
+        for i in 0..THREADS {
+            let (breaker, in_flight, most, probes) = (&breaker, &in_flight, &most, &probes);
+            s.spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(i as u64);
+                for _ in 0..5_000 {
+                    let Ok(permit) = breaker.try_acquire(now) else {
+                        continue;
+                    };
+                    assert!(permit.is_probe());
+                    probes.fetch_add(1, Ordering::Relaxed);
+                    let held = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+                    most.fetch_max(held, Ordering::Relaxed);
+                    for _ in 0..rng.u32(..50) {
+                        std::hint::spin_loop();
+                    }
+                    in_flight.fetch_sub(1, Ordering::Relaxed);
+                    match rng.u8(..4) {
+                        0 => permit.success(now),
+                        1 => permit.ignored(),
+                        2 => permit.rate_limited(now, None),
+                        _ => drop(permit),
+                    }
+                }
+            });
+        }
+    });
+    let most = most.into_inner();
+    assert!(most <= u64::from(MAX_PROBES), "{most} probes in flight");
+    assert_eq!(breaker.state(now), CircuitState::HalfOpen);
+    // Every slot was given back: a full set of probes can still be taken.
+    let all: Vec<_> = (0..MAX_PROBES)
+        .map(|_| breaker.try_acquire(now).unwrap())
+        .collect();
+    assert!(breaker.try_acquire(now).is_err());
+    drop(all);
+    let m = breaker.metrics();
+    assert_eq!(m.permits_ended(), 1 + probes.into_inner() + u64::from(MAX_PROBES));
+}
+
 #[test]
 fn the_limiter_never_over_admits_under_contention() {
     let limiter = RateLimiter::new(RateLimits {
