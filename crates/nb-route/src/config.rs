@@ -21,7 +21,7 @@ pub enum LoadBalancingStrategy {
     RoundRobin,
     /// Weighted random, with each target's weight proportional to
     /// `1 / latency`, where latency is the target's latency EWMA (the prior
-    /// latency before its first success): a target twice as fast gets twice
+    /// latency until a result moves it): a target twice as fast gets twice
     /// the traffic. Random rather than "always the fastest", which would herd
     /// every request onto one model until it tips over.
     #[default]
@@ -76,7 +76,9 @@ pub struct HealthPolicy {
     /// At most `floor(targets × max_excluded_fraction)` targets are excluded
     /// at once; an unhealthy target beyond the cap stays in rotation as
     /// [`HealthState::Degraded`](crate::HealthState::Degraded). Default
-    /// `0.5`, clamped to `0.0..=1.0`. A lone target is never excluded.
+    /// `0.5`, clamped to `0.0..=1.0`. Below `1.0` a lone target is never
+    /// excluded (its cap rounds down to zero); at `1.0` every target may be,
+    /// and selection goes on in panic mode or through the fallback strategy.
     pub max_excluded_fraction: f64,
     /// Panic mode: when fewer than `targets × panic_threshold` targets are
     /// [`Healthy`](crate::HealthState::Healthy), health is ignored and
@@ -111,7 +113,8 @@ impl Default for HealthPolicy {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Prior {
-    /// Assumed latency before the first success. Default 1 s.
+    /// Assumed latency until a result moves the estimate: the first success,
+    /// or a failure slower than the prior. Default 1 s.
     pub latency: Duration,
     /// Assumed success rate, clamped to `0.0..=1.0`. Default `0.8`: neutral,
     /// well clear of exclusion but below a target with a clean record.

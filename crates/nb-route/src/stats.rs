@@ -332,12 +332,15 @@ fn percentile(h: &[u64; BUCKETS], q: f64) -> Option<Duration> {
 /// - **success rate**: successes over requests in the window, smoothed
 ///   towards the [`Prior`](crate::Prior):
 ///   `(successes + weight × prior) / (requests + weight)`.
-/// - **latency**: the latency EWMA of successes (a failure may only raise
-///   it), or the prior latency before the first success.
+/// - **latency**: an EWMA that starts from the prior latency. The first
+///   success replaces the prior and later ones blend in; a failure may only
+///   raise it (so a failure slower than the prior, before any success,
+///   raises the prior, and successes then blend into that).
 /// - **latency score**: `fastest / latency`, where `fastest` is the lowest
 ///   latency among all targets of the balancer: the fastest target scores
-///   `1.0`, one twice as slow `0.5`. Latency alone never excludes a target:
-///   with a perfect success rate its score is at least `0.7`.
+///   `1.0`, one twice as slow `0.5`. Latency alone never excludes a target
+///   at the default bar: with a perfect success rate its score is at least
+///   `0.7`.
 /// - **health score**: `0.7 × success rate + 0.3 × latency score`.
 /// - **percentiles**: from a fixed histogram of successful latencies in the
 ///   window (four buckets per doubling, 256 µs to about 268 s), reported as
@@ -352,7 +355,7 @@ pub struct ModelStats {
     pub successes: u64,
     /// Smoothed success rate.
     pub success_rate: f64,
-    /// Latency EWMA (the prior latency before the first success).
+    /// Latency EWMA (the prior latency until a result moves it).
     pub latency: Duration,
     /// Latency score, `0.0..=1.0`.
     pub latency_score: f64,
@@ -542,6 +545,16 @@ mod tests {
         assert_eq!(m.latency(&p), 150.0 * MS as f64);
         m.record(&p, 0, Duration::from_millis(350), false);
         assert_eq!(m.latency(&p), 250.0 * MS as f64, "a slow failure raises it");
+    }
+
+    #[test]
+    fn a_slow_failure_before_any_success_raises_the_prior_and_successes_blend_in() {
+        let p = params();
+        let m = Meter::new(&p);
+        m.record(&p, 0, Duration::from_secs(3), false);
+        assert_eq!(m.latency(&p), 2e9, "1 s + 0.5 × (3 s - 1 s)");
+        m.record(&p, 0, Duration::from_secs(1), true);
+        assert_eq!(m.latency(&p), 1.5e9, "blended, not replaced");
     }
 
     #[test]

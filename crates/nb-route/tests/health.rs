@@ -442,6 +442,25 @@ fn a_lone_model_is_never_excluded() {
 }
 
 #[test]
+fn with_the_cap_at_one_a_lone_model_may_be_excluded_and_is_still_chosen() {
+    let lb = LoadBalancer::new(
+        ["only"],
+        LoadBalancerConfig {
+            health: HealthPolicy {
+                max_excluded_fraction: 1.0,
+                ..HealthPolicy::default()
+            },
+            ..config()
+        },
+    );
+    let t0 = Instant::now();
+    // Its own latency is the fastest: ten failures score 0.7 × 2.4/13 + 0.3.
+    assert_eq!(fail(&lb, "only", 10, t0), Some(HealthState::Excluded));
+    let s = lb.select_model(t0).expect("still chosen");
+    assert_eq!((s.name(), s.kind()), ("only", SelectionKind::Panic));
+}
+
+#[test]
 fn a_model_removed_while_in_flight_is_forgotten_safely() {
     let lb = LoadBalancer::new(["a", "b"], config());
     let t0 = Instant::now();
