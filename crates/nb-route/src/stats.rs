@@ -150,10 +150,11 @@ impl Meter {
             true
         } else if seen == NEVER || seen < epoch {
             // The thread that moves the slot to the new epoch clears it.
-            // Results recorded by other threads in the instant between the
-            // two may be lost: counts are exact single-threaded and
-            // approximate at a slot boundary under contention.
-            // A slot never used is already clear.
+            // In the instant between the two, results recorded by other
+            // threads may be lost and a reader may still see the slot's
+            // old counts: counts are exact single-threaded and approximate
+            // at a slot boundary under contention. A slot never used is
+            // already clear.
             if slot
                 .epoch
                 .compare_exchange(seen, epoch, Relaxed, Relaxed)
