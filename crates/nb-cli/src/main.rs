@@ -1,4 +1,224 @@
-//! The `neuralbridge` command (in progress).
+//! `neuralbridge`: diagnose LLM APIs, list provider profiles, run nb-mock standalone.
+//!
+//! ```text
+//! neuralbridge diagnose-error "throttling.ratequota: 请求速度超限" --status-code 429
+//! neuralbridge diagnose --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY
+//! neuralbridge providers
+//! neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml --port 8080
+//! ```
+//!
+//! Every command's `--help` has examples; the exit codes are listed in `neuralbridge --help`
+//! and in the crate's README.
 #![forbid(unsafe_code)]
 
-fn main() {}
+mod args;
+mod diagnose_error;
+mod exit;
+mod mock_cmd;
+mod probe;
+mod providers;
+mod render;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::{CliError, CliResult, EXIT_CODES_HELP, Exit};
+
+/// NeuralBridge: a self-healing client for LLM APIs, and the tools around it.
+#[derive(Debug, Parser)]
+#[command(name = "neuralbridge", version, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send one minimal chat request to a live endpoint and diagnose the outcome.
+    #[command(after_help = DIAGNOSE_HELP)]
+    Diagnose(DiagnoseArgs),
+    /// Diagnose an error you already have (or many, as JSON lines on stdin).
+    #[command(after_help = DIAGNOSE_ERROR_HELP)]
+    DiagnoseError(DiagnoseErrorArgs),
+    /// List the provider profiles: timeouts, retries, RPM hints, detection patterns.
+    #[command(after_help = PROVIDERS_HELP)]
+    Providers(ProvidersArgs),
+    /// Run nb-mock, a fault-injecting OpenAI-compatible server, until Ctrl-C.
+    #[command(after_help = MOCK_HELP)]
+    Mock(MockArgs),
+}
+
+const DIAGNOSE_HELP: &str = "\
+Examples:
+  neuralbridge diagnose --base-url https://dashscope.aliyuncs.com/compatible-mode/v1 \\
+      --model qwen-max --api-key-env DASHSCOPE_API_KEY
+  neuralbridge diagnose --base-url http://127.0.0.1:11434/v1 --model llama3.2 --timeout 5
+  neuralbridge diagnose --base-url https://api.openai.com/v1 --model gpt-4o-mini \\
+      --api-key-env OPENAI_API_KEY --json
+
+The key is sent only to the endpoint and never printed. Prefer --api-key-env: a key on the
+command line is visible to other users of the machine (ps, shell history).
+
+Exit codes: 0 healthy; 1 transient failure (retry later or fall back); 2 usage error;
+3 a failure that needs a fix (key, quota, permission, model); 4 the command could not run.";
+
+const DIAGNOSE_ERROR_HELP: &str = "\
+Examples:
+  neuralbridge diagnose-error \"throttling.ratequota: 请求速度超限\" --status-code 429
+  neuralbridge diagnose-error \"billing hard limit reached\"
+  neuralbridge diagnose-error \"model not found: deepseek-v4\" --json
+  neuralbridge diagnose-error '{\"error\":{\"message\":\"Rate limit reached\",\"code\":\"rate_limit_exceeded\"}}' \\
+      --status-code 429 --header 'Retry-After: 20' --base-url https://api.openai.com/v1
+
+Batch mode (--jsonl) reads JSON objects from stdin, one a line, each with any of
+`status`, `headers` (an object), `body` (a string), `message`, `base_url`, `model`
+(other fields are ignored; `id` is echoed), and writes one JSON diagnosis a line, in
+order: `line` (the input line number), `category`, `sub_category`, `provider`,
+`confidence`, `severity`, `retryable`, `fallback`, `action`, `retry_after_s`, `status`,
+`root_cause`, `suggestions`, `provider_error`. A line that cannot be read gets
+{\"line\": N, \"error\": {\"kind\", \"message\"}} and the run goes on; blank lines are skipped.
+  echo '{\"status\":429,\"headers\":{\"retry-after\":\"3\"},\"body\":\"{}\"}' | neuralbridge diagnose-error --jsonl";
+
+const PROVIDERS_HELP: &str = "\
+Examples:
+  neuralbridge providers
+  neuralbridge providers --json";
+
+const MOCK_HELP: &str = "\
+Examples:
+  neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml
+  neuralbridge mock --scenario my-faults.toml --port 8080
+  # then point any OpenAI-compatible client at the printed base URL, e.g.
+  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=test python my_app.py
+
+The first line printed is `nb-mock listening on <base URL>`. Scenario files (TOML or JSON)
+are documented in crates/nb-mock/README.md; crates/nb-mock/scenarios/ holds ready-made ones.";
+
+#[derive(Debug, Args)]
+struct DiagnoseArgs {
+    /// The OpenAI-compatible base URL (everything before /chat/completions).
+    #[arg(long, value_name = "URL")]
+    base_url: String,
+    /// The model to ask.
+    #[arg(long, value_name = "MODEL")]
+    model: String,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "api_key")]
+    api_key_env: Option<String>,
+    /// The API key itself (prefer --api-key-env).
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+    /// Give up after this long: seconds (30, 2.5) or with a unit (500ms, 1m).
+    #[arg(long, value_name = "S", default_value = "30", value_parser = args::duration)]
+    timeout: Duration,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DiagnoseErrorArgs {
+    /// The error text (an exception's message, an SDK's printout, a response body).
+    #[arg(
+        value_name = "MESSAGE",
+        required_unless_present = "jsonl",
+        conflicts_with = "jsonl"
+    )]
+    message: Option<String>,
+    /// The HTTP status the error came with.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(100..=599))]
+    status_code: Option<u16>,
+    /// A response header, as 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = args::header)]
+    headers: Vec<(String, String)>,
+    /// The base URL of the call (helps detect the provider).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// The model of the call (helps detect the provider).
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
+    /// Print the diagnosis as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Batch mode: JSON objects on stdin, one JSON diagnosis per line on stdout.
+    #[arg(long, conflicts_with_all = ["status_code", "headers", "base_url", "model", "json"])]
+    jsonl: bool,
+}
+
+#[derive(Debug, Args)]
+struct ProvidersArgs {
+    /// Print the profiles as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct MockArgs {
+    /// The scenario file (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    scenario: PathBuf,
+    /// The port to listen on (0: any free port).
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    port: u16,
+    /// The address to listen on. Anything but loopback exposes the mock to the network.
+    #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    /// Do not print a line per request.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(CliError::Closed) => Exit::Ok.into(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit().into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Diagnose(a) => {
+            let probe = probe::Probe {
+                key: probe::KeySource::resolve(a.api_key.as_deref(), a.api_key_env.as_deref())?,
+                base_url: a.base_url,
+                model: a.model,
+                timeout: a.timeout,
+                json: a.json,
+            };
+            current_thread()?.block_on(probe::run(probe))
+        }
+        Command::DiagnoseError(a) => match &a.message {
+            None => diagnose_error::batch_stdio(),
+            Some(message) => diagnose_error::single(&diagnose_error::Single {
+                message,
+                status: a.status_code,
+                headers: &a.headers,
+                base_url: a.base_url.as_deref(),
+                model: a.model.as_deref(),
+                json: a.json,
+            }),
+        },
+        Command::Providers(a) => providers::run(a.json),
+        Command::Mock(a) => {
+            let scenario = mock_cmd::load_scenario(&a.scenario)?;
+            current_thread()?.block_on(mock_cmd::run(scenario, a.host, a.port, a.quiet))
+        }
+    }
+}
+
+/// A single-threaded runtime: enough for one request or a test server, and quick to start.
+fn current_thread() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,278 @@
+//! Human output: the banner, section rules, wrapped text and the diagnosis report.
+//!
+//! No colour: the output reads the same in a terminal, a pipe and a log file.
+
+use std::fmt::Write as _;
+
+use nb_diagnose::{Diagnosis, ErrorCategory, Provider, RecommendedAction};
+
+/// The width of banners and rules, in terminal columns.
+pub(crate) const WIDTH: usize = 60;
+
+/// The column at which text is wrapped (an 80-column terminal, less a margin).
+pub(crate) const WRAP: usize = 78;
+
+/// Columns a character takes in a terminal: 2 for East Asian wide characters, else 1.
+fn char_width(c: char) -> usize {
+    let wide = matches!(
+        u32::from(c),
+        0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x20000..=0x3FFFD
+    );
+    if wide { 2 } else { 1 }
+}
+
+/// Columns `s` takes in a terminal.
+pub(crate) fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+/// A boxed one-line banner, e.g. `│ ✗ RATE LIMIT │`.
+pub(crate) fn banner(out: &mut String, text: &str) {
+    let inner = WIDTH - 2;
+    let pad = inner.saturating_sub(display_width(text) + 1);
+    let _ = writeln!(out, "┌{}┐", "─".repeat(inner));
+    let _ = writeln!(out, "│ {text}{}│", " ".repeat(pad));
+    let _ = writeln!(out, "└{}┘", "─".repeat(inner));
+}
+
+/// A section heading between two rules.
+pub(crate) fn section(out: &mut String, title: &str) {
+    rule(out);
+    let _ = writeln!(out, "{title}");
+    rule(out);
+}
+
+/// A horizontal rule.
+pub(crate) fn rule(out: &mut String) {
+    let _ = writeln!(out, "{}", "─".repeat(WIDTH));
+}
+
+/// Writes `text` wrapped at [`WRAP`] columns: the first line starts with `first`, the
+/// following ones with as many spaces as `first` is wide.
+pub(crate) fn wrapped(out: &mut String, first: &str, text: &str) {
+    let indent = " ".repeat(display_width(first));
+    let mut line = String::from(first);
+    let mut width = display_width(first);
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let w = display_width(word);
+        if !empty && width + 1 + w > WRAP {
+            let _ = writeln!(out, "{line}");
+            line.clear();
+            line.push_str(&indent);
+            width = indent.len();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            width += 1;
+        }
+        line.push_str(word);
+        width += w;
+        empty = false;
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+/// A provider's human name; the unknown provider's profile name ("the provider") reads
+/// badly on its own.
+pub(crate) fn provider_name(p: Provider) -> &'static str {
+    if p == Provider::Unknown {
+        "unknown provider"
+    } else {
+        p.display_name()
+    }
+}
+
+/// `rate_limit` → `RATE LIMIT`.
+pub(crate) fn shout(category: ErrorCategory) -> String {
+    category.as_str().replace('_', " ").to_uppercase()
+}
+
+/// A duration for people: `850 ms`, `1.42 s`, `2 s`.
+pub(crate) fn duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if secs.fract() == 0.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{secs:.2} s")
+    }
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The report for a diagnosed failure: banner, severity and confidence, what the engine
+/// found, the root cause and the numbered fix suggestions.
+pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
+    banner(out, &format!("✗ {}", shout(d.category)));
+    let _ = writeln!(
+        out,
+        "SEVERITY: {} | CONFIDENCE: {:.0}%",
+        d.severity.as_str().to_uppercase(),
+        d.confidence * 100.0
+    );
+    let mut found = format!("{} · {}", provider_name(d.provider), d.sub_category);
+    if let Some(status) = d.status {
+        let _ = write!(found, " · HTTP {status}");
+    }
+    wrapped(out, "Found:    ", &found);
+    wrapped(out, "Action:   ", &action_line(d));
+    let _ = writeln!(out);
+
+    section(out, "ROOT CAUSE");
+    wrapped(out, "", &d.root_cause);
+    if let Some(pe) = &d.provider_error {
+        let mut said = Vec::new();
+        if let Some(code) = pe.code.as_deref().or(pe.error_type.as_deref()) {
+            said.push(format!("code {code}"));
+        }
+        if let Some(upstream) = &pe.upstream_provider {
+            said.push(format!("relayed from {upstream}"));
+        }
+        if let Some(id) = &pe.request_id {
+            said.push(format!("request id {id}"));
+        }
+        if let Some(message) = &pe.message {
+            wrapped(
+                out,
+                "Provider said: ",
+                &format!("\"{}\"", clip(message, 300)),
+            );
+        }
+        if !said.is_empty() {
+            wrapped(out, "               ", &said.join(", "));
+        }
+    }
+    let _ = writeln!(out);
+
+    if d.suggestions.is_empty() {
+        return;
+    }
+    section(out, "FIX SUGGESTIONS");
+    for (i, s) in d.suggestions.iter().enumerate() {
+        let number = format!("{}. ", i + 1);
+        wrapped(out, &number, &s.title);
+        let pad = " ".repeat(number.len());
+        wrapped(out, &format!("{pad}Command: "), &s.command);
+        wrapped(out, &format!("{pad}Why:     "), &s.why);
+    }
+}
+
+/// What to do next, in words: the action, whether the same model can be retried, and
+/// whether falling back helps.
+fn action_line(d: &Diagnosis) -> String {
+    let retry = if d.retryable {
+        "retryable"
+    } else {
+        "not retryable on this model"
+    };
+    let fallback = if d.fallback {
+        "falling back to another model helps"
+    } else {
+        "falling back will not help"
+    };
+    let action = d.action.to_string().replace('_', " ");
+    let mut line = format!("{action} ({retry}; {fallback})");
+    if let Some(wait) = d.retry_after
+        && !matches!(d.action, RecommendedAction::RetryAfter(_))
+    {
+        let _ = write!(
+            line,
+            "; the server asked to wait {:.3} s",
+            wait.as_secs_f64()
+        );
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use nb_diagnose::{DiagnosisEngine, Failure};
+
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_lines_within_the_width() {
+        let mut out = String::new();
+        let text = "word ".repeat(40);
+        wrapped(&mut out, "Why:     ", &text);
+        assert!(out.lines().count() > 1);
+        for line in out.lines() {
+            assert!(display_width(line) <= WRAP, "{line:?}");
+        }
+        assert!(out.lines().skip(1).all(|l| l.starts_with("         word")));
+    }
+
+    #[test]
+    fn a_word_longer_than_the_width_gets_its_own_line() {
+        let mut out = String::new();
+        let long = "x".repeat(WRAP + 10);
+        wrapped(&mut out, "", &format!("a {long} b"));
+        assert_eq!(out.lines().collect::<Vec<_>>(), ["a", long.as_str(), "b"]);
+    }
+
+    #[test]
+    fn wide_characters_count_twice() {
+        assert_eq!(display_width("请求速度超限"), 12);
+        assert_eq!(display_width("abc"), 3);
+        let mut out = String::new();
+        banner(&mut out, "✗ 请求");
+        let widths: Vec<usize> = out.lines().map(display_width).collect();
+        assert_eq!(widths, [WIDTH, WIDTH, WIDTH]);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_micros(3400)), "3 ms");
+        assert_eq!(duration(Duration::from_millis(1420)), "1.42 s");
+        assert_eq!(duration(Duration::from_secs(25)), "25 s");
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("  short ", 10), "short");
+        assert_eq!(clip("请求速度超限", 2), "请求…");
+    }
+
+    #[test]
+    fn the_report_has_every_part_of_the_seed() {
+        let d = DiagnosisEngine::new()
+            .diagnose(&Failure::message("throttling.ratequota: 请求速度超限").with_status(429));
+        let mut out = String::new();
+        diagnosis(&mut out, &d);
+        for part in [
+            "│ ✗ RATE LIMIT",
+            "SEVERITY: MEDIUM | CONFIDENCE: 9",
+            "dashscope_rate_limit · HTTP 429",
+            "ROOT CAUSE",
+            "FIX SUGGESTIONS",
+            "1. ",
+            "   Command: ",
+            "   Why:     ",
+        ] {
+            assert!(out.contains(part), "missing {part:?} in\n{out}");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! `neuralbridge diagnose-error`: the seed's examples, JSON output, and batch mode over the
+//! provider error corpus.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::common::{run, run_with_stdin};
+
+#[test]
+fn seed_dashscope_rate_limit() {
+    let r = run(&[
+        "diagnose-error",
+        "throttling.ratequota: 请求速度超限",
+        "--status-code",
+        "429",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for part in [
+        "│ ✗ RATE LIMIT",
+        "SEVERITY: MEDIUM | CONFIDENCE:",
+        "dashscope_rate_limit",
+        "HTTP 429",
+        "ROOT CAUSE",
+        "FIX SUGGESTIONS",
+        "1. Wait, then retry",
+        "   Command: ",
+        "   Why:     ",
+    ] {
+        assert!(r.stdout.contains(part), "{part:?} missing in\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn seed_billing_limit_is_quota_exhausted() {
+    let r = run(&["diagnose-error", "billing hard limit reached"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("│ ✗ QUOTA EXHAUSTED"), "{}", r.stdout);
+    assert!(r.stdout.contains("SEVERITY: CRITICAL"), "{}", r.stdout);
+    assert!(r.stdout.contains("not retryable"), "{}", r.stdout);
+}
+
+#[test]
+fn seed_model_not_found_as_json() {
+    let r = run(&["diagnose-error", "model not found: deepseek-v4", "--json"]);
+    assert_eq!(r.code, 0);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(d["category"], "model_not_found");
+    assert_eq!(d["sub_category"], "deepseek_model_not_found");
+    assert_eq!(d["provider"], "deepseek");
+    assert_eq!(d["retryable"], false);
+    assert!(d["suggestions"].as_array().is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn headers_and_context_reach_the_diagnosis() {
+    let body = r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
+    let r = run(&[
+        "diagnose-error",
+        body,
+        "--status-code",
+        "429",
+        "--header",
+        "Retry-After: 20",
+        "--base-url",
+        "https://api.groq.com/openai/v1",
+        "--model",
+        "llama-3.3-70b-versatile",
+        "--json",
+    ]);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(d["category"], "rate_limit");
+    assert_eq!(d["provider"], "groq");
+    assert_eq!(d["retry_after_s"], 20.0);
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let r = run(&["diagnose-error", "x", "--header", "no colon here"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("'Name: value'"), "{}", r.stderr);
+    let r = run(&["diagnose-error", "x", "--status-code", "42"]);
+    assert_eq!(r.code, 2);
+    let r = run(&["diagnose-error"]);
+    assert_eq!(r.code, 2, "a message or --jsonl is required");
+    let r = run(&["diagnose-error", "x", "--jsonl"]);
+    assert_eq!(r.code, 2, "a message and --jsonl conflict");
+}
+
+fn corpus() -> &'static str {
+    include_str!("../../../nb-diagnose/tests/corpus/dev_errors.jsonl")
+}
+
+#[test]
+fn jsonl_over_the_corpus_meets_the_accuracy_bar() {
+    let r = run_with_stdin(&["diagnose-error", "--jsonl"], corpus().as_bytes());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let cases: Vec<Value> = corpus()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let answers: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), cases.len(), "one answer per line");
+    let (mut category, mut retryable) = (0, 0);
+    let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (case, answer) in cases.iter().zip(&answers) {
+        assert_eq!(answer["id"], case["id"], "answers come back in order");
+        for field in [
+            "category",
+            "retryable",
+            "retry_after_s",
+            "provider",
+            "sub_category",
+            "confidence",
+        ] {
+            assert!(answer.get(field).is_some(), "{field} missing in {answer}");
+        }
+        let (want, got) = (&case["category"], &answer["category"]);
+        if want == got {
+            category += 1;
+        } else {
+            *confusion
+                .entry((want.to_string(), got.to_string()))
+                .or_default() += 1;
+        }
+        retryable += usize::from(case["retryable"] == answer["retryable"]);
+    }
+    let n = cases.len() as f64;
+    let (cat_pct, retry_pct) = (100.0 * category as f64 / n, 100.0 * retryable as f64 / n);
+    eprintln!(
+        "corpus via the CLI: {} cases, category {cat_pct:.1}%, retryable {retry_pct:.1}%, misses (want, got): {confusion:?}",
+        cases.len()
+    );
+    assert!(
+        cat_pct >= 95.0,
+        "category accuracy {cat_pct:.1}%: {confusion:?}"
+    );
+    assert!(retry_pct >= 97.0, "retryable accuracy {retry_pct:.1}%");
+}
+
+#[test]
+fn jsonl_bad_lines_get_an_error_object_and_the_run_goes_on() {
+    let input = concat!(
+        "{\"message\":\"model not found: deepseek-v4\"}\n",
+        "{\"status\": 429, \"headers\": \n",
+        "[1, 2, 3]\n",
+        "{\"status\":503,\"headers\":{\"retry-after\":\"9\"},\"body\":\"{}\"}\n",
+    );
+    let r = run_with_stdin(&["diagnose-error", "--jsonl"], input.as_bytes());
+    assert_eq!(r.code, 0);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["category"], "model_not_found");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["error"]["kind"], "invalid_json");
+    assert!(lines[1].get("category").is_none());
+    assert_eq!(lines[2]["error"]["kind"], "invalid_json");
+    assert_eq!(lines[3]["category"], "overloaded");
+    assert_eq!(lines[3]["retry_after_s"], 9.0);
+}
+
+#[test]
+fn jsonl_answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(crate::common::BIN)
+        .args(["diagnose-error", "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for (message, category) in [
+        ("billing hard limit reached", "quota_exhausted"),
+        ("model not found: deepseek-v4", "model_not_found"),
+    ] {
+        writeln!(stdin, "{{\"message\":\"{message}\"}}").unwrap();
+        stdin.flush().unwrap();
+        // stdin stays open: the answer must come without the end of the input.
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["category"], category);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -1,0 +1,8 @@
+//! Tests that run the real `neuralbridge` binary, one module per command.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
+
+mod common;
+mod diagnose;
+mod diagnose_error;
+mod mock;
+mod providers;
