@@ -14,7 +14,9 @@
 //! level without one is reported as [`StreamError::Interrupted`], never as a
 //! complete answer. (The usage chunk that follows a finish reason is
 //! optional: a stream cut right after the finish reason is complete, without
-//! usage.)
+//! usage.) An error the provider reports inside the stream
+//! ([`StreamError::Provider`]) fails it: the stream is never complete
+//! afterwards, whatever follows (some gateways still send `[DONE]`).
 //!
 //! Memory is bounded: an event (or a line) longer than the decoder's limit
 //! yields [`SseError::EventTooLarge`], its bytes are dropped, and decoding
@@ -407,7 +409,11 @@ pub enum StreamError {
         source: serde_json::Error,
     },
     /// The provider reported an error inside the stream: an `event: error`
-    /// frame, or a data payload that is an `{"error": ...}` object.
+    /// frame, a chunk with an `error` object (OpenAI, OpenRouter), a chunk
+    /// whose `object` is `"error"` (vLLM), or a choice whose `finish_reason`
+    /// is `"error"` (OpenRouter). The stream has failed: it is not complete
+    /// even if a finish signal follows, and no
+    /// [`Interrupted`](Self::Interrupted) is reported after it.
     #[error("the provider sent an error event")]
     Provider {
         /// The `event:` field, if any.
@@ -464,6 +470,8 @@ pub struct ChatStreamDecoder {
     /// [`MAX_TRACKED_CHOICES`] of them.
     choices: Vec<(u32, bool)>,
     interruption_reported: bool,
+    /// The provider reported an error inside the stream.
+    failed: bool,
 }
 
 impl ChatStreamDecoder {
@@ -488,17 +496,26 @@ impl ChatStreamDecoder {
     }
 
     /// Marks the end of the body. The remaining events follow from
-    /// [`next_event`](Self::next_event), then, if no finish signal was seen,
-    /// one [`StreamError::Interrupted`].
+    /// [`next_event`](Self::next_event), then, if no finish signal was seen
+    /// (and no provider error was reported), one [`StreamError::Interrupted`].
     pub fn finish(&mut self) {
         self.sse.finish();
     }
 
-    /// Whether a finish signal has been seen.
+    /// Whether a finish signal has been seen and the provider reported no
+    /// error inside the stream.
     #[must_use]
     pub fn is_complete(&self) -> bool {
-        self.done
-            || (!self.choices.is_empty() && self.choices.iter().all(|&(_, finished)| finished))
+        !self.failed
+            && (self.done
+                || (!self.choices.is_empty() && self.choices.iter().all(|&(_, finished)| finished)))
+    }
+
+    /// Whether the provider reported an error inside the stream
+    /// ([`StreamError::Provider`]).
+    #[must_use]
+    pub const fn failed(&self) -> bool {
+        self.failed
     }
 
     /// Whether `[DONE]` has been seen.
@@ -519,7 +536,10 @@ impl ChatStreamDecoder {
                 }
                 Some(Err(e)) => return Some(Err(e.into())),
                 None => {
-                    if self.sse.is_finished() && !self.is_complete() && !self.interruption_reported
+                    if self.sse.is_finished()
+                        && !self.is_complete()
+                        && !self.failed
+                        && !self.interruption_reported
                     {
                         self.interruption_reported = true;
                         return Some(Err(StreamError::Interrupted));
@@ -535,6 +555,7 @@ impl ChatStreamDecoder {
         let data = &self.sse.data;
         let owned_data = || String::from_utf8_lossy(data).into_owned();
         if self.sse.event.as_deref() == Some("error") {
+            self.failed = true;
             let event = self.sse.event.clone();
             return Some(Err(StreamError::Provider {
                 event,
@@ -558,7 +579,8 @@ impl ChatStreamDecoder {
                 }));
             }
         };
-        if chunk.choices.is_empty() && chunk.error().is_some() {
+        if reports_error(&chunk) {
+            self.failed = true;
             let event = self.sse.event.clone();
             return Some(Err(StreamError::Provider {
                 event,
@@ -583,6 +605,18 @@ impl ChatStreamDecoder {
         }
         Some(Ok(StreamEvent::Chunk(chunk)))
     }
+}
+
+/// Whether a chunk is the provider's report of an error rather than part of
+/// the answer.
+fn reports_error(chunk: &ChatCompletionChunk) -> bool {
+    chunk.error().is_some_and(|e| !e.is_null())
+        || chunk.object == "error"
+        || chunk.choices.iter().any(|c| {
+            c.finish_reason
+                .as_ref()
+                .is_some_and(|r| r.as_str() == "error")
+        })
 }
 
 /// A chat stream read from a [`ResponseBody`]: body errors, SSE problems and
@@ -631,7 +665,10 @@ impl ChatStream {
     }
 
     /// The next event or error; `None` once the stream is over. A body error
-    /// ends the stream after it is returned.
+    /// ends the stream after it is returned; once the stream is complete
+    /// (see [`is_complete`](Self::is_complete)) a body error just ends it, so
+    /// a connection cut right after `[DONE]` or the last finish reason is not
+    /// reported as an interruption.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, StreamError>> {
         loop {
             if let Some(item) = self.decoder.next_event() {
@@ -644,6 +681,12 @@ impl ChatStream {
                 Some(Ok(bytes)) => self.decoder.feed(&bytes),
                 Some(Err(e)) => {
                     self.body_over = true;
+                    if self.decoder.is_complete() {
+                        // The answer is whole: a connection that drops or
+                        // stalls after the finish signal does not take it back.
+                        self.decoder.finish();
+                        continue;
+                    }
                     return Some(Err(e.into()));
                 }
                 None => {
@@ -663,6 +706,7 @@ impl ChatStream {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use proptest::prelude::*;
 
     use super::*;
@@ -879,7 +923,6 @@ mod tests {
              data: {{\"error\":{{\"message\":\"boom\"}}}}\n\n: ping\n\ndata:\n\ndata: {CHUNK}\n\ndata: [DONE]\n\n"
         );
         let (evs, complete) = chat(&input);
-        assert!(complete);
         assert!(
             matches!(&evs[0], Err(StreamError::Malformed { data, .. }) if data.starts_with("{\"choices"))
         );
@@ -891,8 +934,99 @@ mod tests {
         );
         assert!(matches!(&evs[3], Ok(StreamEvent::Chunk(c)) if c.content() == Some("x")));
         assert!(matches!(&evs[4], Ok(StreamEvent::Done)));
-        assert_eq!(evs.len(), 5);
+        assert_eq!(
+            evs.len(),
+            5,
+            "no Interrupted after the provider's own error"
+        );
         assert!(!evs[0].as_ref().unwrap_err().is_interrupted());
+        assert!(
+            !complete,
+            "a provider error fails the stream, [DONE] or not"
+        );
+
+        // A malformed event alone does not fail the stream.
+        let (evs, complete) = chat(&format!(
+            "data: {{\"choices\"\n\ndata: {CHUNK}\n\ndata: [DONE]\n\n"
+        ));
+        assert!(complete);
+        assert_eq!(evs.len(), 3);
+    }
+
+    #[test]
+    fn in_stream_errors_of_every_known_shape_fail_the_stream() {
+        for error in [
+            // OpenRouter: an error object and a choice finished with "error".
+            r#"{"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#,
+            // OpenAI: an error object and no choices.
+            r#"{"error":{"message":"The server had an error","type":"server_error"}}"#,
+            // vLLM: the chunk itself is the error.
+            r#"{"object":"error","message":"Engine died","type":"InternalServerError","code":500}"#,
+            // A finish reason of "error" with nothing else.
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"error"}]}"#,
+        ] {
+            let (evs, complete) = chat(&format!(
+                "data: {CHUNK}\n\ndata: {error}\n\ndata: [DONE]\n\n"
+            ));
+            assert!(!complete, "{error}");
+            assert!(
+                matches!(&evs[1], Err(StreamError::Provider { data, .. }) if data == error),
+                "{evs:?}"
+            );
+            assert_eq!(evs.len(), 3, "{evs:?}");
+        }
+        // `"error": null` is no error.
+        let (_, complete) = chat(
+            r#"data: {"error":null,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+"#,
+        );
+        assert!(complete);
+    }
+
+    /// Every item `ChatStream` yields, then whether it was complete.
+    fn read_stream(chunks: Vec<Result<&'static str, TransportError>>) -> (Vec<String>, bool) {
+        let body = ResponseBody::from_chunks(chunks.into_iter().map(|c| c.map(Bytes::from)));
+        let mut stream = ChatStream::new(body);
+        let mut seen = Vec::new();
+        crate::block_on(async {
+            while let Some(item) = stream.next().await {
+                seen.push(match item {
+                    Ok(StreamEvent::Chunk(_)) => "chunk".to_owned(),
+                    Ok(StreamEvent::Done) => "done".to_owned(),
+                    Err(e) => format!("error interrupted={}", e.is_interrupted()),
+                });
+            }
+        });
+        (seen, stream.is_complete())
+    }
+
+    #[test]
+    fn a_body_error_after_the_finish_signal_is_not_an_interruption() {
+        use crate::error::{TimeoutPhase, TransportErrorKind};
+        let cut = || Err(TransportError::new(TransportErrorKind::StreamInterrupted));
+        let stall = || Err(TransportError::timeout(TimeoutPhase::Idle));
+        let chunk = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n";
+        let last =
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+        // Cut after the finish reason, before the usage chunk and [DONE].
+        let (seen, complete) = read_stream(vec![Ok(chunk), Ok(last), cut()]);
+        assert_eq!(seen, ["chunk", "chunk"]);
+        assert!(complete);
+
+        // [DONE], then the server keeps the connection silent until the idle deadline.
+        let (seen, complete) =
+            read_stream(vec![Ok(chunk), Ok(last), Ok("data: [DONE]\n\n"), stall()]);
+        assert_eq!(seen, ["chunk", "chunk", "done"]);
+        assert!(complete);
+
+        // Before the finish signal the same errors are interruptions.
+        for error in [cut(), stall()] {
+            let (seen, complete) = read_stream(vec![Ok(chunk), error]);
+            assert_eq!(seen, ["chunk", "error interrupted=true"]);
+            assert!(!complete);
+        }
     }
 
     proptest! {
