@@ -304,7 +304,7 @@ fn decay(t: Nanos, since: Nanos, tau: f64) -> f64 {
     if since == NEVER || t <= since {
         return 1.0;
     }
-    (-((t - since) as f64) / tau).exp()
+    (-(t.saturating_sub(since) as f64) / tau).exp()
 }
 
 /// The `q` quantile of a histogram, as its bucket's midpoint.
@@ -583,6 +583,16 @@ mod tests {
         // A fast failure does not lower it.
         m.record(&p, 20 * SEC, Duration::from_millis(1), false);
         assert!((m.peak(&p, 20 * SEC) - want).abs() < 1e3);
+    }
+
+    #[test]
+    fn times_centuries_apart_do_not_overflow() {
+        let p = params();
+        let m = Meter::new(&p);
+        m.record(&p, NEVER + 1, Duration::from_millis(5), true);
+        m.record(&p, i64::MAX, Duration::from_millis(1), true);
+        assert_eq!(m.peak(&p, i64::MAX), 1e6, "fully decayed towards the new sample");
+        assert_eq!(m.counts(&p, i64::MAX).requests, 1);
     }
 
     #[test]

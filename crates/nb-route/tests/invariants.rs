@@ -199,6 +199,38 @@ proptest! {
     }
 }
 
+/// Instants centuries apart (the caller's `now` is input) saturate the
+/// balancer's clock instead of overflowing it, for every strategy.
+#[test]
+fn instants_centuries_apart_do_not_panic() {
+    let century = Duration::from_secs(100 * 365 * 24 * 3600);
+    let t0 = Instant::now();
+    let past = t0.checked_sub(century * 2).expect("representable on this platform");
+    let future = t0.checked_add(century * 2).expect("representable on this platform");
+    for strategy in STRATEGIES {
+        let lb = LoadBalancer::new(
+            NAMES,
+            LoadBalancerConfig {
+                strategy,
+                seed: Some(1),
+                ..LoadBalancerConfig::default()
+            },
+        );
+        // The clock's origin is the first instant it is given.
+        assert_eq!(lb.get_all_stats(t0).len(), NAMES.len());
+        for now in [past, future, past, t0] {
+            for name in NAMES {
+                lb.record_result(name, Duration::from_millis(100), name != "a", now);
+            }
+            let s = lb.select_model(now).expect("six models");
+            lb.finish(s.start(), Duration::MAX, false, now);
+            for (_, stats) in lb.get_all_stats(now) {
+                assert!((0.0..=1.0).contains(&stats.health_score), "{strategy:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_balancer_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
