@@ -175,10 +175,31 @@ impl Endpoint {
     }
 
     /// Adds a header sent with every request (e.g. `OpenAI-Organization`,
-    /// OpenRouter's `HTTP-Referer`).
-    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, EndpointError> {
+    /// OpenRouter's `HTTP-Referer`). A header whose name looks like it
+    /// carries a credential (it contains `auth`, `key`, `token`, `secret`,
+    /// `cookie`, `password`, `signature` or `credential`, as `x-api-key`
+    /// does) is marked sensitive, so `Debug` never prints it; use
+    /// [`with_secret_header`](Self::with_secret_header) for any other secret.
+    pub fn with_header(self, name: &str, value: &str) -> Result<Self, EndpointError> {
+        let sensitive = looks_secret(name);
+        self.push_header(name, value, sensitive)
+    }
+
+    /// Adds a header whose value is a secret (e.g. a gateway's own key),
+    /// marked sensitive so `Debug` never prints it.
+    pub fn with_secret_header(self, name: &str, value: &ApiKey) -> Result<Self, EndpointError> {
+        self.push_header(name, value.expose(), true)
+    }
+
+    fn push_header(
+        mut self,
+        name: &str,
+        value: &str,
+        sensitive: bool,
+    ) -> Result<Self, EndpointError> {
         let name = HeaderName::try_from(name).map_err(|_| EndpointError::InvalidHeader)?;
-        let value = HeaderValue::try_from(value).map_err(|_| EndpointError::InvalidHeader)?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| EndpointError::InvalidHeader)?;
+        value.set_sensitive(sensitive);
         self.headers.append(name, value);
         Ok(self)
     }
@@ -262,13 +283,35 @@ fn normalize_base(url: &str) -> Result<&str, EndpointError> {
         Some(_) => return Err(bad("the scheme must be http or https")),
         None => return Err(bad("the URL must be absolute (http:// or https://)")),
     }
-    if uri.authority().is_none_or(|a| a.host().is_empty()) {
+    let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
         return Err(bad("the URL has no host"));
+    };
+    if authority.as_str().contains('@') {
+        // It would be printed wherever the URL is, and never sent as a credential.
+        return Err(bad(
+            "the URL must not carry credentials (user:password@); pass the key as an ApiKey",
+        ));
     }
     if base.contains(['?', '#']) {
         return Err(bad("the URL must not have a query or fragment"));
     }
     Ok(base)
+}
+
+/// Whether a header name suggests its value is a credential.
+fn looks_secret(name: &str) -> bool {
+    const MARKS: [&str; 8] = [
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "cookie",
+        "password",
+        "signature",
+        "credential",
+    ];
+    let name = name.to_ascii_lowercase();
+    MARKS.iter().any(|mark| name.contains(mark))
 }
 
 fn check_component(value: &str, what: &'static str) -> Result<(), EndpointError> {
@@ -323,6 +366,37 @@ mod tests {
             !shown.contains("sk-bad") && !shown.contains("Injected"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn secret_extra_headers_never_print() {
+        let ep = Endpoint::openai_compatible("https://gateway.example/v1")
+            .unwrap()
+            .with_header("x-api-key", "sk-extra-1")
+            .unwrap()
+            .with_header("X-Goog-Api-Key", "sk-extra-2")
+            .unwrap()
+            .with_secret_header("x-portal", &ApiKey::new("sk-extra-3"))
+            .unwrap()
+            .with_header("x-title", "visible")
+            .unwrap();
+        let req = ep.build_request(None, Bytes::new(), false).unwrap();
+        let shown = format!("{ep:?} {req:?}");
+        assert!(!shown.contains("sk-extra"), "{shown}");
+        assert!(shown.contains("visible"), "ordinary headers stay readable");
+        assert_eq!(req.headers()["x-api-key"], "sk-extra-1");
+        assert_eq!(req.headers()["x-portal"], "sk-extra-3");
+        assert!(req.headers()["x-goog-api-key"].is_sensitive());
+        assert!(!req.headers()["x-title"].is_sensitive());
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused() {
+        let err =
+            Endpoint::openai_compatible("https://user:sk-in-url@host.example/v1").unwrap_err();
+        assert!(matches!(err, EndpointError::InvalidBaseUrl { .. }));
+        assert!(!format!("{err} {err:?}").contains("sk-in-url"));
+        assert!(Endpoint::azure("https://k@r.openai.azure.com", "d", "v").is_err());
     }
 
     #[test]
