@@ -224,7 +224,10 @@ fn never_more_probes_in_flight_than_allowed_under_contention() {
     assert!(breaker.try_acquire(now).is_err());
     drop(all);
     let m = breaker.metrics();
-    assert_eq!(m.permits_ended(), 1 + probes.into_inner() + u64::from(MAX_PROBES));
+    assert_eq!(
+        m.permits_ended(),
+        1 + probes.into_inner() + u64::from(MAX_PROBES)
+    );
 }
 
 #[test]

@@ -591,7 +591,11 @@ mod tests {
         let m = Meter::new(&p);
         m.record(&p, NEVER + 1, Duration::from_millis(5), true);
         m.record(&p, i64::MAX, Duration::from_millis(1), true);
-        assert_eq!(m.peak(&p, i64::MAX), 1e6, "fully decayed towards the new sample");
+        assert_eq!(
+            m.peak(&p, i64::MAX),
+            1e6,
+            "fully decayed towards the new sample"
+        );
         assert_eq!(m.counts(&p, i64::MAX).requests, 1);
     }
 

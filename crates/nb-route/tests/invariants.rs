@@ -205,8 +205,12 @@ proptest! {
 fn instants_centuries_apart_do_not_panic() {
     let century = Duration::from_secs(100 * 365 * 24 * 3600);
     let t0 = Instant::now();
-    let past = t0.checked_sub(century * 2).expect("representable on this platform");
-    let future = t0.checked_add(century * 2).expect("representable on this platform");
+    let past = t0
+        .checked_sub(century * 2)
+        .expect("representable on this platform");
+    let future = t0
+        .checked_add(century * 2)
+        .expect("representable on this platform");
     for strategy in STRATEGIES {
         let lb = LoadBalancer::new(
             NAMES,

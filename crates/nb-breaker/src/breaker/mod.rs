@@ -258,9 +258,14 @@ impl BreakerMetrics {
     /// Permits that have ended: every outcome plus `abandoned` (saturating:
     /// restored counters may come from anywhere).
     pub fn permits_ended(&self) -> u64 {
-        [self.failures, self.ignored, self.rate_limited, self.abandoned]
-            .into_iter()
-            .fold(self.successes, u64::saturating_add)
+        [
+            self.failures,
+            self.ignored,
+            self.rate_limited,
+            self.abandoned,
+        ]
+        .into_iter()
+        .fold(self.successes, u64::saturating_add)
     }
 }
 
