@@ -162,6 +162,21 @@ impl History {
         }
     }
 
+    /// A history with room for `max_cells` counters up front, so recording
+    /// never allocates. There are only 168 × categories distinct counters,
+    /// which bounds the reservation whatever `max_cells` says.
+    pub(crate) fn with_capacity(max_cells: usize) -> Self {
+        let mut h = Self::new();
+        h.reserve(max_cells);
+        h
+    }
+
+    fn reserve(&mut self, max_cells: usize) {
+        let cap = max_cells.min(HOURS_PER_WEEK * CATEGORY_COUNT);
+        self.cells
+            .reserve_exact(cap.saturating_sub(self.cells.len()));
+    }
+
     /// Counts one call made in UNIX hour `hour`; `failure` must count against
     /// the model. Calls from a week older than the kept ones are dropped.
     pub(crate) fn record(&mut self, hour: u32, failure: Option<ErrorCategory>, max_cells: usize) {
@@ -237,6 +252,21 @@ impl History {
 
     /// Applies the test documented on [`LearnerConfig`] at UNIX hour `now_hour`.
     pub(crate) fn evaluate(&self, now_hour: u32, config: &LearnerConfig) -> Evaluation {
+        let mut patterns = Vec::new();
+        let baseline = self.evaluate_into(now_hour, config, &mut patterns);
+        Evaluation { patterns, baseline }
+    }
+
+    /// [`evaluate`](Self::evaluate) into a reused buffer: replaces the
+    /// contents of `patterns` and returns the baseline. Allocates nothing
+    /// once `patterns` has room for one entry per counter.
+    pub(crate) fn evaluate_into(
+        &self,
+        now_hour: u32,
+        config: &LearnerConfig,
+        patterns: &mut Vec<PatternStats>,
+    ) -> f64 {
+        patterns.clear();
         let live = self.live_slots(week_of_hour(now_hour));
         let live_weeks = || {
             self.weeks
@@ -255,7 +285,6 @@ impl History {
                 *t += u64::from(n);
             }
         }
-        let mut patterns = Vec::new();
         if config.enabled {
             for cell in &self.cells {
                 if let Some(p) =
@@ -265,11 +294,10 @@ impl History {
                 }
             }
         }
-        patterns.sort_by_key(|p| (p.hour, p.category));
-        Evaluation {
-            patterns,
-            baseline: ratio(category_failures.iter().sum(), total_calls),
-        }
+        // (hour, category) is unique per counter; the unstable sort does not
+        // allocate.
+        patterns.sort_unstable_by_key(|p| (p.hour, p.category));
+        ratio(category_failures.iter().sum(), total_calls)
     }
 
     fn test_cell(
@@ -419,6 +447,7 @@ impl History {
         h.cells.retain(|c| c.total() > 0);
         h.cells.sort_by_key(|c| std::cmp::Reverse(c.total()));
         h.cells.truncate(max_cells);
+        h.reserve(max_cells);
         h
     }
 }
@@ -691,6 +720,25 @@ mod tests {
         assert!(h.cells.iter().any(|c| c.hour == 9 && c.total() == 40));
         // The newest noise counter is kept over older ones.
         assert!(h.cells.iter().any(|c| u32::from(c.hour) == 10 + 99));
+    }
+
+    #[test]
+    fn counters_are_reserved_up_front_and_never_reallocated() {
+        let mut h = History::with_capacity(4);
+        let (ptr, cap) = (h.cells.as_ptr(), h.cells.capacity());
+        assert!(cap >= 4);
+        for i in 0..100 {
+            h.record(MONDAY + i, Some(ErrorCategory::Timeout), 4);
+        }
+        assert_eq!(h.cells.len(), 4);
+        assert_eq!((h.cells.as_ptr(), h.cells.capacity()), (ptr, cap));
+        // However large the setting, no more than every distinct counter.
+        let cap = History::with_capacity(usize::MAX).cells.capacity();
+        assert!(
+            (HOURS_PER_WEEK * CATEGORY_COUNT..2 * HOURS_PER_WEEK * CATEGORY_COUNT).contains(&cap)
+        );
+        // A restored history gets the same room.
+        assert!(History::from_state(&h.to_state(), 64).cells.capacity() >= 64);
     }
 
     #[test]

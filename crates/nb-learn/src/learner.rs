@@ -148,7 +148,7 @@ impl FlywheelLearner {
             None => self
                 .models
                 .entry(outcome.model.to_owned())
-                .or_insert_with(History::new),
+                .or_insert_with(|| History::with_capacity(self.config.max_cells)),
         };
         history.record(
             unix_hour(outcome.at),

@@ -179,7 +179,7 @@ impl ModelSlot {
     fn new(config: &PredictiveConfig) -> Self {
         Self {
             recent: RecentWindow::new(config.recent_minutes),
-            history: History::new(),
+            history: History::with_capacity(config.learner.max_cells),
             expectations: Expectations::default(),
             endpoint: None,
         }
@@ -214,18 +214,16 @@ impl ModelSlot {
         {
             return;
         }
-        let e = self.history.evaluate(hour, learner);
-        let mut covered = [0u64; HOURS_PER_WEEK.div_ceil(64)];
-        for p in &e.patterns {
+        let ex = &mut self.expectations;
+        // The buffer is reused: it allocates only when a model has more
+        // patterns than it ever had.
+        ex.baseline = self.history.evaluate_into(hour, learner, &mut ex.patterns);
+        ex.covered = [0; HOURS_PER_WEEK.div_ceil(64)];
+        for p in &ex.patterns {
             let i = usize::from(p.hour.index());
-            covered[i / 64] |= 1 << (i % 64);
+            ex.covered[i / 64] |= 1 << (i % 64);
         }
-        self.expectations = Expectations {
-            hour: Some(hour),
-            patterns: e.patterns,
-            covered,
-            baseline: e.baseline,
-        };
+        ex.hour = Some(hour);
     }
 
     fn probability(&mut self, now: SystemTime, config: &PredictiveConfig) -> f64 {
@@ -333,7 +331,9 @@ fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
 /// dozen nanoseconds; patterns are re-evaluated once per model when time
 /// moves into a later hour (or into another week, should the clock step
 /// back). Nothing on the record or predict path allocates once a model is
-/// known. Memory per model: `88 × recent_minutes` bytes of recent window
+/// known (its counters are reserved up front and the evaluation reuses its
+/// buffer), unless its endpoint label changes or it has more patterns than
+/// ever before. Memory per model: `88 × recent_minutes` bytes of recent window
 /// (1.3 KiB by default) plus the learner's history (4.4 KiB by default, see
 /// [`FlywheelLearner`](crate::FlywheelLearner)).
 pub struct PredictiveEngine {
@@ -591,6 +591,28 @@ mod tests {
         assert!(engine.failure_probability_at("flaky", week3_nine) > 0.95);
         let week1_nine = monday() + 9 * HOUR;
         assert!(engine.failure_probability_at("flaky", week1_nine) < 0.05);
+    }
+
+    /// Re-evaluating the patterns each hour reuses the model's buffer.
+    #[test]
+    fn hourly_re_evaluation_reuses_its_buffer() {
+        let engine = PredictiveEngine::default();
+        learn(&engine, 3);
+        let week4 = monday() + 3 * WEEK;
+        let buffer = || {
+            let map = engine.models.load();
+            let slot = lock(&map["flaky"]);
+            (slot.expectations.hour, slot.expectations.patterns.as_ptr())
+        };
+        let _ = engine.failure_probability_at("flaky", week4);
+        let (first_hour, ptr) = buffer();
+        for h in 1..48 {
+            engine.record(&Outcome::success("flaky", week4 + h * HOUR, MS));
+            let _ = engine.failure_probability_at("flaky", week4 + h * HOUR);
+        }
+        let (last_hour, same) = buffer();
+        assert_eq!(last_hour, first_hour.map(|h| h + 47));
+        assert_eq!(same, ptr);
     }
 
     #[test]
