@@ -52,8 +52,8 @@ impl Default for RetryBudgetConfig {
 /// with it, the withdrawals in the window are at most
 /// `min_retries_per_second × ttl + retry_ratio × deposits in the window`;
 /// so over any span of 0.9 × `ttl` no more retries succeed than that
-/// (over a full `ttl`, a span that straddles eleven buckets, up to twice
-/// the floor can). Under contention a withdrawal that races another for
+/// (a full `ttl` can straddle eleven buckets, and up to twice that can
+/// succeed in it). Under contention a withdrawal that races another for
 /// the last unit may fail where a serial one would have succeeded; it never
 /// lets more through.
 ///
