@@ -114,6 +114,10 @@ fn last4(key: &str) -> String {
     key[start..].to_owned()
 }
 
+/// How many distinct model names the scenario does not know get their own attempt count. A
+/// client that invents a new name per request cannot grow the server's memory past it.
+pub(crate) const MAX_UNKNOWN_NAMES: usize = 10_000;
+
 /// What the request says about itself, before the server decides.
 #[derive(Debug)]
 pub(crate) struct Arrival<'a> {
@@ -141,6 +145,8 @@ pub(crate) struct Shared {
 struct State {
     plan: Arc<Plan>,
     attempts: HashMap<Arc<str>, u32>,
+    /// How many keys of `attempts` are names the scenario did not know when first seen.
+    unknown_names: usize,
     records: VecDeque<RequestRecord>,
 }
 
@@ -152,6 +158,7 @@ impl Shared {
             state: Mutex::new(State {
                 plan: Arc::new(plan),
                 attempts: HashMap::new(),
+                unknown_names: 0,
                 records: VecDeque::new(),
             }),
             open_connections: AtomicUsize::new(0),
@@ -184,16 +191,20 @@ impl Shared {
         let mut state = self.lock();
         let state = &mut *state;
         let plan = Arc::clone(&state.plan);
-        let (name, attempt) = match state.attempts.get_key_value(arrival.model) {
-            Some((name, &count)) => (Arc::clone(name), count.saturating_add(1)),
+        let (name, attempt, counted) = match state.attempts.get_key_value(arrival.model) {
+            Some((name, &count)) => (Arc::clone(name), count.saturating_add(1), true),
             None => {
-                let name = plan
-                    .name(arrival.model)
-                    .map_or_else(|| Arc::from(arrival.model), Arc::clone);
-                (name, 1)
+                let known = plan.name(arrival.model);
+                // Past the bound a new unknown name is logged as a first attempt, not counted.
+                let counted = known.is_some() || state.unknown_names < MAX_UNKNOWN_NAMES;
+                state.unknown_names += usize::from(counted && known.is_none());
+                let name = known.map_or_else(|| Arc::from(arrival.model), Arc::clone);
+                (name, 1, counted)
             }
         };
-        state.attempts.insert(Arc::clone(&name), attempt);
+        if counted {
+            state.attempts.insert(Arc::clone(&name), attempt);
+        }
         let decision = plan.decide(name, attempt, at, arrival.stream, arrival.prefill);
         if self.limit > 0 {
             if state.records.len() >= self.limit {
@@ -223,7 +234,9 @@ impl Shared {
 ///
 /// The log keeps the most recent records up to the limit set with
 /// [`MockServerBuilder::log_limit`](crate::MockServerBuilder::log_limit); attempt counts are
-/// kept separately and stay exact.
+/// kept separately and stay exact, for the scenario's models and for up to 10 000 other model
+/// names (a request for yet another new name is logged as attempt 1 but not counted, so a client
+/// that invents names cannot grow the server's memory).
 #[derive(Clone)]
 pub struct RequestLog {
     shared: Arc<Shared>,
@@ -303,12 +316,50 @@ impl RequestLog {
         let mut state = self.shared.lock();
         state.records.clear();
         state.attempts.clear();
+        state.unknown_names = 0;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arrival(model: &str) -> Arrival<'_> {
+        Arrival {
+            model,
+            stream: false,
+            include_usage: false,
+            prefill: false,
+            messages: 1,
+            credential: Credential::None,
+            version: http::Version::HTTP_11,
+            connection: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn invented_model_names_cannot_grow_the_counts_without_bound() {
+        let scenario = crate::Scenario::healthy(["m"]);
+        let shared = Shared::new(Plan::new(scenario), 0);
+        for i in 0..MAX_UNKNOWN_NAMES + 100 {
+            let (_, decision) = shared.admit(arrival(&format!("invented-{i}")));
+            assert_eq!(decision.attempt, 1);
+        }
+        assert_eq!(shared.lock().attempts.len(), MAX_UNKNOWN_NAMES);
+        // Names already counted keep counting, and so do the scenario's models.
+        assert_eq!(shared.admit(arrival("invented-0")).1.attempt, 2);
+        assert_eq!(shared.admit(arrival("m")).1.attempt, 1);
+        assert_eq!(shared.admit(arrival("m")).1.attempt, 2);
+        assert_eq!(shared.lock().attempts.len(), MAX_UNKNOWN_NAMES + 1);
+        let log = RequestLog::new(Arc::new(shared));
+        log.clear();
+        log.shared.admit(arrival("invented-after-clear"));
+        assert_eq!(
+            log.attempts("invented-after-clear"),
+            1,
+            "clear frees the bound"
+        );
+    }
 
     #[test]
     fn credentials_keep_only_the_last_four_characters() {

@@ -167,6 +167,52 @@ async fn the_log_limit_keeps_the_latest_records_and_exact_counts() {
     assert_eq!(server.log().attempts("m"), 5);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_attempts_are_counted_once_each_per_model() {
+    let server = std::sync::Arc::new(
+        start(
+            "[[models]]\nname = \"a\"\nrules = [{ attempts = \"1-5\", fault = \"server_error\" }]\n\
+             [[models]]\nname = \"b\"",
+        )
+        .await,
+    );
+    let calls: Vec<_> = (0..48)
+        .map(|i| {
+            let server = std::sync::Arc::clone(&server);
+            let model = if i % 2 == 0 { "a" } else { "b" };
+            tokio::spawn(async move { (model, call(&server, &chat(model, false)).await.status) })
+        })
+        .collect();
+    let mut failed = 0;
+    for call in calls {
+        let (model, status) = call.await.unwrap();
+        if status == 500 {
+            assert_eq!(model, "a");
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 5, "exactly the first five attempts of `a` failed");
+    let log = server.log();
+    for model in ["a", "b"] {
+        assert_eq!(log.attempts(model), 24);
+        let mut attempts: Vec<u32> = log.requests_for(model).iter().map(|r| r.attempt).collect();
+        attempts.sort_unstable();
+        assert_eq!(
+            attempts,
+            (1..=24).collect::<Vec<u32>>(),
+            "{model}: no number lost or repeated"
+        );
+    }
+    let faulted: Vec<u32> = log
+        .requests_for("a")
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .map(|r| r.attempt)
+        .collect();
+    assert_eq!(faulted.len(), 5);
+    assert!(faulted.iter().all(|a| *a <= 5), "{faulted:?}");
+}
+
 #[tokio::test]
 async fn keep_alive_connections_decide_per_request() {
     let server =
