@@ -615,6 +615,29 @@ mod tests {
         assert_eq!(same, ptr);
     }
 
+    /// A wall clock that ran a day ahead and was stepped back (a host that
+    /// booted on a local-time RTC, say) leaves the recent window working at
+    /// the corrected time, not blind until the wrong time comes round.
+    #[test]
+    fn a_clock_stepped_back_leaves_the_recent_window_working() {
+        let engine = PredictiveEngine::default();
+        let t = monday() + 12 * HOUR;
+        for i in 0..30 {
+            engine.record(&Outcome::success("m", t + 24 * HOUR + i * MIN, MS));
+        }
+        for i in 0..10 {
+            engine.record(&Outcome::failure(
+                "m",
+                t + i * MIN,
+                MS,
+                ErrorCategory::Overloaded,
+            ));
+        }
+        let r = engine.reliability("m", t + 10 * MIN, 15).unwrap();
+        assert_eq!((r.calls, r.successes), (10, 0));
+        assert!(engine.failure_probability_at("m", t + 10 * MIN) > 0.4);
+    }
+
     #[test]
     fn recent_successes_in_the_hour_talk_a_pattern_down() {
         let engine = PredictiveEngine::default();

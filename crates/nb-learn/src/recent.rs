@@ -33,8 +33,10 @@ impl MinuteBucket {
 }
 
 /// A fixed ring of per-minute buckets: `len × 88` bytes, whatever the
-/// traffic. An outcome older than the ring, or older than the minute its
-/// slot already holds, is dropped.
+/// traffic. Each outcome lands in the slot of its minute, replacing what
+/// the slot held for an older minute. One up to an hour older than the
+/// minute its slot holds is late and dropped; a slot holding a minute more
+/// than an hour ahead is replaced (the clock was stepped back).
 #[derive(Debug, Clone)]
 pub(crate) struct RecentWindow {
     buckets: Box<[MinuteBucket]>,
@@ -63,7 +65,11 @@ impl RecentWindow {
         let slot = minute as usize % self.buckets.len();
         let b = &mut self.buckets[slot];
         if b.minute != minute {
-            if b.minute > minute {
+            // An outcome up to an hour older than its slot's minute is late,
+            // and dropped. A slot more than an hour ahead of an outcome was
+            // filled by a wall clock since stepped back: it is replaced, or
+            // it would stay deaf until the wrong time came round.
+            if b.minute > minute && b.minute - minute <= MAX_RECENT_MINUTES {
                 return;
             }
             *b = MinuteBucket {
@@ -225,15 +231,24 @@ mod tests {
     }
 
     #[test]
-    fn ring_reuses_slots_and_drops_stale_outcomes() {
+    fn ring_reuses_slots_drops_late_outcomes_and_follows_a_clock_stepped_back() {
         let mut w = RecentWindow::new(5);
         w.record(100, MS, None);
         w.record(105, MS, Some(ErrorCategory::Timeout)); // same slot, newer minute
-        w.record(100, MS, None); // older than the slot's minute: dropped
+        w.record(100, MS, None); // five minutes late: dropped
         let r = w.summary(105, 5);
         assert_eq!((r.calls, r.successes), (1, 0));
         assert_eq!(w.calls_and_failures(105, 5, |_| true), (1, 1));
         assert_eq!(w.calls_and_failures(105, 5, |m| m != 105), (0, 0));
+        // The clock ran more than an hour ahead and was stepped back.
+        w.record(200, MS, None);
+        w.record(100, MS, None);
+        assert_eq!(w.calls_and_failures(100, 5, |_| true), (1, 0));
+        // A one-minute ring keeps the current minute over a late outcome.
+        let mut one = RecentWindow::new(1);
+        one.record(101, MS, None);
+        one.record(100, MS, Some(ErrorCategory::Timeout));
+        assert_eq!(one.calls_and_failures(101, 1, |_| true), (1, 0));
     }
 
     #[test]
