@@ -360,6 +360,16 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_and_its_stores_are_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<FlywheelEngine>();
+        send_sync::<PredictiveEngine>();
+        send_sync::<JsonFileStore>();
+        send_sync::<MemoryStore>();
+        let _: Box<dyn StateStore> = Box::new(MemoryStore::new());
+    }
+
+    #[test]
     fn learning_can_be_switched_off() {
         let engine = FlywheelEngine::builder().enable_learning(false).build();
         three_weeks(&engine);

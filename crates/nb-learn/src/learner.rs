@@ -109,7 +109,9 @@ impl fmt::Display for Evidence<'_> {
 /// [`LearnerConfig::max_cells`] of them (4.4 KiB in all with the defaults).
 ///
 /// This is the single-threaded learner, for use on its own (for example
-/// over a log of past outcomes). [`PredictiveEngine`](crate::PredictiveEngine)
+/// over a log of past outcomes). It keeps every model it is fed; the
+/// caller bounds how many names arrive (the engine caps them at
+/// [`PredictiveConfig::max_models`](crate::PredictiveConfig::max_models)). [`PredictiveEngine`](crate::PredictiveEngine)
 /// keeps the same history per model behind its own locks.
 #[derive(Debug, Clone)]
 pub struct FlywheelLearner {
