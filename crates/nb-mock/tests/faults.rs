@@ -383,6 +383,28 @@ async fn a_stalled_stream_goes_silent_with_the_socket_open() {
     assert!(!reply.complete && !reply.body.is_empty() && reply.body.len() < length);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_stalled_connection_is_let_go_when_the_client_leaves() {
+    let server = always(Fault::StreamStall { after_chunks: 1 }).await;
+    for stream in [true, false] {
+        let stalled = exchange(
+            server.addr(),
+            &post("/v1/chat/completions", &chat("m", stream), &[]),
+            Duration::from_secs(300),
+        )
+        .await;
+        assert_eq!(stalled.end, End::Silent);
+        // The client's socket is closed now; the stalled body must not hold the connection.
+        for _ in 0..1000 {
+            if server.open_connections() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(server.open_connections(), 0, "stream: {stream}");
+    }
+}
+
 #[tokio::test]
 async fn a_malformed_chunk_sits_mid_stream_and_the_stream_completes() {
     let server = always(Fault::MalformedChunk { after_chunks: 1 }).await;
