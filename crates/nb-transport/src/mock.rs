@@ -146,7 +146,9 @@ struct State {
 /// [`TransportErrorKind::Other`] error. Clones share the script and the
 /// record, so a test keeps one clone and gives the other to the code under
 /// test. Body caps in the request options are applied as a real transport
-/// would. No runtime is needed.
+/// would; deadlines are recorded but not enforced (the mock has no clock):
+/// script a [`TransportError::timeout`], as the reply or as the error that
+/// ends a streamed body, to test one. No runtime is needed.
 ///
 /// ```
 /// use http::StatusCode;
