@@ -1,6 +1,6 @@
 //! The persisted form of what the learner knows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nb_diagnose::ErrorCategory;
 
@@ -136,13 +136,13 @@ impl LearnState {
     /// Checks the invariants the learner relies on.
     fn check(&self) -> Result<(), String> {
         for (model, m) in &self.models {
-            let mut seen = Vec::with_capacity(m.weeks.len());
+            // A set, not a list: a file may list many weeks.
+            let mut seen = BTreeSet::new();
             for w in &m.weeks {
                 let at = || format!("model {model:?}, week {}", w.week);
-                if seen.contains(&w.week) {
+                if !seen.insert(w.week) {
                     return Err(format!("{}: listed twice", at()));
                 }
-                seen.push(w.week);
                 if w.calls.len() != HOURS_PER_WEEK {
                     return Err(format!(
                         "{}: {} hourly call counts, expected {HOURS_PER_WEEK}",
