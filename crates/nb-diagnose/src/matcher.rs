@@ -28,8 +28,11 @@ const MATCH: u32 = 1 << 31;
 pub(crate) struct Matcher<T> {
     /// Byte to class.
     classes: [u16; 256],
-    /// Classes per row.
-    stride: usize,
+    /// `⌈2³² / stride⌉`, where the stride is the number of classes (a row's
+    /// length): a row offset times this, shifted right by 32, is its state's
+    /// index without a division. Offsets are exact multiples of the stride
+    /// below 2³¹, so the rounding never shows and the product fits a u64.
+    per_row: u64,
     /// `states × stride` transitions: the next row's offset, maybe `| MATCH`.
     trans: Vec<u32>,
     /// Per state: the range of `ends` listing the literals ending there.
@@ -44,6 +47,11 @@ pub(crate) struct Matcher<T> {
 /// Matches of the second walker waiting for the first to finish, so that
 /// matches are reported in text order.
 const PENDING: usize = 16;
+
+/// See [`Matcher::per_row`].
+fn per_row(stride: usize) -> u64 {
+    (1u64 << 32).div_ceil(stride as u64)
+}
 
 /// Why a matcher could not be built.
 #[derive(Debug)]
@@ -136,7 +144,7 @@ impl<T: Copy> Matcher<T> {
         }
         Ok(Self {
             classes,
-            stride,
+            per_row: per_row(stride),
             trans,
             ends_at,
             ends,
@@ -212,11 +220,8 @@ impl<T: Copy> Matcher<T> {
 
     /// The literals ending in the state at `row`.
     fn ends_of(&self, row: usize) -> &[u32] {
-        let (first, last) = self
-            .ends_at
-            .get(row / self.stride)
-            .copied()
-            .unwrap_or((0, 0));
+        let state = ((row as u64 * self.per_row) >> 32) as usize;
+        let (first, last) = self.ends_at.get(state).copied().unwrap_or((0, 0));
         self.ends
             .get(first as usize..last as usize)
             .unwrap_or_default()
@@ -326,6 +331,22 @@ mod tests {
         assert_eq!(m.len(), 3);
         assert!(found(&m, b"").is_empty());
         assert!(found(&m, b"nothing here").is_empty());
+    }
+
+    #[test]
+    fn row_offsets_map_back_to_states_exactly() {
+        for stride in [2usize, 3, 7, 51, 64, 100, 257] {
+            let magic = per_row(stride);
+            // Offsets stay below MATCH (2³¹): the build refuses bigger tables.
+            let states = (MATCH as usize - 1) / stride;
+            for state in (0..1000).chain(states - 1000..states) {
+                assert_eq!(
+                    ((state * stride) as u64 * magic) >> 32,
+                    state as u64,
+                    "{stride}"
+                );
+            }
+        }
     }
 
     #[test]
