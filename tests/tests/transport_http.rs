@@ -16,9 +16,11 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
 use nb_transport::{
-    ChatStream, HyperTransport, RequestOptions, ResponseBody, StreamError, StreamEvent,
-    TimeoutPhase, Timeouts, Transport, TransportError, TransportErrorKind,
+    ChatCompletionRequest, ChatStream, Endpoint, HyperTransport, RequestOptions, ResponseBody,
+    StreamError, StreamEvent, TimeoutPhase, Timeouts, Transport, TransportError,
+    TransportErrorKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -544,4 +546,63 @@ async fn clean_close_without_finish_signal_is_interrupted() {
     assert!(matches!(err, StreamError::Interrupted), "{err:?}");
     assert!(err.is_interrupted());
     assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_connection_left_mid_body_is_not_reused() {
+    // nb-mock stalls the first stream of `m` after one chunk, then serves.
+    let scenario = Scenario::builder()
+        .model(
+            ModelBehavior::new("m")
+                .rule(Rule::new(Fault::StreamStall { after_chunks: 1 }).attempts(1..=1)),
+        )
+        .build()
+        .unwrap();
+    let server = MockServer::start(scenario).await.unwrap();
+    let endpoint = Endpoint::openai_compatible(&server.base_url()).unwrap();
+    let body = ChatCompletionRequest::new("m").user("hi").stream(true);
+    let options = with(Timeouts {
+        idle: Some(SHORT),
+        ..Timeouts::NONE
+    });
+    let transport = transport();
+
+    let stalled = transport
+        .send(endpoint.chat_request(None, &body).unwrap(), options)
+        .await
+        .unwrap();
+    let mut stream = ChatStream::new(stalled.into_body());
+    let err = loop {
+        match stream.next().await {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break e,
+            None => panic!("the stall ended"),
+        }
+    };
+    assert!(err.is_interrupted(), "{err:?}");
+    drop(stream);
+
+    for _ in 0..2 {
+        let response = transport
+            .send(endpoint.chat_request(None, &body).unwrap(), options)
+            .await
+            .unwrap();
+        let mut stream = ChatStream::new(response.into_body());
+        while let Some(event) = stream.next().await {
+            event.unwrap();
+        }
+        assert!(stream.is_complete());
+    }
+    assert_eq!(server.log().attempts("m"), 3);
+    let connections: Vec<u64> = server
+        .log()
+        .requests()
+        .iter()
+        .map(|r| r.connection)
+        .collect();
+    assert_eq!(
+        connections,
+        [1, 2, 2],
+        "the stalled connection was dropped, the healthy one reused"
+    );
 }
