@@ -3,8 +3,9 @@
 //! Each [`Entry`] maps case-insensitive literals (provider error codes, SDK
 //! exception names, message phrases in English and Chinese) to a category
 //! and a sub-category suffix. All literals of all entries, plus the
-//! [`SIGNALS`] below, go into one Aho-Corasick automaton, so a body is read
-//! once whatever the size of the catalogue.
+//! [`SIGNALS`] below and user rules, are compiled into one Aho-Corasick
+//! automaton (the few non-ASCII ones into a second, small one), so a body is
+//! read once whatever the size of the catalogue.
 //!
 //! When several entries match, the highest `priority` wins (then the longest
 //! literal, then the earliest entry). The scale:
