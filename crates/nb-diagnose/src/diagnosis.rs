@@ -32,7 +32,9 @@ pub struct Diagnosis {
     pub severity: Severity,
     /// Whether the same request on the same model can succeed later.
     pub retryable: bool,
-    /// Whether switching to another model or provider is a sensible recovery.
+    /// Whether switching to another model or provider is a sensible recovery
+    /// (not for a rate limit whose server-given wait fits the cap: waiting
+    /// on the same model is the recovery).
     pub fallback: bool,
     /// What to do next.
     pub action: RecommendedAction,

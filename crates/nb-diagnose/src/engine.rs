@@ -751,9 +751,12 @@ impl DiagnosisEngine {
         }
         let over_cap = retryable && wait.is_some_and(|w| w > self.max_wait);
         retryable &= !over_cap;
-        let fallback = rule
-            .and_then(|r| r.fallback)
-            .unwrap_or(category.fallback_by_default());
+        // DESIGN: a rate limit falls back only when its wait does not fit.
+        let waits_here = category == ErrorCategory::RateLimit && retryable && wait.is_some();
+        let fallback = !waits_here
+            && rule
+                .and_then(|r| r.fallback)
+                .unwrap_or(category.fallback_by_default());
         let shrink = rule.is_some_and(|r| r.shrink);
 
         let action = if retryable {

@@ -73,6 +73,22 @@ fn waits_follow_their_precedence() {
 }
 
 #[test]
+fn a_rate_limit_falls_back_only_when_its_wait_does_not_fit() {
+    let d = engine().diagnose(&Failure::http(429, RATE_LIMIT));
+    assert!(
+        d.retryable && !d.fallback,
+        "7 s fits the cap: wait, do not switch"
+    );
+    let d = engine().diagnose(&Failure::http(429, "{}"));
+    assert!(
+        d.retryable && d.fallback,
+        "no wait given: switching is sensible"
+    );
+    let d = engine().diagnose(&Failure::http(429, "{}").header("retry-after", "3600"));
+    assert!(!d.retryable && d.fallback);
+}
+
+#[test]
 fn plain_diagnose_agrees_with_diagnose_at_for_relative_waits() {
     let f = Failure::http(429, RATE_LIMIT).header("retry-after", "4");
     assert_eq!(engine().diagnose(&f), engine().diagnose_at(&f, now()));
@@ -242,7 +258,7 @@ fn diagnoses_serialize_with_stable_names() {
     assert_eq!(v["sub_category"], "groq_rate_limit");
     assert_eq!(v["provider"], "groq");
     assert_eq!(v["retryable"], true);
-    assert_eq!(v["fallback"], true);
+    assert_eq!(v["fallback"], false, "the 2.5 s wait fits");
     assert_eq!(v["retry_after_s"], 2.5);
     assert_eq!(v["action"], "retry_after");
     assert_eq!(v["severity"], "medium");
