@@ -9,7 +9,8 @@
 //!
 //! [`ChatStreamDecoder`] reads chat-completion chunks from those events and
 //! applies the **finish rule**: a stream is complete once it has sent
-//! `data: [DONE]`, or once every choice it mentioned has carried a
+//! `data: [DONE]`, or once every choice it mentioned (at least the request's
+//! `n`, given with [`ChatStreamDecoder::expect_choices`]) has carried a
 //! `finish_reason`. Either is a finish signal. A stream that ends at the HTTP
 //! level without one is reported as [`StreamError::Interrupted`], never as a
 //! complete answer. (The usage chunk that follows a finish reason is
@@ -472,6 +473,8 @@ pub struct ChatStreamDecoder {
     interruption_reported: bool,
     /// The provider reported an error inside the stream.
     failed: bool,
+    /// How many choices the request asked for (`n`); 0 when unknown.
+    expected_choices: usize,
 }
 
 impl ChatStreamDecoder {
@@ -488,6 +491,19 @@ impl ChatStreamDecoder {
             sse,
             ..Self::default()
         }
+    }
+
+    /// Expects `n` choices, the request's `n`. Without `[DONE]` the stream is
+    /// then complete only once `n` choices have each carried a finish
+    /// reason, so a stream cut before a choice ever appeared is not taken
+    /// for a whole answer. Without this, the rule counts the choices the
+    /// stream mentioned.
+    #[must_use]
+    pub fn expect_choices(mut self, n: u32) -> Self {
+        self.expected_choices = usize::try_from(n)
+            .unwrap_or(MAX_TRACKED_CHOICES)
+            .min(MAX_TRACKED_CHOICES);
+        self
     }
 
     /// Appends bytes from the body.
@@ -508,7 +524,9 @@ impl ChatStreamDecoder {
     pub fn is_complete(&self) -> bool {
         !self.failed
             && (self.done
-                || (!self.choices.is_empty() && self.choices.iter().all(|&(_, finished)| finished)))
+                || (!self.choices.is_empty()
+                    && self.choices.len() >= self.expected_choices
+                    && self.choices.iter().all(|&(_, finished)| finished)))
     }
 
     /// Whether the provider reported an error inside the stream
@@ -901,6 +919,29 @@ mod tests {
         let two = r#"{"choices":[{"index":0,"delta":{}},{"index":1,"delta":{}}]}"#;
         let (_, complete) = chat(&format!("data: {two}\n\ndata: {LAST}\n\n"));
         assert!(!complete, "choice 1 never finished");
+    }
+
+    #[test]
+    fn expected_choices_must_all_finish() {
+        let input = format!("data: {LAST}\n\n");
+        let decode = |mut dec: ChatStreamDecoder| {
+            dec.feed(input.as_bytes());
+            let mut out: Vec<_> = std::iter::from_fn(|| dec.next_event()).collect();
+            dec.finish();
+            out.extend(std::iter::from_fn(|| dec.next_event()));
+            (out, dec.is_complete())
+        };
+        // Choice 0 finished; choice 1 of n = 2 never appeared before the end.
+        let (evs, complete) = decode(ChatStreamDecoder::new().expect_choices(2));
+        assert!(!complete);
+        assert!(matches!(evs.last(), Some(Err(StreamError::Interrupted))));
+        // Without the hint only the mentioned choices count.
+        assert!(decode(ChatStreamDecoder::new()).1);
+        assert!(decode(ChatStreamDecoder::new().expect_choices(1)).1);
+        // [DONE] is a finish signal whatever the count.
+        let mut dec = ChatStreamDecoder::new().expect_choices(2);
+        dec.feed(b"data: [DONE]\n\n");
+        assert!(dec.next_event().is_some() && dec.is_complete());
     }
 
     #[test]
