@@ -731,6 +731,41 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_idle_deadline_restarts_with_every_chunk() {
+        let ms = Duration::from_millis;
+        let (tx, inner) = ResponseBody::channel();
+        let mut body =
+            ResponseBody::new(TimedBody::new(inner, Some(ms(2000)), Some(ms(1000)), None));
+        // The first byte may take longer than the idle deadline: its own phase applies.
+        let first = tokio::time::timeout(ms(1500), body.chunk()).await;
+        assert!(
+            first.is_err(),
+            "still waiting within the first-byte deadline"
+        );
+        tx.send("a");
+        assert!(body.chunk().await.unwrap().is_ok());
+        for piece in ["b", "c", "d"] {
+            // 900 ms of silence, then a chunk: never idle for a whole second.
+            let quiet = tokio::time::timeout(ms(900), body.chunk()).await;
+            assert!(
+                quiet.is_err(),
+                "no deadline within 900 ms of the last chunk"
+            );
+            tx.send(piece);
+            assert!(body.chunk().await.unwrap().is_ok());
+        }
+        let start = Instant::now();
+        let err = body.chunk().await.unwrap().unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Idle));
+        assert_eq!(
+            Instant::now() - start,
+            ms(1000),
+            "a full idle period after the last chunk"
+        );
+        drop(tx);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn timeouts_past_the_end_of_time_mean_no_deadline() {
         let mut body = ResponseBody::new(TimedBody::new(
             Flood,
