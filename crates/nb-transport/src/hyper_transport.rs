@@ -575,18 +575,15 @@ where
                     // The timer is only polled while the body waits, so a
                     // body that always has data ready must meet the total
                     // deadline here.
-                    let timed = this.total_deadline.is_some() || this.idle.is_some();
-                    let now = if timed { Some(Instant::now()) } else { None };
-                    if let (Some(now), Some(total)) = (now, this.total_deadline)
-                        && now >= total
-                    {
+                    let now = Instant::now();
+                    if this.total_deadline.is_some_and(|total| now >= total) {
                         return this.fail(TransportError::timeout(TimeoutPhase::Total));
                     }
                     let first = !this.started;
                     this.started = true;
                     // Re-arm when the phase changes or the idle deadline slides.
                     if first || this.idle.is_some() {
-                        this.arm(now.unwrap_or_else(Instant::now));
+                        this.arm(now);
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
