@@ -1,3 +1,163 @@
-//! nb-client (in progress).
+//! NeuralBridge: a self-healing client for OpenAI-compatible LLM APIs.
+//!
+//! Every call runs a cascade: diagnose what failed (L1, `nb-diagnose`),
+//! decide where to go next (L2, `nb-route`), decide whether a target may be
+//! called at all and when (L3, `nb-breaker`), and learn from every outcome
+//! (L4, `nb-learn`), over one [`Transport`] (`nb-transport`).
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use http::StatusCode;
+//! use nb_client::{ChatRequest, NeuralBridge};
+//! use nb_transport::{MockReply, MockTransport};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A scripted provider: qwen-max is out of quota, qwen-plus answers.
+//! let mock = MockTransport::from_fn(|request| {
+//!     let model = request.chat_request().map(|r| r.model).unwrap_or_default();
+//!     if model == "qwen-max" {
+//!         MockReply::status(
+//!             StatusCode::TOO_MANY_REQUESTS,
+//!             r#"{"error":{"code":"insufficient_quota","message":"You exceeded your current quota"}}"#,
+//!         )
+//!     } else {
+//!         MockReply::chat(&model, "Hello!")
+//!     }
+//! });
+//!
+//! let client = NeuralBridge::builder()
+//!     .api_key("sk-example")
+//!     .base_url("https://dashscope.aliyuncs.com/compatible-mode/v1")
+//!     .fallback_models(["qwen-max", "qwen-plus", "qwen-turbo"])
+//!     .max_retries(3)
+//!     .transport(Arc::new(mock.clone()))
+//!     .build()?;
+//!
+//! let response = client.chat().create(ChatRequest::new("qwen-max").user("Hello")).await?;
+//! assert_eq!(response.served_by(), "qwen-plus");
+//! assert_eq!(response.text(), Some("Hello!"));
+//! // Quota is never retried: one attempt on qwen-max, then the fallback.
+//! assert_eq!(response.attempts().len(), 2);
+//! let first = response.attempts()[0].diagnosis().unwrap();
+//! assert_eq!(first.category, nb_client::ErrorCategory::QuotaExhausted);
+//! assert_eq!(mock.calls(), 2);
+//!
+//! let health = client.health_status();
+//! assert_eq!(health.active_models, ["qwen-max", "qwen-plus", "qwen-turbo"]);
+//! # Ok(()) }
+//! ```
+//!
+//! # The cascade
+//!
+//! Each attempt picks a target from the request's chain — its model, then
+//! [`fallback_models`](NeuralBridgeBuilder::fallback_models), or an explicit
+//! [`chain`](NeuralBridgeBuilder::chain) — skipping targets the call gave
+//! up, open breakers, exhausted rate limits and targets the predictor
+//! expects to fail (never all of them on a forecast alone). It takes a
+//! breaker permit and a rate-limit slot, sends with its rung of the
+//! [timeout ladder](NeuralBridgeBuilder::timeout_ladder) (capped by the
+//! call's [deadline](NeuralBridgeBuilder::deadline)), diagnoses a failure
+//! (a 2xx with broken JSON, an HTML page, no choices or a
+//! [validator](NeuralBridgeBuilder::validate)'s rejection is a
+//! `malformed_response`), records the outcome in the breaker, the balancer,
+//! the limiter (rate-limit headers of every response) and the learner, and
+//! acts:
+//!
+//! | category | default action |
+//! |---|---|
+//! | `rate_limit` | retry the same target after the server's wait (or a jittered backoff) if it fits the backoff's max wait (10 s), the deadline, `max_retries` and the retry budget; else fall back |
+//! | `quota_exhausted`, `permission`, `model_not_found` | fall back at once |
+//! | `auth` | rotate to the endpoint's next untried key (not a retry); when none is left, fall back |
+//! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
+//! | `content_filter` | fail with the reason |
+//! | `invalid_request` | fail at once |
+//! | `server_error`, `overloaded`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
+//! | `timeout` | our own timer (a hung provider): fall back, never the same target again; a 408/504/524 from the server: retry at most once |
+//!
+//! A diagnosis that says "not retryable" (`x-should-retry: false`, a wait
+//! beyond the diagnosis engine's cap, or `unknown`) always wins over
+//! "retry". Invalid requests, context-length and content-filter failures
+//! never count against a target's breaker. Override any row with
+//! [`policy`](NeuralBridgeBuilder::policy) and a [`CategoryPolicy`].
+//!
+//! When every remaining candidate is cooling down, the call fails fast with
+//! [`ErrorKind::CoolingDown`] and the time until the first one reopens.
+//! When everything failed and [`degrade`](NeuralBridgeBuilder::degrade) is
+//! on, [`Chat::create`] returns a static or last-good answer, marked by
+//! [`ChatResponse::degradation`].
+//!
+//! # Streams
+//!
+//! [`Chat::stream`] fails over transparently until content reaches the
+//! caller (an error, a slow first token, a cut or a stall). After that the
+//! [`StreamPolicy`] decides: `Error` ends with
+//! [`ErrorKind::StreamInterrupted`] and the partial text, `Continue`
+//! re-issues on the next target with the partial answer as an assistant
+//! prefill (restarting from scratch, with [`StreamEvent::Restarted`], where
+//! prefill is not supported). Malformed chunks are skipped and counted; a
+//! stream that sent its finish reason completes without waiting for
+//! `[DONE]` beyond a short grace.
+//!
+//! # Any operation
+//!
+//! [`NeuralBridge::heal`] runs any async operation that takes a model name
+//! under the same cascade.
+//!
+//! # Time
+//!
+//! The client reads tokio's clock, so under `tokio::time::pause()` every
+//! wait (Retry-After, backoff, breaker recovery) passes in virtual time.
+//!
+//! # Features
+//!
+//! - `hyper` (default): the default transport, `HyperTransport` (hyper +
+//!   rustls). Without it, pass a transport to
+//!   [`transport`](NeuralBridgeBuilder::transport).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+mod cascade;
+mod chat;
+mod client;
+mod degrade;
+mod error;
+mod failure;
+mod heal;
+mod observe;
+mod policy;
+mod response;
+mod stream;
+mod target;
+#[cfg(test)]
+mod tests;
+
+pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder, default_backoff};
+pub use chat::{Chat, ChatRequest, STATIC_MODEL};
+pub use client::{NeuralBridge, TargetStatus};
+pub use error::{Error, ErrorKind};
+pub use heal::{FailureReport, HealError, Healed};
+pub use policy::{CategoryPolicy, Degradation, FallbackRule, Retries, StreamPolicy, Tier};
+pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};
+pub use stream::{ChatStream, StreamEvent, StreamSummary};
+
+pub use nb_breaker::{
+    Backoff, CircuitBreakerConfig, CircuitState, JitterConfig, RateLimits, RetryBudgetConfig,
+};
+pub use nb_diagnose::{
+    Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportFailureKind,
+};
+pub use nb_learn::{HealthReport, JsonFileStore, MemoryStore, PredictiveConfig, StateStore};
+pub use nb_route::LoadBalancingStrategy;
+pub use nb_transport::{ApiKey, ChatCompletion, ChatCompletionChunk, Message, Transport, Usage};
+
+/// The crates the facade composes, for what the root does not re-export.
+pub mod layers {
+    pub use nb_breaker as breaker;
+    pub use nb_diagnose as diagnose;
+    pub use nb_learn as learn;
+    pub use nb_route as route;
+    pub use nb_transport as transport;
+}

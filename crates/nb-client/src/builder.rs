@@ -1,0 +1,847 @@
+//! `NeuralBridge::builder()`: endpoints, chains, policies and knobs, each
+//! with a documented default.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use nb_breaker::{
+    Backoff, CircuitBreakerConfig, ConfigError, JitterConfig, RateLimits, RetryBudget,
+    RetryBudgetConfig,
+};
+use nb_diagnose::{DiagnosisEngine, ErrorCategory, Provider, ProviderProfile};
+use nb_learn::{FlywheelEngine, PredictiveConfig, StateStore};
+use nb_route::{LoadBalancerConfig, LoadBalancingStrategy};
+use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
+
+use crate::client::{Inner, NeuralBridge, Settings, Validator, now};
+use crate::degrade::LastGood;
+use crate::policy::{CategoryPolicy, Degradation, PolicyTable, StreamPolicy, Tier};
+use crate::stream::DEFAULT_FINISH_GRACE;
+use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults};
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An environment variable that should hold a key is not set (or empty).
+    #[error("the environment variable {var} is not set")]
+    MissingEnv {
+        /// The variable's name.
+        var: String,
+    },
+    /// An endpoint's URL (or Azure component, or extra header) is invalid.
+    #[error("endpoint {endpoint}: {source}")]
+    InvalidEndpoint {
+        /// The endpoint's name.
+        endpoint: String,
+        /// What is wrong.
+        #[source]
+        source: EndpointError,
+    },
+    /// Two endpoints share a name.
+    #[error("two endpoints are named {name:?}")]
+    DuplicateEndpoint {
+        /// The name.
+        name: String,
+    },
+    /// No endpoint: neither `base_url` nor `endpoint` was given.
+    #[error("no endpoint: set .base_url(..) or add one with .endpoint(..)")]
+    NoEndpoint,
+    /// A fallback model or chain entry cannot be resolved (an unknown
+    /// endpoint after `@`, an unusable Azure deployment name).
+    #[error("target {target:?}: {reason}")]
+    InvalidTarget {
+        /// The target as written.
+        target: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A chain was given no targets.
+    #[error("the chain {name:?} has no targets")]
+    EmptyChain {
+        /// The chain's name.
+        name: String,
+    },
+    /// No transport: the `hyper` feature is off and none was given.
+    #[error("no transport: enable the `hyper` feature or pass one with .transport(..)")]
+    NoTransport,
+    /// The default transport could not be built.
+    #[error("the HTTP transport could not be built: {0}")]
+    Transport(#[source] TransportError),
+    /// The breaker configuration is invalid.
+    #[error("invalid breaker configuration: {0}")]
+    Breaker(#[source] ConfigError),
+    /// Another setting is invalid.
+    #[error("invalid configuration: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Where a key comes from.
+#[derive(Clone)]
+enum KeySource {
+    Literal(ApiKey),
+    Env(String),
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Literal(_) => f.write_str("Literal([redacted])"),
+            Self::Env(var) => write!(f, "Env({var})"),
+        }
+    }
+}
+
+impl KeySource {
+    fn resolve(&self) -> Result<ApiKey, BuildError> {
+        match self {
+            Self::Literal(key) => Ok(key.clone()),
+            Self::Env(var) => match std::env::var(var) {
+                Ok(value) if !value.trim().is_empty() => Ok(ApiKey::new(value.trim())),
+                _ => Err(BuildError::MissingEnv { var: var.clone() }),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum ShapeConfig {
+    OpenAi {
+        base_url: String,
+    },
+    Azure {
+        resource_url: String,
+        api_version: String,
+    },
+}
+
+/// One endpoint: its URL shape, key or key pool, provider profile and
+/// models. Add it with [`NeuralBridgeBuilder::endpoint`].
+///
+/// ```
+/// use nb_client::{EndpointConfig, NeuralBridge};
+///
+/// let builder = NeuralBridge::builder()
+///     .endpoint(
+///         EndpointConfig::openai_compatible("openai", "https://api.openai.com/v1")
+///             .api_key_env("OPENAI_API_KEY")
+///             .models(["gpt-4o", "gpt-4o-mini"]),
+///     )
+///     .endpoint(
+///         EndpointConfig::openai_compatible("deepseek", "https://api.deepseek.com/v1")
+///             .api_key_envs(["DEEPSEEK_KEY_1", "DEEPSEEK_KEY_2"]) // a key pool
+///             .models(["deepseek-chat"]),
+///     )
+///     .endpoint(
+///         EndpointConfig::openai_compatible("local", "http://127.0.0.1:8000/v1")
+///             .models(["llama-3.1-8b"])
+///             .supports_prefill(true),
+///     )
+///     .fallback_models(["gpt-4o", "deepseek-chat", "llama-3.1-8b"]);
+/// # let _ = builder;
+/// ```
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    name: String,
+    shape: ShapeConfig,
+    keys: Vec<KeySource>,
+    models: Vec<String>,
+    provider: Option<Provider>,
+    profile: Option<ProviderProfile>,
+    supports_prefill: Option<bool>,
+    headers: Vec<(String, String)>,
+    rate_limits: RateLimits,
+    windows: Vec<(String, u64)>,
+}
+
+impl EndpointConfig {
+    fn new(name: impl Into<String>, shape: ShapeConfig) -> Self {
+        Self {
+            name: name.into(),
+            shape,
+            keys: Vec::new(),
+            models: Vec::new(),
+            provider: None,
+            profile: None,
+            supports_prefill: None,
+            headers: Vec::new(),
+            rate_limits: RateLimits::default(),
+            windows: Vec::new(),
+        }
+    }
+
+    /// An OpenAI-compatible endpoint: `base_url` is everything before
+    /// `/chat/completions`.
+    pub fn openai_compatible(name: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self::new(
+            name,
+            ShapeConfig::OpenAi {
+                base_url: base_url.into(),
+            },
+        )
+    }
+
+    /// An Azure OpenAI resource: each model is a deployment name.
+    pub fn azure(
+        name: impl Into<String>,
+        resource_url: impl Into<String>,
+        api_version: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            name,
+            ShapeConfig::Azure {
+                resource_url: resource_url.into(),
+                api_version: api_version.into(),
+            },
+        )
+    }
+
+    /// A key (added to the pool).
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.keys.push(KeySource::Literal(key.into()));
+        self
+    }
+
+    /// A key read from an environment variable at build (added to the pool).
+    #[must_use]
+    pub fn api_key_env(mut self, var: impl Into<String>) -> Self {
+        self.keys.push(KeySource::Env(var.into()));
+        self
+    }
+
+    /// A pool of keys: an auth failure rotates to the next one.
+    #[must_use]
+    pub fn api_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<ApiKey>,
+    {
+        self.keys
+            .extend(keys.into_iter().map(|k| KeySource::Literal(k.into())));
+        self
+    }
+
+    /// A pool of keys read from environment variables at build.
+    #[must_use]
+    pub fn api_key_envs<I, S>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.keys
+            .extend(vars.into_iter().map(|v| KeySource::Env(v.into())));
+        self
+    }
+
+    /// The models this endpoint serves: a request for one of them goes here
+    /// unless pinned elsewhere with `model@endpoint`.
+    #[must_use]
+    pub fn models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.models.extend(models.into_iter().map(Into::into));
+        self
+    }
+
+    /// The provider, when detection from the URL and model would be wrong.
+    #[must_use]
+    pub fn provider(mut self, provider: Provider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// A provider profile (timeout tiers) instead of the detected provider's.
+    #[must_use]
+    pub fn profile(mut self, profile: ProviderProfile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// Whether the endpoint continues an assistant prefill (default:
+    /// unknown, tried and dropped if rejected; `false` restarts streams
+    /// from scratch here).
+    #[must_use]
+    pub fn supports_prefill(mut self, supports: bool) -> Self {
+        self.supports_prefill = Some(supports);
+        self
+    }
+
+    /// A header sent with every request (`OpenAI-Organization`, ...).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Client-side rate limits for each of this endpoint's targets (the
+    /// provider's rate-limit headers apply in any case).
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// The context window of one model here, in tokens (for context-length
+    /// fallbacks).
+    #[must_use]
+    pub fn context_window(mut self, model: impl Into<String>, tokens: u64) -> Self {
+        self.windows.push((model.into(), tokens));
+        self
+    }
+}
+
+/// Builds a [`NeuralBridge`]. Every knob has a default; see each method.
+pub struct NeuralBridgeBuilder {
+    base_url: Option<String>,
+    keys: Vec<KeySource>,
+    endpoints: Vec<EndpointConfig>,
+    fallback_models: Vec<String>,
+    chains: Vec<(String, Vec<String>)>,
+    windows: Vec<(String, u64)>,
+    max_retries: u32,
+    deadline: Duration,
+    strategy: LoadBalancingStrategy,
+    breaker: CircuitBreakerConfig,
+    backoff: Backoff,
+    retry_budget: RetryBudgetConfig,
+    ladder: Vec<Tier>,
+    idle_timeout: Duration,
+    finish_grace: Duration,
+    policies: PolicyTable,
+    stream_policy: StreamPolicy,
+    validator: Option<Validator>,
+    degradation: Option<Degradation>,
+    learning: bool,
+    predictive: PredictiveConfig,
+    store: Option<Arc<dyn StateStore>>,
+    transport: Option<Arc<dyn Transport>>,
+    engine: Option<DiagnosisEngine>,
+    verbose: bool,
+    seed: Option<u64>,
+}
+
+impl fmt::Debug for NeuralBridgeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NeuralBridgeBuilder")
+            .field("base_url", &self.base_url)
+            .field("keys", &self.keys)
+            .field("endpoints", &self.endpoints)
+            .field("fallback_models", &self.fallback_models)
+            .field("chains", &self.chains)
+            .field("max_retries", &self.max_retries)
+            .field("deadline", &self.deadline)
+            .field("strategy", &self.strategy)
+            .field("ladder", &self.ladder)
+            .field("stream_policy", &self.stream_policy)
+            .field("degradation", &self.degradation)
+            .field("learning", &self.learning)
+            .field("transport", &self.transport)
+            .field("verbose", &self.verbose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default backoff: exponential from 500 ms, doubling, capped at 30 s,
+/// full jitter with a 100 ms floor, server waits honoured up to 10 s.
+pub fn default_backoff() -> Backoff {
+    Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
+        .with_jitter(JitterConfig::full().with_min_delay(Duration::from_millis(100)))
+        .with_max_wait(Duration::from_secs(10))
+}
+
+impl Default for NeuralBridgeBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            keys: Vec::new(),
+            endpoints: Vec::new(),
+            fallback_models: Vec::new(),
+            chains: Vec::new(),
+            windows: Vec::new(),
+            max_retries: 2,
+            deadline: Duration::from_secs(120),
+            strategy: LoadBalancingStrategy::Fallback,
+            breaker: CircuitBreakerConfig::default(),
+            backoff: default_backoff(),
+            retry_budget: RetryBudgetConfig::default(),
+            ladder: vec![Tier::Standard, Tier::Patient],
+            idle_timeout: Duration::from_secs(30),
+            finish_grace: DEFAULT_FINISH_GRACE,
+            policies: PolicyTable::default(),
+            stream_policy: StreamPolicy::Error,
+            validator: None,
+            degradation: None,
+            learning: true,
+            predictive: PredictiveConfig::default(),
+            store: None,
+            transport: None,
+            engine: None,
+            verbose: false,
+            seed: None,
+        }
+    }
+}
+
+impl NeuralBridgeBuilder {
+    /// The key of the default endpoint (the one [`base_url`](Self::base_url)
+    /// names); call again for a key pool.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.keys.push(KeySource::Literal(key.into()));
+        self
+    }
+
+    /// The default endpoint's key, read from `var` at build (a missing or
+    /// empty variable is [`BuildError::MissingEnv`]).
+    #[must_use]
+    pub fn api_key_env(mut self, var: impl Into<String>) -> Self {
+        self.keys.push(KeySource::Env(var.into()));
+        self
+    }
+
+    /// The default endpoint (named `"default"`): an OpenAI-compatible base
+    /// URL. Models no endpoint lists go here.
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Another endpoint. Without [`base_url`](Self::base_url), the first
+    /// endpoint added is the default.
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: EndpointConfig) -> Self {
+        self.endpoints.push(endpoint);
+        self
+    }
+
+    /// The models tried, in order, after the one a request asks for
+    /// (without repeating it). A model may be `model@endpoint`, so the chain
+    /// can cross endpoints. Default: none.
+    #[must_use]
+    pub fn fallback_models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An explicit chain for requests asking for `name` (a model or an
+    /// alias): exactly these targets, in order, instead of `[name] +
+    /// fallback_models`.
+    #[must_use]
+    pub fn chain<I, S>(mut self, name: impl Into<String>, targets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.chains
+            .push((name.into(), targets.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The context window of a model (or `model@endpoint`), in tokens.
+    #[must_use]
+    pub fn context_window(mut self, target: impl Into<String>, tokens: u64) -> Self {
+        self.windows.push((target.into(), tokens));
+        self
+    }
+
+    /// Retries on the same target per call, at most (a policy can only
+    /// lower it). Default: 2.
+    #[must_use]
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The deadline of a whole call, across retries and fallbacks (for a
+    /// stream: until content flows). Default: 120 s.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How a chain's balancer picks among available targets. Default:
+    /// [`Fallback`](LoadBalancingStrategy::Fallback), chain order with health
+    /// filtering: the caller named a primary, so it serves whenever it is
+    /// healthy.
+    #[must_use]
+    pub fn strategy(mut self, strategy: LoadBalancingStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Each target's circuit breaker. Default: open after 5 consecutive
+    /// failures, 30 s recovery (doubling on repeated trips), 3 probe
+    /// successes to close.
+    #[must_use]
+    pub fn breaker(mut self, config: CircuitBreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The delay before retrying a target. Default: [`default_backoff`].
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The retry budget shared by every call (retries at most a ratio of
+    /// recent calls). Default: tower's, 20% plus 10 per second.
+    #[must_use]
+    pub fn retry_budget(mut self, config: RetryBudgetConfig) -> Self {
+        self.retry_budget = config;
+        self
+    }
+
+    /// The timeout of each attempt of a call, by its position; the last
+    /// tier repeats. Default: `[Standard, Patient]` from each endpoint's
+    /// provider profile. (Not fast-fail first: a non-streamed answer's head
+    /// arrives only once the answer is complete.)
+    #[must_use]
+    pub fn timeout_ladder<I: IntoIterator<Item = Tier>>(mut self, ladder: I) -> Self {
+        self.ladder = ladder.into_iter().collect();
+        self
+    }
+
+    /// The longest silence between two chunks of a stream (or of a body)
+    /// before it counts as stalled. Default: 30 s.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a stream that sent its finish reason waits for the usage
+    /// chunk and `[DONE]` before completing anyway. Default: 1 s.
+    #[must_use]
+    pub fn finish_grace(mut self, grace: Duration) -> Self {
+        self.finish_grace = grace;
+        self
+    }
+
+    /// The action after a failure of `category`, instead of the default
+    /// (see [`CategoryPolicy::default_for`]).
+    #[must_use]
+    pub fn policy(mut self, category: ErrorCategory, policy: CategoryPolicy) -> Self {
+        self.policies.set(category, policy);
+        self
+    }
+
+    /// What a stream does when it fails after content. Default:
+    /// [`StreamPolicy::Error`].
+    #[must_use]
+    pub fn stream_policy(mut self, policy: StreamPolicy) -> Self {
+        self.stream_policy = policy;
+        self
+    }
+
+    /// A validator for non-streamed completions: an `Err(reason)` makes the
+    /// response a `malformed_response`, retried or fallen back like one.
+    #[must_use]
+    pub fn validate<F>(mut self, validator: F) -> Self
+    where
+        F: Fn(&ChatCompletion) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// Graceful degradation when every candidate fails. Default: off.
+    #[must_use]
+    pub fn degrade(mut self, degradation: Degradation) -> Self {
+        self.degradation = Some(degradation);
+        self
+    }
+
+    /// Whether the learner learns recurring patterns and the predictor may
+    /// skip targets it expects to fail. Outcomes are recorded for
+    /// [`health_status`](NeuralBridge::health_status) either way. Default: on.
+    #[must_use]
+    pub fn learning(mut self, on: bool) -> Self {
+        self.learning = on;
+        self
+    }
+
+    /// The predictor's configuration (its `degradation_threshold` is the
+    /// probability at which a target is skipped). Default: nb-learn's.
+    #[must_use]
+    pub fn predictive_config(mut self, config: PredictiveConfig) -> Self {
+        self.predictive = config;
+        self
+    }
+
+    /// Where learned state is kept: loaded at build (a failure is logged,
+    /// not fatal), saved by [`NeuralBridge::save_state`].
+    #[must_use]
+    pub fn state_store(mut self, store: impl StateStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The transport. Default: `HyperTransport` (feature `hyper`).
+    #[must_use]
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// A diagnosis engine with your own rules or wait cap.
+    #[must_use]
+    pub fn diagnosis_engine(mut self, engine: DiagnosisEngine) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// Print one line per attempt to stderr (model, endpoint, category,
+    /// latency, what happens next; never a key). Default: off.
+    #[must_use]
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.verbose = on;
+        self
+    }
+
+    /// Seeds the jitter and the balancer, for reproducible tests.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Builds the client: reads key variables, checks every URL, endpoint
+    /// name and chain, and loads learned state.
+    pub fn build(self) -> Result<NeuralBridge, BuildError> {
+        let endpoints = self.endpoint_states()?;
+        self.breaker.validate().map_err(BuildError::Breaker)?;
+        let threshold = self.predictive.degradation_threshold;
+        let anchor = (now(), SystemTime::now());
+        let mut learner = FlywheelEngine::builder()
+            .predictive_config(self.predictive)
+            .enable_learning(self.learning)
+            .clock_anchor(anchor.0, anchor.1);
+        if let Some(store) = self.store {
+            learner = learner.store(store, "neuralbridge");
+        }
+        let learner = learner.build();
+        if let Err(e) = learner.load() {
+            tracing::warn!("learned state not loaded: {e}");
+        }
+        let predictor = learner.predictor();
+        let mut overrides = HashMap::new();
+        for (name, targets) in &self.chains {
+            if targets.is_empty() {
+                return Err(BuildError::EmptyChain { name: name.clone() });
+            }
+            overrides.insert(name.clone(), targets.clone());
+        }
+        let registry = Registry::new(
+            endpoints,
+            0,
+            self.fallback_models.clone(),
+            overrides,
+            TargetDefaults {
+                breaker: self.breaker.clone(),
+                balancer: LoadBalancerConfig {
+                    strategy: self.strategy,
+                    health_check_interval: self.breaker.recovery_timeout,
+                    predictive_threshold: threshold,
+                    seed: self.seed,
+                    ..LoadBalancerConfig::default()
+                },
+                windows: self.windows.iter().cloned().collect(),
+                predictor: (self.strategy == LoadBalancingStrategy::Predictive)
+                    .then(|| Arc::clone(&predictor)),
+            },
+        );
+        // Every configured name must resolve now, not at the first call; the
+        // health report lists their targets from the start.
+        let names = self
+            .fallback_models
+            .iter()
+            .chain(self.chains.iter().map(|(name, _)| name))
+            .chain(registry.endpoints.iter().flat_map(|e| e.models.iter()));
+        for name in names {
+            let chain = registry
+                .chain(name)
+                .map_err(|reason| BuildError::InvalidTarget {
+                    target: name.clone(),
+                    reason,
+                })?;
+            for target in &chain.targets {
+                predictor.register(&target.name);
+            }
+        }
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport()?,
+        };
+        let last_good = self
+            .degradation
+            .as_ref()
+            .and_then(Degradation::max_age)
+            .map(|_| LastGood::default());
+        let inner = Inner {
+            registry,
+            transport,
+            engine: self.engine.unwrap_or_else(|| default_engine().clone()),
+            learner,
+            predictor: self.learning.then_some((predictor, threshold)),
+            budget: RetryBudget::new(self.retry_budget),
+            settings: Settings {
+                max_retries: self.max_retries,
+                deadline: self.deadline,
+                backoff: self.backoff,
+                ladder: self.ladder,
+                idle_timeout: self.idle_timeout,
+                finish_grace: self.finish_grace,
+                policies: self.policies,
+                stream_policy: self.stream_policy,
+                verbose: self.verbose,
+            },
+            validator: self.validator,
+            degradation: self.degradation,
+            last_good,
+            anchor,
+            seed: self.seed,
+            calls: AtomicU64::new(0),
+        };
+        Ok(NeuralBridge {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The endpoints, the default first, with keys read and URLs checked.
+    fn endpoint_states(&self) -> Result<Vec<Arc<EndpointState>>, BuildError> {
+        let mut configs = Vec::new();
+        match &self.base_url {
+            Some(url) => {
+                let mut default = EndpointConfig::openai_compatible("default", url.clone());
+                default.keys = self.keys.clone();
+                configs.push(default);
+            }
+            None if !self.keys.is_empty() => {
+                return Err(BuildError::Invalid {
+                    reason: "a key was given without .base_url(..); give endpoints their own keys"
+                        .to_owned(),
+                });
+            }
+            None => {}
+        }
+        configs.extend(self.endpoints.iter().cloned());
+        if configs.is_empty() {
+            return Err(BuildError::NoEndpoint);
+        }
+        let mut states = Vec::with_capacity(configs.len());
+        for (index, config) in configs.into_iter().enumerate() {
+            if states
+                .iter()
+                .any(|s: &Arc<EndpointState>| *s.name == *config.name)
+            {
+                return Err(BuildError::DuplicateEndpoint { name: config.name });
+            }
+            states.push(Arc::new(endpoint_state(index, config)?));
+        }
+        Ok(states)
+    }
+}
+
+fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState, BuildError> {
+    let invalid = |source| BuildError::InvalidEndpoint {
+        endpoint: config.name.clone(),
+        source,
+    };
+    if config.name.is_empty() || config.name.contains('@') {
+        return Err(BuildError::Invalid {
+            reason: format!(
+                "endpoint name {:?}: it must be non-empty and without '@'",
+                config.name
+            ),
+        });
+    }
+    let keys = config
+        .keys
+        .iter()
+        .map(KeySource::resolve)
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.len() > MAX_KEYS {
+        return Err(BuildError::Invalid {
+            reason: format!("endpoint {}: at most {MAX_KEYS} keys", config.name),
+        });
+    }
+    let (shape, base_url) = match &config.shape {
+        ShapeConfig::OpenAi { base_url } => {
+            let mut endpoint = Endpoint::openai_compatible(base_url).map_err(invalid)?;
+            for (name, value) in &config.headers {
+                endpoint = endpoint.with_header(name, value).map_err(invalid)?;
+            }
+            let base = endpoint.base_url().to_owned();
+            (Shape::OpenAi(endpoint), base)
+        }
+        ShapeConfig::Azure {
+            resource_url,
+            api_version,
+        } => {
+            // Checks the URL, the version and the headers once; deployments
+            // are checked as their targets are built.
+            let mut probe =
+                Endpoint::azure(resource_url, "deployment", api_version).map_err(invalid)?;
+            for (name, value) in &config.headers {
+                probe = probe.with_header(name, value).map_err(invalid)?;
+            }
+            (
+                Shape::Azure {
+                    resource_url: resource_url.clone(),
+                    api_version: api_version.clone(),
+                },
+                probe.base_url().to_owned(),
+            )
+        }
+    };
+    Ok(EndpointState::new(
+        index,
+        config.name.as_str().into(),
+        base_url.as_str().into(),
+        shape,
+        config.headers,
+        keys,
+        config.provider,
+        config.profile,
+        config.supports_prefill,
+        config.rate_limits,
+        config.models,
+        config.windows.into_iter().collect(),
+    ))
+}
+
+/// The built-in diagnosis engine, compiled once per process and shared
+/// (a clone shares the compiled catalogue).
+fn default_engine() -> &'static DiagnosisEngine {
+    static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
+    ENGINE.get_or_init(DiagnosisEngine::new)
+}
+
+#[cfg(feature = "hyper")]
+fn default_transport() -> Result<Arc<dyn Transport>, BuildError> {
+    nb_transport::HyperTransport::new()
+        .map(|t| Arc::new(t) as Arc<dyn Transport>)
+        .map_err(BuildError::Transport)
+}
+
+#[cfg(not(feature = "hyper"))]
+fn default_transport() -> Result<Arc<dyn Transport>, BuildError> {
+    Err(BuildError::NoTransport)
+}

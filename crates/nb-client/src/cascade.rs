@@ -1,0 +1,589 @@
+//! The cascade loop: one implementation for `create`, `stream` (until the
+//! first content) and `heal`.
+//!
+//! Per attempt: pick a target (balancer over the chain, minus the targets
+//! this call gave up, filtered by breaker, limiter, predictor and the
+//! call's constraints), take a breaker permit, a rate-limit slot and the
+//! balancer's in-flight guard, run the attempt under its deadline, diagnose
+//! a failure, record it everywhere, and act on the category's policy. A
+//! success hands back a [`Lease`] that records the outcome when the caller
+//! is done with the target (at once for `create`, at the end of a stream).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nb_breaker::{BackoffState, CircuitBreaker, CircuitState, Permit, fastrand};
+use nb_diagnose::{Diagnosis, ErrorCategory, Provider};
+use nb_learn::Outcome;
+use nb_route::{InFlight, Predictor, Selection};
+use tracing::Instrument;
+
+use crate::client::{Inner, now};
+use crate::error::{Error, ErrorKind};
+use crate::failure::{AttemptError, Failed};
+use crate::observe;
+use crate::policy::FallbackRule;
+use crate::response::{Attempt, Decision};
+use crate::target::{Chain, TargetId};
+
+/// What one attempt is given.
+#[derive(Debug)]
+pub(crate) struct AttemptCtx {
+    pub(crate) target: TargetId,
+    /// The key to use: an index into the endpoint's pool.
+    pub(crate) key: Option<usize>,
+    pub(crate) started: Instant,
+    /// When the attempt must be over: its tier, capped by the call's deadline.
+    pub(crate) deadline: Instant,
+    /// Send without the assistant prefill (it was rejected).
+    pub(crate) drop_prefill: bool,
+}
+
+impl AttemptCtx {
+    /// The key to send, if the endpoint has keys.
+    pub(crate) fn api_key(&self) -> Option<&nb_transport::ApiKey> {
+        self.key.and_then(|k| self.target.endpoint.keys.get(k))
+    }
+}
+
+/// One kind of call the cascade can run.
+pub(crate) trait Attempter {
+    type Output;
+
+    /// Whether an attempt on `target` carries a prefill (for the record).
+    fn prefill(&self, _target: &TargetId, _drop_prefill: bool) -> bool {
+        false
+    }
+
+    /// Makes one attempt.
+    async fn attempt(
+        &mut self,
+        inner: &Inner,
+        ctx: &AttemptCtx,
+    ) -> Result<Self::Output, AttemptError>;
+}
+
+/// A target this call already touched.
+#[derive(Debug)]
+struct TargetCall {
+    target: TargetId,
+    retries: u32,
+    backoff: Option<BackoffState>,
+}
+
+/// A retry of the same target, decided after a failure.
+#[derive(Debug)]
+struct Pending {
+    target: TargetId,
+    key: Option<usize>,
+    drop_prefill: bool,
+}
+
+/// The state of one call across its attempts (and, for a stream, across
+/// the continuation after an interruption).
+#[derive(Debug)]
+pub(crate) struct CallState {
+    pub(crate) chain: Arc<Chain>,
+    pub(crate) started: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) attempts: Vec<Attempt>,
+    /// Targets this call stopped trying.
+    given_up: Vec<TargetId>,
+    /// Targets a permit or limiter race turned away since the last attempt.
+    skipped: Vec<TargetId>,
+    targets: Vec<TargetCall>,
+    /// Keys tried per endpoint index (a bit per key).
+    keys_tried: Vec<(usize, u64)>,
+    pending: Option<Pending>,
+    /// Only targets with a larger context window than this.
+    min_window: Option<u64>,
+    /// Only targets of this provider.
+    provider: Option<Provider>,
+    rng: Option<fastrand::Rng>,
+    /// The token estimate the limiter is asked for (0: requests only).
+    pub(crate) cost: u64,
+    deposited: bool,
+}
+
+impl CallState {
+    pub(crate) fn new(chain: Arc<Chain>, deadline: Duration, cost: u64) -> Self {
+        let started = now();
+        Self {
+            chain,
+            started,
+            deadline: started + deadline,
+            attempts: Vec::new(),
+            given_up: Vec::new(),
+            skipped: Vec::new(),
+            targets: Vec::new(),
+            keys_tried: Vec::new(),
+            pending: None,
+            min_window: None,
+            provider: None,
+            rng: None,
+            cost,
+            deposited: false,
+        }
+    }
+
+    /// The error for `kind`, with the final diagnosis and every attempt.
+    pub(crate) fn error(&mut self, kind: ErrorKind) -> Error {
+        let diagnosis = self.last_diagnosis().cloned();
+        Error::new(kind, diagnosis, std::mem::take(&mut self.attempts))
+    }
+
+    fn last_diagnosis(&self) -> Option<&Diagnosis> {
+        self.attempts.iter().rev().find_map(Attempt::diagnosis)
+    }
+
+    /// Gives `target` up for the rest of the call.
+    pub(crate) fn give_up(&mut self, target: TargetId) {
+        if !self.given_up.contains(&target) {
+            self.given_up.push(target);
+        }
+    }
+
+    /// Whether the call's constraints allow `t`.
+    fn allows(&self, t: &TargetId) -> bool {
+        if self.provider.is_some_and(|p| p != t.provider) {
+            return false;
+        }
+        match self.min_window {
+            Some(min) => t.context_window.is_some_and(|w| w > min),
+            None => true,
+        }
+    }
+
+    fn target_call(&mut self, target: &TargetId) -> usize {
+        match self.targets.iter().position(|t| &t.target == target) {
+            Some(i) => i,
+            None => {
+                self.targets.push(TargetCall {
+                    target: target.clone(),
+                    retries: 0,
+                    backoff: None,
+                });
+                self.targets.len() - 1
+            }
+        }
+    }
+
+    fn keys_tried(&mut self, endpoint: usize) -> &mut u64 {
+        let i = match self.keys_tried.iter().position(|(e, _)| *e == endpoint) {
+            Some(i) => i,
+            None => {
+                self.keys_tried.push((endpoint, 0));
+                self.keys_tried.len() - 1
+            }
+        };
+        &mut self.keys_tried[i].1
+    }
+
+    /// The kind of error when no target is left.
+    fn exhausted(&self) -> ErrorKind {
+        match self.last_diagnosis().map(|d| d.category) {
+            Some(
+                ErrorCategory::InvalidRequest
+                | ErrorCategory::ContentFilter
+                | ErrorCategory::ContextLength,
+            ) => ErrorKind::Aborted,
+            _ => ErrorKind::Exhausted,
+        }
+    }
+
+    /// Chooses the next target, or says why there is none.
+    fn select(&mut self, inner: &Inner, now: Instant) -> Result<Selection<TargetId>, ErrorKind> {
+        let cost = self.cost;
+        let available = |t: &TargetId| {
+            self.allows(t) && t.breaker.check(now).is_ok() && t.limiter.check(cost, now).is_ok()
+        };
+        let combined;
+        let exclusions: &[TargetId] = if self.skipped.is_empty() {
+            &self.given_up
+        } else {
+            combined = [&self.given_up[..], &self.skipped[..]].concat();
+            &combined
+        };
+        let balancer = &self.chain.balancer;
+        if let Some((predictor, threshold)) = &inner.predictor {
+            // Skip targets the predictor expects to fail, unless their
+            // breaker is probing (recovery needs the probe) ...
+            let expected_ok = |t: &TargetId| {
+                t.breaker.state(now) != CircuitState::Closed
+                    || predictor.failure_probability(&t.name, now) < *threshold
+            };
+            if let Some(s) = balancer.select(exclusions, |t| available(t) && expected_ok(t), now) {
+                return Ok(s);
+            }
+            // ... and never refuse to call on a forecast alone.
+        }
+        if let Some(s) = balancer.select(exclusions, available, now) {
+            return Ok(s);
+        }
+        if !self.skipped.is_empty() {
+            // A race turned these away; they may be free now.
+            self.skipped.clear();
+            return self.select(inner, now);
+        }
+        // Nothing to call: the first candidate to reopen, if any is cooling.
+        let retry_in = self
+            .chain
+            .targets
+            .iter()
+            .filter(|t| !self.given_up.contains(t) && self.allows(t))
+            .filter_map(|t| {
+                let breaker = t.breaker.check(now).err().map(|r| r.retry_after);
+                let limiter = t
+                    .limiter
+                    .check(cost, now)
+                    .err()
+                    .map(|d| d.retry_after().unwrap_or(Duration::MAX));
+                breaker.max(limiter)
+            })
+            .min();
+        Err(match retry_in {
+            Some(retry_in) => ErrorKind::CoolingDown { retry_in },
+            None => self.exhausted(),
+        })
+    }
+
+    /// Selects `target` again for a retry, waiting out a short pause (a
+    /// Retry-After another call recorded, a limiter refill) if it fits the
+    /// deadline; `None` gives the target up.
+    async fn reselect(&self, inner: &Inner, target: &TargetId) -> Option<Selection<TargetId>> {
+        for _ in 0..2 {
+            let now = now();
+            let breaker = match target.breaker.check(now) {
+                Ok(()) => Duration::ZERO,
+                Err(r) if r.reason == nb_breaker::RejectReason::Throttled => r.retry_after,
+                Err(_) => return None,
+            };
+            let limiter = match target.limiter.check(self.cost, now) {
+                Ok(()) => Duration::ZERO,
+                Err(d) => d.retry_after()?,
+            };
+            let wait = breaker.max(limiter);
+            if wait.is_zero() {
+                return self.chain.balancer.select(&[], |t| t == target, now);
+            }
+            if wait > inner.settings.backoff.max_wait() || now + wait >= self.deadline {
+                return None;
+            }
+            tokio::time::sleep_until(now.checked_add(wait)?.into()).await;
+        }
+        None
+    }
+
+    /// What to do after `target` failed with `f` using key `key`.
+    fn decide(
+        &mut self,
+        inner: &Inner,
+        target: &TargetId,
+        key: Option<usize>,
+        f: &Failed,
+        now: Instant,
+    ) -> (Decision, Option<Pending>) {
+        let d = &f.diagnosis;
+        let again = |key, drop_prefill| Pending {
+            target: target.clone(),
+            key,
+            drop_prefill,
+        };
+        if f.prefill_rejected {
+            return (Decision::DropPrefill, Some(again(key, true)));
+        }
+        let policy = inner.settings.policies.get(d.category);
+        if policy.rotates_key()
+            && let Some(k) = key
+        {
+            let tried = self.keys_tried(target.endpoint.index);
+            *tried |= 1 << k;
+            if let Some(next) = target.endpoint.rotate_key(k, *tried) {
+                return (Decision::RotateKey, Some(again(Some(next), false)));
+            }
+        }
+        let i = self.target_call(target);
+        let allowed = policy.retry_limit().allowed(inner.settings.max_retries);
+        if d.retryable && !f.own_timeout && self.targets[i].retries < allowed {
+            let rng = self.rng.get_or_insert_with(|| inner.rng());
+            let backoff = self.targets[i]
+                .backoff
+                .get_or_insert_with(|| inner.settings.backoff.start(now));
+            if let Some(after) = backoff.next_delay(now, rng, d.retry_after)
+                && now + after < self.deadline
+                && inner.budget.try_withdraw(now)
+            {
+                self.targets[i].retries += 1;
+                return (Decision::Retry { after }, Some(again(key, false)));
+            }
+        }
+        if policy.stays_with_provider() {
+            self.provider = Some(target.provider);
+        }
+        match policy.fallback_rule() {
+            FallbackRule::Never => (Decision::Stop, None),
+            FallbackRule::LargerContext => match target.context_window {
+                Some(window) => {
+                    self.min_window = Some(self.min_window.map_or(window, |m| m.max(window)));
+                    (Decision::Fallback, None)
+                }
+                // No window configured: there is no telling where it would fit.
+                None => (Decision::Stop, None),
+            },
+            _ => (Decision::Fallback, None),
+        }
+    }
+}
+
+/// The target a successful attempt holds until the caller records how the
+/// call ended (at once for a completion, at the end of a stream). Dropping
+/// it records nothing: a cancelled call is neither a success nor a failure.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    pub(crate) target: TargetId,
+    permit: Permit<Arc<CircuitBreaker>>,
+    inflight: InFlight<TargetId>,
+    number: u32,
+    key: Option<usize>,
+    pub(crate) prefill: bool,
+    pub(crate) started: Instant,
+}
+
+impl Lease {
+    /// Records a success and the serving attempt.
+    pub(crate) fn succeed(self, inner: &Inner, call: &mut CallState, now: Instant) {
+        let latency = now.saturating_duration_since(self.started);
+        self.permit.success(now);
+        call.chain
+            .balancer
+            .finish(self.inflight, latency, true, now);
+        record_outcome(inner, &self.target, latency, None, now);
+        let attempt = Attempt {
+            number: self.number,
+            model: Arc::clone(&self.target.model),
+            endpoint: Arc::clone(&self.target.endpoint.name),
+            key_index: self.key,
+            prefill: self.prefill,
+            started_at: self.started.saturating_duration_since(call.started),
+            latency,
+            diagnosis: None,
+            decision: Decision::Served,
+        };
+        observe::attempt(inner, &attempt, &self.target.name);
+        call.attempts.push(attempt);
+    }
+
+    /// Records a failure after the target had started serving (a stream cut
+    /// after content) and gives the target up.
+    pub(crate) fn fail(
+        self,
+        inner: &Inner,
+        call: &mut CallState,
+        diagnosis: Diagnosis,
+        decision: Decision,
+        now: Instant,
+    ) {
+        let latency = now.saturating_duration_since(self.started);
+        record_failure(
+            inner,
+            &call.chain,
+            self.permit,
+            self.inflight,
+            &self.target,
+            &diagnosis,
+            latency,
+            now,
+        );
+        let attempt = Attempt {
+            number: self.number,
+            model: Arc::clone(&self.target.model),
+            endpoint: Arc::clone(&self.target.endpoint.name),
+            key_index: self.key,
+            prefill: self.prefill,
+            started_at: self.started.saturating_duration_since(call.started),
+            latency,
+            diagnosis: Some(Box::new(diagnosis)),
+            decision,
+        };
+        observe::attempt(inner, &attempt, &self.target.name);
+        call.attempts.push(attempt);
+        call.give_up(self.target);
+    }
+}
+
+/// Feeds the learner one attempt's outcome.
+fn record_outcome(
+    inner: &Inner,
+    target: &TargetId,
+    latency: Duration,
+    failure: Option<ErrorCategory>,
+    now: Instant,
+) {
+    inner.learner.record(&Outcome {
+        model: &target.name,
+        endpoint: Some(&target.endpoint.name),
+        at: inner.wall(now),
+        latency,
+        failure,
+    });
+}
+
+/// Records a failure in the breaker, the balancer and the learner. A
+/// failure that is the request's fault (invalid request, context length,
+/// content filter) never counts against the target; a rate limit pauses
+/// the breaker instead of tripping it.
+#[allow(clippy::too_many_arguments)] // the pieces of one attempt, recorded together
+fn record_failure(
+    inner: &Inner,
+    chain: &Chain,
+    permit: Permit<Arc<CircuitBreaker>>,
+    inflight: InFlight<TargetId>,
+    target: &TargetId,
+    diagnosis: &Diagnosis,
+    latency: Duration,
+    now: Instant,
+) {
+    use ErrorCategory as C;
+    match diagnosis.category {
+        C::InvalidRequest | C::ContextLength | C::ContentFilter => {
+            permit.ignored();
+            drop(inflight);
+        }
+        C::RateLimit => {
+            permit.rate_limited(now, diagnosis.retry_after);
+            chain.balancer.finish(inflight, latency, false, now);
+        }
+        _ => {
+            permit.failure(now);
+            chain.balancer.finish(inflight, latency, false, now);
+        }
+    }
+    record_outcome(inner, target, latency, Some(diagnosis.category), now);
+}
+
+/// Runs attempts until one succeeds or the call must end.
+pub(crate) async fn run<A: Attempter>(
+    inner: &Inner,
+    call: &mut CallState,
+    attempter: &mut A,
+) -> Result<(A::Output, Lease), Error> {
+    loop {
+        let now = now();
+        if !call.deposited {
+            inner.budget.deposit(now);
+            call.deposited = true;
+        }
+        if now >= call.deadline {
+            return Err(call.error(ErrorKind::DeadlineExceeded));
+        }
+        let (selection, key, drop_prefill) = match call.pending.take() {
+            Some(p) => match call.reselect(inner, &p.target).await {
+                Some(s) => (s, p.key, p.drop_prefill),
+                None => {
+                    call.give_up(p.target);
+                    continue;
+                }
+            },
+            None => match call.select(inner, now) {
+                Ok(s) => {
+                    let key = s.target().endpoint.active_key();
+                    (s, key, false)
+                }
+                Err(kind) => return Err(call.error(kind)),
+            },
+        };
+        let target = selection.target().clone();
+        let now = crate::client::now();
+        let Ok(permit) = target.breaker.try_acquire_owned(now) else {
+            call.skipped.push(target);
+            continue;
+        };
+        if target.limiter.try_acquire(call.cost, now).is_err() {
+            drop(permit);
+            call.skipped.push(target);
+            continue;
+        }
+        let inflight = selection.start();
+        let number = u32::try_from(call.attempts.len() + 1).unwrap_or(u32::MAX);
+        let tier = inner
+            .settings
+            .tier(call.attempts.len())
+            .duration(&target.profile);
+        let ctx = AttemptCtx {
+            key,
+            started: now,
+            deadline: now
+                .checked_add(tier)
+                .map_or(call.deadline, |d| d.min(call.deadline)),
+            drop_prefill,
+            target,
+        };
+        let prefill = attempter.prefill(&ctx.target, drop_prefill);
+        let span = observe::attempt_span(&ctx.target, number);
+        let result = attempter
+            .attempt(inner, &ctx)
+            .instrument(span.clone())
+            .await;
+        let end = crate::client::now();
+        let latency = end.saturating_duration_since(ctx.started);
+        observe::close_span(&span, &result, latency);
+        call.skipped.clear();
+        let target = ctx.target;
+        let failed = match result {
+            Ok(output) => {
+                return Ok((
+                    output,
+                    Lease {
+                        target,
+                        permit,
+                        inflight,
+                        number,
+                        key,
+                        prefill,
+                        started: ctx.started,
+                    },
+                ));
+            }
+            Err(AttemptError::Fatal(error)) => {
+                return Err(error.with_attempts(std::mem::take(&mut call.attempts)));
+            }
+            Err(AttemptError::Failed(failed)) => failed,
+        };
+        record_failure(
+            inner,
+            &call.chain,
+            permit,
+            inflight,
+            &target,
+            &failed.diagnosis,
+            latency,
+            end,
+        );
+        let (decision, pending) = call.decide(inner, &target, key, &failed, end);
+        let attempt = Attempt {
+            number,
+            model: Arc::clone(&target.model),
+            endpoint: Arc::clone(&target.endpoint.name),
+            key_index: key,
+            prefill,
+            started_at: ctx.started.saturating_duration_since(call.started),
+            latency,
+            diagnosis: Some(Box::new(failed.diagnosis)),
+            decision,
+        };
+        observe::attempt(inner, &attempt, &target.name);
+        call.attempts.push(attempt);
+        match decision {
+            Decision::Retry { after } => {
+                tokio::time::sleep_until((end + after).into()).await;
+                call.pending = pending;
+            }
+            Decision::RotateKey | Decision::DropPrefill => call.pending = pending,
+            Decision::Fallback => call.give_up(target),
+            _ => {
+                let kind = call.exhausted();
+                return Err(call.error(kind));
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! `chat().create()` and `chat().stream()`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use nb_diagnose::TimeoutPhase;
+use nb_transport::{
+    ChatCompletion, ChatCompletionRequest, Choice, FinishReason, Message, RequestOptions, Timeouts,
+};
+use tracing::Instrument;
+
+use crate::cascade::{self, AttemptCtx, Attempter, CallState};
+use crate::client::{Inner, NeuralBridge, now};
+use crate::degrade::{self, Cached};
+use crate::error::{Error, ErrorKind};
+use crate::failure::{
+    AttemptError, http_failure, malformed, observe_limits, own_timeout, transport_failure,
+};
+use crate::observe;
+use crate::response::{ChatResponse, DegradationSource, Degraded};
+use crate::stream::{self, ChatStream};
+use crate::target::Chain;
+
+/// The request type: OpenAI's chat-completion request (`model`, `messages`
+/// and every option, unknown fields kept).
+pub type ChatRequest = ChatCompletionRequest;
+
+/// The model name a static degraded answer is served by.
+pub const STATIC_MODEL: &str = "neuralbridge:static";
+
+/// Chat completions through the cascade; from [`NeuralBridge::chat`].
+#[derive(Debug, Clone, Copy)]
+pub struct Chat<'a> {
+    client: &'a NeuralBridge,
+}
+
+impl<'a> Chat<'a> {
+    pub(crate) fn new(client: &'a NeuralBridge) -> Self {
+        Self { client }
+    }
+
+    /// Sends `request` (non-streamed) through the cascade: its model first,
+    /// then the fallbacks, retrying and falling back per the policy table
+    /// until a target serves it, under the client's deadline.
+    ///
+    /// `request.model` may be a model name, `model@endpoint` to pin an
+    /// endpoint, or the name of a chain given to
+    /// [`chain`](crate::NeuralBridgeBuilder::chain). `stream` is ignored (use
+    /// [`stream`](Self::stream)).
+    pub async fn create(&self, request: ChatRequest) -> Result<ChatResponse, Error> {
+        let span = observe::call_span(&request.model, false);
+        create(&self.client.inner, request).instrument(span).await
+    }
+
+    /// Opens a stream through the cascade: failures before the first content
+    /// (errors, a slow first token, a cut or stall) fail over transparently;
+    /// returns once content is flowing. What happens after content depends
+    /// on the [`StreamPolicy`](crate::StreamPolicy).
+    pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream, Error> {
+        let span = observe::call_span(&request.model, true);
+        stream::open(Arc::clone(&self.client.inner), request, span.clone())
+            .instrument(span)
+            .await
+    }
+}
+
+/// The token estimate the limiter is asked for: 0 (requests only) unless a
+/// target of the chain has a token limit; then about a token per four
+/// characters of text plus the requested completion tokens.
+pub(crate) fn cost(chain: &Chain, request: &ChatRequest) -> u64 {
+    let counts_tokens = chain
+        .targets
+        .iter()
+        .any(|t| t.limiter.limits().tokens_per_minute.is_some());
+    if !counts_tokens {
+        return 0;
+    }
+    let chars: usize = request
+        .messages
+        .iter()
+        .filter_map(Message::text)
+        .map(str::len)
+        .sum();
+    let completion = request
+        .max_completion_tokens
+        .or(request.max_tokens)
+        .unwrap_or(0);
+    (chars as u64).div_ceil(4).saturating_add(completion)
+}
+
+/// Serializes `request` with `model` on the wire, reusing the caller's
+/// buffer size as a hint.
+pub(crate) fn serialize(
+    request: &mut ChatRequest,
+    model: &str,
+    hint: usize,
+) -> Result<Bytes, Error> {
+    if request.model != model {
+        request.model.clear();
+        request.model.push_str(model);
+    }
+    let mut buf = Vec::with_capacity(hint.max(128));
+    serde_json::to_writer(&mut buf, &*request)
+        .map_err(|e| Error::config(format!("the request cannot be serialized: {e}")))?;
+    Ok(Bytes::from(buf))
+}
+
+/// One non-streamed attempt.
+struct Create {
+    request: ChatRequest,
+    /// The last body serialized, and the model it names.
+    body: Option<(Arc<str>, Bytes)>,
+}
+
+impl Create {
+    /// The body for `model`: serialized once per model.
+    fn body(&mut self, model: &Arc<str>) -> Result<Bytes, Error> {
+        if let Some((m, body)) = &self.body
+            && m == model
+        {
+            return Ok(body.clone());
+        }
+        let hint = self.body.as_ref().map_or(0, |(_, b)| b.len());
+        let body = serialize(&mut self.request, model, hint)?;
+        self.body = Some((Arc::clone(model), body.clone()));
+        Ok(body)
+    }
+}
+
+impl Attempter for Create {
+    type Output = ChatCompletion;
+
+    async fn attempt(
+        &mut self,
+        inner: &Inner,
+        ctx: &AttemptCtx,
+    ) -> Result<ChatCompletion, AttemptError> {
+        let target = &ctx.target;
+        let body = self.body(&target.model).map_err(AttemptError::Fatal)?;
+        let request = target
+            .wire
+            .build_request(ctx.api_key(), body, false)
+            .map_err(|e| transport_failure(inner, target, &e))?;
+        let options = RequestOptions::with_timeouts(Timeouts {
+            response_head: None,
+            first_byte: None,
+            idle: Some(inner.settings.idle_timeout),
+            total: Some(ctx.deadline.saturating_duration_since(ctx.started)),
+        });
+        let exchange = async {
+            let response = inner
+                .transport
+                .send(request, options)
+                .await
+                .map_err(|e| transport_failure(inner, target, &e))?;
+            let (parts, body) = response.into_parts();
+            observe_limits(inner, target, &parts.headers, now());
+            if !parts.status.is_success() {
+                let body = body
+                    .collect_capped(options.max_error_body)
+                    .await
+                    .unwrap_or_default();
+                let d = http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
+                return Err(AttemptError::diagnosed(d, false));
+            }
+            let body = body
+                .collect_capped(options.max_body.unwrap_or(usize::MAX))
+                .await
+                .map_err(|e| transport_failure(inner, target, &e))?;
+            validate(inner, target, &parts.headers, &body)
+        };
+        // The transport enforces the deadline too; this one also holds for
+        // a custom transport that ignores it.
+        match tokio::time::timeout_at(ctx.deadline.into(), exchange).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::Total)),
+        }
+    }
+}
+
+/// Whether a 2xx body is an HTML page rather than JSON.
+fn looks_like_html(headers: &HeaderMap, body: &[u8]) -> bool {
+    let html_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("html"));
+    html_type || body.trim_ascii_start().starts_with(b"<")
+}
+
+/// Parses and validates a 2xx body: broken JSON, an HTML page, no choices,
+/// or the user's validator saying no make it a malformed response.
+fn validate(
+    inner: &Inner,
+    target: &crate::target::TargetId,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ChatCompletion, AttemptError> {
+    let completion: ChatCompletion = match serde_json::from_slice(body) {
+        Ok(c) => c,
+        Err(e) => {
+            let reason = if looks_like_html(headers, body) {
+                "an HTML page instead of a JSON completion".to_owned()
+            } else {
+                format!("the completion is not valid JSON: {e}")
+            };
+            return Err(malformed(inner, target, headers, body, &reason));
+        }
+    };
+    if completion.choices.is_empty() {
+        return Err(malformed(
+            inner,
+            target,
+            headers,
+            body,
+            "the completion has no choices",
+        ));
+    }
+    if let Some(validator) = &inner.validator
+        && let Err(reason) = validator(&completion)
+    {
+        let reason = format!("the validator rejected the completion: {reason}");
+        return Err(malformed(inner, target, headers, body, &reason));
+    }
+    Ok(completion)
+}
+
+async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse, Error> {
+    let chain = inner
+        .registry
+        .chain(&request.model)
+        .map_err(Error::config)?;
+    request.stream = None;
+    request.stream_options = None;
+    let cost = cost(&chain, &request);
+    let mut call = CallState::new(chain, inner.settings.deadline, cost);
+    let mut create = Create {
+        request,
+        body: None,
+    };
+    // The degradation cache keys requests by their body as sent, before any
+    // model is swapped in; that body is also the first attempt's when the
+    // request names its model plainly.
+    let cache_key = match inner.last_good {
+        Some(_) => {
+            let model: Arc<str> = create.request.model.as_str().into();
+            Some(degrade::key(&create.body(&model)?))
+        }
+        None => None,
+    };
+    match cascade::run(inner, &mut call, &mut create).await {
+        Ok((completion, lease)) => {
+            let target = lease.target.clone();
+            let now = now();
+            lease.succeed(inner, &mut call, now);
+            if let (Some(cache), Some(key)) = (&inner.last_good, cache_key) {
+                cache.store(
+                    key,
+                    Cached {
+                        completion: completion.clone(),
+                        served_by: Arc::clone(&target.model),
+                        endpoint: Arc::clone(&target.endpoint.name),
+                        at: now,
+                    },
+                );
+            }
+            Ok(ChatResponse {
+                completion,
+                served_by: Arc::clone(&target.model),
+                endpoint: Arc::clone(&target.endpoint.name),
+                attempts: call.attempts,
+                degradation: None,
+            })
+        }
+        Err(error) => degraded(inner, cache_key, error),
+    }
+}
+
+/// The degraded answer for a failed call, if degradation is on and the
+/// failure is not the request's fault; else the error.
+fn degraded(inner: &Inner, key: Option<u64>, error: Error) -> Result<ChatResponse, Error> {
+    let Some(policy) = &inner.degradation else {
+        return Err(error);
+    };
+    if !matches!(
+        error.kind(),
+        ErrorKind::Exhausted | ErrorKind::CoolingDown { .. } | ErrorKind::DeadlineExceeded
+    ) {
+        return Err(error);
+    }
+    if let (Some(max_age), Some(cache), Some(key)) = (policy.max_age(), &inner.last_good, key)
+        && let Some(cached) = cache.get(key)
+    {
+        let age = now().saturating_duration_since(cached.at);
+        if age <= max_age {
+            return Ok(ChatResponse {
+                completion: cached.completion.clone(),
+                served_by: Arc::clone(&cached.served_by),
+                endpoint: Arc::clone(&cached.endpoint),
+                attempts: error.attempts().to_vec(),
+                degradation: Some(Box::new(Degraded {
+                    source: DegradationSource::LastGood { age },
+                    error,
+                })),
+            });
+        }
+    }
+    let Some(answer) = policy.static_answer() else {
+        return Err(error);
+    };
+    let completion = ChatCompletion {
+        object: "chat.completion".to_owned(),
+        model: STATIC_MODEL.to_owned(),
+        choices: vec![Choice {
+            index: 0,
+            message: Message::assistant(answer),
+            finish_reason: Some(FinishReason::Stop),
+            logprobs: None,
+            extra: serde_json::Map::new(),
+        }],
+        ..ChatCompletion::default()
+    };
+    Ok(ChatResponse {
+        completion,
+        served_by: STATIC_MODEL.into(),
+        endpoint: "neuralbridge".into(),
+        attempts: error.attempts().to_vec(),
+        degradation: Some(Box::new(Degraded {
+            source: DegradationSource::Static,
+            error,
+        })),
+    })
+}

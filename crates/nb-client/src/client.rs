@@ -1,0 +1,197 @@
+//! The `NeuralBridge` client and the state every call shares.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use nb_breaker::{Backoff, CircuitState, RetryBudget};
+use nb_diagnose::{Diagnosis, DiagnosisEngine, Failure, Provider};
+use nb_learn::{FlywheelEngine, HealthReport, PredictiveEngine, StoreError};
+use nb_transport::{ChatCompletion, Transport};
+
+use crate::builder::NeuralBridgeBuilder;
+use crate::chat::Chat;
+use crate::degrade::LastGood;
+use crate::policy::{Degradation, PolicyTable, StreamPolicy, Tier};
+use crate::target::Registry;
+
+/// The current time on tokio's clock, so that `tokio::time::pause()` moves
+/// every breaker, balancer, limiter and learner together with the sleeps.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A user's response validator.
+pub(crate) type Validator = Arc<dyn Fn(&ChatCompletion) -> Result<(), String> + Send + Sync>;
+
+/// Per-call settings, fixed at build.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) max_retries: u32,
+    pub(crate) deadline: Duration,
+    pub(crate) backoff: Backoff,
+    pub(crate) ladder: Vec<Tier>,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) finish_grace: Duration,
+    pub(crate) policies: PolicyTable,
+    pub(crate) stream_policy: StreamPolicy,
+    pub(crate) verbose: bool,
+}
+
+impl Settings {
+    /// The ladder's tier for the call's attempt `index` (from 0); the last
+    /// tier repeats.
+    pub(crate) fn tier(&self, index: usize) -> Tier {
+        self.ladder
+            .get(index)
+            .or(self.ladder.last())
+            .copied()
+            .unwrap_or(Tier::Standard)
+    }
+}
+
+/// What every call of one client shares.
+pub(crate) struct Inner {
+    pub(crate) registry: Registry,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) engine: DiagnosisEngine,
+    pub(crate) learner: FlywheelEngine,
+    /// The predictor the availability filter asks (learning on), and its threshold.
+    pub(crate) predictor: Option<(Arc<PredictiveEngine>, f64)>,
+    pub(crate) budget: RetryBudget,
+    pub(crate) settings: Settings,
+    pub(crate) validator: Option<Validator>,
+    pub(crate) degradation: Option<Degradation>,
+    pub(crate) last_good: Option<LastGood>,
+    /// `(instant, wall clock)` taken at build: maps tokio's clock to UTC.
+    pub(crate) anchor: (Instant, SystemTime),
+    pub(crate) seed: Option<u64>,
+    pub(crate) calls: AtomicU64,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NeuralBridge")
+            .field("registry", &self.registry)
+            .field("transport", &self.transport)
+            .field("settings", &self.settings)
+            .field("learning", &self.predictor.is_some())
+            .field("degradation", &self.degradation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// The wall-clock time of `at` (virtual under a paused tokio clock).
+    pub(crate) fn wall(&self, at: Instant) -> SystemTime {
+        let (instant, wall) = self.anchor;
+        if at >= instant {
+            wall.checked_add(at - instant)
+        } else {
+            wall.checked_sub(instant - at)
+        }
+        .unwrap_or(wall)
+    }
+
+    /// Diagnoses `failure` now.
+    pub(crate) fn diagnose(&self, failure: &Failure<'_>) -> Diagnosis {
+        self.engine.diagnose_at(failure, self.wall(now()))
+    }
+
+    /// A fresh jitter generator for one call: seeded from the client's seed
+    /// and the call's number when a seed is set.
+    pub(crate) fn rng(&self) -> nb_breaker::fastrand::Rng {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        match self.seed {
+            Some(seed) => nb_breaker::fastrand::Rng::with_seed(seed.wrapping_add(n)),
+            None => nb_breaker::fastrand::Rng::new(),
+        }
+    }
+}
+
+/// A self-healing client for OpenAI-compatible chat APIs.
+///
+/// Cheap to clone (an `Arc`); clones share endpoints, breakers, limiters,
+/// the balancer and the learner. Build one with [`NeuralBridge::builder`].
+/// See the [crate docs](crate) for the cascade every call runs.
+#[derive(Clone)]
+pub struct NeuralBridge {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for NeuralBridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// One target's state, for dashboards and the CLI.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TargetStatus {
+    /// The routing name: the model, or `model@endpoint` when the model's bare
+    /// name resolves to another endpoint.
+    pub name: String,
+    /// The model on the wire.
+    pub model: String,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// The provider it is treated as.
+    pub provider: Provider,
+    /// The circuit breaker's state.
+    pub breaker: CircuitState,
+    /// How long until it admits calls again, when it does not now.
+    pub reopens_in: Option<Duration>,
+    /// The configured context window, if any.
+    pub context_window: Option<u64>,
+}
+
+impl NeuralBridge {
+    /// A builder with the documented defaults.
+    pub fn builder() -> NeuralBridgeBuilder {
+        NeuralBridgeBuilder::default()
+    }
+
+    /// Chat completions: [`Chat::create`] and [`Chat::stream`].
+    pub fn chat(&self) -> Chat<'_> {
+        Chat::new(self)
+    }
+
+    /// Which models serve well, which do not, and what to do about it
+    /// (from every attempt's outcome, over the learner's window).
+    pub fn health_status(&self) -> HealthReport {
+        self.inner.learner.health_report(self.inner.wall(now()))
+    }
+
+    /// Every target the client knows, with its breaker state.
+    pub fn targets(&self) -> Vec<TargetStatus> {
+        let now = now();
+        self.inner
+            .registry
+            .targets()
+            .into_iter()
+            .map(|t| TargetStatus {
+                name: t.name.to_string(),
+                model: t.model.to_string(),
+                endpoint: t.endpoint.name.to_string(),
+                provider: t.provider,
+                breaker: t.breaker.state(now),
+                reopens_in: t.breaker.check(now).err().map(|r| r.retry_after),
+                context_window: t.context_window,
+            })
+            .collect()
+    }
+
+    /// Saves what the learner learned to the configured
+    /// [`state_store`](NeuralBridgeBuilder::state_store); `Ok(false)` when
+    /// there is none.
+    pub fn save_state(&self) -> Result<bool, StoreError> {
+        self.inner.learner.save()
+    }
+
+    /// The diagnosis engine the client uses (to diagnose errors of your own).
+    pub fn diagnosis_engine(&self) -> &DiagnosisEngine {
+        &self.inner.engine
+    }
+}

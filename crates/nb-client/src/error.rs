@@ -1,0 +1,181 @@
+//! The error a call returns when the cascade could not serve it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use nb_diagnose::{Diagnosis, ErrorCategory};
+
+use crate::response::Attempt;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Every candidate of the chain was tried and given up.
+    Exhausted,
+    /// The request itself is wrong (invalid request, content filter, a
+    /// context too long for every allowed target): no target can serve it.
+    Aborted,
+    /// Every remaining candidate is cooling down (open breakers, exhausted
+    /// rate limits); the first one may be called again after `retry_in`.
+    CoolingDown {
+        /// Time until the first candidate reopens.
+        retry_in: Duration,
+    },
+    /// The call's overall deadline passed.
+    DeadlineExceeded,
+    /// A stream failed after content had reached the caller; `partial` is
+    /// the text delivered so far. Never a truncated success.
+    StreamInterrupted {
+        /// The content delivered before the failure.
+        partial: String,
+    },
+    /// The client or the request is misconfigured (an unknown endpoint in a
+    /// model name, a key that cannot go in a header).
+    Config {
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
+}
+
+/// The error of a call: its kind, the final diagnosis, and every attempt.
+///
+/// Like hyper's error it is an opaque struct with predicates; nothing in
+/// it is secret (keys never reach a diagnosis, an attempt or a message).
+#[derive(Clone)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    diagnosis: Option<Diagnosis>,
+    attempts: Vec<Attempt>,
+}
+
+impl Error {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        diagnosis: Option<Diagnosis>,
+        attempts: Vec<Attempt>,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                diagnosis,
+                attempts,
+            }),
+        }
+    }
+
+    pub(crate) fn config(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorKind::Config {
+                reason: reason.into(),
+            },
+            None,
+            Vec::new(),
+        )
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// The final diagnosis: the last failed attempt's, or for an
+    /// interrupted stream the interruption's (never masked by what a
+    /// continuation attempt hit afterwards).
+    pub fn diagnosis(&self) -> Option<&Diagnosis> {
+        self.inner.diagnosis.as_ref()
+    }
+
+    /// The category of the final diagnosis.
+    pub fn category(&self) -> Option<ErrorCategory> {
+        self.diagnosis().map(|d| d.category)
+    }
+
+    /// Every attempt of the call, in order, each with its diagnosis.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.inner.attempts
+    }
+
+    /// When to try again: the cooling-down time, else the server's wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.inner.kind {
+            ErrorKind::CoolingDown { retry_in } => Some(retry_in),
+            _ => self.diagnosis().and_then(|d| d.retry_after),
+        }
+    }
+
+    /// Whether every candidate was cooling down.
+    pub fn is_cooling_down(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::CoolingDown { .. })
+    }
+
+    /// Whether the overall deadline passed.
+    pub fn is_deadline(&self) -> bool {
+        self.inner.kind == ErrorKind::DeadlineExceeded
+    }
+
+    /// Whether the request itself was rejected.
+    pub fn is_aborted(&self) -> bool {
+        self.inner.kind == ErrorKind::Aborted
+    }
+
+    /// The partial text of an interrupted stream.
+    pub fn partial(&self) -> Option<&str> {
+        match &self.inner.kind {
+            ErrorKind::StreamInterrupted { partial } => Some(partial),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("diagnosis", &self.inner.diagnosis)
+            .field("attempts", &self.inner.attempts.len())
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.inner.attempts.len();
+        let plural = if n == 1 { "" } else { "s" };
+        match &self.inner.kind {
+            ErrorKind::Exhausted => write!(f, "every candidate failed ({n} attempt{plural})")?,
+            ErrorKind::Aborted => f.write_str("the request was rejected")?,
+            ErrorKind::CoolingDown { retry_in } => write!(
+                f,
+                "every candidate is cooling down; the first reopens in {:.3} s",
+                retry_in.as_secs_f64()
+            )?,
+            ErrorKind::DeadlineExceeded => {
+                write!(f, "the call's deadline passed ({n} attempt{plural})")?;
+            }
+            ErrorKind::StreamInterrupted { partial } => write!(
+                f,
+                "the stream was interrupted after {} bytes of content",
+                partial.len()
+            )?,
+            ErrorKind::Config { reason } => return write!(f, "configuration error: {reason}"),
+        }
+        if let Some(d) = &self.inner.diagnosis {
+            write!(f, ": {} ({}): {}", d.category, d.sub_category, d.root_cause)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,175 @@
+//! Turning what an attempt saw into a diagnosis, and reading rate-limit
+//! headers for the limiter.
+
+use std::time::Instant;
+
+use http::HeaderMap;
+use nb_breaker::ObservedLimits;
+use nb_diagnose::{
+    Diagnosis, Failure, RateLimitHeaders, ResponseHeaders, TimeoutPhase as DiagPhase,
+    TransportFailureKind,
+};
+use nb_transport::{TimeoutPhase, TransportError, TransportErrorKind};
+
+use crate::client::Inner;
+use crate::error::Error;
+use crate::target::TargetId;
+
+/// A failed attempt, diagnosed.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) diagnosis: Diagnosis,
+    /// Our own timer fired (the provider hung): never retried on the same
+    /// target, whatever the policy.
+    pub(crate) own_timeout: bool,
+    /// The target rejected the assistant prefill: try it again at once
+    /// without.
+    pub(crate) prefill_rejected: bool,
+}
+
+/// Why an attempt did not succeed.
+#[derive(Debug)]
+pub(crate) enum AttemptError {
+    /// A diagnosed failure: the cascade acts on it.
+    Failed(Box<Failed>),
+    /// The call cannot go on (the request cannot be built).
+    Fatal(Error),
+}
+
+impl AttemptError {
+    pub(crate) fn diagnosed(diagnosis: Diagnosis, own_timeout: bool) -> Self {
+        Self::Failed(Box::new(Failed {
+            diagnosis,
+            own_timeout,
+            prefill_rejected: false,
+        }))
+    }
+}
+
+/// Adds the target's model and base URL to a failure.
+pub(crate) fn in_context<'a>(failure: Failure<'a>, target: &'a TargetId) -> Failure<'a> {
+    failure
+        .with_model(&target.model)
+        .with_base_url(&target.endpoint.base_url)
+}
+
+/// Diagnoses a non-2xx response.
+pub(crate) fn http_failure(
+    inner: &Inner,
+    target: &TargetId,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Diagnosis {
+    let failure = in_context(
+        Failure::http_response(
+            status,
+            headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+            body,
+        ),
+        target,
+    );
+    inner.diagnose(&failure)
+}
+
+/// Diagnoses a 2xx response the client rejected.
+pub(crate) fn malformed(
+    inner: &Inner,
+    target: &TargetId,
+    headers: &HeaderMap,
+    body: &[u8],
+    reason: &str,
+) -> AttemptError {
+    let failure = in_context(
+        Failure::malformed(body, reason)
+            .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))),
+        target,
+    );
+    AttemptError::diagnosed(inner.diagnose(&failure), false)
+}
+
+/// A timeout our own timer measured.
+pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: DiagPhase) -> AttemptError {
+    let failure = in_context(
+        Failure::transport(TransportFailureKind::Timeout(phase), None),
+        target,
+    );
+    AttemptError::diagnosed(inner.diagnose(&failure), true)
+}
+
+/// A stream that ended, stalled or broke before its finish signal;
+/// `detail` is what was seen (an in-stream error event names the real
+/// cause, such as an overload).
+pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Diagnosis {
+    inner.diagnose(&in_context(Failure::stream_interrupted(detail), target))
+}
+
+/// Diagnoses a transport error. A request that cannot be sent as built (a
+/// key with characters no header allows) is a configuration error.
+pub(crate) fn transport_failure(
+    inner: &Inner,
+    target: &TargetId,
+    error: &TransportError,
+) -> AttemptError {
+    use TransportErrorKind as K;
+    let kind = match error.kind() {
+        K::InvalidRequest => {
+            return AttemptError::Fatal(Error::config(format!(
+                "endpoint {}: the request cannot be sent: {error}",
+                target.endpoint.name
+            )));
+        }
+        K::BodyTooLarge => {
+            return malformed(
+                inner,
+                target,
+                &HeaderMap::new(),
+                b"",
+                "the response body exceeds the size cap",
+            );
+        }
+        K::ConnectRefused => TransportFailureKind::ConnectRefused,
+        K::Dns => TransportFailureKind::Dns,
+        K::Tls => TransportFailureKind::Tls,
+        K::Reset => TransportFailureKind::Reset,
+        K::StreamInterrupted => TransportFailureKind::StreamCut,
+        K::Timeout(phase) => TransportFailureKind::Timeout(match phase {
+            TimeoutPhase::Connect => DiagPhase::Connect,
+            TimeoutPhase::Idle => DiagPhase::Idle,
+            TimeoutPhase::Total => DiagPhase::Total,
+            // Waiting for the head of a chat answer is waiting for its first byte.
+            _ => DiagPhase::FirstByte,
+        }),
+        _ => TransportFailureKind::Other,
+    };
+    let text = error.to_string();
+    let failure = in_context(Failure::transport(kind, text.as_str()), target);
+    // Every deadline the transport enforces is one the client set.
+    AttemptError::diagnosed(inner.diagnose(&failure), error.is_timeout())
+}
+
+/// Feeds the target's limiter with any rate-limit headers of a response
+/// (successes too, so the limiter paces before the next 429). Cheap when
+/// there are none: one pass over the header names.
+pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderMap, now: Instant) {
+    let relevant =
+        |name: &str| name.starts_with("x-ratelimit") || name.starts_with("anthropic-ratelimit");
+    if !headers.keys().any(|n| relevant(n.as_str())) {
+        return;
+    }
+    let kept: ResponseHeaders<'_> = headers
+        .iter()
+        .filter(|(n, _)| relevant(n.as_str()))
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let rl = RateLimitHeaders::from_headers(&kept, inner.wall(now));
+    target.limiter.observe(
+        ObservedLimits {
+            remaining_requests: rl.remaining_requests,
+            remaining_tokens: rl.remaining_tokens,
+            requests_reset: rl.reset_requests,
+            tokens_reset: rl.reset_tokens,
+        },
+        now,
+    );
+}

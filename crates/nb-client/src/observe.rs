@@ -1,0 +1,98 @@
+//! Tracing spans and events per call and per attempt, and the `verbose`
+//! printout. No field ever holds a key: only model, endpoint, category,
+//! latency and the decision.
+
+use std::time::Duration;
+
+use tracing::field::Empty;
+use tracing::{Span, info_span};
+
+use crate::client::Inner;
+use crate::failure::AttemptError;
+use crate::response::{Attempt, Decision};
+use crate::target::TargetId;
+
+/// The span of one call.
+pub(crate) fn call_span(model: &str, stream: bool) -> Span {
+    info_span!("neuralbridge.call", model = %model, stream)
+}
+
+/// The span of one attempt; `category` and `latency_ms` are recorded when
+/// it ends.
+pub(crate) fn attempt_span(target: &TargetId, number: u32) -> Span {
+    info_span!(
+        "neuralbridge.attempt",
+        attempt = number,
+        model = %target.model,
+        endpoint = %target.endpoint.name,
+        category = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// Records how an attempt ended on its span.
+pub(crate) fn close_span<T>(span: &Span, result: &Result<T, AttemptError>, latency: Duration) {
+    if span.is_disabled() {
+        return;
+    }
+    let category = match result {
+        Ok(_) => "success",
+        Err(AttemptError::Failed(f)) => f.diagnosis.category.as_str(),
+        Err(AttemptError::Fatal(_)) => "config",
+    };
+    span.record("category", category);
+    span.record("latency_ms", latency.as_secs_f64() * 1e3);
+}
+
+/// Reports one finished attempt: a tracing event, and with `verbose` one
+/// human line on stderr.
+pub(crate) fn attempt(inner: &Inner, a: &Attempt, name: &str) {
+    let latency_ms = a.latency.as_secs_f64() * 1e3;
+    match a.diagnosis() {
+        None => tracing::debug!(
+            attempt = a.number,
+            model = name,
+            endpoint = %a.endpoint,
+            latency_ms,
+            "served"
+        ),
+        Some(d) => tracing::warn!(
+            attempt = a.number,
+            model = name,
+            endpoint = %a.endpoint,
+            latency_ms,
+            category = d.category.as_str(),
+            sub_category = %d.sub_category,
+            status = d.status,
+            decision = a.decision.as_str(),
+            "attempt failed: {}",
+            d.root_cause
+        ),
+    }
+    if inner.settings.verbose {
+        eprintln!("{}", verbose_line(a, name));
+    }
+}
+
+/// The `verbose` line for one attempt.
+pub(crate) fn verbose_line(a: &Attempt, name: &str) -> String {
+    let ms = a.latency.as_millis();
+    let Some(d) = a.diagnosis() else {
+        return format!(
+            "[neuralbridge] attempt {} {name} ({}): served in {ms} ms",
+            a.number, a.endpoint
+        );
+    };
+    let status = d.status.map(|s| format!(" {s}")).unwrap_or_default();
+    let next = match a.decision {
+        Decision::Retry { after } => format!("retrying in {:.2} s", after.as_secs_f64()),
+        Decision::RotateKey => "retrying with the next key".to_owned(),
+        Decision::DropPrefill => "restarting without the prefill".to_owned(),
+        Decision::Fallback => "falling back".to_owned(),
+        _ => "giving up".to_owned(),
+    };
+    format!(
+        "[neuralbridge] attempt {} {name} ({}): {}{status} ({}) after {ms} ms: {}; {next}",
+        a.number, a.endpoint, d.category, d.sub_category, d.root_cause
+    )
+}

@@ -1,0 +1,397 @@
+//! What the cascade does after each failure: the per-category action table,
+//! the timeout ladder, the stream policy and graceful degradation.
+
+use std::fmt;
+use std::time::Duration;
+
+use nb_diagnose::{ErrorCategory, ProviderProfile};
+
+/// How many times a failed target may be retried within one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Retries {
+    /// Never retry the same target.
+    Never,
+    /// Up to the client's [`max_retries`](crate::NeuralBridgeBuilder::max_retries).
+    Default,
+    /// Up to this many, and never more than the client's `max_retries`.
+    UpTo(u32),
+}
+
+impl Retries {
+    /// The number of retries allowed given the client's `max_retries`.
+    pub(crate) fn allowed(self, max_retries: u32) -> u32 {
+        match self {
+            Self::Never => 0,
+            Self::Default => max_retries,
+            Self::UpTo(n) => n.min(max_retries),
+        }
+    }
+}
+
+/// Where a call may go once a target is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FallbackRule {
+    /// Nowhere: the call ends with the diagnosis.
+    Never,
+    /// To the next target of the chain.
+    Any,
+    /// Only to a target whose configured context window is larger than the
+    /// failing one's; if the failing target has no configured window, the
+    /// call ends with the diagnosis.
+    LargerContext,
+}
+
+/// What the cascade does after a failure of one [`ErrorCategory`].
+///
+/// Retrying the same target also needs the diagnosis to say it is
+/// retryable (an `x-should-retry: false` header, or a server wait longer
+/// than the diagnosis engine's cap, always wins), a wait that fits the
+/// backoff's maximum and the call's deadline, and the retry budget.
+///
+/// ```
+/// use nb_client::{CategoryPolicy, ErrorCategory, FallbackRule, NeuralBridge};
+///
+/// // Fall back on a content-filter rejection instead of failing, and never
+/// // leave the provider on a context-length error.
+/// let builder = NeuralBridge::builder()
+///     .policy(ErrorCategory::ContentFilter, CategoryPolicy::fallback())
+///     .policy(
+///         ErrorCategory::ContextLength,
+///         CategoryPolicy::fallback_to(FallbackRule::LargerContext).same_provider(),
+///     );
+/// # let _ = builder;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CategoryPolicy {
+    retries: Retries,
+    rotate_key: bool,
+    fallback: FallbackRule,
+    same_provider: bool,
+}
+
+impl CategoryPolicy {
+    /// End the call at once with the diagnosis (the request itself must change).
+    pub const fn fail() -> Self {
+        Self {
+            retries: Retries::Never,
+            rotate_key: false,
+            fallback: FallbackRule::Never,
+            same_provider: false,
+        }
+    }
+
+    /// Give the target up and try the next one at once.
+    pub const fn fallback() -> Self {
+        Self::fallback_to(FallbackRule::Any)
+    }
+
+    /// Give the target up and try the next one allowed by `rule`.
+    pub const fn fallback_to(rule: FallbackRule) -> Self {
+        Self {
+            fallback: rule,
+            ..Self::fail()
+        }
+    }
+
+    /// Retry the same target up to `max_retries` times (with backoff or the
+    /// server's wait), then fall back.
+    pub const fn retry_then_fallback() -> Self {
+        Self {
+            retries: Retries::Default,
+            ..Self::fallback()
+        }
+    }
+
+    /// The same policy with another retry limit.
+    #[must_use]
+    pub const fn retries(self, retries: Retries) -> Self {
+        Self { retries, ..self }
+    }
+
+    /// The same policy, rotating to the endpoint's next untried key (if it
+    /// has a key pool) before anything else. A rotation is not a retry.
+    #[must_use]
+    pub const fn rotate_key(self, rotate: bool) -> Self {
+        Self {
+            rotate_key: rotate,
+            ..self
+        }
+    }
+
+    /// The same policy, falling back only to targets of the failing
+    /// target's provider.
+    #[must_use]
+    pub const fn same_provider(self) -> Self {
+        Self {
+            same_provider: true,
+            ..self
+        }
+    }
+
+    /// The retry limit.
+    pub const fn retry_limit(&self) -> Retries {
+        self.retries
+    }
+
+    /// Whether an auth failure rotates keys first.
+    pub const fn rotates_key(&self) -> bool {
+        self.rotate_key
+    }
+
+    /// Where the call may go after giving the target up.
+    pub const fn fallback_rule(&self) -> FallbackRule {
+        self.fallback
+    }
+
+    /// Whether fallbacks stay with the failing target's provider.
+    pub const fn stays_with_provider(&self) -> bool {
+        self.same_provider
+    }
+
+    /// The default action for `category` (the table in the crate docs).
+    pub const fn default_for(category: ErrorCategory) -> Self {
+        use ErrorCategory as C;
+        match category {
+            C::QuotaExhausted | C::Permission | C::ModelNotFound => Self::fallback(),
+            C::Auth => Self::fallback().rotate_key(true),
+            C::ContextLength => Self::fallback_to(FallbackRule::LargerContext),
+            C::ContentFilter | C::InvalidRequest => Self::fail(),
+            // A 408/504/524 answered by the server: at most one retry. (A
+            // timeout our own timer measured is never retried on the same
+            // target, whatever the policy.)
+            C::Timeout => Self::retry_then_fallback().retries(Retries::UpTo(1)),
+            // Rate limits, server errors, overload, network failures,
+            // malformed responses, cut streams and unknown failures.
+            _ => Self::retry_then_fallback(),
+        }
+    }
+}
+
+impl fmt::Display for CategoryPolicy {
+    /// One line, as in the README's action table.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<&str> = Vec::new();
+        if self.rotate_key {
+            parts.push("rotate key");
+        }
+        match self.retries {
+            Retries::Never => {}
+            Retries::Default => parts.push("retry up to max_retries"),
+            Retries::UpTo(1) => parts.push("retry at most once"),
+            Retries::UpTo(_) => parts.push("retry (limited)"),
+        }
+        parts.push(match self.fallback {
+            FallbackRule::Never => "fail",
+            FallbackRule::Any => "fall back",
+            FallbackRule::LargerContext => "fall back to a larger window",
+        });
+        f.write_str(&parts.join(", then "))?;
+        if self.same_provider {
+            f.write_str(" (same provider)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-category policies, indexed by [`ErrorCategory::ALL`].
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyTable {
+    table: [CategoryPolicy; ErrorCategory::ALL.len()],
+}
+
+impl Default for PolicyTable {
+    fn default() -> Self {
+        let mut table = [CategoryPolicy::fail(); ErrorCategory::ALL.len()];
+        for (slot, category) in table.iter_mut().zip(ErrorCategory::ALL) {
+            *slot = CategoryPolicy::default_for(category);
+        }
+        Self { table }
+    }
+}
+
+impl PolicyTable {
+    fn index(category: ErrorCategory) -> usize {
+        ErrorCategory::ALL
+            .iter()
+            .position(|c| *c == category)
+            // `ALL` lists every category; an unknown future one is `unknown`'s.
+            .unwrap_or(ErrorCategory::ALL.len() - 1)
+    }
+
+    pub(crate) fn get(&self, category: ErrorCategory) -> CategoryPolicy {
+        self.table[Self::index(category)]
+    }
+
+    pub(crate) fn set(&mut self, category: ErrorCategory, policy: CategoryPolicy) {
+        self.table[Self::index(category)] = policy;
+    }
+}
+
+/// A rung of the timeout ladder: the per-attempt deadline, from the
+/// endpoint's provider profile or fixed.
+///
+/// For a non-streamed call the tier bounds the whole attempt (the response
+/// head of a non-streamed answer arrives only once it is generated); for a
+/// stream it bounds the time to the first content chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tier {
+    /// The profile's `fast_fail` (DashScope: 2 s).
+    FastFail,
+    /// The profile's `standard` (DashScope: 8 s).
+    Standard,
+    /// The profile's `patient` (DashScope: 25 s).
+    Patient,
+    /// A fixed duration, whatever the provider.
+    Fixed(Duration),
+}
+
+impl Tier {
+    pub(crate) fn duration(self, profile: &ProviderProfile) -> Duration {
+        match self {
+            Self::FastFail => profile.fast_fail,
+            Self::Standard => profile.standard,
+            Self::Patient => profile.patient,
+            Self::Fixed(d) => d,
+        }
+    }
+}
+
+/// What a stream does when it fails after content has reached the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum StreamPolicy {
+    /// End with a `stream_interrupted` error that carries the partial text;
+    /// never a truncated success.
+    #[default]
+    Error,
+    /// Continue on the next target with the partial answer as an assistant
+    /// prefill (or restart cleanly where prefill is not supported, with a
+    /// [`StreamEvent::Restarted`](crate::StreamEvent::Restarted) event).
+    Continue,
+}
+
+/// Opt-in graceful degradation: what [`create`](crate::Chat::create)
+/// returns when every candidate failed (not when the request itself is
+/// wrong), clearly marked by [`ChatResponse::degradation`](crate::ChatResponse::degradation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Degradation {
+    /// This answer, served by `"neuralbridge:static"`.
+    StaticAnswer(String),
+    /// The last good answer to the same request (same first model, same
+    /// messages and parameters), if it is at most `max_age` old. The client
+    /// keeps the last 1024 answers.
+    LastGood {
+        /// The oldest answer worth serving.
+        max_age: Duration,
+    },
+    /// The last good answer as above, else this static answer.
+    LastGoodOrStatic {
+        /// The oldest answer worth serving.
+        max_age: Duration,
+        /// The answer when no recent one is cached.
+        answer: String,
+    },
+}
+
+impl Degradation {
+    pub(crate) fn max_age(&self) -> Option<Duration> {
+        match self {
+            Self::StaticAnswer(_) => None,
+            Self::LastGood { max_age } | Self::LastGoodOrStatic { max_age, .. } => Some(*max_age),
+        }
+    }
+
+    pub(crate) fn static_answer(&self) -> Option<&str> {
+        match self {
+            Self::StaticAnswer(answer) | Self::LastGoodOrStatic { answer, .. } => Some(answer),
+            Self::LastGood { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_limits_never_exceed_max_retries() {
+        assert_eq!(Retries::Never.allowed(3), 0);
+        assert_eq!(Retries::Default.allowed(3), 3);
+        assert_eq!(Retries::UpTo(1).allowed(3), 1);
+        assert_eq!(Retries::UpTo(5).allowed(3), 3);
+        assert_eq!(Retries::UpTo(1).allowed(0), 0);
+    }
+
+    #[test]
+    fn the_default_table_follows_the_taxonomy() {
+        let t = PolicyTable::default();
+        for category in ErrorCategory::ALL {
+            let p = t.get(category);
+            let retries = p.retry_limit().allowed(2) > 0;
+            // Nothing is retried that cannot succeed (`unknown` is retried
+            // only when its diagnosis says it is retryable).
+            assert_eq!(
+                retries,
+                category.retryable_by_default() || category == ErrorCategory::Unknown,
+                "{category}"
+            );
+            // Only a wrong request ends the call without trying elsewhere.
+            let fails = p.fallback_rule() == FallbackRule::Never;
+            assert_eq!(
+                fails,
+                matches!(
+                    category,
+                    ErrorCategory::InvalidRequest | ErrorCategory::ContentFilter
+                ),
+                "{category}"
+            );
+        }
+        assert!(t.get(ErrorCategory::Auth).rotates_key());
+        assert_eq!(
+            t.get(ErrorCategory::Timeout).retry_limit(),
+            Retries::UpTo(1)
+        );
+        assert_eq!(
+            t.get(ErrorCategory::ContextLength).fallback_rule(),
+            FallbackRule::LargerContext
+        );
+    }
+
+    #[test]
+    fn overrides_replace_one_category() {
+        let mut t = PolicyTable::default();
+        t.set(ErrorCategory::ContentFilter, CategoryPolicy::fallback());
+        assert_eq!(
+            t.get(ErrorCategory::ContentFilter).fallback_rule(),
+            FallbackRule::Any
+        );
+        assert_eq!(t.get(ErrorCategory::InvalidRequest), CategoryPolicy::fail());
+    }
+
+    #[test]
+    fn policies_print_as_in_the_readme() {
+        assert_eq!(
+            CategoryPolicy::default_for(ErrorCategory::RateLimit).to_string(),
+            "retry up to max_retries, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::default_for(ErrorCategory::Auth).to_string(),
+            "rotate key, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::default_for(ErrorCategory::Timeout).to_string(),
+            "retry at most once, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::fallback_to(FallbackRule::LargerContext)
+                .same_provider()
+                .to_string(),
+            "fall back to a larger window (same provider)"
+        );
+        assert_eq!(CategoryPolicy::fail().to_string(), "fail");
+    }
+}

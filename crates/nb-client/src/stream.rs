@@ -1,0 +1,560 @@
+//! `chat().stream()`: failover before the first content, the stream policy
+//! after it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
+use nb_transport::{
+    ChatCompletionChunk, FinishReason, Message, RequestOptions, StreamError,
+    StreamEvent as WireEvent, Timeouts, Usage,
+};
+use tracing::{Instrument, Span};
+
+use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
+use crate::chat::{ChatRequest, cost, serialize};
+use crate::client::{Inner, now};
+use crate::error::{Error, ErrorKind};
+use crate::failure::{
+    AttemptError, Failed, http_failure, interrupted, observe_limits, own_timeout, transport_failure,
+};
+use crate::policy::StreamPolicy;
+use crate::response::{Attempt, Decision};
+use crate::target::TargetId;
+
+/// What a [`ChatStream`] yields.
+#[derive(Debug, Clone)]
+// `Done` comes once per stream; boxing the chunk would cost an allocation per chunk.
+#[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// A chunk of the answer, as the serving provider sent it.
+    Chunk(ChatCompletionChunk),
+    /// The stream restarted from scratch on another target (it could not
+    /// continue the partial answer): discard what was shown; the chunks
+    /// that follow are a new answer.
+    Restarted {
+        /// The model that restarted it.
+        model: String,
+        /// Its endpoint.
+        endpoint: String,
+        /// Why the previous stream ended.
+        reason: Diagnosis,
+    },
+    /// The answer is complete.
+    Done(StreamSummary),
+}
+
+/// How a completed stream went.
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    served_by: Arc<str>,
+    endpoint: Arc<str>,
+    usage: Option<Usage>,
+    attempts: Vec<Attempt>,
+    malformed_chunks_skipped: u32,
+    finish_reason: Option<FinishReason>,
+    restarted: bool,
+}
+
+impl StreamSummary {
+    /// The model that finished the answer.
+    pub fn served_by(&self) -> &str {
+        &self.served_by
+    }
+
+    /// Its endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The usage the serving model reported (asked for with
+    /// `stream_options.include_usage`).
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    /// Every attempt of the call, in order; the last one served it.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// Chunks whose JSON was broken, skipped.
+    pub fn malformed_chunks_skipped(&self) -> u32 {
+        self.malformed_chunks_skipped
+    }
+
+    /// The first choice's finish reason, if one was sent.
+    pub fn finish_reason(&self) -> Option<&FinishReason> {
+        self.finish_reason.as_ref()
+    }
+
+    /// Whether the answer restarted from scratch after an interruption.
+    pub fn restarted(&self) -> bool {
+        self.restarted
+    }
+}
+
+/// Whether a chunk carries anything for the caller beyond a role.
+fn carries_content(chunk: &ChatCompletionChunk) -> bool {
+    chunk.usage.is_some()
+        || chunk.choices.iter().any(|c| {
+            c.finish_reason.is_some()
+                || c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
+                || c.delta.refusal.as_deref().is_some_and(|t| !t.is_empty())
+                || c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
+        })
+}
+
+/// A stream, open and read up to its first content.
+struct Opened {
+    stream: nb_transport::ChatStream,
+    buffered: Vec<ChatCompletionChunk>,
+    done: bool,
+    prefill: bool,
+}
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("buffered", &self.buffered.len())
+            .field("done", &self.done)
+            .field("prefill", &self.prefill)
+            .finish()
+    }
+}
+
+/// What a stream problem means.
+enum Problem {
+    /// A chunk to skip (broken JSON, an oversized event).
+    Skip,
+    /// The stream failed (and whether our own timer measured it).
+    Fail(Box<Diagnosis>, bool),
+}
+
+/// Classifies a stream error. Before content, transport failures keep
+/// their own category (a first-byte timeout is a hung provider); after it,
+/// everything but a provider's own error event is a `stream_interrupted`.
+fn problem(inner: &Inner, target: &TargetId, error: StreamError, started: bool) -> Problem {
+    match error {
+        StreamError::Malformed { source, .. } => {
+            tracing::warn!(model = %target.model, endpoint = %target.endpoint.name, "skipping a malformed chunk: {source}");
+            Problem::Skip
+        }
+        StreamError::Sse(e) => {
+            tracing::warn!(model = %target.model, endpoint = %target.endpoint.name, "skipping an event: {e}");
+            Problem::Skip
+        }
+        StreamError::Provider { data, .. } => {
+            Problem::Fail(Box::new(interrupted(inner, target, &data)), false)
+        }
+        StreamError::Transport(e) if !started => match transport_failure(inner, target, &e) {
+            AttemptError::Failed(f) => Problem::Fail(Box::new(f.diagnosis), f.own_timeout),
+            AttemptError::Fatal(_) => {
+                Problem::Fail(Box::new(interrupted(inner, target, &e.to_string())), false)
+            }
+        },
+        other => Problem::Fail(
+            Box::new(interrupted(inner, target, &other.to_string())),
+            false,
+        ),
+    }
+}
+
+/// Opens a stream on one target and reads it up to its first content.
+struct Open<'s> {
+    request: &'s mut ChatRequest,
+    /// The partial answer to continue (after an interruption, `Continue` policy).
+    partial: Option<&'s str>,
+    body: Option<(Arc<str>, bool, Bytes)>,
+    malformed: u32,
+}
+
+impl Open<'_> {
+    fn body(&mut self, model: &Arc<str>, prefill: bool) -> Result<Bytes, Error> {
+        if let Some((m, p, body)) = &self.body
+            && m == model
+            && *p == prefill
+        {
+            return Ok(body.clone());
+        }
+        let hint = self.body.as_ref().map_or(0, |(_, _, b)| b.len());
+        let body = match self.partial.filter(|_| prefill) {
+            Some(partial) => {
+                self.request.messages.push(Message::assistant(partial));
+                let body = serialize(self.request, model, hint);
+                self.request.messages.pop();
+                body?
+            }
+            None => serialize(self.request, model, hint)?,
+        };
+        self.body = Some((Arc::clone(model), prefill, body.clone()));
+        Ok(body)
+    }
+}
+
+impl Attempter for Open<'_> {
+    type Output = Opened;
+
+    fn prefill(&self, target: &TargetId, drop_prefill: bool) -> bool {
+        self.partial.is_some() && !drop_prefill && target.endpoint.supports_prefill != Some(false)
+    }
+
+    async fn attempt(&mut self, inner: &Inner, ctx: &AttemptCtx) -> Result<Opened, AttemptError> {
+        let target = &ctx.target;
+        let prefill = Attempter::prefill(self, target, ctx.drop_prefill);
+        let body = self
+            .body(&target.model, prefill)
+            .map_err(AttemptError::Fatal)?;
+        let request = target
+            .wire
+            .build_request(ctx.api_key(), body, true)
+            .map_err(|e| transport_failure(inner, target, &e))?;
+        let first_token = ctx.deadline.saturating_duration_since(ctx.started);
+        let options = RequestOptions::with_timeouts(Timeouts {
+            response_head: Some(first_token),
+            first_byte: Some(first_token),
+            idle: Some(inner.settings.idle_timeout),
+            total: None,
+        });
+        let malformed = &mut self.malformed;
+        let open = async {
+            let response = inner
+                .transport
+                .send(request, options)
+                .await
+                .map_err(|e| transport_failure(inner, target, &e))?;
+            let (parts, body) = response.into_parts();
+            observe_limits(inner, target, &parts.headers, now());
+            if !parts.status.is_success() {
+                let body = body
+                    .collect_capped(options.max_error_body)
+                    .await
+                    .unwrap_or_default();
+                let diagnosis =
+                    http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
+                let prefill_rejected = prefill
+                    && parts.status.is_client_error()
+                    && diagnosis.category == ErrorCategory::InvalidRequest;
+                return Err(AttemptError::Failed(Box::new(Failed {
+                    diagnosis,
+                    own_timeout: false,
+                    prefill_rejected,
+                })));
+            }
+            let mut stream = nb_transport::ChatStream::new(body);
+            let mut buffered = Vec::new();
+            loop {
+                match stream.next().await {
+                    Some(Ok(WireEvent::Chunk(chunk))) => {
+                        let content = carries_content(&chunk);
+                        buffered.push(chunk);
+                        if content {
+                            return Ok((stream, buffered, false));
+                        }
+                    }
+                    Some(Ok(WireEvent::Done)) | None => return Ok((stream, buffered, true)),
+                    Some(Err(e)) => match problem(inner, target, e, false) {
+                        Problem::Skip => *malformed += 1,
+                        Problem::Fail(diagnosis, own) => {
+                            return Err(AttemptError::diagnosed(*diagnosis, own));
+                        }
+                    },
+                }
+            }
+        };
+        match tokio::time::timeout_at(ctx.deadline.into(), open).await {
+            Ok(result) => result.map(|(stream, buffered, done)| Opened {
+                stream,
+                buffered,
+                done,
+                prefill,
+            }),
+            Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::FirstByte)),
+        }
+    }
+}
+
+/// The target currently streaming.
+struct Current {
+    stream: nb_transport::ChatStream,
+    lease: Lease,
+    done: bool,
+}
+
+/// A streamed answer. Read it with [`next`](Self::next) until
+/// [`StreamEvent::Done`] (then `None`), or an error.
+///
+/// Dropping it cancels the request; the attempt then counts as neither a
+/// success nor a failure.
+pub struct ChatStream {
+    inner: Arc<Inner>,
+    call: CallState,
+    request: ChatRequest,
+    current: Option<Current>,
+    buffered: VecDeque<ChatCompletionChunk>,
+    restart: Option<StreamEvent>,
+    text: String,
+    usage: Option<Usage>,
+    finish_reason: Option<FinishReason>,
+    malformed: u32,
+    restarted: bool,
+    finished: bool,
+    span: Span,
+}
+
+impl fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("serving", &self.current.as_ref().map(|c| &c.lease.target))
+            .field("text_len", &self.text.len())
+            .field("attempts", &self.call.attempts.len())
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+/// Runs the cascade until a stream delivers content.
+pub(crate) async fn open(
+    inner: Arc<Inner>,
+    request: ChatRequest,
+    span: Span,
+) -> Result<ChatStream, Error> {
+    let chain = inner
+        .registry
+        .chain(&request.model)
+        .map_err(Error::config)?;
+    let mut request = request.stream(true);
+    let cost = cost(&chain, &request);
+    let mut call = CallState::new(chain, inner.settings.deadline, cost);
+    let mut open = Open {
+        request: &mut request,
+        partial: None,
+        body: None,
+        malformed: 0,
+    };
+    let (opened, lease) = cascade::run(&inner, &mut call, &mut open).await?;
+    let malformed = open.malformed;
+    let mut stream = ChatStream {
+        inner,
+        call,
+        request,
+        current: None,
+        buffered: VecDeque::new(),
+        restart: None,
+        text: String::new(),
+        usage: None,
+        finish_reason: None,
+        malformed,
+        restarted: false,
+        finished: false,
+        span,
+    };
+    stream.serve(opened, lease);
+    Ok(stream)
+}
+
+impl ChatStream {
+    /// The next event: chunks, possibly a [`StreamEvent::Restarted`], then
+    /// [`StreamEvent::Done`] with the summary; `None` after that (or after
+    /// an error). An error after content is
+    /// [`ErrorKind::StreamInterrupted`] with the partial text.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
+        let span = self.span.clone();
+        self.next_event().instrument(span).await
+    }
+
+    /// The content delivered so far (since the last restart).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The model serving now (or that served).
+    pub fn served_by(&self) -> Option<&str> {
+        self.current.as_ref().map(|c| &*c.lease.target.model)
+    }
+
+    /// The attempts so far (the serving one is added when it ends).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.call.attempts
+    }
+
+    /// Takes over a freshly opened target.
+    fn serve(&mut self, opened: Opened, lease: Lease) {
+        self.buffered.extend(opened.buffered);
+        self.current = Some(Current {
+            stream: opened.stream,
+            lease,
+            done: opened.done,
+        });
+    }
+
+    fn absorb(&mut self, chunk: &ChatCompletionChunk) {
+        if let Some(text) = chunk.content() {
+            self.text.push_str(text);
+        }
+        if let Some(usage) = &chunk.usage {
+            self.usage = Some(usage.clone());
+        }
+        if let Some(reason) = chunk.finish_reason() {
+            self.finish_reason = Some(reason.clone());
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<Result<StreamEvent, Error>> {
+        loop {
+            if let Some(event) = self.restart.take() {
+                return Some(Ok(event));
+            }
+            if let Some(chunk) = self.buffered.pop_front() {
+                self.absorb(&chunk);
+                return Some(Ok(StreamEvent::Chunk(chunk)));
+            }
+            if self.finished {
+                return None;
+            }
+            let current = self.current.as_mut()?;
+            if current.done {
+                return Some(Ok(self.complete()));
+            }
+            // After the finish signal, wait only a short grace for the usage
+            // chunk and `[DONE]`; before it, up to the idle timeout.
+            let complete = current.stream.is_complete();
+            let settings = &self.inner.settings;
+            let wait = if complete {
+                settings.finish_grace
+            } else {
+                settings.idle_timeout
+            };
+            let diagnosis = match tokio::time::timeout(wait, current.stream.next()).await {
+                Err(_elapsed) if complete => return Some(Ok(self.complete())),
+                Err(_elapsed) => interrupted(
+                    &self.inner,
+                    &current.lease.target,
+                    &format!(
+                        "the stream stalled: no data for {:.1} s",
+                        wait.as_secs_f64()
+                    ),
+                ),
+                Ok(Some(Ok(WireEvent::Chunk(chunk)))) => {
+                    self.absorb(&chunk);
+                    return Some(Ok(StreamEvent::Chunk(chunk)));
+                }
+                Ok(Some(Ok(WireEvent::Done)) | None) => return Some(Ok(self.complete())),
+                Ok(Some(Err(e))) => match problem(&self.inner, &current.lease.target, e, true) {
+                    Problem::Skip => {
+                        self.malformed += 1;
+                        continue;
+                    }
+                    Problem::Fail(diagnosis, _) => *diagnosis,
+                },
+            };
+            if let Err(error) = self.interrupted(diagnosis).await {
+                self.finished = true;
+                return Some(Err(error));
+            }
+        }
+    }
+
+    /// Records the serving attempt and builds the summary.
+    fn complete(&mut self) -> StreamEvent {
+        self.finished = true;
+        let Some(current) = self.current.take() else {
+            // `complete` is only called with a stream in hand.
+            return StreamEvent::Done(self.summary(None));
+        };
+        let target = current.lease.target.clone();
+        current.lease.succeed(&self.inner, &mut self.call, now());
+        StreamEvent::Done(self.summary(Some(&target)))
+    }
+
+    fn summary(&mut self, target: Option<&TargetId>) -> StreamSummary {
+        StreamSummary {
+            served_by: target.map_or_else(|| "".into(), |t| Arc::clone(&t.model)),
+            endpoint: target.map_or_else(|| "".into(), |t| Arc::clone(&t.endpoint.name)),
+            usage: self.usage.take(),
+            attempts: std::mem::take(&mut self.call.attempts),
+            malformed_chunks_skipped: self.malformed,
+            finish_reason: self.finish_reason.take(),
+            restarted: self.restarted,
+        }
+    }
+
+    /// The stream failed after content: end with the partial text, or
+    /// continue elsewhere, per the stream policy. The interruption stays the
+    /// reported cause if the continuation fails too.
+    async fn interrupted(&mut self, diagnosis: Diagnosis) -> Result<(), Error> {
+        let Some(current) = self.current.take() else {
+            return Err(Error::new(
+                ErrorKind::StreamInterrupted {
+                    partial: self.text.clone(),
+                },
+                Some(diagnosis),
+                std::mem::take(&mut self.call.attempts),
+            ));
+        };
+        let inner = Arc::clone(&self.inner);
+        let now = now();
+        let policy = inner.settings.stream_policy;
+        let decision = match policy {
+            StreamPolicy::Continue => Decision::Fallback,
+            _ => Decision::Stop,
+        };
+        current
+            .lease
+            .fail(&inner, &mut self.call, diagnosis.clone(), decision, now);
+        let interrupted = |text: &str, attempts: Vec<Attempt>| {
+            Error::new(
+                ErrorKind::StreamInterrupted {
+                    partial: text.to_owned(),
+                },
+                Some(diagnosis.clone()),
+                attempts,
+            )
+        };
+        if decision == Decision::Stop {
+            return Err(interrupted(
+                &self.text,
+                std::mem::take(&mut self.call.attempts),
+            ));
+        }
+        // A fresh deadline to reach content again.
+        self.call.deadline = now + inner.settings.deadline;
+        let mut open = Open {
+            request: &mut self.request,
+            partial: Some(&self.text),
+            body: None,
+            malformed: 0,
+        };
+        let result = cascade::run(&inner, &mut self.call, &mut open).await;
+        self.malformed += open.malformed;
+        match result {
+            Ok((opened, lease)) => {
+                if !opened.prefill {
+                    self.restart = Some(StreamEvent::Restarted {
+                        model: lease.target.model.to_string(),
+                        endpoint: lease.target.endpoint.name.to_string(),
+                        reason: diagnosis,
+                    });
+                    self.text.clear();
+                    self.restarted = true;
+                }
+                self.serve(opened, lease);
+                Ok(())
+            }
+            Err(error) => {
+                let mut attempts = error.attempts().to_vec();
+                if attempts.is_empty() {
+                    attempts = std::mem::take(&mut self.call.attempts);
+                }
+                Err(interrupted(&self.text, attempts))
+            }
+        }
+    }
+}
+
+/// How long a finished stream waits for its usage chunk and `[DONE]`.
+pub(crate) const DEFAULT_FINISH_GRACE: Duration = Duration::from_secs(1);

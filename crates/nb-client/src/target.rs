@@ -1,0 +1,528 @@
+//! Endpoints, targets ("model M at endpoint E") and fallback chains, and the
+//! registry that resolves a model name to its chain.
+//!
+//! The hot path is one lock-free read: [`Registry::chain`] looks the
+//! request's model up in an `ArcSwap`ed map of chains. Chains and targets
+//! for models first seen at call time are built under a mutex and published
+//! copy-on-write; their number is capped so that arbitrary model names
+//! cannot grow memory without bound.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, RateLimiter, RateLimits};
+use nb_diagnose::{Provider, ProviderProfile, detect_provider, get_profile};
+use nb_learn::PredictiveEngine;
+use nb_route::{LoadBalancer, LoadBalancerConfig, Predictor, Target};
+use nb_transport::{ApiKey, Endpoint};
+
+/// Most chains (and targets) built for model names first seen at call time.
+/// Beyond it, calls still work, with a chain built for the call alone.
+pub(crate) const MAX_DYNAMIC: usize = 1024;
+
+/// Most keys in one endpoint's pool (a call tracks the keys it tried in a `u64`).
+pub(crate) const MAX_KEYS: usize = 64;
+
+/// How an endpoint shapes its URL.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// One URL for every model.
+    OpenAi(Endpoint),
+    /// One deployment per model.
+    Azure {
+        resource_url: String,
+        api_version: String,
+    },
+}
+
+/// An endpoint as the running client keeps it.
+pub(crate) struct EndpointState {
+    pub(crate) index: usize,
+    pub(crate) name: Arc<str>,
+    pub(crate) base_url: Arc<str>,
+    pub(crate) shape: Shape,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) keys: Vec<ApiKey>,
+    active_key: AtomicUsize,
+    pub(crate) provider: Option<Provider>,
+    pub(crate) profile: Option<ProviderProfile>,
+    pub(crate) supports_prefill: Option<bool>,
+    pub(crate) rate_limits: RateLimits,
+    pub(crate) models: Vec<String>,
+    pub(crate) windows: HashMap<String, u64>,
+}
+
+impl fmt::Debug for EndpointState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointState")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("keys", &self.keys.len())
+            .field("models", &self.models)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EndpointState {
+    #[allow(clippy::too_many_arguments)] // built in one place, from the builder's config
+    pub(crate) fn new(
+        index: usize,
+        name: Arc<str>,
+        base_url: Arc<str>,
+        shape: Shape,
+        headers: Vec<(String, String)>,
+        keys: Vec<ApiKey>,
+        provider: Option<Provider>,
+        profile: Option<ProviderProfile>,
+        supports_prefill: Option<bool>,
+        rate_limits: RateLimits,
+        models: Vec<String>,
+        windows: HashMap<String, u64>,
+    ) -> Self {
+        Self {
+            index,
+            name,
+            base_url,
+            shape,
+            headers,
+            keys,
+            active_key: AtomicUsize::new(0),
+            provider,
+            profile,
+            supports_prefill,
+            rate_limits,
+            models,
+            windows,
+        }
+    }
+
+    /// The index of the key in use, if the endpoint has keys.
+    pub(crate) fn active_key(&self) -> Option<usize> {
+        (!self.keys.is_empty()).then(|| self.active_key.load(Ordering::Relaxed) % self.keys.len())
+    }
+
+    /// Moves the endpoint from key `from` to the first key after it that is
+    /// not in `tried` (a bit per key index; pools hold at most
+    /// [`MAX_KEYS`] keys); returns the key now in use, or `None` when every
+    /// key was tried. Concurrent calls that saw the same key fail rotate
+    /// once between them.
+    pub(crate) fn rotate_key(&self, from: usize, tried: u64) -> Option<usize> {
+        let n = self.keys.len().min(MAX_KEYS);
+        let next = (1..n)
+            .map(|step| (from + step) % n)
+            .find(|&k| tried & (1 << k) == 0)?;
+        match self
+            .active_key
+            .compare_exchange(from, next, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => Some(next),
+            // Someone rotated already: use their choice if this call has not tried it.
+            Err(current) => {
+                let current = current % n;
+                if tried & (1 << current) != 0 {
+                    Some(next)
+                } else {
+                    Some(current)
+                }
+            }
+        }
+    }
+
+    /// The transport endpoint for `model`.
+    fn wire(&self, model: &str) -> Result<Endpoint, String> {
+        let endpoint = match &self.shape {
+            Shape::OpenAi(endpoint) => return Ok(endpoint.clone()),
+            Shape::Azure {
+                resource_url,
+                api_version,
+            } => Endpoint::azure(resource_url, model, api_version),
+        };
+        let mut endpoint = endpoint.map_err(|e| {
+            format!(
+                "endpoint {}: deployment {model:?} is not usable: {e}",
+                self.name
+            )
+        })?;
+        for (name, value) in &self.headers {
+            endpoint = endpoint
+                .with_header(name, value)
+                .map_err(|e| format!("endpoint {}: {e}", self.name))?;
+        }
+        Ok(endpoint)
+    }
+}
+
+/// One target: a model at an endpoint, with its breaker and rate limiter.
+pub(crate) struct TargetState {
+    id: u32,
+    /// The routing name: the model, or `model@endpoint` when the model's
+    /// bare name resolves to another endpoint.
+    pub(crate) name: Arc<str>,
+    /// The model on the wire.
+    pub(crate) model: Arc<str>,
+    pub(crate) endpoint: Arc<EndpointState>,
+    pub(crate) wire: Endpoint,
+    pub(crate) provider: Provider,
+    pub(crate) profile: ProviderProfile,
+    pub(crate) breaker: Arc<CircuitBreaker>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) context_window: Option<u64>,
+}
+
+/// A cheap handle on a target (an `Arc`); equal when it is the same target.
+#[derive(Clone)]
+pub(crate) struct TargetId(Arc<TargetState>);
+
+impl std::ops::Deref for TargetId {
+    type Target = TargetState;
+
+    fn deref(&self) -> &TargetState {
+        &self.0
+    }
+}
+
+impl PartialEq for TargetId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for TargetId {}
+
+impl Hash for TargetId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
+}
+
+impl fmt::Debug for TargetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.model, self.endpoint.name)
+    }
+}
+
+impl Target for TargetId {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// The targets a call for one model may use, in priority order, and the
+/// balancer that chooses among them.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    pub(crate) targets: Vec<TargetId>,
+    pub(crate) balancer: LoadBalancer<TargetId>,
+}
+
+/// Settings every target and chain is built with.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetDefaults {
+    pub(crate) breaker: CircuitBreakerConfig,
+    pub(crate) balancer: LoadBalancerConfig,
+    /// Context windows given on the client builder, by target spec.
+    pub(crate) windows: HashMap<String, u64>,
+    /// The predictor of the `Predictive` strategy, installed on every chain.
+    pub(crate) predictor: Option<Arc<PredictiveEngine>>,
+}
+
+/// Endpoints, targets and chains.
+pub(crate) struct Registry {
+    pub(crate) endpoints: Vec<Arc<EndpointState>>,
+    default_endpoint: usize,
+    fallbacks: Vec<String>,
+    overrides: HashMap<String, Vec<String>>,
+    defaults: TargetDefaults,
+    /// Targets by `model@endpoint`.
+    targets: ArcSwap<HashMap<Box<str>, TargetId>>,
+    /// Chains by the model name a request asks for.
+    chains: ArcSwap<HashMap<Box<str>, Arc<Chain>>>,
+    /// Serialises building targets and chains (never taken on a hit).
+    grow: Mutex<()>,
+    next_id: AtomicU32,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("endpoints", &self.endpoints)
+            .field("fallbacks", &self.fallbacks)
+            .field("targets", &self.targets.load().len())
+            .field("chains", &self.chains.load().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    pub(crate) fn new(
+        endpoints: Vec<Arc<EndpointState>>,
+        default_endpoint: usize,
+        fallbacks: Vec<String>,
+        overrides: HashMap<String, Vec<String>>,
+        defaults: TargetDefaults,
+    ) -> Self {
+        Self {
+            endpoints,
+            default_endpoint,
+            fallbacks,
+            overrides,
+            defaults,
+            targets: ArcSwap::from_pointee(HashMap::new()),
+            chains: ArcSwap::from_pointee(HashMap::new()),
+            grow: Mutex::new(()),
+            next_id: AtomicU32::new(0),
+        }
+    }
+
+    /// The endpoint named `name`.
+    fn endpoint_named(&self, name: &str) -> Option<&Arc<EndpointState>> {
+        self.endpoints.iter().find(|e| &*e.name == name)
+    }
+
+    /// The endpoint a bare model name goes to: the first that lists it,
+    /// else the default one.
+    fn home_of(&self, model: &str) -> &Arc<EndpointState> {
+        self.endpoints
+            .iter()
+            .find(|e| e.models.iter().any(|m| m == model))
+            .unwrap_or(&self.endpoints[self.default_endpoint])
+    }
+
+    /// Splits a target spec, `model` or `model@endpoint`, into its endpoint
+    /// and model.
+    pub(crate) fn resolve<'s>(
+        &self,
+        spec: &'s str,
+    ) -> Result<(&Arc<EndpointState>, &'s str), String> {
+        match spec.rsplit_once('@') {
+            Some((model, endpoint)) => {
+                if model.is_empty() {
+                    return Err(format!("{spec:?} names no model"));
+                }
+                let e = self.endpoint_named(endpoint).ok_or_else(|| {
+                    format!("{spec:?} names the endpoint {endpoint:?}, which is not configured")
+                })?;
+                Ok((e, model))
+            }
+            None if spec.is_empty() => Err("the request names no model".to_owned()),
+            None => Ok((self.home_of(spec), spec)),
+        }
+    }
+
+    /// The chain for requests asking for `model`. One lock-free map read
+    /// when the chain exists.
+    pub(crate) fn chain(&self, model: &str) -> Result<Arc<Chain>, String> {
+        if let Some(chain) = self.chains.load().get(model) {
+            return Ok(Arc::clone(chain));
+        }
+        let _grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.chains.load_full();
+        if let Some(chain) = current.get(model) {
+            return Ok(Arc::clone(chain));
+        }
+        let chain = Arc::new(self.build_chain(model)?);
+        if current.len() < MAX_DYNAMIC + self.overrides.len() + 1 {
+            let mut next = HashMap::clone(&current);
+            next.insert(model.into(), Arc::clone(&chain));
+            self.chains.store(Arc::new(next));
+        }
+        Ok(chain)
+    }
+
+    /// The specs of the chain for `model`: an explicit chain if one is
+    /// configured for that name, else `[model] + fallback_models` without
+    /// duplicates.
+    fn specs<'a>(&'a self, model: &'a str) -> Vec<&'a str> {
+        if let Some(chain) = self.overrides.get(model) {
+            return chain.iter().map(String::as_str).collect();
+        }
+        std::iter::once(model)
+            .chain(self.fallbacks.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Builds the chain for `model` (the caller holds `grow`).
+    fn build_chain(&self, model: &str) -> Result<Chain, String> {
+        let mut targets: Vec<TargetId> = Vec::new();
+        for spec in self.specs(model) {
+            let target = self.target_locked(spec)?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        let balancer =
+            LoadBalancer::from_targets(targets.iter().cloned(), self.defaults.balancer.clone());
+        if let Some(predictor) = &self.defaults.predictor {
+            balancer.set_predictor(Arc::clone(predictor) as Arc<dyn Predictor>);
+        }
+        Ok(Chain { targets, balancer })
+    }
+
+    /// The target for `spec`, built if needed (the caller holds `grow`).
+    fn target_locked(&self, spec: &str) -> Result<TargetId, String> {
+        let (endpoint, model) = self.resolve(spec)?;
+        let key = format!("{model}@{}", endpoint.name);
+        let current = self.targets.load_full();
+        if let Some(t) = current.get(key.as_str()) {
+            return Ok(t.clone());
+        }
+        let home = Arc::ptr_eq(self.home_of(model), endpoint);
+        let name: Arc<str> = if home {
+            model.into()
+        } else {
+            key.as_str().into()
+        };
+        let provider = endpoint
+            .provider
+            .unwrap_or_else(|| detect_provider(Some(&endpoint.base_url), Some(model)));
+        let profile = endpoint
+            .profile
+            .clone()
+            .unwrap_or_else(|| get_profile(provider).clone());
+        let context_window = endpoint
+            .windows
+            .get(model)
+            .or_else(|| self.defaults.windows.get(key.as_str()))
+            .or_else(|| self.defaults.windows.get(model))
+            .copied();
+        let target = TargetId(Arc::new(TargetState {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            name,
+            model: model.into(),
+            wire: endpoint.wire(model)?,
+            endpoint: Arc::clone(endpoint),
+            provider,
+            profile,
+            breaker: Arc::new(CircuitBreaker::new(self.defaults.breaker.clone())),
+            limiter: RateLimiter::new(endpoint.rate_limits),
+            context_window,
+        }));
+        if current.len() < MAX_DYNAMIC + 64 {
+            let mut next = HashMap::clone(&current);
+            next.insert(key.into_boxed_str(), target.clone());
+            self.targets.store(Arc::new(next));
+        }
+        Ok(target)
+    }
+
+    /// Every target built so far, in creation order.
+    pub(crate) fn targets(&self) -> Vec<TargetId> {
+        let mut all: Vec<TargetId> = self.targets.load().values().cloned().collect();
+        all.sort_by_key(|t| t.id);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(index: usize, name: &str, models: &[&str], keys: usize) -> Arc<EndpointState> {
+        let base = format!("https://{name}.example/v1");
+        Arc::new(EndpointState::new(
+            index,
+            name.into(),
+            base.as_str().into(),
+            Shape::OpenAi(Endpoint::openai_compatible(&base).unwrap()),
+            Vec::new(),
+            (0..keys).map(|k| ApiKey::new(format!("key-{k}"))).collect(),
+            None,
+            None,
+            None,
+            RateLimits::default(),
+            models.iter().map(|m| (*m).to_owned()).collect(),
+            HashMap::new(),
+        ))
+    }
+
+    fn registry(fallbacks: &[&str]) -> Registry {
+        Registry::new(
+            vec![
+                endpoint(0, "default", &[], 1),
+                endpoint(1, "deepseek", &["deepseek-chat"], 2),
+            ],
+            0,
+            fallbacks.iter().map(|m| (*m).to_owned()).collect(),
+            HashMap::from([("fast".to_owned(), vec!["b".to_owned(), "a".to_owned()])]),
+            TargetDefaults {
+                breaker: CircuitBreakerConfig::default(),
+                balancer: LoadBalancerConfig::default(),
+                windows: HashMap::new(),
+                predictor: None,
+            },
+        )
+    }
+
+    fn names(chain: &Chain) -> Vec<String> {
+        chain.targets.iter().map(|t| format!("{t:?}")).collect()
+    }
+
+    #[test]
+    fn a_chain_is_the_model_then_the_fallbacks_without_duplicates() {
+        let r = registry(&["qwen-max", "deepseek-chat", "qwen-turbo"]);
+        let chain = r.chain("deepseek-chat").unwrap();
+        assert_eq!(
+            names(&chain),
+            [
+                "deepseek-chat@deepseek",
+                "qwen-max@default",
+                "qwen-turbo@default"
+            ]
+        );
+        // Cached: the same chain comes back.
+        assert!(Arc::ptr_eq(&chain, &r.chain("deepseek-chat").unwrap()));
+        // Targets are shared between chains.
+        let other = r.chain("qwen-max").unwrap();
+        assert_eq!(other.targets[0], chain.targets[1]);
+    }
+
+    #[test]
+    fn explicit_chains_and_pinned_endpoints() {
+        let r = registry(&[]);
+        assert_eq!(names(&r.chain("fast").unwrap()), ["b@default", "a@default"]);
+        let pinned = r.chain("qwen-max@deepseek").unwrap();
+        assert_eq!(names(&pinned), ["qwen-max@deepseek"]);
+        // Not its home endpoint: the routing name says where.
+        assert_eq!(pinned.targets[0].name(), "qwen-max@deepseek");
+        assert_eq!(&*pinned.targets[0].model, "qwen-max");
+        assert_eq!(
+            r.chain("deepseek-chat").unwrap().targets[0].name(),
+            "deepseek-chat"
+        );
+        let err = r.chain("qwen-max@nowhere").unwrap_err();
+        assert!(err.contains("\"nowhere\""), "{err}");
+        assert!(r.chain("").is_err());
+        assert!(r.chain("@deepseek").is_err());
+    }
+
+    #[test]
+    fn key_rotation_skips_tried_keys_and_rotates_once_for_concurrent_callers() {
+        let e = endpoint(0, "pool", &[], 3);
+        assert_eq!(e.active_key(), Some(0));
+        assert_eq!(e.rotate_key(0, 0b001), Some(1));
+        assert_eq!(e.active_key(), Some(1));
+        // A second caller that also saw key 0 fail adopts key 1.
+        assert_eq!(e.rotate_key(0, 0b001), Some(1));
+        assert_eq!(e.active_key(), Some(1));
+        // Key 1 fails too: key 2, then nothing left.
+        assert_eq!(e.rotate_key(1, 0b011), Some(2));
+        assert_eq!(e.rotate_key(2, 0b111), None);
+        let single = endpoint(0, "one", &[], 1);
+        assert_eq!(single.rotate_key(0, 0b1), None);
+        assert_eq!(endpoint(0, "none", &[], 0).active_key(), None);
+    }
+
+    #[test]
+    fn dynamic_chains_are_capped() {
+        let r = registry(&[]);
+        for i in 0..MAX_DYNAMIC + 10 {
+            r.chain(&format!("model-{i}")).unwrap();
+        }
+        assert!(r.chains.load().len() <= MAX_DYNAMIC + 2);
+        assert!(r.targets.load().len() <= MAX_DYNAMIC + 64);
+    }
+}

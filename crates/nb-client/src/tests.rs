@@ -1,0 +1,1521 @@
+//! The policy table and its edge cases, against a scripted `MockTransport`
+//! in virtual time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, RETRY_AFTER};
+use http::{Response, StatusCode};
+use nb_breaker::CircuitBreakerConfig;
+use nb_transport::{
+    MockReply, MockTransport, RecordedRequest, ResponseBody, TransportError, TransportErrorKind,
+};
+use serde_json::json;
+
+use crate::*;
+
+const URL: &str = "https://api.openai.com/v1";
+
+/// Counts calls per model and answers with `script(model, n)` (n from 0).
+fn scripted<F>(script: F) -> MockTransport
+where
+    F: Fn(&str, usize) -> MockReply + Send + 'static,
+{
+    let counts: Mutex<HashMap<String, usize>> = Mutex::new(HashMap::new());
+    MockTransport::from_fn(move |r: &RecordedRequest| {
+        let model = r.chat_request().map(|c| c.model).unwrap_or_default();
+        let mut counts = counts.lock().unwrap();
+        let n = counts.entry(model.clone()).or_default();
+        let reply = script(&model, *n);
+        *n += 1;
+        reply
+    })
+}
+
+fn ok(model: &str) -> MockReply {
+    MockReply::chat(model, &format!("answer from {model}"))
+}
+
+fn error(status: u16, body: serde_json::Value) -> MockReply {
+    MockReply::json(StatusCode::from_u16(status).unwrap(), &body)
+}
+
+fn openai_error(status: u16, code: &str, message: &str) -> MockReply {
+    error(
+        status,
+        json!({"error": {"message": message, "type": code, "code": code}}),
+    )
+}
+
+fn builder(mock: &MockTransport) -> NeuralBridgeBuilder {
+    NeuralBridge::builder()
+        .base_url(URL)
+        .api_key("sk-test-key-0001")
+        .fallback_models(["primary", "secondary", "tertiary"])
+        .transport(Arc::new(mock.clone()))
+        .seed(7)
+}
+
+fn models(mock: &MockTransport) -> Vec<String> {
+    mock.requests()
+        .iter()
+        .map(|r| r.chat_request().unwrap().model)
+        .collect()
+}
+
+fn calls(mock: &MockTransport, model: &str) -> usize {
+    models(mock).iter().filter(|m| *m == model).count()
+}
+
+fn request() -> ChatRequest {
+    ChatRequest::new("primary").user("Hello")
+}
+
+fn categories(attempts: &[Attempt]) -> Vec<Option<ErrorCategory>> {
+    attempts
+        .iter()
+        .map(|a| a.diagnosis().map(|d| d.category))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_with_retry_after_retries_the_same_target_after_the_wait() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => {
+            openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "2")
+        }
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let start = tokio::time::Instant::now();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(models(&mock), ["primary", "primary"]);
+    let first = &response.attempts()[0];
+    assert_eq!(
+        first.diagnosis().unwrap().category,
+        ErrorCategory::RateLimit
+    );
+    assert_eq!(
+        first.decision(),
+        Decision::Retry {
+            after: Duration::from_secs(2)
+        }
+    );
+    assert!(start.elapsed() >= Duration::from_secs(2));
+    assert_eq!(response.attempts()[1].started_at(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_beyond_the_max_wait_falls_back_at_once() {
+    let mock = scripted(|model, _| match model {
+        "primary" => {
+            openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "30")
+        }
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let start = tokio::time::Instant::now();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_rate_limits_back_off_with_jitter_then_fall_back() {
+    let mock = scripted(|model, _| match model {
+        "primary" => openai_error(429, "rate_limit_exceeded", "Rate limit reached"),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(
+        calls(&mock, "primary"),
+        3,
+        "one attempt and max_retries (2) retries"
+    );
+    let waits: Vec<Duration> = response.attempts()[..2]
+        .iter()
+        .map(|a| match a.decision() {
+            Decision::Retry { after } => after,
+            other => panic!("expected a retry, got {other:?}"),
+        })
+        .collect();
+    // Full jitter over 500 ms then 1 s, with a 100 ms floor: never a tight loop.
+    assert!(waits[0] >= Duration::from_millis(100) && waits[0] <= Duration::from_millis(500));
+    assert!(waits[1] >= Duration::from_millis(100) && waits[1] <= Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn categories_that_cannot_succeed_are_never_retried_on_the_same_target() {
+    let cases = [
+        (
+            429,
+            "insufficient_quota",
+            "You exceeded your current quota",
+            ErrorCategory::QuotaExhausted,
+        ),
+        (
+            401,
+            "invalid_api_key",
+            "Incorrect API key provided",
+            ErrorCategory::Auth,
+        ),
+        (
+            403,
+            "permission_denied",
+            "You are not allowed to use this model",
+            ErrorCategory::Permission,
+        ),
+        (
+            404,
+            "model_not_found",
+            "The model `primary` does not exist",
+            ErrorCategory::ModelNotFound,
+        ),
+    ];
+    for (status, code, message, category) in cases {
+        let mock = scripted(move |model, _| match model {
+            "primary" => openai_error(status, code, message),
+            m => ok(m),
+        });
+        let client = builder(&mock).build().unwrap();
+        let response = client.chat().create(request()).await.unwrap();
+        assert_eq!(models(&mock), ["primary", "secondary"], "{category}");
+        assert_eq!(categories(response.attempts()), [Some(category), None]);
+        assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_faults_fail_at_once_and_never_touch_the_breaker() {
+    let cases = [
+        (
+            400,
+            "invalid_request_error",
+            "'messages' must contain at least one message",
+            ErrorCategory::InvalidRequest,
+        ),
+        (
+            400,
+            "content_filter",
+            "The response was filtered due to the prompt triggering content management policy",
+            ErrorCategory::ContentFilter,
+        ),
+        (
+            400,
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens",
+            ErrorCategory::ContextLength,
+        ),
+    ];
+    for (status, code, message, category) in cases {
+        let mock = scripted(move |_, _| openai_error(status, code, message));
+        let client = builder(&mock)
+            .breaker(CircuitBreakerConfig::consecutive_failures(1))
+            .build()
+            .unwrap();
+        let err = client.chat().create(request()).await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Aborted, "{category}");
+        assert_eq!(err.category(), Some(category));
+        assert_eq!(models(&mock), ["primary"], "{category}");
+        // The breaker ignored it: a threshold of one failure would have opened it.
+        let primary = client
+            .targets()
+            .into_iter()
+            .find(|t| t.name == "primary")
+            .unwrap();
+        assert_eq!(primary.breaker, CircuitState::Closed, "{category}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_retry_with_backoff_then_fall_back() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", _) => openai_error(500, "server_error", "The server had an error"),
+        ("secondary", 0) => openai_error(503, "overloaded", "The engine is currently overloaded"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(
+        models(&mock),
+        ["primary", "primary", "primary", "secondary", "secondary"]
+    );
+    assert_eq!(response.served_by(), "secondary");
+    let decisions: Vec<&str> = response
+        .attempts()
+        .iter()
+        .map(|a| a.decision().as_str())
+        .collect();
+    assert_eq!(decisions, ["retry", "retry", "fallback", "retry", "served"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn x_should_retry_false_wins_over_the_policy() {
+    let mock = scripted(|model, _| match model {
+        "primary" => openai_error(500, "server_error", "The server had an error")
+            .header(HeaderName::from_static("x-should-retry"), "false"),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_retries_zero_never_retries() {
+    let mock = scripted(|model, _| match model {
+        "primary" => openai_error(500, "server_error", "The server had an error"),
+        m => ok(m),
+    });
+    let client = builder(&mock).max_retries(0).build().unwrap();
+    client.chat().create(request()).await.unwrap();
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_retry_budget_turns_retries_into_fallbacks() {
+    let mock = scripted(|model, _| match model {
+        "primary" => openai_error(500, "server_error", "The server had an error"),
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .retry_budget(RetryBudgetConfig {
+            min_retries_per_second: 0,
+            retry_ratio: 0.0,
+            ..RetryBudgetConfig::default()
+        })
+        .build()
+        .unwrap();
+    client.chat().create(request()).await.unwrap();
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn auth_rotates_through_the_key_pool_before_falling_back() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(401, "invalid_api_key", "Incorrect API key provided"),
+        (m, _) => ok(m),
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("pool", URL)
+                .api_keys(["sk-pool-key-aaaa", "sk-pool-key-bbbb"])
+                .models(["primary"]),
+        )
+        .fallback_models(["primary", "secondary"])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, ["Bearer sk-pool-key-aaaa", "Bearer sk-pool-key-bbbb"]);
+    assert_eq!(response.attempts()[0].decision(), Decision::RotateKey);
+    assert_eq!(response.attempts()[0].key_index(), Some(0));
+    assert_eq!(response.attempts()[1].key_index(), Some(1));
+    // The rotation sticks: the next call starts with the good key.
+    client.chat().create(request()).await.unwrap();
+    assert_eq!(
+        mock.requests()[2].headers["authorization"],
+        "Bearer sk-pool-key-bbbb"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_key_fails_the_next_model_gets_one_try_with_the_last_key() {
+    let mock = MockTransport::from_fn(|r| {
+        if r.uri.host() == Some("pool.example") {
+            openai_error(401, "invalid_api_key", "Incorrect API key provided")
+        } else {
+            ok(&r.chat_request().unwrap().model)
+        }
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("pool", "https://pool.example/v1")
+                .api_keys(["sk-pool-key-aaaa", "sk-pool-key-bbbb"])
+                .models(["a", "b"]),
+        )
+        .endpoint(EndpointConfig::openai_compatible("other", URL).models(["c"]))
+        .fallback_models(["a", "b", "c"])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client
+        .chat()
+        .create(ChatRequest::new("a").user("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "c");
+    assert_eq!(response.endpoint(), "other");
+    // a with both keys, b once with the key in use (no second rotation in
+    // one call), then the other endpoint.
+    assert_eq!(models(&mock), ["a", "a", "b", "c"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn context_length_falls_back_only_to_larger_windows() {
+    let mock = scripted(|model, _| match model {
+        "primary" | "secondary" => openai_error(
+            400,
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens",
+        ),
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .context_window("primary", 8_192)
+        .context_window("secondary", 4_096)
+        .context_window("tertiary", 128_000)
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "tertiary");
+    assert_eq!(models(&mock), ["primary", "tertiary"]);
+
+    // Without windows there is no telling where it fits: fail with the diagnosis.
+    let mock = scripted(|_, _| {
+        openai_error(
+            400,
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens",
+        )
+    });
+    let client = builder(&mock).build().unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(err.is_aborted());
+    assert_eq!(err.category(), Some(ErrorCategory::ContextLength));
+    assert_eq!(models(&mock), ["primary"]);
+
+    // No larger window anywhere: aborted after the one attempt.
+    let mock = scripted(|_, _| {
+        openai_error(
+            400,
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens",
+        )
+    });
+    let client = builder(&mock)
+        .context_window("primary", 8_192)
+        .build()
+        .unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(err.is_aborted());
+    assert_eq!(models(&mock), ["primary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn policies_can_be_overridden_per_category() {
+    let filtered = |model: &str, _: usize| match model {
+        "primary" => openai_error(
+            400,
+            "content_filter",
+            "The response was filtered due to the prompt triggering content management policy",
+        ),
+        m => ok(m),
+    };
+    let mock = scripted(filtered);
+    let client = builder(&mock)
+        .policy(ErrorCategory::ContentFilter, CategoryPolicy::fallback())
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "secondary"
+    );
+
+    // Never across providers: the fallbacks live on another provider's endpoint.
+    let mock = scripted(|model, _| match model {
+        "primary" => openai_error(
+            400,
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens",
+        ),
+        m => ok(m),
+    });
+    let client = NeuralBridge::builder()
+        .base_url(URL)
+        .endpoint(
+            EndpointConfig::openai_compatible("deepseek", "https://api.deepseek.com/v1")
+                .models(["big"]),
+        )
+        .fallback_models(["primary", "big"])
+        .context_window("primary", 8_192)
+        .context_window("big", 64_000)
+        .policy(
+            ErrorCategory::ContextLength,
+            CategoryPolicy::fallback_to(FallbackRule::LargerContext).same_provider(),
+        )
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(err.is_aborted());
+    assert_eq!(models(&mock), ["primary"]);
+
+    // Fail on rate limits instead of retrying.
+    let mock = scripted(|_, _| openai_error(429, "rate_limit_exceeded", "Rate limit reached"));
+    let client = builder(&mock)
+        .policy(ErrorCategory::RateLimit, CategoryPolicy::fail())
+        .build()
+        .unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Exhausted);
+    assert_eq!(models(&mock), ["primary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn malformed_successes_are_retried_then_fallen_back() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => {
+            MockReply::status(StatusCode::OK, r#"{"id":"x","choices":[{"index":0,"mess"#)
+        }
+        ("primary", 1) => {
+            MockReply::status(StatusCode::OK, "<html><body>502 Bad Gateway</body></html>")
+        }
+        ("primary", 2) => MockReply::json(StatusCode::OK, &json!({"id": "x", "choices": []})),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(
+        categories(response.attempts()),
+        [
+            Some(ErrorCategory::MalformedResponse),
+            Some(ErrorCategory::MalformedResponse),
+            Some(ErrorCategory::MalformedResponse),
+            None
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_rejection_is_a_malformed_response() {
+    let mock = scripted(|model, _| match model {
+        "primary" => MockReply::chat(model, "not json at all"),
+        m => MockReply::chat(m, r#"{"ok": true}"#),
+    });
+    let client = builder(&mock)
+        .max_retries(0)
+        .validate(|c| {
+            serde_json::from_str::<serde_json::Value>(c.text().unwrap_or_default())
+                .map(drop)
+                .map_err(|e| format!("the answer is not JSON: {e}"))
+        })
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    let d = response.attempts()[0].diagnosis().unwrap();
+    assert_eq!(d.category, ErrorCategory::MalformedResponse);
+}
+
+/// A response whose body never arrives: a hung provider.
+fn hang() -> MockReply {
+    let (sender, body) = ResponseBody::channel();
+    // Keep the sender alive forever: the body neither ends nor fails.
+    std::mem::forget(sender);
+    MockReply::response(Response::new(body))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_provider_is_given_up_at_its_timeout_and_not_retried() {
+    let mock = scripted(|model, _| match model {
+        "primary" => hang(),
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let d = response.attempts()[0].diagnosis().unwrap();
+    assert_eq!(d.category, ErrorCategory::Timeout);
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_timeout_is_retried_at_most_once() {
+    let mock = scripted(|model, _| match model {
+        "primary" => MockReply::status(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+        m => ok(m),
+    });
+    let client = builder(&mock).max_retries(5).build().unwrap();
+    client.chat().create(request()).await.unwrap();
+    assert_eq!(models(&mock), ["primary", "primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_failures_are_retried() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => MockReply::error(TransportError::new(TransportErrorKind::Reset)),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Network), None]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_bounds_the_whole_call() {
+    let mock = scripted(|_, _| hang());
+    let client = builder(&mock)
+        .deadline(Duration::from_secs(3))
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(err.is_deadline(), "{err}");
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    // The second attempt got only what was left of the deadline.
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    assert_eq!(err.attempts()[1].latency(), Duration::from_secs(1));
+    assert_eq!(err.category(), Some(ErrorCategory::Timeout));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_that_does_not_fit_the_deadline_falls_back() {
+    let mock = scripted(|model, _| match model {
+        "primary" => {
+            openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "5")
+        }
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .deadline(Duration::from_secs(4))
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_everything_cools_down_calls_fail_fast_with_the_reopening_time() {
+    let mock = scripted(|_, _| openai_error(500, "server_error", "The server had an error"));
+    let client = builder(&mock)
+        .max_retries(0)
+        .breaker(CircuitBreakerConfig {
+            recovery_timeout: Duration::from_secs(30),
+            ..CircuitBreakerConfig::consecutive_failures(1)
+        })
+        .build()
+        .unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Exhausted);
+    assert_eq!(mock.calls(), 3);
+
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::CoolingDown {
+            retry_in: Duration::from_secs(20)
+        }
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+    assert!(err.attempts().is_empty());
+    assert_eq!(mock.calls(), 3, "no call while every breaker is open");
+    let open: Vec<Option<Duration>> = client.targets().iter().map(|t| t.reopens_in).collect();
+    assert_eq!(open, [Some(Duration::from_secs(20)); 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_side_rate_limits_skip_a_target_until_it_refills() {
+    let mock = scripted(|model, _| ok(model));
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("limited", URL)
+                .models(["primary", "secondary"])
+                .rate_limits(RateLimits {
+                    requests_per_minute: Some(1),
+                    request_burst: Some(1),
+                    ..RateLimits::default()
+                }),
+        )
+        .fallback_models(["primary", "secondary"])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "primary"
+    );
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "secondary"
+    );
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::CoolingDown {
+            retry_in: Duration::from_secs(60)
+        }
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "primary"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn provider_rate_limit_headers_pace_the_target() {
+    let mock = scripted(|model, _| {
+        ok(model)
+            .header(
+                HeaderName::from_static("x-ratelimit-remaining-requests"),
+                "0",
+            )
+            .header(HeaderName::from_static("x-ratelimit-reset-requests"), "20s")
+    });
+    let client = builder(&mock).build().unwrap();
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "primary"
+    );
+    // primary said "no requests left for 20 s": the next call goes elsewhere.
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "secondary"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn degradation_serves_the_last_good_answer_then_a_static_one() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let down = Arc::clone(&failing);
+    let mock = MockTransport::from_fn(move |r| {
+        if down.load(std::sync::atomic::Ordering::Relaxed) {
+            openai_error(503, "overloaded", "The engine is currently overloaded")
+        } else {
+            ok(&r.chat_request().unwrap().model)
+        }
+    });
+    let client = builder(&mock)
+        .max_retries(0)
+        .degrade(Degradation::LastGoodOrStatic {
+            max_age: Duration::from_secs(60),
+            answer: "Sorry, try again later.".to_owned(),
+        })
+        .build()
+        .unwrap();
+    let fresh = client.chat().create(request()).await.unwrap();
+    assert!(fresh.degradation().is_none());
+    failing.store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::advance(Duration::from_secs(5)).await;
+
+    let cached = client.chat().create(request()).await.unwrap();
+    let degraded = cached.degradation().expect("degraded");
+    assert_eq!(
+        degraded.source(),
+        DegradationSource::LastGood {
+            age: Duration::from_secs(5)
+        }
+    );
+    assert_eq!(degraded.error().kind(), &ErrorKind::Exhausted);
+    assert_eq!(cached.served_by(), "primary");
+    assert_eq!(cached.text(), fresh.text());
+    assert!(cached.attempts().iter().all(|a| !a.is_success()));
+
+    // Another request has no cached answer: the static one.
+    let other = client
+        .chat()
+        .create(ChatRequest::new("primary").user("Something else"))
+        .await
+        .unwrap();
+    assert_eq!(other.served_by(), STATIC_MODEL);
+    assert_eq!(other.text(), Some("Sorry, try again later."));
+    assert_eq!(
+        other.degradation().unwrap().source(),
+        DegradationSource::Static
+    );
+
+    // Too old: static too.
+    tokio::time::advance(Duration::from_secs(120)).await;
+    let old = client.chat().create(request()).await.unwrap();
+    assert_eq!(old.served_by(), STATIC_MODEL);
+}
+
+#[tokio::test(start_paused = true)]
+async fn degradation_never_hides_a_wrong_request() {
+    let mock = scripted(|_, _| {
+        openai_error(
+            400,
+            "invalid_request_error",
+            "'messages' must contain at least one message",
+        )
+    });
+    let client = builder(&mock)
+        .degrade(Degradation::StaticAnswer("static".to_owned()))
+        .build()
+        .unwrap();
+    assert!(
+        client
+            .chat()
+            .create(request())
+            .await
+            .unwrap_err()
+            .is_aborted()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
+    let mock = scripted(|model, _| match model {
+        "gpt-4o" => openai_error(503, "overloaded", "The engine is currently overloaded"),
+        m => ok(m),
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .models(["gpt-4o"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("deepseek", "https://api.deepseek.com/v1")
+                .api_key("sk-deepseek-0000")
+                .models(["deepseek-chat"]),
+        )
+        .endpoint(EndpointConfig::openai_compatible(
+            "local",
+            "http://127.0.0.1:8000/v1",
+        ))
+        .fallback_models(["gpt-4o", "deepseek-chat", "llama@local"])
+        .max_retries(0)
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client
+        .chat()
+        .create(ChatRequest::new("gpt-4o").user("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.served_by(), response.endpoint()),
+        ("deepseek-chat", "deepseek")
+    );
+    let requests = mock.requests();
+    assert_eq!(
+        requests[0].uri,
+        "https://api.openai.com/v1/chat/completions"
+    );
+    assert_eq!(
+        requests[0].headers["authorization"],
+        "Bearer sk-openai-000000"
+    );
+    assert_eq!(
+        requests[1].uri,
+        "https://api.deepseek.com/v1/chat/completions"
+    );
+    assert_eq!(
+        requests[1].headers["authorization"],
+        "Bearer sk-deepseek-0000"
+    );
+
+    let pinned = client
+        .chat()
+        .create(ChatRequest::new("llama@local").user("Hi"))
+        .await
+        .unwrap();
+    assert_eq!((pinned.served_by(), pinned.endpoint()), ("llama", "local"));
+    let last = mock.requests().pop().unwrap();
+    assert_eq!(last.uri, "http://127.0.0.1:8000/v1/chat/completions");
+    assert!(last.headers.get("authorization").is_none());
+    assert_eq!(
+        last.chat_request().unwrap().model,
+        "llama",
+        "the wire carries the bare model"
+    );
+
+    let err = client
+        .chat()
+        .create(ChatRequest::new("x@nowhere").user("Hi"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Config { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn explicit_chains_replace_the_fallbacks() {
+    let mock = scripted(|model, _| match model {
+        "b" => openai_error(503, "overloaded", "The engine is currently overloaded"),
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .chain("fast", ["b", "c"])
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let response = client
+        .chat()
+        .create(ChatRequest::new("fast").user("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "c");
+    assert_eq!(models(&mock), ["b", "c"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_request_is_serialized_once_per_model() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(500, "server_error", "The server had an error"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    client
+        .chat()
+        .create(request().temperature(0.5).stream(true))
+        .await
+        .unwrap();
+    let requests = mock.requests();
+    assert_eq!(requests[0].body, requests[1].body, "the same bytes, reused");
+    let sent = requests[0].chat_request().unwrap();
+    assert_eq!(sent.temperature, Some(0.5));
+    assert_eq!(sent.stream, None, "create() is never streamed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_and_verbose_lines_never_carry_the_key() {
+    let mock = scripted(|_, _| {
+        openai_error(
+            401,
+            "invalid_api_key",
+            "Incorrect API key provided: sk-test-key-0001",
+        )
+    });
+    let client = builder(&mock).build().unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    let printed = format!("{err} {err:?}");
+    for a in err.attempts() {
+        let line = crate::observe::verbose_line(a, a.model());
+        assert!(!line.contains("sk-test-key-0001"), "{line}");
+    }
+    assert!(!printed.contains("sk-test-key-0001"), "{printed}");
+    assert!(printed.contains("auth"), "{printed}");
+    assert!(!format!("{client:?}").contains("sk-test-key-0001"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_predictor_skips_a_failing_target_but_never_refuses_everything() {
+    let mock = scripted(|model, _| match model {
+        "primary" => {
+            openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "30")
+        }
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .fallback_models(["primary", "secondary"])
+        .predictive_config(PredictiveConfig {
+            degradation_threshold: 0.5,
+            ..PredictiveConfig::default()
+        })
+        .build()
+        .unwrap();
+    // Rate limits never open the breaker; each call tries primary first ...
+    for _ in 0..12 {
+        tokio::time::advance(Duration::from_secs(31)).await;
+        client.chat().create(request()).await.unwrap();
+    }
+    let before = calls(&mock, "primary");
+    // ... until the predictor expects it to fail: then it goes straight on.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.attempts().len(), 1, "primary skipped");
+    assert_eq!(calls(&mock, "primary"), before);
+
+    // A chain of the failing model alone is still called.
+    let lone = builder(&mock)
+        .fallback_models(Vec::<String>::new())
+        .build()
+        .unwrap();
+    let _ = lone.chat().create(request()).await;
+    assert_eq!(calls(&mock, "primary"), before + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn heal_runs_any_operation_under_the_cascade() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let healed = client
+        .heal("primary", move |model: Arc<str>| {
+            let log = Arc::clone(&log);
+            async move {
+                log.lock().unwrap().push(model.to_string());
+                match &*model {
+                    "primary" => Err("billing hard limit reached".to_owned()),
+                    m => Ok(format!("done by {m}")),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(healed.value(), "done by secondary");
+    assert_eq!(healed.served_by(), "secondary");
+    assert_eq!(*seen.lock().unwrap(), ["primary", "secondary"]);
+    assert_eq!(
+        healed.attempts()[0].diagnosis().unwrap().category,
+        ErrorCategory::QuotaExhausted
+    );
+    assert_eq!(mock.calls(), 0, "heal never touches the transport");
+}
+
+#[tokio::test(start_paused = true)]
+async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
+    let mock = MockTransport::new();
+    let client = builder(&mock)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(1))])
+        .build()
+        .unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&calls);
+    let healed = client
+        .heal_with(
+            "primary",
+            move |model: Arc<str>| {
+                let log = Arc::clone(&log);
+                async move {
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        log.push(model.to_string());
+                        log.len()
+                    };
+                    match n {
+                        1 => Err((429_u16, "2")),
+                        2 => std::future::pending().await,
+                        _ => Ok(model),
+                    }
+                }
+            },
+            |&(status, wait): &(u16, &str)| {
+                FailureReport::http(status, r#"{"error":{"code":"rate_limit_exceeded"}}"#)
+                    .header("retry-after", wait)
+            },
+        )
+        .await
+        .unwrap();
+    // 429 on primary → retry after 2 s → hangs → timeout → never again → secondary.
+    assert_eq!(*calls.lock().unwrap(), ["primary", "primary", "secondary"]);
+    assert_eq!(&**healed.value(), "secondary");
+    let categories = categories(healed.attempts());
+    assert_eq!(
+        categories,
+        [
+            Some(ErrorCategory::RateLimit),
+            Some(ErrorCategory::Timeout),
+            None
+        ]
+    );
+
+    let err = client
+        .heal("primary", |_model: Arc<str>| async {
+            Err::<(), _>("invalid api key")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.last_error(), Some(&"invalid api key"));
+    assert_eq!(err.error().category(), Some(ErrorCategory::Auth));
+    assert!(err.to_string().contains("last error: invalid api key"));
+}
+
+#[test]
+fn builder_errors_say_what_is_wrong() {
+    let err = NeuralBridge::builder()
+        .api_key_env("NB_CLIENT_TEST_SURELY_UNSET")
+        .base_url(URL)
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap_err();
+    assert!(matches!(&err, BuildError::MissingEnv { var } if var == "NB_CLIENT_TEST_SURELY_UNSET"));
+    let no_endpoint = NeuralBridge::builder().build().unwrap_err();
+    assert!(matches!(no_endpoint, BuildError::NoEndpoint));
+    let bad_url = NeuralBridge::builder()
+        .base_url("ftp://x")
+        .build()
+        .unwrap_err();
+    assert!(matches!(bad_url, BuildError::InvalidEndpoint { .. }));
+    let unknown = NeuralBridge::builder()
+        .base_url(URL)
+        .fallback_models(["a@nowhere"])
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap_err();
+    assert!(matches!(&unknown, BuildError::InvalidTarget { target, .. } if target == "a@nowhere"));
+    let empty = NeuralBridge::builder()
+        .base_url(URL)
+        .chain("alias", Vec::<String>::new())
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap_err();
+    assert!(matches!(empty, BuildError::EmptyChain { .. }));
+    let dup = NeuralBridge::builder()
+        .base_url(URL)
+        .endpoint(EndpointConfig::openai_compatible("default", URL))
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap_err();
+    assert!(matches!(dup, BuildError::DuplicateEndpoint { .. }));
+    let stray_key = NeuralBridge::builder()
+        .api_key("sk-x")
+        .endpoint(EndpointConfig::openai_compatible("a", URL))
+        .build()
+        .unwrap_err();
+    assert!(matches!(stray_key, BuildError::Invalid { .. }));
+    assert!(
+        !format!("{:?}", NeuralBridge::builder().api_key("sk-secret-99")).contains("sk-secret-99")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn azure_endpoints_send_each_model_to_its_deployment() {
+    let mock = scripted(|model, _| ok(model));
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::azure("azure", "https://my-res.openai.azure.com", "2024-10-21")
+                .api_key("azure-key-000")
+                .models(["gpt-4o-prod"]),
+        )
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    client
+        .chat()
+        .create(ChatRequest::new("gpt-4o-prod").user("Hi"))
+        .await
+        .unwrap();
+    let r = &mock.requests()[0];
+    assert_eq!(
+        r.uri,
+        "https://my-res.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(r.headers["api-key"], "azure-key-000");
+}
+
+#[test]
+fn futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let client = NeuralBridge::builder()
+        .base_url(URL)
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap();
+    send(&client.chat().create(request()));
+    send(&client.chat().stream(request()));
+    send(&client.heal("m", |_m: Arc<str>| async { Ok::<_, String>(()) }));
+}
+
+// ---- streams -------------------------------------------------------------
+
+fn chunk(model: &str, content: &str) -> String {
+    json!({"model": model, "choices": [{"index": 0, "delta": {"content": content}}]}).to_string()
+}
+
+fn finish(model: &str) -> String {
+    json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        .to_string()
+}
+
+fn usage(model: &str) -> String {
+    json!({"model": model, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).to_string()
+}
+
+fn sse(events: &[&str]) -> MockReply {
+    MockReply::sse(events.iter().map(|e| Ok(*e)))
+}
+
+fn cut_after(events: &[&str]) -> MockReply {
+    MockReply::sse(
+        events
+            .iter()
+            .map(|e| Ok(*e))
+            .chain([Err(TransportError::new(
+                TransportErrorKind::StreamInterrupted,
+            ))]),
+    )
+}
+
+/// Reads a stream to its end: the text, the summary or the error, and the events.
+async fn drain(mut stream: ChatStream) -> (String, Result<StreamSummary, Error>, Vec<String>) {
+    let mut text = String::new();
+    let mut events = Vec::new();
+    loop {
+        match stream.next().await {
+            Some(Ok(StreamEvent::Chunk(c))) => {
+                if let Some(t) = c.content() {
+                    text.push_str(t);
+                    events.push(format!("chunk:{t}"));
+                }
+            }
+            Some(Ok(StreamEvent::Restarted { model, .. })) => {
+                text.clear();
+                events.push(format!("restarted:{model}"));
+            }
+            Some(Ok(StreamEvent::Done(summary))) => {
+                assert!(stream.next().await.is_none());
+                return (text, Ok(summary), events);
+            }
+            Some(Err(e)) => {
+                assert!(stream.next().await.is_none());
+                return (text, Err(e), events);
+            }
+            None => panic!("a stream ends with Done or an error"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_fails_over_transparently_before_content() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[]),
+        m => sse(&[
+            &chunk(m, "Hel"),
+            &chunk(m, "lo"),
+            &finish(m),
+            &usage(m),
+            "[DONE]",
+        ]),
+    });
+    let client = builder(&mock).max_retries(0).build().unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, summary, _) = drain(stream).await;
+    let summary = summary.unwrap();
+    assert_eq!(text, "Hello");
+    assert_eq!(summary.served_by(), "secondary");
+    assert_eq!(summary.usage().unwrap().total_tokens, 5);
+    assert_eq!(
+        summary.finish_reason(),
+        Some(&nb_transport::FinishReason::Stop)
+    );
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::StreamInterrupted), None]
+    );
+    let sent = mock.requests()[0].chat_request().unwrap();
+    assert_eq!(sent.stream, Some(true));
+    assert_eq!(sent.stream_options.unwrap().include_usage, Some(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_content_the_error_policy_reports_the_partial_text() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        m => sse(&[&chunk(m, "other"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock).build().unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, result, _) = drain(stream).await;
+    assert_eq!(text, "Hel");
+    let err = result.unwrap_err();
+    assert_eq!(err.partial(), Some("Hel"));
+    assert_eq!(err.category(), Some(ErrorCategory::StreamInterrupted));
+    assert_eq!(
+        models(&mock),
+        ["primary"],
+        "never a silent switch after content"
+    );
+    assert_eq!(err.attempts()[0].decision(), Decision::Stop);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_continue_policy_prefills_the_partial_answer_on_the_next_target() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, summary, events) = drain(stream).await;
+    let summary = summary.unwrap();
+    assert_eq!(text, "Hello");
+    assert_eq!(events, ["chunk:Hel", "chunk:lo"]);
+    assert!(!summary.restarted());
+    assert_eq!(summary.served_by(), "secondary");
+    let continued = mock.requests()[1].chat_request().unwrap();
+    assert!(continued.ends_with_assistant());
+    assert_eq!(continued.messages.last().unwrap().text(), Some("Hel"));
+    assert!(summary.attempts()[1].prefill());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_prefill_restarts_cleanly_and_says_so() {
+    let mock = MockTransport::from_fn(|r| {
+        let sent = r.chat_request().unwrap();
+        match sent.model.as_str() {
+            "primary" => cut_after(&[&chunk("primary", "Hel")]),
+            _ if sent.ends_with_assistant() => openai_error(
+                400,
+                "invalid_request_error",
+                "assistant prefill is not supported",
+            ),
+            m => sse(&[
+                &chunk(m, "Hello"),
+                &chunk(m, " again"),
+                &finish(m),
+                "[DONE]",
+            ]),
+        }
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, summary, events) = drain(stream).await;
+    let summary = summary.unwrap();
+    assert_eq!(
+        events,
+        [
+            "chunk:Hel",
+            "restarted:secondary",
+            "chunk:Hello",
+            "chunk: again"
+        ]
+    );
+    assert_eq!(text, "Hello again");
+    assert!(summary.restarted());
+    let decisions: Vec<&str> = summary
+        .attempts()
+        .iter()
+        .map(|a| a.decision().as_str())
+        .collect();
+    assert_eq!(decisions, ["fallback", "drop_prefill", "served"]);
+    // The rejection did not count against secondary.
+    let secondary = client
+        .targets()
+        .into_iter()
+        .find(|t| t.name == "secondary")
+        .unwrap();
+    assert_eq!(secondary.breaker, CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_continuation_reports_the_interruption_not_the_prefill_rejection() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        _ => openai_error(
+            400,
+            "invalid_request_error",
+            "assistant prefill is not supported",
+        ),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (_, result, _) = drain(stream).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.partial(), Some("Hel"));
+    assert_eq!(err.category(), Some(ErrorCategory::StreamInterrupted));
+    assert!(err.attempts().len() >= 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn endpoints_without_prefill_restart_from_scratch() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        m => sse(&[&chunk(m, "Fresh"), &finish(m), "[DONE]"]),
+    });
+    let client = NeuralBridge::builder()
+        .base_url(URL)
+        .endpoint(
+            EndpointConfig::openai_compatible("noprefill", "https://other.example/v1")
+                .models(["secondary"])
+                .supports_prefill(false),
+        )
+        .fallback_models(["primary", "secondary"])
+        .stream_policy(StreamPolicy::Continue)
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, summary, events) = drain(stream).await;
+    assert_eq!(events, ["chunk:Hel", "restarted:secondary", "chunk:Fresh"]);
+    assert_eq!(text, "Fresh");
+    assert!(summary.unwrap().restarted());
+    assert!(
+        !mock.requests()[1]
+            .chat_request()
+            .unwrap()
+            .ends_with_assistant()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn malformed_chunks_are_skipped_and_counted() {
+    let mock = scripted(|m, _| {
+        sse(&[
+            &chunk(m, "a"),
+            "{\"choices\":[{\"delta\":",
+            &chunk(m, "b"),
+            &finish(m),
+            "[DONE]",
+        ])
+    });
+    let client = builder(&mock).build().unwrap();
+    let (text, summary, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+    assert_eq!(text, "ab");
+    assert_eq!(summary.unwrap().malformed_chunks_skipped(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_stream_without_done_completes_promptly() {
+    let (sender, body) = ResponseBody::channel();
+    let open = Arc::new(Mutex::new(Some(body)));
+    let mock = MockTransport::from_fn(move |_| {
+        let body = open
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or_else(ResponseBody::empty);
+        MockReply::response(Response::new(body))
+    });
+    let client = builder(&mock).build().unwrap();
+    sender.send(Bytes::from(format!("data: {}\n\n", chunk("primary", "Hi"))));
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::Chunk(_)))
+    ));
+    sender.send(Bytes::from(format!("data: {}\n\n", finish("primary"))));
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::Chunk(_)))
+    ));
+    // No usage, no [DONE], the socket left open: done after the 1 s grace,
+    // not the 30 s idle timeout.
+    let start = tokio::time::Instant::now();
+    let Some(Ok(StreamEvent::Done(summary))) = stream.next().await else {
+        panic!("expected Done");
+    };
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    assert_eq!(summary.served_by(), "primary");
+    drop(sender);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stall_after_content_is_an_interruption_at_the_idle_timeout() {
+    let (sender, body) = ResponseBody::channel();
+    let open = Arc::new(Mutex::new(Some(body)));
+    let mock = MockTransport::from_fn(move |_| {
+        let body = open
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or_else(ResponseBody::empty);
+        MockReply::response(Response::new(body))
+    });
+    let client = builder(&mock)
+        .idle_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    sender.send(Bytes::from(format!("data: {}\n\n", chunk("primary", "Hi"))));
+    let stream = client.chat().stream(request()).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let (text, result, _) = drain(stream).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(text, "Hi");
+    let err = result.unwrap_err();
+    assert_eq!(err.category(), Some(ErrorCategory::StreamInterrupted));
+    drop(sender);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_that_ends_without_finish_or_done_is_interrupted() {
+    let mock = scripted(|m, _| sse(&[&chunk(m, "Hal")]));
+    let client = builder(&mock).build().unwrap();
+    let (text, result, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+    assert_eq!(text, "Hal");
+    assert_eq!(result.unwrap_err().partial(), Some("Hal"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_first_token_fails_over_at_the_ladder_timeout() {
+    let (sender, body) = ResponseBody::channel();
+    let slow = Arc::new(Mutex::new(Some(body)));
+    let mock = scripted(move |model, _| match model {
+        "primary" => MockReply::response(Response::new(
+            slow.lock()
+                .unwrap()
+                .take()
+                .unwrap_or_else(ResponseBody::empty),
+        )),
+        m => sse(&[&chunk(m, "fast"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(3))])
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let stream = client.chat().stream(request()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    let (text, summary, _) = drain(stream).await;
+    assert_eq!(text, "fast");
+    let summary = summary.unwrap();
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::Timeout), None]
+    );
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    drop(sender);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_in_stream_provider_error_before_content_is_diagnosed() {
+    let mock = scripted(|model, _| match model {
+        "primary" => {
+            sse(&[r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#])
+        }
+        m => sse(&[&chunk(m, "ok"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock).max_retries(0).build().unwrap();
+    let (_, summary, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+    let summary = summary.unwrap();
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::Overloaded), None]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_stream_counts_neither_success_nor_failure() {
+    let mock = scripted(|m, _| sse(&[&chunk(m, "a"), &chunk(m, "b"), &finish(m), "[DONE]"]));
+    let client = builder(&mock)
+        .breaker(CircuitBreakerConfig::consecutive_failures(1))
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    assert!(stream.next().await.is_some());
+    drop(stream);
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0);
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+}
