@@ -1,0 +1,398 @@
+//! nb-client against nb-mock over loopback, one fault per test: what the
+//! caller got, and what the server saw (attempts per model, the gaps
+//! between them). Time is tokio's paused clock: nb-mock's latencies and
+//! hangs, the client's timeouts, backoffs and Retry-After waits all pass in
+//! virtual time, so nothing here waits on the wall clock.
+
+use std::time::Duration;
+
+use nb_client::{CategoryPolicy, Decision, ErrorCategory, ErrorKind, Tier};
+use nb_mock::{Fault, ModelBehavior, Rule};
+use nb_tests::client::{
+    FALLBACK, KEY, PRIMARY, between, categories, chat, decisions, models, scenario, start,
+};
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn always(fault: Fault) -> ModelBehavior {
+    ModelBehavior::new(PRIMARY).rule(Rule::new(fault))
+}
+
+fn once(fault: Fault) -> ModelBehavior {
+    ModelBehavior::new(PRIMARY).rule(Rule::new(fault).attempts(1..=1))
+}
+
+fn fallback() -> ModelBehavior {
+    ModelBehavior::new(FALLBACK)
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_with_retry_after_waits_what_the_header_says() {
+    let f = start(
+        scenario([once(Fault::rate_limit_after(2)), fallback()]),
+        |b| b,
+    )
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::RateLimit), None]
+    );
+    assert_eq!(
+        response.attempts()[0].decision(),
+        Decision::Retry {
+            after: Duration::from_secs(2)
+        }
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 2);
+    assert_eq!(log.attempts(FALLBACK), 0);
+    assert!(
+        log.gaps(PRIMARY)[0] >= Duration::from_secs(2),
+        "{:?}",
+        log.gaps(PRIMARY)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_rate_limit_without_retry_after_backs_off_then_falls_back() {
+    let f = start(scenario([always(Fault::rate_limit()), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        decisions(response.attempts()),
+        ["retry", "retry", "fallback", "served"]
+    );
+    let log = f.server.log();
+    assert_eq!(
+        log.attempts(PRIMARY),
+        3,
+        "one attempt and two retries, then no more"
+    );
+    assert_eq!(log.attempts(FALLBACK), 1);
+    // Jittered exponential backoff with a floor: never a tight loop.
+    let gaps = log.gaps(PRIMARY);
+    assert!(between(gaps[0], ms(100), ms(500)), "{gaps:?}");
+    assert!(between(gaps[1], ms(100), ms(1000)), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn quota_exhausted_falls_back_at_once_without_retrying() {
+    let f = start(
+        scenario([always(Fault::InsufficientQuota), fallback()]),
+        |b| b,
+    )
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::QuotaExhausted), None]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1);
+    assert_eq!(log.attempts(FALLBACK), 1);
+    let requests = log.requests();
+    assert_eq!(
+        requests[1].at - requests[0].at,
+        Duration::ZERO,
+        "no wait before the fallback"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_key_is_not_retried_on_that_key_and_a_pool_rotates() {
+    // One key: the model is given up after one attempt.
+    let f = start(scenario([always(Fault::InvalidApiKey), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Auth), None]
+    );
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
+
+    // A pool of two: the second key is tried on the same model, once.
+    let f = start(scenario([once(Fault::InvalidApiKey), fallback()]), |b| {
+        b.api_key("sk-test-client-0002")
+    })
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(decisions(response.attempts()), ["rotate_key", "served"]);
+    let keys: Vec<String> = f
+        .server
+        .log()
+        .requests_for(PRIMARY)
+        .iter()
+        .map(|r| r.credential.last4().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys, ["0001", "0002"]);
+    assert!(KEY.ends_with("0001"));
+    // The bad key is not used again.
+    f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    let last = f.server.log().last().unwrap();
+    assert_eq!(last.credential.last4(), Some("0002"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn model_not_found_falls_back_at_once() {
+    let f = start(scenario([always(Fault::ModelNotFound), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::ModelNotFound), None]
+    );
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
+    assert_eq!(f.server.log().attempts(FALLBACK), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_single_server_error_is_retried_on_the_same_model() {
+    let f = start(scenario([once(Fault::ServerError), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::ServerError), None]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 2);
+    assert_eq!(log.attempts(FALLBACK), 0);
+    assert!(between(log.gaps(PRIMARY)[0], ms(100), ms(500)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_503_falls_back_within_the_retry_limit() {
+    let f = start(
+        scenario([
+            always(Fault::ServiceUnavailable {
+                retry_after_s: None,
+            }),
+            fallback(),
+        ]),
+        |b| b,
+    )
+    .await;
+    let start = Instant::now();
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        models(response.attempts()),
+        [PRIMARY, PRIMARY, PRIMARY, FALLBACK]
+    );
+    assert!(
+        response.attempts()[..3]
+            .iter()
+            .all(|a| a.diagnosis().unwrap().status == Some(503))
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 3);
+    assert_eq!(log.attempts(FALLBACK), 1);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_529_overload_falls_back_within_the_retry_limit() {
+    let f = start(scenario([always(Fault::Overloaded), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [
+            Some(ErrorCategory::Overloaded),
+            Some(ErrorCategory::Overloaded),
+            Some(ErrorCategory::Overloaded),
+            None
+        ]
+    );
+    assert_eq!(f.server.log().attempts(PRIMARY), 3);
+    let gaps = f.server.log().gaps(PRIMARY);
+    assert!(gaps.iter().all(|g| *g >= ms(100)), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tcp_reset_is_retried_on_the_same_model() {
+    let f = start(scenario([once(Fault::ConnectionReset), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Network), None]
+    );
+    assert_eq!(f.server.log().attempts(PRIMARY), 2);
+    assert_eq!(f.server.log().attempts(FALLBACK), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_model_is_given_up_at_its_timeout_and_never_retried() {
+    let f = start(scenario([always(Fault::Hang), fallback()]), |b| {
+        b.timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
+            .deadline(Duration::from_secs(60))
+    })
+    .await;
+    let start = Instant::now();
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Timeout), None]
+    );
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    assert_eq!(response.attempts()[0].latency(), Duration::from_secs(2));
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1, "not retried on the hung model");
+    assert_eq!(log.attempts(FALLBACK), 1);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "well inside the 60 s deadline"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn context_length_goes_only_to_a_larger_window() {
+    let f = start(
+        scenario([
+            always(Fault::ContextLengthExceeded),
+            ModelBehavior::new("gpt-3.5-turbo"),
+            ModelBehavior::new("gpt-4.1"),
+        ]),
+        |b| {
+            b.fallback_models([PRIMARY, "gpt-3.5-turbo", "gpt-4.1"])
+                .context_window(PRIMARY, 128_000)
+                .context_window("gpt-3.5-turbo", 16_385)
+                .context_window("gpt-4.1", 1_047_576)
+        },
+    )
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), "gpt-4.1");
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::ContextLength), None]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1);
+    assert_eq!(
+        log.attempts("gpt-3.5-turbo"),
+        0,
+        "a smaller window is skipped"
+    );
+    assert_eq!(log.attempts("gpt-4.1"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn content_filter_fails_with_the_reason_unless_the_policy_falls_back() {
+    let f = start(scenario([always(Fault::ContentFilter), fallback()]), |b| b).await;
+    let err = f.client.chat().create(chat(PRIMARY)).await.unwrap_err();
+
+    assert_eq!(err.kind(), &ErrorKind::Aborted);
+    assert_eq!(err.category(), Some(ErrorCategory::ContentFilter));
+    assert!(!err.diagnosis().unwrap().root_cause.is_empty());
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
+    assert_eq!(f.server.log().attempts(FALLBACK), 0);
+
+    let f = start(scenario([always(Fault::ContentFilter), fallback()]), |b| {
+        b.policy(ErrorCategory::ContentFilter, CategoryPolicy::fallback())
+    })
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_truncated_200_is_a_malformed_response_and_is_retried() {
+    let f = start(scenario([once(Fault::TruncatedJson), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::MalformedResponse), None]
+    );
+    assert_eq!(f.server.log().attempts(PRIMARY), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_rejection_falls_back_like_a_broken_response() {
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).reply("not json"),
+            ModelBehavior::new(FALLBACK).reply(r#"{"answer": 42}"#),
+        ]),
+        |b| {
+            b.validate(|c| {
+                serde_json::from_str::<serde_json::Value>(c.text().unwrap_or_default())
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        },
+    )
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(response.text(), Some(r#"{"answer": 42}"#));
+    assert_eq!(
+        f.server.log().attempts(PRIMARY),
+        3,
+        "retried like any malformed response"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_response_accounts_for_the_fallback_that_served() {
+    let f = start(scenario([always(Fault::ModelNotFound), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        response.completion().model,
+        FALLBACK,
+        "the provider's own field agrees"
+    );
+    let usage = response.usage().expect("usage reported");
+    assert!(usage.total_tokens > 0);
+    assert_eq!(
+        usage.total_tokens,
+        usage.prompt_tokens + usage.completion_tokens
+    );
+    let attempts = response.attempts();
+    assert_eq!(models(attempts), [PRIMARY, FALLBACK]);
+    assert!(!attempts[0].is_success() && attempts[1].is_success());
+    assert!(
+        attempts
+            .iter()
+            .filter(|a| a.is_success())
+            .all(|a| a.model() == FALLBACK)
+    );
+    assert_eq!(
+        attempts[1].started_at(),
+        attempts[0].started_at() + attempts[0].latency()
+    );
+    let report = f.client.health_status();
+    let primary = report.models.iter().find(|m| m.model == PRIMARY).unwrap();
+    assert_eq!(primary.reliability.calls, 1);
+    assert_eq!(primary.reliability.successes, 0);
+    let fb = report.models.iter().find(|m| m.model == FALLBACK).unwrap();
+    assert_eq!(fb.reliability.successes, 1);
+}

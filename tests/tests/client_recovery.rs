@@ -1,0 +1,253 @@
+//! nb-client over time and across endpoints, against nb-mock on loopback: a
+//! primary down for a while then healthy, every candidate cooling down,
+//! chains that cross endpoints, and `heal()` around a plain HTTP call.
+//! Time is tokio's paused clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use nb_client::{
+    CircuitBreakerConfig, CircuitState, EndpointConfig, ErrorCategory, ErrorKind, FailureReport,
+    NeuralBridge,
+};
+use nb_mock::{Fault, MockServer, ModelBehavior, Rule};
+use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, scenario, start};
+use tokio::time::Instant;
+
+#[tokio::test(start_paused = true)]
+async fn a_primary_down_for_a_while_is_served_around_and_back_after_recovery_plus_one_probe() {
+    let outage = Duration::from_secs(20);
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError).window(..outage)),
+            ModelBehavior::new(FALLBACK),
+        ]),
+        |b| b.max_retries(0),
+    )
+    .await;
+    let recovery = CircuitBreakerConfig::default().recovery_timeout;
+    let t0 = Instant::now();
+    let mut served = Vec::new();
+    for _ in 0..60 {
+        let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+        served.push((t0.elapsed(), response.served_by().to_owned()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // Every call succeeded; the five failures that opened the breaker were
+    // the only calls the primary saw during the outage.
+    let log = f.server.log();
+    let during: Vec<_> = log
+        .requests_for(PRIMARY)
+        .into_iter()
+        .filter(|r| r.at < outage)
+        .collect();
+    assert_eq!(during.len(), 5, "the breaker stopped the hammering");
+    let opened_at = during[4].at;
+    // Served by the fallback meanwhile ...
+    let back = served
+        .iter()
+        .position(|(at, model)| *at > opened_at && model == PRIMARY)
+        .expect("back on the primary");
+    assert!(served[5..back].iter().all(|(_, m)| m == FALLBACK));
+    // ... and back on the primary within the recovery time plus one probe.
+    let back_at = served[back].0;
+    assert!(
+        back_at <= opened_at + recovery + Duration::from_secs(1),
+        "{back_at:?}"
+    );
+    assert!(
+        back_at >= opened_at + recovery,
+        "not before the breaker let a probe through"
+    );
+    assert!(
+        served[back..].iter().all(|(_, m)| m == PRIMARY),
+        "and it stays there"
+    );
+    let primary = f
+        .client
+        .targets()
+        .into_iter()
+        .find(|t| t.name == PRIMARY)
+        .unwrap();
+    assert_eq!(primary.breaker, CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_candidate_is_cooling_down_the_call_fails_fast_with_the_reopening_time() {
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError)),
+            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded)),
+        ]),
+        |b| {
+            b.max_retries(0).breaker(CircuitBreakerConfig {
+                recovery_timeout: Duration::from_secs(30),
+                ..CircuitBreakerConfig::consecutive_failures(1)
+            })
+        },
+    )
+    .await;
+    let err = f.client.chat().create(chat(PRIMARY)).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Exhausted);
+    assert_eq!(
+        categories(err.attempts()),
+        [
+            Some(ErrorCategory::ServerError),
+            Some(ErrorCategory::Overloaded)
+        ]
+    );
+
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let start = Instant::now();
+    let err = f.client.chat().create(chat(PRIMARY)).await.unwrap_err();
+    assert_eq!(start.elapsed(), Duration::ZERO, "no waiting");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::CoolingDown {
+            retry_in: Duration::from_secs(18)
+        }
+    );
+    assert!(err.to_string().contains("18.000 s"), "{err}");
+    assert_eq!(f.server.log().len(), 2, "no hammering");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_crosses_endpoints_each_with_its_own_url_and_key() {
+    let openai = MockServer::start(scenario([
+        ModelBehavior::new("gpt-4o").rule(Rule::new(Fault::Overloaded))
+    ]))
+    .await
+    .unwrap();
+    let deepseek = MockServer::start(scenario([ModelBehavior::new("deepseek-chat")]))
+        .await
+        .unwrap();
+    let local = MockServer::start(scenario([ModelBehavior::new("llama-3.1-8b")]))
+        .await
+        .unwrap();
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", openai.base_url())
+                .api_key("sk-openai-aaaa")
+                .models(["gpt-4o"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("deepseek", deepseek.base_url())
+                .api_keys(["sk-deepseek-bbbb", "sk-deepseek-cccc"])
+                .models(["deepseek-chat"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("local", local.base_url()).models(["llama-3.1-8b"]),
+        )
+        .fallback_models(["gpt-4o", "deepseek-chat", "llama-3.1-8b"])
+        .max_retries(1)
+        .seed(3)
+        .build()
+        .unwrap();
+
+    let response = client.chat().create(chat("gpt-4o")).await.unwrap();
+    assert_eq!(
+        (response.served_by(), response.endpoint()),
+        ("deepseek-chat", "deepseek")
+    );
+    assert_eq!(
+        models(response.attempts()),
+        ["gpt-4o", "gpt-4o", "deepseek-chat"]
+    );
+    assert_eq!(response.attempts()[0].endpoint(), "openai");
+    assert_eq!(openai.log().attempts("gpt-4o"), 2);
+    assert_eq!(
+        openai.log().last().unwrap().credential.last4(),
+        Some("aaaa")
+    );
+    assert_eq!(deepseek.log().attempts("deepseek-chat"), 1);
+    assert_eq!(
+        deepseek.log().last().unwrap().credential.last4(),
+        Some("bbbb")
+    );
+    assert!(local.log().is_empty());
+
+    // A pinned model goes to the endpoint it names, without a key there.
+    let pinned = client
+        .chat()
+        .create(chat("llama-3.1-8b@local"))
+        .await
+        .unwrap();
+    assert_eq!(pinned.endpoint(), "local");
+    let seen = local.log().last().unwrap();
+    assert_eq!(&*seen.model, "llama-3.1-8b");
+    assert!(!seen.credential.is_present());
+}
+
+#[tokio::test(start_paused = true)]
+async fn heal_runs_a_plain_http_call_under_the_cascade() {
+    let server = MockServer::start(scenario([
+        ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::rate_limit_after(1)).attempts(1..=1))
+    ]))
+    .await
+    .unwrap();
+    let client = NeuralBridge::builder()
+        .base_url(server.base_url())
+        .fallback_models([PRIMARY, FALLBACK])
+        .build()
+        .unwrap();
+    let http = Arc::new(Client::builder(TokioExecutor::new()).build_http());
+    let url = format!("{}/chat/completions", server.base_url());
+    let healed = client
+        .heal_with(
+            PRIMARY,
+            |model: Arc<str>| {
+                let (http, url) = (Arc::clone(&http), url.clone());
+                async move {
+                    let body = format!(
+                        r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#
+                    );
+                    let request = http::Request::post(url)
+                        .header("content-type", "application/json")
+                        .body(Full::new(bytes::Bytes::from(body)))
+                        .map_err(|e| (0, e.to_string(), None))?;
+                    let response = http
+                        .request(request)
+                        .await
+                        .map_err(|e| (0, e.to_string(), None))?;
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let bytes = response
+                        .into_body()
+                        .collect()
+                        .await
+                        .map_err(|e| (status, e.to_string(), None))?
+                        .to_bytes();
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    if status == 200 {
+                        Ok(text)
+                    } else {
+                        Err((status, text, retry_after))
+                    }
+                }
+            },
+            |(status, body, retry_after): &(u16, String, Option<String>)| {
+                let report = FailureReport::http(*status, body.clone());
+                match retry_after {
+                    Some(wait) => report.header("retry-after", wait.clone()),
+                    None => report,
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(healed.served_by(), PRIMARY);
+    assert!(healed.value().contains("chat.completion"));
+    assert_eq!(
+        categories(healed.attempts()),
+        [Some(ErrorCategory::RateLimit), None]
+    );
+    assert_eq!(server.log().attempts(PRIMARY), 2);
+    assert!(server.log().gaps(PRIMARY)[0] >= Duration::from_secs(1));
+}
