@@ -12,12 +12,14 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod demo;
 mod diagnose_error;
 mod exit;
 mod mock_cmd;
 mod probe;
 mod providers;
 mod render;
+mod serve;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -47,9 +49,15 @@ enum Command {
     /// List the provider profiles: timeouts, retries, RPM hints, detection patterns.
     #[command(after_help = PROVIDERS_HELP)]
     Providers(ProvidersArgs),
+    /// Watch the self-healing client survive misbehaving providers (no key, no network).
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
     /// Run nb-mock, a fault-injecting OpenAI-compatible server, until Ctrl-C.
     #[command(after_help = MOCK_HELP)]
     Mock(MockArgs),
+    /// Serve the self-healing client as an OpenAI-compatible HTTP endpoint (a sidecar).
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
 }
 
 const DIAGNOSE_HELP: &str = "\
@@ -88,6 +96,19 @@ Examples:
   neuralbridge providers
   neuralbridge providers --json";
 
+const DEMO_HELP: &str = "\
+Examples:
+  neuralbridge demo
+  neuralbridge demo --duration 5
+  neuralbridge demo --scenario crates/nb-mock/scenarios/outage_recovery.toml
+
+Starts nb-mock in this process with a scenario in which providers misbehave (by default
+the embedded crates/nb-mock/scenarios/demo.toml: rate limits, an outage and its recovery,
+a hung model, cut streams), drives a NeuralBridge client against it with a few concurrent
+callers, shows requests, the serving model and the breakers live, and ends with a summary
+(success rate, p50/p99, fallbacks, retries saved) and the health report. The scenario's
+first model is the primary, the others its fallback chain. No key, no network.";
+
 const MOCK_HELP: &str = "\
 Examples:
   neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml
@@ -97,6 +118,21 @@ Examples:
 
 The first line printed is `nb-mock listening on <base URL>`. Scenario files (TOML or JSON)
 are documented in crates/nb-mock/README.md; crates/nb-mock/scenarios/ holds ready-made ones.";
+
+const SERVE_HELP: &str = "\
+Examples:
+  neuralbridge serve --config crates/nb-cli/config/serve.toml
+  neuralbridge serve --config serve.toml --check        # validate and exit
+  neuralbridge serve --config serve.toml --listen 127.0.0.1:9000
+  # then, unchanged OpenAI SDK code:
+  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=<token or anything> python app.py
+
+Routes: POST /v1/chat/completions (streamed or not), GET /v1/models, GET /health.
+Responses name the model that served (`model`, x-neuralbridge-served-by) and how many
+attempts it took (x-neuralbridge-attempts). When every model of a chain is cooling down
+the caller gets a 503 with Retry-After. Errors use OpenAI's error JSON. The config file
+(TOML) is documented in crates/nb-cli/README.md; keys are read from the environment
+variables it names. Logs go to stderr (RUST_LOG=debug for more).";
 
 #[derive(Debug, Args)]
 struct DiagnoseArgs {
@@ -157,6 +193,16 @@ struct ProvidersArgs {
 }
 
 #[derive(Debug, Args)]
+struct DemoArgs {
+    /// How long to drive traffic (default: the scenario's duration_ms, else 20 s).
+    #[arg(long, value_name = "S", value_parser = args::duration)]
+    duration: Option<Duration>,
+    /// A scenario file (TOML or JSON) instead of the embedded demo scenario.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct MockArgs {
     /// The scenario file (TOML or JSON).
     #[arg(long, value_name = "FILE")]
@@ -170,6 +216,19 @@ struct MockArgs {
     /// Do not print a line per request.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Listen here instead of the config's server.listen (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Validate the configuration (and the environment variables it names), then exit.
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() -> ExitCode {
@@ -208,11 +267,50 @@ fn run(cli: Cli) -> CliResult {
             }),
         },
         Command::Providers(a) => providers::run(a.json),
+        Command::Demo(a) => {
+            let (scenario, source) = match &a.scenario {
+                Some(path) => (mock_cmd::load_scenario(path)?, path.display().to_string()),
+                None => (
+                    demo::embedded()?,
+                    "built-in (crates/nb-mock/scenarios/demo.toml)".to_owned(),
+                ),
+            };
+            let demo = demo::Demo {
+                scenario,
+                source,
+                duration: a.duration,
+            };
+            multi_thread()?.block_on(demo::run(demo))
+        }
         Command::Mock(a) => {
             let scenario = mock_cmd::load_scenario(&a.scenario)?;
             current_thread()?.block_on(mock_cmd::run(scenario, a.host, a.port, a.quiet))
         }
+        Command::Serve(a) => {
+            let config = serve::ServeConfig::load(&a.config)?;
+            init_logging();
+            multi_thread()?.block_on(serve::run(config, a.listen, a.check))
+        }
     }
+}
+
+/// Logs to stderr: warnings, and the sidecar's one line per request (`RUST_LOG` overrides).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,neuralbridge=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// A runtime with a worker per core, for the sidecar and the demo.
+fn multi_thread() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
 }
 
 /// A single-threaded runtime: enough for one request or a test server, and quick to start.

@@ -122,6 +122,19 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// Cuts `line` to at most `columns` terminal columns (no marker, no trimming): for lines
+/// redrawn in place, which must each fit one row.
+pub(crate) fn fit(line: &str, columns: usize) -> &str {
+    let mut width = 0;
+    for (i, c) in line.char_indices() {
+        width += char_width(c);
+        if width > columns {
+            return &line[..i];
+        }
+    }
+    line
+}
+
 /// The report for a diagnosed failure: banner, severity and confidence, what the engine
 /// found, the root cause and the numbered fix suggestions.
 pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
@@ -248,6 +261,13 @@ mod tests {
         assert_eq!(duration(Duration::from_micros(3400)), "3 ms");
         assert_eq!(duration(Duration::from_millis(1420)), "1.42 s");
         assert_eq!(duration(Duration::from_secs(25)), "25 s");
+    }
+
+    #[test]
+    fn fit_cuts_by_columns() {
+        assert_eq!(fit("  abc", 4), "  ab");
+        assert_eq!(fit("请求速度", 5), "请求");
+        assert_eq!(fit("short", 79), "short");
     }
 
     #[test]

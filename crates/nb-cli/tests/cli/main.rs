@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
 
 mod common;
+mod demo;
 mod diagnose;
 mod diagnose_error;
 mod mock;
 mod providers;
+mod serve;

@@ -1,0 +1,645 @@
+//! The `serve` configuration file: parsed, validated up front, turned into a client.
+//!
+//! Keys are never written in the file, only the names of the environment variables that
+//! hold them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use nb_client::{
+    CategoryPolicy, CircuitBreakerConfig, EndpointConfig, ErrorCategory, FallbackRule,
+    NeuralBridge, NeuralBridgeBuilder, Provider, StreamPolicy, Tier,
+};
+use nb_transport::{ApiKey, Endpoint};
+use serde::Deserialize;
+
+use crate::exit::CliError;
+
+/// The default listen address: loopback only.
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The default cap on a request body.
+pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: ServerFile,
+    #[serde(default)]
+    policy: PolicyFile,
+    #[serde(default)]
+    endpoints: Vec<EndpointFile>,
+    #[serde(default)]
+    aliases: BTreeMap<String, Vec<String>>,
+    catch_all: Option<CatchAllFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    listen: Option<String>,
+    auth_token_env: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    max_retries: Option<u32>,
+    deadline_s: Option<f64>,
+    stream: Option<String>,
+    timeout_ladder: Option<Vec<toml::Value>>,
+    idle_timeout_s: Option<f64>,
+    failure_threshold: Option<u32>,
+    recovery_s: Option<f64>,
+    learning: Option<bool>,
+    #[serde(default)]
+    on: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointFile {
+    name: String,
+    base_url: Option<String>,
+    azure_resource: Option<String>,
+    api_version: Option<String>,
+    api_key_env: Option<String>,
+    #[serde(default)]
+    api_key_envs: Vec<String>,
+    #[serde(default)]
+    models: Vec<String>,
+    provider: Option<String>,
+    supports_prefill: Option<bool>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    context_windows: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatchAllFile {
+    endpoint: String,
+    #[serde(default)]
+    fallbacks: Vec<String>,
+}
+
+/// A validated configuration.
+#[derive(Debug)]
+pub(crate) struct ServeConfig {
+    /// Where to listen.
+    pub(crate) listen: SocketAddr,
+    /// The environment variable holding the callers' bearer token, if callers must send one.
+    pub(crate) auth_token_env: Option<String>,
+    /// The largest request body accepted.
+    pub(crate) max_body: usize,
+    /// Every model name a caller may ask for without the catch-all: aliases first, then
+    /// each endpoint's models, with the endpoint that serves it (`None` for an alias).
+    pub(crate) models: Vec<(String, Option<String>)>,
+    /// The endpoint unnamed models go to, if any.
+    pub(crate) catch_all: Option<String>,
+    endpoint_names: HashSet<String>,
+    builder_parts: BuilderParts,
+}
+
+/// What the client is built from (kept so building can happen after validation).
+#[derive(Debug, Clone)]
+struct BuilderParts {
+    endpoints: Vec<EndpointConfig>,
+    aliases: Vec<(String, Vec<String>)>,
+    fallbacks: Vec<String>,
+    max_retries: Option<u32>,
+    deadline: Option<Duration>,
+    stream: Option<StreamPolicy>,
+    ladder: Option<Vec<Tier>>,
+    idle_timeout: Option<Duration>,
+    breaker: CircuitBreakerConfig,
+    learning: Option<bool>,
+    policies: Vec<(ErrorCategory, CategoryPolicy)>,
+}
+
+/// Collects every problem of a file so one run reports them all.
+#[derive(Debug, Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, problem: impl Into<String>) {
+        self.0.push(problem.into());
+    }
+}
+
+/// How a request's model is routed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Send the model name as it is (an alias, a listed model or `model@endpoint`).
+    AsIs,
+    /// An unnamed model: send it to the catch-all endpoint under its own name.
+    CatchAll(String),
+    /// Nothing serves it.
+    Unknown,
+}
+
+impl ServeConfig {
+    /// Reads and validates `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))?;
+        Self::parse(&text, &|var| std::env::var(var).ok())
+            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))
+    }
+
+    /// Parses and validates a configuration; `env` looks up environment variables (every
+    /// variable named must be set and non-empty).
+    pub(crate) fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut p = Problems::default();
+        let set = |var: &str| env(var).is_some_and(|v| !v.trim().is_empty());
+
+        // [server]
+        let listen_text = file.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+            p.add(format!(
+                "server.listen: `{listen_text}` is not an address like 127.0.0.1:8080"
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        if let Some(var) = &file.server.auth_token_env
+            && !set(var)
+        {
+            p.add(format!(
+                "server.auth_token_env: environment variable {var} is not set"
+            ));
+        }
+        let max_body = file.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
+        if !(1024..=256 * 1024 * 1024).contains(&max_body) {
+            p.add("server.max_body_bytes: must be between 1024 and 268435456");
+        }
+
+        // [[endpoints]]
+        if file.endpoints.is_empty() {
+            p.add("no [[endpoints]]: name at least one (name, base_url, models)");
+        }
+        let mut names = HashSet::new();
+        let mut served: Vec<(String, String)> = Vec::new();
+        let mut endpoints = Vec::new();
+        for (i, e) in file.endpoints.iter().enumerate() {
+            let at = format!("endpoints[{i}] ({})", e.name);
+            if e.name.trim().is_empty() || e.name.contains('@') {
+                p.add(format!(
+                    "endpoints[{i}].name: must be non-empty, without '@'"
+                ));
+            } else if !names.insert(e.name.clone()) {
+                p.add(format!("{at}: a second endpoint with this name"));
+            }
+            if let Some(endpoint) = endpoint_config(e, &at, env, &mut p) {
+                endpoints.push(endpoint);
+            }
+            for m in &e.models {
+                if m.trim().is_empty() || m.contains('@') {
+                    p.add(format!("{at}.models: `{m}` must be non-empty, without '@'"));
+                } else if !served.iter().any(|(s, _)| s == m) {
+                    served.push((m.clone(), e.name.clone()));
+                }
+            }
+            for model in e.context_windows.keys() {
+                if !e.models.contains(model) {
+                    p.add(format!(
+                        "{at}.context_windows: `{model}` is not in this endpoint's models"
+                    ));
+                }
+            }
+        }
+        let target_ok = |t: &str| match t.split_once('@') {
+            Some((model, endpoint)) => !model.is_empty() && names.contains(endpoint),
+            None => served.iter().any(|(s, _)| s == t),
+        };
+
+        // [aliases]
+        for (alias, chain) in &file.aliases {
+            if alias.trim().is_empty() || alias.contains('@') {
+                p.add(format!("aliases: `{alias}` must be non-empty, without '@'"));
+            }
+            if chain.is_empty() {
+                p.add(format!("aliases.{alias}: the chain is empty"));
+            }
+            for t in chain.iter().filter(|t| !target_ok(t)) {
+                p.add(format!(
+                    "aliases.{alias}: `{t}` is not served by any endpoint (list it in an \
+                     endpoint's models, or write model@endpoint)"
+                ));
+            }
+        }
+
+        // [catch_all]
+        let (catch_all, fallbacks) = match &file.catch_all {
+            Some(c) => {
+                if !names.contains(&c.endpoint) {
+                    p.add(format!(
+                        "catch_all.endpoint: no endpoint is named `{}`",
+                        c.endpoint
+                    ));
+                }
+                for t in c.fallbacks.iter().filter(|t| !target_ok(t)) {
+                    p.add(format!(
+                        "catch_all.fallbacks: `{t}` is not served by any endpoint (list it in \
+                         an endpoint's models, or write model@endpoint)"
+                    ));
+                }
+                (Some(c.endpoint.clone()), c.fallbacks.clone())
+            }
+            None => (None, Vec::new()),
+        };
+
+        // [policy]
+        let parts = policy_parts(&file.policy, &mut p).map(|policy| BuilderParts {
+            endpoints,
+            aliases: file.aliases.clone().into_iter().collect(),
+            fallbacks,
+            ..policy
+        });
+
+        if !p.0.is_empty() {
+            let mut message = String::from("the configuration has problems:");
+            for problem in &p.0 {
+                let _ = write!(message, "\n  - {problem}");
+            }
+            return Err(message);
+        }
+        let Some(builder_parts) = parts else {
+            return Err("the configuration has problems".to_owned());
+        };
+        let models = file
+            .aliases
+            .keys()
+            .map(|a| (a.clone(), None))
+            .chain(served.into_iter().map(|(m, e)| (m, Some(e))))
+            .collect();
+        Ok(Self {
+            listen,
+            auth_token_env: file.server.auth_token_env,
+            max_body,
+            models,
+            catch_all,
+            endpoint_names: names,
+            builder_parts,
+        })
+    }
+
+    /// How a request asking for `model` is routed.
+    pub(crate) fn route(&self, model: &str) -> Route {
+        if let Some((_, endpoint)) = model.split_once('@') {
+            return if self.endpoint_names.contains(endpoint) {
+                Route::AsIs
+            } else {
+                Route::Unknown
+            };
+        }
+        if self.models.iter().any(|(m, _)| m == model) {
+            return Route::AsIs;
+        }
+        match &self.catch_all {
+            Some(endpoint) => Route::CatchAll(format!("{model}@{endpoint}")),
+            None => Route::Unknown,
+        }
+    }
+
+    /// The client builder for this configuration (with the keys read at validation).
+    pub(crate) fn builder(&self) -> NeuralBridgeBuilder {
+        let parts = self.builder_parts.clone();
+        let mut b = NeuralBridge::builder();
+        for e in parts.endpoints {
+            b = b.endpoint(e);
+        }
+        for (alias, chain) in parts.aliases {
+            b = b.chain(alias, chain);
+        }
+        b = b.fallback_models(parts.fallbacks).breaker(parts.breaker);
+        if let Some(n) = parts.max_retries {
+            b = b.max_retries(n);
+        }
+        if let Some(d) = parts.deadline {
+            b = b.deadline(d);
+        }
+        if let Some(s) = parts.stream {
+            b = b.stream_policy(s);
+        }
+        if let Some(l) = parts.ladder {
+            b = b.timeout_ladder(l);
+        }
+        if let Some(t) = parts.idle_timeout {
+            b = b.idle_timeout(t);
+        }
+        if let Some(on) = parts.learning {
+            b = b.learning(on);
+        }
+        for (category, policy) in parts.policies {
+            b = b.policy(category, policy);
+        }
+        b
+    }
+}
+
+/// An endpoint section as the client's `EndpointConfig`, or `None` (with problems noted).
+/// Keys are read here, through `env`, so a missing variable is reported with the others.
+fn endpoint_config(
+    e: &EndpointFile,
+    at: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    p: &mut Problems,
+) -> Option<EndpointConfig> {
+    let mut config = match (&e.base_url, &e.azure_resource, &e.api_version) {
+        (Some(url), None, None) => {
+            if let Err(err) = Endpoint::openai_compatible(url) {
+                p.add(format!("{at}.base_url: {err}"));
+                return None;
+            }
+            EndpointConfig::openai_compatible(&e.name, url)
+        }
+        (None, Some(resource), Some(version)) => {
+            if let Err(err) = Endpoint::azure(resource, "deployment", version) {
+                p.add(format!("{at}: {err}"));
+                return None;
+            }
+            EndpointConfig::azure(&e.name, resource, version)
+        }
+        _ => {
+            p.add(format!(
+                "{at}: give either base_url, or azure_resource and api_version"
+            ));
+            return None;
+        }
+    };
+    if e.models.is_empty() {
+        p.add(format!("{at}.models: list the models this endpoint serves"));
+    }
+    config = config.models(e.models.iter().cloned());
+    for var in e.api_key_env.iter().chain(&e.api_key_envs) {
+        match env(var).filter(|k| !k.trim().is_empty()) {
+            Some(key) => config = config.api_key(ApiKey::new(key.trim())),
+            None => p.add(format!("{at}: environment variable {var} is not set")),
+        }
+    }
+    if let Some(name) = &e.provider {
+        match name.parse::<Provider>() {
+            Ok(provider) => config = config.provider(provider),
+            Err(err) => p.add(format!(
+                "{at}.provider: {err} (see `neuralbridge providers`)"
+            )),
+        }
+    }
+    if let Some(prefill) = e.supports_prefill {
+        config = config.supports_prefill(prefill);
+    }
+    for (name, value) in &e.headers {
+        if http::HeaderName::try_from(name.as_str()).is_err()
+            || http::HeaderValue::try_from(value.as_str()).is_err()
+        {
+            p.add(format!("{at}.headers: `{name}` is not a valid header"));
+        }
+        config = config.header(name, value);
+    }
+    for (model, tokens) in &e.context_windows {
+        config = config.context_window(model, *tokens);
+    }
+    Some(config)
+}
+
+/// A positive number of seconds as a duration, or a problem.
+fn seconds(value: Option<f64>, field: &str, p: &mut Problems) -> Option<Duration> {
+    let v = value?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Some(Duration::from_secs_f64(v))
+    } else {
+        p.add(format!(
+            "policy.{field}: must be between 0 and 86400 seconds"
+        ));
+        None
+    }
+}
+
+/// The `[policy]` section (everything but the routes).
+fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
+    let before = p.0.len();
+    let stream = match f.stream.as_deref() {
+        None => None,
+        Some("error") => Some(StreamPolicy::Error),
+        Some("continue") => Some(StreamPolicy::Continue),
+        Some(other) => {
+            p.add(format!(
+                "policy.stream: `{other}` is not \"error\" or \"continue\""
+            ));
+            None
+        }
+    };
+    let ladder = f.timeout_ladder.as_ref().map(|rungs| {
+        if rungs.is_empty() {
+            p.add("policy.timeout_ladder: give at least one rung");
+        }
+        rungs
+            .iter()
+            .filter_map(|r| match r {
+                toml::Value::String(s) if s == "fast_fail" => Some(Tier::FastFail),
+                toml::Value::String(s) if s == "standard" => Some(Tier::Standard),
+                toml::Value::String(s) if s == "patient" => Some(Tier::Patient),
+                toml::Value::Integer(n) if *n > 0 => {
+                    Some(Tier::Fixed(Duration::from_secs(*n as u64)))
+                }
+                toml::Value::Float(x) if x.is_finite() && *x > 0.0 && *x <= 86_400.0 => {
+                    Some(Tier::Fixed(Duration::from_secs_f64(*x)))
+                }
+                other => {
+                    p.add(format!(
+                        "policy.timeout_ladder: `{other}` is not \"fast_fail\", \"standard\", \
+                         \"patient\" or a number of seconds"
+                    ));
+                    None
+                }
+            })
+            .collect()
+    });
+    let mut breaker = match f.failure_threshold {
+        Some(n) => CircuitBreakerConfig::consecutive_failures(n),
+        None => CircuitBreakerConfig::default(),
+    };
+    if let Some(d) = seconds(f.recovery_s, "recovery_s", p) {
+        breaker.recovery_timeout = d;
+    }
+    if let Err(e) = breaker.validate() {
+        p.add(format!("policy: {e}"));
+    }
+    let mut policies = Vec::new();
+    for (name, action) in &f.on {
+        let Ok(category) = name.parse::<ErrorCategory>() else {
+            p.add(format!("policy.on: `{name}` is not a failure category"));
+            continue;
+        };
+        let policy = match action.as_str() {
+            "fail" => CategoryPolicy::fail(),
+            "fallback" => CategoryPolicy::fallback(),
+            "fallback_larger_context" => CategoryPolicy::fallback_to(FallbackRule::LargerContext),
+            "retry_then_fallback" => CategoryPolicy::retry_then_fallback(),
+            other => {
+                p.add(format!(
+                    "policy.on.{name}: `{other}` is not \"fail\", \"fallback\", \
+                     \"fallback_larger_context\" or \"retry_then_fallback\""
+                ));
+                continue;
+            }
+        };
+        policies.push((category, policy));
+    }
+    let parts = BuilderParts {
+        endpoints: Vec::new(),
+        aliases: Vec::new(),
+        fallbacks: Vec::new(),
+        max_retries: f.max_retries,
+        deadline: seconds(f.deadline_s, "deadline_s", p),
+        stream,
+        ladder,
+        idle_timeout: seconds(f.idle_timeout_s, "idle_timeout_s", p),
+        breaker,
+        learning: f.learning,
+        policies,
+    };
+    (p.0.len() == before).then_some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(var: &str) -> Option<String> {
+        (var == "SET_KEY" || var == "TOKEN").then(|| "value".to_owned())
+    }
+
+    const GOOD: &str = r#"
+        [server]
+        listen = "127.0.0.1:0"
+        auth_token_env = "TOKEN"
+
+        [policy]
+        max_retries = 1
+        deadline_s = 20
+        stream = "continue"
+        timeout_ladder = ["fast_fail", 2.5, 10]
+        failure_threshold = 2
+        recovery_s = 1.5
+        on = { content_filter = "fallback" }
+
+        [[endpoints]]
+        name = "primary"
+        base_url = "http://127.0.0.1:9/v1"
+        api_key_env = "SET_KEY"
+        models = ["gpt-4o", "gpt-4o-mini"]
+        context_windows = { "gpt-4o" = 128000 }
+
+        [[endpoints]]
+        name = "local"
+        base_url = "http://127.0.0.1:11434/v1"
+        models = ["llama3.2"]
+        provider = "ollama"
+
+        [aliases]
+        smart = ["gpt-4o", "llama3.2"]
+
+        [catch_all]
+        endpoint = "primary"
+        fallbacks = ["gpt-4o-mini", "llama3.2@local"]
+    "#;
+
+    #[test]
+    fn a_good_file_validates_and_routes() {
+        let c = ServeConfig::parse(GOOD, &env).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.auth_token_env.as_deref(), Some("TOKEN"));
+        assert_eq!(c.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(c.route("smart"), Route::AsIs);
+        assert_eq!(c.route("gpt-4o"), Route::AsIs);
+        assert_eq!(c.route("llama3.2@local"), Route::AsIs);
+        assert_eq!(c.route("x@nowhere"), Route::Unknown);
+        assert_eq!(
+            c.route("gpt-5"),
+            Route::CatchAll("gpt-5@primary".to_owned())
+        );
+        assert_eq!(c.models[0], ("smart".to_owned(), None));
+        assert!(
+            c.models
+                .contains(&("llama3.2".to_owned(), Some("local".to_owned())))
+        );
+        assert!(c.builder().build().is_ok());
+    }
+
+    #[test]
+    fn without_a_catch_all_unnamed_models_are_unknown() {
+        let text = GOOD.split("[catch_all]").next().unwrap();
+        let c = ServeConfig::parse(text, &env).unwrap();
+        assert_eq!(c.route("gpt-5"), Route::Unknown);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let bad = r#"
+            [server]
+            listen = "everywhere"
+            auth_token_env = "UNSET_TOKEN"
+
+            [policy]
+            stream = "sometimes"
+            on = { bad_luck = "fallback", auth = "pray" }
+            timeout_ladder = ["slow"]
+
+            [[endpoints]]
+            name = "a"
+            base_url = "ftp://x"
+            api_key_env = "UNSET_KEY"
+            models = ["m"]
+
+            [[endpoints]]
+            name = "b"
+            base_url = "http://127.0.0.1:1/v1"
+            api_key_envs = ["UNSET_POOL_KEY"]
+            models = []
+            provider = "acme"
+
+            [aliases]
+            smart = ["m", "ghost", "m@nowhere"]
+
+            [catch_all]
+            endpoint = "c"
+        "#;
+        let e = ServeConfig::parse(bad, &env).unwrap_err();
+        for part in [
+            "server.listen",
+            "UNSET_TOKEN is not set",
+            "policy.stream",
+            "`bad_luck` is not a failure category",
+            "policy.on.auth",
+            "policy.timeout_ladder",
+            "endpoints[0] (a).base_url",
+            "endpoints[1] (b).models",
+            "UNSET_POOL_KEY is not set",
+            "endpoints[1] (b).provider",
+            "aliases.smart: `ghost`",
+            "aliases.smart: `m@nowhere`",
+            "catch_all.endpoint: no endpoint is named `c`",
+        ] {
+            assert!(e.contains(part), "{part:?} missing in\n{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_types_name_the_place() {
+        let e = ServeConfig::parse("[server]\nlisten = 8080\n", &env).unwrap_err();
+        assert!(e.contains("listen"), "{e}");
+        let e = ServeConfig::parse("[[endpoints]]\nname = \"a\"\nurl = \"x\"\n", &env).unwrap_err();
+        assert!(e.contains("url"), "{e}");
+        let e = ServeConfig::parse("", &env).unwrap_err();
+        assert!(e.contains("no [[endpoints]]"), "{e}");
+    }
+}

@@ -1,0 +1,593 @@
+//! `neuralbridge serve`: the OpenAI-compatible sidecar.
+//!
+//! `POST /v1/chat/completions` (streamed and not) and `GET /v1/models` for callers, backed
+//! by one `NeuralBridge` client; `GET /health` with the health report and breaker states.
+
+mod config;
+mod http;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER,
+};
+use ::http::{Method, Request, Response, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use nb_client::{
+    Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, HealthReport, NeuralBridge,
+    StreamEvent,
+};
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use self::config::Route;
+pub(crate) use self::config::ServeConfig;
+use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
+use crate::args::print;
+use crate::exit::{CliError, CliResult, Exit};
+
+/// How long a shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// What every request handler shares.
+#[derive(Debug)]
+struct State {
+    config: ServeConfig,
+    client: NeuralBridge,
+    token: Option<String>,
+    in_flight: AtomicUsize,
+}
+
+/// Counts a request in flight for as long as it lives.
+#[derive(Debug)]
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Builds the client, binds, prints the base URL and serves until Ctrl-C.
+pub(crate) async fn run(config: ServeConfig, listen: Option<SocketAddr>, check: bool) -> CliResult {
+    let client = config
+        .builder()
+        .build()
+        .map_err(|e| CliError::usage(format!("config: {e}")))?;
+    let token = match &config.auth_token_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| CliError::usage(format!("environment variable {var} is not set")))?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    if check {
+        print(&summary(&config, None))?;
+        return Ok(Exit::Ok);
+    }
+    let addr = listen.unwrap_or(config.listen);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::runtime(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr()?;
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {bound}, reachable from other machines{}",
+            if token.is_none() {
+                " with no auth_token_env: anyone who can reach it can spend your keys"
+            } else {
+                ""
+            }
+        );
+    }
+    print(&summary(&config, Some(bound)))?;
+    let state = Arc::new(State {
+        config,
+        client,
+        token,
+        in_flight: AtomicUsize::new(0),
+    });
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    let stop = Instant::now();
+    while state.in_flight.load(Ordering::Relaxed) > 0 && stop.elapsed() < DRAIN {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    print("Stopped.\n")?;
+    Ok(Exit::Ok)
+}
+
+/// The startup text: the base URL first (scripts read the first line), then the routes.
+fn summary(config: &ServeConfig, bound: Option<SocketAddr>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match bound {
+        Some(addr) => {
+            let _ = writeln!(out, "neuralbridge serve listening on http://{addr}/v1");
+        }
+        None => {
+            let _ = writeln!(out, "configuration OK (would listen on {})", config.listen);
+        }
+    }
+    for (model, endpoint) in &config.models {
+        match endpoint {
+            Some(e) => {
+                let _ = writeln!(out, "  model {model} → endpoint {e}");
+            }
+            None => {
+                let _ = writeln!(out, "  alias {model}");
+            }
+        }
+    }
+    match &config.catch_all {
+        Some(e) => {
+            let _ = writeln!(out, "  any other model → endpoint {e}");
+        }
+        None => {
+            let _ = writeln!(out, "  any other model → 404 model_not_found");
+        }
+    }
+    let auth = if config.auth_token_env.is_some() {
+        "callers must send Authorization: Bearer <token>"
+    } else {
+        "no caller token required"
+    };
+    let _ = writeln!(out, "  {auth}; GET /health for the health report");
+    out
+}
+
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<ResBody>, Infallible> {
+    let _in_flight = InFlight::new(&state.in_flight);
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = route(&state, req).await;
+    tracing::info!(
+        target: "neuralbridge::serve",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        served_by = response
+            .headers()
+            .get("x-neuralbridge-served-by")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-"),
+        ms = started.elapsed().as_millis() as u64,
+    );
+    Ok(response)
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
+    let path = req.uri().path().trim_end_matches('/');
+    match (req.method(), path) {
+        (&Method::GET, "/health") => health(state),
+        (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "invalid_api_key",
+            "Incorrect API key provided: send the sidecar's token as Authorization: Bearer <token>.",
+            None,
+        ),
+        (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
+        (&Method::GET, "/v1/models") => models(state),
+        (_, "/health" | "/v1/chat/completions" | "/v1/models") => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            "method_not_allowed",
+            &format!("{} is not allowed on {path}", req.method()),
+            None,
+        ),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "unknown_url",
+            &format!(
+                "Unknown request URL: {} {path}. This sidecar serves POST /v1/chat/completions, \
+                 GET /v1/models and GET /health.",
+                req.method()
+            ),
+            None,
+        ),
+    }
+}
+
+/// Whether the caller sent the configured bearer token (always, when none is configured).
+fn authorized(state: &State, req: &Request<Incoming>) -> bool {
+    let Some(token) = &state.token else {
+        return true;
+    };
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    constant_time_eq(given.as_bytes(), token.as_bytes())
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `GET /v1/models`: every alias and listed model, in OpenAI's list shape.
+fn models(state: &State) -> Response<ResBody> {
+    let data: Vec<_> = state
+        .config
+        .models
+        .iter()
+        .map(|(id, endpoint)| {
+            json!({
+                "id": id,
+                "object": "model",
+                "created": 0,
+                "owned_by": endpoint.as_deref().unwrap_or("neuralbridge"),
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({ "object": "list", "data": data }))
+}
+
+/// `GET /health`: the health report, plus each target's breaker state.
+fn health(state: &State) -> Response<ResBody> {
+    #[derive(Serialize)]
+    struct Target {
+        name: String,
+        model: String,
+        endpoint: String,
+        provider: &'static str,
+        breaker: String,
+        reopens_in_s: Option<f64>,
+    }
+    #[derive(Serialize)]
+    struct Health {
+        #[serde(flatten)]
+        report: HealthReport,
+        targets: Vec<Target>,
+    }
+    let targets = state
+        .client
+        .targets()
+        .into_iter()
+        .map(|t| Target {
+            breaker: t.breaker.to_string(),
+            reopens_in_s: t.reopens_in.map(|d| d.as_secs_f64()),
+            provider: t.provider.as_str(),
+            name: t.name,
+            model: t.model,
+            endpoint: t.endpoint,
+        })
+        .collect();
+    let report = state.client.health_status();
+    let status = if report.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(status, &Health { report, targets })
+}
+
+/// `POST /v1/chat/completions`.
+async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
+    let max = state.config.max_body;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            &format!("The request body is larger than this sidecar's limit of {max} bytes."),
+            None,
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
+    let body = match Limited::new(req.into_body(), max).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(_) => return bad_request("invalid_body", "The request body could not be read."),
+    };
+    let mut request: ChatRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(
+                "invalid_json",
+                &format!("The request body is not a valid chat completion request: {e}"),
+            );
+        }
+    };
+    if request.model.trim().is_empty() {
+        return bad_request("missing_model", "The request has no `model`.");
+    }
+    if request.messages.is_empty() {
+        return bad_request("missing_messages", "The request has no `messages`.");
+    }
+    match state.config.route(&request.model) {
+        Route::AsIs => {}
+        Route::CatchAll(pinned) => request.model = pinned,
+        Route::Unknown => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "model_not_found",
+                &format!(
+                    "The model `{}` does not exist on this sidecar (see GET /v1/models).",
+                    request.model
+                ),
+                None,
+            );
+        }
+    }
+    if request.stream == Some(true) {
+        stream(state, request).await
+    } else {
+        complete(state, request).await
+    }
+}
+
+/// A non-streamed completion.
+async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> {
+    request.stream = None;
+    request.stream_options = None;
+    match state.client.chat().create(request).await {
+        Ok(response) => {
+            let attempts = response.attempts().len();
+            let served_by = response.served_by().to_owned();
+            let endpoint = response.endpoint().to_owned();
+            let mut completion = response.into_completion();
+            completion.model.clone_from(&served_by);
+            let mut r = json(StatusCode::OK, &completion);
+            annotate(&mut r, attempts, Some((&served_by, &endpoint)));
+            r
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// A streamed completion: fail over until content flows (an error before then is an
+/// ordinary error response), then relay OpenAI's server-sent events.
+async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
+    let include_usage = request
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let stream = match state.client.chat().stream(request).await {
+        Ok(s) => s,
+        Err(e) => return failure(&e),
+    };
+    // The serving attempt joins `attempts()` only when it ends.
+    let attempts = stream.attempts().len() + 1;
+    let served_by = stream.served_by().unwrap_or_default().to_owned();
+    let (tx, body) = ChannelBody::channel(32);
+    tokio::spawn(relay(stream, tx, include_usage));
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    annotate(&mut r, attempts, Some((&served_by, "")));
+    r
+}
+
+/// Relays a stream's events as SSE until it ends or the caller leaves (a failed send:
+/// dropping the stream then cancels the upstream call).
+async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, include_usage: bool) {
+    while let Some(event) = stream.next().await {
+        let frame = match event {
+            Ok(StreamEvent::Chunk(mut chunk)) => {
+                if chunk.choices.is_empty() && !include_usage {
+                    // The usage chunk the client asks for on the wire; a caller that did
+                    // not ask for it may index `choices[0]`.
+                    continue;
+                }
+                if !include_usage {
+                    chunk.usage = None;
+                }
+                if let Some(model) = stream.served_by() {
+                    model.clone_into(&mut chunk.model);
+                }
+                match serde_json::to_vec(&chunk) {
+                    Ok(data) => sse_data(&data),
+                    Err(_) => continue,
+                }
+            }
+            Ok(StreamEvent::Done(_)) => {
+                let _ = tx.send(Bytes::from_static(SSE_DONE)).await;
+                return;
+            }
+            Ok(StreamEvent::Restarted { model, .. }) => {
+                // What the caller already received cannot be taken back.
+                let message = format!(
+                    "The stream was interrupted and could only restart from scratch on {model}; \
+                     the partial answer is incomplete."
+                );
+                let _ = tx.send(stream_error("stream_interrupted", &message)).await;
+                return;
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                let code = e
+                    .category()
+                    .map_or("stream_interrupted", ErrorCategory::as_str);
+                let _ = tx.send(stream_error(code, &e.to_string())).await;
+                return;
+            }
+        };
+        if tx.send(frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An error event in a stream, as OpenAI sends one (the SDKs raise it as an API error).
+fn stream_error(code: &str, message: &str) -> Bytes {
+    let body = json!({
+        "error": { "message": message, "type": "server_error", "param": null, "code": code }
+    });
+    sse_data(body.to_string().as_bytes())
+}
+
+/// Adds the `x-neuralbridge-*` headers: attempts, and the model and endpoint that served.
+fn annotate(r: &mut Response<ResBody>, attempts: usize, served: Option<(&str, &str)>) {
+    let h = r.headers_mut();
+    h.insert("x-neuralbridge-attempts", HeaderValue::from(attempts));
+    if let Some((model, endpoint)) = served {
+        if let Ok(v) = HeaderValue::from_str(model) {
+            h.insert("x-neuralbridge-served-by", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(endpoint)
+            && !endpoint.is_empty()
+        {
+            h.insert("x-neuralbridge-endpoint", v);
+        }
+    }
+}
+
+/// A failed call as an OpenAI error response: the status says what the caller can do,
+/// `Retry-After` when to come back, `x-should-retry` whether the SDK should retry at all.
+fn failure(e: &Error) -> Response<ResBody> {
+    let category = e.category();
+    let (status, kind, code) = match (e.kind(), category) {
+        (ErrorKind::CoolingDown { .. }, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "cooling_down",
+        ),
+        (ErrorKind::DeadlineExceeded, _) | (_, Some(ErrorCategory::Timeout)) => {
+            (StatusCode::GATEWAY_TIMEOUT, "server_error", "timeout")
+        }
+        (ErrorKind::Config { .. }, _) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_model",
+        ),
+        (_, Some(c @ (ErrorCategory::InvalidRequest | ErrorCategory::ContentFilter))) => {
+            (StatusCode::BAD_REQUEST, "invalid_request_error", c.as_str())
+        }
+        (_, Some(ErrorCategory::ContextLength)) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "context_length_exceeded",
+        ),
+        (_, Some(ErrorCategory::ModelNotFound)) => (
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_found",
+        ),
+        (_, Some(ErrorCategory::RateLimit)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "rate_limit_exceeded",
+        ),
+        (_, Some(c)) => (StatusCode::BAD_GATEWAY, "server_error", c.as_str()),
+        (_, None) => (StatusCode::BAD_GATEWAY, "server_error", "upstream_error"),
+    };
+    let attempts: Vec<_> = e.attempts().iter().map(attempt_json).collect();
+    let detail = json!({
+        "kind": kind_name(e.kind()),
+        "category": category.map(ErrorCategory::as_str),
+        "sub_category": e.diagnosis().map(|d| d.sub_category.as_str()),
+        "attempts": attempts,
+    });
+    let message = match e.diagnosis() {
+        Some(d) if !matches!(e.kind(), ErrorKind::CoolingDown { .. }) => {
+            format!("{} ({} attempts)", d.root_cause, e.attempts().len())
+        }
+        _ => e.to_string(),
+    };
+    let mut r = error(status, kind, code, &message, Some(detail));
+    annotate(&mut r, e.attempts().len(), None);
+    let h = r.headers_mut();
+    if let Some(wait) = e.retry_after() {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        h.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    let retryable = matches!(e.kind(), ErrorKind::CoolingDown { .. })
+        || e.diagnosis().is_some_and(|d| d.retryable);
+    h.insert(
+        "x-should-retry",
+        HeaderValue::from_static(if retryable { "true" } else { "false" }),
+    );
+    r
+}
+
+fn kind_name(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Exhausted => "exhausted",
+        ErrorKind::Aborted => "aborted",
+        ErrorKind::CoolingDown { .. } => "cooling_down",
+        ErrorKind::DeadlineExceeded => "deadline_exceeded",
+        ErrorKind::StreamInterrupted { .. } => "stream_interrupted",
+        ErrorKind::Config { .. } => "config",
+        _ => "other",
+    }
+}
+
+fn attempt_json(a: &Attempt) -> serde_json::Value {
+    json!({
+        "model": a.model(),
+        "endpoint": a.endpoint(),
+        "latency_ms": a.latency().as_secs_f64() * 1000.0,
+        "category": a.diagnosis().map(|d| d.category.as_str()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,99 @@
+//! `neuralbridge demo`: the embedded scenario (shortened) and a user's scenario.
+
+use crate::common::run;
+
+/// The number in a summary row such as `  fallbacks          43  (answered by ...)`.
+fn row(stdout: &str, name: &str) -> u64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} row in\n{stdout}"));
+    line.trim_start()[name.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .unwrap() as u64
+}
+
+#[test]
+fn the_demo_runs_and_ends_with_a_summary_and_the_health_report() {
+    let r = run(&["demo", "--duration", "3"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = &r.stdout;
+    for part in [
+        "Chain:    gpt-4o → claude-sonnet → deepseek-chat → qwen-plus",
+        "│ SUMMARY",
+        "success rate",
+        "latency p50 / p99",
+        "Retries saved: upstream calls a blind retry loop would have made",
+        "MODEL",
+        "│ HEALTH REPORT",
+    ] {
+        assert!(out.contains(part), "{part:?} missing in\n{out}");
+    }
+    assert!(row(out, "requests") > 0);
+    // Not a terminal: one progress line per second, no cursor movement.
+    let progress = out
+        .lines()
+        .filter(|l| l.contains("  requests ") && l.contains("serving"))
+        .count();
+    assert!(progress >= 2, "{out}");
+    assert!(
+        !out.contains('\x1b'),
+        "no escape codes when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn a_users_scenario_shows_the_fallback_at_work() {
+    let dir = std::env::temp_dir().join(format!("nb-cli-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("down.toml");
+    std::fs::write(
+        &path,
+        r#"
+description = "The primary is down the whole time"
+[[models]]
+name = "primary"
+[[models.rules]]
+fault = "service_unavailable"
+[[models]]
+name = "backup"
+"#,
+    )
+    .unwrap();
+    let r = run(&[
+        "demo",
+        "--duration",
+        "2",
+        "--scenario",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = &r.stdout;
+    assert!(out.contains("The primary is down the whole time"), "{out}");
+    let requests = row(out, "requests");
+    assert!(requests > 0);
+    assert_eq!(
+        row(out, "fallbacks"),
+        requests,
+        "every answer came from the backup:\n{out}"
+    );
+    assert_eq!(row(out, "success rate"), 100, "{out}");
+    assert!(
+        row(out, "retries saved") > 0,
+        "the open breaker saved calls:\n{out}"
+    );
+    assert!(
+        out.contains("breaker primary"),
+        "the breaker change is shown:\n{out}"
+    );
+
+    std::fs::write(&path, "[[models]]\nnam = \"x\"\n").unwrap();
+    let r = run(&["demo", "--scenario", path.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("down.toml"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(dir);
+}

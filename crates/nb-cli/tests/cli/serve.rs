@@ -1,0 +1,466 @@
+//! `neuralbridge serve` in front of nb-mock, driven by a plain HTTP client.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request};
+use nb_mock::MockServer;
+use nb_transport::{HyperTransport, RequestOptions, Transport};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::common::{BIN, mock, run};
+
+const SCENARIO: &str = r#"
+[[models]]
+name = "primary"
+[[models.rules]]
+fault = "service_unavailable"
+
+[[models]]
+name = "backup"
+chunks = 3
+
+[[models]]
+name = "cutter"
+chunks = 4
+[[models.rules]]
+streaming = true
+fault = { kind = "stream_cut", after_chunks = 2 }
+
+[[models]]
+name = "down-a"
+[[models.rules]]
+fault = "service_unavailable"
+
+[[models]]
+name = "down-b"
+[[models.rules]]
+fault = "service_unavailable"
+
+[[models]]
+name = "unlisted"
+"#;
+
+const TOKEN: &str = "nb-sidecar-token-1234";
+
+/// A running sidecar in front of a mock.
+struct Sidecar {
+    _child: Child,
+    base: String,
+    transport: HyperTransport,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(mock_url: &str, extra_server: &str) -> String {
+    format!(
+        r#"
+[server]
+{extra_server}
+max_body_bytes = 4096
+
+[policy]
+max_retries = 1
+failure_threshold = 2
+recovery_s = 60
+timeout_ladder = [5]
+
+[[endpoints]]
+name = "mock"
+base_url = "{mock_url}"
+api_key_env = "NB_TEST_MOCK_KEY"
+models = ["primary", "backup", "cutter", "down-a", "down-b"]
+
+[aliases]
+smart = ["primary", "backup"]
+dead = ["down-a", "down-b"]
+
+[catch_all]
+endpoint = "mock"
+fallbacks = ["backup"]
+"#
+    )
+}
+
+async fn sidecar(server: &MockServer, name: &str, token: bool) -> Sidecar {
+    let dir = std::env::temp_dir().join(format!("nb-cli-serve-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("serve.toml");
+    let auth = if token {
+        "auth_token_env = \"NB_TEST_SERVE_TOKEN\""
+    } else {
+        ""
+    };
+    std::fs::write(&path, config(&server.base_url(), auth)).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("NB_TEST_MOCK_KEY", "sk-mock-upstream-key")
+        .env("NB_TEST_SERVE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).await.unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("neuralbridge serve listening on ")
+        .and_then(|b| b.strip_suffix("/v1"))
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    // Keep draining stdout so the sidecar never blocks on a full pipe.
+    tokio::spawn(async move {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+            line.clear();
+        }
+    });
+    Sidecar {
+        _child: child,
+        base,
+        transport: HyperTransport::new().unwrap(),
+        _dir: TempDir(dir),
+    }
+}
+
+/// A response: status, headers, whole body.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_default()
+    }
+}
+
+impl Sidecar {
+    async fn send(&self, method: Method, path: &str, body: Bytes, token: Option<&str>) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let response = self
+            .transport
+            .send(req.body(body).unwrap(), RequestOptions::default())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect_capped(1 << 20).await.unwrap();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn chat(&self, body: Value, token: Option<&str>) -> Reply {
+        let bytes = Bytes::from(body.to_string());
+        self.send(Method::POST, "/v1/chat/completions", bytes, token)
+            .await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, Bytes::new(), token).await
+    }
+}
+
+fn hello(model: &str) -> Value {
+    json!({ "model": model, "messages": [{ "role": "user", "content": "Hi" }] })
+}
+
+/// The `data:` payloads of an SSE body, checking the framing on the way.
+fn sse_events(body: &[u8]) -> Vec<String> {
+    let text = std::str::from_utf8(body).unwrap();
+    assert!(
+        text.ends_with("\n\n"),
+        "every event ends with a blank line: {text:?}"
+    );
+    text.split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("not a data event: {e:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fallback_serves_the_call_and_health_shows_it() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "fallback", false).await;
+
+    let r = s.chat(hello("smart"), None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["model"], "backup", "the model that served, not the alias");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Echo from backup: Hi"
+    );
+    assert_eq!(r.header("x-neuralbridge-served-by"), "backup");
+    let seen = server.log().attempts("primary") + server.log().attempts("backup");
+    assert_eq!(seen, 3, "primary, one retry, then backup");
+    assert_eq!(r.header("x-neuralbridge-attempts"), seen.to_string());
+
+    // The primary's breaker is open now: the next call goes straight to the backup.
+    let r = s.chat(hello("smart"), None).await;
+    assert_eq!(r.json()["model"], "backup");
+    assert_eq!(r.header("x-neuralbridge-attempts"), "1");
+    assert_eq!(
+        server.log().attempts("primary"),
+        2,
+        "no call to an open breaker"
+    );
+
+    let h = s.get("/health", None).await;
+    assert_eq!(h.status, 200);
+    let h = h.json();
+    let target = |name: &str| {
+        h["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["model"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(target("primary")["breaker"], "open");
+    assert!(target("primary")["reopens_in_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(target("backup")["breaker"], "closed");
+    let primary = h["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "primary")
+        .unwrap();
+    assert_eq!(primary["reliability"]["successes"], 0);
+    assert_eq!(primary["reliability"]["calls"], 2);
+    assert!(h.get("healthy").is_some() && h.get("recommendations").is_some());
+}
+
+#[tokio::test]
+async fn streaming_relays_openais_sse_format() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "stream", false).await;
+
+    let mut body = hello("smart");
+    body["stream"] = json!(true);
+    let r = s.chat(body.clone(), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "text/event-stream");
+    assert_eq!(r.header("x-neuralbridge-served-by"), "backup");
+    let events = sse_events(&r.body);
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    let mut text = String::new();
+    for e in &events[..events.len() - 1] {
+        let chunk: Value = serde_json::from_str(e).unwrap();
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+        assert_eq!(chunk["model"], "backup");
+        assert!(
+            !chunk["choices"].as_array().unwrap().is_empty(),
+            "no usage-only chunk unless asked for"
+        );
+        assert!(chunk.get("usage").is_none());
+        text.push_str(
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+    }
+    assert_eq!(text, "Echo from backup: Hi");
+
+    // Asked for, usage comes in its own chunk before [DONE].
+    body["stream_options"] = json!({ "include_usage": true });
+    let r = s.chat(body, None).await;
+    let events = sse_events(&r.body);
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert!(usage["usage"]["total_tokens"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn a_stream_cut_after_content_ends_with_an_error_event_not_done() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "cut", false).await;
+    let mut body = hello("cutter");
+    body["stream"] = json!(true);
+    let r = s.chat(body, None).await;
+    assert_eq!(r.status, 200, "content was flowing when the stream broke");
+    let events = sse_events(&r.body);
+    assert!(
+        !events.iter().any(|e| e == "[DONE]"),
+        "never a truncated success"
+    );
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "stream_interrupted", "{last}");
+    assert!(
+        events.len() >= 2,
+        "content came before the error: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_model_cooling_down_is_a_503_with_retry_after() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "cooling", false).await;
+    let r = s.chat(hello("dead"), None).await;
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["error"]["code"], "overloaded");
+    assert_eq!(
+        r.json()["error"]["neuralbridge"]["attempts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    let r = s.chat(hello("dead"), None).await;
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "cooling_down");
+    assert_eq!(v["error"]["type"], "server_error");
+    let wait: u64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(
+        server.log().attempts("down-a"),
+        2,
+        "no call while cooling down"
+    );
+    assert_eq!(server.log().attempts("down-b"), 2);
+}
+
+#[tokio::test]
+async fn caller_token_size_cap_and_malformed_requests() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "guard", true).await;
+
+    for token in [None, Some("wrong-token")] {
+        let r = s.chat(hello("backup"), token).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["error"]["code"], "invalid_api_key");
+    }
+    assert_eq!(s.get("/v1/models", None).await.status, 401);
+    assert_eq!(server.log().len(), 0, "rejected calls never go upstream");
+    let ok = s.chat(hello("backup"), Some(TOKEN)).await;
+    assert_eq!(ok.status, 200);
+    let seen = &server.log().requests_for("backup")[0];
+    assert_eq!(
+        seen.credential.last4(),
+        Some("-key"),
+        "upstream gets the configured key, not the caller's token"
+    );
+
+    let bad = s
+        .send(
+            Method::POST,
+            "/v1/chat/completions",
+            Bytes::from_static(b"{not json"),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let v = bad.json();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert_eq!(v["error"]["code"], "invalid_json");
+    assert!(v["error"].get("param").is_some());
+
+    let r = s
+        .chat(json!({ "model": "backup", "messages": [] }), Some(TOKEN))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "missing_messages");
+
+    let big =
+        json!({ "model": "backup", "messages": [{ "role": "user", "content": "x".repeat(8000) }] });
+    let r = s.chat(big, Some(TOKEN)).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "request_too_large");
+
+    let r = s.get("/v2/anything", Some(TOKEN)).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+    assert_eq!(server.log().len(), 1, "only the good call went upstream");
+}
+
+#[tokio::test]
+async fn models_catch_all_and_unknown_endpoints() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "routes", false).await;
+
+    let m = s.get("/v1/models", None).await.json();
+    assert_eq!(m["object"], "list");
+    let ids: Vec<&str> = m["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"smart") && ids.contains(&"backup"), "{ids:?}");
+
+    // Not named in the config: the catch-all endpoint serves it under its own name.
+    let r = s.chat(hello("unlisted"), None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["model"], "unlisted");
+    assert_eq!(server.log().attempts("unlisted"), 1);
+
+    let r = s.chat(hello("x@no-such-endpoint"), None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "model_not_found");
+}
+
+#[test]
+fn a_bad_config_is_refused_up_front_with_every_problem() {
+    let dir = std::env::temp_dir().join(format!("nb-cli-serve-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[endpoints]]\nname = \"a\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\
+         api_key_env = \"NB_CLI_TEST_SURELY_UNSET\"\nmodels = [\"m\"]\n\
+         [aliases]\nx = [\"ghost\"]\n",
+    )
+    .unwrap();
+    let r = run(&["serve", "--config", path.to_str().unwrap(), "--check"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("NB_CLI_TEST_SURELY_UNSET is not set"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("aliases.x: `ghost`"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
