@@ -164,17 +164,15 @@ impl<E: fmt::Debug> fmt::Debug for HealError<E> {
     }
 }
 
-impl<E: fmt::Display> fmt::Display for HealError<E> {
+/// The cascade's error (whose diagnosis describes the last failure); the
+/// operation's own error is [`last_error`](HealError::last_error).
+impl<E> fmt::Display for HealError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.error)?;
-        if let Some(last) = &self.last {
-            write!(f, "; last error: {last}")?;
-        }
-        Ok(())
+        self.error.fmt(f)
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for HealError<E> {
+impl<E: fmt::Debug> std::error::Error for HealError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
     }

@@ -153,6 +153,11 @@ pub use nb_learn::{HealthReport, JsonFileStore, MemoryStore, PredictiveConfig, S
 pub use nb_route::LoadBalancingStrategy;
 pub use nb_transport::{ApiKey, ChatCompletion, ChatCompletionChunk, Message, Transport, Usage};
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
+
 /// The crates the facade composes, for what the root does not re-export.
 pub mod layers {
     pub use nb_breaker as breaker;

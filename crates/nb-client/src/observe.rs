@@ -83,16 +83,16 @@ pub(crate) fn verbose_line(a: &Attempt, name: &str) -> String {
             a.number, a.endpoint
         );
     };
-    let status = d.status.map(|s| format!(" {s}")).unwrap_or_default();
+    let status = d.status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
     let next = match a.decision {
         Decision::Retry { after } => format!("retrying in {:.2} s", after.as_secs_f64()),
         Decision::RotateKey => "retrying with the next key".to_owned(),
-        Decision::DropPrefill => "restarting without the prefill".to_owned(),
+        Decision::DropPrefill => "retrying without the prefill".to_owned(),
         Decision::Fallback => "falling back".to_owned(),
         _ => "giving up".to_owned(),
     };
     format!(
-        "[neuralbridge] attempt {} {name} ({}): {}{status} ({}) after {ms} ms: {}; {next}",
+        "[neuralbridge] attempt {} {name} ({}): {} ({}{status}) after {ms} ms, {next}: {}",
         a.number, a.endpoint, d.category, d.sub_category, d.root_cause
     )
 }

@@ -1039,7 +1039,7 @@ async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
         .unwrap_err();
     assert_eq!(err.last_error(), Some(&"invalid api key"));
     assert_eq!(err.error().category(), Some(ErrorCategory::Auth));
-    assert!(err.to_string().contains("last error: invalid api key"));
+    assert!(err.to_string().contains("auth"), "{err}");
 }
 
 #[test]
@@ -1518,4 +1518,61 @@ async fn dropping_a_stream_counts_neither_success_nor_failure() {
     let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
     assert_eq!(primary.reliability.calls, 0);
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(
+            429,
+            "rate_limit_exceeded",
+            "Rate limit reached for key sk-test-key-0001",
+        )
+        .header(RETRY_AFTER, "1"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    client.chat().create(request()).await.unwrap();
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let attempt_spans: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("neuralbridge.attempt") && l.contains("close"))
+        .collect();
+    assert_eq!(attempt_spans.len(), 2, "{out}");
+    assert!(attempt_spans[0].contains("attempt=1"), "{out}");
+    assert!(attempt_spans[0].contains("model=primary"), "{out}");
+    assert!(attempt_spans[0].contains("endpoint=default"), "{out}");
+    assert!(
+        attempt_spans[0].contains("category=\"rate_limit\""),
+        "{out}"
+    );
+    assert!(attempt_spans[0].contains("latency_ms="), "{out}");
+    assert!(attempt_spans[1].contains("category=\"success\""), "{out}");
+    assert!(out.contains("neuralbridge.call"), "{out}");
+    assert!(out.contains("stream=false"), "{out}");
+    assert!(!out.contains("sk-test-key-0001"), "{out}");
 }
