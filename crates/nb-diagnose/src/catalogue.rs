@@ -120,7 +120,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate", "slow_down"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
-    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.
@@ -135,7 +135,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
-    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account"]),
+    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // ---------------------------------------------------------------------- auth
@@ -172,7 +172,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid", "on-demand throughput isn't supported", "on-demand throughput isn’t supported"]),
     e(ModelNotFound, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi),
-    e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated"]),
+    e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
+    // One-API / New-API relays: no upstream channel serves this model.
+    e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
@@ -189,10 +191,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    // OpenAI's missing objects; other wordings are caught by Signal::Resource.
+    e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "validation_error", 50, &["input validation error", "validationexception", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // --------------------------------------------------------------- server_error
-    e(ServerError, "api_error", 72, &["api_error"]).of(Anthropic),
+    // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
+    e(ServerError, "api_error", 72, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
@@ -203,7 +208,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "overloaded", 92, &["overloaded_error"]).of(Anthropic).word(),
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
     e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
-    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     e(Overloaded, "service_unavailable", 48, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
@@ -222,6 +227,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
+    // Go's `Post "https://...": EOF`: the server closed the connection.
+    e(Network, "connection_reset", 60, &[": eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
     e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error"]),
@@ -231,7 +238,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
-    e(StreamInterrupted, "stream_error", 70, &["during streaming", "error in stream", "stream error"]),
+    // Whole words: "upstream error" is not a stream error.
+    e(StreamInterrupted, "stream_error", 70, &["during streaming", "error in stream", "stream error"]).word(),
     e(StreamInterrupted, "stream_interrupted", 75, &["stream ended", "stream closed", "stream interrupted", "premature close", "prematurely", "ended without", "without [done]", "incomplete stream"]).success_only(),
     e(StreamInterrupted, "stream_interrupted", 50, &["terminated"]).success_only().word(),
 ];
@@ -256,10 +264,15 @@ pub(crate) enum Signal {
     Secret,
     /// The word "model"; see [`Signal::Missing`].
     Model,
+    /// An API object that is not a model ("file", "thread", "tool"), as a
+    /// whole word; see [`Signal::Missing`].
+    Resource,
     /// "not found", "does not exist": within [`MODEL_MISSING_SPAN`] bytes
     /// after "model" it means the model is missing, however the provider
     /// words the rest ("The requested model was not found: x", "model 'x'
-    /// not found (status code: 404)").
+    /// not found (status code: 404)"); when a [`Signal::Resource`] word is
+    /// nearer ("File file-x not found"), the request names a missing object
+    /// and is invalid, whatever a 404 alone would suggest.
     Missing,
 }
 
@@ -271,11 +284,12 @@ pub(crate) const MODEL_MISSING_SPAN: usize = 80;
 #[rustfmt::skip]
 pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Wait, &["retry after", "retry-after", "retry_after", "try again in", "try again after", "retry in", "retrydelay", "retry_delay", "retry delay", "wait", "resets in", "请在", "请于"]),
-    (Signal::Status, &["error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status", "code"]),
+    (Signal::Status, &["error:", "error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status", "code"]),
     (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
     (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
     (Signal::Secret, &["sk-", "sk_", "aiza", "gsk_", "xai-", "hf_", "nvapi-", "bearer ", "r8_"]),
     (Signal::Model, &["model"]),
+    (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),

@@ -219,11 +219,13 @@ impl DiagnosisEngine {
             entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
         }
         for (signal, literals) in SIGNALS {
-            entries.extend(
-                literals
-                    .iter()
-                    .map(|p| entry(p, What::Signal(*signal), Boundary::Start)),
-            );
+            // Object names must be whole words ("file", not "profile").
+            let b = if *signal == Signal::Resource {
+                Boundary::Both
+            } else {
+                Boundary::Start
+            };
+            entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
         }
         for profile in profiles() {
             // Model-name prefixes name a provider in free text, except plain
@@ -312,6 +314,7 @@ impl DiagnosisEngine {
     /// Runs the automata over `hay`, collecting rule hits and signals.
     fn scan(&self, hay: &[u8], ev: &mut Evidence, order: u8) {
         ev.model_at = None;
+        ev.resource_at = None;
         self.scan_with(&self.compiled.ascii, hay, ev, order);
         if !hay.is_ascii() {
             self.scan_with(&self.compiled.wide, hay, ev, order);
@@ -372,10 +375,18 @@ impl DiagnosisEngine {
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Secret) => ev.secret = true,
                 What::Signal(Signal::Model) => ev.model_at = Some(end),
+                What::Signal(Signal::Resource) => ev.resource_at = Some(end),
                 What::Signal(Signal::Missing) => {
-                    ev.model_missing |= ev
-                        .model_at
-                        .is_some_and(|at| start >= at && start - at <= MODEL_MISSING_SPAN);
+                    // The nearest noun before "not found" is what is missing.
+                    let near = |at: Option<usize>| {
+                        at.filter(|at| start >= *at && start - at <= MODEL_MISSING_SPAN)
+                    };
+                    match (near(ev.model_at), near(ev.resource_at)) {
+                        (Some(m), Some(r)) if r > m => ev.resource_missing = true,
+                        (Some(_), _) => ev.model_missing = true,
+                        (None, Some(_)) => ev.resource_missing = true,
+                        (None, None) => {}
+                    }
                 }
                 What::Signal(Signal::Names(p)) => {
                     let key = (order, start, Reverse(t.len));
@@ -660,12 +671,20 @@ impl DiagnosisEngine {
         }
         if ev.model_missing && v.priority < 80 {
             v = Verdict::new(ErrorCategory::ModelNotFound, "model_not_found", 80);
+        } else if ev.resource_missing && v.priority < 60 {
+            // "File x not found": the request names an object that does not
+            // exist; a 404 or a generic "does not exist" would say model.
+            v = Verdict::new(ErrorCategory::InvalidRequest, "resource_not_found", 60);
         }
         let by_status = status.and_then(status_rule);
         if let Some((category, sub)) = by_status
-            && v.priority < 30
+            && (v.priority < 30 || (cdn_status(status) && v.priority < 90))
         {
-            v = Verdict::new(category, sub, 30);
+            // A CDN's own status (Cloudflare 520-527) comes with the CDN's
+            // page, whose prose ("the origin may be overloaded") describes
+            // the CDN failure, not the provider's: the status decides.
+            let priority = if cdn_status(status) { 85 } else { 30 };
+            v = Verdict::new(category, sub, priority);
         }
         let quota_like = matches!(
             v.category,
@@ -875,6 +894,10 @@ struct Evidence {
     model_at: Option<usize>,
     /// "not found" (or similar) shortly after "model".
     model_missing: bool,
+    /// Where the last [`Signal::Resource`] word ended, in the current haystack.
+    resource_at: Option<usize>,
+    /// "not found" (or similar) shortly after an object that is not a model.
+    resource_missing: bool,
 }
 
 type NameKey = (u8, usize, Reverse<u16>);
@@ -992,6 +1015,11 @@ fn timeout_sub(phase: TimeoutPhase) -> &'static str {
         TimeoutPhase::Idle => "idle_timeout",
         _ => "total_timeout",
     }
+}
+
+/// Statuses a CDN (Cloudflare) generates itself; 529 is Anthropic's own.
+fn cdn_status(status: Option<u16>) -> bool {
+    status.is_some_and(|s| (520..=527).contains(&s))
 }
 
 /// Categories where a server-given wait means something.

@@ -1607,3 +1607,166 @@ fn sdk_printouts_and_wrappers() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Lessons of the held-out corpus, each written differently from the case
+/// that taught it: over-eager literals, the status against the body, Go and
+/// Node printouts, relay (One-API/New-API) wording in English and Chinese.
+#[test]
+fn heldout_lessons_generalise() {
+    const UNKNOWN_HOST: &str = "https://llm-gateway.example.com/v1";
+    let cloudflare_522 = "<!DOCTYPE html><html><head><title>api.example.com | 522: Connection timed out</title></head><body><h2>What happened?</h2><p>The initial connection between Cloudflare's network and the origin web server timed out. As a result, the web page can not be displayed.</p><h2>What can I do?</h2><p>Contact your hosting provider: the origin web server may be overloaded or offline.</p></body></html>";
+    check(vec![
+        // "upstream error" is not a stream error; `one_api_error` and an SDK
+        // module path are not Anthropic's `api_error` type.
+        http(
+            "upstream error is not a stream error",
+            UNKNOWN_HOST,
+            502,
+            r#"{"error":{"message":"upstream error: backend returned 502","type":"upstream_error"}}"#,
+            ServerError,
+            true,
+        ),
+        http(
+            "one_api_error is not api_error",
+            UNKNOWN_HOST,
+            403,
+            r#"{"error":{"message":"this key may not call the requested endpoint","type":"one_api_error"}}"#,
+            Permission,
+            false,
+        ),
+        msg(
+            "module path is not api_error",
+            UNKNOWN_HOST,
+            None,
+            "cohere.core.api_error.ApiError: status_code: 403, body: {'message': 'Forbidden'}",
+            Permission,
+            false,
+        ),
+        // A missing object that is not a model: the request is wrong.
+        http(
+            "missing file under a 404",
+            OPENAI,
+            404,
+            r#"{"error":{"message":"The file 'report.pdf' was not found in vector store vs_1.","type":"invalid_request_error","param":null,"code":null}}"#,
+            InvalidRequest,
+            false,
+        ),
+        msg(
+            "missing tool",
+            ANTHROPIC,
+            Some(400),
+            "tool 'get_weather' does not exist in this request",
+            InvalidRequest,
+            false,
+        ),
+        http(
+            "missing thread",
+            OPENAI,
+            404,
+            r#"{"error":{"message":"No thread found with id 'thread_abc123'.","type":"invalid_request_error"}}"#,
+            InvalidRequest,
+            false,
+        ),
+        // ... while a model named nearer to "not found" is still the model.
+        http(
+            "file named before the model",
+            UNKNOWN_HOST,
+            404,
+            r#"{"error":{"message":"config file lists model 'qwen-9' but the model was not found"}}"#,
+            ModelNotFound,
+            false,
+        ),
+        // Statuses printed after "Error:" (Node SDKs, CLIs).
+        msg(
+            "node status printout 503",
+            UNKNOWN_HOST,
+            None,
+            "Error: 503 status code (no body)",
+            Overloaded,
+            true,
+        ),
+        msg(
+            "node status printout 401",
+            UNKNOWN_HOST,
+            None,
+            r#"Error: 401 {"message":"nope"}"#,
+            Auth,
+            false,
+        ),
+        // Go's io.EOF after a request: the server closed the connection.
+        msg(
+            "go eof",
+            UNKNOWN_HOST,
+            None,
+            r#"Post "https://llm-gateway.example.com/v1/chat/completions": EOF"#,
+            Network,
+            true,
+        ),
+        // A CDN's own status decides over its page's prose.
+        http(
+            "cloudflare 522 page mentions overload",
+            ANTHROPIC,
+            522,
+            cloudflare_522,
+            Timeout,
+            true,
+        ),
+        // Relay wording: quota, channels, retired models, load.
+        http(
+            "user quota is not enough as 403",
+            UNKNOWN_HOST,
+            403,
+            r#"{"error":{"message":"user quota is not enough (request id: 1)","type":"one_api_error","code":"insufficient_user_quota"}}"#,
+            QuotaExhausted,
+            false,
+        ),
+        msg(
+            "monthly key limit",
+            OPENROUTER,
+            None,
+            "Key limit exceeded: this key has reached its monthly limit of $20.",
+            QuotaExhausted,
+            false,
+        ),
+        http(
+            "no channel for the model, as a 503",
+            UNKNOWN_HOST,
+            503,
+            r#"{"error":{"message":"No available channel for model claude-9 under group default","type":"new_api_error"}}"#,
+            ModelNotFound,
+            false,
+        ),
+        http(
+            "no channel, Chinese",
+            UNKNOWN_HOST,
+            503,
+            r#"{"error":{"message":"当前分组 vip 下对于模型 qwen-max 无可用渠道","type":"one_api_error"}}"#,
+            ModelNotFound,
+            false,
+        ),
+        msg(
+            "model retired, Chinese",
+            UNKNOWN_HOST,
+            Some(400),
+            "gpt-4-0314 已下线，请使用 gpt-4o",
+            ModelNotFound,
+            false,
+        ),
+        msg(
+            "upstream load saturated, Chinese",
+            UNKNOWN_HOST,
+            Some(429),
+            "上游负载已饱和，请稍后再试",
+            Overloaded,
+            true,
+        ),
+        msg(
+            "request rate wording",
+            DASHSCOPE,
+            None,
+            "Request rate is too high for this account.",
+            RateLimit,
+            true,
+        ),
+    ]);
+}
