@@ -226,18 +226,18 @@ impl CallState {
             return self.select(inner, now);
         }
         // Nothing to call: the first candidate to reopen, if any is cooling.
+        // (A request larger than a target's token burst never fits there.)
         let retry_in = self
             .chain
             .targets
             .iter()
             .filter(|t| !self.given_up.contains(t) && self.allows(t))
             .filter_map(|t| {
+                let limiter = match t.limiter.check(cost, now) {
+                    Ok(()) => None,
+                    Err(denied) => Some(denied.retry_after()?),
+                };
                 let breaker = t.breaker.check(now).err().map(|r| r.retry_after);
-                let limiter = t
-                    .limiter
-                    .check(cost, now)
-                    .err()
-                    .map(|d| d.retry_after().unwrap_or(Duration::MAX));
                 breaker.max(limiter)
             })
             .min();

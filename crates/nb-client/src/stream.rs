@@ -372,7 +372,8 @@ impl ChatStream {
         &self.text
     }
 
-    /// The model serving now (or that served).
+    /// The model serving now; `None` once the stream has ended (the
+    /// summary names it).
     pub fn served_by(&self) -> Option<&str> {
         self.current.as_ref().map(|c| &*c.lease.target.model)
     }

@@ -1,0 +1,84 @@
+//! Tracing output: a span per call and per attempt with model, endpoint,
+//! category and latency, and never a key. In its own test binary because
+//! `tracing` caches callsite interest process-wide: tests without a
+//! subscriber running in parallel would race with this one.
+
+use std::sync::{Arc, Mutex};
+
+use http::StatusCode;
+use http::header::RETRY_AFTER;
+use nb_client::{ChatRequest, NeuralBridge};
+use nb_transport::{MockReply, MockTransport};
+use serde_json::json;
+
+const KEY: &str = "sk-test-key-0001";
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let mock = MockTransport::new();
+    let limited = json!({"error": {
+        "message": format!("Rate limit reached for key {KEY}"),
+        "code": "rate_limit_exceeded"
+    }});
+    mock.push(MockReply::json(StatusCode::TOO_MANY_REQUESTS, &limited).header(RETRY_AFTER, "1"))
+        .push(MockReply::chat("primary", "hi"));
+    let client = NeuralBridge::builder()
+        .base_url("https://api.openai.com/v1")
+        .api_key(KEY)
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap();
+    client
+        .chat()
+        .create(ChatRequest::new("primary").user("Hello"))
+        .await
+        .unwrap();
+
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let attempt_spans: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("neuralbridge.attempt") && l.contains("close"))
+        .collect();
+    assert_eq!(attempt_spans.len(), 2, "{out}");
+    assert!(attempt_spans[0].contains("attempt=1"), "{out}");
+    assert!(attempt_spans[0].contains("model=primary"), "{out}");
+    assert!(attempt_spans[0].contains("endpoint=default"), "{out}");
+    assert!(
+        attempt_spans[0].contains("category=\"rate_limit\""),
+        "{out}"
+    );
+    assert!(attempt_spans[0].contains("latency_ms="), "{out}");
+    assert!(attempt_spans[1].contains("category=\"success\""), "{out}");
+    assert!(out.contains("neuralbridge.call"), "{out}");
+    assert!(out.contains("stream=false"), "{out}");
+    assert!(
+        out.contains("attempt failed"),
+        "a warn event per failed attempt: {out}"
+    );
+    assert!(!out.contains(KEY), "{out}");
+}
