@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::cmp::Reverse;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
@@ -34,9 +34,11 @@ const MAX_MESSAGE: usize = 500;
 /// Turns failures into [`Diagnosis`]es: a pure function of the failure, the
 /// catalogue (built-in plus user [`Rule`]s) and the wait cap.
 ///
-/// Building an engine compiles the catalogue's literals into an automaton
-/// (tens of milliseconds); build it once and share it. It is `Send + Sync`,
-/// and clones share the compiled catalogue.
+/// The built-in catalogue is compiled into automata once per process, on
+/// first use (tens of milliseconds, more in a debug build), and shared by
+/// every engine without user rules, so [`DiagnosisEngine::new`] is cheap
+/// after the first call. Each engine with user rules compiles its own. It is
+/// `Send + Sync`, and clones share the compiled catalogue.
 ///
 /// ```
 /// use std::time::Duration;
@@ -66,6 +68,84 @@ struct Compiled {
     /// kept apart, their bytes would multiply the byte classes, and so the
     /// size, of the main automaton.
     wide: Matcher<Target>,
+}
+
+/// The built-in catalogue, compiled once per process and shared by every
+/// engine without user rules (compiling it is the slow part of `new()`).
+fn builtin() -> Arc<Compiled> {
+    static BUILTIN: OnceLock<Arc<Compiled>> = OnceLock::new();
+    BUILTIN
+        .get_or_init(|| {
+            #[allow(clippy::expect_used)]
+            // The built-in catalogue has no user rule to refuse and always
+            // compiles (test `builtin_catalogue_compiles`).
+            Arc::new(Compiled::build(&[]).expect("the built-in catalogue compiles"))
+        })
+        .clone()
+}
+
+impl Compiled {
+    /// Compiles the catalogue, the signals and `user_rules` into automata.
+    fn build(user_rules: &[Rule]) -> Result<Self, RuleError> {
+        let mut rules = Vec::with_capacity(CATALOGUE.len() + user_rules.len());
+        let mut entries: Vec<(&str, Target)> = Vec::new();
+        for e in CATALOGUE {
+            let id = rule_id(rules.len());
+            rules.push(RuleData::builtin(e));
+            let b = if e.word {
+                Boundary::Both
+            } else {
+                Boundary::None
+            };
+            entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
+        }
+        for (signal, literals) in SIGNALS {
+            // Object names must be whole words ("file", not "profile").
+            let b = if *signal == Signal::Resource {
+                Boundary::Both
+            } else {
+                Boundary::Start
+            };
+            entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
+        }
+        for profile in profiles() {
+            // Model-name prefixes name a provider in free text, except plain
+            // English words and Bedrock's `vendor.` ids (which name the
+            // model's maker, not the host).
+            if profile.provider == Provider::Bedrock {
+                continue;
+            }
+            for p in profile.model_prefixes {
+                let brand = p.bytes().any(|c| !c.is_ascii_alphabetic())
+                    || matches!(
+                        *p,
+                        "claude" | "gemini" | "deepseek" | "codestral" | "devstral"
+                    );
+                if p.len() >= 4 && brand {
+                    let what = What::Signal(Signal::Names(profile.provider));
+                    entries.push(entry(p, what, Boundary::Start));
+                }
+            }
+        }
+        for r in user_rules {
+            let id = rule_id(rules.len());
+            rules.push(RuleData::user(r));
+            entries.extend(
+                r.patterns
+                    .iter()
+                    .map(|p| entry(p, What::Rule(id), Boundary::None)),
+            );
+        }
+        let (ascii, wide): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(p, _)| p.is_ascii());
+        let build = |entries: Vec<(&str, Target)>| {
+            Matcher::build(entries).map_err(|e| RuleError::Automaton(e.to_string()))
+        };
+        Ok(Self {
+            rules,
+            ascii: build(ascii)?,
+            wide: build(wide)?,
+        })
+    }
 }
 
 /// Builds a [`DiagnosisEngine`] with a wait cap and user rules.
@@ -177,11 +257,15 @@ impl Default for DiagnosisEngine {
 
 impl DiagnosisEngine {
     /// An engine with the built-in catalogue and a 120 s wait cap.
+    ///
+    /// The catalogue is compiled on the first call in a process; later
+    /// engines share it, so building one is cheap.
     pub fn new() -> Self {
-        #[allow(clippy::expect_used)]
-        // The built-in catalogue has no user rule to refuse and always
-        // compiles (test `builtin_catalogue_compiles`).
-        Self::compile(DEFAULT_MAX_WAIT, Vec::new()).expect("the built-in catalogue compiles")
+        Self {
+            max_wait: DEFAULT_MAX_WAIT,
+            user_rules: Vec::new(),
+            compiled: builtin(),
+        }
     }
 
     /// A builder for the wait cap and user rules.
@@ -206,64 +290,11 @@ impl DiagnosisEngine {
     }
 
     fn compile(max_wait: Duration, user_rules: Vec<Rule>) -> Result<Self, RuleError> {
-        let mut rules = Vec::with_capacity(CATALOGUE.len() + user_rules.len());
-        let mut entries: Vec<(&str, Target)> = Vec::new();
-        for e in CATALOGUE {
-            let id = rule_id(rules.len());
-            rules.push(RuleData::builtin(e));
-            let b = if e.word {
-                Boundary::Both
-            } else {
-                Boundary::None
-            };
-            entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
-        }
-        for (signal, literals) in SIGNALS {
-            // Object names must be whole words ("file", not "profile").
-            let b = if *signal == Signal::Resource {
-                Boundary::Both
-            } else {
-                Boundary::Start
-            };
-            entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
-        }
-        for profile in profiles() {
-            // Model-name prefixes name a provider in free text, except plain
-            // English words and Bedrock's `vendor.` ids (which name the
-            // model's maker, not the host).
-            if profile.provider == Provider::Bedrock {
-                continue;
-            }
-            for p in profile.model_prefixes {
-                let brand = p.bytes().any(|c| !c.is_ascii_alphabetic())
-                    || matches!(
-                        *p,
-                        "claude" | "gemini" | "deepseek" | "codestral" | "devstral"
-                    );
-                if p.len() >= 4 && brand {
-                    let what = What::Signal(Signal::Names(profile.provider));
-                    entries.push(entry(p, what, Boundary::Start));
-                }
-            }
-        }
-        for r in &user_rules {
-            let id = rule_id(rules.len());
-            rules.push(RuleData::user(r));
-            entries.extend(
-                r.patterns
-                    .iter()
-                    .map(|p| entry(p, What::Rule(id), Boundary::None)),
-            );
-        }
-        let (ascii, wide): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(p, _)| p.is_ascii());
-        let build = |entries: Vec<(&str, Target)>| {
-            Matcher::build(entries).map_err(|e| RuleError::Automaton(e.to_string()))
+        let compiled = if user_rules.is_empty() {
+            builtin()
+        } else {
+            Arc::new(Compiled::build(&user_rules)?)
         };
-        let compiled = Arc::new(Compiled {
-            rules,
-            ascii: build(ascii)?,
-            wide: build(wide)?,
-        });
         Ok(Self {
             max_wait,
             user_rules,
@@ -1155,8 +1186,22 @@ mod tests {
         let e = DiagnosisEngine::new();
         assert_eq!(e.max_wait(), DEFAULT_MAX_WAIT);
         assert!(e.compiled.ascii.len() > 500 && e.compiled.wide.len() > 10);
-        // Clones share the compiled catalogue.
+        // Clones share the compiled catalogue, and so do engines without
+        // user rules, however they are built.
         assert!(Arc::ptr_eq(&e.compiled, &e.clone().compiled));
+        assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
+        let built = DiagnosisEngine::builder()
+            .max_wait(Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert!(Arc::ptr_eq(&e.compiled, &built.compiled));
+        // User rules get their own.
+        let mut custom = DiagnosisEngine::new();
+        custom
+            .add_rule(Rule::new(ErrorCategory::Overloaded, "x").pattern("shed"))
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert!(!Arc::ptr_eq(&e.compiled, &custom.compiled));
+        assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
     }
 
     #[test]
