@@ -1,14 +1,16 @@
-//! `neuralbridge`: diagnose LLM APIs, list provider profiles, run nb-mock standalone.
+//! `neuralbridge`: the NeuralBridge command.
 //!
 //! ```text
+//! neuralbridge demo                                  # the client against misbehaving providers
 //! neuralbridge diagnose-error "throttling.ratequota: 请求速度超限" --status-code 429
 //! neuralbridge diagnose --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY
 //! neuralbridge providers
-//! neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml --port 8080
+//! neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml --port 8081
+//! neuralbridge serve --config crates/nb-cli/config/serve.toml
 //! ```
 //!
 //! Every command's `--help` has examples; the exit codes are listed in `neuralbridge --help`
-//! and in the crate's README.
+//! and in the crate's README, which also documents the `serve` configuration.
 #![forbid(unsafe_code)]
 
 mod args;

@@ -576,6 +576,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configs_validate() {
+        let keys = |var: &str| var.ends_with("_API_KEY").then(|| "sk-example".to_owned());
+        for text in [
+            include_str!("../../config/serve.toml"),
+            include_str!("../../config/serve-mock.toml"),
+        ] {
+            let c = ServeConfig::parse(text, &keys).unwrap();
+            assert!(c.listen.ip().is_loopback());
+            assert_eq!(c.route("smart"), Route::AsIs);
+            assert!(c.builder().build().is_ok());
+        }
+    }
+
+    #[test]
     fn without_a_catch_all_unnamed_models_are_unknown() {
         let text = GOOD.split("[catch_all]").next().unwrap();
         let c = ServeConfig::parse(text, &env).unwrap();

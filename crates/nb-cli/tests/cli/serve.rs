@@ -197,6 +197,27 @@ impl Sidecar {
     }
 }
 
+/// A POST with a chunked body (no Content-Length), over a raw connection; returns the status.
+async fn chunked_post(base: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    std::str::from_utf8(&response[9..12])
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn hello(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "Hi" }] })
 }
@@ -408,6 +429,10 @@ async fn caller_token_size_cap_and_malformed_requests() {
     let r = s.chat(big, Some(TOKEN)).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"]["code"], "request_too_large");
+
+    // Without a Content-Length the cap applies while reading.
+    let status = chunked_post(&s.base, &"x".repeat(5000)).await;
+    assert_eq!(status, 413);
 
     let r = s.get("/v2/anything", Some(TOKEN)).await;
     assert_eq!(r.status, 404);
