@@ -80,3 +80,62 @@ pub(crate) async fn mock(toml: &str) -> MockServer {
         .await
         .unwrap()
 }
+
+/// A directory for a test's files, removed when dropped.
+#[derive(Debug)]
+pub(crate) struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh directory named after the test and this process.
+    pub(crate) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("nb-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Writes `contents` to `name` in the directory; returns its path as a string.
+    pub(crate) fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts the binary as a server and reads the base URL from its first line, which must
+/// start with `banner`; returns the child (killed when dropped), the URL and its stdout.
+pub(crate) async fn start_server(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    banner: &str,
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::io::BufReader<tokio::process::ChildStdout>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).await.unwrap();
+    let base = first
+        .trim()
+        .strip_prefix(banner)
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .trim()
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    (child, base, stdout)
+}

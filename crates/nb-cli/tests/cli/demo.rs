@@ -1,6 +1,6 @@
 //! `neuralbridge demo`: the embedded scenario (shortened) and a user's scenario.
 
-use crate::common::run;
+use crate::common::{TempDir, run};
 
 /// The number in a summary row such as `  fallbacks          43  (answered by ...)`.
 fn row(stdout: &str, name: &str) -> u64 {
@@ -48,11 +48,9 @@ fn the_demo_runs_and_ends_with_a_summary_and_the_health_report() {
 
 #[test]
 fn a_users_scenario_shows_the_fallback_at_work() {
-    let dir = std::env::temp_dir().join(format!("nb-cli-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("down.toml");
-    std::fs::write(
-        &path,
+    let dir = TempDir::new("demo");
+    let path = dir.file(
+        "down.toml",
         r#"
 description = "The primary is down the whole time"
 [[models]]
@@ -62,15 +60,8 @@ fault = "service_unavailable"
 [[models]]
 name = "backup"
 "#,
-    )
-    .unwrap();
-    let r = run(&[
-        "demo",
-        "--duration",
-        "2",
-        "--scenario",
-        path.to_str().unwrap(),
-    ]);
+    );
+    let r = run(&["demo", "--duration", "2", "--scenario", &path]);
     assert_eq!(r.code, 0, "{r:?}");
     let out = &r.stdout;
     assert!(out.contains("The primary is down the whole time"), "{out}");
@@ -91,9 +82,8 @@ name = "backup"
         "the breaker change is shown:\n{out}"
     );
 
-    std::fs::write(&path, "[[models]]\nnam = \"x\"\n").unwrap();
-    let r = run(&["demo", "--scenario", path.to_str().unwrap()]);
+    let path = dir.file("typo.toml", "[[models]]\nnam = \"x\"\n");
+    let r = run(&["demo", "--scenario", &path]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("down.toml"), "{}", r.stderr);
-    let _ = std::fs::remove_dir_all(dir);
+    assert!(r.stderr.contains("typo.toml"), "{}", r.stderr);
 }

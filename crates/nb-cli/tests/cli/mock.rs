@@ -1,12 +1,9 @@
 //! `neuralbridge mock`: nb-mock standalone.
 
-use std::process::Stdio;
-
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 
-use crate::common::{BIN, run};
+use crate::common::{TempDir, run, start_server};
 
 const SCENARIO: &str = r#"
 [[models]]
@@ -18,29 +15,6 @@ name = "limited"
 [[models.rules]]
 fault = { kind = "rate_limit", retry_after_s = 2 }
 "#;
-
-/// Starts `neuralbridge mock` on a free port and returns it with its base URL, read from
-/// the first line it prints.
-async fn start(dir: &std::path::Path) -> (Child, String, BufReader<tokio::process::ChildStdout>) {
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, SCENARIO).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["mock", "--scenario", path.to_str().unwrap(), "--port", "0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).await.unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("nb-mock listening on ")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    (child, base, stdout)
-}
 
 /// One HTTP/1.1 POST; returns the status and the body.
 async fn post(base: &str, body: &str) -> (u16, String) {
@@ -62,16 +36,12 @@ async fn post(base: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nb-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn mock_serves_its_scenario_until_stopped() {
-    let dir = temp_dir("mock");
-    let (mut child, base, mut stdout) = start(&dir).await;
+    let dir = TempDir::new("mock");
+    let path = dir.file("scenario.toml", SCENARIO);
+    let args = ["mock", "--scenario", &path, "--port", "0"];
+    let (mut child, base, mut stdout) = start_server(&args, &[], "nb-mock listening on").await;
     let (status, body) = post(
         &base,
         r#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}"#,
@@ -109,15 +79,13 @@ async fn mock_serves_its_scenario_until_stopped() {
         }
     }
     let _ = child.kill().await;
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_scenario_that_does_not_load_is_a_usage_error() {
-    let dir = temp_dir("bad-scenario");
-    let path = dir.join("bad.toml");
-    std::fs::write(&path, "[[models]]\nname = \"m\"\nlatency = 5\n").unwrap();
-    let r = run(&["mock", "--scenario", path.to_str().unwrap()]);
+    let dir = TempDir::new("bad-scenario");
+    let path = dir.file("bad.toml", "[[models]]\nname = \"m\"\nlatency = 5\n");
+    let r = run(&["mock", "--scenario", &path]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("bad.toml"), "{}", r.stderr);
     assert!(
@@ -127,5 +95,4 @@ fn a_scenario_that_does_not_load_is_a_usage_error() {
     );
     let r = run(&["mock", "--scenario", "/nonexistent/scenario.toml"]);
     assert_eq!(r.code, 2, "{r:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }

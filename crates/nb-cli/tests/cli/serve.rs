@@ -1,17 +1,14 @@
 //! `neuralbridge serve` in front of nb-mock, driven by a plain HTTP client.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 use nb_mock::MockServer;
 use nb_transport::{HyperTransport, RequestOptions, Transport};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncBufReadExt;
+use tokio::process::Child;
 
-use crate::common::{BIN, mock, run};
+use crate::common::{TempDir, mock, run, start_server};
 
 const SCENARIO: &str = r#"
 [[models]]
@@ -54,14 +51,6 @@ struct Sidecar {
     _dir: TempDir,
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn config(mock_url: &str, extra_server: &str) -> String {
     format!(
         r#"
@@ -93,39 +82,20 @@ fallbacks = ["backup"]
 }
 
 async fn sidecar(server: &MockServer, name: &str, token: bool) -> Sidecar {
-    let dir = std::env::temp_dir().join(format!("nb-cli-serve-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("serve.toml");
+    let dir = TempDir::new(&format!("serve-{name}"));
     let auth = if token {
         "auth_token_env = \"NB_TEST_SERVE_TOKEN\""
     } else {
         ""
     };
-    std::fs::write(&path, config(&server.base_url(), auth)).unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("NB_TEST_MOCK_KEY", "sk-mock-upstream-key")
-        .env("NB_TEST_SERVE_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).await.unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("neuralbridge serve listening on ")
-        .and_then(|b| b.strip_suffix("/v1"))
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_owned();
+    let path = dir.file("serve.toml", &config(&server.base_url(), auth));
+    let args = ["serve", "--config", &path, "--listen", "127.0.0.1:0"];
+    let envs = [
+        ("NB_TEST_MOCK_KEY", "sk-mock-upstream-key"),
+        ("NB_TEST_SERVE_TOKEN", TOKEN),
+    ];
+    let (child, base, mut stdout) =
+        start_server(&args, &envs, "neuralbridge serve listening on").await;
     // Keep draining stdout so the sidecar never blocks on a full pipe.
     tokio::spawn(async move {
         let mut line = String::new();
@@ -135,9 +105,9 @@ async fn sidecar(server: &MockServer, name: &str, token: bool) -> Sidecar {
     });
     Sidecar {
         _child: child,
-        base,
+        base: base.strip_suffix("/v1").unwrap().to_owned(),
         transport: HyperTransport::new().unwrap(),
-        _dir: TempDir(dir),
+        _dir: dir,
     }
 }
 
@@ -468,17 +438,14 @@ async fn models_catch_all_and_unknown_endpoints() {
 
 #[test]
 fn a_bad_config_is_refused_up_front_with_every_problem() {
-    let dir = std::env::temp_dir().join(format!("nb-cli-serve-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.toml");
-    std::fs::write(
-        &path,
+    let dir = TempDir::new("serve-bad");
+    let path = dir.file(
+        "bad.toml",
         "[[endpoints]]\nname = \"a\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\
          api_key_env = \"NB_CLI_TEST_SURELY_UNSET\"\nmodels = [\"m\"]\n\
          [aliases]\nx = [\"ghost\"]\n",
-    )
-    .unwrap();
-    let r = run(&["serve", "--config", path.to_str().unwrap(), "--check"]);
+    );
+    let r = run(&["serve", "--config", &path, "--check"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr.contains("NB_CLI_TEST_SURELY_UNSET is not set"),
@@ -487,5 +454,4 @@ fn a_bad_config_is_refused_up_front_with_every_problem() {
     );
     assert!(r.stderr.contains("aliases.x: `ghost`"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
-    let _ = std::fs::remove_dir_all(dir);
 }
