@@ -170,7 +170,10 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
         ));
     }
 
-    let mut display = Display::new(std::io::stdout().is_terminal(), chain.clone());
+    // Redraw in place only on a terminal that understands cursor movement.
+    let redraw =
+        std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+    let mut display = Display::new(redraw, chain.clone());
     let tick = if display.tty {
         Duration::from_millis(200)
     } else {
