@@ -1,5 +1,7 @@
 //! Root-cause sentences and ranked fix suggestions, per category.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::ErrorCategory::{self, *};
@@ -299,122 +301,187 @@ pub(crate) struct Cause<'a> {
     pub(crate) provider: Provider,
     pub(crate) shrink: bool,
     pub(crate) phase: Option<TimeoutPhase>,
+    /// The server-given wait, mentioned only when it is over the cap.
     pub(crate) wait: Option<Duration>,
+    /// The cap, when the wait is over it.
     pub(crate) max_wait: Option<Duration>,
     pub(crate) reason: Option<&'a str>,
 }
 
-/// The root cause, in one sentence: a text before and after the provider's name.
-fn sentence(c: &Cause<'_>) -> (&'static str, &'static str) {
+/// Root-cause sentences: the text before and after the provider's name.
+const SENTENCES: [(&str, &str); 28] = [
+    // 0
+    (
+        "This single request needs more tokens than ",
+        " allows per minute, so waiting will not help",
+    ),
+    (
+        "Requests or tokens sent to ",
+        " exceed the account's rate limit for the current window",
+    ),
+    (
+        "The account has no quota for this model at ",
+        " (a limit of 0, typically a free tier), so waiting will not help",
+    ),
+    (
+        "The account's credits, balance or quota at ",
+        " are used up, so waiting will not help",
+    ),
+    (
+        "The credential was rejected by ",
+        ": the API key is missing, invalid, revoked or expired",
+    ),
+    // 5
+    (
+        "The credential is valid but not allowed to use this model, region or operation at ",
+        "",
+    ),
+    (
+        "The requested model or deployment is not served at ",
+        ", or this account cannot see it",
+    ),
+    (
+        "The prompt plus the requested output is longer than the model's context window at ",
+        "",
+    ),
+    (
+        "A safety or policy filter at ",
+        " rejected the prompt or the answer",
+    ),
+    (
+        "The request was rejected by ",
+        " as malformed or invalid, so retrying it unchanged cannot succeed",
+    ),
+    // 10
+    ("An internal error at ", " failed the request"),
+    ("The model at ", " is out of capacity right now"),
+    ("Connecting to ", " timed out"),
+    ("The response head from ", " did not arrive in time"),
+    (
+        "The stream from ",
+        " stalled between chunks for longer than the idle timeout",
+    ),
+    // 15
+    ("The attempt at ", " took longer than its deadline"),
+    (
+        "The request to ",
+        " timed out before a complete answer arrived",
+    ),
+    (
+        "Could not reach ",
+        ": its TLS certificate could not be verified (an intercepting proxy or a missing CA), so retrying will not help",
+    ),
+    ("Could not reach ", ": its host name did not resolve"),
+    (
+        "Could not reach ",
+        ": the connection was refused, nothing listens at that address and port",
+    ),
+    // 20
+    (
+        "Could not reach ",
+        ": the network route to it is unreachable",
+    ),
+    (
+        "Could not reach ",
+        ": the connection was reset or closed before a response arrived",
+    ),
+    ("Could not reach ", ": the TLS handshake failed"),
+    (
+        "Could not reach ",
+        ": the connection failed before a response arrived",
+    ),
+    (
+        "The response from ",
+        " had a success status but was rejected: ",
+    ),
+    // 25
+    (
+        "The response from ",
+        " had a success status but its body is not a valid answer (broken JSON, an HTML page or a failed check)",
+    ),
+    (
+        "The stream from ",
+        " ended before its finish signal, so the answer is incomplete",
+    ),
+    ("No rule recognised this failure from ", ""),
+];
+
+/// Which of [`SENTENCES`] describes `c`.
+fn sentence(c: &Cause<'_>) -> usize {
     match c.category {
-        RateLimit if c.shrink => (
-            "This single request needs more tokens than ",
-            " allows per minute, so waiting will not help",
-        ),
-        RateLimit => (
-            "Requests or tokens sent to ",
-            " exceed the account's rate limit for the current window",
-        ),
-        QuotaExhausted if c.sub.ends_with("zero_quota_limit") => (
-            "The account has no quota for this model at ",
-            " (a limit of 0, typically a free tier), so waiting will not help",
-        ),
-        QuotaExhausted => (
-            "The account's credits, balance or quota at ",
-            " are used up, so waiting will not help",
-        ),
-        Auth => (
-            "The credential was rejected by ",
-            ": the API key is missing, invalid, revoked or expired",
-        ),
-        Permission => (
-            "The credential is valid but not allowed to use this model, region or operation at ",
-            "",
-        ),
-        ModelNotFound => (
-            "The requested model or deployment is not served at ",
-            ", or this account cannot see it",
-        ),
-        ContextLength => (
-            "The prompt plus the requested output is longer than the model's context window at ",
-            "",
-        ),
-        ContentFilter => (
-            "A safety or policy filter at ",
-            " rejected the prompt or the answer",
-        ),
-        InvalidRequest => (
-            "The request was rejected by ",
-            " as malformed or invalid, so retrying it unchanged cannot succeed",
-        ),
-        ServerError => ("An internal error at ", " failed the request"),
-        Overloaded => ("The model at ", " is out of capacity right now"),
+        RateLimit if c.shrink => 0,
+        RateLimit => 1,
+        QuotaExhausted if c.sub.ends_with("zero_quota_limit") => 2,
+        QuotaExhausted => 3,
+        Auth => 4,
+        Permission => 5,
+        ModelNotFound => 6,
+        ContextLength => 7,
+        ContentFilter => 8,
+        InvalidRequest => 9,
+        ServerError => 10,
+        Overloaded => 11,
         Timeout => match c.phase {
-            Some(TimeoutPhase::Connect) => ("Connecting to ", " timed out"),
-            Some(TimeoutPhase::FirstByte) => ("The response head from ", " did not arrive in time"),
-            Some(TimeoutPhase::Idle) => (
-                "The stream from ",
-                " stalled between chunks for longer than the idle timeout",
-            ),
-            Some(TimeoutPhase::Total) => ("The attempt at ", " took longer than its deadline"),
-            _ => (
-                "The request to ",
-                " timed out before a complete answer arrived",
-            ),
+            Some(TimeoutPhase::Connect) => 12,
+            Some(TimeoutPhase::FirstByte) => 13,
+            Some(TimeoutPhase::Idle) => 14,
+            Some(TimeoutPhase::Total) => 15,
+            _ => 16,
         },
-        Network => (
-            "Could not reach ",
-            match c.sub.rsplit('_').next().unwrap_or_default() {
-                "certificate" => {
-                    ": its TLS certificate could not be verified (an intercepting proxy or a missing CA), so retrying will not help"
-                }
-                "dns" => ": its host name did not resolve",
-                "refused" => {
-                    ": the connection was refused, nothing listens at that address and port"
-                }
-                "unreachable" => ": the network route to it is unreachable",
-                "reset" => ": the connection was reset or closed before a response arrived",
-                "tls" => ": the TLS handshake failed",
-                _ => ": the connection failed before a response arrived",
-            },
-        ),
-        MalformedResponse if c.reason.is_some() => (
-            "The response from ",
-            " had a success status but was rejected: ",
-        ),
-        MalformedResponse => (
-            "The response from ",
-            " had a success status but its body is not a valid answer (broken JSON, an HTML page or a failed check)",
-        ),
-        StreamInterrupted => (
-            "The stream from ",
-            " ended before its finish signal, so the answer is incomplete",
-        ),
-        _ => ("No rule recognised this failure from ", ""),
+        Network => match c.sub.rsplit('_').next().unwrap_or_default() {
+            "certificate" => 17,
+            "dns" => 18,
+            "refused" => 19,
+            "unreachable" => 20,
+            "reset" => 21,
+            "tls" => 22,
+            _ => 23,
+        },
+        MalformedResponse if c.reason.is_some() => 24,
+        MalformedResponse => 25,
+        StreamInterrupted => 26,
+        _ => 27,
     }
 }
 
-/// The root cause, in one sentence.
-pub(crate) fn root_cause(c: &Cause<'_>) -> String {
-    let (before, after) = sentence(c);
+/// Every sentence for every provider, composed on first use: most
+/// diagnoses borrow one instead of formatting a string.
+static COMPOSED: [[OnceLock<Box<str>>; Provider::ALL.len()]; SENTENCES.len()] =
+    [const { [const { OnceLock::new() }; Provider::ALL.len()] }; SENTENCES.len()];
+
+/// The root cause, in one sentence. Borrowed from a table unless it has to
+/// quote the caller's reason or a wait beyond the cap.
+pub(crate) fn root_cause(c: &Cause<'_>) -> Cow<'static, str> {
+    let id = sentence(c);
+    let (before, after) = SENTENCES[id];
+    let over_cap = c.wait.zip(c.max_wait);
+    let reason = c.reason.filter(|_| c.category == MalformedResponse);
+    if over_cap.is_none() && reason.is_none() {
+        // `Provider` has no explicit discriminants: `as usize` is its index
+        // in `Provider::ALL` (checked by `profiles_are_indexed_by_provider`).
+        let cell = &COMPOSED[id][c.provider as usize];
+        return Cow::Borrowed(cell.get_or_init(|| {
+            [before, c.provider.display_name(), after, "."]
+                .concat()
+                .into_boxed_str()
+        }));
+    }
     let mut out = String::with_capacity(200);
     out.push_str(before);
     out.push_str(c.provider.display_name());
     out.push_str(after);
-    if let (MalformedResponse, Some(reason)) = (c.category, c.reason) {
+    if let Some(reason) = reason {
         out.push_str(cut(reason, 200));
     }
-    if let Some(wait) = c.wait {
+    if let Some((wait, cap)) = over_cap {
         out.push_str("; the server asks to wait ");
         push_secs(&mut out, wait);
-        if let Some(cap) = c.max_wait {
-            out.push_str(", longer than the ");
-            push_secs(&mut out, cap);
-            out.push_str(" cap, so do not retry this model now");
-        }
+        out.push_str(", longer than the ");
+        push_secs(&mut out, cap);
+        out.push_str(" cap, so do not retry this model now");
     }
     out.push('.');
-    out
+    Cow::Owned(out)
 }
 
 /// Appends `d` as seconds with at most three decimals (`18.642 s`, `120 s`).
@@ -498,6 +565,33 @@ mod tests {
         assert!(s.contains("did not resolve"), "{s}");
         let s = root_cause(&cause(Network, "tls_certificate"));
         assert!(s.contains("could not be verified"), "{s}");
+    }
+
+    #[test]
+    fn fixed_sentences_are_borrowed_and_only_dynamic_ones_formatted() {
+        let c = cause(RateLimit, "dashscope_rate_limit");
+        let (a, b) = (root_cause(&c), root_cause(&c));
+        assert!(matches!((&a, &b), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y)));
+        assert_eq!(
+            a,
+            "Requests or tokens sent to DashScope (Qwen) exceed the account's rate limit for the current window."
+        );
+        // A wait that fits is the action's business, not the sentence's.
+        let mut fits = cause(RateLimit, "dashscope_rate_limit");
+        fits.wait = Some(Duration::from_secs(3));
+        assert!(matches!(root_cause(&fits), Cow::Borrowed(_)));
+        // Each provider gets its own sentence.
+        let mut other = cause(RateLimit, "openai_rate_limit");
+        other.provider = Provider::OpenAi;
+        assert!(root_cause(&other).contains("sent to OpenAI exceed"));
+        // A caller's reason is quoted.
+        let mut rejected = cause(MalformedResponse, "validation_failed");
+        rejected.reason = Some("missing field `usage`");
+        let s = root_cause(&rejected);
+        assert!(
+            matches!(s, Cow::Owned(_)) && s.ends_with("missing field `usage`."),
+            "{s}"
+        );
     }
 
     #[test]

@@ -312,32 +312,117 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Names(LlamaCpp), &["llama.cpp", "llama-server"]),
 ];
 
+/// Declares [`Sub`]: one variant per sub-category suffix, with its name.
+macro_rules! subs {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The sub-category suffix of a verdict that no catalogue entry
+        /// gives (an HTTP status alone, a transport failure, a body that is
+        /// not an answer); the provider's name goes in front.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Sub {
+            $(
+                #[doc = $name]
+                $variant,
+            )*
+        }
+
+        impl Sub {
+            /// How many there are (variants are numbered from 0).
+            pub(crate) const COUNT: usize = [$($name),*].len();
+
+            /// Every suffix, in declaration order.
+            #[cfg(test)]
+            pub(crate) const ALL: [Sub; Self::COUNT] = [$(Self::$variant),*];
+
+            /// The `snake_case` suffix.
+            pub(crate) const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+subs! {
+    BadRequest => "bad_request",
+    Unauthorized => "unauthorized",
+    PaymentRequired => "payment_required",
+    Forbidden => "forbidden",
+    NotFound => "not_found",
+    RequestTimeout => "request_timeout",
+    Conflict => "conflict",
+    RequestTooLarge => "request_too_large",
+    UnprocessableRequest => "unprocessable_request",
+    RateLimit => "rate_limit",
+    CapacityExceeded => "capacity_exceeded",
+    InternalError => "internal_error",
+    BadGateway => "bad_gateway",
+    ServiceUnavailable => "service_unavailable",
+    GatewayTimeout => "gateway_timeout",
+    CdnUnknownError => "cdn_unknown_error",
+    OriginUnreachable => "origin_unreachable",
+    CdnConnectionTimeout => "cdn_connection_timeout",
+    CdnOriginTimeout => "cdn_origin_timeout",
+    OriginTlsError => "origin_tls_error",
+    Overloaded => "overloaded",
+    ClientError => "client_error",
+    ServerError => "server_error",
+    EmptyBody => "empty_body",
+    SafetyBlock => "safety_block",
+    BrokenJson => "broken_json",
+    HtmlPage => "html_page",
+    UnexpectedBody => "unexpected_body",
+    ErrorInSuccessResponse => "error_in_success_response",
+    TruncatedEvent => "truncated_event",
+    NoFinishSignal => "no_finish_signal",
+    ConnectionClosedMidResponse => "connection_closed_mid_response",
+    ConnectRefused => "connect_refused",
+    Dns => "dns",
+    Tls => "tls",
+    ConnectionReset => "connection_reset",
+    StreamCut => "stream_cut",
+    TransportError => "transport_error",
+    ConnectTimeout => "connect_timeout",
+    FirstByteTimeout => "first_byte_timeout",
+    IdleTimeout => "idle_timeout",
+    TotalTimeout => "total_timeout",
+    StreamInterrupted => "stream_interrupted",
+    Unrecognised => "unrecognised",
+    ModelNotFound => "model_not_found",
+    ResourceNotFound => "resource_not_found",
+    ZeroQuotaLimit => "zero_quota_limit",
+    ResourceExhausted => "resource_exhausted",
+    ValidationFailed => "validation_failed",
+    SuccessResponse => "success_response",
+}
+
 /// The verdict of an HTTP status alone: (category, sub-category suffix).
-pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, &'static str)> {
+pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, Sub)> {
     Some(match status {
-        400 => (InvalidRequest, "bad_request"),
-        401 => (Auth, "unauthorized"),
-        402 => (QuotaExhausted, "payment_required"),
-        403 => (Permission, "forbidden"),
-        404 => (ModelNotFound, "not_found"),
-        408 => (Timeout, "request_timeout"),
-        409 => (ServerError, "conflict"),
-        413 => (ContextLength, "request_too_large"),
-        422 => (InvalidRequest, "unprocessable_request"),
-        429 => (RateLimit, "rate_limit"),
-        498 => (Overloaded, "capacity_exceeded"),
-        500 => (ServerError, "internal_error"),
-        502 => (ServerError, "bad_gateway"),
-        503 => (Overloaded, "service_unavailable"),
-        504 => (Timeout, "gateway_timeout"),
-        520 => (ServerError, "cdn_unknown_error"),
-        521 | 523 => (Network, "origin_unreachable"),
-        522 => (Timeout, "cdn_connection_timeout"),
-        524 => (Timeout, "cdn_origin_timeout"),
-        525 | 526 => (Network, "origin_tls_error"),
-        529 => (Overloaded, "overloaded"),
-        405..=499 => (InvalidRequest, "client_error"),
-        501..=599 => (ServerError, "server_error"),
+        400 => (InvalidRequest, Sub::BadRequest),
+        401 => (Auth, Sub::Unauthorized),
+        402 => (QuotaExhausted, Sub::PaymentRequired),
+        403 => (Permission, Sub::Forbidden),
+        404 => (ModelNotFound, Sub::NotFound),
+        408 => (Timeout, Sub::RequestTimeout),
+        409 => (ServerError, Sub::Conflict),
+        413 => (ContextLength, Sub::RequestTooLarge),
+        422 => (InvalidRequest, Sub::UnprocessableRequest),
+        429 => (RateLimit, Sub::RateLimit),
+        498 => (Overloaded, Sub::CapacityExceeded),
+        500 => (ServerError, Sub::InternalError),
+        502 => (ServerError, Sub::BadGateway),
+        503 => (Overloaded, Sub::ServiceUnavailable),
+        504 => (Timeout, Sub::GatewayTimeout),
+        520 => (ServerError, Sub::CdnUnknownError),
+        521 | 523 => (Network, Sub::OriginUnreachable),
+        522 => (Timeout, Sub::CdnConnectionTimeout),
+        524 => (Timeout, Sub::CdnOriginTimeout),
+        525 | 526 => (Network, Sub::OriginTlsError),
+        529 => (Overloaded, Sub::Overloaded),
+        405..=499 => (InvalidRequest, Sub::ClientError),
+        501..=599 => (ServerError, Sub::ServerError),
         _ => return None,
     })
 }
@@ -382,6 +467,21 @@ mod tests {
         for c in ErrorCategory::ALL {
             let has = CATALOGUE.iter().any(|e| e.category == c);
             assert_eq!(has, c != ErrorCategory::Unknown, "{c}");
+        }
+    }
+
+    #[test]
+    fn sub_names_are_unique_snake_case_and_indexed_in_order() {
+        for (i, s) in Sub::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+            assert!(
+                s.name()
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c == b'_'),
+                "{}",
+                s.name()
+            );
+            assert!(Sub::ALL[..i].iter().all(|o| o.name() != s.name()));
         }
     }
 

@@ -20,8 +20,9 @@ pub struct Diagnosis {
     pub category: ErrorCategory,
     /// A provider-specific refinement, `provider_reason` (`dashscope_rate_limit`,
     /// `openai_insufficient_quota`, `anthropic_overloaded`); the bare reason
-    /// when the provider is unknown; a user rule's name as given.
-    pub sub_category: String,
+    /// when the provider is unknown; a user rule's name as given. Borrowed
+    /// from a static table except for user rules.
+    pub sub_category: Cow<'static, str>,
     /// The provider, from the context (base URL, model) or else from the
     /// failure's own vocabulary.
     pub provider: Provider,
@@ -47,8 +48,10 @@ pub struct Diagnosis {
     /// The HTTP status, when there was one (possibly read from the body or
     /// the message).
     pub status: Option<u16>,
-    /// The root cause, in one sentence.
-    pub root_cause: String,
+    /// The root cause, in one sentence (borrowed from a static table unless
+    /// it quotes a rejection reason or a wait beyond the cap). The wait
+    /// itself is in `retry_after` and `action`.
+    pub root_cause: Cow<'static, str>,
     /// Ranked fixes, most useful first (borrowed from static tables unless
     /// someone edits them).
     pub suggestions: Cow<'static, [FixSuggestion]>,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
 use crate::catalogue::{
-    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, status_rule,
+    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub, status_rule,
 };
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
@@ -479,7 +479,7 @@ impl DiagnosisEngine {
         let body = head(body);
         let trimmed = body.trim_ascii();
         if trimmed.is_empty() {
-            return Verdict::new(ErrorCategory::MalformedResponse, "empty_body", 75);
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
         }
         if starts_json(trimmed) {
             *fields = json::scan(trimmed, false);
@@ -487,22 +487,22 @@ impl DiagnosisEngine {
                 return self.error_in_success(body, ev, fields);
             }
             if fields.filtered {
-                return Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+                return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
             }
             if !fields.complete {
-                return Verdict::new(ErrorCategory::MalformedResponse, "broken_json", 85);
+                return Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85);
             }
             return complete_success(reason);
         }
         if trimmed.starts_with(b"<") {
-            return Verdict::new(ErrorCategory::MalformedResponse, "html_page", 80);
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::HtmlPage, 80);
         }
         self.scan(body, ev, 0);
         let v = self.classify(ev, fields, None, true);
         if v.priority >= 50 {
             v
         } else {
-            Verdict::new(ErrorCategory::MalformedResponse, "unexpected_body", 60)
+            Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
         }
     }
 
@@ -513,7 +513,7 @@ impl DiagnosisEngine {
         let status = fields.numeric_status.filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {
-            Verdict::new(ErrorCategory::ServerError, "error_in_success_response", 40)
+            Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
         } else {
             v
         }
@@ -569,13 +569,13 @@ impl DiagnosisEngine {
             return self.error_in_success(tail, ev, fields);
         }
         if filtered {
-            return Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+            return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
         }
         if !(done || finished) {
             let sub = if truncated {
-                "truncated_event"
+                Sub::TruncatedEvent
             } else {
-                "no_finish_signal"
+                Sub::NoFinishSignal
             };
             return Verdict::new(ErrorCategory::StreamInterrupted, sub, 85);
         }
@@ -603,7 +603,7 @@ impl DiagnosisEngine {
             // The response had begun when the connection dropped.
             v = Verdict::new(
                 ErrorCategory::StreamInterrupted,
-                "connection_closed_mid_response",
+                Sub::ConnectionClosedMidResponse,
                 v.priority,
             );
         }
@@ -621,13 +621,13 @@ impl DiagnosisEngine {
     ) -> Verdict {
         use ErrorCategory::{Network, StreamInterrupted, Timeout};
         let (category, sub, phase) = match kind {
-            TransportFailureKind::ConnectRefused => (Network, "connect_refused", None),
-            TransportFailureKind::Dns => (Network, "dns", None),
-            TransportFailureKind::Tls => (Network, "tls", None),
-            TransportFailureKind::Reset => (Network, "connection_reset", None),
+            TransportFailureKind::ConnectRefused => (Network, Sub::ConnectRefused, None),
+            TransportFailureKind::Dns => (Network, Sub::Dns, None),
+            TransportFailureKind::Tls => (Network, Sub::Tls, None),
+            TransportFailureKind::Reset => (Network, Sub::ConnectionReset, None),
             TransportFailureKind::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
-            TransportFailureKind::StreamCut => (StreamInterrupted, "stream_cut", None),
-            _ => (Network, "transport_error", None),
+            TransportFailureKind::StreamCut => (StreamInterrupted, Sub::StreamCut, None),
+            _ => (Network, Sub::TransportError, None),
         };
         let known = !matches!(kind, TransportFailureKind::Other);
         let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
@@ -668,7 +668,7 @@ impl DiagnosisEngine {
         if provider_error && v.priority >= 60 {
             v
         } else {
-            Verdict::new(StreamInterrupted, "stream_interrupted", 90)
+            Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
         }
     }
 
@@ -688,24 +688,24 @@ impl DiagnosisEngine {
             best = Some(h);
         }
         let mut v = best.map_or_else(
-            || Verdict::new(ErrorCategory::Unknown, "unrecognised", 0),
+            || Verdict::new(ErrorCategory::Unknown, Sub::Unrecognised, 0),
             |h| {
                 let r = self.rule(h.rule);
                 Verdict {
                     rule: Some(h.rule),
-                    ..Verdict::new(r.category, "", r.priority)
+                    ..Verdict::new(r.category, Sub::Unrecognised, r.priority)
                 }
             },
         );
         if fields.filtered && v.priority < 88 {
-            v = Verdict::new(ErrorCategory::ContentFilter, "safety_block", 88);
+            v = Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
         }
         if ev.model_missing && v.priority < 80 {
-            v = Verdict::new(ErrorCategory::ModelNotFound, "model_not_found", 80);
+            v = Verdict::new(ErrorCategory::ModelNotFound, Sub::ModelNotFound, 80);
         } else if ev.resource_missing && v.priority < 60 {
             // "File x not found": the request names an object that does not
             // exist; a 404 or a generic "does not exist" would say model.
-            v = Verdict::new(ErrorCategory::InvalidRequest, "resource_not_found", 60);
+            v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
         }
         let by_status = status.and_then(status_rule);
         if let Some((category, sub)) = by_status
@@ -725,7 +725,7 @@ impl DiagnosisEngine {
             // A limit of zero is not a throttle: the plan has no quota at all.
             v = Verdict::new(
                 ErrorCategory::QuotaExhausted,
-                "zero_quota_limit",
+                Sub::ZeroQuotaLimit,
                 v.priority.max(80),
             );
         } else if v
@@ -735,7 +735,7 @@ impl DiagnosisEngine {
         {
             // Google words every RESOURCE_EXHAUSTED as "exceeded your current
             // quota"; a window that resets makes it a rate limit.
-            v = Verdict::new(ErrorCategory::RateLimit, "resource_exhausted", v.priority);
+            v = Verdict::new(ErrorCategory::RateLimit, Sub::ResourceExhausted, v.priority);
         }
         v.agrees = by_status.is_some_and(|(c, _)| c == v.category);
         v.status = status;
@@ -769,10 +769,23 @@ impl DiagnosisEngine {
             Provider::Unknown
         };
 
-        let sub_category = match rule {
-            Some(r) if !r.prefixed => r.sub.to_string(),
-            Some(r) => prefixed(provider, &r.sub),
-            None => prefixed(provider, v.sub),
+        let sub_category = match (v.rule, rule) {
+            // A user rule's name, as given.
+            (_, Some(r)) if !r.prefixed => Cow::Owned(r.sub.to_string()),
+            // Built-in rules come first, so their ids index the catalogue.
+            (Some(id), Some(r)) => {
+                let id = id as usize;
+                match (CATALOGUE.get(id), rule_names().get(id)) {
+                    (Some(e), Some(cells)) => prefixed(provider, e.sub, &cells[provider as usize]),
+                    // Unreachable: built-in rule ids index the catalogue.
+                    _ => Cow::Owned(r.sub.to_string()),
+                }
+            }
+            _ => prefixed(
+                provider,
+                v.sub.name(),
+                &SUB_NAMES[v.sub as usize][provider as usize],
+            ),
         };
 
         let wait = if reports_wait(category) {
@@ -885,7 +898,7 @@ impl Clock {
 struct Verdict {
     category: ErrorCategory,
     /// The sub-category suffix when no rule decided.
-    sub: &'static str,
+    sub: Sub,
     priority: u8,
     rule: Option<u32>,
     status: Option<u16>,
@@ -895,7 +908,7 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn new(category: ErrorCategory, sub: &'static str, priority: u8) -> Self {
+    fn new(category: ErrorCategory, sub: Sub, priority: u8) -> Self {
         Self {
             category,
             sub,
@@ -1034,17 +1047,17 @@ fn parse_bool(v: &[u8]) -> Option<bool> {
 
 fn complete_success(reason: Option<&str>) -> Verdict {
     match reason {
-        Some(_) => Verdict::new(ErrorCategory::MalformedResponse, "validation_failed", 70),
-        None => Verdict::new(ErrorCategory::Unknown, "success_response", 0),
+        Some(_) => Verdict::new(ErrorCategory::MalformedResponse, Sub::ValidationFailed, 70),
+        None => Verdict::new(ErrorCategory::Unknown, Sub::SuccessResponse, 0),
     }
 }
 
-fn timeout_sub(phase: TimeoutPhase) -> &'static str {
+fn timeout_sub(phase: TimeoutPhase) -> Sub {
     match phase {
-        TimeoutPhase::Connect => "connect_timeout",
-        TimeoutPhase::FirstByte => "first_byte_timeout",
-        TimeoutPhase::Idle => "idle_timeout",
-        _ => "total_timeout",
+        TimeoutPhase::Connect => Sub::ConnectTimeout,
+        TimeoutPhase::FirstByte => Sub::FirstByteTimeout,
+        TimeoutPhase::Idle => Sub::IdleTimeout,
+        _ => Sub::TotalTimeout,
     }
 }
 
@@ -1062,16 +1075,37 @@ fn reports_wait(c: ErrorCategory) -> bool {
     )
 }
 
-fn prefixed(provider: Provider, suffix: &str) -> String {
+/// One cell per provider (`Provider as usize` is its index in
+/// [`Provider::ALL`], checked by `profiles_are_indexed_by_provider`).
+type Names = [OnceLock<Box<str>>; Provider::ALL.len()];
+
+/// `provider_suffix` names of the verdicts no rule gives, composed on first
+/// use and shared by every engine.
+static SUB_NAMES: [Names; Sub::COUNT] =
+    [const { [const { OnceLock::new() }; Provider::ALL.len()] }; Sub::COUNT];
+
+/// `provider_suffix` names of the built-in rules, by rule id, composed on
+/// first use and shared by every engine.
+fn rule_names() -> &'static [Names] {
+    static RULE_NAMES: OnceLock<Box<[Names]>> = OnceLock::new();
+    RULE_NAMES.get_or_init(|| {
+        (0..CATALOGUE.len())
+            .map(|_| std::array::from_fn(|_| OnceLock::new()))
+            .collect()
+    })
+}
+
+/// `suffix` with the provider's name in front (`dashscope_rate_limit`), or
+/// alone when the provider is unknown; composed once into `cell`.
+fn prefixed<'c>(
+    provider: Provider,
+    suffix: &'static str,
+    cell: &'c OnceLock<Box<str>>,
+) -> Cow<'c, str> {
     if provider == Provider::Unknown {
-        return suffix.to_owned();
+        return Cow::Borrowed(suffix);
     }
-    let name = provider.as_str();
-    let mut s = String::with_capacity(name.len() + 1 + suffix.len());
-    s.push_str(name);
-    s.push('_');
-    s.push_str(suffix);
-    s
+    Cow::Borrowed(cell.get_or_init(|| [provider.as_str(), "_", suffix].concat().into_boxed_str()))
 }
 
 fn confidence(priority: u8, agrees: bool) -> f32 {

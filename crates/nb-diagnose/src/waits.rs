@@ -23,45 +23,46 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 /// Reads a decimal number (`12`, `7.66`) at the start of `b`; returns it and
-/// the bytes used. At most 18 significant digits are kept (waits need far
-/// fewer), so the integer arithmetic cannot overflow.
+/// the bytes used. The integer part and the fraction are each read for at
+/// most 24 digits, of which at most 18 significant ones are kept (waits need
+/// far fewer), so the integer arithmetic cannot overflow.
 fn number(b: &[u8]) -> Option<(f64, usize)> {
-    let int_len = b.iter().take(24).take_while(|c| c.is_ascii_digit()).count();
-    if int_len == 0 {
-        return None;
-    }
-    let mut n = int_len;
-    if b.get(n) == Some(&b'.') && b.get(n + 1).is_some_and(u8::is_ascii_digit) {
-        n += 1 + b[n + 1..]
-            .iter()
-            .take(24)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-    }
-    let mut mantissa: u64 = 0;
-    let mut scale = 0i32;
-    let mut kept = 0;
-    for (i, &d) in b[..n]
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.is_ascii_digit())
-    {
-        let in_fraction = i > int_len;
+    /// Exact powers of ten: one multiplication or division rounds correctly.
+    const POW10: [f64; 19] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18,
+    ];
+    let (mut mantissa, mut kept, mut scale) = (0u64, 0usize, 0usize);
+    let mut n = 0;
+    while n < b.len().min(24) && b[n].is_ascii_digit() {
         if kept < 18 {
-            mantissa = mantissa * 10 + u64::from(d - b'0');
+            mantissa = mantissa * 10 + u64::from(b[n] - b'0');
             kept += 1;
-            scale -= i32::from(in_fraction);
-        } else if !in_fraction {
+        } else {
             // An integer part beyond 18 digits: only its magnitude matters.
             scale += 1;
         }
+        n += 1;
     }
-    // Powers of ten up to 1e22 are exact, and one division rounds correctly.
-    let value = if scale < 0 {
-        mantissa as f64 / 10f64.powi(-scale)
-    } else {
-        mantissa as f64 * 10f64.powi(scale)
-    };
+    if n == 0 {
+        return None;
+    }
+    let mut fraction = 0;
+    if b.get(n) == Some(&b'.') && b.get(n + 1).is_some_and(u8::is_ascii_digit) {
+        n += 1;
+        let start = n;
+        while n < b.len().min(start + 24) && b[n].is_ascii_digit() {
+            if kept < 18 {
+                mantissa = mantissa * 10 + u64::from(b[n] - b'0');
+                kept += 1;
+                fraction += 1;
+            }
+            n += 1;
+        }
+    }
+    // At most 6 integer digits are dropped (24 - 18), and at most 18
+    // fraction digits kept, so both indices are in the table.
+    let value = mantissa as f64 * POW10[scale] / POW10[fraction];
     Some((value, n))
 }
 

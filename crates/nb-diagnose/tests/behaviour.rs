@@ -143,7 +143,7 @@ fn user_rules_extend_the_catalogue_by_priority() {
         .unwrap_or_else(|err| panic!("{err}"));
     let d = e.diagnose(&Failure::message("upstream: BROWNOUT in progress"));
     assert_eq!(
-        (d.category, d.sub_category.as_str()),
+        (d.category, &*d.sub_category),
         (Overloaded, "acme_gateway_shedding")
     );
     assert_eq!(d.provider, Provider::OpenAi);
@@ -174,7 +174,7 @@ fn user_rules_extend_the_catalogue_by_priority() {
         r#"{"error":{"code":"insufficient_quota"}}"#,
     ));
     assert_eq!(
-        (d.category, d.sub_category.as_str(), d.retryable),
+        (d.category, &*d.sub_category, d.retryable),
         (RateLimit, "org_policy", true)
     );
 
@@ -284,4 +284,38 @@ fn diagnoses_serialize_with_stable_names() {
     assert!(serde_json::from_str::<Provider>("\"nope\"").is_err());
     let s: Severity = serde_json::from_str("\"critical\"").unwrap_or(Severity::Low);
     assert_eq!(s, Severity::Critical);
+}
+
+#[test]
+fn failures_without_a_body_are_diagnosed_without_allocating_text() {
+    use std::borrow::Cow;
+    let failures = [
+        Failure::http(503, "").with_base_url("https://api.deepseek.com"),
+        Failure::transport(
+            nb_diagnose::TransportFailureKind::Timeout(nb_diagnose::TimeoutPhase::FirstByte),
+            None,
+        )
+        .with_base_url("https://api.anthropic.com/v1"),
+        Failure::http(429, "").header("retry-after", "2"),
+    ];
+    for f in &failures {
+        let d = engine().diagnose_at(f, now());
+        assert!(
+            matches!(
+                (&d.sub_category, &d.root_cause, &d.suggestions),
+                (Cow::Borrowed(_), Cow::Borrowed(_), Cow::Borrowed(_))
+            ),
+            "{d:?}"
+        );
+        assert!(d.provider_error.is_none());
+        // The same text, from the same table, for the next one.
+        let again = engine().diagnose_at(f, now());
+        assert!(std::ptr::eq(&*d.sub_category, &*again.sub_category));
+    }
+    let d = engine().diagnose_at(&failures[0], now());
+    assert_eq!(d.sub_category, "deepseek_service_unavailable");
+    assert_eq!(
+        engine().diagnose_at(&failures[2], now()).sub_category,
+        "rate_limit"
+    );
 }

@@ -1228,7 +1228,7 @@ fn transport_failures() {
         |kind, message| engine.diagnose(&Failure::transport(kind, message).with_base_url(OPENAI));
     let d = t(TransportFailureKind::Timeout(TimeoutPhase::Idle), None);
     assert_eq!(
-        (d.category, d.sub_category.as_str(), d.retryable),
+        (d.category, &*d.sub_category, d.retryable),
         (Timeout, "openai_idle_timeout", true)
     );
     assert!(d.root_cause.contains("stalled"));
@@ -1347,7 +1347,7 @@ fn success_bodies_that_are_not_answers() {
     assert_eq!(d.sub_category, "broken_json");
     let d = engine.diagnose(&Failure::http(200, "  \n"));
     assert_eq!(
-        (d.category, d.sub_category.as_str()),
+        (d.category, &*d.sub_category),
         (MalformedResponse, "empty_body")
     );
     let done = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
@@ -1363,7 +1363,7 @@ fn success_bodies_that_are_not_answers() {
     let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
     let d = engine.diagnose(&Failure::http(200, cut).header("content-type", "text/event-stream"));
     assert_eq!(
-        (d.category, d.sub_category.as_str()),
+        (d.category, &*d.sub_category),
         (StreamInterrupted, "no_finish_signal")
     );
     let filtered = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"SAFETY\"}]}\n\n";

@@ -533,7 +533,7 @@ fn failure(e: &Error) -> Response<ResBody> {
     let detail = json!({
         "kind": kind_name(e.kind()),
         "category": category.map(ErrorCategory::as_str),
-        "sub_category": e.diagnosis().map(|d| d.sub_category.as_str()),
+        "sub_category": e.diagnosis().map(|d| &*d.sub_category),
         "attempts": attempts,
     });
     let message = match e.diagnosis() {
