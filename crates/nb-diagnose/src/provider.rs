@@ -541,7 +541,49 @@ fn url_matcher() -> Option<&'static Matcher<usize>> {
         .as_ref()
 }
 
+/// The documented base URLs, whose answer is known without running the
+/// automaton (test `known_base_urls_agree_with_the_patterns`): most clients
+/// use one of these, and this check costs a few length comparisons.
+const KNOWN_BASE_URLS: [(&str, Provider); 20] = [
+    ("https://api.openai.com/v1", Provider::OpenAi),
+    ("https://api.anthropic.com/v1", Provider::Anthropic),
+    ("https://api.anthropic.com", Provider::Anthropic),
+    (
+        "https://generativelanguage.googleapis.com/v1beta",
+        Provider::Gemini,
+    ),
+    (
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        Provider::Gemini,
+    ),
+    ("https://api.deepseek.com", Provider::DeepSeek),
+    ("https://api.deepseek.com/v1", Provider::DeepSeek),
+    (
+        "https://dashscope.aliyuncs.com/compatible-mode/v1",
+        Provider::DashScope,
+    ),
+    (
+        "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        Provider::DashScope,
+    ),
+    ("https://dashscope.aliyuncs.com/api/v1", Provider::DashScope),
+    ("https://api.mistral.ai/v1", Provider::Mistral),
+    ("https://api.groq.com/openai/v1", Provider::Groq),
+    ("https://openrouter.ai/api/v1", Provider::OpenRouter),
+    ("https://api.cohere.com/v2", Provider::Cohere),
+    ("https://api.together.xyz/v1", Provider::Together),
+    ("https://api.fireworks.ai/inference/v1", Provider::Fireworks),
+    ("https://api.x.ai/v1", Provider::XAi),
+    ("http://localhost:11434", Provider::Ollama),
+    ("http://localhost:11434/v1", Provider::Ollama),
+    ("http://127.0.0.1:11434/v1", Provider::Ollama),
+];
+
 fn provider_of_url(url: &str) -> Option<Provider> {
+    let trimmed = url.strip_suffix('/').unwrap_or(url);
+    if let Some((_, p)) = KNOWN_BASE_URLS.iter().find(|(u, _)| *u == trimmed) {
+        return Some(*p);
+    }
     let best = match url_matcher() {
         Some(m) => {
             let mut best = None;
@@ -678,6 +720,21 @@ mod tests {
         ];
         for (url, want) in cases {
             assert_eq!(detect_provider(Some(url), None), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn known_base_urls_agree_with_the_patterns() {
+        for (url, p) in KNOWN_BASE_URLS {
+            let by_patterns = url_matcher().and_then(|m| {
+                let mut best = None;
+                m.each_match(url.as_bytes(), &mut |rank, _| {
+                    best = Some(best.map_or(rank, |b: usize| b.min(rank)));
+                });
+                best.map(|rank| URL_ORDER[rank])
+            });
+            assert_eq!(by_patterns, Some(p), "{url}");
+            assert_eq!(detect_provider(Some(&format!("{url}/")), None), p);
         }
     }
 
