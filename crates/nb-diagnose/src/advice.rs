@@ -471,7 +471,8 @@ pub(crate) fn root_cause(c: &Cause<'_>) -> Cow<'static, str> {
     out.push_str(c.provider.display_name());
     out.push_str(after);
     if let Some(reason) = reason {
-        out.push_str(cut(reason, 200));
+        // The caller's text: mask anything shaped like a key.
+        out.push_str(&crate::engine::redact(cut(reason, 200).to_owned()));
     }
     if let Some((wait, cap)) = over_cap {
         out.push_str("; the server asks to wait ");

@@ -270,8 +270,8 @@ pub(crate) enum Signal {
     /// "not found", "does not exist": within [`MODEL_MISSING_SPAN`] bytes
     /// after "model" it means the model is missing, however the provider
     /// words the rest ("The requested model was not found: x", "model 'x'
-    /// not found (status code: 404)"); when a [`Signal::Resource`] word is
-    /// nearer ("File file-x not found"), the request names a missing object
+    /// not found (status code: 404)"); else, after a [`Signal::Resource`]
+    /// word ("File file-x not found"), the request names a missing object
     /// and is invalid, whatever a 404 alone would suggest.
     Missing,
 }

@@ -13,6 +13,7 @@ use crate::catalogue::{
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
 use crate::matcher::Matcher;
+use crate::provider::contains_ignore_case;
 use crate::waits::{self, RateLimitHeaders};
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, RecommendedAction,
@@ -408,15 +409,16 @@ impl DiagnosisEngine {
                 What::Signal(Signal::Model) => ev.model_at = Some(end),
                 What::Signal(Signal::Resource) => ev.resource_at = Some(end),
                 What::Signal(Signal::Missing) => {
-                    // The nearest noun before "not found" is what is missing.
+                    // A model shortly before "not found" is what is missing
+                    // ("pull model manifest: file does not exist"); else an
+                    // object named there is.
                     let near = |at: Option<usize>| {
-                        at.filter(|at| start >= *at && start - at <= MODEL_MISSING_SPAN)
+                        at.is_some_and(|at| start >= at && start - at <= MODEL_MISSING_SPAN)
                     };
-                    match (near(ev.model_at), near(ev.resource_at)) {
-                        (Some(m), Some(r)) if r > m => ev.resource_missing = true,
-                        (Some(_), _) => ev.model_missing = true,
-                        (None, Some(_)) => ev.resource_missing = true,
-                        (None, None) => {}
+                    if near(ev.model_at) {
+                        ev.model_missing = true;
+                    } else if near(ev.resource_at) {
+                        ev.resource_missing = true;
                     }
                 }
                 What::Signal(Signal::Names(p)) => {
@@ -469,7 +471,7 @@ impl DiagnosisEngine {
     ) -> Verdict {
         let sse_header = headers
             .at(H::ContentType)
-            .is_some_and(|ct| crate::provider::contains_ignore_case(ct, b"event-stream"));
+            .is_some_and(|ct| contains_ignore_case(&ct[..ct.len().min(256)], b"event-stream"));
         let trimmed = body.trim_ascii_start();
         let sse_body = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
         // A JSON error sent under an event-stream content type is still JSON.

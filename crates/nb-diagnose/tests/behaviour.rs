@@ -319,3 +319,33 @@ fn failures_without_a_body_are_diagnosed_without_allocating_text() {
         "rate_limit"
     );
 }
+
+#[test]
+fn a_rejection_reason_is_quoted_without_secrets() {
+    let f = Failure::malformed("{}", "validator saw sk-live1234567890abcdef in the output");
+    let d = engine().diagnose_at(&f, now());
+    assert!(
+        d.root_cause.contains("validator saw sk-*** in the output"),
+        "{}",
+        d.root_cause
+    );
+    assert!(!d.root_cause.contains("1234567890"));
+}
+
+#[test]
+fn only_the_start_of_a_content_type_is_read() {
+    // A body that is neither JSON nor SSE, under a content type that names
+    // event-stream only past its first 256 bytes: not read as a stream.
+    let long = format!("text/plain; x={}; event-stream", "y".repeat(300));
+    let d = engine().diagnose_at(
+        &Failure::http(200, "partial answer").header("content-type", long.as_str()),
+        now(),
+    );
+    assert_eq!(d.category, MalformedResponse);
+    let short = "text/event-stream";
+    let d = engine().diagnose_at(
+        &Failure::http(200, "partial answer").header("content-type", short),
+        now(),
+    );
+    assert_eq!(d.category, StreamInterrupted);
+}

@@ -1676,6 +1676,16 @@ fn heldout_lessons_generalise() {
             ModelNotFound,
             false,
         ),
+        // ... and so is a model named before the object ("pull model
+        // manifest: file does not exist" is Ollama's unknown model).
+        msg(
+            "model manifest file",
+            OLLAMA,
+            Some(404),
+            "pull model manifest: file does not exist",
+            ModelNotFound,
+            false,
+        ),
         // Statuses printed after "Error:" (Node SDKs, CLIs).
         msg(
             "node status printout 503",
