@@ -1780,3 +1780,24 @@ fn heldout_lessons_generalise() {
         ),
     ]);
 }
+
+#[test]
+fn azure_api_version_errors_are_named() {
+    let cases = [
+        Failure::http(
+            400,
+            r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#,
+        )
+        .with_base_url(AZURE),
+        Failure::message(
+            r#"Error code: 400 - {"error": {"code": "unsupported_api_version", "message": "Unsupported api-version 2023-05-15."}}"#,
+        )
+        .with_base_url(AZURE),
+    ];
+    for f in &cases {
+        let d = engine().diagnose_at(f, now());
+        assert_eq!(d.category, InvalidRequest, "{d:?}");
+        assert_eq!(d.sub_category, "azure_openai_unsupported_api_version");
+        assert!(d.confidence >= 0.9 && !d.retryable, "{d:?}");
+    }
+}
