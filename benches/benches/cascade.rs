@@ -1,7 +1,238 @@
-//! Benchmarks for this crate (in progress).
-use criterion::{Criterion, criterion_group, criterion_main};
+//! nb-client: the whole cascade on the success path against bare hyper, both
+//! talking to nb-mock on loopback, with 1 and with 64 concurrent callers.
+//!
+//! The baseline is what an application does without NeuralBridge: clone its
+//! request, serialize it, POST it with hyper-util over a pooled connection,
+//! read the body and parse the completion. The subject is
+//! `client.chat().create(request.clone())` with the default configuration
+//! (chain lookup, selection with breaker / limiter / predictor checks, a
+//! breaker permit and a limiter slot, the timeout ladder, `HyperTransport`,
+//! validation, recording in breaker, balancer and learner, the attempt list
+//! and the response).
+//!
+//! Besides criterion's table, the bench writes p50/p99 per-request
+//! latencies of both (interleaved) to `$CARGO_TARGET_DIR/nb-bench/cascade.md`,
+//! which `cargo xtask bench cascade` appends under the table.
 
-fn bench(_c: &mut Criterion) {}
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-criterion_group!(benches, bench);
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use nb_client::{ChatCompletion, ChatRequest, NeuralBridge};
+use nb_mock::{MockServer, Scenario};
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+
+const MODEL: &str = "gpt-4o-mini";
+const KEY: &str = "sk-bench-0000";
+const CALLERS: usize = 64;
+
+type Bare = Client<HttpConnector, Full<Bytes>>;
+
+/// Both clients and the server they call.
+struct Setup {
+    _server: MockServer,
+    url: String,
+    request: ChatRequest,
+    client: NeuralBridge,
+    bare: Bare,
+}
+
+impl Setup {
+    fn start(rt: &Runtime) -> Arc<Self> {
+        rt.block_on(async {
+            let server = MockServer::builder(Scenario::healthy([MODEL]))
+                .log_limit(0)
+                .start()
+                .await
+                .expect("nb-mock starts");
+            let client = NeuralBridge::builder()
+                .base_url(server.base_url())
+                .api_key(KEY)
+                .build()
+                .expect("client");
+            let setup = Arc::new(Self {
+                url: format!("{}/chat/completions", server.base_url()),
+                _server: server,
+                request: ChatRequest::new(MODEL).user("Say hello in five words."),
+                client,
+                bare: Client::builder(TokioExecutor::new()).build_http(),
+            });
+            // Warm both pools and the client's chain.
+            setup.bare_once().await;
+            setup.client_once().await;
+            setup
+        })
+    }
+
+    /// Bare hyper: serialize, send, read, parse.
+    async fn bare_once(&self) -> usize {
+        let request = self.request.clone();
+        let body = serde_json::to_vec(&request).expect("serialize");
+        let http = Request::post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("authorization", format!("Bearer {KEY}"))
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = self.bare.request(http).await.expect("bare hyper request");
+        assert!(response.status().is_success());
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let completion: ChatCompletion = serde_json::from_slice(&bytes).expect("completion");
+        completion.choices.len()
+    }
+
+    /// The whole cascade.
+    async fn client_once(&self) -> usize {
+        let response = self
+            .client
+            .chat()
+            .create(self.request.clone())
+            .await
+            .expect("served");
+        response.completion().choices.len()
+    }
+}
+
+/// 64 concurrent calls; each returns its own latency.
+async fn batch(setup: &Arc<Setup>, bare: bool) -> Vec<Duration> {
+    let mut tasks = JoinSet::new();
+    for _ in 0..CALLERS {
+        let setup = Arc::clone(setup);
+        tasks.spawn(async move {
+            let t = Instant::now();
+            if bare {
+                setup.bare_once().await;
+            } else {
+                setup.client_once().await;
+            }
+            t.elapsed()
+        });
+    }
+    let mut latencies = Vec::with_capacity(CALLERS);
+    while let Some(latency) = tasks.join_next().await {
+        latencies.push(latency.expect("task"));
+    }
+    latencies
+}
+
+fn one_caller(c: &mut Criterion, md: &mut String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let setup = Setup::start(&rt);
+    let mut g = c.benchmark_group("cascade/one_caller");
+    g.bench_function("baseline_bare_hyper", |b| {
+        b.iter(|| rt.block_on(setup.bare_once()))
+    });
+    g.bench_function("nb_client_create", |b| {
+        b.iter(|| rt.block_on(setup.client_once()))
+    });
+    g.finish();
+
+    const N: usize = 3000;
+    let (mut bare, mut ours) = (Vec::with_capacity(N), Vec::with_capacity(N));
+    for _ in 0..N {
+        let t = Instant::now();
+        rt.block_on(setup.bare_once());
+        bare.push(t.elapsed());
+        let t = Instant::now();
+        rt.block_on(setup.client_once());
+        ours.push(t.elapsed());
+    }
+    table(
+        md,
+        &format!("1 caller, {N} interleaved requests each"),
+        bare,
+        ours,
+    );
+}
+
+fn many_callers(c: &mut Criterion, md: &mut String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let setup = Setup::start(&rt);
+    // Open enough pooled connections for 64 callers before measuring.
+    rt.block_on(async {
+        batch(&setup, true).await;
+        batch(&setup, false).await;
+    });
+    let mut g = c.benchmark_group("cascade/64_callers");
+    g.throughput(Throughput::Elements(CALLERS as u64));
+    g.bench_function("baseline_bare_hyper", |b| {
+        b.iter(|| rt.block_on(batch(&setup, true)))
+    });
+    g.bench_function("nb_client_create", |b| {
+        b.iter(|| rt.block_on(batch(&setup, false)))
+    });
+    g.finish();
+
+    const BATCHES: usize = 100;
+    let (mut bare, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..BATCHES {
+        bare.extend(rt.block_on(batch(&setup, true)));
+        ours.extend(rt.block_on(batch(&setup, false)));
+    }
+    table(
+        md,
+        &format!(
+            "{CALLERS} concurrent callers on 2 worker threads, {BATCHES} interleaved batches each"
+        ),
+        bare,
+        ours,
+    );
+}
+
+/// Appends a p50/p99 table for one setting.
+fn table(md: &mut String, title: &str, mut bare: Vec<Duration>, mut ours: Vec<Duration>) {
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort_unstable();
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i].as_secs_f64() * 1e6
+    };
+    let (b50, b99) = (pct(&mut bare, 0.50), pct(&mut bare, 0.99));
+    let (o50, o99) = (pct(&mut ours, 0.50), pct(&mut ours, 0.99));
+    let _ = write!(
+        md,
+        "Per-request latency, {title} (µs):\n\n\
+         | client | p50 | p99 |\n|---|---|---|\n\
+         | bare hyper-util (baseline) | {b50:.1} | {b99:.1} |\n\
+         | nb-client cascade | {o50:.1} | {o99:.1} |\n\
+         | added by the cascade | {:+.1} | {:+.1} |\n\n",
+        o50 - b50,
+        o99 - b99
+    );
+}
+
+fn cascade(c: &mut Criterion) {
+    let mut md = String::new();
+    one_caller(c, &mut md);
+    many_callers(c, &mut md);
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("nb-bench");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join("cascade.md"), md);
+    }
+}
+
+criterion_group!(benches, cascade);
 criterion_main!(benches);

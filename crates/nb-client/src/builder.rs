@@ -685,6 +685,7 @@ impl NeuralBridgeBuilder {
                 predictor.register(&target.name);
             }
         }
+        let transport_enforces_deadlines = self.transport.is_none();
         let transport = match self.transport {
             Some(t) => t,
             None => default_transport()?,
@@ -697,6 +698,7 @@ impl NeuralBridgeBuilder {
         let inner = Inner {
             registry,
             transport,
+            transport_enforces_deadlines,
             engine: self.engine.unwrap_or_else(|| default_engine().clone()),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),

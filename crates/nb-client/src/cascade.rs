@@ -210,7 +210,9 @@ impl CallState {
             // breaker is probing (recovery needs the probe) ...
             let expected_ok = |t: &TargetId| {
                 t.breaker.state(now) != CircuitState::Closed
-                    || predictor.failure_probability(&t.name, now) < *threshold
+                    || t.prediction
+                        .get(now, || predictor.failure_probability(&t.name, now))
+                        < *threshold
             };
             if let Some(s) = balancer.select(exclusions, |t| available(t) && expected_ok(t), now) {
                 return Ok(s);
@@ -347,6 +349,8 @@ pub(crate) struct Lease {
     key: Option<usize>,
     pub(crate) prefill: bool,
     pub(crate) started: Instant,
+    /// When the attempt returned (for a stream: when content started).
+    pub(crate) ended: Instant,
 }
 
 impl Lease {
@@ -476,9 +480,10 @@ pub(crate) async fn run<A: Attempter>(
         if now >= call.deadline {
             return Err(call.error(ErrorKind::DeadlineExceeded));
         }
-        let (selection, key, drop_prefill) = match call.pending.take() {
+        let (selection, key, drop_prefill, now) = match call.pending.take() {
+            // A retry may have waited out a pause: read the clock again.
             Some(p) => match call.reselect(inner, &p.target).await {
-                Some(s) => (s, p.key, p.drop_prefill),
+                Some(s) => (s, p.key, p.drop_prefill, crate::client::now()),
                 None => {
                     call.give_up(p.target);
                     continue;
@@ -487,13 +492,12 @@ pub(crate) async fn run<A: Attempter>(
             None => match call.select(inner, now) {
                 Ok(s) => {
                     let key = s.target().endpoint.active_key();
-                    (s, key, false)
+                    (s, key, false, now)
                 }
                 Err(kind) => return Err(call.error(kind)),
             },
         };
         let target = selection.target().clone();
-        let now = crate::client::now();
         let Ok(permit) = target.breaker.try_acquire_owned(now) else {
             call.skipped.push(target);
             continue;
@@ -541,6 +545,7 @@ pub(crate) async fn run<A: Attempter>(
                         key,
                         prefill,
                         started: ctx.started,
+                        ended: end,
                     },
                 ));
             }

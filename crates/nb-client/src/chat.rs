@@ -155,7 +155,7 @@ impl Attempter for Create {
                 .await
                 .map_err(|e| transport_failure(inner, target, &e))?;
             let (parts, body) = response.into_parts();
-            observe_limits(inner, target, &parts.headers, now());
+            observe_limits(inner, target, &parts.headers);
             if !parts.status.is_success() {
                 let body = body
                     .collect_capped(options.max_error_body)
@@ -170,8 +170,12 @@ impl Attempter for Create {
                 .map_err(|e| transport_failure(inner, target, &e))?;
             validate(inner, target, &parts.headers, &body)
         };
-        // The transport enforces the deadline too; this one also holds for
-        // a custom transport that ignores it.
+        // The default transport enforces the total deadline itself; a
+        // custom one gets a timer of the client's too, so the deadline holds
+        // even if it ignores the options.
+        if inner.transport_enforces_deadlines {
+            return exchange.await;
+        }
         match tokio::time::timeout_at(ctx.deadline.into(), exchange).await {
             Ok(result) => result,
             Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::Total)),
@@ -251,7 +255,7 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
     match cascade::run(inner, &mut call, &mut create).await {
         Ok((completion, lease)) => {
             let target = lease.target.clone();
-            let now = now();
+            let now = lease.ended;
             lease.succeed(inner, &mut call, now);
             if let (Some(cache), Some(key)) = (&inner.last_good, cache_key) {
                 cache.store(

@@ -1,8 +1,6 @@
 //! Turning what an attempt saw into a diagnosis, and reading rate-limit
 //! headers for the limiter.
 
-use std::time::Instant;
-
 use http::HeaderMap;
 use nb_breaker::ObservedLimits;
 use nb_diagnose::{
@@ -11,7 +9,7 @@ use nb_diagnose::{
 };
 use nb_transport::{TimeoutPhase, TransportError, TransportErrorKind};
 
-use crate::client::Inner;
+use crate::client::{Inner, now};
 use crate::error::Error;
 use crate::target::TargetId;
 
@@ -151,7 +149,7 @@ pub(crate) fn transport_failure(
 /// Feeds the target's limiter with any rate-limit headers of a response
 /// (successes too, so the limiter paces before the next 429). Cheap when
 /// there are none: one pass over the header names.
-pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderMap, now: Instant) {
+pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderMap) {
     let relevant =
         |name: &str| name.starts_with("x-ratelimit") || name.starts_with("anthropic-ratelimit");
     if !headers.keys().any(|n| relevant(n.as_str())) {
@@ -162,6 +160,7 @@ pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderM
         .filter(|(n, _)| relevant(n.as_str()))
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
+    let now = now();
     let rl = RateLimitHeaders::from_headers(&kept, inner.wall(now));
     target.limiter.observe(
         ObservedLimits {

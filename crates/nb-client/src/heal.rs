@@ -8,7 +8,7 @@ use nb_diagnose::{Failure, TimeoutPhase, TransportFailureKind};
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
-use crate::client::{Inner, NeuralBridge, now};
+use crate::client::{Inner, NeuralBridge};
 use crate::error::Error;
 use crate::failure::{AttemptError, in_context, own_timeout};
 use crate::observe;
@@ -288,7 +288,8 @@ where
     match cascade::run(inner, &mut call, &mut heal).await {
         Ok((value, lease)) => {
             let target = lease.target.clone();
-            lease.succeed(inner, &mut call, now());
+            let ended = lease.ended;
+            lease.succeed(inner, &mut call, ended);
             Ok(Healed {
                 value,
                 served_by: Arc::clone(&target.model),

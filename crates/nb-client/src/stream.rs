@@ -228,7 +228,7 @@ impl Attempter for Open<'_> {
                 .await
                 .map_err(|e| transport_failure(inner, target, &e))?;
             let (parts, body) = response.into_parts();
-            observe_limits(inner, target, &parts.headers, now());
+            observe_limits(inner, target, &parts.headers);
             if !parts.status.is_success() {
                 let body = body
                     .collect_capped(options.max_error_body)

@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, RateLimiter, RateLimits};
@@ -171,6 +172,51 @@ pub(crate) struct TargetState {
     pub(crate) breaker: Arc<CircuitBreaker>,
     pub(crate) limiter: RateLimiter,
     pub(crate) context_window: Option<u64>,
+    /// The predictor's last answer for this target, reused for a second.
+    pub(crate) prediction: PredictionCache,
+}
+
+/// A failure probability cached for [`PredictionCache::TTL`], so that
+/// selection does not take the learner's per-model lock on every call (a
+/// forecast moves on a scale of minutes). Lock-free: the probability (as
+/// `f32` bits) and the tick it was computed at share one atomic word; two
+/// racing refreshes both store a fresh value.
+#[derive(Debug)]
+pub(crate) struct PredictionCache {
+    created: Instant,
+    /// `probability bits << 32 | tick + 1` (0: empty); a tick is 100 ms
+    /// since `created`.
+    word: AtomicU64,
+}
+
+impl PredictionCache {
+    /// How long a prediction is reused, in ticks of 100 ms.
+    const TTL: u64 = 10;
+
+    pub(crate) fn new(created: Instant) -> Self {
+        Self {
+            created,
+            word: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached probability at `now`, or `compute()`'s, stored.
+    pub(crate) fn get(&self, now: Instant, compute: impl FnOnce() -> f64) -> f64 {
+        let ms = now.saturating_duration_since(self.created).as_millis();
+        let tick = u64::try_from(ms / 100)
+            .unwrap_or(u64::MAX >> 32)
+            .min(u64::from(u32::MAX - 1));
+        let word = self.word.load(Ordering::Relaxed);
+        let stored = word & u64::from(u32::MAX);
+        if stored != 0 && tick.saturating_sub(stored - 1) < Self::TTL && stored - 1 <= tick {
+            return f64::from(f32::from_bits((word >> 32) as u32));
+        }
+        let p = compute();
+        // `as` keeps the nearest f32; probabilities need no more precision.
+        let bits = u64::from((p as f32).to_bits());
+        self.word.store(bits << 32 | (tick + 1), Ordering::Relaxed);
+        p
+    }
 }
 
 /// A cheap handle on a target (an `Arc`); equal when it is the same target.
@@ -400,6 +446,7 @@ impl Registry {
             breaker: Arc::new(CircuitBreaker::new(self.defaults.breaker.clone())),
             limiter: RateLimiter::new(endpoint.rate_limits),
             context_window,
+            prediction: PredictionCache::new(crate::client::now()),
         }));
         if current.len() < MAX_DYNAMIC + 64 {
             let mut next = HashMap::clone(&current);
@@ -514,6 +561,28 @@ mod tests {
         let single = endpoint(0, "one", &[], 1);
         assert_eq!(single.rotate_key(0, 0b1), None);
         assert_eq!(endpoint(0, "none", &[], 0).active_key(), None);
+    }
+
+    #[test]
+    fn predictions_are_reused_for_a_second() {
+        let t0 = Instant::now();
+        let cache = PredictionCache::new(t0);
+        let calls = std::cell::Cell::new(0);
+        let compute = |p: f64| {
+            calls.set(calls.get() + 1);
+            p
+        };
+        assert_eq!(cache.get(t0, || compute(0.25)), 0.25);
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(cache.get(t0 + ms(999), || compute(0.75)), 0.25);
+        assert_eq!(calls.get(), 1);
+        assert_eq!(cache.get(t0 + ms(1000), || compute(0.75)), 0.75);
+        assert_eq!(cache.get(t0 + ms(1500), || compute(0.5)), 0.75);
+        assert_eq!(calls.get(), 2);
+        // An earlier instant than the cached tick recomputes too.
+        let later = PredictionCache::new(t0);
+        assert_eq!(later.get(t0 + ms(5000), || 0.5), 0.5);
+        assert_eq!(later.get(t0, || 0.125), 0.125);
     }
 
     #[test]

@@ -1519,4 +1519,3 @@ async fn dropping_a_stream_counts_neither_success_nor_failure() {
     assert_eq!(primary.reliability.calls, 0);
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
 }
-
