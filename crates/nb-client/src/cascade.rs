@@ -356,29 +356,11 @@ pub(crate) struct Lease {
 impl Lease {
     /// Records a success and the serving attempt.
     pub(crate) fn succeed(self, inner: &Inner, call: &mut CallState, now: Instant) {
-        let latency = now.saturating_duration_since(self.started);
-        self.permit.success(now);
-        call.chain
-            .balancer
-            .finish(self.inflight, latency, true, now);
-        record_outcome(inner, &self.target, latency, None, now);
-        let attempt = Attempt {
-            number: self.number,
-            model: Arc::clone(&self.target.model),
-            endpoint: Arc::clone(&self.target.endpoint.name),
-            key_index: self.key,
-            prefill: self.prefill,
-            started_at: self.started.saturating_duration_since(call.started),
-            latency,
-            diagnosis: None,
-            decision: Decision::Served,
-        };
-        observe::attempt(inner, &attempt, &self.target.name);
-        call.attempts.push(attempt);
+        self.end(inner, call, None, Decision::Served, now);
     }
 
-    /// Records a failure after the target had started serving (a stream cut
-    /// after content) and gives the target up.
+    /// Records a failure and the failed attempt, with what the cascade does
+    /// next (the caller acts on it).
     pub(crate) fn fail(
         self,
         inner: &Inner,
@@ -387,17 +369,53 @@ impl Lease {
         decision: Decision,
         now: Instant,
     ) {
+        self.end(inner, call, Some(diagnosis), decision, now);
+    }
+
+    /// Records the outcome in the breaker, the balancer and the learner,
+    /// and the attempt in the call. A failure that is the request's fault
+    /// (invalid request, context length, content filter) never counts
+    /// against the target; a rate limit pauses the breaker instead of
+    /// tripping it.
+    fn end(
+        self,
+        inner: &Inner,
+        call: &mut CallState,
+        diagnosis: Option<Diagnosis>,
+        decision: Decision,
+        now: Instant,
+    ) {
+        use ErrorCategory as C;
         let latency = now.saturating_duration_since(self.started);
-        record_failure(
-            inner,
-            &call.chain,
-            self.permit,
-            self.inflight,
-            &self.target,
-            &diagnosis,
+        let balancer = &call.chain.balancer;
+        let category = diagnosis.as_ref().map(|d| d.category);
+        match &diagnosis {
+            None => {
+                self.permit.success(now);
+                balancer.finish(self.inflight, latency, true, now);
+            }
+            Some(d) => match d.category {
+                C::InvalidRequest | C::ContextLength | C::ContentFilter => {
+                    self.permit.ignored();
+                    drop(self.inflight);
+                }
+                C::RateLimit => {
+                    self.permit.rate_limited(now, d.retry_after);
+                    balancer.finish(self.inflight, latency, false, now);
+                }
+                _ => {
+                    self.permit.failure(now);
+                    balancer.finish(self.inflight, latency, false, now);
+                }
+            },
+        }
+        inner.learner.record(&Outcome {
+            model: &self.target.name,
+            endpoint: Some(&self.target.endpoint.name),
+            at: inner.wall(now),
             latency,
-            now,
-        );
+            failure: category,
+        });
         let attempt = Attempt {
             number: self.number,
             model: Arc::clone(&self.target.model),
@@ -406,63 +424,12 @@ impl Lease {
             prefill: self.prefill,
             started_at: self.started.saturating_duration_since(call.started),
             latency,
-            diagnosis: Some(Box::new(diagnosis)),
+            diagnosis: diagnosis.map(Box::new),
             decision,
         };
         observe::attempt(inner, &attempt, &self.target.name);
         call.attempts.push(attempt);
-        call.give_up(self.target);
     }
-}
-
-/// Feeds the learner one attempt's outcome.
-fn record_outcome(
-    inner: &Inner,
-    target: &TargetId,
-    latency: Duration,
-    failure: Option<ErrorCategory>,
-    now: Instant,
-) {
-    inner.learner.record(&Outcome {
-        model: &target.name,
-        endpoint: Some(&target.endpoint.name),
-        at: inner.wall(now),
-        latency,
-        failure,
-    });
-}
-
-/// Records a failure in the breaker, the balancer and the learner. A
-/// failure that is the request's fault (invalid request, context length,
-/// content filter) never counts against the target; a rate limit pauses
-/// the breaker instead of tripping it.
-#[allow(clippy::too_many_arguments)] // the pieces of one attempt, recorded together
-fn record_failure(
-    inner: &Inner,
-    chain: &Chain,
-    permit: Permit<Arc<CircuitBreaker>>,
-    inflight: InFlight<TargetId>,
-    target: &TargetId,
-    diagnosis: &Diagnosis,
-    latency: Duration,
-    now: Instant,
-) {
-    use ErrorCategory as C;
-    match diagnosis.category {
-        C::InvalidRequest | C::ContextLength | C::ContentFilter => {
-            permit.ignored();
-            drop(inflight);
-        }
-        C::RateLimit => {
-            permit.rate_limited(now, diagnosis.retry_after);
-            chain.balancer.finish(inflight, latency, false, now);
-        }
-        _ => {
-            permit.failure(now);
-            chain.balancer.finish(inflight, latency, false, now);
-        }
-    }
-    record_outcome(inner, target, latency, Some(diagnosis.category), now);
 }
 
 /// Runs attempts until one succeeds or the call must end.
@@ -532,52 +499,26 @@ pub(crate) async fn run<A: Attempter>(
         let latency = end.saturating_duration_since(ctx.started);
         observe::close_span(&span, &result, latency);
         call.skipped.clear();
-        let target = ctx.target;
+        let lease = Lease {
+            target: ctx.target,
+            permit,
+            inflight,
+            number,
+            key,
+            prefill,
+            started: ctx.started,
+            ended: end,
+        };
         let failed = match result {
-            Ok(output) => {
-                return Ok((
-                    output,
-                    Lease {
-                        target,
-                        permit,
-                        inflight,
-                        number,
-                        key,
-                        prefill,
-                        started: ctx.started,
-                        ended: end,
-                    },
-                ));
-            }
+            Ok(output) => return Ok((output, lease)),
             Err(AttemptError::Fatal(error)) => {
                 return Err(error.with_attempts(std::mem::take(&mut call.attempts)));
             }
             Err(AttemptError::Failed(failed)) => failed,
         };
-        record_failure(
-            inner,
-            &call.chain,
-            permit,
-            inflight,
-            &target,
-            &failed.diagnosis,
-            latency,
-            end,
-        );
+        let target = lease.target.clone();
         let (decision, pending) = call.decide(inner, &target, key, &failed, end);
-        let attempt = Attempt {
-            number,
-            model: Arc::clone(&target.model),
-            endpoint: Arc::clone(&target.endpoint.name),
-            key_index: key,
-            prefill,
-            started_at: ctx.started.saturating_duration_since(call.started),
-            latency,
-            diagnosis: Some(Box::new(failed.diagnosis)),
-            decision,
-        };
-        observe::attempt(inner, &attempt, &target.name);
-        call.attempts.push(attempt);
+        lease.fail(inner, call, failed.diagnosis, decision, end);
         match decision {
             Decision::Retry { after } => {
                 tokio::time::sleep_until((end + after).into()).await;

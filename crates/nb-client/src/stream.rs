@@ -504,9 +504,11 @@ impl ChatStream {
             StreamPolicy::Continue => Decision::Fallback,
             _ => Decision::Stop,
         };
+        let target = current.lease.target.clone();
         current
             .lease
             .fail(&inner, &mut self.call, diagnosis.clone(), decision, now);
+        self.call.give_up(target);
         let interrupted = |text: &str, attempts: Vec<Attempt>| {
             Error::new(
                 ErrorKind::StreamInterrupted {
