@@ -14,9 +14,7 @@ use crate::cascade::{self, AttemptCtx, Attempter, CallState};
 use crate::client::{Inner, NeuralBridge, now};
 use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
-use crate::failure::{
-    AttemptError, http_failure, malformed, observe_limits, own_timeout, transport_failure,
-};
+use crate::failure::{AttemptError, malformed, own_timeout, send, transport_failure};
 use crate::observe;
 use crate::response::{ChatResponse, DegradationSource, Degraded};
 use crate::stream::{self, ChatStream};
@@ -149,21 +147,7 @@ impl Attempter for Create {
             total: Some(ctx.deadline.saturating_duration_since(ctx.started)),
         });
         let exchange = async {
-            let response = inner
-                .transport
-                .send(request, options)
-                .await
-                .map_err(|e| transport_failure(inner, target, &e))?;
-            let (parts, body) = response.into_parts();
-            observe_limits(inner, target, &parts.headers);
-            if !parts.status.is_success() {
-                let body = body
-                    .collect_capped(options.max_error_body)
-                    .await
-                    .unwrap_or_default();
-                let d = http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
-                return Err(AttemptError::diagnosed(d, false));
-            }
+            let (parts, body) = send(inner, target, request, options).await?;
             let body = body
                 .collect_capped(options.max_body.unwrap_or(usize::MAX))
                 .await

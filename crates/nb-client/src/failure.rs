@@ -7,7 +7,9 @@ use nb_diagnose::{
     Diagnosis, Failure, RateLimitHeaders, ResponseHeaders, TimeoutPhase as DiagPhase,
     TransportFailureKind,
 };
-use nb_transport::{TimeoutPhase, TransportError, TransportErrorKind};
+use nb_transport::{
+    RequestOptions, ResponseBody, TimeoutPhase, TransportError, TransportErrorKind,
+};
 
 use crate::client::{Inner, now};
 use crate::error::Error;
@@ -51,8 +53,36 @@ pub(crate) fn in_context<'a>(failure: Failure<'a>, target: &'a TargetId) -> Fail
         .with_base_url(&target.endpoint.base_url)
 }
 
+/// Sends `request` to `target` and returns a 2xx response's head and body;
+/// a transport error, or a non-2xx response (its body read under the error
+/// cap), comes back diagnosed. Every response feeds the target's limiter.
+pub(crate) async fn send(
+    inner: &Inner,
+    target: &TargetId,
+    request: http::Request<bytes::Bytes>,
+    options: RequestOptions,
+) -> Result<(http::response::Parts, ResponseBody), AttemptError> {
+    let response = inner
+        .transport
+        .send(request, options)
+        .await
+        .map_err(|e| transport_failure(inner, target, &e))?;
+    let (parts, body) = response.into_parts();
+    observe_limits(inner, target, &parts.headers);
+    if parts.status.is_success() {
+        return Ok((parts, body));
+    }
+    // A body cut short still leaves the status to diagnose.
+    let body = body
+        .collect_capped(options.max_error_body)
+        .await
+        .unwrap_or_default();
+    let d = http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
+    Err(AttemptError::diagnosed(d, false))
+}
+
 /// Diagnoses a non-2xx response.
-pub(crate) fn http_failure(
+fn http_failure(
     inner: &Inner,
     target: &TargetId,
     status: u16,

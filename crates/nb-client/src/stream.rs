@@ -18,9 +18,7 @@ use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
 use crate::chat::{ChatRequest, cost, serialize};
 use crate::client::{Inner, now};
 use crate::error::{Error, ErrorKind};
-use crate::failure::{
-    AttemptError, Failed, http_failure, interrupted, observe_limits, own_timeout, transport_failure,
-};
+use crate::failure::{AttemptError, interrupted, own_timeout, send, transport_failure};
 use crate::policy::StreamPolicy;
 use crate::response::{Attempt, Decision};
 use crate::target::TargetId;
@@ -222,29 +220,18 @@ impl Attempter for Open<'_> {
         });
         let malformed = &mut self.malformed;
         let open = async {
-            let response = inner
-                .transport
-                .send(request, options)
-                .await
-                .map_err(|e| transport_failure(inner, target, &e))?;
-            let (parts, body) = response.into_parts();
-            observe_limits(inner, target, &parts.headers);
-            if !parts.status.is_success() {
-                let body = body
-                    .collect_capped(options.max_error_body)
-                    .await
-                    .unwrap_or_default();
-                let diagnosis =
-                    http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
-                let prefill_rejected = prefill
-                    && parts.status.is_client_error()
-                    && diagnosis.category == ErrorCategory::InvalidRequest;
-                return Err(AttemptError::Failed(Box::new(Failed {
-                    diagnosis,
-                    own_timeout: false,
-                    prefill_rejected,
-                })));
-            }
+            let (_, body) = match send(inner, target, request, options).await {
+                Ok(sent) => sent,
+                Err(AttemptError::Failed(mut f)) => {
+                    // A 4xx invalid request to a prefilled request: the
+                    // prefill is what it refused.
+                    f.prefill_rejected = prefill
+                        && f.diagnosis.category == ErrorCategory::InvalidRequest
+                        && f.diagnosis.status.is_some_and(|s| (400..500).contains(&s));
+                    return Err(AttemptError::Failed(f));
+                }
+                Err(fatal) => return Err(fatal),
+            };
             let mut stream = nb_transport::ChatStream::new(body);
             let mut buffered = Vec::new();
             loop {
