@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use nb_client::{
     CircuitBreakerConfig, CircuitState, EndpointConfig, ErrorCategory, ErrorKind, FailureReport,
-    NeuralBridge,
+    NeuralBridge, Tier,
 };
 use nb_mock::{Fault, MockServer, ModelBehavior, Rule};
 use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, scenario, start};
@@ -250,4 +250,54 @@ async fn heal_runs_a_plain_http_call_under_the_cascade() {
     );
     assert_eq!(server.log().attempts(PRIMARY), 2);
     assert!(server.log().gaps(PRIMARY)[0] >= Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_share_one_breaker_and_never_pile_onto_a_hung_model() {
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Hang)),
+            ModelBehavior::new(FALLBACK),
+        ]),
+        |b| b.timeout_ladder([Tier::Fixed(Duration::from_secs(2))]),
+    )
+    .await;
+    let client = Arc::new(f.client);
+    let wave = |n: usize| {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let client = Arc::clone(&client);
+            calls.spawn(async move { client.chat().create(chat(PRIMARY)).await });
+        }
+        calls.join_all()
+    };
+    // 32 callers at once: each waits out the hang once, then the fallback serves.
+    let start = Instant::now();
+    let first = wave(32).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert!(
+        first
+            .iter()
+            .all(|r| r.as_ref().unwrap().served_by() == FALLBACK)
+    );
+    assert_eq!(
+        f.server.log().attempts(PRIMARY),
+        32,
+        "each hung model tried once per call"
+    );
+    // The 32 timeouts opened the shared breaker: the next wave goes straight on.
+    let start = Instant::now();
+    let second = wave(32).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(
+        second
+            .iter()
+            .all(|r| r.as_ref().unwrap().attempts().len() == 1)
+    );
+    assert_eq!(
+        f.server.log().attempts(PRIMARY),
+        32,
+        "no call reached the hung model"
+    );
+    assert_eq!(f.server.log().attempts(FALLBACK), 64);
 }
