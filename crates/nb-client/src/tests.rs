@@ -1519,3 +1519,50 @@ async fn dropping_a_stream_counts_neither_success_nor_failure() {
     assert_eq!(primary.reliability.calls, 0);
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn learned_state_is_saved_to_the_store() {
+    let store = MemoryStore::default();
+    let mock = scripted(|model, _| ok(model));
+    let client = builder(&mock).state_store(store.clone()).build().unwrap();
+    client.chat().create(request()).await.unwrap();
+    assert!(client.save_state().unwrap());
+    let saved = store.load("neuralbridge").unwrap().expect("state saved");
+    assert!(
+        saved.models().any(|m| m == "primary"),
+        "{:?}",
+        saved.models().collect::<Vec<_>>()
+    );
+    // Without a store there is nothing to save.
+    assert!(!builder(&mock).build().unwrap().save_state().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_strategy_serves_the_chain() {
+    for strategy in [
+        LoadBalancingStrategy::Fallback,
+        LoadBalancingStrategy::Predictive,
+        LoadBalancingStrategy::RoundRobin,
+        LoadBalancingStrategy::PowerOfTwoChoices,
+    ] {
+        let mock = scripted(|model, _| ok(model));
+        let client = builder(&mock).strategy(strategy).build().unwrap();
+        let mut served = std::collections::BTreeSet::new();
+        for _ in 0..6 {
+            served.insert(
+                client
+                    .chat()
+                    .create(request())
+                    .await
+                    .unwrap()
+                    .served_by()
+                    .to_owned(),
+            );
+        }
+        match strategy {
+            LoadBalancingStrategy::Fallback => assert_eq!(served.len(), 1, "the primary only"),
+            LoadBalancingStrategy::RoundRobin => assert_eq!(served.len(), 3, "{served:?}"),
+            _ => assert!(!served.is_empty()),
+        }
+    }
+}
