@@ -1,5 +1,6 @@
 //! nb-diagnose: one diagnosis of a typical JSON error body, a status-only
 //! failure, a bare SDK message, a transport timeout and a 1 MiB junk body,
+//! plus building an engine once the catalogue is compiled,
 //! against a baseline measured in the same run: parsing the same typical body
 //! into a `serde_json::Value` (what a naive diagnoser does before it even
 //! starts matching). The engine is built once, outside the timings.
@@ -47,6 +48,10 @@ fn diagnose(c: &mut Criterion) {
     g.bench_function("transport_timeout", |b| {
         b.iter(|| engine.diagnose_at(black_box(&timeout), now))
     });
+
+    // After the first engine in a process, `new()` shares the compiled
+    // catalogue: what nb-client pays per client.
+    g.bench_function("engine_new_shared", |b| b.iter(DiagnosisEngine::new));
 
     // Pseudo-random printable junk, 1 MiB: only the first 64 KiB are read.
     let mut x = 0x2545_f491_4f6c_dd1d_u64;
