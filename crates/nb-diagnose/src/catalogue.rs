@@ -147,7 +147,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "token has expired", "认证失败", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),

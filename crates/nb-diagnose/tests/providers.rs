@@ -1721,6 +1721,16 @@ fn heldout_lessons_generalise() {
             Timeout,
             true,
         ),
+        // A key the provider revoked because it leaked is an auth failure
+        // (rotate the key), whatever the 403 says.
+        http(
+            "leaked key as 403",
+            GEMINI,
+            403,
+            r#"{"error":{"code":403,"message":"This API key was reported as leaked and has been blocked.","status":"PERMISSION_DENIED"}}"#,
+            Auth,
+            false,
+        ),
         // Relay wording: quota, channels, retired models, load.
         http(
             "user quota is not enough as 403",
