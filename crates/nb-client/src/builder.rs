@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use nb_breaker::{
@@ -699,7 +699,7 @@ impl NeuralBridgeBuilder {
             registry,
             transport,
             transport_enforces_deadlines,
-            engine: self.engine.unwrap_or_else(|| default_engine().clone()),
+            engine: self.engine.unwrap_or_default(),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),
             budget: RetryBudget::new(self.retry_budget),
@@ -827,13 +827,6 @@ fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState,
         config.models,
         config.windows.into_iter().collect(),
     ))
-}
-
-/// The built-in diagnosis engine, compiled once per process and shared
-/// (a clone shares the compiled catalogue).
-fn default_engine() -> &'static DiagnosisEngine {
-    static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
-    ENGINE.get_or_init(DiagnosisEngine::new)
 }
 
 #[cfg(feature = "hyper")]
