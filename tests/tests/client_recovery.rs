@@ -301,3 +301,19 @@ async fn concurrent_callers_share_one_breaker_and_never_pile_onto_a_hung_model()
     );
     assert_eq!(f.server.log().attempts(FALLBACK), 64);
 }
+
+#[tokio::test(start_paused = true)]
+async fn unbounded_deadlines_reach_the_real_transport_without_overflow() {
+    let f = start(scenario([ModelBehavior::new(PRIMARY)]), |b| {
+        b.deadline(Duration::MAX)
+            .idle_timeout(Duration::MAX)
+            .timeout_ladder([Tier::Fixed(Duration::MAX)])
+    })
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), PRIMARY);
+    let streamed =
+        nb_tests::client::read(f.client.chat().stream(chat(PRIMARY)).await.unwrap()).await;
+    assert_eq!(streamed.end.unwrap().served_by(), PRIMARY);
+    assert_eq!(f.server.log().attempts(PRIMARY), 2);
+}

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use nb_breaker::{
@@ -16,7 +16,7 @@ use nb_learn::{FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
-use crate::client::{Inner, NeuralBridge, Settings, Validator, now};
+use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
 use crate::degrade::LastGood;
 use crate::policy::{CategoryPolicy, Degradation, PolicyTable, StreamPolicy, Tier};
 use crate::stream::DEFAULT_FINISH_GRACE;
@@ -708,7 +708,7 @@ impl NeuralBridgeBuilder {
                 deadline: self.deadline,
                 backoff: self.backoff,
                 ladder: self.ladder,
-                idle_timeout: self.idle_timeout,
+                idle_timeout: self.idle_timeout.min(FAR),
                 finish_grace: self.finish_grace,
                 policies: self.policies,
                 stream_policy: self.stream_policy,

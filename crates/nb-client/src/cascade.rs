@@ -18,7 +18,7 @@ use nb_learn::Outcome;
 use nb_route::{InFlight, Predictor, Selection};
 use tracing::Instrument;
 
-use crate::client::{Inner, now};
+use crate::client::{Inner, later, now};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
@@ -111,7 +111,7 @@ impl CallState {
         Self {
             chain,
             started,
-            deadline: started + deadline,
+            deadline: later(started, deadline),
             attempts: Vec::new(),
             given_up: Vec::new(),
             skipped: Vec::new(),
@@ -268,10 +268,10 @@ impl CallState {
             if wait.is_zero() {
                 return self.chain.balancer.select(&[], |t| t == target, now);
             }
-            if wait > inner.settings.backoff.max_wait() || now + wait >= self.deadline {
+            if wait > inner.settings.backoff.max_wait() || later(now, wait) >= self.deadline {
                 return None;
             }
-            tokio::time::sleep_until(now.checked_add(wait)?.into()).await;
+            tokio::time::sleep_until(later(now, wait).into()).await;
         }
         None
     }
@@ -312,7 +312,7 @@ impl CallState {
                 .backoff
                 .get_or_insert_with(|| inner.settings.backoff.start(now));
             if let Some(after) = backoff.next_delay(now, rng, d.retry_after)
-                && now + after < self.deadline
+                && later(now, after) < self.deadline
                 && inner.budget.try_withdraw(now)
             {
                 self.targets[i].retries += 1;
@@ -483,9 +483,7 @@ pub(crate) async fn run<A: Attempter>(
         let ctx = AttemptCtx {
             key,
             started: now,
-            deadline: now
-                .checked_add(tier)
-                .map_or(call.deadline, |d| d.min(call.deadline)),
+            deadline: later(now, tier).min(call.deadline),
             drop_prefill,
             target,
         };
@@ -521,7 +519,7 @@ pub(crate) async fn run<A: Attempter>(
         lease.fail(inner, call, failed.diagnosis, decision, end);
         match decision {
             Decision::Retry { after } => {
-                tokio::time::sleep_until((end + after).into()).await;
+                tokio::time::sleep_until(later(end, after).into()).await;
                 call.pending = pending;
             }
             Decision::RotateKey | Decision::DropPrefill => call.pending = pending,

@@ -16,7 +16,7 @@ use tracing::{Instrument, Span};
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
 use crate::chat::{ChatRequest, cost, serialize};
-use crate::client::{Inner, now};
+use crate::client::{Inner, later, now};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, interrupted, own_timeout, send, transport_failure};
 use crate::policy::StreamPolicy;
@@ -512,7 +512,7 @@ impl ChatStream {
             ));
         }
         // A fresh deadline to reach content again.
-        self.call.deadline = now + inner.settings.deadline;
+        self.call.deadline = later(now, inner.settings.deadline);
         let mut open = Open {
             request: &mut self.request,
             partial: Some(&self.text),

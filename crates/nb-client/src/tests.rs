@@ -1566,3 +1566,21 @@ async fn every_strategy_serves_the_chain() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn unbounded_settings_do_not_overflow() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(500, "server_error", "The server had an error"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock)
+        .deadline(Duration::MAX)
+        .idle_timeout(Duration::MAX)
+        .timeout_ladder([Tier::Fixed(Duration::MAX)])
+        .backoff(Backoff::constant(Duration::from_millis(10)).with_max_wait(Duration::MAX))
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(models(&mock), ["primary", "primary"]);
+}
