@@ -9,6 +9,21 @@ use aho_corasick::{Anchored, MatchKind};
 /// Set on a transition that enters a state where literals end.
 const MATCH: u32 = 1 << 31;
 
+/// Text read per round: its parts are read by walkers in step.
+const WINDOW: usize = 4096;
+
+/// The most walkers in a round.
+const WALKERS: usize = 4;
+
+/// A part is never shorter than this, so that a short text is not cut into
+/// parts whose book-keeping costs more than the walk.
+const MIN_PART: usize = 32;
+
+/// Matches held per part (and for all boundaries) before a round reports
+/// them in text order; a round that finds more is read again by one walker
+/// reporting as it goes.
+const HELD: usize = 16;
+
 /// Many literals (ASCII case-insensitive), each with a value, found in one
 /// pass with every match at every position (overlapping semantics).
 ///
@@ -18,12 +33,12 @@ const MATCH: u32 = 1 << 31;
 ///   every other byte, so a row has about 50 entries instead of the 128 that
 ///   aho-corasick's case-insensitive classes round up to;
 /// - states renumbered breadth-first, so the shallow states that ordinary
-///   text keeps revisiting sit together in a few cache lines;
+///   text keeps revisiting sit together in a few cache lines, and a state's
+///   number tells its depth (the length of the literal prefix it stands
+///   for), which is what lets walkers start mid-text (see
+///   [`Matcher::each_match`]);
 /// - transitions hold the next row's offset (premultiplied) with a flag bit
 ///   for states where literals end, so a step is two loads and a test.
-///
-/// The walk is several times fewer instructions than aho-corasick's
-/// resumable overlapping iterator, and the table a fraction of its DFA.
 #[derive(Debug, Clone)]
 pub(crate) struct Matcher<T> {
     /// Byte to class.
@@ -33,20 +48,24 @@ pub(crate) struct Matcher<T> {
     /// index without a division. Offsets are exact multiples of the stride
     /// below 2³¹, so the rounding never shows and the product fits a u64.
     per_row: u64,
-    /// `states × stride` transitions: the next row's offset, maybe `| MATCH`.
+    /// `states × stride` transitions: the next row's offset, maybe `| MATCH`;
+    /// then zeros up to a power of two, so that a walk can mask its index
+    /// with `len - 1` (a no-op on valid offsets) instead of checking it.
     trans: Vec<u32>,
     /// Per state: the range of `ends` listing the literals ending there.
     ends_at: Vec<(u32, u32)>,
     /// Literal indices, grouped by state.
     ends: Vec<u32>,
     values: Vec<T>,
+    /// Per literal, its length in bytes.
+    lens: Vec<u32>,
+    /// `shallow[d]`: the row offset of the first state deeper than `d`
+    /// bytes; states are numbered by depth, so a state is at most `d` deep
+    /// exactly when its row is below this. Past the end, every state is.
+    shallow: Vec<u32>,
     /// The longest literal, in bytes.
     max_len: usize,
 }
-
-/// Matches of the second walker waiting for the first to finish, so that
-/// matches are reported in text order.
-const PENDING: usize = 16;
 
 /// See [`Matcher::per_row`].
 fn per_row(stride: usize) -> u64 {
@@ -60,6 +79,32 @@ pub(crate) struct BuildError(pub(crate) String);
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Matches found by a round, waiting to be reported in text order, as
+/// `(end, literal)` with `end` counted from the start of the round.
+struct Held {
+    /// Per part, the matches beginning in it, in order.
+    parts: [[(u32, u32); HELD]; WALKERS],
+    lens: [usize; WALKERS],
+    /// Matches that begin before a boundary and end after it, boundary by
+    /// boundary, in order; `across_from[i]` is where those crossing into
+    /// part `i` start.
+    across: [(u32, u32); HELD],
+    across_len: usize,
+    across_from: [usize; WALKERS],
+}
+
+impl Held {
+    fn new() -> Self {
+        Self {
+            parts: [[(0, 0); HELD]; WALKERS],
+            lens: [0; WALKERS],
+            across: [(0, 0); HELD],
+            across_len: 0,
+            across_from: [0; WALKERS],
+        }
     }
 }
 
@@ -96,18 +141,23 @@ impl<T: Copy> Matcher<T> {
         }
         let stride = reps.len();
 
-        // States, breadth-first from the start.
+        // States, breadth-first from the start: a state's distance from the
+        // start is its depth, since no text shorter than a literal prefix
+        // leads to the state standing for it.
         let start = dfa
             .start_state(Anchored::No)
             .map_err(|e| BuildError(e.to_string()))?;
         let mut index = HashMap::from([(start, 0usize)]);
         let mut order = vec![start];
+        let mut depth = vec![0usize];
         let mut queue = VecDeque::from([start]);
         while let Some(s) = queue.pop_front() {
+            let next_depth = depth[index[&s]] + 1;
             for rep in reps.iter().flatten() {
                 let t = dfa.next_state(Anchored::No, s, *rep);
                 index.entry(t).or_insert_with(|| {
                     order.push(t);
+                    depth.push(next_depth);
                     queue.push_back(t);
                     order.len() - 1
                 });
@@ -122,16 +172,18 @@ impl<T: Copy> Matcher<T> {
             return Err(too_big());
         }
 
-        let mut trans = Vec::with_capacity(order.len() * stride);
+        // Zeroed memory past the rows is never written, and so costs no
+        // physical memory.
+        let mut trans = vec![0; (order.len() * stride).next_power_of_two()];
         let mut ends_at = Vec::with_capacity(order.len());
         let mut ends = Vec::new();
-        for &s in &order {
-            for rep in &reps {
+        for (&s, row) in order.iter().zip(trans.chunks_exact_mut(stride)) {
+            for (rep, cell) in reps.iter().zip(row) {
                 // A byte in no literal behaves like any other such byte.
                 let t = rep.map_or(start, |b| dfa.next_state(Anchored::No, s, b));
-                let row = index.get(&t).copied().ok_or_else(too_big)? * stride;
+                let next = index.get(&t).copied().ok_or_else(too_big)? * stride;
                 let flag = if dfa.is_match(t) { MATCH } else { 0 };
-                trans.push(u32::try_from(row).map_err(|_| too_big())? | flag);
+                *cell = u32::try_from(next).map_err(|_| too_big())? | flag;
             }
             let first = u32::try_from(ends.len()).map_err(|_| too_big())?;
             if dfa.is_match(s) {
@@ -139,9 +191,22 @@ impl<T: Copy> Matcher<T> {
                     ends.push(dfa.match_pattern(s, k).as_u32());
                 }
             }
+            // Matches ending at one offset are reported by literal.
+            ends[first as usize..].sort_unstable();
             let last = u32::try_from(ends.len()).map_err(|_| too_big())?;
             ends_at.push((first, last));
         }
+        let mut shallow = Vec::new();
+        for (i, d) in depth.iter().enumerate() {
+            while shallow.len() < *d {
+                // The first state deeper than `shallow.len()`.
+                shallow.push(u32::try_from(i * stride).map_err(|_| too_big())?);
+            }
+        }
+        let lens = literals
+            .iter()
+            .map(|l| u32::try_from(l.len()).map_err(|_| too_big()))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             classes,
             per_row: per_row(stride),
@@ -149,6 +214,8 @@ impl<T: Copy> Matcher<T> {
             ends_at,
             ends,
             values,
+            lens,
+            shallow,
             max_len: literals.iter().map(|l| l.len()).max().unwrap_or(0),
         })
     }
@@ -160,62 +227,194 @@ impl<T: Copy> Matcher<T> {
     }
 
     /// Calls `f(value, end)` for every literal found in `hay`, in the
-    /// order of `end` (the offset just after the match).
+    /// order of `end` (the offset just after the match), then of the
+    /// literals.
     ///
-    /// A long enough text is read by two walkers at once, one per half:
-    /// each step loads the next state from the last one, so one walker waits
-    /// on every load, while two overlap their waits. The second walker starts
-    /// `max_len - 1` bytes before the middle, so it sees every literal that
-    /// ends past the middle whole; the first reports those ending up to it.
+    /// Each step loads the next state from the last one, so one walker
+    /// waits on every load. The text is read in windows, each cut into up
+    /// to four parts read by walkers in step, whose loads overlap. A walker
+    /// starting a part knows nothing of the bytes before it, so it finds the
+    /// matches that begin in its part. Those that begin in the part before
+    /// and end in this one are found by letting the previous walker, whose
+    /// state at the boundary is exact (parts are at least as long as the
+    /// longest literal), go on past it until its state is no deeper than
+    /// the bytes it has read since: from there on, both walkers are in the
+    /// same state. That takes a few bytes in ordinary text.
     ///
     /// `f` is called through `dyn` on purpose: matches are rare, and keeping
     /// the handler out of the walk leaves the walk its registers.
     pub(crate) fn each_match(&self, hay: &[u8], f: &mut dyn FnMut(T, usize)) {
-        let overlap = self.max_len.saturating_sub(1);
-        if hay.len() < 4 * self.max_len.max(16) {
-            let end = self.walk_alone(hay, 0, 0, hay.len(), f);
-            debug_assert_eq!(end, hay.len());
-            return;
+        let min_part = self.max_len.max(MIN_PART);
+        let mut row = 0;
+        let mut start = 0;
+        while start < hay.len() {
+            let end = hay.len().min(start + WINDOW);
+            let n = end - start;
+            row = if n >= 4 * min_part {
+                self.round::<4>(hay, start, end, row, f)
+            } else if n >= 3 * min_part {
+                self.round::<3>(hay, start, end, row, f)
+            } else if n >= 2 * min_part {
+                self.round::<2>(hay, start, end, row, f)
+            } else {
+                self.walk_alone(hay, start, row, end, f)
+            };
+            start = end;
         }
-        // Both walkers take the same number of steps.
-        let mid = (hay.len() + overlap) / 2;
-        let (mut a, mut row_a) = (0, 0);
-        let (mut b, mut row_b) = (mid - overlap, 0);
-        let mut pending = [(0u32, 0u32); PENDING];
-        let mut waiting = 0;
-        // The second walker stopped in a match state it could not buffer.
-        let mut held_back = false;
-        while a < mid && b < hay.len() {
-            let (hit_a, hit_b);
-            (a, row_a, hit_a, b, row_b, hit_b) = self.walk_two(hay, a, row_a, mid, b, row_b);
-            if hit_a {
-                self.report(row_a, a, f);
+    }
+
+    /// Reads `hay[start..end]` (at most [`WINDOW`] bytes) from the state at
+    /// `row` with `K` walkers, one part each; reports its matches in order
+    /// and returns the state at `end`.
+    fn round<const K: usize>(
+        &self,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+        row: usize,
+        f: &mut dyn FnMut(T, usize),
+    ) -> usize {
+        let part = (end - start) / K;
+        let mut rows = [0; K];
+        rows[0] = row;
+        let mut held = Held::new();
+        let window = &hay[start..end];
+        let mut done = self.walk_many(window, part, &mut rows, &mut held);
+        // The last walker also reads the few bytes left.
+        let mut last = rows[K - 1];
+        let mut at = K * part;
+        while done && at < window.len() {
+            let hit;
+            (at, last, hit) = self.walk(window, at, last);
+            if hit {
+                done = self.hold(last, at, 0, K - 1, &mut held);
             }
-            // Matches ending up to the middle are the first walker's.
-            if hit_b && b > mid {
-                let ends = self.ends_of(row_b);
-                if waiting + ends.len() > PENDING {
-                    held_back = true;
-                    break;
-                }
-                for &i in ends {
-                    // Texts are at most `MAX_BODY_BYTES` long, far below u32::MAX.
-                    pending[waiting] = (i, u32::try_from(b).unwrap_or(u32::MAX));
-                    waiting += 1;
+        }
+        // Matches that begin before a boundary and end after it.
+        for i in 1..K {
+            held.across_from[i] = held.across_len;
+            let (mut r, s) = (rows[i - 1], i * part);
+            let mut at = s;
+            while done && at < window.len() && !self.within(r, at - s) {
+                let t = self.step(r, window[at]);
+                at += 1;
+                r = (t & !MATCH) as usize;
+                if t & MATCH != 0 {
+                    done = self.hold(r, at, at - s, WALKERS, &mut held);
                 }
             }
         }
-        self.walk_alone(hay, a, row_a, mid, f);
-        for &(i, end) in &pending[..waiting] {
+        if !done {
+            // Rare (text dense with matches): read it again, reporting as
+            // it goes.
+            return self.walk_alone(hay, start, row, end, f);
+        }
+        let mut report = |(end, i): (u32, u32)| {
             if let Some(&v) = self.values.get(i as usize) {
-                f(v, end as usize);
+                f(v, start + end as usize);
+            }
+        };
+        for i in 0..K {
+            let mine = held.parts[i].get(..held.lens[i]).unwrap_or_default();
+            let to = if i + 1 < K {
+                held.across_from[i + 1]
+            } else {
+                held.across_len
+            };
+            let across = held.across.get(held.across_from[i]..to).unwrap_or_default();
+            // Both in order: merge them.
+            let (mut a, mut b) = (across.iter().peekable(), mine.iter().peekable());
+            loop {
+                let next = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) if x <= y => a.next(),
+                    (Some(_), None) => a.next(),
+                    _ => b.next(),
+                };
+                let Some(&m) = next else { break };
+                report(m);
             }
         }
-        if held_back {
-            self.report(row_b, b, f);
+        last
+    }
+
+    /// Holds the literals longer than `longer_than` that end at `end` in the
+    /// state at `row`, for part `part` (or crossing a boundary when `part`
+    /// is [`WALKERS`]); false when there is no room.
+    fn hold(
+        &self,
+        row: usize,
+        end: usize,
+        longer_than: usize,
+        part: usize,
+        held: &mut Held,
+    ) -> bool {
+        let (slots, len) = match (held.parts.get_mut(part), held.lens.get_mut(part)) {
+            (Some(slots), Some(len)) => (&mut slots[..], len),
+            _ => (&mut held.across[..], &mut held.across_len),
+        };
+        // Window offsets are below `WINDOW`.
+        let end = u32::try_from(end).unwrap_or(u32::MAX);
+        for &i in self.ends_of(row) {
+            if self
+                .lens
+                .get(i as usize)
+                .is_some_and(|&l| l as usize > longer_than)
+            {
+                let Some(slot) = slots.get_mut(*len) else {
+                    return false;
+                };
+                *slot = (end, i);
+                *len += 1;
+            }
         }
-        // Past the middle by now, so everything it finds is its own.
-        self.walk_alone(hay, b, row_b, hay.len(), f);
+        true
+    }
+
+    /// Holds the matches of every walker that entered a state where literals
+    /// end (its transition in `t` carries [`MATCH`]) after reading `read`
+    /// bytes of its part; returns the rows, or `Err` with them when there is
+    /// no room.
+    #[inline(always)]
+    fn hold_all<const K: usize>(
+        &self,
+        t: [u32; K],
+        read: usize,
+        part: usize,
+        held: &mut Held,
+    ) -> Result<[usize; K], [usize; K]> {
+        let rows = t.map(|t| (t & !MATCH) as usize);
+        for (i, &t) in t.iter().enumerate() {
+            if t & MATCH != 0 && !self.hold(rows[i], i * part + read, 0, i, held) {
+                return Err(rows);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Whether the state at `row` stands for at most `depth` bytes.
+    fn within(&self, row: usize, depth: usize) -> bool {
+        self.shallow
+            .get(depth)
+            .is_none_or(|&first_deeper| row < first_deeper as usize)
+    }
+
+    /// The transition from the state at `row` on `b`.
+    fn step(&self, row: usize, b: u8) -> u32 {
+        let (trans, classes, mask) = self.table();
+        trans[(row + usize::from(classes[usize::from(b)])) & mask]
+    }
+
+    /// The transitions, the classes and the mask for a transition's index:
+    /// `trans[i & mask]` needs no bounds check, since the table's length is
+    /// a power of two.
+    fn table(&self) -> (&[u32], &[u16; 256], usize) {
+        let trans = if self.trans.is_empty() {
+            // Unreachable: a matcher has at least its start state.
+            &[0][..]
+        } else {
+            &self.trans[..]
+        };
+        (trans, &self.classes, trans.len() - 1)
     }
 
     /// The literals ending in the state at `row`.
@@ -235,7 +434,8 @@ impl<T: Copy> Matcher<T> {
         }
     }
 
-    /// One walker over `hay[at..stop]` from the state at `row`; returns `stop`.
+    /// One walker over `hay[at..stop]` from the state at `row`, reporting as
+    /// it goes; returns the state at `stop`.
     fn walk_alone(
         &self,
         hay: &[u8],
@@ -252,56 +452,61 @@ impl<T: Copy> Matcher<T> {
                 self.report(row, at, f);
             }
         }
-        at
+        row
     }
 
     /// Walks from `at` in the state at `row` until a state where literals
     /// end, or the end of `hay`; returns the offset after the last byte
     /// read, the row, and whether literals end there.
     ///
-    /// Kept apart, and not inlined, so this loop, where the time goes, holds
-    /// its few values in registers.
+    /// Kept apart, and not inlined, so this loop holds its few values in
+    /// registers.
     #[inline(never)]
     fn walk(&self, hay: &[u8], mut at: usize, mut row: usize) -> (usize, usize, bool) {
-        let (trans, classes) = (&self.trans[..], &self.classes);
+        let (trans, classes, mask) = self.table();
         for &b in &hay[at.min(hay.len())..] {
-            let t = trans[row + usize::from(classes[usize::from(b)])];
+            let t = trans[(row + usize::from(classes[usize::from(b)])) & mask];
             at += 1;
-            row = (t & !MATCH) as usize;
             if t & MATCH != 0 {
-                return (at, row, true);
+                return (at, (t & !MATCH) as usize, true);
             }
+            row = t as usize;
         }
         (at, row, false)
     }
 
-    /// Two walkers in step, `a` up to `stop_a` and `b` up to the end, until
-    /// either enters a state where literals end or either is done.
+    /// `K` walkers in step, walker `i` reading `window[i * part..][..part]`
+    /// from the state at `rows[i]`, holding their matches; returns false
+    /// when there is no room to hold them (`rows` are then partway).
     #[inline(never)]
-    fn walk_two(
+    fn walk_many<const K: usize>(
         &self,
-        hay: &[u8],
-        mut a: usize,
-        mut row_a: usize,
-        stop_a: usize,
-        mut b: usize,
-        mut row_b: usize,
-    ) -> (usize, usize, bool, usize, usize, bool) {
-        let (trans, classes) = (&self.trans[..], &self.classes);
-        let steps = stop_a.saturating_sub(a).min(hay.len().saturating_sub(b));
-        let (first, second) = (&hay[a..a + steps], &hay[b..b + steps]);
-        for (&x, &y) in first.iter().zip(second) {
-            let ta = trans[row_a + usize::from(classes[usize::from(x)])];
-            let tb = trans[row_b + usize::from(classes[usize::from(y)])];
-            a += 1;
-            b += 1;
-            row_a = (ta & !MATCH) as usize;
-            row_b = (tb & !MATCH) as usize;
-            if (ta | tb) & MATCH != 0 {
-                return (a, row_a, ta & MATCH != 0, b, row_b, tb & MATCH != 0);
+        window: &[u8],
+        part: usize,
+        rows_out: &mut [usize; K],
+        held: &mut Held,
+    ) -> bool {
+        let (trans, classes, mask) = self.table();
+        let parts: [&[u8]; K] = std::array::from_fn(|i| &window[i * part..][..part]);
+        let mut r = *rows_out;
+        for read in 0..part {
+            let t: [u32; K] = std::array::from_fn(|i| {
+                trans[(r[i] + usize::from(classes[usize::from(parts[i][read])])) & mask]
+            });
+            if t.iter().fold(0, |a, t| a | t) & MATCH == 0 {
+                r = t.map(|t| t as usize);
+                continue;
+            }
+            match self.hold_all(t, read + 1, part, held) {
+                Ok(rows) => r = rows,
+                Err(rows) => {
+                    *rows_out = rows;
+                    return false;
+                }
             }
         }
-        (a, row_a, false, b, row_b, false)
+        *rows_out = r;
+        true
     }
 }
 
@@ -315,9 +520,26 @@ mod tests {
     fn found(m: &Matcher<usize>, hay: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         m.each_match(hay, &mut |v, end| found.push((end, v)));
-        // Matches ending at one offset come in no particular order.
-        found.sort_unstable();
         found
+    }
+
+    /// What aho-corasick's own overlapping search finds, as `(end,
+    /// literal)` in the order `each_match` promises.
+    fn reference(literals: &[&str], hay: &[u8]) -> Vec<(usize, usize)> {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(literals)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut want: Vec<(usize, usize)> = ac
+            .find_overlapping_iter(hay)
+            .map(|x| (x.end(), x.pattern().as_usize()))
+            .collect();
+        want.sort_unstable();
+        want
+    }
+
+    fn matcher(literals: &[&str]) -> Matcher<usize> {
+        Matcher::build(literals.iter().copied().zip(0..)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -358,28 +580,51 @@ mod tests {
         assert_eq!(found(&m, hay), vec![(end, 7), (end, 8)]);
     }
 
-    /// Every match, in the order `each_match` reports them.
-    fn in_order(m: &Matcher<usize>, hay: &[u8]) -> Vec<(usize, usize)> {
-        let mut all = Vec::new();
-        m.each_match(hay, &mut |v, end| all.push((end, v)));
-        all
-    }
-
     #[test]
     fn dense_matches_overflow_the_buffer_without_loss_or_disorder() {
-        let m = Matcher::build([("q", 0), ("qq", 1), ("qqq", 2)]).unwrap_or_else(|e| panic!("{e}"));
-        let hay = vec![b'q'; 500];
-        let got = in_order(&m, &hay);
+        let literals = ["q", "qq", "qqq"];
+        let m = matcher(&literals);
+        // More matches than a round holds, in the first window and in a
+        // later one.
+        for hay in [
+            vec![b'q'; 500],
+            [vec![b'x'; 5000], vec![b'q'; 300]].concat(),
+        ] {
+            let got = found(&m, &hay);
+            assert_eq!(got, reference(&literals, &hay));
+        }
         // Every position ends a "q", every one from the second a "qq", ...
-        assert_eq!(got.len(), 500 + 499 + 498);
-        assert!(
-            got.windows(2).all(|w| w[0].0 <= w[1].0),
-            "reported out of order"
-        );
-        let mut sorted = got.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), got.len(), "a match was reported twice");
+        assert_eq!(found(&m, &[b'q'; 500]).len(), 500 + 499 + 498);
+    }
+
+    /// A literal placed across every boundary between the walkers' parts,
+    /// for every number of walkers, and across windows.
+    #[test]
+    fn matches_across_part_and_window_boundaries() {
+        let literals = [
+            "rate_limit_exceeded",
+            "limit",
+            "exceeded",
+            "e",
+            "rate_limit_exceeded!",
+        ];
+        let m = matcher(&literals);
+        let needle = b"rate_limit_exceeded!";
+        // Texts read alone, by two, three and four walkers, and in two windows.
+        for (len, around) in [
+            (60, 0..60),
+            (70, 0..70),
+            (110, 0..110),
+            (300, 0..300),
+            (WINDOW + 700, WINDOW - 40..WINDOW + 40),
+        ] {
+            for at in around {
+                let mut hay = vec![b'.'; len];
+                let end = (at + needle.len()).min(len);
+                hay[at..end].copy_from_slice(&needle[..end - at]);
+                assert_eq!(found(&m, &hay), reference(&literals, &hay), "{len} {at}");
+            }
+        }
     }
 
     const LITERALS: &[&str] = &[
@@ -400,37 +645,40 @@ mod tests {
         "请求速度",
     ];
 
+    fn text(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                prop::sample::select(b"abcqxyzABCQ -_mode lnotfuRATEIMT".to_vec()),
+                any::<u8>(),
+            ],
+            0..max,
+        )
+    }
+
+    fn picks() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(0..LITERALS.len(), 1..LITERALS.len())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// The compacted walk finds exactly what aho-corasick's own
-        /// overlapping search finds.
+        /// The compacted walk, however many walkers read the text, finds
+        /// exactly what aho-corasick's own overlapping search finds, in order.
         #[test]
-        fn agrees_with_aho_corasick(
-            hay in prop::collection::vec(
-                prop_oneof![
-                    prop::sample::select(b"abcqxyzABCQ -_mode lnotfuRATEIMT".to_vec()),
-                    any::<u8>(),
-                ],
-                0..600,
-            ),
-            picks in prop::collection::vec(0..LITERALS.len(), 1..LITERALS.len()),
-        ) {
+        fn agrees_with_aho_corasick(hay in text(600), picks in picks()) {
             let literals: Vec<&str> = picks.iter().map(|i| LITERALS[*i]).collect();
-            let m = Matcher::build(literals.iter().copied().zip(0..))
-                .unwrap_or_else(|e| panic!("{e}"));
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&literals)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let mut want: Vec<(usize, usize)> = ac
-                .find_overlapping_iter(&hay)
-                .map(|x| (x.end(), x.pattern().as_usize()))
-                .collect();
-            want.sort_unstable();
-            let got = in_order(&m, &hay);
-            prop_assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "out of order: {:?}", got);
-            prop_assert_eq!(found(&m, &hay), want);
+            prop_assert_eq!(found(&matcher(&literals), &hay), reference(&literals, &hay));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The same over several windows.
+        #[test]
+        fn agrees_with_aho_corasick_over_windows(hay in text(3 * WINDOW), picks in picks()) {
+            let literals: Vec<&str> = picks.iter().map(|i| LITERALS[*i]).collect();
+            prop_assert_eq!(found(&matcher(&literals), &hay), reference(&literals, &hay));
         }
     }
 }
