@@ -146,7 +146,10 @@ enum ShapeConfig {
 ///     .fallback_models(["gpt-4o", "deepseek-chat", "llama-3.1-8b"]);
 /// # let _ = builder;
 /// ```
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows extra headers by name only (a header may hold a secret)
+/// and keys not at all.
+#[derive(Clone)]
 pub struct EndpointConfig {
     name: String,
     shape: ShapeConfig,
@@ -158,6 +161,23 @@ pub struct EndpointConfig {
     headers: Vec<(String, String)>,
     rate_limits: RateLimits,
     windows: Vec<(String, u64)>,
+}
+
+impl fmt::Debug for EndpointConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("EndpointConfig")
+            .field("name", &self.name)
+            .field("shape", &self.shape)
+            .field("keys", &self.keys)
+            .field("models", &self.models)
+            .field("provider", &self.provider)
+            .field("supports_prefill", &self.supports_prefill)
+            .field("headers", &headers)
+            .field("rate_limits", &self.rate_limits)
+            .field("windows", &self.windows)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EndpointConfig {

@@ -1090,6 +1090,30 @@ fn builder_errors_say_what_is_wrong() {
     );
 }
 
+#[test]
+fn debug_output_never_shows_a_key_or_a_header_value() {
+    let secrets = ["sk-default-7777", "sk-pool-8888", "hdr-secret-9999"];
+    let builder = NeuralBridge::builder()
+        .base_url(URL)
+        .api_key(secrets[0])
+        .endpoint(
+            EndpointConfig::openai_compatible("gateway", "https://gw.example/v1")
+                .api_keys([secrets[1]])
+                .header("x-api-key", secrets[2])
+                .models(["gw-model"]),
+        )
+        .transport(Arc::new(MockTransport::new()));
+    let before = format!("{builder:?}");
+    let client = builder.build().unwrap();
+    let after = format!("{client:?} {:?}", client.targets());
+    for printed in [&before, &after] {
+        for secret in secrets {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
+    assert!(before.contains("x-api-key"), "header names stay: {before}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn azure_endpoints_send_each_model_to_its_deployment() {
     let mock = scripted(|model, _| ok(model));
