@@ -18,7 +18,7 @@ use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
 use crate::chat::{ChatRequest, cost, serialize};
 use crate::client::{Inner, later, now};
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, interrupted, own_timeout, send, transport_failure};
+use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
 use crate::policy::StreamPolicy;
 use crate::response::{Attempt, Decision};
 use crate::target::TargetId;
@@ -96,22 +96,21 @@ impl StreamSummary {
     }
 }
 
-/// Whether a chunk carries anything for the caller beyond a role.
+/// Whether a chunk carries part of the answer: content, a refusal, tool
+/// calls or a finish reason (not just a role, or usage alone).
 fn carries_content(chunk: &ChatCompletionChunk) -> bool {
-    chunk.usage.is_some()
-        || chunk.choices.iter().any(|c| {
-            c.finish_reason.is_some()
-                || c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
-                || c.delta.refusal.as_deref().is_some_and(|t| !t.is_empty())
-                || c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
-        })
+    chunk.choices.iter().any(|c| {
+        c.finish_reason.is_some()
+            || c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
+            || c.delta.refusal.as_deref().is_some_and(|t| !t.is_empty())
+            || c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
+    })
 }
 
 /// A stream, open and read up to its first content.
 struct Opened {
     stream: nb_transport::ChatStream,
     buffered: Vec<ChatCompletionChunk>,
-    done: bool,
     prefill: bool,
 }
 
@@ -119,7 +118,6 @@ impl fmt::Debug for Opened {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Opened")
             .field("buffered", &self.buffered.len())
-            .field("done", &self.done)
             .field("prefill", &self.prefill)
             .finish()
     }
@@ -218,7 +216,7 @@ impl Attempter for Open<'_> {
             idle: Some(inner.settings.idle_timeout),
             total: None,
         });
-        let malformed = &mut self.malformed;
+        let skipped = &mut self.malformed;
         let open = async {
             let (_, body) = match send(inner, target, request, options).await {
                 Ok(sent) => sent,
@@ -240,12 +238,23 @@ impl Attempter for Open<'_> {
                         let content = carries_content(&chunk);
                         buffered.push(chunk);
                         if content {
-                            return Ok((stream, buffered, false));
+                            return Ok((stream, buffered));
                         }
                     }
-                    Some(Ok(WireEvent::Done)) | None => return Ok((stream, buffered, true)),
+                    // `[DONE]` before any content or finish reason: an
+                    // empty answer, like a completion without choices. (No
+                    // headers: an event-stream type would read as a cut.)
+                    Some(Ok(WireEvent::Done)) | None => {
+                        return Err(malformed(
+                            inner,
+                            target,
+                            &http::HeaderMap::new(),
+                            b"",
+                            "an empty answer: no choice carried content or a finish reason",
+                        ));
+                    }
                     Some(Err(e)) => match problem(inner, target, e, false) {
-                        Problem::Skip => *malformed += 1,
+                        Problem::Skip => *skipped += 1,
                         Problem::Fail(diagnosis, own) => {
                             return Err(AttemptError::diagnosed(*diagnosis, own));
                         }
@@ -254,10 +263,9 @@ impl Attempter for Open<'_> {
             }
         };
         match tokio::time::timeout_at(ctx.deadline.into(), open).await {
-            Ok(result) => result.map(|(stream, buffered, done)| Opened {
+            Ok(result) => result.map(|(stream, buffered)| Opened {
                 stream,
                 buffered,
-                done,
                 prefill,
             }),
             Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::FirstByte)),
@@ -269,7 +277,6 @@ impl Attempter for Open<'_> {
 struct Current {
     stream: nb_transport::ChatStream,
     lease: Lease,
-    done: bool,
 }
 
 /// A streamed answer. Read it with [`next`](Self::next) until
@@ -284,6 +291,8 @@ pub struct ChatStream {
     current: Option<Current>,
     buffered: VecDeque<ChatCompletionChunk>,
     restart: Option<StreamEvent>,
+    /// Why the serving stream broke, while a continuation is under way.
+    interruption: Option<Diagnosis>,
     text: String,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
@@ -332,6 +341,7 @@ pub(crate) async fn open(
         current: None,
         buffered: VecDeque::new(),
         restart: None,
+        interruption: None,
         text: String::new(),
         usage: None,
         finish_reason: None,
@@ -349,6 +359,10 @@ impl ChatStream {
     /// [`StreamEvent::Done`] with the summary; `None` after that (or after
     /// an error). An error after content is
     /// [`ErrorKind::StreamInterrupted`] with the partial text.
+    ///
+    /// Cancel-safe while chunks flow (a dropped `next()` loses nothing).
+    /// Dropped while a `Continue` continuation is being opened, it ends
+    /// the stream: the following call returns the interruption.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
         let span = self.span.clone();
         self.next_event().instrument(span).await
@@ -376,7 +390,6 @@ impl ChatStream {
         self.current = Some(Current {
             stream: opened.stream,
             lease,
-            done: opened.done,
         });
     }
 
@@ -404,10 +417,19 @@ impl ChatStream {
             if self.finished {
                 return None;
             }
-            let current = self.current.as_mut()?;
-            if current.done {
-                return Some(Ok(self.complete()));
-            }
+            let Some(current) = self.current.as_mut() else {
+                // Only a continuation cancelled half-way (its `next()`
+                // future dropped) leaves no stream behind: the answer
+                // cannot go on.
+                self.finished = true;
+                return Some(Err(Error::new(
+                    ErrorKind::StreamInterrupted {
+                        partial: self.text.clone(),
+                    },
+                    self.interruption.take(),
+                    std::mem::take(&mut self.call.attempts),
+                )));
+            };
             // After the finish signal, wait only a short grace for the usage
             // chunk and `[DONE]`; before it, up to the idle timeout.
             let complete = current.stream.is_complete();
@@ -511,6 +533,7 @@ impl ChatStream {
                 std::mem::take(&mut self.call.attempts),
             ));
         }
+        self.interruption = Some(diagnosis.clone());
         // A fresh deadline to reach content again.
         self.call.deadline = later(now, inner.settings.deadline);
         let mut open = Open {
@@ -520,6 +543,7 @@ impl ChatStream {
             malformed: 0,
         };
         let result = cascade::run(&inner, &mut self.call, &mut open).await;
+        self.interruption = None;
         self.malformed += open.malformed;
         match result {
             Ok((opened, lease)) => {

@@ -1362,6 +1362,37 @@ async fn a_failed_continuation_reports_the_interruption_not_the_prefill_rejectio
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_continuation_cancelled_half_way_ends_with_the_interruption_not_silence() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        _ => hang(),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(10))])
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::Chunk(_)))
+    ));
+    // The caller gives up on the next event while the continuation waits
+    // for secondary's first token ...
+    let waited = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+    assert!(waited.is_err(), "still waiting for the continuation");
+    // ... and asks again: the answer cannot go on, and says so.
+    let err = match stream.next().await {
+        Some(Err(err)) => err,
+        other => panic!("expected the interruption, got {other:?}"),
+    };
+    assert_eq!(err.partial(), Some("Hel"));
+    assert_eq!(err.category(), Some(ErrorCategory::StreamInterrupted));
+    assert!(stream.next().await.is_none());
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn endpoints_without_prefill_restart_from_scratch() {
     let mock = scripted(|model, _| match model {
         "primary" => cut_after(&[&chunk(model, "Hel")]),
@@ -1390,6 +1421,32 @@ async fn endpoints_without_prefill_restart_from_scratch() {
             .unwrap()
             .ends_with_assistant()
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_without_an_answer_is_a_malformed_response_and_fails_over() {
+    let role =
+        json!({"model": "primary", "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+            .to_string();
+    for empty in [
+        vec!["[DONE]".to_owned()],
+        vec![role, usage("primary"), "[DONE]".to_owned()],
+    ] {
+        let mock = scripted(move |model, _| match model {
+            "primary" => sse(&empty.iter().map(String::as_str).collect::<Vec<_>>()),
+            m => sse(&[&chunk(m, "ok"), &finish(m), "[DONE]"]),
+        });
+        let client = builder(&mock).max_retries(0).build().unwrap();
+        let (text, summary, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+        let summary = summary.unwrap();
+        assert_eq!(text, "ok");
+        assert_eq!(summary.served_by(), "secondary");
+        assert_eq!(
+            categories(summary.attempts()),
+            [Some(ErrorCategory::MalformedResponse), None]
+        );
+        assert_eq!(models(&mock), ["primary", "secondary"]);
+    }
 }
 
 #[tokio::test(start_paused = true)]
