@@ -5,18 +5,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderMap;
 use nb_diagnose::TimeoutPhase;
-use nb_transport::{
-    ChatCompletion, ChatCompletionRequest, Choice, FinishReason, Message, RequestOptions, Timeouts,
-};
+use nb_transport::{ChatCompletion, ChatCompletionRequest, Message, RequestOptions, Timeouts};
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
-use crate::client::{Inner, NeuralBridge, now};
+use crate::client::{Inner, NeuralBridge};
 use crate::degrade::{self, Cached};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::failure::{AttemptError, malformed, own_timeout, send, transport_failure};
 use crate::observe;
-use crate::response::{ChatResponse, DegradationSource, Degraded};
+use crate::response::ChatResponse;
 use crate::stream::{self, ChatStream};
 use crate::target::Chain;
 
@@ -260,62 +258,6 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
                 degradation: None,
             })
         }
-        Err(error) => degraded(inner, cache_key, error),
+        Err(error) => degrade::answer(inner, cache_key, error),
     }
-}
-
-/// The degraded answer for a failed call, if degradation is on and the
-/// failure is not the request's fault; else the error.
-fn degraded(inner: &Inner, key: Option<u64>, error: Error) -> Result<ChatResponse, Error> {
-    let Some(policy) = &inner.degradation else {
-        return Err(error);
-    };
-    if !matches!(
-        error.kind(),
-        ErrorKind::Exhausted | ErrorKind::CoolingDown { .. } | ErrorKind::DeadlineExceeded
-    ) {
-        return Err(error);
-    }
-    if let (Some(max_age), Some(cache), Some(key)) = (policy.max_age(), &inner.last_good, key)
-        && let Some(cached) = cache.get(key)
-    {
-        let age = now().saturating_duration_since(cached.at);
-        if age <= max_age {
-            return Ok(ChatResponse {
-                completion: cached.completion.clone(),
-                served_by: Arc::clone(&cached.served_by),
-                endpoint: Arc::clone(&cached.endpoint),
-                attempts: error.attempts().to_vec(),
-                degradation: Some(Box::new(Degraded {
-                    source: DegradationSource::LastGood { age },
-                    error,
-                })),
-            });
-        }
-    }
-    let Some(answer) = policy.static_answer() else {
-        return Err(error);
-    };
-    let completion = ChatCompletion {
-        object: "chat.completion".to_owned(),
-        model: STATIC_MODEL.to_owned(),
-        choices: vec![Choice {
-            index: 0,
-            message: Message::assistant(answer),
-            finish_reason: Some(FinishReason::Stop),
-            logprobs: None,
-            extra: serde_json::Map::new(),
-        }],
-        ..ChatCompletion::default()
-    };
-    Ok(ChatResponse {
-        completion,
-        served_by: STATIC_MODEL.into(),
-        endpoint: "neuralbridge".into(),
-        attempts: error.attempts().to_vec(),
-        degradation: Some(Box::new(Degraded {
-            source: DegradationSource::Static,
-            error,
-        })),
-    })
 }

@@ -1,11 +1,20 @@
-//! The last good answer per request, for `Degradation::LastGood`.
+//! Graceful degradation: the last good answer per request
+//! (`Degradation::LastGood`) or a static one, for completions and streams.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use nb_transport::ChatCompletion;
+use nb_transport::wire::{FunctionCallDelta, ToolCallDelta};
+use nb_transport::{
+    ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, Delta, FinishReason, Message, Usage,
+};
+
+use crate::chat::{ChatRequest, STATIC_MODEL};
+use crate::client::{Inner, now};
+use crate::error::{Error, ErrorKind};
+use crate::response::{ChatResponse, DegradationSource, Degraded};
 
 /// Answers kept at most.
 pub(crate) const CAPACITY: usize = 1024;
@@ -25,6 +34,143 @@ pub(crate) fn key(body: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
     h.finish()
+}
+
+/// The cache key of a request whose `stream` fields are cleared, as
+/// [`create`](crate::Chat::create) sends it: a completion and a stream of
+/// the same request share their answers.
+pub(crate) fn request_key(request: &ChatRequest) -> Result<u64, Error> {
+    let body = serde_json::to_vec(request)
+        .map_err(|e| Error::config(format!("the request cannot be serialized: {e}")))?;
+    Ok(key(&body))
+}
+
+/// The degraded answer for a failed call, if degradation is on and the
+/// failure is not the request's fault (every candidate failed, cooled down
+/// or ran out of time); else the error.
+pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<ChatResponse, Error> {
+    let Some(policy) = &inner.degradation else {
+        return Err(error);
+    };
+    if !matches!(
+        error.kind(),
+        ErrorKind::Exhausted | ErrorKind::CoolingDown { .. } | ErrorKind::DeadlineExceeded
+    ) {
+        return Err(error);
+    }
+    if let (Some(max_age), Some(cache), Some(key)) = (policy.max_age(), &inner.last_good, key)
+        && let Some(cached) = cache.get(key)
+    {
+        let age = now().saturating_duration_since(cached.at);
+        if age <= max_age {
+            return Ok(ChatResponse {
+                completion: cached.completion.clone(),
+                served_by: Arc::clone(&cached.served_by),
+                endpoint: Arc::clone(&cached.endpoint),
+                attempts: error.attempts().to_vec(),
+                degradation: Some(Box::new(Degraded {
+                    source: DegradationSource::LastGood { age },
+                    error,
+                })),
+            });
+        }
+    }
+    let Some(answer) = policy.static_answer() else {
+        return Err(error);
+    };
+    let completion = ChatCompletion {
+        object: "chat.completion".to_owned(),
+        model: STATIC_MODEL.to_owned(),
+        choices: vec![Choice {
+            index: 0,
+            message: Message::assistant(answer),
+            finish_reason: Some(FinishReason::Stop),
+            logprobs: None,
+            extra: serde_json::Map::new(),
+        }],
+        ..ChatCompletion::default()
+    };
+    Ok(ChatResponse {
+        completion,
+        served_by: STATIC_MODEL.into(),
+        endpoint: "neuralbridge".into(),
+        attempts: error.attempts().to_vec(),
+        degradation: Some(Box::new(Degraded {
+            source: DegradationSource::Static,
+            error,
+        })),
+    })
+}
+
+/// A whole completion as one stream chunk: each choice's message as its
+/// delta (content, refusal, tool calls), with its finish reason and the
+/// usage.
+pub(crate) fn as_chunk(completion: &ChatCompletion) -> ChatCompletionChunk {
+    let delta = |m: &Message| Delta {
+        role: Some(m.role.clone()),
+        content: m.text().map(str::to_owned),
+        refusal: m.refusal.clone(),
+        tool_calls: m.tool_calls.as_ref().map(|calls| {
+            calls
+                .iter()
+                .zip(0..)
+                .map(|(call, index)| ToolCallDelta {
+                    index,
+                    id: Some(call.id.clone()),
+                    kind: Some(call.kind.clone()),
+                    function: Some(FunctionCallDelta {
+                        name: Some(call.function.name.clone()),
+                        arguments: Some(call.function.arguments.clone()),
+                        extra: serde_json::Map::new(),
+                    }),
+                    extra: serde_json::Map::new(),
+                })
+                .collect()
+        }),
+        extra: serde_json::Map::new(),
+    };
+    ChatCompletionChunk {
+        id: completion.id.clone(),
+        object: "chat.completion.chunk".to_owned(),
+        created: completion.created,
+        model: completion.model.clone(),
+        choices: completion
+            .choices
+            .iter()
+            .map(|c| ChunkChoice {
+                index: c.index,
+                delta: delta(&c.message),
+                finish_reason: c.finish_reason.clone(),
+                logprobs: None,
+                extra: serde_json::Map::new(),
+            })
+            .collect(),
+        usage: completion.usage.clone(),
+        system_fingerprint: completion.system_fingerprint.clone(),
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// A streamed plain-text answer as the completion the cache keeps.
+pub(crate) fn streamed(
+    model: &str,
+    text: String,
+    finish_reason: Option<FinishReason>,
+    usage: Option<Usage>,
+) -> ChatCompletion {
+    ChatCompletion {
+        object: "chat.completion".to_owned(),
+        model: model.to_owned(),
+        choices: vec![Choice {
+            index: 0,
+            message: Message::assistant(text),
+            finish_reason,
+            logprobs: None,
+            extra: serde_json::Map::new(),
+        }],
+        usage,
+        ..ChatCompletion::default()
+    }
 }
 
 /// A bounded least-recently-stored map from request keys to answers.
@@ -96,6 +242,39 @@ mod tests {
             "10 was refreshed, 11 is the oldest now"
         );
         assert!(lg.get(11).is_none());
+    }
+
+    #[test]
+    fn a_completion_replays_as_one_chunk_with_every_part_of_each_choice() {
+        let completion: ChatCompletion = serde_json::from_value(serde_json::json!({
+            "id": "c1", "model": "m",
+            "choices": [
+                {"index": 0, "finish_reason": "tool_calls", "message": {
+                    "role": "assistant", "content": "calling",
+                    "tool_calls": [{"id": "t1", "type": "function",
+                                    "function": {"name": "f", "arguments": "{}"}}]}},
+                {"index": 1, "finish_reason": "stop",
+                 "message": {"role": "assistant", "content": null, "refusal": "no"}}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        }))
+        .unwrap();
+        let chunk = serde_json::to_value(as_chunk(&completion)).unwrap();
+        assert_eq!(
+            chunk,
+            serde_json::json!({
+                "id": "c1", "object": "chat.completion.chunk", "model": "m",
+                "choices": [
+                    {"index": 0, "finish_reason": "tool_calls", "delta": {
+                        "role": "assistant", "content": "calling",
+                        "tool_calls": [{"index": 0, "id": "t1", "type": "function",
+                                        "function": {"name": "f", "arguments": "{}"}}]}},
+                    {"index": 1, "finish_reason": "stop",
+                     "delta": {"role": "assistant", "refusal": "no"}}
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+            })
+        );
     }
 
     #[test]

@@ -86,7 +86,8 @@
 //! [`ErrorKind::CoolingDown`] and the time until the first one reopens.
 //! When everything failed and [`degrade`](NeuralBridgeBuilder::degrade) is
 //! on, [`Chat::create`] returns a static or last-good answer, marked by
-//! [`ChatResponse::degradation`].
+//! [`ChatResponse::degradation`]; [`Chat::stream`] replays it as one chunk
+//! and a summary marked by [`StreamSummary::degradation`].
 //!
 //! # Streams
 //!

@@ -276,6 +276,13 @@ pub enum StreamPolicy {
 /// Opt-in graceful degradation: what [`create`](crate::Chat::create)
 /// returns when every candidate failed (not when the request itself is
 /// wrong), clearly marked by [`ChatResponse::degradation`](crate::ChatResponse::degradation).
+///
+/// A [`stream`](crate::Chat::stream) that fails before any content replays
+/// the same answer as one chunk, then a summary marked by
+/// [`StreamSummary::degradation`](crate::StreamSummary::degradation); a
+/// stream interrupted after content is never patched with one. Completions
+/// and streams of the same request share last good answers (a streamed
+/// answer is kept when it is plain text on one choice).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Degradation {

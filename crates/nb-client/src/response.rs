@@ -127,8 +127,9 @@ pub enum DegradationSource {
     },
 }
 
-/// Marks a [`ChatResponse`] that is not a fresh answer: every candidate
-/// failed and the client fell back on [`Degradation`](crate::Degradation).
+/// Marks a [`ChatResponse`] (or a [`StreamSummary`](crate::StreamSummary))
+/// that is not a fresh answer: every candidate failed and the client fell
+/// back on [`Degradation`](crate::Degradation).
 #[derive(Debug, Clone)]
 pub struct Degraded {
     pub(crate) source: DegradationSource,

@@ -17,10 +17,11 @@ use tracing::{Instrument, Span};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
 use crate::chat::{ChatRequest, cost, serialize};
 use crate::client::{Inner, later, now};
+use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
 use crate::policy::StreamPolicy;
-use crate::response::{Attempt, Decision};
+use crate::response::{Attempt, Decision, Degraded};
 use crate::target::TargetId;
 
 /// What a [`ChatStream`] yields.
@@ -56,6 +57,7 @@ pub struct StreamSummary {
     malformed_chunks_skipped: u32,
     finish_reason: Option<FinishReason>,
     restarted: bool,
+    degradation: Option<Box<Degraded>>,
 }
 
 impl StreamSummary {
@@ -93,6 +95,13 @@ impl StreamSummary {
     /// Whether the answer restarted from scratch after an interruption.
     pub fn restarted(&self) -> bool {
         self.restarted
+    }
+
+    /// `Some` when the answer is degraded: every candidate failed before
+    /// content, and the stream replayed the last good or static answer
+    /// (see [`Degradation`](crate::Degradation)) as one chunk.
+    pub fn degradation(&self) -> Option<&Degraded> {
+        self.degradation.as_deref()
     }
 }
 
@@ -299,6 +308,12 @@ pub struct ChatStream {
     malformed: u32,
     restarted: bool,
     finished: bool,
+    /// The degradation cache's key for this request (when it is on).
+    cache_key: Option<u64>,
+    /// Whether the answer is plain text on one choice (cacheable as such).
+    plain: bool,
+    /// A degraded answer being replayed: who served it, and why.
+    degraded: Option<(Arc<str>, Arc<str>, Box<Degraded>)>,
     span: Span,
 }
 
@@ -309,6 +324,7 @@ impl fmt::Debug for ChatStream {
             .field("text_len", &self.text.len())
             .field("attempts", &self.call.attempts.len())
             .field("finished", &self.finished)
+            .field("degraded", &self.degraded.is_some())
             .finish()
     }
 }
@@ -323,6 +339,13 @@ pub(crate) async fn open(
         .registry
         .chain(&request.model)
         .map_err(Error::config)?;
+    let mut request = request;
+    request.stream = None;
+    request.stream_options = None;
+    let cache_key = match inner.last_good {
+        Some(_) => Some(degrade::request_key(&request)?),
+        None => None,
+    };
     let mut request = request.stream(true);
     let cost = cost(&chain, &request);
     let mut call = CallState::new(chain, inner.settings.deadline, cost);
@@ -332,29 +355,60 @@ pub(crate) async fn open(
         body: None,
         malformed: 0,
     };
-    let (opened, lease) = cascade::run(&inner, &mut call, &mut open).await?;
+    let result = cascade::run(&inner, &mut call, &mut open).await;
     let malformed = open.malformed;
-    let mut stream = ChatStream {
-        inner,
-        call,
-        request,
-        current: None,
-        buffered: VecDeque::new(),
-        restart: None,
-        interruption: None,
-        text: String::new(),
-        usage: None,
-        finish_reason: None,
-        malformed,
-        restarted: false,
-        finished: false,
-        span,
+    let (opened, lease) = match result {
+        Ok(opened) => opened,
+        Err(error) => {
+            // Degradation (when on): the answer replayed as one chunk, then
+            // a summary that says it is degraded.
+            let response = degrade::answer(&inner, cache_key, error)?;
+            call.attempts = response.attempts;
+            let chunk = degrade::as_chunk(&response.completion);
+            return Ok(ChatStream {
+                buffered: VecDeque::from([chunk]),
+                degraded: response
+                    .degradation
+                    .map(|d| (response.served_by, response.endpoint, d)),
+                ..ChatStream::new(inner, call, request, malformed, cache_key, span)
+            });
+        }
     };
+    let mut stream = ChatStream::new(inner, call, request, malformed, cache_key, span);
     stream.serve(opened, lease);
     Ok(stream)
 }
 
 impl ChatStream {
+    fn new(
+        inner: Arc<Inner>,
+        call: CallState,
+        request: ChatRequest,
+        malformed: u32,
+        cache_key: Option<u64>,
+        span: Span,
+    ) -> Self {
+        Self {
+            inner,
+            call,
+            request,
+            current: None,
+            buffered: VecDeque::new(),
+            restart: None,
+            interruption: None,
+            text: String::new(),
+            usage: None,
+            finish_reason: None,
+            malformed,
+            restarted: false,
+            finished: false,
+            cache_key,
+            plain: true,
+            degraded: None,
+            span,
+        }
+    }
+
     /// The next event: chunks, possibly a [`StreamEvent::Restarted`], then
     /// [`StreamEvent::Done`] with the summary; `None` after that (or after
     /// an error). An error after content is
@@ -394,6 +448,12 @@ impl ChatStream {
     }
 
     fn absorb(&mut self, chunk: &ChatCompletionChunk) {
+        if self.cache_key.is_some() {
+            self.plain &= chunk
+                .choices
+                .iter()
+                .all(|c| c.index == 0 && c.delta.tool_calls.is_none() && c.delta.refusal.is_none());
+        }
         if let Some(text) = chunk.content() {
             self.text.push_str(text);
         }
@@ -418,10 +478,15 @@ impl ChatStream {
                 return None;
             }
             let Some(current) = self.current.as_mut() else {
+                self.finished = true;
+                if let Some((served_by, endpoint, degraded)) = self.degraded.take() {
+                    let mut summary = self.summary(served_by, endpoint);
+                    summary.degradation = Some(degraded);
+                    return Some(Ok(StreamEvent::Done(summary)));
+                }
                 // Only a continuation cancelled half-way (its `next()`
                 // future dropped) leaves no stream behind: the answer
                 // cannot go on.
-                self.finished = true;
                 return Some(Err(Error::new(
                     ErrorKind::StreamInterrupted {
                         partial: self.text.clone(),
@@ -469,27 +534,51 @@ impl ChatStream {
         }
     }
 
-    /// Records the serving attempt and builds the summary.
+    /// Records the serving attempt, keeps a plain answer for degradation,
+    /// and builds the summary.
     fn complete(&mut self) -> StreamEvent {
         self.finished = true;
         let Some(current) = self.current.take() else {
             // `complete` is only called with a stream in hand.
-            return StreamEvent::Done(self.summary(None));
+            return StreamEvent::Done(self.summary("".into(), "".into()));
         };
         let target = current.lease.target.clone();
-        current.lease.succeed(&self.inner, &mut self.call, now());
-        StreamEvent::Done(self.summary(Some(&target)))
+        let now = now();
+        current.lease.succeed(&self.inner, &mut self.call, now);
+        if let (Some(cache), Some(key)) = (&self.inner.last_good, self.cache_key)
+            && self.plain
+            && !self.text.is_empty()
+        {
+            let completion = degrade::streamed(
+                &target.model,
+                self.text.clone(),
+                self.finish_reason.clone(),
+                self.usage.clone(),
+            );
+            cache.store(
+                key,
+                Cached {
+                    completion,
+                    served_by: Arc::clone(&target.model),
+                    endpoint: Arc::clone(&target.endpoint.name),
+                    at: now,
+                },
+            );
+        }
+        let summary = self.summary(Arc::clone(&target.model), Arc::clone(&target.endpoint.name));
+        StreamEvent::Done(summary)
     }
 
-    fn summary(&mut self, target: Option<&TargetId>) -> StreamSummary {
+    fn summary(&mut self, served_by: Arc<str>, endpoint: Arc<str>) -> StreamSummary {
         StreamSummary {
-            served_by: target.map_or_else(|| "".into(), |t| Arc::clone(&t.model)),
-            endpoint: target.map_or_else(|| "".into(), |t| Arc::clone(&t.endpoint.name)),
+            served_by,
+            endpoint,
             usage: self.usage.take(),
             attempts: std::mem::take(&mut self.call.attempts),
             malformed_chunks_skipped: self.malformed,
             finish_reason: self.finish_reason.take(),
             restarted: self.restarted,
+            degradation: None,
         }
     }
 

@@ -760,6 +760,85 @@ async fn degradation_serves_the_last_good_answer_then_a_static_one() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let down = Arc::clone(&failing);
+    let mock = MockTransport::from_fn(move |r| {
+        let sent = r.chat_request().unwrap();
+        let m = sent.model.as_str();
+        if down.load(std::sync::atomic::Ordering::Relaxed) {
+            openai_error(503, "overloaded", "The engine is currently overloaded")
+        } else if sent.stream == Some(true) {
+            sse(&[
+                &chunk(m, "streamed "),
+                &chunk(m, "answer"),
+                &finish(m),
+                &usage(m),
+                "[DONE]",
+            ])
+        } else {
+            ok(m)
+        }
+    });
+    let client = builder(&mock)
+        .max_retries(0)
+        .degrade(Degradation::LastGoodOrStatic {
+            max_age: Duration::from_secs(60),
+            answer: "Sorry, try again later.".to_owned(),
+        })
+        .build()
+        .unwrap();
+    let asked = || ChatRequest::new("primary").user("Hello");
+    let other = || ChatRequest::new("primary").user("Streamed");
+    // A completion and a stream, each cached while everything is up.
+    client.chat().create(asked()).await.unwrap();
+    let (text, summary, _) = drain(client.chat().stream(other()).await.unwrap()).await;
+    assert_eq!(text, "streamed answer");
+    assert!(summary.unwrap().degradation().is_none());
+    failing.store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let before = mock.calls();
+
+    // The stream of the completed request replays its answer, marked.
+    let (text, summary, events) = drain(client.chat().stream(asked()).await.unwrap()).await;
+    let summary = summary.unwrap();
+    assert_eq!(text, "answer from primary");
+    assert_eq!(events.len(), 1, "one chunk: {events:?}");
+    assert_eq!(summary.served_by(), "primary");
+    let degraded = summary.degradation().expect("marked degraded");
+    assert_eq!(
+        degraded.source(),
+        DegradationSource::LastGood {
+            age: Duration::from_secs(5)
+        }
+    );
+    assert_eq!(degraded.error().kind(), &ErrorKind::Exhausted);
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::Overloaded); 3],
+        "every candidate was tried first"
+    );
+    assert_eq!(mock.calls(), before + 3);
+
+    // The completion of the streamed request replays the streamed answer.
+    let replayed = client.chat().create(other()).await.unwrap();
+    assert_eq!(replayed.text(), Some("streamed answer"));
+    assert_eq!(replayed.usage().unwrap().total_tokens, 5);
+    assert!(replayed.degradation().is_some());
+
+    // Nothing cached: the static answer.
+    let fresh = ChatRequest::new("primary").user("Never asked");
+    let (text, summary, _) = drain(client.chat().stream(fresh).await.unwrap()).await;
+    let summary = summary.unwrap();
+    assert_eq!(text, "Sorry, try again later.");
+    assert_eq!(summary.served_by(), STATIC_MODEL);
+    assert_eq!(
+        summary.degradation().unwrap().source(),
+        DegradationSource::Static
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn degradation_never_hides_a_wrong_request() {
     let mock = scripted(|_, _| {
         openai_error(
@@ -776,6 +855,14 @@ async fn degradation_never_hides_a_wrong_request() {
         client
             .chat()
             .create(request())
+            .await
+            .unwrap_err()
+            .is_aborted()
+    );
+    assert!(
+        client
+            .chat()
+            .stream(request())
             .await
             .unwrap_err()
             .is_aborted()
