@@ -46,7 +46,21 @@ impl<'a> Chat<'a> {
     /// [`stream`](Self::stream)).
     pub async fn create(&self, request: ChatRequest) -> Result<ChatResponse, Error> {
         let span = observe::call_span(&request.model, false);
-        create(&self.client.inner, request).instrument(span).await
+        let started = observe::call_started(&span);
+        let result = create(&self.client.inner, request)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(r) => observe::call_served(
+                &span,
+                started,
+                (r.served_by(), r.endpoint()),
+                r.attempts().len(),
+                r.degradation(),
+            ),
+            Err(e) => observe::call_failed(&span, started, e),
+        }
+        result
     }
 
     /// Opens a stream through the cascade: failures before the first content
@@ -55,9 +69,14 @@ impl<'a> Chat<'a> {
     /// on the [`StreamPolicy`](crate::StreamPolicy).
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream, Error> {
         let span = observe::call_span(&request.model, true);
-        stream::open(Arc::clone(&self.client.inner), request, span.clone())
-            .instrument(span)
-            .await
+        let started = observe::call_started(&span);
+        let result = stream::open(Arc::clone(&self.client.inner), request, span.clone())
+            .instrument(span.clone())
+            .await;
+        if let Err(e) = &result {
+            observe::call_failed(&span, started, e);
+        }
+        result
     }
 }
 

@@ -253,9 +253,21 @@ impl NeuralBridge {
         C: FnMut(&E) -> FailureReport,
     {
         let span = observe::call_span(start_model, false);
-        heal(&self.inner, start_model, op, classify)
-            .instrument(span)
-            .await
+        let started = observe::call_started(&span);
+        let result = heal(&self.inner, start_model, op, classify)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(h) => observe::call_served(
+                &span,
+                started,
+                (h.served_by(), h.endpoint()),
+                h.attempts().len(),
+                None,
+            ),
+            Err(e) => observe::call_failed(&span, started, e.error()),
+        }
+        result
     }
 }
 

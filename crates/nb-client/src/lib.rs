@@ -106,6 +106,16 @@
 //! [`NeuralBridge::heal`] runs any async operation that takes a model name
 //! under the same cascade.
 //!
+//! # Tracing
+//!
+//! Every call runs in a `neuralbridge.call` span (`model`, `stream`, and
+//! when it ends `served_by`, `endpoint`, `attempts`, `category`,
+//! `degraded`, `latency_ms`); every attempt in a `neuralbridge.attempt`
+//! span inside it (`attempt`, `model`, `endpoint`, `category`,
+//! `latency_ms`), with a `warn` event per failed attempt. With
+//! [`verbose`](NeuralBridgeBuilder::verbose) each attempt also prints one
+//! line to stderr. No field or line ever holds a key.
+//!
 //! # Time
 //!
 //! The client reads tokio's clock, so under `tokio::time::pause()` every

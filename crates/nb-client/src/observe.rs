@@ -2,19 +2,86 @@
 //! printout. No field ever holds a key: only model, endpoint, category,
 //! latency and the decision.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::field::Empty;
 use tracing::{Span, info_span};
 
-use crate::client::Inner;
+use crate::client::{Inner, now};
+use crate::error::{Error, ErrorKind};
 use crate::failure::AttemptError;
-use crate::response::{Attempt, Decision};
+use crate::response::{Attempt, Decision, Degraded};
 use crate::target::TargetId;
 
-/// The span of one call.
+/// The span of one call; how it ended (`served_by`, `endpoint`,
+/// `attempts`, `category`, `degraded`, `latency_ms`) is recorded when it
+/// does.
 pub(crate) fn call_span(model: &str, stream: bool) -> Span {
-    info_span!("neuralbridge.call", model = %model, stream)
+    info_span!(
+        "neuralbridge.call",
+        model = %model,
+        stream,
+        served_by = Empty,
+        endpoint = Empty,
+        attempts = Empty,
+        category = Empty,
+        degraded = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// When a call started, for its span's latency: read only when the span
+/// is enabled.
+pub(crate) fn call_started(span: &Span) -> Option<Instant> {
+    (!span.is_disabled()).then(now)
+}
+
+/// Records a served call on its span (`category` is `success`, or the
+/// failure's for a degraded answer).
+pub(crate) fn call_served(
+    span: &Span,
+    started: Option<Instant>,
+    (served_by, endpoint): (&str, &str),
+    attempts: usize,
+    degraded: Option<&Degraded>,
+) {
+    let Some(started) = started else {
+        return;
+    };
+    span.record("served_by", served_by);
+    span.record("endpoint", endpoint);
+    span.record("attempts", attempts);
+    let category = degraded.map_or("success", |d| category(d.error()));
+    span.record("category", category);
+    span.record("degraded", degraded.is_some());
+    record_latency(span, started);
+}
+
+/// Records a failed call on its span.
+pub(crate) fn call_failed(span: &Span, started: Option<Instant>, error: &Error) {
+    let Some(started) = started else {
+        return;
+    };
+    span.record("attempts", error.attempts().len());
+    span.record("category", category(error));
+    record_latency(span, started);
+}
+
+/// The final diagnosis's category, or what the error is when no attempt
+/// was diagnosed.
+fn category(error: &Error) -> &'static str {
+    match (error.category(), error.kind()) {
+        (Some(c), _) => c.as_str(),
+        (None, ErrorKind::CoolingDown { .. }) => "cooling_down",
+        (None, ErrorKind::DeadlineExceeded) => "deadline_exceeded",
+        (None, ErrorKind::Config { .. }) => "config",
+        (None, _) => "unknown",
+    }
+}
+
+fn record_latency(span: &Span, started: Instant) {
+    let latency = now().saturating_duration_since(started);
+    span.record("latency_ms", latency.as_secs_f64() * 1e3);
 }
 
 /// The span of one attempt; `category` and `latency_ms` are recorded when

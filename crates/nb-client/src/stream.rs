@@ -20,6 +20,7 @@ use crate::client::{Inner, later, now};
 use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
+use crate::observe;
 use crate::policy::StreamPolicy;
 use crate::response::{Attempt, Decision, Degraded};
 use crate::target::TargetId;
@@ -315,6 +316,8 @@ pub struct ChatStream {
     /// A degraded answer being replayed: who served it, and why.
     degraded: Option<(Arc<str>, Arc<str>, Box<Degraded>)>,
     span: Span,
+    /// When the call started, if its span is enabled.
+    started: Option<std::time::Instant>,
 }
 
 impl fmt::Debug for ChatStream {
@@ -389,6 +392,7 @@ impl ChatStream {
         span: Span,
     ) -> Self {
         Self {
+            started: (!span.is_disabled()).then_some(call.started),
             inner,
             call,
             request,
@@ -419,7 +423,19 @@ impl ChatStream {
     /// the stream: the following call returns the interruption.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
         let span = self.span.clone();
-        self.next_event().instrument(span).await
+        let event = self.next_event().instrument(span).await;
+        match &event {
+            Some(Ok(StreamEvent::Done(s))) => observe::call_served(
+                &self.span,
+                self.started,
+                (s.served_by(), s.endpoint()),
+                s.attempts().len(),
+                s.degradation(),
+            ),
+            Some(Err(e)) => observe::call_failed(&self.span, self.started, e),
+            _ => {}
+        }
+        event
     }
 
     /// The content delivered so far (since the last restart).

@@ -53,7 +53,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     let client = NeuralBridge::builder()
         .base_url("https://api.openai.com/v1")
         .api_key(KEY)
-        .transport(Arc::new(mock))
+        .transport(Arc::new(mock.clone()))
         .build()
         .unwrap();
     client
@@ -77,11 +77,76 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     );
     assert!(attempt_spans[0].contains("latency_ms="), "{out}");
     assert!(attempt_spans[1].contains("category=\"success\""), "{out}");
-    assert!(out.contains("neuralbridge.call"), "{out}");
-    assert!(out.contains("stream=false"), "{out}");
+    let call_spans: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.contains("neuralbridge.call")
+                && !l.contains("neuralbridge.attempt")
+                && l.contains("close")
+        })
+        .collect();
+    assert_eq!(call_spans.len(), 1, "{out}");
+    let call = call_spans[0];
+    for field in [
+        "model=primary",
+        "stream=false",
+        "served_by=\"primary\"",
+        "endpoint=\"default\"",
+        "attempts=2",
+        "category=\"success\"",
+        "degraded=false",
+        "latency_ms=1000",
+    ] {
+        assert!(call.contains(field), "{field} in {call}");
+    }
     assert!(
         out.contains("attempt failed"),
         "a warn event per failed attempt: {out}"
     );
+
+    // A stream, and a call that fails: their call spans say so too.
+    let sse = [
+        r#"{"choices":[{"index":0,"delta":{"content":"hi"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        "[DONE]",
+    ];
+    mock.push(MockReply::sse(sse.map(Ok)));
+    let mut stream = client
+        .chat()
+        .stream(ChatRequest::new("primary").user("Hello"))
+        .await
+        .unwrap();
+    while let Some(event) = stream.next().await {
+        event.unwrap();
+    }
+    // The call's span closes with the stream.
+    drop(stream);
+    let denied = json!({"error": {
+        "message": format!("Incorrect API key provided: {KEY}"),
+        "code": "invalid_api_key"
+    }});
+    mock.push(MockReply::json(StatusCode::UNAUTHORIZED, &denied));
+    client
+        .chat()
+        .create(ChatRequest::new("primary").user("Hello"))
+        .await
+        .unwrap_err();
+
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let calls: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.contains("neuralbridge.call")
+                && !l.contains("neuralbridge.attempt")
+                && l.contains("close")
+        })
+        .collect();
+    assert_eq!(calls.len(), 3, "{out}");
+    assert!(calls[1].contains("stream=true"), "{}", calls[1]);
+    assert!(calls[1].contains("category=\"success\""), "{}", calls[1]);
+    assert!(calls[1].contains("attempts=1"), "{}", calls[1]);
+    assert!(calls[2].contains("category=\"auth\""), "{}", calls[2]);
+    assert!(calls[2].contains("attempts=1"), "{}", calls[2]);
+    assert!(!calls[2].contains("served_by"), "{}", calls[2]);
     assert!(!out.contains(KEY), "{out}");
 }
