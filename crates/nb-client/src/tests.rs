@@ -552,6 +552,68 @@ async fn a_hung_provider_is_given_up_at_its_timeout_and_not_retried() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
+    let attempt_latencies = |err: &Error| -> Vec<(String, u64)> {
+        err.attempts()
+            .iter()
+            .map(|a| (a.model().to_owned(), a.latency().as_secs()))
+            .collect()
+    };
+    // The default ladder: DashScope's standard tier (8 s), then patient
+    // (25 s), which repeats.
+    let mock = scripted(|_, _| hang());
+    let client = NeuralBridge::builder()
+        .base_url("https://dashscope.aliyuncs.com/compatible-mode/v1")
+        .api_key("sk-test-key-0001")
+        .fallback_models(["qwen-max", "qwen-plus", "qwen-turbo"])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let err = client
+        .chat()
+        .create(ChatRequest::new("qwen-max").user("Hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        attempt_latencies(&err),
+        [
+            ("qwen-max".to_owned(), 8),
+            ("qwen-plus".to_owned(), 25),
+            ("qwen-turbo".to_owned(), 25)
+        ]
+    );
+    assert_eq!(err.kind(), &ErrorKind::Exhausted);
+
+    // An endpoint's own profile, and a ladder from fast-fail up.
+    let mut profile = nb_diagnose::get_profile(Provider::OpenAi).clone();
+    profile.fast_fail = Duration::from_secs(1);
+    profile.standard = Duration::from_secs(3);
+    profile.patient = Duration::from_secs(7);
+    let mock = scripted(|_, _| hang());
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("tuned", URL)
+                .models(["primary", "secondary", "tertiary"])
+                .profile(profile),
+        )
+        .fallback_models(["primary", "secondary", "tertiary"])
+        .timeout_ladder([Tier::FastFail, Tier::Standard, Tier::Patient])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(
+        attempt_latencies(&err),
+        [
+            ("primary".to_owned(), 1),
+            ("secondary".to_owned(), 3),
+            ("tertiary".to_owned(), 7)
+        ]
+    );
+    assert_eq!(models(&mock), ["primary", "secondary", "tertiary"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_server_timeout_is_retried_at_most_once() {
     let mock = scripted(|model, _| match model {
         "primary" => MockReply::status(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
