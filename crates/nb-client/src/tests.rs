@@ -180,8 +180,10 @@ async fn categories_that_cannot_succeed_are_never_retried_on_the_same_target() {
         ),
     ];
     for (status, code, message, category) in cases {
+        // Even a server that says "retry me" does not change that.
         let mock = scripted(move |model, _| match model {
-            "primary" => openai_error(status, code, message),
+            "primary" => openai_error(status, code, message)
+                .header(HeaderName::from_static("x-should-retry"), "true"),
             m => ok(m),
         });
         let client = builder(&mock).build().unwrap();
@@ -215,7 +217,10 @@ async fn request_faults_fail_at_once_and_never_touch_the_breaker() {
         ),
     ];
     for (status, code, message, category) in cases {
-        let mock = scripted(move |_, _| openai_error(status, code, message));
+        let mock = scripted(move |_, _| {
+            openai_error(status, code, message)
+                .header(HeaderName::from_static("x-should-retry"), "true")
+        });
         let client = builder(&mock)
             .breaker(CircuitBreakerConfig::consecutive_failures(1))
             .build()
