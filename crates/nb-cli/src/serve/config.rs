@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nb_client::{
     CategoryPolicy, CircuitBreakerConfig, EndpointConfig, ErrorCategory, FallbackRule,
-    NeuralBridge, NeuralBridgeBuilder, Provider, StreamPolicy, Tier,
+    JsonFileStore, NeuralBridge, NeuralBridgeBuilder, Provider, StreamPolicy, Tier,
 };
 use nb_transport::{ApiKey, Endpoint};
 use serde::Deserialize;
@@ -45,6 +45,7 @@ struct ServerFile {
     listen: Option<String>,
     auth_token_env: Option<String>,
     max_body_bytes: Option<usize>,
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +100,9 @@ pub(crate) struct ServeConfig {
     pub(crate) auth_token_env: Option<String>,
     /// The largest request body accepted.
     pub(crate) max_body: usize,
+    /// Where learned state is loaded from at start and saved to (every minute and at
+    /// shutdown), if anywhere.
+    pub(crate) state_dir: Option<PathBuf>,
     /// Every model name a caller may ask for without the catch-all: aliases first, then
     /// each endpoint's models, with the endpoint that serves it (`None` for an alias).
     pub(crate) models: Vec<(String, Option<String>)>,
@@ -146,12 +150,29 @@ pub(crate) enum Route {
 }
 
 impl ServeConfig {
-    /// Reads and validates `path`.
+    /// Reads and validates `path`. A relative `server.state_dir` is taken relative to the
+    /// file's directory.
     pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))?;
-        Self::parse(&text, &|var| std::env::var(var).ok())
-            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))
+        let mut config = Self::parse(&text, &|var| std::env::var(var).ok())
+            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))?;
+        if let (Some(dir), Some(base)) = (&mut config.state_dir, path.parent())
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
+        }
+        if let Some(dir) = &config.state_dir
+            && dir.exists()
+            && !dir.is_dir()
+        {
+            return Err(CliError::usage(format!(
+                "config {}: server.state_dir: {} is not a directory",
+                path.display(),
+                dir.display()
+            )));
+        }
+        Ok(config)
     }
 
     /// Parses and validates a configuration; `env` looks up environment variables (every
@@ -179,6 +200,14 @@ impl ServeConfig {
         let max_body = file.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
         if !(1024..=256 * 1024 * 1024).contains(&max_body) {
             p.add("server.max_body_bytes: must be between 1024 and 268435456");
+        }
+        if file
+            .server
+            .state_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            p.add("server.state_dir: must not be empty (leave it out to keep no state)");
         }
 
         // [[endpoints]]
@@ -284,6 +313,7 @@ impl ServeConfig {
             listen,
             auth_token_env: file.server.auth_token_env,
             max_body,
+            state_dir: file.server.state_dir,
             models,
             catch_all,
             endpoint_names: names,
@@ -337,6 +367,9 @@ impl ServeConfig {
         }
         if let Some(on) = parts.learning {
             b = b.learning(on);
+        }
+        if let Some(dir) = &self.state_dir {
+            b = b.state_store(JsonFileStore::new(dir));
         }
         for (category, policy) in parts.policies {
             b = b.policy(category, policy);
@@ -447,8 +480,8 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
                 toml::Value::String(s) if s == "fast_fail" => Some(Tier::FastFail),
                 toml::Value::String(s) if s == "standard" => Some(Tier::Standard),
                 toml::Value::String(s) if s == "patient" => Some(Tier::Patient),
-                toml::Value::Integer(n) if *n > 0 => {
-                    Some(Tier::Fixed(Duration::from_secs(*n as u64)))
+                toml::Value::Integer(n @ 1..=86_400) => {
+                    Some(Tier::Fixed(Duration::from_secs(n.unsigned_abs())))
                 }
                 toml::Value::Float(x) if x.is_finite() && *x > 0.0 && *x <= 86_400.0 => {
                     Some(Tier::Fixed(Duration::from_secs_f64(*x)))
@@ -456,7 +489,7 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
                 other => {
                     p.add(format!(
                         "policy.timeout_ladder: `{other}` is not \"fast_fail\", \"standard\", \
-                         \"patient\" or a number of seconds"
+                         \"patient\" or a number of seconds (up to 86400)"
                     ));
                     None
                 }
@@ -606,7 +639,7 @@ mod tests {
             [policy]
             stream = "sometimes"
             on = { bad_luck = "fallback", auth = "pray" }
-            timeout_ladder = ["slow"]
+            timeout_ladder = ["slow", 100000]
 
             [[endpoints]]
             name = "a"
@@ -634,7 +667,8 @@ mod tests {
             "policy.stream",
             "`bad_luck` is not a failure category",
             "policy.on.auth",
-            "policy.timeout_ladder",
+            "policy.timeout_ladder: `\"slow\"`",
+            "policy.timeout_ladder: `100000`",
             "endpoints[0] (a).base_url",
             "endpoints[1] (b).models",
             "UNSET_POOL_KEY is not set",

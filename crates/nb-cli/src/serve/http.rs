@@ -90,11 +90,23 @@ pub(crate) fn error(
     message: &str,
     detail: Option<serde_json::Value>,
 ) -> Response<ResBody> {
+    error_with_param(status, kind, code, None, message, detail)
+}
+
+/// An error response in OpenAI's shape naming the request field at fault (`param`).
+pub(crate) fn error_with_param(
+    status: StatusCode,
+    kind: &str,
+    code: &str,
+    param: Option<&str>,
+    message: &str,
+    detail: Option<serde_json::Value>,
+) -> Response<ResBody> {
     let body = ErrorBody {
         error: ErrorFields {
             message,
             kind,
-            param: None,
+            param,
             code,
             neuralbridge: detail,
         },
@@ -102,12 +114,13 @@ pub(crate) fn error(
     json(status, &body)
 }
 
-/// A 400 `invalid_request_error`.
-pub(crate) fn bad_request(code: &str, message: &str) -> Response<ResBody> {
-    error(
+/// A 400 `invalid_request_error`; `param` names the field at fault, if one is.
+pub(crate) fn bad_request(code: &str, param: Option<&str>, message: &str) -> Response<ResBody> {
+    error_with_param(
         StatusCode::BAD_REQUEST,
         "invalid_request_error",
         code,
+        param,
         message,
         None,
     )

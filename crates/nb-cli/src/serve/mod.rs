@@ -3,17 +3,18 @@
 //! `POST /v1/chat/completions` (streamed and not) and `GET /v1/models` for callers, backed
 //! by one `NeuralBridge` client; `GET /health` with the health report and breaker states.
 
+mod chunk;
 mod config;
 mod http;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
@@ -22,6 +23,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use nb_client::{
     Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, HealthReport, NeuralBridge,
     StreamEvent,
@@ -30,14 +32,18 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use self::chunk::{Identity, chunk_json, complete_identity};
 use self::config::Route;
 pub(crate) use self::config::ServeConfig;
 use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
 use crate::args::print;
 use crate::exit::{CliError, CliResult, Exit};
 
-/// How long a shutdown waits for requests in flight.
+/// How long a shutdown waits for requests in flight (streams included) to finish.
 const DRAIN: Duration = Duration::from_secs(10);
+
+/// How often learned state is saved, when a state directory is configured (and at shutdown).
+const SAVE_EVERY: Duration = Duration::from_secs(60);
 
 /// What every request handler shares.
 #[derive(Debug)]
@@ -45,24 +51,6 @@ struct State {
     config: ServeConfig,
     client: NeuralBridge,
     token: Option<String>,
-    in_flight: AtomicUsize,
-}
-
-/// Counts a request in flight for as long as it lives.
-#[derive(Debug)]
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn new(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Builds the client, binds, prints the base URL and serves until Ctrl-C.
@@ -102,37 +90,99 @@ pub(crate) async fn run(config: ServeConfig, listen: Option<SocketAddr>, check: 
         );
     }
     print(&summary(&config, Some(bound)))?;
+    let saving = config.state_dir.is_some();
     let state = Arc::new(State {
         config,
         client,
         token,
-        in_flight: AtomicUsize::new(0),
     });
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let connections = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut save_tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + SAVE_EVERY, SAVE_EVERY);
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => break,
+            () = &mut shutdown => break,
+            _ = save_tick.tick(), if saving => save_state(&state.client).await,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: do not spin on the error.
+                        tracing::warn!(target: "neuralbridge::serve", "accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&state);
+                let watcher = connections.watcher();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
                 });
             }
         }
     }
+    // Stop accepting, let requests in flight (streams included) finish, close idle
+    // keep-alive connections, then save what was learned.
     drop(listener);
-    let stop = Instant::now();
-    while state.in_flight.load(Ordering::Relaxed) > 0 && stop.elapsed() < DRAIN {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let open = connections.count();
+    if open > 0 {
+        eprintln!(
+            "shutting down: waiting up to {} s for {open} open connection(s)",
+            DRAIN.as_secs()
+        );
+    }
+    if tokio::time::timeout(DRAIN, connections.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "shutting down: requests still in flight after {} s were cut",
+            DRAIN.as_secs()
+        );
+    }
+    if saving {
+        save_state(&state.client).await;
     }
     print("Stopped.\n")?;
     Ok(Exit::Ok)
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix (what service managers and containers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No handler could be installed: never resolve rather than stop at once.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                () = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    ctrl_c.await;
+}
+
+/// Saves the learned state to the configured directory (file I/O off the async threads).
+async fn save_state(client: &NeuralBridge) {
+    let client = client.clone();
+    match tokio::task::spawn_blocking(move || client.save_state()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(target: "neuralbridge::serve", "learned state not saved: {e}"),
+        Err(e) => tracing::warn!(target: "neuralbridge::serve", "learned state not saved: {e}"),
+    }
 }
 
 /// The startup text: the base URL first (scripts read the first line), then the routes.
@@ -171,6 +221,9 @@ fn summary(config: &ServeConfig, bound: Option<SocketAddr>) -> String {
         "no caller token required"
     };
     let _ = writeln!(out, "  {auth}; GET /health for the health report");
+    if let Some(dir) = &config.state_dir {
+        let _ = writeln!(out, "  learned state kept in {}", dir.display());
+    }
     out
 }
 
@@ -178,7 +231,6 @@ async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<ResBody>, Infallible> {
-    let _in_flight = InFlight::new(&state.in_flight);
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -202,22 +254,37 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     let path = req.uri().path().trim_end_matches('/');
     match (req.method(), path) {
         (&Method::GET, "/health") => health(state),
-        (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "invalid_api_key",
-            "Incorrect API key provided: send the sidecar's token as Authorization: Bearer <token>.",
-            None,
-        ),
+        (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "invalid_api_key",
+                "Incorrect API key provided: send the sidecar's token as Authorization: Bearer <token>.",
+                None,
+            );
+            r.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r
+        }
         (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
         (&Method::GET, "/v1/models") => models(state),
-        (_, "/health" | "/v1/chat/completions" | "/v1/models") => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request_error",
-            "method_not_allowed",
-            &format!("{} is not allowed on {path}", req.method()),
-            None,
-        ),
+        (_, "/health" | "/v1/chat/completions" | "/v1/models") => {
+            let allow = if path == "/v1/chat/completions" {
+                "POST"
+            } else {
+                "GET"
+            };
+            let mut r = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                "method_not_allowed",
+                &format!("{} is not allowed on {path} (use {allow})", req.method()),
+                None,
+            );
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            r
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -240,11 +307,18 @@ fn authorized(state: &State, req: &Request<Incoming>) -> bool {
     let given = req
         .headers()
         .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .map(|v| bearer(v.as_bytes()))
         .unwrap_or_default();
-    constant_time_eq(given.as_bytes(), token.as_bytes())
+    constant_time_eq(given, token.as_bytes())
+}
+
+/// The credentials of an `Authorization: Bearer <token>` value (the scheme's case does not
+/// matter, RFC 9110 §11.1); empty for any other scheme.
+fn bearer(value: &[u8]) -> &[u8] {
+    match value.split_at_checked(7) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
+        _ => &[],
+    }
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
@@ -332,22 +406,33 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     let body = match Limited::new(req.into_body(), max).collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(_) => return bad_request("invalid_body", "The request body could not be read."),
+        Err(_) => {
+            return bad_request("invalid_body", None, "The request body could not be read.");
+        }
     };
     let mut request: ChatRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return bad_request(
                 "invalid_json",
+                None,
                 &format!("The request body is not a valid chat completion request: {e}"),
             );
         }
     };
     if request.model.trim().is_empty() {
-        return bad_request("missing_model", "The request has no `model`.");
+        return bad_request(
+            "missing_model",
+            Some("model"),
+            "The request has no `model`.",
+        );
     }
     if request.messages.is_empty() {
-        return bad_request("missing_messages", "The request has no `messages`.");
+        return bad_request(
+            "missing_messages",
+            Some("messages"),
+            "The request has no `messages`.",
+        );
     }
     match state.config.route(&request.model) {
         Route::AsIs => {}
@@ -383,6 +468,7 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             let endpoint = response.endpoint().to_owned();
             let mut completion = response.into_completion();
             completion.model.clone_from(&served_by);
+            complete_identity(&mut completion);
             let mut r = json(StatusCode::OK, &completion);
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
             r
@@ -419,6 +505,8 @@ async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
 /// Relays a stream's events as SSE until it ends or the caller leaves (a failed send:
 /// dropping the stream then cancels the upstream call).
 async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, include_usage: bool) {
+    // The first chunk's id and creation time, for every chunk of the answer.
+    let mut identity: Option<Identity> = None;
     while let Some(event) = stream.next().await {
         let frame = match event {
             Ok(StreamEvent::Chunk(mut chunk)) => {
@@ -430,10 +518,10 @@ async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, inc
                 if !include_usage {
                     chunk.usage = None;
                 }
-                if let Some(model) = stream.served_by() {
-                    model.clone_into(&mut chunk.model);
-                }
-                match serde_json::to_vec(&chunk) {
+                let identity =
+                    identity.get_or_insert_with(|| Identity::new(&chunk.id, chunk.created));
+                let model = stream.served_by().unwrap_or(chunk.model.as_str());
+                match chunk_json(&chunk, identity, model) {
                     Ok(data) => sse_data(&data),
                     Err(_) => continue,
                 }
@@ -456,7 +544,12 @@ async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, inc
                 let code = e
                     .category()
                     .map_or("stream_interrupted", ErrorCategory::as_str);
-                let _ = tx.send(stream_error(code, &e.to_string())).await;
+                let message = format!(
+                    "The stream broke after part of the answer was sent; the answer is \
+                     incomplete. {}",
+                    message(&e)
+                );
+                let _ = tx.send(stream_error(code, &message)).await;
                 return;
             }
         };
@@ -536,13 +629,7 @@ fn failure(e: &Error) -> Response<ResBody> {
         "sub_category": e.diagnosis().map(|d| &*d.sub_category),
         "attempts": attempts,
     });
-    let message = match e.diagnosis() {
-        Some(d) if !matches!(e.kind(), ErrorKind::CoolingDown { .. }) => {
-            format!("{} ({} attempts)", d.root_cause, e.attempts().len())
-        }
-        _ => e.to_string(),
-    };
-    let mut r = error(status, kind, code, &message, Some(detail));
+    let mut r = error(status, kind, code, &message(e), Some(detail));
     annotate(&mut r, e.attempts().len(), None);
     let h = r.headers_mut();
     if let Some(wait) = e.retry_after() {
@@ -556,6 +643,19 @@ fn failure(e: &Error) -> Response<ResBody> {
         HeaderValue::from_static(if retryable { "true" } else { "false" }),
     );
     r
+}
+
+/// A failure in one sentence for the caller: the final diagnosis's root cause and how many
+/// attempts were made, or the client's own account (cooling down, deadline, config).
+fn message(e: &Error) -> String {
+    match e.diagnosis() {
+        Some(d) if !matches!(e.kind(), ErrorKind::CoolingDown { .. }) => {
+            let n = e.attempts().len();
+            let plural = if n == 1 { "" } else { "s" };
+            format!("{} ({n} attempt{plural})", d.root_cause)
+        }
+        _ => e.to_string(),
+    }
 }
 
 fn kind_name(kind: &ErrorKind) -> &'static str {
@@ -582,6 +682,16 @@ fn attempt_json(a: &Attempt) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer(b"Bearer tok"), b"tok");
+        assert_eq!(bearer(b"bearer  tok "), b"tok");
+        assert_eq!(bearer(b"BEARER tok"), b"tok");
+        assert_eq!(bearer(b"Basic dG9r"), b"");
+        assert_eq!(bearer(b"Bearer"), b"");
+        assert_eq!(bearer("Bearér x".as_bytes()), b"");
+    }
 
     #[test]
     fn tokens_compare_whole() {

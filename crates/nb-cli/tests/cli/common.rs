@@ -93,6 +93,11 @@ impl TempDir {
         TempDir(dir)
     }
 
+    /// The directory.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
     /// Writes `contents` to `name` in the directory; returns its path as a string.
     pub(crate) fn file(&self, name: &str, contents: &str) -> String {
         let path = self.0.join(name);
@@ -107,35 +112,74 @@ impl Drop for TempDir {
     }
 }
 
+/// A server started from the binary.
+#[derive(Debug)]
+pub(crate) struct Server {
+    /// The process (killed when dropped).
+    pub(crate) child: tokio::process::Child,
+    /// The base URL it printed on its first line.
+    pub(crate) base: String,
+    /// The rest of its stdout (for the test to take).
+    pub(crate) stdout: Option<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    /// Everything it wrote to stderr so far (read continually, so it never blocks).
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    /// Sends SIGINT (Ctrl-C) to the process.
+    #[cfg(unix)]
+    pub(crate) fn interrupt(&self) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// What it wrote to stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
 /// Starts the binary as a server and reads the base URL from its first line, which must
-/// start with `banner`; returns the child (killed when dropped), the URL and its stdout.
-pub(crate) async fn start_server(
-    args: &[&str],
-    envs: &[(&str, &str)],
-    banner: &str,
-) -> (
-    tokio::process::Child,
-    String,
-    tokio::io::BufReader<tokio::process::ChildStdout>,
-) {
-    use tokio::io::AsyncBufReadExt;
+/// start with `banner`.
+pub(crate) async fn start_server(args: &[&str], envs: &[(&str, &str)], banner: &str) -> Server {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let mut child = tokio::process::Command::new(BIN)
         .args(args)
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut err_pipe = child.stderr.take().unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&stderr);
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = err_pipe.read(&mut buf).await {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
     let mut first = String::new();
     stdout.read_line(&mut first).await.unwrap();
     let base = first
         .trim()
         .strip_prefix(banner)
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .unwrap_or_else(|| panic!("first line: {first:?}, stderr: {}", stderr.lock().unwrap()))
         .trim()
         .to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    (child, base, stdout)
+    Server {
+        child,
+        base,
+        stdout: Some(stdout),
+        stderr,
+    }
 }

@@ -8,3 +8,4 @@ mod diagnose_error;
 mod mock;
 mod providers;
 mod serve;
+mod serve_protocol;

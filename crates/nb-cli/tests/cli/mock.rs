@@ -41,7 +41,8 @@ async fn mock_serves_its_scenario_until_stopped() {
     let dir = TempDir::new("mock");
     let path = dir.file("scenario.toml", SCENARIO);
     let args = ["mock", "--scenario", &path, "--port", "0"];
-    let (mut child, base, mut stdout) = start_server(&args, &[], "nb-mock listening on").await;
+    let server = start_server(&args, &[], "nb-mock listening on").await;
+    let (mut child, base, mut stdout) = (server.child, server.base, server.stdout.unwrap());
     let (status, body) = post(
         &base,
         r#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}"#,

@@ -6,11 +6,10 @@ use nb_mock::MockServer;
 use nb_transport::{HyperTransport, RequestOptions, Transport};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
-use tokio::process::Child;
 
-use crate::common::{TempDir, mock, run, start_server};
+use crate::common::{Server, TempDir, mock, run, start_server};
 
-const SCENARIO: &str = r#"
+pub(crate) const SCENARIO: &str = r#"
 [[models]]
 name = "primary"
 [[models.rules]]
@@ -39,16 +38,38 @@ fault = "service_unavailable"
 
 [[models]]
 name = "unlisted"
+
+[[models]]
+name = "slow"
+chunks = 6
+chunk_interval_ms = 150
+
+[[models]]
+name = "leaky"
+[[models.rules]]
+fault = { kind = "custom", status = 401, body = '{"error":{"message":"Incorrect API key provided: sk-mock-upstream-key. Bearer sk-mock-upstream-key","type":"invalid_request_error","code":"invalid_api_key"}}' }
 "#;
 
-const TOKEN: &str = "nb-sidecar-token-1234";
+pub(crate) const TOKEN: &str = "nb-sidecar-token-1234";
+
+/// The key the sidecar sends upstream.
+pub(crate) const UPSTREAM_KEY: &str = "sk-mock-upstream-key";
+
+/// The `[server]` line that makes callers send [`TOKEN`].
+pub(crate) const WITH_TOKEN: &str = "auth_token_env = \"NB_TEST_SERVE_TOKEN\"";
 
 /// A running sidecar in front of a mock.
-struct Sidecar {
-    _child: Child,
-    base: String,
+pub(crate) struct Sidecar {
+    pub(crate) server: Server,
+    /// `http://127.0.0.1:<port>`, without `/v1`.
+    pub(crate) base: String,
     transport: HyperTransport,
-    _dir: TempDir,
+    /// Everything printed on stdout after the first line.
+    pub(crate) stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The task reading stdout: it ends when the sidecar closes it (exits).
+    pub(crate) stdout_closed: Option<tokio::task::JoinHandle<()>>,
+    /// Holds the config file (and the state directory, when there is one).
+    pub(crate) dir: TempDir,
 }
 
 fn config(mock_url: &str, extra_server: &str) -> String {
@@ -68,11 +89,12 @@ timeout_ladder = [5]
 name = "mock"
 base_url = "{mock_url}"
 api_key_env = "NB_TEST_MOCK_KEY"
-models = ["primary", "backup", "cutter", "down-a", "down-b"]
+models = ["primary", "backup", "cutter", "down-a", "down-b", "slow", "leaky"]
 
 [aliases]
 smart = ["primary", "backup"]
 dead = ["down-a", "down-b"]
+leaky-only = ["leaky"]
 
 [catch_all]
 endpoint = "mock"
@@ -82,49 +104,60 @@ fallbacks = ["backup"]
 }
 
 async fn sidecar(server: &MockServer, name: &str, token: bool) -> Sidecar {
+    sidecar_with(server, name, if token { WITH_TOKEN } else { "" }, &[]).await
+}
+
+/// A sidecar whose `[server]` section has `extra_server` added, with extra environment.
+pub(crate) async fn sidecar_with(
+    server: &MockServer,
+    name: &str,
+    extra_server: &str,
+    envs: &[(&str, &str)],
+) -> Sidecar {
     let dir = TempDir::new(&format!("serve-{name}"));
-    let auth = if token {
-        "auth_token_env = \"NB_TEST_SERVE_TOKEN\""
-    } else {
-        ""
-    };
-    let path = dir.file("serve.toml", &config(&server.base_url(), auth));
+    let path = dir.file("serve.toml", &config(&server.base_url(), extra_server));
     let args = ["serve", "--config", &path, "--listen", "127.0.0.1:0"];
-    let envs = [
-        ("NB_TEST_MOCK_KEY", "sk-mock-upstream-key"),
+    let mut all_envs = vec![
+        ("NB_TEST_MOCK_KEY", UPSTREAM_KEY),
         ("NB_TEST_SERVE_TOKEN", TOKEN),
     ];
-    let (child, base, mut stdout) =
-        start_server(&args, &envs, "neuralbridge serve listening on").await;
+    all_envs.extend_from_slice(envs);
+    let mut server = start_server(&args, &all_envs, "neuralbridge serve listening on").await;
     // Keep draining stdout so the sidecar never blocks on a full pipe.
-    tokio::spawn(async move {
+    let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut pipe = server.stdout.take().unwrap();
+    let sink = std::sync::Arc::clone(&stdout);
+    let reader = tokio::spawn(async move {
         let mut line = String::new();
-        while stdout.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+        while pipe.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+            sink.lock().unwrap().push_str(&line);
             line.clear();
         }
     });
     Sidecar {
-        _child: child,
-        base: base.strip_suffix("/v1").unwrap().to_owned(),
+        base: server.base.strip_suffix("/v1").unwrap().to_owned(),
+        server,
         transport: HyperTransport::new().unwrap(),
-        _dir: dir,
+        stdout,
+        stdout_closed: Some(reader),
+        dir,
     }
 }
 
 /// A response: status, headers, whole body.
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .map(|v| v.to_str().unwrap())
@@ -133,7 +166,13 @@ impl Reply {
 }
 
 impl Sidecar {
-    async fn send(&self, method: Method, path: &str, body: Bytes, token: Option<&str>) -> Reply {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        token: Option<&str>,
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -156,13 +195,13 @@ impl Sidecar {
         }
     }
 
-    async fn chat(&self, body: Value, token: Option<&str>) -> Reply {
+    pub(crate) async fn chat(&self, body: Value, token: Option<&str>) -> Reply {
         let bytes = Bytes::from(body.to_string());
         self.send(Method::POST, "/v1/chat/completions", bytes, token)
             .await
     }
 
-    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(Method::GET, path, Bytes::new(), token).await
     }
 }
@@ -188,12 +227,12 @@ async fn chunked_post(base: &str, body: &str) -> u16 {
         .unwrap()
 }
 
-fn hello(model: &str) -> Value {
+pub(crate) fn hello(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "Hi" }] })
 }
 
 /// The `data:` payloads of an SSE body, checking the framing on the way.
-fn sse_events(body: &[u8]) -> Vec<String> {
+pub(crate) fn sse_events(body: &[u8]) -> Vec<String> {
     let text = std::str::from_utf8(body).unwrap();
     assert!(
         text.ends_with("\n\n"),
@@ -274,17 +313,36 @@ async fn streaming_relays_openais_sse_format() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), "text/event-stream");
     assert_eq!(r.header("x-neuralbridge-served-by"), "backup");
+    assert_eq!(r.header("cache-control"), "no-cache");
     let events = sse_events(&r.body);
     assert_eq!(events.last().unwrap(), "[DONE]");
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
     let mut text = String::new();
-    for e in &events[..events.len() - 1] {
-        let chunk: Value = serde_json::from_str(e).unwrap();
-        assert_eq!(chunk["object"], "chat.completion.chunk");
-        assert_eq!(chunk["model"], "backup");
+    for (i, chunk) in chunks.iter().enumerate() {
+        // OpenAI's chunk: id, object, created, model, choices[].{index, delta, finish_reason}.
         assert!(
-            !chunk["choices"].as_array().unwrap().is_empty(),
-            "no usage-only chunk unless asked for"
+            chunk["id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{chunk}"
         );
+        assert_eq!(chunk["id"], chunks[0]["id"], "one id for the whole answer");
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+        assert!(chunk["created"].as_u64().is_some(), "{chunk}");
+        assert_eq!(chunk["model"], "backup");
+        let choices = chunk["choices"].as_array().unwrap();
+        assert!(!choices.is_empty(), "no usage-only chunk unless asked for");
+        assert_eq!(choices[0]["index"], 0);
+        assert!(choices[0]["delta"].is_object(), "{chunk}");
+        let finish = choices[0]
+            .get("finish_reason")
+            .expect("finish_reason is always there");
+        if i + 1 == chunks.len() {
+            assert_eq!(finish, "stop");
+        } else {
+            assert!(finish.is_null(), "{chunk}");
+        }
         assert!(chunk.get("usage").is_none());
         text.push_str(
             chunk["choices"][0]["delta"]["content"]
@@ -292,6 +350,7 @@ async fn streaming_relays_openais_sse_format() {
                 .unwrap_or_default(),
         );
     }
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     assert_eq!(text, "Echo from backup: Hi");
 
     // Asked for, usage comes in its own chunk before [DONE].

@@ -1,0 +1,225 @@
+//! `neuralbridge serve` at the protocol level: HTTP/1.1 keep-alive and h2c, headers, the
+//! caller token, secrets, and a graceful shutdown that finishes streams and saves state.
+
+use bytes::Bytes;
+use http::{Method, Request, Version};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+use crate::common::mock;
+use crate::serve::{SCENARIO, TOKEN, UPSTREAM_KEY, WITH_TOKEN, hello, sidecar_with, sse_events};
+
+fn authority(base: &str) -> &str {
+    base.strip_prefix("http://").unwrap()
+}
+
+fn post(base: &str, body: &Value) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(format!("{base}/v1/chat/completions"))
+        .header("host", authority(base))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn get(base: &str, path: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .uri(format!("{base}{path}"))
+        .header("host", authority(base))
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn http1_keeps_the_connection_alive_and_h2c_is_served() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar_with(&server, "protocols", "", &[]).await;
+
+    // HTTP/1.1: three requests on one connection.
+    let tcp = TcpStream::connect(authority(&s.base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    let driver = tokio::spawn(conn);
+    for request in [
+        get(&s.base, "/v1/models"),
+        post(&s.base, &hello("backup")),
+        get(&s.base, "/health"),
+    ] {
+        let r = send.send_request(request).await.unwrap();
+        assert_eq!(r.version(), Version::HTTP_11);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let _: Value = serde_json::from_slice(&body).unwrap();
+    }
+    assert!(!driver.is_finished(), "the connection is still open");
+    drop(send);
+
+    // HTTP/2 with prior knowledge (h2c): a completion and a stream on one connection.
+    let tcp = TcpStream::connect(authority(&s.base)).await.unwrap();
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let r = send
+        .send_request(post(&s.base, &hello("backup")))
+        .await
+        .unwrap();
+    assert_eq!(r.version(), Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-neuralbridge-served-by"], "backup");
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["model"], "backup");
+
+    let mut streamed = hello("backup");
+    streamed["stream"] = json!(true);
+    let r = send.send_request(post(&s.base, &streamed)).await.unwrap();
+    assert_eq!(r.version(), Version::HTTP_2);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(sse_events(&body).last().unwrap(), "[DONE]");
+}
+
+#[tokio::test]
+async fn token_scheme_methods_and_params_follow_http_and_openai() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar_with(&server, "details", WITH_TOKEN, &[]).await;
+
+    let r = s.get("/v1/models", None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), "Bearer");
+
+    // The scheme is case-insensitive.
+    let tcp = TcpStream::connect(authority(&s.base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut request = get(&s.base, "/v1/models");
+    request
+        .headers_mut()
+        .insert("authorization", format!("bearer {TOKEN}").parse().unwrap());
+    assert_eq!(send.send_request(request).await.unwrap().status(), 200);
+
+    let r = s
+        .send(
+            Method::GET,
+            "/v1/chat/completions",
+            Bytes::new(),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), "POST");
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+
+    let r = s
+        .chat(json!({ "model": "backup", "messages": [] }), Some(TOKEN))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["param"], "messages");
+    let r = s
+        .chat(
+            json!({ "messages": [{ "role": "user", "content": "Hi" }] }),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(r.json()["error"]["param"], "model");
+    assert_eq!(r.json()["error"]["code"], "missing_model");
+}
+
+#[tokio::test]
+async fn keys_and_tokens_never_reach_callers_health_or_logs() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar_with(&server, "secrets", WITH_TOKEN, &[("RUST_LOG", "debug")]).await;
+
+    // The upstream rejects the key and quotes it back in its error body.
+    let r = s.chat(hello("leaky-only"), Some(TOKEN)).await;
+    assert_eq!(
+        r.status, 502,
+        "the sidecar's upstream key is not the caller's fault"
+    );
+    assert_eq!(r.json()["error"]["neuralbridge"]["category"], "auth");
+    let mut streamed = hello("leaky-only");
+    streamed["stream"] = json!(true);
+    let streamed = s.chat(streamed, Some(TOKEN)).await;
+    let health = s.get("/health", None).await;
+    let wrong = s.chat(hello("backup"), Some("not-the-token")).await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        server.log().attempts("leaky"),
+        2,
+        "both calls went upstream"
+    );
+
+    let log = s.server.stderr();
+    assert!(
+        log.contains("/v1/chat/completions"),
+        "requests are logged: {log}"
+    );
+    for (what, text) in [
+        ("response", String::from_utf8_lossy(&r.body).into_owned()),
+        (
+            "stream",
+            String::from_utf8_lossy(&streamed.body).into_owned(),
+        ),
+        ("health", String::from_utf8_lossy(&health.body).into_owned()),
+        ("log", log),
+        ("stdout", s.stdout.lock().unwrap().clone()),
+    ] {
+        for secret in [UPSTREAM_KEY, TOKEN] {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_lets_streams_in_flight_finish_and_saves_learned_state() {
+    let server = mock(SCENARIO).await;
+    let mut s = sidecar_with(&server, "shutdown", "state_dir = \"state\"", &[]).await;
+
+    // One completed call, so there is something to save.
+    assert_eq!(s.chat(hello("backup"), None).await.status, 200);
+
+    // A slow stream (6 chunks, 150 ms apart) is under way when Ctrl-C arrives.
+    let tcp = TcpStream::connect(authority(&s.base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut streamed = hello("slow");
+    streamed["stream"] = json!(true);
+    let r = send.send_request(post(&s.base, &streamed)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"data: {"), "{first:?}");
+    s.server.interrupt();
+
+    let rest = body.collect().await.unwrap().to_bytes();
+    let all = [&first[..], &rest[..]].concat();
+    let events = sse_events(&all);
+    assert_eq!(
+        events.last().unwrap(),
+        "[DONE]",
+        "the stream finished: {events:?}"
+    );
+
+    let status = s.server.child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+    s.stdout_closed.take().unwrap().await.unwrap();
+    let stdout = s.stdout.lock().unwrap().clone();
+    assert!(stdout.contains("learned state kept in"), "{stdout}");
+    assert!(stdout.contains("Stopped."), "{stdout}");
+    let saved = s.dir.path().join("state").join("neuralbridge.json");
+    let state: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert!(state.to_string().contains("backup"), "{state}");
+}
