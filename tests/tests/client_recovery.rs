@@ -10,11 +10,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use nb_client::{
-    CircuitBreakerConfig, CircuitState, EndpointConfig, ErrorCategory, ErrorKind, FailureReport,
-    NeuralBridge, Tier,
+    ChatRequest, CircuitBreakerConfig, CircuitState, Degradation, DegradationSource,
+    EndpointConfig, ErrorCategory, ErrorKind, FailureReport, NeuralBridge, STATIC_MODEL, Tier,
 };
 use nb_mock::{Fault, MockServer, ModelBehavior, Rule};
-use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, scenario, start};
+use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, read, scenario, start};
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
@@ -112,6 +112,57 @@ async fn when_every_candidate_is_cooling_down_the_call_fails_fast_with_the_reope
     );
     assert!(err.to_string().contains("18.000 s"), "{err}");
     assert_eq!(f.server.log().len(), 2, "no hammering");
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_everything_fails_an_opted_in_degraded_answer_is_served_and_marked() {
+    let down = Duration::from_secs(10);
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError).window(down..)),
+            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded).window(down..)),
+        ]),
+        |b| {
+            b.max_retries(0).degrade(Degradation::LastGoodOrStatic {
+                max_age: Duration::from_secs(60),
+                answer: "Busy, try again soon.".to_owned(),
+            })
+        },
+    )
+    .await;
+    let fresh = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert!(fresh.degradation().is_none());
+    tokio::time::sleep(down).await;
+
+    // The same request: its last good answer, marked, after every candidate failed.
+    let cached = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    let degraded = cached.degradation().expect("marked degraded");
+    assert_eq!(degraded.source(), DegradationSource::LastGood { age: down });
+    assert_eq!(cached.text(), fresh.text());
+    assert_eq!(
+        categories(cached.attempts()),
+        [
+            Some(ErrorCategory::ServerError),
+            Some(ErrorCategory::Overloaded)
+        ]
+    );
+    // A stream of the same request replays it; another request gets the
+    // static answer.
+    let streamed = read(f.client.chat().stream(chat(PRIMARY)).await.unwrap()).await;
+    assert_eq!(Some(streamed.text.as_str()), fresh.text());
+    assert!(streamed.end.unwrap().degradation().is_some());
+    let other = f
+        .client
+        .chat()
+        .create(ChatRequest::new(PRIMARY).user("Something else"))
+        .await
+        .unwrap();
+    assert_eq!(other.served_by(), STATIC_MODEL);
+    assert_eq!(other.text(), Some("Busy, try again soon."));
+    // The server saw every candidate tried before each degraded answer.
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 4);
+    assert_eq!(log.attempts(FALLBACK), 3);
 }
 
 #[tokio::test(start_paused = true)]

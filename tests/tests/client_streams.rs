@@ -139,6 +139,36 @@ async fn a_stalled_stream_is_interrupted_at_the_idle_timeout() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_stall_before_any_content_fails_over_transparently() {
+    let f = start(
+        scenario([faulty(Fault::StreamStall { after_chunks: 0 }), fallback()]),
+        |b| {
+            b.timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
+                .idle_timeout(Duration::from_secs(30))
+        },
+    )
+    .await;
+    let start = Instant::now();
+    let stream = f.client.chat().stream(chat(PRIMARY)).await.unwrap();
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(2),
+        "given up at the first-content limit, not the idle timeout"
+    );
+    let got = read(stream).await;
+    assert_eq!(got.text, "five six seven eight");
+    let summary = got.end.unwrap();
+    assert_eq!(summary.served_by(), FALLBACK);
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::Timeout), None]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1, "a stalled model is not retried");
+    assert_eq!(log.attempts(FALLBACK), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_malformed_chunk_is_skipped_and_counted() {
     let f = start(
         scenario([
