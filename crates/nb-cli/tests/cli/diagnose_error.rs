@@ -87,15 +87,12 @@ fn bad_flags_are_usage_errors() {
     assert_eq!(r.code, 2, "a message and --jsonl conflict");
 }
 
-fn corpus() -> &'static str {
-    include_str!("../../../nb-diagnose/tests/corpus/dev_errors.jsonl")
-}
-
-#[test]
-fn jsonl_over_the_corpus_meets_the_accuracy_bar() {
-    let r = run_with_stdin(&["diagnose-error", "--jsonl"], corpus().as_bytes());
+/// Runs a corpus through `diagnose-error --jsonl` and holds it to nb-diagnose's bars: 95%
+/// category, 97% retryable, every server-given wait found (within 1% or 50 ms).
+fn check_corpus(name: &str, corpus: &str) {
+    let r = run_with_stdin(&["diagnose-error", "--jsonl"], corpus.as_bytes());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let cases: Vec<Value> = corpus()
+    let cases: Vec<Value> = corpus
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
@@ -108,6 +105,7 @@ fn jsonl_over_the_corpus_meets_the_accuracy_bar() {
     assert_eq!(answers.len(), cases.len(), "one answer per line");
     let (mut category, mut retryable) = (0, 0);
     let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut missed_waits = Vec::new();
     for (case, answer) in cases.iter().zip(&answers) {
         assert_eq!(answer["id"], case["id"], "answers come back in order");
         for field in [
@@ -129,18 +127,49 @@ fn jsonl_over_the_corpus_meets_the_accuracy_bar() {
                 .or_default() += 1;
         }
         retryable += usize::from(case["retryable"] == answer["retryable"]);
+        if let Some(want) = case["retry_after_s"].as_f64() {
+            let found = answer["retry_after_s"]
+                .as_f64()
+                .is_some_and(|got| (got - want).abs() <= (want * 0.01).max(0.05));
+            if !found {
+                missed_waits.push((case["id"].clone(), answer["retry_after_s"].clone()));
+            }
+        }
     }
     let n = cases.len() as f64;
     let (cat_pct, retry_pct) = (100.0 * category as f64 / n, 100.0 * retryable as f64 / n);
     eprintln!(
-        "corpus via the CLI: {} cases, category {cat_pct:.1}%, retryable {retry_pct:.1}%, misses (want, got): {confusion:?}",
+        "{name} corpus via the CLI: {} cases, category {cat_pct:.1}%, retryable {retry_pct:.1}%, misses (want, got): {confusion:?}",
         cases.len()
     );
     assert!(
         cat_pct >= 95.0,
-        "category accuracy {cat_pct:.1}%: {confusion:?}"
+        "{name}: category accuracy {cat_pct:.1}%: {confusion:?}"
     );
-    assert!(retry_pct >= 97.0, "retryable accuracy {retry_pct:.1}%");
+    assert!(
+        retry_pct >= 97.0,
+        "{name}: retryable accuracy {retry_pct:.1}%"
+    );
+    assert!(
+        missed_waits.is_empty(),
+        "{name}: waits missed: {missed_waits:?}"
+    );
+}
+
+#[test]
+fn jsonl_over_the_dev_corpus_meets_the_accuracy_bar() {
+    check_corpus(
+        "dev",
+        include_str!("../../../nb-diagnose/tests/corpus/dev_errors.jsonl"),
+    );
+}
+
+#[test]
+fn jsonl_over_the_heldout_corpus_meets_the_accuracy_bar() {
+    check_corpus(
+        "held-out",
+        include_str!("../../../nb-diagnose/tests/corpus/heldout_errors.jsonl"),
+    );
 }
 
 #[test]

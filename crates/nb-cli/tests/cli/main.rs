@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod diagnose;
 mod diagnose_error;
+mod help;
 mod mock;
 mod providers;
 mod serve;
