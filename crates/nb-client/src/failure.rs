@@ -190,8 +190,18 @@ pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderM
         .filter(|(n, _)| relevant(n.as_str()))
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
+    observe_limit_headers(inner, target, &kept);
+}
+
+/// Feeds the target's limiter with the rate-limit headers among `headers`
+/// (any others are ignored).
+pub(crate) fn observe_limit_headers(
+    inner: &Inner,
+    target: &TargetId,
+    headers: &ResponseHeaders<'_>,
+) {
     let now = now();
-    let rl = RateLimitHeaders::from_headers(&kept, inner.wall(now));
+    let rl = RateLimitHeaders::from_headers(headers, inner.wall(now));
     target.limiter.observe(
         ObservedLimits {
             remaining_requests: rl.remaining_requests,

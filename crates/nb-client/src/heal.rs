@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{Failure, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportFailureKind};
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
 use crate::client::{Inner, NeuralBridge};
 use crate::error::Error;
-use crate::failure::{AttemptError, in_context, own_timeout};
+use crate::failure::{AttemptError, in_context, observe_limit_headers, own_timeout};
 use crate::observe;
 use crate::response::Attempt;
 
@@ -200,6 +200,15 @@ where
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 let report = (self.classify)(&e);
+                if !report.headers.is_empty() {
+                    // Rate-limit headers pace the target, as for a chat call.
+                    let headers: ResponseHeaders<'_> = report
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    observe_limit_headers(inner, target, &headers);
+                }
                 let diagnosis = inner.diagnose(&in_context(report.failure(), target));
                 self.last = Some(e);
                 Err(AttemptError::diagnosed(diagnosis, false))

@@ -1196,6 +1196,40 @@ async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
     assert!(err.to_string().contains("auth"), "{err}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn heal_feeds_reported_rate_limit_headers_to_the_limiter() {
+    let client = builder(&MockTransport::new())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let op = |model: Arc<str>| async move {
+        match &*model {
+            "primary" => Err(500_u16),
+            _ => Ok(model),
+        }
+    };
+    let classify = |status: &u16| {
+        FailureReport::http(
+            *status,
+            r#"{"error":{"message":"The server had an error"}}"#,
+        )
+        .header("X-RateLimit-Remaining-Requests", "0")
+        .header("X-RateLimit-Reset-Requests", "20s")
+    };
+    let first = client.heal_with("primary", op, classify).await.unwrap();
+    assert_eq!(models_of(first.attempts()), ["primary", "secondary"]);
+    // primary said "no requests left for 20 s": the next call goes straight on.
+    let second = client.heal_with("primary", op, classify).await.unwrap();
+    assert_eq!(models_of(second.attempts()), ["secondary"]);
+    tokio::time::advance(Duration::from_secs(20)).await;
+    let third = client.heal_with("primary", op, classify).await.unwrap();
+    assert_eq!(models_of(third.attempts())[0], "primary");
+}
+
+fn models_of(attempts: &[Attempt]) -> Vec<&str> {
+    attempts.iter().map(Attempt::model).collect()
+}
+
 #[test]
 fn builder_errors_say_what_is_wrong() {
     let err = NeuralBridge::builder()
