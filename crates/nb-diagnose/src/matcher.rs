@@ -12,6 +12,10 @@ const MATCH: u32 = 1 << 31;
 /// Text read per round: its parts are read by walkers in step.
 const WINDOW: usize = 4096;
 
+/// States at most this deep are numbered breadth-first, deeper ones
+/// depth-first (see [`Matcher::build`]).
+const BREADTH_FIRST: usize = 2;
+
 /// The most walkers in a round.
 const WALKERS: usize = 4;
 
@@ -32,13 +36,16 @@ const HELD: usize = 16;
 /// - one byte class per distinct pattern byte, case folded, plus one for
 ///   every other byte, so a row has about 50 entries instead of the 128 that
 ///   aho-corasick's case-insensitive classes round up to;
-/// - states renumbered breadth-first, so the shallow states that ordinary
-///   text keeps revisiting sit together in a few cache lines, and a state's
-///   number tells its depth (the length of the literal prefix it stands
-///   for), which is what lets walkers start mid-text (see
-///   [`Matcher::each_match`]);
+/// - states renumbered so that the rows a text visits are near each other:
+///   the shallow states that ordinary text keeps revisiting together, and
+///   each literal's deeper states one after the other (a typical error body
+///   touches 30 pages of the table instead of 73);
 /// - transitions hold the next row's offset (premultiplied) with a flag bit
-///   for states where literals end, so a step is two loads and a test.
+///   for states where literals end, so a step is two loads, an add and a
+///   test;
+/// - each state's depth (the length of the literal prefix it stands for) is
+///   kept, which is what lets walkers start mid-text (see
+///   [`Matcher::each_match`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Matcher<T> {
     /// Byte to class.
@@ -48,9 +55,7 @@ pub(crate) struct Matcher<T> {
     /// index without a division. Offsets are exact multiples of the stride
     /// below 2³¹, so the rounding never shows and the product fits a u64.
     per_row: u64,
-    /// `states × stride` transitions: the next row's offset, maybe `| MATCH`;
-    /// then zeros up to a power of two, so that a walk can mask its index
-    /// with `len - 1` (a no-op on valid offsets) instead of checking it.
+    /// `states × stride` transitions: the next row's offset, maybe `| MATCH`.
     trans: Vec<u32>,
     /// Per state: the range of `ends` listing the literals ending there.
     ends_at: Vec<(u32, u32)>,
@@ -59,10 +64,8 @@ pub(crate) struct Matcher<T> {
     values: Vec<T>,
     /// Per literal, its length in bytes.
     lens: Vec<u32>,
-    /// `shallow[d]`: the row offset of the first state deeper than `d`
-    /// bytes; states are numbered by depth, so a state is at most `d` deep
-    /// exactly when its row is below this. Past the end, every state is.
-    shallow: Vec<u32>,
+    /// Per state, its depth: the length of the literal prefix it stands for.
+    depths: Vec<u32>,
     /// The longest literal, in bytes.
     max_len: usize,
 }
@@ -141,28 +144,58 @@ impl<T: Copy> Matcher<T> {
         }
         let stride = reps.len();
 
-        // States, breadth-first from the start: a state's distance from the
-        // start is its depth, since no text shorter than a literal prefix
-        // leads to the state standing for it.
+        // States, breadth-first from the start, which gives each its depth
+        // (no text shorter than a literal prefix leads to the state standing
+        // for it)...
         let start = dfa
             .start_state(Anchored::No)
             .map_err(|e| BuildError(e.to_string()))?;
-        let mut index = HashMap::from([(start, 0usize)]);
-        let mut order = vec![start];
-        let mut depth = vec![0usize];
+        let mut depth_of = HashMap::from([(start, 0usize)]);
+        let mut bfs = vec![start];
         let mut queue = VecDeque::from([start]);
         while let Some(s) = queue.pop_front() {
-            let next_depth = depth[index[&s]] + 1;
+            let d = depth_of[&s] + 1;
             for rep in reps.iter().flatten() {
                 let t = dfa.next_state(Anchored::No, s, *rep);
-                index.entry(t).or_insert_with(|| {
-                    order.push(t);
-                    depth.push(next_depth);
+                depth_of.entry(t).or_insert_with(|| {
+                    bfs.push(t);
                     queue.push_back(t);
-                    order.len() - 1
+                    d
                 });
             }
         }
+        // ...then numbered: the shallow ones in that order, since ordinary
+        // text keeps revisiting them, and the deeper ones depth-first along
+        // the literals (a transition one byte deeper extends the prefix), so
+        // that reading a literal walks through neighbouring rows, a few pages
+        // instead of one per byte.
+        let mut order: Vec<_> = bfs
+            .iter()
+            .copied()
+            .filter(|s| depth_of[s] <= BREADTH_FIRST)
+            .collect();
+        let mut stack: Vec<_> = order
+            .iter()
+            .rev()
+            .copied()
+            .filter(|s| depth_of[s] == BREADTH_FIRST)
+            .collect();
+        while let Some(s) = stack.pop() {
+            let d = depth_of[&s];
+            if d > BREADTH_FIRST {
+                order.push(s);
+            }
+            for rep in reps.iter().flatten().rev() {
+                let t = dfa.next_state(Anchored::No, s, *rep);
+                if depth_of[&t] == d + 1 {
+                    stack.push(t);
+                }
+            }
+        }
+        if order.len() != bfs.len() {
+            return Err(BuildError("the literal prefixes do not form a tree".into()));
+        }
+        let index: HashMap<_, _> = order.iter().enumerate().map(|(i, s)| (*s, i)).collect();
         let too_big = || BuildError("the automaton is too large".into());
         if order
             .len()
@@ -172,9 +205,7 @@ impl<T: Copy> Matcher<T> {
             return Err(too_big());
         }
 
-        // Zeroed memory past the rows is never written, and so costs no
-        // physical memory.
-        let mut trans = vec![0; (order.len() * stride).next_power_of_two()];
+        let mut trans = vec![0; order.len() * stride];
         let mut ends_at = Vec::with_capacity(order.len());
         let mut ends = Vec::new();
         for (&s, row) in order.iter().zip(trans.chunks_exact_mut(stride)) {
@@ -196,13 +227,10 @@ impl<T: Copy> Matcher<T> {
             let last = u32::try_from(ends.len()).map_err(|_| too_big())?;
             ends_at.push((first, last));
         }
-        let mut shallow = Vec::new();
-        for (i, d) in depth.iter().enumerate() {
-            while shallow.len() < *d {
-                // The first state deeper than `shallow.len()`.
-                shallow.push(u32::try_from(i * stride).map_err(|_| too_big())?);
-            }
-        }
+        let depths = order
+            .iter()
+            .map(|s| u32::try_from(depth_of[s]).map_err(|_| too_big()))
+            .collect::<Result<_, _>>()?;
         let lens = literals
             .iter()
             .map(|l| u32::try_from(l.len()).map_err(|_| too_big()))
@@ -215,7 +243,7 @@ impl<T: Copy> Matcher<T> {
             ends,
             values,
             lens,
-            shallow,
+            depths,
             max_len: literals.iter().map(|l| l.len()).max().unwrap_or(0),
         })
     }
@@ -393,34 +421,25 @@ impl<T: Copy> Matcher<T> {
 
     /// Whether the state at `row` stands for at most `depth` bytes.
     fn within(&self, row: usize, depth: usize) -> bool {
-        self.shallow
-            .get(depth)
-            .is_none_or(|&first_deeper| row < first_deeper as usize)
+        self.depths
+            .get(self.state(row))
+            .is_none_or(|&d| d as usize <= depth)
+    }
+
+    /// The index of the state at `row`.
+    fn state(&self, row: usize) -> usize {
+        ((row as u64 * self.per_row) >> 32) as usize
     }
 
     /// The transition from the state at `row` on `b`.
     fn step(&self, row: usize, b: u8) -> u32 {
-        let (trans, classes, mask) = self.table();
-        trans[(row + usize::from(classes[usize::from(b)])) & mask]
-    }
-
-    /// The transitions, the classes and the mask for a transition's index:
-    /// `trans[i & mask]` needs no bounds check, since the table's length is
-    /// a power of two.
-    fn table(&self) -> (&[u32], &[u16; 256], usize) {
-        let trans = if self.trans.is_empty() {
-            // Unreachable: a matcher has at least its start state.
-            &[0][..]
-        } else {
-            &self.trans[..]
-        };
-        (trans, &self.classes, trans.len() - 1)
+        let i = row + usize::from(self.classes[usize::from(b)]);
+        self.trans.get(i).copied().unwrap_or(0)
     }
 
     /// The literals ending in the state at `row`.
     fn ends_of(&self, row: usize) -> &[u32] {
-        let state = ((row as u64 * self.per_row) >> 32) as usize;
-        let (first, last) = self.ends_at.get(state).copied().unwrap_or((0, 0));
+        let (first, last) = self.ends_at.get(self.state(row)).copied().unwrap_or((0, 0));
         self.ends
             .get(first as usize..last as usize)
             .unwrap_or_default()
@@ -463,9 +482,9 @@ impl<T: Copy> Matcher<T> {
     /// registers.
     #[inline(never)]
     fn walk(&self, hay: &[u8], mut at: usize, mut row: usize) -> (usize, usize, bool) {
-        let (trans, classes, mask) = self.table();
+        let (trans, classes) = (&self.trans[..], &self.classes);
         for &b in &hay[at.min(hay.len())..] {
-            let t = trans[(row + usize::from(classes[usize::from(b)])) & mask];
+            let t = trans[row + usize::from(classes[usize::from(b)])];
             at += 1;
             if t & MATCH != 0 {
                 return (at, (t & !MATCH) as usize, true);
@@ -486,12 +505,12 @@ impl<T: Copy> Matcher<T> {
         rows_out: &mut [usize; K],
         held: &mut Held,
     ) -> bool {
-        let (trans, classes, mask) = self.table();
+        let (trans, classes) = (&self.trans[..], &self.classes);
         let parts: [&[u8]; K] = std::array::from_fn(|i| &window[i * part..][..part]);
         let mut r = *rows_out;
         for read in 0..part {
             let t: [u32; K] = std::array::from_fn(|i| {
-                trans[(r[i] + usize::from(classes[usize::from(parts[i][read])])) & mask]
+                trans[r[i] + usize::from(classes[usize::from(parts[i][read])])]
             });
             if t.iter().fold(0, |a, t| a | t) & MATCH == 0 {
                 r = t.map(|t| t as usize);
