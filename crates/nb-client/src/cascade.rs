@@ -390,9 +390,14 @@ impl Lease {
         let balancer = &call.chain.balancer;
         let category = diagnosis.as_ref().map(|d| d.category);
         match &diagnosis {
+            // A served stream is judged by how soon its content started,
+            // not by how long the answer ran: the breaker's slow-call
+            // measure and the balancer's latency see the time to
+            // `ended` (for a completion, the whole attempt).
             None => {
-                self.permit.success(now);
-                balancer.finish(self.inflight, latency, true, now);
+                self.permit.success(self.ended);
+                let responsive = self.ended.saturating_duration_since(self.started);
+                balancer.finish(self.inflight, responsive, true, now);
             }
             Some(d) => match d.category {
                 C::InvalidRequest | C::ContextLength | C::ContentFilter => {

@@ -1774,6 +1774,41 @@ async fn an_in_stream_provider_error_before_content_is_diagnosed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_long_answer_is_not_a_slow_call_for_the_breaker() {
+    use nb_breaker::{FailureRatePolicy, SlidingWindow, TripPolicy};
+    let mock = scripted(|m, _| sse(&[&chunk(m, "a"), &chunk(m, "b"), &finish(m), "[DONE]"]));
+    let client = builder(&mock)
+        .breaker(CircuitBreakerConfig {
+            policy: TripPolicy::FailureRate(FailureRatePolicy {
+                window: SlidingWindow::Count(10),
+                minimum_calls: 2,
+                failure_rate_threshold: 50.0,
+                slow_call_duration: Some(Duration::from_secs(5)),
+                slow_call_rate_threshold: 100.0,
+            }),
+            ..CircuitBreakerConfig::default()
+        })
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        let mut stream = client.chat().stream(request()).await.unwrap();
+        assert!(matches!(
+            stream.next().await,
+            Some(Ok(StreamEvent::Chunk(_)))
+        ));
+        // The caller takes its time over a long answer: 10 s until the end.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let (_, summary, _) = drain(stream).await;
+        let summary = summary.unwrap();
+        assert_eq!(summary.served_by(), "primary");
+        assert_eq!(summary.attempts()[0].latency(), Duration::from_secs(10));
+    }
+    // The first content came at once every time: the target is not slow.
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+    assert_eq!(calls(&mock, "secondary"), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn dropping_a_stream_counts_neither_success_nor_failure() {
     let mock = scripted(|m, _| sse(&[&chunk(m, "a"), &chunk(m, "b"), &finish(m), "[DONE]"]));
     let client = builder(&mock)
