@@ -270,6 +270,9 @@ pub enum StreamPolicy {
     /// Continue on the next target with the partial answer as an assistant
     /// prefill (or restart cleanly where prefill is not supported, with a
     /// [`StreamEvent::Restarted`](crate::StreamEvent::Restarted) event).
+    /// A failure whose category's policy is to fail (by default a content
+    /// filter or an invalid request reported inside the stream) ends the
+    /// stream as `Error` does.
     Continue,
 }
 

@@ -21,7 +21,7 @@ use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
 use crate::observe;
-use crate::policy::StreamPolicy;
+use crate::policy::{FallbackRule, StreamPolicy};
 use crate::response::{Attempt, Decision, Degraded};
 use crate::target::TargetId;
 
@@ -613,9 +613,17 @@ impl ChatStream {
         };
         let inner = Arc::clone(&self.inner);
         let now = now();
-        let policy = inner.settings.stream_policy;
-        let decision = match policy {
-            StreamPolicy::Continue => Decision::Fallback,
+        // `Continue` goes on elsewhere unless the failure's own policy is
+        // to fail (a content filter or invalid request named in the
+        // stream: the answer must not be carried to another model).
+        let ends_here = inner
+            .settings
+            .policies
+            .get(diagnosis.category)
+            .fallback_rule()
+            == FallbackRule::Never;
+        let decision = match inner.settings.stream_policy {
+            StreamPolicy::Continue if !ends_here => Decision::Fallback,
             _ => Decision::Stop,
         };
         let target = current.lease.target.clone();

@@ -1476,6 +1476,34 @@ async fn the_continue_policy_prefills_the_partial_answer_on_the_next_target() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_continue_policy_never_carries_a_filtered_answer_elsewhere() {
+    let filtered = json!({"error": {
+        "message": "The response was filtered due to the prompt triggering content management policy",
+        "type": "content_filter", "code": "content_filter"
+    }})
+    .to_string();
+    let mock = scripted(move |model, _| match model {
+        "primary" => sse(&[&chunk(model, "Hel"), &filtered]),
+        m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let (text, result, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+    assert_eq!(text, "Hel");
+    let err = result.unwrap_err();
+    assert_eq!(err.category(), Some(ErrorCategory::ContentFilter));
+    assert_eq!(err.partial(), Some("Hel"));
+    assert_eq!(err.attempts()[0].decision(), Decision::Stop);
+    assert_eq!(
+        models(&mock),
+        ["primary"],
+        "the content filter's policy is to fail"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_rejected_prefill_restarts_cleanly_and_says_so() {
     let mock = MockTransport::from_fn(|r| {
         let sent = r.chat_request().unwrap();
