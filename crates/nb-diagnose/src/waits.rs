@@ -77,30 +77,34 @@ const GO_UNITS: [(&[u8], f64); 7] = [
     (b"h", 3600.0),
 ];
 
-/// Units written after a number in a message, longest first.
-const HINT_UNITS: [(&[u8], f64); 21] = [
-    (b"milliseconds", 1e-3),
-    (b"millisecond", 1e-3),
-    (b"msec", 1e-3),
-    (b"ms", 1e-3),
-    (b"seconds", 1.0),
-    (b"second", 1.0),
-    (b"secs", 1.0),
-    (b"sec", 1.0),
-    (b"s", 1.0),
-    (b"minutes", 60.0),
-    (b"minute", 60.0),
-    (b"mins", 60.0),
-    (b"min", 60.0),
-    (b"m", 60.0),
-    (b"hours", 3600.0),
-    (b"hour", 3600.0),
-    (b"h", 3600.0),
-    ("秒".as_bytes(), 1.0),
-    ("分钟".as_bytes(), 60.0),
-    ("分".as_bytes(), 60.0),
-    ("小时".as_bytes(), 3600.0),
-];
+/// The unit at the start of `rest`, written after a number in a message:
+/// its length and its scale in seconds. An English unit is a whole word
+/// (`s`, `secs`, `Minutes`), so `6.78s.` has one and `5 sessions` none.
+fn hint_unit(rest: &[u8]) -> Option<(usize, f64)> {
+    /// Chinese units, longest first.
+    const CHINESE: [(&str, f64); 4] = [("秒", 1.0), ("分钟", 60.0), ("分", 60.0), ("小时", 3600.0)];
+    let word = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if word == 0 {
+        return CHINESE.iter().find_map(|(u, scale)| {
+            let u = u.as_bytes();
+            let whole =
+                rest.starts_with(u) && !rest.get(u.len()).is_some_and(u8::is_ascii_alphabetic);
+            whole.then_some((u.len(), *scale))
+        });
+    }
+    let mut lower = [0u8; 12];
+    for (l, c) in lower.iter_mut().zip(rest.get(..word)?) {
+        *l = c.to_ascii_lowercase();
+    }
+    let scale = match lower.get(..word)? {
+        b"ms" | b"msec" | b"millisecond" | b"milliseconds" => 1e-3,
+        b"s" | b"sec" | b"secs" | b"second" | b"seconds" => 1.0,
+        b"m" | b"min" | b"mins" | b"minute" | b"minutes" => 60.0,
+        b"h" | b"hour" | b"hours" => 3600.0,
+        _ => return None,
+    };
+    Some((word, scale))
+}
 
 /// A Go-style duration (`1s`, `6m0s`, `20ms`, `1m30.5s`, `2h`) or a bare
 /// number of seconds, as in `x-ratelimit-reset-*` and Google's `retryDelay`.
@@ -298,18 +302,10 @@ pub(crate) fn parse_hint(b: &[u8]) -> Option<Duration> {
         let (n, used) = number(&b[i..])?;
         i += used;
         let space = usize::from(b.get(i) == Some(&b' '));
-        let rest = &b[i + space..];
-        let first = rest.first().map(u8::to_ascii_lowercase);
-        let unit = HINT_UNITS.iter().find(|(u, _)| {
-            Some(u[0]) == first
-                && rest.len() >= u.len()
-                && rest[..u.len()].eq_ignore_ascii_case(u)
-                && !rest.get(u.len()).is_some_and(u8::is_ascii_alphabetic)
-        });
-        match unit {
-            Some((u, scale)) => {
+        match hint_unit(&b[i + space..]) {
+            Some((len, scale)) => {
                 total += n * scale;
-                i += space + u.len();
+                i += space + len;
                 // Go-style compounds continue without a space: `1m30.5s`.
                 if b.get(i).is_some_and(u8::is_ascii_digit) {
                     continue;
@@ -596,7 +592,7 @@ mod tests {
 
     #[test]
     fn hints_in_messages() {
-        let cases: [(&str, Option<f64>); 14] = [
+        let cases: [(&str, Option<f64>); 21] = [
             (" 6.780999999s. Visit", Some(6.780_999_999)),
             (" 86400 seconds. Please", Some(86_400.0)),
             (" 20.04466179s.", Some(20.044_661_79)),
@@ -611,6 +607,14 @@ mod tests {
             (" 2025-01-01", None),
             (" 3 apples", Some(3.0)),
             (" 10:30", None),
+            // Units in any case, as whole words only.
+            (" 2 Hours", Some(7200.0)),
+            (" 3 MS", Some(0.003)),
+            (" 4 mins,", Some(240.0)),
+            (" 7 secondsx later", Some(7.0)),
+            ("2分钟", Some(120.0)),
+            ("1分30秒", Some(90.0)),
+            ("3小时", Some(10_800.0)),
         ];
         for (text, want) in cases {
             let got = parse_hint(text.as_bytes()).map(|d| d.as_secs_f64());
