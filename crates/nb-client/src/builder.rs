@@ -487,7 +487,9 @@ impl NeuralBridgeBuilder {
     }
 
     /// The deadline of a whole call, across retries and fallbacks (for a
-    /// stream: until content flows). Default: 120 s.
+    /// stream: until content flows; a `Continue` continuation after an
+    /// interruption gets a fresh one to reach content again; after that,
+    /// [`idle_timeout`](Self::idle_timeout) bounds each wait). Default: 120 s.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
