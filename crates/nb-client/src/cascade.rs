@@ -472,18 +472,17 @@ pub(crate) async fn run<A: Attempter>(
         let target = selection.target().clone();
         // A permit or a slot refused here lost a race with another call
         // (the availability filter admitted the target a moment ago): skip
-        // it for this pick. Nothing is recorded: no call was made. If the
-        // balancer had granted the selection as a health probe, that probe
-        // lapses unanswered and the next is due one probe interval later,
-        // the same wait a failed probe would cause, without a failure in
-        // the target's stats (nb-route has no way to hand a probe back).
+        // it for this pick. Nothing is recorded: no call was made, and a
+        // health probe the balancer granted is handed back unused.
         let Ok(permit) = target.breaker.try_acquire_owned(now) else {
+            selection.abandon();
             call.skipped.push(target);
             continue;
         };
         if target.limiter.try_acquire(call.cost, now).is_err() {
             // Frees a half-open slot if the permit was a breaker probe.
             drop(permit);
+            selection.abandon();
             call.skipped.push(target);
             continue;
         }

@@ -145,6 +145,9 @@ pub enum SelectionKind {
 pub struct Selection<T: Target = String> {
     entry: Arc<Entry<T>>,
     kind: SelectionKind,
+    /// For a probe: the status it was granted with, and the one that puts
+    /// it back ("excluded, probe due when this one was granted").
+    probe: Option<(Status, Status)>,
 }
 
 impl<T: Target> Selection<T> {
@@ -177,6 +180,22 @@ impl<T: Target> Selection<T> {
         InFlight {
             entry: self.entry,
             kind: self.kind,
+        }
+    }
+
+    /// Gives the selection back unused, for a caller that chose a target
+    /// but then could not call it (its own breaker or rate limiter refused
+    /// in a race). For a [`Probe`](SelectionKind::Probe), the probe is due
+    /// again at once instead of lapsing for a whole `health_check_interval`;
+    /// for any other selection this is the same as dropping it.
+    ///
+    /// Merely dropping a selection does not give a probe back, because the
+    /// seed-style API selects, drops the selection and reports the result
+    /// later with [`LoadBalancer::record_result`].
+    pub fn abandon(self) {
+        if let Some((granted, due)) = self.probe {
+            // Fails harmlessly if the status moved on meanwhile.
+            self.entry.status.transition(granted, due);
         }
     }
 }
@@ -274,26 +293,27 @@ enum Check {
     /// Accepted by the caller, but out of rotation for health.
     Excluded,
     Eligible,
-    /// The target was excluded and has just been granted a probe.
-    Probe,
+    /// The target was excluded and has just been granted a probe: the
+    /// status it was moved to.
+    Probe(Status),
 }
 
-/// The chosen index and whether it is a probe.
+/// The chosen index and, for a probe, the status it was granted with.
 struct Pick {
     index: usize,
-    probe: bool,
+    probe: Option<Status>,
 }
 
 impl Pick {
     fn normal(index: usize) -> Self {
-        Self {
-            index,
-            probe: false,
-        }
+        Self { index, probe: None }
     }
 
-    fn probe(index: usize) -> Self {
-        Self { index, probe: true }
+    fn probe(index: usize, granted: Status) -> Self {
+        Self {
+            index,
+            probe: Some(granted),
+        }
     }
 }
 
@@ -358,7 +378,7 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
         let t = self.t();
         let probe = Status::new(HealthState::Probing, t.saturating_add(interval));
         if t >= status.at() && e.status.transition(status, probe) {
-            Check::Probe
+            Check::Probe(probe)
         } else {
             Check::Excluded
         }
@@ -380,7 +400,7 @@ impl<T: Target, F: FnMut(&T) -> bool> Pass<'_, T, F> {
                 Check::Rejected => continue,
                 Check::Excluded => {}
                 Check::Eligible => eligible(i, e),
-                Check::Probe => probe = Some(Pick::probe(i)),
+                Check::Probe(granted) => probe = Some(Pick::probe(i, granted)),
             }
             saw = true;
             if probe.is_some() {
@@ -561,14 +581,21 @@ impl<T: Target> LoadBalancer<T> {
             saw_candidate: false,
         };
         if let Some(pick) = self.pick(self.config.strategy, entries, &mut pass, &mut rng) {
-            let kind = match (pick.probe, panic) {
-                (true, _) => SelectionKind::Probe,
-                (false, true) => SelectionKind::Panic,
-                (false, false) => SelectionKind::Normal,
+            let (kind, probe) = match (pick.probe, panic) {
+                (Some(granted), _) => {
+                    // `granted` expires one interval after the probe was
+                    // granted, which is when it became due.
+                    let since = granted.at().saturating_sub(self.interval);
+                    let due = Status::new(HealthState::Excluded, since);
+                    (SelectionKind::Probe, Some((granted, due)))
+                }
+                (None, true) => (SelectionKind::Panic, None),
+                (None, false) => (SelectionKind::Normal, None),
             };
             return Some(Selection {
                 entry: Arc::clone(&entries[pick.index]),
                 kind,
+                probe,
             });
         }
         if panic || !pass.saw_candidate {
@@ -579,6 +606,7 @@ impl<T: Target> LoadBalancer<T> {
         Some(Selection {
             entry: Arc::clone(&entries[pick.index]),
             kind: SelectionKind::FallbackStrategy,
+            probe: None,
         })
     }
 
@@ -666,7 +694,7 @@ impl<T: Target> LoadBalancer<T> {
         for i in order {
             match pass.check(&entries[i]) {
                 Check::Rejected | Check::Excluded => {}
-                Check::Probe => return Some(Pick::probe(i)),
+                Check::Probe(granted) => return Some(Pick::probe(i, granted)),
                 Check::Eligible => return Some(Pick::normal(i)),
             }
         }
@@ -714,8 +742,12 @@ impl<T: Target> LoadBalancer<T> {
                 }
                 Err(p) => avoid(p, base + j),
             });
-            if let Some(p) = probe {
-                return Some(Pick::probe(base + p.index));
+            if let Some(Pick {
+                index,
+                probe: Some(granted),
+            }) = probe
+            {
+                return Some(Pick::probe(base + index, granted));
             }
             if chunk_total <= 0.0 {
                 continue;
@@ -770,7 +802,7 @@ impl<T: Target> LoadBalancer<T> {
             }
             match pass.check(&entries[i]) {
                 Check::Rejected | Check::Excluded => {}
-                Check::Probe => return Some(Pick::probe(i)),
+                Check::Probe(granted) => return Some(Pick::probe(i, granted)),
                 Check::Eligible => match first {
                     None => first = Some(i),
                     Some(a) => return Some(Pick::normal(cheaper(a, i))),

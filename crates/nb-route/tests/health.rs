@@ -256,6 +256,49 @@ fn a_probe_whose_result_never_comes_is_given_up_after_an_interval() {
 }
 
 #[test]
+fn an_abandoned_probe_is_due_again_at_once() {
+    let (lb, t0) = with_a_excluded(config());
+    let t1 = t0 + secs(60);
+    // Selected, but the caller could not use it (its breaker refused the
+    // permit in a race): it hands the probe back.
+    let unused = lb.select_model(t1).unwrap();
+    assert!(unused.is_probe());
+    unused.abandon();
+    assert_eq!(state(&lb, "a", t1), HealthState::Excluded);
+    let probe = lb.select_model(t1 + secs(1)).unwrap();
+    assert!(probe.is_probe());
+    // Its result counts: a failed probe waits a full interval for the next,
+    // and abandoning a selection after the result changes nothing.
+    let again = lb.select_model(t1 + secs(1)).unwrap();
+    assert!(!again.is_probe());
+    assert_eq!(
+        lb.finish(probe.start(), ms(100), false, t1 + secs(1)),
+        Some(HealthState::Excluded)
+    );
+    again.abandon();
+    assert!(picks(&lb, 300, t1 + secs(60)).iter().all(|(n, _)| n != "a"));
+    assert!(lb.select_model(t1 + secs(61)).unwrap().is_probe());
+}
+
+#[test]
+fn abandoning_a_probe_after_another_took_over_changes_nothing() {
+    let (lb, t0) = with_a_excluded(config());
+    let stale = lb.select_model(t0 + secs(60)).unwrap();
+    assert!(stale.is_probe());
+    // The first probe lapses; a second is granted.
+    let current = lb.select_model(t0 + secs(120)).unwrap();
+    assert!(current.is_probe());
+    stale.abandon();
+    assert_eq!(state(&lb, "a", t0 + secs(120)), HealthState::Probing);
+    assert!(
+        picks(&lb, 300, t0 + secs(121))
+            .iter()
+            .all(|(n, _)| n != "a")
+    );
+    drop(current);
+}
+
+#[test]
 fn a_probe_needs_the_callers_consent() {
     let (lb, t0) = with_a_excluded(config());
     let t1 = t0 + secs(60);
