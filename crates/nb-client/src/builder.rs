@@ -12,7 +12,7 @@ use nb_breaker::{
     RetryBudgetConfig,
 };
 use nb_diagnose::{DiagnosisEngine, ErrorCategory, Provider, ProviderProfile};
-use nb_learn::{FlywheelEngine, PredictiveConfig, StateStore};
+use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
@@ -650,11 +650,12 @@ impl NeuralBridgeBuilder {
         let endpoints = self.endpoint_states()?;
         self.breaker.validate().map_err(BuildError::Breaker)?;
         let threshold = self.predictive.degradation_threshold;
-        let anchor = (now(), SystemTime::now());
+        let (instant, wall) = (now(), SystemTime::now());
+        let anchor = ClockAnchor::new(instant, wall);
         let mut learner = FlywheelEngine::builder()
             .predictive_config(self.predictive)
             .enable_learning(self.learning)
-            .clock_anchor(anchor.0, anchor.1);
+            .clock_anchor(instant, wall);
         if let Some(store) = self.store {
             learner = learner.store(store, "neuralbridge");
         }

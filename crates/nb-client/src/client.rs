@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nb_breaker::{Backoff, CircuitState, RetryBudget};
 use nb_diagnose::{Diagnosis, DiagnosisEngine, Failure, Provider};
-use nb_learn::{FlywheelEngine, HealthReport, PredictiveEngine, StoreError};
+use nb_learn::{ClockAnchor, FlywheelEngine, HealthReport, PredictiveEngine, StoreError};
 use nb_transport::{ChatCompletion, Transport};
 
 use crate::builder::NeuralBridgeBuilder;
@@ -78,7 +78,7 @@ pub(crate) struct Inner {
     pub(crate) degradation: Option<Degradation>,
     pub(crate) last_good: Option<LastGood>,
     /// `(instant, wall clock)` taken at build: maps tokio's clock to UTC.
-    pub(crate) anchor: (Instant, SystemTime),
+    pub(crate) anchor: ClockAnchor,
     pub(crate) seed: Option<u64>,
     pub(crate) calls: AtomicU64,
 }
@@ -98,13 +98,7 @@ impl fmt::Debug for Inner {
 impl Inner {
     /// The wall-clock time of `at` (virtual under a paused tokio clock).
     pub(crate) fn wall(&self, at: Instant) -> SystemTime {
-        let (instant, wall) = self.anchor;
-        if at >= instant {
-            wall.checked_add(at - instant)
-        } else {
-            wall.checked_sub(instant - at)
-        }
-        .unwrap_or(wall)
+        self.anchor.wall_clock(at)
     }
 
     /// Diagnoses `failure` now.

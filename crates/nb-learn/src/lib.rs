@@ -78,4 +78,4 @@ pub use predict::{Forecast, PredictiveConfig, PredictiveEngine};
 pub use recent::{MAX_RECENT_MINUTES, Reliability};
 pub use state::{LearnState, STATE_VERSION};
 pub use store::{JsonFileStore, MemoryStore, StateStore, StoreError};
-pub use time::{HOURS_PER_WEEK, HourOfWeek, HourOutOfRange, Weekday};
+pub use time::{ClockAnchor, HOURS_PER_WEEK, HourOfWeek, HourOutOfRange, Weekday};

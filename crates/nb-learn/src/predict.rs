@@ -15,7 +15,7 @@ use crate::learner::Pattern;
 use crate::outcome::{Outcome, counts_against_model};
 use crate::recent::{MAX_RECENT_MINUTES, RecentWindow, Reliability};
 use crate::state::LearnState;
-use crate::time::{HOURS_PER_WEEK, HourOfWeek, unix_minute, week_of_hour};
+use crate::time::{ClockAnchor, HOURS_PER_WEEK, HourOfWeek, unix_minute, week_of_hour};
 
 /// How [`PredictiveEngine`] predicts. The seed values are
 /// `window_minutes: 60` and `degradation_threshold: 0.7`.
@@ -338,7 +338,7 @@ fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
 /// [`FlywheelLearner`](crate::FlywheelLearner)).
 pub struct PredictiveEngine {
     config: PredictiveConfig,
-    anchor: (Instant, SystemTime),
+    anchor: ClockAnchor,
     models: ArcSwap<ModelMap>,
     /// Serialises adding models; never taken on the hot path.
     grow: Mutex<()>,
@@ -367,7 +367,7 @@ impl PredictiveEngine {
     pub fn new(config: PredictiveConfig) -> Self {
         Self {
             config: config.sanitized(),
-            anchor: (Instant::now(), SystemTime::now()),
+            anchor: ClockAnchor::now(),
             models: ArcSwap::from_pointee(HashMap::new()),
             grow: Mutex::new(()),
         }
@@ -377,19 +377,13 @@ impl PredictiveEngine {
     /// (for virtual time).
     #[must_use]
     pub fn with_clock_anchor(mut self, instant: Instant, wall: SystemTime) -> Self {
-        self.anchor = (instant, wall);
+        self.anchor = ClockAnchor::new(instant, wall);
         self
     }
 
     /// The wall-clock time of the monotonic instant `at`.
     pub fn wall_clock(&self, at: Instant) -> SystemTime {
-        let (instant, wall) = self.anchor;
-        if at >= instant {
-            wall.checked_add(at - instant)
-        } else {
-            wall.checked_sub(instant - at)
-        }
-        .unwrap_or(wall)
+        self.anchor.wall_clock(at)
     }
 
     /// The configuration.

@@ -10,7 +10,42 @@
 //! for any time.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Maps monotonic [`Instant`]s to wall-clock time through one pair taken
+/// together: `wall = anchor_wall + (at - anchor_instant)`.
+///
+/// Routing and breakers run on a monotonic clock (virtual in tests), while
+/// patterns need the UTC hour. Anchoring once keeps both views coherent: a
+/// virtual-time test that advances its instants moves through the week too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockAnchor {
+    instant: Instant,
+    wall: SystemTime,
+}
+
+impl ClockAnchor {
+    /// `instant` happened at the wall-clock time `wall`.
+    pub fn new(instant: Instant, wall: SystemTime) -> Self {
+        Self { instant, wall }
+    }
+
+    /// The current `(Instant, SystemTime)`.
+    pub fn now() -> Self {
+        Self::new(Instant::now(), SystemTime::now())
+    }
+
+    /// The wall-clock time of `at`; the anchor's own time if it cannot be
+    /// represented.
+    pub fn wall_clock(&self, at: Instant) -> SystemTime {
+        if at >= self.instant {
+            self.wall.checked_add(at - self.instant)
+        } else {
+            self.wall.checked_sub(self.instant - at)
+        }
+        .unwrap_or(self.wall)
+    }
+}
 
 /// Hours in a week: the number of [`HourOfWeek`] buckets.
 pub const HOURS_PER_WEEK: usize = 168;
