@@ -208,7 +208,32 @@ enum Key {
     Other,
 }
 
+/// Keys as error bodies usually spell them, classified without copying
+/// (test `usual_keys_classify_as_normalised`).
+const USUAL_KEYS: [(&[u8], Key); 12] = [
+    (b"error", Key::Error),
+    (b"message", Key::Message),
+    (b"type", Key::Type),
+    (b"code", Key::Code),
+    (b"status", Key::Status),
+    (b"param", Key::Other),
+    (b"details", Key::Other),
+    (b"@type", Key::Other),
+    (b"reason", Key::Other),
+    (b"domain", Key::Other),
+    (b"index", Key::Other),
+    (b"choices", Key::Other),
+];
+
 fn classify(raw: &[u8]) -> Key {
+    match USUAL_KEYS.iter().find(|(k, _)| *k == raw) {
+        Some(&(_, key)) => key,
+        None => normalised(raw),
+    }
+}
+
+/// The key, ignoring case, `_`, `-` and `$`.
+fn normalised(raw: &[u8]) -> Key {
     let mut buf = [0u8; 24];
     let mut n = 0;
     for &c in raw {
@@ -346,6 +371,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads a string starting at the opening `quote`.
+    #[inline(always)]
     fn string(&mut self, quote: u8) -> Result<Text<'a>, Stop> {
         let start = self.i + 1;
         let mut i = start;
@@ -451,6 +477,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn scalar(&mut self, kind: Scalar, t: Text<'a>) {
         let out = &mut self.out;
         let path = &self.path[..self.path_len];
@@ -671,6 +698,15 @@ mod tests {
             escaped: false,
         };
         assert_eq!(t.decode(3), "é");
+    }
+
+    #[test]
+    fn usual_keys_classify_as_normalised() {
+        for (raw, key) in USUAL_KEYS {
+            assert_eq!(normalised(raw), key, "{}", String::from_utf8_lossy(raw));
+        }
+        assert_eq!(classify(b"Error_Message"), Key::Message);
+        assert_eq!(classify(b"request-id"), Key::RequestId);
     }
 
     #[test]

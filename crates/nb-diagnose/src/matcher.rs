@@ -85,30 +85,12 @@ impl std::fmt::Display for BuildError {
     }
 }
 
-/// Matches found by a round, waiting to be reported in text order, as
-/// `(end, literal)` with `end` counted from the start of the round.
+/// Matches found by a round, waiting to be reported in text order: per
+/// part, those ending in it, in order, as `(end, literal)` with `end`
+/// counted from the start of the round.
 struct Held {
-    /// Per part, the matches beginning in it, in order.
     parts: [[(u32, u32); HELD]; WALKERS],
     lens: [usize; WALKERS],
-    /// Matches that begin before a boundary and end after it, boundary by
-    /// boundary, in order; `across_from[i]` is where those crossing into
-    /// part `i` start.
-    across: [(u32, u32); HELD],
-    across_len: usize,
-    across_from: [usize; WALKERS],
-}
-
-impl Held {
-    fn new() -> Self {
-        Self {
-            parts: [[(0, 0); HELD]; WALKERS],
-            lens: [0; WALKERS],
-            across: [(0, 0); HELD],
-            across_len: 0,
-            across_from: [0; WALKERS],
-        }
-    }
 }
 
 impl<T: Copy> Matcher<T> {
@@ -305,7 +287,10 @@ impl<T: Copy> Matcher<T> {
         let part = (end - start) / K;
         let mut rows = [0; K];
         rows[0] = row;
-        let mut held = Held::new();
+        let mut held = Held {
+            parts: [[(0, 0); HELD]; WALKERS],
+            lens: [0; WALKERS],
+        };
         let window = &hay[start..end];
         let mut done = self.walk_many(window, part, &mut rows, &mut held);
         // The last walker also reads the few bytes left.
@@ -318,9 +303,9 @@ impl<T: Copy> Matcher<T> {
                 done = self.hold(last, at, 0, K - 1, &mut held);
             }
         }
-        // Matches that begin before a boundary and end after it.
+        // Matches that begin before a boundary and end after it (in the
+        // part after it: a part is longer than any literal).
         for i in 1..K {
-            held.across_from[i] = held.across_len;
             let (mut r, s) = (rows[i - 1], i * part);
             let mut at = s;
             while done && at < window.len() && !self.within(r, at - s) {
@@ -328,7 +313,7 @@ impl<T: Copy> Matcher<T> {
                 at += 1;
                 r = (t & !MATCH) as usize;
                 if t & MATCH != 0 {
-                    done = self.hold(r, at, at - s, WALKERS, &mut held);
+                    done = self.hold(r, at, at - s, i, &mut held);
                 }
             }
         }
@@ -337,37 +322,19 @@ impl<T: Copy> Matcher<T> {
             // it goes.
             return self.walk_alone(hay, start, row, end, f);
         }
-        let mut report = |(end, i): (u32, u32)| {
-            if let Some(&v) = self.values.get(i as usize) {
-                f(v, start + end as usize);
-            }
-        };
-        for i in 0..K {
-            let mine = held.parts[i].get(..held.lens[i]).unwrap_or_default();
-            let to = if i + 1 < K {
-                held.across_from[i + 1]
-            } else {
-                held.across_len
-            };
-            let across = held.across.get(held.across_from[i]..to).unwrap_or_default();
-            // Both in order: merge them.
-            let (mut a, mut b) = (across.iter().peekable(), mine.iter().peekable());
-            loop {
-                let next = match (a.peek(), b.peek()) {
-                    (Some(x), Some(y)) if x <= y => a.next(),
-                    (Some(_), None) => a.next(),
-                    _ => b.next(),
-                };
-                let Some(&m) = next else { break };
-                report(m);
+        for (part, &len) in held.parts.iter().zip(&held.lens).take(K) {
+            for &(end, i) in part.get(..len).unwrap_or_default() {
+                if let Some(&v) = self.values.get(i as usize) {
+                    f(v, start + end as usize);
+                }
             }
         }
         last
     }
 
     /// Holds the literals longer than `longer_than` that end at `end` in the
-    /// state at `row`, for part `part` (or crossing a boundary when `part`
-    /// is [`WALKERS`]); false when there is no room.
+    /// state at `row`, among the matches of part `part`, in order; false when
+    /// there is no room.
     fn hold(
         &self,
         row: usize,
@@ -376,9 +343,8 @@ impl<T: Copy> Matcher<T> {
         part: usize,
         held: &mut Held,
     ) -> bool {
-        let (slots, len) = match (held.parts.get_mut(part), held.lens.get_mut(part)) {
-            (Some(slots), Some(len)) => (&mut slots[..], len),
-            _ => (&mut held.across[..], &mut held.across_len),
+        let (Some(slots), Some(len)) = (held.parts.get_mut(part), held.lens.get_mut(part)) else {
+            return false;
         };
         // Window offsets are below `WINDOW`.
         let end = u32::try_from(end).unwrap_or(u32::MAX);
@@ -386,14 +352,22 @@ impl<T: Copy> Matcher<T> {
             if self
                 .lens
                 .get(i as usize)
-                .is_some_and(|&l| l as usize > longer_than)
+                .is_none_or(|&l| l as usize <= longer_than)
             {
-                let Some(slot) = slots.get_mut(*len) else {
-                    return false;
-                };
-                *slot = (end, i);
-                *len += 1;
+                continue;
             }
+            if *len == HELD {
+                return false;
+            }
+            // After those ending earlier: a walker's own matches come in
+            // order, those reaching back from before its part after them.
+            let mut at = *len;
+            while at > 0 && slots[at - 1] > (end, i) {
+                slots[at] = slots[at - 1];
+                at -= 1;
+            }
+            slots[at] = (end, i);
+            *len += 1;
         }
         true
     }
