@@ -3,8 +3,10 @@
 //!
 //! nb-mock runs in-process with a scenario (by default `crates/nb-mock/scenarios/demo.toml`,
 //! embedded in the binary); a few concurrent callers drive a `NeuralBridge` client against
-//! it for the scenario's duration while a live display shows requests, the serving model
-//! and the breakers; a summary table and the health report close the run.
+//! it for the scenario's duration while a live display shows what failed, the breakers and
+//! the serving model. At the same time the same callers drive a plain retry loop against a
+//! second copy of the scenario, so the summary compares measured numbers, not estimates.
+//! The health report closes the run.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,6 +20,10 @@ use nb_client::{
     NeuralBridge, StreamEvent, StreamPolicy, Tier,
 };
 use nb_mock::{MockServer, Scenario};
+use nb_transport::{
+    ApiKey, ChatCompletion, ChatCompletionRequest, Endpoint, HyperTransport, RequestOptions,
+    Timeouts, Transport,
+};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -31,7 +37,7 @@ pub(crate) const DEMO_SCENARIO: &str = include_str!("../../nb-mock/scenarios/dem
 /// How long the demo runs when neither the flag nor the scenario says.
 const DEFAULT_DURATION: Duration = Duration::from_secs(20);
 
-/// Concurrent callers.
+/// Concurrent callers (for each of the two clients).
 const CALLERS: usize = 4;
 
 /// Each caller's pause between two requests.
@@ -40,11 +46,20 @@ const THINK: Duration = Duration::from_millis(120);
 /// Every third request is streamed.
 const STREAM_EVERY: u64 = 3;
 
-/// Retries on the same model per call (the client's `max_retries`, and the blind loop's).
+/// Retries on the same model per call (the client's `max_retries`, and the plain loop's).
 const MAX_RETRIES: u32 = 2;
+
+/// Consecutive failures that open a breaker.
+const FAILURE_THRESHOLD: u32 = 3;
+
+/// Each upstream attempt's time limit (both clients).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// How long the run waits, after its duration, for requests in flight.
 const DRAIN: Duration = Duration::from_millis(1500);
+
+/// The largest answer the plain loop reads.
+const MAX_BODY: usize = 1 << 20;
 
 /// The demo's inputs.
 #[derive(Debug)]
@@ -68,16 +83,34 @@ struct Outcome {
     finished: Duration,
     latency: Duration,
     served_by: Option<String>,
-    /// Every upstream attempt, in order: its model and whether it succeeded.
-    attempts: Vec<(String, bool)>,
+    /// Every upstream call, in order: its model, and its diagnosed category when it failed
+    /// (`Unknown` for the plain loop, which does not diagnose).
+    attempts: Vec<(String, Option<ErrorCategory>)>,
+    /// The final diagnosis's category, when the request failed (NeuralBridge only).
     failure: Option<ErrorCategory>,
 }
 
-/// What the callers have done so far.
+/// What the callers have done so far, in the order their requests finished.
 #[derive(Debug, Default)]
 struct Stats {
-    /// In the order they finished.
-    outcomes: Vec<Outcome>,
+    neuralbridge: Vec<Outcome>,
+    plain: Vec<Outcome>,
+}
+
+/// Which of the two clients a caller drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    NeuralBridge,
+    Plain,
+}
+
+impl Stats {
+    fn side(&mut self, side: Side) -> &mut Vec<Outcome> {
+        match side {
+            Side::NeuralBridge => &mut self.neuralbridge,
+            Side::Plain => &mut self.plain,
+        }
+    }
 }
 
 /// A breaker's state in a few letters.
@@ -89,6 +122,20 @@ fn breaker_name(state: CircuitState) -> &'static str {
         CircuitState::ForcedOpen => "FORCED-OPEN",
         CircuitState::Disabled => "disabled",
         _ => "observing",
+    }
+}
+
+/// What a breaker change means, for the event line.
+fn breaker_change(from: CircuitState, to: CircuitState) -> &'static str {
+    match (from, to) {
+        (CircuitState::Closed, CircuitState::Open) => {
+            "failing: calls skip it until a trial call is due"
+        }
+        (_, CircuitState::HalfOpen) => "the next call is a trial, to see whether it recovered",
+        (CircuitState::HalfOpen, CircuitState::Open) => "the trial failed: skipped for longer",
+        (CircuitState::Open, CircuitState::Open) => "a trial failed: skipped for longer",
+        (_, CircuitState::Closed) => "a trial call succeeded: back in service",
+        _ => "",
     }
 }
 
@@ -108,7 +155,12 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
         .or(demo.scenario.duration())
         .unwrap_or(DEFAULT_DURATION);
     let description = demo.scenario.description().map(str::to_owned);
-    let server = MockServer::builder(demo.scenario)
+    let server = MockServer::builder(demo.scenario.clone())
+        .log_limit(0)
+        .start()
+        .await
+        .map_err(CliError::runtime)?;
+    let plain_server = MockServer::builder(demo.scenario)
         .log_limit(0)
         .start()
         .await
@@ -119,17 +171,18 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
         .fallback_models(chain.iter().skip(1).cloned())
         .max_retries(MAX_RETRIES)
         .deadline(Duration::from_secs(8))
-        .timeout_ladder([Tier::Fixed(Duration::from_millis(1500))])
+        .timeout_ladder([Tier::Fixed(ATTEMPT_TIMEOUT)])
         .idle_timeout(Duration::from_secs(1))
         .stream_policy(StreamPolicy::Continue)
         .breaker(CircuitBreakerConfig {
             recovery_timeout: Duration::from_secs(2),
             max_recovery_timeout: Duration::from_secs(8),
-            ..CircuitBreakerConfig::consecutive_failures(3)
+            ..CircuitBreakerConfig::consecutive_failures(FAILURE_THRESHOLD)
         })
         .seed(7)
         .build()
         .map_err(|e| CliError::runtime(format!("cannot build the client: {e}")))?;
+    let plain = Plain::new(&plain_server.base_url(), chain.clone())?;
 
     let mut head = String::new();
     let _ = writeln!(
@@ -141,33 +194,55 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
     if let Some(d) = &description {
         render::wrapped(&mut head, "            ", d);
     }
-    let _ = writeln!(head, "  Chain:    {}", chain.join(" → "));
+    let _ = writeln!(head, "  Chain:    {} (primary first)", chain.join(" → "));
     let _ = writeln!(
         head,
         "  Load:     {CALLERS} callers for {}, every {STREAM_EVERY}rd request streamed",
         render::duration(duration)
     );
-    let _ = writeln!(
-        head,
-        "  Client:   {MAX_RETRIES} retries per model, breakers open after 3 failures in a row,\n            \
-         1.5 s per attempt, cut streams continue on the next model\n"
+    render::wrapped(
+        &mut head,
+        "  Client:   ",
+        &format!(
+            "NeuralBridge: diagnoses each failure, retries only what can heal ({MAX_RETRIES} \
+             retries per model at most, honouring Retry-After), opens a breaker after \
+             {FAILURE_THRESHOLD} failures in a row, {} per attempt, continues cut streams on \
+             the next model.",
+            render::duration(ATTEMPT_TIMEOUT)
+        ),
     );
+    render::wrapped(
+        &mut head,
+        "  Versus:   ",
+        &format!(
+            "a plain retry loop, at the same time, against its own copy of the scenario: {} \
+             tries per model, then the next model; no diagnosis, no backoff, no breakers; the \
+             same {} per attempt.",
+            1 + MAX_RETRIES,
+            render::duration(ATTEMPT_TIMEOUT)
+        ),
+    );
+    let _ = writeln!(head);
     print(&head)?;
 
     let stats = Arc::new(Mutex::new(Stats::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut callers = JoinSet::new();
+    let (nb_counter, plain_counter) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     for _ in 0..CALLERS {
+        let run = Run {
+            started,
+            stats: Arc::clone(&stats),
+            stop: Arc::clone(&stop),
+        };
         callers.spawn(caller(
             client.clone(),
-            started,
             primary.clone(),
-            Arc::clone(&stats),
-            Arc::clone(&stop),
-            Arc::clone(&counter),
+            run.clone(),
+            Arc::clone(&nb_counter),
         ));
+        callers.spawn(plain_caller(plain.clone(), run, Arc::clone(&plain_counter)));
     }
 
     // Redraw in place only on a terminal that understands cursor movement.
@@ -202,23 +277,33 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
     health(&mut out, &client.health_status());
     print(&out)?;
     server.shutdown().await;
+    plain_server.shutdown().await;
     Ok(Exit::Ok)
 }
 
-/// One caller: requests back to back (with a short pause) until told to stop.
-async fn caller(
-    client: NeuralBridge,
+/// What every caller shares.
+#[derive(Debug, Clone)]
+struct Run {
     started: Instant,
-    primary: String,
     stats: Arc<Mutex<Stats>>,
     stop: Arc<AtomicBool>,
-    counter: Arc<AtomicU64>,
-) {
-    while !stop.load(Ordering::Relaxed) {
+}
+
+impl Run {
+    /// Records a finished request, unless the run is over (it would count past the end).
+    fn record(&self, side: Side, outcome: Outcome) {
+        if !self.stop.load(Ordering::Relaxed) {
+            let mut s = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+            s.side(side).push(outcome);
+        }
+    }
+}
+
+/// One NeuralBridge caller: requests back to back (with a short pause) until told to stop.
+async fn caller(client: NeuralBridge, primary: String, run: Run, counter: Arc<AtomicU64>) {
+    while !run.stop.load(Ordering::Relaxed) {
         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let request = ChatRequest::new(primary.as_str()).user(format!(
-            "Request {n}: summarize today's incidents in one line."
-        ));
+        let request = ChatRequest::new(primary.as_str()).user(prompt(n));
         let begun = Instant::now();
         let (served_by, attempts, failure) = if n.is_multiple_of(STREAM_EVERY) {
             streamed(&client, request).await
@@ -229,28 +314,40 @@ async fn caller(
             }
         };
         let outcome = Outcome {
-            finished: started.elapsed(),
+            finished: run.started.elapsed(),
             latency: begun.elapsed(),
             served_by,
             attempts,
             failure,
         };
-        if !stop.load(Ordering::Relaxed) {
-            let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
-            s.outcomes.push(outcome);
-        }
+        run.record(Side::NeuralBridge, outcome);
         tokio::time::sleep(THINK).await;
     }
 }
 
-/// What a request ended with: the model that served, every attempt's model, and the final
-/// diagnosis's category when it failed.
-type Ended = (Option<String>, Vec<(String, bool)>, Option<ErrorCategory>);
+fn prompt(n: u64) -> String {
+    format!("Request {n}: summarize today's incidents in one line.")
+}
 
-fn models(attempts: &[Attempt]) -> Vec<(String, bool)> {
+/// What a request ended with: the model that served, every attempt, and the final
+/// diagnosis's category when it failed.
+type Ended = (
+    Option<String>,
+    Vec<(String, Option<ErrorCategory>)>,
+    Option<ErrorCategory>,
+);
+
+fn models(attempts: &[Attempt]) -> Vec<(String, Option<ErrorCategory>)> {
     attempts
         .iter()
-        .map(|a| (a.model().to_owned(), a.is_success()))
+        .map(|a| {
+            let failure = if a.is_success() {
+                None
+            } else {
+                Some(a.diagnosis().map_or(ErrorCategory::Unknown, |d| d.category))
+            };
+            (a.model().to_owned(), failure)
+        })
         .collect()
 }
 
@@ -283,15 +380,175 @@ async fn streamed(client: &NeuralBridge, request: ChatRequest) -> Ended {
     (None, models(stream.attempts()), category)
 }
 
+/// The plain retry loop the demo compares against: each model of the chain up to
+/// `1 + MAX_RETRIES` times, in order, until one answers in full.
+#[derive(Debug, Clone)]
+struct Plain {
+    transport: HyperTransport,
+    endpoint: Arc<Endpoint>,
+    key: Arc<ApiKey>,
+    chain: Arc<[String]>,
+}
+
+impl Plain {
+    fn new(base_url: &str, chain: Vec<String>) -> Result<Self, CliError> {
+        let transport = HyperTransport::builder()
+            .connect_timeout(Some(ATTEMPT_TIMEOUT))
+            .build()
+            .map_err(|e| CliError::runtime(format!("cannot set up HTTP: {e}")))?;
+        let endpoint = Endpoint::openai_compatible(base_url).map_err(CliError::runtime)?;
+        Ok(Self {
+            transport,
+            endpoint: Arc::new(endpoint),
+            key: Arc::new(ApiKey::new("demo-key-not-a-real-one")),
+            chain: chain.into(),
+        })
+    }
+
+    /// One request through the loop: the model that answered and every call made.
+    async fn call(&self, n: u64, stream: bool) -> (Option<String>, Vec<(String, bool)>) {
+        let mut calls = Vec::new();
+        for model in self.chain.iter() {
+            for _ in 0..=MAX_RETRIES {
+                let ok = self.attempt(model, n, stream).await;
+                calls.push((model.clone(), ok));
+                if ok {
+                    return (Some(model.clone()), calls);
+                }
+            }
+        }
+        (None, calls)
+    }
+
+    /// One upstream call: a whole answer (ending in `[DONE]` when streamed) is a success.
+    async fn attempt(&self, model: &str, n: u64, stream: bool) -> bool {
+        let request = ChatCompletionRequest::new(model)
+            .user(prompt(n))
+            .stream(stream);
+        let Ok(request) = self.endpoint.chat_request(Some(&self.key), &request) else {
+            return false;
+        };
+        let options = RequestOptions {
+            timeouts: Timeouts {
+                total: Some(ATTEMPT_TIMEOUT),
+                ..Timeouts::default()
+            },
+            max_body: Some(MAX_BODY),
+            ..RequestOptions::default()
+        };
+        let Ok(response) = self.transport.send(request, options).await else {
+            return false;
+        };
+        if !response.status().is_success() {
+            return false;
+        }
+        let Ok(body) = response.into_body().collect_capped(MAX_BODY).await else {
+            return false;
+        };
+        if stream {
+            body.windows(12).any(|w| w == b"data: [DONE]")
+        } else {
+            serde_json::from_slice::<ChatCompletion>(&body).is_ok_and(|c| !c.choices.is_empty())
+        }
+    }
+}
+
+/// One plain-loop caller, paced like the NeuralBridge callers.
+async fn plain_caller(plain: Plain, run: Run, counter: Arc<AtomicU64>) {
+    while !run.stop.load(Ordering::Relaxed) {
+        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let begun = Instant::now();
+        let (served_by, calls) = plain.call(n, n.is_multiple_of(STREAM_EVERY)).await;
+        let outcome = Outcome {
+            finished: run.started.elapsed(),
+            latency: begun.elapsed(),
+            served_by,
+            attempts: calls
+                .into_iter()
+                .map(|(m, ok)| (m, (!ok).then_some(ErrorCategory::Unknown)))
+                .collect(),
+            failure: None,
+        };
+        run.record(Side::Plain, outcome);
+        tokio::time::sleep(THINK).await;
+    }
+}
+
+/// The headline numbers of one side.
+#[derive(Debug, Default, PartialEq)]
+struct Totals {
+    requests: usize,
+    ok: usize,
+    fallbacks: usize,
+    calls: usize,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Totals {
+    fn of(outcomes: &[Outcome], primary: &str) -> Self {
+        let mut latencies: Vec<Duration> = outcomes
+            .iter()
+            .filter(|o| o.served_by.is_some())
+            .map(|o| o.latency)
+            .collect();
+        latencies.sort_unstable();
+        Self {
+            requests: outcomes.len(),
+            ok: latencies.len(),
+            fallbacks: outcomes
+                .iter()
+                .filter(|o| o.served_by.as_deref().is_some_and(|m| m != primary))
+                .count(),
+            calls: outcomes.iter().map(|o| o.attempts.len()).sum(),
+            p50: quantile(&latencies, 0.5),
+            p99: quantile(&latencies, 0.99),
+        }
+    }
+
+    fn success_rate(&self) -> f64 {
+        percent(self.ok, self.requests)
+    }
+
+    fn calls_per_request(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.calls as f64 / self.requests as f64
+        }
+    }
+}
+
+/// `k` of `n` in percent; 100 when there is nothing to count.
+fn percent(k: usize, n: usize) -> f64 {
+    if n == 0 {
+        100.0
+    } else {
+        100.0 * k as f64 / n as f64
+    }
+}
+
+/// Upstream calls NeuralBridge did not make: what the plain loop needed per request, less
+/// what NeuralBridge needed, times NeuralBridge's requests (negative if it needed more).
+fn retries_saved(neuralbridge: &Totals, plain: &Totals) -> i64 {
+    let per_request = plain.calls_per_request() - neuralbridge.calls_per_request();
+    (per_request * neuralbridge.requests as f64).round() as i64
+}
+
 /// The live display: a few status lines redrawn in place on a terminal, a line per second
-/// otherwise; breaker changes and a new serving model are printed as events above it.
+/// otherwise; once a second, what failed, breaker changes and a new serving model are
+/// printed as events above it.
 #[derive(Debug)]
 struct Display {
     tty: bool,
     chain: Vec<String>,
     drawn: usize,
-    breakers: BTreeMap<String, CircuitState>,
+    breakers: BTreeMap<String, (CircuitState, Option<Duration>)>,
     serving: Option<String>,
+    /// NeuralBridge's requests whose failed calls were reported already.
+    reported: usize,
+    /// The last whole second events were printed for.
+    second: u64,
 }
 
 impl Display {
@@ -302,6 +559,73 @@ impl Display {
             drawn: 0,
             breakers: BTreeMap::new(),
             serving: None,
+            reported: 0,
+            second: 0,
+        }
+    }
+
+    /// The events since the last whole second: failed calls, breaker changes, a new main
+    /// server.
+    fn events(
+        &mut self,
+        out: &mut String,
+        client: &NeuralBridge,
+        s: &Stats,
+        at: &str,
+        recent: &BTreeMap<String, usize>,
+    ) {
+        let mut failures: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for o in &s.neuralbridge[self.reported.min(s.neuralbridge.len())..] {
+            for (model, failure) in &o.attempts {
+                if let Some(c) = failure {
+                    *failures.entry((model.as_str(), c.as_str())).or_default() += 1;
+                }
+            }
+        }
+        self.reported = s.neuralbridge.len();
+        if !failures.is_empty() {
+            let list: Vec<String> = failures
+                .iter()
+                .map(|((m, c), k)| format!("{m} {c} ×{k}"))
+                .collect();
+            render::wrapped(out, &format!("{at}  failed calls: "), &list.join(", "));
+        }
+        for t in client.targets() {
+            let now = (t.breaker, t.reopens_in);
+            let before = self.breakers.insert(t.model.clone(), now);
+            let (from, _) = before.unwrap_or((CircuitState::Closed, None));
+            // Open again with a longer wait than before: a trial call failed in between.
+            let reopened = t.breaker == CircuitState::Open
+                && from == CircuitState::Open
+                && before
+                    .and_then(|(_, wait)| wait)
+                    .zip(t.reopens_in)
+                    .is_some_and(|(old, new)| new > old);
+            if from != t.breaker || reopened {
+                let _ = writeln!(
+                    out,
+                    "{at}  breaker {} {} → {}: {}",
+                    t.model,
+                    breaker_name(from),
+                    breaker_name(t.breaker),
+                    breaker_change(from, t.breaker)
+                );
+            }
+        }
+        let answered: usize = recent.values().sum();
+        // Announce a new main server only when it clearly dominates the last second.
+        let dominant = recent
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .filter(|(_, k)| **k * 5 >= answered * 3)
+            .map(|(m, _)| m.clone());
+        if dominant.is_some() && dominant != self.serving {
+            let _ = writeln!(
+                out,
+                "{at}  now mostly served by {}",
+                dominant.as_deref().unwrap_or_default()
+            );
+            self.serving = dominant;
         }
     }
 
@@ -318,57 +642,36 @@ impl Display {
             let _ = write!(out, "\x1b[{}A\x1b[J", self.drawn);
         }
         let at = format!("{:>6.1}s", elapsed.as_secs_f64());
-        let targets = client.targets();
-        for t in &targets {
-            let before = self.breakers.insert(t.model.clone(), t.breaker);
-            if before.is_some_and(|b| b != t.breaker)
-                || (before.is_none() && t.breaker != CircuitState::Closed)
-            {
-                let from = before.map_or("closed", breaker_name);
-                let _ = writeln!(
-                    out,
-                    "{at}  breaker {:<16} {from} → {}",
-                    t.model,
-                    breaker_name(t.breaker)
-                );
-            }
-        }
-        let (requests, ok, fallbacks, calls, recent) = {
+        let primary = self.chain.first().cloned().unwrap_or_default();
+        let (ours, theirs, recent) = {
             let s = stats.lock().unwrap_or_else(PoisonError::into_inner);
-            let ok = s.outcomes.iter().filter(|o| o.served_by.is_some()).count();
-            let primary = self.chain.first().map(String::as_str);
-            let fallbacks = s
-                .outcomes
-                .iter()
-                .filter(|o| o.served_by.is_some() && o.served_by.as_deref() != primary)
-                .count();
-            let calls: usize = s.outcomes.iter().map(|o| o.attempts.len()).sum();
             // Who answered over the last second.
             let since = elapsed.saturating_sub(Duration::from_secs(1));
             let mut recent: BTreeMap<String, usize> = BTreeMap::new();
-            for o in s.outcomes.iter().rev().take_while(|o| o.finished >= since) {
+            for o in s
+                .neuralbridge
+                .iter()
+                .rev()
+                .take_while(|o| o.finished >= since)
+            {
                 if let Some(m) = &o.served_by {
                     *recent.entry(m.clone()).or_default() += 1;
                 }
             }
-            (s.outcomes.len(), ok, fallbacks, calls, recent)
+            let second = elapsed.as_secs();
+            if second > self.second || !self.tty {
+                self.second = second;
+                self.events(&mut out, client, &s, &at, &recent);
+            }
+            (
+                Totals::of(&s.neuralbridge, &primary),
+                Totals::of(&s.plain, &primary),
+                recent,
+            )
         };
         let answered: usize = recent.values().sum();
         let mut shares: Vec<(usize, &String)> = recent.iter().map(|(m, k)| (*k, m)).collect();
         shares.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        // Announce a new main server only when it clearly dominates.
-        let dominant = shares
-            .first()
-            .filter(|(k, _)| *k * 5 >= answered * 3)
-            .map(|(_, m)| (*m).clone());
-        if dominant.is_some() && dominant != self.serving {
-            let _ = writeln!(
-                out,
-                "{at}  now mostly served by {}",
-                dominant.as_deref().unwrap_or_default()
-            );
-            self.serving = dominant;
-        }
         let serving = if shares.is_empty() {
             "-".to_owned()
         } else {
@@ -378,25 +681,33 @@ impl Display {
                 .collect::<Vec<_>>()
                 .join(" · ")
         };
-        let rate = if requests == 0 {
-            100.0
-        } else {
-            100.0 * ok as f64 / requests as f64
-        };
+        let targets = client.targets();
         let breaker = |m: &String| {
             let t = targets.iter().find(|t| &t.model == m);
-            let state = t.map_or("closed", |t| breaker_name(t.breaker));
-            match t.and_then(|t| t.reopens_in) {
-                Some(wait) if state != "closed" => {
-                    format!("{state} (reopens in {:.1} s)", wait.as_secs_f64())
-                }
-                _ => state.to_owned(),
+            let state = t.map_or(CircuitState::Closed, |t| t.breaker);
+            match (state, t.and_then(|t| t.reopens_in)) {
+                (CircuitState::HalfOpen, _) => "half-open (the next call is a trial)".to_owned(),
+                (CircuitState::Closed, _) | (_, None) => breaker_name(state).to_owned(),
+                (_, Some(wait)) => format!(
+                    "{} (trial call in {:.1} s)",
+                    breaker_name(state),
+                    wait.as_secs_f64()
+                ),
             }
+        };
+        let side = |name: &str, t: &Totals| {
+            format!(
+                "  {name:<13}{:>5} requests {:>6.1}% ok {:>5} fallbacks {:>5} upstream calls",
+                t.requests,
+                t.success_rate(),
+                t.fallbacks,
+                t.calls
+            )
         };
         if self.tty {
             let width = 30;
             let share = (elapsed.as_secs_f64() / total.as_secs_f64()).min(1.0);
-            let done = (share * width as f64) as usize;
+            let done = ((share * width as f64) as usize).min(width);
             let mut lines = vec![
                 format!(
                     "  ▶ {:.1} s / {:.1} s  [{}{}]",
@@ -405,15 +716,13 @@ impl Display {
                     "█".repeat(done),
                     "░".repeat(width - done)
                 ),
-                format!(
-                    "  requests {requests}   ok {ok} ({rate:.1}%)   fallbacks {fallbacks}   \
-                     upstream calls {calls}"
-                ),
-                format!("  serving  {serving}"),
+                side("NeuralBridge", &ours),
+                side("plain loop", &theirs),
+                format!("  serving      {serving}"),
             ];
             for (i, m) in self.chain.iter().enumerate() {
-                let label = if i == 0 { "breaker" } else { "" };
-                lines.push(format!("  {label:<8} {m:<16} {}", breaker(m)));
+                let label = if i == 0 { "breakers" } else { "" };
+                lines.push(format!("  {label:<12} {m:<16} {}", breaker(m)));
             }
             // Every line must fit one terminal row, or redrawing in place goes wrong.
             for l in &lines {
@@ -421,15 +730,27 @@ impl Display {
             }
             self.drawn = lines.len();
         } else {
-            let states: Vec<String> = self
+            let open: Vec<String> = self
                 .chain
                 .iter()
+                .filter(|m| {
+                    targets
+                        .iter()
+                        .any(|t| &t.model == *m && t.breaker != CircuitState::Closed)
+                })
                 .map(|m| format!("{m} {}", breaker(m)))
                 .collect();
+            let open = if open.is_empty() {
+                "all closed".to_owned()
+            } else {
+                open.join(", ")
+            };
             let _ = writeln!(
                 out,
-                "{at}  requests {requests}  ok {rate:.1}%  serving {serving}  breakers: {}",
-                states.join(", ")
+                "{at}  {} requests, {:.1}% ok (plain loop {:.1}%); serving {serving}; breakers {open}",
+                ours.requests,
+                ours.success_rate(),
+                theirs.success_rate(),
             );
         }
         print(&out)
@@ -458,119 +779,124 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Upstream calls a blind retry loop would have made for this request and the client did
-/// not: the blind loop tries each model of the chain `1 + MAX_RETRIES` times before moving
-/// on; for every model before the one that served (all of them when nothing served), the
-/// difference between that and the calls the client made to it.
-fn saved(o: &Outcome, chain: &[String]) -> usize {
-    let until = o
-        .served_by
-        .as_ref()
-        .and_then(|m| chain.iter().position(|c| c == m))
-        .unwrap_or(chain.len());
-    chain[..until]
-        .iter()
-        .map(|m| {
-            let made = o.attempts.iter().filter(|(a, _)| a == m).count();
-            (1 + MAX_RETRIES as usize).saturating_sub(made)
-        })
-        .sum()
-}
-
 fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration) {
-    let n = stats.outcomes.len();
-    let ok: Vec<&Outcome> = stats
-        .outcomes
-        .iter()
-        .filter(|o| o.served_by.is_some())
-        .collect();
-    let mut latencies: Vec<Duration> = ok.iter().map(|o| o.latency).collect();
-    latencies.sort_unstable();
     let primary = chain.first().map(String::as_str).unwrap_or_default();
-    let fallbacks = ok
-        .iter()
-        .filter(|o| o.served_by.as_deref() != Some(primary))
-        .count();
-    let calls: usize = stats.outcomes.iter().map(|o| o.attempts.len()).sum();
-    let saved: usize = stats.outcomes.iter().map(|o| saved(o, chain)).sum();
-    let pct = |k: usize| {
-        if n == 0 {
-            0.0
-        } else {
-            100.0 * k as f64 / n as f64
-        }
-    };
+    let ours = Totals::of(&stats.neuralbridge, primary);
+    let theirs = Totals::of(&stats.plain, primary);
 
     render::banner(
         out,
-        &format!("SUMMARY  ({} of traffic)", render::duration(elapsed)),
+        &format!(
+            "SUMMARY  ({} of traffic, {CALLERS} callers each)",
+            render::duration(elapsed)
+        ),
     );
+    let _ = writeln!(
+        out,
+        "  {:<18} {:>16}   {:>16}",
+        "", "NeuralBridge", "plain retry loop"
+    );
+    let per = |t: &Totals| format!("{} ({:.2}/req)", t.calls, t.calls_per_request());
     let rows = [
-        ("requests", n.to_string()),
         (
-            "success rate",
-            format!("{:.1}%  ({} of {n})", pct(ok.len()), ok.len()),
+            "requests",
+            ours.requests.to_string(),
+            theirs.requests.to_string(),
         ),
         (
-            "latency p50 / p99",
-            format!(
-                "{} / {}  (successful requests)",
-                render::duration(quantile(&latencies, 0.5)),
-                render::duration(quantile(&latencies, 0.99))
-            ),
+            "success rate",
+            format!("{:.1}%", ours.success_rate()),
+            format!("{:.1}%", theirs.success_rate()),
+        ),
+        (
+            "latency p50",
+            render::duration(ours.p50),
+            render::duration(theirs.p50),
+        ),
+        (
+            "latency p99",
+            render::duration(ours.p99),
+            render::duration(theirs.p99),
         ),
         (
             "fallbacks",
-            format!("{fallbacks}  (answered by a model other than {primary})"),
+            ours.fallbacks.to_string(),
+            theirs.fallbacks.to_string(),
+        ),
+        ("upstream calls", per(&ours), per(&theirs)),
+        (
+            "retries saved",
+            retries_saved(&ours, &theirs).to_string(),
+            String::new(),
+        ),
+    ];
+    for (name, a, b) in rows {
+        let _ = writeln!(out, "  {name:<18} {a:>16}   {b:>16}");
+    }
+    let _ = writeln!(out);
+    for (name, meaning) in [
+        (
+            "requests",
+            "requests made, each caller sending the next one as soon as the last ended".to_owned(),
+        ),
+        (
+            "success rate",
+            "requests answered in full (a stream cut short is a failure)".to_owned(),
+        ),
+        (
+            "latency",
+            "time to the whole answer, over successful requests".to_owned(),
+        ),
+        (
+            "fallbacks",
+            format!("answers from a model other than {primary}, the primary"),
         ),
         (
             "upstream calls",
-            format!(
-                "{calls}  ({:.2} per request)",
-                if n == 0 { 0.0 } else { calls as f64 / n as f64 }
-            ),
+            "HTTP calls to the providers, and per request".to_owned(),
         ),
-        ("retries saved", format!("{saved}  (see below)")),
-    ];
-    for (name, value) in rows {
-        let _ = writeln!(out, "  {name:<18} {value}");
+        (
+            "retries saved",
+            "the calls per request the plain loop needed beyond NeuralBridge's, times \
+             NeuralBridge's requests: calls not sent to providers that were failing"
+                .to_owned(),
+        ),
+    ] {
+        render::wrapped(out, &format!("  {name:<16}"), &meaning);
     }
-    let _ = writeln!(out);
-    render::wrapped(
-        out,
-        "  ",
-        &format!(
-            "Retries saved: upstream calls a blind retry loop would have made and NeuralBridge \
-             did not. The blind loop tries each model of the chain {} times (1 + {MAX_RETRIES} \
-             retries) before moving to the next; NeuralBridge skips models whose breaker is \
-             open, gives up at once on failures that cannot heal and on hung models, and so \
-             reaches a model that answers with fewer calls.",
-            1 + MAX_RETRIES
-        ),
-    );
     let _ = writeln!(out);
 
     let _ = writeln!(
         out,
-        "  {:<16} {:>7} {:>7} {:>7}",
+        "  NeuralBridge per model:\n  {:<16} {:>7} {:>7} {:>7}  FAILED CALLS BY DIAGNOSIS",
         "MODEL", "SERVED", "CALLS", "FAILED"
     );
     for m in chain {
-        let served = ok
+        let served = stats
+            .neuralbridge
             .iter()
             .filter(|o| o.served_by.as_deref() == Some(m))
             .count();
         let (mut calls, mut failed) = (0, 0);
-        for (model, success) in stats.outcomes.iter().flat_map(|o| &o.attempts) {
+        let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+        for (model, failure) in stats.neuralbridge.iter().flat_map(|o| &o.attempts) {
             if model == m {
                 calls += 1;
-                failed += usize::from(!success);
+                if let Some(c) = failure {
+                    failed += 1;
+                    *why.entry(c.as_str()).or_default() += 1;
+                }
             }
         }
-        let _ = writeln!(out, "  {m:<16} {served:>7} {calls:>7} {failed:>7}");
+        let why: Vec<String> = why.iter().map(|(c, k)| format!("{c} {k}")).collect();
+        let line = format!(
+            "  {m:<16} {served:>7} {calls:>7} {failed:>7}  {}",
+            why.join(", ")
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
-    for o in &stats.outcomes {
+    for o in &stats.neuralbridge {
         if let Some(c) = o.failure {
             *failures.entry(c.as_str()).or_default() += 1;
         }
@@ -579,7 +905,7 @@ fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration)
         let list: Vec<String> = failures.iter().map(|(c, k)| format!("{c} {k}")).collect();
         let _ = writeln!(
             out,
-            "\n  Requests that failed, by final diagnosis: {}",
+            "\n  Requests NeuralBridge could not serve, by final diagnosis: {}",
             list.join(", ")
         );
     }
@@ -593,6 +919,12 @@ fn health(out: &mut String, report: &HealthReport) {
         "✗ UNHEALTHY"
     };
     render::banner(out, &format!("HEALTH REPORT  {verdict}"));
+    render::wrapped(
+        out,
+        "  ",
+        "What NeuralBridge learned from its own calls in this run (what `health_status()` \
+         returns and `serve` shows on GET /health):",
+    );
     let list = |models: &[String]| {
         if models.is_empty() {
             "-".to_owned()
@@ -642,22 +974,37 @@ mod tests {
             finished: Duration::ZERO,
             latency: Duration::from_millis(100),
             served_by: served_by.map(str::to_owned),
-            attempts: attempts.iter().map(|a| ((*a).to_owned(), false)).collect(),
+            attempts: attempts.iter().map(|a| ((*a).to_owned(), None)).collect(),
             failure: None,
         }
     }
 
     #[test]
-    fn retries_saved_counts_calls_a_blind_loop_would_have_made() {
-        let chain: Vec<String> = ["a", "b", "c"].map(str::to_owned).to_vec();
-        // Served by the primary: nothing saved, whatever the retries.
-        assert_eq!(saved(&outcome(Some("a"), &["a", "a"]), &chain), 0);
-        // The primary's breaker was open: the blind loop would have called it 3 times.
-        assert_eq!(saved(&outcome(Some("b"), &["b"]), &chain), 3);
-        // One call to a failing primary, one to b (given up at once), c served.
-        assert_eq!(saved(&outcome(Some("c"), &["a", "b", "c"]), &chain), 4);
-        // Nothing served: every model counts.
-        assert_eq!(saved(&outcome(None, &["a", "a", "a"]), &chain), 6);
+    fn totals_count_requests_fallbacks_and_calls() {
+        let outcomes = [
+            outcome(Some("a"), &["a"]),
+            outcome(Some("b"), &["a", "a", "b"]),
+            outcome(None, &["a", "b", "c"]),
+        ];
+        let t = Totals::of(&outcomes, "a");
+        assert_eq!((t.requests, t.ok, t.fallbacks, t.calls), (3, 2, 1, 7));
+        assert!((t.success_rate() - 66.666).abs() < 0.01);
+        assert!((t.calls_per_request() - 7.0 / 3.0).abs() < 1e-9);
+        assert_eq!(Totals::of(&[], "a").success_rate(), 100.0);
+    }
+
+    #[test]
+    fn retries_saved_compares_calls_per_request() {
+        let t = |requests, calls| Totals {
+            requests,
+            calls,
+            ..Totals::default()
+        };
+        // NeuralBridge: 100 requests, 120 calls; the plain loop 50 requests, 100 calls.
+        assert_eq!(retries_saved(&t(100, 120), &t(50, 100)), 80);
+        // Needing more calls than the plain loop shows as a negative number.
+        assert_eq!(retries_saved(&t(10, 30), &t(10, 20)), -10);
+        assert_eq!(retries_saved(&t(0, 0), &t(0, 0)), 0);
     }
 
     #[test]

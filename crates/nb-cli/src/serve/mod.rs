@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use nb_client::{
@@ -120,7 +120,10 @@ pub(crate) async fn run(config: ServeConfig, listen: Option<SocketAddr>, check: 
                 let watcher = connections.watcher();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    // A timer turns on hyper's limit on how long request headers may take
+                    // to arrive (a connection that never finishes them is closed).
+                    builder.http1().timer(TokioTimer::new());
                     let connection = builder.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(connection).await;
                 });

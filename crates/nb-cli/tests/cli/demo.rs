@@ -24,20 +24,39 @@ fn the_demo_runs_and_ends_with_a_summary_and_the_health_report() {
     let out = &r.stdout;
     for part in [
         "Chain:    gpt-4o → claude-sonnet → deepseek-chat → qwen-plus",
+        "Versus:   a plain retry loop",
         "│ SUMMARY",
+        "NeuralBridge   plain retry loop",
         "success rate",
-        "latency p50 / p99",
-        "Retries saved: upstream calls a blind retry loop would have made",
+        "latency p50",
+        "latency p99",
+        "upstream calls",
+        // Every number is defined under the table.
+        "  requests        requests made",
+        "  success rate    requests answered in full",
+        "  latency         time to the whole answer",
+        "  fallbacks       answers from a model other than gpt-4o",
+        "  upstream calls  HTTP calls to the providers",
+        "  retries saved   the calls per request the plain loop needed",
         "MODEL",
         "│ HEALTH REPORT",
     ] {
         assert!(out.contains(part), "{part:?} missing in\n{out}");
     }
     assert!(row(out, "requests") > 0);
+    let plain = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("requests "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        plain.is_some_and(|n| n > 0),
+        "the plain loop ran too:\n{out}"
+    );
     // Not a terminal: one progress line per second, no cursor movement.
     let progress = out
         .lines()
-        .filter(|l| l.contains("  requests ") && l.contains("serving"))
+        .filter(|l| l.contains("% ok (plain loop ") && l.contains("serving"))
         .count();
     assert!(progress >= 2, "{out}");
     assert!(
@@ -78,8 +97,12 @@ name = "backup"
         "the open breaker saved calls:\n{out}"
     );
     assert!(
-        out.contains("breaker primary"),
+        out.contains("breaker primary closed → OPEN"),
         "the breaker change is shown:\n{out}"
+    );
+    assert!(
+        out.contains("failed calls: primary overloaded"),
+        "what failed is shown:\n{out}"
     );
 
     let path = dir.file("typo.toml", "[[models]]\nnam = \"x\"\n");
