@@ -104,7 +104,9 @@ pub(crate) fn shout(category: ErrorCategory) -> String {
 /// A duration for people: `850 ms`, `1.42 s`, `2 s`.
 pub(crate) fn duration(d: std::time::Duration) -> String {
     let secs = d.as_secs_f64();
-    if secs < 1.0 {
+    if secs < 0.01 {
+        format!("{:.1} ms", secs * 1000.0)
+    } else if secs < 1.0 {
         format!("{} ms", d.as_millis())
     } else if secs.fract() == 0.0 {
         format!("{secs:.0} s")
@@ -258,7 +260,9 @@ mod tests {
     #[test]
     fn durations_read_naturally() {
         use std::time::Duration;
-        assert_eq!(duration(Duration::from_micros(3400)), "3 ms");
+        assert_eq!(duration(Duration::from_micros(3400)), "3.4 ms");
+        assert_eq!(duration(Duration::from_micros(420)), "0.4 ms");
+        assert_eq!(duration(Duration::from_millis(42)), "42 ms");
         assert_eq!(duration(Duration::from_millis(1420)), "1.42 s");
         assert_eq!(duration(Duration::from_secs(25)), "25 s");
     }

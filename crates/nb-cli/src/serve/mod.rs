@@ -548,8 +548,7 @@ async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, inc
                     .category()
                     .map_or("stream_interrupted", ErrorCategory::as_str);
                 let message = format!(
-                    "The stream broke after part of the answer was sent; the answer is \
-                     incomplete. {}",
+                    "Part of the answer was sent before the stream broke. {}",
                     message(&e)
                 );
                 let _ = tx.send(stream_error(code, &message)).await;

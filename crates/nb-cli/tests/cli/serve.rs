@@ -376,6 +376,14 @@ async fn a_stream_cut_after_content_ends_with_an_error_event_not_done() {
     );
     let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
     assert_eq!(last["error"]["code"], "stream_interrupted", "{last}");
+    assert_eq!(last["error"]["type"], "server_error", "{last}");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Part of the answer was sent before the stream broke."),
+        "{last}"
+    );
     assert!(
         events.len() >= 2,
         "content came before the error: {events:?}"
