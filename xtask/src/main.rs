@@ -5,11 +5,15 @@
 //!   suite (doctests included) and rustdoc with broken links denied.
 //! - `bench [--quick] [TARGET...]`: runs the criterion benches in `benches/`
 //!   and rewrites their generated tables in `docs/BENCHMARKS.md`.
+//! - `chaos [--quick] [SCENARIO...]`: runs nb-mock's chaos scenarios through
+//!   nb-client under concurrent load (the `chaos` binary of `nb-benches`)
+//!   and rewrites the chaos table in `docs/BENCHMARKS.md`.
 //!
 //! `tidy` is not a task: it runs as an ordinary test (`cargo test -p xtask`).
 #![forbid(unsafe_code)]
 
 mod bench;
+mod chaos;
 mod ci;
 #[cfg(test)]
 mod tidy;
@@ -22,6 +26,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -44,6 +49,11 @@ tasks:
   ci                          fmt --check, clippy -D warnings, test --workspace, doc
   bench [--quick] [TARGET..]  run criterion benches, update docs/BENCHMARKS.md
                               targets: breaker diagnose route learn transport cascade
+  chaos [--quick] [SCENARIO..]
+                              run nb-client under load against nb-mock scenarios
+                              (names in crates/nb-mock/scenarios/, demo included,
+                              or paths; default: all of them, about 75 s;
+                              --quick: 2 s each), update docs/BENCHMARKS.md
 ";
 
 /// The workspace root: the parent of this crate's directory.
