@@ -1143,12 +1143,12 @@ fn provider_error(
     let header_text = |h: H| {
         headers
             .at(h)
-            .map(|v| redact(String::from_utf8_lossy(&v[..v.len().min(MAX_MESSAGE)]).into_owned()))
+            .map(|v| redact(lossy(&v[..v.len().min(MAX_MESSAGE)])))
     };
     let amzn = headers.at(H::AmznErrorType).map(|v| {
         // `ThrottlingException:http://internal.amazon.com/coral/...`
         let name = v.split(|c| *c == b':').next().unwrap_or(v);
-        String::from_utf8_lossy(&name[..name.len().min(MAX_MESSAGE)]).into_owned()
+        lossy(&name[..name.len().min(MAX_MESSAGE)])
     });
     let request_id = text(fields.request_id)
         .or_else(|| header_text(H::RequestId))
@@ -1167,12 +1167,36 @@ fn provider_error(
     })
 }
 
+/// `v` as text, with U+FFFD for what is not UTF-8.
+fn lossy(v: &[u8]) -> String {
+    match std::str::from_utf8(v) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(v).into_owned(),
+    }
+}
+
 /// Masks anything shaped like an API key (`sk-...`, `AIza...`, `gsk_...`,
 /// `Bearer ...`), keeping its prefix: `sk-***`.
 pub(crate) fn redact(s: String) -> String {
     const PREFIXES: [&str; 9] = [
         "sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "nvapi-", "Bearer ", "r8_",
     ];
+    /// Fewer characters after a prefix are not a key.
+    const KEY_LEN: usize = 6;
+    /// The shortest text that can hold a key.
+    const SHORTEST: usize = {
+        let (mut min, mut i) = (usize::MAX, 0);
+        while i < PREFIXES.len() {
+            if PREFIXES[i].len() < min {
+                min = PREFIXES[i].len();
+            }
+            i += 1;
+        }
+        min + KEY_LEN
+    };
+    if s.len() < SHORTEST {
+        return s;
+    }
     let b = s.as_bytes();
     let key_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'*' | b'.');
     let mut out: Option<String> = None;
@@ -1193,7 +1217,7 @@ pub(crate) fn redact(s: String) -> String {
             while end > start && b[end - 1] == b'.' {
                 end -= 1;
             }
-            if end - start >= 6 {
+            if end - start >= KEY_LEN {
                 let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
                 o.push_str(&s[copied..start]);
                 o.push_str("***");
@@ -1255,6 +1279,9 @@ mod tests {
             "Authorization: Bearer ***"
         );
         assert_eq!(redact("task-force sk-short".into()), "task-force sk-short");
+        // The shortest key there is, and one character less.
+        assert_eq!(redact("sk-abcdef".into()), "sk-***");
+        assert_eq!(redact("sk-abcde".into()), "sk-abcde");
         assert_eq!(redact("请求 sk-abcdefgh 结束".into()), "请求 sk-*** 结束");
     }
 
