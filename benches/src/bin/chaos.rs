@@ -249,7 +249,7 @@ fn primary_share_per_second(
     }
     counts
         .into_iter()
-        .map(|(served, by_primary)| (served > 0).then(|| (100 * by_primary / served.max(1)) as u8))
+        .map(|(served, by_primary)| (served > 0).then(|| (100 * by_primary / served) as u8))
         .collect()
 }
 
@@ -289,7 +289,6 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
     } else {
         full
     };
-    let description = scenario.description().map(str::to_owned);
 
     let server = Arc::new(
         MockServer::start(scenario)
@@ -361,7 +360,6 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
     let timeline = primary_share_per_second(&outcomes, &primary, run_for);
     let report = json!({
         "scenario": name,
-        "description": description,
         "duration_ms": ms(run_for),
         "ran_ms": ms(ran),
         "callers": args.callers,
