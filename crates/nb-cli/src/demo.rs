@@ -50,7 +50,7 @@ const STREAM_EVERY: u64 = 3;
 const MAX_RETRIES: u32 = 2;
 
 /// Consecutive failures that open a breaker.
-const FAILURE_THRESHOLD: u32 = 3;
+const FAILURE_THRESHOLD: u32 = 5;
 
 /// Each upstream attempt's time limit (both clients).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
