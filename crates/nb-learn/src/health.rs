@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use crate::learner::Evidence;
 use crate::predict::Forecast;
 use crate::recent::Reliability;
-use crate::stats::Percent;
+use crate::stats::{Percent, wilson};
 use crate::time::unix_minute;
 
 /// Thresholds for the [`HealthReport`].
@@ -13,8 +13,14 @@ use crate::time::unix_minute;
 /// Over the last `window_minutes`, a model with at least `min_calls` calls
 /// (successes plus failures that count against it) is **failed** below
 /// `failed_below` success, **degraded** below `degraded_below`, and
-/// **active** otherwise. A model with fewer calls is active: too little
-/// evidence condemns no one.
+/// **active** otherwise.
+///
+/// A model with fewer calls is judged only on evidence that is strong
+/// despite the few calls: it is failed (or degraded) when even the upper
+/// end of the 95% Wilson interval of its success rate is under the
+/// threshold. Four failures out of four is failed (the interval reaches
+/// only 49%), three out of three degraded. Fewer than three calls are not
+/// judged at all: the model is active.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HealthConfig {
     /// The window, in minutes (default 15; at most the engine's
@@ -27,6 +33,12 @@ pub struct HealthConfig {
     /// Fewest calls in the window for a verdict (default 10).
     pub min_calls: u64,
 }
+
+/// 95% two-sided: the width of the interval used below `min_calls`.
+const SMALL_SAMPLE_Z: f64 = 1.96;
+
+/// Fewest calls for any verdict: one or two failures may be bad luck.
+const SMALL_SAMPLE_MIN_CALLS: u64 = 3;
 
 impl Default for HealthConfig {
     fn default() -> Self {
@@ -42,17 +54,24 @@ impl Default for HealthConfig {
 impl HealthConfig {
     /// The verdict on a model's recent reliability.
     pub fn status(&self, r: &Reliability) -> ModelStatus {
-        match r.success_rate() {
-            Some(rate) if r.calls >= self.min_calls.max(1) => {
-                if rate < self.failed_below {
-                    ModelStatus::Failed
-                } else if rate < self.degraded_below {
-                    ModelStatus::Degraded
-                } else {
-                    ModelStatus::Active
-                }
-            }
-            _ => ModelStatus::Active,
+        let Some(rate) = r.success_rate() else {
+            return ModelStatus::Active;
+        };
+        // With enough calls the rate itself decides; with fewer, the most
+        // favourable rate the calls are consistent with.
+        let judged = if r.calls >= self.min_calls.max(1) {
+            rate
+        } else if r.calls >= SMALL_SAMPLE_MIN_CALLS {
+            wilson(r.successes, r.calls, SMALL_SAMPLE_Z).1
+        } else {
+            return ModelStatus::Active;
+        };
+        if judged < self.failed_below {
+            ModelStatus::Failed
+        } else if judged < self.degraded_below {
+            ModelStatus::Degraded
+        } else {
+            ModelStatus::Active
         }
     }
 }
@@ -273,9 +292,17 @@ mod tests {
         assert_eq!(c.status(&reliability(100, 89, &[])), ModelStatus::Degraded);
         assert_eq!(c.status(&reliability(100, 50, &[])), ModelStatus::Degraded);
         assert_eq!(c.status(&reliability(100, 49, &[])), ModelStatus::Failed);
-        // Nine calls are too few for a verdict; none at all too.
-        assert_eq!(c.status(&reliability(9, 0, &[])), ModelStatus::Active);
+        // Under ten calls only strong evidence counts: the upper end of the
+        // 95% interval of the success rate must be under the threshold.
         assert_eq!(c.status(&reliability(0, 0, &[])), ModelStatus::Active);
+        assert_eq!(c.status(&reliability(1, 0, &[])), ModelStatus::Active);
+        assert_eq!(c.status(&reliability(2, 0, &[])), ModelStatus::Active);
+        assert_eq!(c.status(&reliability(3, 0, &[])), ModelStatus::Degraded);
+        assert_eq!(c.status(&reliability(4, 0, &[])), ModelStatus::Failed);
+        assert_eq!(c.status(&reliability(9, 0, &[])), ModelStatus::Failed);
+        assert_eq!(c.status(&reliability(9, 4, &[])), ModelStatus::Degraded);
+        assert_eq!(c.status(&reliability(3, 2, &[])), ModelStatus::Active);
+        assert_eq!(c.status(&reliability(9, 8, &[])), ModelStatus::Active);
     }
 
     #[test]
