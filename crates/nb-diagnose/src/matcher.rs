@@ -23,9 +23,8 @@ const WALKERS: usize = 4;
 /// parts whose book-keeping costs more than the walk.
 const MIN_PART: usize = 32;
 
-/// Matches held per part (and for all boundaries) before a round reports
-/// them in text order; a round that finds more is read again by one walker
-/// reporting as it goes.
+/// Matches held per part before a round reports them in text order; a
+/// round that finds more is read again by one walker reporting as it goes.
 const HELD: usize = 16;
 
 /// Many literals (ASCII case-insensitive), each with a value, found in one
@@ -359,8 +358,9 @@ impl<T: Copy> Matcher<T> {
             if *len == HELD {
                 return false;
             }
-            // After those ending earlier: a walker's own matches come in
-            // order, those reaching back from before its part after them.
+            // Kept in order: a walker's own matches come in order, and
+            // those reaching back over the part's start, found after the
+            // walk, are slotted in among them.
             let mut at = *len;
             while at > 0 && slots[at - 1] > (end, i) {
                 slots[at] = slots[at - 1];
