@@ -32,7 +32,7 @@ use nb_client::{
     ChatRequest, CircuitBreakerConfig, Error, ErrorCategory, ErrorKind, NeuralBridge, StreamEvent,
     StreamPolicy, Tier,
 };
-use nb_mock::{MockServer, ModelBehavior, Scenario};
+use nb_mock::{MockServer, ModelBehavior, Rule, Scenario};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -202,13 +202,7 @@ async fn caller(
 
 /// The end of the last time-window fault on `primary`: when it recovers.
 fn recovery(primary: &ModelBehavior) -> Option<Duration> {
-    // `Rule` exposes its window only through its serialized form.
-    primary
-        .rules()
-        .iter()
-        .filter_map(|rule| serde_json::to_value(rule).ok()?.get("until_ms")?.as_u64())
-        .max()
-        .map(Duration::from_millis)
+    primary.rules().iter().filter_map(Rule::active_until).max()
 }
 
 /// How long after `recovery` the primary took the traffic back: the start

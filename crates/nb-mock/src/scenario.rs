@@ -503,6 +503,18 @@ impl Rule {
         &self.fault
     }
 
+    /// When the rule's time window opens (time since server start), if it
+    /// has one.
+    pub fn active_from(&self) -> Option<Duration> {
+        self.from
+    }
+
+    /// When the rule's time window closes (exclusive), if it has one: the
+    /// moment a time-window outage recovers.
+    pub fn active_until(&self) -> Option<Duration> {
+        self.until
+    }
+
     /// Whether the rule's conditions other than probability hold.
     pub(crate) fn selects(
         &self,

@@ -139,6 +139,14 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
     )
     .unwrap();
     assert_eq!(built, parsed);
+    let windows: Vec<_> = parsed.models()[0]
+        .rules()
+        .iter()
+        .map(|r| (r.active_from(), r.active_until()))
+        .collect();
+    let second = |s| Some(Duration::from_secs(s));
+    assert_eq!(windows[1], (second(1), second(2)));
+    assert_eq!(windows[0], (None, None));
     // And back: TOML out, TOML in.
     let rendered = built.to_toml_string().unwrap();
     assert_eq!(
