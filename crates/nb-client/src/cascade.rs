@@ -5,9 +5,12 @@
 //! this call gave up, filtered by breaker, limiter, predictor and the
 //! call's constraints), take a breaker permit, a rate-limit slot and the
 //! balancer's in-flight guard, run the attempt under its deadline, diagnose
-//! a failure, record it everywhere, and act on the category's policy. A
-//! success hands back a [`Lease`] that records the outcome when the caller
-//! is done with the target (at once for `create`, at the end of a stream).
+//! a failure, record it everywhere, and act on the category's policy (one
+//! that falls back first asks, with the availability test `select` uses,
+//! whether the next pick would find another target before it considers a
+//! retry). A success hands back a [`Lease`] that records the outcome when
+//! the caller is done with the target (at once for `create`, at the end of
+//! a stream).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +25,7 @@ use crate::client::{Inner, later, now};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
-use crate::policy::FallbackRule;
+use crate::policy::{CategoryPolicy, FallbackRule};
 use crate::response::{Attempt, Decision};
 use crate::target::{Chain, TargetId};
 
@@ -71,6 +74,48 @@ struct TargetCall {
     backoff: Option<BackoffState>,
 }
 
+/// Where a call may still go: narrowed by the fallback rules of its
+/// failures so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scope {
+    /// Only targets with a larger context window than this.
+    min_window: Option<u64>,
+    /// Only targets of this provider.
+    provider: Option<Provider>,
+}
+
+impl Scope {
+    /// Whether `t` is within the scope.
+    fn allows(&self, t: &TargetId) -> bool {
+        if self.provider.is_some_and(|p| p != t.provider) {
+            return false;
+        }
+        match self.min_window {
+            Some(min) => t.context_window.is_some_and(|w| w > min),
+            None => true,
+        }
+    }
+
+    /// The scope once `failed` is given up under `policy`, or `None` when
+    /// the policy lets the call go nowhere else.
+    fn after_fallback(self, policy: CategoryPolicy, failed: &TargetId) -> Option<Self> {
+        let mut next = self;
+        if policy.stays_with_provider() {
+            next.provider = Some(failed.provider);
+        }
+        match policy.fallback_rule() {
+            FallbackRule::Never => None,
+            // No window configured: there is no telling where it would fit.
+            FallbackRule::LargerContext => {
+                let window = failed.context_window?;
+                next.min_window = Some(next.min_window.map_or(window, |m| m.max(window)));
+                Some(next)
+            }
+            _ => Some(next),
+        }
+    }
+}
+
 /// A retry of the same target, decided after a failure.
 #[derive(Debug)]
 struct Pending {
@@ -95,10 +140,7 @@ pub(crate) struct CallState {
     /// Keys tried per endpoint index (a bit per key).
     keys_tried: Vec<(usize, u64)>,
     pending: Option<Pending>,
-    /// Only targets with a larger context window than this.
-    min_window: Option<u64>,
-    /// Only targets of this provider.
-    provider: Option<Provider>,
+    scope: Scope,
     rng: Option<fastrand::Rng>,
     /// The token estimate the limiter is asked for (0: requests only).
     pub(crate) cost: u64,
@@ -118,8 +160,7 @@ impl CallState {
             targets: Vec::new(),
             keys_tried: Vec::new(),
             pending: None,
-            min_window: None,
-            provider: None,
+            scope: Scope::default(),
             rng: None,
             cost,
             deposited: false,
@@ -143,15 +184,21 @@ impl CallState {
         }
     }
 
-    /// Whether the call's constraints allow `t`.
-    fn allows(&self, t: &TargetId) -> bool {
-        if self.provider.is_some_and(|p| p != t.provider) {
-            return false;
-        }
-        match self.min_window {
-            Some(min) => t.context_window.is_some_and(|w| w > min),
-            None => true,
-        }
+    /// Whether `t` may be picked now within `scope`: its breaker admits a
+    /// call and its limiter has room for this request. (Exclusions and the
+    /// predictor are the caller's.)
+    fn available(&self, t: &TargetId, scope: Scope, now: Instant) -> bool {
+        scope.allows(t) && t.breaker.check(now).is_ok() && t.limiter.check(self.cost, now).is_ok()
+    }
+
+    /// Whether a target other than `failed` is available now within
+    /// `scope`, among those the call has not given up: whether the next
+    /// pick would find one if `failed` were given up.
+    fn has_alternative(&self, failed: &TargetId, scope: Scope, now: Instant) -> bool {
+        self.chain
+            .targets
+            .iter()
+            .any(|t| t != failed && !self.given_up.contains(t) && self.available(t, scope, now))
     }
 
     fn target_call(&mut self, target: &TargetId) -> usize {
@@ -194,9 +241,7 @@ impl CallState {
     /// Chooses the next target, or says why there is none.
     fn select(&mut self, inner: &Inner, now: Instant) -> Result<Selection<TargetId>, ErrorKind> {
         let cost = self.cost;
-        let available = |t: &TargetId| {
-            self.allows(t) && t.breaker.check(now).is_ok() && t.limiter.check(cost, now).is_ok()
-        };
+        let available = |t: &TargetId| self.available(t, self.scope, now);
         let combined;
         let exclusions: &[TargetId] = if self.skipped.is_empty() {
             &self.given_up
@@ -233,7 +278,7 @@ impl CallState {
             .chain
             .targets
             .iter()
-            .filter(|t| !self.given_up.contains(t) && self.allows(t))
+            .filter(|t| !self.given_up.contains(t) && self.scope.allows(t))
             .filter_map(|t| {
                 let limiter = match t.limiter.check(cost, now) {
                     Ok(()) => None,
@@ -304,9 +349,14 @@ impl CallState {
                 return (Decision::RotateKey, Some(again(Some(next), false)));
             }
         }
+        let fallback = self.scope.after_fallback(policy, target);
+        // A policy that prefers a fallback takes one that is open now over
+        // a retry.
+        let fall_back_now = policy.falls_back_first()
+            && fallback.is_some_and(|scope| self.has_alternative(target, scope, now));
         let i = self.target_call(target);
         let allowed = policy.retry_limit().allowed(inner.settings.max_retries);
-        if d.retryable && !f.own_timeout && self.targets[i].retries < allowed {
+        if !fall_back_now && d.retryable && !f.own_timeout && self.targets[i].retries < allowed {
             let rng = self.rng.get_or_insert_with(|| inner.rng());
             let backoff = self.targets[i]
                 .backoff
@@ -319,20 +369,12 @@ impl CallState {
                 return (Decision::Retry { after }, Some(again(key, false)));
             }
         }
-        if policy.stays_with_provider() {
-            self.provider = Some(target.provider);
-        }
-        match policy.fallback_rule() {
-            FallbackRule::Never => (Decision::Stop, None),
-            FallbackRule::LargerContext => match target.context_window {
-                Some(window) => {
-                    self.min_window = Some(self.min_window.map_or(window, |m| m.max(window)));
-                    (Decision::Fallback, None)
-                }
-                // No window configured: there is no telling where it would fit.
-                None => (Decision::Stop, None),
-            },
-            _ => (Decision::Fallback, None),
+        match fallback {
+            Some(scope) => {
+                self.scope = scope;
+                (Decision::Fallback, None)
+            }
+            None => (Decision::Stop, None),
         }
     }
 }

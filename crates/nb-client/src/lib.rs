@@ -73,14 +73,19 @@
 //! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
 //! | `content_filter` | fail with the reason |
 //! | `invalid_request` | fail at once |
-//! | `server_error`, `overloaded`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
+//! | `overloaded` | fall back at once if another target is available now (not given up, allowed, its breaker and rate limit open); only when none is, retry with backoff up to `max_retries`, then fall back ([`CategoryPolicy::fallback_else_retry`]) |
+//! | `server_error`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
 //! | `timeout` | our own timer (a hung provider): fall back, never the same target again; a 408/504/524 from the server: retry at most once |
 //!
 //! A diagnosis that says "not retryable" (`x-should-retry: false`, a wait
 //! beyond the diagnosis engine's cap, or `unknown`) always wins over
 //! "retry". Invalid requests, context-length and content-filter failures
-//! never count against a target's breaker. Override any row with
-//! [`policy`](NeuralBridgeBuilder::policy) and a [`CategoryPolicy`].
+//! never count against a target's breaker. An overloaded provider is
+//! asking not to be called again soon: with a healthy alternative, going
+//! there at once is both faster and kinder, and backing off is kept for
+//! the last candidate. Override any row with
+//! [`policy`](NeuralBridgeBuilder::policy) and a [`CategoryPolicy`]
+//! (`CategoryPolicy::retry_then_fallback()` retries an overload first).
 //!
 //! When every remaining candidate is cooling down, the call fails fast with
 //! [`ErrorKind::CoolingDown`] and the time until the first one reopens.

@@ -69,6 +69,7 @@ pub struct CategoryPolicy {
     rotate_key: bool,
     fallback: FallbackRule,
     same_provider: bool,
+    fallback_first: bool,
 }
 
 impl CategoryPolicy {
@@ -79,6 +80,7 @@ impl CategoryPolicy {
             rotate_key: false,
             fallback: FallbackRule::Never,
             same_provider: false,
+            fallback_first: false,
         }
     }
 
@@ -101,6 +103,43 @@ impl CategoryPolicy {
         Self {
             retries: Retries::Default,
             ..Self::fallback()
+        }
+    }
+
+    /// Fall back at once if another target of the chain is available right
+    /// now; only when none is, retry the same target as
+    /// [`retry_then_fallback`](Self::retry_then_fallback) does (after a
+    /// backoff or the server's wait, up to `max_retries`, within the retry
+    /// budget and the deadline), then fall back.
+    ///
+    /// "Available" is what the next pick would accept: a target this call
+    /// has not given up, allowed by the call's constraints and by this
+    /// policy's fallback rule (e.g. [`same_provider`](Self::same_provider)),
+    /// whose breaker admits a call and whose rate limiter has room for the
+    /// request. The check is made after each failure, so a retry on the
+    /// last candidate still falls back as soon as another one reopens.
+    ///
+    /// The default for [`ErrorCategory::Overloaded`]: a provider that says
+    /// it is out of capacity is asking not to be called again soon, and
+    /// with a healthy alternative going there at once is both faster and
+    /// kinder. [`retry_then_fallback`](Self::retry_then_fallback) retries
+    /// an overloaded target first instead.
+    ///
+    /// ```
+    /// use nb_client::{CategoryPolicy, ErrorCategory, NeuralBridge};
+    ///
+    /// assert!(CategoryPolicy::default_for(ErrorCategory::Overloaded).falls_back_first());
+    /// let builder = NeuralBridge::builder()
+    ///     // A refused or reset connection goes elsewhere first too ...
+    ///     .policy(ErrorCategory::Network, CategoryPolicy::fallback_else_retry())
+    ///     // ... and an overload is retried first, as a 500 is.
+    ///     .policy(ErrorCategory::Overloaded, CategoryPolicy::retry_then_fallback());
+    /// # let _ = builder;
+    /// ```
+    pub const fn fallback_else_retry() -> Self {
+        Self {
+            fallback_first: true,
+            ..Self::retry_then_fallback()
         }
     }
 
@@ -150,6 +189,12 @@ impl CategoryPolicy {
         self.same_provider
     }
 
+    /// Whether an available alternative is preferred to a retry (see
+    /// [`fallback_else_retry`](Self::fallback_else_retry)).
+    pub const fn falls_back_first(&self) -> bool {
+        self.fallback_first
+    }
+
     /// The default action for `category` (the table in the crate docs).
     pub const fn default_for(category: ErrorCategory) -> Self {
         use ErrorCategory as C;
@@ -162,8 +207,11 @@ impl CategoryPolicy {
             // timeout our own timer measured is never retried on the same
             // target, whatever the policy.)
             C::Timeout => Self::retry_then_fallback().retries(Retries::UpTo(1)),
-            // Rate limits, server errors, overload, network failures,
-            // malformed responses, cut streams and unknown failures.
+            // Out of capacity: go where there is some, back off only when
+            // there is nowhere else to go.
+            C::Overloaded => Self::fallback_else_retry(),
+            // Rate limits, server errors, network failures, malformed
+            // responses, cut streams and unknown failures.
             _ => Self::retry_then_fallback(),
         }
     }
@@ -172,22 +220,26 @@ impl CategoryPolicy {
 impl fmt::Display for CategoryPolicy {
     /// One line, as in the README's action table.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<&str> = Vec::new();
         if self.rotate_key {
-            parts.push("rotate key");
+            f.write_str("rotate key, then ")?;
         }
-        match self.retries {
-            Retries::Never => {}
-            Retries::Default => parts.push("retry up to max_retries"),
-            Retries::UpTo(1) => parts.push("retry at most once"),
-            Retries::UpTo(_) => parts.push("retry (limited)"),
+        let retry = match self.retries {
+            Retries::Never => None,
+            Retries::Default => Some("retry up to max_retries"),
+            Retries::UpTo(1) => Some("retry at most once"),
+            Retries::UpTo(_) => Some("retry (limited)"),
+        };
+        if let Some(retry) = retry {
+            if self.fallback_first {
+                f.write_str("fall back at once if another target is available, else ")?;
+            }
+            write!(f, "{retry}, then ")?;
         }
-        parts.push(match self.fallback {
+        f.write_str(match self.fallback {
             FallbackRule::Never => "fail",
             FallbackRule::Any => "fall back",
             FallbackRule::LargerContext => "fall back to a larger window",
-        });
-        f.write_str(&parts.join(", then "))?;
+        })?;
         if self.same_provider {
             f.write_str(" (same provider)")?;
         }
@@ -369,6 +421,18 @@ mod tests {
             t.get(ErrorCategory::ContextLength).fallback_rule(),
             FallbackRule::LargerContext
         );
+        // Only an overload prefers an available alternative to a retry.
+        for category in ErrorCategory::ALL {
+            assert_eq!(
+                t.get(category).falls_back_first(),
+                category == ErrorCategory::Overloaded,
+                "{category}"
+            );
+        }
+        assert_eq!(
+            t.get(ErrorCategory::Overloaded),
+            CategoryPolicy::fallback_else_retry()
+        );
     }
 
     #[test]
@@ -387,6 +451,17 @@ mod tests {
         assert_eq!(
             CategoryPolicy::default_for(ErrorCategory::RateLimit).to_string(),
             "retry up to max_retries, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::default_for(ErrorCategory::Overloaded).to_string(),
+            "fall back at once if another target is available, else retry up to max_retries, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::fallback_else_retry()
+                .retries(Retries::Never)
+                .to_string(),
+            "fall back",
+            "nothing to retry: a plain fallback"
         );
         assert_eq!(
             CategoryPolicy::default_for(ErrorCategory::Auth).to_string(),

@@ -248,17 +248,217 @@ async fn server_errors_retry_with_backoff_then_fall_back() {
     });
     let client = builder(&mock).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
+    // A 500 is retried on the same target; an overload goes on at once
+    // while another target is open.
     assert_eq!(
         models(&mock),
-        ["primary", "primary", "primary", "secondary", "secondary"]
+        ["primary", "primary", "primary", "secondary", "tertiary"]
     );
-    assert_eq!(response.served_by(), "secondary");
-    let decisions: Vec<&str> = response
-        .attempts()
+    assert_eq!(response.served_by(), "tertiary");
+    assert_eq!(
+        decisions(response.attempts()),
+        ["retry", "retry", "fallback", "fallback", "served"]
+    );
+}
+
+fn overloaded() -> MockReply {
+    openai_error(503, "overloaded", "The engine is currently overloaded")
+}
+
+fn decisions(attempts: &[Attempt]) -> Vec<&'static str> {
+    attempts.iter().map(|a| a.decision().as_str()).collect()
+}
+
+/// The retries' waits, in order.
+fn retry_waits(attempts: &[Attempt]) -> Vec<Duration> {
+    attempts
         .iter()
-        .map(|a| a.decision().as_str())
-        .collect();
-    assert_eq!(decisions, ["retry", "retry", "fallback", "retry", "served"]);
+        .filter_map(|a| match a.decision() {
+            Decision::Retry { after } => Some(after),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overload_falls_back_at_once_while_another_target_is_open() {
+    let mock = scripted(|model, _| match model {
+        "primary" => overloaded(),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let started = tokio::time::Instant::now();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(decisions(response.attempts()), ["fallback", "served"]);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Overloaded), None]
+    );
+    assert_eq!(models(&mock), ["primary", "secondary"], "no retry");
+    // No backoff: the fallback starts when the overload is known.
+    assert_eq!(response.attempts()[1].started_at(), Duration::ZERO);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overload_on_the_last_open_target_is_retried_with_backoff() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("tertiary", 2..) => ok("tertiary"),
+        _ => overloaded(),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "tertiary");
+    assert_eq!(
+        models(&mock),
+        ["primary", "secondary", "tertiary", "tertiary", "tertiary"]
+    );
+    assert_eq!(
+        decisions(response.attempts()),
+        ["fallback", "fallback", "retry", "retry", "served"]
+    );
+    let waits = retry_waits(response.attempts());
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_millis(100)),
+        "the backoff's floor: {waits:?}"
+    );
+    assert!(
+        response.attempts()[4].started_at() >= waits.iter().sum::<Duration>(),
+        "each retry waited its backoff"
+    );
+}
+
+/// A client on `[primary, secondary]` whose breakers open after three
+/// consecutive failures, with `secondary`'s breaker open (it failed three
+/// 500s; `primary` served that call and stays closed).
+async fn with_secondary_open(mock: &MockTransport, recovery_timeout: Duration) -> NeuralBridge {
+    let client = builder(mock)
+        .fallback_models(["primary", "secondary"])
+        .breaker(CircuitBreakerConfig {
+            recovery_timeout,
+            ..CircuitBreakerConfig::consecutive_failures(3)
+        })
+        .build()
+        .unwrap();
+    let opening = client
+        .chat()
+        .create(ChatRequest::new("secondary").user("Hello"))
+        .await
+        .unwrap();
+    assert_eq!(
+        models_of(opening.attempts()),
+        ["secondary", "secondary", "secondary", "primary"]
+    );
+    let state = |name: &str| {
+        client
+            .targets()
+            .into_iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .breaker
+    };
+    assert_eq!(state("secondary"), CircuitState::Open);
+    assert_eq!(state("primary"), CircuitState::Closed);
+    client
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overload_is_retried_when_the_only_alternative_is_cooling_down() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("secondary", _) => openai_error(500, "server_error", "The server had an error"),
+        // Serves the call that opens secondary's breaker, then is
+        // overloaded twice.
+        ("primary", 1 | 2) => overloaded(),
+        (m, _) => ok(m),
+    });
+    let client = with_secondary_open(&mock, Duration::from_secs(60)).await;
+    let before = mock.calls();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(decisions(response.attempts()), ["retry", "retry", "served"]);
+    assert_eq!(models(&mock)[before..], ["primary", "primary", "primary"]);
+    let waits = retry_waits(response.attempts());
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_millis(100)),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retried_overload_falls_back_once_the_alternative_reopens() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("secondary", 0..3) => openai_error(500, "server_error", "The server had an error"),
+        ("primary", 1..) => overloaded(),
+        (m, _) => ok(m),
+    });
+    // secondary's breaker lets a probe through before the backoff's floor.
+    let client = with_secondary_open(&mock, Duration::from_millis(50)).await;
+    let before = mock.calls();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(
+        decisions(response.attempts()),
+        ["retry", "fallback", "served"]
+    );
+    assert_eq!(models(&mock)[before..], ["primary", "primary", "secondary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_fallback_restores_retrying_an_overload_first() {
+    let mock = scripted(|model, _| match model {
+        "primary" => overloaded(),
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .policy(
+            ErrorCategory::Overloaded,
+            CategoryPolicy::retry_then_fallback(),
+        )
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(
+        models(&mock),
+        ["primary", "primary", "primary", "secondary"]
+    );
+    assert_eq!(
+        decisions(response.attempts()),
+        ["retry", "retry", "fallback", "served"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_same_provider_fallback_first_policy_retries_when_the_provider_has_no_other_target() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => overloaded(),
+        (m, _) => ok(m),
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .models(["primary"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("deepseek", "https://api.deepseek.com/v1")
+                .api_key("sk-deepseek-0000")
+                .models(["secondary"]),
+        )
+        .fallback_models(["primary", "secondary"])
+        .policy(
+            ErrorCategory::Overloaded,
+            CategoryPolicy::fallback_else_retry().same_provider(),
+        )
+        .transport(Arc::new(mock.clone()))
+        .seed(7)
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    // secondary is open, but on another provider: not an alternative here.
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(decisions(response.attempts()), ["retry", "served"]);
 }
 
 #[tokio::test(start_paused = true)]
