@@ -1992,13 +1992,16 @@ async fn an_in_stream_provider_error_before_content_is_diagnosed() {
         }
         m => sse(&[&chunk(m, "ok"), &finish(m), "[DONE]"]),
     });
-    let client = builder(&mock).max_retries(0).build().unwrap();
+    let client = builder(&mock).build().unwrap();
     let (_, summary, _) = drain(client.chat().stream(request()).await.unwrap()).await;
     let summary = summary.unwrap();
     assert_eq!(
         categories(summary.attempts()),
         [Some(ErrorCategory::Overloaded), None]
     );
+    // An overload falls back at once in a stream too.
+    assert_eq!(decisions(summary.attempts()), ["fallback", "served"]);
+    assert_eq!(models(&mock), ["primary", "secondary"]);
 }
 
 #[tokio::test(start_paused = true)]
