@@ -7,7 +7,7 @@ use nb_client::{
     Attempt, ChatRequest, ChatStream, ErrorCategory, NeuralBridge, NeuralBridgeBuilder,
     StreamEvent, StreamSummary,
 };
-use nb_mock::{MockServer, ModelBehavior, Scenario};
+use nb_mock::{MockServer, ModelBehavior, RequestLog, Scenario};
 
 /// The primary model of the fixtures' chain.
 pub const PRIMARY: &str = "gpt-4o";
@@ -110,6 +110,16 @@ pub async fn read(mut stream: ChatStream) -> Streamed {
         assert!(stream.next().await.is_none(), "nothing after the end");
         return Streamed { text, events, end };
     }
+}
+
+/// The time between the last request for `from` and the first one for
+/// `to` that followed it, as the server saw them (`None` if `to` was not
+/// called after `from`).
+pub fn handoff(log: &RequestLog, from: &str, to: &str) -> Option<Duration> {
+    let requests = log.requests();
+    let last = requests.iter().rposition(|r| &*r.model == from)?;
+    let next = requests[last..].iter().find(|r| &*r.model == to)?;
+    Some(next.at.saturating_sub(requests[last].at))
 }
 
 /// Whether `d` is within `[lo, hi]`.

@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
-use nb_client::{CategoryPolicy, Decision, ErrorCategory, ErrorKind, Tier};
+use nb_client::{
+    CategoryPolicy, CircuitBreakerConfig, CircuitState, Decision, ErrorCategory, ErrorKind, Tier,
+};
 use nb_mock::{Fault, ModelBehavior, Rule};
 use nb_tests::client::{
-    FALLBACK, KEY, PRIMARY, between, categories, chat, decisions, models, scenario, start,
+    FALLBACK, KEY, PRIMARY, between, categories, chat, decisions, handoff, models, scenario, start,
 };
 use tokio::time::Instant;
 
@@ -172,8 +174,11 @@ async fn a_single_server_error_is_retried_on_the_same_model() {
     assert!(between(log.gaps(PRIMARY)[0], ms(100), ms(500)));
 }
 
+/// The backoff's floor: a retry never comes sooner.
+const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
+
 #[tokio::test(start_paused = true)]
-async fn persistent_503_falls_back_within_the_retry_limit() {
+async fn persistent_503_falls_back_at_once_while_the_fallback_is_open() {
     let f = start(
         scenario([
             always(Fault::ServiceUnavailable {
@@ -188,28 +193,116 @@ async fn persistent_503_falls_back_within_the_retry_limit() {
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
     assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(models(response.attempts()), [PRIMARY, FALLBACK]);
+    assert_eq!(decisions(response.attempts()), ["fallback", "served"]);
+    let first = response.attempts()[0].diagnosis().unwrap();
     assert_eq!(
-        models(response.attempts()),
-        [PRIMARY, PRIMARY, PRIMARY, FALLBACK]
-    );
-    assert!(
-        response.attempts()[..3]
-            .iter()
-            .all(|a| a.diagnosis().unwrap().status == Some(503))
+        (first.status, first.category),
+        (Some(503), ErrorCategory::Overloaded)
     );
     let log = f.server.log();
-    assert_eq!(log.attempts(PRIMARY), 3);
+    assert_eq!(log.attempts(PRIMARY), 1, "no retry on the overloaded model");
     assert_eq!(log.attempts(FALLBACK), 1);
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
+    let handoff = handoff(log, PRIMARY, FALLBACK).unwrap();
+    assert!(handoff < BACKOFF_FLOOR, "no backoff first: {handoff:?}");
+    assert!(start.elapsed() < BACKOFF_FLOOR, "{:?}", start.elapsed());
 }
 
 #[tokio::test(start_paused = true)]
-async fn persistent_529_overload_falls_back_within_the_retry_limit() {
+async fn persistent_529_overload_falls_back_at_once_while_the_fallback_is_open() {
     let f = start(scenario([always(Fault::Overloaded), fallback()]), |b| b).await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Overloaded), None]
+    );
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1);
+    assert_eq!(log.attempts(FALLBACK), 1);
+    let handoff = handoff(log, PRIMARY, FALLBACK).unwrap();
+    assert!(handoff < BACKOFF_FLOOR, "{handoff:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overload_on_the_last_open_model_is_retried_with_backoff() {
+    let f = start(
+        scenario([
+            always(Fault::Overloaded),
+            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded).attempts(1..=2)),
+        ]),
+        |b| b,
+    )
+    .await;
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        models(response.attempts()),
+        [PRIMARY, FALLBACK, FALLBACK, FALLBACK]
+    );
+    assert_eq!(
+        decisions(response.attempts()),
+        ["fallback", "retry", "retry", "served"]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1);
+    assert_eq!(log.attempts(FALLBACK), 3);
+    let gaps = log.gaps(FALLBACK);
+    assert!(gaps.iter().all(|g| *g >= BACKOFF_FLOOR), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overload_is_retried_on_the_same_model_while_the_fallbacks_breaker_is_open() {
+    let f = start(
+        scenario([
+            // Serves the call that opens the fallback's breaker, then is
+            // overloaded twice.
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Overloaded).attempts(2..=3)),
+            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::ServerError)),
+        ]),
+        |b| {
+            b.breaker(CircuitBreakerConfig {
+                recovery_timeout: Duration::from_secs(60),
+                ..CircuitBreakerConfig::consecutive_failures(3)
+            })
+        },
+    )
+    .await;
+    // Three 500s (an attempt and two retries) open the fallback's breaker.
+    let opening = f.client.chat().create(chat(FALLBACK)).await.unwrap();
+    assert_eq!(
+        models(opening.attempts()),
+        [FALLBACK, FALLBACK, FALLBACK, PRIMARY]
+    );
+    let breaker = |name: &str| {
+        let targets = f.client.targets();
+        targets.iter().find(|t| t.name == name).unwrap().breaker
+    };
+    assert_eq!(breaker(FALLBACK), CircuitState::Open);
+    assert_eq!(breaker(PRIMARY), CircuitState::Closed);
+
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(decisions(response.attempts()), ["retry", "retry", "served"]);
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 4);
+    assert_eq!(log.attempts(FALLBACK), 3, "not called while open");
+    let gaps = log.gaps(PRIMARY);
+    assert!(gaps[1..].iter().all(|g| *g >= BACKOFF_FLOOR), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_fallback_restores_backing_off_on_an_overloaded_model() {
+    let f = start(scenario([always(Fault::Overloaded), fallback()]), |b| {
+        b.policy(
+            ErrorCategory::Overloaded,
+            CategoryPolicy::retry_then_fallback(),
+        )
+    })
+    .await;
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
     assert_eq!(response.served_by(), FALLBACK);
@@ -222,9 +315,15 @@ async fn persistent_529_overload_falls_back_within_the_retry_limit() {
             None
         ]
     );
-    assert_eq!(f.server.log().attempts(PRIMARY), 3);
-    let gaps = f.server.log().gaps(PRIMARY);
-    assert!(gaps.iter().all(|g| *g >= ms(100)), "{gaps:?}");
+    assert_eq!(
+        decisions(response.attempts()),
+        ["retry", "retry", "fallback", "served"]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 3);
+    assert_eq!(log.attempts(FALLBACK), 1);
+    let gaps = log.gaps(PRIMARY);
+    assert!(gaps.iter().all(|g| *g >= BACKOFF_FLOOR), "{gaps:?}");
 }
 
 #[tokio::test(start_paused = true)]
