@@ -1,7 +1,7 @@
 //! A tour of nb-breaker in virtual time: no key, no network, no sleeping.
 //!
 //! ```sh
-//! cargo run --release -p nb-breaker --example quickstart
+//! cargo run --release -p nb-breaker --example tour
 //! ```
 //!
 //! Time is a base `Instant` plus durations, passed to every call, so the
