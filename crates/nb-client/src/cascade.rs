@@ -134,6 +134,10 @@ pub(crate) struct CallState {
     pub(crate) attempts: Vec<Attempt>,
     /// Targets this call stopped trying.
     given_up: Vec<TargetId>,
+    /// Targets left for an alternative by a fall-back-first policy: out of
+    /// the running while anything else can be tried, then back for the
+    /// retry they were owed.
+    deferred: Vec<TargetId>,
     /// Targets a permit or limiter race turned away since the last attempt.
     skipped: Vec<TargetId>,
     targets: Vec<TargetCall>,
@@ -156,6 +160,7 @@ impl CallState {
             deadline: later(started, deadline),
             attempts: Vec::new(),
             given_up: Vec::new(),
+            deferred: Vec::new(),
             skipped: Vec::new(),
             targets: Vec::new(),
             keys_tried: Vec::new(),
@@ -177,9 +182,10 @@ impl CallState {
         self.attempts.iter().rev().find_map(Attempt::diagnosis)
     }
 
-    /// Gives `target` up for the rest of the call.
+    /// Gives `target` up for the rest of the call (a deferred target stays
+    /// deferred: the call may still come back to it).
     pub(crate) fn give_up(&mut self, target: TargetId) {
-        if !self.given_up.contains(&target) {
+        if !self.given_up.contains(&target) && !self.deferred.contains(&target) {
             self.given_up.push(target);
         }
     }
@@ -192,13 +198,15 @@ impl CallState {
     }
 
     /// Whether a target other than `failed` is available now within
-    /// `scope`, among those the call has not given up: whether the next
-    /// pick would find one if `failed` were given up.
+    /// `scope`, among those the call has neither given up nor deferred:
+    /// whether the next pick would find one if `failed` were set aside.
     fn has_alternative(&self, failed: &TargetId, scope: Scope, now: Instant) -> bool {
-        self.chain
-            .targets
-            .iter()
-            .any(|t| t != failed && !self.given_up.contains(t) && self.available(t, scope, now))
+        self.chain.targets.iter().any(|t| {
+            t != failed
+                && !self.given_up.contains(t)
+                && !self.deferred.contains(t)
+                && self.available(t, scope, now)
+        })
     }
 
     fn target_call(&mut self, target: &TargetId) -> usize {
@@ -243,10 +251,10 @@ impl CallState {
         let cost = self.cost;
         let available = |t: &TargetId| self.available(t, self.scope, now);
         let combined;
-        let exclusions: &[TargetId] = if self.skipped.is_empty() {
+        let exclusions: &[TargetId] = if self.skipped.is_empty() && self.deferred.is_empty() {
             &self.given_up
         } else {
-            combined = [&self.given_up[..], &self.skipped[..]].concat();
+            combined = [&self.given_up[..], &self.skipped[..], &self.deferred[..]].concat();
             &combined
         };
         let balancer = &self.chain.balancer;
@@ -270,6 +278,18 @@ impl CallState {
         if !self.skipped.is_empty() {
             // A race turned these away; they may be free now.
             self.skipped.clear();
+            return self.select(inner, now);
+        }
+        if !self.deferred.is_empty() {
+            // Every alternative failed or is cooling: come back to the
+            // targets that were left for them, each a retry the budget must
+            // allow (time spent on the alternatives was their backoff).
+            let deferred = std::mem::take(&mut self.deferred);
+            for target in deferred {
+                if !inner.budget.try_withdraw(now) {
+                    self.given_up.push(target);
+                }
+            }
             return self.select(inner, now);
         }
         // Nothing to call: the first candidate to reopen, if any is cooling.
@@ -356,7 +376,16 @@ impl CallState {
             && fallback.is_some_and(|scope| self.has_alternative(target, scope, now));
         let i = self.target_call(target);
         let allowed = policy.retry_limit().allowed(inner.settings.max_retries);
-        if !fall_back_now && d.retryable && !f.own_timeout && self.targets[i].retries < allowed {
+        let may_retry = d.retryable && !f.own_timeout && self.targets[i].retries < allowed;
+        if fall_back_now && may_retry {
+            // Try the alternative now; the retry waits until nothing else
+            // is left.
+            self.targets[i].retries += 1;
+            if !self.deferred.contains(target) {
+                self.deferred.push(target.clone());
+            }
+        }
+        if !fall_back_now && may_retry {
             let rng = self.rng.get_or_insert_with(|| inner.rng());
             let backoff = self.targets[i]
                 .backoff

@@ -73,7 +73,7 @@
 //! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
 //! | `content_filter` | fail with the reason |
 //! | `invalid_request` | fail at once |
-//! | `overloaded` | fall back at once if another target is available now (not given up, allowed, its breaker and rate limit open); only when none is, retry with backoff up to `max_retries`, then fall back ([`CategoryPolicy::fallback_else_retry`]) |
+//! | `overloaded` | fall back at once if another target is available now (not given up, allowed, its breaker and rate limit open); only when none is, retry with backoff up to `max_retries`, then fall back; a target set aside this way gets its retry if every alternative fails ([`CategoryPolicy::fallback_else_retry`]) |
 //! | `server_error`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
 //! | `timeout` | our own timer (a hung provider): fall back, never the same target again; a 408/504/524 from the server: retry at most once |
 //!

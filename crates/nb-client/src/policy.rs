@@ -119,6 +119,12 @@ impl CategoryPolicy {
     /// request. The check is made after each failure, so a retry on the
     /// last candidate still falls back as soon as another one reopens.
     ///
+    /// A target left for an alternative is not given up: it is set aside,
+    /// and if every alternative then fails or cools down, the call comes
+    /// back to it for the retry it was owed (counted against `max_retries`
+    /// and the retry budget; the time spent on the alternatives is its
+    /// backoff).
+    ///
     /// The default for [`ErrorCategory::Overloaded`]: a provider that says
     /// it is out of capacity is asking not to be called again soon, and
     /// with a healthy alternative going there at once is both faster and

@@ -302,6 +302,44 @@ async fn an_overload_falls_back_at_once_while_another_target_is_open() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_overloaded_target_left_for_a_fallback_is_tried_again_when_the_fallbacks_fail() {
+    fn quota() -> MockReply {
+        openai_error(429, "insufficient_quota", "You exceeded your current quota")
+    }
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => overloaded(),
+        ("primary", _) => ok("primary"),
+        _ => quota(),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    // The overload sent the call on at once; when every fallback turned out
+    // to be out of quota, the primary got the retry it was owed.
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(
+        models(&mock),
+        ["primary", "secondary", "tertiary", "primary"]
+    );
+    assert_eq!(
+        decisions(response.attempts()),
+        ["fallback", "fallback", "fallback", "served"]
+    );
+    // Its retry counted: a second overload with nothing left is retried
+    // only up to max_retries (2 here, one already spent).
+    let mock = scripted(|model, _| match model {
+        "primary" => overloaded(),
+        _ => quota(),
+    });
+    let client = builder(&mock).build().unwrap();
+    let error = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(error.category(), Some(ErrorCategory::Overloaded));
+    assert_eq!(
+        models(&mock),
+        ["primary", "secondary", "tertiary", "primary", "primary"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_overload_on_the_last_open_target_is_retried_with_backoff() {
     let mock = scripted(|model, n| match (model, n) {
         ("tertiary", 2..) => ok("tertiary"),
