@@ -172,10 +172,54 @@ impl fmt::Display for Error {
             ErrorKind::Config { reason } => return write!(f, "configuration error: {reason}"),
         }
         if let Some(d) = &self.inner.diagnosis {
-            write!(f, ": {} ({}): {}", d.category, d.sub_category, d.root_cause)?;
+            write!(f, ": {}", d.category)?;
+            // A generic sub-category repeats the category: say it once.
+            if *d.sub_category != *d.category.as_str() {
+                write!(f, " ({})", d.sub_category)?;
+            }
+            write!(f, ": {}", d.root_cause)?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use nb_diagnose::{DiagnosisEngine, Failure};
+
+    use super::*;
+
+    #[test]
+    fn display_names_the_category_once_and_the_sub_category_when_it_says_more() {
+        let engine = DiagnosisEngine::new();
+        let mut cut = engine.diagnose(&Failure::stream_interrupted("connection closed"));
+        cut.sub_category = cut.category.as_str().into();
+        let error = Error::new(
+            ErrorKind::StreamInterrupted {
+                partial: "Hello".into(),
+            },
+            Some(cut),
+            Vec::new(),
+        );
+        let text = error.to_string();
+        assert_eq!(text.matches("stream_interrupted").count(), 1, "{text}");
+
+        let quota = engine.diagnose(
+            &Failure::http(
+                429,
+                r#"{"error":{"code":"insufficient_quota","message":"You exceeded your current quota"}}"#,
+            )
+            .with_base_url("https://api.openai.com/v1"),
+        );
+        let sub = quota.sub_category.to_string();
+        assert_ne!(sub, "quota_exhausted");
+        let error = Error::new(ErrorKind::Exhausted, Some(quota), Vec::new());
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("quota_exhausted ({sub}): ")),
+            "{text}"
+        );
+    }
+}

@@ -517,10 +517,12 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
             "fallback" => CategoryPolicy::fallback(),
             "fallback_larger_context" => CategoryPolicy::fallback_to(FallbackRule::LargerContext),
             "retry_then_fallback" => CategoryPolicy::retry_then_fallback(),
+            "fallback_else_retry" => CategoryPolicy::fallback_else_retry(),
             other => {
                 p.add(format!(
                     "policy.on.{name}: `{other}` is not \"fail\", \"fallback\", \
-                     \"fallback_larger_context\" or \"retry_then_fallback\""
+                     \"fallback_larger_context\", \"retry_then_fallback\" or \
+                     \"fallback_else_retry\""
                 ));
                 continue;
             }
@@ -563,7 +565,7 @@ mod tests {
         timeout_ladder = ["fast_fail", 2.5, 10]
         failure_threshold = 2
         recovery_s = 1.5
-        on = { content_filter = "fallback" }
+        on = { content_filter = "fallback", network = "fallback_else_retry" }
 
         [[endpoints]]
         name = "primary"
@@ -606,6 +608,12 @@ mod tests {
                 .contains(&("llama3.2".to_owned(), Some("local".to_owned())))
         );
         assert!(c.builder().build().is_ok());
+        let policies = &c.builder_parts.policies;
+        assert!(policies.contains(&(ErrorCategory::ContentFilter, CategoryPolicy::fallback())));
+        assert!(policies.contains(&(
+            ErrorCategory::Network,
+            CategoryPolicy::fallback_else_retry()
+        )));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(crate) const SCENARIO: &str = r#"
 [[models]]
 name = "primary"
 [[models.rules]]
-fault = "service_unavailable"
+fault = "server_error"
 
 [[models]]
 name = "backup"
