@@ -29,8 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nb_client::{
-    ChatRequest, CircuitBreakerConfig, Error, ErrorCategory, ErrorKind, NeuralBridge, StreamEvent,
-    StreamPolicy, Tier,
+    ChatRequest, CircuitBreakerConfig, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy, Tier,
 };
 use nb_mock::{MockServer, ModelBehavior, Rule, Scenario};
 use serde_json::{Value, json};
@@ -139,18 +138,6 @@ struct Outcome {
     result: Result<String, &'static str>,
 }
 
-/// Why a call failed, in one word: the kind of error when it says more
-/// than the last attempt's diagnosis (`cooling_down`, `deadline_exceeded`),
-/// else the final diagnosis's category.
-fn failure_label(error: &Error) -> &'static str {
-    match error.kind() {
-        ErrorKind::CoolingDown { .. } => "cooling_down",
-        ErrorKind::DeadlineExceeded => "deadline_exceeded",
-        ErrorKind::Config { .. } => "config",
-        _ => error.category().map_or("unknown", ErrorCategory::as_str),
-    }
-}
-
 /// One request, streamed (odd `n`) or not, to its end: the serving model.
 async fn call(client: &NeuralBridge, primary: &str, n: u64) -> Result<String, &'static str> {
     let request =
@@ -158,19 +145,15 @@ async fn call(client: &NeuralBridge, primary: &str, n: u64) -> Result<String, &'
     if n.is_multiple_of(2) {
         return match client.chat().create(request).await {
             Ok(response) => Ok(response.served_by().to_owned()),
-            Err(e) => Err(failure_label(&e)),
+            Err(e) => Err(e.label()),
         };
     }
-    let mut stream = client
-        .chat()
-        .stream(request)
-        .await
-        .map_err(|e| failure_label(&e))?;
+    let mut stream = client.chat().stream(request).await.map_err(|e| e.label())?;
     while let Some(event) = stream.next().await {
         match event {
             Ok(StreamEvent::Done(summary)) => return Ok(summary.served_by().to_owned()),
             Ok(_) => {}
-            Err(e) => return Err(failure_label(&e)),
+            Err(e) => return Err(e.label()),
         }
     }
     // `next` ends with `Done` or an error; a stream that just stops is no success.

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use nb_client::transport_failure_kind;
 use nb_diagnose::{
     Diagnosis, DiagnosisEngine, ErrorCategory, Failure, Provider, RateLimitHeaders,
-    TimeoutPhase as DiagPhase, TransportFailureKind, detect_provider, get_profile,
-    rate_limit_headers,
+    detect_provider, get_profile, rate_limit_headers,
 };
 use nb_transport::{
     ApiKey, ChatCompletion, ChatCompletionRequest, Endpoint, HyperTransport, RequestOptions,
-    Timeouts, Transport, TransportError, TransportErrorKind,
+    Timeouts, Transport, TransportError,
 };
 use serde::Serialize;
 
@@ -140,7 +140,7 @@ pub(crate) async fn run(probe: Probe) -> CliResult {
         ),
         Sent::Failed(e) => {
             let text = e.to_string();
-            let failure = Failure::transport(failure_kind(e.kind()), text.as_str());
+            let failure = Failure::transport(transport_failure_kind(e.kind()), text.as_str());
             let failure = failure
                 .with_base_url(endpoint.base_url())
                 .with_model(&probe.model);
@@ -343,25 +343,6 @@ fn key_variable(provider: Provider) -> String {
     }
 }
 
-/// nb-transport's error kind in nb-diagnose's terms.
-pub(crate) fn failure_kind(kind: TransportErrorKind) -> TransportFailureKind {
-    use nb_transport::TimeoutPhase as T;
-    match kind {
-        TransportErrorKind::ConnectRefused => TransportFailureKind::ConnectRefused,
-        TransportErrorKind::Dns => TransportFailureKind::Dns,
-        TransportErrorKind::Tls => TransportFailureKind::Tls,
-        TransportErrorKind::Reset => TransportFailureKind::Reset,
-        TransportErrorKind::StreamInterrupted => TransportFailureKind::StreamCut,
-        TransportErrorKind::Timeout(phase) => TransportFailureKind::Timeout(match phase {
-            T::Connect => DiagPhase::Connect,
-            T::ResponseHead | T::FirstByte => DiagPhase::FirstByte,
-            T::Idle => DiagPhase::Idle,
-            _ => DiagPhase::Total,
-        }),
-        _ => TransportFailureKind::Other,
-    }
-}
-
 fn healthy_report(
     out: &mut String,
     completion: &ChatCompletion,
@@ -458,22 +439,5 @@ mod tests {
         );
         assert_eq!(err.exit(), Exit::Usage);
         assert!(KeySource::resolve(Some("  "), None).is_err());
-    }
-
-    #[test]
-    fn transport_kinds_map_to_diagnosis_kinds() {
-        use nb_transport::TimeoutPhase as T;
-        assert_eq!(
-            failure_kind(TransportErrorKind::Timeout(T::ResponseHead)),
-            TransportFailureKind::Timeout(DiagPhase::FirstByte)
-        );
-        assert_eq!(
-            failure_kind(TransportErrorKind::ConnectRefused),
-            TransportFailureKind::ConnectRefused
-        );
-        assert_eq!(
-            failure_kind(TransportErrorKind::Protocol),
-            TransportFailureKind::Other
-        );
     }
 }

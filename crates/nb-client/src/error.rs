@@ -39,6 +39,20 @@ pub enum ErrorKind {
     },
 }
 
+impl ErrorKind {
+    /// The kind's `snake_case` name (`"cooling_down"`, `"exhausted"`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Exhausted => "exhausted",
+            Self::Aborted => "aborted",
+            Self::CoolingDown { .. } => "cooling_down",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::StreamInterrupted { .. } => "stream_interrupted",
+            Self::Config { .. } => "config",
+        }
+    }
+}
+
 /// The error of a call: its kind, the final diagnosis, and every attempt.
 ///
 /// Like hyper's error it is an opaque struct with predicates; nothing in
@@ -100,6 +114,23 @@ impl Error {
     /// The category of the final diagnosis.
     pub fn category(&self) -> Option<ErrorCategory> {
         self.diagnosis().map(|d| d.category)
+    }
+
+    /// One word for why the call failed, for metrics, logs and tables:
+    /// the kind when the call ended for a reason of its own (cooling down,
+    /// deadline, configuration), else the final diagnosis's category, else
+    /// the kind.
+    pub fn label(&self) -> &'static str {
+        match (&self.inner.kind, self.category()) {
+            (
+                ErrorKind::CoolingDown { .. }
+                | ErrorKind::DeadlineExceeded
+                | ErrorKind::Config { .. },
+                _,
+            )
+            | (_, None) => self.inner.kind.as_str(),
+            (_, Some(category)) => category.as_str(),
+        }
     }
 
     /// Every attempt of the call, in order, each with its diagnosis.
@@ -221,5 +252,27 @@ mod tests {
             text.contains(&format!("quota_exhausted ({sub}): ")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn label_says_why_the_call_ended() {
+        let engine = DiagnosisEngine::new();
+        let quota = engine.diagnose(&Failure::message("insufficient_quota").with_status(429));
+        let label = |kind, diagnosis| Error::new(kind, diagnosis, Vec::new()).label();
+        // The diagnosis names an exhausted call's cause ...
+        assert_eq!(
+            label(ErrorKind::Exhausted, Some(quota.clone())),
+            "quota_exhausted"
+        );
+        // ... but not a call that stopped for its own reasons.
+        let cooling = ErrorKind::CoolingDown {
+            retry_in: Duration::from_secs(3),
+        };
+        assert_eq!(label(cooling, Some(quota.clone())), "cooling_down");
+        assert_eq!(
+            label(ErrorKind::DeadlineExceeded, Some(quota)),
+            "deadline_exceeded"
+        );
+        assert_eq!(label(ErrorKind::Exhausted, None), "exhausted");
     }
 }

@@ -132,6 +132,34 @@ pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Dia
     inner.diagnose(&in_context(Failure::stream_interrupted(detail), target))
 }
 
+/// nb-transport's error kind in nb-diagnose's terms, for anyone who sends
+/// through a [`Transport`](nb_transport::Transport) and diagnoses what went
+/// wrong (the cascade does; so does `neuralbridge diagnose`).
+///
+/// Waiting for the head of a chat answer is waiting for its first byte, so
+/// both phases map to [`FirstByte`](DiagPhase::FirstByte). Kinds nb-diagnose
+/// has no name for (an unreachable host, bad HTTP, an oversized body) are
+/// [`Other`](TransportFailureKind::Other), which the diagnosis reads as a
+/// network failure its message may refine. (The cascade itself treats an
+/// oversized body as a malformed response and an unsendable request as a
+/// configuration error before asking this.)
+pub fn transport_failure_kind(kind: TransportErrorKind) -> TransportFailureKind {
+    match kind {
+        TransportErrorKind::ConnectRefused => TransportFailureKind::ConnectRefused,
+        TransportErrorKind::Dns => TransportFailureKind::Dns,
+        TransportErrorKind::Tls => TransportFailureKind::Tls,
+        TransportErrorKind::Reset => TransportFailureKind::Reset,
+        TransportErrorKind::StreamInterrupted => TransportFailureKind::StreamCut,
+        TransportErrorKind::Timeout(phase) => TransportFailureKind::Timeout(match phase {
+            TimeoutPhase::Connect => DiagPhase::Connect,
+            TimeoutPhase::ResponseHead | TimeoutPhase::FirstByte => DiagPhase::FirstByte,
+            TimeoutPhase::Idle => DiagPhase::Idle,
+            _ => DiagPhase::Total,
+        }),
+        _ => TransportFailureKind::Other,
+    }
+}
+
 /// Diagnoses a transport error. A request that cannot be sent as built (a
 /// key with characters no header allows) is a configuration error.
 pub(crate) fn transport_failure(
@@ -156,19 +184,7 @@ pub(crate) fn transport_failure(
                 "the response body exceeds the size cap",
             );
         }
-        K::ConnectRefused => TransportFailureKind::ConnectRefused,
-        K::Dns => TransportFailureKind::Dns,
-        K::Tls => TransportFailureKind::Tls,
-        K::Reset => TransportFailureKind::Reset,
-        K::StreamInterrupted => TransportFailureKind::StreamCut,
-        K::Timeout(phase) => TransportFailureKind::Timeout(match phase {
-            TimeoutPhase::Connect => DiagPhase::Connect,
-            TimeoutPhase::Idle => DiagPhase::Idle,
-            TimeoutPhase::Total => DiagPhase::Total,
-            // Waiting for the head of a chat answer is waiting for its first byte.
-            _ => DiagPhase::FirstByte,
-        }),
-        _ => TransportFailureKind::Other,
+        kind => transport_failure_kind(kind),
     };
     let text = error.to_string();
     let failure = in_context(Failure::transport(kind, text.as_str()), target);
@@ -211,4 +227,47 @@ pub(crate) fn observe_limit_headers(
         },
         now,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_kinds_map_to_diagnosis_kinds() {
+        use TransportErrorKind as K;
+        let timeout = |phase| transport_failure_kind(K::Timeout(phase));
+        assert_eq!(
+            timeout(TimeoutPhase::ResponseHead),
+            TransportFailureKind::Timeout(DiagPhase::FirstByte)
+        );
+        assert_eq!(
+            timeout(TimeoutPhase::FirstByte),
+            TransportFailureKind::Timeout(DiagPhase::FirstByte)
+        );
+        assert_eq!(
+            timeout(TimeoutPhase::Total),
+            TransportFailureKind::Timeout(DiagPhase::Total)
+        );
+        assert_eq!(
+            timeout(TimeoutPhase::Connect),
+            TransportFailureKind::Timeout(DiagPhase::Connect)
+        );
+        assert_eq!(
+            timeout(TimeoutPhase::Idle),
+            TransportFailureKind::Timeout(DiagPhase::Idle)
+        );
+        assert_eq!(
+            transport_failure_kind(K::ConnectRefused),
+            TransportFailureKind::ConnectRefused
+        );
+        assert_eq!(
+            transport_failure_kind(K::StreamInterrupted),
+            TransportFailureKind::StreamCut
+        );
+        assert_eq!(
+            transport_failure_kind(K::Protocol),
+            TransportFailureKind::Other
+        );
+    }
 }

@@ -154,6 +154,7 @@ pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder, default_backo
 pub use chat::{Chat, ChatRequest, STATIC_MODEL};
 pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};
+pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
 pub use policy::{CategoryPolicy, Degradation, FallbackRule, Retries, StreamPolicy, Tier};
 pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};

@@ -8,7 +8,7 @@ use tracing::field::Empty;
 use tracing::{Span, info_span};
 
 use crate::client::{Inner, now};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::failure::AttemptError;
 use crate::response::{Attempt, Decision, Degraded};
 use crate::target::TargetId;
@@ -51,7 +51,7 @@ pub(crate) fn call_served(
     span.record("served_by", served_by);
     span.record("endpoint", endpoint);
     span.record("attempts", attempts);
-    let category = degraded.map_or("success", |d| category(d.error()));
+    let category = degraded.map_or("success", |d| d.error().label());
     span.record("category", category);
     span.record("degraded", degraded.is_some());
     record_latency(span, started);
@@ -63,20 +63,8 @@ pub(crate) fn call_failed(span: &Span, started: Option<Instant>, error: &Error) 
         return;
     };
     span.record("attempts", error.attempts().len());
-    span.record("category", category(error));
+    span.record("category", error.label());
     record_latency(span, started);
-}
-
-/// The final diagnosis's category, or what the error is when no attempt
-/// was diagnosed.
-fn category(error: &Error) -> &'static str {
-    match (error.category(), error.kind()) {
-        (Some(c), _) => c.as_str(),
-        (None, ErrorKind::CoolingDown { .. }) => "cooling_down",
-        (None, ErrorKind::DeadlineExceeded) => "deadline_exceeded",
-        (None, ErrorKind::Config { .. }) => "config",
-        (None, _) => "unknown",
-    }
 }
 
 fn record_latency(span: &Span, started: Instant) {

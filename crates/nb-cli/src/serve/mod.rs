@@ -626,7 +626,7 @@ fn failure(e: &Error) -> Response<ResBody> {
     };
     let attempts: Vec<_> = e.attempts().iter().map(attempt_json).collect();
     let detail = json!({
-        "kind": kind_name(e.kind()),
+        "kind": e.kind().as_str(),
         "category": category.map(ErrorCategory::as_str),
         "sub_category": e.diagnosis().map(|d| &*d.sub_category),
         "attempts": attempts,
@@ -657,18 +657,6 @@ fn message(e: &Error) -> String {
             format!("{} ({n} attempt{plural})", d.root_cause)
         }
         _ => e.to_string(),
-    }
-}
-
-fn kind_name(kind: &ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Exhausted => "exhausted",
-        ErrorKind::Aborted => "aborted",
-        ErrorKind::CoolingDown { .. } => "cooling_down",
-        ErrorKind::DeadlineExceeded => "deadline_exceeded",
-        ErrorKind::StreamInterrupted { .. } => "stream_interrupted",
-        ErrorKind::Config { .. } => "config",
-        _ => "other",
     }
 }
 
