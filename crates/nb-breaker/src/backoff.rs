@@ -56,6 +56,18 @@ pub enum JitterStrategy {
     Decorrelated,
 }
 
+/// The seed API's spellings, so `JitterStrategy::FullJitter` written from the
+/// articles compiles and means the same strategy.
+#[allow(non_upper_case_globals)]
+impl JitterStrategy {
+    /// Same as [`JitterStrategy::Full`].
+    pub const FullJitter: Self = Self::Full;
+    /// Same as [`JitterStrategy::Equal`].
+    pub const EqualJitter: Self = Self::Equal;
+    /// Same as [`JitterStrategy::Decorrelated`].
+    pub const DecorrelatedJitter: Self = Self::Decorrelated;
+}
+
 /// Jitter applied to a [`Backoff`].
 ///
 /// ```
@@ -386,6 +398,20 @@ mod tests {
 
     fn rng() -> fastrand::Rng {
         fastrand::Rng::with_seed(42)
+    }
+
+    #[test]
+    fn the_seed_spellings_name_the_same_strategies() {
+        let seed = JitterConfig {
+            strategy: JitterStrategy::FullJitter,
+            ..JitterConfig::default()
+        };
+        assert_eq!(seed, JitterConfig::full());
+        assert_eq!(JitterStrategy::EqualJitter, JitterStrategy::Equal);
+        assert_eq!(
+            JitterStrategy::DecorrelatedJitter,
+            JitterStrategy::Decorrelated
+        );
     }
 
     fn delays(b: Backoff, n: usize) -> Vec<Duration> {
