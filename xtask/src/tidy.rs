@@ -106,6 +106,10 @@ fn ci_script_runs_the_readme_test_command() {
     ] {
         assert!(ci.contains(check), ".ci/run does not run `{check}`");
     }
+    for features in crate::ci::FEATURE_CHECKS {
+        let check = format!("cargo check --locked {features}");
+        assert!(ci.contains(&check), ".ci/run does not run `{check}`");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
