@@ -1,7 +1,10 @@
 //! Flag value parsers shared by the commands, and writing to stdout without panicking.
 
+use std::convert::Infallible;
 use std::io::{self, Write};
 use std::time::Duration;
+
+use nb_transport::ApiKey;
 
 use crate::exit::CliError;
 
@@ -46,6 +49,11 @@ pub(crate) fn header(text: &str) -> Result<(String, String), String> {
 
 /// Writes `text` to stdout and flushes it. A closed pipe (`| head`) is reported as
 /// [`CliError::Closed`] so the command can stop quietly.
+/// `--api-key`, held so that `Debug` of the parsed arguments never shows it.
+pub(crate) fn api_key(text: &str) -> Result<ApiKey, Infallible> {
+    Ok(ApiKey::new(text))
+}
+
 pub(crate) fn print(text: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())

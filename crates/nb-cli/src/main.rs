@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use nb_transport::ApiKey;
 
 use crate::exit::{CliError, CliResult, EXIT_CODES_HELP, Exit};
 
@@ -148,8 +149,8 @@ struct DiagnoseArgs {
     #[arg(long, value_name = "VAR", conflicts_with = "api_key")]
     api_key_env: Option<String>,
     /// The API key itself (prefer --api-key-env).
-    #[arg(long, value_name = "KEY")]
-    api_key: Option<String>,
+    #[arg(long, value_name = "KEY", value_parser = args::api_key)]
+    api_key: Option<ApiKey>,
     /// Give up after this long: seconds (30, 2.5) or with a unit (500ms, 1m).
     #[arg(long, value_name = "S", default_value = "30", value_parser = args::duration)]
     timeout: Duration,
@@ -249,7 +250,10 @@ fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Diagnose(a) => {
             let probe = probe::Probe {
-                key: probe::KeySource::resolve(a.api_key.as_deref(), a.api_key_env.as_deref())?,
+                key: probe::KeySource::resolve(
+                    a.api_key.as_ref().map(ApiKey::expose),
+                    a.api_key_env.as_deref(),
+                )?,
                 base_url: a.base_url,
                 model: a.model,
                 timeout: a.timeout,

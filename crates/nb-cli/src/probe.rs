@@ -187,11 +187,39 @@ pub(crate) async fn run(probe: Probe) -> CliResult {
             }
         }
     }
+    if let Some(key) = probe.key.key() {
+        out = scrub_key(out, key.expose());
+    }
     print(&out)?;
     Ok(match &outcome {
         Outcome::Healthy { .. } => Exit::Ok,
         Outcome::Failed(d) => Exit::for_diagnosis(d),
     })
+}
+
+/// Keys shorter than this are not scrubbed: masking every three-letter run
+/// that happens to equal a toy key would garble the report, and no provider
+/// issues keys that short.
+const SHORTEST_SCRUBBED_KEY: usize = 8;
+
+/// The report with every copy of `key` masked. nb-diagnose already masks
+/// what looks like a key (`sk-...`, `Bearer ...`), but a provider may echo a
+/// key with no recognisable prefix (Azure's hex keys, a self-hosted server's
+/// token); here the exact key is known, so no shape needs guessing.
+fn scrub_key(report: String, key: &str) -> String {
+    if key.len() < SHORTEST_SCRUBBED_KEY {
+        return report;
+    }
+    let mut report = report;
+    // In --json output the key may appear escaped.
+    let escaped = serde_json::to_string(key).unwrap_or_default();
+    let escaped = escaped.trim_matches('"');
+    for form in [key, escaped] {
+        if !form.is_empty() && report.contains(form) {
+            report = report.replace(form, "***");
+        }
+    }
+    report
 }
 
 /// `diagnose --json`'s report.
@@ -439,5 +467,19 @@ mod tests {
         );
         assert_eq!(err.exit(), Exit::Usage);
         assert!(KeySource::resolve(Some("  "), None).is_err());
+    }
+
+    #[test]
+    fn the_exact_key_is_scrubbed_in_any_form() {
+        let key = "0123456789abcdef\"quoted";
+        let text = format!("invalid key {key}; again {key}");
+        assert_eq!(scrub_key(text, key), "invalid key ***; again ***");
+        let json = serde_json::to_string(&format!("echo {key}")).unwrap();
+        assert_eq!(scrub_key(json, key), "\"echo ***\"");
+        assert_eq!(
+            scrub_key("a short key: abc".to_owned(), "abc"),
+            "a short key: abc",
+            "keys too short to be real are left alone"
+        );
     }
 }

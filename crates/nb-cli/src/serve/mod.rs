@@ -25,8 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use nb_client::{
-    Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, HealthReport, NeuralBridge,
-    StreamEvent,
+    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, HealthReport,
+    NeuralBridge, StreamEvent,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -50,7 +50,8 @@ const SAVE_EVERY: Duration = Duration::from_secs(60);
 struct State {
     config: ServeConfig,
     client: NeuralBridge,
-    token: Option<String>,
+    /// Callers' bearer token; `ApiKey` so `Debug` never shows it.
+    token: Option<ApiKey>,
 }
 
 /// Builds the client, binds, prints the base URL and serves until Ctrl-C.
@@ -66,7 +67,7 @@ pub(crate) async fn run(config: ServeConfig, listen: Option<SocketAddr>, check: 
                 .filter(|t| !t.trim().is_empty())
                 .ok_or_else(|| CliError::usage(format!("environment variable {var} is not set")))?
                 .trim()
-                .to_owned(),
+                .into(),
         ),
         None => None,
     };
@@ -312,7 +313,7 @@ fn authorized(state: &State, req: &Request<Incoming>) -> bool {
         .get(AUTHORIZATION)
         .map(|v| bearer(v.as_bytes()))
         .unwrap_or_default();
-    constant_time_eq(given, token.as_bytes())
+    constant_time_eq(given, token.expose().as_bytes())
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value (the scheme's case does not

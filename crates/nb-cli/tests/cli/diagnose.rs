@@ -19,6 +19,11 @@ name = "revoked"
 fault = "invalid_api_key"
 
 [[models]]
+name = "echoing"
+[[models.rules]]
+fault = { kind = "custom", status = 401, body = '{"error":{"message":"Invalid API key 0123456789abcdef0123456789abcdef.","code":"invalid_api_key"}}' }
+
+[[models]]
 name = "hung"
 [[models.rules]]
 fault = "hang"
@@ -98,6 +103,24 @@ async fn bad_key_needs_a_fix_exit_3_and_the_key_is_never_printed() {
                 assert!(r.stdout.contains("SEVERITY: CRITICAL"), "{}", r.stdout);
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn a_key_the_provider_echoes_without_a_prefix_is_scrubbed() {
+    // Azure-style: 32 hex digits, nothing nb-diagnose's shape-based masking recognises.
+    const HEX_KEY: &str = "0123456789abcdef0123456789abcdef";
+    let server = mock(SCENARIO).await;
+    let base = server.base_url();
+    for json in [false, true] {
+        let mut extra = vec!["--api-key", HEX_KEY];
+        if json {
+            extra.push("--json");
+        }
+        let r = run_async(&args(&base, "echoing", &extra), &[]).await;
+        assert_eq!(r.code, 3, "{r:?}");
+        assert!(!r.all().contains(HEX_KEY), "key printed:\n{}", r.all());
+        assert!(r.stdout.contains("Invalid API key ***."), "{}", r.stdout);
     }
 }
 
