@@ -770,13 +770,14 @@ impl Display {
     }
 }
 
-/// The `q` quantile (0..=1) of sorted durations.
+/// The `q` quantile (0..=1) of sorted durations, by nearest rank (the
+/// definition `cargo xtask chaos` uses, so the two tables compare).
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.saturating_sub(1).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
 }
 
 fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration) {
@@ -837,7 +838,10 @@ fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration)
     for (name, meaning) in [
         (
             "requests",
-            "requests made, each caller sending the next one as soon as the last ended".to_owned(),
+            format!(
+                "requests made, each caller sending the next one {} ms after the last ended",
+                THINK.as_millis()
+            ),
         ),
         (
             "success rate",
@@ -1010,8 +1014,9 @@ mod tests {
     #[test]
     fn quantiles_of_sorted_latencies() {
         let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(quantile(&ms, 0.5), Duration::from_millis(51));
+        assert_eq!(quantile(&ms, 0.5), Duration::from_millis(50));
         assert_eq!(quantile(&ms, 0.99), Duration::from_millis(99));
+        assert_eq!(quantile(&ms[..1], 0.99), Duration::from_millis(1));
         assert_eq!(quantile(&[], 0.5), Duration::ZERO);
     }
 

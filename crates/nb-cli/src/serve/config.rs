@@ -631,6 +631,14 @@ mod tests {
     }
 
     #[test]
+    fn with_no_listen_address_it_binds_loopback_only() {
+        let text = GOOD.replace("listen = \"127.0.0.1:0\"", "");
+        let c = ServeConfig::parse(&text, &env).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert!(c.listen.ip().is_loopback());
+    }
+
+    #[test]
     fn without_a_catch_all_unnamed_models_are_unknown() {
         let text = GOOD.split("[catch_all]").next().unwrap();
         let c = ServeConfig::parse(text, &env).unwrap();
