@@ -927,7 +927,8 @@ fn health(out: &mut String, report: &HealthReport) {
         out,
         "  ",
         "What NeuralBridge learned from its own calls in this run (what `health_status()` \
-         returns and `serve` shows on GET /health):",
+         returns and `serve` shows on GET /health). It also counts the calls of requests \
+         still in flight when traffic stopped, which the tables above leave out:",
     );
     let list = |models: &[String]| {
         if models.is_empty() {
