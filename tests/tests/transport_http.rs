@@ -316,6 +316,7 @@ async fn response_head_timeout() {
 async fn timeouts_too_long_for_the_clock_mean_no_deadline() {
     let server = Server::start(|_| Response::new(ResponseBody::full("ok"))).await;
     let forever = Timeouts {
+        connect: Some(Duration::MAX),
         response_head: Some(Duration::MAX),
         first_byte: Some(Duration::MAX),
         idle: Some(Duration::MAX),
@@ -434,10 +435,10 @@ async fn total_timeout_while_the_body_trickles() {
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Total));
 }
 
-#[tokio::test]
-async fn connect_timeout_against_a_full_backlog() {
-    // A listener that never accepts, with the smallest backlog: once its
-    // accept queue is full the kernel drops further SYNs, so connecting hangs.
+/// A listener that never accepts, with the smallest backlog: once its accept
+/// queue is full the kernel drops further SYNs, so connecting to it hangs.
+/// Keep the returned values alive while connecting.
+async fn unanswered_address() -> (SocketAddr, TcpListener, Vec<TcpStream>) {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let listener = socket.listen(0).unwrap();
@@ -449,26 +450,50 @@ async fn connect_timeout_against_a_full_backlog() {
         fillers.push(stream);
         assert!(fillers.len() < 64, "the backlog never filled");
     }
+    (addr, listener, fillers)
+}
 
-    let transport = HyperTransport::builder()
-        .connect_timeout(Some(SHORT))
-        .build()
-        .unwrap();
-    let timeouts = Timeouts {
-        response_head: Some(Duration::from_secs(30)),
-        ..Timeouts::NONE
-    };
-    let err = transport
-        .send(get(&format!("http://{addr}/")), with(timeouts))
-        .await
-        .unwrap_err();
+fn assert_connect_timeout(err: &TransportError) {
     assert_eq!(
         err.kind(),
         TransportErrorKind::Timeout(TimeoutPhase::Connect),
         "{err:?}"
     );
     assert!(err.is_connect() && err.is_timeout());
-    drop(listener);
+}
+
+#[tokio::test]
+async fn connect_timeout_against_a_full_backlog() {
+    let (addr, _listener, _fillers) = unanswered_address().await;
+    let url = format!("http://{addr}/");
+
+    // The transport's deadline holds even when the request asks for longer.
+    let impatient = HyperTransport::builder()
+        .connect_timeout(Some(SHORT))
+        .build()
+        .unwrap();
+    let timeouts = Timeouts {
+        connect: Some(Duration::from_secs(30)),
+        response_head: Some(Duration::from_secs(30)),
+        ..Timeouts::NONE
+    };
+    let err = impatient.send(get(&url), with(timeouts)).await.unwrap_err();
+    assert_connect_timeout(&err);
+
+    // A request's shorter deadline wins over the transport's 10 s default:
+    // without it this would take 10 s and trip the 5 s guard.
+    let timeouts = Timeouts {
+        connect: Some(SHORT),
+        response_head: Some(Duration::from_secs(30)),
+        ..Timeouts::NONE
+    };
+    let default = transport();
+    let sent = default.send(get(&url), with(timeouts));
+    let err = tokio::time::timeout(Duration::from_secs(5), sent)
+        .await
+        .expect("the request's connect deadline was ignored")
+        .unwrap_err();
+    assert_connect_timeout(&err);
 }
 
 #[tokio::test]

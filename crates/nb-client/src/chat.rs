@@ -158,6 +158,7 @@ impl Attempter for Create {
             .build_request(ctx.api_key(), body, false)
             .map_err(|e| transport_failure(inner, target, &e))?;
         let options = RequestOptions::with_timeouts(Timeouts {
+            connect: None,
             response_head: None,
             first_byte: None,
             idle: Some(inner.settings.idle_timeout),

@@ -221,6 +221,7 @@ impl Attempter for Open<'_> {
             .map_err(|e| transport_failure(inner, target, &e))?;
         let first_token = ctx.deadline.saturating_duration_since(ctx.started);
         let options = RequestOptions::with_timeouts(Timeouts {
+            connect: None,
             response_head: Some(first_token),
             first_byte: Some(first_token),
             idle: Some(inner.settings.idle_timeout),

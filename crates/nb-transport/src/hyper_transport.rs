@@ -40,9 +40,10 @@ type HyperClient = Client<Connector, Full<Bytes>>;
 ///   system's store with the `native-roots` feature; extra roots or a whole
 ///   rustls `ClientConfig` can be given to the builder.
 /// - The connect deadline (DNS + TCP + TLS handshake) is set on the builder,
-///   10 s by default, because hyper-util configures connecting per client;
-///   the other deadlines come with each request ([`RequestOptions`]) and are
-///   enforced while the head and the body are read.
+///   10 s by default, and a request may shorten it
+///   ([`Timeouts::connect`](crate::Timeouts::connect)); the other deadlines
+///   come with each request ([`RequestOptions`]) and are enforced while the
+///   head and the body are read.
 /// - Body caps from the request options are enforced while reading.
 ///
 /// Cloning is cheap and shares the pool. It must be used inside a tokio
@@ -89,7 +90,13 @@ impl HyperTransport {
             deadline(start, timeouts.response_head).map(|t| (t, TimeoutPhase::ResponseHead)),
             total_deadline.map(|t| (t, TimeoutPhase::Total)),
         );
-        let sent = self.client.request(request.map(Full::new));
+        // hyper-util opens connections inside this future (or hands one
+        // from the pool), so the connector reads the request's deadline from
+        // the task-local scope.
+        let sent = REQUEST_CONNECT_TIMEOUT.scope(
+            timeouts.connect,
+            self.client.request(request.map(Full::new)),
+        );
         let result = match head_deadline {
             Some((deadline, phase)) => match tokio::time::timeout_at(deadline, sent).await {
                 Ok(result) => result,
@@ -150,8 +157,10 @@ impl HyperTransportBuilder {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// The deadline for opening a connection: DNS, TCP connect and the TLS
-    /// handshake together, reported as [`TimeoutPhase::Connect`]. `None`
-    /// waits as long as the operating system does.
+    /// handshake together, reported as [`TimeoutPhase::Connect`]. A request's
+    /// own [`Timeouts::connect`](crate::Timeouts::connect) may shorten it.
+    /// `None` waits as long as the operating system does (or the request's
+    /// deadline, if it has one).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
@@ -392,6 +401,19 @@ impl tower_service::Service<Name> for Resolver {
     }
 }
 
+tokio::task_local! {
+    /// The connect deadline of the request being sent ([`Timeouts::connect`](crate::Timeouts::connect)).
+    static REQUEST_CONNECT_TIMEOUT: Option<Duration>;
+}
+
+/// The shorter of two optional limits (`None` is no limit).
+fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The https-or-http connector with one deadline over DNS, TCP and TLS.
 #[derive(Clone)]
 struct Connector {
@@ -412,7 +434,11 @@ impl tower_service::Service<http::Uri> for Connector {
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
         let connecting = self.inner.call(uri);
-        let timeout = self.timeout;
+        // Outside a request's scope (a connect finishing in the background
+        // after the request took a pooled connection) only the transport's
+        // deadline applies.
+        let requested = REQUEST_CONNECT_TIMEOUT.try_with(|t| *t).ok().flatten();
+        let timeout = shortest(self.timeout, requested);
         Box::pin(async move {
             match timeout {
                 Some(limit) => tokio::time::timeout(limit, connecting)
@@ -678,6 +704,16 @@ mod tests {
             chain_kind(Box::new(reset), false),
             TransportErrorKind::Reset
         );
+    }
+
+    #[test]
+    fn the_shorter_connect_limit_wins() {
+        let s = Duration::from_secs;
+        assert_eq!(shortest(Some(s(10)), Some(s(2))), Some(s(2)));
+        assert_eq!(shortest(Some(s(1)), Some(s(2))), Some(s(1)));
+        assert_eq!(shortest(None, Some(s(2))), Some(s(2)));
+        assert_eq!(shortest(Some(s(10)), None), Some(s(10)));
+        assert_eq!(shortest(None, None), None);
     }
 
     #[test]

@@ -71,19 +71,24 @@ impl<T: Transport + ?Sized> Transport for &T {
 /// Deadlines for the phases of one request; `None` means no deadline, and so
 /// does a duration too long for the clock to add (e.g. `Duration::MAX`).
 ///
-/// The connect deadline is not here: hyper-util configures it per client, so
-/// [`HyperTransport`](crate::HyperTransport) takes it from its builder
-/// (`connect_timeout`, 10 s by default) and reports it as
-/// [`TimeoutPhase::Connect`](crate::TimeoutPhase::Connect). Every phase below
-/// is per request.
+/// A transport may have deadlines of its own:
+/// [`HyperTransport`](crate::HyperTransport) caps connecting at its builder's
+/// `connect_timeout` (10 s by default) for every request, and a request's
+/// `connect` deadline can only shorten that.
 ///
-/// `Timeouts::default()` is: `response_head` none, `first_byte` none, `idle`
-/// 60 s, `total` none. A non-streamed LLM answer sends its head only once the
+/// `Timeouts::default()` is: `connect` none (the transport's own), `response_head`
+/// none, `first_byte` none, `idle` 60 s, `total` none. A non-streamed LLM answer sends its head only once the
 /// whole answer is generated, which can take minutes, so the facade sets the
 /// head, first-byte and total deadlines per attempt from the provider profile;
 /// the default idle deadline still catches a stream that went silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timeouts {
+    /// Opening a new connection: DNS, TCP connect and the TLS handshake
+    /// together, reported as [`TimeoutPhase::Connect`](crate::TimeoutPhase::Connect).
+    /// It applies only when the request needs a new connection (a pooled one
+    /// is reused at once), and the shorter of it and the transport's own
+    /// connect deadline wins.
+    pub connect: Option<Duration>,
     /// From sending the request until the response status and headers have
     /// arrived (includes connecting and the TLS handshake when a new
     /// connection is needed).
@@ -100,6 +105,7 @@ pub struct Timeouts {
 impl Timeouts {
     /// No deadline in any phase.
     pub const NONE: Self = Self {
+        connect: None,
         response_head: None,
         first_byte: None,
         idle: None,
