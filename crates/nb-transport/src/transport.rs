@@ -76,11 +76,12 @@ impl<T: Transport + ?Sized> Transport for &T {
 /// `connect_timeout` (10 s by default) for every request, and a request's
 /// `connect` deadline can only shorten that.
 ///
-/// `Timeouts::default()` is: `connect` none (the transport's own), `response_head`
-/// none, `first_byte` none, `idle` 60 s, `total` none. A non-streamed LLM answer sends its head only once the
-/// whole answer is generated, which can take minutes, so the facade sets the
-/// head, first-byte and total deadlines per attempt from the provider profile;
-/// the default idle deadline still catches a stream that went silent.
+/// `Timeouts::default()` is: `connect` none (the transport's own only),
+/// `response_head` none, `first_byte` none, `idle` 60 s, `total` none. A
+/// non-streamed LLM answer sends its head only once the whole answer is
+/// generated, which can take minutes, so the facade sets the head, first-byte
+/// and total deadlines per attempt from the provider profile; the default
+/// idle deadline still catches a stream that went silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timeouts {
     /// Opening a new connection: DNS, TCP connect and the TLS handshake
