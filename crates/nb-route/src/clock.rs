@@ -19,8 +19,9 @@ pub(crate) struct Clock {
     origin: OnceLock<Instant>,
 }
 
+/// A duration as nanoseconds, saturating at `i64::MAX`.
 #[inline]
-fn saturating_nanos(d: Duration) -> Nanos {
+pub(crate) fn duration_nanos(d: Duration) -> Nanos {
     // Cheaper than going through `as_nanos()`'s `u128`.
     match i64::try_from(d.as_secs()) {
         Ok(secs) if secs < i64::MAX / 1_000_000_000 => {
@@ -36,9 +37,9 @@ impl Clock {
     pub(crate) fn nanos(&self, now: Instant) -> Nanos {
         let origin = *self.origin.get_or_init(|| now);
         match now.checked_duration_since(origin) {
-            Some(d) => saturating_nanos(d),
+            Some(d) => duration_nanos(d),
             // Never NEVER itself: that means "no time".
-            None => (-saturating_nanos(origin.saturating_duration_since(now))).max(NEVER + 1),
+            None => (-duration_nanos(origin.saturating_duration_since(now))).max(NEVER + 1),
         }
     }
 
@@ -55,11 +56,6 @@ impl Clock {
             origin.checked_sub(d)
         }
     }
-}
-
-/// A duration as nanoseconds, saturating.
-pub(crate) fn duration_nanos(d: Duration) -> Nanos {
-    saturating_nanos(d)
 }
 
 #[cfg(test)]
