@@ -291,8 +291,10 @@ mod tests {
         // Past the year 10136, where a u32 of minutes runs out.
         let far = UNIX_EPOCH + Duration::from_secs(2 * 60 * u64::from(u32::MAX));
         assert_eq!(unix_minute(far), u32::MAX);
-        let _ = HourOfWeek::of(far);
-        assert_eq!(week_of_hour(u32::MAX), week_of_hour(u32::MAX));
+        // 143 165 576 hours after the epoch: a Thursday, 08:00-09:00 UTC.
+        assert_eq!(HourOfWeek::of(far).index(), 80);
+        // The last u32 hour still falls in a week a u32 can count.
+        assert_eq!(week_of_hour(u32::MAX), 25_565_281);
     }
 
     /// The public mapping is exact for any time, not only for the range
