@@ -86,9 +86,10 @@ impl HyperTransport {
         let timeouts = options.timeouts;
         let start = Instant::now();
         let total_deadline = deadline(start, timeouts.total);
-        let head_deadline = earliest(
+        let head_deadline = sooner(
             deadline(start, timeouts.response_head).map(|t| (t, TimeoutPhase::ResponseHead)),
             total_deadline.map(|t| (t, TimeoutPhase::Total)),
+            |&(at, _)| at,
         );
         // hyper-util opens connections inside this future (or hands one
         // from the pool), so the connector reads the request's deadline from
@@ -344,14 +345,11 @@ fn deadline(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|d| now.checked_add(d))
 }
 
-fn earliest(
-    a: Option<(Instant, TimeoutPhase)>,
-    b: Option<(Instant, TimeoutPhase)>,
-) -> Option<(Instant, TimeoutPhase)> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-        (a, b) => a.or(b),
-    }
+/// The sooner of two optional limits (`None` is no limit), compared by
+/// `key`; `a` on a tie. Picks between deadlines with their phases, and
+/// between the transport's and the request's connect timeouts.
+fn sooner<T, K: Ord>(a: Option<T>, b: Option<T>, key: impl Fn(&T) -> K) -> Option<T> {
+    a.into_iter().chain(b).min_by_key(key)
 }
 
 /// Marks a DNS failure in the error chain, so it is classified by type.
@@ -406,14 +404,6 @@ tokio::task_local! {
     static REQUEST_CONNECT_TIMEOUT: Option<Duration>;
 }
 
-/// The shorter of two optional limits (`None` is no limit).
-fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 /// The https-or-http connector with one deadline over DNS, TCP and TLS.
 #[derive(Clone)]
 struct Connector {
@@ -434,11 +424,12 @@ impl tower_service::Service<http::Uri> for Connector {
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
         let connecting = self.inner.call(uri);
-        // Outside a request's scope (a connect finishing in the background
-        // after the request took a pooled connection) only the transport's
-        // deadline applies.
+        // hyper-util calls the connector on the request future's first poll,
+        // inside `send_inner`'s scope; the deadline is fixed here, so a connect
+        // that goes on in the background after the request took a pooled
+        // connection keeps it. Outside any scope only the transport's applies.
         let requested = REQUEST_CONNECT_TIMEOUT.try_with(|t| *t).ok().flatten();
-        let timeout = shortest(self.timeout, requested);
+        let timeout = sooner(self.timeout, requested, |&d| d);
         Box::pin(async move {
             match timeout {
                 Some(limit) => tokio::time::timeout(limit, connecting)
@@ -546,17 +537,16 @@ impl<B> TimedBody<B> {
     /// Arms the deadline for the next wait: first byte (or idle) before any
     /// data, idle afterwards, capped by the total deadline.
     fn arm(&mut self, now: Instant) {
-        let wait = if self.started {
-            deadline(now, self.idle).map(|t| (t, TimeoutPhase::Idle))
-        } else {
-            match (self.first_byte, self.idle) {
-                (Some(d), _) => deadline(now, Some(d)).map(|t| (t, TimeoutPhase::FirstByte)),
-                (None, idle) => deadline(now, idle).map(|t| (t, TimeoutPhase::Idle)),
-            }
+        let (timeout, phase) = match self.first_byte {
+            Some(first_byte) if !self.started => (Some(first_byte), TimeoutPhase::FirstByte),
+            _ => (self.idle, TimeoutPhase::Idle),
         };
-        let Some((deadline, phase)) =
-            earliest(wait, self.total_deadline.map(|t| (t, TimeoutPhase::Total)))
-        else {
+        let wait = deadline(now, timeout).map(|t| (t, phase));
+        let Some((deadline, phase)) = sooner(
+            wait,
+            self.total_deadline.map(|t| (t, TimeoutPhase::Total)),
+            |&(at, _)| at,
+        ) else {
             self.sleep = None;
             return;
         };
@@ -709,6 +699,7 @@ mod tests {
     #[test]
     fn the_shorter_connect_limit_wins() {
         let s = Duration::from_secs;
+        let shortest = |a, b| sooner(a, b, |&d: &Duration| d);
         assert_eq!(shortest(Some(s(10)), Some(s(2))), Some(s(2)));
         assert_eq!(shortest(Some(s(1)), Some(s(2))), Some(s(1)));
         assert_eq!(shortest(None, Some(s(2))), Some(s(2)));
@@ -718,6 +709,7 @@ mod tests {
 
     #[test]
     fn earliest_deadline_names_its_phase() {
+        let earliest = |a, b| sooner(a, b, |&(at, _): &(Instant, TimeoutPhase)| at);
         let now = Instant::now();
         let head = Some((now + Duration::from_secs(5), TimeoutPhase::ResponseHead));
         let total = Some((now + Duration::from_secs(2), TimeoutPhase::Total));
