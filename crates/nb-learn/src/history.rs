@@ -2,7 +2,7 @@
 
 use nb_diagnose::ErrorCategory;
 
-use crate::outcome::{CATEGORY_COUNT, category_index};
+use crate::outcome::{CATEGORY_COUNT, category_index, counts_against_model};
 use crate::state::{CellState, ModelState, WeekState};
 use crate::stats::wilson;
 use crate::time::{HOURS_PER_WEEK, HourOfWeek, week_of_hour};
@@ -56,6 +56,15 @@ pub struct LearnerConfig {
     /// (the least recently hit among equals) is replaced, so sparse noise
     /// churns while a real pattern's counter, hit every week, stays.
     pub max_cells: usize,
+}
+
+impl LearnerConfig {
+    /// Whether a call that ended with `failure` teaches the learner: when
+    /// learning is on, successes and failures that
+    /// [count against the model](crate::counts_against_model) do.
+    pub(crate) fn learns_from(&self, failure: Option<ErrorCategory>) -> bool {
+        self.enabled && failure.is_none_or(counts_against_model)
+    }
 }
 
 impl Default for LearnerConfig {
@@ -177,8 +186,8 @@ impl History {
             .reserve_exact(cap.saturating_sub(self.cells.len()));
     }
 
-    /// Counts one call made in UNIX hour `hour`; `failure` must count against
-    /// the model. Calls from a week older than the kept ones are dropped.
+    /// Counts one call made in UNIX hour `hour`; the caller checks
+    /// [`LearnerConfig::learns_from`] first. Calls from a week older than the kept ones are dropped.
     pub(crate) fn record(&mut self, hour: u32, failure: Option<ErrorCategory>, max_cells: usize) {
         let week = week_of_hour(hour);
         let Some(slot) = self.slot_for(week) else {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use nb_diagnose::ErrorCategory;
 
 use crate::history::{History, LearnerConfig, PatternStats};
-use crate::outcome::{Outcome, counts_against_model};
+use crate::outcome::Outcome;
 use crate::state::LearnState;
 use crate::stats::Percent;
 use crate::time::{HourOfWeek, unix_hour};
@@ -140,9 +140,10 @@ impl FlywheelLearner {
     }
 
     /// Learns from one attempt. Failures that are the request's fault
-    /// (see [`counts_against_model`]) are ignored.
+    /// (see [`counts_against_model`](crate::counts_against_model)) are
+    /// ignored, and so is everything when learning is off.
     pub fn record(&mut self, outcome: &Outcome<'_>) {
-        if !self.config.enabled || outcome.failure.is_some_and(|c| !counts_against_model(c)) {
+        if !self.config.learns_from(outcome.failure) {
             return;
         }
         let history = match self.models.get_mut(outcome.model) {

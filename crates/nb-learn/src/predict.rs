@@ -12,7 +12,7 @@ use nb_route::Predictor;
 use crate::health::{Entry, HealthConfig, HealthReport};
 use crate::history::{History, LearnerConfig, PatternStats};
 use crate::learner::Pattern;
-use crate::outcome::{Outcome, counts_against_model};
+use crate::outcome::Outcome;
 use crate::recent::{MAX_RECENT_MINUTES, RecentWindow, Reliability};
 use crate::state::LearnState;
 use crate::time::{ClockAnchor, HOURS_PER_WEEK, HourOfWeek, unix_minute, week_of_hour};
@@ -188,7 +188,7 @@ impl ModelSlot {
     fn record(&mut self, o: &Outcome<'_>, config: &PredictiveConfig) {
         let minute = unix_minute(o.at);
         self.recent.record(minute, o.latency, o.failure);
-        if config.learner.enabled && o.failure.is_none_or(counts_against_model) {
+        if config.learner.learns_from(o.failure) {
             self.history
                 .record(minute / 60, o.failure, config.learner.max_cells);
         }
