@@ -20,7 +20,7 @@ use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
 use crate::degrade::LastGood;
 use crate::policy::{CategoryPolicy, Degradation, PolicyTable, StreamPolicy, Tier};
 use crate::stream::DEFAULT_FINISH_GRACE;
-use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults};
+use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults, with_headers};
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -809,10 +809,9 @@ fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState,
     }
     let (shape, base_url) = match &config.shape {
         ShapeConfig::OpenAi { base_url } => {
-            let mut endpoint = Endpoint::openai_compatible(base_url).map_err(invalid)?;
-            for (name, value) in &config.headers {
-                endpoint = endpoint.with_header(name, value).map_err(invalid)?;
-            }
+            let endpoint = Endpoint::openai_compatible(base_url)
+                .and_then(|endpoint| with_headers(endpoint, &config.headers))
+                .map_err(invalid)?;
             let base = endpoint.base_url().to_owned();
             (Shape::OpenAi(endpoint), base)
         }
@@ -822,11 +821,9 @@ fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState,
         } => {
             // Checks the URL, the version and the headers once; deployments
             // are checked as their targets are built.
-            let mut probe =
-                Endpoint::azure(resource_url, "deployment", api_version).map_err(invalid)?;
-            for (name, value) in &config.headers {
-                probe = probe.with_header(name, value).map_err(invalid)?;
-            }
+            let probe = Endpoint::azure(resource_url, "deployment", api_version)
+                .and_then(|probe| with_headers(probe, &config.headers))
+                .map_err(invalid)?;
             (
                 Shape::Azure {
                     resource_url: resource_url.clone(),

@@ -19,7 +19,7 @@ use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, RateLimiter, RateLimits};
 use nb_diagnose::{Provider, ProviderProfile, detect_provider, get_profile};
 use nb_learn::PredictiveEngine;
 use nb_route::{LoadBalancer, LoadBalancerConfig, Predictor, Target};
-use nb_transport::{ApiKey, Endpoint};
+use nb_transport::{ApiKey, Endpoint, EndpointError};
 
 /// Most chains (and targets) built for model names first seen at call time.
 /// Beyond it, calls still work, with a chain built for the call alone.
@@ -133,28 +133,36 @@ impl EndpointState {
         }
     }
 
-    /// The transport endpoint for `model`.
+    /// The transport endpoint for `model`. (The builder checked the URL,
+    /// the version and the headers with a probe deployment.)
     fn wire(&self, model: &str) -> Result<Endpoint, String> {
-        let endpoint = match &self.shape {
-            Shape::OpenAi(endpoint) => return Ok(endpoint.clone()),
+        match &self.shape {
+            Shape::OpenAi(endpoint) => Ok(endpoint.clone()),
             Shape::Azure {
                 resource_url,
                 api_version,
-            } => Endpoint::azure(resource_url, model, api_version),
-        };
-        let mut endpoint = endpoint.map_err(|e| {
+            } => Endpoint::azure(resource_url, model, api_version)
+                .and_then(|endpoint| with_headers(endpoint, &self.headers)),
+        }
+        .map_err(|e| {
             format!(
                 "endpoint {}: deployment {model:?} is not usable: {e}",
                 self.name
             )
-        })?;
-        for (name, value) in &self.headers {
-            endpoint = endpoint
-                .with_header(name, value)
-                .map_err(|e| format!("endpoint {}: {e}", self.name))?;
-        }
-        Ok(endpoint)
+        })
     }
+}
+
+/// `endpoint` with an endpoint's configured headers.
+pub(crate) fn with_headers(
+    endpoint: Endpoint,
+    headers: &[(String, String)],
+) -> Result<Endpoint, EndpointError> {
+    headers
+        .iter()
+        .try_fold(endpoint, |endpoint, (name, value)| {
+            endpoint.with_header(name, value)
+        })
 }
 
 /// One target: a model at an endpoint, with its breaker and rate limiter.
