@@ -31,6 +31,25 @@ impl std::io::Write for Captured {
     }
 }
 
+impl Captured {
+    /// Everything written so far.
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// The lines that close a call's span (not an attempt's inside it).
+fn closed_call_spans(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| {
+            l.contains("neuralbridge.call")
+                && !l.contains("neuralbridge.attempt")
+                && l.contains("close")
+        })
+        .collect()
+}
+
 #[tokio::test(start_paused = true)]
 async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     let captured = Captured::default();
@@ -62,7 +81,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
         .await
         .unwrap();
 
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let out = captured.text();
     let attempt_spans: Vec<&str> = out
         .lines()
         .filter(|l| l.contains("neuralbridge.attempt") && l.contains("close"))
@@ -77,14 +96,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     );
     assert!(attempt_spans[0].contains("latency_ms="), "{out}");
     assert!(attempt_spans[1].contains("category=\"success\""), "{out}");
-    let call_spans: Vec<&str> = out
-        .lines()
-        .filter(|l| {
-            l.contains("neuralbridge.call")
-                && !l.contains("neuralbridge.attempt")
-                && l.contains("close")
-        })
-        .collect();
+    let call_spans = closed_call_spans(&out);
     assert_eq!(call_spans.len(), 1, "{out}");
     let call = call_spans[0];
     for field in [
@@ -132,15 +144,8 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
         .await
         .unwrap_err();
 
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let calls: Vec<&str> = out
-        .lines()
-        .filter(|l| {
-            l.contains("neuralbridge.call")
-                && !l.contains("neuralbridge.attempt")
-                && l.contains("close")
-        })
-        .collect();
+    let out = captured.text();
+    let calls = closed_call_spans(&out);
     assert_eq!(calls.len(), 3, "{out}");
     assert!(calls[1].contains("stream=true"), "{}", calls[1]);
     assert!(calls[1].contains("category=\"success\""), "{}", calls[1]);
