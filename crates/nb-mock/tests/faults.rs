@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{End, call, call_with, chat, exchange, post, start};
+use common::{End, call, call_with, chat, chat_exchange, exchange, post, start};
 use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
 use serde_json::json;
 
@@ -244,12 +244,7 @@ async fn custom_faults_send_what_they_say() {
 #[tokio::test(start_paused = true)]
 async fn a_hang_sends_nothing_and_ends_when_the_client_leaves() {
     let server = always(Fault::Hang).await;
-    let exchange = exchange(
-        server.addr(),
-        &post("/v1/chat/completions", &chat("m", false), &[]),
-        Duration::from_secs(600),
-    )
-    .await;
+    let exchange = chat_exchange(&server, &chat("m", false), Duration::from_secs(600)).await;
     assert_eq!(exchange.end, End::Silent);
     assert!(exchange.raw.is_empty());
     assert_eq!(server.log().last().unwrap().fault, Some(Fault::Hang));
@@ -266,12 +261,7 @@ async fn a_hang_sends_nothing_and_ends_when_the_client_leaves() {
 #[tokio::test]
 async fn a_reset_drops_the_connection_before_any_byte() {
     let server = always(Fault::ConnectionReset).await;
-    let exchange = exchange(
-        server.addr(),
-        &post("/v1/chat/completions", &chat("m", true), &[]),
-        Duration::from_secs(30),
-    )
-    .await;
+    let exchange = chat_exchange(&server, &chat("m", true), Duration::from_secs(30)).await;
     assert_eq!(exchange.end, End::Reset);
     assert!(exchange.raw.is_empty());
     assert_eq!(server.log().attempts("m"), 1);
@@ -292,12 +282,7 @@ async fn a_slow_first_token_comes_after_the_head() {
     assert_eq!(reply.events().last().map(String::as_str), Some("[DONE]"));
 
     // Not streaming: the head at once, the body after the delay.
-    let exchange = exchange(
-        server.addr(),
-        &post("/v1/chat/completions", &chat("m", false), &[]),
-        Duration::from_secs(30),
-    )
-    .await;
+    let exchange = chat_exchange(&server, &chat("m", false), Duration::from_secs(30)).await;
     let body_at = exchange.reads.last().unwrap().1;
     let reply = exchange.parse();
     assert!(reply.head_at < delay && body_at >= delay);
@@ -358,12 +343,7 @@ async fn a_cut_completion_is_shorter_than_its_content_length() {
 #[tokio::test(start_paused = true)]
 async fn a_stalled_stream_goes_silent_with_the_socket_open() {
     let server = always(Fault::StreamStall { after_chunks: 1 }).await;
-    let stalled = exchange(
-        server.addr(),
-        &post("/v1/chat/completions", &chat("m", true), &[]),
-        Duration::from_secs(300),
-    )
-    .await;
+    let stalled = chat_exchange(&server, &chat("m", true), Duration::from_secs(300)).await;
     assert_eq!(stalled.end, End::Silent);
     let reply = stalled.parse();
     assert_eq!(reply.status, 200);
@@ -371,12 +351,7 @@ async fn a_stalled_stream_goes_silent_with_the_socket_open() {
     assert!(!reply.complete);
 
     // Not streaming: half the body, then silence.
-    let stalled = exchange(
-        server.addr(),
-        &post("/v1/chat/completions", &chat("m", false), &[]),
-        Duration::from_secs(300),
-    )
-    .await;
+    let stalled = chat_exchange(&server, &chat("m", false), Duration::from_secs(300)).await;
     assert_eq!(stalled.end, End::Silent);
     let reply = stalled.parse();
     let length: usize = reply.header("content-length").unwrap().parse().unwrap();
@@ -387,12 +362,7 @@ async fn a_stalled_stream_goes_silent_with_the_socket_open() {
 async fn a_stalled_connection_is_let_go_when_the_client_leaves() {
     let server = always(Fault::StreamStall { after_chunks: 1 }).await;
     for stream in [true, false] {
-        let stalled = exchange(
-            server.addr(),
-            &post("/v1/chat/completions", &chat("m", stream), &[]),
-            Duration::from_secs(300),
-        )
-        .await;
+        let stalled = chat_exchange(&server, &chat("m", stream), Duration::from_secs(300)).await;
         assert_eq!(stalled.end, End::Silent);
         // The client's socket is closed now; the stalled body must not hold the connection.
         for _ in 0..1000 {

@@ -209,12 +209,7 @@ async fn latency_comes_before_faults_too() {
 #[tokio::test(start_paused = true)]
 async fn chunks_are_spaced_by_the_interval() {
     let server = start("[[models]]\nname = \"m\"\nchunks = 3\nchunk_interval_ms = 400").await;
-    let exchange = common::exchange(
-        server.addr(),
-        &common::post("/v1/chat/completions", &chat("m", true), &[]),
-        Duration::from_secs(30),
-    )
-    .await;
+    let exchange = common::chat_exchange(&server, &chat("m", true), Duration::from_secs(30)).await;
     let last = exchange.reads.last().unwrap().1;
     let reply = exchange.parse();
     assert!(reply.complete);

@@ -224,6 +224,20 @@ fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
     }
 }
 
+/// Sends a chat request to `server` and reads as [`exchange`] does.
+pub(crate) async fn chat_exchange(
+    server: &MockServer,
+    body: &Value,
+    patience: Duration,
+) -> Exchange {
+    exchange(
+        server.addr(),
+        &post("/v1/chat/completions", body, &[]),
+        patience,
+    )
+    .await
+}
+
 /// Sends a chat request and parses the reply (patience: 30 s).
 pub(crate) async fn call(server: &MockServer, body: &Value) -> Reply {
     call_with(server, body, &[]).await
