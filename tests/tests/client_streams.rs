@@ -8,7 +8,7 @@ use std::time::Duration;
 use nb_client::{ErrorCategory, ErrorKind, StreamPolicy, Tier};
 use nb_mock::{Fault, ModelBehavior, Rule};
 use nb_tests::client::{
-    FALLBACK, PRIMARY, categories, chat, decisions, models, read, scenario, start,
+    FALLBACK, Fixture, PRIMARY, categories, chat, decisions, models, read, scenario, start,
 };
 use tokio::time::Instant;
 
@@ -23,6 +23,26 @@ fn fallback() -> ModelBehavior {
     ModelBehavior::new(FALLBACK).reply("five six seven eight")
 }
 
+/// Streams [`PRIMARY`], whose first content never comes: the call gives it
+/// up after the two-second rung of the ladder (`why`), without a retry, and
+/// [`fallback`] serves the whole answer.
+async fn fails_over_after_two_seconds(f: &Fixture, why: &str) {
+    let start = Instant::now();
+    let stream = f.client.chat().stream(chat(PRIMARY)).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "{why}");
+    let got = read(stream).await;
+    assert_eq!(got.text, "five six seven eight");
+    let summary = got.end.unwrap();
+    assert_eq!(summary.served_by(), FALLBACK);
+    assert_eq!(
+        categories(summary.attempts()),
+        [Some(ErrorCategory::Timeout), None]
+    );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 1, "a hung model is not retried");
+    assert_eq!(log.attempts(FALLBACK), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_first_token_fails_over_at_the_ladder_timeout() {
     let slow = Fault::SlowFirstToken {
@@ -33,29 +53,8 @@ async fn a_slow_first_token_fails_over_at_the_ladder_timeout() {
         b.timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
     })
     .await;
-    let start = Instant::now();
-    let stream = f.client.chat().stream(chat(PRIMARY)).await.unwrap();
-    assert_eq!(
-        start.elapsed(),
-        Duration::from_secs(2),
-        "given up at the first-token limit"
-    );
-    let got = read(stream).await;
-
-    assert_eq!(got.text, "five six seven eight");
-    let summary = got.end.unwrap();
-    assert_eq!(summary.served_by(), FALLBACK);
-    assert_eq!(
-        categories(summary.attempts()),
-        [Some(ErrorCategory::Timeout), None]
-    );
+    fails_over_after_two_seconds(&f, "given up at the first-token limit").await;
     let log = f.server.log();
-    assert_eq!(
-        log.attempts(PRIMARY),
-        1,
-        "a hung first token is not retried"
-    );
-    assert_eq!(log.attempts(FALLBACK), 1);
     assert!(log.requests().iter().all(|r| r.stream && r.include_usage));
 }
 
@@ -148,24 +147,11 @@ async fn a_stall_before_any_content_fails_over_transparently() {
         },
     )
     .await;
-    let start = Instant::now();
-    let stream = f.client.chat().stream(chat(PRIMARY)).await.unwrap();
-    assert_eq!(
-        start.elapsed(),
-        Duration::from_secs(2),
-        "given up at the first-content limit, not the idle timeout"
-    );
-    let got = read(stream).await;
-    assert_eq!(got.text, "five six seven eight");
-    let summary = got.end.unwrap();
-    assert_eq!(summary.served_by(), FALLBACK);
-    assert_eq!(
-        categories(summary.attempts()),
-        [Some(ErrorCategory::Timeout), None]
-    );
-    let log = f.server.log();
-    assert_eq!(log.attempts(PRIMARY), 1, "a stalled model is not retried");
-    assert_eq!(log.attempts(FALLBACK), 1);
+    fails_over_after_two_seconds(
+        &f,
+        "given up at the first-content limit, not the idle timeout",
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
