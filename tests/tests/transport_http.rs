@@ -119,6 +119,11 @@ fn transport() -> HyperTransport {
     HyperTransport::new().unwrap()
 }
 
+/// The whole body, under the cap the request options set (none of its own).
+async fn read_all(response: Response<ResponseBody>) -> Result<Bytes, TransportError> {
+    response.into_body().collect_capped(usize::MAX).await
+}
+
 /// `GET http://{addr}/` on a fresh default transport.
 async fn send_to(
     addr: SocketAddr,
@@ -212,11 +217,7 @@ async fn success_body_cap_is_enforced() {
     };
 
     let response = transport.send(get(&server.url("/")), capped).await.unwrap();
-    let err = response
-        .into_body()
-        .collect_capped(usize::MAX)
-        .await
-        .unwrap_err();
+    let err = read_all(response).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::BodyTooLarge);
 
     // Streamed reads hit the same cap.
@@ -245,15 +246,7 @@ async fn success_body_cap_is_enforced() {
         .send(get(&server.url("/")), uncapped)
         .await
         .unwrap();
-    assert_eq!(
-        response
-            .into_body()
-            .collect_capped(usize::MAX)
-            .await
-            .unwrap()
-            .len(),
-        1 << 20
-    );
+    assert_eq!(read_all(response).await.unwrap().len(), 1 << 20);
 }
 
 #[tokio::test]
@@ -275,26 +268,14 @@ async fn error_bodies_are_capped_at_64_kib_by_default() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let err = response
-        .into_body()
-        .collect_capped(usize::MAX)
-        .await
-        .unwrap_err();
+    let err = read_all(response).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::BodyTooLarge);
 
     let response = transport
         .send(get(&server.url("/small")), RequestOptions::default())
         .await
         .unwrap();
-    assert_eq!(
-        response
-            .into_body()
-            .collect_capped(usize::MAX)
-            .await
-            .unwrap()
-            .len(),
-        512
-    );
+    assert_eq!(read_all(response).await.unwrap().len(), 512);
 }
 
 #[tokio::test]
