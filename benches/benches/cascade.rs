@@ -201,7 +201,10 @@ fn many_callers(c: &mut Criterion, md: &mut String) {
         CALLERS - 1
     );
     table(md, &title, bare, ours);
-    let (b, o) = (median(&mut bare_batches), median(&mut our_batches));
+    let (b, o) = (
+        percentile(&mut bare_batches, 0.5),
+        percentile(&mut our_batches, 0.5),
+    );
     let _ = writeln!(
         md,
         "Median batch of {CALLERS}: bare hyper-util {b:.1} µs, nb-client {o:.1} µs; the cascade \
@@ -210,21 +213,17 @@ fn many_callers(c: &mut Criterion, md: &mut String) {
     );
 }
 
-/// The median, in µs.
-fn median(v: &mut [Duration]) -> f64 {
+/// The `p` quantile of `v` (sorted in place), in µs.
+fn percentile(v: &mut [Duration], p: f64) -> f64 {
     v.sort_unstable();
-    v[v.len() / 2].as_secs_f64() * 1e6
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i].as_secs_f64() * 1e6
 }
 
 /// Appends a p50/p99 table for one setting.
 fn table(md: &mut String, title: &str, mut bare: Vec<Duration>, mut ours: Vec<Duration>) {
-    let pct = |v: &mut Vec<Duration>, p: f64| {
-        v.sort_unstable();
-        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-        v[i].as_secs_f64() * 1e6
-    };
-    let (b50, b99) = (pct(&mut bare, 0.50), pct(&mut bare, 0.99));
-    let (o50, o99) = (pct(&mut ours, 0.50), pct(&mut ours, 0.99));
+    let (b50, b99) = (percentile(&mut bare, 0.50), percentile(&mut bare, 0.99));
+    let (o50, o99) = (percentile(&mut ours, 0.50), percentile(&mut ours, 0.99));
     let _ = write!(
         md,
         "Per-request latency, {title} (µs):\n\n\
