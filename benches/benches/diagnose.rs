@@ -6,45 +6,39 @@
 //! starts matching). The engine is built once, outside the timings.
 
 use std::hint::black_box;
-use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use nb_diagnose::{DiagnosisEngine, Failure, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{DiagnosisEngine, Failure};
 
-/// An OpenAI 429, as a client receives it.
-const TYPICAL: &str = r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 14567, Requested 24754. Please try again in 18.642s. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
+/// The cases, shared with the callgrind example that counts their instructions.
+#[path = "../../crates/nb-diagnose/examples/callgrind/cases.rs"]
+mod cases;
 
 fn diagnose(c: &mut Criterion) {
     let engine = DiagnosisEngine::new();
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    let now = cases::now();
     let mut g = c.benchmark_group("diagnose/failure");
 
     g.bench_function("baseline_serde_json_value_typical_body", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(TYPICAL.as_bytes())))
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(cases::TYPICAL.as_bytes())))
     });
 
-    let typical = Failure::http(429, TYPICAL)
-        .header("x-ratelimit-remaining-tokens", "0")
-        .header("x-ratelimit-reset-tokens", "18.642s")
-        .header("x-request-id", "req_123")
-        .with_base_url("https://api.openai.com/v1")
-        .with_model("gpt-4o");
+    let typical = cases::typical();
     g.bench_function("typical_json_body", |b| {
         b.iter(|| engine.diagnose_at(black_box(&typical), now))
     });
 
-    let status_only = Failure::http(503, "").with_base_url("https://api.deepseek.com");
+    let status_only = cases::status_only();
     g.bench_function("status_only", |b| {
         b.iter(|| engine.diagnose_at(black_box(&status_only), now))
     });
 
-    let message = Failure::message("throttling.ratequota: 请求速度超限");
+    let message = cases::bare_message();
     g.bench_function("bare_message", |b| {
         b.iter(|| engine.diagnose_at(black_box(&message), now))
     });
 
-    let timeout = Failure::transport(TransportFailureKind::Timeout(TimeoutPhase::FirstByte), None)
-        .with_base_url("https://api.anthropic.com/v1");
+    let timeout = cases::transport_timeout();
     g.bench_function("transport_timeout", |b| {
         b.iter(|| engine.diagnose_at(black_box(&timeout), now))
     });
@@ -53,16 +47,7 @@ fn diagnose(c: &mut Criterion) {
     // catalogue: what nb-client pays per client.
     g.bench_function("engine_new_shared", |b| b.iter(DiagnosisEngine::new));
 
-    // Pseudo-random printable junk, 1 MiB: only the first 64 KiB are read.
-    let mut x = 0x2545_f491_4f6c_dd1d_u64;
-    let junk: Vec<u8> = (0..1 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b' ' + (x % 95) as u8
-        })
-        .collect();
+    let junk = cases::junk_1mib();
     let junk = Failure::http(500, &junk);
     g.bench_function("junk_1mib_body", |b| {
         b.iter(|| engine.diagnose_at(black_box(&junk), now))
