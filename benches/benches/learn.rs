@@ -70,25 +70,26 @@ fn record(c: &mut Criterion) {
 
     // Time moves 10 ms per call, so minute buckets roll over and patterns
     // are re-evaluated at each new hour, as in real traffic.
-    let mut i = 0u64;
-    g.bench_function("record_success/16", |b| {
-        b.iter(|| {
-            i += 1;
-            let at = start + Duration::from_millis(10 * i);
-            let name = &names[i as usize % MODELS];
-            engine.record(black_box(&Outcome::success(name, at, latency)));
+    for (id, failure) in [
+        ("record_success/16", None),
+        ("record_failure/16", Some(ErrorCategory::Overloaded)),
+    ] {
+        let mut i = 0u64;
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                i += 1;
+                let o = Outcome {
+                    failure,
+                    ..Outcome::success(
+                        &names[i as usize % MODELS],
+                        start + Duration::from_millis(10 * i),
+                        latency,
+                    )
+                };
+                engine.record(black_box(&o));
+            });
         });
-    });
-    let mut i = 0u64;
-    g.bench_function("record_failure/16", |b| {
-        b.iter(|| {
-            i += 1;
-            let at = start + Duration::from_millis(10 * i);
-            let name = &names[i as usize % MODELS];
-            let o = Outcome::failure(name, at, latency, ErrorCategory::Overloaded);
-            engine.record(black_box(&o));
-        });
-    });
+    }
     g.finish();
 }
 
