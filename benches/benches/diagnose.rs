@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use nb_diagnose::{DiagnosisEngine, Failure};
 
 /// The cases, shared with the callgrind example that counts their instructions.
-#[path = "../../crates/nb-diagnose/examples/callgrind/cases.rs"]
+#[path = "../../crates/nb-diagnose/examples/cases/mod.rs"]
 mod cases;
 
 fn diagnose(c: &mut Criterion) {

@@ -16,7 +16,7 @@
 //! Subtracting a one-call run leaves out the one-time set-up (compiling the
 //! catalogue, composing names). Cases: `typical`, `status`, `message`,
 //! `timeout`, `junk`, and `serde` (the baseline: the typical body parsed
-//! into a `serde_json::Value`). The cases themselves are in `cases.rs`,
+//! into a `serde_json::Value`). The cases themselves are in `cases/mod.rs`,
 //! which the benchmark includes too.
 
 use std::hint::black_box;
