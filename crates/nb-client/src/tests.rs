@@ -2122,20 +2122,20 @@ async fn every_strategy_serves_the_chain() {
         let client = builder(&mock).strategy(strategy).build().unwrap();
         let mut served = std::collections::BTreeSet::new();
         for _ in 0..6 {
-            served.insert(
-                client
-                    .chat()
-                    .create(request())
-                    .await
-                    .unwrap()
-                    .served_by()
-                    .to_owned(),
-            );
+            let response = client.chat().create(request()).await.unwrap();
+            assert_eq!(response.attempts().len(), 1, "{strategy:?}: a healthy pick");
+            served.insert(response.served_by().to_owned());
         }
+        assert_eq!(mock.calls(), 6, "{strategy:?}: one request per call");
         match strategy {
-            LoadBalancingStrategy::Fallback => assert_eq!(served.len(), 1, "the primary only"),
+            LoadBalancingStrategy::Fallback => {
+                assert_eq!(Vec::from_iter(&served), ["primary"], "the primary only");
+            }
             LoadBalancingStrategy::RoundRobin => assert_eq!(served.len(), 3, "{served:?}"),
-            _ => assert!(!served.is_empty()),
+            LoadBalancingStrategy::PowerOfTwoChoices => {
+                assert!(served.len() > 1, "two random choices spread: {served:?}");
+            }
+            _ => {}
         }
     }
 }
