@@ -140,6 +140,19 @@ fn select_with_exclusions(c: &mut Criterion) {
     g.finish();
 }
 
+/// Runs `run(seed)` on two threads at once, seeds 0 and 1, and returns the
+/// wall time until both are done.
+fn on_two_threads(run: impl Fn(u64) + Sync) -> Duration {
+    let start = Instant::now();
+    thread::scope(|s| {
+        for seed in 0..2 {
+            let run = &run;
+            s.spawn(move || run(seed));
+        }
+    });
+    start.elapsed()
+}
+
 /// Two threads doing the same per-attempt work on one balancer: time per
 /// attempt on each thread (wall time / iterations per thread).
 fn two_threads(c: &mut Criterion) {
@@ -149,19 +162,12 @@ fn two_threads(c: &mut Criterion) {
     let counters: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
     g.bench_function("baseline_random_index/16", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            thread::scope(|s| {
-                for seed in 0..2 {
-                    let (models, counters) = (&models, &counters);
-                    s.spawn(move || {
-                        let mut rng = Wyrand(seed);
-                        for _ in 0..iters {
-                            baseline(models, counters, &mut rng);
-                        }
-                    });
+            on_two_threads(|seed| {
+                let mut rng = Wyrand(seed);
+                for _ in 0..iters {
+                    baseline(&models, &counters, &mut rng);
                 }
-            });
-            start.elapsed()
+            })
         });
     });
     for (name, strategy) in [
@@ -174,17 +180,11 @@ fn two_threads(c: &mut Criterion) {
         let lb = balancer(16, strategy, now);
         g.bench_function(BenchmarkId::new(name, 16), |b| {
             b.iter_custom(|iters| {
-                let start = Instant::now();
-                thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(|| {
-                            for _ in 0..iters {
-                                attempt(&lb, now);
-                            }
-                        });
+                on_two_threads(|_| {
+                    for _ in 0..iters {
+                        attempt(&lb, now);
                     }
-                });
-                start.elapsed()
+                })
             });
         });
     }
