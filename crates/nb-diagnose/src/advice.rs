@@ -472,7 +472,9 @@ pub(crate) fn root_cause(c: &Cause<'_>) -> Cow<'static, str> {
     out.push_str(after);
     if let Some(reason) = reason {
         // The caller's text: mask anything shaped like a key.
-        out.push_str(&crate::engine::redact(cut(reason, 200).to_owned()));
+        out.push_str(&crate::engine::redact(
+            crate::json::cut(reason, 200).to_owned(),
+        ));
     }
     if let Some((wait, cap)) = over_cap {
         out.push_str("; the server asks to wait ");
@@ -513,17 +515,6 @@ fn push_u64(out: &mut String, mut n: u64) {
     }
     // Only ASCII digits were written.
     out.extend(buf[i..].iter().map(|b| char::from(*b)));
-}
-
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]
@@ -622,11 +613,5 @@ mod tests {
         assert_eq!(f(120), "0.12 s");
         assert_eq!(f(120_000), "120 s");
         assert_eq!(f(0), "0 s");
-    }
-
-    #[test]
-    fn cut_respects_char_boundaries() {
-        assert_eq!(cut("ééé", 3), "é");
-        assert_eq!(cut("abc", 10), "abc");
     }
 }

@@ -1140,15 +1140,15 @@ fn provider_error(
             if secret { redact(s) } else { s }
         })
     };
-    let header_text = |h: H| {
-        headers
-            .at(h)
-            .map(|v| redact(lossy(&v[..v.len().min(MAX_MESSAGE)])))
+    let plain = |raw| Text {
+        raw,
+        escaped: false,
     };
+    let header_text = |h: H| headers.at(h).map(|v| redact(plain(v).decode(MAX_MESSAGE)));
     let amzn = headers.at(H::AmznErrorType).map(|v| {
         // `ThrottlingException:http://internal.amazon.com/coral/...`
         let name = v.split(|c| *c == b':').next().unwrap_or(v);
-        lossy(&name[..name.len().min(MAX_MESSAGE)])
+        plain(name).decode(MAX_MESSAGE)
     });
     let request_id = text(fields.request_id)
         .or_else(|| header_text(H::RequestId))
@@ -1165,14 +1165,6 @@ fn provider_error(
         request_id,
         upstream_provider: text(fields.upstream),
     })
-}
-
-/// `v` as text, with U+FFFD for what is not UTF-8.
-fn lossy(v: &[u8]) -> String {
-    match std::str::from_utf8(v) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(v).into_owned(),
-    }
 }
 
 /// Masks anything shaped like an API key (`sk-...`, `AIza...`, `gsk_...`,
@@ -1262,6 +1254,18 @@ mod tests {
             .unwrap_or_else(|err| panic!("{err}"));
         assert!(!Arc::ptr_eq(&e.compiled, &custom.compiled));
         assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
+    }
+
+    #[test]
+    fn header_fields_are_masked_and_cut_on_a_char_boundary() {
+        // An odd-length prefix, so that byte `MAX_MESSAGE` falls inside an `é`.
+        let long = format!("sk-abcdefghi {}", "é".repeat(MAX_MESSAGE));
+        let headers: ResponseHeaders<'_> = [("x-request-id", long.as_str())].into_iter().collect();
+        let e = provider_error(&Fields::default(), &headers, false)
+            .and_then(|e| e.request_id)
+            .unwrap_or_default();
+        assert!(e.starts_with("sk-*** éé"), "{e}");
+        assert!(e.len() <= MAX_MESSAGE && !e.contains('\u{fffd}'), "{e}");
     }
 
     #[test]

@@ -69,15 +69,21 @@ impl<'a> Text<'a> {
             }
         }
         let mut s = String::from_utf8_lossy(&out).into_owned();
-        if s.len() > max {
-            let mut cut = max;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-        }
+        s.truncate(cut(&s, max).len());
         s
     }
+}
+
+/// `s` cut to at most `max` bytes on a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Decodes the hex digits after `\u` (and a following low surrogate);
@@ -698,6 +704,13 @@ mod tests {
             escaped: false,
         };
         assert_eq!(t.decode(3), "é");
+        let t = Text {
+            raw: br"\u00e9\u00e9\u00e9",
+            escaped: true,
+        };
+        assert_eq!(t.decode(3), "é");
+        assert_eq!(cut("ééé", 3), "é");
+        assert_eq!(cut("abc", 10), "abc");
     }
 
     #[test]
