@@ -47,13 +47,13 @@ pub(crate) fn header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.trim().to_owned()))
 }
 
-/// Writes `text` to stdout and flushes it. A closed pipe (`| head`) is reported as
-/// [`CliError::Closed`] so the command can stop quietly.
 /// `--api-key`, held so that `Debug` of the parsed arguments never shows it.
 pub(crate) fn api_key(text: &str) -> Result<ApiKey, Infallible> {
     Ok(ApiKey::new(text))
 }
 
+/// Writes `text` to stdout and flushes it. A closed pipe (`| head`) is reported as
+/// [`CliError::Closed`] so the command can stop quietly.
 pub(crate) fn print(text: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())
