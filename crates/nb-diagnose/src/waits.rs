@@ -66,6 +66,12 @@ fn number(b: &[u8]) -> Option<(f64, usize)> {
     Some((value, n))
 }
 
+/// `v` (trimmed) if it is one decimal number and nothing else.
+fn whole_number(v: &[u8]) -> Option<f64> {
+    let v = trim(v);
+    number(v).and_then(|(n, used)| (used == v.len()).then_some(n))
+}
+
 /// Units of a Go duration, longest first where one is a prefix of another.
 const GO_UNITS: [(&[u8], f64); 7] = [
     (b"ns", 1e-9),
@@ -133,10 +139,7 @@ pub(crate) fn parse_duration(v: &[u8]) -> Option<Duration> {
 
 /// `Retry-After`: delay-seconds (decimals tolerated) or an HTTP-date.
 pub(crate) fn parse_retry_after(v: &[u8], now: impl FnOnce() -> SystemTime) -> Option<Duration> {
-    let v = trim(v);
-    if let Some((n, used)) = number(v)
-        && used == v.len()
-    {
+    if let Some(n) = whole_number(v) {
         return secs(n);
     }
     let at = parse_http_date(v)?;
@@ -148,8 +151,7 @@ pub(crate) fn parse_retry_after(v: &[u8], now: impl FnOnce() -> SystemTime) -> O
 /// seconds (> 10⁹) or else seconds from now (generic `x-ratelimit-reset`).
 pub(crate) fn parse_reset(v: &[u8], now: impl FnOnce() -> SystemTime) -> Option<Duration> {
     let v = trim(v);
-    if let Some((n, used)) = number(v)
-        && used == v.len()
+    if let Some(n) = whole_number(v)
         && n > 1e9
     {
         let epoch = if n > 1e12 { n / 1000.0 } else { n };
@@ -451,8 +453,8 @@ pub(crate) fn retry_after_header(
 ) -> Option<Duration> {
     let ms = headers
         .at(H::RetryAfterMs)
-        .and_then(|v| number(trim(v)).filter(|(_, used)| *used == trim(v).len()))
-        .and_then(|(n, _)| secs(n / 1000.0));
+        .and_then(whole_number)
+        .and_then(|n| secs(n / 1000.0));
     ms.or_else(|| parse_retry_after(headers.at(H::RetryAfter)?, now))
 }
 
