@@ -121,25 +121,45 @@ pub(crate) fn serialize(
     Ok(Bytes::from(buf))
 }
 
+/// The body an attempter last serialized, reused while the attempts name
+/// the same model (and, for a stream, carry the prefill or not alike).
+#[derive(Debug, Default)]
+pub(crate) struct LastBody(Option<(Arc<str>, bool, Bytes)>);
+
+impl LastBody {
+    /// The body for `model` and `prefill`: the last one if it was made for
+    /// them, else `make(size hint)`, kept for the next attempt.
+    pub(crate) fn get_or_make(
+        &mut self,
+        model: &Arc<str>,
+        prefill: bool,
+        make: impl FnOnce(usize) -> Result<Bytes, Error>,
+    ) -> Result<Bytes, Error> {
+        if let Some((m, p, body)) = &self.0
+            && m == model
+            && *p == prefill
+        {
+            return Ok(body.clone());
+        }
+        let hint = self.0.as_ref().map_or(0, |(_, _, b)| b.len());
+        let body = make(hint)?;
+        self.0 = Some((Arc::clone(model), prefill, body.clone()));
+        Ok(body)
+    }
+}
+
 /// One non-streamed attempt.
 struct Create {
     request: ChatRequest,
-    /// The last body serialized, and the model it names.
-    body: Option<(Arc<str>, Bytes)>,
+    body: LastBody,
 }
 
 impl Create {
     /// The body for `model`: serialized once per model.
     fn body(&mut self, model: &Arc<str>) -> Result<Bytes, Error> {
-        if let Some((m, body)) = &self.body
-            && m == model
-        {
-            return Ok(body.clone());
-        }
-        let hint = self.body.as_ref().map_or(0, |(_, b)| b.len());
-        let body = serialize(&mut self.request, model, hint)?;
-        self.body = Some((Arc::clone(model), body.clone()));
-        Ok(body)
+        let request = &mut self.request;
+        self.body
+            .get_or_make(model, false, |hint| serialize(request, model, hint))
     }
 }
 
@@ -242,7 +262,7 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
     let mut call = CallState::new(chain, inner.settings.deadline, cost);
     let mut create = Create {
         request,
-        body: None,
+        body: LastBody::default(),
     };
     // The degradation cache keys requests by their body as sent, before any
     // model is swapped in; that body is also the first attempt's when the

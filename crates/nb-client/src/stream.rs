@@ -15,7 +15,7 @@ use nb_transport::{
 use tracing::{Instrument, Span};
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
-use crate::chat::{ChatRequest, cost, serialize};
+use crate::chat::{ChatRequest, LastBody, cost, serialize};
 use crate::client::{Inner, later, now};
 use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
@@ -175,30 +175,23 @@ struct Open<'s> {
     request: &'s mut ChatRequest,
     /// The partial answer to continue (after an interruption, `Continue` policy).
     partial: Option<&'s str>,
-    body: Option<(Arc<str>, bool, Bytes)>,
+    body: LastBody,
     malformed: u32,
 }
 
 impl Open<'_> {
     fn body(&mut self, model: &Arc<str>, prefill: bool) -> Result<Bytes, Error> {
-        if let Some((m, p, body)) = &self.body
-            && m == model
-            && *p == prefill
-        {
-            return Ok(body.clone());
-        }
-        let hint = self.body.as_ref().map_or(0, |(_, _, b)| b.len());
-        let body = match self.partial.filter(|_| prefill) {
+        let request = &mut *self.request;
+        let partial = self.partial.filter(|_| prefill);
+        self.body.get_or_make(model, prefill, |hint| match partial {
             Some(partial) => {
-                self.request.messages.push(Message::assistant(partial));
-                let body = serialize(self.request, model, hint);
-                self.request.messages.pop();
-                body?
+                request.messages.push(Message::assistant(partial));
+                let body = serialize(request, model, hint);
+                request.messages.pop();
+                body
             }
-            None => serialize(self.request, model, hint)?,
-        };
-        self.body = Some((Arc::clone(model), prefill, body.clone()));
-        Ok(body)
+            None => serialize(request, model, hint),
+        })
     }
 }
 
@@ -356,7 +349,7 @@ pub(crate) async fn open(
     let mut open = Open {
         request: &mut request,
         partial: None,
-        body: None,
+        body: LastBody::default(),
         malformed: 0,
     };
     let result = cascade::run(&inner, &mut call, &mut open).await;
@@ -653,7 +646,7 @@ impl ChatStream {
         let mut open = Open {
             request: &mut self.request,
             partial: Some(&self.text),
-            body: None,
+            body: LastBody::default(),
             malformed: 0,
         };
         let result = cascade::run(&inner, &mut self.call, &mut open).await;
