@@ -1,8 +1,9 @@
 //! Project automation for NeuralBridge, run as `cargo xtask <task>`.
 //!
 //! Tasks:
-//! - `ci`: what CI runs: fmt check, clippy with warnings denied, the test
-//!   suite (doctests included) and rustdoc with broken links denied.
+//! - `ci`: what CI runs: fmt check, clippy with warnings denied, a check of
+//!   each feature set the workspace build does not compile, the test suite
+//!   (doctests included) and rustdoc with broken links denied.
 //! - `bench [--quick] [TARGET...]`: runs the criterion benches in `benches/`
 //!   and rewrites their generated tables in `docs/BENCHMARKS.md`.
 //! - `chaos [--quick] [SCENARIO...]`: runs nb-mock's chaos scenarios through
@@ -46,7 +47,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci                          fmt --check, clippy -D warnings, test --workspace, doc
+  ci                          fmt --check, clippy -D warnings, feature-set checks,
+                              test --workspace, doc
   bench [--quick] [TARGET..]  run criterion benches, update docs/BENCHMARKS.md
                               targets: breaker diagnose route learn transport cascade
   chaos [--quick] [SCENARIO..]
