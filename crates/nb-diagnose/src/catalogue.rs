@@ -280,6 +280,13 @@ pub(crate) enum Signal {
 /// How far after "model" a [`Signal::Missing`] still refers to it.
 pub(crate) const MODEL_MISSING_SPAN: usize = 80;
 
+/// How API keys start (`sk-...`, `AIza...`, `Bearer ...`): seeing one marks
+/// the text as holding a secret ([`Signal::Secret`], matched ignoring case),
+/// and `redact` masks what follows each (case as written).
+pub(crate) const KEY_PREFIXES: [&str; 9] = [
+    "sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "nvapi-", "Bearer ", "r8_",
+];
+
 /// The evidence literals; model-name prefixes of the provider profiles are
 /// added to these as [`Signal::Names`] at build time.
 #[rustfmt::skip]
@@ -288,7 +295,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Status, &["error:", "error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status", "code"]),
     (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
     (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
-    (Signal::Secret, &["sk-", "sk_", "aiza", "gsk_", "xai-", "hf_", "nvapi-", "bearer ", "r8_"]),
+    (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists"]),

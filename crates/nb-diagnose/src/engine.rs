@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
 use crate::catalogue::{
-    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub, status_rule,
+    AMBIGUOUS_QUOTA, CATALOGUE, Entry, KEY_PREFIXES, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub,
+    status_rule,
 };
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
@@ -1170,21 +1171,27 @@ fn provider_error(
 /// Masks anything shaped like an API key (`sk-...`, `AIza...`, `gsk_...`,
 /// `Bearer ...`), keeping its prefix: `sk-***`.
 pub(crate) fn redact(s: String) -> String {
-    const PREFIXES: [&str; 9] = [
-        "sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "nvapi-", "Bearer ", "r8_",
-    ];
     /// Fewer characters after a prefix are not a key.
     const KEY_LEN: usize = 6;
     /// The shortest text that can hold a key.
     const SHORTEST: usize = {
         let (mut min, mut i) = (usize::MAX, 0);
-        while i < PREFIXES.len() {
-            if PREFIXES[i].len() < min {
-                min = PREFIXES[i].len();
+        while i < KEY_PREFIXES.len() {
+            if KEY_PREFIXES[i].len() < min {
+                min = KEY_PREFIXES[i].len();
             }
             i += 1;
         }
         min + KEY_LEN
+    };
+    /// The bytes a prefix starts with.
+    const FIRST: [bool; 256] = {
+        let (mut first, mut i) = ([false; 256], 0);
+        while i < KEY_PREFIXES.len() {
+            first[KEY_PREFIXES[i].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        first
     };
     if s.len() < SHORTEST {
         return s;
@@ -1195,10 +1202,11 @@ pub(crate) fn redact(s: String) -> String {
     let mut copied = 0;
     let mut i = 0;
     while i < b.len() {
-        let candidate = matches!(b[i], b's' | b'A' | b'g' | b'x' | b'h' | b'n' | b'B' | b'r');
-        let at_word = candidate && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        let at_word = FIRST[usize::from(b[i])] && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
         let prefix = if at_word {
-            PREFIXES.iter().find(|p| b[i..].starts_with(p.as_bytes()))
+            KEY_PREFIXES
+                .iter()
+                .find(|p| b[i..].starts_with(p.as_bytes()))
         } else {
             None
         };
@@ -1266,6 +1274,17 @@ mod tests {
             .unwrap_or_default();
         assert!(e.starts_with("sk-*** éé"), "{e}");
         assert!(e.len() <= MAX_MESSAGE && !e.contains('\u{fffd}'), "{e}");
+    }
+
+    #[test]
+    fn every_key_prefix_is_seen_and_masked_in_body_fields() {
+        let e = DiagnosisEngine::new();
+        for p in KEY_PREFIXES {
+            let body = format!(r#"{{"error":{{"message":"bad key {p}abcdef123456 given"}}}}"#);
+            let d = e.diagnose(&Failure::http(401, body.as_str()));
+            let message = d.provider_error.and_then(|pe| pe.message);
+            assert_eq!(message, Some(format!("bad key {p}*** given")), "{p}");
+        }
     }
 
     #[test]
