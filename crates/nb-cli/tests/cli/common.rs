@@ -31,6 +31,14 @@ impl Run {
     }
 }
 
+/// Asserts that `text` contains each of `parts`, naming the one missing.
+#[track_caller]
+pub(crate) fn assert_contains_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing in\n{text}");
+    }
+}
+
 /// Runs the binary to completion with `stdin` as its input.
 pub(crate) fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
     let mut child = Command::new(BIN)

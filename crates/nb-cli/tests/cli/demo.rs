@@ -1,6 +1,6 @@
 //! `neuralbridge demo`: the embedded scenario (shortened) and a user's scenario.
 
-use crate::common::{TempDir, run};
+use crate::common::{TempDir, assert_contains_all, run};
 
 /// The number in a summary row such as `  fallbacks          43  (answered by ...)`.
 fn row(stdout: &str, name: &str) -> u64 {
@@ -22,27 +22,28 @@ fn the_demo_runs_and_ends_with_a_summary_and_the_health_report() {
     let r = run(&["demo", "--duration", "3"]);
     assert_eq!(r.code, 0, "{r:?}");
     let out = &r.stdout;
-    for part in [
-        "Chain:    gpt-4o → claude-sonnet → deepseek-chat → qwen-plus",
-        "Versus:   a plain retry loop",
-        "│ SUMMARY",
-        "NeuralBridge   plain retry loop",
-        "success rate",
-        "latency p50",
-        "latency p99",
-        "upstream calls",
-        // Every number is defined under the table.
-        "  requests        requests made",
-        "  success rate    requests answered in full",
-        "  latency         time to the whole answer",
-        "  fallbacks       answers from a model other than gpt-4o",
-        "  upstream calls  HTTP calls to the providers",
-        "  retries saved   the calls per request the plain loop needed",
-        "MODEL",
-        "│ HEALTH REPORT",
-    ] {
-        assert!(out.contains(part), "{part:?} missing in\n{out}");
-    }
+    assert_contains_all(
+        out,
+        &[
+            "Chain:    gpt-4o → claude-sonnet → deepseek-chat → qwen-plus",
+            "Versus:   a plain retry loop",
+            "│ SUMMARY",
+            "NeuralBridge   plain retry loop",
+            "success rate",
+            "latency p50",
+            "latency p99",
+            "upstream calls",
+            // Every number is defined under the table.
+            "  requests        requests made",
+            "  success rate    requests answered in full",
+            "  latency         time to the whole answer",
+            "  fallbacks       answers from a model other than gpt-4o",
+            "  upstream calls  HTTP calls to the providers",
+            "  retries saved   the calls per request the plain loop needed",
+            "MODEL",
+            "│ HEALTH REPORT",
+        ],
+    );
     assert!(row(out, "requests") > 0);
     let plain = out
         .lines()

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::common::{mock, run, run_async};
+use crate::common::{assert_contains_all, mock, run, run_async};
 
 const SCENARIO: &str = r#"
 [[models]]
@@ -63,17 +63,18 @@ async fn rate_limit_is_transient_exit_1() {
     let base = server.base_url();
     let r = run_async(&args(&base, "limited", &[]), &[]).await;
     assert_eq!(r.code, 1, "{r:?}");
-    for part in [
-        "│ ✗ RATE LIMIT",
-        "SEVERITY: MEDIUM",
-        "HTTP 429",
-        "ROOT CAUSE",
-        "FIX SUGGESTIONS",
-        "NEXT STEP",
-        "sleep 7 && neuralbridge diagnose",
-    ] {
-        assert!(r.stdout.contains(part), "{part:?} in\n{}", r.stdout);
-    }
+    assert_contains_all(
+        &r.stdout,
+        &[
+            "│ ✗ RATE LIMIT",
+            "SEVERITY: MEDIUM",
+            "HTTP 429",
+            "ROOT CAUSE",
+            "FIX SUGGESTIONS",
+            "NEXT STEP",
+            "sleep 7 && neuralbridge diagnose",
+        ],
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::common::{run, run_with_stdin};
+use crate::common::{assert_contains_all, run, run_with_stdin};
 
 #[test]
 fn seed_dashscope_rate_limit() {
@@ -16,19 +16,20 @@ fn seed_dashscope_rate_limit() {
         "429",
     ]);
     assert_eq!(r.code, 0, "{r:?}");
-    for part in [
-        "│ ✗ RATE LIMIT",
-        "SEVERITY: MEDIUM | CONFIDENCE:",
-        "dashscope_rate_limit",
-        "HTTP 429",
-        "ROOT CAUSE",
-        "FIX SUGGESTIONS",
-        "1. Wait, then retry",
-        "   Command: ",
-        "   Why:     ",
-    ] {
-        assert!(r.stdout.contains(part), "{part:?} missing in\n{}", r.stdout);
-    }
+    assert_contains_all(
+        &r.stdout,
+        &[
+            "│ ✗ RATE LIMIT",
+            "SEVERITY: MEDIUM | CONFIDENCE:",
+            "dashscope_rate_limit",
+            "HTTP 429",
+            "ROOT CAUSE",
+            "FIX SUGGESTIONS",
+            "1. Wait, then retry",
+            "   Command: ",
+            "   Why:     ",
+        ],
+    );
 }
 
 #[test]

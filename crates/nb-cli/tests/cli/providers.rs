@@ -2,30 +2,32 @@
 
 use serde_json::Value;
 
-use crate::common::run;
+use crate::common::{assert_contains_all, run};
 
 #[test]
 fn the_table_shows_timeouts_retries_rpm_and_detection() {
     let r = run(&["providers"]);
     assert_eq!(r.code, 0);
     let header = r.stdout.lines().next().unwrap();
-    for column in ["PROVIDER", "TIMEOUTS", "RETRIES", "RPM", "DETECTED BY"] {
-        assert!(header.contains(column), "{header}");
-    }
+    assert_contains_all(
+        header,
+        &["PROVIDER", "TIMEOUTS", "RETRIES", "RPM", "DETECTED BY"],
+    );
     let dashscope = r
         .stdout
         .lines()
         .find(|l| l.starts_with("dashscope"))
         .unwrap();
-    for part in [
-        "2s / 8s / 25s",
-        "2 / 4",
-        "120",
-        "url: dashscope",
-        "model: qwen-, qwq-",
-    ] {
-        assert!(dashscope.contains(part), "{part} in {dashscope}");
-    }
+    assert_contains_all(
+        dashscope,
+        &[
+            "2s / 8s / 25s",
+            "2 / 4",
+            "120",
+            "url: dashscope",
+            "model: qwen-, qwq-",
+        ],
+    );
     for provider in [
         "openai",
         "anthropic",
