@@ -86,8 +86,10 @@ struct Outcome {
     /// Every upstream call, in order: its model, and its diagnosed category when it failed
     /// (`Unknown` for the plain loop, which does not diagnose).
     attempts: Vec<(String, Option<ErrorCategory>)>,
-    /// The final diagnosis's category, when the request failed (NeuralBridge only).
-    failure: Option<ErrorCategory>,
+    /// Why the request failed, as nb-client's `Error::label` names it: the final
+    /// diagnosis's category, or the error's kind (`cooling_down`, `deadline_exceeded`)
+    /// when the call ended for a reason of its own (NeuralBridge only).
+    failure: Option<&'static str>,
 }
 
 /// What the callers have done so far, in the order their requests finished.
@@ -334,7 +336,7 @@ fn prompt(n: u64) -> String {
 type Ended = (
     Option<String>,
     Vec<(String, Option<ErrorCategory>)>,
-    Option<ErrorCategory>,
+    Option<&'static str>,
 );
 
 fn models(attempts: &[Attempt]) -> Vec<(String, Option<ErrorCategory>)> {
@@ -352,8 +354,7 @@ fn models(attempts: &[Attempt]) -> Vec<(String, Option<ErrorCategory>)> {
 }
 
 fn failed(e: &Error) -> Ended {
-    let category = e.category().unwrap_or(ErrorCategory::Unknown);
-    (None, models(e.attempts()), Some(category))
+    (None, models(e.attempts()), Some(e.label()))
 }
 
 /// A streamed request read to its end.
@@ -376,8 +377,8 @@ async fn streamed(client: &NeuralBridge, request: ChatRequest) -> Ended {
         }
     }
     // `next` ends with `Done` or an error; a stream that just stops is no success.
-    let category = Some(ErrorCategory::StreamInterrupted);
-    (None, models(stream.attempts()), category)
+    let failure = Some(ErrorCategory::StreamInterrupted.as_str());
+    (None, models(stream.attempts()), failure)
 }
 
 /// The plain retry loop the demo compares against: each model of the chain up to
@@ -901,15 +902,16 @@ fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration)
     }
     let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
     for o in &stats.neuralbridge {
-        if let Some(c) = o.failure {
-            *failures.entry(c.as_str()).or_default() += 1;
+        if let Some(why) = o.failure {
+            *failures.entry(why).or_default() += 1;
         }
     }
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|(c, k)| format!("{c} {k}")).collect();
         let _ = writeln!(
             out,
-            "\n  Requests NeuralBridge could not serve, by final diagnosis: {}",
+            "\n  Requests NeuralBridge could not serve, by final diagnosis (or cooling_down, \
+             deadline_exceeded): {}",
             list.join(", ")
         );
     }
@@ -1010,6 +1012,29 @@ mod tests {
         // Needing more calls than the plain loop shows as a negative number.
         assert_eq!(retries_saved(&t(10, 30), &t(10, 20)), -10);
         assert_eq!(retries_saved(&t(0, 0), &t(0, 0)), 0);
+    }
+
+    #[test]
+    fn failed_requests_are_listed_by_their_error_label() {
+        let failed = |why| Outcome {
+            failure: Some(why),
+            ..outcome(None, &["a"])
+        };
+        let stats = Stats {
+            neuralbridge: vec![
+                outcome(Some("a"), &["a"]),
+                failed("stream_interrupted"),
+                failed("cooling_down"),
+                failed("stream_interrupted"),
+            ],
+            plain: vec![outcome(Some("a"), &["a"])],
+        };
+        let mut out = String::new();
+        summary(&mut out, &stats, &["a".to_owned()], Duration::from_secs(1));
+        assert!(
+            out.contains("deadline_exceeded): cooling_down 1, stream_interrupted 2\n"),
+            "{out}"
+        );
     }
 
     #[test]
