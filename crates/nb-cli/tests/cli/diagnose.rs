@@ -135,6 +135,9 @@ async fn hung_model_times_out_at_the_given_timeout() {
     assert_eq!(v["diagnosis"]["category"], "timeout");
     assert_eq!(v["status"], Value::Null);
     assert_eq!(server.log().attempts("hung"), 1);
+    // Far above 300 ms, far below the 30 s default: the flag, not the default, ended it.
+    let waited = v["latency_ms"].as_f64().unwrap();
+    assert!(waited < 10_000.0, "{waited} ms");
 }
 
 #[tokio::test]
