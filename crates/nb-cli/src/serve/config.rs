@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::exit::CliError;
 
 /// The default listen address: loopback only.
-pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
 
 /// The default cap on a request body.
 pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -183,13 +183,15 @@ impl ServeConfig {
         let set = |var: &str| env(var).is_some_and(|v| !v.trim().is_empty());
 
         // [server]
-        let listen_text = file.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
-            p.add(format!(
-                "server.listen: `{listen_text}` is not an address like 127.0.0.1:8080"
-            ));
-            SocketAddr::from(([127, 0, 0, 1], 8080))
-        });
+        let listen = match &file.server.listen {
+            None => DEFAULT_LISTEN,
+            Some(text) => text.parse().unwrap_or_else(|_| {
+                p.add(format!(
+                    "server.listen: `{text}` is not an address like {DEFAULT_LISTEN}"
+                ));
+                DEFAULT_LISTEN
+            }),
+        };
         if let Some(var) = &file.server.auth_token_env
             && !set(var)
         {
