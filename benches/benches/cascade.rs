@@ -15,7 +15,6 @@
 //! which `cargo xtask bench cascade` appends under the table.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +25,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use nb_benches::{latency_table, quantile, write_fragment};
 use nb_client::{ChatCompletion, ChatRequest, NeuralBridge};
 use nb_mock::{MockServer, Scenario};
 use tokio::runtime::Runtime;
@@ -201,10 +201,10 @@ fn many_callers(c: &mut Criterion, md: &mut String) {
         CALLERS - 1
     );
     table(md, &title, bare, ours);
-    let (b, o) = (
-        percentile(&mut bare_batches, 0.5),
-        percentile(&mut our_batches, 0.5),
-    );
+    bare_batches.sort_unstable();
+    our_batches.sort_unstable();
+    let median_us = |v: &[Duration]| quantile(v, 0.5).as_secs_f64() * 1e6;
+    let (b, o) = (median_us(&bare_batches), median_us(&our_batches));
     let _ = writeln!(
         md,
         "Median batch of {CALLERS}: bare hyper-util {b:.1} µs, nb-client {o:.1} µs; the cascade \
@@ -213,40 +213,24 @@ fn many_callers(c: &mut Criterion, md: &mut String) {
     );
 }
 
-/// The `p` quantile of `v` (sorted in place), in µs.
-fn percentile(v: &mut [Duration], p: f64) -> f64 {
-    v.sort_unstable();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i].as_secs_f64() * 1e6
-}
-
 /// Appends a p50/p99 table for one setting.
-fn table(md: &mut String, title: &str, mut bare: Vec<Duration>, mut ours: Vec<Duration>) {
-    let (b50, b99) = (percentile(&mut bare, 0.50), percentile(&mut bare, 0.99));
-    let (o50, o99) = (percentile(&mut ours, 0.50), percentile(&mut ours, 0.99));
-    let _ = write!(
-        md,
-        "Per-request latency, {title} (µs):\n\n\
-         | client | p50 | p99 |\n|---|---|---|\n\
-         | bare hyper-util (baseline) | {b50:.1} | {b99:.1} |\n\
-         | nb-client cascade | {o50:.1} | {o99:.1} |\n\
-         | added by the cascade | {:+.1} | {:+.1} |\n\n",
-        o50 - b50,
-        o99 - b99
-    );
+fn table(md: &mut String, title: &str, bare: Vec<Duration>, ours: Vec<Duration>) {
+    let heading = format!("Per-request latency, {title}");
+    md.push_str(&latency_table(
+        &heading,
+        "nb-client cascade",
+        "the cascade",
+        bare,
+        ours,
+    ));
+    md.push('\n');
 }
 
 fn cascade(c: &mut Criterion) {
     let mut md = String::new();
     one_caller(c, &mut md);
     many_callers(c, &mut md);
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("nb-bench");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join("cascade.md"), md);
-    }
+    write_fragment("cascade", &md);
 }
 
 criterion_group!(benches, cascade);

@@ -9,7 +9,6 @@
 //! appends under the table.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +18,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use nb_benches::{latency_table, write_fragment};
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
     ApiKey, ChatCompletionChunk, ChatCompletionRequest, ChatStreamDecoder, Endpoint,
@@ -143,29 +143,9 @@ fn write_percentiles(lb: &Loopback) {
         lb.rt.block_on(lb.transport_once(lb.copy()));
         ours.push(t.elapsed());
     }
-    let pct = |v: &mut Vec<Duration>, p: f64| {
-        v.sort_unstable();
-        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-        v[i].as_secs_f64() * 1e6
-    };
-    let (b50, b99) = (pct(&mut bare, 0.50), pct(&mut bare, 0.99));
-    let (o50, o99) = (pct(&mut ours, 0.50), pct(&mut ours, 0.99));
-    let md = format!(
-        "Loopback request latency over {N} interleaved requests per client (µs):\n\n\
-         | client | p50 | p99 |\n|---|---|---|\n\
-         | bare hyper-util (baseline) | {b50:.1} | {b99:.1} |\n\
-         | HyperTransport | {o50:.1} | {o99:.1} |\n\
-         | added by HyperTransport | {:+.1} | {:+.1} |\n",
-        o50 - b50,
-        o99 - b99
-    );
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("nb-bench");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join("transport.md"), md);
-    }
+    let heading = format!("Loopback request latency over {N} interleaved requests per client");
+    let md = latency_table(&heading, "HyperTransport", "HyperTransport", bare, ours);
+    write_fragment("transport", &md);
 }
 
 /// A 60-chunk stream as an OpenAI-compatible server sends it.

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use nb_benches::quantile;
 use nb_client::{
     ChatRequest, CircuitBreakerConfig, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy, Tier,
 };
@@ -228,15 +229,6 @@ fn primary_share_per_second(
         .into_iter()
         .map(|(served, by_primary)| (served > 0).then(|| (100 * by_primary / served) as u8))
         .collect()
-}
-
-/// The `q` quantile (0 to 1) of sorted durations, by nearest rank.
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.saturating_sub(1).min(sorted.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or_default()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -511,15 +503,6 @@ mod tests {
             Some(Duration::from_secs(6))
         );
         assert_eq!(recovery(&ModelBehavior::new("c")), None);
-    }
-
-    #[test]
-    fn quantiles_by_nearest_rank() {
-        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(quantile(&ms, 0.5), Duration::from_millis(50));
-        assert_eq!(quantile(&ms, 0.99), Duration::from_millis(99));
-        assert_eq!(quantile(&ms[..1], 0.99), Duration::from_millis(1));
-        assert_eq!(quantile(&[], 0.5), Duration::ZERO);
     }
 
     #[test]
