@@ -336,6 +336,7 @@ pub struct NeuralBridgeBuilder {
     ladder: Vec<Tier>,
     idle_timeout: Duration,
     finish_grace: Duration,
+    wait_threshold: Duration,
     policies: PolicyTable,
     stream_policy: StreamPolicy,
     validator: Option<Validator>,
@@ -370,6 +371,10 @@ impl fmt::Debug for NeuralBridgeBuilder {
     }
 }
 
+/// The default [`wait_threshold`](NeuralBridgeBuilder::wait_threshold):
+/// about the time a fallback to another model costs.
+pub const DEFAULT_WAIT_THRESHOLD: Duration = Duration::from_millis(500);
+
 /// The default backoff: exponential from 500 ms, doubling, capped at 30 s,
 /// full jitter with a 100 ms floor, server waits honoured up to 10 s.
 pub fn default_backoff() -> Backoff {
@@ -396,6 +401,7 @@ impl Default for NeuralBridgeBuilder {
             ladder: vec![Tier::Standard, Tier::Patient],
             idle_timeout: Duration::from_secs(30),
             finish_grace: DEFAULT_FINISH_GRACE,
+            wait_threshold: DEFAULT_WAIT_THRESHOLD,
             policies: PolicyTable::default(),
             stream_policy: StreamPolicy::Error,
             validator: None,
@@ -553,6 +559,17 @@ impl NeuralBridgeBuilder {
     #[must_use]
     pub fn finish_grace(mut self, grace: Duration) -> Self {
         self.finish_grace = grace;
+        self
+    }
+
+    /// The longest server-given wait (Retry-After and the like) that is
+    /// waited out on the same target even though another target is
+    /// available: a wait this short costs less than a fallback's latency
+    /// and keeps the call on the model it asked for. A longer wait sends
+    /// the call elsewhere at once. Default: 500 ms.
+    #[must_use]
+    pub fn wait_threshold(mut self, threshold: Duration) -> Self {
+        self.wait_threshold = threshold;
         self
     }
 
@@ -733,6 +750,7 @@ impl NeuralBridgeBuilder {
                 ladder: self.ladder,
                 idle_timeout: self.idle_timeout.min(FAR),
                 finish_grace: self.finish_grace,
+                wait_threshold: self.wait_threshold,
                 policies: self.policies,
                 stream_policy: self.stream_policy,
                 verbose: self.verbose,

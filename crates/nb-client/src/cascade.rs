@@ -371,8 +371,13 @@ impl CallState {
         }
         let fallback = self.scope.after_fallback(policy, target);
         // A policy that prefers a fallback takes one that is open now over
-        // a retry.
+        // a retry, unless the server asked for a wait shorter than a
+        // fallback costs.
+        let short_wait = d
+            .retry_after
+            .is_some_and(|w| w <= inner.settings.wait_threshold);
         let fall_back_now = policy.falls_back_first()
+            && !short_wait
             && fallback.is_some_and(|scope| self.has_alternative(target, scope, now));
         let i = self.target_call(target);
         let allowed = policy.retry_limit().allowed(inner.settings.max_retries);

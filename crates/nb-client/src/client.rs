@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     pub(crate) ladder: Vec<Tier>,
     pub(crate) idle_timeout: Duration,
     pub(crate) finish_grace: Duration,
+    /// Server waits up to this are waited out rather than fallen back from.
+    pub(crate) wait_threshold: Duration,
     pub(crate) policies: PolicyTable,
     pub(crate) stream_policy: StreamPolicy,
     pub(crate) verbose: bool,

@@ -67,25 +67,25 @@
 //!
 //! | category | default action |
 //! |---|---|
-//! | `rate_limit` | retry the same target after the server's wait (or a jittered backoff) if it fits the backoff's max wait (10 s), the deadline, `max_retries` and the retry budget; else fall back |
+//! | `rate_limit`, `server_error`, `overloaded`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry elsewhere first: go at once to another target that is available now (not given up, allowed, its breaker and rate limit open); only when none is (or the server's wait is at most [`wait_threshold`](NeuralBridgeBuilder::wait_threshold)), retry the same target after the server's wait or a jittered backoff, within the backoff's max wait (10 s), the deadline, `max_retries` and the retry budget, then fall back; a target set aside this way gets its retry if every alternative fails ([`CategoryPolicy::fallback_else_retry`]) |
 //! | `quota_exhausted`, `permission`, `model_not_found` | fall back at once |
 //! | `auth` | rotate to the endpoint's next untried key (not a retry); when none is left, fall back |
 //! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
 //! | `content_filter` | fail with the reason |
 //! | `invalid_request` | fail at once |
-//! | `overloaded` | fall back at once if another target is available now (not given up, allowed, its breaker and rate limit open); only when none is, retry with backoff up to `max_retries`, then fall back; a target set aside this way gets its retry if every alternative fails ([`CategoryPolicy::fallback_else_retry`]) |
-//! | `server_error`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
-//! | `timeout` | our own timer (a hung provider): fall back, never the same target again; a 408/504/524 from the server: retry at most once |
+//! | `timeout` | our own timer (a hung provider): fall back, never the same target again in this call; a 408/504/524 from the server: elsewhere first, then at most one retry |
 //!
 //! A diagnosis that says "not retryable" (`x-should-retry: false`, a wait
 //! beyond the diagnosis engine's cap, or `unknown`) always wins over
 //! "retry". Invalid requests, context-length and content-filter failures
-//! never count against a target's breaker. An overloaded provider is
-//! asking not to be called again soon: with a healthy alternative, going
-//! there at once is both faster and kinder, and backing off is kept for
-//! the last candidate. Override any row with
+//! never count against a target's breaker. Backing off on a failing
+//! target while a healthy one could answer only adds latency (and, for an
+//! overloaded or rate-limited provider, load it asked to be spared), so
+//! the wait is kept for the last candidate. A rate limit's wait is shared:
+//! the target's breaker pauses until it ends, so concurrent callers skip
+//! it instead of each waiting. Override any row with
 //! [`policy`](NeuralBridgeBuilder::policy) and a [`CategoryPolicy`]
-//! (`CategoryPolicy::retry_then_fallback()` retries an overload first).
+//! (`CategoryPolicy::retry_then_fallback()` retries the same target first).
 //!
 //! When every remaining candidate is cooling down, the call fails fast with
 //! [`ErrorKind::CoolingDown`] and the time until the first one reopens.
@@ -150,7 +150,9 @@ mod target;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder, default_backoff};
+pub use builder::{
+    BuildError, DEFAULT_WAIT_THRESHOLD, EndpointConfig, NeuralBridgeBuilder, default_backoff,
+};
 pub use chat::{Chat, ChatRequest, STATIC_MODEL};
 pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};

@@ -125,20 +125,23 @@ impl CategoryPolicy {
     /// and the retry budget; the time spent on the alternatives is its
     /// backoff).
     ///
-    /// The default for [`ErrorCategory::Overloaded`]: a provider that says
-    /// it is out of capacity is asking not to be called again soon, and
-    /// with a healthy alternative going there at once is both faster and
-    /// kinder. [`retry_then_fallback`](Self::retry_then_fallback) retries
-    /// an overloaded target first instead.
+    /// The default for every category worth retrying (rate limits, server
+    /// errors, overloads, timeouts, network failures, malformed responses,
+    /// cut streams): with another target ready, the next attempt goes there
+    /// at once instead of waiting out a backoff or a Retry-After on the
+    /// failing one, the way gRPC's hedging and Envoy's retry host
+    /// predicates move a retry to another host. A server wait of at most
+    /// [`wait_threshold`](crate::NeuralBridgeBuilder::wait_threshold) is
+    /// cheaper than a fallback and is waited out on the same target.
+    /// [`retry_then_fallback`](Self::retry_then_fallback) retries the same
+    /// target first instead.
     ///
     /// ```
     /// use nb_client::{CategoryPolicy, ErrorCategory, NeuralBridge};
     ///
     /// assert!(CategoryPolicy::default_for(ErrorCategory::Overloaded).falls_back_first());
+    /// // An overload is retried on the same target first.
     /// let builder = NeuralBridge::builder()
-    ///     // A refused or reset connection goes elsewhere first too ...
-    ///     .policy(ErrorCategory::Network, CategoryPolicy::fallback_else_retry())
-    ///     // ... and an overload is retried first, as a 500 is.
     ///     .policy(ErrorCategory::Overloaded, CategoryPolicy::retry_then_fallback());
     /// # let _ = builder;
     /// ```
@@ -209,16 +212,15 @@ impl CategoryPolicy {
             C::Auth => Self::fallback().rotate_key(true),
             C::ContextLength => Self::fallback_to(FallbackRule::LargerContext),
             C::ContentFilter | C::InvalidRequest => Self::fail(),
-            // A 408/504/524 answered by the server: at most one retry. (A
-            // timeout our own timer measured is never retried on the same
-            // target, whatever the policy.)
-            C::Timeout => Self::retry_then_fallback().retries(Retries::UpTo(1)),
-            // Out of capacity: go where there is some, back off only when
-            // there is nowhere else to go.
-            C::Overloaded => Self::fallback_else_retry(),
-            // Rate limits, server errors, network failures, malformed
-            // responses, cut streams and unknown failures.
-            _ => Self::retry_then_fallback(),
+            // A 408/504/524 answered by the server: elsewhere first, at
+            // most one retry. (A timeout our own timer measured is never
+            // retried on the same target, whatever the policy.)
+            C::Timeout => Self::fallback_else_retry().retries(Retries::UpTo(1)),
+            // Rate limits, server errors, overloads, network failures,
+            // malformed responses, cut streams and unknown failures: retry
+            // elsewhere first, back off on the same target only when
+            // nothing else is available now.
+            _ => Self::fallback_else_retry(),
         }
     }
 }
@@ -427,11 +429,12 @@ mod tests {
             t.get(ErrorCategory::ContextLength).fallback_rule(),
             FallbackRule::LargerContext
         );
-        // Only an overload prefers an available alternative to a retry.
+        // Every category worth a retry prefers an available alternative.
         for category in ErrorCategory::ALL {
+            let p = t.get(category);
             assert_eq!(
-                t.get(category).falls_back_first(),
-                category == ErrorCategory::Overloaded,
+                p.falls_back_first(),
+                p.retry_limit().allowed(2) > 0,
                 "{category}"
             );
         }
@@ -455,8 +458,12 @@ mod tests {
     #[test]
     fn policies_print_as_in_the_readme() {
         assert_eq!(
-            CategoryPolicy::default_for(ErrorCategory::RateLimit).to_string(),
+            CategoryPolicy::retry_then_fallback().to_string(),
             "retry up to max_retries, then fall back"
+        );
+        assert_eq!(
+            CategoryPolicy::default_for(ErrorCategory::RateLimit).to_string(),
+            "fall back at once if another target is available, else retry up to max_retries, then fall back"
         );
         assert_eq!(
             CategoryPolicy::default_for(ErrorCategory::Overloaded).to_string(),
@@ -475,7 +482,7 @@ mod tests {
         );
         assert_eq!(
             CategoryPolicy::default_for(ErrorCategory::Timeout).to_string(),
-            "retry at most once, then fall back"
+            "fall back at once if another target is available, else retry at most once, then fall back"
         );
         assert_eq!(
             CategoryPolicy::fallback_to(FallbackRule::LargerContext)

@@ -58,6 +58,28 @@ fn builder(mock: &MockTransport) -> NeuralBridgeBuilder {
         .seed(7)
 }
 
+/// `b` with the same-target-first policy on every category the defaults
+/// send elsewhere first, overloads aside: for the tests of the retry
+/// mechanics themselves (backoff, server waits, retry limits) and of an
+/// overload's fall-back-first policy beside them.
+fn retry_first(b: NeuralBridgeBuilder) -> NeuralBridgeBuilder {
+    use ErrorCategory as C;
+    let b = [
+        C::RateLimit,
+        C::ServerError,
+        C::Network,
+        C::MalformedResponse,
+        C::StreamInterrupted,
+        C::Unknown,
+    ]
+    .into_iter()
+    .fold(b, |b, c| b.policy(c, CategoryPolicy::retry_then_fallback()));
+    b.policy(
+        C::Timeout,
+        CategoryPolicy::retry_then_fallback().retries(Retries::UpTo(1)),
+    )
+}
+
 fn models(mock: &MockTransport) -> Vec<String> {
     mock.requests()
         .iter()
@@ -81,6 +103,72 @@ fn categories(attempts: &[Attempt]) -> Vec<Option<ErrorCategory>> {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retryable_failures_go_elsewhere_first_by_default() {
+    fn fault(kind: usize) -> MockReply {
+        match kind {
+            0 => openai_error(429, "rate_limit_exceeded", "Rate limit reached")
+                .header(RETRY_AFTER, "2"),
+            1 => openai_error(500, "server_error", "The server had an error"),
+            2 => openai_error(503, "overloaded", "The engine is currently overloaded"),
+            3 => MockReply::status(StatusCode::OK, "{\"choices\": [ broken"),
+            _ => MockReply::error(TransportError::new(TransportErrorKind::Reset)),
+        }
+    }
+    for kind in 0..5 {
+        let mock = scripted(move |model, n| match (model, n) {
+            ("primary", 0) => fault(kind),
+            (m, _) => ok(m),
+        });
+        let client = builder(&mock).build().unwrap();
+        let start = tokio::time::Instant::now();
+        let response = client.chat().create(request()).await.unwrap();
+        assert_eq!(models(&mock), ["primary", "secondary"]);
+        assert_eq!(decisions(response.attempts()), ["fallback", "served"]);
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "no wait before the fallback"
+        );
+        // The primary was set aside for this call only: the next call
+        // after the server's wait (a 429's pauses the target for everyone)
+        // goes there again.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let next = client.chat().create(request()).await.unwrap();
+        assert_eq!(next.served_by(), "primary");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_wait_under_the_threshold_is_waited_on_the_same_target() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(429, "rate_limit_exceeded", "Rate limit reached")
+            .header(HeaderName::from_static("retry-after-ms"), "300"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(models(&mock), ["primary", "primary"]);
+    assert_eq!(
+        response.attempts()[0].decision(),
+        Decision::Retry {
+            after: Duration::from_millis(300)
+        }
+    );
+    // Above the threshold it goes elsewhere.
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(429, "rate_limit_exceeded", "Rate limit reached")
+            .header(HeaderName::from_static("retry-after-ms"), "300"),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock)
+        .wait_threshold(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+}
+
+#[tokio::test(start_paused = true)]
 async fn rate_limit_with_retry_after_retries_the_same_target_after_the_wait() {
     let mock = scripted(|model, n| match (model, n) {
         ("primary", 0) => {
@@ -88,7 +176,7 @@ async fn rate_limit_with_retry_after_retries_the_same_target_after_the_wait() {
         }
         (m, _) => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     let start = tokio::time::Instant::now();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "primary");
@@ -131,7 +219,7 @@ async fn persistent_rate_limits_back_off_with_jitter_then_fall_back() {
         "primary" => openai_error(429, "rate_limit_exceeded", "Rate limit reached"),
         m => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "secondary");
     assert_eq!(
@@ -246,7 +334,7 @@ async fn server_errors_retry_with_backoff_then_fall_back() {
         ("secondary", 0) => openai_error(503, "overloaded", "The engine is currently overloaded"),
         (m, _) => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
     // A 500 is retried on the same target; an overload goes on at once
     // while another target is open.
@@ -371,7 +459,7 @@ async fn an_overload_on_the_last_open_target_is_retried_with_backoff() {
 /// consecutive failures, with `secondary`'s breaker open (it failed three
 /// 500s; `primary` served that call and stays closed).
 async fn with_secondary_open(mock: &MockTransport, recovery_timeout: Duration) -> NeuralBridge {
-    let client = builder(mock)
+    let client = retry_first(builder(mock))
         .fallback_models(["primary", "secondary"])
         .breaker(CircuitBreakerConfig {
             recovery_timeout,
@@ -731,7 +819,7 @@ async fn malformed_successes_are_retried_then_fallen_back() {
         ("primary", 2) => MockReply::json(StatusCode::OK, &json!({"id": "x", "choices": []})),
         (m, _) => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "secondary");
     assert_eq!(
@@ -862,7 +950,7 @@ async fn a_server_timeout_is_retried_at_most_once() {
         "primary" => MockReply::status(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
         m => ok(m),
     });
-    let client = builder(&mock).max_retries(5).build().unwrap();
+    let client = retry_first(builder(&mock)).max_retries(5).build().unwrap();
     client.chat().create(request()).await.unwrap();
     assert_eq!(models(&mock), ["primary", "primary", "secondary"]);
 }
@@ -873,7 +961,7 @@ async fn network_failures_are_retried() {
         ("primary", 0) => MockReply::error(TransportError::new(TransportErrorKind::Reset)),
         (m, _) => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "primary");
     assert_eq!(
@@ -1276,7 +1364,7 @@ async fn the_request_is_serialized_once_per_model() {
         ("primary", 0) => openai_error(500, "server_error", "The server had an error"),
         (m, _) => ok(m),
     });
-    let client = builder(&mock).build().unwrap();
+    let client = retry_first(builder(&mock)).build().unwrap();
     client
         .chat()
         .create(request().temperature(0.5).stream(true))
@@ -1410,9 +1498,10 @@ async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
         )
         .await
         .unwrap();
-    // 429 on primary → retry after 2 s → hangs → timeout → never again → secondary.
-    assert_eq!(*calls.lock().unwrap(), ["primary", "primary", "secondary"]);
-    assert_eq!(&**healed.value(), "secondary");
+    // 429 on primary → elsewhere first: secondary → hangs → timeout →
+    // never again → tertiary.
+    assert_eq!(*calls.lock().unwrap(), ["primary", "secondary", "tertiary"]);
+    assert_eq!(&**healed.value(), "tertiary");
     let categories = categories(healed.attempts());
     assert_eq!(
         categories,
@@ -2146,7 +2235,7 @@ async fn unbounded_settings_do_not_overflow() {
         ("primary", 0) => openai_error(500, "server_error", "The server had an error"),
         (m, _) => ok(m),
     });
-    let client = builder(&mock)
+    let client = retry_first(builder(&mock))
         .deadline(Duration::MAX)
         .idle_timeout(Duration::MAX)
         .timeout_ladder([Tier::Fixed(Duration::MAX)])
