@@ -29,7 +29,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     // ── 1. A circuit breaker trips on consecutive failures ──────────────
     println!("1. The model starts failing (a 503 on every call)");
     let breaker = CircuitBreaker::builder()
-        .config(CircuitBreakerConfig::default()) // 5 failures, 30 s open, 3 probes to close
+        // The classic breaker: 5 failures in a row, 30 s open, 3 probes to
+        // close. (The default judges a failure rate over 10 s instead.)
+        .config(CircuitBreakerConfig {
+            recovery_timeout: Duration::from_secs(30),
+            success_threshold: 3,
+            half_open_max_probes: 1,
+            ..CircuitBreakerConfig::consecutive_failures(5)
+        })
         .on_event(move |event| match event {
             BreakerEvent::Transition(t) => {
                 let open = t

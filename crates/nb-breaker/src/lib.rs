@@ -19,24 +19,25 @@
 //! let t0 = Instant::now();
 //! let at = |secs: u64| t0 + Duration::from_secs(secs);
 //!
-//! // A breaker with the classic defaults: 5 failures in a row open it for 30 s.
+//! // A breaker with the defaults: a 50 % failure rate over the last 10 s,
+//! // on at least 10 calls, opens it for 2 s.
 //! let breaker = CircuitBreaker::new(CircuitBreakerConfig::default());
-//! for _ in 0..5 {
+//! for _ in 0..10 {
 //!     let permit = breaker.try_acquire(at(0))?;
 //!     permit.failure(at(0)); // the caller decided this call failed (a 503, say)
 //! }
 //! assert_eq!(breaker.state(at(0)), CircuitState::Open);
 //!
 //! // Rejected fast, with the time until the next probe: fall over to another model.
-//! let rejected = breaker.try_acquire(at(12)).unwrap_err();
+//! let rejected = breaker.try_acquire(at(1)).unwrap_err();
 //! assert_eq!(rejected.reason, RejectReason::Open);
-//! assert_eq!(rejected.retry_after, Duration::from_secs(18));
+//! assert_eq!(rejected.retry_after, Duration::from_secs(1));
 //!
-//! // After the recovery timeout, probes; three successes close it again.
-//! for _ in 0..3 {
-//!     breaker.try_acquire(at(30))?.success(at(31));
+//! // After the recovery timeout, probes; two successes close it again.
+//! for _ in 0..2 {
+//!     breaker.try_acquire(at(2))?.success(at(3));
 //! }
-//! assert_eq!(breaker.state(at(31)), CircuitState::Closed);
+//! assert_eq!(breaker.state(at(3)), CircuitState::Closed);
 //!
 //! // Exponential backoff with full jitter, reproducible from a seed.
 //! let backoff = Backoff::exponential(Duration::from_millis(200), Duration::from_secs(5))

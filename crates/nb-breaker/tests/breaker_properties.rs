@@ -296,6 +296,8 @@ proptest! {
             policy: trip_policy,
             recovery_timeout: Duration::from_secs(recovery_s),
             recovery_multiplier: 2,
+            // The model grows the open duration by trip level alone.
+            recovery_age_percent: 0,
             max_recovery_timeout: Duration::from_secs(recovery_s * 4),
             success_threshold,
             half_open_max_probes: 1,

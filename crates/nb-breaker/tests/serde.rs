@@ -12,7 +12,11 @@ use nb_breaker::{
 #[test]
 fn a_snapshot_survives_json_and_a_restart() {
     let t0 = Instant::now();
-    let before = CircuitBreaker::new(CircuitBreakerConfig::consecutive_failures(2));
+    let config = CircuitBreakerConfig {
+        recovery_timeout: Duration::from_secs(30),
+        ..CircuitBreakerConfig::consecutive_failures(2)
+    };
+    let before = CircuitBreaker::new(config.clone());
     for _ in 0..2 {
         before.try_acquire(t0).unwrap().failure(t0);
     }
@@ -20,7 +24,7 @@ fn a_snapshot_survives_json_and_a_restart() {
 
     let snapshot: BreakerSnapshot = serde_json::from_str(&json).unwrap();
     assert_eq!(snapshot.state, CircuitState::Open);
-    let after = CircuitBreaker::new(CircuitBreakerConfig::consecutive_failures(2));
+    let after = CircuitBreaker::new(config);
     let u0 = Instant::now();
     after.restore(&snapshot, u0);
     let rejected = after.try_acquire(u0).unwrap_err();

@@ -42,20 +42,35 @@ pub const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct CircuitBreakerConfig {
-    /// What trips the breaker while it is closed. Default: five consecutive
-    /// failures.
+    /// What trips the breaker while it is closed. Default: a failure rate
+    /// of 50 % over the last 10 s, judged on at least 10 calls (see
+    /// [`TripPolicy::default`]).
     pub policy: TripPolicy,
     /// How long the breaker stays open after its first trip before it lets
-    /// a probe through. Default: 30 s.
+    /// a probe through. Default: 2 s, so a model back after a short outage
+    /// takes its traffic back within seconds (Polly's default break is 5 s;
+    /// an LLM provider's blips are often shorter).
     pub recovery_timeout: Duration,
     /// Each further trip without a success streak in between multiplies the
-    /// open duration by this factor (1 keeps it constant). Default: 2.
+    /// open duration by this factor (1 keeps it constant). Default: 1: the
+    /// open duration grows with the incident's age instead (see
+    /// `recovery_age_percent`).
     pub recovery_multiplier: u32,
-    /// The cap on the growing open duration. Default: 5 min.
+    /// The open duration is at least this percentage (0–100) of the
+    /// incident's age: the time since the breaker first tripped after a
+    /// healthy period (`trip_reset_streak` successes end an incident). So a
+    /// fresh outage is probed every `recovery_timeout`, while a target dead
+    /// for ten minutes is probed every two and a half: the growth limits
+    /// how often a long-dead target is probed, not how soon a short outage
+    /// ends. 0 turns it off. Default: 25.
+    pub recovery_age_percent: u32,
+    /// The cap on the growing open duration. Default: 5 min (Envoy's
+    /// `max_ejection_time`).
     pub max_recovery_timeout: Duration,
-    /// Successful probes needed in half-open to close again. Default: 3.
+    /// Successful probes needed in half-open to close again. Default: 2.
     pub success_threshold: u32,
-    /// Probes allowed in flight at once while half-open. Default: 1.
+    /// Probes allowed in flight at once while half-open. Default: 2, so
+    /// closing takes one answer's time, not two in a row.
     pub half_open_max_probes: u32,
     /// Consecutive successes while closed that reset the growing open
     /// duration back to `recovery_timeout`. Default: 10.
@@ -70,11 +85,12 @@ impl Default for CircuitBreakerConfig {
     fn default() -> Self {
         Self {
             policy: TripPolicy::default(),
-            recovery_timeout: Duration::from_secs(30),
-            recovery_multiplier: 2,
+            recovery_timeout: Duration::from_secs(2),
+            recovery_multiplier: 1,
+            recovery_age_percent: 25,
             max_recovery_timeout: Duration::from_secs(300),
-            success_threshold: 3,
-            half_open_max_probes: 1,
+            success_threshold: 2,
+            half_open_max_probes: 2,
             trip_reset_streak: 10,
             max_throttle: Duration::from_secs(60),
         }
@@ -100,10 +116,22 @@ pub enum TripPolicy {
 }
 
 impl Default for TripPolicy {
+    /// A failure rate of 50 % over a 10 s time window with at least 10
+    /// calls, slow calls not judged. A model failing 30 % of its calls
+    /// still serves the 70 % (five failures in a row, common at that rate
+    /// under load, would eject it), while an outage trips within seconds
+    /// under any real traffic. Time-sampled as Polly's circuit breaker is,
+    /// with resilience4j's 50 % threshold; a slow call is left to hedging
+    /// and per-phase deadlines, since an LLM answer's length varies too
+    /// much for one slow-call bar.
     fn default() -> Self {
-        Self::ConsecutiveFailures {
-            failure_threshold: 5,
-        }
+        Self::FailureRate(FailureRatePolicy {
+            window: SlidingWindow::Time(Duration::from_secs(10)),
+            minimum_calls: 10,
+            failure_rate_threshold: 50.0,
+            slow_call_duration: None,
+            slow_call_rate_threshold: 100.0,
+        })
     }
 }
 
@@ -304,6 +332,13 @@ impl CircuitBreakerConfig {
         )?;
         count("trip_reset_streak", self.trip_reset_streak, MAX_THRESHOLD)?;
         count("recovery_multiplier", self.recovery_multiplier, u32::MAX)?;
+        if self.recovery_age_percent > 100 {
+            return Err(ConfigError::TooLarge {
+                field: "recovery_age_percent",
+                value: self.recovery_age_percent.into(),
+                max: 100,
+            });
+        }
         if self.max_recovery_timeout < self.recovery_timeout {
             return Err(ConfigError::TooShort {
                 field: "max_recovery_timeout",
@@ -339,6 +374,7 @@ impl CircuitBreakerConfig {
             policy,
             recovery_timeout: self.recovery_timeout,
             recovery_multiplier: self.recovery_multiplier.max(1),
+            recovery_age_percent: self.recovery_age_percent.min(100),
             max_recovery_timeout: self.max_recovery_timeout.max(self.recovery_timeout),
             success_threshold: c(self.success_threshold, MAX_THRESHOLD),
             half_open_max_probes: c(self.half_open_max_probes, MAX_THRESHOLD),
@@ -353,16 +389,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_the_classic_ones_and_valid() {
+    fn defaults_keep_a_partly_healthy_model_and_probe_soon() {
         let c = CircuitBreakerConfig::default();
         assert_eq!(
             c.policy,
-            TripPolicy::ConsecutiveFailures {
-                failure_threshold: 5
-            }
+            TripPolicy::FailureRate(FailureRatePolicy {
+                window: SlidingWindow::Time(Duration::from_secs(10)),
+                minimum_calls: 10,
+                failure_rate_threshold: 50.0,
+                slow_call_duration: None,
+                slow_call_rate_threshold: 100.0,
+            })
         );
-        assert_eq!(c.recovery_timeout, Duration::from_secs(30));
-        assert_eq!(c.success_threshold, 3);
+        assert_eq!(c.recovery_timeout, Duration::from_secs(2));
+        assert_eq!(c.recovery_age_percent, 25);
+        assert_eq!(c.success_threshold, 2);
         assert_eq!(c.validate(), Ok(()));
         let r = FailureRatePolicy::default();
         assert_eq!(r.window, SlidingWindow::Count(100));
@@ -438,6 +479,7 @@ mod tests {
             }),
             recovery_timeout: Duration::from_secs(100),
             recovery_multiplier: 0,
+            recovery_age_percent: u32::MAX,
             max_recovery_timeout: Duration::ZERO,
             success_threshold: 0,
             half_open_max_probes: u32::MAX,

@@ -391,10 +391,11 @@ fn bump(counter: &AtomicU64) {
 ///
 /// **Closed**: the trip policy judges every outcome; when it trips the
 /// breaker opens. **Open**: every call is rejected for the open duration,
-/// which starts at `recovery_timeout` and is multiplied by
-/// `recovery_multiplier` on each further trip (capped by
-/// `max_recovery_timeout`) until `trip_reset_streak` successes in a row
-/// while closed reset it. **Half-open**: the first call after the open
+/// which starts at `recovery_timeout`, is multiplied by
+/// `recovery_multiplier` on each further trip and is at least
+/// `recovery_age_percent` of the time since the incident's first trip
+/// (capped by `max_recovery_timeout`), until `trip_reset_streak` successes
+/// in a row while closed end the incident. **Half-open**: the first call after the open
 /// duration becomes a probe; at most `half_open_max_probes` probes of the
 /// current half-open period are in flight (a probe left over from an
 /// earlier period, which already reopened the breaker, no longer holds a
@@ -412,7 +413,10 @@ fn bump(counter: &AtomicU64) {
 /// use std::time::{Duration, Instant};
 /// use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, CircuitState, RejectReason};
 ///
-/// let breaker = CircuitBreaker::new(CircuitBreakerConfig::consecutive_failures(2));
+/// let breaker = CircuitBreaker::new(CircuitBreakerConfig {
+///     recovery_timeout: Duration::from_secs(30),
+///     ..CircuitBreakerConfig::consecutive_failures(2)
+/// });
 /// let t0 = Instant::now();
 /// breaker.try_acquire(t0).unwrap().failure(t0);
 /// breaker.try_acquire(t0).unwrap().failure(t0);
@@ -422,12 +426,15 @@ fn bump(counter: &AtomicU64) {
 /// assert_eq!(rejected.reason, RejectReason::Open);
 /// assert_eq!(rejected.retry_after, Duration::from_secs(20));
 ///
-/// // After the 30 s recovery timeout, one probe goes through.
+/// // After the 30 s recovery timeout, two probes go through.
 /// let t1 = t0 + Duration::from_secs(30);
 /// let probe = breaker.try_acquire(t1).unwrap();
 /// assert!(probe.is_probe());
+/// let second = breaker.try_acquire(t1).unwrap();
 /// assert_eq!(breaker.try_acquire(t1).unwrap_err().reason, RejectReason::HalfOpenBusy);
 /// probe.success(t1);
+/// second.success(t1);
+/// assert_eq!(breaker.state(t1), CircuitState::Closed);
 /// ```
 pub struct CircuitBreaker {
     hot: CachePadded<Hot>,
@@ -435,6 +442,9 @@ pub struct CircuitBreaker {
     policy: Policy,
     /// Nanoseconds the last finished probe took; 0 when none has.
     probe_latency: AtomicU64,
+    /// When the current incident began (the first trip since the trip
+    /// level was last reset), as epoch nanoseconds + 1; 0 when unknown.
+    incident_started: AtomicU64,
     epoch: Epoch,
     config: CircuitBreakerConfig,
     observer: Option<Observer>,
@@ -500,6 +510,7 @@ impl CircuitBreaker {
             counts: CachePadded(Counters::default()),
             policy: Policy::new(&config.policy),
             probe_latency: AtomicU64::new(0),
+            incident_started: AtomicU64::new(0),
             epoch: Epoch::default(),
             config,
             observer,
@@ -706,20 +717,36 @@ impl CircuitBreaker {
         }
     }
 
-    /// The open duration at trip level `level` (≥ 1).
-    fn open_duration(&self, level: u32) -> Duration {
+    /// The open duration at trip level `level` (≥ 1), `age_ns` into the
+    /// incident.
+    fn open_duration(&self, level: u32, age_ns: u64) -> Duration {
         let c = &self.config;
         let factor = u64::from(c.recovery_multiplier)
             .checked_pow(level.saturating_sub(1))
             .unwrap_or(u64::MAX);
-        let ns = duration_nanos(c.recovery_timeout).saturating_mul(factor);
-        Duration::from_nanos(ns).min(c.max_recovery_timeout)
+        let by_level = duration_nanos(c.recovery_timeout).saturating_mul(factor);
+        let by_age = age_ns / 100 * u64::from(c.recovery_age_percent);
+        Duration::from_nanos(by_level.max(by_age)).min(c.max_recovery_timeout)
     }
 
-    /// The open word one trip level up from `w`, and its open duration.
+    /// The open word one trip level up from `w`, and its open duration. A
+    /// first trip (level 0) starts an incident.
     fn open_word(&self, w: Word, now_ns: u64) -> (Word, Duration) {
         let level = (w.level() + 1).min(MAX_LEVEL);
-        let open_for = self.open_duration(level);
+        let age_ns = if w.level() == 0 {
+            // Stored before the transition is published: a racing caller
+            // that loses the swap stores about the same instant.
+            self.incident_started
+                .store(now_ns.saturating_add(1), Ordering::Relaxed);
+            0
+        } else {
+            match self.incident_started.load(Ordering::Relaxed) {
+                // Restored from a snapshot without one: no age to go by.
+                0 => 0,
+                started => now_ns.saturating_sub(started - 1),
+            }
+        };
+        let open_for = self.open_duration(level, age_ns);
         let until_ns = now_ns.saturating_add(duration_nanos(open_for));
         let until_ms = until_ns.div_ceil(NANOS_PER_MS).min(PAYLOAD_MAX);
         (w.next(Mode::Open, level, until_ms), open_for)

@@ -9,6 +9,26 @@ const MS: Duration = Duration::from_millis(1);
 
 type Log = Arc<Mutex<Vec<BreakerEvent>>>;
 
+/// The classic breaker these transition tests are written against: five
+/// consecutive failures, 30 s open doubling per trip up to 5 min, one probe
+/// at a time, three to close. (The shipped defaults are tested on their own
+/// below.)
+fn classic() -> CircuitBreakerConfig {
+    CircuitBreakerConfig {
+        policy: TripPolicy::ConsecutiveFailures {
+            failure_threshold: 5,
+        },
+        recovery_timeout: S * 30,
+        recovery_multiplier: 2,
+        recovery_age_percent: 0,
+        max_recovery_timeout: S * 300,
+        success_threshold: 3,
+        half_open_max_probes: 1,
+        trip_reset_streak: 10,
+        max_throttle: S * 60,
+    }
+}
+
 fn observed(config: CircuitBreakerConfig) -> (CircuitBreaker, Log) {
     let log = Log::default();
     let sink = Arc::clone(&log);
@@ -54,7 +74,7 @@ fn tripped(config: CircuitBreakerConfig) -> (CircuitBreaker, Log, Instant) {
 
 #[test]
 fn closed_to_open_after_consecutive_failures() {
-    let (b, log) = observed(CircuitBreakerConfig::default());
+    let (b, log) = observed(classic());
     let t0 = Instant::now();
     fail(&b, t0, 4);
     assert_eq!(b.state(t0), CircuitState::Closed);
@@ -79,7 +99,7 @@ fn closed_to_open_after_consecutive_failures() {
 
 #[test]
 fn a_success_resets_the_failure_count() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     fail(&b, t0, 4);
     succeed(&b, t0, 1);
@@ -90,7 +110,7 @@ fn a_success_resets_the_failure_count() {
 
 #[test]
 fn ignored_and_dropped_calls_count_as_neither() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     fail(&b, t0, 4);
     b.try_acquire(t0).unwrap().ignored();
@@ -119,7 +139,7 @@ fn slow_counts_as_a_failure_under_consecutive_failures() {
 
 #[test]
 fn open_rejects_with_the_time_until_the_probe() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let r = b.try_acquire(t0 + S * 10).unwrap_err();
     assert_eq!(
         r,
@@ -139,7 +159,7 @@ fn open_rejects_with_the_time_until_the_probe() {
 
 #[test]
 fn open_to_half_open_when_the_recovery_timeout_passes() {
-    let (b, log, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, log, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     assert_eq!(b.state(t1 - MS), CircuitState::Open);
     // Reported lazily: no transition until a call comes.
@@ -163,7 +183,7 @@ fn open_to_half_open_when_the_recovery_timeout_passes() {
 fn half_open_admits_at_most_max_probes() {
     let (b, _, t0) = tripped(CircuitBreakerConfig {
         half_open_max_probes: 2,
-        ..Default::default()
+        ..classic()
     });
     let t1 = t0 + S * 30;
     let p1 = b.try_acquire(t1).unwrap();
@@ -181,7 +201,7 @@ fn half_open_admits_at_most_max_probes() {
 
 #[test]
 fn half_open_to_closed_after_enough_successful_probes() {
-    let (b, log, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, log, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     succeed(&b, t1, 2);
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
@@ -201,7 +221,7 @@ fn half_open_to_closed_after_enough_successful_probes() {
 
 #[test]
 fn half_open_to_open_when_a_probe_fails_and_the_open_duration_doubles() {
-    let (b, log, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, log, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     succeed(&b, t1, 1);
     fail(&b, t1, 1);
@@ -220,7 +240,7 @@ fn half_open_to_open_when_a_probe_fails_and_the_open_duration_doubles() {
 
 #[test]
 fn a_slow_probe_fails() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     b.try_acquire(t1).unwrap().slow(t1);
     assert_eq!(b.state(t1), CircuitState::Open);
@@ -228,7 +248,7 @@ fn a_slow_probe_fails() {
 
 #[test]
 fn open_durations_grow_exponentially_up_to_the_cap() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let mut now = t0;
     let mut seen = Vec::new();
     for _ in 0..6 {
@@ -244,7 +264,7 @@ fn open_durations_grow_exponentially_up_to_the_cap() {
 fn a_success_streak_resets_the_open_duration() {
     let config = CircuitBreakerConfig {
         trip_reset_streak: 4,
-        ..Default::default()
+        ..classic()
     };
     let (b, _, t0) = tripped(config);
     // Probe fails once: level 2, 60 s.
@@ -267,7 +287,7 @@ fn a_success_streak_resets_the_open_duration() {
 
 #[test]
 fn without_a_streak_a_second_trip_stays_long() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     succeed(&b, t1, 3);
     fail(&b, t1, 5);
@@ -276,7 +296,7 @@ fn without_a_streak_a_second_trip_stays_long() {
 
 #[test]
 fn a_dropped_probe_frees_its_slot() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     let probe = b.try_acquire(t1).unwrap();
     assert!(b.try_acquire(t1).is_err());
@@ -290,7 +310,7 @@ fn a_dropped_probe_frees_its_slot() {
 
 #[test]
 fn outcomes_from_an_earlier_state_do_not_move_the_machine() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     let early = b.try_acquire(t0).unwrap();
     let early_failure = b.try_acquire(t0).unwrap();
@@ -313,7 +333,7 @@ fn outcomes_from_an_earlier_state_do_not_move_the_machine() {
 
 #[test]
 fn rate_limits_are_paced_not_counted_as_failures() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     for _ in 0..20 {
         b.try_acquire(t0).unwrap().rate_limited(t0, None);
@@ -342,7 +362,7 @@ fn rate_limits_are_paced_not_counted_as_failures() {
 fn retry_after_is_capped_and_can_be_turned_off() {
     let b = CircuitBreaker::new(CircuitBreakerConfig {
         max_throttle: S * 10,
-        ..Default::default()
+        ..classic()
     });
     let t0 = Instant::now();
     b.try_acquire(t0).unwrap().rate_limited(t0, Some(S * 3600));
@@ -350,7 +370,7 @@ fn retry_after_is_capped_and_can_be_turned_off() {
 
     let off = CircuitBreaker::new(CircuitBreakerConfig {
         max_throttle: Duration::ZERO,
-        ..Default::default()
+        ..classic()
     });
     off.try_acquire(t0).unwrap().rate_limited(t0, Some(S * 5));
     assert!(off.try_acquire(t0).is_ok());
@@ -358,7 +378,7 @@ fn retry_after_is_capped_and_can_be_turned_off() {
 
 #[test]
 fn a_rate_limited_probe_frees_its_slot_and_pauses_probing() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     b.try_acquire(t1).unwrap().rate_limited(t1, Some(S * 2));
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
@@ -397,7 +417,7 @@ fn an_open_rejection_covers_a_longer_throttle() {
 
 #[test]
 fn forced_open_disabled_and_reset() {
-    let (b, log) = observed(CircuitBreakerConfig::default());
+    let (b, log) = observed(classic());
     let t0 = Instant::now();
     b.force_open(t0);
     let r = b.try_acquire(t0 + S * 3600).unwrap_err();
@@ -465,13 +485,16 @@ fn metrics_only_admits_everything_and_reports_would_open() {
 }
 
 fn rate_config(window: SlidingWindow, minimum_calls: u32) -> CircuitBreakerConfig {
-    CircuitBreakerConfig::failure_rate(FailureRatePolicy {
-        window,
-        minimum_calls,
-        failure_rate_threshold: 50.0,
-        slow_call_duration: Some(S * 2),
-        slow_call_rate_threshold: 80.0,
-    })
+    CircuitBreakerConfig {
+        policy: TripPolicy::FailureRate(FailureRatePolicy {
+            window,
+            minimum_calls,
+            failure_rate_threshold: 50.0,
+            slow_call_duration: Some(S * 2),
+            slow_call_rate_threshold: 80.0,
+        }),
+        ..classic()
+    }
 }
 
 #[test]
@@ -609,7 +632,7 @@ fn metrics_only_under_failure_rate() {
 
 #[test]
 fn snapshot_and_restore_round_trip() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     b.try_acquire(t0).unwrap_err();
     let snap = b.snapshot(t0 + S * 10);
     assert_eq!(snap.state, CircuitState::Open);
@@ -618,7 +641,7 @@ fn snapshot_and_restore_round_trip() {
     assert_eq!(snap.metrics.trip_level, 1);
 
     // A fresh process, a fresh clock.
-    let (restored, log) = observed(CircuitBreakerConfig::default());
+    let (restored, log) = observed(classic());
     let u0 = Instant::now() + S * 1000;
     restored.restore(&snap, u0);
     assert_eq!(restored.metrics(), snap.metrics);
@@ -644,25 +667,25 @@ fn snapshot_and_restore_round_trip() {
 
 #[test]
 fn half_open_restores_as_ready_to_probe() {
-    let (b, _, t0) = tripped(CircuitBreakerConfig::default());
+    let (b, _, t0) = tripped(classic());
     let t1 = t0 + S * 30;
     let _probe = b.try_acquire(t1).unwrap();
     let snap = b.snapshot(t1);
     assert_eq!(snap.state, CircuitState::HalfOpen);
-    let r = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let r = CircuitBreaker::new(classic());
     r.restore(&snap, t1);
     assert!(r.try_acquire(t1).unwrap().is_probe());
 }
 
 #[test]
 fn closed_snapshot_keeps_the_failure_count_and_throttle() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     fail(&b, t0, 3);
     b.try_acquire(t0).unwrap().rate_limited(t0, Some(S * 4));
     let snap = b.snapshot(t0 + S);
     assert_eq!(snap.throttle_remaining, S * 3);
-    let r = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let r = CircuitBreaker::new(classic());
     r.restore(&snap, t0);
     assert_eq!(r.metrics().consecutive_failures, 3);
     assert_eq!(
@@ -683,7 +706,7 @@ fn a_snapshot_rebuilt_field_by_field_restores_and_wild_counters_do_not_overflow(
     snap.metrics.trip_level = 2;
     snap.metrics.successes = u64::MAX;
     snap.metrics.failures = u64::MAX;
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     b.restore(&snap, t0);
     assert_eq!(b.try_acquire(t0).unwrap_err().retry_after, S * 12);
@@ -742,11 +765,105 @@ fn new_clamps_where_the_builder_refuses() {
 
 #[test]
 fn debug_output_names_the_state() {
-    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let b = CircuitBreaker::new(classic());
     let t0 = Instant::now();
     let p = b.try_acquire(t0).unwrap();
     assert!(format!("{p:?}").contains("probe: false"));
     p.success(t0);
     assert!(format!("{b:?}").contains("Closed"));
     assert_eq!(CircuitState::HalfOpen.to_string(), "half-open");
+}
+
+/// A default breaker, tripped at `t0` by an outage under steady traffic.
+fn tripped_by_default(t0: Instant) -> CircuitBreaker {
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    fail(&b, t0, 10);
+    assert_eq!(b.state(t0), CircuitState::Open);
+    b
+}
+
+#[test]
+fn by_default_a_partly_failing_model_stays_in_and_an_outage_trips() {
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let t0 = Instant::now();
+    // Thirty percent failures, in runs of up to three, at 100 calls a
+    // second for a minute: never open.
+    for i in 0..6000u32 {
+        let now = t0 + MS * (10 * i);
+        let permit = b.try_acquire(now).unwrap();
+        if i % 10 < 3 {
+            permit.failure(now);
+        } else {
+            permit.success(now);
+        }
+    }
+    assert_eq!(b.state(t0 + S * 60), CircuitState::Closed);
+    // Three failures alone never trip it: too few calls to judge.
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    fail(&b, t0, 3);
+    assert_eq!(b.state(t0), CircuitState::Closed);
+    // An outage does, once ten calls are in the window.
+    let b = tripped_by_default(t0);
+    assert_eq!(b.check(t0).unwrap_err().retry_after, S * 2);
+}
+
+#[test]
+fn by_default_probes_come_every_two_seconds_early_in_an_incident_and_rarer_later() {
+    let t0 = Instant::now();
+    let b = tripped_by_default(t0);
+    // Probe, fail, reopen: the open duration is the larger of 2 s and a
+    // quarter of the time since the incident began.
+    let mut now = t0;
+    let mut opens = Vec::new();
+    while now < t0 + S * 1800 {
+        now += b.check(now).err().map_or(Duration::ZERO, |r| r.retry_after);
+        let probe = b.try_acquire(now).unwrap();
+        assert!(probe.is_probe());
+        probe.failure(now);
+        opens.push(b.check(now).unwrap_err().retry_after);
+    }
+    assert_eq!(opens[..4], [S * 2, S * 2, S * 2, S * 2], "{opens:?}");
+    // 60 s into the incident: 15 s; then a quarter of the age, up to 5 min.
+    let at_minute = opens.iter().scan(S * 2, |age, open| {
+        let seen = (*age, *open);
+        *age += *open;
+        Some(seen)
+    });
+    for (age, open) in at_minute {
+        let expected = (age / 4).max(S * 2).min(S * 300);
+        let diff = open.abs_diff(expected);
+        assert!(
+            diff <= MS * 10,
+            "at {age:?}: {open:?}, expected {expected:?}"
+        );
+    }
+    assert_eq!(*opens.last().unwrap(), S * 300);
+    assert!(
+        opens.len() < 40,
+        "a long-dead target is probed rarely: {}",
+        opens.len()
+    );
+}
+
+#[test]
+fn a_healthy_period_ends_the_incident_and_the_next_outage_starts_short() {
+    let t0 = Instant::now();
+    let b = tripped_by_default(t0);
+    // Probes fail for a minute: the open duration has grown.
+    let mut now = t0;
+    while now < t0 + S * 60 {
+        now += b.check(now).unwrap_err().retry_after;
+        b.try_acquire(now).unwrap().failure(now);
+    }
+    assert!(b.check(now).unwrap_err().retry_after > S * 10);
+    // Recovery: two probes close it, a streak of successes ends the incident.
+    now += b.check(now).unwrap_err().retry_after;
+    let probes = [b.try_acquire(now).unwrap(), b.try_acquire(now).unwrap()];
+    probes.into_iter().for_each(|p| p.success(now));
+    assert_eq!(b.state(now), CircuitState::Closed);
+    succeed(&b, now, 10);
+    // A new outage an hour later opens for 2 s again.
+    let later = now + S * 3600;
+    fail(&b, later, 10);
+    assert_eq!(b.check(later).unwrap_err().retry_after, S * 2);
 }
