@@ -249,6 +249,8 @@ impl CallState {
     /// Chooses the next target, or says why there is none.
     fn select(&mut self, inner: &Inner, now: Instant) -> Result<Selection<TargetId>, ErrorKind> {
         let cost = self.cost;
+        // One draw per pick decides which ramping targets this pick admits.
+        let draw = self.rng.get_or_insert_with(|| inner.rng()).f64();
         let available = |t: &TargetId| self.available(t, self.scope, now);
         let combined;
         let exclusions: &[TargetId] = if self.skipped.is_empty() && self.deferred.is_empty() {
@@ -258,20 +260,30 @@ impl CallState {
             &combined
         };
         let balancer = &self.chain.balancer;
-        if let Some((predictor, threshold)) = &inner.predictor {
-            // Skip targets the predictor expects to fail, unless their
-            // breaker is probing (recovery needs the probe) ...
-            let expected_ok = |t: &TargetId| {
-                t.breaker.state(now) != CircuitState::Closed
-                    || t.prediction
-                        .get(now, || predictor.failure_probability(&t.name, now))
-                        < *threshold
+        let ramped = |t: &TargetId| t.slow_start.share(now) > draw;
+        let predictor = inner.predictor.as_ref();
+        // Skip targets the predictor expects to fail (only a learned
+        // recurring pattern makes it expect that), unless their breaker is
+        // probing or the skip's own probe is due: the calls whose evidence
+        // talks the forecast down.
+        let expected_ok = |t: &TargetId| {
+            let Some((predictor, threshold)) = predictor else {
+                return true;
             };
-            if let Some(s) = balancer.select(exclusions, |t| available(t) && expected_ok(t), now) {
-                return Ok(s);
-            }
-            // ... and never refuse to call on a forecast alone.
+            t.breaker.state(now) != CircuitState::Closed
+                || t.prediction
+                    .get(now, || predictor.failure_probability(&t.name, now))
+                    < *threshold
+                || t.prediction.admit_probe(now)
+        };
+        if let Some(s) = balancer.select(
+            exclusions,
+            |t| available(t) && ramped(t) && expected_ok(t),
+            now,
+        ) {
+            return Ok(s);
         }
+        // Never refuse to call on a forecast or a ramp alone.
         if let Some(s) = balancer.select(exclusions, available, now) {
             return Ok(s);
         }
@@ -471,7 +483,13 @@ impl Lease {
             // measure and the balancer's latency see the time to
             // `ended` (for a completion, the whole attempt).
             None => {
+                let probe = self.permit.is_probe();
                 self.permit.success(self.ended);
+                // The probe that closed the breaker: the target is back,
+                // and takes its traffic back gradually.
+                if probe && self.target.breaker.state(now) == CircuitState::Closed {
+                    self.target.slow_start.start(now);
+                }
                 let responsive = self.ended.saturating_duration_since(self.started);
                 balancer.finish(self.inflight, responsive, true, now);
             }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, RateLimiter, RateLimits};
@@ -182,7 +182,71 @@ pub(crate) struct TargetState {
     pub(crate) context_window: Option<u64>,
     /// The predictor's last answer for this target, reused for a second.
     pub(crate) prediction: PredictionCache,
+    /// The traffic ramp after the target comes back.
+    pub(crate) slow_start: SlowStart,
 }
+
+/// How long a target that comes back from an exclusion (its breaker closed
+/// after successful probes) takes to get its whole share of traffic back.
+pub(crate) const SLOW_START_WINDOW: Duration = Duration::from_secs(3);
+
+/// The share of picks a returning target gets at the start of its ramp.
+const SLOW_START_FLOOR: f64 = 0.2;
+
+/// Envoy's slow start, for a target back from an outage: its share of the
+/// picks that would choose it rises linearly from 20 % to all of them over
+/// [`SLOW_START_WINDOW`], so a provider that just recovered is not hit by
+/// every waiting caller at once, and a relapse costs a fraction of the
+/// traffic. Lock-free: one word, the ramp's start in ms since `created`
+/// plus one (0: not ramping).
+#[derive(Debug)]
+pub(crate) struct SlowStart {
+    created: Instant,
+    started: AtomicU64,
+}
+
+impl SlowStart {
+    pub(crate) fn new(created: Instant) -> Self {
+        Self {
+            created,
+            started: AtomicU64::new(0),
+        }
+    }
+
+    fn ms(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.created).as_millis())
+            .unwrap_or(u64::MAX - 1)
+            + 1
+    }
+
+    /// Starts the ramp at `now`.
+    pub(crate) fn start(&self, now: Instant) {
+        self.started.store(self.ms(now), Ordering::Relaxed);
+    }
+
+    /// The share of picks the target gets at `now` (1 when not ramping).
+    pub(crate) fn share(&self, now: Instant) -> f64 {
+        let started = self.started.load(Ordering::Relaxed);
+        if started == 0 {
+            return 1.0;
+        }
+        let window = SLOW_START_WINDOW.as_millis() as f64;
+        let elapsed = self.ms(now).saturating_sub(started) as f64;
+        if elapsed >= window {
+            // Done: later picks skip the arithmetic (a racing restart wins).
+            let _ = self
+                .started
+                .compare_exchange(started, 0, Ordering::Relaxed, Ordering::Relaxed);
+            return 1.0;
+        }
+        SLOW_START_FLOOR + (1.0 - SLOW_START_FLOOR) * elapsed / window
+    }
+}
+
+/// How often a target the predictor skips still gets one call: the probe
+/// whose outcome is the evidence that talks a forecast down (two successes
+/// in the forecast hour bring a strong one under the threshold).
+pub(crate) const PREDICTION_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A failure probability cached for [`PredictionCache::TTL`], so that
 /// selection does not take the learner's per-model lock on every call (a
@@ -195,6 +259,9 @@ pub(crate) struct PredictionCache {
     /// `probability bits << 32 | tick + 1` (0: empty); a tick is 100 ms
     /// since `created`.
     word: AtomicU64,
+    /// When the last probe past a skip was admitted, in ms since `created`
+    /// plus one (0: never).
+    last_probe: AtomicU64,
 }
 
 impl PredictionCache {
@@ -205,7 +272,23 @@ impl PredictionCache {
         Self {
             created,
             word: AtomicU64::new(0),
+            last_probe: AtomicU64::new(0),
         }
+    }
+
+    /// Whether a call may go to the target despite a forecast that skips
+    /// it: once per [`PREDICTION_PROBE_INTERVAL`], for one caller.
+    pub(crate) fn admit_probe(&self, now: Instant) -> bool {
+        let ms = u64::try_from(now.saturating_duration_since(self.created).as_millis())
+            .unwrap_or(u64::MAX - 1)
+            + 1;
+        let last = self.last_probe.load(Ordering::Relaxed);
+        let interval = PREDICTION_PROBE_INTERVAL.as_millis() as u64;
+        (last == 0 || ms.saturating_sub(last) >= interval)
+            && self
+                .last_probe
+                .compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// The cached probability at `now`, or `compute()`'s, stored.
@@ -455,6 +538,7 @@ impl Registry {
             limiter: RateLimiter::new(endpoint.rate_limits),
             context_window,
             prediction: PredictionCache::new(crate::client::now()),
+            slow_start: SlowStart::new(crate::client::now()),
         }));
         if current.len() < MAX_DYNAMIC + 64 {
             let mut next = HashMap::clone(&current);
@@ -591,6 +675,29 @@ mod tests {
         let later = PredictionCache::new(t0);
         assert_eq!(later.get(t0 + ms(5000), || 0.5), 0.5);
         assert_eq!(later.get(t0, || 0.125), 0.125);
+    }
+
+    #[test]
+    fn slow_start_ramps_from_a_fifth_to_everything_in_three_seconds() {
+        let t0 = Instant::now();
+        let ms = std::time::Duration::from_millis;
+        let ramp = SlowStart::new(t0);
+        assert_eq!(ramp.share(t0 + ms(10)), 1.0, "not ramping");
+        ramp.start(t0 + ms(1000));
+        assert!((ramp.share(t0 + ms(1000)) - 0.2).abs() < 1e-9);
+        assert!((ramp.share(t0 + ms(2500)) - 0.6).abs() < 1e-9);
+        assert_eq!(ramp.share(t0 + ms(4000)), 1.0);
+        assert_eq!(ramp.started.load(Ordering::Relaxed), 0, "done");
+    }
+
+    #[test]
+    fn a_skipped_target_gets_one_probe_per_interval() {
+        let t0 = Instant::now();
+        let cache = PredictionCache::new(t0);
+        assert!(cache.admit_probe(t0));
+        assert!(!cache.admit_probe(t0), "one caller");
+        assert!(!cache.admit_probe(t0 + PREDICTION_PROBE_INTERVAL / 2));
+        assert!(cache.admit_probe(t0 + PREDICTION_PROBE_INTERVAL));
     }
 
     #[test]

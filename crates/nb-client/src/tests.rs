@@ -1399,7 +1399,7 @@ async fn errors_and_verbose_lines_never_carry_the_key() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_predictor_skips_a_failing_target_but_never_refuses_everything() {
+async fn recent_failures_alone_never_make_the_predictor_skip_a_target() {
     let mock = scripted(|model, _| match model {
         "primary" => {
             openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "30")
@@ -1408,31 +1408,100 @@ async fn the_predictor_skips_a_failing_target_but_never_refuses_everything() {
     });
     let client = builder(&mock)
         .fallback_models(["primary", "secondary"])
-        .predictive_config(PredictiveConfig {
-            degradation_threshold: 0.5,
-            ..PredictiveConfig::default()
-        })
         .build()
         .unwrap();
-    // Rate limits never open the breaker; each call tries primary first ...
-    for _ in 0..12 {
+    // A rate limit pauses the primary for its wait; after each wait it is
+    // tried again, however often it failed: only a learned weekly pattern
+    // makes the predictor skip a target, recent trouble is the breaker's.
+    for round in 1..=20 {
         tokio::time::advance(Duration::from_secs(31)).await;
         client.chat().create(request()).await.unwrap();
+        assert_eq!(calls(&mock, "primary"), round);
     }
-    let before = calls(&mock, "primary");
-    // ... until the predictor expects it to fail: then it goes straight on.
-    tokio::time::advance(Duration::from_secs(31)).await;
-    let response = client.chat().create(request()).await.unwrap();
-    assert_eq!(response.attempts().len(), 1, "primary skipped");
-    assert_eq!(calls(&mock, "primary"), before);
+}
 
-    // A chain of the failing model alone is still called.
-    let lone = builder(&mock)
-        .fallback_models(Vec::<String>::new())
+#[tokio::test(start_paused = true)]
+async fn a_learned_weekly_pattern_is_skipped_in_its_hours_with_probes_and_ends() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const HOUR: Duration = Duration::from_secs(3600);
+    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    let bad = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&bad);
+    let mock = scripted(move |model, _| match model {
+        "primary" if flag.load(Ordering::Relaxed) => {
+            openai_error(429, "rate_limit_exceeded", "Rate limit reached").header(RETRY_AFTER, "30")
+        }
+        m => ok(m),
+    });
+    let client = builder(&mock)
+        .fallback_models(["primary", "secondary"])
+        .chain("solo", ["primary"])
         .build()
         .unwrap();
-    let _ = lone.chat().create(request()).await;
-    assert_eq!(calls(&mock, "primary"), before + 1);
+    let t0 = tokio::time::Instant::now();
+    let at = |offset: Duration| tokio::time::sleep_until(t0 + offset);
+    // Three weeks in which the primary is rate-limited for the same three
+    // hours, and healthy for three hours later that day.
+    for week in 0..3 {
+        let start = WEEK * week;
+        bad.store(true, Ordering::Relaxed);
+        for i in 0..(3 * 3600 / 31) {
+            at(start + Duration::from_secs(31 * i)).await;
+            client.chat().create(request()).await.unwrap();
+        }
+        bad.store(false, Ordering::Relaxed);
+        for i in 0..(3 * 3600 / 31) {
+            at(start + HOUR * 5 + Duration::from_secs(31 * i)).await;
+            client.chat().create(request()).await.unwrap();
+        }
+    }
+    // Week four, an hour into the bad hours, the primary still failing: the
+    // predictor skips it, but one call per probe interval still goes there.
+    bad.store(true, Ordering::Relaxed);
+    at(WEEK * 3 + HOUR).await;
+    let before = calls(&mock, "primary");
+    let mut tried_primary = 0;
+    for _ in 0..60 {
+        let response = client.chat().create(request()).await.unwrap();
+        assert_eq!(response.served_by(), "secondary");
+        tried_primary += usize::from(response.attempts().len() > 1);
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+    let probes = calls(&mock, "primary") - before;
+    assert!(
+        (1..=13).contains(&probes),
+        "skipped, with a probe every 5 s at most: {probes}"
+    );
+    assert_eq!(probes, tried_primary);
+    // A chain of the skipped model alone still calls it: never refused on
+    // a forecast alone.
+    let solo = client
+        .chat()
+        .create(ChatRequest::new("solo").user("Hello"))
+        .await;
+    assert!(solo.is_err());
+    assert_eq!(calls(&mock, "primary"), before + probes + 1);
+    // (Its 429 paused the primary for 30 s.)
+    tokio::time::advance(Duration::from_secs(31)).await;
+    // Healthy again in the bad hour: two successful probes in the hour talk
+    // the forecast down and the primary serves again.
+    bad.store(false, Ordering::Relaxed);
+    let mut back = None;
+    for second in 0..60 {
+        let response = client.chat().create(request()).await.unwrap();
+        if response.served_by() == "primary" && back.is_none() {
+            back = Some(second);
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+    let back = back.expect("the primary returns within the hour");
+    assert!(back <= 15, "back after {back} s");
+    // After the bad hours the primary serves at once.
+    bad.store(false, Ordering::Relaxed);
+    at(WEEK * 3 + HOUR * 5).await;
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    assert_eq!(response.attempts().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -39,7 +39,7 @@ pub const WEEKS_KEPT: usize = 4;
 pub struct LearnerConfig {
     /// Whether outcomes teach patterns at all (the seed's
     /// `enable_learning`). When off, nothing is learned and no pattern is
-    /// reported; predictions use the recent trend only.
+    /// reported, and nothing is predicted.
     pub enabled: bool,
     /// Fewest calls in the hour, pooled over the kept weeks (default 30).
     pub min_samples: u64,

@@ -39,8 +39,8 @@ pub struct PredictiveConfig {
     /// within the window (default 0.7). Give the `Predictive` balancer the
     /// same threshold.
     pub degradation_threshold: f64,
-    /// How many recent minutes of outcomes form the trend (default 15, at
-    /// most `recent_minutes`).
+    /// How many recent minutes of outcomes inside a pattern's hour weigh
+    /// against its expectation (default 15, at most `recent_minutes`).
     pub trend_minutes: u32,
     /// How many recent calls weigh as much as the learned expectation
     /// (default 10): the prior's strength in the blend described on
@@ -232,23 +232,16 @@ impl ModelSlot {
         self.refresh(hour, &config.learner);
         let ex = &self.expectations;
         let trend = config.trend_minutes;
-        let (prior, (n, k)) = match ex.expected(HourOfWeek::of_unix_hour(hour)) {
-            // Inside a pattern's hour only this hour's outcomes are evidence...
-            Some(e) => (
-                e,
-                self.recent
-                    .calls_and_failures(minute, trend, |m| m / 60 == hour),
-            ),
-            // ... and outside, a pattern hour's outcomes are not.
-            None => {
-                let no_patterns = ex.patterns.is_empty();
-                let keep = |m: u32| no_patterns || !ex.covers(HourOfWeek::of_unix_hour(m / 60));
-                (
-                    ex.baseline,
-                    self.recent.calls_and_failures(minute, trend, keep),
-                )
-            }
+        // Outside a learned pattern's hour there is no forecast: recent
+        // trouble is the circuit breaker's business, and a lifetime failure
+        // rate says nothing about the next call.
+        let Some(prior) = ex.expected(HourOfWeek::of_unix_hour(hour)) else {
+            return 0.0;
         };
+        // Inside it only this hour's outcomes are evidence.
+        let (n, k) = self
+            .recent
+            .calls_and_failures(minute, trend, |m| m / 60 == hour);
         let w = config.prior_weight;
         let denom = n as f64 + w;
         if denom <= 0.0 {
@@ -303,18 +296,19 @@ fn lock(slot: &Mutex<ModelSlot>) -> MutexGuard<'_, ModelSlot> {
 /// Predicts each model's failure probability from its recent trend and its
 /// learned weekly patterns; implements [`nb_route::Predictor`].
 ///
-/// **The prediction.** For a call to a model at time `t`, let `e` be the
-/// expected failure rate of `t`'s hour of the week: the learned patterns'
-/// rates plus the model's baseline if a [`Pattern`] covers that hour, else the
-/// baseline (its failure rate over the kept weeks; 0 with no history). Let
-/// `k` of `n` recent calls (the last `trend_minutes`) have failed, counting
-/// only calls from the same regime: inside a pattern's hour, calls since
-/// that hour began; outside, calls outside pattern hours. The prediction is
-/// the Beta-binomial posterior mean `(k + w·e) / (n + w)`, with
-/// `w = prior_weight`. So a learned pattern raises the probability the
-/// moment its hour starts, before any call fails, and about `w` recent
-/// successes in that hour talk it back down; outside patterns, a burst of
-/// failures raises it as fast as the evidence allows.
+/// **The prediction acts on evidence only.** A model is forecast to fail
+/// only in an hour of the week a learned [`Pattern`] covers: a recurring
+/// problem seen in at least `min_weeks` distinct weeks with at least
+/// `min_samples` calls (see [`LearnerConfig`]). Outside such hours the
+/// probability is 0: recent trouble is the circuit breaker's business, and
+/// a lifetime failure rate says nothing about the next call. Inside one,
+/// let `e` be the expected failure rate of the hour (the patterns' rates
+/// plus the model's baseline, capped at 1) and `k` of `n` calls made since
+/// the hour began (within the last `trend_minutes`) have failed; the
+/// prediction is the Beta-binomial posterior mean `(k + w·e) / (n + w)`,
+/// with `w = prior_weight`. So a learned pattern raises the probability
+/// the moment its hour starts, before any call fails, and a few successes
+/// in that hour (a skipped model's probes) talk it back down.
 ///
 /// **Time.** Outcomes carry wall-clock time ([`SystemTime`]) because
 /// patterns are about UTC hours; [`Predictor`] is asked with a monotonic
@@ -629,7 +623,6 @@ mod tests {
         }
         let r = engine.reliability("m", t + 10 * MIN, 15).unwrap();
         assert_eq!((r.calls, r.successes), (10, 0));
-        assert!(engine.failure_probability_at("m", t + 10 * MIN) > 0.4);
     }
 
     #[test]
@@ -646,13 +639,13 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_of_failures_raises_the_probability_without_a_pattern() {
+    fn a_burst_of_failures_without_a_pattern_forecasts_nothing() {
         let engine = PredictiveEngine::default();
         let t = monday() + 12 * HOUR;
         for i in 0..30 {
             engine.record(&Outcome::success("m", t + i * MIN / 2, MS));
         }
-        assert!(engine.failure_probability_at("m", t + 15 * MIN) < 0.01);
+        assert_eq!(engine.failure_probability_at("m", t + 15 * MIN), 0.0);
         for i in 0..30 {
             engine.record(&Outcome::failure(
                 "m",
@@ -661,9 +654,15 @@ mod tests {
                 ErrorCategory::Overloaded,
             ));
         }
-        // The last 15 minutes hold 30 failures: 30 / (30 + 10).
-        let p = engine.failure_probability_at("m", t + 30 * MIN - MIN / 2);
-        assert!((p - 0.75).abs() < 0.01, "{p}");
+        // Thirty failures in a row are the breaker's business, not a
+        // forecast: nothing recurring backs them.
+        assert_eq!(
+            engine.failure_probability_at("m", t + 30 * MIN - MIN / 2),
+            0.0
+        );
+        // Nor does a high failure rate over the kept weeks.
+        let later = t + 2 * WEEK;
+        assert_eq!(engine.failure_probability_at("m", later), 0.0);
         // Request faults do not count.
         for i in 0..100 {
             engine.record(&Outcome::failure(
@@ -819,28 +818,21 @@ mod tests {
     }
 
     /// An infinite or NaN prior weight still yields a probability in
-    /// `0..=1`: infinite trusts the expectation alone (0 here, with learning
-    /// off), NaN or negative the recent trend alone.
+    /// `0..=1`: infinite trusts the learned expectation alone (1 here), NaN
+    /// or negative the hour's recent calls alone (all successes here).
     #[test]
     fn extreme_prior_weights_stay_probabilities() {
-        for (w, expect) in [(f64::INFINITY, 0.0), (f64::NAN, 1.0), (-5.0, 1.0)] {
+        for (w, expect) in [(f64::INFINITY, 1.0), (f64::NAN, 0.0), (-5.0, 0.0)] {
             let engine = PredictiveEngine::new(PredictiveConfig {
                 prior_weight: w,
-                learner: LearnerConfig {
-                    enabled: false,
-                    ..LearnerConfig::default()
-                },
                 ..PredictiveConfig::default()
             });
+            learn(&engine, 3);
+            let nine = monday() + 3 * WEEK + 9 * HOUR;
             for i in 0..5 {
-                engine.record(&Outcome::failure(
-                    "m",
-                    monday() + i * MIN,
-                    MS,
-                    ErrorCategory::Overloaded,
-                ));
+                engine.record(&Outcome::success("flaky", nine + i * MIN, MS));
             }
-            let p = engine.failure_probability_at("m", monday() + 5 * MIN);
+            let p = engine.failure_probability_at("flaky", nine + 5 * MIN);
             assert!((p - expect).abs() < 1e-6, "prior_weight {w}: {p}");
         }
     }
