@@ -18,7 +18,7 @@ use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, T
 
 use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
 use crate::degrade::LastGood;
-use crate::policy::{CategoryPolicy, Degradation, PolicyTable, StreamPolicy, Tier};
+use crate::policy::{CategoryPolicy, Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
 use crate::stream::DEFAULT_FINISH_GRACE;
 use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults, with_headers};
 
@@ -337,6 +337,7 @@ pub struct NeuralBridgeBuilder {
     idle_timeout: Duration,
     finish_grace: Duration,
     wait_threshold: Duration,
+    hedging: Hedging,
     policies: PolicyTable,
     stream_policy: StreamPolicy,
     validator: Option<Validator>,
@@ -393,7 +394,7 @@ impl Default for NeuralBridgeBuilder {
             chains: Vec::new(),
             windows: Vec::new(),
             max_retries: 2,
-            deadline: Duration::from_secs(120),
+            deadline: Duration::from_secs(600),
             strategy: LoadBalancingStrategy::Fallback,
             breaker: CircuitBreakerConfig::default(),
             backoff: default_backoff(),
@@ -402,6 +403,7 @@ impl Default for NeuralBridgeBuilder {
             idle_timeout: Duration::from_secs(30),
             finish_grace: DEFAULT_FINISH_GRACE,
             wait_threshold: DEFAULT_WAIT_THRESHOLD,
+            hedging: Hedging::default(),
             policies: PolicyTable::default(),
             stream_policy: StreamPolicy::Error,
             validator: None,
@@ -495,7 +497,11 @@ impl NeuralBridgeBuilder {
     /// The deadline of a whole call, across retries and fallbacks (for a
     /// stream: until content flows; a `Continue` continuation after an
     /// interruption gets a fresh one to reach content again; after that,
-    /// [`idle_timeout`](Self::idle_timeout) bounds each wait). Default: 120 s.
+    /// [`idle_timeout`](Self::idle_timeout) bounds each wait). It is also
+    /// the only bound on a non-streamed answer, whose response arrives
+    /// once it is generated: long outputs and reasoning models take
+    /// minutes, and a hang is caught by a hedge, not by a short timeout.
+    /// Default: 600 s, as the official OpenAI and Anthropic SDKs.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
@@ -536,10 +542,14 @@ impl NeuralBridgeBuilder {
         self
     }
 
-    /// The timeout of each attempt of a call, by its position; the last
-    /// tier repeats. Default: `[Standard, Patient]` from each endpoint's
-    /// provider profile. (Not fast-fail first: a non-streamed answer's head
-    /// arrives only once the answer is complete.)
+    /// The first-token deadline of each attempt of a stream (and the
+    /// timeout of an operation under [`heal`](NeuralBridge::heal)), by its
+    /// position; the last tier repeats. Default: `[Standard, Patient]` from
+    /// each endpoint's provider profile. A non-streamed completion has no
+    /// tier: its answer's head arrives only once it is generated, so it is
+    /// bounded by the [`deadline`](Self::deadline) and caught by a hedge
+    /// when it hangs. Every attempt's connect deadline is the profile's
+    /// `fast_fail` tier.
     #[must_use]
     pub fn timeout_ladder<I: IntoIterator<Item = Tier>>(mut self, ladder: I) -> Self {
         self.ladder = ladder.into_iter().collect();
@@ -570,6 +580,14 @@ impl NeuralBridgeBuilder {
     #[must_use]
     pub fn wait_threshold(mut self, threshold: Duration) -> Self {
         self.wait_threshold = threshold;
+        self
+    }
+
+    /// Delayed hedging of slow and hung attempts (see [`Hedging`]).
+    /// Default: on, with [`Hedging::default`]'s delays and budget.
+    #[must_use]
+    pub fn hedging(mut self, hedging: Hedging) -> Self {
+        self.hedging = hedging;
         self
     }
 
@@ -743,6 +761,11 @@ impl NeuralBridgeBuilder {
             learner,
             predictor: self.learning.then_some((predictor, threshold)),
             budget: RetryBudget::new(self.retry_budget),
+            hedge_budget: RetryBudget::new(RetryBudgetConfig {
+                ttl: Duration::from_secs(10),
+                min_retries_per_second: 1,
+                retry_ratio: self.hedging.max_share.clamp(0.0, 1.0),
+            }),
             settings: Settings {
                 max_retries: self.max_retries,
                 deadline: self.deadline,
@@ -751,6 +774,7 @@ impl NeuralBridgeBuilder {
                 idle_timeout: self.idle_timeout.min(FAR),
                 finish_grace: self.finish_grace,
                 wait_threshold: self.wait_threshold,
+                hedging: self.hedging,
                 policies: self.policies,
                 stream_policy: self.stream_policy,
                 verbose: self.verbose,

@@ -12,7 +12,10 @@
 //! the caller is done with the target (at once for `create`, at the end of
 //! a stream).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use nb_breaker::{BackoffState, CircuitBreaker, CircuitState, Permit, fastrand};
@@ -27,17 +30,24 @@ use crate::failure::{AttemptError, Failed};
 use crate::observe;
 use crate::policy::{CategoryPolicy, FallbackRule};
 use crate::response::{Attempt, Decision};
-use crate::target::{Chain, TargetId};
+use crate::target::{Chain, HedgeKind, TargetId};
 
 /// What one attempt is given.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct AttemptCtx {
     pub(crate) target: TargetId,
     /// The key to use: an index into the endpoint's pool.
     pub(crate) key: Option<usize>,
     pub(crate) started: Instant,
-    /// When the attempt must be over: its tier, capped by the call's deadline.
+    /// The attempt's rung of the timeout ladder, capped by the call's
+    /// deadline: when a stream's first token (or a healed operation's
+    /// result) must have arrived.
     pub(crate) deadline: Instant,
+    /// The call's deadline: what bounds a non-streamed answer, whose head
+    /// arrives only once it is generated.
+    pub(crate) call_deadline: Instant,
+    /// The connect deadline: the profile's `fast_fail` tier.
+    pub(crate) connect: Duration,
     /// Send without the assistant prefill (it was rejected).
     pub(crate) drop_prefill: bool,
 }
@@ -48,6 +58,11 @@ impl AttemptCtx {
         self.key.and_then(|k| self.target.endpoint.keys.get(k))
     }
 }
+
+/// An attempt in flight that holds nothing of its attempter, so that a
+/// hedge can start beside it.
+pub(crate) type Launched<'a, O> =
+    Pin<Box<dyn Future<Output = Result<O, AttemptError>> + Send + 'a>>;
 
 /// One kind of call the cascade can run.
 pub(crate) trait Attempter {
@@ -64,6 +79,18 @@ pub(crate) trait Attempter {
         inner: &Inner,
         ctx: &AttemptCtx,
     ) -> Result<Self::Output, AttemptError>;
+
+    /// Starts one attempt that may be hedged, and says what its success
+    /// measures; `None` for calls that must never run twice at once (an
+    /// operation under `heal`), which go through
+    /// [`attempt`](Self::attempt).
+    fn launch<'a>(
+        &mut self,
+        _inner: &'a Inner,
+        _ctx: AttemptCtx,
+    ) -> Option<(HedgeKind, Launched<'a, Self::Output>)> {
+        None
+    }
 }
 
 /// A target this call already touched.
@@ -176,6 +203,13 @@ impl CallState {
     pub(crate) fn error(&mut self, kind: ErrorKind) -> Error {
         let diagnosis = self.last_diagnosis().cloned();
         Error::new(kind, diagnosis, std::mem::take(&mut self.attempts))
+    }
+
+    /// Adds an attempt to the call's list, in the order the attempts
+    /// started (a hedge's loser is recorded after its winner).
+    fn record(&mut self, attempt: Attempt) {
+        let at = self.attempts.partition_point(|a| a.number < attempt.number);
+        self.attempts.insert(at, attempt);
     }
 
     fn last_diagnosis(&self) -> Option<&Diagnosis> {
@@ -353,6 +387,71 @@ impl CallState {
         None
     }
 
+    /// Starts a hedge of `first` on another available target, if the
+    /// hedge budget allows one; `None` leaves `first` to run alone.
+    fn launch_hedge<'a, A: Attempter>(
+        &mut self,
+        inner: &'a Inner,
+        attempter: &mut A,
+        first: &Flight,
+    ) -> Option<(Flight, Launched<'a, A::Output>)> {
+        let now = crate::client::now();
+        let running = first.lease.target.clone();
+        self.skipped.push(running.clone());
+        let selection = self.select(inner, now);
+        self.skipped.retain(|t| *t != running);
+        let selection = selection.ok()?;
+        let target = selection.target().clone();
+        if target == running || !inner.hedge_budget.try_withdraw(now) {
+            selection.abandon();
+            return None;
+        }
+        let Ok(permit) = target.breaker.try_acquire_owned(now) else {
+            selection.abandon();
+            return None;
+        };
+        if target.limiter.try_acquire(self.cost, now).is_err() {
+            drop(permit);
+            selection.abandon();
+            return None;
+        }
+        let inflight = selection.start();
+        let number = first.lease.number + 1;
+        let key = target.endpoint.active_key();
+        let tier = inner
+            .settings
+            .tier(self.attempts.len())
+            .duration(&target.profile);
+        let ctx = AttemptCtx {
+            key,
+            started: now,
+            deadline: later(now, tier).min(self.deadline),
+            call_deadline: self.deadline,
+            connect: target.profile.fast_fail,
+            drop_prefill: false,
+            target,
+        };
+        let prefill = attempter.prefill(&ctx.target, false);
+        let span = observe::attempt_span(&ctx.target, number);
+        let (kind, fut) = attempter.launch(inner, ctx.clone())?;
+        let flight = Flight {
+            lease: Lease {
+                target: ctx.target,
+                permit,
+                inflight,
+                number,
+                key,
+                prefill,
+                started: now,
+                ended: now,
+                kind: Some(kind),
+                hedge: true,
+            },
+            span,
+        };
+        Some((flight, fut))
+    }
+
     /// What to do after `target` failed with `f` using key `key`.
     fn decide(
         &mut self,
@@ -439,6 +538,11 @@ pub(crate) struct Lease {
     pub(crate) started: Instant,
     /// When the attempt returned (for a stream: when content started).
     pub(crate) ended: Instant,
+    /// What a success measures, for the target's hedge delay (`None`: not
+    /// hedged, as under `heal`).
+    kind: Option<HedgeKind>,
+    /// Whether the attempt is a hedge.
+    hedge: bool,
 }
 
 impl Lease {
@@ -491,6 +595,9 @@ impl Lease {
                     self.target.slow_start.start(now);
                 }
                 let responsive = self.ended.saturating_duration_since(self.started);
+                if let Some(kind) = self.kind {
+                    self.target.hedge_delays.of(kind).record(responsive);
+                }
                 balancer.finish(self.inflight, responsive, true, now);
             }
             Some(d) => match d.category {
@@ -525,9 +632,150 @@ impl Lease {
             latency,
             diagnosis: diagnosis.map(Box::new),
             decision,
+            hedge: self.hedge,
         };
         observe::attempt(inner, &attempt, &self.target.name);
-        call.attempts.push(attempt);
+        call.record(attempt);
+    }
+
+    /// Records an attempt that lost a hedge race: cancelled, counted as
+    /// neither a success nor a failure anywhere (its permit and its
+    /// in-flight guard are handed back unused).
+    fn cancel(self, inner: &Inner, call: &mut CallState, now: Instant) {
+        self.permit.ignored();
+        drop(self.inflight);
+        let attempt = Attempt {
+            number: self.number,
+            model: Arc::clone(&self.target.model),
+            endpoint: Arc::clone(&self.target.endpoint.name),
+            key_index: self.key,
+            prefill: self.prefill,
+            started_at: self.started.saturating_duration_since(call.started),
+            latency: now.saturating_duration_since(self.started),
+            diagnosis: None,
+            decision: Decision::Cancelled,
+            hedge: self.hedge,
+        };
+        observe::attempt(inner, &attempt, &self.target.name);
+        call.record(attempt);
+    }
+}
+
+/// How an attempt (or a hedged pair of them) ended.
+enum Landed<O> {
+    Served(O, Lease),
+    Failed(Lease, Box<Failed>),
+    Fatal(Error),
+}
+
+/// Which of two futures finished first.
+enum First<A, B> {
+    A(A),
+    B(B),
+}
+
+/// Awaits whichever of `a` and `b` finishes first (`a` when both are ready).
+async fn first<FA, FB>(a: &mut FA, b: &mut FB) -> First<FA::Output, FB::Output>
+where
+    FA: Future + Unpin,
+    FB: Future + Unpin,
+{
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = Pin::new(&mut *a).poll(cx) {
+            return Poll::Ready(First::A(v));
+        }
+        if let Poll::Ready(v) = Pin::new(&mut *b).poll(cx) {
+            return Poll::Ready(First::B(v));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// An attempt in flight: its lease (to record it) and its span.
+struct Flight {
+    lease: Lease,
+    span: tracing::Span,
+}
+
+impl Flight {
+    /// The attempt's result, its end time taken now.
+    fn land<O>(mut self, result: Result<O, AttemptError>) -> Landed<O> {
+        let end = crate::client::now();
+        self.lease.ended = end;
+        let latency = end.saturating_duration_since(self.lease.started);
+        observe::close_span(&self.span, &result, latency);
+        match result {
+            Ok(output) => Landed::Served(output, self.lease),
+            Err(AttemptError::Failed(failed)) => Landed::Failed(self.lease, failed),
+            Err(AttemptError::Fatal(error)) => Landed::Fatal(error),
+        }
+    }
+}
+
+/// Runs a launched attempt; if it has not answered within its target's
+/// hedge delay and another target is available (and the hedge budget
+/// allows), sends the same request there too. The first answer wins and
+/// the other attempt is dropped (cancelling it); a failure while the other
+/// runs is recorded and falls back to it.
+async fn race<'a, A: Attempter>(
+    inner: &'a Inner,
+    call: &mut CallState,
+    attempter: &mut A,
+    first: Flight,
+    kind: HedgeKind,
+    mut first_fut: Launched<'a, A::Output>,
+) -> Landed<A::Output> {
+    let hedging = inner.settings.hedging;
+    if !hedging.enabled || call.chain.targets.len() < 2 {
+        let span = first.span.clone();
+        return first.land(first_fut.instrument(span).await);
+    }
+    let delay = first
+        .lease
+        .target
+        .hedge_delays
+        .of(kind)
+        .delay(hedging.min_delay, hedging.max_delay)
+        .unwrap_or(hedging.initial_delay);
+    let wake = later(first.lease.started, delay);
+    if wake >= call.deadline {
+        let span = first.span.clone();
+        return first.land(first_fut.instrument(span).await);
+    }
+    let mut wait = std::pin::pin!(tokio::time::sleep_until(wake.into()));
+    let mut running = (&mut first_fut).instrument(first.span.clone());
+    if let First::A(result) = self::first(&mut running, &mut wait).await {
+        return first.land(result);
+    }
+    let Some((second, mut second_fut)) = call.launch_hedge(inner, attempter, &first) else {
+        return first.land(running.await);
+    };
+    let mut hedge = (&mut second_fut).instrument(second.span.clone());
+    let (winner, loser, rest) = match self::first(&mut running, &mut hedge).await {
+        First::A(result) => (first.land(result), second, hedge),
+        First::B(result) => (second.land(result), first, running),
+    };
+    match winner {
+        Landed::Served(output, lease) => {
+            drop(rest);
+            loser.lease.cancel(inner, call, crate::client::now());
+            Landed::Served(output, lease)
+        }
+        Landed::Failed(lease, failed) => {
+            // The other attempt is this one's fallback.
+            let target = lease.target.clone();
+            lease.fail(
+                inner,
+                call,
+                failed.diagnosis,
+                Decision::Fallback,
+                crate::client::now(),
+            );
+            call.give_up(target);
+            loser.land(rest.await)
+        }
+        Landed::Fatal(error) => Landed::Fatal(error),
     }
 }
 
@@ -590,36 +838,47 @@ pub(crate) async fn run<A: Attempter>(
             key,
             started: now,
             deadline: later(now, tier).min(call.deadline),
+            call_deadline: call.deadline,
+            connect: target.profile.fast_fail,
             drop_prefill,
             target,
         };
         let prefill = attempter.prefill(&ctx.target, drop_prefill);
         let span = observe::attempt_span(&ctx.target, number);
-        let result = attempter
-            .attempt(inner, &ctx)
-            .instrument(span.clone())
-            .await;
-        let end = crate::client::now();
-        let latency = end.saturating_duration_since(ctx.started);
-        observe::close_span(&span, &result, latency);
-        call.skipped.clear();
         let lease = Lease {
-            target: ctx.target,
+            target: ctx.target.clone(),
             permit,
             inflight,
             number,
             key,
             prefill,
             started: ctx.started,
-            ended: end,
+            ended: ctx.started,
+            kind: None,
+            hedge: false,
         };
-        let failed = match result {
-            Ok(output) => return Ok((output, lease)),
-            Err(AttemptError::Fatal(error)) => {
+        let mut flight = Flight { lease, span };
+        let landed = match attempter.launch(inner, ctx.clone()) {
+            Some((kind, fut)) => {
+                flight.lease.kind = Some(kind);
+                race(inner, call, attempter, flight, kind, fut).await
+            }
+            None => {
+                let span = flight.span.clone();
+                let result = attempter.attempt(inner, &ctx).instrument(span).await;
+                flight.land(result)
+            }
+        };
+        call.skipped.clear();
+        let (lease, failed) = match landed {
+            Landed::Served(output, lease) => return Ok((output, lease)),
+            Landed::Fatal(error) => {
                 return Err(error.with_attempts(std::mem::take(&mut call.attempts)));
             }
-            Err(AttemptError::Failed(failed)) => failed,
+            Landed::Failed(lease, failed) => (lease, failed),
         };
+        let end = lease.ended;
+        let key = lease.key;
         let target = lease.target.clone();
         let (decision, pending) = call.decide(inner, &target, key, &failed, end);
         lease.fail(inner, call, failed.diagnosis, decision, end);

@@ -8,7 +8,7 @@ use nb_diagnose::TimeoutPhase;
 use nb_transport::{ChatCompletion, ChatCompletionRequest, Message, RequestOptions, Timeouts};
 use tracing::Instrument;
 
-use crate::cascade::{self, AttemptCtx, Attempter, CallState};
+use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
 use crate::client::{Inner, NeuralBridge};
 use crate::degrade::{self, Cached};
 use crate::error::Error;
@@ -16,7 +16,7 @@ use crate::failure::{AttemptError, malformed, own_timeout, send, transport_failu
 use crate::observe;
 use crate::response::ChatResponse;
 use crate::stream::{self, ChatStream};
-use crate::target::Chain;
+use crate::target::{Chain, HedgeKind};
 
 /// The request type: OpenAI's chat-completion request (`model`, `messages`
 /// and every option, unknown fields kept).
@@ -163,6 +163,54 @@ impl Create {
     }
 }
 
+impl Create {
+    /// One attempt, holding nothing of `self` once started.
+    fn start<'a>(&mut self, inner: &'a Inner, ctx: AttemptCtx) -> Launched<'a, ChatCompletion> {
+        let target = ctx.target.clone();
+        let request = self
+            .body(&target.model)
+            .map_err(AttemptError::Fatal)
+            .and_then(|body| {
+                target
+                    .wire
+                    .build_request(ctx.api_key(), body, false)
+                    .map_err(|e| transport_failure(inner, &target, &e))
+            });
+        Box::pin(async move {
+            let request = request?;
+            // A non-streamed answer's head arrives only once it is
+            // generated, so nothing short bounds it: a slow but healthy
+            // model gets the call's deadline, and a hung one is caught by
+            // a hedge.
+            let options = RequestOptions::with_timeouts(Timeouts {
+                connect: Some(ctx.connect),
+                response_head: None,
+                first_byte: None,
+                idle: Some(inner.settings.idle_timeout),
+                total: Some(ctx.call_deadline.saturating_duration_since(ctx.started)),
+            });
+            let exchange = async {
+                let (parts, body) = send(inner, &target, request, options).await?;
+                let body = body
+                    .collect_capped(options.max_body.unwrap_or(usize::MAX))
+                    .await
+                    .map_err(|e| transport_failure(inner, &target, &e))?;
+                validate(inner, &target, &parts.headers, &body)
+            };
+            // The default transport enforces the total deadline itself; a
+            // custom one gets a timer of the client's too, so the deadline
+            // holds even if it ignores the options.
+            if inner.transport_enforces_deadlines {
+                return exchange.await;
+            }
+            match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(own_timeout(inner, &target, TimeoutPhase::Total)),
+            }
+        })
+    }
+}
+
 impl Attempter for Create {
     type Output = ChatCompletion;
 
@@ -171,37 +219,15 @@ impl Attempter for Create {
         inner: &Inner,
         ctx: &AttemptCtx,
     ) -> Result<ChatCompletion, AttemptError> {
-        let target = &ctx.target;
-        let body = self.body(&target.model).map_err(AttemptError::Fatal)?;
-        let request = target
-            .wire
-            .build_request(ctx.api_key(), body, false)
-            .map_err(|e| transport_failure(inner, target, &e))?;
-        let options = RequestOptions::with_timeouts(Timeouts {
-            connect: None,
-            response_head: None,
-            first_byte: None,
-            idle: Some(inner.settings.idle_timeout),
-            total: Some(ctx.deadline.saturating_duration_since(ctx.started)),
-        });
-        let exchange = async {
-            let (parts, body) = send(inner, target, request, options).await?;
-            let body = body
-                .collect_capped(options.max_body.unwrap_or(usize::MAX))
-                .await
-                .map_err(|e| transport_failure(inner, target, &e))?;
-            validate(inner, target, &parts.headers, &body)
-        };
-        // The default transport enforces the total deadline itself; a
-        // custom one gets a timer of the client's too, so the deadline holds
-        // even if it ignores the options.
-        if inner.transport_enforces_deadlines {
-            return exchange.await;
-        }
-        match tokio::time::timeout_at(ctx.deadline.into(), exchange).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::Total)),
-        }
+        self.start(inner, ctx.clone()).await
+    }
+
+    fn launch<'a>(
+        &mut self,
+        inner: &'a Inner,
+        ctx: AttemptCtx,
+    ) -> Option<(HedgeKind, Launched<'a, ChatCompletion>)> {
+        Some((HedgeKind::Completion, self.start(inner, ctx)))
     }
 }
 

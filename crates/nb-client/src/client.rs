@@ -13,7 +13,7 @@ use nb_transport::{ChatCompletion, Transport};
 use crate::builder::NeuralBridgeBuilder;
 use crate::chat::Chat;
 use crate::degrade::LastGood;
-use crate::policy::{Degradation, PolicyTable, StreamPolicy, Tier};
+use crate::policy::{Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
 use crate::target::Registry;
 
 /// The current time on tokio's clock, so that `tokio::time::pause()` moves
@@ -46,6 +46,7 @@ pub(crate) struct Settings {
     pub(crate) finish_grace: Duration,
     /// Server waits up to this are waited out rather than fallen back from.
     pub(crate) wait_threshold: Duration,
+    pub(crate) hedging: Hedging,
     pub(crate) policies: PolicyTable,
     pub(crate) stream_policy: StreamPolicy,
     pub(crate) verbose: bool,
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     /// The predictor the availability filter asks (learning on), and its threshold.
     pub(crate) predictor: Option<(Arc<PredictiveEngine>, f64)>,
     pub(crate) budget: RetryBudget,
+    /// Hedges at most `hedging.max_share` of the calls.
+    pub(crate) hedge_budget: RetryBudget,
     pub(crate) settings: Settings,
     pub(crate) validator: Option<Validator>,
     pub(crate) degradation: Option<Degradation>,

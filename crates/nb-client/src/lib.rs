@@ -158,7 +158,7 @@ pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};
 pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
-pub use policy::{CategoryPolicy, Degradation, FallbackRule, Retries, StreamPolicy, Tier};
+pub use policy::{CategoryPolicy, Degradation, FallbackRule, Hedging, Retries, StreamPolicy, Tier};
 pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 

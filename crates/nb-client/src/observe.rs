@@ -132,9 +132,15 @@ pub(crate) fn attempt(inner: &Inner, a: &Attempt, name: &str) {
 /// The `verbose` line for one attempt.
 pub(crate) fn verbose_line(a: &Attempt, name: &str) -> String {
     let ms = a.latency.as_millis();
+    let hedge = if a.hedge { " (a hedge)" } else { "" };
     let Some(d) = a.diagnosis() else {
+        let how = if a.decision == Decision::Cancelled {
+            format!("cancelled after {ms} ms: a hedge answered first")
+        } else {
+            format!("served in {ms} ms")
+        };
         return format!(
-            "[neuralbridge] attempt {} {name} ({}): served in {ms} ms",
+            "[neuralbridge] attempt {} {name} ({}){hedge}: {how}",
             a.number, a.endpoint
         );
     };

@@ -319,6 +319,81 @@ impl Tier {
     }
 }
 
+/// Delayed hedging: when an attempt has not produced its response (a
+/// completion) or its first token (a stream) within a delay learned from
+/// that target's own successful latencies, the same request goes to the
+/// next available candidate as well; the first answer wins and the other
+/// attempt is cancelled (its connection dropped, so a stream stops
+/// generating). A cancelled attempt is not a failure of its target. This is
+/// what catches a hung provider, whose non-streamed answer would otherwise
+/// hold the call until its deadline (gRPC's hedging policy, with the delay
+/// made adaptive as in "The Tail at Scale").
+///
+/// The delay is `srtt + 4 × rttvar` over the target's successful latencies
+/// of the same kind (whole answers for completions, first tokens for
+/// streams), TCP's retransmission-timer estimate of a high percentile,
+/// clamped to `min_delay..=max_delay`; a hang never inflates it, since only
+/// successes are measured. A target with no success yet waits
+/// `initial_delay`.
+/// Hedges are at most `max_share` of the calls over the last 10 s (plus one
+/// a second, so a quiet client can hedge too). [`heal`](crate::NeuralBridge::heal)
+/// never hedges: an operation of yours may not be safe to run twice.
+///
+/// ```
+/// use std::time::Duration;
+/// use nb_client::{Hedging, NeuralBridge};
+///
+/// let builder = NeuralBridge::builder().hedging(Hedging {
+///     max_share: 0.1,
+///     ..Hedging::default()
+/// });
+/// let off = NeuralBridge::builder().hedging(Hedging::off());
+/// # let _ = (builder, off);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Hedging {
+    /// Whether calls hedge at all. Default: on.
+    pub enabled: bool,
+    /// The shortest hedge delay, however fast the target usually is.
+    /// Default: 250 ms, a fifth of a typical first token.
+    pub min_delay: Duration,
+    /// The longest hedge delay. Default: 120 s, so a healthy model whose
+    /// long answers take a minute or two is not hedged.
+    pub max_delay: Duration,
+    /// The delay of a target with no success measured yet (of the same
+    /// kind). Default: 30 s: a hang on a new target costs at most that,
+    /// and a long answer is hedged only until the target's first answers
+    /// teach it its own delay.
+    pub initial_delay: Duration,
+    /// Most hedges as a share of calls (0 to 1). Default: 0.5: enough for
+    /// a model hanging on a third of its calls to keep serving the rest
+    /// while every hang is hedged, and a hard stop on doubling the load.
+    pub max_share: f32,
+}
+
+impl Default for Hedging {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(120),
+            initial_delay: Duration::from_secs(30),
+            max_share: 0.5,
+        }
+    }
+}
+
+impl Hedging {
+    /// No hedging.
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+}
+
 /// What a stream does when it fails after content has reached the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]

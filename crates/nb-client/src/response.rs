@@ -28,11 +28,14 @@ pub enum Decision {
     Fallback,
     /// The call ended here.
     Stop,
+    /// A hedge on another target answered first; this attempt was
+    /// cancelled (its connection dropped). Not a failure of its target.
+    Cancelled,
 }
 
 impl Decision {
     /// A short name for logs: `served`, `retry`, `rotate_key`, `drop_prefill`,
-    /// `fallback`, `stop`.
+    /// `fallback`, `stop`, `cancelled`.
     pub const fn as_str(&self) -> &'static str {
         match self {
             Self::Served => "served",
@@ -41,6 +44,7 @@ impl Decision {
             Self::DropPrefill => "drop_prefill",
             Self::Fallback => "fallback",
             Self::Stop => "stop",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct Attempt {
     pub(crate) latency: Duration,
     pub(crate) diagnosis: Option<Box<Diagnosis>>,
     pub(crate) decision: Decision,
+    pub(crate) hedge: bool,
 }
 
 impl Attempt {
@@ -100,10 +105,18 @@ impl Attempt {
 
     /// Whether this attempt served the call.
     pub fn is_success(&self) -> bool {
-        self.diagnosis.is_none()
+        self.decision == Decision::Served
     }
 
-    /// Why it failed; `None` for the serving attempt.
+    /// Whether this attempt was a hedge: sent while an earlier attempt of
+    /// the call, on another target, had not answered within its hedge
+    /// delay (see [`Hedging`](crate::Hedging)).
+    pub fn is_hedge(&self) -> bool {
+        self.hedge
+    }
+
+    /// Why it failed; `None` for the serving attempt and for one cancelled
+    /// because a hedge answered first.
     pub fn diagnosis(&self) -> Option<&Diagnosis> {
         self.diagnosis.as_deref()
     }

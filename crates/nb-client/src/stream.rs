@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,7 +15,7 @@ use nb_transport::{
 };
 use tracing::{Instrument, Span};
 
-use crate::cascade::{self, AttemptCtx, Attempter, CallState, Lease};
+use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
 use crate::chat::{ChatRequest, LastBody, cost, serialize};
 use crate::client::{Inner, later, now};
 use crate::degrade::{self, Cached};
@@ -23,7 +24,7 @@ use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, tr
 use crate::observe;
 use crate::policy::{FallbackRule, StreamPolicy};
 use crate::response::{Attempt, Decision, Degraded};
-use crate::target::TargetId;
+use crate::target::{HedgeKind, TargetId};
 
 /// What a [`ChatStream`] yields.
 #[derive(Debug, Clone)]
@@ -176,7 +177,9 @@ struct Open<'s> {
     /// The partial answer to continue (after an interruption, `Continue` policy).
     partial: Option<&'s str>,
     body: LastBody,
-    malformed: u32,
+    /// Malformed chunks skipped before content, by every attempt (hedges
+    /// run beside each other, so it is shared).
+    malformed: Arc<AtomicU32>,
 }
 
 impl Open<'_> {
@@ -203,77 +206,100 @@ impl Attempter for Open<'_> {
     }
 
     async fn attempt(&mut self, inner: &Inner, ctx: &AttemptCtx) -> Result<Opened, AttemptError> {
-        let target = &ctx.target;
-        let prefill = Attempter::prefill(self, target, ctx.drop_prefill);
-        let body = self
+        self.start(inner, ctx.clone()).await
+    }
+
+    fn launch<'a>(
+        &mut self,
+        inner: &'a Inner,
+        ctx: AttemptCtx,
+    ) -> Option<(HedgeKind, Launched<'a, Opened>)> {
+        Some((HedgeKind::FirstToken, self.start(inner, ctx)))
+    }
+}
+
+impl Open<'_> {
+    /// One attempt, holding nothing of `self` once started.
+    fn start<'a>(&mut self, inner: &'a Inner, ctx: AttemptCtx) -> Launched<'a, Opened> {
+        let target = ctx.target.clone();
+        let prefill = Attempter::prefill(self, &target, ctx.drop_prefill);
+        let request = self
             .body(&target.model, prefill)
-            .map_err(AttemptError::Fatal)?;
-        let request = target
-            .wire
-            .build_request(ctx.api_key(), body, true)
-            .map_err(|e| transport_failure(inner, target, &e))?;
-        let first_token = ctx.deadline.saturating_duration_since(ctx.started);
-        let options = RequestOptions::with_timeouts(Timeouts {
-            connect: None,
-            response_head: Some(first_token),
-            first_byte: Some(first_token),
-            idle: Some(inner.settings.idle_timeout),
-            total: None,
-        });
-        let skipped = &mut self.malformed;
-        let open = async {
-            let (_, body) = match send(inner, target, request, options).await {
-                Ok(sent) => sent,
-                Err(AttemptError::Failed(mut f)) => {
-                    // A 4xx invalid request to a prefilled request: the
-                    // prefill is what it refused.
-                    f.prefill_rejected = prefill
-                        && f.diagnosis.category == ErrorCategory::InvalidRequest
-                        && f.diagnosis.status.is_some_and(|s| (400..500).contains(&s));
-                    return Err(AttemptError::Failed(f));
+            .map_err(AttemptError::Fatal)
+            .and_then(|body| {
+                target
+                    .wire
+                    .build_request(ctx.api_key(), body, true)
+                    .map_err(|e| transport_failure(inner, &target, &e))
+            });
+        let skipped = Arc::clone(&self.malformed);
+        Box::pin(async move {
+            let request = request?;
+            let target = &target;
+            let first_token = ctx.deadline.saturating_duration_since(ctx.started);
+            let options = RequestOptions::with_timeouts(Timeouts {
+                connect: Some(ctx.connect),
+                response_head: Some(first_token),
+                first_byte: Some(first_token),
+                idle: Some(inner.settings.idle_timeout),
+                total: None,
+            });
+            let open = async {
+                let (_, body) = match send(inner, target, request, options).await {
+                    Ok(sent) => sent,
+                    Err(AttemptError::Failed(mut f)) => {
+                        // A 4xx invalid request to a prefilled request: the
+                        // prefill is what it refused.
+                        f.prefill_rejected = prefill
+                            && f.diagnosis.category == ErrorCategory::InvalidRequest
+                            && f.diagnosis.status.is_some_and(|s| (400..500).contains(&s));
+                        return Err(AttemptError::Failed(f));
+                    }
+                    Err(fatal) => return Err(fatal),
+                };
+                let mut stream = nb_transport::ChatStream::new(body);
+                let mut buffered = Vec::new();
+                loop {
+                    match stream.next().await {
+                        Some(Ok(WireEvent::Chunk(chunk))) => {
+                            let content = carries_content(&chunk);
+                            buffered.push(chunk);
+                            if content {
+                                return Ok((stream, buffered));
+                            }
+                        }
+                        // `[DONE]` before any content or finish reason: an
+                        // empty answer, like a completion without choices. (No
+                        // headers: an event-stream type would read as a cut.)
+                        Some(Ok(WireEvent::Done)) | None => {
+                            return Err(malformed(
+                                inner,
+                                target,
+                                &http::HeaderMap::new(),
+                                b"",
+                                "an empty answer: no choice carried content or a finish reason",
+                            ));
+                        }
+                        Some(Err(e)) => match problem(inner, target, e, false) {
+                            Problem::Skip => {
+                                skipped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Problem::Fail(diagnosis, own) => {
+                                return Err(AttemptError::diagnosed(*diagnosis, own));
+                            }
+                        },
+                    }
                 }
-                Err(fatal) => return Err(fatal),
             };
-            let mut stream = nb_transport::ChatStream::new(body);
-            let mut buffered = Vec::new();
-            loop {
-                match stream.next().await {
-                    Some(Ok(WireEvent::Chunk(chunk))) => {
-                        let content = carries_content(&chunk);
-                        buffered.push(chunk);
-                        if content {
-                            return Ok((stream, buffered));
-                        }
-                    }
-                    // `[DONE]` before any content or finish reason: an
-                    // empty answer, like a completion without choices. (No
-                    // headers: an event-stream type would read as a cut.)
-                    Some(Ok(WireEvent::Done)) | None => {
-                        return Err(malformed(
-                            inner,
-                            target,
-                            &http::HeaderMap::new(),
-                            b"",
-                            "an empty answer: no choice carried content or a finish reason",
-                        ));
-                    }
-                    Some(Err(e)) => match problem(inner, target, e, false) {
-                        Problem::Skip => *skipped += 1,
-                        Problem::Fail(diagnosis, own) => {
-                            return Err(AttemptError::diagnosed(*diagnosis, own));
-                        }
-                    },
-                }
+            match tokio::time::timeout_at(ctx.deadline.into(), open).await {
+                Ok(result) => result.map(|(stream, buffered)| Opened {
+                    stream,
+                    buffered,
+                    prefill,
+                }),
+                Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::FirstByte)),
             }
-        };
-        match tokio::time::timeout_at(ctx.deadline.into(), open).await {
-            Ok(result) => result.map(|(stream, buffered)| Opened {
-                stream,
-                buffered,
-                prefill,
-            }),
-            Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::FirstByte)),
-        }
+        })
     }
 }
 
@@ -350,10 +376,10 @@ pub(crate) async fn open(
         request: &mut request,
         partial: None,
         body: LastBody::default(),
-        malformed: 0,
+        malformed: Arc::default(),
     };
     let result = cascade::run(&inner, &mut call, &mut open).await;
-    let malformed = open.malformed;
+    let malformed = open.malformed.load(Ordering::Relaxed);
     let (opened, lease) = match result {
         Ok(opened) => opened,
         Err(error) => {
@@ -647,11 +673,11 @@ impl ChatStream {
             request: &mut self.request,
             partial: Some(&self.text),
             body: LastBody::default(),
-            malformed: 0,
+            malformed: Arc::default(),
         };
         let result = cascade::run(&inner, &mut self.call, &mut open).await;
         self.interruption = None;
-        self.malformed += open.malformed;
+        self.malformed += open.malformed.load(Ordering::Relaxed);
         match result {
             Ok((opened, lease)) => {
                 if !opened.prefill {

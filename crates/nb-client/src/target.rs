@@ -184,6 +184,74 @@ pub(crate) struct TargetState {
     pub(crate) prediction: PredictionCache,
     /// The traffic ramp after the target comes back.
     pub(crate) slow_start: SlowStart,
+    /// Its successful latencies, for the hedge delay.
+    pub(crate) hedge_delays: HedgeDelays,
+}
+
+/// What a success measures for a target's hedge delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HedgeKind {
+    /// A whole non-streamed answer.
+    Completion,
+    /// A stream's first content.
+    FirstToken,
+}
+
+/// A target's successful latencies of one kind, as TCP's retransmission
+/// timer estimates round trips (Jacobson): a smoothed mean and a smoothed
+/// mean deviation, whose `srtt + 4 × rttvar` sits above nearly every
+/// normal latency. One atomic word, `srtt_us << 32 | rttvar_us` (0: no
+/// sample); racing updates may lose one sample, which an estimate can
+/// afford.
+#[derive(Debug, Default)]
+pub(crate) struct LatencyEstimate {
+    word: AtomicU64,
+}
+
+impl LatencyEstimate {
+    /// Adds one successful latency.
+    pub(crate) fn record(&self, latency: Duration) {
+        let x = u64::try_from(latency.as_micros())
+            .unwrap_or(u64::MAX)
+            .clamp(1, u64::from(u32::MAX));
+        let word = self.word.load(Ordering::Relaxed);
+        let (srtt, rttvar) = if word == 0 {
+            (x, x / 2)
+        } else {
+            let (srtt, rttvar) = (word >> 32, word & u64::from(u32::MAX));
+            ((7 * srtt + x) / 8, (3 * rttvar + srtt.abs_diff(x)) / 4)
+        };
+        // Both fit in 32 bits: averages of values that do.
+        self.word
+            .store(srtt.max(1) << 32 | rttvar, Ordering::Relaxed);
+    }
+
+    /// The hedge delay: `srtt + 4 × rttvar` within `min..=max`, or `None`
+    /// without a sample.
+    pub(crate) fn delay(&self, min: Duration, max: Duration) -> Option<Duration> {
+        let word = self.word.load(Ordering::Relaxed);
+        if word == 0 {
+            return None;
+        }
+        let (srtt, rttvar) = (word >> 32, word & u64::from(u32::MAX));
+        Some(Duration::from_micros(srtt + 4 * rttvar).clamp(min, max.max(min)))
+    }
+}
+
+/// A target's latency estimates, one per kind of attempt.
+#[derive(Debug, Default)]
+pub(crate) struct HedgeDelays {
+    completion: LatencyEstimate,
+    first_token: LatencyEstimate,
+}
+
+impl HedgeDelays {
+    pub(crate) fn of(&self, kind: HedgeKind) -> &LatencyEstimate {
+        match kind {
+            HedgeKind::Completion => &self.completion,
+            HedgeKind::FirstToken => &self.first_token,
+        }
+    }
 }
 
 /// How long a target that comes back from an exclusion (its breaker closed
@@ -539,6 +607,7 @@ impl Registry {
             context_window,
             prediction: PredictionCache::new(crate::client::now()),
             slow_start: SlowStart::new(crate::client::now()),
+            hedge_delays: HedgeDelays::default(),
         }));
         if current.len() < MAX_DYNAMIC + 64 {
             let mut next = HashMap::clone(&current);
@@ -688,6 +757,33 @@ mod tests {
         assert!((ramp.share(t0 + ms(2500)) - 0.6).abs() < 1e-9);
         assert_eq!(ramp.share(t0 + ms(4000)), 1.0);
         assert_eq!(ramp.started.load(Ordering::Relaxed), 0, "done");
+    }
+
+    #[test]
+    fn hedge_delays_follow_successes_within_their_bounds() {
+        let ms = std::time::Duration::from_millis;
+        let (min, max) = (ms(250), ms(60_000));
+        let fast = LatencyEstimate::default();
+        assert_eq!(fast.delay(min, max), None, "no sample yet");
+        for _ in 0..50 {
+            fast.record(ms(30));
+        }
+        assert_eq!(
+            fast.delay(min, max),
+            Some(min),
+            "a 30 ms target hedges at the floor"
+        );
+        let slow = LatencyEstimate::default();
+        for i in 0..200 {
+            slow.record(ms(2000 + 100 * (i % 5)));
+        }
+        let delay = slow.delay(min, max).unwrap();
+        assert!(
+            delay > ms(2200) && delay < ms(3500),
+            "above the usual 2.0-2.4 s: {delay:?}"
+        );
+        slow.record(std::time::Duration::MAX);
+        assert_eq!(slow.delay(min, max), Some(max));
     }
 
     #[test]

@@ -862,24 +862,98 @@ fn hang() -> MockReply {
     MockReply::response(Response::new(body))
 }
 
+/// A completion whose body arrives `after` the response head.
+fn slow(model: &str, after: Duration) -> MockReply {
+    let (sender, body) = ResponseBody::channel();
+    let answer = json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "slow"}, "finish_reason": "stop"}]
+    })
+    .to_string();
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        sender.send(answer);
+        sender.finish();
+    });
+    MockReply::response(Response::new(body)).header(http::header::CONTENT_TYPE, "application/json")
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_hung_provider_is_given_up_at_its_timeout_and_not_retried() {
+async fn a_hung_completion_is_hedged_and_the_loser_cancelled() {
+    // The primary answers five calls, then hangs.
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 5..) => hang(),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            client.chat().create(request()).await.unwrap().served_by(),
+            "primary"
+        );
+    }
+    let start = tokio::time::Instant::now();
+    let response = client.chat().create(request()).await.unwrap();
+    // Its answers were instant: the hedge went at the 250 ms floor.
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(models(&mock)[5..], ["primary", "secondary"]);
+    let attempts = response.attempts();
+    assert_eq!(decisions(attempts), ["cancelled", "served"]);
+    assert!(!attempts[0].is_hedge() && attempts[1].is_hedge());
+    assert!(attempts[0].diagnosis().is_none() && !attempts[0].is_success());
+    // A cancelled loser is not a failure of its target: no breaker count.
+    let primary = client
+        .targets()
+        .into_iter()
+        .find(|t| t.name == "primary")
+        .unwrap();
+    assert_eq!(primary.breaker, CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_measured_success_a_hang_is_hedged_at_the_initial_delay_and_off_means_off() {
     let mock = scripted(|model, _| match model {
         "primary" => hang(),
         m => ok(m),
     });
-    let client = builder(&mock)
-        .timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
-        .build()
-        .unwrap();
+    let client = builder(&mock).build().unwrap();
     let start = tokio::time::Instant::now();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "secondary");
-    assert_eq!(models(&mock), ["primary", "secondary"]);
-    assert_eq!(start.elapsed(), Duration::from_secs(2));
-    let d = response.attempts()[0].diagnosis().unwrap();
-    assert_eq!(d.category, ErrorCategory::Timeout);
-    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    assert_eq!(start.elapsed(), Hedging::default().initial_delay);
+
+    // Hedging off: a hung completion holds the call until its deadline.
+    let client = builder(&mock)
+        .hedging(Hedging::off())
+        .deadline(Duration::from_secs(90))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(err.is_deadline(), "{err}");
+    assert_eq!(start.elapsed(), Duration::from_secs(90));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_healthy_completion_is_neither_timed_out_nor_hedged() {
+    // Every answer takes 60 s: no tier cuts a completion short, and once
+    // the target's first answer taught it its delay, no hedge fires before
+    // the answer. (The first is hedged at the initial delay, and still
+    // served by the primary: the hedge is as slow.)
+    let mock = scripted(|model, _| slow(model, Duration::from_secs(60)));
+    let client = builder(&mock).build().unwrap();
+    let first = client.chat().create(request()).await.unwrap();
+    assert_eq!(first.served_by(), "primary");
+    assert_eq!(decisions(first.attempts()), ["served", "cancelled"]);
+    assert!(first.attempts()[1].is_hedge());
+    for _ in 0..3 {
+        let start = tokio::time::Instant::now();
+        let response = client.chat().create(request()).await.unwrap();
+        assert_eq!(response.served_by(), "primary");
+        assert_eq!(response.attempts().len(), 1);
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -890,8 +964,9 @@ async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
             .map(|a| (a.model().to_owned(), a.latency().as_secs()))
             .collect()
     };
-    // The default ladder: DashScope's standard tier (8 s), then patient
-    // (25 s), which repeats.
+    // The ladder bounds a stream's first token (a completion's answer has
+    // only the call's deadline). The default ladder: DashScope's standard
+    // tier (8 s), then patient (25 s), which repeats.
     let mock = scripted(|_, _| hang());
     let client = NeuralBridge::builder()
         .base_url("https://dashscope.aliyuncs.com/compatible-mode/v1")
@@ -902,7 +977,7 @@ async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
         .unwrap();
     let err = client
         .chat()
-        .create(ChatRequest::new("qwen-max").user("Hi"))
+        .stream(ChatRequest::new("qwen-max").user("Hi"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -932,7 +1007,7 @@ async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
         .transport(Arc::new(mock.clone()))
         .build()
         .unwrap();
-    let err = client.chat().create(request()).await.unwrap_err();
+    let err = client.chat().stream(request()).await.unwrap_err();
     assert_eq!(
         attempt_latencies(&err),
         [
@@ -979,7 +1054,7 @@ async fn the_deadline_bounds_the_whole_call() {
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();
-    let err = client.chat().create(request()).await.unwrap_err();
+    let err = client.chat().stream(request()).await.unwrap_err();
     assert!(err.is_deadline(), "{err}");
     assert_eq!(start.elapsed(), Duration::from_secs(3));
     // The second attempt got only what was left of the deadline.
