@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, CircuitState, Decision, ErrorCategory, ErrorKind, Tier,
+    CategoryPolicy, CircuitBreakerConfig, CircuitState, Decision, ErrorCategory, ErrorKind,
 };
 use nb_mock::{Fault, ModelBehavior, Rule};
 use nb_tests::client::{
@@ -18,6 +18,9 @@ use tokio::time::Instant;
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
+
+/// The backoff's floor: a retry never comes sooner.
+const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
 
 fn always(fault: Fault) -> ModelBehavior {
     ModelBehavior::new(PRIMARY).rule(Rule::new(fault))
@@ -32,10 +35,49 @@ fn fallback() -> ModelBehavior {
 }
 
 #[tokio::test(start_paused = true)]
-async fn rate_limit_with_retry_after_waits_what_the_header_says() {
+async fn a_rate_limit_goes_elsewhere_at_once_and_pauses_the_model_for_everyone() {
     let f = start(
         scenario([once(Fault::rate_limit_after(2)), fallback()]),
         |b| b,
+    )
+    .await;
+    let start = Instant::now();
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::RateLimit), None]
+    );
+    assert_eq!(decisions(response.attempts()), ["fallback", "served"]);
+    assert!(
+        start.elapsed() < BACKOFF_FLOOR,
+        "no wait: {:?}",
+        start.elapsed()
+    );
+    // While the server's wait runs, the next caller skips the primary
+    // without asking it (the wait is shared, nobody waits it twice) ...
+    let next = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(models(next.attempts()), [FALLBACK]);
+    // ... and once it is over, the primary serves again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let back = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(models(back.attempts()), [PRIMARY]);
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 2);
+    assert_eq!(log.attempts(FALLBACK), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_first_policy_waits_what_the_retry_after_header_says() {
+    let f = start(
+        scenario([once(Fault::rate_limit_after(2)), fallback()]),
+        |b| {
+            b.policy(
+                ErrorCategory::RateLimit,
+                CategoryPolicy::retry_then_fallback(),
+            )
+        },
     )
     .await;
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
@@ -62,8 +104,14 @@ async fn rate_limit_with_retry_after_waits_what_the_header_says() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn persistent_rate_limit_without_retry_after_backs_off_then_falls_back() {
-    let f = start(scenario([always(Fault::rate_limit()), fallback()]), |b| b).await;
+async fn persistent_rate_limit_without_retry_after_backs_off_then_falls_back_under_retry_first() {
+    let f = start(scenario([always(Fault::rate_limit()), fallback()]), |b| {
+        b.policy(
+            ErrorCategory::RateLimit,
+            CategoryPolicy::retry_then_fallback(),
+        )
+    })
+    .await;
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
     assert_eq!(response.served_by(), FALLBACK);
@@ -162,23 +210,23 @@ async fn model_not_found_falls_back_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_single_server_error_is_retried_on_the_same_model() {
+async fn a_single_server_error_goes_elsewhere_at_once_and_the_next_call_to_the_primary() {
     let f = start(scenario([once(Fault::ServerError), fallback()]), |b| b).await;
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
-    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(response.served_by(), FALLBACK);
     assert_eq!(
         categories(response.attempts()),
         [Some(ErrorCategory::ServerError), None]
     );
+    let handoff = handoff(f.server.log(), PRIMARY, FALLBACK).unwrap();
+    assert!(handoff < BACKOFF_FLOOR, "no backoff first: {handoff:?}");
+    let next = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(models(next.attempts()), [PRIMARY]);
     let log = f.server.log();
     assert_eq!(log.attempts(PRIMARY), 2);
-    assert_eq!(log.attempts(FALLBACK), 0);
-    assert!(between(log.gaps(PRIMARY)[0], ms(100), ms(500)));
+    assert_eq!(log.attempts(FALLBACK), 1);
 }
-
-/// The backoff's floor: a retry never comes sooner.
-const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
 
 #[tokio::test(start_paused = true)]
 async fn persistent_503_falls_back_at_once_while_the_fallback_is_open() {
@@ -271,6 +319,10 @@ async fn an_overload_is_retried_on_the_same_model_while_the_fallbacks_breaker_is
                 recovery_timeout: Duration::from_secs(60),
                 ..CircuitBreakerConfig::consecutive_failures(3)
             })
+            .policy(
+                ErrorCategory::ServerError,
+                CategoryPolicy::retry_then_fallback(),
+            )
         },
     )
     .await;
@@ -330,43 +382,60 @@ async fn retry_then_fallback_restores_backing_off_on_an_overloaded_model() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_tcp_reset_is_retried_on_the_same_model() {
+async fn a_tcp_reset_goes_elsewhere_at_once() {
     let f = start(scenario([once(Fault::ConnectionReset), fallback()]), |b| b).await;
-    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
-
-    assert_eq!(response.served_by(), PRIMARY);
-    assert_eq!(
-        categories(response.attempts()),
-        [Some(ErrorCategory::Network), None]
-    );
-    assert_eq!(f.server.log().attempts(PRIMARY), 2);
-    assert_eq!(f.server.log().attempts(FALLBACK), 0);
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_hung_model_is_given_up_at_its_timeout_and_never_retried() {
-    let f = start(scenario([always(Fault::Hang), fallback()]), |b| {
-        b.timeout_ladder([Tier::Fixed(Duration::from_secs(2))])
-            .deadline(Duration::from_secs(60))
-    })
-    .await;
-    let start = Instant::now();
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
     assert_eq!(response.served_by(), FALLBACK);
     assert_eq!(
         categories(response.attempts()),
-        [Some(ErrorCategory::Timeout), None]
+        [Some(ErrorCategory::Network), None]
     );
-    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
-    assert_eq!(response.attempts()[0].latency(), Duration::from_secs(2));
-    let log = f.server.log();
-    assert_eq!(log.attempts(PRIMARY), 1, "not retried on the hung model");
-    assert_eq!(log.attempts(FALLBACK), 1);
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
+    assert_eq!(f.server.log().attempts(FALLBACK), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_model_is_hedged_and_the_server_sees_the_loser_closed() {
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Hang).attempts(4..)),
+            fallback(),
+        ]),
+        |b| b,
+    )
+    .await;
+    // Three answers teach the primary its hedge delay (the floor, 250 ms:
+    // nb-mock answers at once).
+    for _ in 0..3 {
+        let served = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+        assert_eq!(served.served_by(), PRIMARY);
+    }
+    let start = Instant::now();
+    let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+
+    assert_eq!(response.served_by(), FALLBACK);
+    assert_eq!(decisions(response.attempts()), ["cancelled", "served"]);
+    assert!(response.attempts()[1].is_hedge());
     assert!(
-        start.elapsed() < Duration::from_secs(3),
-        "well inside the 60 s deadline"
+        start.elapsed() < Duration::from_millis(300),
+        "hedged at 250 ms: {:?}",
+        start.elapsed()
     );
+    let log = f.server.log();
+    assert_eq!(log.attempts(PRIMARY), 4);
+    assert_eq!(log.attempts(FALLBACK), 1);
+    // The loser's connection was dropped: the server saw it go.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(f.server.abandoned_requests(), 1);
+    // Not a failure of the primary: its breaker stays closed.
+    let primary = f
+        .client
+        .targets()
+        .into_iter()
+        .find(|t| t.name == PRIMARY)
+        .unwrap();
+    assert_eq!(primary.breaker, CircuitState::Closed);
 }
 
 #[tokio::test(start_paused = true)]
@@ -423,16 +492,16 @@ async fn content_filter_fails_with_the_reason_unless_the_policy_falls_back() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_truncated_200_is_a_malformed_response_and_is_retried() {
+async fn a_truncated_200_is_a_malformed_response_and_goes_elsewhere_at_once() {
     let f = start(scenario([once(Fault::TruncatedJson), fallback()]), |b| b).await;
     let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
 
-    assert_eq!(response.served_by(), PRIMARY);
+    assert_eq!(response.served_by(), FALLBACK);
     assert_eq!(
         categories(response.attempts()),
         [Some(ErrorCategory::MalformedResponse), None]
     );
-    assert_eq!(f.server.log().attempts(PRIMARY), 2);
+    assert_eq!(f.server.log().attempts(PRIMARY), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -456,8 +525,8 @@ async fn a_validator_rejection_falls_back_like_a_broken_response() {
     assert_eq!(response.text(), Some(r#"{"answer": 42}"#));
     assert_eq!(
         f.server.log().attempts(PRIMARY),
-        3,
-        "retried like any malformed response"
+        1,
+        "gone elsewhere at once, like any malformed response"
     );
 }
 

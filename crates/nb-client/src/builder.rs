@@ -761,8 +761,10 @@ impl NeuralBridgeBuilder {
             learner,
             predictor: self.learning.then_some((predictor, threshold)),
             budget: RetryBudget::new(self.retry_budget),
+            // A minute: longer than a hedge delay, so the calls that fund
+            // a hedge are still counted when it is due.
             hedge_budget: RetryBudget::new(RetryBudgetConfig {
-                ttl: Duration::from_secs(10),
+                ttl: Duration::from_secs(60),
                 min_retries_per_second: 1,
                 retry_ratio: self.hedging.max_share.clamp(0.0, 1.0),
             }),

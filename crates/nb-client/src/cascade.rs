@@ -167,6 +167,10 @@ pub(crate) struct CallState {
     deferred: Vec<TargetId>,
     /// Targets a permit or limiter race turned away since the last attempt.
     skipped: Vec<TargetId>,
+    /// Deferred targets brought back for the retry they were owed: if one
+    /// is paused (a server wait), the call waits for it rather than
+    /// failing as cooling down.
+    owed: Vec<TargetId>,
     targets: Vec<TargetCall>,
     /// Keys tried per endpoint index (a bit per key).
     keys_tried: Vec<(usize, u64)>,
@@ -189,6 +193,7 @@ impl CallState {
             given_up: Vec::new(),
             deferred: Vec::new(),
             skipped: Vec::new(),
+            owed: Vec::new(),
             targets: Vec::new(),
             keys_tried: Vec::new(),
             pending: None,
@@ -332,7 +337,9 @@ impl CallState {
             // allow (time spent on the alternatives was their backoff).
             let deferred = std::mem::take(&mut self.deferred);
             for target in deferred {
-                if !inner.budget.try_withdraw(now) {
+                if inner.budget.try_withdraw(now) {
+                    self.owed.push(target);
+                } else {
                     self.given_up.push(target);
                 }
             }
@@ -638,11 +645,18 @@ impl Lease {
         call.record(attempt);
     }
 
-    /// Records an attempt that lost a hedge race: cancelled, counted as
-    /// neither a success nor a failure anywhere (its permit and its
-    /// in-flight guard are handed back unused).
+    /// Records an attempt that lost a hedge race: cancelled, not a
+    /// failure. The attempt that was hedged (it outlived its hedge delay)
+    /// is a slow call for the breaker, which trips on slow calls only when
+    /// every recent call of the target was one (a target that hangs on
+    /// every call), never on a share of them; a hedge that lost is nothing.
+    /// Neither is a sample for the balancer or the learner.
     fn cancel(self, inner: &Inner, call: &mut CallState, now: Instant) {
-        self.permit.ignored();
+        if self.hedge {
+            self.permit.ignored();
+        } else {
+            self.permit.slow(now);
+        }
         drop(self.inflight);
         let attempt = Attempt {
             number: self.number,
@@ -738,18 +752,22 @@ async fn race<'a, A: Attempter>(
         .of(kind)
         .delay(hedging.min_delay, hedging.max_delay)
         .unwrap_or(hedging.initial_delay);
-    let wake = later(first.lease.started, delay);
-    if wake >= call.deadline {
-        let span = first.span.clone();
-        return first.land(first_fut.instrument(span).await);
-    }
-    let mut wait = std::pin::pin!(tokio::time::sleep_until(wake.into()));
+    // A hedge the budget (or the lack of an available target) refuses is
+    // asked for again one delay later.
+    let mut wake = later(first.lease.started, delay);
     let mut running = (&mut first_fut).instrument(first.span.clone());
-    if let First::A(result) = self::first(&mut running, &mut wait).await {
-        return first.land(result);
-    }
-    let Some((second, mut second_fut)) = call.launch_hedge(inner, attempter, &first) else {
-        return first.land(running.await);
+    let (second, mut second_fut) = loop {
+        if wake >= call.deadline {
+            return first.land(running.await);
+        }
+        let mut wait = std::pin::pin!(tokio::time::sleep_until(wake.into()));
+        if let First::A(result) = self::first(&mut running, &mut wait).await {
+            return first.land(result);
+        }
+        match call.launch_hedge(inner, attempter, &first) {
+            Some(hedge) => break hedge,
+            None => wake = later(wake, delay),
+        }
     };
     let mut hedge = (&mut second_fut).instrument(second.span.clone());
     let (winner, loser, rest) = match self::first(&mut running, &mut hedge).await {
@@ -807,6 +825,17 @@ pub(crate) async fn run<A: Attempter>(
                 Ok(s) => {
                     let key = s.target().endpoint.active_key();
                     (s, key, false, now)
+                }
+                // A target owed its retry is paused: wait for it (within
+                // the backoff's max wait and the deadline) as a retry would.
+                Err(ErrorKind::CoolingDown { .. }) if !call.owed.is_empty() => {
+                    let target = call.owed.remove(0);
+                    call.pending = Some(Pending {
+                        key: target.endpoint.active_key(),
+                        target,
+                        drop_prefill: false,
+                    });
+                    continue;
                 }
                 Err(kind) => return Err(call.error(kind)),
             },

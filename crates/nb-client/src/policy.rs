@@ -335,8 +335,12 @@ impl Tier {
 /// clamped to `min_delay..=max_delay`; a hang never inflates it, since only
 /// successes are measured. A target with no success yet waits
 /// `initial_delay`.
-/// Hedges are at most `max_share` of the calls over the last 10 s (plus one
-/// a second, so a quiet client can hedge too). [`heal`](crate::NeuralBridge::heal)
+/// Hedges are at most `max_share` of the calls over the last minute (plus
+/// one a second, so a quiet client can hedge too); a hedge the budget
+/// refuses is asked for again one delay later. The attempt a hedge
+/// outran is cancelled as a slow call: the breaker trips on slow calls only
+/// when every recent call of the target was one (a target that hangs on
+/// every call), never on a share of them. [`heal`](crate::NeuralBridge::heal)
 /// never hedges: an operation of yours may not be safe to run twice.
 ///
 /// ```
@@ -351,7 +355,6 @@ impl Tier {
 /// # let _ = (builder, off);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub struct Hedging {
     /// Whether calls hedge at all. Default: on.
     pub enabled: bool,

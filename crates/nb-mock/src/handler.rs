@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -56,7 +57,13 @@ pub(crate) async fn handle(
 ) -> Result<Response<MockBody>, Infallible> {
     let response = match (request.method(), route(request.uri().path())) {
         (&Method::POST, Route::Chat(deployment)) => {
-            chat(&shared, control, request, deployment).await
+            let watch = Abandoned {
+                shared: &shared,
+                answered: false,
+            };
+            let response = chat(&shared, control, request, deployment).await;
+            watch.answered();
+            response
         }
         (&Method::GET, Route::Models) => models(&shared.plan()),
         (_, Route::Chat(_) | Route::Models) => error(ErrorReply::invalid_request(
@@ -80,6 +87,27 @@ pub(crate) async fn handle(
         )),
     };
     Ok(response)
+}
+
+/// Counts a chat request whose handler is dropped before it answers: hyper
+/// drops it when the client closes the connection.
+struct Abandoned<'a> {
+    shared: &'a Shared,
+    answered: bool,
+}
+
+impl Abandoned<'_> {
+    fn answered(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 async fn chat(

@@ -139,6 +139,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     pub(crate) open_connections: AtomicUsize,
     pub(crate) accepted: AtomicU64,
+    /// Chat requests whose client went away before their response head.
+    pub(crate) abandoned: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -163,6 +165,7 @@ impl Shared {
             }),
             open_connections: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
         }
     }
 

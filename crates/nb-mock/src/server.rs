@@ -173,6 +173,13 @@ impl MockServer {
         self.shared.open_connections.load(Ordering::Relaxed)
     }
 
+    /// How many chat requests were abandoned: the client closed the
+    /// connection before the server sent the response head (a hung answer
+    /// whose caller gave up, or the losing attempt of a hedge).
+    pub fn abandoned_requests(&self) -> u64 {
+        self.shared.abandoned.load(Ordering::Relaxed)
+    }
+
     /// How many client connections the server has accepted since it started: with
     /// [`RequestRecord::connection`](crate::RequestRecord::connection), how a test sees
     /// connection reuse.
