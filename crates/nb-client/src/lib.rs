@@ -44,8 +44,12 @@
 //! assert_eq!(first.category, nb_client::ErrorCategory::QuotaExhausted);
 //! assert_eq!(mock.calls(), 2);
 //!
+//! // qwen-max failed its only call so far: not known to serve, so the
+//! // report calls it degraded, and the client serves at less than full strength.
 //! let health = client.health_status();
-//! assert_eq!(health.active_models, ["qwen-max", "qwen-plus", "qwen-turbo"]);
+//! assert_eq!(health.degraded_models, ["qwen-max"]);
+//! assert_eq!(health.active_models, ["qwen-plus", "qwen-turbo"]);
+//! assert_eq!(health.verdict, nb_client::Verdict::Degraded);
 //! # Ok(()) }
 //! ```
 //!
@@ -142,6 +146,7 @@ mod degrade;
 mod error;
 mod failure;
 mod heal;
+mod health;
 mod observe;
 mod policy;
 mod response;
@@ -166,7 +171,10 @@ pub use nb_breaker::{
 pub use nb_diagnose::{
     Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportFailureKind,
 };
-pub use nb_learn::{HealthReport, JsonFileStore, MemoryStore, PredictiveConfig, StateStore};
+pub use nb_learn::{
+    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
+    ModelHealth, ModelStatus, PredictiveConfig, StateStore, Verdict,
+};
 pub use nb_route::LoadBalancingStrategy;
 pub use nb_transport::{ApiKey, ChatCompletion, ChatCompletionChunk, Message, Transport, Usage};
 
