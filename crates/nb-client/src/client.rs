@@ -15,7 +15,7 @@ use nb_transport::{ChatCompletion, Transport};
 use crate::builder::NeuralBridgeBuilder;
 use crate::chat::Chat;
 use crate::degrade::LastGood;
-use crate::policy::{Degradation, PolicyTable, StreamPolicy, Tier};
+use crate::policy::{Degradation, NextStep, PolicyTable, StreamPolicy, Tier};
 use crate::target::{Registry, TargetId};
 
 /// The current time on tokio's clock, so that `tokio::time::pause()` moves
@@ -242,6 +242,17 @@ impl NeuralBridge {
     /// there is none.
     pub fn save_state(&self) -> Result<bool, StoreError> {
         self.inner.learner.save()
+    }
+
+    /// What this client does after a failure diagnosed as `diagnosis`: its
+    /// policy table's entry for the category (the one decision authority)
+    /// narrowed by the diagnosis and the backoff's `max_wait`.
+    pub fn next_step(&self, diagnosis: &Diagnosis) -> NextStep {
+        let settings = &self.inner.settings;
+        settings
+            .policies
+            .get(diagnosis.category)
+            .next_step(diagnosis, &settings.backoff)
     }
 
     /// The diagnosis engine the client uses (to diagnose errors of your own).

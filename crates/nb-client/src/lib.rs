@@ -81,9 +81,15 @@
 //! | `server_error`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry with backoff up to `max_retries`, then fall back |
 //! | `timeout` | our own timer (a hung provider): fall back, never the same target again; a 408/504/524 from the server: retry at most once |
 //!
-//! A diagnosis that says "not retryable" (`x-should-retry: false`, a wait
-//! beyond the diagnosis engine's cap, or `unknown`) always wins over
-//! "retry". Invalid requests, context-length and content-filter failures
+//! This table is the one decision authority: the [`Diagnosis`] only
+//! describes a failure (category, whether the same model can succeed later,
+//! the server's wait as given, root cause, fixes), and
+//! [`NeuralBridge::next_step`] (or [`NextStep::with_defaults`], which the
+//! CLI prints) says what the table does with it. A diagnosis that says "not
+//! retryable" (`x-should-retry: false`, or `unknown`) always wins over
+//! "retry". There is one cap on a server's wait: the backoff's `max_wait`
+//! (10 s in [`default_backoff`]); a longer wait is not sat out on the same
+//! target, the call falls back. Invalid requests, context-length and content-filter failures
 //! never count against a target's breaker. An overloaded provider is
 //! asking not to be called again soon: with a healthy alternative, going
 //! there at once is both faster and kinder, and backing off is kept for
@@ -161,7 +167,9 @@ pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};
 pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
-pub use policy::{CategoryPolicy, Degradation, FallbackRule, Retries, StreamPolicy, Tier};
+pub use policy::{
+    CategoryPolicy, Degradation, FallbackRule, NextStep, NoRetry, Retries, StreamPolicy, Tier,
+};
 pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 
