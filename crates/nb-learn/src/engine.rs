@@ -153,7 +153,7 @@ impl fmt::Debug for FlywheelEngineBuilder {
 
 impl FlywheelEngineBuilder {
     /// Models to track from the start, so the health report lists them
-    /// before their first outcome (the seed's `fallback_models`).
+    /// before their first outcome (the client's `fallback_models`).
     pub fn fallback_models<I, S>(mut self, models: I) -> Self
     where
         I: IntoIterator<Item = S>,
