@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use nb_client::{
     Attempt, ChatRequest, CircuitBreakerConfig, CircuitState, Error, ErrorCategory, HealthReport,
-    NeuralBridge, StreamEvent, StreamPolicy, Tier,
+    NeuralBridge, StreamEvent, StreamPolicy, Tier, Verdict,
 };
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
@@ -918,11 +918,15 @@ fn summary(out: &mut String, stats: &Stats, chain: &[String], elapsed: Duration)
     let _ = writeln!(out);
 }
 
+/// The health report: the verdict (the same `healthy`, `degraded`,
+/// `unhealthy` that `health_status()` and `/health` give), the models by
+/// status, each model's rate and, for a model not called now, why and until
+/// when; then the recommendations.
 fn health(out: &mut String, report: &HealthReport) {
-    let verdict = if report.healthy {
-        "✓ HEALTHY"
-    } else {
-        "✗ UNHEALTHY"
+    let verdict = match report.verdict {
+        Verdict::Healthy => "✓ HEALTHY",
+        Verdict::Degraded => "~ DEGRADED",
+        _ => "✗ UNHEALTHY",
     };
     render::banner(out, &format!("HEALTH REPORT  {verdict}"));
     render::wrapped(
@@ -942,6 +946,7 @@ fn health(out: &mut String, report: &HealthReport) {
     let _ = writeln!(out, "  active     {}", list(&report.active_models));
     let _ = writeln!(out, "  degraded   {}", list(&report.degraded_models));
     let _ = writeln!(out, "  failed     {}", list(&report.failed_models));
+    let _ = writeln!(out, "  excluded   {}", list(&report.excluded_models));
     let _ = writeln!(out);
     for m in &report.models {
         let rate = m
@@ -960,9 +965,18 @@ fn health(out: &mut String, report: &HealthReport) {
         };
         let _ = writeln!(
             out,
-            "  {:<16} success {rate:>4} of {:>4} calls{failures}",
-            m.model, m.reliability.calls
+            "  {:<16} {:<9} success {rate:>4} of {:>4} calls{failures}",
+            m.model,
+            m.status.as_str(),
+            m.reliability.calls
         );
+        if let Some(exclusion) = &m.exclusion {
+            render::wrapped(
+                out,
+                &format!("  {:<16} ", ""),
+                &format!("not called: {exclusion}"),
+            );
+        }
     }
     if !report.recommendations.is_empty() {
         let _ = writeln!(out, "\n  Recommendations:");
@@ -1051,5 +1065,56 @@ mod tests {
         let s = embedded().unwrap();
         assert!(s.models().len() >= 2);
         assert_eq!(s.duration(), Some(Duration::from_secs(20)));
+    }
+
+    /// The report's verdict follows the models: an excluded primary is
+    /// never shown healthy, and says why and until when.
+    #[test]
+    fn the_health_report_shows_the_verdict_and_each_exclusion() {
+        use std::time::{Duration, UNIX_EPOCH};
+
+        use nb_client::layers::learn::FlywheelEngine;
+        use nb_client::{Exclusion, ExclusionEnd, ExclusionReason};
+
+        let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+        let engine = FlywheelEngine::builder()
+            .fallback_models(["gpt-4o", "claude-sonnet"])
+            .build();
+        let mut report = engine.health_report(now);
+        let mut out = String::new();
+        health(&mut out, &report);
+        assert!(out.contains("HEALTH REPORT  ✓ HEALTHY"), "{out}");
+
+        report.exclude(
+            "gpt-4o",
+            Exclusion::new(
+                ExclusionReason::BreakerOpen,
+                ExclusionEnd::Probe {
+                    next_probe: Some(now + Duration::from_secs(30)),
+                },
+            ),
+        );
+        let mut out = String::new();
+        health(&mut out, &report);
+        assert!(out.contains("HEALTH REPORT  ~ DEGRADED"), "{out}");
+        assert!(!out.contains("HEALTHY"), "{out}");
+        assert!(out.contains("  excluded   gpt-4o"), "{out}");
+        assert!(out.contains("  active     claude-sonnet"), "{out}");
+        let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains(
+                "gpt-4o excluded success - of 0 calls not called: circuit breaker open, until a \
+                 probe succeeds (next probe at 00:00:30 UTC)"
+            ),
+            "{out}"
+        );
+
+        report.exclude(
+            "claude-sonnet",
+            Exclusion::new(ExclusionReason::ForcedOpen, ExclusionEnd::Manual),
+        );
+        let mut out = String::new();
+        health(&mut out, &report);
+        assert!(out.contains("HEALTH REPORT  ✗ UNHEALTHY"), "{out}");
     }
 }

@@ -43,7 +43,7 @@ pub(crate) fn single(args: &Single<'_>) -> CliResult {
     let d = DiagnosisEngine::new().diagnose(&failure);
     let mut out = String::new();
     if args.json {
-        out = serde_json::to_string_pretty(&d).map_err(CliError::runtime)?;
+        out = serde_json::to_string_pretty(&WithAction::of(&d)).map_err(CliError::runtime)?;
         out.push('\n');
     } else {
         render::diagnosis(&mut out, &d);
@@ -95,7 +95,7 @@ pub(crate) fn batch(mut input: impl BufRead, mut output: impl Write) -> CliResul
                         &Answer {
                             line,
                             id: input.id.as_ref(),
-                            diagnosis: &diagnosis,
+                            diagnosis: WithAction::of(&diagnosis),
                         },
                     ),
                     Err(why) => error_line(&mut answer, line, "invalid_input", &why),
@@ -162,7 +162,25 @@ struct Answer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a Value>,
     #[serde(flatten)]
+    diagnosis: WithAction<'a>,
+}
+
+/// A diagnosis as JSON, with `client_action`: what NeuralBridge does after it (the
+/// client's policy table with its defaults), the one action the CLI shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct WithAction<'a> {
+    #[serde(flatten)]
     diagnosis: &'a Diagnosis,
+    client_action: String,
+}
+
+impl<'a> WithAction<'a> {
+    pub(crate) fn of(diagnosis: &'a Diagnosis) -> Self {
+        Self {
+            diagnosis,
+            client_action: render::client_step(diagnosis).to_string(),
+        }
+    }
 }
 
 /// One output line for an input line that could not be diagnosed.

@@ -18,6 +18,7 @@ use nb_transport::{
 use serde::Serialize;
 
 use crate::args::print;
+use crate::diagnose_error::WithAction;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::render;
 
@@ -162,7 +163,7 @@ pub(crate) async fn run(probe: Probe) -> CliResult {
             status,
             latency_ms: elapsed.as_secs_f64() * 1000.0,
             served_by,
-            diagnosis,
+            diagnosis: diagnosis.map(WithAction::of),
         };
         out = serde_json::to_string_pretty(&report).map_err(CliError::runtime)?;
         out.push('\n');
@@ -232,7 +233,7 @@ struct JsonReport<'a> {
     status: Option<u16>,
     latency_ms: f64,
     served_by: Option<&'a str>,
-    diagnosis: Option<&'a Diagnosis>,
+    diagnosis: Option<WithAction<'a>>,
 }
 
 /// What the wire gave back: a whole response, or a transport error.

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use nb_diagnose::{Diagnosis, ErrorCategory, Provider, RecommendedAction};
+use nb_client::NextStep;
+use nb_diagnose::{Diagnosis, ErrorCategory, Provider};
 
 /// The width of banners and rules, in terminal columns.
 pub(crate) const WIDTH: usize = 60;
@@ -194,23 +195,24 @@ pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
     }
 }
 
-/// What to do next, in words: the action, whether the same model can be retried, and
-/// whether falling back helps.
+/// What NeuralBridge does after this failure: the client's own policy table for the
+/// category, with its defaults, narrowed by the diagnosis. The CLI shows this and nothing
+/// else, so its advice is what the client does.
+pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
+    NextStep::with_defaults(d)
+}
+
+/// The action line: what the client does, and the server's wait when the client does not
+/// sit it out.
 fn action_line(d: &Diagnosis) -> String {
-    let retry = if d.retryable {
-        "retryable"
-    } else {
-        "not retryable on this model"
-    };
-    let fallback = if d.fallback {
-        "falling back to another model helps"
-    } else {
-        "falling back will not help"
-    };
-    let action = d.action.to_string().replace('_', " ");
-    let mut line = format!("{action} ({retry}; {fallback})");
+    let step = client_step(d);
+    let mut line = format!("NeuralBridge: {step}");
+    if !d.retryable && step.no_retry.is_none() {
+        line.push_str(" (not retryable on this model)");
+    }
     if let Some(wait) = d.retry_after
-        && !matches!(d.action, RecommendedAction::RetryAfter(_))
+        && step.wait.is_none()
+        && step.no_retry.is_none()
     {
         let _ = write!(
             line,
@@ -281,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn the_report_has_every_part_of_the_seed() {
+    fn the_report_has_every_part() {
         let d = DiagnosisEngine::new()
             .diagnose(&Failure::message("throttling.ratequota: 请求速度超限").with_status(429));
         let mut out = String::new();
@@ -297,6 +299,192 @@ mod tests {
             "   Why:     ",
         ] {
             assert!(out.contains(part), "missing {part:?} in\n{out}");
+        }
+    }
+
+    /// The action the CLI shows for a diagnosis is what the client does: for every
+    /// category (and for a wait beyond the cap and an `x-should-retry: false`), a default
+    /// client on a scripted transport fails once on the primary, and its first decision
+    /// must be the one `client_step` (what `diagnose-error` prints) announces.
+    #[tokio::test]
+    async fn the_shown_action_is_what_the_client_does_for_every_category() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use http::StatusCode;
+        use nb_client::{ChatRequest, Decision, FallbackRule, NeuralBridge};
+        use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
+
+        fn openai(status: u16, kind: &str, code: &str, message: &str) -> MockReply {
+            let body =
+                serde_json::json!({"error": {"message": message, "type": kind, "code": code}});
+            MockReply::json(StatusCode::from_u16(status).unwrap(), &body)
+        }
+        fn status(code: u16, body: &'static str) -> MockReply {
+            MockReply::status(StatusCode::from_u16(code).unwrap(), body)
+        }
+        let cases: Vec<(ErrorCategory, fn() -> MockReply)> = vec![
+            (ErrorCategory::RateLimit, || {
+                openai(429, "requests", "rate_limit_exceeded", "Rate limit reached")
+                    .header(http::header::RETRY_AFTER, "1")
+            }),
+            (ErrorCategory::RateLimit, || {
+                openai(429, "requests", "rate_limit_exceeded", "Rate limit reached")
+                    .header(http::header::RETRY_AFTER, "30")
+            }),
+            (ErrorCategory::QuotaExhausted, || {
+                openai(
+                    429,
+                    "insufficient_quota",
+                    "insufficient_quota",
+                    "You exceeded your current quota",
+                )
+            }),
+            (ErrorCategory::Auth, || {
+                openai(
+                    401,
+                    "invalid_request_error",
+                    "invalid_api_key",
+                    "Incorrect API key provided",
+                )
+            }),
+            (ErrorCategory::Permission, || {
+                openai(
+                    403,
+                    "permission_error",
+                    "unsupported_country_region_territory",
+                    "Country, region, or territory not supported",
+                )
+            }),
+            (ErrorCategory::ModelNotFound, || {
+                openai(
+                    404,
+                    "invalid_request_error",
+                    "model_not_found",
+                    "The model `x` does not exist",
+                )
+            }),
+            (ErrorCategory::ContextLength, || {
+                openai(
+                    400,
+                    "invalid_request_error",
+                    "context_length_exceeded",
+                    "This model's maximum context length is 8192 tokens",
+                )
+            }),
+            (ErrorCategory::ContentFilter, || {
+                openai(
+                    400,
+                    "invalid_request_error",
+                    "content_filter",
+                    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy",
+                )
+            }),
+            (ErrorCategory::InvalidRequest, || {
+                openai(
+                    400,
+                    "invalid_request_error",
+                    "invalid_value",
+                    "Invalid value for 'temperature'",
+                )
+            }),
+            (ErrorCategory::Overloaded, || {
+                status(
+                    529,
+                    r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                )
+            }),
+            (ErrorCategory::ServerError, || {
+                openai(
+                    500,
+                    "server_error",
+                    "server_error",
+                    "The server had an error",
+                )
+            }),
+            (ErrorCategory::ServerError, || {
+                openai(
+                    500,
+                    "server_error",
+                    "server_error",
+                    "The server had an error",
+                )
+                .header(
+                    http::header::HeaderName::from_static("x-should-retry"),
+                    "false",
+                )
+            }),
+            (ErrorCategory::Timeout, || status(504, "upstream timed out")),
+            (ErrorCategory::Network, || {
+                MockReply::error(TransportError::new(TransportErrorKind::Reset))
+            }),
+            (ErrorCategory::MalformedResponse, || {
+                status(200, "<html>not json</html>")
+            }),
+            (ErrorCategory::StreamInterrupted, || {
+                MockReply::error(TransportError::new(TransportErrorKind::StreamInterrupted))
+            }),
+            (ErrorCategory::Unknown, || {
+                status(302, "something odd happened")
+            }),
+        ];
+        for category in ErrorCategory::ALL {
+            assert!(
+                cases.iter().any(|(c, _)| *c == category),
+                "no case for {category}"
+            );
+        }
+        for (category, reply) in cases {
+            let fails_once = Arc::new(AtomicUsize::new(0));
+            let count = Arc::clone(&fails_once);
+            let mock = MockTransport::from_fn(move |r| {
+                let model = r.chat_request().map(|c| c.model).unwrap_or_default();
+                if model == "primary" && count.fetch_add(1, Ordering::Relaxed) == 0 {
+                    reply()
+                } else {
+                    MockReply::chat(&model, "ok")
+                }
+            });
+            let client = NeuralBridge::builder()
+                .base_url("https://api.openai.com/v1")
+                .api_key("sk-test-key-0001")
+                .fallback_models(["primary", "secondary"])
+                .transport(Arc::new(mock))
+                .seed(1)
+                .build()
+                .unwrap();
+            let request = ChatRequest::new("primary").user("Hello");
+            let attempts = match client.chat().create(request).await {
+                Ok(response) => response.attempts().to_vec(),
+                Err(e) => e.attempts().to_vec(),
+            };
+            let first = &attempts[0];
+            let d = first.diagnosis().unwrap();
+            assert_eq!(d.category, category, "the case diagnoses as {category}");
+            let shown = client_step(d);
+            // The CLI prints the same step as the client's own table reports.
+            assert_eq!(shown, client.next_step(d), "{category}");
+            let mut out = String::new();
+            diagnosis(&mut out, d);
+            let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(words.contains(&format!("NeuralBridge: {shown}")), "{out}");
+            let expected = if shown.retries_same_target() && !shown.policy.falls_back_first() {
+                "retry"
+            } else if shown.policy.fallback_rule() == FallbackRule::Any {
+                "fallback"
+            } else {
+                // `fail`, or a larger window that no target has.
+                "stop"
+            };
+            assert_eq!(
+                first.decision().as_str(),
+                expected,
+                "{category}: the CLI shows `{shown}`, the client did {:?}",
+                first.decision()
+            );
+            if let (Decision::Retry { after }, Some(wait)) = (first.decision(), shown.wait) {
+                assert_eq!(after, wait, "{category}: the server's wait");
+            }
         }
     }
 }

@@ -7,14 +7,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nb_breaker::{Backoff, CircuitState, RetryBudget};
 use nb_diagnose::{Diagnosis, DiagnosisEngine, Failure, Provider};
-use nb_learn::{ClockAnchor, FlywheelEngine, HealthReport, PredictiveEngine, StoreError};
+use nb_learn::{
+    ClockAnchor, Exclusion, FlywheelEngine, HealthReport, ModelStatus, PredictiveEngine, StoreError,
+};
 use nb_transport::{ChatCompletion, Transport};
 
 use crate::builder::NeuralBridgeBuilder;
 use crate::chat::Chat;
 use crate::degrade::LastGood;
-use crate::policy::{Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
-use crate::target::Registry;
+use crate::policy::{Degradation, Hedging, NextStep, PolicyTable, StreamPolicy, Tier};
+use crate::target::{Registry, TargetId};
 
 /// The current time on tokio's clock, so that `tokio::time::pause()` moves
 /// every breaker, balancer, limiter and learner together with the sleeps.
@@ -155,6 +157,13 @@ pub struct TargetStatus {
     pub breaker: CircuitState,
     /// How long until it admits calls again, when it does not now.
     pub reopens_in: Option<Duration>,
+    /// Its status in the [`health_status`](NeuralBridge::health_status)
+    /// report: [`ModelStatus::Excluded`] whenever `exclusion` is set, never
+    /// active while its breaker is open.
+    pub status: ModelStatus,
+    /// Why it is not called now and until when, if it is not (an open
+    /// breaker, a rate-limit pause, a predictor skip).
+    pub exclusion: Option<Exclusion>,
     /// The configured context window, if any.
     pub context_window: Option<u64>,
 }
@@ -170,29 +179,67 @@ impl NeuralBridge {
         Chat::new(self)
     }
 
-    /// Which models serve well, which do not, and what to do about it
-    /// (from every attempt's outcome, over the learner's window).
+    /// Which models serve well, which do not, and what to do about it: the
+    /// learner's report over its window (each model's status from every
+    /// attempt's outcome), with every target the client does not call now
+    /// marked [`ModelStatus::Excluded`] with its reason and end (an open
+    /// breaker until a probe succeeds, a rate-limit pause until its wait
+    /// ends, a predictor skip until the pattern hour ends). The report's
+    /// `verdict` follows from the models' statuses.
     pub fn health_status(&self) -> HealthReport {
-        self.inner.learner.health_report(self.inner.wall(now()))
+        self.snapshot(now()).0
     }
 
-    /// Every target the client knows, with its breaker state.
+    /// Every target the client knows, with its breaker state, its status in
+    /// the [`health_status`](Self::health_status) report and its exclusion.
     pub fn targets(&self) -> Vec<TargetStatus> {
         let now = now();
-        self.inner
+        let (report, targets) = self.snapshot(now);
+        targets
+            .into_iter()
+            .map(|(t, exclusion)| {
+                let status = match exclusion {
+                    Some(_) => ModelStatus::Excluded,
+                    None => report
+                        .models
+                        .iter()
+                        .find(|m| *m.model == *t.name)
+                        .map_or(ModelStatus::Active, |m| m.status),
+                };
+                TargetStatus {
+                    name: t.name.to_string(),
+                    model: t.model.to_string(),
+                    endpoint: t.endpoint.name.to_string(),
+                    provider: t.provider,
+                    breaker: t.breaker.state(now),
+                    reopens_in: t.breaker.check(now).err().map(|r| r.retry_after),
+                    status,
+                    exclusion,
+                    context_window: t.context_window,
+                }
+            })
+            .collect()
+    }
+
+    /// The health report and every target with its exclusion, at `now`.
+    fn snapshot(&self, now: Instant) -> (HealthReport, Vec<(TargetId, Option<Exclusion>)>) {
+        let inner = &self.inner;
+        let mut report = inner.learner.health_report(inner.wall(now));
+        let targets: Vec<(TargetId, Option<Exclusion>)> = inner
             .registry
             .targets()
             .into_iter()
-            .map(|t| TargetStatus {
-                name: t.name.to_string(),
-                model: t.model.to_string(),
-                endpoint: t.endpoint.name.to_string(),
-                provider: t.provider,
-                breaker: t.breaker.state(now),
-                reopens_in: t.breaker.check(now).err().map(|r| r.retry_after),
-                context_window: t.context_window,
+            .map(|t| {
+                let exclusion = crate::health::exclusion(inner, &t, now);
+                (t, exclusion)
             })
-            .collect()
+            .collect();
+        for (t, exclusion) in &targets {
+            if let Some(exclusion) = exclusion {
+                report.exclude(&t.name, *exclusion);
+            }
+        }
+        (report, targets)
     }
 
     /// Saves what the learner learned to the configured
@@ -200,6 +247,17 @@ impl NeuralBridge {
     /// there is none.
     pub fn save_state(&self) -> Result<bool, StoreError> {
         self.inner.learner.save()
+    }
+
+    /// What this client does after a failure diagnosed as `diagnosis`: its
+    /// policy table's entry for the category (the one decision authority)
+    /// narrowed by the diagnosis and the backoff's `max_wait`.
+    pub fn next_step(&self, diagnosis: &Diagnosis) -> NextStep {
+        let settings = &self.inner.settings;
+        settings
+            .policies
+            .get(diagnosis.category)
+            .next_step(diagnosis, &settings.backoff)
     }
 
     /// The diagnosis engine the client uses (to diagnose errors of your own).

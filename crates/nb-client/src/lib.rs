@@ -44,8 +44,12 @@
 //! assert_eq!(first.category, nb_client::ErrorCategory::QuotaExhausted);
 //! assert_eq!(mock.calls(), 2);
 //!
+//! // qwen-max failed its only call so far: not known to serve, so the
+//! // report calls it degraded, and the client serves at less than full strength.
 //! let health = client.health_status();
-//! assert_eq!(health.active_models, ["qwen-max", "qwen-plus", "qwen-turbo"]);
+//! assert_eq!(health.degraded_models, ["qwen-max"]);
+//! assert_eq!(health.active_models, ["qwen-plus", "qwen-turbo"]);
+//! assert_eq!(health.verdict, nb_client::Verdict::Degraded);
 //! # Ok(()) }
 //! ```
 //!
@@ -75,15 +79,21 @@
 //! | `invalid_request` | fail at once |
 //! | `timeout` | our own timer (a hung provider): fall back, never the same target again in this call; a 408/504/524 from the server: elsewhere first, then at most one retry |
 //!
-//! A diagnosis that says "not retryable" (`x-should-retry: false`, a wait
-//! beyond the diagnosis engine's cap, or `unknown`) always wins over
-//! "retry". Invalid requests, context-length and content-filter failures
-//! never count against a target's breaker. Backing off on a failing
-//! target while a healthy one could answer only adds latency (and, for an
-//! overloaded or rate-limited provider, load it asked to be spared), so
-//! the wait is kept for the last candidate. A rate limit's wait is shared:
-//! the target's breaker pauses until it ends, so concurrent callers skip
-//! it instead of each waiting. Override any row with
+//! This table is the one decision authority: the [`Diagnosis`] only
+//! describes a failure (category, whether the same model can succeed later,
+//! the server's wait as given, root cause, fixes), and
+//! [`NeuralBridge::next_step`] (or [`NextStep::with_defaults`], which the
+//! CLI prints) says what the table does with it. A diagnosis that says "not
+//! retryable" (`x-should-retry: false`, or `unknown`) always wins over
+//! "retry". There is one cap on a server's wait: the backoff's `max_wait`
+//! (10 s in [`default_backoff`]); a longer wait is not sat out on the same
+//! target, the call falls back. Invalid requests, context-length and
+//! content-filter failures never count against a target's breaker.
+//! Backing off on a failing target while a healthy one could answer only
+//! adds latency (and, for an overloaded or rate-limited provider, load it
+//! asked to be spared), so the wait is kept for the last candidate. A rate
+//! limit's wait is shared: the target's breaker pauses until it ends, so
+//! concurrent callers skip it instead of each waiting. Override any row with
 //! [`policy`](NeuralBridgeBuilder::policy) and a [`CategoryPolicy`]
 //! (`CategoryPolicy::retry_then_fallback()` retries the same target first).
 //!
@@ -142,6 +152,7 @@ mod degrade;
 mod error;
 mod failure;
 mod heal;
+mod health;
 mod observe;
 mod policy;
 mod response;
@@ -158,7 +169,10 @@ pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};
 pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
-pub use policy::{CategoryPolicy, Degradation, FallbackRule, Hedging, Retries, StreamPolicy, Tier};
+pub use policy::{
+    CategoryPolicy, Degradation, FallbackRule, Hedging, NextStep, NoRetry, Retries, StreamPolicy,
+    Tier,
+};
 pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 
@@ -168,7 +182,10 @@ pub use nb_breaker::{
 pub use nb_diagnose::{
     Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportFailureKind,
 };
-pub use nb_learn::{HealthReport, JsonFileStore, MemoryStore, PredictiveConfig, StateStore};
+pub use nb_learn::{
+    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
+    ModelHealth, ModelStatus, PredictiveConfig, StateStore, Verdict,
+};
 pub use nb_route::LoadBalancingStrategy;
 pub use nb_transport::{ApiKey, ChatCompletion, ChatCompletionChunk, Message, Transport, Usage};
 

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use nb_diagnose::{ErrorCategory, ProviderProfile};
+use nb_breaker::Backoff;
+use nb_diagnose::{Diagnosis, ErrorCategory, ProviderProfile};
 
 /// How many times a failed target may be retried within one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,10 +46,16 @@ pub enum FallbackRule {
 
 /// What the cascade does after a failure of one [`ErrorCategory`].
 ///
+/// The client's table of these policies is the one decision authority:
+/// the cascade follows it, and the CLI shows it ([`NextStep`], from
+/// [`CategoryPolicy::next_step`] or [`NeuralBridge::next_step`](crate::NeuralBridge::next_step)).
+/// A [`Diagnosis`] only describes the failure.
+///
 /// Retrying the same target also needs the diagnosis to say it is
-/// retryable (an `x-should-retry: false` header, or a server wait longer
-/// than the diagnosis engine's cap, always wins), a wait that fits the
-/// backoff's maximum and the call's deadline, and the retry budget.
+/// retryable (an `x-should-retry: false` header always wins), a server
+/// wait that fits the backoff's `max_wait` (the one wait cap, 10 s in
+/// [`default_backoff`](crate::default_backoff)) and the call's deadline,
+/// and the retry budget.
 ///
 /// ```
 /// use nb_client::{CategoryPolicy, ErrorCategory, FallbackRule, NeuralBridge};
@@ -252,6 +259,153 @@ impl fmt::Display for CategoryPolicy {
             f.write_str(" (same provider)")?;
         }
         Ok(())
+    }
+}
+
+impl CategoryPolicy {
+    /// What this policy does after a failure diagnosed as `diagnosis`, with
+    /// `backoff` (whose [`max_wait`](Backoff::max_wait) is the one cap on a
+    /// server's wait): the policy with retries of the same target removed
+    /// when the diagnosis rules them out (not retryable, or a wait beyond
+    /// the cap), and the wait a retry sits out.
+    ///
+    /// ```
+    /// use nb_client::{CategoryPolicy, DiagnosisEngine, default_backoff};
+    /// use nb_diagnose::Failure;
+    ///
+    /// let d = DiagnosisEngine::new().diagnose(&Failure::http(429, "{}").header("retry-after", "30"));
+    /// let step = CategoryPolicy::default_for(d.category).next_step(&d, &default_backoff());
+    /// assert!(!step.retries_same_target());
+    /// assert_eq!(
+    ///     step.to_string(),
+    ///     "fall back (the server's 30 s wait is longer than the 10 s cap)"
+    /// );
+    /// ```
+    pub fn next_step(self, diagnosis: &Diagnosis, backoff: &Backoff) -> NextStep {
+        let cap = backoff.max_wait();
+        let policy_retries = self.retries != Retries::Never;
+        let no_retry = if !policy_retries {
+            None
+        } else if !diagnosis.retryable {
+            Some(NoRetry::NotRetryable)
+        } else {
+            match diagnosis.retry_after {
+                Some(wait) if wait > cap => Some(NoRetry::WaitBeyondCap { wait, cap }),
+                _ => None,
+            }
+        };
+        let policy = if no_retry.is_some() {
+            self.retries(Retries::Never)
+        } else {
+            self
+        };
+        let wait = diagnosis
+            .retry_after
+            .filter(|_| policy.retries != Retries::Never);
+        NextStep {
+            category: diagnosis.category,
+            policy,
+            wait,
+            no_retry,
+        }
+    }
+}
+
+/// What the client does after one diagnosed failure: the category's
+/// [`CategoryPolicy`] narrowed by what the diagnosis says, from
+/// [`CategoryPolicy::next_step`] or [`NeuralBridge::next_step`](crate::NeuralBridge::next_step).
+///
+/// This is what the CLI prints as the action for a diagnosed error, so
+/// the advice shown and the client's behaviour cannot disagree. Within a
+/// call, the retry budget, the deadline and `max_retries` can still turn a
+/// retry into a fallback; a timeout the client's own timer measured is
+/// never retried on the same target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct NextStep {
+    /// The diagnosed category.
+    pub category: ErrorCategory,
+    /// The category's policy, without retries of the same target when
+    /// `no_retry` says why not.
+    pub policy: CategoryPolicy,
+    /// The server's wait each retry of the same target sits out (`None`: a
+    /// jittered backoff, or no retry).
+    pub wait: Option<Duration>,
+    /// Why the same target is not retried although the policy allows
+    /// retries, if it is not.
+    pub no_retry: Option<NoRetry>,
+}
+
+impl NextStep {
+    /// What a client built with the defaults does:
+    /// [`CategoryPolicy::default_for`] the category, with
+    /// [`default_backoff`](crate::default_backoff).
+    pub fn with_defaults(diagnosis: &Diagnosis) -> Self {
+        CategoryPolicy::default_for(diagnosis.category)
+            .next_step(diagnosis, &crate::default_backoff())
+    }
+
+    /// Whether the same target may be retried (before or, for a
+    /// [`fallback_else_retry`](CategoryPolicy::fallback_else_retry) policy,
+    /// after the alternatives).
+    pub const fn retries_same_target(&self) -> bool {
+        !matches!(self.policy.retries, Retries::Never)
+    }
+}
+
+impl fmt::Display for NextStep {
+    /// The policy's line, then the wait or why the target is not retried:
+    /// `retry up to max_retries, then fall back; each retry after the
+    /// server's wait of 3 s`, `fall back (not retryable on this model)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.policy)?;
+        if let Some(wait) = self.wait {
+            write!(f, "; each retry after the server's wait of {}", Secs(wait))?;
+        }
+        match self.no_retry {
+            Some(NoRetry::NotRetryable) => f.write_str(" (not retryable on this model)")?,
+            Some(NoRetry::WaitBeyondCap { wait, cap }) => write!(
+                f,
+                " (the server's {} wait is longer than the {} cap)",
+                Secs(wait),
+                Secs(cap)
+            )?,
+            None => {}
+        }
+        if self.category == ErrorCategory::Timeout && self.retries_same_target() {
+            f.write_str("; a timeout the client's own timer measured falls back at once")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`NextStep`] does not retry the same target although its
+/// category's policy allows retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NoRetry {
+    /// The diagnosis says the same request on the same model cannot
+    /// succeed (the taxonomy, an `x-should-retry: false` header, or an
+    /// unknown failure).
+    NotRetryable,
+    /// The server asked for a wait longer than the backoff's `max_wait`,
+    /// the one wait cap.
+    WaitBeyondCap {
+        /// The server's wait.
+        wait: Duration,
+        /// The cap.
+        cap: Duration,
+    },
+}
+
+/// A duration in seconds, briefly: `3 s`, `2.5 s`, `0.25 s`.
+struct Secs(Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = format!("{:.3}", self.0.as_secs_f64());
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        write!(f, "{text} s")
     }
 }
 
@@ -569,5 +723,69 @@ mod tests {
             "fall back to a larger window (same provider)"
         );
         assert_eq!(CategoryPolicy::fail().to_string(), "fail");
+    }
+
+    fn diagnose(failure: &nb_diagnose::Failure<'_>) -> Diagnosis {
+        nb_diagnose::DiagnosisEngine::new().diagnose(failure)
+    }
+
+    #[test]
+    fn the_next_step_narrows_the_policy_by_the_diagnosis() {
+        use nb_diagnose::Failure;
+
+        // A wait that fits the cap is sat out by each retry.
+        let d = diagnose(&Failure::http(429, "{}").header("retry-after", "3"));
+        let step = NextStep::with_defaults(&d);
+        assert!(step.retries_same_target() && step.no_retry.is_none());
+        assert_eq!(step.wait, Some(Duration::from_secs(3)));
+        assert_eq!(
+            step.policy,
+            CategoryPolicy::default_for(ErrorCategory::RateLimit)
+        );
+        assert!(
+            step.to_string()
+                .ends_with("; each retry after the server's wait of 3 s"),
+            "{step}"
+        );
+
+        // One beyond the backoff's max_wait, the one cap: no retry.
+        let d = diagnose(&Failure::http(429, "{}").header("retry-after", "2.5"));
+        let tight = crate::default_backoff().with_max_wait(Duration::from_secs(2));
+        let step = CategoryPolicy::default_for(d.category).next_step(&d, &tight);
+        assert_eq!(
+            step.no_retry,
+            Some(NoRetry::WaitBeyondCap {
+                wait: Duration::from_millis(2500),
+                cap: Duration::from_secs(2)
+            })
+        );
+        assert_eq!(step.wait, None);
+        assert_eq!(
+            step.to_string(),
+            "fall back (the server's 2.5 s wait is longer than the 2 s cap)"
+        );
+
+        // Not retryable by the diagnosis: the policy's retries are dropped.
+        let d = diagnose(&Failure::http(500, "{}").header("x-should-retry", "false"));
+        let step = NextStep::with_defaults(&d);
+        assert_eq!(step.no_retry, Some(NoRetry::NotRetryable));
+        assert_eq!(step.to_string(), "fall back (not retryable on this model)");
+
+        // A policy that never retries needs no reason.
+        let d = diagnose(&Failure::http(
+            400,
+            r#"{"error":{"code":"content_filter","message":"content management policy"}}"#,
+        ));
+        assert_eq!(d.category, ErrorCategory::ContentFilter);
+        let step = NextStep::with_defaults(&d);
+        assert_eq!((step.no_retry, step.to_string().as_str()), (None, "fail"));
+
+        // A timeout names the own-timer exception.
+        let d = diagnose(&Failure::http(504, "upstream timed out"));
+        assert!(
+            NextStep::with_defaults(&d)
+                .to_string()
+                .ends_with("a timeout the client's own timer measured falls back at once")
+        );
     }
 }

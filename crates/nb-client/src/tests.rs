@@ -19,7 +19,7 @@ use crate::*;
 const URL: &str = "https://api.openai.com/v1";
 
 /// Counts calls per model and answers with `script(model, n)` (n from 0).
-fn scripted<F>(script: F) -> MockTransport
+pub(crate) fn scripted<F>(script: F) -> MockTransport
 where
     F: Fn(&str, usize) -> MockReply + Send + 'static,
 {
@@ -34,7 +34,7 @@ where
     })
 }
 
-fn ok(model: &str) -> MockReply {
+pub(crate) fn ok(model: &str) -> MockReply {
     MockReply::chat(model, &format!("answer from {model}"))
 }
 
@@ -42,14 +42,14 @@ fn error(status: u16, body: serde_json::Value) -> MockReply {
     MockReply::json(StatusCode::from_u16(status).unwrap(), &body)
 }
 
-fn openai_error(status: u16, code: &str, message: &str) -> MockReply {
+pub(crate) fn openai_error(status: u16, code: &str, message: &str) -> MockReply {
     error(
         status,
         json!({"error": {"message": message, "type": code, "code": code}}),
     )
 }
 
-fn builder(mock: &MockTransport) -> NeuralBridgeBuilder {
+pub(crate) fn builder(mock: &MockTransport) -> NeuralBridgeBuilder {
     NeuralBridge::builder()
         .base_url(URL)
         .api_key("sk-test-key-0001")
@@ -80,18 +80,18 @@ fn retry_first(b: NeuralBridgeBuilder) -> NeuralBridgeBuilder {
     )
 }
 
-fn models(mock: &MockTransport) -> Vec<String> {
+pub(crate) fn models(mock: &MockTransport) -> Vec<String> {
     mock.requests()
         .iter()
         .map(|r| r.chat_request().unwrap().model)
         .collect()
 }
 
-fn calls(mock: &MockTransport, model: &str) -> usize {
+pub(crate) fn calls(mock: &MockTransport, model: &str) -> usize {
     models(mock).iter().filter(|m| *m == model).count()
 }
 
-fn request() -> ChatRequest {
+pub(crate) fn request() -> ChatRequest {
     ChatRequest::new("primary").user("Hello")
 }
 

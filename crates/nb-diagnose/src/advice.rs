@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use crate::ErrorCategory::{self, *};
 use crate::{FixSuggestion, Provider, TimeoutPhase};
@@ -301,10 +300,6 @@ pub(crate) struct Cause<'a> {
     pub(crate) provider: Provider,
     pub(crate) shrink: bool,
     pub(crate) phase: Option<TimeoutPhase>,
-    /// The server-given wait, mentioned only when it is over the cap.
-    pub(crate) wait: Option<Duration>,
-    /// The cap, when the wait is over it.
-    pub(crate) max_wait: Option<Duration>,
     pub(crate) reason: Option<&'a str>,
 }
 
@@ -450,13 +445,12 @@ static COMPOSED: [[OnceLock<Box<str>>; Provider::ALL.len()]; SENTENCES.len()] =
     [const { [const { OnceLock::new() }; Provider::ALL.len()] }; SENTENCES.len()];
 
 /// The root cause, in one sentence. Borrowed from a table unless it has to
-/// quote the caller's reason or a wait beyond the cap.
+/// quote the caller's reason.
 pub(crate) fn root_cause(c: &Cause<'_>) -> Cow<'static, str> {
     let id = sentence(c);
     let (before, after) = SENTENCES[id];
-    let over_cap = c.wait.zip(c.max_wait);
     let reason = c.reason.filter(|_| c.category == MalformedResponse);
-    if over_cap.is_none() && reason.is_none() {
+    if reason.is_none() {
         // `Provider` has no explicit discriminants: `as usize` is its index
         // in `Provider::ALL` (checked by `profiles_are_indexed_by_provider`).
         let cell = &COMPOSED[id][c.provider as usize];
@@ -476,45 +470,8 @@ pub(crate) fn root_cause(c: &Cause<'_>) -> Cow<'static, str> {
             crate::json::cut(reason, 200).to_owned(),
         ));
     }
-    if let Some((wait, cap)) = over_cap {
-        out.push_str("; the server asks to wait ");
-        push_secs(&mut out, wait);
-        out.push_str(", longer than the ");
-        push_secs(&mut out, cap);
-        out.push_str(" cap, so do not retry this model now");
-    }
     out.push('.');
     Cow::Owned(out)
-}
-
-/// Appends `d` as seconds with at most three decimals (`18.642 s`, `120 s`).
-fn push_secs(out: &mut String, d: Duration) {
-    // Waits are capped well below u64::MAX milliseconds.
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    push_u64(out, ms / 1000);
-    let frac = ms % 1000;
-    if frac != 0 {
-        let digits = [frac / 100, frac / 10 % 10, frac % 10].map(|d| char::from(b'0' + d as u8));
-        let keep = 3 - digits.iter().rev().take_while(|d| **d == '0').count();
-        out.push('.');
-        out.extend(&digits[..keep]);
-    }
-    out.push_str(" s");
-}
-
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    out.extend(buf[i..].iter().map(|b| char::from(*b)));
 }
 
 #[cfg(test)]
@@ -528,8 +485,6 @@ mod tests {
             provider: Provider::DashScope,
             shrink: false,
             phase: None,
-            wait: None,
-            max_wait: None,
             reason: None,
         }
     }
@@ -544,15 +499,9 @@ mod tests {
     }
 
     #[test]
-    fn sentences_name_the_provider_and_the_wait() {
-        let mut c = cause(RateLimit, "dashscope_rate_limit");
-        c.wait = Some(Duration::from_secs(86_400));
-        c.max_wait = Some(Duration::from_secs(120));
-        let s = root_cause(&c);
-        assert!(
-            s.contains("DashScope (Qwen)") && s.contains("wait 86400 s") && s.contains("120 s cap"),
-            "{s}"
-        );
+    fn sentences_name_the_provider() {
+        let s = root_cause(&cause(RateLimit, "dashscope_rate_limit"));
+        assert!(s.contains("DashScope (Qwen)"), "{s}");
         let s = root_cause(&cause(Network, "dashscope_dns"));
         assert!(s.contains("did not resolve"), "{s}");
         let s = root_cause(&cause(Network, "tls_certificate"));
@@ -568,10 +517,6 @@ mod tests {
             a,
             "Requests or tokens sent to DashScope (Qwen) exceed the account's rate limit for the current window."
         );
-        // A wait that fits is the action's business, not the sentence's.
-        let mut fits = cause(RateLimit, "dashscope_rate_limit");
-        fits.wait = Some(Duration::from_secs(3));
-        assert!(matches!(root_cause(&fits), Cow::Borrowed(_)));
         // Each provider gets its own sentence.
         let mut other = cause(RateLimit, "openai_rate_limit");
         other.provider = Provider::OpenAi;
@@ -599,19 +544,5 @@ mod tests {
         assert_eq!(s[0].title, "Start the local server");
         let s = suggestions(RateLimit, "x", Provider::OpenAi, true);
         assert_eq!(s[0].title, "Shrink the request");
-    }
-
-    #[test]
-    fn seconds_are_written_briefly() {
-        let f = |ms| {
-            let mut s = String::new();
-            push_secs(&mut s, Duration::from_millis(ms));
-            s
-        };
-        assert_eq!(f(18_642), "18.642 s");
-        assert_eq!(f(2_500), "2.5 s");
-        assert_eq!(f(120), "0.12 s");
-        assert_eq!(f(120_000), "120 s");
-        assert_eq!(f(0), "0 s");
     }
 }

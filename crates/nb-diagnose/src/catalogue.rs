@@ -37,8 +37,6 @@ pub(crate) struct Entry {
     pub(crate) provider: Option<Provider>,
     /// Overrides the category's default retryability.
     pub(crate) retryable: Option<bool>,
-    /// Overrides the category's default "fall back" advice.
-    pub(crate) fallback: Option<bool>,
     /// The request is too large for this model: shrink it or re-route.
     pub(crate) shrink: bool,
     /// Only meaningful when no error status was received (a 2xx, or none):
@@ -61,7 +59,6 @@ const fn e(
         patterns,
         provider: None,
         retryable: None,
-        fallback: None,
         shrink: false,
         success_only: false,
         word: false,
@@ -75,10 +72,6 @@ impl Entry {
     }
     const fn no_retry(mut self) -> Self {
         self.retryable = Some(false);
-        self
-    }
-    const fn no_fallback(mut self) -> Self {
-        self.fallback = Some(false);
         self
     }
     const fn shrink(mut self) -> Self {
@@ -223,7 +216,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
-    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number"]).no_retry().no_fallback(),
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),

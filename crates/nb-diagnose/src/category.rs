@@ -7,8 +7,9 @@ use crate::Severity;
 
 /// What kind of failure happened, independent of the provider.
 ///
-/// The categories and what the cascade does with each are listed in the
-/// crate docs and in `DESIGN.md`. [`ErrorCategory::Unknown`] is allowed but
+/// The categories are listed in the crate docs; what the client does with
+/// each is its policy table (`nb_client::CategoryPolicy`, tabled in
+/// `docs/ARCHITECTURE.md`). [`ErrorCategory::Unknown`] is allowed but
 /// counted: it means no rule recognised the failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(
@@ -110,14 +111,6 @@ impl ErrorCategory {
         )
     }
 
-    /// Whether switching to another model or provider is a sensible recovery:
-    /// everything but `invalid_request`, where the request itself is wrong.
-    /// (For `context_length`, only to a model with a larger window; for
-    /// `content_filter`, only if the caller's policy allows.)
-    pub const fn fallback_by_default(self) -> bool {
-        !matches!(self, Self::InvalidRequest)
-    }
-
     /// How bad this category is for the application, before any evidence.
     pub const fn default_severity(self) -> Severity {
         match self {
@@ -205,9 +198,7 @@ mod tests {
             StreamInterrupted,
         ] {
             assert!(c.retryable_by_default(), "{c}");
-            assert!(c.fallback_by_default(), "{c}");
         }
-        assert!(!InvalidRequest.fallback_by_default());
         assert_eq!(Auth.default_severity(), Severity::Critical);
         assert_eq!(Network.default_severity(), Severity::Low);
     }

@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use crate::{ErrorCategory, Provider};
 
-/// What went wrong, how sure the engine is, and what to do about it.
+/// What went wrong, how sure the engine is, and how to fix it: a
+/// description of the failure, not a decision.
+///
+/// What a client does about it (retry, fall back, rotate a key, stop) is
+/// decided in one place, NeuralBridge's per-category policy table
+/// (`nb_client::CategoryPolicy`), from the `category`, `retryable` and
+/// `retry_after` given here; the CLI shows that same decision.
 ///
 /// With the `serde` feature it serializes with `snake_case` field names;
-/// `category` and `provider` as their names, `action` as its name
-/// (`"retry_after"`, `"fallback"`, ...), and `retry_after` as
+/// `category` and `provider` as their names, and `retry_after` as
 /// `retry_after_s`, a number of seconds or `null`.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -31,15 +36,11 @@ pub struct Diagnosis {
     pub confidence: f32,
     /// How bad it is for the application.
     pub severity: Severity,
-    /// Whether the same request on the same model can succeed later.
+    /// Whether the same request on the same model can succeed later (after
+    /// `retry_after`, when the server gave a wait, however long).
     pub retryable: bool,
-    /// Whether switching to another model or provider is a sensible recovery
-    /// (not for a rate limit whose server-given wait fits the cap: waiting
-    /// on the same model is the recovery).
-    pub fallback: bool,
-    /// What to do next.
-    pub action: RecommendedAction,
-    /// The wait the server asked for (headers, body or message), if any.
+    /// The wait the server asked for (headers, body or message), if any,
+    /// as given: whether it is worth waiting is the client's decision.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "retry_after_s", serialize_with = "secs_opt")
@@ -49,8 +50,7 @@ pub struct Diagnosis {
     /// the message).
     pub status: Option<u16>,
     /// The root cause, in one sentence (borrowed from a static table unless
-    /// it quotes a rejection reason or a wait beyond the cap). The wait
-    /// itself is in `retry_after` and `action`.
+    /// it quotes a rejection reason). The wait itself is in `retry_after`.
     pub root_cause: Cow<'static, str>,
     /// Ranked fixes, most useful first (borrowed from static tables unless
     /// someone edits them).
@@ -93,7 +93,8 @@ pub enum Severity {
     /// Transient but capacity is short (rate limit, overload, server error).
     Medium,
     /// This request or this model cannot succeed as it is (model not found,
-    /// context too long, filtered, malformed request, a wait beyond the cap).
+    /// context too long, filtered, malformed request, a request larger than
+    /// a rate limit's whole window).
     High,
     /// The account or credential is broken: every call fails until a person
     /// acts (auth, permission, quota).
@@ -115,58 +116,6 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// What the caller should do next.
-///
-/// Serialized as its `snake_case` name; the delay of
-/// [`RecommendedAction::RetryAfter`] is the diagnosis's `retry_after_s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RecommendedAction {
-    /// Retry the same model once the server-given delay has passed.
-    RetryAfter(Duration),
-    /// Retry the same model after an exponential backoff with jitter.
-    RetryWithBackoff,
-    /// Do not retry this model now; try the next model or provider.
-    Fallback,
-    /// The credential failed: rotate to another key, then retry.
-    RotateKeyThenRetry,
-    /// The request is too large for this model: shrink it, or re-route to a
-    /// model with a larger window (or higher per-minute token limit).
-    ReduceContextOrReroute,
-    /// Stop: the request itself (or the local setup) must change.
-    Abort,
-}
-
-impl RecommendedAction {
-    /// The `snake_case` name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::RetryAfter(_) => "retry_after",
-            Self::RetryWithBackoff => "retry_with_backoff",
-            Self::Fallback => "fallback",
-            Self::RotateKeyThenRetry => "rotate_key_then_retry",
-            Self::ReduceContextOrReroute => "reduce_context_or_reroute",
-            Self::Abort => "abort",
-        }
-    }
-}
-
-impl fmt::Display for RecommendedAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::RetryAfter(d) => write!(f, "retry after {:.3} s", d.as_secs_f64()),
-            other => f.write_str(other.as_str()),
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for RecommendedAction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -223,17 +172,5 @@ mod tests {
     fn names_are_snake_case() {
         assert_eq!(Severity::Critical.to_string(), "critical");
         assert!(Severity::Low < Severity::Critical);
-        assert_eq!(
-            RecommendedAction::RotateKeyThenRetry.to_string(),
-            "rotate_key_then_retry"
-        );
-        assert_eq!(
-            RecommendedAction::RetryAfter(Duration::from_millis(1500)).to_string(),
-            "retry after 1.500 s"
-        );
-        assert_eq!(
-            RecommendedAction::RetryAfter(Duration::ZERO).as_str(),
-            "retry_after"
-        );
     }
 }

@@ -17,8 +17,8 @@ use crate::matcher::Matcher;
 use crate::provider::contains_ignore_case;
 use crate::waits::{self, RateLimitHeaders};
 use crate::{
-    Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, RecommendedAction,
-    ResponseHeaders, Rule, RuleError, Severity, TimeoutPhase, TransportFailureKind,
+    Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, ResponseHeaders, Rule,
+    RuleError, Severity, TimeoutPhase, TransportFailureKind,
 };
 use crate::{Provider, detect_provider, profiles};
 
@@ -27,14 +27,16 @@ use crate::{Provider, detect_provider, profiles};
 /// (SSE) body the *last* 64 KiB are read, where the finish signal would be.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The default [`DiagnosisEngineBuilder::max_wait`]: 120 s.
-pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(120);
-
 /// Provider messages kept in a [`ProviderError`] are cut to this many bytes.
 const MAX_MESSAGE: usize = 500;
 
-/// Turns failures into [`Diagnosis`]es: a pure function of the failure, the
-/// catalogue (built-in plus user [`Rule`]s) and the wait cap.
+/// Turns failures into [`Diagnosis`]es: a pure function of the failure and
+/// the catalogue (built-in plus user [`Rule`]s).
+///
+/// A diagnosis describes the failure; it decides nothing. A server-given
+/// wait is reported as it is, however long (`retry_after`): whether it is
+/// worth waiting is the client's decision (NeuralBridge's policy table and
+/// its backoff's `max_wait`, the one wait cap).
 ///
 /// The built-in catalogue is compiled into automata once per process, on
 /// first use (tens of milliseconds, more in a debug build), and shared by
@@ -44,18 +46,16 @@ const MAX_MESSAGE: usize = 500;
 ///
 /// ```
 /// use std::time::Duration;
-/// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure, RecommendedAction};
+/// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
 ///
-/// let engine = DiagnosisEngine::builder().max_wait(Duration::from_secs(30)).build()?;
-/// let d = engine.diagnose(&Failure::http(429, "{}").header("retry-after", "60"));
+/// let engine = DiagnosisEngine::new();
+/// let d = engine.diagnose(&Failure::http(429, "{}").header("retry-after", "600"));
 /// assert_eq!(d.category, ErrorCategory::RateLimit);
-/// assert!(!d.retryable, "60 s is above the 30 s cap: do not retry this model now");
-/// assert_eq!(d.action, RecommendedAction::Fallback);
-/// # Ok::<(), nb_diagnose::RuleError>(())
+/// assert!(d.retryable, "the same model can succeed once the wait is over");
+/// assert_eq!(d.retry_after, Some(Duration::from_secs(600)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct DiagnosisEngine {
-    max_wait: Duration,
     user_rules: Vec<Rule>,
     compiled: Arc<Compiled>,
 }
@@ -150,23 +150,13 @@ impl Compiled {
     }
 }
 
-/// Builds a [`DiagnosisEngine`] with a wait cap and user rules.
+/// Builds a [`DiagnosisEngine`] with user rules.
 #[derive(Debug, Clone, Default)]
 pub struct DiagnosisEngineBuilder {
-    max_wait: Option<Duration>,
     rules: Vec<Rule>,
 }
 
 impl DiagnosisEngineBuilder {
-    /// The longest server-given wait still worth waiting for on the same
-    /// model (default [`DEFAULT_MAX_WAIT`]). A longer wait makes the
-    /// diagnosis not retryable, with [`RecommendedAction::Fallback`].
-    #[must_use]
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = Some(max_wait);
-        self
-    }
-
     /// Adds a user rule.
     #[must_use]
     pub fn rule(mut self, rule: Rule) -> Self {
@@ -179,7 +169,7 @@ impl DiagnosisEngineBuilder {
         for r in &self.rules {
             r.validate()?;
         }
-        DiagnosisEngine::compile(self.max_wait.unwrap_or(DEFAULT_MAX_WAIT), self.rules)
+        DiagnosisEngine::compile(self.rules)
     }
 }
 
@@ -193,7 +183,6 @@ struct RuleData {
     priority: u8,
     provider: Option<Provider>,
     retryable: Option<bool>,
-    fallback: Option<bool>,
     shrink: bool,
     success_only: bool,
 }
@@ -207,7 +196,6 @@ impl RuleData {
             priority: e.priority,
             provider: e.provider,
             retryable: e.retryable,
-            fallback: e.fallback,
             shrink: e.shrink,
             success_only: e.success_only,
         }
@@ -221,7 +209,6 @@ impl RuleData {
             priority: r.priority,
             provider: r.provider,
             retryable: r.retryable,
-            fallback: None,
             shrink: false,
             success_only: false,
         }
@@ -258,26 +245,20 @@ impl Default for DiagnosisEngine {
 }
 
 impl DiagnosisEngine {
-    /// An engine with the built-in catalogue and a 120 s wait cap.
+    /// An engine with the built-in catalogue.
     ///
     /// The catalogue is compiled on the first call in a process; later
     /// engines share it, so building one is cheap.
     pub fn new() -> Self {
         Self {
-            max_wait: DEFAULT_MAX_WAIT,
             user_rules: Vec::new(),
             compiled: builtin(),
         }
     }
 
-    /// A builder for the wait cap and user rules.
+    /// A builder for user rules.
     pub fn builder() -> DiagnosisEngineBuilder {
         DiagnosisEngineBuilder::default()
-    }
-
-    /// The wait cap.
-    pub fn max_wait(&self) -> Duration {
-        self.max_wait
     }
 
     /// Adds a user rule at runtime. This recompiles the catalogue (tens of
@@ -287,18 +268,17 @@ impl DiagnosisEngine {
         rule.validate()?;
         let mut rules = self.user_rules.clone();
         rules.push(rule);
-        *self = Self::compile(self.max_wait, rules)?;
+        *self = Self::compile(rules)?;
         Ok(())
     }
 
-    fn compile(max_wait: Duration, user_rules: Vec<Rule>) -> Result<Self, RuleError> {
+    fn compile(user_rules: Vec<Rule>) -> Result<Self, RuleError> {
         let compiled = if user_rules.is_empty() {
             builtin()
         } else {
             Arc::new(Compiled::build(&user_rules)?)
         };
         Ok(Self {
-            max_wait,
             user_rules,
             compiled,
         })
@@ -815,33 +795,10 @@ impl DiagnosisEngine {
         if let Some(v) = headers.at(H::ShouldRetry).and_then(parse_bool) {
             retryable = v;
         }
-        let over_cap = retryable && wait.is_some_and(|w| w > self.max_wait);
-        retryable &= !over_cap;
-        // DESIGN: a rate limit falls back only when its wait does not fit.
-        let waits_here = category == ErrorCategory::RateLimit && retryable && wait.is_some();
-        let fallback = !waits_here
-            && rule
-                .and_then(|r| r.fallback)
-                .unwrap_or(category.fallback_by_default());
         let shrink = rule.is_some_and(|r| r.shrink);
 
-        let action = if retryable {
-            wait.map_or(
-                RecommendedAction::RetryWithBackoff,
-                RecommendedAction::RetryAfter,
-            )
-        } else if shrink || category == ErrorCategory::ContextLength {
-            RecommendedAction::ReduceContextOrReroute
-        } else if category == ErrorCategory::Auth {
-            RecommendedAction::RotateKeyThenRetry
-        } else if !fallback {
-            RecommendedAction::Abort
-        } else {
-            RecommendedAction::Fallback
-        };
-
         let mut severity = category.default_severity();
-        if (over_cap || shrink) && severity < Severity::High {
+        if shrink && severity < Severity::High {
             severity = Severity::High;
         }
 
@@ -851,8 +808,6 @@ impl DiagnosisEngine {
             provider,
             shrink,
             phase: v.phase,
-            wait,
-            max_wait: over_cap.then_some(self.max_wait),
             reason,
         });
         let suggestions = Cow::Borrowed(advice::suggestions(
@@ -869,8 +824,6 @@ impl DiagnosisEngine {
             confidence: confidence(v.priority, v.agrees),
             severity,
             retryable,
-            fallback,
-            action,
             retry_after: wait,
             status,
             root_cause,
@@ -1244,14 +1197,12 @@ mod tests {
     #[test]
     fn builtin_catalogue_compiles() {
         let e = DiagnosisEngine::new();
-        assert_eq!(e.max_wait(), DEFAULT_MAX_WAIT);
         assert!(e.compiled.ascii.len() > 500 && e.compiled.wide.len() > 10);
         // Clones share the compiled catalogue, and so do engines without
         // user rules, however they are built.
         assert!(Arc::ptr_eq(&e.compiled, &e.clone().compiled));
         assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
         let built = DiagnosisEngine::builder()
-            .max_wait(Duration::from_secs(5))
             .build()
             .unwrap_or_else(|err| panic!("{err}"));
         assert!(Arc::ptr_eq(&e.compiled, &built.compiled));

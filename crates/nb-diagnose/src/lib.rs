@@ -35,7 +35,7 @@
 //! message are read, so a 1 MiB junk body costs no more than a 64 KiB one.
 //!
 //! ```
-//! use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure, RecommendedAction};
+//! use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
 //! use std::time::Duration;
 //!
 //! let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
@@ -45,26 +45,33 @@
 //! let d = DiagnosisEngine::new().diagnose(&failure);
 //! assert_eq!(d.category, ErrorCategory::Overloaded);
 //! assert_eq!(d.sub_category, "anthropic_overloaded");
-//! assert_eq!(d.action, RecommendedAction::RetryAfter(Duration::from_secs(3)));
+//! assert!(d.retryable);
+//! assert_eq!(d.retry_after, Some(Duration::from_secs(3)));
 //! ```
 //!
 //! # What comes out
 //!
 //! A [`Diagnosis`]: one [`ErrorCategory`] of the taxonomy (or `unknown`), a
 //! provider-specific `sub_category`, the [`Provider`], a confidence, a
-//! [`Severity`], whether to retry the same model, whether to fall back, a
-//! [`RecommendedAction`], the server-given wait, a one-sentence root cause,
-//! ranked [`FixSuggestion`]s and the provider's own error fields
-//! ([`ProviderError`], with anything shaped like a key masked).
+//! [`Severity`], whether the same model can succeed later (`retryable`),
+//! the server-given wait, a one-sentence root cause, ranked
+//! [`FixSuggestion`]s and the provider's own error fields ([`ProviderError`],
+//! with anything shaped like a key masked).
 //!
-//! Retrying follows the taxonomy: rate limits, server errors, overload,
+//! A diagnosis describes; it does not decide. What a client does after a
+//! failure (retry, fall back, rotate a key, stop) is decided by one table,
+//! NeuralBridge's per-category policy (`nb_client::CategoryPolicy`), which
+//! reads `category`, `retryable` and `retry_after`; the CLI shows what that
+//! table does, so advice and behaviour cannot disagree.
+//!
+//! Retryability follows the taxonomy: rate limits, server errors, overload,
 //! timeouts, network failures, malformed responses and cut streams are
 //! retryable; auth, permission, quota, model-not-found, context-length,
 //! content-filter and invalid-request failures never are. An
 //! `x-should-retry: true|false` header overrides that (as the official
-//! OpenAI SDK does), and a server-given wait longer than the engine's cap
-//! (default 120 s, [`DiagnosisEngineBuilder::max_wait`]) means "do not retry
-//! this model now".
+//! OpenAI SDK does). A server-given wait is reported as given, however
+//! long; whether it is worth waiting is the client's call (its backoff's
+//! `max_wait`, the one wait cap).
 //!
 //! # Waits
 //!
@@ -111,8 +118,8 @@ mod rule;
 mod waits;
 
 pub use category::{ErrorCategory, UnknownCategoryName};
-pub use diagnosis::{Diagnosis, FixSuggestion, ProviderError, RecommendedAction, Severity};
-pub use engine::{DEFAULT_MAX_WAIT, DiagnosisEngine, DiagnosisEngineBuilder, MAX_BODY_BYTES};
+pub use diagnosis::{Diagnosis, FixSuggestion, ProviderError, Severity};
+pub use engine::{DiagnosisEngine, DiagnosisEngineBuilder, MAX_BODY_BYTES};
 pub use failure::{Failure, FailureKind, ResponseHeaders, TimeoutPhase, TransportFailureKind};
 pub use provider::{
     Provider, ProviderProfile, UnknownProviderName, detect_provider, get_profile, profiles,

@@ -6,8 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use nb_diagnose::ErrorCategory::*;
 use nb_diagnose::{
-    DiagnosisEngine, Failure, MAX_BODY_BYTES, Provider, RecommendedAction, Rule, RuleError,
-    Severity, get_profile,
+    DiagnosisEngine, Failure, MAX_BODY_BYTES, Provider, Rule, RuleError, Severity, get_profile,
 };
 
 fn engine() -> &'static DiagnosisEngine {
@@ -73,19 +72,11 @@ fn waits_follow_their_precedence() {
 }
 
 #[test]
-fn a_rate_limit_falls_back_only_when_its_wait_does_not_fit() {
+fn a_rate_limit_is_retryable_with_or_without_a_wait() {
     let d = engine().diagnose(&Failure::http(429, RATE_LIMIT));
-    assert!(
-        d.retryable && !d.fallback,
-        "7 s fits the cap: wait, do not switch"
-    );
+    assert!(d.retryable && d.retry_after == Some(Duration::from_secs(7)));
     let d = engine().diagnose(&Failure::http(429, "{}"));
-    assert!(
-        d.retryable && d.fallback,
-        "no wait given: switching is sensible"
-    );
-    let d = engine().diagnose(&Failure::http(429, "{}").header("retry-after", "3600"));
-    assert!(!d.retryable && d.fallback);
+    assert!(d.retryable && d.retry_after.is_none());
 }
 
 #[test]
@@ -97,39 +88,26 @@ fn plain_diagnose_agrees_with_diagnose_at_for_relative_waits() {
 #[test]
 fn should_retry_header_overrides_the_status() {
     let d = engine().diagnose(&Failure::http(500, "{}").header("x-should-retry", "false"));
-    assert_eq!(
-        (d.category, d.retryable, d.action),
-        (ServerError, false, RecommendedAction::Fallback)
-    );
+    assert_eq!((d.category, d.retryable), (ServerError, false));
     let d = engine().diagnose(&Failure::http(409, "{}").header("x-should-retry", "true"));
     assert!(d.retryable);
-    assert_eq!(d.action, RecommendedAction::RetryWithBackoff);
     let d = engine().diagnose(&Failure::http(500, "{}").header("x-should-retry", "maybe"));
     assert!(d.retryable, "an unreadable value is ignored");
 }
 
+/// The diagnosis has no wait cap: a long wait is reported as given, the
+/// model is still one that can succeed later, and deciding whether to wait
+/// is the client's (its backoff's `max_wait`).
 #[test]
-fn a_wait_beyond_the_cap_means_fall_back_now() {
+fn a_long_wait_is_reported_as_given() {
     let f = Failure::http(429, RATE_LIMIT).header("retry-after", "600");
     let d = engine().diagnose(&f);
     assert_eq!(d.category, RateLimit);
     assert_eq!(d.retry_after, Some(Duration::from_secs(600)));
-    assert!(!d.retryable && d.fallback);
-    assert_eq!(d.action, RecommendedAction::Fallback);
-    assert_eq!(d.severity, Severity::High);
-    assert!(d.root_cause.contains("120 s cap"), "{}", d.root_cause);
-
-    let patient = DiagnosisEngine::builder()
-        .max_wait(Duration::from_secs(900))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(patient.max_wait(), Duration::from_secs(900));
-    let d = patient.diagnose(&f);
     assert!(d.retryable);
-    assert_eq!(
-        d.action,
-        RecommendedAction::RetryAfter(Duration::from_secs(600))
-    );
+    assert_eq!(d.severity, Severity::Medium);
+    let d = engine().diagnose(&Failure::http(429, "{}").header("retry-after", "86400"));
+    assert!(d.retryable && d.retry_after == Some(Duration::from_secs(86_400)));
 }
 
 #[test]
@@ -213,17 +191,6 @@ fn a_long_stream_is_judged_by_its_end() {
 }
 
 #[test]
-fn actions_follow_the_category() {
-    let e = engine();
-    let action = |status, body| e.diagnose(&Failure::http(status, body)).action;
-    assert_eq!(action(401, "{}"), RecommendedAction::RotateKeyThenRetry);
-    assert_eq!(action(400, "{}"), RecommendedAction::Abort);
-    assert_eq!(action(413, "{}"), RecommendedAction::ReduceContextOrReroute);
-    assert_eq!(action(404, "{}"), RecommendedAction::Fallback);
-    assert_eq!(action(503, "{}"), RecommendedAction::RetryWithBackoff);
-}
-
-#[test]
 fn status_only_failures_are_diagnosed_with_less_confidence() {
     let d = engine().diagnose(&Failure::http(503, "").with_base_url("https://api.deepseek.com"));
     assert_eq!((d.category, d.provider), (Overloaded, Provider::DeepSeek));
@@ -232,7 +199,7 @@ fn status_only_failures_are_diagnosed_with_less_confidence() {
     assert_eq!(get_profile(d.provider).name, "DeepSeek");
     let d = engine().diagnose(&Failure::message("something odd happened"));
     assert_eq!(d.category, nb_diagnose::ErrorCategory::Unknown);
-    assert!(d.confidence <= 0.2 && !d.retryable && d.fallback);
+    assert!(d.confidence <= 0.2 && !d.retryable);
 }
 
 #[test]
@@ -258,9 +225,9 @@ fn diagnoses_serialize_with_stable_names() {
     assert_eq!(v["sub_category"], "groq_rate_limit");
     assert_eq!(v["provider"], "groq");
     assert_eq!(v["retryable"], true);
-    assert_eq!(v["fallback"], false, "the 2.5 s wait fits");
     assert_eq!(v["retry_after_s"], 2.5);
-    assert_eq!(v["action"], "retry_after");
+    // A description, not a decision: what to do is the client's policy table.
+    assert!(v.get("fallback").is_none() && v.get("action").is_none());
     assert_eq!(v["severity"], "medium");
     assert_eq!(v["status"], 429);
     assert!(

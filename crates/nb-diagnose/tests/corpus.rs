@@ -27,7 +27,6 @@ struct Case {
     message: Option<String>,
     category: String,
     retryable: bool,
-    fallback: bool,
     retry_after_s: Option<f64>,
 }
 
@@ -92,7 +91,7 @@ fn check(name: &str, text: &str) {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
     let cases = cases(text);
     let n = cases.len();
-    let (mut cat_ok, mut retry_ok, mut fb_ok) = (0, 0, 0);
+    let (mut cat_ok, mut retry_ok) = (0, 0);
     let (mut wait_given, mut wait_ok, mut wait_spurious) = (0, 0, 0);
     let (mut prov_total, mut prov_ok) = (0, 0);
     let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -113,9 +112,6 @@ fn check(name: &str, text: &str) {
             retry_ok += 1;
         } else {
             wrong.push(format!("retryable {} (want {})", d.retryable, c.retryable));
-        }
-        if d.fallback == c.fallback {
-            fb_ok += 1;
         }
         match c.retry_after_s {
             Some(want) => {
@@ -155,11 +151,6 @@ fn check(name: &str, text: &str) {
         summary,
         "  retryable {retry_ok}/{n} = {:.1}%",
         pct(retry_ok, n)
-    );
-    let _ = writeln!(
-        summary,
-        "  fallback  {fb_ok}/{n} = {:.1}% (informative)",
-        pct(fb_ok, n)
     );
     let _ = writeln!(
         summary,

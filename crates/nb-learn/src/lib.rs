@@ -70,7 +70,10 @@ mod testkit;
 mod time;
 
 pub use engine::{FlywheelEngine, FlywheelEngineBuilder};
-pub use health::{HealthConfig, HealthReport, ModelHealth, ModelStatus};
+pub use health::{
+    Exclusion, ExclusionEnd, ExclusionReason, HealthConfig, HealthReport, ModelHealth, ModelStatus,
+    Verdict,
+};
 pub use history::{LearnerConfig, WEEKS_KEPT};
 pub use learner::{FlywheelLearner, Pattern};
 pub use outcome::{Outcome, counts_against_model};

@@ -177,6 +177,18 @@ pub struct Reliability {
 }
 
 impl Reliability {
+    /// No calls over a window of `minutes`.
+    pub(crate) fn empty(minutes: u32) -> Self {
+        Self {
+            minutes,
+            calls: 0,
+            successes: 0,
+            failures: BTreeMap::new(),
+            mean_latency_ms: None,
+            max_latency_ms: None,
+        }
+    }
+
     /// `successes / calls`, or `None` without calls.
     pub fn success_rate(&self) -> Option<f64> {
         (self.calls > 0).then(|| self.successes as f64 / self.calls as f64)

@@ -25,8 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use nb_client::{
-    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, HealthReport,
-    NeuralBridge, StreamEvent,
+    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, Exclusion,
+    HealthReport, ModelStatus, NeuralBridge, StreamEvent, Verdict,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -348,7 +348,10 @@ fn models(state: &State) -> Response<ResBody> {
     json(StatusCode::OK, &json!({ "object": "list", "data": data }))
 }
 
-/// `GET /health`: the health report, plus each target's breaker state.
+/// `GET /health`: the health report (`verdict`, each model's `status` and
+/// `exclusion`), plus each target's breaker state, status and exclusion.
+/// The status code follows the verdict: 200 when `healthy` or `degraded`
+/// (calls are served), 503 when `unhealthy` (no model can serve).
 fn health(state: &State) -> Response<ResBody> {
     #[derive(Serialize)]
     struct Target {
@@ -358,6 +361,8 @@ fn health(state: &State) -> Response<ResBody> {
         provider: &'static str,
         breaker: String,
         reopens_in_s: Option<f64>,
+        status: ModelStatus,
+        exclusion: Option<Exclusion>,
     }
     #[derive(Serialize)]
     struct Health {
@@ -373,18 +378,24 @@ fn health(state: &State) -> Response<ResBody> {
             breaker: t.breaker.to_string(),
             reopens_in_s: t.reopens_in.map(|d| d.as_secs_f64()),
             provider: t.provider.as_str(),
+            status: t.status,
+            exclusion: t.exclusion,
             name: t.name,
             model: t.model,
             endpoint: t.endpoint,
         })
         .collect();
     let report = state.client.health_status();
-    let status = if report.healthy {
+    json(health_code(report.verdict), &Health { report, targets })
+}
+
+/// The `/health` status code for a verdict: 503 only when unhealthy.
+fn health_code(verdict: Verdict) -> StatusCode {
+    if verdict.can_serve() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    json(status, &Health { report, targets })
+    }
 }
 
 /// `POST /v1/chat/completions`.
@@ -690,5 +701,15 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn health_answers_503_only_when_unhealthy() {
+        assert_eq!(health_code(Verdict::Healthy), StatusCode::OK);
+        assert_eq!(health_code(Verdict::Degraded), StatusCode::OK);
+        assert_eq!(
+            health_code(Verdict::Unhealthy),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! `neuralbridge diagnose-error`: the seed's examples, JSON output, and batch mode over the
+//! `neuralbridge diagnose-error`: the README's examples, JSON output, and batch mode over the
 //! provider error corpus.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::common::{assert_contains_all, run, run_with_stdin};
 
 #[test]
-fn seed_dashscope_rate_limit() {
+fn a_dashscope_rate_limit_gets_the_full_report() {
     let r = run(&[
         "diagnose-error",
         "throttling.ratequota: 请求速度超限",
@@ -33,7 +33,7 @@ fn seed_dashscope_rate_limit() {
 }
 
 #[test]
-fn seed_billing_limit_is_quota_exhausted() {
+fn a_billing_limit_is_quota_exhausted() {
     let r = run(&["diagnose-error", "billing hard limit reached"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("│ ✗ QUOTA EXHAUSTED"), "{}", r.stdout);
@@ -42,7 +42,7 @@ fn seed_billing_limit_is_quota_exhausted() {
 }
 
 #[test]
-fn seed_model_not_found_as_json() {
+fn a_model_not_found_as_json() {
     let r = run(&["diagnose-error", "model not found: deepseek-v4", "--json"]);
     assert_eq!(r.code, 0);
     let d: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -73,6 +73,13 @@ fn headers_and_context_reach_the_diagnosis() {
     assert_eq!(d["category"], "rate_limit");
     assert_eq!(d["provider"], "groq");
     assert_eq!(d["retry_after_s"], 20.0);
+    // The action shown is the client's (its policy table and its one wait cap), and the
+    // diagnosis carries no competing advice.
+    assert_eq!(
+        d["client_action"],
+        "fall back (the server's 20 s wait is longer than the 10 s cap)"
+    );
+    assert!(d.get("action").is_none() && d.get("fallback").is_none());
 }
 
 #[test]

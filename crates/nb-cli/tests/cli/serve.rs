@@ -263,10 +263,13 @@ async fn a_fallback_serves_the_call_and_health_shows_it() {
     );
     assert_eq!(r.header("x-neuralbridge-served-by"), "backup");
     let seen = server.log().attempts("primary") + server.log().attempts("backup");
-    assert_eq!(seen, 3, "primary, one retry, then backup");
+    assert_eq!(seen, 2, "primary, then the backup at once");
     assert_eq!(r.header("x-neuralbridge-attempts"), seen.to_string());
 
-    // The primary's breaker is open now: the next call goes straight to the backup.
+    // The primary's second failure opens its breaker (failure_threshold = 2) ...
+    let r = s.chat(hello("smart"), None).await;
+    assert_eq!(r.header("x-neuralbridge-attempts"), "2");
+    // ... so the next call goes straight to the backup.
     let r = s.chat(hello("smart"), None).await;
     assert_eq!(r.json()["model"], "backup");
     assert_eq!(r.header("x-neuralbridge-attempts"), "1");
@@ -299,7 +302,29 @@ async fn a_fallback_serves_the_call_and_health_shows_it() {
         .unwrap();
     assert_eq!(primary["reliability"]["successes"], 0);
     assert_eq!(primary["reliability"]["calls"], 2);
-    assert!(h.get("healthy").is_some() && h.get("recommendations").is_some());
+    // An open breaker is never reported healthy: the primary is excluded
+    // until a probe succeeds, and the verdict is degraded (still a 200:
+    // the backup serves).
+    assert_eq!(primary["status"], "excluded");
+    assert_eq!(primary["observed"], "degraded", "two calls, both failed");
+    assert_eq!(primary["exclusion"]["reason"], "breaker_open");
+    assert_eq!(primary["exclusion"]["until"], "probe");
+    assert!(primary["exclusion"]["at_unix_ms"].as_u64().unwrap() > 0);
+    assert_eq!(target("primary")["status"], "excluded");
+    assert_eq!(target("primary")["exclusion"]["reason"], "breaker_open");
+    assert_eq!(target("backup")["status"], "active");
+    assert_eq!(h["verdict"], "degraded");
+    assert!(h.get("healthy").is_none(), "one vocabulary: the verdict");
+    let listed = |key: &str| h[key].as_array().unwrap().iter().any(|m| m == "primary");
+    assert!(listed("excluded_models") && !listed("active_models"));
+    assert!(
+        h["recommendations"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Avoid primary until a probe succeeds"),
+        "{}",
+        h["recommendations"]
+    );
 }
 
 #[tokio::test]
