@@ -104,6 +104,8 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
             ModelBehavior::new("a")
                 .latency(Duration::from_millis(20))
                 .jitter(Duration::from_millis(5))
+                .generation(Duration::from_millis(900))
+                .generation_jitter(Duration::from_millis(100))
                 .chunks(3)
                 .chunk_interval(Duration::from_millis(7))
                 .rule(Rule::new(Fault::rate_limit()).attempts(1..=3))
@@ -127,6 +129,8 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
         name = "a"
         latency_ms = 20
         jitter_ms = 5
+        generation_ms = 900
+        generation_jitter_ms = 100
         chunks = 3
         chunk_interval_ms = 7
         rules = [
