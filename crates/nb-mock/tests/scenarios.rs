@@ -31,9 +31,10 @@ fn every_shipped_scenario_parses_and_says_what_it_is() {
             "{} has a description",
             path.display()
         );
+        let duration = scenario.duration().unwrap_or_default();
         assert!(
-            scenario.duration().is_some(),
-            "{} has a duration",
+            (Duration::from_secs(20)..=Duration::from_secs(60)).contains(&duration),
+            "{} runs 20 to 60 s, not {duration:?}",
             path.display()
         );
         assert!(
@@ -53,11 +54,15 @@ fn every_shipped_scenario_parses_and_says_what_it_is() {
     assert_eq!(
         names,
         [
+            "burst_429.toml",
             "demo.toml",
             "flaky.toml",
             "hangs.toml",
+            "long_answers.toml",
             "outage_recovery.toml",
+            "partial_faults.toml",
             "rate_limits.toml",
+            "recovery.toml",
             "stream_cuts.toml"
         ]
     );
