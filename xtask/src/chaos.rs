@@ -143,14 +143,18 @@ pub(crate) struct ScenarioResult {
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) upstream_calls: u64,
-    pub(crate) fallbacks: u64,
+    /// The share of the successful requests the primary served; `None`
+    /// when none succeeded.
+    pub(crate) primary_share: Option<f64>,
     pub(crate) recovery: Recovery,
     /// Failed requests by final category, by name.
     pub(crate) failures: Vec<(String, u64)>,
     pub(crate) models: Vec<ModelResult>,
 }
 
-/// The primary's recovery and the return of the traffic to it.
+/// The primary's recovery and the return of the traffic to it (the
+/// runner's time back on the primary: when its share over a sliding 1 s
+/// window first reached 80 %).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Recovery {
     /// The scenario has no time-window fault on the primary.
@@ -159,7 +163,7 @@ pub(crate) enum Recovery {
     AfterRun { at_ms: f64 },
     /// The primary took the traffic back `after_ms` after recovering.
     Back { at_ms: f64, after_ms: f64 },
-    /// The primary recovered, but had not taken the traffic back by the end.
+    /// The primary recovered, but never took the traffic back in the run.
     NotBack { at_ms: f64 },
 }
 
@@ -254,7 +258,10 @@ impl ScenarioResult {
             p50_ms: num(v, "latency_p50_ms")?,
             p99_ms: num(v, "latency_p99_ms")?,
             upstream_calls: int(v, "upstream_calls")?,
-            fallbacks: int(v, "fallbacks")?,
+            primary_share: match field(v, "primary_share")? {
+                Value::Null => None,
+                share => Some(share.as_f64().ok_or("`primary_share` is not a number")?),
+            },
             recovery,
             failures,
             models,
@@ -276,16 +283,20 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn recovery_cell(recovery: Recovery) -> String {
+fn time_back_cell(recovery: Recovery) -> String {
     let s = |ms: f64| format!("{:.1} s", ms / 1000.0);
     match recovery {
         Recovery::None => "n/a".to_owned(),
         Recovery::AfterRun { at_ms } => format!("n/a (recovers at {}, after the run)", s(at_ms)),
         Recovery::Back { at_ms, after_ms } => {
-            format!("{} after the recovery at {}", format_ms(after_ms), s(at_ms))
+            format!("{} (recovery at {})", format_ms(after_ms), s(at_ms))
         }
-        Recovery::NotBack { at_ms } => format!("not by the end (recovery at {})", s(at_ms)),
+        Recovery::NotBack { at_ms } => format!("never (recovery at {})", s(at_ms)),
     }
+}
+
+fn primary_share_cell(share: Option<f64>) -> String {
+    share.map_or_else(|| "n/a".to_owned(), |s| format!("{:.1} %", 100.0 * s))
 }
 
 fn failures_cell(r: &ScenarioResult) -> String {
@@ -313,13 +324,13 @@ pub(crate) fn render(run: &Run, command: &str, machine: &str) -> String {
     }
     s.push_str(
         "| scenario | callers | requests | success | p50 | p99 | upstream calls / request \
-         | served by a fallback | back on the primary | failed (final category) |\n",
+         | primary share | time back on the primary | failed (final category) |\n",
     );
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
     for r in &run.scenarios {
         let _ = writeln!(
             s,
-            "| `{}` ({:.0} s) | {} | {} | {:.2} % | {} | {} | {:.2} | {} ({:.1} %) | {} | {} |",
+            "| `{}` ({:.0} s) | {} | {} | {:.2} % | {} | {} | {:.2} | {} | {} | {} |",
             r.name,
             r.duration_ms / 1000.0,
             r.callers,
@@ -332,9 +343,8 @@ pub(crate) fn render(run: &Run, command: &str, machine: &str) -> String {
             } else {
                 r.upstream_calls as f64 / r.requests as f64
             },
-            r.fallbacks,
-            percent(r.fallbacks, r.requests),
-            recovery_cell(r.recovery),
+            primary_share_cell(r.primary_share),
+            time_back_cell(r.recovery),
             failures_cell(r),
         );
     }
@@ -385,7 +395,7 @@ mod tests {
                     p50_ms: 46.54,
                     p99_ms: 1590.0,
                     upstream_calls: 2040,
-                    fallbacks: 500,
+                    primary_share: Some(1490.0 / 1990.0),
                     recovery: Recovery::Back {
                         at_ms: 7000.0,
                         after_ms: 1112.4,
@@ -406,7 +416,7 @@ mod tests {
                     p50_ms: 0.0,
                     p99_ms: 0.0,
                     upstream_calls: 0,
-                    fallbacks: 0,
+                    primary_share: None,
                     recovery: Recovery::None,
                     failures: Vec::new(),
                     models: Vec::new(),
@@ -423,15 +433,14 @@ mod tests {
         assert!(
             table.contains(
                 "| `outage_recovery` (12 s) | 16 | 2000 | 99.50 % | 46.54 ms | 1.59 s | 1.02 \
-                 | 500 (25.0 %) | 1.11 s after the recovery at 7.0 s \
-                 | 10: cooling_down 4, timeout 6 |"
+                 | 74.9 % | 1.11 s (recovery at 7.0 s) | 10: cooling_down 4, timeout 6 |"
             ),
             "{table}"
         );
         // No requests: no division by zero, nothing failed.
         assert!(
             table.contains(
-                "| `flaky` (3 s) | 8 | 0 | 0.00 % | 0.0 ns | 0.0 ns | 0.00 | 0 (0.0 %) | n/a | 0 |"
+                "| `flaky` (3 s) | 8 | 0 | 0.00 % | 0.0 ns | 0.0 ns | 0.00 | n/a | n/a | 0 |"
             ),
             "{table}"
         );
@@ -441,22 +450,24 @@ mod tests {
 
     #[test]
     fn every_recovery_reads_as_what_happened() {
-        assert_eq!(recovery_cell(Recovery::None), "n/a");
+        assert_eq!(time_back_cell(Recovery::None), "n/a");
         assert_eq!(
-            recovery_cell(Recovery::AfterRun { at_ms: 8000.0 }),
+            time_back_cell(Recovery::AfterRun { at_ms: 8000.0 }),
             "n/a (recovers at 8.0 s, after the run)"
         );
         assert_eq!(
-            recovery_cell(Recovery::NotBack { at_ms: 16_000.0 }),
-            "not by the end (recovery at 16.0 s)"
+            time_back_cell(Recovery::NotBack { at_ms: 16_000.0 }),
+            "never (recovery at 16.0 s)"
         );
         assert_eq!(
-            recovery_cell(Recovery::Back {
+            time_back_cell(Recovery::Back {
                 at_ms: 10_000.0,
                 after_ms: 366.0
             }),
-            "366.00 ms after the recovery at 10.0 s"
+            "366.00 ms (recovery at 10.0 s)"
         );
+        assert_eq!(primary_share_cell(Some(0.8125)), "81.2 %");
+        assert_eq!(primary_share_cell(None), "n/a");
     }
 
     #[test]
@@ -469,7 +480,8 @@ mod tests {
                     "scenario": "demo", "duration_ms": 20000.0, "ran_ms": 20300.0,
                     "callers": 16, "primary": "gpt-4o", "requests": 10, "succeeded": 9,
                     "latency_p50_ms": 1.5, "latency_p99_ms": 9.0, "upstream_calls": 12,
-                    "fallbacks": 2, "recovery_ms": 16000.0, "recovery_in_run": true,
+                    "fallbacks": 2, "primary_share": 0.75, "recovery_ms": 16000.0,
+                    "recovery_in_run": true,
                     "back_on_primary_ms": null, "failures": { "stream_interrupted": 1 },
                     "models": [{ "name": "gpt-4o", "served": 7, "calls": 9, "faults": 2 }],
                     "primary_share_per_second": [100, null]
@@ -478,6 +490,7 @@ mod tests {
                     "scenario": "outage_recovery", "duration_ms": 3000.0, "callers": 8,
                     "primary": "gpt-4o", "requests": 1, "succeeded": 1, "latency_p50_ms": 1.0,
                     "latency_p99_ms": 1.0, "upstream_calls": 1, "fallbacks": 0,
+                    "primary_share": null,
                     "recovery_ms": 7000.0, "recovery_in_run": false, "back_on_primary_ms": null,
                     "failures": {}, "models": []
                 }
@@ -489,6 +502,8 @@ mod tests {
         assert_eq!(demo.recovery, Recovery::NotBack { at_ms: 16_000.0 });
         assert_eq!(demo.failures, [("stream_interrupted".to_owned(), 1)]);
         assert_eq!(demo.models[0].calls, 9);
+        assert_eq!(demo.primary_share, Some(0.75));
+        assert_eq!(run.scenarios[1].primary_share, None);
         assert_eq!(
             run.scenarios[1].recovery,
             Recovery::AfterRun { at_ms: 7000.0 }

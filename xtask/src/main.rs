@@ -54,7 +54,7 @@ tasks:
   chaos [--quick] [SCENARIO..]
                               run nb-client under load against nb-mock scenarios
                               (names in crates/nb-mock/scenarios/, demo included,
-                              or paths; default: all of them, about 75 s;
+                              or paths; default: all of them, about 5 min;
                               --quick: 2 s each), update docs/BENCHMARKS.md
 ";
 

@@ -9,17 +9,22 @@
 //! For each scenario file: start nb-mock with it, build a fresh client whose
 //! chain is the scenario's models in order (the first is the primary), and
 //! let the callers send requests back to back, every other one streamed, for
-//! the scenario's `duration_ms` (2 s each with `--quick`). Requests still in
-//! flight when the time is up are waited for (the client's deadline bounds
-//! them) and counted. Then it prints what the callers saw and what the
-//! server saw, and with `--json` writes it for `cargo xtask chaos`, which
-//! renders the table in `docs/BENCHMARKS.md`.
+//! the scenario's `duration_ms` (2 s each with `--quick`, a smoke run).
+//! Requests still in flight when the time is up are waited for (the client's
+//! own deadline bounds them) and counted. Then it prints what the callers saw
+//! and what the server saw, and with `--json` writes it for `cargo xtask
+//! chaos`, which renders the table in `docs/BENCHMARKS.md`.
 //!
-//! The client is the default one with its time constants shortened to fit
-//! scenarios of 10 to 20 seconds (see [`CLIENT`]): with the defaults' 30 s
-//! breaker recovery and 120 s deadline nothing would recover, and nothing
-//! would time out, within a scenario. `--continue-streams` switches its
-//! stream policy from the default `Error` to `Continue`.
+//! The client runs its shipped defaults ([`CLIENT`]): nothing shortens its
+//! timeouts, deadline or breaker, so the figures are what a user of
+//! `NeuralBridge::builder()` gets. `--continue-streams` switches its stream
+//! policy from the default `Error` to `Continue`.
+//!
+//! Per scenario, besides success, latency and upstream calls, two figures
+//! say whether the client keeps and returns to the chain's first model:
+//! the *primary share*, the share of the successful requests the primary
+//! served over the whole run, and the *time back on the primary*, see
+//! [`back_on_primary`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,20 +34,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nb_benches::quantile;
-use nb_client::{
-    ChatRequest, CircuitBreakerConfig, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy, Tier,
-};
+use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy};
 use nb_mock::{MockServer, ModelBehavior, Rule, Scenario};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// How the runner's client differs from `NeuralBridge::builder()`'s
-/// defaults (the stream policy aside); [`client`] builds it.
-const CLIENT: &str = "the defaults (2 retries per model, breakers open after 5 consecutive \
-    failures, default backoff and retry budget, learning on) with time constants shortened \
-    to fit the scenarios: 1.5 s for a first attempt and 4 s for later ones, 1 s stream idle \
-    timeout, 10 s deadline per call, breaker recovery 2 s doubling up to 20 s";
+/// How the runner's client is configured: what [`client`] sets.
+const CLIENT: &str = "`NeuralBridge::builder()` with its shipped defaults; only the base URL, an \
+    API key, the fallback models (the scenario's other models, in order) and a seed for the \
+    client's random draws are set";
 
 /// Concurrent callers, unless `--callers` says otherwise.
 const CALLERS: usize = 16;
@@ -51,27 +52,18 @@ const QUICK_CALLERS: usize = 8;
 /// How long each scenario runs with `--quick`.
 const QUICK_DURATION: Duration = Duration::from_secs(2);
 /// How long a scenario without a `duration_ms` runs.
-const DEFAULT_DURATION: Duration = Duration::from_secs(10);
-/// The share of the successful requests the primary must serve, from the
-/// moment it counts as back after a recovery until the end of the run.
+const DEFAULT_DURATION: Duration = Duration::from_secs(20);
+/// The share of the successful requests the primary must serve within a
+/// [`BACK_WINDOW`] to count as back after its recovery.
 const BACK_SHARE: f64 = 0.8;
+/// The sliding window over which [`BACK_SHARE`] is measured.
+const BACK_WINDOW: Duration = Duration::from_secs(1);
 
 fn client(server: &MockServer, chain: &[String], args: &Args) -> Result<NeuralBridge, String> {
     NeuralBridge::builder()
         .base_url(server.base_url())
         .api_key("sk-chaos-not-a-real-key")
         .fallback_models(chain.iter().skip(1).cloned())
-        .timeout_ladder([
-            Tier::Fixed(Duration::from_millis(1500)),
-            Tier::Fixed(Duration::from_secs(4)),
-        ])
-        .idle_timeout(Duration::from_secs(1))
-        .deadline(Duration::from_secs(10))
-        .breaker(CircuitBreakerConfig {
-            recovery_timeout: Duration::from_secs(2),
-            max_recovery_timeout: Duration::from_secs(20),
-            ..CircuitBreakerConfig::default()
-        })
         .stream_policy(stream_policy(args))
         .seed(1)
         .build()
@@ -189,23 +181,47 @@ fn recovery(primary: &ModelBehavior) -> Option<Duration> {
     primary.rules().iter().filter_map(Rule::active_until).max()
 }
 
-/// How long after `recovery` the primary took the traffic back: the start
-/// of the first request after `recovery` that it served and from which on
-/// it served at least [`BACK_SHARE`] of the successful requests until the
-/// end of the run. `None`: not by the end. `outcomes` are sorted by start.
-fn back_on_primary(outcomes: &[Outcome], primary: &str, recovery: Duration) -> Option<Duration> {
-    let (mut served, mut by_primary, mut back) = (0usize, 0usize, None);
-    for o in outcomes.iter().rev().take_while(|o| o.started >= recovery) {
-        let Ok(model) = &o.result else { continue };
-        served += 1;
-        if model == primary {
-            by_primary += 1;
-            if by_primary as f64 >= BACK_SHARE * served as f64 {
-                back = Some(o.started - recovery);
-            }
+/// The time back on the primary: how long after `recovery` (the end of its
+/// last fault window) the primary's share first reached [`BACK_SHARE`] over
+/// a sliding [`BACK_WINDOW`]. Windows start at the start of each successful
+/// request from `recovery` on and must end by `run_for`; the share is the
+/// primary's part of the successful requests started in the window. The
+/// result is the first such window's start minus `recovery`; `None`: never
+/// within the run. `outcomes` are sorted by start.
+fn back_on_primary(
+    outcomes: &[Outcome],
+    primary: &str,
+    recovery: Duration,
+    run_for: Duration,
+) -> Option<Duration> {
+    let served: Vec<(Duration, bool)> = outcomes
+        .iter()
+        .filter(|o| o.started >= recovery)
+        .filter_map(|o| Some((o.started, o.result.as_ref().ok()? == primary)))
+        .collect();
+    // by_primary_before[i]: how many of served[..i] the primary served.
+    let by_primary_before: Vec<usize> = std::iter::once(0)
+        .chain(served.iter().scan(0, |count, &(_, by_primary)| {
+            *count += usize::from(by_primary);
+            Some(*count)
+        }))
+        .collect();
+    let mut end = 0;
+    for (first, &(start, _)) in served.iter().enumerate() {
+        let window_end = start + BACK_WINDOW;
+        if window_end > run_for {
+            break;
+        }
+        while served.get(end).is_some_and(|&(s, _)| s < window_end) {
+            end += 1;
+        }
+        let in_window = end - first;
+        let by_primary = by_primary_before[end] - by_primary_before[first];
+        if by_primary as f64 >= BACK_SHARE * in_window as f64 {
+            return Some(start - recovery);
         }
     }
-    back
+    None
 }
 
 /// For each second of the run (by request start), the percentage of the
@@ -311,10 +327,12 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
         }
     }
     let succeeded: usize = served.values().sum();
-    let fallbacks = succeeded - served.get(primary.as_str()).copied().unwrap_or(0);
+    let by_primary = served.get(primary.as_str()).copied().unwrap_or(0);
+    let fallbacks = succeeded - by_primary;
+    let primary_share = (succeeded > 0).then(|| by_primary as f64 / succeeded as f64);
     let back = recovery
         .filter(|r| *r < run_for)
-        .map(|r| back_on_primary(&outcomes, &primary, r));
+        .map(|r| back_on_primary(&outcomes, &primary, r, run_for));
     let models: Vec<Value> = chain
         .iter()
         .map(|m| {
@@ -339,6 +357,7 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
         "latency_p99_ms": ms(quantile(&latencies, 0.99)),
         "upstream_calls": upstream,
         "fallbacks": fallbacks,
+        "primary_share": primary_share,
         "recovery_ms": recovery.map(ms),
         "recovery_in_run": back.is_some(),
         "back_on_primary_ms": back.flatten().map(ms),
@@ -357,19 +376,26 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
 fn print_report(r: &Value) {
     let n = |key: &str| r[key].as_f64().unwrap_or(0.0);
     let requests = n("requests").max(1.0);
+    let share = r["primary_share"]
+        .as_f64()
+        .map_or_else(|| "n/a".to_owned(), |s| format!("{:.1} %", 100.0 * s));
     let back = match (r["recovery_ms"].as_f64(), r["back_on_primary_ms"].as_f64()) {
-        (None, _) => "n/a (no recovery in the scenario)".to_owned(),
-        (Some(at), Some(back)) => format!("{back:.0} ms after {at:.0} ms"),
+        (None, _) => "n/a (no fault window on it)".to_owned(),
+        (Some(at), Some(back)) => format!(
+            "{:.2} s after its recovery at {:.1} s",
+            back / 1000.0,
+            at / 1000.0
+        ),
         (Some(at), None) if r["recovery_in_run"] == true => {
-            format!("not back by the end (recovery at {at:.0} ms)")
+            format!("never (recovery at {:.1} s)", at / 1000.0)
         }
-        (Some(at), None) => format!("n/a (recovery at {at:.0} ms, after the run)"),
+        (Some(at), None) => format!("n/a (recovery at {:.1} s, after the run)", at / 1000.0),
     };
     println!(
         "{}: {} requests from {} callers in {:.1} s\n  success {:.2} %, latency p50 {:.1} ms / \
-         p99 {:.1} ms, {:.2} upstream calls per request, {} fallbacks\n  back on {}: {back}\n  \
-         failed: {}\n  per model (served / calls / faults): {}\n  share of the \
-         primary, % per second: {}",
+         p99 {:.1} ms, {:.2} upstream calls per request, {} fallbacks\n  primary {}: share \
+         {share}, time back {back}\n  failed: {}\n  per model (served / calls / faults): {}\n  \
+         share of the primary, % per second: {}",
         r["scenario"].as_str().unwrap_or_default(),
         n("requests"),
         n("callers"),
@@ -457,28 +483,34 @@ mod tests {
     }
 
     #[test]
-    fn the_primary_is_back_from_the_request_after_which_it_keeps_the_traffic() {
+    fn the_primary_is_back_at_the_first_second_it_serves_80_percent_of() {
         let s = Duration::from_secs;
+        let ms = Duration::from_millis;
         let outcomes = [
             outcome(500, Ok("b")),
             outcome(1000, Ok("a")), // before the recovery: ignored
             outcome(2100, Ok("b")),
-            outcome(2200, Ok("a")), // a lone probe, then the fallback again
+            outcome(2200, Ok("a")), // the second from here: 5 of 8, not back
             outcome(2300, Ok("b")),
             outcome(2400, Ok("b")),
-            outcome(2500, Ok("a")), // back from here: 4 of 5 (80 %)
+            outcome(2500, Ok("a")), // the second from here: 4 of 5 successes, back
             outcome(2600, Err("rate_limit")),
             outcome(2700, Ok("a")),
             outcome(2800, Ok("b")),
             outcome(2900, Ok("a")),
             outcome(3000, Ok("a")),
+            outcome(3600, Ok("b")),
         ];
+        assert_eq!(back_on_primary(&outcomes, "a", s(2), s(4)), Some(ms(500)));
+        // The window from 2.5 s must end within the run.
+        assert_eq!(back_on_primary(&outcomes, "a", s(2), ms(3400)), None);
+        // Counted from the recovery, not from the first request after it.
         assert_eq!(
-            back_on_primary(&outcomes, "a", s(2)),
-            Some(Duration::from_millis(500))
+            back_on_primary(&outcomes[6..], "a", s(2), s(4)),
+            Some(ms(500))
         );
-        assert_eq!(back_on_primary(&outcomes[..6], "a", s(2)), None);
-        assert_eq!(back_on_primary(&[], "a", s(2)), None);
+        assert_eq!(back_on_primary(&outcomes[..6], "a", s(2), s(4)), None);
+        assert_eq!(back_on_primary(&[], "a", s(2), s(4)), None);
     }
 
     #[test]

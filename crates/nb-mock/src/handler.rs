@@ -252,6 +252,10 @@ async fn respond(
     let fault = decision.fault.take();
     let reply = reply(&decision, behavior, chat, control, http2);
     let Some(fault) = fault else {
+        // A stream paces its events by the generation time instead (see `reply`).
+        if !reply.stream && !decision.generation.is_zero() {
+            tokio::time::sleep(decision.generation).await;
+        }
         return reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete);
     };
     let mut response = match &fault {
@@ -352,7 +356,8 @@ fn reply<'a>(
         answer: Answer::new(&decision.name, decision.attempt, fixed, chunks, chat),
         stream: chat.stream(),
         include_usage: chat.include_usage(),
-        interval: behavior.map_or(Duration::ZERO, |model| model.interval()),
+        interval: behavior.map_or(Duration::ZERO, |model| model.interval())
+            + decision.generation / chunks.max(1),
         control,
         http2,
     }

@@ -9,6 +9,8 @@ use crate::scenario::{ModelBehavior, Scenario, UnknownModel};
 
 /// Salt of the jitter draw; rule draws use the rule's index, far below it.
 const JITTER_SALT: u64 = u64::MAX;
+/// Salt of the generation-time draw, independent of the latency's.
+const GENERATION_SALT: u64 = u64::MAX - 1;
 
 /// A scenario with its models indexed by name.
 #[derive(Debug)]
@@ -37,6 +39,8 @@ pub(crate) struct Decision {
     pub(crate) fault: Option<Fault>,
     /// Latency to pay before anything else.
     pub(crate) latency: Duration,
+    /// How long writing the whole answer takes, after the latency.
+    pub(crate) generation: Duration,
 }
 
 impl Plan {
@@ -92,6 +96,7 @@ impl Plan {
                 attempt,
                 fault,
                 latency: Duration::ZERO,
+                generation: Duration::ZERO,
             };
         };
         let behavior = &self.scenario.models()[index];
@@ -108,18 +113,24 @@ impl Plan {
                         .is_none_or(|p| draw(seed, hash, attempt, *position as u64) < p)
             })
             .map(|(_, rule)| rule.fault().clone());
-        let jitter = behavior.max_jitter();
-        let latency = if jitter.is_zero() {
-            behavior.base_latency()
-        } else {
-            behavior.base_latency() + jitter.mul_f64(draw(seed, hash, attempt, JITTER_SALT))
+        let jittered = |base: Duration, jitter: Duration, salt: u64| {
+            if jitter.is_zero() {
+                base
+            } else {
+                base + jitter.mul_f64(draw(seed, hash, attempt, salt))
+            }
         };
         Decision {
             model: Some(index),
             name,
             attempt,
             fault,
-            latency,
+            latency: jittered(behavior.base_latency(), behavior.max_jitter(), JITTER_SALT),
+            generation: jittered(
+                behavior.base_generation(),
+                behavior.max_generation_jitter(),
+                GENERATION_SALT,
+            ),
         }
     }
 }
@@ -200,6 +211,42 @@ mod tests {
                 .all(|l| *l >= Duration::from_millis(100) && *l < Duration::from_millis(150))
         );
         assert!(latencies.iter().any(|l| *l != latencies[0]));
+    }
+
+    #[test]
+    fn generation_time_stays_within_bounds_and_is_drawn_apart_from_latency() {
+        let ms = Duration::from_millis;
+        let long = plan(
+            ModelBehavior::new("m")
+                .latency(ms(30))
+                .jitter(ms(10))
+                .generation(ms(20_000))
+                .generation_jitter(ms(40_000)),
+        );
+        let decisions: Vec<Decision> = (1..=200).map(|a| decide(&long, a)).collect();
+        assert!(
+            decisions
+                .iter()
+                .all(|d| d.generation >= ms(20_000) && d.generation < ms(60_000))
+        );
+        assert!(decisions.iter().all(|d| d.latency < ms(40)));
+        let shortest = decisions.iter().map(|d| d.generation).min().unwrap();
+        let longest = decisions.iter().map(|d| d.generation).max().unwrap();
+        assert!(
+            shortest < ms(25_000) && longest > ms(55_000),
+            "{shortest:?} to {longest:?}"
+        );
+        // A draw of its own: not the latency's fraction of its jitter.
+        let fraction = |value: Duration, base: u64, jitter: u64| {
+            (value.as_secs_f64() * 1000.0 - base as f64) / jitter as f64
+        };
+        assert!(decisions.iter().any(|d| {
+            (fraction(d.latency, 30, 10) - fraction(d.generation, 20_000, 40_000)).abs() > 0.1
+        }));
+        assert_eq!(
+            decide(&plan(ModelBehavior::new("m")), 1).generation,
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -264,10 +264,16 @@ pub enum UnknownModel {
     Serve,
 }
 
-/// How one model behaves: latency, streaming shape, reply text and fault rules.
+/// How one model behaves: latency, generation time, streaming shape, reply text and fault
+/// rules.
 ///
 /// Latency is `latency` plus a deterministic fraction of `jitter` (drawn from the scenario seed,
 /// the model and the attempt number) and is paid before anything else, faults included.
+/// Generation time, drawn the same way from `generation` and `generation_jitter`, is how long
+/// the model takes to write a whole answer: a non-streamed answer's response head waits for it
+/// (a server only answers once the text is done), a stream spreads it over its events (each
+/// pause grows by `generation / chunks`) after a first token that comes at the latency. Fast
+/// faults do not wait for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelBehavior {
@@ -276,6 +282,20 @@ pub struct ModelBehavior {
     latency: Duration,
     #[serde(default, rename = "jitter_ms", with = "duration_ms")]
     jitter: Duration,
+    #[serde(
+        default,
+        rename = "generation_ms",
+        with = "duration_ms",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    generation: Duration,
+    #[serde(
+        default,
+        rename = "generation_jitter_ms",
+        with = "duration_ms",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    generation_jitter: Duration,
     #[serde(default = "default_chunks")]
     chunks: u32,
     #[serde(default, rename = "chunk_interval_ms", with = "duration_ms")]
@@ -297,6 +317,8 @@ impl ModelBehavior {
             name: name.into(),
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
+            generation: Duration::ZERO,
+            generation_jitter: Duration::ZERO,
             chunks: default_chunks(),
             chunk_interval: Duration::ZERO,
             reply: None,
@@ -313,6 +335,19 @@ impl ModelBehavior {
     /// Up to this much extra latency, drawn deterministically per attempt.
     pub fn jitter(mut self, jitter: Duration) -> Self {
         self.jitter = jitter;
+        self
+    }
+
+    /// How long the model takes to write a whole answer after its first token (default none):
+    /// a non-streamed answer's head waits for it, a stream spreads it over its events.
+    pub fn generation(mut self, generation: Duration) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    /// Up to this much extra generation time, drawn deterministically per attempt.
+    pub fn generation_jitter(mut self, jitter: Duration) -> Self {
+        self.generation_jitter = jitter;
         self
     }
 
@@ -356,6 +391,16 @@ impl ModelBehavior {
         self.jitter
     }
 
+    /// Base generation time of a whole answer.
+    pub fn base_generation(&self) -> Duration {
+        self.generation
+    }
+
+    /// Maximum extra generation time.
+    pub fn max_generation_jitter(&self) -> Duration {
+        self.generation_jitter
+    }
+
     /// Content chunks per streamed answer.
     pub fn chunk_count(&self) -> u32 {
         self.chunks
@@ -397,6 +442,11 @@ impl ModelBehavior {
         }
         check_duration(&format!("{path}.latency_ms"), self.latency)?;
         check_duration(&format!("{path}.jitter_ms"), self.jitter)?;
+        check_duration(&format!("{path}.generation_ms"), self.generation)?;
+        check_duration(
+            &format!("{path}.generation_jitter_ms"),
+            self.generation_jitter,
+        )?;
         check_duration(&format!("{path}.chunk_interval_ms"), self.chunk_interval)?;
         for (index, rule) in self.rules.iter().enumerate() {
             rule.validate(&format!("{path}.rules[{index}]"))?;

@@ -217,3 +217,61 @@ async fn chunks_are_spaced_by_the_interval() {
     // Three content chunks and the finish chunk: three intervals after the first.
     assert!(last >= Duration::from_millis(1200), "{last:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_long_answer_holds_back_a_completions_head_and_paces_a_stream() {
+    let server = start(
+        r#"
+        [[models]]
+        name = "m"
+        latency_ms = 30
+        generation_ms = 40000
+        chunks = 4
+        "#,
+    )
+    .await;
+    let whole = common::chat_exchange(&server, &chat("m", false), Duration::from_secs(90))
+        .await
+        .parse();
+    assert_eq!(whole.status, 200);
+    assert!(whole.complete);
+    assert!(
+        whole.head_at >= Duration::from_secs(40) && whole.head_at < Duration::from_secs(41),
+        "{:?}",
+        whole.head_at
+    );
+
+    let exchange = common::chat_exchange(&server, &chat("m", true), Duration::from_secs(90)).await;
+    let last = exchange.reads.last().unwrap().1;
+    let stream = exchange.parse();
+    assert!(stream.complete);
+    let first_token = stream.first_event_at.unwrap();
+    assert!(first_token < Duration::from_secs(1), "{first_token:?}");
+    // Four content chunks and the finish chunk: four pauses of 10 s.
+    assert!(
+        last >= Duration::from_secs(40) && last < Duration::from_secs(52),
+        "{last:?}"
+    );
+    assert_eq!(server.log().requests()[1].fault, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fast_faults_do_not_wait_for_the_generation_time() {
+    let server = start(
+        r#"
+        [[models]]
+        name = "m"
+        latency_ms = 30
+        generation_ms = 40000
+        rules = [{ fault = "service_unavailable" }]
+        "#,
+    )
+    .await;
+    let reply = call(&server, &chat("m", false)).await;
+    assert_eq!(reply.status, 503);
+    assert!(
+        reply.head_at < Duration::from_secs(1),
+        "{:?}",
+        reply.head_at
+    );
+}

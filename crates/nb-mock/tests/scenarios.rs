@@ -31,9 +31,10 @@ fn every_shipped_scenario_parses_and_says_what_it_is() {
             "{} has a description",
             path.display()
         );
+        let duration = scenario.duration().unwrap_or_default();
         assert!(
-            scenario.duration().is_some(),
-            "{} has a duration",
+            (Duration::from_secs(20)..=Duration::from_secs(60)).contains(&duration),
+            "{} runs 20 to 60 s, not {duration:?}",
             path.display()
         );
         assert!(
@@ -53,11 +54,15 @@ fn every_shipped_scenario_parses_and_says_what_it_is() {
     assert_eq!(
         names,
         [
+            "burst_429.toml",
             "demo.toml",
             "flaky.toml",
             "hangs.toml",
+            "long_answers.toml",
             "outage_recovery.toml",
+            "partial_faults.toml",
             "rate_limits.toml",
+            "recovery.toml",
             "stream_cuts.toml"
         ]
     );
@@ -104,6 +109,8 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
             ModelBehavior::new("a")
                 .latency(Duration::from_millis(20))
                 .jitter(Duration::from_millis(5))
+                .generation(Duration::from_millis(900))
+                .generation_jitter(Duration::from_millis(100))
                 .chunks(3)
                 .chunk_interval(Duration::from_millis(7))
                 .rule(Rule::new(Fault::rate_limit()).attempts(1..=3))
@@ -127,6 +134,8 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
         name = "a"
         latency_ms = 20
         jitter_ms = 5
+        generation_ms = 900
+        generation_jitter_ms = 100
         chunks = 3
         chunk_interval_ms = 7
         rules = [
