@@ -235,6 +235,8 @@ fn policy(kind: u8, threshold: u32, window: u32, minimum: u32, pct: f32) -> (Tri
         failure_rate_threshold: pct,
         slow_call_duration: Some(Duration::from_millis(SLOW_AFTER_MS)),
         slow_call_rate_threshold: 80.0,
+        consecutive_failures: None,
+        confidence_z: None,
     };
     match kind {
         0 => (

@@ -400,16 +400,18 @@ impl CallState {
         &mut self,
         inner: &'a Inner,
         attempter: &mut A,
-        first: &Flight,
+        running: &[Flight],
     ) -> Option<(Flight, Launched<'a, A::Output>)> {
         let now = crate::client::now();
-        let running = first.lease.target.clone();
-        self.skipped.push(running.clone());
+        let skipped = self.skipped.len();
+        self.skipped
+            .extend(running.iter().map(|f| f.lease.target.clone()));
         let selection = self.select(inner, now);
-        self.skipped.retain(|t| *t != running);
+        self.skipped.truncate(skipped);
         let selection = selection.ok()?;
         let target = selection.target().clone();
-        if target == running || !inner.hedge_budget.try_withdraw(now) {
+        let taken = running.iter().any(|f| f.lease.target == target);
+        if taken || !inner.hedge_budget.try_withdraw(now) {
             selection.abandon();
             return None;
         }
@@ -423,7 +425,7 @@ impl CallState {
             return None;
         }
         let inflight = selection.start();
-        let number = first.lease.number + 1;
+        let number = running.iter().map(|f| f.lease.number).max().unwrap_or(0) + 1;
         let key = target.endpoint.active_key();
         let tier = inner
             .settings
@@ -682,30 +684,6 @@ enum Landed<O> {
     Fatal(Error),
 }
 
-/// Which of two futures finished first.
-enum First<A, B> {
-    A(A),
-    B(B),
-}
-
-/// Awaits whichever of `a` and `b` finishes first (`a` when both are ready).
-async fn first<FA, FB>(a: &mut FA, b: &mut FB) -> First<FA::Output, FB::Output>
-where
-    FA: Future + Unpin,
-    FB: Future + Unpin,
-{
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = Pin::new(&mut *a).poll(cx) {
-            return Poll::Ready(First::A(v));
-        }
-        if let Poll::Ready(v) = Pin::new(&mut *b).poll(cx) {
-            return Poll::Ready(First::B(v));
-        }
-        Poll::Pending
-    })
-    .await
-}
-
 /// An attempt in flight: its lease (to record it) and its span.
 struct Flight {
     lease: Lease,
@@ -727,18 +705,26 @@ impl Flight {
     }
 }
 
-/// Runs a launched attempt; if it has not answered within its target's
-/// hedge delay and another target is available (and the hedge budget
-/// allows), sends the same request there too. The first answer wins and
-/// the other attempt is dropped (cancelling it); a failure while the other
-/// runs is recorded and falls back to it.
+/// What woke the race: an attempt ended (its index and result), or the
+/// next hedge is due.
+enum Woke<O> {
+    Ended(usize, Result<O, AttemptError>),
+    HedgeDue,
+}
+
+/// Runs a launched attempt; while no attempt has answered, every hedge
+/// delay (the first attempt's target's) sends the same request to one more
+/// available target, if the hedge budget allows. The first answer wins and
+/// every other attempt is dropped (cancelling it); a failure while others
+/// run is recorded and falls back to them. So a hedge that lands on a
+/// second hung target is hedged in turn.
 async fn race<'a, A: Attempter>(
     inner: &'a Inner,
     call: &mut CallState,
     attempter: &mut A,
     first: Flight,
     kind: HedgeKind,
-    mut first_fut: Launched<'a, A::Output>,
+    first_fut: Launched<'a, A::Output>,
 ) -> Landed<A::Output> {
     let hedging = inner.settings.hedging;
     if !hedging.enabled || call.chain.targets.len() < 2 {
@@ -752,48 +738,59 @@ async fn race<'a, A: Attempter>(
         .of(kind)
         .delay(hedging.min_delay, hedging.max_delay)
         .unwrap_or(hedging.initial_delay);
-    // A hedge the budget (or the lack of an available target) refuses is
-    // asked for again one delay later.
     let mut wake = later(first.lease.started, delay);
-    let mut running = (&mut first_fut).instrument(first.span.clone());
-    let (second, mut second_fut) = loop {
-        if wake >= call.deadline {
-            return first.land(running.await);
-        }
+    let mut flights = vec![first];
+    let mut futs = vec![first_fut];
+    loop {
+        let hedge_due = wake < call.deadline && flights.len() < call.chain.targets.len();
         let mut wait = std::pin::pin!(tokio::time::sleep_until(wake.into()));
-        if let First::A(result) = self::first(&mut running, &mut wait).await {
-            return first.land(result);
+        let woke = std::future::poll_fn(|cx| {
+            for (i, (fut, flight)) in futs.iter_mut().zip(&flights).enumerate() {
+                let _entered = flight.span.enter();
+                if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(Woke::Ended(i, result));
+                }
+            }
+            if hedge_due && wait.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Woke::HedgeDue);
+            }
+            Poll::Pending
+        })
+        .await;
+        let (i, result) = match woke {
+            Woke::HedgeDue => {
+                // A hedge the budget (or the lack of an available target)
+                // refuses is asked for again one delay later.
+                if let Some((flight, fut)) = call.launch_hedge(inner, attempter, &flights) {
+                    flights.push(flight);
+                    futs.push(fut);
+                }
+                wake = later(wake, delay);
+                continue;
+            }
+            Woke::Ended(i, result) => (i, result),
+        };
+        drop(futs.swap_remove(i));
+        let flight = flights.swap_remove(i);
+        match flight.land(result) {
+            Landed::Served(output, lease) => {
+                drop(futs);
+                let now = crate::client::now();
+                for loser in flights {
+                    loser.lease.cancel(inner, call, now);
+                }
+                return Landed::Served(output, lease);
+            }
+            Landed::Fatal(error) => return Landed::Fatal(error),
+            Landed::Failed(lease, failed) if !flights.is_empty() => {
+                // The attempts still running are this one's fallback.
+                let target = lease.target.clone();
+                let now = crate::client::now();
+                lease.fail(inner, call, failed.diagnosis, Decision::Fallback, now);
+                call.give_up(target);
+            }
+            failed => return failed,
         }
-        match call.launch_hedge(inner, attempter, &first) {
-            Some(hedge) => break hedge,
-            None => wake = later(wake, delay),
-        }
-    };
-    let mut hedge = (&mut second_fut).instrument(second.span.clone());
-    let (winner, loser, rest) = match self::first(&mut running, &mut hedge).await {
-        First::A(result) => (first.land(result), second, hedge),
-        First::B(result) => (second.land(result), first, running),
-    };
-    match winner {
-        Landed::Served(output, lease) => {
-            drop(rest);
-            loser.lease.cancel(inner, call, crate::client::now());
-            Landed::Served(output, lease)
-        }
-        Landed::Failed(lease, failed) => {
-            // The other attempt is this one's fallback.
-            let target = lease.target.clone();
-            lease.fail(
-                inner,
-                call,
-                failed.diagnosis,
-                Decision::Fallback,
-                crate::client::now(),
-            );
-            call.give_up(target);
-            loser.land(rest.await)
-        }
-        Landed::Fatal(error) => Landed::Fatal(error),
     }
 }
 
@@ -807,6 +804,7 @@ pub(crate) async fn run<A: Attempter>(
         let now = now();
         if !call.deposited {
             inner.budget.deposit(now);
+            inner.hedge_budget.deposit(now);
             call.deposited = true;
         }
         if now >= call.deadline {

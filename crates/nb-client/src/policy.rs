@@ -519,9 +519,10 @@ pub struct Hedging {
     /// long answers take a minute or two is not hedged.
     pub max_delay: Duration,
     /// The delay of a target with no success measured yet (of the same
-    /// kind). Default: 30 s: a hang on a new target costs at most that,
-    /// and a long answer is hedged only until the target's first answers
-    /// teach it its own delay.
+    /// kind). Default: 120 s, the longest delay: a new target's first,
+    /// possibly long answer is not mistaken for a hang (a hedge that beat
+    /// it would leave the target without a sample and hedged for good), so
+    /// a hang on a target that never answered costs up to two minutes.
     pub initial_delay: Duration,
     /// Most hedges as a share of calls (0 to 1). Default: 0.5: enough for
     /// a model hanging on a third of its calls to keep serving the rest
@@ -535,7 +536,7 @@ impl Default for Hedging {
             enabled: true,
             min_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(120),
-            initial_delay: Duration::from_secs(30),
+            initial_delay: Duration::from_secs(120),
             max_share: 0.5,
         }
     }

@@ -937,16 +937,12 @@ async fn without_a_measured_success_a_hang_is_hedged_at_the_initial_delay_and_of
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_healthy_completion_is_neither_timed_out_nor_hedged() {
-    // Every answer takes 60 s: no tier cuts a completion short, and once
-    // the target's first answer taught it its delay, no hedge fires before
-    // the answer. (The first is hedged at the initial delay, and still
-    // served by the primary: the hedge is as slow.)
+    // Every answer takes 60 s: no tier cuts a completion short, and no
+    // hedge fires before the answer, neither before the target's first
+    // success (the initial delay is two minutes) nor after it taught the
+    // target its own delay.
     let mock = scripted(|model, _| slow(model, Duration::from_secs(60)));
     let client = builder(&mock).build().unwrap();
-    let first = client.chat().create(request()).await.unwrap();
-    assert_eq!(first.served_by(), "primary");
-    assert_eq!(decisions(first.attempts()), ["served", "cancelled"]);
-    assert!(first.attempts()[1].is_hedge());
     for _ in 0..3 {
         let start = tokio::time::Instant::now();
         let response = client.chat().create(request()).await.unwrap();
@@ -2287,6 +2283,8 @@ async fn a_long_answer_is_not_a_slow_call_for_the_breaker() {
                 failure_rate_threshold: 50.0,
                 slow_call_duration: Some(Duration::from_secs(5)),
                 slow_call_rate_threshold: 100.0,
+                consecutive_failures: None,
+                confidence_z: None,
             }),
             ..CircuitBreakerConfig::default()
         })

@@ -117,13 +117,17 @@ pub enum TripPolicy {
 
 impl Default for TripPolicy {
     /// A failure rate of 50 % over a 10 s time window with at least 10
-    /// calls, slow calls not judged. A model failing 30 % of its calls
-    /// still serves the 70 % (five failures in a row, common at that rate
-    /// under load, would eject it), while an outage trips within seconds
-    /// under any real traffic. Time-sampled as Polly's circuit breaker is,
-    /// with resilience4j's 50 % threshold; a slow call is left to hedging
-    /// and per-phase deadlines, since an LLM answer's length varies too
-    /// much for one slow-call bar.
+    /// calls (judged by the lower end of its 95 % confidence interval), or
+    /// 20 failures in a row; slow calls judged only when every call of the
+    /// window is one. A model failing 30 % of its calls still
+    /// serves the 70 % (five failures in a row, common at that rate under
+    /// load, would eject it; twenty in a row happen at that rate about once
+    /// in 10¹⁰ calls), while an outage trips within seconds at any traffic,
+    /// and at once under heavy traffic (the twenty in a row), without
+    /// waiting for the window's older successes to age out. Time-sampled as
+    /// Polly's circuit breaker is, with resilience4j's 50 % threshold. No
+    /// slow-call duration: an LLM answer's length varies too much for one
+    /// bar; the client reports a call a hedge outran as slow.
     fn default() -> Self {
         Self::FailureRate(FailureRatePolicy {
             window: SlidingWindow::Time(Duration::from_secs(10)),
@@ -131,6 +135,8 @@ impl Default for TripPolicy {
             failure_rate_threshold: 50.0,
             slow_call_duration: None,
             slow_call_rate_threshold: 100.0,
+            consecutive_failures: Some(20),
+            confidence_z: Some(1.96),
         })
     }
 }
@@ -160,6 +166,18 @@ pub struct FailureRatePolicy {
     pub slow_call_duration: Option<Duration>,
     /// Slow-call percentage (0–100] that opens the breaker. Default: 100.
     pub slow_call_rate_threshold: f32,
+    /// Also open after this many failures in a row, whatever the window
+    /// says: under heavy traffic an outage then trips at once instead of
+    /// when the window's older successes have aged out. Default: `None`
+    /// (resilience4j has no such rule).
+    pub consecutive_failures: Option<u32>,
+    /// Judge the failure rate by the lower end of its Wilson score
+    /// interval at this many standard deviations (1.96: 95 % two-sided)
+    /// instead of the rate itself, so a few calls that happen to fail
+    /// often do not trip the breaker while an outage still does (ten
+    /// failures in ten calls: at least 72 %). The slow-call rate is judged
+    /// as measured. Default: `None` (resilience4j's plain rate).
+    pub confidence_z: Option<f32>,
 }
 
 impl Default for FailureRatePolicy {
@@ -170,6 +188,8 @@ impl Default for FailureRatePolicy {
             failure_rate_threshold: 50.0,
             slow_call_duration: Some(Duration::from_secs(60)),
             slow_call_rate_threshold: 100.0,
+            consecutive_failures: None,
+            confidence_z: None,
         }
     }
 }
@@ -317,6 +337,17 @@ impl CircuitBreakerConfig {
                 count("minimum_calls", p.minimum_calls, u32::MAX)?;
                 percent("failure_rate_threshold", p.failure_rate_threshold)?;
                 percent("slow_call_rate_threshold", p.slow_call_rate_threshold)?;
+                if let Some(n) = p.consecutive_failures {
+                    count("consecutive_failures", n, MAX_THRESHOLD)?;
+                }
+                if let Some(z) = p.confidence_z
+                    && !(z.is_finite() && z > 0.0)
+                {
+                    return Err(ConfigError::NotAPercentage {
+                        field: "confidence_z",
+                        value: z,
+                    });
+                }
                 if p.slow_call_duration == Some(Duration::ZERO) {
                     return Err(ConfigError::Zero {
                         field: "slow_call_duration",
@@ -368,6 +399,8 @@ impl CircuitBreakerConfig {
                 failure_rate_threshold: clamp_percent(p.failure_rate_threshold),
                 slow_call_duration: p.slow_call_duration.filter(|d| !d.is_zero()),
                 slow_call_rate_threshold: clamp_percent(p.slow_call_rate_threshold),
+                consecutive_failures: p.consecutive_failures.map(|n| c(n, MAX_THRESHOLD)),
+                confidence_z: p.confidence_z.filter(|z| z.is_finite() && *z > 0.0),
             }),
         };
         Self {
@@ -399,6 +432,8 @@ mod tests {
                 failure_rate_threshold: 50.0,
                 slow_call_duration: None,
                 slow_call_rate_threshold: 100.0,
+                consecutive_failures: Some(20),
+                confidence_z: Some(1.96),
             })
         );
         assert_eq!(c.recovery_timeout, Duration::from_secs(2));
@@ -476,6 +511,8 @@ mod tests {
                 failure_rate_threshold: -3.0,
                 slow_call_duration: Some(Duration::ZERO),
                 slow_call_rate_threshold: f32::NAN,
+                consecutive_failures: Some(0),
+                confidence_z: Some(f32::NAN),
             }),
             recovery_timeout: Duration::from_secs(100),
             recovery_multiplier: 0,

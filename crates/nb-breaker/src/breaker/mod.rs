@@ -318,6 +318,10 @@ enum Policy {
         failure_pct: f32,
         slow_pct: f32,
         slow_after: Option<Duration>,
+        /// Failures in a row that trip whatever the window says.
+        consecutive: Option<u32>,
+        /// Judge the failure rate by its Wilson lower bound at this z.
+        confidence_z: Option<f32>,
     },
 }
 
@@ -338,6 +342,8 @@ impl Policy {
                     failure_pct: p.failure_rate_threshold,
                     slow_pct: p.slow_call_rate_threshold,
                     slow_after: p.slow_call_duration,
+                    consecutive: p.consecutive_failures,
+                    confidence_z: p.confidence_z,
                 }
             }
         }
@@ -375,6 +381,19 @@ struct Counters {
     abandoned: AtomicU64,
     rejected: AtomicU64,
     opened: AtomicU64,
+}
+
+/// The lower end of the Wilson score interval of `k` successes in `n`
+/// trials at `z` standard deviations (0 when `n` is 0).
+fn wilson_lower(k: u64, n: u64, z: f64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - spread) / (1.0 + z2 / n)).max(0.0)
 }
 
 fn bump(counter: &AtomicU64) {
@@ -917,11 +936,15 @@ impl CircuitBreaker {
     }
 
     fn judge_rate(&self, t: Ticket, failed: bool, slow: bool, now: Instant) {
+        let at_least =
+            |part: u64, pct: f32, calls: u64| part as f64 * 100.0 >= f64::from(pct) * calls as f64;
         let Policy::Rate {
             window,
             minimum_calls,
             failure_pct,
             slow_pct,
+            consecutive,
+            confidence_z,
             ..
         } = &self.policy
         else {
@@ -941,9 +964,13 @@ impl CircuitBreaker {
         };
         window.record(failed, slow, now_ns);
 
-        // The success streak that resets the trip level.
+        // The failures in a row (the word's low field, counted only when
+        // the policy trips on them) and the success streak that resets
+        // the trip level (its high field).
         while closed_like(w) {
-            let next = if failed || slow {
+            let next = if failed && consecutive.is_some() {
+                w.with_payload(Word::fields(w.lo() + 1, 0))
+            } else if failed || slow {
                 if w.payload() == 0 {
                     break;
                 }
@@ -964,17 +991,23 @@ impl CircuitBreaker {
         }
 
         let stats = window.stats(now_ns);
-        if stats.calls < *minimum_calls {
+        let in_a_row = w.lo();
+        let cause = if failed && consecutive.is_some_and(|n| in_a_row >= n) {
+            TransitionCause::ConsecutiveFailures { count: in_a_row }
+        } else if stats.calls < *minimum_calls {
             return;
-        }
-        let at_least =
-            |part: u64, pct: f32| part as f64 * 100.0 >= f64::from(pct) * stats.calls as f64;
-        let cause = if at_least(stats.failures, *failure_pct) {
+        } else if match confidence_z {
+            Some(z) => {
+                wilson_lower(stats.failures, stats.calls, f64::from(*z)) * 100.0
+                    >= f64::from(*failure_pct)
+            }
+            None => at_least(stats.failures, *failure_pct, stats.calls),
+        } {
             TransitionCause::FailureRate {
                 percent: stats.failure_rate(),
                 calls: stats.calls,
             }
-        } else if at_least(stats.slow, *slow_pct) {
+        } else if at_least(stats.slow, *slow_pct, stats.calls) {
             TransitionCause::SlowCallRate {
                 percent: stats.slow_call_rate(),
                 calls: stats.calls,

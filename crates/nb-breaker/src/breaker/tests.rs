@@ -492,6 +492,8 @@ fn rate_config(window: SlidingWindow, minimum_calls: u32) -> CircuitBreakerConfi
             failure_rate_threshold: 50.0,
             slow_call_duration: Some(S * 2),
             slow_call_rate_threshold: 80.0,
+            consecutive_failures: None,
+            confidence_z: None,
         }),
         ..classic()
     }
@@ -866,4 +868,56 @@ fn a_healthy_period_ends_the_incident_and_the_next_outage_starts_short() {
     let later = now + S * 3600;
     fail(&b, later, 10);
     assert_eq!(b.check(later).unwrap_err().retry_after, S * 2);
+}
+
+#[test]
+fn by_default_twenty_failures_in_a_row_trip_at_once_under_heavy_traffic() {
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let t0 = Instant::now();
+    // Five seconds of successes fill the window ...
+    succeed(&b, t0, 2500);
+    // ... and an outage trips on its twentieth failure, not when the
+    // failures outnumber them.
+    let t1 = t0 + S * 5;
+    fail(&b, t1, 19);
+    assert_eq!(b.state(t1), CircuitState::Closed);
+    fail(&b, t1, 1);
+    assert_eq!(b.state(t1), CircuitState::Open);
+    // A success between failures starts the count again.
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    succeed(&b, t0, 2500);
+    fail(&b, t1, 19);
+    succeed(&b, t1, 1);
+    fail(&b, t1, 19);
+    assert_eq!(b.state(t1), CircuitState::Closed);
+}
+
+#[test]
+fn by_default_a_few_unlucky_calls_do_not_trip_but_an_outage_does() {
+    let t0 = Instant::now();
+    // Six failures in ten calls: the rate is 60 %, but ten calls cannot
+    // tell that from a 30 % model having a bad moment.
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    fail(&b, t0, 6);
+    succeed(&b, t0, 4);
+    assert_eq!(b.state(t0), CircuitState::Closed);
+    // Ten failures in ten calls can: the lower bound is 72 %.
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    fail(&b, t0, 10);
+    assert_eq!(b.state(t0), CircuitState::Open);
+    // With more calls the bound closes in on the rate: 60 % trips after
+    // about a hundred.
+    let b = CircuitBreaker::new(CircuitBreakerConfig::default());
+    let mut calls = 0;
+    while let Ok(permit) = b.try_acquire(t0) {
+        calls += 1;
+        if calls % 5 < 3 {
+            permit.failure(t0);
+        } else {
+            permit.success(t0);
+        }
+    }
+    assert!((80..=120).contains(&calls), "tripped after {calls} calls");
+    assert!((wilson_lower(10, 10, 1.96) - 0.722).abs() < 0.001);
+    assert_eq!(wilson_lower(0, 0, 1.96), 0.0);
 }
