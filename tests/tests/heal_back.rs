@@ -397,3 +397,30 @@ async fn a_60_s_answer_from_a_healthy_model_succeeds() {
     assert_eq!(r.served_by(), PRIMARY);
     assert_eq!(r.attempts().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_primary_with_a_few_faults_is_not_dropped_by_a_second_rule() {
+    // A primary ten times slower than its fallback and failing 30 % of its
+    // calls: the balancer would score it under its exclusion bar, but only
+    // the breaker (which sees a 30 % failure rate) takes a target out.
+    let f = start(
+        nb_tests::client::scenario([
+            ModelBehavior::new(PRIMARY).latency(MS * 500).rule(
+                Rule::new(Fault::ServiceUnavailable {
+                    retry_after_s: None,
+                })
+                .probability(0.3),
+            ),
+            fallback(),
+        ]),
+        |b| b,
+    )
+    .await;
+    let client = Arc::new(f.client);
+    let calls = closed_loop(&client, 4, S * 60).await;
+    assert_eq!(failures(&calls), 0);
+    let kept = share(&calls, PRIMARY, Duration::ZERO, S * 60);
+    assert!(kept >= 0.6, "the primary kept {kept:.2}");
+    let status = client.health_status();
+    assert!(status.excluded_models.is_empty(), "{status:?}");
+}

@@ -13,7 +13,7 @@ use nb_breaker::{
 };
 use nb_diagnose::{DiagnosisEngine, ErrorCategory, Provider, ProviderProfile};
 use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
-use nb_route::{LoadBalancerConfig, LoadBalancingStrategy};
+use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
 use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
@@ -509,9 +509,11 @@ impl NeuralBridgeBuilder {
     }
 
     /// How a chain's balancer picks among available targets. Default:
-    /// [`Fallback`](LoadBalancingStrategy::Fallback), chain order with health
-    /// filtering: the caller named a primary, so it serves whenever it is
-    /// healthy.
+    /// [`Fallback`](LoadBalancingStrategy::Fallback), chain order: the
+    /// caller named a primary, so it serves whenever its breaker, its rate
+    /// limit and the predictor let it. (The balancer's own health-score
+    /// exclusion is off: the breaker is the one rule that takes a target
+    /// out of rotation, visibly and until a probe succeeds.)
     #[must_use]
     pub fn strategy(mut self, strategy: LoadBalancingStrategy) -> Self {
         self.strategy = strategy;
@@ -713,11 +715,20 @@ impl NeuralBridgeBuilder {
             overrides,
             TargetDefaults {
                 breaker: self.breaker.clone(),
+                // The breaker is the one thing that takes a target out of
+                // rotation (visibly, with an end); the balancer's stats
+                // weigh and order the targets, and its own health-score
+                // exclusion is off, so that a slow target with a few
+                // faults is not dropped by a second, unreported rule.
                 balancer: LoadBalancerConfig {
                     strategy: self.strategy,
                     health_check_interval: self.breaker.recovery_timeout,
                     predictive_threshold: threshold,
                     seed: self.seed,
+                    health: HealthPolicy {
+                        max_excluded_fraction: 0.0,
+                        ..HealthPolicy::default()
+                    },
                     ..LoadBalancerConfig::default()
                 },
                 windows: self.windows.iter().cloned().collect(),
