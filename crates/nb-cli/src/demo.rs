@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use nb_client::{
-    Attempt, ChatRequest, CircuitBreakerConfig, CircuitState, Error, ErrorCategory, HealthReport,
-    NeuralBridge, StreamEvent, StreamPolicy, Tier, Verdict,
+    Attempt, ChatRequest, CircuitState, Decision, Error, ErrorCategory, HealthReport, NeuralBridge,
+    StreamEvent, StreamPolicy, Verdict,
 };
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
@@ -46,13 +46,11 @@ const THINK: Duration = Duration::from_millis(120);
 /// Every third request is streamed.
 const STREAM_EVERY: u64 = 3;
 
-/// Retries on the same model per call (the client's `max_retries`, and the plain loop's).
+/// Retries on the same model per call (the plain loop's; the client's
+/// default `max_retries` is the same).
 const MAX_RETRIES: u32 = 2;
 
-/// Consecutive failures that open a breaker.
-const FAILURE_THRESHOLD: u32 = 5;
-
-/// Each upstream attempt's time limit (both clients).
+/// Each upstream attempt's time limit in the plain loop.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// How long the run waits, after its duration, for requests in flight.
@@ -167,20 +165,12 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
         .start()
         .await
         .map_err(CliError::runtime)?;
+    // The shipped defaults, but for continuing cut streams.
     let client = NeuralBridge::builder()
         .base_url(server.base_url())
         .api_key("demo-key-not-a-real-one")
         .fallback_models(chain.iter().skip(1).cloned())
-        .max_retries(MAX_RETRIES)
-        .deadline(Duration::from_secs(8))
-        .timeout_ladder([Tier::Fixed(ATTEMPT_TIMEOUT)])
-        .idle_timeout(Duration::from_secs(1))
         .stream_policy(StreamPolicy::Continue)
-        .breaker(CircuitBreakerConfig {
-            recovery_timeout: Duration::from_secs(2),
-            max_recovery_timeout: Duration::from_secs(8),
-            ..CircuitBreakerConfig::consecutive_failures(FAILURE_THRESHOLD)
-        })
         .seed(7)
         .build()
         .map_err(|e| CliError::runtime(format!("cannot build the client: {e}")))?;
@@ -205,21 +195,19 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
     render::wrapped(
         &mut head,
         "  Client:   ",
-        &format!(
-            "NeuralBridge: diagnoses each failure, retries only what can heal ({MAX_RETRIES} \
-             retries per model at most, honouring Retry-After), opens a breaker after \
-             {FAILURE_THRESHOLD} failures in a row, {} per attempt, continues cut streams on \
-             the next model.",
-            render::duration(ATTEMPT_TIMEOUT)
-        ),
+        "NeuralBridge with its shipped defaults: diagnoses each failure, goes elsewhere at \
+         once after one that can heal (backs off, honouring Retry-After, only when nothing \
+         else is available), hedges an attempt that has not answered within its model's \
+         usual time, opens a breaker at a 50 % failure rate for 2 s and brings the model \
+         back gradually; continues cut streams on the next model.",
     );
     render::wrapped(
         &mut head,
         "  Versus:   ",
         &format!(
             "a plain retry loop, at the same time, against its own copy of the scenario: {} \
-             tries per model, then the next model; no diagnosis, no backoff, no breakers; the \
-             same {} per attempt.",
+             tries per model, then the next model; no diagnosis, no backoff, no breakers; {} \
+             per attempt.",
             1 + MAX_RETRIES,
             render::duration(ATTEMPT_TIMEOUT)
         ),
@@ -343,7 +331,8 @@ fn models(attempts: &[Attempt]) -> Vec<(String, Option<ErrorCategory>)> {
     attempts
         .iter()
         .map(|a| {
-            let failure = if a.is_success() {
+            // A hedge's loser was cancelled: a call, not a failure.
+            let failure = if a.is_success() || a.decision() == Decision::Cancelled {
                 None
             } else {
                 Some(a.diagnosis().map_or(ErrorCategory::Unknown, |d| d.category))

@@ -520,9 +520,11 @@ impl NeuralBridgeBuilder {
         self
     }
 
-    /// Each target's circuit breaker. Default: open after 5 consecutive
-    /// failures, 30 s recovery (doubling on repeated trips), 3 probe
-    /// successes to close.
+    /// Each target's circuit breaker. Default: nb-breaker's
+    /// (`CircuitBreakerConfig::default()`): open at a 50 % failure rate
+    /// over 10 s (at least 10 calls, judged by the 95 % lower bound) or 20
+    /// failures in a row, first open 2 s, each open at least a quarter of
+    /// the incident's age (up to 5 min), 2 probes to close.
     #[must_use]
     pub fn breaker(mut self, config: CircuitBreakerConfig) -> Self {
         self.breaker = config;
@@ -659,7 +661,7 @@ impl NeuralBridgeBuilder {
         self
     }
 
-    /// A diagnosis engine with your own rules or wait cap.
+    /// A diagnosis engine with your own rules.
     #[must_use]
     pub fn diagnosis_engine(mut self, engine: DiagnosisEngine) -> Self {
         self.engine = Some(engine);
