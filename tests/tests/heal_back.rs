@@ -424,3 +424,56 @@ async fn a_slow_primary_with_a_few_faults_is_not_dropped_by_a_second_rule() {
     let status = client.health_status();
     assert!(status.excluded_models.is_empty(), "{status:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_weekly_pattern_is_avoided_in_its_hours_and_the_model_returns_after() {
+    const HOUR: Duration = Duration::from_secs(3600);
+    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    // The primary is rate-limited for the same three hours of four weeks
+    // in a row, and healthy otherwise (its behaviour is swapped live).
+    let f = start(nb_tests::client::scenario([primary(), fallback()]), |b| b).await;
+    let limited = || primary().rule(Rule::new(Fault::rate_limit_after(30)));
+    let t0 = Instant::now();
+    let at = |offset: Duration| tokio::time::sleep_until(t0 + offset);
+    // Three weeks of traffic: one call every 31 s through the bad hours and
+    // through three healthy hours later the same day.
+    for week in 0..3 {
+        for (start, behavior) in [
+            (WEEK * week, limited()),
+            (WEEK * week + HOUR * 5, primary()),
+        ] {
+            f.server.set_model(behavior).unwrap();
+            for i in 0..(3 * 3600 / 31) {
+                at(start + Duration::from_secs(31 * i)).await;
+                f.client.chat().create(chat(PRIMARY)).await.unwrap();
+            }
+        }
+    }
+    f.server.set_model(limited()).unwrap();
+    // Week four, an hour into the bad hours: the primary is skipped, with
+    // one probe every 5 s.
+    at(WEEK * 3 + HOUR).await;
+    let before = f.server.log().attempts(PRIMARY);
+    for _ in 0..60 {
+        let r = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+        assert_eq!(r.served_by(), FALLBACK);
+        tokio::time::sleep(S).await;
+    }
+    let probes = f.server.log().attempts(PRIMARY) - before;
+    assert!(
+        (1..=13).contains(&probes),
+        "{probes} calls to the primary in a minute"
+    );
+    let health = f.client.health_status();
+    assert!(
+        health.excluded_models.iter().any(|m| m == PRIMARY),
+        "{health:?}"
+    );
+    // After the bad hours (the clock hour the last one ends in included:
+    // patterns are by UTC hour) it serves at once.
+    f.server.set_model(primary()).unwrap();
+    at(WEEK * 3 + HOUR * 4 + S).await;
+    let r = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+    assert_eq!(r.served_by(), PRIMARY);
+    assert_eq!(r.attempts().len(), 1);
+}
