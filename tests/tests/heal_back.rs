@@ -105,6 +105,7 @@ fn failures(calls: &[Call]) -> usize {
 
 #[tokio::test(start_paused = true)]
 async fn after_three_transient_503s_the_next_calls_go_to_the_primary() {
+    let store = nb_client::MemoryStore::default();
     let f = start(
         nb_tests::client::scenario([
             primary().rule(
@@ -115,12 +116,25 @@ async fn after_three_transient_503s_the_next_calls_go_to_the_primary() {
             ),
             fallback(),
         ]),
-        |b| b,
+        |b| b.state_store(store.clone()),
     )
     .await;
     for _ in 0..3 {
         let r = f.client.chat().create(chat(PRIMARY)).await.unwrap();
         assert_eq!(r.served_by(), FALLBACK, "each 503 went elsewhere at once");
+    }
+    // Saved and loaded by a restarted client: nothing keeps it away.
+    assert!(f.client.save_state().unwrap());
+    let restarted = NeuralBridge::builder()
+        .base_url(f.server.base_url())
+        .api_key(nb_tests::client::KEY)
+        .fallback_models([PRIMARY, FALLBACK])
+        .state_store(store)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let r = restarted.chat().create(chat(PRIMARY)).await.unwrap();
+        assert_eq!(r.served_by(), PRIMARY);
     }
     // Right after, an hour later, a week later: the primary serves.
     for wait in [Duration::ZERO, S * 3600, S * 7 * 24 * 3600] {
@@ -132,7 +146,7 @@ async fn after_three_transient_503s_the_next_calls_go_to_the_primary() {
         }
     }
     let log = f.server.log();
-    assert_eq!(log.attempts(PRIMARY), 33);
+    assert_eq!(log.attempts(PRIMARY), 53);
     assert_eq!(log.attempts(FALLBACK), 3);
     let status = f.client.health_status();
     assert!(
