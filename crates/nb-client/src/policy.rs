@@ -489,6 +489,10 @@ impl Tier {
 /// clamped to `min_delay..=max_delay`; a hang never inflates it, since only
 /// successes are measured. A target with no success yet waits
 /// `initial_delay`.
+/// One budget covers every hedge because none duplicates an answer the
+/// caller sees: the race ends at the first complete answer (a completion)
+/// or the first token (a stream), when the others have produced nothing
+/// yet, and they are dropped at once.
 /// Hedges are at most `max_share` of the calls over the last minute (plus
 /// one a second, so a quiet client can hedge too); a hedge the budget
 /// refuses is asked for again one delay later. The attempt a hedge
