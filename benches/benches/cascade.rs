@@ -32,6 +32,9 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
 const MODEL: &str = "gpt-4o-mini";
+/// The fallback the client is configured with (never called: the primary
+/// answers).
+const FALLBACK: &str = "gpt-4o";
 const KEY: &str = "sk-bench-0000";
 const CALLERS: usize = 64;
 
@@ -54,9 +57,12 @@ impl Setup {
                 .start()
                 .await
                 .expect("nb-mock starts");
+            // A fallback is configured, as in most deployments: the
+            // cascade then arms a hedge timer for every attempt.
             let client = NeuralBridge::builder()
                 .base_url(server.base_url())
                 .api_key(KEY)
+                .fallback_models([FALLBACK])
                 .build()
                 .expect("client");
             let setup = Arc::new(Self {
