@@ -409,24 +409,56 @@ impl CallState {
         let selection = self.select(inner, now);
         self.skipped.truncate(skipped);
         let selection = selection.ok()?;
-        let target = selection.target().clone();
-        let taken = running.iter().any(|f| f.lease.target == target);
+        let taken = running
+            .iter()
+            .any(|f| &f.lease.target == selection.target());
         if taken || !inner.hedge_budget.try_withdraw(now) {
             selection.abandon();
             return None;
         }
+        let admitted = self.admit(selection, now).ok()?;
+        let key = admitted.0.endpoint.active_key();
+        let number = running.iter().map(|f| f.lease.number).max().unwrap_or(0) + 1;
+        let (ctx, mut flight) = self.flight(inner, attempter, admitted, key, false, number, now);
+        flight.lease.hedge = true;
+        let (kind, fut) = attempter.launch(inner, ctx)?;
+        flight.lease.kind = Some(kind);
+        Some((flight, fut))
+    }
+
+    /// Takes a breaker permit and a rate-limit slot for the selected
+    /// target, or hands the selection back unused and returns the target:
+    /// nothing is recorded (no call was made, and a health probe the
+    /// balancer granted is freed).
+    fn admit(&self, selection: Selection<TargetId>, now: Instant) -> Result<Admitted, TargetId> {
+        let target = selection.target().clone();
         let Ok(permit) = target.breaker.try_acquire_owned(now) else {
             selection.abandon();
-            return None;
+            return Err(target);
         };
         if target.limiter.try_acquire(self.cost, now).is_err() {
+            // Frees a half-open slot if the permit was a breaker probe.
             drop(permit);
             selection.abandon();
-            return None;
+            return Err(target);
         }
-        let inflight = selection.start();
-        let number = running.iter().map(|f| f.lease.number).max().unwrap_or(0) + 1;
-        let key = target.endpoint.active_key();
+        Ok((target, permit, selection.start()))
+    }
+
+    /// An admitted attempt's context (its deadlines from the timeout
+    /// ladder and the call's deadline) and its flight (the lease that
+    /// records it, and its span).
+    #[allow(clippy::too_many_arguments)] // one call site each in `run` and `launch_hedge`
+    fn flight<A: Attempter>(
+        &self,
+        inner: &Inner,
+        attempter: &A,
+        (target, permit, inflight): Admitted,
+        key: Option<usize>,
+        drop_prefill: bool,
+        number: u32,
+        now: Instant,
+    ) -> (AttemptCtx, Flight) {
         let tier = inner
             .settings
             .tier(self.attempts.len())
@@ -437,28 +469,23 @@ impl CallState {
             deadline: later(now, tier).min(self.deadline),
             call_deadline: self.deadline,
             connect: target.profile.fast_fail,
-            drop_prefill: false,
+            drop_prefill,
             target,
         };
-        let prefill = attempter.prefill(&ctx.target, false);
-        let span = observe::attempt_span(&ctx.target, number);
-        let (kind, fut) = attempter.launch(inner, ctx.clone())?;
-        let flight = Flight {
-            lease: Lease {
-                target: ctx.target,
-                permit,
-                inflight,
-                number,
-                key,
-                prefill,
-                started: now,
-                ended: now,
-                kind: Some(kind),
-                hedge: true,
-            },
-            span,
+        let lease = Lease {
+            target: ctx.target.clone(),
+            permit,
+            inflight,
+            number,
+            key,
+            prefill: attempter.prefill(&ctx.target, drop_prefill),
+            started: now,
+            ended: now,
+            kind: None,
+            hedge: false,
         };
-        Some((flight, fut))
+        let span = observe::attempt_span(&ctx.target, number);
+        (ctx, Flight { lease, span })
     }
 
     /// What to do after `target` failed with `f` using key `key`.
@@ -677,6 +704,10 @@ impl Lease {
     }
 }
 
+/// A target admitted for an attempt: its breaker permit and its balancer
+/// in-flight guard.
+type Admitted = (TargetId, Permit<Arc<CircuitBreaker>>, InFlight<TargetId>);
+
 /// How an attempt (or a hedged pair of them) ended.
 enum Landed<O> {
     Served(O, Lease),
@@ -838,53 +869,19 @@ pub(crate) async fn run<A: Attempter>(
                 Err(kind) => return Err(call.error(kind)),
             },
         };
-        let target = selection.target().clone();
         // A permit or a slot refused here lost a race with another call
         // (the availability filter admitted the target a moment ago): skip
-        // it for this pick. Nothing is recorded: no call was made, and a
-        // health probe the balancer granted is handed back unused.
-        let Ok(permit) = target.breaker.try_acquire_owned(now) else {
-            selection.abandon();
-            call.skipped.push(target);
-            continue;
+        // it for this pick.
+        let admitted = match call.admit(selection, now) {
+            Ok(admitted) => admitted,
+            Err(target) => {
+                call.skipped.push(target);
+                continue;
+            }
         };
-        if target.limiter.try_acquire(call.cost, now).is_err() {
-            // Frees a half-open slot if the permit was a breaker probe.
-            drop(permit);
-            selection.abandon();
-            call.skipped.push(target);
-            continue;
-        }
-        let inflight = selection.start();
         let number = u32::try_from(call.attempts.len() + 1).unwrap_or(u32::MAX);
-        let tier = inner
-            .settings
-            .tier(call.attempts.len())
-            .duration(&target.profile);
-        let ctx = AttemptCtx {
-            key,
-            started: now,
-            deadline: later(now, tier).min(call.deadline),
-            call_deadline: call.deadline,
-            connect: target.profile.fast_fail,
-            drop_prefill,
-            target,
-        };
-        let prefill = attempter.prefill(&ctx.target, drop_prefill);
-        let span = observe::attempt_span(&ctx.target, number);
-        let lease = Lease {
-            target: ctx.target.clone(),
-            permit,
-            inflight,
-            number,
-            key,
-            prefill,
-            started: ctx.started,
-            ended: ctx.started,
-            kind: None,
-            hedge: false,
-        };
-        let mut flight = Flight { lease, span };
+        let (ctx, mut flight) =
+            call.flight(inner, attempter, admitted, key, drop_prefill, number, now);
         let landed = match attempter.launch(inner, ctx.clone()) {
             Some((kind, fut)) => {
                 flight.lease.kind = Some(kind);
