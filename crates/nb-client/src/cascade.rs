@@ -615,9 +615,11 @@ impl Lease {
     ) {
         use ErrorCategory as C;
         let latency = now.saturating_duration_since(self.started);
-        let balancer = &call.chain.balancer;
         let category = diagnosis.as_ref().map(|d| d.category);
-        match &diagnosis {
+        let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
+        let attempt = self.attempt(call, latency, diagnosis, decision);
+        let balancer = &call.chain.balancer;
+        match category {
             // A served stream is judged by how soon its content started,
             // not by how long the answer ran: the breaker's slow-call
             // measure and the balancer's latency see the time to
@@ -636,20 +638,18 @@ impl Lease {
                 }
                 balancer.finish(self.inflight, responsive, true, now);
             }
-            Some(d) => match d.category {
-                C::InvalidRequest | C::ContextLength | C::ContentFilter => {
-                    self.permit.ignored();
-                    drop(self.inflight);
-                }
-                C::RateLimit => {
-                    self.permit.rate_limited(now, d.retry_after);
-                    balancer.finish(self.inflight, latency, false, now);
-                }
-                _ => {
-                    self.permit.failure(now);
-                    balancer.finish(self.inflight, latency, false, now);
-                }
-            },
+            Some(C::InvalidRequest | C::ContextLength | C::ContentFilter) => {
+                self.permit.ignored();
+                drop(self.inflight);
+            }
+            Some(C::RateLimit) => {
+                self.permit.rate_limited(now, retry_after);
+                balancer.finish(self.inflight, latency, false, now);
+            }
+            Some(_) => {
+                self.permit.failure(now);
+                balancer.finish(self.inflight, latency, false, now);
+            }
         }
         inner.learner.record(&Outcome {
             model: &self.target.name,
@@ -658,7 +658,19 @@ impl Lease {
             latency,
             failure: category,
         });
-        let attempt = Attempt {
+        observe::attempt(inner, &attempt, &self.target.name);
+        call.record(attempt);
+    }
+
+    /// The attempt as the response or the error lists it.
+    fn attempt(
+        &self,
+        call: &CallState,
+        latency: Duration,
+        diagnosis: Option<Diagnosis>,
+        decision: Decision,
+    ) -> Attempt {
+        Attempt {
             number: self.number,
             model: Arc::clone(&self.target.model),
             endpoint: Arc::clone(&self.target.endpoint.name),
@@ -669,9 +681,7 @@ impl Lease {
             diagnosis: diagnosis.map(Box::new),
             decision,
             hedge: self.hedge,
-        };
-        observe::attempt(inner, &attempt, &self.target.name);
-        call.record(attempt);
+        }
     }
 
     /// Records an attempt that lost a hedge race: cancelled, not a
@@ -681,24 +691,14 @@ impl Lease {
     /// every call), never on a share of them; a hedge that lost is nothing.
     /// Neither is a sample for the balancer or the learner.
     fn cancel(self, inner: &Inner, call: &mut CallState, now: Instant) {
+        let latency = now.saturating_duration_since(self.started);
+        let attempt = self.attempt(call, latency, None, Decision::Cancelled);
         if self.hedge {
             self.permit.ignored();
         } else {
             self.permit.slow(now);
         }
         drop(self.inflight);
-        let attempt = Attempt {
-            number: self.number,
-            model: Arc::clone(&self.target.model),
-            endpoint: Arc::clone(&self.target.endpoint.name),
-            key_index: self.key,
-            prefill: self.prefill,
-            started_at: self.started.saturating_duration_since(call.started),
-            latency: now.saturating_duration_since(self.started),
-            diagnosis: None,
-            decision: Decision::Cancelled,
-            hedge: self.hedge,
-        };
         observe::attempt(inner, &attempt, &self.target.name);
         call.record(attempt);
     }
