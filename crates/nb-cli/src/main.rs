@@ -6,7 +6,7 @@
 //! neuralbridge diagnose --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY
 //! neuralbridge providers
 //! neuralbridge mock --scenario crates/nb-mock/scenarios/demo.toml --port 8081
-//! neuralbridge serve --config crates/nb-cli/config/serve.toml
+//! neuralbridge serve --config crates/nb-serve/config/serve.toml
 //! ```
 //!
 //! Every command's `--help` has examples; the exit codes are listed in `neuralbridge --help`
@@ -124,7 +124,7 @@ are documented in crates/nb-mock/README.md; crates/nb-mock/scenarios/ holds read
 
 const SERVE_HELP: &str = "\
 Examples:
-  neuralbridge serve --config crates/nb-cli/config/serve.toml
+  neuralbridge serve --config crates/nb-serve/config/serve.toml
   neuralbridge serve --config serve.toml --check        # validate and exit
   neuralbridge serve --config serve.toml --listen 127.0.0.1:9000
   # then, unchanged OpenAI SDK code:
@@ -293,7 +293,7 @@ fn run(cli: Cli) -> CliResult {
             current_thread()?.block_on(mock_cmd::run(scenario, a.host, a.port, a.quiet))
         }
         Command::Serve(a) => {
-            let config = serve::ServeConfig::load(&a.config)?;
+            let config = serve::load(&a.config)?;
             init_logging();
             multi_thread()?.block_on(serve::run(config, a.listen, a.check))
         }

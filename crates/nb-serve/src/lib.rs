@@ -1,7 +1,20 @@
-//! `neuralbridge serve`: the OpenAI-compatible sidecar.
+//! NeuralBridge as an OpenAI-compatible sidecar, for programs not written in
+//! Rust: `POST /v1/chat/completions` (streamed and not) and `GET /v1/models`
+//! for callers, backed by one `NeuralBridge` client; `GET /health` with the
+//! health report and the targets' states. `neuralbridge serve` (nb-cli) is
+//! the command that runs it.
 //!
-//! `POST /v1/chat/completions` (streamed and not) and `GET /v1/models` for callers, backed
-//! by one `NeuralBridge` client; `GET /health` with the health report and breaker states.
+//! ```no_run
+//! # async fn run() -> Result<(), nb_serve::ServeError> {
+//! let config = nb_serve::ServeConfig::load("serve.toml".as_ref())?;
+//! let sidecar = nb_serve::Sidecar::bind(config, None).await?;
+//! println!("{}", sidecar.summary());
+//! sidecar.serve(nb_serve::shutdown_signal()).await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
 
 mod chunk;
 mod config;
@@ -34,10 +47,21 @@ use tokio::net::TcpListener;
 
 use self::chunk::{Identity, chunk_json, complete_identity};
 use self::config::Route;
-pub(crate) use self::config::ServeConfig;
+pub use self::config::ServeConfig;
 use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
-use crate::args::print;
-use crate::exit::{CliError, CliResult, Exit};
+
+/// Why the sidecar could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The configuration cannot work: a file that does not load, an
+    /// invalid value, a missing environment variable.
+    #[error("{0}")]
+    Config(String),
+    /// The sidecar could not run: a port that cannot be bound, an I/O error.
+    #[error("{0}")]
+    Io(String),
+}
 
 /// How long a shutdown waits for requests in flight (streams included) to finish.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -54,111 +78,147 @@ struct State {
     token: Option<ApiKey>,
 }
 
-/// Builds the client, binds, prints the base URL and serves until Ctrl-C.
-pub(crate) async fn run(config: ServeConfig, listen: Option<SocketAddr>, check: bool) -> CliResult {
+/// A sidecar bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Sidecar {
+    listener: TcpListener,
+    state: Arc<State>,
+}
+
+/// Builds the client `config` describes and reads the callers' token: the
+/// checks `neuralbridge serve --check` runs.
+fn prepare(config: ServeConfig) -> Result<State, ServeError> {
     let client = config
         .builder()
         .build()
-        .map_err(|e| CliError::usage(format!("config: {e}")))?;
+        .map_err(|e| ServeError::Config(format!("config: {e}")))?;
     let token = match &config.auth_token_env {
         Some(var) => Some(
             std::env::var(var)
                 .ok()
                 .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| CliError::usage(format!("environment variable {var} is not set")))?
+                .ok_or_else(|| {
+                    ServeError::Config(format!("environment variable {var} is not set"))
+                })?
                 .trim()
                 .into(),
         ),
         None => None,
     };
-    if check {
-        print(&summary(&config, None))?;
-        return Ok(Exit::Ok);
-    }
-    let addr = listen.unwrap_or(config.listen);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| CliError::runtime(format!("cannot listen on {addr}: {e}")))?;
-    let bound = listener.local_addr()?;
-    if !bound.ip().is_loopback() {
-        eprintln!(
-            "warning: listening on {bound}, reachable from other machines{}",
-            if token.is_none() {
-                " with no auth_token_env: anyone who can reach it can spend your keys"
-            } else {
-                ""
-            }
-        );
-    }
-    print(&summary(&config, Some(bound)))?;
-    let saving = config.state_dir.is_some();
-    let state = Arc::new(State {
+    Ok(State {
         config,
         client,
         token,
-    });
-    let connections = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    let mut save_tick =
-        tokio::time::interval_at(tokio::time::Instant::now() + SAVE_EVERY, SAVE_EVERY);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = save_tick.tick(), if saving => save_state(&state.client).await,
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors, say: do not spin on the error.
-                        tracing::warn!(target: "neuralbridge::serve", "accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
-                let watcher = connections.watcher();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    let mut builder = auto::Builder::new(TokioExecutor::new());
-                    // A timer turns on hyper's limit on how long request headers may take
-                    // to arrive (a connection that never finishes them is closed).
-                    builder.http1().timer(TokioTimer::new());
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(connection).await;
-                });
+    })
+}
+
+/// Checks `config` as [`Sidecar::bind`] would (the client builds, the
+/// callers' token is set) without binding, and returns the summary of what
+/// it would serve.
+pub fn check(config: ServeConfig) -> Result<String, ServeError> {
+    let state = prepare(config)?;
+    Ok(summary(&state.config, None))
+}
+
+impl Sidecar {
+    /// Builds the client, reads the callers' token and binds `listen` (or
+    /// the config's `server.listen`; port 0 picks a free one).
+    pub async fn bind(config: ServeConfig, listen: Option<SocketAddr>) -> Result<Self, ServeError> {
+        let state = prepare(config)?;
+        let addr = listen.unwrap_or(state.config.listen);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| ServeError::Io(format!("cannot listen on {addr}: {e}")))?;
+        Ok(Self {
+            listener,
+            state: Arc::new(state),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener has an address (`bind` read none on some
+        // platforms only for unbound sockets); fall back to the config's.
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// Whether callers must send the configured token.
+    pub fn requires_token(&self) -> bool {
+        self.state.token.is_some()
+    }
+
+    /// The startup text: the base URL first (scripts read the first line),
+    /// then the routes.
+    pub fn summary(&self) -> String {
+        summary(&self.state.config, Some(self.local_addr()))
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets
+    /// requests in flight (streams included) finish for up to 10 s, closes
+    /// idle keep-alive connections and saves what was learned.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        let Self { listener, state } = self;
+        let saving = state.config.state_dir.is_some();
+        let connections = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        let mut save_tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + SAVE_EVERY, SAVE_EVERY);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = save_tick.tick(), if saving => save_state(&state.client).await,
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of file descriptors, say: do not spin on the error.
+                            tracing::warn!(target: "neuralbridge::serve", "accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = Arc::clone(&state);
+                    let watcher = connections.watcher();
+                    tokio::spawn(async move {
+                        let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                        let mut builder = auto::Builder::new(TokioExecutor::new());
+                        // A timer turns on hyper's limit on how long request headers may take
+                        // to arrive (a connection that never finishes them is closed).
+                        builder.http1().timer(TokioTimer::new());
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(connection).await;
+                    });
+                }
             }
         }
+        drop(listener);
+        let open = connections.count();
+        if open > 0 {
+            eprintln!(
+                "shutting down: waiting up to {} s for {open} open connection(s)",
+                DRAIN.as_secs()
+            );
+        }
+        if tokio::time::timeout(DRAIN, connections.shutdown())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "shutting down: requests still in flight after {} s were cut",
+                DRAIN.as_secs()
+            );
+        }
+        if saving {
+            save_state(&state.client).await;
+        }
     }
-    // Stop accepting, let requests in flight (streams included) finish, close idle
-    // keep-alive connections, then save what was learned.
-    drop(listener);
-    let open = connections.count();
-    if open > 0 {
-        eprintln!(
-            "shutting down: waiting up to {} s for {open} open connection(s)",
-            DRAIN.as_secs()
-        );
-    }
-    if tokio::time::timeout(DRAIN, connections.shutdown())
-        .await
-        .is_err()
-    {
-        eprintln!(
-            "shutting down: requests still in flight after {} s were cut",
-            DRAIN.as_secs()
-        );
-    }
-    if saving {
-        save_state(&state.client).await;
-    }
-    print("Stopped.\n")?;
-    Ok(Exit::Ok)
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix (what service managers and containers send).
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             // No handler could be installed: never resolve rather than stop at once.

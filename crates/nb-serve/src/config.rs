@@ -16,7 +16,7 @@ use nb_client::{
 use nb_transport::{ApiKey, Endpoint};
 use serde::Deserialize;
 
-use crate::exit::CliError;
+use crate::ServeError;
 
 /// The default listen address: loopback only.
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
@@ -91,9 +91,9 @@ struct CatchAllFile {
     fallbacks: Vec<String>,
 }
 
-/// A validated configuration.
+/// A validated `serve` configuration (see the crate's README for the file).
 #[derive(Debug)]
-pub(crate) struct ServeConfig {
+pub struct ServeConfig {
     /// Where to listen.
     pub(crate) listen: SocketAddr,
     /// The environment variable holding the callers' bearer token, if callers must send one.
@@ -152,11 +152,11 @@ pub(crate) enum Route {
 impl ServeConfig {
     /// Reads and validates `path`. A relative `server.state_dir` is taken relative to the
     /// file's directory.
-    pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
+    pub fn load(path: &Path) -> Result<Self, ServeError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))?;
+            .map_err(|e| ServeError::Config(format!("config {}: {e}", path.display())))?;
         let mut config = Self::parse(&text, &|var| std::env::var(var).ok())
-            .map_err(|e| CliError::usage(format!("config {}: {e}", path.display())))?;
+            .map_err(|e| ServeError::Config(format!("config {}: {e}", path.display())))?;
         if let (Some(dir), Some(base)) = (&mut config.state_dir, path.parent())
             && dir.is_relative()
         {
@@ -166,7 +166,7 @@ impl ServeConfig {
             && dir.exists()
             && !dir.is_dir()
         {
-            return Err(CliError::usage(format!(
+            return Err(ServeError::Config(format!(
                 "config {}: server.state_dir: {} is not a directory",
                 path.display(),
                 dir.display()
@@ -622,8 +622,8 @@ mod tests {
     fn the_example_configs_validate() {
         let keys = |var: &str| var.ends_with("_API_KEY").then(|| "sk-example".to_owned());
         for text in [
-            include_str!("../../config/serve.toml"),
-            include_str!("../../config/serve-mock.toml"),
+            include_str!("../config/serve.toml"),
+            include_str!("../config/serve-mock.toml"),
         ] {
             let c = ServeConfig::parse(text, &keys).unwrap();
             assert!(c.listen.ip().is_loopback());
