@@ -82,6 +82,7 @@ struct State {
 #[derive(Debug)]
 pub struct Sidecar {
     listener: TcpListener,
+    addr: SocketAddr,
     state: Arc<State>,
 }
 
@@ -129,19 +130,19 @@ impl Sidecar {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| ServeError::Io(format!("cannot listen on {addr}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| {
+            ServeError::Io(format!("cannot read the address bound for {addr}: {e}"))
+        })?;
         Ok(Self {
             listener,
+            addr,
             state: Arc::new(state),
         })
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        // A bound listener has an address (`bind` read none on some
-        // platforms only for unbound sockets); fall back to the config's.
-        self.listener
-            .local_addr()
-            .unwrap_or(self.state.config.listen)
+        self.addr
     }
 
     /// Whether callers must send the configured token.
@@ -159,7 +160,9 @@ impl Sidecar {
     /// requests in flight (streams included) finish for up to 10 s, closes
     /// idle keep-alive connections and saves what was learned.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
-        let Self { listener, state } = self;
+        let Self {
+            listener, state, ..
+        } = self;
         let saving = state.config.state_dir.is_some();
         let connections = GracefulShutdown::new();
         tokio::pin!(shutdown);
