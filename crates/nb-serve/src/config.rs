@@ -21,6 +21,14 @@ use crate::ServeError;
 /// The default listen address: loopback only.
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
 
+/// The default limit on how long a relayed stream runs: the client's own
+/// default deadline, so a stream that keeps sending cannot hold a
+/// connection and an upstream call forever.
+pub(crate) const DEFAULT_STREAM_LIMIT: Duration = Duration::from_secs(600);
+
+/// The default time a shutdown gives requests in flight to finish.
+pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
+
 /// The default cap on a request body.
 pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -46,6 +54,8 @@ struct ServerFile {
     auth_token_env: Option<String>,
     max_body_bytes: Option<usize>,
     state_dir: Option<PathBuf>,
+    stream_limit_s: Option<f64>,
+    drain_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +110,10 @@ pub struct ServeConfig {
     pub(crate) auth_token_env: Option<String>,
     /// The largest request body accepted.
     pub(crate) max_body: usize,
+    /// The longest a relayed stream may run, first byte to last.
+    pub(crate) stream_limit: Duration,
+    /// How long a shutdown lets requests in flight finish.
+    pub(crate) drain: Duration,
     /// Where learned state is loaded from at start and saved to (every minute and at
     /// shutdown), if anywhere.
     pub(crate) state_dir: Option<PathBuf>,
@@ -199,6 +213,9 @@ impl ServeConfig {
                 "server.auth_token_env: environment variable {var} is not set"
             ));
         }
+        let stream_limit = server_seconds(file.server.stream_limit_s, "stream_limit_s", &mut p)
+            .unwrap_or(DEFAULT_STREAM_LIMIT);
+        let drain = server_seconds(file.server.drain_s, "drain_s", &mut p).unwrap_or(DEFAULT_DRAIN);
         let max_body = file.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
         if !(1024..=256 * 1024 * 1024).contains(&max_body) {
             p.add("server.max_body_bytes: must be between 1024 and 268435456");
@@ -315,6 +332,8 @@ impl ServeConfig {
             listen,
             auth_token_env: file.server.auth_token_env,
             max_body,
+            stream_limit,
+            drain,
             state_dir: file.server.state_dir,
             models,
             catch_all,
@@ -447,13 +466,20 @@ fn endpoint_config(
 
 /// A positive number of seconds as a duration, or a problem.
 fn seconds(value: Option<f64>, field: &str, p: &mut Problems) -> Option<Duration> {
+    in_range(value, &format!("policy.{field}"), p)
+}
+
+/// A `[server]` duration in seconds, checked like [`seconds`].
+fn server_seconds(value: Option<f64>, field: &str, p: &mut Problems) -> Option<Duration> {
+    in_range(value, &format!("server.{field}"), p)
+}
+
+fn in_range(value: Option<f64>, key: &str, p: &mut Problems) -> Option<Duration> {
     let v = value?;
     if v.is_finite() && v > 0.0 && v <= 86_400.0 {
         Some(Duration::from_secs_f64(v))
     } else {
-        p.add(format!(
-            "policy.{field}: must be between 0 and 86400 seconds"
-        ));
+        p.add(format!("{key}: must be between 0 and 86400 seconds"));
         None
     }
 }

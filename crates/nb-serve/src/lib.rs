@@ -23,6 +23,7 @@ mod http;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ::http::header::{
@@ -36,7 +37,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use nb_client::{
     ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, Exclusion,
     HealthReport, ModelStatus, NeuralBridge, StreamEvent, Verdict,
@@ -63,8 +64,9 @@ pub enum ServeError {
     Io(String),
 }
 
-/// How long a shutdown waits for requests in flight (streams included) to finish.
-const DRAIN: Duration = Duration::from_secs(10);
+/// How long streams still open when the drain is over get to send their
+/// closing error event.
+const END_STREAMS_GRACE: Duration = Duration::from_millis(500);
 
 /// How often learned state is saved, when a state directory is configured (and at shutdown).
 const SAVE_EVERY: Duration = Duration::from_secs(60);
@@ -76,6 +78,12 @@ struct State {
     client: NeuralBridge,
     /// Callers' bearer token; `ApiKey` so `Debug` never shows it.
     token: Option<ApiKey>,
+    /// Set when shutdown begins: new chat requests are turned away (503),
+    /// while `/health` still answers and requests in flight finish.
+    draining: AtomicBool,
+    /// Set when the drain's time is up: streams still open end with an
+    /// error event instead of being cut without one.
+    end_streams: tokio::sync::watch::Sender<bool>,
 }
 
 /// A sidecar bound to its address, not yet serving.
@@ -110,6 +118,8 @@ fn prepare(config: ServeConfig) -> Result<State, ServeError> {
         config,
         client,
         token,
+        draining: AtomicBool::new(false),
+        end_streams: tokio::sync::watch::Sender::new(false),
     })
 }
 
@@ -156,9 +166,11 @@ impl Sidecar {
         summary(&self.state.config, Some(self.local_addr()))
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets
-    /// requests in flight (streams included) finish for up to 10 s, closes
-    /// idle keep-alive connections and saves what was learned.
+    /// Serves until `shutdown` resolves, then drains: chat requests are
+    /// turned away with a 503 while `/health` still answers, requests in
+    /// flight (streams included) finish for up to `server.drain_s` (10 s),
+    /// streams still open then end with an error event, idle keep-alive
+    /// connections close, and what was learned is saved.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let Self {
             listener, state, ..
@@ -168,6 +180,24 @@ impl Sidecar {
         tokio::pin!(shutdown);
         let mut save_tick =
             tokio::time::interval_at(tokio::time::Instant::now() + SAVE_EVERY, SAVE_EVERY);
+        // A connection accepted while serving is watched, so that shutdown
+        // waits for it; one accepted during the drain is not.
+        let serve_connection = |stream: tokio::net::TcpStream, watcher: Option<Watcher>| {
+            let _ = stream.set_nodelay(true);
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                // A timer turns on hyper's limit on how long request headers may take
+                // to arrive (a connection that never finishes them is closed).
+                builder.http1().timer(TokioTimer::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                let _ = match watcher {
+                    Some(watcher) => watcher.watch(connection).await,
+                    None => connection.await,
+                };
+            });
+        };
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
@@ -182,36 +212,47 @@ impl Sidecar {
                             continue;
                         }
                     };
-                    let _ = stream.set_nodelay(true);
-                    let state = Arc::clone(&state);
-                    let watcher = connections.watcher();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                        let mut builder = auto::Builder::new(TokioExecutor::new());
-                        // A timer turns on hyper's limit on how long request headers may take
-                        // to arrive (a connection that never finishes them is closed).
-                        builder.http1().timer(TokioTimer::new());
-                        let connection = builder.serve_connection(TokioIo::new(stream), service);
-                        let _ = watcher.watch(connection).await;
-                    });
+                    serve_connection(stream, Some(connections.watcher()));
                 }
             }
         }
-        drop(listener);
+        // Chat requests are turned away; the listener stays open so that
+        // `/health` answers during the drain.
+        state.draining.store(true, Ordering::Relaxed);
         let open = connections.count();
         if open > 0 {
             eprintln!(
                 "shutting down: waiting up to {} s for {open} open connection(s)",
-                DRAIN.as_secs()
+                state.config.drain.as_secs_f64()
             );
         }
-        if tokio::time::timeout(DRAIN, connections.shutdown())
-            .await
-            .is_err()
-        {
+        let drain = state.config.drain;
+        let drained = connections.shutdown();
+        tokio::pin!(drained);
+        // Requests in flight finish within `drain`; then the streams still
+        // open end with an error event, and get a moment to send it.
+        let deadline = tokio::time::sleep(drain);
+        tokio::pin!(deadline);
+        let mut ending = false;
+        let finished = loop {
+            tokio::select! {
+                () = &mut drained => break true,
+                () = &mut deadline => {
+                    if ending {
+                        break false;
+                    }
+                    state.end_streams.send_replace(true);
+                    ending = true;
+                    deadline.as_mut().reset(tokio::time::Instant::now() + END_STREAMS_GRACE);
+                }
+                Ok((stream, _)) = listener.accept() => serve_connection(stream, None),
+            }
+        };
+        drop(listener);
+        if !finished {
             eprintln!(
                 "shutting down: requests still in flight after {} s were cut",
-                DRAIN.as_secs()
+                drain.as_secs_f64()
             );
         }
         if saving {
@@ -463,6 +504,18 @@ fn health_code(verdict: Verdict) -> StatusCode {
 
 /// `POST /v1/chat/completions`.
 async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
+    if state.draining.load(Ordering::Relaxed) {
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "shutting_down",
+            "This sidecar is shutting down; send the request to another instance or retry.",
+            None,
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    }
     let max = state.config.max_body;
     let too_large = || {
         error(
@@ -571,7 +624,11 @@ async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
     let attempts = stream.attempts().len() + 1;
     let served_by = stream.served_by().unwrap_or_default().to_owned();
     let (tx, body) = ChannelBody::channel(32);
-    tokio::spawn(relay(stream, tx, include_usage));
+    let ends = Ends {
+        limit: state.config.stream_limit,
+        end_streams: state.end_streams.subscribe(),
+    };
+    tokio::spawn(relay(stream, tx, include_usage, ends));
     let mut r = Response::new(body);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -580,12 +637,64 @@ async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
     r
 }
 
-/// Relays a stream's events as SSE until it ends or the caller leaves (a failed send:
-/// dropping the stream then cancels the upstream call).
-async fn relay(mut stream: ChatStream, tx: tokio::sync::mpsc::Sender<Bytes>, include_usage: bool) {
+/// What ends a relayed stream besides the stream itself.
+struct Ends {
+    /// The longest it may run.
+    limit: Duration,
+    /// Turns true when the sidecar's drain is over.
+    end_streams: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Why a relay stopped waiting for the upstream.
+enum Cut {
+    /// The caller went away: nothing to send.
+    CallerLeft,
+    /// The stream ran longer than its limit.
+    Limit(Duration),
+    /// The sidecar is shutting down.
+    ShuttingDown,
+}
+
+/// Relays a stream's events as SSE until it ends, the caller leaves, it runs
+/// past its limit or the sidecar shuts down. Returning drops the stream,
+/// which cancels the upstream call at once, whether or not the upstream is
+/// sending anything.
+async fn relay(
+    mut stream: ChatStream,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    include_usage: bool,
+    mut ends: Ends,
+) {
     // The first chunk's id and creation time, for every chunk of the answer.
     let mut identity: Option<Identity> = None;
-    while let Some(event) = stream.next().await {
+    let limit = tokio::time::sleep(ends.limit);
+    tokio::pin!(limit);
+    loop {
+        let event = tokio::select! {
+            event = stream.next() => Ok(event),
+            () = tx.closed() => Err(Cut::CallerLeft),
+            () = &mut limit => Err(Cut::Limit(ends.limit)),
+            Ok(_) = ends.end_streams.wait_for(|end| *end) => Err(Cut::ShuttingDown),
+        };
+        let event = match event {
+            Ok(Some(event)) => event,
+            Ok(None) => return,
+            Err(Cut::CallerLeft) => return,
+            Err(Cut::Limit(limit)) => {
+                let message = format!(
+                    "The stream ran longer than this sidecar's limit of {} s (server.stream_limit_s); \
+                     the partial answer is incomplete.",
+                    limit.as_secs()
+                );
+                let _ = tx.send(stream_error("stream_limit", &message)).await;
+                return;
+            }
+            Err(Cut::ShuttingDown) => {
+                let message = "This sidecar is shutting down; the partial answer is incomplete.";
+                let _ = tx.send(stream_error("shutting_down", message)).await;
+                return;
+            }
+        };
         let frame = match event {
             Ok(StreamEvent::Chunk(mut chunk)) => {
                 if chunk.choices.is_empty() && !include_usage {

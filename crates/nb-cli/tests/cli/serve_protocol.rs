@@ -223,3 +223,111 @@ async fn ctrl_c_lets_streams_in_flight_finish_and_saves_learned_state() {
     let state: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
     assert!(state.to_string().contains("backup"), "{state}");
 }
+
+/// SCENARIO plus a stream that goes silent after its first chunk and one that
+/// keeps sending for 20 s.
+fn with_streams() -> String {
+    format!(
+        r#"{SCENARIO}
+[[models]]
+name = "stall"
+chunks = 4
+[[models.rules]]
+streaming = true
+fault = {{ kind = "stream_stall", after_chunks = 1 }}
+
+[[models]]
+name = "endless"
+chunks = 200
+chunk_interval_ms = 100
+"#
+    )
+}
+
+/// Opens a stream of `model` on the sidecar and reads its first event.
+async fn first_event(
+    base: &str,
+    model: &str,
+) -> (
+    hyper::body::Incoming,
+    Bytes,
+    hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+) {
+    let tcp = TcpStream::connect(authority(base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut streamed = hello(model);
+    streamed["stream"] = json!(true);
+    let r = send.send_request(post(base, &streamed)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"data: {"), "{first:?}");
+    (body, first, send)
+}
+
+#[tokio::test]
+async fn a_caller_leaving_a_silent_stream_cancels_the_upstream_at_once() {
+    let server = mock(&with_streams()).await;
+    let s = sidecar_with(&server, "leave-silent", "", &[]).await;
+    let (body, _, send) = first_event(&s.base, "stall").await;
+    // The upstream is silent after its first chunk; the caller leaves.
+    assert_eq!(server.open_connections(), 1);
+    drop(body);
+    drop(send);
+    let left = std::time::Instant::now();
+    while server.open_connections() > 0 {
+        assert!(
+            left.elapsed() < std::time::Duration::from_secs(3),
+            "the upstream call is still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_keeps_sending_ends_at_the_stream_limit_with_an_error_event() {
+    let server = mock(&with_streams()).await;
+    let s = sidecar_with(&server, "stream-limit", "stream_limit_s = 1", &[]).await;
+    let started = std::time::Instant::now();
+    let (body, first, _send) = first_event(&s.base, "endless").await;
+    let rest = body.collect().await.unwrap().to_bytes();
+    let events = sse_events(&[&first[..], &rest[..]].concat());
+    let last = events.last().unwrap();
+    assert!(last.contains("\"stream_limit\""), "{last}");
+    assert!(
+        !events.iter().any(|e| e == "[DONE]"),
+        "never a truncated success"
+    );
+    // Far from the 20 s the upstream would have taken.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(server.open_connections(), 0, "the upstream was cancelled");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_shutdown_turns_new_calls_away_answers_health_and_ends_long_streams_with_an_error() {
+    let server = mock(&with_streams()).await;
+    let mut s = sidecar_with(&server, "drain", "drain_s = 1", &[]).await;
+    let (body, first, _send) = first_event(&s.base, "endless").await;
+    s.server.interrupt();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Draining: health answers, a new chat is a 503 with Retry-After.
+    assert_eq!(s.get("/health", None).await.status, 200);
+    let refused = s.chat(hello("backup"), None).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.json()["error"]["code"], "shutting_down");
+    assert_eq!(refused.header("retry-after"), "1");
+    // The stream outlives the 1 s drain: it ends with an error event.
+    let rest = body.collect().await.unwrap().to_bytes();
+    let events = sse_events(&[&first[..], &rest[..]].concat());
+    assert!(
+        events.last().unwrap().contains("\"shutting_down\""),
+        "{events:?}"
+    );
+    let status = s.server.child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+}
