@@ -26,6 +26,14 @@ const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LO
 /// connection and an upstream call forever.
 pub(crate) const DEFAULT_STREAM_LIMIT: Duration = Duration::from_secs(600);
 
+/// The default cap on chat requests served at once: each holds an upstream
+/// connection (a file descriptor) and its buffers, so the cap bounds both;
+/// more wait in the queue (four times as many by default).
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
+/// The default longest wait in the queue for a slot.
+pub(crate) const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The default time a shutdown gives requests in flight to finish.
 pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 
@@ -56,6 +64,9 @@ struct ServerFile {
     state_dir: Option<PathBuf>,
     stream_limit_s: Option<f64>,
     drain_s: Option<f64>,
+    max_in_flight: Option<usize>,
+    max_queued: Option<usize>,
+    queue_timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +125,12 @@ pub struct ServeConfig {
     pub(crate) stream_limit: Duration,
     /// How long a shutdown lets requests in flight finish.
     pub(crate) drain: Duration,
+    /// Chat requests served at once; more wait in the queue.
+    pub(crate) max_in_flight: usize,
+    /// Chat requests waiting at most.
+    pub(crate) max_queued: usize,
+    /// How long a request waits for a slot.
+    pub(crate) queue_timeout: Duration,
     /// Where learned state is loaded from at start and saved to (every minute and at
     /// shutdown), if anywhere.
     pub(crate) state_dir: Option<PathBuf>,
@@ -216,6 +233,16 @@ impl ServeConfig {
         let stream_limit = server_seconds(file.server.stream_limit_s, "stream_limit_s", &mut p)
             .unwrap_or(DEFAULT_STREAM_LIMIT);
         let drain = server_seconds(file.server.drain_s, "drain_s", &mut p).unwrap_or(DEFAULT_DRAIN);
+        let queue_timeout = server_seconds(file.server.queue_timeout_s, "queue_timeout_s", &mut p)
+            .unwrap_or(DEFAULT_QUEUE_TIMEOUT);
+        let max_in_flight = file.server.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+        if !(1..=1_000_000).contains(&max_in_flight) {
+            p.add("server.max_in_flight: must be between 1 and 1000000");
+        }
+        let max_queued = file.server.max_queued.unwrap_or(4 * max_in_flight);
+        if max_queued > 10_000_000 {
+            p.add("server.max_queued: must be at most 10000000");
+        }
         let max_body = file.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
         if !(1024..=256 * 1024 * 1024).contains(&max_body) {
             p.add("server.max_body_bytes: must be between 1024 and 268435456");
@@ -334,6 +361,9 @@ impl ServeConfig {
             max_body,
             stream_limit,
             drain,
+            max_in_flight,
+            max_queued,
+            queue_timeout,
             state_dir: file.server.state_dir,
             models,
             catch_all,

@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+mod admission;
 mod chunk;
 mod config;
 mod http;
@@ -46,6 +47,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use self::admission::{Admission, Priority, Refused, Ticket};
 use self::chunk::{Identity, chunk_json, complete_identity};
 use self::config::Route;
 pub use self::config::ServeConfig;
@@ -84,6 +86,8 @@ struct State {
     /// Set when the drain's time is up: streams still open end with an
     /// error event instead of being cut without one.
     end_streams: tokio::sync::watch::Sender<bool>,
+    /// The cap on chat requests in flight, and its queue.
+    admission: Arc<Admission>,
 }
 
 /// A sidecar bound to its address, not yet serving.
@@ -114,10 +118,16 @@ fn prepare(config: ServeConfig) -> Result<State, ServeError> {
         ),
         None => None,
     };
+    let admission = Arc::new(Admission::new(
+        config.max_in_flight,
+        config.max_queued,
+        config.queue_timeout,
+    ));
     Ok(State {
         config,
         client,
         token,
+        admission,
         draining: AtomicBool::new(false),
         end_streams: tokio::sync::watch::Sender::new(false),
     })
@@ -468,11 +478,20 @@ fn health(state: &State) -> Response<ResBody> {
         status: ModelStatus,
         exclusion: Option<Exclusion>,
     }
+    /// The sidecar's own load: its in-flight cap and queue.
+    #[derive(Serialize)]
+    struct Load {
+        in_flight: usize,
+        queued: usize,
+        max_in_flight: usize,
+        draining: bool,
+    }
     #[derive(Serialize)]
     struct Health {
         #[serde(flatten)]
         report: HealthReport,
         targets: Vec<Target>,
+        sidecar: Load,
     }
     let targets = state
         .client
@@ -489,8 +508,22 @@ fn health(state: &State) -> Response<ResBody> {
             endpoint: t.endpoint,
         })
         .collect();
+    let (in_flight, queued) = state.admission.load();
+    let sidecar = Load {
+        in_flight,
+        queued,
+        max_in_flight: state.config.max_in_flight,
+        draining: state.draining.load(Ordering::Relaxed),
+    };
     let report = state.client.health_status();
-    json(health_code(report.verdict), &Health { report, targets })
+    json(
+        health_code(report.verdict),
+        &Health {
+            report,
+            targets,
+            sidecar,
+        },
+    )
 }
 
 /// The `/health` status code for a verdict: 503 only when unhealthy.
@@ -516,6 +549,19 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     }
+    let priority = match req.headers().get("x-nb-priority") {
+        None => Priority::Normal,
+        Some(v) => match v.to_str().ok().and_then(Priority::parse) {
+            Some(p) => p,
+            None => {
+                return bad_request(
+                    "invalid_priority",
+                    None,
+                    "x-nb-priority must be high, normal or low.",
+                );
+            }
+        },
+    };
     let max = state.config.max_body;
     let too_large = || {
         error(
@@ -581,11 +627,38 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
             );
         }
     }
+    let ticket = match state.admission.admit(priority).await {
+        Ok(ticket) => ticket,
+        Err(refused) => return busy(refused),
+    };
     if request.stream == Some(true) {
-        stream(state, request).await
+        stream(state, request, ticket).await
     } else {
-        complete(state, request).await
+        let response = complete(state, request).await;
+        drop(ticket);
+        response
     }
+}
+
+/// The answer to a request the sidecar has no slot for: its own limit, not
+/// a provider's, so it carries no diagnosis and touches no breaker.
+fn busy(refused: Refused) -> Response<ResBody> {
+    let (status, code, message) = match refused {
+        Refused::QueueFull => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "sidecar_busy",
+            "This sidecar is serving as many requests as it allows and its queue is full.",
+        ),
+        Refused::TimedOut => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sidecar_overloaded",
+            "No slot of this sidecar came free within its queue timeout.",
+        ),
+    };
+    let mut r = error(status, "server_error", code, message, None);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 /// A non-streamed completion.
@@ -610,7 +683,7 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
 
 /// A streamed completion: fail over until content flows (an error before then is an
 /// ordinary error response), then relay OpenAI's server-sent events.
-async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
+async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response<ResBody> {
     let include_usage = request
         .stream_options
         .as_ref()
@@ -627,6 +700,7 @@ async fn stream(state: &State, request: ChatRequest) -> Response<ResBody> {
     let ends = Ends {
         limit: state.config.stream_limit,
         end_streams: state.end_streams.subscribe(),
+        _ticket: ticket,
     };
     tokio::spawn(relay(stream, tx, include_usage, ends));
     let mut r = Response::new(body);
@@ -643,6 +717,8 @@ struct Ends {
     limit: Duration,
     /// Turns true when the sidecar's drain is over.
     end_streams: tokio::sync::watch::Receiver<bool>,
+    /// The stream's admission slot, held until it ends.
+    _ticket: Ticket,
 }
 
 /// Why a relay stopped waiting for the upstream.

@@ -331,3 +331,73 @@ async fn a_shutdown_turns_new_calls_away_answers_health_and_ends_long_streams_wi
     let status = s.server.child.wait().await.unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// One non-streamed chat request on its own connection, with `priority`;
+/// the status and the body.
+async fn chat_with_priority(base: &str, model: &str, priority: &str) -> (u16, Value, String) {
+    let tcp = TcpStream::connect(authority(base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut request = post(base, &hello(model));
+    request
+        .headers_mut()
+        .insert("x-nb-priority", priority.parse().unwrap());
+    let r = send.send_request(request).await.unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap(), retry_after)
+}
+
+#[tokio::test]
+async fn past_the_in_flight_cap_requests_queue_then_are_shed_and_no_breaker_is_touched() {
+    let server = mock(&with_streams()).await;
+    let s = sidecar_with(
+        &server,
+        "admission",
+        "max_in_flight = 1\nmax_queued = 1\nqueue_timeout_s = 1",
+        &[],
+    )
+    .await;
+    // A long stream holds the one slot.
+    let (_body, _first, _send) = first_event(&s.base, "endless").await;
+    // A normal request waits in the queue ...
+    let base = s.base.clone();
+    let queued = tokio::spawn(async move { chat_with_priority(&base, "backup", "normal").await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let health = s.get("/health", None).await.json();
+    assert_eq!(health["sidecar"]["in_flight"], 1, "{health}");
+    assert_eq!(health["sidecar"]["queued"], 1, "{health}");
+    // ... a low-priority one finds the queue full: 429, come back in 1 s ...
+    let (status, body, retry_after) = chat_with_priority(&s.base, "backup", "low").await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "sidecar_busy");
+    assert_eq!(retry_after, "1");
+    // ... and the queued one gives up after the queue timeout: 503.
+    let (status, body, retry_after) = queued.await.unwrap();
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["code"], "sidecar_overloaded");
+    assert_eq!(retry_after, "1");
+    // Our own limit: no upstream call, no breaker, no health verdict moved.
+    assert_eq!(server.log().attempts("backup"), 0);
+    let health = s.get("/health", None).await.json();
+    let backup = health["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["model"] == "backup")
+        .unwrap()
+        .clone();
+    assert_eq!(backup["breaker"], "closed", "{health}");
+    assert_eq!(backup["status"], "active", "{health}");
+    // A bad priority is the caller's mistake.
+    let (status, body, _) = chat_with_priority(&s.base, "backup", "urgent").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_priority");
+}
