@@ -31,6 +31,24 @@ pub(crate) const DEFAULT_STREAM_LIMIT: Duration = Duration::from_secs(600);
 /// more wait in the queue (four times as many by default).
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
+/// The default cap on callers' connections open at once (more wait in the
+/// kernel's accept queue): each is a descriptor, and the in-flight ones
+/// hold an upstream connection too, so it stays well under a typical
+/// 20,000-descriptor limit.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The default idle timeout of a caller's connection: longer than the
+/// client's 30 s idle timeout between stream chunks, so only a connection
+/// with nothing in flight is ever closed by it.
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default time a request's headers may take (hyper's own default is
+/// 30 s; a caller that cannot send a few hundred bytes in 10 s is gone).
+pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a request's body may take to arrive.
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The default longest wait in the queue for a slot.
 pub(crate) const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -67,6 +85,10 @@ struct ServerFile {
     max_in_flight: Option<usize>,
     max_queued: Option<usize>,
     queue_timeout_s: Option<f64>,
+    max_connections: Option<usize>,
+    idle_timeout_s: Option<f64>,
+    header_timeout_s: Option<f64>,
+    body_timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +153,14 @@ pub struct ServeConfig {
     pub(crate) max_queued: usize,
     /// How long a request waits for a slot.
     pub(crate) queue_timeout: Duration,
+    /// Callers' connections open at once; more wait to be accepted.
+    pub(crate) max_connections: usize,
+    /// How long a connection with no request in flight may move no byte.
+    pub(crate) idle_timeout: Duration,
+    /// How long a request's headers may take to arrive.
+    pub(crate) header_timeout: Duration,
+    /// How long a request's body may take to arrive.
+    pub(crate) body_timeout: Duration,
     /// Where learned state is loaded from at start and saved to (every minute and at
     /// shutdown), if anywhere.
     pub(crate) state_dir: Option<PathBuf>,
@@ -235,6 +265,20 @@ impl ServeConfig {
         let drain = server_seconds(file.server.drain_s, "drain_s", &mut p).unwrap_or(DEFAULT_DRAIN);
         let queue_timeout = server_seconds(file.server.queue_timeout_s, "queue_timeout_s", &mut p)
             .unwrap_or(DEFAULT_QUEUE_TIMEOUT);
+        let idle_timeout = server_seconds(file.server.idle_timeout_s, "idle_timeout_s", &mut p)
+            .unwrap_or(DEFAULT_IDLE_TIMEOUT);
+        let header_timeout =
+            server_seconds(file.server.header_timeout_s, "header_timeout_s", &mut p)
+                .unwrap_or(DEFAULT_HEADER_TIMEOUT);
+        let body_timeout = server_seconds(file.server.body_timeout_s, "body_timeout_s", &mut p)
+            .unwrap_or(DEFAULT_BODY_TIMEOUT);
+        let max_connections = file
+            .server
+            .max_connections
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if !(1..=1_000_000).contains(&max_connections) {
+            p.add("server.max_connections: must be between 1 and 1000000");
+        }
         let max_in_flight = file.server.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
         if !(1..=1_000_000).contains(&max_in_flight) {
             p.add("server.max_in_flight: must be between 1 and 1000000");
@@ -364,6 +408,10 @@ impl ServeConfig {
             max_in_flight,
             max_queued,
             queue_timeout,
+            max_connections,
+            idle_timeout,
+            header_timeout,
+            body_timeout,
             state_dir: file.server.state_dir,
             models,
             catch_all,

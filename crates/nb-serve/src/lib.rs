@@ -19,6 +19,7 @@
 mod admission;
 mod chunk;
 mod config;
+mod conn;
 mod http;
 
 use std::convert::Infallible;
@@ -51,6 +52,7 @@ use self::admission::{Admission, Priority, Refused, Ticket};
 use self::chunk::{Identity, chunk_json, complete_identity};
 use self::config::Route;
 pub use self::config::ServeConfig;
+use self::conn::{IdleTimeout, Requests, Sending};
 use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
 
 /// Why the sidecar could not start.
@@ -69,6 +71,13 @@ pub enum ServeError {
 /// How long streams still open when the drain is over get to send their
 /// closing error event.
 const END_STREAMS_GRACE: Duration = Duration::from_millis(500);
+
+/// The most streams a caller may open at once on one HTTP/2 connection.
+const MAX_H2_STREAMS: u32 = 256;
+
+/// How often an HTTP/2 connection is pinged, and how long the answer may
+/// take before the connection counts as dead.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 /// How often learned state is saved, when a state directory is configured (and at shutdown).
 const SAVE_EVERY: Duration = Duration::from_secs(60);
@@ -192,27 +201,54 @@ impl Sidecar {
             tokio::time::interval_at(tokio::time::Instant::now() + SAVE_EVERY, SAVE_EVERY);
         // A connection accepted while serving is watched, so that shutdown
         // waits for it; one accepted during the drain is not.
-        let serve_connection = |stream: tokio::net::TcpStream, watcher: Option<Watcher>| {
+        // Each caller's connection holds one of `max_connections` slots;
+        // past them, callers wait in the kernel's accept queue.
+        let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
+        let serve_connection = |stream: tokio::net::TcpStream,
+                                slot: tokio::sync::OwnedSemaphorePermit,
+                                watcher: Option<Watcher>| {
             let _ = stream.set_nodelay(true);
             let state = Arc::clone(&state);
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                let header_timeout = state.config.header_timeout;
+                let requests = Arc::new(Requests::default());
+                let io = IdleTimeout::new(stream, Arc::clone(&requests), state.config.idle_timeout);
+                let service = service_fn(move |req| {
+                    let active = requests.start();
+                    let state = Arc::clone(&state);
+                    async move {
+                        let response = handle(state, req).await?;
+                        Ok::<_, Infallible>(response.map(|body| Sending::new(body, active)))
+                    }
+                });
                 let mut builder = auto::Builder::new(TokioExecutor::new());
-                // A timer turns on hyper's limit on how long request headers may take
-                // to arrive (a connection that never finishes them is closed).
-                builder.http1().timer(TokioTimer::new());
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout);
+                builder
+                    .http2()
+                    .timer(TokioTimer::new())
+                    .max_concurrent_streams(MAX_H2_STREAMS)
+                    .keep_alive_interval(H2_KEEP_ALIVE)
+                    .keep_alive_timeout(H2_KEEP_ALIVE);
+                let connection = builder.serve_connection(TokioIo::new(io), service);
                 let _ = match watcher {
                     Some(watcher) => watcher.watch(connection).await,
                     None => connection.await,
                 };
+                drop(slot);
             });
         };
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
                 _ = save_tick.tick(), if saving => save_state(&state.client).await,
-                accepted = listener.accept() => {
+                Ok(slot) = Arc::clone(&slots).acquire_owned() => {
+                    let accepted = tokio::select! {
+                        () = &mut shutdown => break,
+                        accepted = listener.accept() => accepted,
+                    };
                     let stream = match accepted {
                         Ok((stream, _)) => stream,
                         Err(e) => {
@@ -222,7 +258,7 @@ impl Sidecar {
                             continue;
                         }
                     };
-                    serve_connection(stream, Some(connections.watcher()));
+                    serve_connection(stream, slot, Some(connections.watcher()));
                 }
             }
         }
@@ -255,7 +291,15 @@ impl Sidecar {
                     ending = true;
                     deadline.as_mut().reset(tokio::time::Instant::now() + END_STREAMS_GRACE);
                 }
-                Ok((stream, _)) = listener.accept() => serve_connection(stream, None),
+                Ok((stream, _)) = listener.accept() => {
+                    // Past the cap during the drain: answered (health, or a
+                    // 503) and closed, not queued.
+                    let slot = Arc::clone(&slots).try_acquire_owned().ok();
+                    match slot {
+                        Some(slot) => serve_connection(stream, slot, None),
+                        None => drop(stream),
+                    }
+                }
             }
         };
         drop(listener);
@@ -580,11 +624,29 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     if declared.is_some_and(|n| n > max as u64) {
         return too_large();
     }
-    let body = match Limited::new(req.into_body(), max).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(_) => {
+    let read = Limited::new(req.into_body(), max).collect();
+    let body = match tokio::time::timeout(state.config.body_timeout, read).await {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(_)) => {
             return bad_request("invalid_body", None, "The request body could not be read.");
+        }
+        Err(_elapsed) => {
+            let mut r = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                "body_timeout",
+                &format!(
+                    "The request body did not arrive within {} s (server.body_timeout_s).",
+                    state.config.body_timeout.as_secs_f64()
+                ),
+                None,
+            );
+            r.headers_mut().insert(
+                ::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            return r;
         }
     };
     let mut request: ChatRequest = match serde_json::from_slice(&body) {

@@ -401,3 +401,87 @@ async fn past_the_in_flight_cap_requests_queue_then_are_shed_and_no_breaker_is_t
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_priority");
 }
+
+/// Reads from `tcp` until the sidecar closes it (or `limit` passes); how
+/// long that took, or `None`.
+async fn closed_within(
+    tcp: &mut TcpStream,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at((started + limit).into(), tcp.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_elapsed) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_half_sent_and_stalled_connections_are_closed_and_free_their_slots() {
+    use tokio::io::AsyncWriteExt;
+    let server = mock(SCENARIO).await;
+    let s = sidecar_with(
+        &server,
+        "hygiene",
+        "max_connections = 1\nidle_timeout_s = 1\nheader_timeout_s = 1\nbody_timeout_s = 1",
+        &[],
+    )
+    .await;
+    let secs = std::time::Duration::from_secs;
+    // An idle connection holds the one slot ...
+    let mut idle = TcpStream::connect(authority(&s.base)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // ... so a caller waits for it to be closed, then is served: no error.
+    let started = std::time::Instant::now();
+    let served = s.chat(hello("backup"), None).await;
+    assert_eq!(served.status, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+    assert!(
+        closed_within(&mut idle, secs(1)).await.is_some(),
+        "the idle one was closed"
+    );
+
+    // Headers that never finish: closed.
+    let mut partial = TcpStream::connect(authority(&s.base)).await.unwrap();
+    partial
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut partial, secs(4)).await.is_some(),
+        "half-sent headers"
+    );
+
+    // A body that stalls: a 408, then closed.
+    let mut stalled = TcpStream::connect(authority(&s.base)).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"model\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    use tokio::io::AsyncReadExt;
+    while let Ok(Ok(n)) = tokio::time::timeout(secs(4), stalled.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+
+    // An h2c connection that sends its preface and then nothing: closed.
+    let mut h2 = TcpStream::connect(authority(&s.base)).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut h2, secs(25)).await.is_some(), "idle h2c");
+}
