@@ -2,7 +2,8 @@
 //! (`tests/corpus/dev_errors.jsonl`) the rules were written against, and a
 //! held-out set (`tests/corpus/heldout_errors.jsonl`) of other real failures
 //! collected afterwards to check the rules generalise. Both are held to the
-//! same bars.
+//! same bars. A third, independent set (`tests/corpus/unseen_errors.jsonl`)
+//! is scored and printed without bars; see [`unseen_corpus_as_collected`].
 //!
 //! The summary is written straight to stderr, so it shows on every run, not
 //! only with `--nocapture`; it is also part of any assertion message.
@@ -28,6 +29,9 @@ struct Case {
     category: String,
     retryable: bool,
     retry_after_s: Option<f64>,
+    /// The issue-16 family a case of the unseen set belongs to (absent elsewhere).
+    #[serde(default)]
+    family: Option<String>,
 }
 
 fn cases(text: &str) -> Vec<Case> {
@@ -188,4 +192,139 @@ fn check(name: &str, text: &str) {
         wait_ok, wait_given,
         "a server-given wait was missed\n{summary}"
     );
+}
+
+/// Lines at the end of `unseen_errors.jsonl` kept untouched while the rules
+/// change (the README has their hash); only their totals are printed.
+const UNTOUCHED: usize = 60;
+
+/// Scores the unseen set (issue 16) as it stands and prints category and
+/// retryable accuracy for the whole set, for the working part and for the
+/// untouched last slice, the working part's misses by family, and
+/// calibration (the share of right answers at each confidence level).
+///
+/// It asserts no accuracy bar: the set was collected to measure the rules
+/// before they are improved for it, so today's figures are a baseline, not a
+/// pass mark. It asserts only the set's shape. The untouched slice's
+/// individual misses are never printed, so rule work cannot look at them.
+#[test]
+fn unseen_corpus_as_collected() {
+    let engine = DiagnosisEngine::new();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    let cases = cases(include_str!("corpus/unseen_errors.jsonl"));
+    let n = cases.len();
+    let providers: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c.provider.as_str()).collect();
+    assert!(n >= 200, "unseen set has {n} cases, want at least 200");
+    assert!(
+        providers.len() >= 25,
+        "unseen set has {} providers, want at least 25",
+        providers.len()
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for c in &cases {
+        assert!(ids.insert(c.id.as_str()), "duplicate id {}", c.id);
+        assert!(c.family.is_some(), "{}: no family", c.id);
+    }
+
+    // (cases, category right, retryable right) for the whole set, the working
+    // part and the untouched slice.
+    let mut whole = [0usize; 3];
+    let mut work = [0usize; 3];
+    let mut slice = [0usize; 3];
+    // Per family, over the working part: (cases, misses, miss lines).
+    let mut families: BTreeMap<String, (usize, usize, String)> = BTreeMap::new();
+    // Per confidence bucket: (answers, category right, both right).
+    const BUCKETS: [(&str, f32, f32); 4] = [
+        ("< 0.5", 0.0, 0.5),
+        ("0.5-0.7", 0.5, 0.7),
+        ("0.7-0.9", 0.7, 0.9),
+        ("0.9-1.0", 0.9, 1.01),
+    ];
+    let mut calib = [[0usize; 3]; 4];
+    for (i, c) in cases.iter().enumerate() {
+        let d = engine.diagnose_at(&failure(c), now);
+        let cat = d.category.as_str() == c.category;
+        let retry = d.retryable == c.retryable;
+        let in_slice = i >= n.saturating_sub(UNTOUCHED);
+        for t in [&mut whole, if in_slice { &mut slice } else { &mut work }] {
+            t[0] += 1;
+            t[1] += usize::from(cat);
+            t[2] += usize::from(retry);
+        }
+        let b = BUCKETS
+            .iter()
+            .position(|&(_, lo, hi)| d.confidence >= lo && d.confidence < hi)
+            .unwrap_or(BUCKETS.len() - 1);
+        calib[b][0] += 1;
+        calib[b][1] += usize::from(cat);
+        calib[b][2] += usize::from(cat && retry);
+        if in_slice {
+            continue;
+        }
+        let fam = families
+            .entry(c.family.clone().unwrap_or_default())
+            .or_default();
+        fam.0 += 1;
+        if !(cat && retry) {
+            fam.1 += 1;
+            let mut wrong = Vec::new();
+            if !cat {
+                wrong.push(format!(
+                    "category {} (want {})",
+                    d.category.as_str(),
+                    c.category
+                ));
+            }
+            if !retry {
+                wrong.push(format!("retryable {} (want {})", d.retryable, c.retryable));
+            }
+            let _ = writeln!(
+                fam.2,
+                "    {}: {} [{}, {:.2}]",
+                c.id,
+                wrong.join(", "),
+                d.sub_category,
+                d.confidence
+            );
+        }
+    }
+    let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
+    let line = |name: &str, t: [usize; 3]| {
+        format!(
+            "  {name:<16} {:>3} cases  category {}/{} = {:.1}%  retryable {}/{} = {:.1}%\n",
+            t[0],
+            t[1],
+            t[0],
+            pct(t[1], t[0]),
+            t[2],
+            t[0],
+            pct(t[2], t[0])
+        )
+    };
+    let mut summary = String::new();
+    let _ = writeln!(
+        summary,
+        "unseen corpus (as collected, no bars): {n} cases, {} providers",
+        providers.len()
+    );
+    summary.push_str(&line("whole set", whole));
+    summary.push_str(&line("working part", work));
+    summary.push_str(&line("untouched slice", slice));
+    let _ = writeln!(summary, "calibration (confidence -> share right):");
+    for (k, (name, _, _)) in BUCKETS.iter().enumerate() {
+        let [total, cat, both] = calib[k];
+        let _ = writeln!(
+            summary,
+            "  {name:<8} {total:>3} answers  category right {:.1}%  category and retryable right {:.1}%",
+            pct(cat, total),
+            pct(both, total)
+        );
+    }
+    let _ = writeln!(summary, "working part misses by family:");
+    for (name, (total, missed, lines)) in &families {
+        let _ = writeln!(summary, "  {name}: {missed}/{total} missed");
+        summary.push_str(lines);
+    }
+    let _ = std::io::stderr().write_all(summary.as_bytes());
 }
