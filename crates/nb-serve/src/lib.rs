@@ -21,6 +21,7 @@ mod chunk;
 mod config;
 mod conn;
 mod http;
+mod metrics;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -54,6 +55,7 @@ use self::config::Route;
 pub use self::config::ServeConfig;
 use self::conn::{IdleTimeout, Requests, Sending};
 use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
+use self::metrics::Metrics;
 
 /// Why the sidecar could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,8 @@ struct State {
     end_streams: tokio::sync::watch::Sender<bool>,
     /// The cap on chat requests in flight, and its queue.
     admission: Arc<Admission>,
+    /// What `/metrics` reports.
+    metrics: Arc<Metrics>,
 }
 
 /// A sidecar bound to its address, not yet serving.
@@ -137,6 +141,7 @@ fn prepare(config: ServeConfig) -> Result<State, ServeError> {
         client,
         token,
         admission,
+        metrics: Arc::default(),
         draining: AtomicBool::new(false),
         end_streams: tokio::sync::watch::Sender::new(false),
     })
@@ -397,6 +402,16 @@ async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = route(&state, req).await;
+    let route_name = match path.trim_end_matches('/') {
+        "/v1/chat/completions" => "chat",
+        "/v1/models" => "models",
+        "/health" => "health",
+        "/metrics" => "metrics",
+        _ => "other",
+    };
+    state
+        .metrics
+        .request(route_name, response.status().as_u16());
     tracing::info!(
         target: "neuralbridge::serve",
         %method,
@@ -416,6 +431,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     let path = req.uri().path().trim_end_matches('/');
     match (req.method(), path) {
         (&Method::GET, "/health") => health(state),
+        (&Method::GET, "/metrics") => metrics(state),
         (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
@@ -430,7 +446,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
         }
         (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
         (&Method::GET, "/v1/models") => models(state),
-        (_, "/health" | "/v1/chat/completions" | "/v1/models") => {
+        (_, "/health" | "/metrics" | "/v1/chat/completions" | "/v1/models") => {
             let allow = if path == "/v1/chat/completions" {
                 "POST"
             } else {
@@ -510,6 +526,22 @@ fn models(state: &State) -> Response<ResBody> {
 /// `exclusion`), plus each target's breaker state, status and exclusion.
 /// The status code follows the verdict: 200 when `healthy` or `degraded`
 /// (calls are served), 503 when `unhealthy` (no model can serve).
+fn metrics(state: &State) -> Response<ResBody> {
+    let (in_flight, queued) = state.admission.load();
+    let load = metrics::Load {
+        in_flight,
+        queued,
+        max_in_flight: state.config.max_in_flight,
+    };
+    let text = state.metrics.render(&state.client.targets(), load);
+    let mut r = Response::new(http::full(text));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
 fn health(state: &State) -> Response<ResBody> {
     #[derive(Serialize)]
     struct Target {
@@ -582,6 +614,7 @@ fn health_code(verdict: Verdict) -> StatusCode {
 /// `POST /v1/chat/completions`.
 async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     if state.draining.load(Ordering::Relaxed) {
+        state.metrics.shed("shutting_down");
         let mut r = error(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_error",
@@ -691,12 +724,20 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     }
     let ticket = match state.admission.admit(priority).await {
         Ok(ticket) => ticket,
-        Err(refused) => return busy(refused),
+        Err(refused) => {
+            state.metrics.shed(match refused {
+                Refused::QueueFull => "queue_full",
+                Refused::TimedOut => "queue_timeout",
+            });
+            return busy(refused);
+        }
     };
     if request.stream == Some(true) {
         stream(state, request, ticket).await
     } else {
+        let started = Instant::now();
         let response = complete(state, request).await;
+        state.metrics.duration(false, started.elapsed());
         drop(ticket);
         response
     }
@@ -729,6 +770,11 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
     request.stream_options = None;
     match state.client.chat().create(request).await {
         Ok(response) => {
+            state.metrics.call(
+                response.attempts(),
+                response.usage(),
+                Some(response.served_by()),
+            );
             let attempts = response.attempts().len();
             let served_by = response.served_by().to_owned();
             let endpoint = response.endpoint().to_owned();
@@ -739,7 +785,10 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
             r
         }
-        Err(e) => failure(&e),
+        Err(e) => {
+            state.metrics.call(e.attempts(), None, None);
+            failure(&e)
+        }
     }
 }
 
@@ -751,18 +800,26 @@ async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response
         .as_ref()
         .and_then(|o| o.include_usage)
         .unwrap_or(false);
+    let started = Instant::now();
     let stream = match state.client.chat().stream(request).await {
         Ok(s) => s,
-        Err(e) => return failure(&e),
+        Err(e) => {
+            state.metrics.call(e.attempts(), None, None);
+            state.metrics.duration(true, started.elapsed());
+            return failure(&e);
+        }
     };
     // The serving attempt joins `attempts()` only when it ends.
     let attempts = stream.attempts().len() + 1;
     let served_by = stream.served_by().unwrap_or_default().to_owned();
+    state.metrics.first_token(&served_by, started.elapsed());
     let (tx, body) = ChannelBody::channel(32);
     let ends = Ends {
         limit: state.config.stream_limit,
         end_streams: state.end_streams.subscribe(),
         _ticket: ticket,
+        metrics: Arc::clone(&state.metrics),
+        started,
     };
     tokio::spawn(relay(stream, tx, include_usage, ends));
     let mut r = Response::new(body);
@@ -781,6 +838,9 @@ struct Ends {
     end_streams: tokio::sync::watch::Receiver<bool>,
     /// The stream's admission slot, held until it ends.
     _ticket: Ticket,
+    /// Where its attempts, tokens and duration are counted when it ends.
+    metrics: Arc<Metrics>,
+    started: Instant,
 }
 
 /// Why a relay stopped waiting for the upstream.
@@ -851,7 +911,13 @@ async fn relay(
                     Err(_) => continue,
                 }
             }
-            Ok(StreamEvent::Done(_)) => {
+            Ok(StreamEvent::Done(summary)) => {
+                ends.metrics.call(
+                    summary.attempts(),
+                    summary.usage(),
+                    Some(summary.served_by()),
+                );
+                ends.metrics.duration(true, ends.started.elapsed());
                 let _ = tx.send(Bytes::from_static(SSE_DONE)).await;
                 return;
             }
@@ -866,6 +932,8 @@ async fn relay(
             }
             Ok(_) => continue,
             Err(e) => {
+                ends.metrics.call(e.attempts(), None, None);
+                ends.metrics.duration(true, ends.started.elapsed());
                 let code = e
                     .category()
                     .map_or("stream_interrupted", ErrorCategory::as_str);

@@ -547,3 +547,41 @@ fn a_bad_config_is_refused_up_front_with_every_problem() {
     assert!(r.stderr.contains("aliases.x: `ghost`"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_attempts_failures_and_tokens_and_carry_no_secret() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "metrics", true).await;
+    let r = s.chat(hello("smart"), Some(TOKEN)).await;
+    assert_eq!(r.status, 200);
+    let m = s.get("/metrics", None).await;
+    assert_eq!(m.status, 200, "no token needed, as for /health");
+    assert!(
+        m.header("content-type")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(m.body.to_vec()).unwrap();
+    for line in [
+        "nb_requests_total{route=\"chat\",status=\"200\"} 1",
+        "nb_attempts_total{model=\"primary\",endpoint=\"mock\",outcome=\"failed\"} 1",
+        "nb_attempts_total{model=\"backup\",endpoint=\"mock\",outcome=\"served\"} 1",
+        "nb_request_duration_seconds_count{stream=\"false\"} 1",
+        "nb_breaker_state{model=\"primary\",endpoint=\"mock\"}",
+        "nb_in_flight 0",
+        "# TYPE nb_attempt_failures_total counter",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    assert!(
+        text.contains("nb_attempt_failures_total{model=\"primary\",endpoint=\"mock\","),
+        "{text}"
+    );
+    assert!(
+        text.contains("nb_tokens_total{model=\"backup\",kind=\"completion\"}"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(TOKEN) && !text.contains(UPSTREAM_KEY),
+        "no secret: {text}"
+    );
+}
