@@ -190,7 +190,7 @@ impl<T: Target> Selection<T> {
     /// for any other selection this is the same as dropping it.
     ///
     /// Merely dropping a selection does not give a probe back, because the
-    /// seed-style API selects, drops the selection and reports the result
+    /// NeuralBridge Python SDK's API selects, drops the selection and reports the result
     /// later with [`LoadBalancer::record_result`].
     pub fn abandon(self) {
         if let Some((granted, due)) = self.probe {
@@ -610,8 +610,8 @@ impl<T: Target> LoadBalancer<T> {
         })
     }
 
-    /// [`select`](Self::select) with no exclusions and no filter: the seed
-    /// API's `select_model()`.
+    /// [`select`](Self::select) with no exclusions and no filter: the
+    /// NeuralBridge Python SDK's `select_model()`.
     pub fn select_model(&self, now: Instant) -> Option<Selection<T>> {
         self.select(&[], |_| true, now)
     }
