@@ -87,29 +87,52 @@ fn no_unfinished_markers_in_library_code() {
 }
 
 #[test]
-fn ci_script_runs_the_readme_test_command() {
+fn ci_is_defined_once_and_runs_the_readme_test_command() {
     let root = workspace_root();
     let ci = fs::read_to_string(root.join(".ci/run")).unwrap();
     let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    // `.ci/run` only calls `cargo xtask ci`: one cargo command, that one.
+    let cargo_lines: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && l.contains("cargo "))
+        .collect();
+    assert_eq!(
+        cargo_lines,
+        ["cargo run --locked --quiet --package xtask -- ci"],
+        ".ci/run must run `cargo xtask ci` and nothing else"
+    );
+    let steps: Vec<String> = crate::ci::steps()
+        .iter()
+        .map(|s| format!("cargo {}", s.args.join(" ")))
+        .collect();
+    let runs = |command: &str| steps.iter().any(|s| s == command);
     let test_command = "cargo test --workspace";
     assert!(
         readme.contains(test_command),
         "README lacks `{test_command}`"
     );
-    assert!(
-        ci.contains(test_command),
-        ".ci/run does not run `{test_command}`"
-    );
-    for check in [
-        "cargo fmt --all --check",
-        "cargo clippy --workspace --all-targets",
-    ] {
-        assert!(ci.contains(check), ".ci/run does not run `{check}`");
-    }
+    let mut expected = vec![
+        "cargo fmt --all --check".to_owned(),
+        "cargo clippy --workspace --all-targets --locked -- -D warnings".to_owned(),
+        format!("{test_command} --locked"),
+        "cargo doc --workspace --no-deps --locked".to_owned(),
+    ];
     for features in crate::ci::FEATURE_CHECKS {
-        let check = format!("cargo check --locked {features}");
-        assert!(ci.contains(&check), ".ci/run does not run `{check}`");
+        expected.push(format!("cargo check --locked {features}"));
     }
+    for command in expected {
+        assert!(runs(&command), "cargo xtask ci does not run `{command}`");
+    }
+    let doc = crate::ci::steps()
+        .into_iter()
+        .find(|s| s.args.first() == Some(&"doc"))
+        .unwrap();
+    assert!(
+        doc.envs
+            .contains(&("RUSTDOCFLAGS", "-D rustdoc::broken_intra_doc_links")),
+        "rustdoc does not deny broken intra-doc links"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
