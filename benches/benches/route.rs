@@ -1,7 +1,7 @@
 //! nb-route: one `select` + in-flight guard + `record_result`, the work the
 //! facade does per attempt, against a bare random index into a slice.
 //!
-//! Budget (DESIGN.md): under 200 ns at 16 models.
+//! Budget (docs/BENCHMARKS.md): under 200 ns at 16 models.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};

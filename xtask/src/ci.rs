@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: the same checks `.ci/run` makes, in the same order.
+//! `cargo xtask ci`: what CI runs. This is the one definition of CI:
+//! `.ci/run` sets up the environment and calls this task.
 
 use crate::cargo;
 
@@ -12,29 +13,62 @@ pub(crate) const FEATURE_CHECKS: &[&str] = &[
     "-p nb-client --no-default-features",
 ];
 
-pub(crate) fn run() -> Result<(), String> {
-    cargo(&["fmt", "--all", "--check"], &[])?;
-    cargo(
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
-    for check in FEATURE_CHECKS {
-        let mut args = vec!["check"];
-        args.extend(check.split(' '));
-        cargo(&args, &[])?;
+/// One step of CI: a heading, `cargo`'s arguments and extra environment.
+#[derive(Debug)]
+pub(crate) struct Step {
+    pub(crate) heading: &'static str,
+    pub(crate) args: Vec<&'static str>,
+    pub(crate) envs: &'static [(&'static str, &'static str)],
+}
+
+fn step(heading: &'static str, args: &'static str) -> Step {
+    Step {
+        heading,
+        args: args.split(' ').collect(),
+        envs: &[],
     }
-    cargo(&["test", "--workspace"], &[])?;
-    cargo(
-        &["doc", "--workspace", "--no-deps"],
-        &[("RUSTDOCFLAGS", "-D rustdoc::broken_intra_doc_links")],
-    )?;
-    eprintln!("xtask ci: all checks passed");
+}
+
+/// Every step, in order. Each builds with `--locked`: CI uses the committed
+/// `Cargo.lock`.
+pub(crate) fn steps() -> Vec<Step> {
+    let mut steps = vec![
+        step("fmt", "fmt --all --check"),
+        step(
+            "clippy",
+            "clippy --workspace --all-targets --locked -- -D warnings",
+        ),
+    ];
+    for features in FEATURE_CHECKS {
+        let mut args = vec!["check", "--locked"];
+        args.extend(features.split(' '));
+        steps.push(Step {
+            heading: "features (combinations the workspace build does not compile)",
+            args,
+            envs: &[],
+        });
+    }
+    steps.push(step(
+        "test (the README's test command)",
+        "test --workspace --locked",
+    ));
+    steps.push(Step {
+        heading: "doc",
+        args: "doc --workspace --no-deps --locked".split(' ').collect(),
+        envs: &[("RUSTDOCFLAGS", "-D rustdoc::broken_intra_doc_links")],
+    });
+    steps
+}
+
+pub(crate) fn run() -> Result<(), String> {
+    let mut last_heading = "";
+    for step in steps() {
+        if step.heading != last_heading {
+            eprintln!("== {}", step.heading);
+            last_heading = step.heading;
+        }
+        cargo(&step.args, step.envs)?;
+    }
+    eprintln!("== ok");
     Ok(())
 }

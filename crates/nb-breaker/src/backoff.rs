@@ -56,7 +56,7 @@ pub enum JitterStrategy {
     Decorrelated,
 }
 
-/// The seed API's spellings, so `JitterStrategy::FullJitter` written from the
+/// The NeuralBridge Python SDK's spellings, so `JitterStrategy::FullJitter` written from the
 /// articles compiles and means the same strategy.
 #[allow(non_upper_case_globals)]
 impl JitterStrategy {

@@ -1,4 +1,4 @@
-//! The seed's quick start: DashScope (Qwen) with two fallbacks.
+//! The NeuralBridge Python SDK's quick start, in Rust: DashScope (Qwen) with two fallbacks.
 //!
 //! ```sh
 //! DASHSCOPE_API_KEY=sk-... cargo run -p nb-client --example quickstart

@@ -3,10 +3,10 @@
 //! depend on the machine's load:
 //!
 //! ```sh
-//! cargo build --release -p nb-diagnose --example callgrind
+//! cargo build --profile profiling -p nb-diagnose --example callgrind
 //! per_call() { # case, runs
 //!   count() { valgrind --tool=callgrind --toggle-collect='callgrind::run' \
-//!     --callgrind-out-file=/dev/null target/release/examples/callgrind "$1" "$2" 2>&1 |
+//!     --callgrind-out-file=/dev/null target/profiling/examples/callgrind "$1" "$2" 2>&1 |
 //!     sed -n 's/.*Collected : //p'; }
 //!   echo "$1 $(( ($(count "$1" $(($2 + 1))) - $(count "$1" 1)) / $2 ))"
 //! }

@@ -8,8 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
 use crate::catalogue::{
-    AMBIGUOUS_QUOTA, CATALOGUE, Entry, KEY_PREFIXES, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub,
-    status_rule,
+    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub, status_rule,
 };
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
@@ -17,17 +16,26 @@ use crate::matcher::Matcher;
 use crate::provider::contains_ignore_case;
 use crate::waits::{self, RateLimitHeaders};
 use crate::{
-    Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, ResponseHeaders, Rule,
-    RuleError, Severity, TimeoutPhase, TransportFailureKind,
+    Diagnosis, ErrorCategory, Failure, FailureKind, ResponseHeaders, Rule, RuleError, Severity,
+    TimeoutPhase, TransportFailureKind,
 };
 use crate::{Provider, detect_provider, profiles};
+
+mod report;
+mod scan;
+
+pub(crate) use report::redact;
+use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
+use scan::{
+    embedded_json, head, leading_status, parse_bool, starts_json, status_after, zero_follows,
+};
 
 /// At most this many bytes of a body or message are read (64 KiB): error
 /// bodies are far smaller, and a huge body must stay cheap. For a streamed
 /// (SSE) body the *last* 64 KiB are read, where the finish signal would be.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Provider messages kept in a [`ProviderError`] are cut to this many bytes.
+/// Provider messages kept in a [`ProviderError`](crate::ProviderError) are cut to this many bytes.
 const MAX_MESSAGE: usize = 500;
 
 /// Turns failures into [`Diagnosis`]es: a pure function of the failure and
@@ -932,75 +940,6 @@ fn rule_id(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-fn head(b: &[u8]) -> &[u8] {
-    &b[..b.len().min(MAX_BODY_BYTES)]
-}
-
-fn starts_json(b: &[u8]) -> bool {
-    matches!(b.trim_ascii_start().first(), Some(b'{' | b'['))
-}
-
-/// The structured error inside a message: an SDK's printout of the body
-/// (`Error code: 429 - {'error': {...}}`), JSON or Python `repr`.
-fn embedded_json(text: &[u8]) -> Fields<'_> {
-    let start = if starts_json(text) {
-        text.iter().position(|c| matches!(c, b'{' | b'['))
-    } else {
-        text.iter().position(|c| *c == b'{')
-    };
-    start.map_or_else(Fields::default, |i| json::scan(&text[i..], true))
-}
-
-/// A status at the very start of a message: `429 Free allocated quota
-/// exceeded.`, `<400> InternalError...`.
-fn leading_status(text: &[u8]) -> Option<u16> {
-    let t = text.trim_ascii_start();
-    let t = t.strip_prefix(b"<").unwrap_or(t);
-    let digits = t.get(..3)?;
-    let next = t.get(3).copied();
-    if next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.') {
-        return None;
-    }
-    json::parse_status(digits)
-}
-
-/// A status after "Error code:" and similar.
-fn status_after(b: &[u8]) -> Option<u16> {
-    let skip = b
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'\'' | b'"' | b'(' | b'-'))
-        .count();
-    let b = &b[skip..];
-    if b.get(3).is_some_and(u8::is_ascii_digit) {
-        return None;
-    }
-    json::parse_status(b.get(..3)?)
-}
-
-/// Whether the first number within the next few bytes is exactly `0`.
-fn zero_follows(b: &[u8]) -> bool {
-    let b = &b[..b.len().min(48)];
-    let Some(i) = b.iter().position(u8::is_ascii_digit) else {
-        return false;
-    };
-    b[i] == b'0'
-        && !b
-            .get(i + 1)
-            .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
-}
-
-fn parse_bool(v: &[u8]) -> Option<bool> {
-    let v = v.trim_ascii();
-    if v.eq_ignore_ascii_case(b"true") {
-        Some(true)
-    } else if v.eq_ignore_ascii_case(b"false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn complete_success(reason: Option<&str>) -> Verdict {
     match reason {
         Some(_) => Verdict::new(ErrorCategory::MalformedResponse, Sub::ValidationFailed, 70),
@@ -1031,264 +970,5 @@ fn reports_wait(c: ErrorCategory) -> bool {
     )
 }
 
-/// One cell per provider (`Provider as usize` is its index in
-/// [`Provider::ALL`], checked by `profiles_are_indexed_by_provider`).
-type Names = [OnceLock<Box<str>>; Provider::ALL.len()];
-
-/// `provider_suffix` names of the verdicts no rule gives, composed on first
-/// use and shared by every engine.
-static SUB_NAMES: [Names; Sub::COUNT] =
-    [const { [const { OnceLock::new() }; Provider::ALL.len()] }; Sub::COUNT];
-
-/// `provider_suffix` names of the built-in rules, by rule id, composed on
-/// first use and shared by every engine.
-fn rule_names() -> &'static [Names] {
-    static RULE_NAMES: OnceLock<Box<[Names]>> = OnceLock::new();
-    RULE_NAMES.get_or_init(|| {
-        (0..CATALOGUE.len())
-            .map(|_| std::array::from_fn(|_| OnceLock::new()))
-            .collect()
-    })
-}
-
-/// `suffix` with the provider's name in front (`dashscope_rate_limit`), or
-/// alone when the provider is unknown; composed once into `cell`.
-fn prefixed<'c>(
-    provider: Provider,
-    suffix: &'static str,
-    cell: &'c OnceLock<Box<str>>,
-) -> Cow<'c, str> {
-    if provider == Provider::Unknown {
-        return Cow::Borrowed(suffix);
-    }
-    Cow::Borrowed(cell.get_or_init(|| [provider.as_str(), "_", suffix].concat().into_boxed_str()))
-}
-
-fn confidence(priority: u8, agrees: bool) -> f32 {
-    let base = match priority {
-        85.. => 0.95,
-        70..=84 => 0.9,
-        55..=69 => 0.8,
-        40..=54 => 0.7,
-        30..=39 => 0.65,
-        10..=29 => 0.5,
-        _ => 0.2,
-    };
-    if agrees && priority != 30 {
-        f32::min(base + 0.04, 0.99)
-    } else {
-        base
-    }
-}
-
-/// The provider's error fields. Text from the body is redacted when the scan
-/// saw the start of a key in it (`secret`); header values always are.
-fn provider_error(
-    fields: &Fields<'_>,
-    headers: &ResponseHeaders<'_>,
-    secret: bool,
-) -> Option<ProviderError> {
-    let text = |t: Option<Text<'_>>| {
-        t.map(|t| {
-            let s = t.decode(MAX_MESSAGE);
-            if secret { redact(s) } else { s }
-        })
-    };
-    let plain = |raw| Text {
-        raw,
-        escaped: false,
-    };
-    let header_text = |h: H| headers.at(h).map(|v| redact(plain(v).decode(MAX_MESSAGE)));
-    let amzn = headers.at(H::AmznErrorType).map(|v| {
-        // `ThrottlingException:http://internal.amazon.com/coral/...`
-        let name = v.split(|c| *c == b':').next().unwrap_or(v);
-        plain(name).decode(MAX_MESSAGE)
-    });
-    let request_id = text(fields.request_id)
-        .or_else(|| header_text(H::RequestId))
-        .or_else(|| header_text(H::XRequestId))
-        .or_else(|| header_text(H::AmznRequestId))
-        .or_else(|| header_text(H::ApimRequestId));
-    if !fields.any() && amzn.is_none() && request_id.is_none() {
-        return None;
-    }
-    Some(ProviderError {
-        error_type: text(fields.kind()).or(amzn),
-        code: text(fields.code()),
-        message: text(fields.message()),
-        request_id,
-        upstream_provider: text(fields.upstream),
-    })
-}
-
-/// Masks anything shaped like an API key (`sk-...`, `AIza...`, `gsk_...`,
-/// `Bearer ...`), keeping its prefix: `sk-***`.
-pub(crate) fn redact(s: String) -> String {
-    /// Fewer characters after a prefix are not a key.
-    const KEY_LEN: usize = 6;
-    /// The shortest text that can hold a key.
-    const SHORTEST: usize = {
-        let (mut min, mut i) = (usize::MAX, 0);
-        while i < KEY_PREFIXES.len() {
-            if KEY_PREFIXES[i].len() < min {
-                min = KEY_PREFIXES[i].len();
-            }
-            i += 1;
-        }
-        min + KEY_LEN
-    };
-    /// The bytes a prefix starts with.
-    const FIRST: [bool; 256] = {
-        let (mut first, mut i) = ([false; 256], 0);
-        while i < KEY_PREFIXES.len() {
-            first[KEY_PREFIXES[i].as_bytes()[0] as usize] = true;
-            i += 1;
-        }
-        first
-    };
-    if s.len() < SHORTEST {
-        return s;
-    }
-    let b = s.as_bytes();
-    let key_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'*' | b'.');
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let at_word = FIRST[usize::from(b[i])] && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
-        let prefix = if at_word {
-            KEY_PREFIXES
-                .iter()
-                .find(|p| b[i..].starts_with(p.as_bytes()))
-        } else {
-            None
-        };
-        if let Some(p) = prefix {
-            let start = i + p.len();
-            let mut end = start + b[start..].iter().take_while(|c| key_char(**c)).count();
-            // A sentence's full stop is not part of the key.
-            while end > start && b[end - 1] == b'.' {
-                end -= 1;
-            }
-            if end - start >= KEY_LEN {
-                let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
-                o.push_str(&s[copied..start]);
-                o.push_str("***");
-                copied = end;
-                i = end;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    match out {
-        Some(mut o) => {
-            o.push_str(&s[copied..]);
-            o
-        }
-        None => s,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_catalogue_compiles() {
-        let e = DiagnosisEngine::new();
-        assert!(e.compiled.ascii.len() > 500 && e.compiled.wide.len() > 10);
-        // Clones share the compiled catalogue, and so do engines without
-        // user rules, however they are built.
-        assert!(Arc::ptr_eq(&e.compiled, &e.clone().compiled));
-        assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
-        let built = DiagnosisEngine::builder()
-            .build()
-            .unwrap_or_else(|err| panic!("{err}"));
-        assert!(Arc::ptr_eq(&e.compiled, &built.compiled));
-        // User rules get their own.
-        let mut custom = DiagnosisEngine::new();
-        custom
-            .add_rule(Rule::new(ErrorCategory::Overloaded, "x").pattern("shed"))
-            .unwrap_or_else(|err| panic!("{err}"));
-        assert!(!Arc::ptr_eq(&e.compiled, &custom.compiled));
-        assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
-    }
-
-    #[test]
-    fn header_fields_are_masked_and_cut_on_a_char_boundary() {
-        // An odd-length prefix, so that byte `MAX_MESSAGE` falls inside an `é`.
-        let long = format!("sk-abcdefghi {}", "é".repeat(MAX_MESSAGE));
-        let headers: ResponseHeaders<'_> = [("x-request-id", long.as_str())].into_iter().collect();
-        let e = provider_error(&Fields::default(), &headers, false)
-            .and_then(|e| e.request_id)
-            .unwrap_or_default();
-        assert!(e.starts_with("sk-*** éé"), "{e}");
-        assert!(e.len() <= MAX_MESSAGE && !e.contains('\u{fffd}'), "{e}");
-    }
-
-    #[test]
-    fn every_key_prefix_is_seen_and_masked_in_body_fields() {
-        let e = DiagnosisEngine::new();
-        for p in KEY_PREFIXES {
-            let body = format!(r#"{{"error":{{"message":"bad key {p}abcdef123456 given"}}}}"#);
-            let d = e.diagnose(&Failure::http(401, body.as_str()));
-            let message = d.provider_error.and_then(|pe| pe.message);
-            assert_eq!(message, Some(format!("bad key {p}*** given")), "{p}");
-        }
-    }
-
-    #[test]
-    fn redaction_masks_keys_but_not_words() {
-        assert_eq!(
-            redact("Incorrect API key provided: sk-PMafP****E873. You can".into()),
-            "Incorrect API key provided: sk-***. You can"
-        );
-        assert_eq!(
-            redact("key AIzaSyD-abcdefghijk ok".into()),
-            "key AIza*** ok"
-        );
-        assert_eq!(
-            redact("Authorization: Bearer abc.def.ghi".into()),
-            "Authorization: Bearer ***"
-        );
-        assert_eq!(redact("task-force sk-short".into()), "task-force sk-short");
-        // The shortest key there is, and one character less.
-        assert_eq!(redact("sk-abcdef".into()), "sk-***");
-        assert_eq!(redact("sk-abcde".into()), "sk-abcde");
-        assert_eq!(redact("请求 sk-abcdefgh 结束".into()), "请求 sk-*** 结束");
-    }
-
-    #[test]
-    fn statuses_in_text() {
-        assert_eq!(
-            leading_status(b"429 Free allocated quota exceeded."),
-            Some(429)
-        );
-        assert_eq!(leading_status(b"<400> InternalError.Algo"), Some(400));
-        assert_eq!(leading_status(b"4290 tokens"), None);
-        assert_eq!(leading_status(b"200ms later"), None);
-        assert_eq!(status_after(b": 429 - {"), Some(429));
-        assert_eq!(status_after(b" '503 Service"), Some(503));
-        assert_eq!(status_after(b" 4290"), None);
-    }
-
-    #[test]
-    fn zero_limits() {
-        assert!(zero_follows(b"\"\n  value: \"0\"\n}"));
-        assert!(!zero_follows(b"\": \"250000\""));
-        assert!(!zero_follows(b"\": \"0.5\""));
-        assert!(!zero_follows(b"no digits here"));
-    }
-
-    #[test]
-    fn confidence_is_in_range_and_monotone() {
-        let mut last = 0.0;
-        for p in [0u8, 20, 30, 45, 60, 75, 90, 120] {
-            let c = confidence(p, false);
-            assert!((0.0..=1.0).contains(&c) && c >= last);
-            last = c;
-            assert!(confidence(p, true) <= 0.99);
-        }
-    }
-}
+mod tests;

@@ -303,7 +303,8 @@ static PROFILES: [ProviderProfile; 19] = [
         &["deepseek"],
         &["deepseek"],
     ),
-    // The values DESIGN.md fixes.
+    // Timeouts 2/8/25 s, 2 and 4 retries, 120 RPM: the DashScope profile of the
+    // NeuralBridge Python SDK, unchanged.
     profile(
         Provider::DashScope,
         "DashScope (Qwen)",
@@ -481,7 +482,7 @@ const URL_ORDER: [Provider; 18] = [
 /// and model prefixes.
 ///
 /// The name keeps the `get_` prefix the project's style otherwise avoids,
-/// because the issue fixes it (it mirrors the seed SDK's `get_profile`).
+/// because it mirrors `get_profile` of the NeuralBridge Python SDK.
 ///
 /// ```
 /// use std::time::Duration;

@@ -37,8 +37,8 @@ pub const WEEKS_KEPT: usize = 4;
 /// `WEEKS_KEPT - min_weeks + 1` clean weeks (three with the defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LearnerConfig {
-    /// Whether outcomes teach patterns at all (the seed's
-    /// `enable_learning`). When off, nothing is learned and no pattern is
+    /// Whether outcomes teach patterns at all (the NeuralBridge
+    /// Python SDK's `enable_learning`). When off, nothing is learned and no pattern is
     /// reported, and nothing is predicted.
     pub enabled: bool,
     /// Fewest calls in the hour, pooled over the kept weeks (default 30).

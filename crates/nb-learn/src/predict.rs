@@ -17,8 +17,10 @@ use crate::recent::{MAX_RECENT_MINUTES, RecentWindow, Reliability};
 use crate::state::LearnState;
 use crate::time::{ClockAnchor, HOURS_PER_WEEK, HourOfWeek, unix_minute, week_of_hour};
 
-/// How [`PredictiveEngine`] predicts. The seed values are
-/// `window_minutes: 60` and `degradation_threshold: 0.7`.
+/// How [`PredictiveEngine`] predicts. The defaults are
+/// `window_minutes: 60` (forecast the coming hour, the span of a learned
+/// weekly pattern) and `degradation_threshold: 0.7` (act only on a strong
+/// forecast), the values of the NeuralBridge Python SDK.
 ///
 /// ```
 /// use nb_learn::PredictiveConfig;

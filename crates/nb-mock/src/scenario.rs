@@ -536,7 +536,7 @@ impl Rule {
         self
     }
 
-    /// Only with this probability (0 to 1), drawn deterministically from the seed.
+    /// Only with this probability (0 to 1), drawn deterministically from the scenario's `seed`.
     pub fn probability(mut self, probability: f64) -> Self {
         self.probability = Some(probability);
         self

@@ -20,6 +20,10 @@ use crate::predictor::Predictor;
 use crate::stats::{Meter, MeterParams, ModelStats, SLOTS, health_score, latency_score};
 use crate::target::Target;
 
+mod selection;
+
+pub use selection::{InFlight, Selection, SelectionKind};
+
 /// One target and everything the balancer knows about it. `repr(C)` keeps
 /// what selection reads in the first cache line (see [`Meter`]).
 #[repr(C)]
@@ -118,128 +122,6 @@ impl Entropy {
             Self::Seeded(state) => Rng::with_seed(state.fetch_add(0x9E37_79B9_7F4A_7C15, Relaxed)),
             Self::ThreadLocal => Rng::new(),
         }
-    }
-}
-
-/// Why a target was selected.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SelectionKind {
-    /// Chosen by the configured strategy among eligible targets.
-    Normal,
-    /// An excluded target let back in for one probe request: its result
-    /// decides whether it returns to rotation.
-    Probe,
-    /// Chosen in panic mode: too few targets were healthy, so health was
-    /// ignored.
-    Panic,
-    /// Every target the caller would accept was excluded for health, so the
-    /// fallback strategy chose among them, ignoring health.
-    FallbackStrategy,
-}
-
-/// A target chosen by [`LoadBalancer::select`].
-///
-/// Holds the target's shared state, so it stays valid (and
-/// [`start`](Self::start) still counts) if the target is removed meanwhile.
-pub struct Selection<T: Target = String> {
-    entry: Arc<Entry<T>>,
-    kind: SelectionKind,
-    /// For a probe: the status it was granted with, and the one that puts
-    /// it back ("excluded, probe due when this one was granted").
-    probe: Option<(Status, Status)>,
-}
-
-impl<T: Target> Selection<T> {
-    /// The chosen target.
-    pub fn target(&self) -> &T {
-        &self.entry.target
-    }
-
-    /// The chosen target's name.
-    pub fn name(&self) -> &str {
-        self.entry.target.name()
-    }
-
-    /// Why it was chosen.
-    pub fn kind(&self) -> SelectionKind {
-        self.kind
-    }
-
-    /// Whether this is a probe of an excluded target.
-    pub fn is_probe(&self) -> bool {
-        self.kind == SelectionKind::Probe
-    }
-
-    /// Counts a request in flight to the target until the guard is dropped
-    /// or passed to [`LoadBalancer::finish`]. This is what
-    /// [`LeastConnections`](LoadBalancingStrategy::LeastConnections) and
-    /// [`PowerOfTwoChoices`](LoadBalancingStrategy::PowerOfTwoChoices) see.
-    pub fn start(self) -> InFlight<T> {
-        self.entry.in_flight.fetch_add(1, Relaxed);
-        InFlight {
-            entry: self.entry,
-            kind: self.kind,
-        }
-    }
-
-    /// Gives the selection back unused, for a caller that chose a target
-    /// but then could not call it (its own breaker or rate limiter refused
-    /// in a race). For a [`Probe`](SelectionKind::Probe), the probe is due
-    /// again at once instead of lapsing for a whole `health_check_interval`;
-    /// for any other selection this is the same as dropping it.
-    ///
-    /// Merely dropping a selection does not give a probe back, because the
-    /// seed-style API selects, drops the selection and reports the result
-    /// later with [`LoadBalancer::record_result`].
-    pub fn abandon(self) {
-        if let Some((granted, due)) = self.probe {
-            // Fails harmlessly if the status moved on meanwhile.
-            self.entry.status.transition(granted, due);
-        }
-    }
-}
-
-impl<T: Target> fmt::Debug for Selection<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Selection")
-            .field("target", &self.entry.target)
-            .field("kind", &self.kind)
-            .finish()
-    }
-}
-
-/// A request in flight to a target: dropping the guard ends it.
-#[must_use = "dropping the guard ends the request at once"]
-pub struct InFlight<T: Target = String> {
-    entry: Arc<Entry<T>>,
-    kind: SelectionKind,
-}
-
-impl<T: Target> InFlight<T> {
-    /// The target the request went to.
-    pub fn target(&self) -> &T {
-        &self.entry.target
-    }
-
-    /// Why the target was chosen.
-    pub fn kind(&self) -> SelectionKind {
-        self.kind
-    }
-}
-
-impl<T: Target> Drop for InFlight<T> {
-    fn drop(&mut self) {
-        self.entry.in_flight.fetch_sub(1, Relaxed);
-    }
-}
-
-impl<T: Target> fmt::Debug for InFlight<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InFlight")
-            .field("target", &self.entry.target)
-            .field("kind", &self.kind)
-            .finish()
     }
 }
 
@@ -610,8 +492,8 @@ impl<T: Target> LoadBalancer<T> {
         })
     }
 
-    /// [`select`](Self::select) with no exclusions and no filter: the seed
-    /// API's `select_model()`.
+    /// [`select`](Self::select) with no exclusions and no filter: the
+    /// NeuralBridge Python SDK's `select_model()`.
     pub fn select_model(&self, now: Instant) -> Option<Selection<T>> {
         self.select(&[], |_| true, now)
     }
@@ -1083,29 +965,4 @@ impl<T: Target> fmt::Debug for LoadBalancer<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_target_costs_about_two_kib() {
-        let entry = std::mem::size_of::<Entry<String>>();
-        assert!((2048..=2200).contains(&entry), "{entry} bytes");
-    }
-
-    #[test]
-    fn debug_output_names_the_targets() {
-        let lb = LoadBalancer::new(["a", "b"], LoadBalancerConfig::default());
-        let s = format!("{lb:?}");
-        assert!(s.contains(r#"targets: ["a", "b"]"#), "{s}");
-        let sel = lb.select(&[], |t| t == "b", Instant::now()).unwrap();
-        assert_eq!(
-            format!("{sel:?}"),
-            r#"Selection { target: "b", kind: Normal }"#
-        );
-        let guard = sel.start();
-        assert_eq!(
-            format!("{guard:?}"),
-            r#"InFlight { target: "b", kind: Normal }"#
-        );
-    }
-}
+mod tests;

@@ -188,8 +188,8 @@ pub struct LoadBalancerConfig {
     /// Default 10 s; at least 1 ms.
     pub peak_ewma_decay: Duration,
     /// [`Predictive`](LoadBalancingStrategy::Predictive) skips targets whose
-    /// predicted failure probability is at or above this (the seed's
-    /// `degradation_threshold`). Default `0.7`.
+    /// predicted failure probability is at or above this (the NeuralBridge
+    /// Python SDK's `degradation_threshold`). Default `0.7`.
     pub predictive_threshold: f64,
     /// Exclusion, recovery, the exclusion cap and panic mode.
     pub health: HealthPolicy,

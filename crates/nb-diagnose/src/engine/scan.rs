@@ -1,0 +1,74 @@
+//! Byte-level scans of a message or body: where JSON starts, a status at
+//! the front or after "Error code", a zero limit, a boolean.
+
+use super::MAX_BODY_BYTES;
+use crate::json::{self, Fields};
+
+pub(super) fn head(b: &[u8]) -> &[u8] {
+    &b[..b.len().min(MAX_BODY_BYTES)]
+}
+
+pub(super) fn starts_json(b: &[u8]) -> bool {
+    matches!(b.trim_ascii_start().first(), Some(b'{' | b'['))
+}
+
+/// The structured error inside a message: an SDK's printout of the body
+/// (`Error code: 429 - {'error': {...}}`), JSON or Python `repr`.
+pub(super) fn embedded_json(text: &[u8]) -> Fields<'_> {
+    let start = if starts_json(text) {
+        text.iter().position(|c| matches!(c, b'{' | b'['))
+    } else {
+        text.iter().position(|c| *c == b'{')
+    };
+    start.map_or_else(Fields::default, |i| json::scan(&text[i..], true))
+}
+
+/// A status at the very start of a message: `429 Free allocated quota
+/// exceeded.`, `<400> InternalError...`.
+pub(super) fn leading_status(text: &[u8]) -> Option<u16> {
+    let t = text.trim_ascii_start();
+    let t = t.strip_prefix(b"<").unwrap_or(t);
+    let digits = t.get(..3)?;
+    let next = t.get(3).copied();
+    if next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.') {
+        return None;
+    }
+    json::parse_status(digits)
+}
+
+/// A status after "Error code:" and similar.
+pub(super) fn status_after(b: &[u8]) -> Option<u16> {
+    let skip = b
+        .iter()
+        .take(4)
+        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'\'' | b'"' | b'(' | b'-'))
+        .count();
+    let b = &b[skip..];
+    if b.get(3).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    json::parse_status(b.get(..3)?)
+}
+
+/// Whether the first number within the next few bytes is exactly `0`.
+pub(super) fn zero_follows(b: &[u8]) -> bool {
+    let b = &b[..b.len().min(48)];
+    let Some(i) = b.iter().position(u8::is_ascii_digit) else {
+        return false;
+    };
+    b[i] == b'0'
+        && !b
+            .get(i + 1)
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+}
+
+pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
+    let v = v.trim_ascii();
+    if v.eq_ignore_ascii_case(b"true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case(b"false") {
+        Some(false)
+    } else {
+        None
+    }
+}

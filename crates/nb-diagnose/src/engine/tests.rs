@@ -1,0 +1,100 @@
+use super::*;
+use crate::catalogue::KEY_PREFIXES;
+
+#[test]
+fn builtin_catalogue_compiles() {
+    let e = DiagnosisEngine::new();
+    assert!(e.compiled.ascii.len() > 500 && e.compiled.wide.len() > 10);
+    // Clones share the compiled catalogue, and so do engines without
+    // user rules, however they are built.
+    assert!(Arc::ptr_eq(&e.compiled, &e.clone().compiled));
+    assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
+    let built = DiagnosisEngine::builder()
+        .build()
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(Arc::ptr_eq(&e.compiled, &built.compiled));
+    // User rules get their own.
+    let mut custom = DiagnosisEngine::new();
+    custom
+        .add_rule(Rule::new(ErrorCategory::Overloaded, "x").pattern("shed"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(!Arc::ptr_eq(&e.compiled, &custom.compiled));
+    assert!(Arc::ptr_eq(&e.compiled, &DiagnosisEngine::new().compiled));
+}
+
+#[test]
+fn header_fields_are_masked_and_cut_on_a_char_boundary() {
+    // An odd-length prefix, so that byte `MAX_MESSAGE` falls inside an `é`.
+    let long = format!("sk-abcdefghi {}", "é".repeat(MAX_MESSAGE));
+    let headers: ResponseHeaders<'_> = [("x-request-id", long.as_str())].into_iter().collect();
+    let e = provider_error(&Fields::default(), &headers, false)
+        .and_then(|e| e.request_id)
+        .unwrap_or_default();
+    assert!(e.starts_with("sk-*** éé"), "{e}");
+    assert!(e.len() <= MAX_MESSAGE && !e.contains('\u{fffd}'), "{e}");
+}
+
+#[test]
+fn every_key_prefix_is_seen_and_masked_in_body_fields() {
+    let e = DiagnosisEngine::new();
+    for p in KEY_PREFIXES {
+        let body = format!(r#"{{"error":{{"message":"bad key {p}abcdef123456 given"}}}}"#);
+        let d = e.diagnose(&Failure::http(401, body.as_str()));
+        let message = d.provider_error.and_then(|pe| pe.message);
+        assert_eq!(message, Some(format!("bad key {p}*** given")), "{p}");
+    }
+}
+
+#[test]
+fn redaction_masks_keys_but_not_words() {
+    assert_eq!(
+        redact("Incorrect API key provided: sk-PMafP****E873. You can".into()),
+        "Incorrect API key provided: sk-***. You can"
+    );
+    assert_eq!(
+        redact("key AIzaSyD-abcdefghijk ok".into()),
+        "key AIza*** ok"
+    );
+    assert_eq!(
+        redact("Authorization: Bearer abc.def.ghi".into()),
+        "Authorization: Bearer ***"
+    );
+    assert_eq!(redact("task-force sk-short".into()), "task-force sk-short");
+    // The shortest key there is, and one character less.
+    assert_eq!(redact("sk-abcdef".into()), "sk-***");
+    assert_eq!(redact("sk-abcde".into()), "sk-abcde");
+    assert_eq!(redact("请求 sk-abcdefgh 结束".into()), "请求 sk-*** 结束");
+}
+
+#[test]
+fn statuses_in_text() {
+    assert_eq!(
+        leading_status(b"429 Free allocated quota exceeded."),
+        Some(429)
+    );
+    assert_eq!(leading_status(b"<400> InternalError.Algo"), Some(400));
+    assert_eq!(leading_status(b"4290 tokens"), None);
+    assert_eq!(leading_status(b"200ms later"), None);
+    assert_eq!(status_after(b": 429 - {"), Some(429));
+    assert_eq!(status_after(b" '503 Service"), Some(503));
+    assert_eq!(status_after(b" 4290"), None);
+}
+
+#[test]
+fn zero_limits() {
+    assert!(zero_follows(b"\"\n  value: \"0\"\n}"));
+    assert!(!zero_follows(b"\": \"250000\""));
+    assert!(!zero_follows(b"\": \"0.5\""));
+    assert!(!zero_follows(b"no digits here"));
+}
+
+#[test]
+fn confidence_is_in_range_and_monotone() {
+    let mut last = 0.0;
+    for p in [0u8, 20, 30, 45, 60, 75, 90, 120] {
+        let c = confidence(p, false);
+        assert!((0.0..=1.0).contains(&c) && c >= last);
+        last = c;
+        assert!(confidence(p, true) <= 0.99);
+    }
+}
