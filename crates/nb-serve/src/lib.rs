@@ -22,6 +22,8 @@ mod config;
 mod conn;
 mod http;
 mod metrics;
+mod relay;
+mod status;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -34,27 +36,22 @@ use ::http::header::{
     WWW_AUTHENTICATE,
 };
 use ::http::{Method, Request, Response, StatusCode};
-use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use nb_client::{
-    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, Exclusion,
-    HealthReport, ModelStatus, NeuralBridge, StreamEvent, Verdict,
-};
-use serde::Serialize;
+use nb_client::{ApiKey, Attempt, ChatRequest, Error, ErrorCategory, ErrorKind, NeuralBridge};
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use self::admission::{Admission, Priority, Refused, Ticket};
-use self::chunk::{Identity, chunk_json, complete_identity};
+use self::chunk::complete_identity;
 use self::config::Route;
 pub use self::config::ServeConfig;
 use self::conn::{IdleTimeout, Requests, Sending};
-use self::http::{ChannelBody, ResBody, SSE_DONE, bad_request, error, json, sse_data};
+use self::http::{ChannelBody, ResBody, bad_request, error, json};
 use self::metrics::Metrics;
 
 /// Why the sidecar could not start.
@@ -430,8 +427,8 @@ async fn handle(
 async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     let path = req.uri().path().trim_end_matches('/');
     match (req.method(), path) {
-        (&Method::GET, "/health") => health(state),
-        (&Method::GET, "/metrics") => metrics(state),
+        (&Method::GET, "/health") => status::health(state),
+        (&Method::GET, "/metrics") => status::metrics(state),
         (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
@@ -445,7 +442,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
             r
         }
         (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
-        (&Method::GET, "/v1/models") => models(state),
+        (&Method::GET, "/v1/models") => status::models(state),
         (_, "/health" | "/metrics" | "/v1/chat/completions" | "/v1/models") => {
             let allow = if path == "/v1/chat/completions" {
                 "POST"
@@ -502,113 +499,6 @@ fn bearer(value: &[u8]) -> &[u8] {
 /// Compares two byte strings in time that depends only on their lengths.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// `GET /v1/models`: every alias and listed model, in OpenAI's list shape.
-fn models(state: &State) -> Response<ResBody> {
-    let data: Vec<_> = state
-        .config
-        .models
-        .iter()
-        .map(|(id, endpoint)| {
-            json!({
-                "id": id,
-                "object": "model",
-                "created": 0,
-                "owned_by": endpoint.as_deref().unwrap_or("neuralbridge"),
-            })
-        })
-        .collect();
-    json(StatusCode::OK, &json!({ "object": "list", "data": data }))
-}
-
-/// `GET /health`: the health report (`verdict`, each model's `status` and
-/// `exclusion`), plus each target's breaker state, status and exclusion.
-/// The status code follows the verdict: 200 when `healthy` or `degraded`
-/// (calls are served), 503 when `unhealthy` (no model can serve).
-fn metrics(state: &State) -> Response<ResBody> {
-    let (in_flight, queued) = state.admission.load();
-    let load = metrics::Load {
-        in_flight,
-        queued,
-        max_in_flight: state.config.max_in_flight,
-    };
-    let text = state.metrics.render(&state.client.targets(), load);
-    let mut r = Response::new(http::full(text));
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r
-}
-
-fn health(state: &State) -> Response<ResBody> {
-    #[derive(Serialize)]
-    struct Target {
-        name: String,
-        model: String,
-        endpoint: String,
-        provider: &'static str,
-        breaker: String,
-        reopens_in_s: Option<f64>,
-        status: ModelStatus,
-        exclusion: Option<Exclusion>,
-    }
-    /// The sidecar's own load: its in-flight cap and queue.
-    #[derive(Serialize)]
-    struct Load {
-        in_flight: usize,
-        queued: usize,
-        max_in_flight: usize,
-        draining: bool,
-    }
-    #[derive(Serialize)]
-    struct Health {
-        #[serde(flatten)]
-        report: HealthReport,
-        targets: Vec<Target>,
-        sidecar: Load,
-    }
-    let targets = state
-        .client
-        .targets()
-        .into_iter()
-        .map(|t| Target {
-            breaker: t.breaker.to_string(),
-            reopens_in_s: t.reopens_in.map(|d| d.as_secs_f64()),
-            provider: t.provider.as_str(),
-            status: t.status,
-            exclusion: t.exclusion,
-            name: t.name,
-            model: t.model,
-            endpoint: t.endpoint,
-        })
-        .collect();
-    let (in_flight, queued) = state.admission.load();
-    let sidecar = Load {
-        in_flight,
-        queued,
-        max_in_flight: state.config.max_in_flight,
-        draining: state.draining.load(Ordering::Relaxed),
-    };
-    let report = state.client.health_status();
-    json(
-        health_code(report.verdict),
-        &Health {
-            report,
-            targets,
-            sidecar,
-        },
-    )
-}
-
-/// The `/health` status code for a verdict: 503 only when unhealthy.
-fn health_code(verdict: Verdict) -> StatusCode {
-    if verdict.can_serve() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    }
 }
 
 /// `POST /v1/chat/completions`.
@@ -814,149 +704,20 @@ async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response
     let served_by = stream.served_by().unwrap_or_default().to_owned();
     state.metrics.first_token(&served_by, started.elapsed());
     let (tx, body) = ChannelBody::channel(32);
-    let ends = Ends {
+    let ends = relay::Ends {
         limit: state.config.stream_limit,
         end_streams: state.end_streams.subscribe(),
         _ticket: ticket,
         metrics: Arc::clone(&state.metrics),
         started,
     };
-    tokio::spawn(relay(stream, tx, include_usage, ends));
+    tokio::spawn(relay::relay(stream, tx, include_usage, ends));
     let mut r = Response::new(body);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     annotate(&mut r, attempts, Some((&served_by, "")));
     r
-}
-
-/// What ends a relayed stream besides the stream itself.
-struct Ends {
-    /// The longest it may run.
-    limit: Duration,
-    /// Turns true when the sidecar's drain is over.
-    end_streams: tokio::sync::watch::Receiver<bool>,
-    /// The stream's admission slot, held until it ends.
-    _ticket: Ticket,
-    /// Where its attempts, tokens and duration are counted when it ends.
-    metrics: Arc<Metrics>,
-    started: Instant,
-}
-
-/// Why a relay stopped waiting for the upstream.
-enum Cut {
-    /// The caller went away: nothing to send.
-    CallerLeft,
-    /// The stream ran longer than its limit.
-    Limit(Duration),
-    /// The sidecar is shutting down.
-    ShuttingDown,
-}
-
-/// Relays a stream's events as SSE until it ends, the caller leaves, it runs
-/// past its limit or the sidecar shuts down. Returning drops the stream,
-/// which cancels the upstream call at once, whether or not the upstream is
-/// sending anything.
-async fn relay(
-    mut stream: ChatStream,
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-    include_usage: bool,
-    mut ends: Ends,
-) {
-    // The first chunk's id and creation time, for every chunk of the answer.
-    let mut identity: Option<Identity> = None;
-    let limit = tokio::time::sleep(ends.limit);
-    tokio::pin!(limit);
-    loop {
-        let event = tokio::select! {
-            event = stream.next() => Ok(event),
-            () = tx.closed() => Err(Cut::CallerLeft),
-            () = &mut limit => Err(Cut::Limit(ends.limit)),
-            Ok(_) = ends.end_streams.wait_for(|end| *end) => Err(Cut::ShuttingDown),
-        };
-        let event = match event {
-            Ok(Some(event)) => event,
-            Ok(None) => return,
-            Err(Cut::CallerLeft) => return,
-            Err(Cut::Limit(limit)) => {
-                let message = format!(
-                    "The stream ran longer than this sidecar's limit of {} s (server.stream_limit_s); \
-                     the partial answer is incomplete.",
-                    limit.as_secs()
-                );
-                let _ = tx.send(stream_error("stream_limit", &message)).await;
-                return;
-            }
-            Err(Cut::ShuttingDown) => {
-                let message = "This sidecar is shutting down; the partial answer is incomplete.";
-                let _ = tx.send(stream_error("shutting_down", message)).await;
-                return;
-            }
-        };
-        let frame = match event {
-            Ok(StreamEvent::Chunk(mut chunk)) => {
-                if chunk.choices.is_empty() && !include_usage {
-                    // The usage chunk the client asks for on the wire; a caller that did
-                    // not ask for it may index `choices[0]`.
-                    continue;
-                }
-                if !include_usage {
-                    chunk.usage = None;
-                }
-                let identity =
-                    identity.get_or_insert_with(|| Identity::new(&chunk.id, chunk.created));
-                let model = stream.served_by().unwrap_or(chunk.model.as_str());
-                match chunk_json(&chunk, identity, model) {
-                    Ok(data) => sse_data(&data),
-                    Err(_) => continue,
-                }
-            }
-            Ok(StreamEvent::Done(summary)) => {
-                ends.metrics.call(
-                    summary.attempts(),
-                    summary.usage(),
-                    Some(summary.served_by()),
-                );
-                ends.metrics.duration(true, ends.started.elapsed());
-                let _ = tx.send(Bytes::from_static(SSE_DONE)).await;
-                return;
-            }
-            Ok(StreamEvent::Restarted { model, .. }) => {
-                // What the caller already received cannot be taken back.
-                let message = format!(
-                    "The stream was interrupted and could only restart from scratch on {model}; \
-                     the partial answer is incomplete."
-                );
-                let _ = tx.send(stream_error("stream_interrupted", &message)).await;
-                return;
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                ends.metrics.call(e.attempts(), None, None);
-                ends.metrics.duration(true, ends.started.elapsed());
-                let code = e
-                    .category()
-                    .map_or("stream_interrupted", ErrorCategory::as_str);
-                let message = format!(
-                    "Part of the answer was sent before the stream broke. {}",
-                    message(&e)
-                );
-                let _ = tx.send(stream_error(code, &message)).await;
-                return;
-            }
-        };
-        if tx.send(frame).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// An error event in a stream, as OpenAI sends one (the SDKs raise it as an API error).
-fn stream_error(code: &str, message: &str) -> Bytes {
-    let body = json!({
-        "error": { "message": message, "type": "server_error", "param": null, "code": code }
-    });
-    sse_data(body.to_string().as_bytes())
 }
 
 /// Adds the `x-neuralbridge-*` headers: attempts, and the model and endpoint that served.
@@ -1079,15 +840,5 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert!(!constant_time_eq(b"", b"x"));
-    }
-
-    #[test]
-    fn health_answers_503_only_when_unhealthy() {
-        assert_eq!(health_code(Verdict::Healthy), StatusCode::OK);
-        assert_eq!(health_code(Verdict::Degraded), StatusCode::OK);
-        assert_eq!(
-            health_code(Verdict::Unhealthy),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
     }
 }
