@@ -162,6 +162,9 @@ pub struct ProviderError {
     pub request_id: Option<String>,
     /// The upstream provider an aggregator (OpenRouter) relayed the error from.
     pub upstream_provider: Option<String>,
+    /// The request field the error is about (OpenAI's `error.param`,
+    /// `temperature` in "Invalid value for 'temperature'").
+    pub param: Option<String>,
 }
 
 #[cfg(test)]

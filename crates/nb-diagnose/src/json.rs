@@ -139,6 +139,8 @@ pub(crate) struct Fields<'a> {
     pub(crate) retry_delay: Option<Text<'a>>,
     /// OpenRouter's `error.metadata.provider_name`.
     pub(crate) upstream: Option<Text<'a>>,
+    /// `error.param`: the request field the error is about (OpenAI's shape).
+    pub(crate) param: Option<Text<'a>>,
     /// The value is an error: it has a non-null `error`, `"type": "error"` or `"object": "error"`.
     pub(crate) has_error: bool,
     /// A finish or block reason that means a safety filter stopped the answer.
@@ -211,6 +213,7 @@ enum Key {
     StopReason,
     HttpStatus,
     Object,
+    Param,
     Other,
 }
 
@@ -222,7 +225,7 @@ const USUAL_KEYS: [(&[u8], Key); 12] = [
     (b"type", Key::Type),
     (b"code", Key::Code),
     (b"status", Key::Status),
-    (b"param", Key::Other),
+    (b"param", Key::Param),
     (b"details", Key::Other),
     (b"@type", Key::Other),
     (b"reason", Key::Other),
@@ -267,6 +270,7 @@ fn normalised(raw: &[u8]) -> Key {
         b"stopreason" => Key::StopReason,
         b"httpstatuscode" | b"rawstatuscode" | b"statuscode" => Key::HttpStatus,
         b"object" => Key::Object,
+        b"param" => Key::Param,
         _ => Key::Other,
     }
 }
@@ -517,6 +521,7 @@ impl<'a> Parser<'a> {
             [Key::Error, Key::Status] if is_str => set(&mut out.error_status),
             [Key::Error, Key::RequestId] | [Key::RequestId] if is_str => set(&mut out.request_id),
             [Key::Error, Key::Metadata, Key::ProviderName] if is_str => set(&mut out.upstream),
+            [Key::Error, Key::Param] if is_str => set(&mut out.param),
             [Key::Message] if is_str => set(&mut out.top_message),
             [Key::Type] if is_str => {
                 if t.is("error") {

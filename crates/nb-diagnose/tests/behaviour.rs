@@ -316,3 +316,24 @@ fn only_the_start_of_a_content_type_is_read() {
     );
     assert_eq!(d.category, StreamInterrupted);
 }
+
+#[test]
+fn the_request_field_an_error_is_about_is_kept() {
+    let body = r#"{"error": {"message": "Invalid value for 'temperature': must be at most 2.", "type": "invalid_request_error", "param": "temperature", "code": "invalid_value"}}"#;
+    let d = engine().diagnose(&Failure::http(400, body));
+    assert_eq!(d.category, InvalidRequest);
+    let e = d.provider_error.unwrap();
+    assert_eq!(e.param.as_deref(), Some("temperature"));
+    assert_eq!(e.code.as_deref(), Some("invalid_value"));
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("Invalid value for 'temperature'")
+    );
+    // A null param is none.
+    let d = engine().diagnose(&Failure::http(
+        429,
+        r#"{"error": {"message": "Slow down", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}"#,
+    ));
+    assert_eq!(d.provider_error.unwrap().param, None);
+}

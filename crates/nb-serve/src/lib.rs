@@ -51,7 +51,7 @@ use self::chunk::complete_identity;
 use self::config::Route;
 pub use self::config::ServeConfig;
 use self::conn::{IdleTimeout, Requests, Sending};
-use self::http::{ChannelBody, ResBody, bad_request, error, json};
+use self::http::{ChannelBody, ResBody, bad_request, error, error_with_param, json};
 use self::metrics::Metrics;
 
 /// Why the sidecar could not start.
@@ -70,6 +70,11 @@ pub enum ServeError {
 /// How long streams still open when the drain is over get to send their
 /// closing error event.
 const END_STREAMS_GRACE: Duration = Duration::from_millis(500);
+
+/// The longest `Retry-After` the sidecar sends, in seconds: an SDK's
+/// default retries sit it out, and a target often reopens sooner (its first
+/// opens last 2 s).
+const MAX_RETRY_AFTER_S: f64 = 10.0;
 
 /// The most streams a caller may open at once on one HTTP/2 connection.
 const MAX_H2_STREAMS: u32 = 256;
@@ -668,8 +673,12 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             let attempts = response.attempts().len();
             let served_by = response.served_by().to_owned();
             let endpoint = response.endpoint().to_owned();
+            // The model as the provider named it (the configured name that
+            // served is in `x-neuralbridge-served-by`).
             let mut completion = response.into_completion();
-            completion.model.clone_from(&served_by);
+            if completion.model.is_empty() {
+                completion.model.clone_from(&served_by);
+            }
             complete_identity(&mut completion);
             let mut r = json(StatusCode::OK, &completion);
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
@@ -776,17 +785,42 @@ fn failure(e: &Error) -> Response<ResBody> {
         (_, None) => (StatusCode::BAD_GATEWAY, "server_error", "upstream_error"),
     };
     let attempts: Vec<_> = e.attempts().iter().map(attempt_json).collect();
+    let ours = message(e);
     let detail = json!({
         "kind": e.kind().as_str(),
         "category": category.map(ErrorCategory::as_str),
         "sub_category": e.diagnosis().map(|d| &*d.sub_category),
+        "message": ours,
         "attempts": attempts,
     });
-    let mut r = error(status, kind, code, &message(e), Some(detail));
+    // The provider's own words, type, field and code pass through (what an
+    // SDK and its user expect); NeuralBridge's account is under
+    // `error.neuralbridge` and in `x-nb-category`.
+    let upstream = e.diagnosis().and_then(|d| d.provider_error.as_ref());
+    fn given(v: Option<&String>) -> Option<&str> {
+        v.map(String::as_str).filter(|v| !v.is_empty())
+    }
+    let request_id = given(upstream.and_then(|p| p.request_id.as_ref()));
+    let mut r = error_with_param(
+        status,
+        given(upstream.and_then(|p| p.error_type.as_ref())).unwrap_or(kind),
+        given(upstream.and_then(|p| p.code.as_ref())).unwrap_or(code),
+        given(upstream.and_then(|p| p.param.as_ref())),
+        given(upstream.and_then(|p| p.message.as_ref())).unwrap_or(&ours),
+        Some(detail),
+    );
     annotate(&mut r, e.attempts().len(), None);
     let h = r.headers_mut();
+    if let Some(c) = category {
+        h.insert("x-nb-category", HeaderValue::from_static(c.as_str()));
+    }
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        h.insert("x-request-id", id);
+    }
     if let Some(wait) = e.retry_after() {
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        // A cooling-down sidecar answers when the first target reopens, but
+        // never asks an SDK to sit out more than this.
+        let secs = wait.as_secs_f64().ceil().clamp(1.0, MAX_RETRY_AFTER_S) as u64;
         h.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     let retryable = matches!(e.kind(), ErrorKind::CoolingDown { .. })

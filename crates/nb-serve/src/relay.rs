@@ -90,7 +90,11 @@ pub(crate) async fn relay(
                 }
                 let identity =
                     identity.get_or_insert_with(|| Identity::new(&chunk.id, chunk.created));
-                let model = stream.served_by().unwrap_or(chunk.model.as_str());
+                // The model as the provider named it, else the configured name.
+                let model = Some(chunk.model.as_str())
+                    .filter(|m| !m.is_empty())
+                    .or(stream.served_by())
+                    .unwrap_or_default();
                 match chunk_json(&chunk, identity, model) {
                     Ok(data) => sse_data(&data),
                     Err(_) => continue,

@@ -421,7 +421,10 @@ async fn every_model_cooling_down_is_a_503_with_retry_after() {
     let s = sidecar(&server, "cooling", false).await;
     let r = s.chat(hello("dead"), None).await;
     assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.json()["error"]["code"], "overloaded");
+    // The provider's own code passes through; the diagnosis is beside it.
+    assert_eq!(r.json()["error"]["code"], "service_unavailable");
+    assert_eq!(r.json()["error"]["neuralbridge"]["category"], "overloaded");
+    assert_eq!(r.header("x-nb-category"), "overloaded");
     assert_eq!(
         r.json()["error"]["neuralbridge"]["attempts"]
             .as_array()
@@ -436,7 +439,7 @@ async fn every_model_cooling_down_is_a_503_with_retry_after() {
     assert_eq!(v["error"]["code"], "cooling_down");
     assert_eq!(v["error"]["type"], "server_error");
     let wait: u64 = r.header("retry-after").parse().unwrap();
-    assert!((1..=60).contains(&wait), "{wait}");
+    assert!((1..=10).contains(&wait), "capped at 10 s: {wait}");
     assert_eq!(
         server.log().attempts("down-a"),
         2,
@@ -584,4 +587,31 @@ async fn metrics_count_requests_attempts_failures_and_tokens_and_carry_no_secret
         !text.contains(TOKEN) && !text.contains(UPSTREAM_KEY),
         "no secret: {text}"
     );
+}
+
+#[tokio::test]
+async fn an_upstream_error_reaches_the_caller_in_the_providers_own_words() {
+    let scenario = format!(
+        r#"{SCENARIO}
+[[models]]
+name = "strict"
+[[models.rules]]
+fault = {{ kind = "custom", status = 400, headers = {{ "x-request-id" = "req_abc123" }}, body = '{{"error":{{"message":"Invalid value for temperature: must be at most 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}}}' }}
+"#
+    );
+    let server = mock(&scenario).await;
+    let s = sidecar(&server, "fidelity", false).await;
+    let r = s.chat(hello("strict"), None).await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid value for temperature: must be at most 2."
+    );
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert_eq!(v["error"]["param"], "temperature");
+    assert_eq!(v["error"]["code"], "invalid_value");
+    assert_eq!(v["error"]["neuralbridge"]["category"], "invalid_request");
+    assert_eq!(r.header("x-nb-category"), "invalid_request");
+    assert_eq!(r.header("x-request-id"), "req_abc123");
 }

@@ -97,6 +97,7 @@ pub(super) fn provider_error(
         message: text(fields.message()),
         request_id,
         upstream_provider: text(fields.upstream),
+        param: text(fields.param),
     })
 }
 
