@@ -434,7 +434,10 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     match (req.method(), path) {
         (&Method::GET, "/health") => status::health(state),
         (&Method::GET, "/metrics") => status::metrics(state),
-        (_, "/v1/chat/completions" | "/v1/models") if !authorized(state, &req) => {
+        (_, p)
+            if (p == "/v1/chat/completions" || p.starts_with("/v1/models"))
+                && !authorized(state, &req) =>
+        {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_request_error",
@@ -448,6 +451,9 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
         }
         (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
         (&Method::GET, "/v1/models") => status::models(state),
+        (&Method::GET, p) if p.starts_with("/v1/models/") => {
+            status::model(state, &p["/v1/models/".len()..])
+        }
         (_, "/health" | "/metrics" | "/v1/chat/completions" | "/v1/models") => {
             let allow = if path == "/v1/chat/completions" {
                 "POST"

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::State;
-use crate::http::{ResBody, full, json};
+use crate::http::{ResBody, error, full, json};
 use crate::metrics;
 
 /// `GET /v1/models`: every alias and listed model, in OpenAI's list shape.
@@ -19,16 +19,32 @@ pub(crate) fn models(state: &State) -> Response<ResBody> {
         .config
         .models
         .iter()
-        .map(|(id, endpoint)| {
-            json!({
-                "id": id,
-                "object": "model",
-                "created": 0,
-                "owned_by": endpoint.as_deref().unwrap_or("neuralbridge"),
-            })
-        })
+        .map(|(id, endpoint)| model_json(id, endpoint.as_deref()))
         .collect();
     json(StatusCode::OK, &json!({ "object": "list", "data": data }))
+}
+
+/// `GET /v1/models/{id}`: one model (an alias or a listed model), or a 404.
+pub(crate) fn model(state: &State, id: &str) -> Response<ResBody> {
+    match state.config.models.iter().find(|(m, _)| m == id) {
+        Some((id, endpoint)) => json(StatusCode::OK, &model_json(id, endpoint.as_deref())),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_found",
+            &format!("The model `{id}` does not exist on this sidecar (see GET /v1/models)."),
+            None,
+        ),
+    }
+}
+
+fn model_json(id: &str, endpoint: Option<&str>) -> serde_json::Value {
+    json!({
+        "id": id,
+        "object": "model",
+        "created": 0,
+        "owned_by": endpoint.unwrap_or("neuralbridge"),
+    })
 }
 
 /// `GET /metrics`: the counters, and the states read now.

@@ -519,6 +519,13 @@ async fn models_catch_all_and_unknown_endpoints() {
         .map(|d| d["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"smart") && ids.contains(&"backup"), "{ids:?}");
+    let one = s.get("/v1/models/backup", None).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["id"], "backup");
+    assert_eq!(one.json()["object"], "model");
+    let none = s.get("/v1/models/nope", None).await;
+    assert_eq!(none.status, 404);
+    assert_eq!(none.json()["error"]["code"], "model_not_found");
 
     // Not named in the config: the catch-all endpoint serves it under its own name.
     let r = s.chat(hello("unlisted"), None).await;
