@@ -9,9 +9,11 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nb_client::layers::breaker::{SlidingWindow, TripPolicy};
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, EndpointConfig, ErrorCategory, FallbackRule,
-    JsonFileStore, NeuralBridge, NeuralBridgeBuilder, Provider, StreamPolicy, Tier,
+    CategoryPolicy, CircuitBreakerConfig, Degradation, EndpointConfig, ErrorCategory, FallbackRule,
+    Hedging, JsonFileStore, LoadBalancingStrategy, NeuralBridge, NeuralBridgeBuilder, Provider,
+    RateLimits, RetryBudgetConfig, StreamPolicy, Tier,
 };
 use nb_transport::{ApiKey, Endpoint};
 use serde::Deserialize;
@@ -104,6 +106,17 @@ struct PolicyFile {
     learning: Option<bool>,
     #[serde(default)]
     on: BTreeMap<String, String>,
+    strategy: Option<String>,
+    wait_threshold_s: Option<f64>,
+    retry_ratio: Option<f32>,
+    hedging: Option<bool>,
+    hedge_max_share: Option<f32>,
+    failure_rate: Option<f32>,
+    window_s: Option<f64>,
+    minimum_calls: Option<u32>,
+    max_recovery_s: Option<f64>,
+    degrade_answer: Option<String>,
+    degrade_last_good_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +137,8 @@ struct EndpointFile {
     headers: BTreeMap<String, String>,
     #[serde(default)]
     context_windows: BTreeMap<String, u64>,
+    rpm: Option<u32>,
+    tpm: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +202,11 @@ struct BuilderParts {
     breaker: CircuitBreakerConfig,
     learning: Option<bool>,
     policies: Vec<(ErrorCategory, CategoryPolicy)>,
+    strategy: Option<LoadBalancingStrategy>,
+    wait_threshold: Option<Duration>,
+    retry_budget: Option<RetryBudgetConfig>,
+    hedging: Hedging,
+    degradation: Option<Degradation>,
 }
 
 /// Collects every problem of a file so one run reports them all.
@@ -473,7 +493,19 @@ impl ServeConfig {
         for (category, policy) in parts.policies {
             b = b.policy(category, policy);
         }
-        b
+        if let Some(s) = parts.strategy {
+            b = b.strategy(s);
+        }
+        if let Some(t) = parts.wait_threshold {
+            b = b.wait_threshold(t);
+        }
+        if let Some(r) = parts.retry_budget {
+            b = b.retry_budget(r);
+        }
+        if let Some(d) = parts.degradation {
+            b = b.degrade(d);
+        }
+        b.hedging(parts.hedging)
     }
 }
 
@@ -538,6 +570,18 @@ fn endpoint_config(
     }
     for (model, tokens) in &e.context_windows {
         config = config.context_window(model, *tokens);
+    }
+    if e.rpm == Some(0) || e.tpm == Some(0) {
+        p.add(format!(
+            "{at}: rpm and tpm must be positive (leave them out for no limit)"
+        ));
+    }
+    if e.rpm.is_some() || e.tpm.is_some() {
+        config = config.rate_limits(RateLimits {
+            requests_per_minute: e.rpm,
+            tokens_per_minute: e.tpm,
+            ..RateLimits::default()
+        });
     }
     Some(config)
 }
@@ -606,8 +650,25 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
         Some(n) => CircuitBreakerConfig::consecutive_failures(n),
         None => CircuitBreakerConfig::default(),
     };
+    if let TripPolicy::FailureRate(rate) = &mut breaker.policy {
+        if let Some(pct) = f.failure_rate {
+            rate.failure_rate_threshold = pct;
+        }
+        if let Some(w) = seconds(f.window_s, "window_s", p) {
+            rate.window = SlidingWindow::Time(w);
+        }
+        if let Some(n) = f.minimum_calls {
+            rate.minimum_calls = n;
+        }
+    } else if f.failure_rate.is_some() || f.window_s.is_some() || f.minimum_calls.is_some() {
+        p.add("policy: failure_rate, window_s and minimum_calls do not go with failure_threshold");
+    }
     if let Some(d) = seconds(f.recovery_s, "recovery_s", p) {
         breaker.recovery_timeout = d;
+        breaker.max_recovery_timeout = breaker.max_recovery_timeout.max(d);
+    }
+    if let Some(d) = seconds(f.max_recovery_s, "max_recovery_s", p) {
+        breaker.max_recovery_timeout = d;
     }
     if let Err(e) = breaker.validate() {
         p.add(format!("policy: {e}"));
@@ -635,7 +696,59 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
         };
         policies.push((category, policy));
     }
+    let strategy = f.strategy.as_deref().and_then(|name| {
+        let strategy = match name {
+            "fallback" => LoadBalancingStrategy::Fallback,
+            "round_robin" => LoadBalancingStrategy::RoundRobin,
+            "random" => LoadBalancingStrategy::Random,
+            "weighted_response_time" => LoadBalancingStrategy::WeightedResponseTime,
+            "least_connections" => LoadBalancingStrategy::LeastConnections,
+            "predictive" => LoadBalancingStrategy::Predictive,
+            "power_of_two_choices" => LoadBalancingStrategy::PowerOfTwoChoices,
+            other => {
+                p.add(format!(
+                    "policy.strategy: `{other}` is not \"fallback\", \"round_robin\", \
+                     \"random\", \"weighted_response_time\", \"least_connections\", \
+                     \"predictive\" or \"power_of_two_choices\""
+                ));
+                return None;
+            }
+        };
+        Some(strategy)
+    });
+    let share = |v: Option<f32>, key: &str, p: &mut Problems| {
+        v.filter(|x| {
+            let ok = (0.0..=1.0).contains(x);
+            if !ok {
+                p.add(format!("policy.{key}: must be between 0 and 1"));
+            }
+            ok
+        })
+    };
+    let retry_budget = share(f.retry_ratio, "retry_ratio", p).map(|ratio| RetryBudgetConfig {
+        retry_ratio: ratio,
+        ..RetryBudgetConfig::default()
+    });
+    let mut hedging = match f.hedging {
+        Some(false) => Hedging::off(),
+        _ => Hedging::default(),
+    };
+    if let Some(max) = share(f.hedge_max_share, "hedge_max_share", p) {
+        hedging.max_share = max;
+    }
+    let last_good = seconds(f.degrade_last_good_s, "degrade_last_good_s", p);
+    let degradation = match (f.degrade_answer.clone(), last_good) {
+        (None, None) => None,
+        (Some(answer), None) => Some(Degradation::StaticAnswer(answer)),
+        (None, Some(max_age)) => Some(Degradation::LastGood { max_age }),
+        (Some(answer), Some(max_age)) => Some(Degradation::LastGoodOrStatic { max_age, answer }),
+    };
     let parts = BuilderParts {
+        strategy,
+        wait_threshold: seconds(f.wait_threshold_s, "wait_threshold_s", p),
+        retry_budget,
+        hedging,
+        degradation,
         endpoints: Vec::new(),
         aliases: Vec::new(),
         fallbacks: Vec::new(),
@@ -733,6 +846,74 @@ mod tests {
             assert!(c.listen.ip().is_loopback());
             assert_eq!(c.route("smart"), Route::AsIs);
             assert!(c.builder().build().is_ok());
+        }
+    }
+
+    #[test]
+    fn the_whole_client_is_configurable() {
+        let text = r#"
+            [server]
+            max_in_flight = 8
+            queue_timeout_s = 2
+            stream_limit_s = 30
+
+            [policy]
+            strategy = "power_of_two_choices"
+            wait_threshold_s = 0.25
+            retry_ratio = 0.1
+            hedging = true
+            hedge_max_share = 0.2
+            failure_rate = 40
+            window_s = 30
+            minimum_calls = 20
+            recovery_s = 5
+            max_recovery_s = 60
+            degrade_answer = "Try again soon."
+            degrade_last_good_s = 300
+
+            [[endpoints]]
+            name = "primary"
+            base_url = "http://127.0.0.1:9/v1"
+            api_key_env = "SET_KEY"
+            models = ["gpt-4o"]
+            rpm = 600
+            tpm = 90000
+        "#;
+        let c = ServeConfig::parse(text, &env).unwrap();
+        assert_eq!((c.max_in_flight, c.max_queued), (8, 32));
+        assert_eq!(c.stream_limit, Duration::from_secs(30));
+        let parts = &c.builder_parts;
+        assert_eq!(
+            parts.strategy,
+            Some(LoadBalancingStrategy::PowerOfTwoChoices)
+        );
+        assert_eq!(parts.wait_threshold, Some(Duration::from_millis(250)));
+        assert_eq!(
+            parts.retry_budget.as_ref().map(|r| r.retry_ratio),
+            Some(0.1)
+        );
+        assert_eq!(parts.hedging.max_share, 0.2);
+        let TripPolicy::FailureRate(rate) = &parts.breaker.policy else {
+            panic!("{:?}", parts.breaker.policy);
+        };
+        assert_eq!(rate.failure_rate_threshold, 40.0);
+        assert_eq!(rate.window, SlidingWindow::Time(Duration::from_secs(30)));
+        assert_eq!(rate.minimum_calls, 20);
+        assert_eq!(parts.breaker.recovery_timeout, Duration::from_secs(5));
+        assert_eq!(parts.breaker.max_recovery_timeout, Duration::from_secs(60));
+        assert!(matches!(
+            parts.degradation,
+            Some(Degradation::LastGoodOrStatic { .. })
+        ));
+        assert!(c.builder().build().is_ok());
+
+        let bad = text
+            .replace("\"power_of_two_choices\"", "\"fastest\"")
+            .replace("hedge_max_share = 0.2", "hedge_max_share = 2")
+            .replace("rpm = 600", "rpm = 0");
+        let e = ServeConfig::parse(&bad, &env).unwrap_err();
+        for part in ["policy.strategy", "policy.hedge_max_share", "rpm and tpm"] {
+            assert!(e.contains(part), "{part} in {e}");
         }
     }
 
