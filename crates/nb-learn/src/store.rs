@@ -109,6 +109,14 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
     fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         (**self).write(key, bytes)
     }
+
+    fn load(&self, key: &str) -> Result<Option<LearnState>, StoreError> {
+        (**self).load(key)
+    }
+
+    fn save(&self, key: &str, state: &LearnState) -> Result<(), StoreError> {
+        (**self).save(key, state)
+    }
 }
 
 /// A store in memory: for tests, and for processes that only want state to
@@ -144,12 +152,26 @@ impl StateStore for MemoryStore {
 /// without being read.
 ///
 /// A write goes to a temporary file in the same directory, is flushed to
-/// disk, then renamed over the old file, so a crash leaves the old state or
-/// the new one, never half a file. The directory is created on first write.
+/// disk, then renamed over the old file, and the directory is flushed too,
+/// so a crash leaves the old state or the new one, never half a file (nor a
+/// rename lost). The directory is created on first write.
+///
+/// A file that cannot be read as a state (corrupt, or written by a newer
+/// release) is never overwritten: [`load`](StateStore::load) moves it aside
+/// to `<key>.json.unreadable-<unix seconds>` before reporting it, and if it
+/// cannot be moved, the store refuses to write that key. Temporary files
+/// left by a save that was interrupted (older than a minute) are removed
+/// when the key is loaded.
 #[derive(Debug, Clone)]
 pub struct JsonFileStore {
     dir: PathBuf,
+    /// Keys whose unreadable file could not be set aside.
+    keep: Arc<Mutex<Vec<String>>>,
 }
+
+/// How old a temporary file must be to count as left by an interrupted
+/// save (a save in progress, even a slow one, is far younger).
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The largest state file read (64 MiB). A full engine (256 models, four
 /// weeks each) saves about a megabyte; anything far larger is not a state,
@@ -162,7 +184,47 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 impl JsonFileStore {
     /// A store keeping its files in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            keep: Arc::default(),
+        }
+    }
+
+    /// Moves `key`'s unreadable file aside, or remembers not to overwrite it.
+    fn set_aside(&self, key: &str, path: &Path) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside = self.dir.join(format!("{key}.json.unreadable-{stamp}"));
+        if fs::rename(path, &aside).is_err() {
+            self.keep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(key.to_owned());
+        }
+    }
+
+    /// Removes `key`'s temporary files older than [`STALE_TEMP`].
+    fn clean_temps(&self, key: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!(".{key}.json.");
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= STALE_TEMP);
+            if name.starts_with(&prefix) && name.ends_with(".tmp") && stale {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The directory holding the files.
@@ -221,8 +283,32 @@ impl StateStore for JsonFileStore {
         Ok(Some(bytes))
     }
 
+    fn load(&self, key: &str) -> Result<Option<LearnState>, StoreError> {
+        let path = self.path(key)?;
+        self.clean_temps(key);
+        let loaded = self
+            .read(key)
+            .and_then(|bytes| bytes.map(|b| LearnState::from_json(key, &b)).transpose());
+        if let Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) = &loaded {
+            self.set_aside(key, &path);
+        }
+        loaded
+    }
+
     fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key)?;
+        let kept = self
+            .keep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|k| k == key);
+        if kept {
+            return Err(io_error(&path)(io::Error::other(
+                "holds a state this build could not read, and it could not be moved aside: \
+                 not overwritten (move it away by hand)",
+            )));
+        }
         fs::create_dir_all(&self.dir).map_err(io_error(&self.dir))?;
         let temp = self.dir.join(format!(
             ".{key}.json.{}.{}.tmp",
@@ -239,8 +325,14 @@ impl StateStore for JsonFileStore {
         if written.is_err() {
             // Best effort: the temporary file is garbage either way.
             let _ = fs::remove_file(&temp);
+            return written;
         }
-        written
+        // The rename is durable once the directory is flushed. (A platform
+        // that cannot open a directory as a file has nothing to flush.)
+        if let Ok(dir) = fs::File::open(&self.dir) {
+            dir.sync_all().map_err(io_error(&self.dir))?;
+        }
+        Ok(())
     }
 }
 
@@ -314,7 +406,16 @@ mod tests {
             matches!(err, StoreError::Corrupt { ref detail, .. } if detail.starts_with("larger than")),
             "{err}"
         );
-        fs::remove_file(dir.join("huge.json")).unwrap();
+        // (Each was moved aside: see the next test.)
+        let aside: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".json.unreadable-"))
+            .collect();
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        for name in aside {
+            fs::remove_file(dir.join(name)).unwrap();
+        }
         // A directory where the file should be is an I/O error, not a panic.
         fs::create_dir_all(dir.join("dir.json")).unwrap();
         assert!(matches!(store.read("dir"), Err(StoreError::Io { .. })));
@@ -324,9 +425,70 @@ mod tests {
         ));
         assert_eq!(
             fs::read_dir(&dir).unwrap().count(),
-            3,
+            1,
             "no temp file left behind"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_state_is_kept_aside_never_overwritten() {
+        let dir = temp_dir("aside");
+        fs::create_dir_all(&dir).unwrap();
+        let store = JsonFileStore::new(&dir);
+        let newer = br#"{"version":9,"from":"a newer release"}"#;
+        fs::write(dir.join("learn.json"), newer).unwrap();
+        assert!(matches!(
+            store.load("learn"),
+            Err(StoreError::UnsupportedVersion { found: 9, .. })
+        ));
+        // The engine carries on and saves: the newer file survives beside it.
+        store.save("learn", &LearnState::new()).unwrap();
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        let aside = names
+            .iter()
+            .find(|n| n.starts_with("learn.json.unreadable-"))
+            .unwrap_or_else(|| panic!("{names:?}"));
+        assert_eq!(fs::read(dir.join(aside)).unwrap(), newer);
+        assert_eq!(store.load("learn").unwrap(), Some(LearnState::new()));
+
+        // One that cannot be moved aside is not written over either.
+        let stuck = JsonFileStore::new(&dir);
+        stuck.keep.lock().unwrap().push("learn".to_owned());
+        assert!(matches!(
+            stuck.save("learn", &LearnState::new()),
+            Err(StoreError::Io { .. })
+        ));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temp_files_of_an_interrupted_save_are_removed_at_load() {
+        let dir = temp_dir("temps");
+        fs::create_dir_all(&dir).unwrap();
+        let store = JsonFileStore::new(&dir);
+        let stale = dir.join(".learn.json.4242.0.tmp");
+        let fresh = dir.join(".learn.json.4242.1.tmp");
+        let other = dir.join(".other.json.4242.0.tmp");
+        for path in [&stale, &fresh, &other] {
+            fs::write(path, b"half a sta").unwrap();
+        }
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for path in [&stale, &other] {
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert!(store.load("learn").unwrap().is_none());
+        assert!(!stale.exists(), "an old temp file of this key goes");
+        assert!(fresh.exists(), "a save in progress is left alone");
+        assert!(other.exists(), "another key's is left alone");
         fs::remove_dir_all(&dir).unwrap();
     }
 }
