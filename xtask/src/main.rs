@@ -10,12 +10,16 @@
 //!   nb-client under concurrent load (the `chaos` binary of `nb-benches`)
 //!   and rewrites the chaos table in `docs/BENCHMARKS.md`.
 //!
+//! - `load`: `neuralbridge serve` under load beside the mock it fronts
+//!   (three processes on loopback), written into `docs/BENCHMARKS.md`.
+//!
 //! `tidy` is not a task: it runs as an ordinary test (`cargo test -p xtask`).
 #![forbid(unsafe_code)]
 
 mod bench;
 mod chaos;
 mod ci;
+mod load;
 #[cfg(test)]
 mod tidy;
 
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
+        Some("load") => load::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -56,6 +61,9 @@ tasks:
                               (names in crates/nb-mock/scenarios/, demo included,
                               or paths; default: all of them, about 5 min;
                               --quick: 2 s each), update docs/BENCHMARKS.md
+  load                        serve under open- and closed-loop load and 10,000
+                              connections, beside the mock called directly
+                              (about 1.5 min), update docs/BENCHMARKS.md
 ";
 
 /// The workspace root: the parent of this crate's directory.
