@@ -2,14 +2,10 @@
 //! headers for the limiter.
 
 use http::HeaderMap;
-use nb_breaker::ObservedLimits;
 use nb_diagnose::{
-    Diagnosis, Failure, RateLimitHeaders, ResponseHeaders, TimeoutPhase as DiagPhase,
-    TransportFailureKind,
+    Diagnosis, Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind, read_rate_limits,
 };
-use nb_transport::{
-    RequestOptions, ResponseBody, TimeoutPhase, TransportError, TransportErrorKind,
-};
+use nb_transport::{RequestOptions, ResponseBody, TransportError};
 
 use crate::client::{Inner, now};
 use crate::error::Error;
@@ -117,9 +113,9 @@ pub(crate) fn malformed(
 }
 
 /// A timeout our own timer measured.
-pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: DiagPhase) -> AttemptError {
+pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: TimeoutPhase) -> AttemptError {
     let failure = in_context(
-        Failure::transport(TransportFailureKind::Timeout(phase), None),
+        Failure::transport(TransportErrorKind::Timeout(phase), None),
         target,
     );
     AttemptError::diagnosed(inner.diagnose(&failure), true)
@@ -130,34 +126,6 @@ pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: DiagPhase) ->
 /// cause, such as an overload).
 pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Diagnosis {
     inner.diagnose(&in_context(Failure::stream_interrupted(detail), target))
-}
-
-/// nb-transport's error kind in nb-diagnose's terms, for anyone who sends
-/// through a [`Transport`](nb_transport::Transport) and diagnoses what went
-/// wrong (the cascade does; so does `neuralbridge diagnose`).
-///
-/// Waiting for the head of a chat answer is waiting for its first byte, so
-/// both phases map to [`FirstByte`](DiagPhase::FirstByte). Kinds nb-diagnose
-/// has no name for (an unreachable host, bad HTTP, an oversized body) are
-/// [`Other`](TransportFailureKind::Other), which the diagnosis reads as a
-/// network failure its message may refine. (The cascade itself treats an
-/// oversized body as a malformed response and an unsendable request as a
-/// configuration error before asking this.)
-pub fn transport_failure_kind(kind: TransportErrorKind) -> TransportFailureKind {
-    match kind {
-        TransportErrorKind::ConnectRefused => TransportFailureKind::ConnectRefused,
-        TransportErrorKind::Dns => TransportFailureKind::Dns,
-        TransportErrorKind::Tls => TransportFailureKind::Tls,
-        TransportErrorKind::Reset => TransportFailureKind::Reset,
-        TransportErrorKind::StreamInterrupted => TransportFailureKind::StreamCut,
-        TransportErrorKind::Timeout(phase) => TransportFailureKind::Timeout(match phase {
-            TimeoutPhase::Connect => DiagPhase::Connect,
-            TimeoutPhase::ResponseHead | TimeoutPhase::FirstByte => DiagPhase::FirstByte,
-            TimeoutPhase::Idle => DiagPhase::Idle,
-            _ => DiagPhase::Total,
-        }),
-        _ => TransportFailureKind::Other,
-    }
 }
 
 /// Diagnoses a transport error. A request that cannot be sent as built (a
@@ -184,7 +152,7 @@ pub(crate) fn transport_failure(
                 "the response body exceeds the size cap",
             );
         }
-        kind => transport_failure_kind(kind),
+        kind => kind,
     };
     let text = error.to_string();
     let failure = in_context(Failure::transport(kind, text.as_str()), target);
@@ -217,57 +185,6 @@ pub(crate) fn observe_limit_headers(
     headers: &ResponseHeaders<'_>,
 ) {
     let now = now();
-    let rl = RateLimitHeaders::from_headers(headers, inner.wall(now));
-    target.limiter.observe(
-        ObservedLimits {
-            remaining_requests: rl.remaining_requests,
-            remaining_tokens: rl.remaining_tokens,
-            requests_reset: rl.reset_requests,
-            tokens_reset: rl.reset_tokens,
-        },
-        now,
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transport_kinds_map_to_diagnosis_kinds() {
-        use TransportErrorKind as K;
-        let timeout = |phase| transport_failure_kind(K::Timeout(phase));
-        assert_eq!(
-            timeout(TimeoutPhase::ResponseHead),
-            TransportFailureKind::Timeout(DiagPhase::FirstByte)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::FirstByte),
-            TransportFailureKind::Timeout(DiagPhase::FirstByte)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Total),
-            TransportFailureKind::Timeout(DiagPhase::Total)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Connect),
-            TransportFailureKind::Timeout(DiagPhase::Connect)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Idle),
-            TransportFailureKind::Timeout(DiagPhase::Idle)
-        );
-        assert_eq!(
-            transport_failure_kind(K::ConnectRefused),
-            TransportFailureKind::ConnectRefused
-        );
-        assert_eq!(
-            transport_failure_kind(K::StreamInterrupted),
-            TransportFailureKind::StreamCut
-        );
-        assert_eq!(
-            transport_failure_kind(K::Protocol),
-            TransportFailureKind::Other
-        );
-    }
+    let observed = read_rate_limits(headers, inner.wall(now));
+    target.limiter.observe(observed, now);
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
@@ -18,12 +18,12 @@ use crate::response::Attempt;
 /// status with headers and body, a transport failure, or just a message.
 ///
 /// ```
-/// use nb_client::{FailureReport, TransportFailureKind};
+/// use nb_client::{FailureReport, TransportErrorKind};
 ///
 /// let from_status = FailureReport::http(429, r#"{"error":{"code":"rate_limit_exceeded"}}"#)
 ///     .header("retry-after", "2");
 /// let from_text = FailureReport::message("throttling.ratequota: 请求速度超限");
-/// let refused = FailureReport::transport(TransportFailureKind::ConnectRefused);
+/// let refused = FailureReport::transport(TransportErrorKind::ConnectRefused);
 /// # let _ = (from_status, from_text, refused);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -32,7 +32,7 @@ pub struct FailureReport {
     headers: Vec<(String, String)>,
     body: Option<String>,
     message: Option<String>,
-    transport: Option<TransportFailureKind>,
+    transport: Option<TransportErrorKind>,
 }
 
 impl FailureReport {
@@ -54,7 +54,7 @@ impl FailureReport {
     }
 
     /// A transport failure (refused, reset, timed out, ...).
-    pub fn transport(kind: TransportFailureKind) -> Self {
+    pub fn transport(kind: TransportErrorKind) -> Self {
         Self {
             transport: Some(kind),
             ..Self::default()

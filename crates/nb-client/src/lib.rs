@@ -167,7 +167,6 @@ pub use builder::{
 pub use chat::{Chat, ChatRequest, STATIC_MODEL};
 pub use client::{NeuralBridge, TargetStatus};
 pub use error::{Error, ErrorKind};
-pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
 pub use policy::{
     CategoryPolicy, Degradation, FallbackRule, Hedging, NextStep, NoRetry, Retries, StreamPolicy,
@@ -180,7 +179,7 @@ pub use nb_breaker::{
     Backoff, CircuitBreakerConfig, CircuitState, JitterConfig, RateLimits, RetryBudgetConfig,
 };
 pub use nb_diagnose::{
-    Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportFailureKind,
+    Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportErrorKind,
 };
 pub use nb_learn::{
     Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,

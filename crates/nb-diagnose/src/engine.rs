@@ -15,10 +15,10 @@ use crate::failure::H;
 use crate::json::{self, Fields, Text};
 use crate::matcher::Matcher;
 use crate::provider::contains_ignore_case;
-use crate::waits::{self, RateLimitHeaders};
+use crate::waits;
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ProviderError, ResponseHeaders, Rule,
-    RuleError, Severity, TimeoutPhase, TransportFailureKind,
+    RuleError, Severity, TimeoutPhase, TransportErrorKind,
 };
 use crate::{Provider, detect_provider, profiles};
 
@@ -597,22 +597,35 @@ impl DiagnosisEngine {
     /// A transport failure; its text can only refine a network failure.
     fn transport<'b>(
         &self,
-        kind: TransportFailureKind,
+        kind: TransportErrorKind,
         message: Option<&'b str>,
         ev: &mut Evidence,
         fields: &mut Fields<'b>,
     ) -> Verdict {
         use ErrorCategory::{Network, StreamInterrupted, Timeout};
+        use TransportErrorKind as K;
         let (category, sub, phase) = match kind {
-            TransportFailureKind::ConnectRefused => (Network, Sub::ConnectRefused, None),
-            TransportFailureKind::Dns => (Network, Sub::Dns, None),
-            TransportFailureKind::Tls => (Network, Sub::Tls, None),
-            TransportFailureKind::Reset => (Network, Sub::ConnectionReset, None),
-            TransportFailureKind::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
-            TransportFailureKind::StreamCut => (StreamInterrupted, Sub::StreamCut, None),
+            K::ConnectRefused => (Network, Sub::ConnectRefused, None),
+            K::Dns => (Network, Sub::Dns, None),
+            K::Tls => (Network, Sub::Tls, None),
+            K::Reset => (Network, Sub::ConnectionReset, None),
+            // Waiting for the head of a chat answer is waiting for its first
+            // byte: one phase for the diagnosis.
+            K::Timeout(TimeoutPhase::ResponseHead) => (
+                Timeout,
+                timeout_sub(TimeoutPhase::FirstByte),
+                Some(TimeoutPhase::FirstByte),
+            ),
+            K::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
+            K::StreamInterrupted => (StreamInterrupted, Sub::StreamCut, None),
+            // An unreachable host, bad HTTP, an oversized body or an
+            // unsendable request: a network failure the message may refine.
             _ => (Network, Sub::TransportError, None),
         };
-        let known = !matches!(kind, TransportFailureKind::Other);
+        let known = matches!(
+            kind,
+            K::ConnectRefused | K::Dns | K::Tls | K::Reset | K::Timeout(_) | K::StreamInterrupted
+        );
         let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
         base.phase = phase;
         let Some(text) = message else {
@@ -782,7 +795,7 @@ impl DiagnosisEngine {
                 .or(ev.wait)
                 .or_else(|| {
                     (category == ErrorCategory::RateLimit && !headers.is_empty())
-                        .then(|| RateLimitHeaders::read(headers, &now).exhausted_reset())
+                        .then(|| waits::read_limits(headers, &now).exhausted_reset())
                         .flatten()
                 })
         } else {
@@ -1193,6 +1206,30 @@ pub(crate) fn redact(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_kinds_read_as_one_vocabulary() {
+        use TransportErrorKind as K;
+        let e = DiagnosisEngine::new();
+        let d = |kind| e.diagnose(&Failure::transport(kind, None));
+        // Waiting for the head of a chat answer is waiting for its first byte.
+        let head = d(K::Timeout(TimeoutPhase::ResponseHead));
+        let first = d(K::Timeout(TimeoutPhase::FirstByte));
+        assert_eq!(head.category, ErrorCategory::Timeout);
+        assert_eq!(head.sub_category, first.sub_category);
+        // Kinds the taxonomy has no own name for read as an unknown transport error.
+        for kind in [K::Connect, K::Protocol, K::BodyTooLarge, K::InvalidRequest] {
+            let got = d(kind);
+            let other = d(K::Other);
+            assert_eq!(got.category, other.category);
+            assert_eq!(got.sub_category, other.sub_category);
+            assert_eq!(got.confidence, other.confidence);
+        }
+        assert_eq!(
+            d(K::StreamInterrupted).category,
+            ErrorCategory::StreamInterrupted
+        );
+    }
 
     #[test]
     fn builtin_catalogue_compiles() {
