@@ -21,8 +21,8 @@ use hyper_util::rt::TokioExecutor;
 use nb_benches::{latency_table, write_fragment};
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
-    ApiKey, ChatCompletionChunk, ChatCompletionRequest, ChatStreamDecoder, Endpoint,
-    HyperTransport, RequestOptions, SseDecoder, StreamEvent, Timeouts, Transport,
+    ApiKey, ChatCompletionChunk, ChatCompletionRequest, ChunkEvent, ChunkStreamDecoder, Endpoint,
+    HyperTransport, RequestOptions, SseDecoder, Timeouts, Transport,
 };
 use tokio::runtime::Runtime;
 
@@ -196,12 +196,12 @@ fn sse(c: &mut Criterion) {
     });
     g.bench_function("chat_stream_decoder", |b| {
         b.iter(|| {
-            let mut decoder = ChatStreamDecoder::new();
+            let mut decoder = ChunkStreamDecoder::new();
             let mut n = 0;
             for read in &reads {
                 decoder.feed(black_box(read));
                 while let Some(event) = decoder.next_event() {
-                    if let Ok(StreamEvent::Chunk(chunk)) = event {
+                    if let Ok(ChunkEvent::Chunk(chunk)) = event {
                         n += chunk.choices.len();
                     }
                 }

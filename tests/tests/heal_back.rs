@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nb_client::{ErrorCategory, NeuralBridge};
-use nb_mock::{Fault, ModelBehavior, Rule};
+use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{FALLBACK, PRIMARY, chat, start};
 use tokio::time::Instant;
 
@@ -108,7 +108,7 @@ async fn after_three_transient_503s_the_next_calls_go_to_the_primary() {
     let f = start(
         nb_tests::client::scenario([
             primary().rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .attempts(1..=3),
@@ -146,7 +146,7 @@ async fn after_a_429_burst_the_primary_is_back_within_3_s_and_nobody_waits_twice
     let burst = S * 5..S * 13;
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(Fault::rate_limit_after(2)).window(burst.clone())),
+            primary().rule(ScenarioRule::new(Fault::rate_limit_after(2)).window(burst.clone())),
             fallback(),
         ]),
         |b| b,
@@ -187,7 +187,7 @@ async fn a_10_s_outage_costs_no_request_and_the_primary_is_back_within_5_s() {
     let f = start(
         nb_tests::client::scenario([
             primary().rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .window(outage.clone()),
@@ -226,7 +226,7 @@ async fn a_10_s_outage_costs_no_request_and_the_primary_is_back_within_5_s() {
 async fn thirty_percent(fault: Fault) {
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(fault.clone()).probability(0.3)),
+            primary().rule(ScenarioRule::new(fault.clone()).probability(0.3)),
             fallback(),
         ]),
         |b| b,
@@ -284,7 +284,7 @@ async fn thirty_percent_resets_keep_the_primary() {
 async fn thirty_percent_hangs_are_hedged_within_a_second_and_the_losers_closed() {
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(Fault::Hang).probability(0.3)),
+            primary().rule(ScenarioRule::new(Fault::Hang).probability(0.3)),
             fallback(),
         ]),
         |b| b,
@@ -329,11 +329,11 @@ async fn hedge_delays_follow_each_targets_own_latency_and_stay_in_budget() {
             ModelBehavior::new(PRIMARY)
                 .latency(S * 2)
                 .jitter(S)
-                .rule(Rule::new(Fault::Hang).attempts(41..=41)),
+                .rule(ScenarioRule::new(Fault::Hang).attempts(41..=41)),
             // (Its 41st call is the primary's hedge.)
             ModelBehavior::new(FALLBACK)
                 .latency(MS * 30)
-                .rule(Rule::new(Fault::Hang).attempts(42..=42)),
+                .rule(ScenarioRule::new(Fault::Hang).attempts(42..=42)),
         ]),
         |b| b,
     )
@@ -406,7 +406,7 @@ async fn a_slow_primary_with_a_few_faults_is_not_dropped_by_a_second_rule() {
     let f = start(
         nb_tests::client::scenario([
             ModelBehavior::new(PRIMARY).latency(MS * 500).rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .probability(0.3),

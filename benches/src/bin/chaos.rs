@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use nb_benches::quantile;
 use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy};
-use nb_mock::{MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -178,7 +178,11 @@ async fn caller(
 
 /// The end of the last time-window fault on `primary`: when it recovers.
 fn recovery(primary: &ModelBehavior) -> Option<Duration> {
-    primary.rules().iter().filter_map(Rule::active_until).max()
+    primary
+        .rules()
+        .iter()
+        .filter_map(ScenarioRule::active_until)
+        .max()
 }
 
 /// The time back on the primary: how long after `recovery` (the end of its

@@ -10,16 +10,16 @@ use std::sync::Arc;
 
 use nb_client::layers::transport::{Endpoint, HyperTransport, RequestOptions, Transport};
 use nb_client::{ChatRequest, FailureReport, NeuralBridge};
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = MockServer::start(
         Scenario::builder()
-            .model(ModelBehavior::new("flaky-model").rule(Rule::new(Fault::Overloaded)))
+            .model(ModelBehavior::new("flaky-model").rule(ScenarioRule::new(Fault::Overloaded)))
             .model(
                 ModelBehavior::new("steady-model")
-                    .rule(Rule::new(Fault::rate_limit_after(1)).attempts(1..=1)),
+                    .rule(ScenarioRule::new(Fault::rate_limit_after(1)).attempts(1..=1)),
             )
             .build()?,
     )

@@ -10,8 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
 use nb_transport::{
-    ChatCompletionChunk, FinishReason, Message, RequestOptions, StreamError,
-    StreamEvent as WireEvent, Timeouts, Usage,
+    ChatCompletionChunk, ChunkEvent, FinishReason, Message, RequestOptions, StreamError, Timeouts,
+    Usage,
 };
 use tracing::{Instrument, Span};
 
@@ -120,7 +120,7 @@ fn carries_content(chunk: &ChatCompletionChunk) -> bool {
 
 /// A stream, open and read up to its first content.
 struct Opened {
-    stream: nb_transport::ChatStream,
+    stream: nb_transport::ChunkStream,
     buffered: Vec<ChatCompletionChunk>,
     prefill: bool,
 }
@@ -257,11 +257,11 @@ impl Open<'_> {
                     }
                     Err(fatal) => return Err(fatal),
                 };
-                let mut stream = nb_transport::ChatStream::new(body);
+                let mut stream = nb_transport::ChunkStream::new(body);
                 let mut buffered = Vec::new();
                 loop {
                     match stream.next().await {
-                        Some(Ok(WireEvent::Chunk(chunk))) => {
+                        Some(Ok(ChunkEvent::Chunk(chunk))) => {
                             let content = carries_content(&chunk);
                             buffered.push(chunk);
                             if content {
@@ -271,7 +271,7 @@ impl Open<'_> {
                         // `[DONE]` before any content or finish reason: an
                         // empty answer, like a completion without choices. (No
                         // headers: an event-stream type would read as a cut.)
-                        Some(Ok(WireEvent::Done)) | None => {
+                        Some(Ok(ChunkEvent::Done)) | None => {
                             return Err(malformed(
                                 inner,
                                 target,
@@ -305,7 +305,7 @@ impl Open<'_> {
 
 /// The target currently streaming.
 struct Current {
-    stream: nb_transport::ChatStream,
+    stream: nb_transport::ChunkStream,
     lease: Lease,
 }
 
@@ -550,11 +550,11 @@ impl ChatStream {
                         wait.as_secs_f64()
                     ),
                 ),
-                Ok(Some(Ok(WireEvent::Chunk(chunk)))) => {
+                Ok(Some(Ok(ChunkEvent::Chunk(chunk)))) => {
                     self.absorb(&chunk);
                     return Some(Ok(StreamEvent::Chunk(chunk)));
                 }
-                Ok(Some(Ok(WireEvent::Done)) | None) => return Some(Ok(self.complete())),
+                Ok(Some(Ok(ChunkEvent::Done)) | None) => return Some(Ok(self.complete())),
                 Ok(Some(Err(e))) => match problem(&self.inner, &current.lease.target, e, true) {
                     Problem::Skip => {
                         self.malformed += 1;
