@@ -50,7 +50,7 @@ impl Loopback {
                 .expect("nb-mock starts")
         });
         let endpoint = Endpoint::openai_compatible(&server.base_url()).expect("endpoint");
-        let body = ChatCompletionRequest::new(MODEL).user("Say hello in five words.");
+        let body = ChatCompletionRequest::new(MODEL).user_message("Say hello in five words.");
         let request = endpoint
             .chat_request(Some(&ApiKey::new("sk-bench")), &body)
             .expect("request");
@@ -219,7 +219,7 @@ fn request_building(c: &mut Criterion) {
     let key = ApiKey::new("sk-bench-0123456789abcdef");
     let body = ChatCompletionRequest::new(MODEL)
         .system("You are terse.")
-        .user("Say hello in five words.")
+        .user_message("Say hello in five words.")
         .temperature(0.2);
     let mut g = c.benchmark_group("transport/build_request");
     g.bench_function("baseline_serialize_body", |b| {

@@ -162,7 +162,7 @@ async fn when_everything_fails_an_opted_in_degraded_answer_is_served_and_marked(
     let other = f
         .client
         .chat()
-        .create(ChatRequest::new(PRIMARY).user("Something else"))
+        .create(ChatRequest::new(PRIMARY).user_message("Something else"))
         .await
         .unwrap();
     assert_eq!(other.served_by(), STATIC_MODEL);

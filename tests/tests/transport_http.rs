@@ -566,7 +566,9 @@ async fn a_connection_left_mid_body_is_not_reused() {
         .unwrap();
     let server = MockServer::start(scenario).await.unwrap();
     let endpoint = Endpoint::openai_compatible(&server.base_url()).unwrap();
-    let body = ChatCompletionRequest::new("m").user("hi").stream(true);
+    let body = ChatCompletionRequest::new("m")
+        .user_message("hi")
+        .stream(true);
     let options = with(Timeouts {
         idle: Some(SHORT),
         ..Timeouts::NONE

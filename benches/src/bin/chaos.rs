@@ -133,8 +133,8 @@ struct Outcome {
 
 /// One request, streamed (odd `n`) or not, to its end: the serving model.
 async fn call(client: &NeuralBridge, primary: &str, n: u64) -> Result<String, &'static str> {
-    let request =
-        ChatRequest::new(primary).user(format!("Request {n}: summarize the incident in a line."));
+    let request = ChatRequest::new(primary)
+        .user_message(format!("Request {n}: summarize the incident in a line."));
     if n.is_multiple_of(2) {
         return match client.chat().create(request).await {
             Ok(response) => Ok(response.served_by().to_owned()),

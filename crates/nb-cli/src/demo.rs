@@ -293,7 +293,7 @@ impl Run {
 async fn caller(client: NeuralBridge, primary: String, run: Run, counter: Arc<AtomicU64>) {
     while !run.stop.load(Ordering::Relaxed) {
         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let request = ChatRequest::new(primary.as_str()).user(prompt(n));
+        let request = ChatRequest::new(primary.as_str()).user_message(prompt(n));
         let begun = Instant::now();
         let (served_by, attempts, failure) = if n.is_multiple_of(STREAM_EVERY) {
             streamed(&client, request).await
@@ -413,7 +413,7 @@ impl Plain {
     /// One upstream call: a whole answer (ending in `[DONE]` when streamed) is a success.
     async fn attempt(&self, model: &str, n: u64, stream: bool) -> bool {
         let request = ChatCompletionRequest::new(model)
-            .user(prompt(n))
+            .user_message(prompt(n))
             .stream(stream);
         let Ok(request) = self.endpoint.chat_request(Some(&self.key), &request) else {
             return false;

@@ -252,7 +252,7 @@ async fn send(
     endpoint: &Endpoint,
     probe: &Probe,
 ) -> Result<Sent, CliError> {
-    let request = ChatCompletionRequest::new(probe.model.trim()).user(PROMPT);
+    let request = ChatCompletionRequest::new(probe.model.trim()).user_message(PROMPT);
     let request = endpoint
         .chat_request(probe.key.key(), &request)
         .map_err(|e| CliError::usage(e.to_string()))?;

@@ -453,7 +453,7 @@ mod tests {
                 .seed(1)
                 .build()
                 .unwrap();
-            let request = ChatRequest::new("primary").user("Hello");
+            let request = ChatRequest::new("primary").user_message("Hello");
             let attempts = match client.chat().create(request).await {
                 Ok(response) => response.attempts().to_vec(),
                 Err(e) => e.attempts().to_vec(),

@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let my_api_call = |model: Arc<str>| {
         let (transport, endpoint) = (Arc::clone(&transport), Arc::clone(&endpoint));
         async move {
-            let body = ChatRequest::new(&*model).user("Summarise: retries need budgets.");
+            let body = ChatRequest::new(&*model).user_message("Summarise: retries need budgets.");
             let request = endpoint
                 .chat_request(None, &body)
                 .map_err(|e| (0, e.to_string()))?;

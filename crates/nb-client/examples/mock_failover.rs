@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Hello"))
+        .create(ChatRequest::new("gpt-4o").user_message("Hello"))
         .await?;
     println!("{}", response.text().unwrap_or_default());
     println!(

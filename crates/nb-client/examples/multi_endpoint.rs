@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Name three prime numbers."))
+        .create(ChatRequest::new("gpt-4o").user_message("Name three prime numbers."))
         .await?;
     println!("{}", response.text().unwrap_or_default());
     for attempt in response.attempts() {

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .idle_timeout(Duration::from_secs(20))
         .build()?;
 
-    let request = ChatRequest::new("gpt-4o").user("Write a haiku about retries.");
+    let request = ChatRequest::new("gpt-4o").user_message("Write a haiku about retries.");
     let mut stream = client.chat().stream(request).await?;
     while let Some(event) = stream.next().await {
         match event? {

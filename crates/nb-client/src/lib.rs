@@ -35,7 +35,7 @@
 //!     .transport(Arc::new(mock.clone()))
 //!     .build()?;
 //!
-//! let response = client.chat().create(ChatRequest::new("qwen-max").user("Hello")).await?;
+//! let response = client.chat().create(ChatRequest::new("qwen-max").user_message("Hello")).await?;
 //! assert_eq!(response.served_by(), "qwen-plus");
 //! assert_eq!(response.text(), Some("Hello!"));
 //! // Quota is never retried: one attempt on qwen-max, then the fallback.

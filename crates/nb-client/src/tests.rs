@@ -92,7 +92,7 @@ pub(crate) fn calls(mock: &MockTransport, model: &str) -> usize {
 }
 
 pub(crate) fn request() -> ChatRequest {
-    ChatRequest::new("primary").user("Hello")
+    ChatRequest::new("primary").user_message("Hello")
 }
 
 fn categories(attempts: &[Attempt]) -> Vec<Option<ErrorCategory>> {
@@ -469,7 +469,7 @@ async fn with_secondary_open(mock: &MockTransport, recovery_timeout: Duration) -
         .unwrap();
     let opening = client
         .chat()
-        .create(ChatRequest::new("secondary").user("Hello"))
+        .create(ChatRequest::new("secondary").user_message("Hello"))
         .await
         .unwrap();
     assert_eq!(
@@ -686,7 +686,7 @@ async fn when_every_key_fails_the_next_model_gets_one_try_with_the_last_key() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("a").user("Hi"))
+        .create(ChatRequest::new("a").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(response.served_by(), "c");
@@ -973,7 +973,7 @@ async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
         .unwrap();
     let err = client
         .chat()
-        .stream(ChatRequest::new("qwen-max").user("Hi"))
+        .stream(ChatRequest::new("qwen-max").user_message("Hi"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -1207,7 +1207,7 @@ async fn degradation_serves_the_last_good_answer_then_a_static_one() {
     // Another request has no cached answer: the static one.
     let other = client
         .chat()
-        .create(ChatRequest::new("primary").user("Something else"))
+        .create(ChatRequest::new("primary").user_message("Something else"))
         .await
         .unwrap();
     assert_eq!(other.served_by(), STATIC_MODEL);
@@ -1252,8 +1252,8 @@ async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
         })
         .build()
         .unwrap();
-    let asked = || ChatRequest::new("primary").user("Hello");
-    let other = || ChatRequest::new("primary").user("Streamed");
+    let asked = || ChatRequest::new("primary").user_message("Hello");
+    let other = || ChatRequest::new("primary").user_message("Streamed");
     // A completion and a stream, each cached while everything is up.
     client.chat().create(asked()).await.unwrap();
     let (text, summary, _) = drain(client.chat().stream(other()).await.unwrap()).await;
@@ -1291,7 +1291,7 @@ async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
     assert!(replayed.degradation().is_some());
 
     // Nothing cached: the static answer.
-    let fresh = ChatRequest::new("primary").user("Never asked");
+    let fresh = ChatRequest::new("primary").user_message("Never asked");
     let (text, summary, _) = drain(client.chat().stream(fresh).await.unwrap()).await;
     let summary = summary.unwrap();
     assert_eq!(text, "Sorry, try again later.");
@@ -1361,7 +1361,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Hi"))
+        .create(ChatRequest::new("gpt-4o").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(
@@ -1388,7 +1388,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
 
     let pinned = client
         .chat()
-        .create(ChatRequest::new("llama@local").user("Hi"))
+        .create(ChatRequest::new("llama@local").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!((pinned.served_by(), pinned.endpoint()), ("llama", "local"));
@@ -1403,7 +1403,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
 
     let err = client
         .chat()
-        .create(ChatRequest::new("x@nowhere").user("Hi"))
+        .create(ChatRequest::new("x@nowhere").user_message("Hi"))
         .await
         .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Config { .. }));
@@ -1422,7 +1422,7 @@ async fn explicit_chains_replace_the_fallbacks() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("fast").user("Hi"))
+        .create(ChatRequest::new("fast").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(response.served_by(), "c");
@@ -1548,7 +1548,7 @@ async fn a_learned_weekly_pattern_is_skipped_in_its_hours_with_probes_and_ends()
     // a forecast alone.
     let solo = client
         .chat()
-        .create(ChatRequest::new("solo").user("Hello"))
+        .create(ChatRequest::new("solo").user_message("Hello"))
         .await;
     assert!(solo.is_err());
     assert_eq!(calls(&mock, "primary"), before + probes + 1);
@@ -1783,7 +1783,7 @@ async fn azure_endpoints_send_each_model_to_its_deployment() {
         .unwrap();
     client
         .chat()
-        .create(ChatRequest::new("gpt-4o-prod").user("Hi"))
+        .create(ChatRequest::new("gpt-4o-prod").user_message("Hi"))
         .await
         .unwrap();
     let r = &mock.requests()[0];

@@ -28,7 +28,7 @@
 //!
 //! let endpoint = Endpoint::openai_compatible("https://api.openai.com/v1")?;
 //! let key = ApiKey::new("sk-example");
-//! let body = ChatCompletionRequest::new("gpt-4o-mini").user("Say hi").stream(true);
+//! let body = ChatCompletionRequest::new("gpt-4o-mini").user_message("Say hi").stream(true);
 //! let request = endpoint.chat_request(Some(&key), &body)?;
 //! assert_eq!(request.uri(), "https://api.openai.com/v1/chat/completions");
 //! assert!(!format!("{request:?} {key:?}").contains("sk-example"));
@@ -67,7 +67,7 @@
 //! let transport = HyperTransport::new()?;
 //! let endpoint = Endpoint::openai_compatible("https://api.openai.com/v1")?;
 //! let key = ApiKey::new(std::env::var("OPENAI_API_KEY")?);
-//! let request = endpoint.chat_request(Some(&key), &ChatCompletionRequest::new("gpt-4o-mini").user("Hi"))?;
+//! let request = endpoint.chat_request(Some(&key), &ChatCompletionRequest::new("gpt-4o-mini").user_message("Hi"))?;
 //! let options = RequestOptions::with_timeouts(Timeouts { total: Some(Duration::from_secs(30)), ..Timeouts::default() });
 //! let response = transport.send(request, options).await?;
 //! let status = response.status();

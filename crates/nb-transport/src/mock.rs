@@ -161,7 +161,7 @@ struct State {
 ///     .push(MockReply::chat("gpt-4o-mini", "Hello!"));
 ///
 /// let endpoint = Endpoint::openai_compatible("http://mock/v1")?;
-/// let request = ChatCompletionRequest::new("gpt-4o-mini").user("Hi");
+/// let request = ChatCompletionRequest::new("gpt-4o-mini").user_message("Hi");
 /// let first = mock.send(endpoint.chat_request(None, &request)?, RequestOptions::default()).await?;
 /// assert_eq!(first.status(), 429);
 /// let second = mock.send(endpoint.chat_request(None, &request)?, RequestOptions::default()).await?;
@@ -297,7 +297,7 @@ mod tests {
         let req = ep
             .chat_request(
                 Some(&ApiKey::new("sk-1")),
-                &ChatCompletionRequest::new("m").user("q"),
+                &ChatCompletionRequest::new("m").user_message("q"),
             )
             .unwrap();
         block_on(mock.send(req, RequestOptions::default()))
