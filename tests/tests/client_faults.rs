@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, CircuitState, Decision, ErrorCategory, ErrorKind,
+    ErrorCategory, ErrorKind,
+    health::CircuitState,
+    policy::{CategoryPolicy, CircuitBreakerConfig, Decision},
 };
 use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use nb_client::{ErrorCategory, ErrorKind, StreamPolicy, Tier};
+use nb_client::{
+    ErrorCategory, ErrorKind,
+    policy::{StreamPolicy, Tier},
+};
 use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{
     FALLBACK, Fixture, PRIMARY, categories, chat, decisions, models, read, scenario, start,

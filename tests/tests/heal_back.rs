@@ -245,7 +245,7 @@ async fn thirty_percent(fault: Fault) {
         .unwrap();
     assert_eq!(
         primary.breaker,
-        nb_client::CircuitState::Closed,
+        nb_client::health::CircuitState::Closed,
         "{fault:?}"
     );
     let kept = share(&calls, PRIMARY, Duration::ZERO, S * 20);
@@ -317,7 +317,7 @@ async fn thirty_percent_hangs_are_hedged_within_a_second_and_the_losers_closed()
         .into_iter()
         .find(|t| t.name == PRIMARY)
         .unwrap();
-    assert_eq!(primary.breaker, nb_client::CircuitState::Closed);
+    assert_eq!(primary.breaker, nb_client::health::CircuitState::Closed);
 }
 
 #[tokio::test(start_paused = true)]

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nb_benches::quantile;
-use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy};
+use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, policy::StreamPolicy};
 use nb_mock::{MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;

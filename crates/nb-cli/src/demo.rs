@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use nb_client::{
-    Attempt, ChatRequest, CircuitState, Decision, Error, ErrorCategory, HealthReport, NeuralBridge,
-    StreamEvent, StreamPolicy, Verdict,
+    Attempt, ChatRequest, Error, ErrorCategory, NeuralBridge, StreamEvent,
+    health::{CircuitState, HealthReport, Verdict},
+    policy::{Decision, StreamPolicy},
 };
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
@@ -1062,8 +1063,8 @@ mod tests {
     fn the_health_report_shows_the_verdict_and_each_exclusion() {
         use std::time::{Duration, UNIX_EPOCH};
 
+        use nb_client::health::{Exclusion, ExclusionEnd, ExclusionReason};
         use nb_client::layers::learn::FlywheelEngine;
-        use nb_client::{Exclusion, ExclusionEnd, ExclusionReason};
 
         let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
         let engine = FlywheelEngine::builder()

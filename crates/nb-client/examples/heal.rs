@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use nb_client::layers::transport::{Endpoint, HyperTransport, RequestOptions, Transport};
+use nb_client::transport::{Endpoint, HyperTransport, RequestOptions, Transport};
 use nb_client::{ChatRequest, FailureReport, NeuralBridge};
 use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, ChatRequest, EndpointConfig, ErrorCategory, FallbackRule, NeuralBridge,
-    RateLimits,
+    ChatRequest, EndpointConfig, ErrorCategory, NeuralBridge,
+    policy::{CategoryPolicy, FallbackRule, RateLimits},
 };
 
 #[tokio::main]

@@ -9,7 +9,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use nb_client::{ChatRequest, NeuralBridge, StreamEvent, StreamPolicy, Tier};
+use nb_client::{
+    ChatRequest, NeuralBridge, StreamEvent,
+    policy::{StreamPolicy, Tier},
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -66,7 +66,7 @@ impl<'a> Chat<'a> {
     /// Opens a stream through the cascade: failures before the first content
     /// (errors, a slow first token, a cut or stall) fail over transparently;
     /// returns once content is flowing. What happens after content depends
-    /// on the [`StreamPolicy`](crate::StreamPolicy).
+    /// on the [`StreamPolicy`](crate::policy::StreamPolicy).
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream, Error> {
         let span = observe::call_span(&request.model, true);
         let started = observe::call_started(&span);

@@ -18,7 +18,7 @@ use crate::response::Attempt;
 /// status with headers and body, a transport failure, or just a message.
 ///
 /// ```
-/// use nb_client::{FailureReport, TransportErrorKind};
+/// use nb_client::{transport::TransportErrorKind, FailureReport};
 ///
 /// let from_status = FailureReport::http(429, r#"{"error":{"code":"rate_limit_exceeded"}}"#)
 ///     .header("retry-after", "2");

@@ -1,9 +1,14 @@
-//! Why a target is not called now, and until when: the exclusions that
-//! `health_status()` and `targets()` report, in the vocabulary of
-//! `nb_learn` ([`Exclusion`]).
+//! How the client's targets are doing: the report of
+//! [`health_status`](crate::NeuralBridge::health_status) ([`HealthReport`],
+//! one [`ModelHealth`] per model, the overall [`Verdict`]), each target's
+//! state from [`targets`](crate::NeuralBridge::targets) ([`TargetStatus`],
+//! its [`CircuitState`]), why a target is not called now and until when
+//! ([`Exclusion`]), and where what the learner learned is kept
+//! ([`StateStore`], and the [`StoreError`] of
+//! [`save_state`](crate::NeuralBridge::save_state)).
 //!
 //! The learner cannot see breakers or limiters, so the client fills them
-//! in here, for each target: an open breaker (until a probe succeeds), a
+//! in, for each target: an open breaker (until a probe succeeds), a
 //! rate-limit pause (the breaker's throttle or the client's own limiter,
 //! until the wait ends), and a predictor skip (a learned pattern covers
 //! the current hour and the failure probability is at or above the
@@ -12,7 +17,14 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nb_breaker::RejectReason;
-use nb_learn::{Exclusion, ExclusionEnd, ExclusionReason, HourOfWeek};
+use nb_learn::HourOfWeek;
+
+pub use crate::client::TargetStatus;
+pub use nb_breaker::CircuitState;
+pub use nb_learn::{
+    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
+    ModelHealth, ModelStatus, StateStore, StoreError, Verdict,
+};
 
 use crate::client::{FAR, Inner};
 use crate::target::TargetState;
@@ -95,7 +107,7 @@ mod tests {
     use super::*;
     use crate::client::now;
     use crate::tests::{builder, calls, ok, openai_error, request, scripted};
-    use crate::{CircuitState, ErrorCategory, MemoryStore, NeuralBridge, TargetStatus};
+    use crate::{ErrorCategory, NeuralBridge};
 
     #[test]
     fn the_hour_ends_on_the_hour() {

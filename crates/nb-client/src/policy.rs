@@ -1,11 +1,23 @@
-//! What the cascade does after each failure: the per-category action table,
-//! the timeout ladder, the stream policy and graceful degradation.
+//! What the cascade does after each failure, and the settings it does it
+//! with: the per-category action table ([`CategoryPolicy`]), the timeout
+//! ladder ([`Tier`]), hedging, the stream policy, graceful degradation
+//! (configured by [`Degradation`], reported as [`Degraded`] from a
+//! [`DegradationSource`]), and the breaker, backoff, retry-budget,
+//! rate-limit, balancing and prediction settings the
+//! [builder](crate::NeuralBridgeBuilder) takes. [`Decision`] is what an
+//! attempt's failure led to.
 
 use std::fmt;
 use std::time::Duration;
 
-use nb_breaker::Backoff;
 use nb_diagnose::{Diagnosis, ErrorCategory, ProviderProfile};
+
+pub use crate::builder::{DEFAULT_WAIT_THRESHOLD, default_backoff};
+pub use crate::chat::STATIC_MODEL;
+pub use crate::response::{Decision, DegradationSource, Degraded};
+pub use nb_breaker::{Backoff, CircuitBreakerConfig, JitterConfig, RateLimits, RetryBudgetConfig};
+pub use nb_learn::PredictiveConfig;
+pub use nb_route::LoadBalancingStrategy;
 
 /// How many times a failed target may be retried within one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,11 +66,11 @@ pub enum FallbackRule {
 /// Retrying the same target also needs the diagnosis to say it is
 /// retryable (an `x-should-retry: false` header always wins), a server
 /// wait that fits the backoff's `max_wait` (the one wait cap, 10 s in
-/// [`default_backoff`](crate::default_backoff)) and the call's deadline,
+/// [`default_backoff`]) and the call's deadline,
 /// and the retry budget.
 ///
 /// ```
-/// use nb_client::{CategoryPolicy, ErrorCategory, FallbackRule, NeuralBridge};
+/// use nb_client::{policy::{CategoryPolicy, FallbackRule}, ErrorCategory, NeuralBridge};
 ///
 /// // Fall back on a content-filter rejection instead of failing, and never
 /// // leave the provider on a context-length error.
@@ -144,7 +156,7 @@ impl CategoryPolicy {
     /// target first instead.
     ///
     /// ```
-    /// use nb_client::{CategoryPolicy, ErrorCategory, NeuralBridge};
+    /// use nb_client::{policy::CategoryPolicy, ErrorCategory, NeuralBridge};
     ///
     /// assert!(CategoryPolicy::default_for(ErrorCategory::Overloaded).falls_back_first());
     /// // An overload is retried on the same target first.
@@ -270,7 +282,7 @@ impl CategoryPolicy {
     /// the cap), and the wait a retry sits out.
     ///
     /// ```
-    /// use nb_client::{CategoryPolicy, DiagnosisEngine, default_backoff};
+    /// use nb_client::{diagnosis::DiagnosisEngine, policy::{CategoryPolicy, default_backoff}};
     /// use nb_diagnose::Failure;
     ///
     /// let d = DiagnosisEngine::new().diagnose(&Failure::http(429, "{}").header("retry-after", "30"));
@@ -339,10 +351,9 @@ pub struct NextStep {
 impl NextStep {
     /// What a client built with the defaults does:
     /// [`CategoryPolicy::default_for`] the category, with
-    /// [`default_backoff`](crate::default_backoff).
+    /// [`default_backoff`].
     pub fn with_defaults(diagnosis: &Diagnosis) -> Self {
-        CategoryPolicy::default_for(diagnosis.category)
-            .next_step(diagnosis, &crate::default_backoff())
+        CategoryPolicy::default_for(diagnosis.category).next_step(diagnosis, &default_backoff())
     }
 
     /// Whether the same target may be retried (before or, for a
@@ -499,7 +510,7 @@ impl Tier {
 ///
 /// ```
 /// use std::time::Duration;
-/// use nb_client::{Hedging, NeuralBridge};
+/// use nb_client::{policy::Hedging, NeuralBridge};
 ///
 /// let builder = NeuralBridge::builder().hedging(Hedging {
 ///     max_share: 0.1,
@@ -751,7 +762,7 @@ mod tests {
 
         // One beyond the backoff's max_wait, the one cap: no retry.
         let d = diagnose(&Failure::http(429, "{}").header("retry-after", "2.5"));
-        let tight = crate::default_backoff().with_max_wait(Duration::from_secs(2));
+        let tight = default_backoff().with_max_wait(Duration::from_secs(2));
         let step = CategoryPolicy::default_for(d.category).next_step(&d, &tight);
         assert_eq!(
             step.no_retry,

@@ -110,7 +110,7 @@ impl Attempt {
 
     /// Whether this attempt was a hedge: sent while an earlier attempt of
     /// the call, on another target, had not answered within its hedge
-    /// delay (see [`Hedging`](crate::Hedging)).
+    /// delay (see [`Hedging`](crate::policy::Hedging)).
     pub fn is_hedge(&self) -> bool {
         self.hedge
     }
@@ -142,7 +142,7 @@ pub enum DegradationSource {
 
 /// Marks a [`ChatResponse`] (or a [`StreamSummary`](crate::StreamSummary))
 /// that is not a fresh answer: every candidate failed and the client fell
-/// back on [`Degradation`](crate::Degradation).
+/// back on [`Degradation`](crate::policy::Degradation).
 #[derive(Debug, Clone)]
 pub struct Degraded {
     pub(crate) source: DegradationSource,

@@ -101,7 +101,7 @@ impl StreamSummary {
 
     /// `Some` when the answer is degraded: every candidate failed before
     /// content, and the stream replayed the last good or static answer
-    /// (see [`Degradation`](crate::Degradation)) as one chunk.
+    /// (see [`Degradation`](crate::policy::Degradation)) as one chunk.
     pub fn degradation(&self) -> Option<&Degraded> {
         self.degradation.as_deref()
     }

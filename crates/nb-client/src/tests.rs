@@ -14,6 +14,9 @@ use nb_transport::{
 };
 use serde_json::json;
 
+use crate::diagnosis::Provider;
+use crate::health::*;
+use crate::policy::*;
 use crate::*;
 
 const URL: &str = "https://api.openai.com/v1";

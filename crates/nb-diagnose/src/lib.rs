@@ -60,7 +60,7 @@
 //!
 //! A diagnosis describes; it does not decide. What a client does after a
 //! failure (retry, fall back, rotate a key, stop) is decided by one table,
-//! NeuralBridge's per-category policy (`nb_client::CategoryPolicy`), which
+//! NeuralBridge's per-category policy (`nb_client::policy::CategoryPolicy`), which
 //! reads `category`, `retryable` and `retry_after`; the CLI shows what that
 //! table does, so advice and behaviour cannot disagree.
 //!

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, EndpointConfig, ErrorCategory, FallbackRule,
-    JsonFileStore, NeuralBridge, NeuralBridgeBuilder, Provider, StreamPolicy, Tier,
+    EndpointConfig, ErrorCategory, NeuralBridge, NeuralBridgeBuilder,
+    diagnosis::Provider,
+    health::JsonFileStore,
+    policy::{CategoryPolicy, CircuitBreakerConfig, FallbackRule, StreamPolicy, Tier},
 };
 use nb_transport::{ApiKey, Endpoint};
 use serde::Deserialize;

@@ -25,8 +25,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use nb_client::{
-    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, Exclusion,
-    HealthReport, ModelStatus, NeuralBridge, StreamEvent, Verdict,
+    ApiKey, Attempt, ChatRequest, ChatStream, Error, ErrorCategory, ErrorKind, NeuralBridge,
+    StreamEvent,
+    health::{Exclusion, HealthReport, ModelStatus, Verdict},
 };
 use serde::Serialize;
 use serde_json::json;
