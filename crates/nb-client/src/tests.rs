@@ -2391,3 +2391,69 @@ async fn unbounded_settings_do_not_overflow() {
     assert_eq!(response.served_by(), "primary");
     assert_eq!(models(&mock), ["primary", "primary"]);
 }
+
+/// Polls `stream` once as a `futures_core::Stream`.
+async fn poll_stream(stream: &mut ChatStream) -> Option<Result<StreamEvent, Error>> {
+    use futures_core::Stream;
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chat_stream_is_a_futures_stream_with_the_same_events() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    let mut text = String::new();
+    let summary = loop {
+        match poll_stream(&mut stream).await {
+            Some(Ok(StreamEvent::Chunk(c))) => {
+                text.extend(c.choices.iter().filter_map(|c| c.delta.content.clone()));
+                // Between polls the state is back: the accessors see it.
+                assert_eq!(stream.text(), text);
+            }
+            Some(Ok(StreamEvent::Done(summary))) => break summary,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(text, "Hello");
+    assert_eq!(summary.served_by(), "secondary");
+    assert!(poll_stream(&mut stream).await.is_none());
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_stream_poll_is_resumed_by_next_not_lost() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        _ => hang(),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(10))])
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    assert!(matches!(
+        poll_stream(&mut stream).await,
+        Some(Ok(StreamEvent::Chunk(_)))
+    ));
+    let started = tokio::time::Instant::now();
+    // A poll that is still pending when the caller looks away ...
+    let waited = tokio::time::timeout(Duration::from_secs(1), poll_stream(&mut stream)).await;
+    assert!(waited.is_err(), "still waiting for the continuation");
+    assert_eq!(stream.text(), "", "the state is in flight");
+    // ... is finished by the next `next()`: the continuation got its time.
+    let err = match stream.next().await {
+        Some(Err(err)) => err,
+        other => panic!("expected the interruption, got {other:?}"),
+    };
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    assert_eq!(err.partial(), Some("Hel"));
+    assert!(stream.next().await.is_none());
+}
