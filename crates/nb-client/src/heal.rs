@@ -225,8 +225,8 @@ impl NeuralBridge {
     /// Runs `op` under the cascade, starting with `start_model` and its
     /// fallbacks: `op` is told which model to use on each attempt, and its
     /// error (by its `Display`) is diagnosed like any provider error. The
-    /// Rust form of the seed's `engine.heal(my_api_call, current_model,
-    /// model_ref)`.
+    /// Rust form of the NeuralBridge Python SDK's
+    /// `engine.heal(my_api_call, current_model, model_ref)`.
     ///
     /// Each attempt runs under the timeout ladder and the call under the
     /// client's deadline; breakers, balancer, retry budget and learner see
