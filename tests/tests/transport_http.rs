@@ -614,3 +614,9 @@ async fn a_connection_left_mid_body_is_not_reused() {
         "the stalled connection was dropped, the healthy one reused"
     );
 }
+
+#[test]
+fn hyper_transport_declares_that_it_enforces_deadlines() {
+    // So a client given one (built by the user) adds no second timer.
+    assert!(transport().enforces_deadlines());
+}

@@ -756,7 +756,6 @@ impl NeuralBridgeBuilder {
                 predictor.register(&target.name);
             }
         }
-        let transport_enforces_deadlines = self.transport.is_none();
         let transport = match self.transport {
             Some(t) => t,
             None => default_transport()?,
@@ -769,7 +768,6 @@ impl NeuralBridgeBuilder {
         let inner = Inner {
             registry,
             transport,
-            transport_enforces_deadlines,
             engine: self.engine.unwrap_or_default(),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),

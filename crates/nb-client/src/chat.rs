@@ -197,10 +197,11 @@ impl Create {
                     .map_err(|e| transport_failure(inner, &target, &e))?;
                 validate(inner, &target, &parts.headers, &body)
             };
-            // The default transport enforces the total deadline itself; a
-            // custom one gets a timer of the client's too, so the deadline
-            // holds even if it ignores the options.
-            if inner.transport_enforces_deadlines {
+            // A transport that declares it enforces the deadlines it is
+            // given (HyperTransport does) needs no second timer; any other
+            // gets one of the client's, so the deadline holds even if it
+            // ignores the options.
+            if inner.transport.enforces_deadlines() {
                 return exchange.await;
             }
             match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {

@@ -70,9 +70,6 @@ impl Settings {
 pub(crate) struct Inner {
     pub(crate) registry: Registry,
     pub(crate) transport: Arc<dyn Transport>,
-    /// The client built the transport itself (`HyperTransport`, which
-    /// enforces every deadline it is given); no timer of its own is needed.
-    pub(crate) transport_enforces_deadlines: bool,
     pub(crate) engine: DiagnosisEngine,
     pub(crate) learner: FlywheelEngine,
     /// The predictor the availability filter asks (learning on), and its threshold.

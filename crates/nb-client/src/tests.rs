@@ -2457,3 +2457,39 @@ async fn a_pending_stream_poll_is_resumed_by_next_not_lost() {
     assert_eq!(err.partial(), Some("Hel"));
     assert!(stream.next().await.is_none());
 }
+
+/// `MockTransport` declaring that it enforces the deadlines it is given
+/// (it does not: it lets the test see whether the client adds a timer).
+#[derive(Debug)]
+struct DeclaresDeadlines(MockTransport);
+
+impl crate::transport::Transport for DeclaresDeadlines {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        options: nb_transport::RequestOptions,
+    ) -> nb_transport::BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
+        self.0.send(request, options)
+    }
+
+    fn enforces_deadlines(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transport_that_declares_its_deadlines_gets_no_second_timer() {
+    let mock = scripted(|_, _| hang());
+    let client = builder(&mock)
+        .transport(Arc::new(DeclaresDeadlines(mock.clone())))
+        .hedging(Hedging::off())
+        .deadline(Duration::from_secs(90))
+        .build()
+        .unwrap();
+    // The client leaves the deadline to the transport (which here ignores
+    // it): nothing of the client's ends the call.
+    let waited =
+        tokio::time::timeout(Duration::from_secs(600), client.chat().create(request())).await;
+    assert!(waited.is_err(), "the client added a timer of its own");
+    assert_eq!(models(&mock), ["primary"]);
+}
