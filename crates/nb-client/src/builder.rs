@@ -16,11 +16,13 @@ use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
-use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
+use crate::client::NeuralBridge;
 use crate::degrade::LastGood;
 use crate::policy::{CategoryPolicy, Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
+use crate::shared::{Inner, Settings, Validator};
 use crate::stream::DEFAULT_FINISH_GRACE;
 use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults, with_headers};
+use crate::time::{FAR, now};
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]

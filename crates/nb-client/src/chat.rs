@@ -9,12 +9,14 @@ use nb_transport::{ChatCompletion, ChatCompletionRequest, Message, RequestOption
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
-use crate::client::{Inner, NeuralBridge};
+use crate::client::NeuralBridge;
 use crate::degrade::{self, Cached};
 use crate::error::Error;
-use crate::failure::{AttemptError, malformed, own_timeout, send, transport_failure};
+use crate::exchange::send;
+use crate::failure::{AttemptError, malformed, own_timeout, transport_failure};
 use crate::observe;
 use crate::response::ChatResponse;
+use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
 use crate::target::{Chain, HedgeKind};
 

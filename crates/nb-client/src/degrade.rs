@@ -12,9 +12,10 @@ use nb_transport::{
 };
 
 use crate::chat::{ChatRequest, STATIC_MODEL};
-use crate::client::{Inner, now};
 use crate::error::{Error, ErrorKind};
 use crate::response::{ChatResponse, DegradationSource, Degraded};
+use crate::shared::Inner;
+use crate::time::now;
 
 /// Answers kept at most.
 pub(crate) const CAPACITY: usize = 1024;

@@ -8,11 +8,13 @@ use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
-use crate::client::{Inner, NeuralBridge};
+use crate::client::NeuralBridge;
 use crate::error::Error;
-use crate::failure::{AttemptError, in_context, observe_limit_headers, own_timeout};
+use crate::exchange::observe_limit_headers;
+use crate::failure::{AttemptError, in_context, own_timeout};
 use crate::observe;
 use crate::response::Attempt;
+use crate::shared::Inner;
 
 /// What a healed operation's error looked like, for diagnosis: an HTTP
 /// status with headers and body, a transport failure, or just a message.

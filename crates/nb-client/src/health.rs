@@ -26,8 +26,9 @@ pub use nb_learn::{
     ModelHealth, ModelStatus, StateStore, StoreError, Verdict,
 };
 
-use crate::client::{FAR, Inner};
+use crate::shared::Inner;
 use crate::target::TargetState;
+use crate::time::FAR;
 
 /// Why `target` is not called at `now`, and until when; `None` when it
 /// may be called. The first that applies: the breaker (open, forced open
@@ -105,8 +106,8 @@ mod tests {
     use nb_learn::{FlywheelEngine, HealthReport, ModelStatus, Outcome, Verdict};
 
     use super::*;
-    use crate::client::now;
     use crate::tests::{builder, calls, ok, openai_error, request, scripted};
+    use crate::time::now;
     use crate::{ErrorCategory, NeuralBridge};
 
     #[test]

@@ -170,16 +170,19 @@ mod chat;
 mod client;
 mod degrade;
 mod error;
+mod exchange;
 mod failure;
 mod heal;
 pub mod health;
 mod observe;
 pub mod policy;
 mod response;
+mod shared;
 mod stream;
 mod target;
 #[cfg(test)]
 mod tests;
+mod time;
 
 // The common path: build a client, chat (plain, streamed, with tools or a
 // response format), read the answer and its attempts, heal any operation.

@@ -21,14 +21,16 @@ use tracing::{Instrument, Span};
 
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
 use crate::chat::{ChatRequest, LastBody, cost, serialize};
-use crate::client::{Inner, later, now};
 use crate::degrade::{self, Cached};
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
+use crate::exchange::send;
+use crate::failure::{AttemptError, interrupted, malformed, own_timeout, transport_failure};
 use crate::observe;
 use crate::policy::{FallbackRule, StreamPolicy};
 use crate::response::{Attempt, Decision, Degraded};
+use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
+use crate::time::{later, now};
 
 /// What a [`ChatStream`] yields.
 #[derive(Debug, Clone)]
