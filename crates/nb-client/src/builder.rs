@@ -16,8 +16,8 @@ use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
+use crate::cache::LastGood;
 use crate::client::NeuralBridge;
-use crate::degrade::LastGood;
 use crate::policy::{CategoryPolicy, Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
 use crate::shared::{Inner, Settings, Validator};
 use crate::stream::DEFAULT_FINISH_GRACE;

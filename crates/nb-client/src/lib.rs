@@ -165,6 +165,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod cache;
 mod cascade;
 mod chat;
 mod client;
@@ -176,6 +177,7 @@ mod heal;
 pub mod health;
 mod observe;
 pub mod policy;
+mod request;
 mod response;
 mod shared;
 mod stream;
@@ -187,10 +189,11 @@ mod time;
 // The common path: build a client, chat (plain, streamed, with tools or a
 // response format), read the answer and its attempts, heal any operation.
 pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder};
-pub use chat::{Chat, ChatRequest};
+pub use chat::Chat;
 pub use client::NeuralBridge;
 pub use error::{Error, ErrorKind};
 pub use heal::{FailureReport, HealError, Healed};
+pub use request::ChatRequest;
 pub use response::{Attempt, ChatResponse};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use nb_diagnose::{Diagnosis, ErrorCategory, ProviderProfile};
 
 pub use crate::builder::{DEFAULT_WAIT_THRESHOLD, default_backoff};
-pub use crate::chat::STATIC_MODEL;
+pub use crate::request::STATIC_MODEL;
 pub use crate::response::{Decision, DegradationSource, Degraded};
 pub use nb_breaker::{Backoff, CircuitBreakerConfig, JitterConfig, RateLimits, RetryBudgetConfig};
 pub use nb_learn::PredictiveConfig;

@@ -11,7 +11,7 @@ use nb_diagnose::{Diagnosis, DiagnosisEngine, Failure};
 use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveEngine};
 use nb_transport::{ChatCompletion, Transport};
 
-use crate::degrade::LastGood;
+use crate::cache::LastGood;
 use crate::policy::{Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
 use crate::target::Registry;
 use crate::time::now;

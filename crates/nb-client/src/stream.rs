@@ -19,14 +19,15 @@ use nb_transport::{
 };
 use tracing::{Instrument, Span};
 
+use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
-use crate::chat::{ChatRequest, LastBody, cost, serialize};
-use crate::degrade::{self, Cached};
+use crate::degrade;
 use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
 use crate::failure::{AttemptError, interrupted, malformed, own_timeout, transport_failure};
 use crate::observe;
 use crate::policy::{FallbackRule, StreamPolicy};
+use crate::request::{ChatRequest, LastBody, cost, serialize};
 use crate::response::{Attempt, Decision, Degraded};
 use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
@@ -478,7 +479,7 @@ pub(crate) async fn open(
     request.stream = None;
     request.stream_options = None;
     let cache_key = match inner.last_good {
-        Some(_) => Some(degrade::request_key(&request)?),
+        Some(_) => Some(cache::request_key(&request)?),
         None => None,
     };
     let mut request = request.stream(true);
