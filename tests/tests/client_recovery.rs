@@ -10,9 +10,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use nb_client::{
-    ChatRequest, EndpointConfig, ErrorCategory, ErrorKind, FailureReport, NeuralBridge,
+    ChatRequest, DegradationSource, EndpointConfig, ErrorCategory, ErrorKind, FailureReport,
+    NeuralBridge,
     health::CircuitState,
-    policy::{CircuitBreakerConfig, Degradation, DegradationSource, Hedging, STATIC_MODEL, Tier},
+    policy::{CircuitBreakerConfig, Degradation, Hedging, STATIC_MODEL, Tier},
 };
 use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, read, scenario, start};

@@ -24,11 +24,12 @@ use nb_learn::Outcome;
 use nb_route::{InFlight, Predictor, Selection};
 use tracing::Instrument;
 
+use crate::attempt::Attempt;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
+use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
-use crate::response::{Attempt, Decision};
 use crate::shared::Inner;
 use crate::target::{Chain, HedgeKind, TargetId};
 use crate::time::{later, now};

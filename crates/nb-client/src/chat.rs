@@ -22,6 +22,13 @@ use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
 use crate::target::HedgeKind;
 
+impl NeuralBridge {
+    /// Chat completions: [`Chat::create`] and [`Chat::stream`].
+    pub fn chat(&self) -> Chat<'_> {
+        Chat::new(self)
+    }
+}
+
 /// Chat completions through the cascade; from [`NeuralBridge::chat`].
 #[derive(Debug, Clone, Copy)]
 pub struct Chat<'a> {

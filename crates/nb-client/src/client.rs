@@ -2,14 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use nb_breaker::CircuitState;
-use nb_diagnose::{Diagnosis, DiagnosisEngine, Provider};
+use nb_diagnose::{Diagnosis, DiagnosisEngine};
 use nb_learn::{Exclusion, HealthReport, ModelStatus, StoreError};
 
-use crate::builder::NeuralBridgeBuilder;
-use crate::chat::Chat;
+use crate::health::TargetStatus;
 use crate::policy::NextStep;
 use crate::shared::Inner;
 use crate::target::TargetId;
@@ -31,45 +29,7 @@ impl fmt::Debug for NeuralBridge {
     }
 }
 
-/// One target's state, for dashboards and the CLI.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct TargetStatus {
-    /// The routing name: the model, or `model@endpoint` when the model's bare
-    /// name resolves to another endpoint.
-    pub name: String,
-    /// The model on the wire.
-    pub model: String,
-    /// The endpoint's name.
-    pub endpoint: String,
-    /// The provider it is treated as.
-    pub provider: Provider,
-    /// The circuit breaker's state.
-    pub breaker: CircuitState,
-    /// How long until it admits calls again, when it does not now.
-    pub reopens_in: Option<Duration>,
-    /// Its status in the [`health_status`](NeuralBridge::health_status)
-    /// report: [`ModelStatus::Excluded`] whenever `exclusion` is set, never
-    /// active while its breaker is open.
-    pub status: ModelStatus,
-    /// Why it is not called now and until when, if it is not (an open
-    /// breaker, a rate-limit pause, a predictor skip).
-    pub exclusion: Option<Exclusion>,
-    /// The configured context window, if any.
-    pub context_window: Option<u64>,
-}
-
 impl NeuralBridge {
-    /// A builder with the documented defaults.
-    pub fn builder() -> NeuralBridgeBuilder {
-        NeuralBridgeBuilder::default()
-    }
-
-    /// Chat completions: [`Chat::create`] and [`Chat::stream`].
-    pub fn chat(&self) -> Chat<'_> {
-        Chat::new(self)
-    }
-
     /// Which models serve well, which do not, and what to do about it: the
     /// learner's report over its window (each model's status from every
     /// attempt's outcome), with every target the client does not call now
@@ -134,7 +94,7 @@ impl NeuralBridge {
     }
 
     /// Saves what the learner learned to the configured
-    /// [`state_store`](NeuralBridgeBuilder::state_store); `Ok(false)` when
+    /// [`state_store`](crate::NeuralBridgeBuilder::state_store); `Ok(false)` when
     /// there is none.
     pub fn save_state(&self) -> Result<bool, StoreError> {
         self.inner.learner.save()

@@ -9,7 +9,7 @@ use nb_transport::{
 };
 
 use crate::error::{Error, ErrorKind};
-use crate::request::STATIC_MODEL;
+use crate::policy::STATIC_MODEL;
 use crate::response::{ChatResponse, DegradationSource, Degraded};
 use crate::shared::Inner;
 use crate::time::now;

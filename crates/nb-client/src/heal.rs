@@ -7,13 +7,13 @@ use std::sync::Arc;
 use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
+use crate::attempt::Attempt;
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
 use crate::client::NeuralBridge;
 use crate::error::Error;
 use crate::exchange::observe_limit_headers;
 use crate::failure::{AttemptError, in_context, own_timeout};
 use crate::observe;
-use crate::response::Attempt;
 use crate::shared::Inner;
 
 /// What a healed operation's error looked like, for diagnosis: an HTTP

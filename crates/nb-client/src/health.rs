@@ -17,9 +17,9 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nb_breaker::RejectReason;
+use nb_diagnose::Provider;
 use nb_learn::HourOfWeek;
 
-pub use crate::client::TargetStatus;
 pub use nb_breaker::CircuitState;
 pub use nb_learn::{
     Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
@@ -29,6 +29,34 @@ pub use nb_learn::{
 use crate::shared::Inner;
 use crate::target::TargetState;
 use crate::time::FAR;
+
+/// One target's state, for dashboards and the CLI.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TargetStatus {
+    /// The routing name: the model, or `model@endpoint` when the model's bare
+    /// name resolves to another endpoint.
+    pub name: String,
+    /// The model on the wire.
+    pub model: String,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// The provider it is treated as.
+    pub provider: Provider,
+    /// The circuit breaker's state.
+    pub breaker: CircuitState,
+    /// How long until it admits calls again, when it does not now.
+    pub reopens_in: Option<Duration>,
+    /// Its status in the [`health_status`](crate::NeuralBridge::health_status)
+    /// report: [`ModelStatus::Excluded`] whenever `exclusion` is set, never
+    /// active while its breaker is open.
+    pub status: ModelStatus,
+    /// Why it is not called now and until when, if it is not (an open
+    /// breaker, a rate-limit pause, a predictor skip).
+    pub exclusion: Option<Exclusion>,
+    /// The configured context window, if any.
+    pub context_window: Option<u64>,
+}
 
 /// Why `target` is not called at `now`, and until when; `None` when it
 /// may be called. The first that applies: the breaker (open, forced open

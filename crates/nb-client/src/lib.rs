@@ -164,6 +164,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt;
 mod builder;
 mod cache;
 mod cascade;
@@ -188,13 +189,14 @@ mod time;
 
 // The common path: build a client, chat (plain, streamed, with tools or a
 // response format), read the answer and its attempts, heal any operation.
+pub use attempt::Attempt;
 pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder};
 pub use chat::Chat;
 pub use client::NeuralBridge;
 pub use error::{Error, ErrorKind};
 pub use heal::{FailureReport, HealError, Healed};
 pub use request::ChatRequest;
-pub use response::{Attempt, ChatResponse};
+pub use response::{ChatResponse, DegradationSource, Degraded};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 
 pub use nb_diagnose::{Diagnosis, ErrorCategory};

@@ -1,8 +1,8 @@
 //! What the cascade does after each failure, and the settings it does it
 //! with: the per-category action table ([`CategoryPolicy`]), the timeout
 //! ladder ([`Tier`]), hedging, the stream policy, graceful degradation
-//! (configured by [`Degradation`], reported as [`Degraded`] from a
-//! [`DegradationSource`]), and the breaker, backoff, retry-budget,
+//! (configured by [`Degradation`]; a response reports it as a
+//! [`Degraded`](crate::Degraded)), and the breaker, backoff, retry-budget,
 //! rate-limit, balancing and prediction settings the
 //! [builder](crate::NeuralBridgeBuilder) takes. [`Decision`] is what an
 //! attempt's failure led to.
@@ -12,12 +12,65 @@ use std::time::Duration;
 
 use nb_diagnose::{Diagnosis, ErrorCategory, ProviderProfile};
 
-pub use crate::builder::{DEFAULT_WAIT_THRESHOLD, default_backoff};
-pub use crate::request::STATIC_MODEL;
-pub use crate::response::{Decision, DegradationSource, Degraded};
 pub use nb_breaker::{Backoff, CircuitBreakerConfig, JitterConfig, RateLimits, RetryBudgetConfig};
 pub use nb_learn::PredictiveConfig;
 pub use nb_route::LoadBalancingStrategy;
+
+/// The default [`wait_threshold`](crate::NeuralBridgeBuilder::wait_threshold):
+/// about the time a fallback to another model costs.
+pub const DEFAULT_WAIT_THRESHOLD: Duration = Duration::from_millis(500);
+
+/// The default backoff: exponential from 500 ms, doubling, capped at 30 s,
+/// full jitter with a 100 ms floor, server waits honoured up to 10 s.
+pub fn default_backoff() -> Backoff {
+    Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
+        .with_jitter(JitterConfig::full().with_min_delay(Duration::from_millis(100)))
+        .with_max_wait(Duration::from_secs(10))
+}
+
+/// The model name a static degraded answer is served by.
+pub const STATIC_MODEL: &str = "neuralbridge:static";
+
+/// What the cascade did after one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// The attempt served the call.
+    Served,
+    /// The same target was retried after this wait.
+    Retry {
+        /// The wait (the server's, or a jittered backoff).
+        after: Duration,
+    },
+    /// The same target was retried at once with the endpoint's next key.
+    RotateKey,
+    /// The same target was retried at once without the assistant prefill it
+    /// rejected (a stream restarted from scratch).
+    DropPrefill,
+    /// The target was given up; the call moved on to the next one.
+    Fallback,
+    /// The call ended here.
+    Stop,
+    /// A hedge on another target answered first; this attempt was
+    /// cancelled (its connection dropped). Not a failure of its target.
+    Cancelled,
+}
+
+impl Decision {
+    /// A short name for logs: `served`, `retry`, `rotate_key`, `drop_prefill`,
+    /// `fallback`, `stop`, `cancelled`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Served => "served",
+            Self::Retry { .. } => "retry",
+            Self::RotateKey => "rotate_key",
+            Self::DropPrefill => "drop_prefill",
+            Self::Fallback => "fallback",
+            Self::Stop => "stop",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
 
 /// How many times a failed target may be retried within one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

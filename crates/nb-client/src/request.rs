@@ -13,9 +13,6 @@ use crate::target::Chain;
 /// and every option, unknown fields kept).
 pub type ChatRequest = ChatCompletionRequest;
 
-/// The model name a static degraded answer is served by.
-pub const STATIC_MODEL: &str = "neuralbridge:static";
-
 /// The token estimate the limiter is asked for: 0 (requests only) unless a
 /// target of the chain has a token limit; then about a token per four
 /// characters of text plus the requested completion tokens.

@@ -19,6 +19,7 @@ use nb_transport::{
 };
 use tracing::{Instrument, Span};
 
+use crate::attempt::Attempt;
 use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
 use crate::degrade;
@@ -26,9 +27,10 @@ use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
 use crate::failure::{AttemptError, interrupted, malformed, own_timeout, transport_failure};
 use crate::observe;
+use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
 use crate::request::{ChatRequest, LastBody, cost, serialize};
-use crate::response::{Attempt, Decision, Degraded};
+use crate::response::Degraded;
 use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
 use crate::time::{later, now};
