@@ -196,8 +196,9 @@ fn limiter_try_acquire(c: &mut Criterion) {
         ObservedLimits {
             remaining_requests: Some(u64::MAX),
             remaining_tokens: Some(u64::MAX),
-            requests_reset: Some(Duration::from_secs(3600)),
-            tokens_reset: Some(Duration::from_secs(3600)),
+            reset_requests: Some(Duration::from_secs(3600)),
+            reset_tokens: Some(Duration::from_secs(3600)),
+            ..ObservedLimits::default()
         },
         now,
     );

@@ -68,7 +68,7 @@ impl Setup {
             let setup = Arc::new(Self {
                 url: format!("{}/chat/completions", server.base_url()),
                 _server: server,
-                request: ChatRequest::new(MODEL).user("Say hello in five words."),
+                request: ChatRequest::new(MODEL).user_message("Say hello in five words."),
                 client,
                 bare: Client::builder(TokioExecutor::new()).build_http(),
             });

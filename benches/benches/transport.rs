@@ -21,8 +21,8 @@ use hyper_util::rt::TokioExecutor;
 use nb_benches::{latency_table, write_fragment};
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
-    ApiKey, ChatCompletionChunk, ChatCompletionRequest, ChatStreamDecoder, Endpoint,
-    HyperTransport, RequestOptions, SseDecoder, StreamEvent, Timeouts, Transport,
+    ApiKey, ChatCompletionChunk, ChatCompletionRequest, ChunkEvent, ChunkStreamDecoder, Endpoint,
+    HyperTransport, RequestOptions, SseDecoder, Timeouts, Transport,
 };
 use tokio::runtime::Runtime;
 
@@ -50,7 +50,7 @@ impl Loopback {
                 .expect("nb-mock starts")
         });
         let endpoint = Endpoint::openai_compatible(&server.base_url()).expect("endpoint");
-        let body = ChatCompletionRequest::new(MODEL).user("Say hello in five words.");
+        let body = ChatCompletionRequest::new(MODEL).user_message("Say hello in five words.");
         let request = endpoint
             .chat_request(Some(&ApiKey::new("sk-bench")), &body)
             .expect("request");
@@ -196,12 +196,12 @@ fn sse(c: &mut Criterion) {
     });
     g.bench_function("chat_stream_decoder", |b| {
         b.iter(|| {
-            let mut decoder = ChatStreamDecoder::new();
+            let mut decoder = ChunkStreamDecoder::new();
             let mut n = 0;
             for read in &reads {
                 decoder.feed(black_box(read));
                 while let Some(event) = decoder.next_event() {
-                    if let Ok(StreamEvent::Chunk(chunk)) = event {
+                    if let Ok(ChunkEvent::Chunk(chunk)) = event {
                         n += chunk.choices.len();
                     }
                 }
@@ -219,7 +219,7 @@ fn request_building(c: &mut Criterion) {
     let key = ApiKey::new("sk-bench-0123456789abcdef");
     let body = ChatCompletionRequest::new(MODEL)
         .system("You are terse.")
-        .user("Say hello in five words.")
+        .user_message("Say hello in five words.")
         .temperature(0.2);
     let mut g = c.benchmark_group("transport/build_request");
     g.bench_function("baseline_serialize_body", |b| {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use libfuzzer_sys::fuzz_target;
 use nb_diagnose::{
     DiagnosisEngine, Failure, ResponseHeaders, TimeoutPhase,
-    TransportFailureKind, rate_limit_headers,
+    TransportErrorKind, rate_limit_headers,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -46,13 +46,13 @@ fuzz_target!(|data: &[u8]| {
         3 => Failure::stream_interrupted(&text),
         _ => {
             let kinds = [
-                TransportFailureKind::ConnectRefused,
-                TransportFailureKind::Dns,
-                TransportFailureKind::Tls,
-                TransportFailureKind::Reset,
-                TransportFailureKind::Timeout(TimeoutPhase::Idle),
-                TransportFailureKind::StreamCut,
-                TransportFailureKind::Other,
+                TransportErrorKind::ConnectRefused,
+                TransportErrorKind::Dns,
+                TransportErrorKind::Tls,
+                TransportErrorKind::Reset,
+                TransportErrorKind::Timeout(TimeoutPhase::Idle),
+                TransportErrorKind::StreamInterrupted,
+                TransportErrorKind::Other,
             ];
             Failure::transport(kinds[usize::from(status) % kinds.len()], Some(&*text))
         }

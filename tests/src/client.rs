@@ -52,7 +52,7 @@ pub async fn start(
 
 /// A one-message request for `model`.
 pub fn chat(model: &str) -> ChatRequest {
-    ChatRequest::new(model).user("Say hello")
+    ChatRequest::new(model).user_message("Say hello")
 }
 
 /// Each attempt's category (`None` for the serving attempt).

@@ -7,9 +7,11 @@
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, CircuitState, Decision, ErrorCategory, ErrorKind,
+    ErrorCategory, ErrorKind,
+    health::CircuitState,
+    policy::{CategoryPolicy, CircuitBreakerConfig, Decision},
 };
-use nb_mock::{Fault, ModelBehavior, Rule};
+use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{
     FALLBACK, KEY, PRIMARY, between, categories, chat, decisions, handoff, models, scenario, start,
 };
@@ -23,11 +25,11 @@ fn ms(n: u64) -> Duration {
 const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
 
 fn always(fault: Fault) -> ModelBehavior {
-    ModelBehavior::new(PRIMARY).rule(Rule::new(fault))
+    ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(fault))
 }
 
 fn once(fault: Fault) -> ModelBehavior {
-    ModelBehavior::new(PRIMARY).rule(Rule::new(fault).attempts(1..=1))
+    ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(fault).attempts(1..=1))
 }
 
 fn fallback() -> ModelBehavior {
@@ -282,7 +284,7 @@ async fn an_overload_on_the_last_open_model_is_retried_with_backoff() {
     let f = start(
         scenario([
             always(Fault::Overloaded),
-            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded).attempts(1..=2)),
+            ModelBehavior::new(FALLBACK).rule(ScenarioRule::new(Fault::Overloaded).attempts(1..=2)),
         ]),
         |b| b,
     )
@@ -311,8 +313,8 @@ async fn an_overload_is_retried_on_the_same_model_while_the_fallbacks_breaker_is
         scenario([
             // Serves the call that opens the fallback's breaker, then is
             // overloaded twice.
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Overloaded).attempts(2..=3)),
-            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::ServerError)),
+            ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(Fault::Overloaded).attempts(2..=3)),
+            ModelBehavior::new(FALLBACK).rule(ScenarioRule::new(Fault::ServerError)),
         ]),
         |b| {
             b.breaker(CircuitBreakerConfig {
@@ -399,7 +401,7 @@ async fn a_tcp_reset_goes_elsewhere_at_once() {
 async fn a_hung_model_is_hedged_and_the_server_sees_the_loser_closed() {
     let f = start(
         scenario([
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Hang).attempts(4..)),
+            ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(Fault::Hang).attempts(4..)),
             fallback(),
         ]),
         |b| b,

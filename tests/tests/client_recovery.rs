@@ -10,11 +10,12 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use nb_client::{
-    ChatRequest, CircuitBreakerConfig, CircuitState, Degradation, DegradationSource,
-    EndpointConfig, ErrorCategory, ErrorKind, FailureReport, Hedging, NeuralBridge, STATIC_MODEL,
-    Tier,
+    ChatRequest, DegradationSource, EndpointConfig, ErrorCategory, ErrorKind, FailureReport,
+    NeuralBridge,
+    health::CircuitState,
+    policy::{CircuitBreakerConfig, Degradation, Hedging, STATIC_MODEL, Tier},
 };
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule};
+use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_tests::client::{FALLBACK, PRIMARY, categories, chat, models, read, scenario, start};
 use tokio::time::Instant;
 
@@ -23,7 +24,8 @@ async fn a_primary_down_for_a_while_is_served_around_and_back_within_seconds_of_
     let outage = Duration::from_secs(20);
     let f = start(
         scenario([
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError).window(..outage)),
+            ModelBehavior::new(PRIMARY)
+                .rule(ScenarioRule::new(Fault::ServerError).window(..outage)),
             ModelBehavior::new(FALLBACK),
         ]),
         |b| b,
@@ -86,8 +88,8 @@ async fn a_primary_down_for_a_while_is_served_around_and_back_within_seconds_of_
 async fn when_every_candidate_is_cooling_down_the_call_fails_fast_with_the_reopening_time() {
     let f = start(
         scenario([
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError)),
-            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded)),
+            ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(Fault::ServerError)),
+            ModelBehavior::new(FALLBACK).rule(ScenarioRule::new(Fault::Overloaded)),
         ]),
         |b| {
             b.max_retries(0).breaker(CircuitBreakerConfig {
@@ -126,8 +128,8 @@ async fn when_everything_fails_an_opted_in_degraded_answer_is_served_and_marked(
     let down = Duration::from_secs(10);
     let f = start(
         scenario([
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::ServerError).window(down..)),
-            ModelBehavior::new(FALLBACK).rule(Rule::new(Fault::Overloaded).window(down..)),
+            ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(Fault::ServerError).window(down..)),
+            ModelBehavior::new(FALLBACK).rule(ScenarioRule::new(Fault::Overloaded).window(down..)),
         ]),
         |b| {
             b.max_retries(0).degrade(Degradation::LastGoodOrStatic {
@@ -161,7 +163,7 @@ async fn when_everything_fails_an_opted_in_degraded_answer_is_served_and_marked(
     let other = f
         .client
         .chat()
-        .create(ChatRequest::new(PRIMARY).user("Something else"))
+        .create(ChatRequest::new(PRIMARY).user_message("Something else"))
         .await
         .unwrap();
     assert_eq!(other.served_by(), STATIC_MODEL);
@@ -175,7 +177,7 @@ async fn when_everything_fails_an_opted_in_degraded_answer_is_served_and_marked(
 #[tokio::test(start_paused = true)]
 async fn a_chain_crosses_endpoints_each_with_its_own_url_and_key() {
     let openai = MockServer::start(scenario([
-        ModelBehavior::new("gpt-4o").rule(Rule::new(Fault::Overloaded))
+        ModelBehavior::new("gpt-4o").rule(ScenarioRule::new(Fault::Overloaded))
     ]))
     .await
     .unwrap();
@@ -239,9 +241,8 @@ async fn a_chain_crosses_endpoints_each_with_its_own_url_and_key() {
 
 #[tokio::test(start_paused = true)]
 async fn heal_runs_a_plain_http_call_under_the_cascade() {
-    let server = MockServer::start(scenario([
-        ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::rate_limit_after(1)).attempts(1..=1))
-    ]))
+    let server = MockServer::start(scenario([ModelBehavior::new(PRIMARY)
+        .rule(ScenarioRule::new(Fault::rate_limit_after(1)).attempts(1..=1))]))
     .await
     .unwrap();
     let client = NeuralBridge::builder()
@@ -320,7 +321,7 @@ async fn heal_runs_a_plain_http_call_under_the_cascade() {
 async fn concurrent_callers_share_one_breaker_and_never_pile_onto_a_hung_model() {
     let f = start(
         scenario([
-            ModelBehavior::new(PRIMARY).rule(Rule::new(Fault::Hang)),
+            ModelBehavior::new(PRIMARY).rule(ScenarioRule::new(Fault::Hang)),
             ModelBehavior::new(FALLBACK),
         ]),
         |b| b,

@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use nb_client::{ErrorCategory, ErrorKind, StreamPolicy, Tier};
-use nb_mock::{Fault, ModelBehavior, Rule};
+use nb_client::{
+    ErrorCategory, ErrorKind,
+    policy::{StreamPolicy, Tier},
+};
+use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{
     FALLBACK, Fixture, PRIMARY, categories, chat, decisions, models, read, scenario, start,
 };
@@ -16,7 +19,7 @@ fn faulty(fault: Fault) -> ModelBehavior {
     // Sixteen characters: four chunks of four ("one ", "two ", ...).
     ModelBehavior::new(PRIMARY)
         .reply("one two six ten ")
-        .rule(Rule::new(fault))
+        .rule(ScenarioRule::new(fault))
 }
 
 fn fallback() -> ModelBehavior {
@@ -226,7 +229,7 @@ async fn a_fallback_rejecting_prefill_restarts_cleanly_and_never_masks_the_cause
     let f = start(
         scenario([
             faulty(Fault::StreamCut { after_chunks: 1 }),
-            fallback().rule(Rule::new(Fault::RejectPrefill)),
+            fallback().rule(ScenarioRule::new(Fault::RejectPrefill)),
         ]),
         |b| b.stream_policy(StreamPolicy::Continue),
     )
@@ -257,8 +260,8 @@ async fn a_fallback_rejecting_prefill_restarts_cleanly_and_never_masks_the_cause
         scenario([
             faulty(Fault::StreamCut { after_chunks: 1 }),
             fallback()
-                .rule(Rule::new(Fault::RejectPrefill))
-                .rule(Rule::new(Fault::InsufficientQuota)),
+                .rule(ScenarioRule::new(Fault::RejectPrefill))
+                .rule(ScenarioRule::new(Fault::InsufficientQuota)),
         ]),
         |b| b.stream_policy(StreamPolicy::Continue),
     )

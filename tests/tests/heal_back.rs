@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nb_client::{ErrorCategory, NeuralBridge};
-use nb_mock::{Fault, ModelBehavior, Rule};
+use nb_mock::{Fault, ModelBehavior, ScenarioRule};
 use nb_tests::client::{FALLBACK, PRIMARY, chat, start};
 use tokio::time::Instant;
 
@@ -105,11 +105,11 @@ fn failures(calls: &[Call]) -> usize {
 
 #[tokio::test(start_paused = true)]
 async fn after_three_transient_503s_the_next_calls_go_to_the_primary() {
-    let store = nb_client::MemoryStore::default();
+    let store = nb_client::health::MemoryStore::default();
     let f = start(
         nb_tests::client::scenario([
             primary().rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .attempts(1..=3),
@@ -160,7 +160,7 @@ async fn after_a_429_burst_the_primary_is_back_within_3_s_and_nobody_waits_twice
     let burst = S * 5..S * 13;
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(Fault::rate_limit_after(2)).window(burst.clone())),
+            primary().rule(ScenarioRule::new(Fault::rate_limit_after(2)).window(burst.clone())),
             fallback(),
         ]),
         |b| b,
@@ -201,7 +201,7 @@ async fn a_10_s_outage_costs_no_request_and_the_primary_is_back_within_5_s() {
     let f = start(
         nb_tests::client::scenario([
             primary().rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .window(outage.clone()),
@@ -240,7 +240,7 @@ async fn a_10_s_outage_costs_no_request_and_the_primary_is_back_within_5_s() {
 async fn thirty_percent(fault: Fault) {
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(fault.clone()).probability(0.3)),
+            primary().rule(ScenarioRule::new(fault.clone()).probability(0.3)),
             fallback(),
         ]),
         |b| b,
@@ -259,7 +259,7 @@ async fn thirty_percent(fault: Fault) {
         .unwrap();
     assert_eq!(
         primary.breaker,
-        nb_client::CircuitState::Closed,
+        nb_client::health::CircuitState::Closed,
         "{fault:?}"
     );
     let kept = share(&calls, PRIMARY, Duration::ZERO, S * 20);
@@ -298,7 +298,7 @@ async fn thirty_percent_resets_keep_the_primary() {
 async fn thirty_percent_hangs_are_hedged_within_a_second_and_the_losers_closed() {
     let f = start(
         nb_tests::client::scenario([
-            primary().rule(Rule::new(Fault::Hang).probability(0.3)),
+            primary().rule(ScenarioRule::new(Fault::Hang).probability(0.3)),
             fallback(),
         ]),
         |b| b,
@@ -331,7 +331,7 @@ async fn thirty_percent_hangs_are_hedged_within_a_second_and_the_losers_closed()
         .into_iter()
         .find(|t| t.name == PRIMARY)
         .unwrap();
-    assert_eq!(primary.breaker, nb_client::CircuitState::Closed);
+    assert_eq!(primary.breaker, nb_client::health::CircuitState::Closed);
 }
 
 #[tokio::test(start_paused = true)]
@@ -343,11 +343,11 @@ async fn hedge_delays_follow_each_targets_own_latency_and_stay_in_budget() {
             ModelBehavior::new(PRIMARY)
                 .latency(S * 2)
                 .jitter(S)
-                .rule(Rule::new(Fault::Hang).attempts(41..=41)),
+                .rule(ScenarioRule::new(Fault::Hang).attempts(41..=41)),
             // (Its 41st call is the primary's hedge.)
             ModelBehavior::new(FALLBACK)
                 .latency(MS * 30)
-                .rule(Rule::new(Fault::Hang).attempts(42..=42)),
+                .rule(ScenarioRule::new(Fault::Hang).attempts(42..=42)),
         ]),
         |b| b,
     )
@@ -420,7 +420,7 @@ async fn a_slow_primary_with_a_few_faults_is_not_dropped_by_a_second_rule() {
     let f = start(
         nb_tests::client::scenario([
             ModelBehavior::new(PRIMARY).latency(MS * 500).rule(
-                Rule::new(Fault::ServiceUnavailable {
+                ScenarioRule::new(Fault::ServiceUnavailable {
                     retry_after_s: None,
                 })
                 .probability(0.3),
@@ -446,7 +446,7 @@ async fn a_weekly_pattern_is_avoided_in_its_hours_and_the_model_returns_after() 
     // The primary is rate-limited for the same three hours of four weeks
     // in a row, and healthy otherwise (its behaviour is swapped live).
     let f = start(nb_tests::client::scenario([primary(), fallback()]), |b| b).await;
-    let limited = || primary().rule(Rule::new(Fault::rate_limit_after(30)));
+    let limited = || primary().rule(ScenarioRule::new(Fault::rate_limit_after(30)));
     let t0 = Instant::now();
     let at = |offset: Duration| tokio::time::sleep_until(t0 + offset);
     // Three weeks of traffic: one call every 31 s through the bad hours and

@@ -16,10 +16,10 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 use nb_transport::{
-    ChatCompletionRequest, ChatStream, Endpoint, HyperTransport, RequestOptions, ResponseBody,
-    StreamError, StreamEvent, TimeoutPhase, Timeouts, Transport, TransportError,
+    ChatCompletionRequest, ChunkEvent, ChunkStream, Endpoint, HyperTransport, RequestOptions,
+    ResponseBody, StreamError, TimeoutPhase, Timeouts, Transport, TransportError,
     TransportErrorKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -365,10 +365,10 @@ async fn idle_timeout_is_a_stall_and_an_interruption() {
     };
     let response = send_to(addr, with(timeouts)).await.unwrap();
 
-    let mut stream = ChatStream::new(response.into_body());
+    let mut stream = ChunkStream::new(response.into_body());
     assert!(matches!(
         stream.next().await,
-        Some(Ok(StreamEvent::Chunk(_)))
+        Some(Ok(ChunkEvent::Chunk(_)))
     ));
     let err = stream.next().await.unwrap().unwrap_err();
     let StreamError::Transport(transport_err) = &err else {
@@ -516,10 +516,10 @@ async fn stream_cut_mid_body_is_interrupted() {
     })
     .await;
     let response = send_to(addr, RequestOptions::default()).await.unwrap();
-    let mut stream = ChatStream::new(response.into_body());
+    let mut stream = ChunkStream::new(response.into_body());
     assert!(matches!(
         stream.next().await,
-        Some(Ok(StreamEvent::Chunk(_)))
+        Some(Ok(ChunkEvent::Chunk(_)))
     ));
     let err = stream.next().await.unwrap().unwrap_err();
     assert!(
@@ -543,10 +543,10 @@ async fn clean_close_without_finish_signal_is_interrupted() {
     })
     .await;
     let response = send_to(addr, RequestOptions::default()).await.unwrap();
-    let mut stream = ChatStream::new(response.into_body());
+    let mut stream = ChunkStream::new(response.into_body());
     assert!(matches!(
         stream.next().await,
-        Some(Ok(StreamEvent::Chunk(_)))
+        Some(Ok(ChunkEvent::Chunk(_)))
     ));
     let err = stream.next().await.unwrap().unwrap_err();
     assert!(matches!(err, StreamError::Interrupted), "{err:?}");
@@ -560,13 +560,15 @@ async fn a_connection_left_mid_body_is_not_reused() {
     let scenario = Scenario::builder()
         .model(
             ModelBehavior::new("m")
-                .rule(Rule::new(Fault::StreamStall { after_chunks: 1 }).attempts(1..=1)),
+                .rule(ScenarioRule::new(Fault::StreamStall { after_chunks: 1 }).attempts(1..=1)),
         )
         .build()
         .unwrap();
     let server = MockServer::start(scenario).await.unwrap();
     let endpoint = Endpoint::openai_compatible(&server.base_url()).unwrap();
-    let body = ChatCompletionRequest::new("m").user("hi").stream(true);
+    let body = ChatCompletionRequest::new("m")
+        .user_message("hi")
+        .stream(true);
     let options = with(Timeouts {
         idle: Some(SHORT),
         ..Timeouts::NONE
@@ -577,7 +579,7 @@ async fn a_connection_left_mid_body_is_not_reused() {
         .send(endpoint.chat_request(None, &body).unwrap(), options)
         .await
         .unwrap();
-    let mut stream = ChatStream::new(stalled.into_body());
+    let mut stream = ChunkStream::new(stalled.into_body());
     let err = loop {
         match stream.next().await {
             Some(Ok(_)) => {}
@@ -593,7 +595,7 @@ async fn a_connection_left_mid_body_is_not_reused() {
             .send(endpoint.chat_request(None, &body).unwrap(), options)
             .await
             .unwrap();
-        let mut stream = ChatStream::new(response.into_body());
+        let mut stream = ChunkStream::new(response.into_body());
         while let Some(event) = stream.next().await {
             event.unwrap();
         }
@@ -611,4 +613,10 @@ async fn a_connection_left_mid_body_is_not_reused() {
         [1, 2, 2],
         "the stalled connection was dropped, the healthy one reused"
     );
+}
+
+#[test]
+fn hyper_transport_declares_that_it_enforces_deadlines() {
+    // So a client given one (built by the user) adds no second timer.
+    assert!(transport().enforces_deadlines());
 }

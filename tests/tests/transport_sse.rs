@@ -1,7 +1,7 @@
 //! The SSE decoder on a recorded chat stream: split at every byte boundary
 //! (and at random sets of boundaries) it decodes exactly as in one piece,
 //! and the same stream served over loopback HTTP in small writes reads the
-//! same through `ChatStream`.
+//! same through `ChunkStream`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use http::{Request, Response};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use nb_transport::{
-    ChatStream, ChatStreamDecoder, HyperTransport, RequestOptions, ResponseBody, Timeouts,
+    ChunkStream, ChunkStreamDecoder, HyperTransport, RequestOptions, ResponseBody, Timeouts,
     Transport,
 };
 use proptest::prelude::*;
@@ -36,7 +36,7 @@ const RECORDED: &str = concat!(
 
 /// The decoded stream in comparable form: each event or error's Debug text.
 fn decode(pieces: &[&[u8]]) -> Vec<String> {
-    let mut decoder = ChatStreamDecoder::new();
+    let mut decoder = ChunkStreamDecoder::new();
     let mut out = Vec::new();
     for piece in pieces {
         decoder.feed(piece);
@@ -146,7 +146,7 @@ async fn the_recorded_stream_over_http_in_small_writes() {
         ..Timeouts::default()
     });
     let response = transport.send(request, options).await.unwrap();
-    let mut stream = ChatStream::new(response.into_body());
+    let mut stream = ChunkStream::new(response.into_body());
     let mut events = Vec::new();
     while let Some(event) = stream.next().await {
         events.push(format!("{event:?}"));

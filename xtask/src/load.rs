@@ -136,10 +136,38 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for (label, shape) in [
-        ("1,000 requests/s, 64 connections", vec!["open", "--rate", "1000", "--connections", "64", "--seconds", "5"]),
-        ("5,000 requests/s, 64 connections", vec!["open", "--rate", "5000", "--connections", "64", "--seconds", "5"]),
-        ("closed loop, 100 connections", vec!["closed", "--connections", "100", "--seconds", "5"]),
-        ("closed loop, 1,000 connections", vec!["closed", "--connections", "1000", "--seconds", "5"]),
+        (
+            "1,000 requests/s, 64 connections",
+            vec![
+                "open",
+                "--rate",
+                "1000",
+                "--connections",
+                "64",
+                "--seconds",
+                "5",
+            ],
+        ),
+        (
+            "5,000 requests/s, 64 connections",
+            vec![
+                "open",
+                "--rate",
+                "5000",
+                "--connections",
+                "64",
+                "--seconds",
+                "5",
+            ],
+        ),
+        (
+            "closed loop, 100 connections",
+            vec!["closed", "--connections", "100", "--seconds", "5"],
+        ),
+        (
+            "closed loop, 1,000 connections",
+            vec!["closed", "--connections", "1000", "--seconds", "5"],
+        ),
     ] {
         let base = generate(&load, &direct, &shape)?;
         let subject = generate(&load, &sidecar, &shape)?;

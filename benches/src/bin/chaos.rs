@@ -34,8 +34,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nb_benches::quantile;
-use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, StreamPolicy};
-use nb_mock::{MockServer, ModelBehavior, Rule, Scenario};
+use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, policy::StreamPolicy};
+use nb_mock::{MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -133,8 +133,8 @@ struct Outcome {
 
 /// One request, streamed (odd `n`) or not, to its end: the serving model.
 async fn call(client: &NeuralBridge, primary: &str, n: u64) -> Result<String, &'static str> {
-    let request =
-        ChatRequest::new(primary).user(format!("Request {n}: summarize the incident in a line."));
+    let request = ChatRequest::new(primary)
+        .user_message(format!("Request {n}: summarize the incident in a line."));
     if n.is_multiple_of(2) {
         return match client.chat().create(request).await {
             Ok(response) => Ok(response.served_by().to_owned()),
@@ -178,7 +178,11 @@ async fn caller(
 
 /// The end of the last time-window fault on `primary`: when it recovers.
 fn recovery(primary: &ModelBehavior) -> Option<Duration> {
-    primary.rules().iter().filter_map(Rule::active_until).max()
+    primary
+        .rules()
+        .iter()
+        .filter_map(ScenarioRule::active_until)
+        .max()
 }
 
 /// The time back on the primary: how long after `recovery` (the end of its

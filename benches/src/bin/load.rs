@@ -58,7 +58,9 @@ fn parse() -> Result<Args, String> {
             "--url" => url = Some(value()?),
             "--rate" => rate = value()?.parse().map_err(|e| format!("--rate: {e}"))?,
             "--connections" => {
-                connections = value()?.parse().map_err(|e| format!("--connections: {e}"))?;
+                connections = value()?
+                    .parse()
+                    .map_err(|e| format!("--connections: {e}"))?;
             }
             "--seconds" => seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "open" | "closed" | "burst" => shape = Some(a.clone()),
@@ -110,7 +112,10 @@ async fn one(send: &mut SendRequest<Full<Bytes>>, url: &http::Uri) -> Result<(),
         .map_err(|e| e.to_string())?;
     let exchange = async {
         send.ready().await.map_err(|e| e.to_string())?;
-        let response = send.send_request(request).await.map_err(|e| e.to_string())?;
+        let response = send
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         response
             .into_body()
@@ -222,7 +227,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: {e}");

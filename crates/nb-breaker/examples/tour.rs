@@ -175,7 +175,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     limiter.observe(
         ObservedLimits {
             remaining_requests: Some(2),
-            requests_reset: Some(Duration::from_secs(6)),
+            reset_requests: Some(Duration::from_secs(6)),
             ..ObservedLimits::default()
         },
         now,

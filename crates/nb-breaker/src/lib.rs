@@ -110,4 +110,5 @@ struct ReadmeDoctests;
 /// The random number generator [`BackoffState::next_delay`] takes,
 /// re-exported so callers use the very version this crate was built with.
 pub use fastrand;
-pub use limiter::{Denied, LimitKind, ObservedLimits, RateLimiter, RateLimits};
+pub use limiter::{Denied, LimitKind, RateLimiter, RateLimits};
+pub use nb_types::ObservedLimits;

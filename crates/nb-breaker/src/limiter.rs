@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use nb_types::ObservedLimits;
+
 use crate::clock::{Epoch, duration_nanos};
 
 const MINUTE_NS: u64 = 60_000_000_000;
@@ -36,26 +38,6 @@ impl RateLimits {
             ..Self::default()
         }
     }
-}
-
-/// What a provider said about its own limits in a response (OpenAI's
-/// `x-ratelimit-remaining-requests` / `x-ratelimit-reset-requests` and the
-/// token pair, Anthropic's `anthropic-ratelimit-*`, …), already parsed.
-///
-/// A remaining count applies until its reset; one without a reset is
-/// ignored, since it says nothing about when it refills.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
-pub struct ObservedLimits {
-    /// Requests the provider will still accept before `requests_reset`.
-    pub remaining_requests: Option<u64>,
-    /// Tokens the provider will still accept before `tokens_reset`.
-    pub remaining_tokens: Option<u64>,
-    /// Time until the request limit resets.
-    pub requests_reset: Option<Duration>,
-    /// Time until the token limit resets.
-    pub tokens_reset: Option<Duration>,
 }
 
 /// Which limit said no.
@@ -341,7 +323,7 @@ impl Cell<'_> {
 /// let t1 = t0 + Duration::from_secs(1);
 /// limiter.observe(ObservedLimits {
 ///     remaining_requests: Some(0),
-///     requests_reset: Some(Duration::from_secs(5)),
+///     reset_requests: Some(Duration::from_secs(5)),
 ///     ..ObservedLimits::default()
 /// }, t1);
 /// assert_eq!(limiter.check(0, t1).unwrap_err().retry_after(), Some(Duration::from_secs(5)));
@@ -474,11 +456,11 @@ impl RateLimiter {
     pub fn observe(&self, observed: ObservedLimits, now: Instant) {
         let now_ns = self.epoch.nanos(now);
         if let (Some(remaining), Some(reset)) =
-            (observed.remaining_requests, observed.requests_reset)
+            (observed.remaining_requests, observed.reset_requests)
         {
             self.observed_requests.set(remaining, reset, now_ns);
         }
-        if let (Some(remaining), Some(reset)) = (observed.remaining_tokens, observed.tokens_reset) {
+        if let (Some(remaining), Some(reset)) = (observed.remaining_tokens, observed.reset_tokens) {
             self.observed_tokens.set(remaining, reset, now_ns);
         }
     }
@@ -592,9 +574,10 @@ mod tests {
         l.observe(
             ObservedLimits {
                 remaining_requests: Some(2),
-                requests_reset: Some(S * 6),
+                reset_requests: Some(S * 6),
                 remaining_tokens: Some(100),
-                tokens_reset: Some(S * 3),
+                reset_tokens: Some(S * 3),
+                ..ObservedLimits::default()
             },
             t0,
         );

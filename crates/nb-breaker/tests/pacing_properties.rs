@@ -214,8 +214,9 @@ proptest! {
                     ObservedLimits {
                         remaining_requests: Some(r),
                         remaining_tokens: Some(t),
-                        requests_reset: Some(MS * ms as u32),
-                        tokens_reset: Some(MS * ms as u32),
+                        reset_requests: Some(MS * ms as u32),
+                        reset_tokens: Some(MS * ms as u32),
+                        ..ObservedLimits::default()
                     },
                     now,
                 ),
@@ -239,7 +240,7 @@ proptest! {
         limiter.observe(
             ObservedLimits {
                 remaining_requests: Some(remaining),
-                requests_reset: Some(MS * reset_ms as u32),
+                reset_requests: Some(MS * reset_ms as u32),
                 ..ObservedLimits::default()
             },
             t0,

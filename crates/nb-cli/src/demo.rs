@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use nb_client::{
-    Attempt, ChatRequest, CircuitState, Decision, Error, ErrorCategory, NeuralBridge, StreamEvent,
-    StreamPolicy,
+    Attempt, ChatRequest, Error, ErrorCategory, NeuralBridge, StreamEvent,
+    health::CircuitState,
+    policy::{Decision, StreamPolicy},
 };
 use nb_mock::{MockServer, Scenario};
 use nb_transport::{
@@ -297,7 +298,7 @@ impl Run {
 async fn caller(client: NeuralBridge, primary: String, run: Run, counter: Arc<AtomicU64>) {
     while !run.stop.load(Ordering::Relaxed) {
         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let request = ChatRequest::new(primary.as_str()).user(prompt(n));
+        let request = ChatRequest::new(primary.as_str()).user_message(prompt(n));
         let begun = Instant::now();
         let (served_by, attempts, failure) = if n.is_multiple_of(STREAM_EVERY) {
             streamed(&client, request).await
@@ -417,7 +418,7 @@ impl Plain {
     /// One upstream call: a whole answer (ending in `[DONE]` when streamed) is a success.
     async fn attempt(&self, model: &str, n: u64, stream: bool) -> bool {
         let request = ChatCompletionRequest::new(model)
-            .user(prompt(n))
+            .user_message(prompt(n))
             .stream(stream);
         let Ok(request) = self.endpoint.chat_request(Some(&self.key), &request) else {
             return false;
@@ -791,8 +792,8 @@ mod tests {
     fn the_health_report_shows_the_verdict_and_each_exclusion() {
         use std::time::{Duration, UNIX_EPOCH};
 
+        use nb_client::health::{Exclusion, ExclusionEnd, ExclusionReason};
         use nb_client::layers::learn::FlywheelEngine;
-        use nb_client::{Exclusion, ExclusionEnd, ExclusionReason};
 
         let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
         let engine = FlywheelEngine::builder()

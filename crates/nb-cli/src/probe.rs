@@ -6,10 +6,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use nb_client::transport_failure_kind;
 use nb_diagnose::{
-    Diagnosis, DiagnosisEngine, ErrorCategory, Failure, Provider, RateLimitHeaders,
-    detect_provider, get_profile, rate_limit_headers,
+    Diagnosis, DiagnosisEngine, ErrorCategory, Failure, ObservedLimits, Provider, detect_provider,
+    get_profile, rate_limit_headers,
 };
 use nb_transport::{
     ApiKey, ChatCompletion, ChatCompletionRequest, Endpoint, HyperTransport, RequestOptions,
@@ -96,7 +95,7 @@ pub(crate) struct Probe {
 enum Outcome {
     Healthy {
         completion: ChatCompletion,
-        limits: RateLimitHeaders,
+        limits: ObservedLimits,
     },
     Failed(Diagnosis),
 }
@@ -141,7 +140,7 @@ pub(crate) async fn run(probe: Probe) -> CliResult {
         ),
         Sent::Failed(e) => {
             let text = e.to_string();
-            let failure = Failure::transport(transport_failure_kind(e.kind()), text.as_str());
+            let failure = Failure::transport(e.kind(), text.as_str());
             let failure = failure
                 .with_base_url(endpoint.base_url())
                 .with_model(&probe.model);
@@ -253,7 +252,7 @@ async fn send(
     endpoint: &Endpoint,
     probe: &Probe,
 ) -> Result<Sent, CliError> {
-    let request = ChatCompletionRequest::new(probe.model.trim()).user(PROMPT);
+    let request = ChatCompletionRequest::new(probe.model.trim()).user_message(PROMPT);
     let request = endpoint
         .chat_request(probe.key.key(), &request)
         .map_err(|e| CliError::usage(e.to_string()))?;
@@ -375,7 +374,7 @@ fn key_variable(provider: Provider) -> String {
 fn healthy_report(
     out: &mut String,
     completion: &ChatCompletion,
-    limits: &RateLimitHeaders,
+    limits: &ObservedLimits,
     elapsed: Duration,
     provider: Provider,
 ) {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use nb_client::NextStep;
+use nb_client::policy::NextStep;
 use nb_diagnose::{Diagnosis, ErrorCategory, Provider};
 
 /// The width of banners and rules, in terminal columns.
@@ -312,7 +312,10 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
 
         use http::StatusCode;
-        use nb_client::{ChatRequest, Decision, FallbackRule, NeuralBridge};
+        use nb_client::{
+            ChatRequest, NeuralBridge,
+            policy::{Decision, FallbackRule},
+        };
         use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
 
         fn openai(status: u16, kind: &str, code: &str, message: &str) -> MockReply {
@@ -453,7 +456,7 @@ mod tests {
                 .seed(1)
                 .build()
                 .unwrap();
-            let request = ChatRequest::new("primary").user("Hello");
+            let request = ChatRequest::new("primary").user_message("Hello");
             let attempts = match client.chat().create(request).await {
                 Ok(response) => response.attempts().to_vec(),
                 Err(e) => e.attempts().to_vec(),

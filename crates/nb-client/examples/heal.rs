@@ -8,18 +8,18 @@
 
 use std::sync::Arc;
 
-use nb_client::layers::transport::{Endpoint, HyperTransport, RequestOptions, Transport};
+use nb_client::transport::{Endpoint, HyperTransport, RequestOptions, Transport};
 use nb_client::{ChatRequest, FailureReport, NeuralBridge};
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = MockServer::start(
         Scenario::builder()
-            .model(ModelBehavior::new("flaky-model").rule(Rule::new(Fault::Overloaded)))
+            .model(ModelBehavior::new("flaky-model").rule(ScenarioRule::new(Fault::Overloaded)))
             .model(
                 ModelBehavior::new("steady-model")
-                    .rule(Rule::new(Fault::rate_limit_after(1)).attempts(1..=1)),
+                    .rule(ScenarioRule::new(Fault::rate_limit_after(1)).attempts(1..=1)),
             )
             .build()?,
     )
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let my_api_call = |model: Arc<str>| {
         let (transport, endpoint) = (Arc::clone(&transport), Arc::clone(&endpoint));
         async move {
-            let body = ChatRequest::new(&*model).user("Summarise: retries need budgets.");
+            let body = ChatRequest::new(&*model).user_message("Summarise: retries need budgets.");
             let request = endpoint
                 .chat_request(None, &body)
                 .map_err(|e| (0, e.to_string()))?;

@@ -6,13 +6,13 @@
 //! ```
 
 use nb_client::{ChatRequest, NeuralBridge};
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = MockServer::start(
         Scenario::builder()
-            .model(ModelBehavior::new("gpt-4o").rule(Rule::new(Fault::Overloaded)))
+            .model(ModelBehavior::new("gpt-4o").rule(ScenarioRule::new(Fault::Overloaded)))
             .model(ModelBehavior::new("gpt-4o-mini").reply("Hello from the fallback!"))
             .build()?,
     )
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Hello"))
+        .create(ChatRequest::new("gpt-4o").user_message("Hello"))
         .await?;
     println!("{}", response.text().unwrap_or_default());
     println!(

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use nb_client::{
-    CategoryPolicy, ChatRequest, EndpointConfig, ErrorCategory, FallbackRule, NeuralBridge,
-    RateLimits,
+    ChatRequest, EndpointConfig, ErrorCategory, NeuralBridge,
+    policy::{CategoryPolicy, FallbackRule, RateLimits},
 };
 
 #[tokio::main]
@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Name three prime numbers."))
+        .create(ChatRequest::new("gpt-4o").user_message("Name three prime numbers."))
         .await?;
     println!("{}", response.text().unwrap_or_default());
     for attempt in response.attempts() {

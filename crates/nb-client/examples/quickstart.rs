@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let response = client
         .chat()
-        .create(ChatRequest::new("qwen-max").user("Hello"))
+        .create(ChatRequest::new("qwen-max").user_message("Hello"))
         .await?;
     println!("{}", response.text().unwrap_or_default());
     println!(

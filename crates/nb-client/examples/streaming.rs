@@ -9,7 +9,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use nb_client::{ChatRequest, NeuralBridge, StreamEvent, StreamPolicy, Tier};
+use nb_client::{
+    ChatRequest, NeuralBridge, StreamEvent,
+    policy::{StreamPolicy, Tier},
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .idle_timeout(Duration::from_secs(20))
         .build()?;
 
-    let request = ChatRequest::new("gpt-4o").user("Write a haiku about retries.");
+    let request = ChatRequest::new("gpt-4o").user_message("Write a haiku about retries.");
     let mut stream = client.chat().stream(request).await?;
     while let Some(event) = stream.next().await {
         match event? {

@@ -8,19 +8,23 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use nb_breaker::{
-    Backoff, CircuitBreakerConfig, ConfigError, JitterConfig, RateLimits, RetryBudget,
-    RetryBudgetConfig,
+    Backoff, CircuitBreakerConfig, ConfigError, RateLimits, RetryBudget, RetryBudgetConfig,
 };
 use nb_diagnose::{DiagnosisEngine, ErrorCategory, Provider, ProviderProfile};
 use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, Endpoint, EndpointError, Transport, TransportError};
 
-use crate::client::{FAR, Inner, NeuralBridge, Settings, Validator, now};
-use crate::degrade::LastGood;
-use crate::policy::{CategoryPolicy, Degradation, Hedging, PolicyTable, StreamPolicy, Tier};
+use crate::cache::LastGood;
+use crate::client::NeuralBridge;
+use crate::policy::{
+    CategoryPolicy, DEFAULT_WAIT_THRESHOLD, Degradation, Hedging, PolicyTable, StreamPolicy, Tier,
+    default_backoff,
+};
+use crate::shared::{Inner, Settings, Validator};
 use crate::stream::DEFAULT_FINISH_GRACE;
 use crate::target::{EndpointState, MAX_KEYS, Registry, Shape, TargetDefaults, with_headers};
+use crate::time::{FAR, now};
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -372,16 +376,11 @@ impl fmt::Debug for NeuralBridgeBuilder {
     }
 }
 
-/// The default [`wait_threshold`](NeuralBridgeBuilder::wait_threshold):
-/// about the time a fallback to another model costs.
-pub const DEFAULT_WAIT_THRESHOLD: Duration = Duration::from_millis(500);
-
-/// The default backoff: exponential from 500 ms, doubling, capped at 30 s,
-/// full jitter with a 100 ms floor, server waits honoured up to 10 s.
-pub fn default_backoff() -> Backoff {
-    Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
-        .with_jitter(JitterConfig::full().with_min_delay(Duration::from_millis(100)))
-        .with_max_wait(Duration::from_secs(10))
+impl NeuralBridge {
+    /// A builder with the documented defaults.
+    pub fn builder() -> NeuralBridgeBuilder {
+        NeuralBridgeBuilder::default()
+    }
 }
 
 impl Default for NeuralBridgeBuilder {
@@ -756,7 +755,6 @@ impl NeuralBridgeBuilder {
                 predictor.register(&target.name);
             }
         }
-        let transport_enforces_deadlines = self.transport.is_none();
         let transport = match self.transport {
             Some(t) => t,
             None => default_transport()?,
@@ -769,7 +767,6 @@ impl NeuralBridgeBuilder {
         let inner = Inner {
             registry,
             transport,
-            transport_enforces_deadlines,
             engine: self.engine.unwrap_or_default(),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),

@@ -24,13 +24,15 @@ use nb_learn::Outcome;
 use nb_route::{InFlight, Predictor, Selection};
 use tracing::Instrument;
 
-use crate::client::{Inner, later, now};
+use crate::attempt::Attempt;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
+use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
-use crate::response::{Attempt, Decision};
+use crate::shared::Inner;
 use crate::target::{Chain, HedgeKind, TargetId};
+use crate::time::{later, now};
 
 /// What one attempt is given.
 #[derive(Debug, Clone)]
@@ -402,7 +404,7 @@ impl CallState {
         attempter: &mut A,
         running: &[Flight],
     ) -> Option<(Flight, Launched<'a, A::Output>)> {
-        let now = crate::client::now();
+        let now = crate::time::now();
         let skipped = self.skipped.len();
         self.skipped
             .extend(running.iter().map(|f| f.lease.target.clone()));
@@ -724,7 +726,7 @@ struct Flight {
 impl Flight {
     /// The attempt's result, its end time taken now.
     fn land<O>(mut self, result: Result<O, AttemptError>) -> Landed<O> {
-        let end = crate::client::now();
+        let end = crate::time::now();
         self.lease.ended = end;
         let latency = end.saturating_duration_since(self.lease.started);
         observe::close_span(&self.span, &result, latency);
@@ -806,7 +808,7 @@ async fn race<'a, A: Attempter>(
         match flight.land(result) {
             Landed::Served(output, lease) => {
                 drop(futs);
-                let now = crate::client::now();
+                let now = crate::time::now();
                 for loser in flights {
                     loser.lease.cancel(inner, call, now);
                 }
@@ -816,7 +818,7 @@ async fn race<'a, A: Attempter>(
             Landed::Failed(lease, failed) if !flights.is_empty() => {
                 // The attempts still running are this one's fallback.
                 let target = lease.target.clone();
-                let now = crate::client::now();
+                let now = crate::time::now();
                 lease.fail(inner, call, failed.diagnosis, Decision::Fallback, now);
                 call.give_up(target);
             }
@@ -844,7 +846,7 @@ pub(crate) async fn run<A: Attempter>(
         let (selection, key, drop_prefill, now) = match call.pending.take() {
             // A retry may have waited out a pause: read the clock again.
             Some(p) => match call.reselect(inner, &p.target).await {
-                Some(s) => (s, p.key, p.drop_prefill, crate::client::now()),
+                Some(s) => (s, p.key, p.drop_prefill, crate::time::now()),
                 None => {
                     call.give_up(p.target);
                     continue;

@@ -5,25 +5,29 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderMap;
 use nb_diagnose::TimeoutPhase;
-use nb_transport::{ChatCompletion, ChatCompletionRequest, Message, RequestOptions, Timeouts};
+use nb_transport::{ChatCompletion, RequestOptions, Timeouts};
 use tracing::Instrument;
 
+use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
-use crate::client::{Inner, NeuralBridge};
-use crate::degrade::{self, Cached};
+use crate::client::NeuralBridge;
+use crate::degrade;
 use crate::error::Error;
-use crate::failure::{AttemptError, malformed, own_timeout, send, transport_failure};
+use crate::exchange::send;
+use crate::failure::{AttemptError, malformed, own_timeout, transport_failure};
 use crate::observe;
+use crate::request::{ChatRequest, LastBody, cost, serialize};
 use crate::response::ChatResponse;
+use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
-use crate::target::{Chain, HedgeKind};
+use crate::target::HedgeKind;
 
-/// The request type: OpenAI's chat-completion request (`model`, `messages`
-/// and every option, unknown fields kept).
-pub type ChatRequest = ChatCompletionRequest;
-
-/// The model name a static degraded answer is served by.
-pub const STATIC_MODEL: &str = "neuralbridge:static";
+impl NeuralBridge {
+    /// Chat completions: [`Chat::create`] and [`Chat::stream`].
+    pub fn chat(&self) -> Chat<'_> {
+        Chat::new(self)
+    }
+}
 
 /// Chat completions through the cascade; from [`NeuralBridge::chat`].
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +70,7 @@ impl<'a> Chat<'a> {
     /// Opens a stream through the cascade: failures before the first content
     /// (errors, a slow first token, a cut or stall) fail over transparently;
     /// returns once content is flowing. What happens after content depends
-    /// on the [`StreamPolicy`](crate::StreamPolicy).
+    /// on the [`StreamPolicy`](crate::policy::StreamPolicy).
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream, Error> {
         let span = observe::call_span(&request.model, true);
         let started = observe::call_started(&span);
@@ -77,74 +81,6 @@ impl<'a> Chat<'a> {
             observe::call_failed(&span, started, e);
         }
         result
-    }
-}
-
-/// The token estimate the limiter is asked for: 0 (requests only) unless a
-/// target of the chain has a token limit; then about a token per four
-/// characters of text plus the requested completion tokens.
-pub(crate) fn cost(chain: &Chain, request: &ChatRequest) -> u64 {
-    let counts_tokens = chain
-        .targets
-        .iter()
-        .any(|t| t.limiter.limits().tokens_per_minute.is_some());
-    if !counts_tokens {
-        return 0;
-    }
-    let chars: usize = request
-        .messages
-        .iter()
-        .filter_map(Message::text)
-        .map(str::len)
-        .sum();
-    let completion = request
-        .max_completion_tokens
-        .or(request.max_tokens)
-        .unwrap_or(0);
-    (chars as u64).div_ceil(4).saturating_add(completion)
-}
-
-/// Serializes `request` with `model` on the wire, reusing the caller's
-/// buffer size as a hint.
-pub(crate) fn serialize(
-    request: &mut ChatRequest,
-    model: &str,
-    hint: usize,
-) -> Result<Bytes, Error> {
-    if request.model != model {
-        request.model.clear();
-        request.model.push_str(model);
-    }
-    let mut buf = Vec::with_capacity(hint.max(128));
-    serde_json::to_writer(&mut buf, &*request)
-        .map_err(|e| Error::config(format!("the request cannot be serialized: {e}")))?;
-    Ok(Bytes::from(buf))
-}
-
-/// The body an attempter last serialized, reused while the attempts name
-/// the same model (and, for a stream, carry the prefill or not alike).
-#[derive(Debug, Default)]
-pub(crate) struct LastBody(Option<(Arc<str>, bool, Bytes)>);
-
-impl LastBody {
-    /// The body for `model` and `prefill`: the last one if it was made for
-    /// them, else `make(size hint)`, kept for the next attempt.
-    pub(crate) fn get_or_make(
-        &mut self,
-        model: &Arc<str>,
-        prefill: bool,
-        make: impl FnOnce(usize) -> Result<Bytes, Error>,
-    ) -> Result<Bytes, Error> {
-        if let Some((m, p, body)) = &self.0
-            && m == model
-            && *p == prefill
-        {
-            return Ok(body.clone());
-        }
-        let hint = self.0.as_ref().map_or(0, |(_, _, b)| b.len());
-        let body = make(hint)?;
-        self.0 = Some((Arc::clone(model), prefill, body.clone()));
-        Ok(body)
     }
 }
 
@@ -197,10 +133,11 @@ impl Create {
                     .map_err(|e| transport_failure(inner, &target, &e))?;
                 validate(inner, &target, &parts.headers, &body)
             };
-            // The default transport enforces the total deadline itself; a
-            // custom one gets a timer of the client's too, so the deadline
-            // holds even if it ignores the options.
-            if inner.transport_enforces_deadlines {
+            // A transport that declares it enforces the deadlines it is
+            // given (HyperTransport does) needs no second timer; any other
+            // gets one of the client's, so the deadline holds even if it
+            // ignores the options.
+            if inner.transport.enforces_deadlines() {
                 return exchange.await;
             }
             match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {
@@ -296,7 +233,7 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
     let cache_key = match inner.last_good {
         Some(_) => {
             let model: Arc<str> = create.request.model.as_str().into();
-            Some(degrade::key(&create.body(&model)?))
+            Some(cache::key(&create.body(&model)?))
         }
         None => None,
     };

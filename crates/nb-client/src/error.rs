@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use nb_diagnose::{Diagnosis, ErrorCategory};
 
-use crate::response::Attempt;
+use crate::attempt::Attempt;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,18 +1,11 @@
-//! Turning what an attempt saw into a diagnosis, and reading rate-limit
-//! headers for the limiter.
+//! Turning what an attempt saw into a diagnosis.
 
 use http::HeaderMap;
-use nb_breaker::ObservedLimits;
-use nb_diagnose::{
-    Diagnosis, Failure, RateLimitHeaders, ResponseHeaders, TimeoutPhase as DiagPhase,
-    TransportFailureKind,
-};
-use nb_transport::{
-    RequestOptions, ResponseBody, TimeoutPhase, TransportError, TransportErrorKind,
-};
+use nb_diagnose::{Diagnosis, Failure, TimeoutPhase, TransportErrorKind};
+use nb_transport::TransportError;
 
-use crate::client::{Inner, now};
 use crate::error::Error;
+use crate::shared::Inner;
 use crate::target::TargetId;
 
 /// A failed attempt, diagnosed.
@@ -53,36 +46,8 @@ pub(crate) fn in_context<'a>(failure: Failure<'a>, target: &'a TargetId) -> Fail
         .with_base_url(&target.endpoint.base_url)
 }
 
-/// Sends `request` to `target` and returns a 2xx response's head and body;
-/// a transport error, or a non-2xx response (its body read under the error
-/// cap), comes back diagnosed. Every response feeds the target's limiter.
-pub(crate) async fn send(
-    inner: &Inner,
-    target: &TargetId,
-    request: http::Request<bytes::Bytes>,
-    options: RequestOptions,
-) -> Result<(http::response::Parts, ResponseBody), AttemptError> {
-    let response = inner
-        .transport
-        .send(request, options)
-        .await
-        .map_err(|e| transport_failure(inner, target, &e))?;
-    let (parts, body) = response.into_parts();
-    observe_limits(inner, target, &parts.headers);
-    if parts.status.is_success() {
-        return Ok((parts, body));
-    }
-    // A body cut short still leaves the status to diagnose.
-    let body = body
-        .collect_capped(options.max_error_body)
-        .await
-        .unwrap_or_default();
-    let d = http_failure(inner, target, parts.status.as_u16(), &parts.headers, &body);
-    Err(AttemptError::diagnosed(d, false))
-}
-
 /// Diagnoses a non-2xx response.
-fn http_failure(
+pub(crate) fn http_failure(
     inner: &Inner,
     target: &TargetId,
     status: u16,
@@ -117,9 +82,9 @@ pub(crate) fn malformed(
 }
 
 /// A timeout our own timer measured.
-pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: DiagPhase) -> AttemptError {
+pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: TimeoutPhase) -> AttemptError {
     let failure = in_context(
-        Failure::transport(TransportFailureKind::Timeout(phase), None),
+        Failure::transport(TransportErrorKind::Timeout(phase), None),
         target,
     );
     AttemptError::diagnosed(inner.diagnose(&failure), true)
@@ -130,34 +95,6 @@ pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: DiagPhase) ->
 /// cause, such as an overload).
 pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Diagnosis {
     inner.diagnose(&in_context(Failure::stream_interrupted(detail), target))
-}
-
-/// nb-transport's error kind in nb-diagnose's terms, for anyone who sends
-/// through a [`Transport`](nb_transport::Transport) and diagnoses what went
-/// wrong (the cascade does; so does `neuralbridge diagnose`).
-///
-/// Waiting for the head of a chat answer is waiting for its first byte, so
-/// both phases map to [`FirstByte`](DiagPhase::FirstByte). Kinds nb-diagnose
-/// has no name for (an unreachable host, bad HTTP, an oversized body) are
-/// [`Other`](TransportFailureKind::Other), which the diagnosis reads as a
-/// network failure its message may refine. (The cascade itself treats an
-/// oversized body as a malformed response and an unsendable request as a
-/// configuration error before asking this.)
-pub fn transport_failure_kind(kind: TransportErrorKind) -> TransportFailureKind {
-    match kind {
-        TransportErrorKind::ConnectRefused => TransportFailureKind::ConnectRefused,
-        TransportErrorKind::Dns => TransportFailureKind::Dns,
-        TransportErrorKind::Tls => TransportFailureKind::Tls,
-        TransportErrorKind::Reset => TransportFailureKind::Reset,
-        TransportErrorKind::StreamInterrupted => TransportFailureKind::StreamCut,
-        TransportErrorKind::Timeout(phase) => TransportFailureKind::Timeout(match phase {
-            TimeoutPhase::Connect => DiagPhase::Connect,
-            TimeoutPhase::ResponseHead | TimeoutPhase::FirstByte => DiagPhase::FirstByte,
-            TimeoutPhase::Idle => DiagPhase::Idle,
-            _ => DiagPhase::Total,
-        }),
-        _ => TransportFailureKind::Other,
-    }
 }
 
 /// Diagnoses a transport error. A request that cannot be sent as built (a
@@ -184,90 +121,10 @@ pub(crate) fn transport_failure(
                 "the response body exceeds the size cap",
             );
         }
-        kind => transport_failure_kind(kind),
+        kind => kind,
     };
     let text = error.to_string();
     let failure = in_context(Failure::transport(kind, text.as_str()), target);
     // Every deadline the transport enforces is one the client set.
     AttemptError::diagnosed(inner.diagnose(&failure), error.is_timeout())
-}
-
-/// Feeds the target's limiter with any rate-limit headers of a response
-/// (successes too, so the limiter paces before the next 429). Cheap when
-/// there are none: one pass over the header names.
-pub(crate) fn observe_limits(inner: &Inner, target: &TargetId, headers: &HeaderMap) {
-    let relevant =
-        |name: &str| name.starts_with("x-ratelimit") || name.starts_with("anthropic-ratelimit");
-    if !headers.keys().any(|n| relevant(n.as_str())) {
-        return;
-    }
-    let kept: ResponseHeaders<'_> = headers
-        .iter()
-        .filter(|(n, _)| relevant(n.as_str()))
-        .map(|(n, v)| (n.as_str(), v.as_bytes()))
-        .collect();
-    observe_limit_headers(inner, target, &kept);
-}
-
-/// Feeds the target's limiter with the rate-limit headers among `headers`
-/// (any others are ignored).
-pub(crate) fn observe_limit_headers(
-    inner: &Inner,
-    target: &TargetId,
-    headers: &ResponseHeaders<'_>,
-) {
-    let now = now();
-    let rl = RateLimitHeaders::from_headers(headers, inner.wall(now));
-    target.limiter.observe(
-        ObservedLimits {
-            remaining_requests: rl.remaining_requests,
-            remaining_tokens: rl.remaining_tokens,
-            requests_reset: rl.reset_requests,
-            tokens_reset: rl.reset_tokens,
-        },
-        now,
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transport_kinds_map_to_diagnosis_kinds() {
-        use TransportErrorKind as K;
-        let timeout = |phase| transport_failure_kind(K::Timeout(phase));
-        assert_eq!(
-            timeout(TimeoutPhase::ResponseHead),
-            TransportFailureKind::Timeout(DiagPhase::FirstByte)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::FirstByte),
-            TransportFailureKind::Timeout(DiagPhase::FirstByte)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Total),
-            TransportFailureKind::Timeout(DiagPhase::Total)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Connect),
-            TransportFailureKind::Timeout(DiagPhase::Connect)
-        );
-        assert_eq!(
-            timeout(TimeoutPhase::Idle),
-            TransportFailureKind::Timeout(DiagPhase::Idle)
-        );
-        assert_eq!(
-            transport_failure_kind(K::ConnectRefused),
-            TransportFailureKind::ConnectRefused
-        );
-        assert_eq!(
-            transport_failure_kind(K::StreamInterrupted),
-            TransportFailureKind::StreamCut
-        );
-        assert_eq!(
-            transport_failure_kind(K::Protocol),
-            TransportFailureKind::Other
-        );
-    }
 }

@@ -4,26 +4,28 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
+use crate::attempt::Attempt;
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
-use crate::client::{Inner, NeuralBridge};
+use crate::client::NeuralBridge;
 use crate::error::Error;
-use crate::failure::{AttemptError, in_context, observe_limit_headers, own_timeout};
+use crate::exchange::observe_limit_headers;
+use crate::failure::{AttemptError, in_context, own_timeout};
 use crate::observe;
-use crate::response::Attempt;
+use crate::shared::Inner;
 
 /// What a healed operation's error looked like, for diagnosis: an HTTP
 /// status with headers and body, a transport failure, or just a message.
 ///
 /// ```
-/// use nb_client::{FailureReport, TransportFailureKind};
+/// use nb_client::{transport::TransportErrorKind, FailureReport};
 ///
 /// let from_status = FailureReport::http(429, r#"{"error":{"code":"rate_limit_exceeded"}}"#)
 ///     .header("retry-after", "2");
 /// let from_text = FailureReport::message("throttling.ratequota: 请求速度超限");
-/// let refused = FailureReport::transport(TransportFailureKind::ConnectRefused);
+/// let refused = FailureReport::transport(TransportErrorKind::ConnectRefused);
 /// # let _ = (from_status, from_text, refused);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -32,7 +34,7 @@ pub struct FailureReport {
     headers: Vec<(String, String)>,
     body: Option<String>,
     message: Option<String>,
-    transport: Option<TransportFailureKind>,
+    transport: Option<TransportErrorKind>,
 }
 
 impl FailureReport {
@@ -54,7 +56,7 @@ impl FailureReport {
     }
 
     /// A transport failure (refused, reset, timed out, ...).
-    pub fn transport(kind: TransportFailureKind) -> Self {
+    pub fn transport(kind: TransportErrorKind) -> Self {
         Self {
             transport: Some(kind),
             ..Self::default()
@@ -225,8 +227,8 @@ impl NeuralBridge {
     /// Runs `op` under the cascade, starting with `start_model` and its
     /// fallbacks: `op` is told which model to use on each attempt, and its
     /// error (by its `Display`) is diagnosed like any provider error. The
-    /// Rust form of the seed's `engine.heal(my_api_call, current_model,
-    /// model_ref)`.
+    /// Rust form of the NeuralBridge Python SDK's
+    /// `engine.heal(my_api_call, current_model, model_ref)`.
     ///
     /// Each attempt runs under the timeout ladder and the call under the
     /// client's deadline; breakers, balancer, retry budget and learner see

@@ -1,9 +1,14 @@
-//! Why a target is not called now, and until when: the exclusions that
-//! `health_status()` and `targets()` report, in the vocabulary of
-//! `nb_learn` ([`Exclusion`]).
+//! How the client's targets are doing: the report of
+//! [`health_status`](crate::NeuralBridge::health_status) ([`HealthReport`],
+//! one [`ModelHealth`] per model, the overall [`Verdict`]), each target's
+//! state from [`targets`](crate::NeuralBridge::targets) ([`TargetStatus`],
+//! its [`CircuitState`]), why a target is not called now and until when
+//! ([`Exclusion`]), and where what the learner learned is kept
+//! ([`StateStore`], and the [`StoreError`] of
+//! [`save_state`](crate::NeuralBridge::save_state)).
 //!
 //! The learner cannot see breakers or limiters, so the client fills them
-//! in here, for each target: an open breaker (until a probe succeeds), a
+//! in, for each target: an open breaker (until a probe succeeds), a
 //! rate-limit pause (the breaker's throttle or the client's own limiter,
 //! until the wait ends), and a predictor skip (a learned pattern covers
 //! the current hour and the failure probability is at or above the
@@ -12,10 +17,46 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nb_breaker::RejectReason;
-use nb_learn::{Exclusion, ExclusionEnd, ExclusionReason, HourOfWeek};
+use nb_diagnose::Provider;
+use nb_learn::HourOfWeek;
 
-use crate::client::{FAR, Inner};
+pub use nb_breaker::CircuitState;
+pub use nb_learn::{
+    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
+    ModelHealth, ModelStatus, StateStore, StoreError, Verdict,
+};
+
+use crate::shared::Inner;
 use crate::target::TargetState;
+use crate::time::FAR;
+
+/// One target's state, for dashboards and the CLI.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TargetStatus {
+    /// The routing name: the model, or `model@endpoint` when the model's bare
+    /// name resolves to another endpoint.
+    pub name: String,
+    /// The model on the wire.
+    pub model: String,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// The provider it is treated as.
+    pub provider: Provider,
+    /// The circuit breaker's state.
+    pub breaker: CircuitState,
+    /// How long until it admits calls again, when it does not now.
+    pub reopens_in: Option<Duration>,
+    /// Its status in the [`health_status`](crate::NeuralBridge::health_status)
+    /// report: [`ModelStatus::Excluded`] whenever `exclusion` is set, never
+    /// active while its breaker is open.
+    pub status: ModelStatus,
+    /// Why it is not called now and until when, if it is not (an open
+    /// breaker, a rate-limit pause, a predictor skip).
+    pub exclusion: Option<Exclusion>,
+    /// The configured context window, if any.
+    pub context_window: Option<u64>,
+}
 
 /// Why `target` is not called at `now`, and until when; `None` when it
 /// may be called. The first that applies: the breaker (open, forced open
@@ -93,9 +134,9 @@ mod tests {
     use nb_learn::{FlywheelEngine, HealthReport, ModelStatus, Outcome, Verdict};
 
     use super::*;
-    use crate::client::now;
     use crate::tests::{builder, calls, ok, openai_error, request, scripted};
-    use crate::{CircuitState, ErrorCategory, MemoryStore, NeuralBridge, TargetStatus};
+    use crate::time::now;
+    use crate::{ErrorCategory, NeuralBridge};
 
     #[test]
     fn the_hour_ends_on_the_hour() {

@@ -35,7 +35,7 @@
 //!     .transport(Arc::new(mock.clone()))
 //!     .build()?;
 //!
-//! let response = client.chat().create(ChatRequest::new("qwen-max").user("Hello")).await?;
+//! let response = client.chat().create(ChatRequest::new("qwen-max").user_message("Hello")).await?;
 //! assert_eq!(response.served_by(), "qwen-plus");
 //! assert_eq!(response.text(), Some("Hello!"));
 //! // Quota is never retried: one attempt on qwen-max, then the fallback.
@@ -49,9 +49,22 @@
 //! let health = client.health_status();
 //! assert_eq!(health.degraded_models, ["qwen-max"]);
 //! assert_eq!(health.active_models, ["qwen-plus", "qwen-turbo"]);
-//! assert_eq!(health.verdict, nb_client::Verdict::Degraded);
+//! assert_eq!(health.verdict, nb_client::health::Verdict::Degraded);
 //! # Ok(()) }
 //! ```
+//!
+//! # Where things are
+//!
+//! The root holds the common path: [`NeuralBridge`] and its builder,
+//! [`ChatRequest`] (with [`Message`], [`Tool`], [`ToolChoice`] and
+//! [`ResponseFormat`] for tools and structured output), [`ChatResponse`] and
+//! its [`Attempt`]s, [`ChatStream`], [`NeuralBridge::heal`] with
+//! [`FailureReport`], and [`Error`] with its [`Diagnosis`]. The rest is
+//! grouped by role: [`policy`] (what the cascade does, and the settings it
+//! does it with), [`health`] (reports, target states, the state store and
+//! its [`StoreError`](health::StoreError)), [`transport`], [`diagnosis`] and
+//! [`wire`] (every OpenAI wire type). [`layers`] is the unstable escape
+//! hatch to the composed crates.
 //!
 //! # The cascade
 //!
@@ -141,60 +154,106 @@
 //! - `hyper` (default): the default transport, `HyperTransport` (hyper +
 //!   rustls). Without it, pass a transport to
 //!   [`transport`](NeuralBridgeBuilder::transport).
+//!
+//! [`Transport`]: transport::Transport
+//! [`CategoryPolicy`]: policy::CategoryPolicy
+//! [`CategoryPolicy::fallback_else_retry`]: policy::CategoryPolicy::fallback_else_retry
+//! [`NextStep::with_defaults`]: policy::NextStep::with_defaults
+//! [`default_backoff`]: policy::default_backoff
+//! [`StreamPolicy`]: policy::StreamPolicy
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt;
 mod builder;
+mod cache;
 mod cascade;
 mod chat;
 mod client;
 mod degrade;
 mod error;
+mod exchange;
 mod failure;
 mod heal;
-mod health;
+pub mod health;
 mod observe;
-mod policy;
+pub mod policy;
+mod request;
 mod response;
+mod shared;
 mod stream;
 mod target;
 #[cfg(test)]
 mod tests;
+mod time;
 
-pub use builder::{
-    BuildError, DEFAULT_WAIT_THRESHOLD, EndpointConfig, NeuralBridgeBuilder, default_backoff,
-};
-pub use chat::{Chat, ChatRequest, STATIC_MODEL};
-pub use client::{NeuralBridge, TargetStatus};
+// The common path: build a client, chat (plain, streamed, with tools or a
+// response format), read the answer and its attempts, heal any operation.
+pub use attempt::Attempt;
+pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder};
+pub use chat::Chat;
+pub use client::NeuralBridge;
 pub use error::{Error, ErrorKind};
-pub use failure::transport_failure_kind;
 pub use heal::{FailureReport, HealError, Healed};
-pub use policy::{
-    CategoryPolicy, Degradation, FallbackRule, Hedging, NextStep, NoRetry, Retries, StreamPolicy,
-    Tier,
-};
-pub use response::{Attempt, ChatResponse, Decision, DegradationSource, Degraded};
+pub use request::ChatRequest;
+pub use response::{ChatResponse, DegradationSource, Degraded};
 pub use stream::{ChatStream, StreamEvent, StreamSummary};
 
-pub use nb_breaker::{
-    Backoff, CircuitBreakerConfig, CircuitState, JitterConfig, RateLimits, RetryBudgetConfig,
+pub use nb_diagnose::{Diagnosis, ErrorCategory};
+pub use nb_transport::{
+    ApiKey, ChatCompletion, ChatCompletionChunk, Message, ResponseFormat, Tool, ToolChoice, Usage,
 };
-pub use nb_diagnose::{
-    Diagnosis, DiagnosisEngine, ErrorCategory, Provider, ProviderProfile, TransportFailureKind,
-};
-pub use nb_learn::{
-    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
-    ModelHealth, ModelStatus, PredictiveConfig, StateStore, Verdict,
-};
-pub use nb_route::LoadBalancingStrategy;
-pub use nb_transport::{ApiKey, ChatCompletion, ChatCompletionChunk, Message, Transport, Usage};
+
+/// The OpenAI chat-completions wire types: requests, responses, chunks,
+/// messages, tools and response formats, with every field.
+///
+/// The ones most calls need ([`Message`], [`Tool`], [`ResponseFormat`],
+/// [`ChatCompletion`], ...) are also at the crate root.
+pub mod wire {
+    pub use nb_transport::wire::*;
+}
+
+/// How requests travel: the [`Transport`](transport::Transport) trait the
+/// client sends through, its options and errors, and the default
+/// `HyperTransport` (feature `hyper`).
+///
+/// A transport that enforces the deadlines in
+/// [`RequestOptions`](transport::RequestOptions) itself can be passed to
+/// [`NeuralBridgeBuilder::transport`].
+pub mod transport {
+    pub use nb_transport::{
+        BodySender, BoxFuture, ChunkEvent, ChunkStream, ChunkStreamDecoder, Endpoint,
+        EndpointError, EndpointKind, RequestOptions, ResponseBody, SseDecoder, SseError, SseEvent,
+        StreamError, TimeoutPhase, Timeouts, Transport, TransportError, TransportErrorKind,
+    };
+    #[cfg(feature = "hyper")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+    pub use nb_transport::{HyperTransport, HyperTransportBuilder};
+}
+
+/// What a failure is: the diagnosis engine the client uses (see
+/// [`NeuralBridge::diagnosis_engine`]), its rules, and the provider knowledge
+/// it draws on. A [`Diagnosis`] and its [`ErrorCategory`] are at the root.
+pub mod diagnosis {
+    pub use nb_diagnose::{
+        DiagnosisEngine, DiagnosisEngineBuilder, Failure, FixSuggestion, Provider, ProviderError,
+        ProviderProfile, Rule, RuleError, Severity,
+    };
+}
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctest;
 
-/// The crates the facade composes, for what the root does not re-export.
+/// **Unstable escape hatch**: the crates the client composes, whole.
+///
+/// Everything a caller needs is at the root or in the role modules
+/// ([`policy`], [`health`], [`transport`], [`diagnosis`], [`wire`]). These
+/// re-exports reach the rest (the learner's engine, the balancer, the
+/// breaker's internals) for tools built next to the client. They follow
+/// those crates' versions, not this crate's, and may change or go away in
+/// any release.
 pub mod layers {
     pub use nb_breaker as breaker;
     pub use nb_diagnose as diagnose;

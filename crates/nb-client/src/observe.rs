@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 use tracing::field::Empty;
 use tracing::{Span, info_span};
 
-use crate::client::{Inner, now};
+use crate::attempt::Attempt;
 use crate::error::Error;
 use crate::failure::AttemptError;
-use crate::response::{Attempt, Decision, Degraded};
+use crate::policy::Decision;
+use crate::response::Degraded;
+use crate::shared::Inner;
 use crate::target::TargetId;
+use crate::time::now;
 
 /// The span of one call; how it ended (`served_by`, `endpoint`,
 /// `attempts`, `category`, `degraded`, `latency_ms`) is recorded when it

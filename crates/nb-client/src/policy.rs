@@ -1,11 +1,79 @@
-//! What the cascade does after each failure: the per-category action table,
-//! the timeout ladder, the stream policy and graceful degradation.
+//! What the cascade does after each failure, and the settings it does it
+//! with: the per-category action table ([`CategoryPolicy`]), the timeout
+//! ladder ([`Tier`]), hedging, the stream policy, graceful degradation
+//! (configured by [`Degradation`]; a response reports it as a
+//! [`Degraded`](crate::Degraded)), and the breaker, backoff, retry-budget,
+//! rate-limit, balancing and prediction settings the
+//! [builder](crate::NeuralBridgeBuilder) takes. [`Decision`] is what an
+//! attempt's failure led to.
 
 use std::fmt;
 use std::time::Duration;
 
-use nb_breaker::Backoff;
 use nb_diagnose::{Diagnosis, ErrorCategory, ProviderProfile};
+
+pub use nb_breaker::{
+    Backoff, CircuitBreakerConfig, FailureRatePolicy, JitterConfig, RateLimits, RetryBudgetConfig,
+    SlidingWindow, TripPolicy,
+};
+pub use nb_learn::PredictiveConfig;
+pub use nb_route::LoadBalancingStrategy;
+
+/// The default [`wait_threshold`](crate::NeuralBridgeBuilder::wait_threshold):
+/// about the time a fallback to another model costs.
+pub const DEFAULT_WAIT_THRESHOLD: Duration = Duration::from_millis(500);
+
+/// The default backoff: exponential from 500 ms, doubling, capped at 30 s,
+/// full jitter with a 100 ms floor, server waits honoured up to 10 s.
+pub fn default_backoff() -> Backoff {
+    Backoff::exponential(Duration::from_millis(500), Duration::from_secs(30))
+        .with_jitter(JitterConfig::full().with_min_delay(Duration::from_millis(100)))
+        .with_max_wait(Duration::from_secs(10))
+}
+
+/// The model name a static degraded answer is served by.
+pub const STATIC_MODEL: &str = "neuralbridge:static";
+
+/// What the cascade did after one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// The attempt served the call.
+    Served,
+    /// The same target was retried after this wait.
+    Retry {
+        /// The wait (the server's, or a jittered backoff).
+        after: Duration,
+    },
+    /// The same target was retried at once with the endpoint's next key.
+    RotateKey,
+    /// The same target was retried at once without the assistant prefill it
+    /// rejected (a stream restarted from scratch).
+    DropPrefill,
+    /// The target was given up; the call moved on to the next one.
+    Fallback,
+    /// The call ended here.
+    Stop,
+    /// A hedge on another target answered first; this attempt was
+    /// cancelled (its connection dropped). Not a failure of its target.
+    Cancelled,
+}
+
+impl Decision {
+    /// A short name for logs: `served`, `retry`, `rotate_key`, `drop_prefill`,
+    /// `fallback`, `stop`, `cancelled`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Served => "served",
+            Self::Retry { .. } => "retry",
+            Self::RotateKey => "rotate_key",
+            Self::DropPrefill => "drop_prefill",
+            Self::Fallback => "fallback",
+            Self::Stop => "stop",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
 
 /// How many times a failed target may be retried within one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,11 +122,11 @@ pub enum FallbackRule {
 /// Retrying the same target also needs the diagnosis to say it is
 /// retryable (an `x-should-retry: false` header always wins), a server
 /// wait that fits the backoff's `max_wait` (the one wait cap, 10 s in
-/// [`default_backoff`](crate::default_backoff)) and the call's deadline,
+/// [`default_backoff`]) and the call's deadline,
 /// and the retry budget.
 ///
 /// ```
-/// use nb_client::{CategoryPolicy, ErrorCategory, FallbackRule, NeuralBridge};
+/// use nb_client::{policy::{CategoryPolicy, FallbackRule}, ErrorCategory, NeuralBridge};
 ///
 /// // Fall back on a content-filter rejection instead of failing, and never
 /// // leave the provider on a context-length error.
@@ -144,7 +212,7 @@ impl CategoryPolicy {
     /// target first instead.
     ///
     /// ```
-    /// use nb_client::{CategoryPolicy, ErrorCategory, NeuralBridge};
+    /// use nb_client::{policy::CategoryPolicy, ErrorCategory, NeuralBridge};
     ///
     /// assert!(CategoryPolicy::default_for(ErrorCategory::Overloaded).falls_back_first());
     /// // An overload is retried on the same target first.
@@ -270,7 +338,7 @@ impl CategoryPolicy {
     /// the cap), and the wait a retry sits out.
     ///
     /// ```
-    /// use nb_client::{CategoryPolicy, DiagnosisEngine, default_backoff};
+    /// use nb_client::{diagnosis::DiagnosisEngine, policy::{CategoryPolicy, default_backoff}};
     /// use nb_diagnose::Failure;
     ///
     /// let d = DiagnosisEngine::new().diagnose(&Failure::http(429, "{}").header("retry-after", "30"));
@@ -339,10 +407,9 @@ pub struct NextStep {
 impl NextStep {
     /// What a client built with the defaults does:
     /// [`CategoryPolicy::default_for`] the category, with
-    /// [`default_backoff`](crate::default_backoff).
+    /// [`default_backoff`].
     pub fn with_defaults(diagnosis: &Diagnosis) -> Self {
-        CategoryPolicy::default_for(diagnosis.category)
-            .next_step(diagnosis, &crate::default_backoff())
+        CategoryPolicy::default_for(diagnosis.category).next_step(diagnosis, &default_backoff())
     }
 
     /// Whether the same target may be retried (before or, for a
@@ -503,7 +570,7 @@ impl Tier {
 ///
 /// ```
 /// use std::time::Duration;
-/// use nb_client::{Hedging, NeuralBridge};
+/// use nb_client::{policy::Hedging, NeuralBridge};
 ///
 /// let builder = NeuralBridge::builder().hedging(Hedging {
 ///     max_share: 0.1,
@@ -755,7 +822,7 @@ mod tests {
 
         // One beyond the backoff's max_wait, the one cap: no retry.
         let d = diagnose(&Failure::http(429, "{}").header("retry-after", "2.5"));
-        let tight = crate::default_backoff().with_max_wait(Duration::from_secs(2));
+        let tight = default_backoff().with_max_wait(Duration::from_secs(2));
         let step = CategoryPolicy::default_for(d.category).next_step(&d, &tight);
         assert_eq!(
             step.no_retry,

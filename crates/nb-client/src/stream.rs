@@ -3,28 +3,37 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_core::Stream;
 use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
 use nb_transport::{
-    ChatCompletionChunk, FinishReason, Message, RequestOptions, StreamError,
-    StreamEvent as WireEvent, Timeouts, Usage,
+    ChatCompletionChunk, ChunkEvent, FinishReason, Message, RequestOptions, StreamError, Timeouts,
+    Usage,
 };
 use tracing::{Instrument, Span};
 
+use crate::attempt::Attempt;
+use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
-use crate::chat::{ChatRequest, LastBody, cost, serialize};
-use crate::client::{Inner, later, now};
-use crate::degrade::{self, Cached};
+use crate::degrade;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, interrupted, malformed, own_timeout, send, transport_failure};
+use crate::exchange::send;
+use crate::failure::{AttemptError, interrupted, malformed, own_timeout, transport_failure};
 use crate::observe;
+use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
-use crate::response::{Attempt, Decision, Degraded};
+use crate::request::{ChatRequest, LastBody, cost, serialize};
+use crate::response::Degraded;
+use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
+use crate::time::{later, now};
 
 /// What a [`ChatStream`] yields.
 #[derive(Debug, Clone)]
@@ -101,7 +110,7 @@ impl StreamSummary {
 
     /// `Some` when the answer is degraded: every candidate failed before
     /// content, and the stream replayed the last good or static answer
-    /// (see [`Degradation`](crate::Degradation)) as one chunk.
+    /// (see [`Degradation`](crate::policy::Degradation)) as one chunk.
     pub fn degradation(&self) -> Option<&Degraded> {
         self.degradation.as_deref()
     }
@@ -120,7 +129,7 @@ fn carries_content(chunk: &ChatCompletionChunk) -> bool {
 
 /// A stream, open and read up to its first content.
 struct Opened {
-    stream: nb_transport::ChatStream,
+    stream: nb_transport::ChunkStream,
     buffered: Vec<ChatCompletionChunk>,
     prefill: bool,
 }
@@ -257,11 +266,11 @@ impl Open<'_> {
                     }
                     Err(fatal) => return Err(fatal),
                 };
-                let mut stream = nb_transport::ChatStream::new(body);
+                let mut stream = nb_transport::ChunkStream::new(body);
                 let mut buffered = Vec::new();
                 loop {
                     match stream.next().await {
-                        Some(Ok(WireEvent::Chunk(chunk))) => {
+                        Some(Ok(ChunkEvent::Chunk(chunk))) => {
                             let content = carries_content(&chunk);
                             buffered.push(chunk);
                             if content {
@@ -271,7 +280,7 @@ impl Open<'_> {
                         // `[DONE]` before any content or finish reason: an
                         // empty answer, like a completion without choices. (No
                         // headers: an event-stream type would read as a cut.)
-                        Some(Ok(WireEvent::Done)) | None => {
+                        Some(Ok(ChunkEvent::Done)) | None => {
                             return Err(malformed(
                                 inner,
                                 target,
@@ -303,18 +312,124 @@ impl Open<'_> {
     }
 }
 
-/// The target currently streaming.
-struct Current {
-    stream: nb_transport::ChatStream,
-    lease: Lease,
-}
+/// The next event of a [`StreamState`], with the state handed back: what a
+/// [`ChatStream`] polled as a [`Stream`] keeps in flight between polls.
+type InFlight =
+    Pin<Box<dyn Future<Output = (Box<StreamState>, Option<Result<StreamEvent, Error>>)> + Send>>;
 
 /// A streamed answer. Read it with [`next`](Self::next) until
-/// [`StreamEvent::Done`] (then `None`), or an error.
+/// [`StreamEvent::Done`] (then `None`), or an error; or use it as a
+/// [`futures_core::Stream`] (with `StreamExt::next` from `futures` or
+/// `tokio-stream`, or any stream combinator).
 ///
 /// Dropping it cancels the request; the attempt then counts as neither a
 /// success nor a failure.
 pub struct ChatStream {
+    /// The state, when no poll is in flight.
+    state: Option<Box<StreamState>>,
+    /// A [`Stream::poll_next`] that returned `Pending`: it owns the state
+    /// until it completes.
+    in_flight: Option<InFlight>,
+}
+
+impl fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("state", &self.state)
+            .field("in_flight", &self.in_flight.is_some())
+            .finish()
+    }
+}
+
+impl ChatStream {
+    fn new(state: StreamState) -> Self {
+        Self {
+            state: Some(Box::new(state)),
+            in_flight: None,
+        }
+    }
+
+    /// The next event: chunks, possibly a [`StreamEvent::Restarted`], then
+    /// [`StreamEvent::Done`] with the summary; `None` after that (or after
+    /// an error). An error after content is
+    /// [`ErrorKind::StreamInterrupted`] with the partial text.
+    ///
+    /// Cancel-safe while chunks flow (a dropped `next()` loses nothing).
+    /// Dropped while a `Continue` continuation is being opened, it ends
+    /// the stream: the following call returns the interruption. (A poll
+    /// of the [`Stream`] implementation that returned `Pending` is
+    /// finished first.)
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
+        if self.in_flight.is_some() {
+            return std::future::poll_fn(|cx| self.poll_in_flight(cx)).await;
+        }
+        match self.state.as_mut() {
+            Some(state) => state.next().await,
+            None => None,
+        }
+    }
+
+    /// Polls the event in flight, taking the state back when it is ready.
+    fn poll_in_flight(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent, Error>>> {
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let (state, event) = ready!(in_flight.as_mut().poll(cx));
+        self.in_flight = None;
+        self.state = Some(state);
+        Poll::Ready(event)
+    }
+
+    /// The content delivered so far (since the last restart); empty while
+    /// a poll of the [`Stream`] implementation is pending.
+    pub fn text(&self) -> &str {
+        self.state.as_ref().map_or("", |s| &s.text)
+    }
+
+    /// The model serving now; `None` once the stream has ended (the
+    /// summary names it), and while a poll of the [`Stream`]
+    /// implementation is pending.
+    pub fn served_by(&self) -> Option<&str> {
+        let current = self.state.as_ref()?.current.as_ref()?;
+        Some(&current.lease.target.model)
+    }
+
+    /// The attempts so far (the serving one is added when it ends); empty
+    /// while a poll of the [`Stream`] implementation is pending.
+    pub fn attempts(&self) -> &[Attempt] {
+        self.state.as_ref().map_or(&[], |s| &s.call.attempts)
+    }
+}
+
+/// The same events as [`ChatStream::next`]. An event not ready yet keeps
+/// the stream's state in flight (one allocation per event polled this
+/// way), so a pending poll is resumed, never lost.
+impl Stream for ChatStream {
+    type Item = Result<StreamEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.in_flight.is_none() {
+            let Some(mut state) = this.state.take() else {
+                return Poll::Ready(None);
+            };
+            this.in_flight = Some(Box::pin(async move {
+                let event = state.next().await;
+                (state, event)
+            }));
+        }
+        this.poll_in_flight(cx)
+    }
+}
+
+/// The target currently streaming.
+struct Current {
+    stream: nb_transport::ChunkStream,
+    lease: Lease,
+}
+
+/// The state of a streamed answer, behind [`ChatStream`].
+struct StreamState {
     inner: Arc<Inner>,
     call: CallState,
     request: ChatRequest,
@@ -340,9 +455,9 @@ pub struct ChatStream {
     started: Option<std::time::Instant>,
 }
 
-impl fmt::Debug for ChatStream {
+impl fmt::Debug for StreamState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChatStream")
+        f.debug_struct("StreamState")
             .field("serving", &self.current.as_ref().map(|c| &c.lease.target))
             .field("text_len", &self.text.len())
             .field("attempts", &self.call.attempts.len())
@@ -366,7 +481,7 @@ pub(crate) async fn open(
     request.stream = None;
     request.stream_options = None;
     let cache_key = match inner.last_good {
-        Some(_) => Some(degrade::request_key(&request)?),
+        Some(_) => Some(cache::request_key(&request)?),
         None => None,
     };
     let mut request = request.stream(true);
@@ -388,21 +503,21 @@ pub(crate) async fn open(
             let response = degrade::answer(&inner, cache_key, error)?;
             call.attempts = response.attempts;
             let chunk = degrade::as_chunk(&response.completion);
-            return Ok(ChatStream {
+            return Ok(ChatStream::new(StreamState {
                 buffered: VecDeque::from([chunk]),
                 degraded: response
                     .degradation
                     .map(|d| (response.served_by, response.endpoint, d)),
-                ..ChatStream::new(inner, call, request, malformed, cache_key, span)
-            });
+                ..StreamState::new(inner, call, request, malformed, cache_key, span)
+            }));
         }
     };
-    let mut stream = ChatStream::new(inner, call, request, malformed, cache_key, span);
+    let mut stream = StreamState::new(inner, call, request, malformed, cache_key, span);
     stream.serve(opened, lease);
-    Ok(stream)
+    Ok(ChatStream::new(stream))
 }
 
-impl ChatStream {
+impl StreamState {
     fn new(
         inner: Arc<Inner>,
         call: CallState,
@@ -433,15 +548,8 @@ impl ChatStream {
         }
     }
 
-    /// The next event: chunks, possibly a [`StreamEvent::Restarted`], then
-    /// [`StreamEvent::Done`] with the summary; `None` after that (or after
-    /// an error). An error after content is
-    /// [`ErrorKind::StreamInterrupted`] with the partial text.
-    ///
-    /// Cancel-safe while chunks flow (a dropped `next()` loses nothing).
-    /// Dropped while a `Continue` continuation is being opened, it ends
-    /// the stream: the following call returns the interruption.
-    pub async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
+    /// The next event (see [`ChatStream::next`]).
+    async fn next(&mut self) -> Option<Result<StreamEvent, Error>> {
         let span = self.span.clone();
         let event = self.next_event().instrument(span).await;
         match &event {
@@ -456,22 +564,6 @@ impl ChatStream {
             _ => {}
         }
         event
-    }
-
-    /// The content delivered so far (since the last restart).
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The model serving now; `None` once the stream has ended (the
-    /// summary names it).
-    pub fn served_by(&self) -> Option<&str> {
-        self.current.as_ref().map(|c| &*c.lease.target.model)
-    }
-
-    /// The attempts so far (the serving one is added when it ends).
-    pub fn attempts(&self) -> &[Attempt] {
-        &self.call.attempts
     }
 
     /// Takes over a freshly opened target.
@@ -550,11 +642,11 @@ impl ChatStream {
                         wait.as_secs_f64()
                     ),
                 ),
-                Ok(Some(Ok(WireEvent::Chunk(chunk)))) => {
+                Ok(Some(Ok(ChunkEvent::Chunk(chunk)))) => {
                     self.absorb(&chunk);
                     return Some(Ok(StreamEvent::Chunk(chunk)));
                 }
-                Ok(Some(Ok(WireEvent::Done)) | None) => return Some(Ok(self.complete())),
+                Ok(Some(Ok(ChunkEvent::Done)) | None) => return Some(Ok(self.complete())),
                 Ok(Some(Err(e))) => match problem(&self.inner, &current.lease.target, e, true) {
                     Problem::Skip => {
                         self.malformed += 1;

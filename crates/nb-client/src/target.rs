@@ -605,8 +605,8 @@ impl Registry {
             breaker: Arc::new(CircuitBreaker::new(self.defaults.breaker.clone())),
             limiter: RateLimiter::new(endpoint.rate_limits),
             context_window,
-            prediction: PredictionCache::new(crate::client::now()),
-            slow_start: SlowStart::new(crate::client::now()),
+            prediction: PredictionCache::new(crate::time::now()),
+            slow_start: SlowStart::new(crate::time::now()),
             hedge_delays: HedgeDelays::default(),
         }));
         if current.len() < MAX_DYNAMIC + 64 {

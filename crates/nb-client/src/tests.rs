@@ -14,6 +14,9 @@ use nb_transport::{
 };
 use serde_json::json;
 
+use crate::diagnosis::Provider;
+use crate::health::*;
+use crate::policy::*;
 use crate::*;
 
 const URL: &str = "https://api.openai.com/v1";
@@ -92,7 +95,7 @@ pub(crate) fn calls(mock: &MockTransport, model: &str) -> usize {
 }
 
 pub(crate) fn request() -> ChatRequest {
-    ChatRequest::new("primary").user("Hello")
+    ChatRequest::new("primary").user_message("Hello")
 }
 
 fn categories(attempts: &[Attempt]) -> Vec<Option<ErrorCategory>> {
@@ -469,7 +472,7 @@ async fn with_secondary_open(mock: &MockTransport, recovery_timeout: Duration) -
         .unwrap();
     let opening = client
         .chat()
-        .create(ChatRequest::new("secondary").user("Hello"))
+        .create(ChatRequest::new("secondary").user_message("Hello"))
         .await
         .unwrap();
     assert_eq!(
@@ -686,7 +689,7 @@ async fn when_every_key_fails_the_next_model_gets_one_try_with_the_last_key() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("a").user("Hi"))
+        .create(ChatRequest::new("a").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(response.served_by(), "c");
@@ -973,7 +976,7 @@ async fn the_timeout_ladder_comes_from_each_endpoints_provider_profile() {
         .unwrap();
     let err = client
         .chat()
-        .stream(ChatRequest::new("qwen-max").user("Hi"))
+        .stream(ChatRequest::new("qwen-max").user_message("Hi"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -1207,7 +1210,7 @@ async fn degradation_serves_the_last_good_answer_then_a_static_one() {
     // Another request has no cached answer: the static one.
     let other = client
         .chat()
-        .create(ChatRequest::new("primary").user("Something else"))
+        .create(ChatRequest::new("primary").user_message("Something else"))
         .await
         .unwrap();
     assert_eq!(other.served_by(), STATIC_MODEL);
@@ -1252,8 +1255,8 @@ async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
         })
         .build()
         .unwrap();
-    let asked = || ChatRequest::new("primary").user("Hello");
-    let other = || ChatRequest::new("primary").user("Streamed");
+    let asked = || ChatRequest::new("primary").user_message("Hello");
+    let other = || ChatRequest::new("primary").user_message("Streamed");
     // A completion and a stream, each cached while everything is up.
     client.chat().create(asked()).await.unwrap();
     let (text, summary, _) = drain(client.chat().stream(other()).await.unwrap()).await;
@@ -1291,7 +1294,7 @@ async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
     assert!(replayed.degradation().is_some());
 
     // Nothing cached: the static answer.
-    let fresh = ChatRequest::new("primary").user("Never asked");
+    let fresh = ChatRequest::new("primary").user_message("Never asked");
     let (text, summary, _) = drain(client.chat().stream(fresh).await.unwrap()).await;
     let summary = summary.unwrap();
     assert_eq!(text, "Sorry, try again later.");
@@ -1361,7 +1364,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("gpt-4o").user("Hi"))
+        .create(ChatRequest::new("gpt-4o").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(
@@ -1388,7 +1391,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
 
     let pinned = client
         .chat()
-        .create(ChatRequest::new("llama@local").user("Hi"))
+        .create(ChatRequest::new("llama@local").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!((pinned.served_by(), pinned.endpoint()), ("llama", "local"));
@@ -1403,7 +1406,7 @@ async fn chains_cross_endpoints_and_pinned_models_go_where_they_say() {
 
     let err = client
         .chat()
-        .create(ChatRequest::new("x@nowhere").user("Hi"))
+        .create(ChatRequest::new("x@nowhere").user_message("Hi"))
         .await
         .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Config { .. }));
@@ -1422,7 +1425,7 @@ async fn explicit_chains_replace_the_fallbacks() {
         .unwrap();
     let response = client
         .chat()
-        .create(ChatRequest::new("fast").user("Hi"))
+        .create(ChatRequest::new("fast").user_message("Hi"))
         .await
         .unwrap();
     assert_eq!(response.served_by(), "c");
@@ -1548,7 +1551,7 @@ async fn a_learned_weekly_pattern_is_skipped_in_its_hours_with_probes_and_ends()
     // a forecast alone.
     let solo = client
         .chat()
-        .create(ChatRequest::new("solo").user("Hello"))
+        .create(ChatRequest::new("solo").user_message("Hello"))
         .await;
     assert!(solo.is_err());
     assert_eq!(calls(&mock, "primary"), before + probes + 1);
@@ -1783,7 +1786,7 @@ async fn azure_endpoints_send_each_model_to_its_deployment() {
         .unwrap();
     client
         .chat()
-        .create(ChatRequest::new("gpt-4o-prod").user("Hi"))
+        .create(ChatRequest::new("gpt-4o-prod").user_message("Hi"))
         .await
         .unwrap();
     let r = &mock.requests()[0];
@@ -2387,4 +2390,106 @@ async fn unbounded_settings_do_not_overflow() {
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "primary");
     assert_eq!(models(&mock), ["primary", "primary"]);
+}
+
+/// Polls `stream` once as a `futures_core::Stream`.
+async fn poll_stream(stream: &mut ChatStream) -> Option<Result<StreamEvent, Error>> {
+    use futures_core::Stream;
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chat_stream_is_a_futures_stream_with_the_same_events() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    let mut text = String::new();
+    let summary = loop {
+        match poll_stream(&mut stream).await {
+            Some(Ok(StreamEvent::Chunk(c))) => {
+                text.extend(c.choices.iter().filter_map(|c| c.delta.content.clone()));
+                // Between polls the state is back: the accessors see it.
+                assert_eq!(stream.text(), text);
+            }
+            Some(Ok(StreamEvent::Done(summary))) => break summary,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(text, "Hello");
+    assert_eq!(summary.served_by(), "secondary");
+    assert!(poll_stream(&mut stream).await.is_none());
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_stream_poll_is_resumed_by_next_not_lost() {
+    let mock = scripted(|model, _| match model {
+        "primary" => cut_after(&[&chunk(model, "Hel")]),
+        _ => hang(),
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .timeout_ladder([Tier::Fixed(Duration::from_secs(10))])
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream(request()).await.unwrap();
+    assert!(matches!(
+        poll_stream(&mut stream).await,
+        Some(Ok(StreamEvent::Chunk(_)))
+    ));
+    let started = tokio::time::Instant::now();
+    // A poll that is still pending when the caller looks away ...
+    let waited = tokio::time::timeout(Duration::from_secs(1), poll_stream(&mut stream)).await;
+    assert!(waited.is_err(), "still waiting for the continuation");
+    assert_eq!(stream.text(), "", "the state is in flight");
+    // ... is finished by the next `next()`: the continuation got its time.
+    let err = match stream.next().await {
+        Some(Err(err)) => err,
+        other => panic!("expected the interruption, got {other:?}"),
+    };
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    assert_eq!(err.partial(), Some("Hel"));
+    assert!(stream.next().await.is_none());
+}
+
+/// `MockTransport` declaring that it enforces the deadlines it is given
+/// (it does not: it lets the test see whether the client adds a timer).
+#[derive(Debug)]
+struct DeclaresDeadlines(MockTransport);
+
+impl crate::transport::Transport for DeclaresDeadlines {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        options: nb_transport::RequestOptions,
+    ) -> nb_transport::BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
+        self.0.send(request, options)
+    }
+
+    fn enforces_deadlines(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transport_that_declares_its_deadlines_gets_no_second_timer() {
+    let mock = scripted(|_, _| hang());
+    let client = builder(&mock)
+        .transport(Arc::new(DeclaresDeadlines(mock.clone())))
+        .hedging(Hedging::off())
+        .deadline(Duration::from_secs(90))
+        .build()
+        .unwrap();
+    // The client leaves the deadline to the transport (which here ignores
+    // it): nothing of the client's ends the call.
+    let waited =
+        tokio::time::timeout(Duration::from_secs(600), client.chat().create(request())).await;
+    assert!(waited.is_err(), "the client added a timer of its own");
+    assert_eq!(models(&mock), ["primary"]);
 }

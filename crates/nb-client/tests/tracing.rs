@@ -77,7 +77,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
         .unwrap();
     client
         .chat()
-        .create(ChatRequest::new("primary").user("Hello"))
+        .create(ChatRequest::new("primary").user_message("Hello"))
         .await
         .unwrap();
 
@@ -125,7 +125,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     mock.push(MockReply::sse(sse.map(Ok)));
     let mut stream = client
         .chat()
-        .stream(ChatRequest::new("primary").user("Hello"))
+        .stream(ChatRequest::new("primary").user_message("Hello"))
         .await
         .unwrap();
     while let Some(event) = stream.next().await {
@@ -140,7 +140,7 @@ async fn spans_name_the_call_and_each_attempt_and_never_the_key() {
     mock.push(MockReply::json(StatusCode::UNAUTHORIZED, &denied));
     client
         .chat()
-        .create(ChatRequest::new("primary").user("Hello"))
+        .create(ChatRequest::new("primary").user_message("Hello"))
         .await
         .unwrap_err();
 

@@ -8,7 +8,7 @@ use crate::Severity;
 /// What kind of failure happened, independent of the provider.
 ///
 /// The categories are listed in the crate docs; what the client does with
-/// each is its policy table (`nb_client::CategoryPolicy`, tabled in
+/// each is its policy table (`nb_client::policy::CategoryPolicy`, tabled in
 /// `docs/ARCHITECTURE.md`). [`ErrorCategory::Unknown`] is allowed but
 /// counted: it means no rule recognised the failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

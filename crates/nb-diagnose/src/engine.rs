@@ -14,10 +14,10 @@ use crate::failure::H;
 use crate::json::{self, Fields, Text};
 use crate::matcher::Matcher;
 use crate::provider::contains_ignore_case;
-use crate::waits::{self, RateLimitHeaders};
+use crate::waits;
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ResponseHeaders, Rule, RuleError, Severity,
-    TimeoutPhase, TransportFailureKind,
+    TimeoutPhase, TransportErrorKind,
 };
 use crate::{Provider, detect_provider, profiles};
 
@@ -605,22 +605,35 @@ impl DiagnosisEngine {
     /// A transport failure; its text can only refine a network failure.
     fn transport<'b>(
         &self,
-        kind: TransportFailureKind,
+        kind: TransportErrorKind,
         message: Option<&'b str>,
         ev: &mut Evidence,
         fields: &mut Fields<'b>,
     ) -> Verdict {
         use ErrorCategory::{Network, StreamInterrupted, Timeout};
+        use TransportErrorKind as K;
         let (category, sub, phase) = match kind {
-            TransportFailureKind::ConnectRefused => (Network, Sub::ConnectRefused, None),
-            TransportFailureKind::Dns => (Network, Sub::Dns, None),
-            TransportFailureKind::Tls => (Network, Sub::Tls, None),
-            TransportFailureKind::Reset => (Network, Sub::ConnectionReset, None),
-            TransportFailureKind::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
-            TransportFailureKind::StreamCut => (StreamInterrupted, Sub::StreamCut, None),
+            K::ConnectRefused => (Network, Sub::ConnectRefused, None),
+            K::Dns => (Network, Sub::Dns, None),
+            K::Tls => (Network, Sub::Tls, None),
+            K::Reset => (Network, Sub::ConnectionReset, None),
+            // Waiting for the head of a chat answer is waiting for its first
+            // byte: one phase for the diagnosis.
+            K::Timeout(TimeoutPhase::ResponseHead) => (
+                Timeout,
+                timeout_sub(TimeoutPhase::FirstByte),
+                Some(TimeoutPhase::FirstByte),
+            ),
+            K::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
+            K::StreamInterrupted => (StreamInterrupted, Sub::StreamCut, None),
+            // An unreachable host, bad HTTP, an oversized body or an
+            // unsendable request: a network failure the message may refine.
             _ => (Network, Sub::TransportError, None),
         };
-        let known = !matches!(kind, TransportFailureKind::Other);
+        let known = matches!(
+            kind,
+            K::ConnectRefused | K::Dns | K::Tls | K::Reset | K::Timeout(_) | K::StreamInterrupted
+        );
         let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
         base.phase = phase;
         let Some(text) = message else {
@@ -790,7 +803,7 @@ impl DiagnosisEngine {
                 .or(ev.wait)
                 .or_else(|| {
                     (category == ErrorCategory::RateLimit && !headers.is_empty())
-                        .then(|| RateLimitHeaders::read(headers, &now).exhausted_reset())
+                        .then(|| waits::read_limits(headers, &now).exhausted_reset())
                         .flatten()
                 })
         } else {

@@ -2,12 +2,14 @@
 
 use std::fmt;
 
+use nb_types::TransportErrorKind;
+
 /// A failed (or suspicious) call, borrowed from the caller's data.
 ///
 /// Build one with a constructor for what happened, then add context:
 ///
 /// ```
-/// use nb_diagnose::{Failure, TimeoutPhase, TransportFailureKind};
+/// use nb_diagnose::{Failure, TimeoutPhase, TransportErrorKind};
 ///
 /// let body = r#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#;
 /// let http = Failure::http(429, body)
@@ -16,7 +18,7 @@ use std::fmt;
 ///     .with_model("gpt-4o");
 /// assert_eq!(http.status(), Some(429));
 ///
-/// let timeout = Failure::transport(TransportFailureKind::Timeout(TimeoutPhase::FirstByte), None);
+/// let timeout = Failure::transport(TransportErrorKind::Timeout(TimeoutPhase::FirstByte), None);
 /// let text = Failure::message("throttling.ratequota: 请求速度超限").with_status(429);
 /// let broken = Failure::malformed("{\"choices\":[", "unexpected end of JSON");
 /// let cut = Failure::stream_interrupted("stream ended without [DONE]");
@@ -52,7 +54,7 @@ pub enum FailureKind<'a> {
     #[non_exhaustive]
     Transport {
         /// What failed.
-        kind: TransportFailureKind,
+        kind: TransportErrorKind,
         /// The error text, if any (it can refine the diagnosis, e.g. a
         /// certificate that does not verify).
         message: Option<&'a str>,
@@ -81,40 +83,6 @@ pub enum FailureKind<'a> {
         /// What the caller saw (an error text, or the last event received).
         detail: &'a str,
     },
-}
-
-/// How a connection failed before a complete response arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TransportFailureKind {
-    /// The server refused the connection (nothing listens on the port).
-    ConnectRefused,
-    /// The host name did not resolve.
-    Dns,
-    /// The TLS handshake failed.
-    Tls,
-    /// The connection was reset or closed before a response.
-    Reset,
-    /// A timeout expired, in the given phase.
-    Timeout(TimeoutPhase),
-    /// A streamed response was cut off mid-way.
-    StreamCut,
-    /// Anything else; the message (if given) is analysed.
-    Other,
-}
-
-/// Which deadline expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TimeoutPhase {
-    /// Establishing the connection (TCP and TLS).
-    Connect,
-    /// Waiting for the response head (the first byte).
-    FirstByte,
-    /// Waiting between two chunks of a streamed body.
-    Idle,
-    /// The whole attempt.
-    Total,
 }
 
 impl<'a> Failure<'a> {
@@ -155,7 +123,7 @@ impl<'a> Failure<'a> {
     }
 
     /// A transport failure, with the error's text if there is one.
-    pub fn transport(kind: TransportFailureKind, message: impl Into<Option<&'a str>>) -> Self {
+    pub fn transport(kind: TransportErrorKind, message: impl Into<Option<&'a str>>) -> Self {
         Self::new(FailureKind::Transport {
             kind,
             message: message.into(),

@@ -28,7 +28,7 @@
 //! # What goes in
 //!
 //! A [`Failure`] is an HTTP response (status, headers, body), a transport
-//! failure ([`TransportFailureKind`], with its [`TimeoutPhase`]), a bare error
+//! failure ([`TransportErrorKind`], with its [`TimeoutPhase`]), a bare error
 //! message (optionally with a status), a success response whose body is not
 //! what was expected, or a stream cut short; plus the call's base URL and
 //! model. Everything is borrowed; at most [`MAX_BODY_BYTES`] of a body or
@@ -60,7 +60,7 @@
 //!
 //! A diagnosis describes; it does not decide. What a client does after a
 //! failure (retry, fall back, rotate a key, stop) is decided by one table,
-//! NeuralBridge's per-category policy (`nb_client::CategoryPolicy`), which
+//! NeuralBridge's per-category policy (`nb_client::policy::CategoryPolicy`), which
 //! reads `category`, `retryable` and `retry_after`; the CLI shows what that
 //! table does, so advice and behaviour cannot disagree.
 //!
@@ -120,12 +120,13 @@ mod waits;
 pub use category::{ErrorCategory, UnknownCategoryName};
 pub use diagnosis::{Diagnosis, FixSuggestion, ProviderError, Severity};
 pub use engine::{DiagnosisEngine, DiagnosisEngineBuilder, MAX_BODY_BYTES};
-pub use failure::{Failure, FailureKind, ResponseHeaders, TimeoutPhase, TransportFailureKind};
+pub use failure::{Failure, FailureKind, ResponseHeaders};
+pub use nb_types::{ObservedLimits, TimeoutPhase, TransportErrorKind};
 pub use provider::{
     Provider, ProviderProfile, UnknownProviderName, detect_provider, get_profile, profiles,
 };
 pub use rule::{MAX_PATTERN_LEN, Rule, RuleError};
-pub use waits::{RateLimitHeaders, rate_limit_headers};
+pub use waits::{rate_limit_headers, read_rate_limits};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

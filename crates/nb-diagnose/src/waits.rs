@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use nb_types::ObservedLimits;
+
 use crate::failure::{H, ResponseHeaders};
 
 /// Header values and hints longer than this are not parsed.
@@ -328,34 +330,6 @@ pub(crate) fn parse_hint(b: &[u8]) -> Option<Duration> {
     }
 }
 
-/// Rate-limit state a provider reported in its response headers, so a
-/// limiter can pace before the next 429.
-///
-/// Read from the OpenAI-style `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`
-/// (OpenAI, Azure, Groq, DeepSeek, Together, ...), Anthropic's
-/// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
-/// (for tokens, the combined `tokens-*` headers, else the tighter of input and
-/// output), and the generic `x-ratelimit-{limit,remaining,reset}` (OpenRouter)
-/// as request counts; plus `retry-after-ms` / `retry-after`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RateLimitHeaders {
-    /// Requests allowed in the window.
-    pub limit_requests: Option<u64>,
-    /// Requests left in the window.
-    pub remaining_requests: Option<u64>,
-    /// Time until the request window resets.
-    pub reset_requests: Option<Duration>,
-    /// Tokens allowed in the window.
-    pub limit_tokens: Option<u64>,
-    /// Tokens left in the window.
-    pub remaining_tokens: Option<u64>,
-    /// Time until the token window resets.
-    pub reset_tokens: Option<Duration>,
-    /// The server's `retry-after-ms` or `retry-after`, if sent.
-    pub retry_after: Option<Duration>,
-}
-
 fn count(v: Option<&[u8]>) -> Option<u64> {
     let v = trim(v?);
     if v.is_empty() || v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
@@ -364,86 +338,77 @@ fn count(v: Option<&[u8]>) -> Option<u64> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
-impl RateLimitHeaders {
-    /// Reads the rate-limit headers kept in `headers`; `now` resolves
-    /// HTTP-dates and RFC 3339 reset times.
-    pub fn from_headers(headers: &ResponseHeaders<'_>, now: SystemTime) -> Self {
-        Self::read(headers, &|| now)
-    }
+/// Reads the rate-limit headers kept in `headers` into [`ObservedLimits`];
+/// `now` resolves HTTP-dates and RFC 3339 reset times.
+///
+/// Read from the OpenAI-style `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`
+/// (OpenAI, Azure, Groq, DeepSeek, Together, ...), Anthropic's
+/// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
+/// (for tokens, the combined `tokens-*` headers, else the tighter of input and
+/// output), and the generic `x-ratelimit-{limit,remaining,reset}` (OpenRouter)
+/// as request counts; plus `retry-after-ms` / `retry-after`.
+pub fn read_rate_limits(headers: &ResponseHeaders<'_>, now: SystemTime) -> ObservedLimits {
+    read_limits(headers, &|| now)
+}
 
-    /// As [`RateLimitHeaders::from_headers`], reading the clock only if an
-    /// absolute reset time needs it.
-    pub(crate) fn read(headers: &ResponseHeaders<'_>, now: &dyn Fn() -> SystemTime) -> Self {
-        let reset = |h: H| headers.at(h).and_then(|v| parse_reset(v, now));
-        let first = |a: H, b: H, c: H| headers.at(a).or(headers.at(b)).or(headers.at(c));
-        let mut r = Self {
-            limit_requests: count(first(H::LimitRequests, H::AnthropicRequestsLimit, H::Limit)),
-            remaining_requests: count(first(
-                H::RemainingRequests,
-                H::AnthropicRequestsRemaining,
-                H::Remaining,
-            )),
-            reset_requests: reset(H::ResetRequests)
-                .or_else(|| reset(H::AnthropicRequestsReset))
-                .or_else(|| reset(H::Reset)),
-            limit_tokens: count(
-                headers
-                    .at(H::LimitTokens)
-                    .or(headers.at(H::AnthropicTokensLimit)),
+/// As [`read_rate_limits`], reading the clock only if an absolute reset time
+/// needs it.
+pub(crate) fn read_limits(
+    headers: &ResponseHeaders<'_>,
+    now: &dyn Fn() -> SystemTime,
+) -> ObservedLimits {
+    let reset = |h: H| headers.at(h).and_then(|v| parse_reset(v, now));
+    let first = |a: H, b: H, c: H| headers.at(a).or(headers.at(b)).or(headers.at(c));
+    let mut r = ObservedLimits {
+        limit_requests: count(first(H::LimitRequests, H::AnthropicRequestsLimit, H::Limit)),
+        remaining_requests: count(first(
+            H::RemainingRequests,
+            H::AnthropicRequestsRemaining,
+            H::Remaining,
+        )),
+        reset_requests: reset(H::ResetRequests)
+            .or_else(|| reset(H::AnthropicRequestsReset))
+            .or_else(|| reset(H::Reset)),
+        limit_tokens: count(
+            headers
+                .at(H::LimitTokens)
+                .or(headers.at(H::AnthropicTokensLimit)),
+        ),
+        remaining_tokens: count(
+            headers
+                .at(H::RemainingTokens)
+                .or(headers.at(H::AnthropicTokensRemaining)),
+        ),
+        reset_tokens: reset(H::ResetTokens).or_else(|| reset(H::AnthropicTokensReset)),
+        retry_after: retry_after_header(headers, now),
+    };
+    if r.remaining_tokens.is_none() {
+        // Anthropic's split input/output limits: report the tighter one.
+        let dims = [
+            (
+                H::AnthropicInputLimit,
+                H::AnthropicInputRemaining,
+                H::AnthropicInputReset,
             ),
-            remaining_tokens: count(
-                headers
-                    .at(H::RemainingTokens)
-                    .or(headers.at(H::AnthropicTokensRemaining)),
+            (
+                H::AnthropicOutputLimit,
+                H::AnthropicOutputRemaining,
+                H::AnthropicOutputReset,
             ),
-            reset_tokens: reset(H::ResetTokens).or_else(|| reset(H::AnthropicTokensReset)),
-            retry_after: retry_after_header(headers, now),
-        };
-        if r.remaining_tokens.is_none() {
-            // Anthropic's split input/output limits: report the tighter one.
-            let dims = [
-                (
-                    H::AnthropicInputLimit,
-                    H::AnthropicInputRemaining,
-                    H::AnthropicInputReset,
-                ),
-                (
-                    H::AnthropicOutputLimit,
-                    H::AnthropicOutputRemaining,
-                    H::AnthropicOutputReset,
-                ),
-            ];
-            let tightest = dims
-                .iter()
-                .filter_map(|&(l, rem, res)| {
-                    Some((count(headers.at(rem))?, count(headers.at(l)), reset(res)))
-                })
-                .min_by_key(|(rem, _, _)| *rem);
-            if let Some((rem, limit, res)) = tightest {
-                r.remaining_tokens = Some(rem);
-                r.limit_tokens = r.limit_tokens.or(limit);
-                r.reset_tokens = r.reset_tokens.or(res);
-            }
+        ];
+        let tightest = dims
+            .iter()
+            .filter_map(|&(l, rem, res)| {
+                Some((count(headers.at(rem))?, count(headers.at(l)), reset(res)))
+            })
+            .min_by_key(|(rem, _, _)| *rem);
+        if let Some((rem, limit, res)) = tightest {
+            r.remaining_tokens = Some(rem);
+            r.limit_tokens = r.limit_tokens.or(limit);
+            r.reset_tokens = r.reset_tokens.or(res);
         }
-        r
     }
-
-    /// Whether no rate-limit header was found.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// How long until every exhausted window (remaining = 0) resets, if any
-    /// window is reported exhausted.
-    pub fn exhausted_reset(&self) -> Option<Duration> {
-        let req = (self.remaining_requests == Some(0))
-            .then_some(self.reset_requests)
-            .flatten();
-        let tok = (self.remaining_tokens == Some(0))
-            .then_some(self.reset_tokens)
-            .flatten();
-        req.max(tok)
-    }
+    r
 }
 
 /// `retry-after-ms`, else `retry-after`.
@@ -478,12 +443,12 @@ pub(crate) fn retry_after_header(
 /// assert_eq!(rl.reset_requests, Some(Duration::from_millis(90_500)));
 /// assert_eq!(rl.exhausted_reset(), Some(Duration::from_millis(90_500)));
 /// ```
-pub fn rate_limit_headers<'a, 'n, I, V>(headers: I, now: SystemTime) -> RateLimitHeaders
+pub fn rate_limit_headers<'a, 'n, I, V>(headers: I, now: SystemTime) -> ObservedLimits
 where
     I: IntoIterator<Item = (&'n str, &'a V)>,
     V: AsRef<[u8]> + ?Sized + 'a,
 {
-    RateLimitHeaders::from_headers(&headers.into_iter().collect(), now)
+    read_rate_limits(&headers.into_iter().collect(), now)
 }
 
 #[cfg(test)]

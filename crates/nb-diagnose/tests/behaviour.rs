@@ -259,7 +259,7 @@ fn failures_without_a_body_are_diagnosed_without_allocating_text() {
     let failures = [
         Failure::http(503, "").with_base_url("https://api.deepseek.com"),
         Failure::transport(
-            nb_diagnose::TransportFailureKind::Timeout(nb_diagnose::TimeoutPhase::FirstByte),
+            nb_diagnose::TransportErrorKind::Timeout(nb_diagnose::TimeoutPhase::FirstByte),
             None,
         )
         .with_base_url("https://api.anthropic.com/v1"),

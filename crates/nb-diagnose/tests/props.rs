@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use nb_diagnose::ErrorCategory::*;
 use nb_diagnose::{
     Diagnosis, DiagnosisEngine, Failure, MAX_BODY_BYTES, ResponseHeaders, TimeoutPhase,
-    TransportFailureKind, rate_limit_headers,
+    TransportErrorKind, rate_limit_headers,
 };
 use proptest::prelude::*;
 
@@ -192,22 +192,22 @@ proptest! {
     #[test]
     fn any_transport_failure_is_diagnosed(
         kind in prop::sample::select(vec![
-            TransportFailureKind::ConnectRefused,
-            TransportFailureKind::Dns,
-            TransportFailureKind::Tls,
-            TransportFailureKind::Reset,
-            TransportFailureKind::Timeout(TimeoutPhase::Connect),
-            TransportFailureKind::Timeout(TimeoutPhase::FirstByte),
-            TransportFailureKind::Timeout(TimeoutPhase::Idle),
-            TransportFailureKind::Timeout(TimeoutPhase::Total),
-            TransportFailureKind::StreamCut,
-            TransportFailureKind::Other,
+            TransportErrorKind::ConnectRefused,
+            TransportErrorKind::Dns,
+            TransportErrorKind::Tls,
+            TransportErrorKind::Reset,
+            TransportErrorKind::Timeout(TimeoutPhase::Connect),
+            TransportErrorKind::Timeout(TimeoutPhase::FirstByte),
+            TransportErrorKind::Timeout(TimeoutPhase::Idle),
+            TransportErrorKind::Timeout(TimeoutPhase::Total),
+            TransportErrorKind::StreamInterrupted,
+            TransportErrorKind::Other,
         ]),
         message in prop::option::of(fragments()),
     ) {
         let d = engine().diagnose(&Failure::transport(kind, message.as_deref()));
         check_invariants(&d, false);
-        if matches!(kind, TransportFailureKind::Timeout(_)) {
+        if matches!(kind, TransportErrorKind::Timeout(_)) {
             prop_assert_eq!(d.category, Timeout);
         }
     }

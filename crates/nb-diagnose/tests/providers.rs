@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use nb_diagnose::ErrorCategory::{self, *};
-use nb_diagnose::{DiagnosisEngine, Failure, Provider, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{DiagnosisEngine, Failure, Provider, TimeoutPhase, TransportErrorKind};
 
 const OPENAI: &str = "https://api.openai.com/v1";
 const AZURE: &str = "https://contoso.openai.azure.com/openai/deployments/gpt-4o";
@@ -1199,7 +1199,7 @@ fn local_servers() {
         ),
     ]);
     let d = engine().diagnose(
-        &Failure::transport(TransportFailureKind::ConnectRefused, None).with_base_url(OLLAMA),
+        &Failure::transport(TransportErrorKind::ConnectRefused, None).with_base_url(OLLAMA),
     );
     assert_eq!(
         (d.category, d.retryable, d.provider),
@@ -1221,39 +1221,39 @@ fn transport_failures() {
     let engine = engine();
     let t =
         |kind, message| engine.diagnose(&Failure::transport(kind, message).with_base_url(OPENAI));
-    let d = t(TransportFailureKind::Timeout(TimeoutPhase::Idle), None);
+    let d = t(TransportErrorKind::Timeout(TimeoutPhase::Idle), None);
     assert_eq!(
         (d.category, &*d.sub_category, d.retryable),
         (Timeout, "openai_idle_timeout", true)
     );
     assert!(d.root_cause.contains("stalled"));
     let d = t(
-        TransportFailureKind::Timeout(TimeoutPhase::Connect),
+        TransportErrorKind::Timeout(TimeoutPhase::Connect),
         Some("connect timeout"),
     );
     assert_eq!(d.sub_category, "openai_connect_timeout");
     let d = t(
-        TransportFailureKind::Tls,
+        TransportErrorKind::Tls,
         Some("invalid peer certificate: UnknownIssuer"),
     );
     assert_eq!((d.category, d.retryable), (Network, false));
     let d = t(
-        TransportFailureKind::Tls,
+        TransportErrorKind::Tls,
         Some("received fatal alert: HandshakeFailure"),
     );
     assert_eq!((d.category, d.retryable), (Network, true));
     let d = t(
-        TransportFailureKind::Other,
+        TransportErrorKind::Other,
         Some("error sending request: connection closed before message completed"),
     );
     assert_eq!((d.category, d.retryable), (Network, true));
-    let d = t(TransportFailureKind::Other, Some("operation timed out"));
+    let d = t(TransportErrorKind::Other, Some("operation timed out"));
     assert_eq!(d.category, Timeout);
-    let d = t(TransportFailureKind::Other, None);
+    let d = t(TransportErrorKind::Other, None);
     assert_eq!(d.category, Network);
-    let d = t(TransportFailureKind::StreamCut, None);
+    let d = t(TransportErrorKind::StreamInterrupted, None);
     assert_eq!(d.category, StreamInterrupted);
-    let d = t(TransportFailureKind::Dns, None);
+    let d = t(TransportErrorKind::Dns, None);
     assert!(d.root_cause.contains("did not resolve"), "{}", d.root_cause);
 
     check(vec![

@@ -8,7 +8,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+//! use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule, Scenario};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! // A minimal HTTP/1.1 client: send one request, return the response's status code.
@@ -30,7 +30,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // gpt-4o is rate limited on its first attempt, then answers.
 //! let scenario = Scenario::builder()
-//!     .model(ModelBehavior::new("gpt-4o").rule(Rule::new(Fault::rate_limit_after(1)).attempts(1..=1)))
+//!     .model(ModelBehavior::new("gpt-4o").rule(ScenarioRule::new(Fault::rate_limit_after(1)).attempts(1..=1)))
 //!     .build()?;
 //! let server = MockServer::start(scenario).await?;
 //!
@@ -63,7 +63,7 @@
 //! - `GET /v1/models` lists the scenario's models.
 //! - A model the scenario does not name gets a 404 `model_not_found`, or is served, per
 //!   [`UnknownModel`].
-//! - Each model has a latency with deterministic jitter and an ordered list of [`Rule`]s; the
+//! - Each model has a latency with deterministic jitter and an ordered list of [`ScenarioRule`]s; the
 //!   first rule whose conditions (attempt numbers, a time window since start, a seeded
 //!   probability, streaming or not) hold applies its [`Fault`]. Responses that carry a fault
 //!   have an `x-nb-mock-fault` header naming it (when there is a response at all).
@@ -84,7 +84,9 @@ mod server;
 
 pub use fault::Fault;
 pub use log::{Credential, RequestLog, RequestRecord};
-pub use scenario::{ModelBehavior, Rule, Scenario, ScenarioBuilder, ScenarioError, UnknownModel};
+pub use scenario::{
+    ModelBehavior, Scenario, ScenarioBuilder, ScenarioError, ScenarioRule, UnknownModel,
+};
 pub use server::{MockError, MockServer, MockServerBuilder};
 
 /// Compiles the README's Rust example as a doctest.

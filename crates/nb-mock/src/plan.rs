@@ -162,7 +162,7 @@ pub(crate) fn fnv1a(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{ModelBehavior, Rule};
+    use crate::scenario::{ModelBehavior, ScenarioRule};
 
     fn plan(model: ModelBehavior) -> Plan {
         Plan::new(Scenario::builder().seed(7).model(model).build().unwrap())
@@ -184,8 +184,9 @@ mod tests {
 
     #[test]
     fn probability_rules_fail_a_fixed_share_of_attempts() {
-        let plan =
-            plan(ModelBehavior::new("m").rule(Rule::new(Fault::ServerError).probability(0.25)));
+        let plan = plan(
+            ModelBehavior::new("m").rule(ScenarioRule::new(Fault::ServerError).probability(0.25)),
+        );
         let failed: Vec<u32> = (1..=2000)
             .filter(|&a| decide(&plan, a).fault.is_some())
             .collect();
@@ -253,8 +254,8 @@ mod tests {
     fn first_matching_rule_wins() {
         let plan = plan(
             ModelBehavior::new("m")
-                .rule(Rule::new(Fault::InvalidApiKey).attempts(2..=2))
-                .rule(Rule::new(Fault::ServerError).attempts(..=3)),
+                .rule(ScenarioRule::new(Fault::InvalidApiKey).attempts(2..=2))
+                .rule(ScenarioRule::new(Fault::ServerError).attempts(..=3)),
         );
         let faults: Vec<Option<&str>> = (1..=4)
             .map(|a| decide(&plan, a).fault.map(|f| f.name()))

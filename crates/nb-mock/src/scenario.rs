@@ -303,7 +303,7 @@ pub struct ModelBehavior {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reply: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    rules: Vec<Rule>,
+    rules: Vec<ScenarioRule>,
 }
 
 fn default_chunks() -> u32 {
@@ -371,7 +371,7 @@ impl ModelBehavior {
     }
 
     /// Adds a fault rule; rules are tried in order and the first that matches applies.
-    pub fn rule(mut self, rule: Rule) -> Self {
+    pub fn rule(mut self, rule: ScenarioRule) -> Self {
         self.rules.push(rule);
         self
     }
@@ -417,7 +417,7 @@ impl ModelBehavior {
     }
 
     /// The fault rules, in order.
-    pub fn rules(&self) -> &[Rule] {
+    pub fn rules(&self) -> &[ScenarioRule] {
         &self.rules
     }
 
@@ -466,7 +466,7 @@ impl ModelBehavior {
 /// the same scenario fails the same attempts on every run, whatever the concurrency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub struct ScenarioRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     attempts: Option<AttemptRange>,
     #[serde(
@@ -491,10 +491,10 @@ pub struct Rule {
     fault: Fault,
 }
 
-impl Rule {
+impl ScenarioRule {
     /// A rule that applies `fault` to every request until conditions are added.
     pub fn new(fault: Fault) -> Self {
-        Rule {
+        ScenarioRule {
             attempts: None,
             from: None,
             until: None,

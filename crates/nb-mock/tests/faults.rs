@@ -6,13 +6,17 @@ mod common;
 use std::time::Duration;
 
 use common::{End, call, call_with, chat, chat_exchange, exchange, post, start};
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::json;
 
 /// A server whose model `m` always commits `fault`.
 async fn always(fault: Fault) -> MockServer {
     let scenario = Scenario::builder()
-        .model(ModelBehavior::new("m").chunks(4).rule(Rule::new(fault)))
+        .model(
+            ModelBehavior::new("m")
+                .chunks(4)
+                .rule(ScenarioRule::new(fault)),
+        )
         .build()
         .unwrap();
     MockServer::start(scenario).await.unwrap()

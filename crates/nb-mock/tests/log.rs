@@ -9,7 +9,7 @@ use bytes::Bytes;
 use common::{call, call_with, chat, start};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use nb_mock::{Credential, Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Credential, Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::json;
 use tokio::net::TcpStream;
 
@@ -144,7 +144,9 @@ async fn set_scenario_replaces_everything_and_clear_restarts_the_counts() {
     assert_eq!(server.log().attempts("m"), 0);
     server.set_scenario(
         Scenario::builder()
-            .model(ModelBehavior::new("m").rule(Rule::new(Fault::ServerError).attempts(2..=2)))
+            .model(
+                ModelBehavior::new("m").rule(ScenarioRule::new(Fault::ServerError).attempts(2..=2)),
+            )
             .build()
             .unwrap(),
     );

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{call, chat, start};
-use nb_mock::{Fault, MockServer, ModelBehavior, Rule, Scenario};
+use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 
 fn statuses(replies: &[common::Reply]) -> Vec<u16> {
     replies.iter().map(|r| r.status).collect()
@@ -50,7 +50,7 @@ async fn attempt_rules_fail_the_first_attempts_then_serve() {
 #[tokio::test]
 async fn open_ended_attempt_ranges_keep_failing() {
     let scenario = Scenario::builder()
-        .model(ModelBehavior::new("m").rule(Rule::new(Fault::InvalidApiKey).attempts(3..)))
+        .model(ModelBehavior::new("m").rule(ScenarioRule::new(Fault::InvalidApiKey).attempts(3..)))
         .build()
         .unwrap();
     let server = MockServer::start(scenario).await.unwrap();
@@ -95,7 +95,10 @@ async fn probability_rules_are_deterministic_for_a_seed() {
     async fn faults(seed: u64) -> Vec<bool> {
         let scenario = Scenario::builder()
             .seed(seed)
-            .model(ModelBehavior::new("m").rule(Rule::new(Fault::ServerError).probability(0.3)))
+            .model(
+                ModelBehavior::new("m")
+                    .rule(ScenarioRule::new(Fault::ServerError).probability(0.3)),
+            )
             .build()
             .unwrap();
         let server = MockServer::start(scenario).await.unwrap();
@@ -115,8 +118,14 @@ async fn probability_rules_are_deterministic_for_a_seed() {
 #[tokio::test]
 async fn probability_zero_never_and_one_always_applies() {
     let scenario = Scenario::builder()
-        .model(ModelBehavior::new("never").rule(Rule::new(Fault::ServerError).probability(0.0)))
-        .model(ModelBehavior::new("always").rule(Rule::new(Fault::ServerError).probability(1.0)))
+        .model(
+            ModelBehavior::new("never")
+                .rule(ScenarioRule::new(Fault::ServerError).probability(0.0)),
+        )
+        .model(
+            ModelBehavior::new("always")
+                .rule(ScenarioRule::new(Fault::ServerError).probability(1.0)),
+        )
         .build()
         .unwrap();
     let server = MockServer::start(scenario).await.unwrap();
@@ -131,8 +140,8 @@ async fn streaming_rules_pick_only_their_kind_of_request() {
     let scenario = Scenario::builder()
         .model(
             ModelBehavior::new("m")
-                .rule(Rule::new(Fault::StreamCut { after_chunks: 1 }).streaming(true))
-                .rule(Rule::new(Fault::TruncatedJson).streaming(false)),
+                .rule(ScenarioRule::new(Fault::StreamCut { after_chunks: 1 }).streaming(true))
+                .rule(ScenarioRule::new(Fault::TruncatedJson).streaming(false)),
         )
         .build()
         .unwrap();

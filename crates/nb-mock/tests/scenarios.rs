@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nb_mock::{Fault, ModelBehavior, Rule, Scenario, ScenarioError, UnknownModel};
+use nb_mock::{Fault, ModelBehavior, Scenario, ScenarioError, ScenarioRule, UnknownModel};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
@@ -113,14 +113,17 @@ fn the_builder_and_the_file_describe_the_same_scenario() {
                 .generation_jitter(Duration::from_millis(100))
                 .chunks(3)
                 .chunk_interval(Duration::from_millis(7))
-                .rule(Rule::new(Fault::rate_limit()).attempts(1..=3))
-                .rule(Rule::new(Fault::Hang).window(Duration::from_secs(1)..Duration::from_secs(2)))
+                .rule(ScenarioRule::new(Fault::rate_limit()).attempts(1..=3))
                 .rule(
-                    Rule::new(Fault::StreamStall { after_chunks: 2 })
+                    ScenarioRule::new(Fault::Hang)
+                        .window(Duration::from_secs(1)..Duration::from_secs(2)),
+                )
+                .rule(
+                    ScenarioRule::new(Fault::StreamStall { after_chunks: 2 })
                         .probability(0.5)
                         .streaming(true),
                 )
-                .rule(Rule::new(Fault::ServerError).attempts(9..)),
+                .rule(ScenarioRule::new(Fault::ServerError).attempts(9..)),
         )
         .build()
         .unwrap();
@@ -212,7 +215,7 @@ fn every_fault_round_trips_through_its_file_name() {
         assert_eq!(json["kind"], fault.name());
         assert_eq!(fault.to_string(), fault.name());
         let scenario = Scenario::builder()
-            .model(ModelBehavior::new("m").rule(Rule::new(fault.clone())))
+            .model(ModelBehavior::new("m").rule(ScenarioRule::new(fault.clone())))
             .build()
             .unwrap();
         let back = Scenario::from_toml_str(&scenario.to_toml_string().unwrap()).unwrap();
@@ -233,7 +236,7 @@ fn fault_names_alone_take_the_defaults() {
     let faults: Vec<&Fault> = scenario.models()[0]
         .rules()
         .iter()
-        .map(Rule::fault)
+        .map(ScenarioRule::fault)
         .collect();
     assert_eq!(
         faults,
@@ -354,12 +357,12 @@ fn out_of_range_values_give_the_path_of_the_field() {
 #[test]
 fn the_builder_validates_like_a_file() {
     let error = Scenario::builder()
-        .model(ModelBehavior::new("m").rule(Rule::new(Fault::Hang).attempts(..1)))
+        .model(ModelBehavior::new("m").rule(ScenarioRule::new(Fault::Hang).attempts(..1)))
         .build()
         .unwrap_err();
     assert_eq!(error.field(), Some("models[0].rules[0].attempts"));
     let error = Scenario::builder()
-        .model(ModelBehavior::new("m").rule(Rule::new(Fault::Hang).probability(f64::NAN)))
+        .model(ModelBehavior::new("m").rule(ScenarioRule::new(Fault::Hang).probability(f64::NAN)))
         .build()
         .unwrap_err();
     assert_eq!(error.field(), Some("models[0].rules[0].probability"));

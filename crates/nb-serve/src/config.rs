@@ -9,11 +9,15 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nb_client::layers::breaker::{SlidingWindow, TripPolicy};
 use nb_client::{
-    CategoryPolicy, CircuitBreakerConfig, Degradation, EndpointConfig, ErrorCategory, FallbackRule,
-    Hedging, JsonFileStore, LoadBalancingStrategy, NeuralBridge, NeuralBridgeBuilder, Provider,
-    RateLimits, RetryBudgetConfig, StreamPolicy, Tier,
+    EndpointConfig, ErrorCategory, NeuralBridge, NeuralBridgeBuilder,
+    diagnosis::Provider,
+    health::JsonFileStore,
+    policy::{
+        CategoryPolicy, CircuitBreakerConfig, Degradation, FallbackRule, Hedging,
+        LoadBalancingStrategy, RateLimits, RetryBudgetConfig, SlidingWindow, StreamPolicy, Tier,
+        TripPolicy,
+    },
 };
 use nb_transport::{ApiKey, Endpoint};
 use serde::Deserialize;

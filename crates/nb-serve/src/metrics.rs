@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use nb_client::{Attempt, Decision, TargetStatus, Usage};
+use nb_client::health::TargetStatus;
+use nb_client::policy::Decision;
+use nb_client::{Attempt, Usage};
 
 /// Upper bounds of the latency histograms, in seconds: from a fast
 /// completion to a long reasoning answer.

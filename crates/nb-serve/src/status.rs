@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use ::http::header::{CONTENT_TYPE, HeaderValue};
 use ::http::{Response, StatusCode};
-use nb_client::{Exclusion, HealthReport, ModelStatus, Verdict};
+use nb_client::health::{Exclusion, HealthReport, ModelStatus, Verdict};
 use serde::Serialize;
 use serde_json::json;
 

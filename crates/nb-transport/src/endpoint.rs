@@ -118,7 +118,7 @@ pub enum EndpointError {
 /// assert_eq!(openai.chat_completions_uri(), "https://api.openai.com/v1/chat/completions");
 ///
 /// let azure = Endpoint::azure("https://my-res.openai.azure.com", "gpt-4o-prod", "2024-10-21")?;
-/// let req = ChatCompletionRequest::new("gpt-4o").user("Hello");
+/// let req = ChatCompletionRequest::new("gpt-4o").user_message("Hello");
 /// let http = azure.chat_request(Some(&ApiKey::new("k")), &req)?;
 /// assert_eq!(
 ///     http.uri(),
@@ -407,7 +407,9 @@ mod tests {
             .unwrap();
         assert_eq!(ep.kind(), EndpointKind::OpenAiCompatible);
         assert_eq!(ep.base_url(), "http://127.0.0.1:11434/v1");
-        let body = ChatCompletionRequest::new("llama3").user("hi").stream(true);
+        let body = ChatCompletionRequest::new("llama3")
+            .user_message("hi")
+            .stream(true);
         let req = ep.chat_request(None, &body).unwrap();
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "http://127.0.0.1:11434/v1/chat/completions");

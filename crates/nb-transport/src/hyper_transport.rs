@@ -126,6 +126,12 @@ impl Transport for HyperTransport {
     ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
         Box::pin(self.send_inner(request, options))
     }
+
+    /// Every phase's deadline is enforced here, the idle and total ones
+    /// also while the body is read.
+    fn enforces_deadlines(&self) -> bool {
+        true
+    }
 }
 
 impl fmt::Debug for HyperTransport {

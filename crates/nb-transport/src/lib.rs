@@ -9,8 +9,8 @@
 //! - OpenAI-compatible wire types ([`ChatCompletionRequest`],
 //!   [`ChatCompletion`], [`ChatCompletionChunk`], ...) that keep unknown fields.
 //! - An incremental SSE decoder ([`SseDecoder`]) and the chat-stream layer
-//!   that knows when a stream is complete ([`ChatStreamDecoder`],
-//!   [`ChatStream`]).
+//!   that knows when a stream is complete ([`ChunkStreamDecoder`],
+//!   [`ChunkStream`]).
 //! - Endpoint shapes ([`Endpoint`]: OpenAI-compatible and Azure) and a
 //!   redacting [`ApiKey`].
 //! - `MockTransport` (feature `mock`): a scripted transport for tests.
@@ -24,17 +24,17 @@
 //! any network:
 //!
 //! ```
-//! use nb_transport::{ApiKey, ChatCompletionRequest, ChatStreamDecoder, Endpoint, StreamEvent};
+//! use nb_transport::{ApiKey, ChatCompletionRequest, ChunkStreamDecoder, Endpoint, ChunkEvent};
 //!
 //! let endpoint = Endpoint::openai_compatible("https://api.openai.com/v1")?;
 //! let key = ApiKey::new("sk-example");
-//! let body = ChatCompletionRequest::new("gpt-4o-mini").user("Say hi").stream(true);
+//! let body = ChatCompletionRequest::new("gpt-4o-mini").user_message("Say hi").stream(true);
 //! let request = endpoint.chat_request(Some(&key), &body)?;
 //! assert_eq!(request.uri(), "https://api.openai.com/v1/chat/completions");
 //! assert!(!format!("{request:?} {key:?}").contains("sk-example"));
 //!
 //! // Bytes as they might arrive from the server, split mid-frame.
-//! let mut decoder = ChatStreamDecoder::new();
+//! let mut decoder = ChunkStreamDecoder::new();
 //! let mut text = String::new();
 //! for piece in [
 //!     &b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choi"[..],
@@ -42,7 +42,7 @@
 //! ] {
 //!     decoder.feed(piece);
 //!     while let Some(event) = decoder.next_event() {
-//!         if let StreamEvent::Chunk(chunk) = event? {
+//!         if let ChunkEvent::Chunk(chunk) = event? {
 //!             text.push_str(chunk.content().unwrap_or_default());
 //!         }
 //!     }
@@ -67,7 +67,7 @@
 //! let transport = HyperTransport::new()?;
 //! let endpoint = Endpoint::openai_compatible("https://api.openai.com/v1")?;
 //! let key = ApiKey::new(std::env::var("OPENAI_API_KEY")?);
-//! let request = endpoint.chat_request(Some(&key), &ChatCompletionRequest::new("gpt-4o-mini").user("Hi"))?;
+//! let request = endpoint.chat_request(Some(&key), &ChatCompletionRequest::new("gpt-4o-mini").user_message("Hi"))?;
 //! let options = RequestOptions::with_timeouts(Timeouts { total: Some(Duration::from_secs(30)), ..Timeouts::default() });
 //! let response = transport.send(request, options).await?;
 //! let status = response.status();
@@ -108,7 +108,7 @@ pub use hyper_transport::{HyperTransport, HyperTransportBuilder};
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use mock::{MockReply, MockTransport, RecordedRequest};
 pub use sse::{
-    ChatStream, ChatStreamDecoder, SseDecoder, SseError, SseEvent, StreamError, StreamEvent,
+    ChunkEvent, ChunkStream, ChunkStreamDecoder, SseDecoder, SseError, SseEvent, StreamError,
 };
 pub use transport::{RequestOptions, Timeouts, Transport};
 pub use wire::{

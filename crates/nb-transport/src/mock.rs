@@ -161,7 +161,7 @@ struct State {
 ///     .push(MockReply::chat("gpt-4o-mini", "Hello!"));
 ///
 /// let endpoint = Endpoint::openai_compatible("http://mock/v1")?;
-/// let request = ChatCompletionRequest::new("gpt-4o-mini").user("Hi");
+/// let request = ChatCompletionRequest::new("gpt-4o-mini").user_message("Hi");
 /// let first = mock.send(endpoint.chat_request(None, &request)?, RequestOptions::default()).await?;
 /// assert_eq!(first.status(), 429);
 /// let second = mock.send(endpoint.chat_request(None, &request)?, RequestOptions::default()).await?;
@@ -289,7 +289,7 @@ impl Transport for MockTransport {
 mod tests {
     use super::*;
     use crate::block_on;
-    use crate::sse::{ChatStream, StreamEvent};
+    use crate::sse::{ChunkEvent, ChunkStream};
     use crate::{ApiKey, Endpoint, TimeoutPhase};
 
     fn post(mock: &MockTransport) -> Result<Response<ResponseBody>, TransportError> {
@@ -297,7 +297,7 @@ mod tests {
         let req = ep
             .chat_request(
                 Some(&ApiKey::new("sk-1")),
-                &ChatCompletionRequest::new("m").user("q"),
+                &ChatCompletionRequest::new("m").user_message("q"),
             )
             .unwrap();
         block_on(mock.send(req, RequestOptions::default()))
@@ -353,10 +353,10 @@ mod tests {
             Err(TransportError::new(TransportErrorKind::StreamInterrupted)),
         ]));
 
-        let mut stream = ChatStream::new(post(&mock).unwrap().into_body());
+        let mut stream = ChunkStream::new(post(&mock).unwrap().into_body());
         let mut text = String::new();
         while let Some(event) = block_on(stream.next()) {
-            if let StreamEvent::Chunk(c) = event.unwrap() {
+            if let ChunkEvent::Chunk(c) = event.unwrap() {
                 text.push_str(c.content().unwrap_or(""));
             }
         }
@@ -365,7 +365,7 @@ mod tests {
 
         let response = post(&mock).unwrap();
         assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
-        let mut stream = ChatStream::new(response.into_body());
+        let mut stream = ChunkStream::new(response.into_body());
         assert!(block_on(stream.next()).unwrap().is_ok());
         assert!(
             block_on(stream.next())

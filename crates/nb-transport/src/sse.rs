@@ -7,10 +7,10 @@
 //! `data:` lines join with `\n`, `event:`, `id:` and `retry:` are kept, a
 //! leading byte-order mark is dropped, and a blank line dispatches the event.
 //!
-//! [`ChatStreamDecoder`] reads chat-completion chunks from those events and
+//! [`ChunkStreamDecoder`] reads chat-completion chunks from those events and
 //! applies the **finish rule**: a stream is complete once it has sent
 //! `data: [DONE]`, or once every choice it mentioned (at least the request's
-//! `n`, given with [`ChatStreamDecoder::expect_choices`]) has carried a
+//! `n`, given with [`ChunkStreamDecoder::expect_choices`]) has carried a
 //! `finish_reason`. Either is a finish signal. A stream that ends at the HTTP
 //! level without one is reported as [`StreamError::Interrupted`], never as a
 //! complete answer. (The usage chunk that follows a finish reason is
@@ -381,11 +381,11 @@ impl fmt::Debug for SseDecoder {
 /// `n` up to 128); further indices are ignored.
 const MAX_TRACKED_CHOICES: usize = 128;
 
-/// What a chat stream yields.
+/// What a [`ChunkStream`] yields: the wire-level events of one SSE body.
 #[derive(Debug, Clone, PartialEq)]
 // `Done` comes once per stream; boxing the chunk would cost an allocation per chunk.
 #[allow(clippy::large_enum_variant)]
-pub enum StreamEvent {
+pub enum ChunkEvent {
     /// A chunk of the answer.
     Chunk(ChatCompletionChunk),
     /// The `data: [DONE]` sentinel.
@@ -450,11 +450,11 @@ impl StreamError {
 /// Decodes a chat-completion event stream and applies the finish rule.
 ///
 /// ```
-/// use nb_transport::{ChatStreamDecoder, StreamError, StreamEvent};
+/// use nb_transport::{ChunkStreamDecoder, StreamError, ChunkEvent};
 ///
-/// let mut dec = ChatStreamDecoder::new();
+/// let mut dec = ChunkStreamDecoder::new();
 /// dec.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
-/// let Some(Ok(StreamEvent::Chunk(chunk))) = dec.next_event() else { panic!() };
+/// let Some(Ok(ChunkEvent::Chunk(chunk))) = dec.next_event() else { panic!() };
 /// assert_eq!(chunk.content(), Some("Hi"));
 ///
 /// // The connection closes here: no [DONE], no finish_reason.
@@ -464,7 +464,7 @@ impl StreamError {
 /// assert!(!dec.is_complete());
 /// ```
 #[derive(Debug, Default)]
-pub struct ChatStreamDecoder {
+pub struct ChunkStreamDecoder {
     sse: SseDecoder,
     done: bool,
     /// Choices seen so far: (index, has finished), at most
@@ -477,7 +477,7 @@ pub struct ChatStreamDecoder {
     expected_choices: usize,
 }
 
-impl ChatStreamDecoder {
+impl ChunkStreamDecoder {
     /// A decoder with the default event size limit.
     #[must_use]
     pub fn new() -> Self {
@@ -544,7 +544,7 @@ impl ChatStreamDecoder {
 
     /// The next event or error, or `None` when more bytes are needed (or,
     /// after [`finish`](Self::finish), when the stream is over).
-    pub fn next_event(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+    pub fn next_event(&mut self) -> Option<Result<ChunkEvent, StreamError>> {
         loop {
             match self.sse.advance() {
                 Some(Ok(())) => {
@@ -569,7 +569,7 @@ impl ChatStreamDecoder {
     }
 
     /// Interprets the event the SSE decoder holds, parsing its data in place.
-    fn on_event(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+    fn on_event(&mut self) -> Option<Result<ChunkEvent, StreamError>> {
         let data = &self.sse.data;
         let owned_data = || String::from_utf8_lossy(data).into_owned();
         if self.sse.event.as_deref() == Some("error") {
@@ -586,7 +586,7 @@ impl ChatStreamDecoder {
         }
         if payload == b"[DONE]" {
             self.done = true;
-            return Some(Ok(StreamEvent::Done));
+            return Some(Ok(ChunkEvent::Done));
         }
         let chunk: ChatCompletionChunk = match serde_json::from_slice(payload) {
             Ok(chunk) => chunk,
@@ -621,7 +621,7 @@ impl ChatStreamDecoder {
                 self.choices.push((choice.index, finished));
             }
         }
-        Some(Ok(StreamEvent::Chunk(chunk)))
+        Some(Ok(ChunkEvent::Chunk(chunk)))
     }
 }
 
@@ -642,7 +642,7 @@ fn reports_error(chunk: &ChatCompletionChunk) -> bool {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use nb_transport::{ChatStream, ResponseBody, StreamEvent, TransportError, TransportErrorKind};
+/// use nb_transport::{ChunkStream, ResponseBody, ChunkEvent, TransportError, TransportErrorKind};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -651,30 +651,30 @@ fn reports_error(chunk: &ChatCompletionChunk) -> bool {
 ///     Ok(Bytes::from("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n")),
 ///     Err(cut),
 /// ]);
-/// let mut stream = ChatStream::new(body);
-/// assert!(matches!(stream.next().await, Some(Ok(StreamEvent::Chunk(_)))));
+/// let mut stream = ChunkStream::new(body);
+/// assert!(matches!(stream.next().await, Some(Ok(ChunkEvent::Chunk(_)))));
 /// let err = stream.next().await.unwrap().unwrap_err();
 /// assert!(err.is_interrupted());
 /// assert!(stream.next().await.is_none());
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct ChatStream {
+pub struct ChunkStream {
     body: ResponseBody,
-    decoder: ChatStreamDecoder,
+    decoder: ChunkStreamDecoder,
     body_over: bool,
 }
 
-impl ChatStream {
-    /// Reads `body` with a default [`ChatStreamDecoder`].
+impl ChunkStream {
+    /// Reads `body` with a default [`ChunkStreamDecoder`].
     #[must_use]
     pub fn new(body: ResponseBody) -> Self {
-        Self::with_decoder(body, ChatStreamDecoder::new())
+        Self::with_decoder(body, ChunkStreamDecoder::new())
     }
 
     /// Reads `body` with `decoder`.
     #[must_use]
-    pub fn with_decoder(body: ResponseBody, decoder: ChatStreamDecoder) -> Self {
+    pub fn with_decoder(body: ResponseBody, decoder: ChunkStreamDecoder) -> Self {
         Self {
             body,
             decoder,
@@ -687,7 +687,7 @@ impl ChatStream {
     /// (see [`is_complete`](Self::is_complete)) a body error just ends it, so
     /// a connection cut right after `[DONE]` or the last finish reason is not
     /// reported as an interruption.
-    pub async fn next(&mut self) -> Option<Result<StreamEvent, StreamError>> {
+    pub async fn next(&mut self) -> Option<Result<ChunkEvent, StreamError>> {
         loop {
             if let Some(item) = self.decoder.next_event() {
                 return Some(item);
@@ -887,8 +887,8 @@ mod tests {
     const CHUNK: &str = r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#;
     const LAST: &str = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
 
-    fn chat(input: &str) -> (Vec<Result<StreamEvent, StreamError>>, bool) {
-        let mut dec = ChatStreamDecoder::new();
+    fn chat(input: &str) -> (Vec<Result<ChunkEvent, StreamError>>, bool) {
+        let mut dec = ChunkStreamDecoder::new();
         dec.feed(input.as_bytes());
         let mut out: Vec<_> = std::iter::from_fn(|| dec.next_event()).collect();
         dec.finish();
@@ -900,7 +900,7 @@ mod tests {
     fn finish_rule() {
         let (evs, complete) = chat(&format!("data: {CHUNK}\n\ndata: [DONE]\n\n"));
         assert!(complete);
-        assert!(matches!(evs.last(), Some(Ok(StreamEvent::Done))));
+        assert!(matches!(evs.last(), Some(Ok(ChunkEvent::Done))));
 
         let (evs, complete) = chat(&format!("data: {CHUNK}\n\ndata: {LAST}\n\n"));
         assert!(complete, "a finish_reason is a finish signal");
@@ -924,7 +924,7 @@ mod tests {
     #[test]
     fn expected_choices_must_all_finish() {
         let input = format!("data: {LAST}\n\n");
-        let decode = |mut dec: ChatStreamDecoder| {
+        let decode = |mut dec: ChunkStreamDecoder| {
             dec.feed(input.as_bytes());
             let mut out: Vec<_> = std::iter::from_fn(|| dec.next_event()).collect();
             dec.finish();
@@ -932,21 +932,21 @@ mod tests {
             (out, dec.is_complete())
         };
         // Choice 0 finished; choice 1 of n = 2 never appeared before the end.
-        let (evs, complete) = decode(ChatStreamDecoder::new().expect_choices(2));
+        let (evs, complete) = decode(ChunkStreamDecoder::new().expect_choices(2));
         assert!(!complete);
         assert!(matches!(evs.last(), Some(Err(StreamError::Interrupted))));
         // Without the hint only the mentioned choices count.
-        assert!(decode(ChatStreamDecoder::new()).1);
-        assert!(decode(ChatStreamDecoder::new().expect_choices(1)).1);
+        assert!(decode(ChunkStreamDecoder::new()).1);
+        assert!(decode(ChunkStreamDecoder::new().expect_choices(1)).1);
         // [DONE] is a finish signal whatever the count.
-        let mut dec = ChatStreamDecoder::new().expect_choices(2);
+        let mut dec = ChunkStreamDecoder::new().expect_choices(2);
         dec.feed(b"data: [DONE]\n\n");
         assert!(dec.next_event().is_some() && dec.is_complete());
     }
 
     #[test]
     fn tracked_choices_are_bounded() {
-        let mut dec = ChatStreamDecoder::new();
+        let mut dec = ChunkStreamDecoder::new();
         for i in 0..1000 {
             dec.feed(
                 format!("data: {{\"choices\":[{{\"index\":{i},\"delta\":{{}}}}]}}\n\n").as_bytes(),
@@ -973,8 +973,8 @@ mod tests {
         assert!(
             matches!(&evs[2], Err(StreamError::Provider { event: None, data }) if data.contains("boom"))
         );
-        assert!(matches!(&evs[3], Ok(StreamEvent::Chunk(c)) if c.content() == Some("x")));
-        assert!(matches!(&evs[4], Ok(StreamEvent::Done)));
+        assert!(matches!(&evs[3], Ok(ChunkEvent::Chunk(c)) if c.content() == Some("x")));
+        assert!(matches!(&evs[4], Ok(ChunkEvent::Done)));
         assert_eq!(
             evs.len(),
             5,
@@ -1025,16 +1025,16 @@ mod tests {
         assert!(complete);
     }
 
-    /// Every item `ChatStream` yields, then whether it was complete.
+    /// Every item `ChunkStream` yields, then whether it was complete.
     fn read_stream(chunks: Vec<Result<&'static str, TransportError>>) -> (Vec<String>, bool) {
         let body = ResponseBody::from_chunks(chunks.into_iter().map(|c| c.map(Bytes::from)));
-        let mut stream = ChatStream::new(body);
+        let mut stream = ChunkStream::new(body);
         let mut seen = Vec::new();
         crate::block_on(async {
             while let Some(item) = stream.next().await {
                 seen.push(match item {
-                    Ok(StreamEvent::Chunk(_)) => "chunk".to_owned(),
-                    Ok(StreamEvent::Done) => "done".to_owned(),
+                    Ok(ChunkEvent::Chunk(_)) => "chunk".to_owned(),
+                    Ok(ChunkEvent::Done) => "done".to_owned(),
                     Err(e) => format!("error interrupted={}", e.is_interrupted()),
                 });
             }
@@ -1075,7 +1075,7 @@ mod tests {
 
         #[test]
         fn no_panic_and_bounded_on_any_bytes(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..16)) {
-            let mut dec = ChatStreamDecoder::with_sse(SseDecoder::with_max_event_size(128));
+            let mut dec = ChunkStreamDecoder::with_sse(SseDecoder::with_max_event_size(128));
             for chunk in &chunks {
                 dec.feed(chunk);
                 while dec.next_event().is_some() {}

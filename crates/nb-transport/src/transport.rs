@@ -27,6 +27,11 @@ use crate::error::TransportError;
 /// - cap the body as [`RequestOptions::body_limit`] says;
 /// - never put the request's headers, body or URL in an error.
 ///
+/// A transport that enforces every deadline of [`RequestOptions::timeouts`]
+/// itself, including the total one while the body is read, declares it with
+/// [`enforces_deadlines`](Self::enforces_deadlines); a caller then needs no
+/// timer of its own around it.
+///
 /// [`TransportErrorKind::Timeout`]: crate::TransportErrorKind::Timeout
 /// [`TimeoutPhase`]: crate::TimeoutPhase
 pub trait Transport: fmt::Debug + Send + Sync {
@@ -36,6 +41,16 @@ pub trait Transport: fmt::Debug + Send + Sync {
         request: Request<Bytes>,
         options: RequestOptions,
     ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>>;
+
+    /// Whether this transport enforces every deadline in
+    /// [`RequestOptions::timeouts`] itself (connect, response head, first
+    /// byte, idle and total, the last two also while the body is read).
+    /// `false` by default, so a caller that needs a deadline to hold keeps
+    /// a timer of its own; [`HyperTransport`](crate::HyperTransport)
+    /// says `true`.
+    fn enforces_deadlines(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Arc<T> {
@@ -45,6 +60,9 @@ impl<T: Transport + ?Sized> Transport for Arc<T> {
         options: RequestOptions,
     ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
         (**self).send(request, options)
+    }
+    fn enforces_deadlines(&self) -> bool {
+        (**self).enforces_deadlines()
     }
 }
 
@@ -56,6 +74,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
         (**self).send(request, options)
     }
+    fn enforces_deadlines(&self) -> bool {
+        (**self).enforces_deadlines()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -65,6 +86,9 @@ impl<T: Transport + ?Sized> Transport for &T {
         options: RequestOptions,
     ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
         (**self).send(request, options)
+    }
+    fn enforces_deadlines(&self) -> bool {
+        (**self).enforces_deadlines()
     }
 }
 
@@ -198,6 +222,30 @@ mod tests {
             t.send(Request::new(Bytes::new()), RequestOptions::default())
                 .await
         }
+    }
+
+    #[test]
+    fn deadline_enforcement_is_declared_and_forwarded() {
+        #[derive(Debug)]
+        struct Enforcing;
+        impl Transport for Enforcing {
+            fn send(
+                &self,
+                _: Request<Bytes>,
+                _: RequestOptions,
+            ) -> BoxFuture<'_, Result<Response<ResponseBody>, TransportError>> {
+                Box::pin(async { Err(TransportError::new(TransportErrorKind::Other)) })
+            }
+            fn enforces_deadlines(&self) -> bool {
+                true
+            }
+        }
+        assert!(!Echo.enforces_deadlines(), "not declared: false");
+        let shared: Arc<dyn Transport> = Arc::new(Enforcing);
+        assert!(shared.enforces_deadlines());
+        assert!(Box::new(Enforcing).enforces_deadlines());
+        assert!(Transport::enforces_deadlines(&&Enforcing));
+        assert!(!Arc::new(Echo).enforces_deadlines());
     }
 
     #[derive(Debug)]

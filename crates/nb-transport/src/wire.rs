@@ -661,7 +661,7 @@ pub struct StreamOptions {
 ///
 /// let req = ChatCompletionRequest::new("gpt-4o-mini")
 ///     .system("Be brief.")
-///     .user("Hello")
+///     .user_message("Hello")
 ///     .temperature(0.2)
 ///     .stream(true);
 /// let json = serde_json::to_value(&req)?;
@@ -733,7 +733,7 @@ pub struct ChatCompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
     /// The end user's id, for abuse monitoring (not a message; see
-    /// [`ChatCompletionRequest::user`] for adding a user message).
+    /// [`ChatCompletionRequest::user_message`] for adding a user message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Unmodelled fields (`logit_bias`, `metadata`, `modalities`, provider
@@ -764,9 +764,10 @@ impl ChatCompletionRequest {
         self.message(Message::system(text))
     }
 
-    /// Appends a user message (the `user` *field* is the end user's id).
+    /// Appends a user message. (Named apart from the `user` *field*, the
+    /// end user's id that OpenAI's API takes for abuse monitoring.)
     #[must_use]
-    pub fn user(self, text: impl Into<String>) -> Self {
+    pub fn user_message(self, text: impl Into<String>) -> Self {
         self.message(Message::user(text))
     }
 
@@ -1132,7 +1133,7 @@ mod tests {
     fn builders_make_the_expected_json() {
         let req = ChatCompletionRequest::new("m")
             .system("s")
-            .user("u")
+            .user_message("u")
             .assistant("a")
             .max_tokens(5)
             .tool(Tool::function("f", "does f", json!({"type": "object"})))

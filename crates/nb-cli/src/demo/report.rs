@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use nb_client::{HealthReport, Verdict};
+use nb_client::health::{HealthReport, Verdict};
 
 use super::{CALLERS, Outcome, Stats, THINK};
 use crate::render;

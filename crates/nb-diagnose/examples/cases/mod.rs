@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use nb_diagnose::{Failure, TimeoutPhase, TransportFailureKind};
+use nb_diagnose::{Failure, TimeoutPhase, TransportErrorKind};
 
 /// An OpenAI 429, as a client receives it.
 pub(crate) const TYPICAL: &str = r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 14567, Requested 24754. Please try again in 18.642s. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
@@ -36,7 +36,7 @@ pub(crate) fn bare_message() -> Failure<'static> {
 
 /// A first-byte timeout.
 pub(crate) fn transport_timeout() -> Failure<'static> {
-    Failure::transport(TransportFailureKind::Timeout(TimeoutPhase::FirstByte), None)
+    Failure::transport(TransportErrorKind::Timeout(TimeoutPhase::FirstByte), None)
         .with_base_url("https://api.anthropic.com/v1")
 }
 

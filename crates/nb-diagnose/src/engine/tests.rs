@@ -98,3 +98,27 @@ fn confidence_is_in_range_and_monotone() {
         assert!(confidence(p, true) <= 0.99);
     }
 }
+
+#[test]
+fn transport_kinds_read_as_one_vocabulary() {
+    use crate::{TimeoutPhase, TransportErrorKind as K};
+    let e = DiagnosisEngine::new();
+    let d = |kind| e.diagnose(&Failure::transport(kind, None));
+    // Waiting for the head of a chat answer is waiting for its first byte.
+    let head = d(K::Timeout(TimeoutPhase::ResponseHead));
+    let first = d(K::Timeout(TimeoutPhase::FirstByte));
+    assert_eq!(head.category, ErrorCategory::Timeout);
+    assert_eq!(head.sub_category, first.sub_category);
+    // Kinds the taxonomy has no own name for read as an unknown transport error.
+    for kind in [K::Connect, K::Protocol, K::BodyTooLarge, K::InvalidRequest] {
+        let got = d(kind);
+        let other = d(K::Other);
+        assert_eq!(got.category, other.category);
+        assert_eq!(got.sub_category, other.sub_category);
+        assert_eq!(got.confidence, other.confidence);
+    }
+    assert_eq!(
+        d(K::StreamInterrupted).category,
+        ErrorCategory::StreamInterrupted
+    );
+}
