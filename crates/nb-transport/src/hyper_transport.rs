@@ -304,6 +304,11 @@ fn default_tls_config(
             .add(der.clone())
             .map_err(tls_error("an extra root certificate is invalid"))?;
     }
+    // rustls 0.23.48 deprecates ring's provider (no post-quantum key
+    // exchange yet). It stays ours because it builds with nothing but the
+    // Rust toolchain; the deprecation is acknowledged here instead of being
+    // printed in every downstream build.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
