@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use nb_transport::ApiKey;
+use nb_client::ApiKey;
 
 use crate::exit::CliError;
 

@@ -15,16 +15,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use nb_client::transport::{Endpoint, HyperTransport, RequestOptions, Timeouts, Transport};
+use nb_client::wire::ChatCompletionRequest;
+use nb_client::{ApiKey, ChatCompletion};
 use nb_client::{
     Attempt, ChatRequest, Error, ErrorCategory, NeuralBridge, StreamEvent,
     health::CircuitState,
     policy::{Decision, StreamPolicy},
 };
 use nb_mock::{MockServer, Scenario};
-use nb_transport::{
-    ApiKey, ChatCompletion, ChatCompletionRequest, Endpoint, HyperTransport, RequestOptions,
-    Timeouts, Transport,
-};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -37,7 +36,7 @@ mod report;
 use report::{Totals, health, summary};
 
 /// The default scenario, embedded so `demo` runs anywhere.
-pub(crate) const DEMO_SCENARIO: &str = include_str!("../../nb-mock/scenarios/demo.toml");
+pub(crate) const DEMO_SCENARIO: &str = nb_mock::scenarios::DEMO;
 
 /// How long the demo runs when neither the flag nor the scenario says.
 const DEFAULT_DURATION: Duration = Duration::from_secs(20);

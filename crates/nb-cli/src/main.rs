@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use nb_transport::ApiKey;
+use nb_client::ApiKey;
 
 use crate::exit::{CliError, CliResult, EXIT_CODES_HELP, Exit};
 

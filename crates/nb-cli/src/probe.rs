@@ -6,13 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use nb_client::transport::{
+    Endpoint, HyperTransport, RequestOptions, Timeouts, Transport, TransportError,
+};
+use nb_client::wire::ChatCompletionRequest;
+use nb_client::{ApiKey, ChatCompletion};
 use nb_diagnose::{
     Diagnosis, DiagnosisEngine, ErrorCategory, Failure, ObservedLimits, Provider, detect_provider,
     get_profile, rate_limit_headers,
-};
-use nb_transport::{
-    ApiKey, ChatCompletion, ChatCompletionRequest, Endpoint, HyperTransport, RequestOptions,
-    Timeouts, Transport, TransportError,
 };
 use serde::Serialize;
 

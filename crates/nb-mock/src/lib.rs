@@ -83,6 +83,14 @@ mod scenario;
 mod server;
 
 pub use fault::Fault;
+
+/// The scenarios shipped in `crates/nb-mock/scenarios/`, as TOML text (load
+/// one with [`Scenario::from_toml_str`]): the demo's, and the chaos runs'.
+pub mod scenarios {
+    /// Four providers through an outage, a hang, 429 bursts, cut streams and
+    /// a recovery: what `neuralbridge demo` runs.
+    pub const DEMO: &str = include_str!("../scenarios/demo.toml");
+}
 pub use log::{Credential, RequestLog, RequestRecord};
 pub use scenario::{
     ModelBehavior, Scenario, ScenarioBuilder, ScenarioError, ScenarioRule, UnknownModel,
