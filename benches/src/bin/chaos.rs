@@ -30,14 +30,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nb_benches::quantile;
 use nb_client::{ChatRequest, ErrorCategory, NeuralBridge, StreamEvent, policy::StreamPolicy};
-use nb_mock::{MockServer, ModelBehavior, Scenario, ScenarioRule};
+use nb_mock::{ClosedLoop, MockServer, ModelBehavior, Scenario, ScenarioRule};
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// How the runner's client is configured: what [`client`] sets.
@@ -153,29 +151,6 @@ async fn call(client: &NeuralBridge, primary: &str, n: u64) -> Result<String, &'
     Err(ErrorCategory::StreamInterrupted.as_str())
 }
 
-/// A caller: requests back to back until told to stop.
-async fn caller(
-    client: NeuralBridge,
-    server: Arc<MockServer>,
-    primary: String,
-    counter: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let n = counter.fetch_add(1, Ordering::Relaxed);
-        let started = server.elapsed();
-        let begun = Instant::now();
-        let result = call(&client, &primary, n).await;
-        outcomes.push(Outcome {
-            started,
-            latency: begun.elapsed(),
-            result,
-        });
-    }
-    outcomes
-}
-
 /// The end of the last time-window fault on `primary`: when it recovers.
 fn recovery(primary: &ModelBehavior) -> Option<Duration> {
     primary
@@ -285,24 +260,26 @@ async fn run_scenario(path: &Path, args: &Args) -> Result<Value, String> {
             .map_err(|e| e.to_string())?,
     );
     let client = client(&server, &chain, args)?;
-    let counter = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut callers = JoinSet::new();
-    for _ in 0..args.callers {
-        callers.spawn(caller(
-            client.clone(),
-            Arc::clone(&server),
-            primary.clone(),
-            Arc::clone(&counter),
-            Arc::clone(&stop),
-        ));
-    }
+    let callers = {
+        let (client, server, primary) = (client.clone(), Arc::clone(&server), primary.clone());
+        ClosedLoop::start(args.callers, Duration::ZERO, move |n| {
+            let (client, server, primary) = (client.clone(), Arc::clone(&server), primary.clone());
+            async move {
+                let started = server.elapsed();
+                let begun = Instant::now();
+                let result = call(&client, &primary, n).await;
+                Outcome {
+                    started,
+                    latency: begun.elapsed(),
+                    result,
+                }
+            }
+        })
+    };
     tokio::time::sleep(run_for).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut outcomes = Vec::new();
-    while let Some(joined) = callers.join_next().await {
-        outcomes.extend(joined.map_err(|e| format!("a caller failed: {e}"))?);
-    }
+    // Requests in flight end by themselves (the client's deadline bounds
+    // them); wait for every one.
+    let mut outcomes = callers.join(Duration::MAX).await;
     let ran = server.elapsed();
     outcomes.sort_by_key(|o| o.started);
 

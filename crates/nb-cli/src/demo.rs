@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,8 +23,7 @@ use nb_client::{
     health::CircuitState,
     policy::{Decision, StreamPolicy},
 };
-use nb_mock::{MockServer, Scenario};
-use tokio::task::JoinSet;
+use nb_mock::{ClosedLoop, MockServer, Scenario};
 use tokio::time::Instant;
 
 use crate::args::print;
@@ -222,22 +221,25 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
     let stats = Arc::new(Mutex::new(Stats::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let mut callers = JoinSet::new();
-    let (nb_counter, plain_counter) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    for _ in 0..CALLERS {
-        let run = Run {
-            started,
-            stats: Arc::clone(&stats),
-            stop: Arc::clone(&stop),
-        };
-        callers.spawn(caller(
-            client.clone(),
-            primary.clone(),
-            run.clone(),
-            Arc::clone(&nb_counter),
-        ));
-        callers.spawn(plain_caller(plain.clone(), run, Arc::clone(&plain_counter)));
-    }
+    let run = Run {
+        started,
+        stats: Arc::clone(&stats),
+        stop: Arc::clone(&stop),
+    };
+    let neuralbridge = {
+        let (client, primary, run) = (client.clone(), primary.clone(), run.clone());
+        ClosedLoop::start(CALLERS, THINK, move |n| {
+            let (client, primary, run) = (client.clone(), primary.clone(), run.clone());
+            async move { call(&client, &primary, &run, n + 1).await }
+        })
+    };
+    let plain_loop = {
+        let (plain, run) = (plain.clone(), run.clone());
+        ClosedLoop::start(CALLERS, THINK, move |n| {
+            let (plain, run) = (plain.clone(), run.clone());
+            async move { plain_call(&plain, &run, n + 1).await }
+        })
+    };
 
     // Redraw in place only on a terminal that understands cursor movement.
     let redraw =
@@ -256,13 +258,7 @@ pub(crate) async fn run(demo: Demo) -> CliResult {
     }
     stop.store(true, Ordering::Relaxed);
     let traffic = started.elapsed();
-    let drained = tokio::time::timeout(DRAIN, async {
-        while callers.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        callers.abort_all();
-    }
+    tokio::join!(neuralbridge.join(DRAIN), plain_loop.join(DRAIN));
     display.finish(&client, &stats, traffic, duration)?;
 
     let stats = std::mem::take(&mut *stats.lock().unwrap_or_else(PoisonError::into_inner));
@@ -293,30 +289,26 @@ impl Run {
     }
 }
 
-/// One NeuralBridge caller: requests back to back (with a short pause) until told to stop.
-async fn caller(client: NeuralBridge, primary: String, run: Run, counter: Arc<AtomicU64>) {
-    while !run.stop.load(Ordering::Relaxed) {
-        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let request = ChatRequest::new(primary.as_str()).user_message(prompt(n));
-        let begun = Instant::now();
-        let (served_by, attempts, failure) = if n.is_multiple_of(STREAM_EVERY) {
-            streamed(&client, request).await
-        } else {
-            match client.chat().create(request).await {
-                Ok(r) => (Some(r.served_by().to_owned()), models(r.attempts()), None),
-                Err(e) => failed(&e),
-            }
-        };
-        let outcome = Outcome {
-            finished: run.started.elapsed(),
-            latency: begun.elapsed(),
-            served_by,
-            attempts,
-            failure,
-        };
-        run.record(Side::NeuralBridge, outcome);
-        tokio::time::sleep(THINK).await;
-    }
+/// One NeuralBridge request, recorded.
+async fn call(client: &NeuralBridge, primary: &str, run: &Run, n: u64) {
+    let request = ChatRequest::new(primary).user_message(prompt(n));
+    let begun = Instant::now();
+    let (served_by, attempts, failure) = if n.is_multiple_of(STREAM_EVERY) {
+        streamed(client, request).await
+    } else {
+        match client.chat().create(request).await {
+            Ok(r) => (Some(r.served_by().to_owned()), models(r.attempts()), None),
+            Err(e) => failed(&e),
+        }
+    };
+    let outcome = Outcome {
+        finished: run.started.elapsed(),
+        latency: begun.elapsed(),
+        served_by,
+        attempts,
+        failure,
+    };
+    run.record(Side::NeuralBridge, outcome);
 }
 
 fn prompt(n: u64) -> String {
@@ -447,25 +439,21 @@ impl Plain {
     }
 }
 
-/// One plain-loop caller, paced like the NeuralBridge callers.
-async fn plain_caller(plain: Plain, run: Run, counter: Arc<AtomicU64>) {
-    while !run.stop.load(Ordering::Relaxed) {
-        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let begun = Instant::now();
-        let (served_by, calls) = plain.call(n, n.is_multiple_of(STREAM_EVERY)).await;
-        let outcome = Outcome {
-            finished: run.started.elapsed(),
-            latency: begun.elapsed(),
-            served_by,
-            attempts: calls
-                .into_iter()
-                .map(|(m, ok)| (m, (!ok).then_some(ErrorCategory::Unknown)))
-                .collect(),
-            failure: None,
-        };
-        run.record(Side::Plain, outcome);
-        tokio::time::sleep(THINK).await;
-    }
+/// One plain-loop request, recorded.
+async fn plain_call(plain: &Plain, run: &Run, n: u64) {
+    let begun = Instant::now();
+    let (served_by, calls) = plain.call(n, n.is_multiple_of(STREAM_EVERY)).await;
+    let outcome = Outcome {
+        finished: run.started.elapsed(),
+        latency: begun.elapsed(),
+        served_by,
+        attempts: calls
+            .into_iter()
+            .map(|(m, ok)| (m, (!ok).then_some(ErrorCategory::Unknown)))
+            .collect(),
+        failure: None,
+    };
+    run.record(Side::Plain, outcome);
 }
 
 /// The live display: a few status lines redrawn in place on a terminal, a line per second

@@ -76,6 +76,7 @@
 mod body;
 mod fault;
 mod handler;
+mod load;
 mod log;
 mod openai;
 mod plan;
@@ -83,6 +84,7 @@ mod scenario;
 mod server;
 
 pub use fault::Fault;
+pub use load::ClosedLoop;
 
 /// The scenarios shipped in `crates/nb-mock/scenarios/`, as TOML text (load
 /// one with [`Scenario::from_toml_str`]): the demo's, and the chaos runs'.
