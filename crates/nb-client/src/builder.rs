@@ -778,6 +778,13 @@ impl NeuralBridgeBuilder {
                 min_retries_per_second: 1,
                 retry_ratio: self.hedging.max_share.clamp(0.0, 1.0),
             }),
+            // No free allowance: a hedge that pays for a second generation
+            // is always earned by calls.
+            generating_hedge_budget: RetryBudget::new(RetryBudgetConfig {
+                ttl: Duration::from_secs(60),
+                min_retries_per_second: 0,
+                retry_ratio: self.hedging.max_generating_share.clamp(0.0, 1.0),
+            }),
             settings: Settings {
                 max_retries: self.max_retries,
                 deadline: self.deadline,

@@ -15,6 +15,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,10 @@ pub(crate) struct AttemptCtx {
     pub(crate) connect: Duration,
     /// Send without the assistant prefill (it was rejected).
     pub(crate) drop_prefill: bool,
+    /// Set by a stream attempt when its response head arrives: the
+    /// provider accepted the request and is generating, so a hedge of it
+    /// would pay for a second generation.
+    pub(crate) head: Arc<AtomicBool>,
 }
 
 impl AttemptCtx {
@@ -414,7 +419,13 @@ impl CallState {
         let taken = running
             .iter()
             .any(|f| &f.lease.target == selection.target());
-        if taken || !inner.hedge_budget.try_withdraw(now) {
+        // A hedge of an attempt that is generating (its head arrived) pays
+        // for a second generation: it needs the smaller budget too.
+        let generating = running.iter().any(|f| f.head.load(Ordering::Relaxed));
+        if taken
+            || (generating && !inner.generating_hedge_budget.try_withdraw(now))
+            || !inner.hedge_budget.try_withdraw(now)
+        {
             selection.abandon();
             return None;
         }
@@ -473,6 +484,7 @@ impl CallState {
             connect: target.profile.fast_fail,
             drop_prefill,
             target,
+            head: Arc::default(),
         };
         let lease = Lease {
             target: ctx.target.clone(),
@@ -487,7 +499,8 @@ impl CallState {
             hedge: false,
         };
         let span = observe::attempt_span(&ctx.target, number);
-        (ctx, Flight { lease, span })
+        let head = Arc::clone(&ctx.head);
+        (ctx, Flight { lease, span, head })
     }
 
     /// What to do after `target` failed with `f` using key `key`.
@@ -721,6 +734,8 @@ enum Landed<O> {
 struct Flight {
     lease: Lease,
     span: tracing::Span,
+    /// Whether its response head arrived (see [`AttemptCtx::head`]).
+    head: Arc<AtomicBool>,
 }
 
 impl Flight {
@@ -838,6 +853,7 @@ pub(crate) async fn run<A: Attempter>(
         if !call.deposited {
             inner.budget.deposit(now);
             inner.hedge_budget.deposit(now);
+            inner.generating_hedge_budget.deposit(now);
             call.deposited = true;
         }
         if now >= call.deadline {

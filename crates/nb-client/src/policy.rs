@@ -556,10 +556,11 @@ impl Tier {
 /// clamped to `min_delay..=max_delay`; a hang never inflates it, since only
 /// successes are measured. A target with no success yet waits
 /// `initial_delay`.
-/// One budget covers every hedge because none duplicates an answer the
-/// caller sees: the race ends at the first complete answer (a completion)
-/// or the first token (a stream), when the others have produced nothing
-/// yet, and they are dropped at once.
+/// The race ends at the first complete answer (a completion) or the first
+/// token (a stream), and the others are dropped at once, so the caller never
+/// sees two answers; but a stream whose response head had arrived when it
+/// was hedged was generating, and such hedges are held to the smaller
+/// `max_generating_share`.
 /// Hedges are at most `max_share` of the calls over the last minute (plus
 /// one a second, so a quiet client can hedge too); a hedge the budget
 /// refuses is asked for again one delay later. The attempt a hedge
@@ -599,6 +600,13 @@ pub struct Hedging {
     /// a model hanging on a third of its calls to keep serving the rest
     /// while every hang is hedged, and a hard stop on doubling the load.
     pub max_share: f32,
+    /// Most hedges of an attempt that is already generating, as a share
+    /// of calls (0 to 1): a stream whose response head arrived but whose
+    /// first token is late. A hedge of it pays for a second generation,
+    /// where a hedge of a hung attempt (nothing arrived) pays for none.
+    /// Default: 0.1. (A completion's head arrives with its answer, so a
+    /// late completion never counts as generating.)
+    pub max_generating_share: f32,
 }
 
 impl Default for Hedging {
@@ -609,6 +617,7 @@ impl Default for Hedging {
             max_delay: Duration::from_secs(120),
             initial_delay: Duration::from_secs(120),
             max_share: 0.5,
+            max_generating_share: 0.1,
         }
     }
 }

@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) budget: RetryBudget,
     /// Hedges at most `hedging.max_share` of the calls.
     pub(crate) hedge_budget: RetryBudget,
+    /// Hedges of attempts already generating are at most
+    /// `hedging.max_generating_share` of the calls.
+    pub(crate) generating_hedge_budget: RetryBudget,
     pub(crate) settings: Settings,
     pub(crate) validator: Option<Validator>,
     pub(crate) degradation: Option<Degradation>,

@@ -242,6 +242,7 @@ impl Open<'_> {
                     .map_err(|e| transport_failure(inner, &target, &e))
             });
         let skipped = Arc::clone(&self.malformed);
+        let head = Arc::clone(&ctx.head);
         Box::pin(async move {
             let request = request?;
             let target = &target;
@@ -255,7 +256,10 @@ impl Open<'_> {
             });
             let open = async {
                 let (_, body) = match send(inner, target, request, options).await {
-                    Ok(sent) => sent,
+                    Ok(sent) => {
+                        head.store(true, Ordering::Relaxed);
+                        sent
+                    }
                     Err(AttemptError::Failed(mut f)) => {
                         // A 4xx invalid request to a prefilled request: the
                         // prefill is what it refused.

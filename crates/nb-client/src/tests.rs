@@ -2493,3 +2493,63 @@ async fn a_transport_that_declares_its_deadlines_gets_no_second_timer() {
     assert!(waited.is_err(), "the client added a timer of its own");
     assert_eq!(models(&mock), ["primary"]);
 }
+
+/// A client whose primary streams answer at once 20 times, then stall after
+/// their response head (the provider accepted the request and is slow to
+/// the first token); the stalled call's attempts.
+async fn a_stall_after_the_head(hedging: Hedging) -> (Vec<Attempt>, Duration) {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 20..) => hang(),
+        (m, _) => sse(&[&chunk(m, "Hi"), &finish(m), "[DONE]"]),
+    });
+    let client = builder(&mock).hedging(hedging).build().unwrap();
+    for _ in 0..20 {
+        let (_, summary, _) = drain(client.chat().stream(request()).await.unwrap()).await;
+        assert_eq!(summary.unwrap().served_by(), "primary");
+    }
+    let start = tokio::time::Instant::now();
+    let attempts = match client.chat().stream(request()).await {
+        Ok(stream) => drain(stream).await.1.unwrap().attempts().to_vec(),
+        Err(e) => e.attempts().to_vec(),
+    };
+    (attempts, start.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedge_of_a_stream_already_generating_needs_the_smaller_budget() {
+    // Twenty calls earned two generating hedges (10 %): this one is hedged.
+    let (attempts, took) = a_stall_after_the_head(Hedging::default()).await;
+    assert!(attempts.iter().any(Attempt::is_hedge), "{attempts:?}");
+    assert_eq!(took, Duration::from_millis(250));
+    // With no share for them, it is not: it waits for its first-token
+    // deadline and falls back.
+    let (attempts, took) = a_stall_after_the_head(Hedging {
+        max_generating_share: 0.0,
+        ..Hedging::default()
+    })
+    .await;
+    assert!(!attempts.iter().any(Attempt::is_hedge), "{attempts:?}");
+    assert_eq!(
+        attempts[0].diagnosis().map(|d| d.category),
+        Some(ErrorCategory::Timeout)
+    );
+    assert!(took > Duration::from_secs(1), "{took:?}");
+    // A completion's head comes with its answer: a late one is never
+    // "generating", and is hedged from the main budget.
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 3..) => hang(),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock)
+        .hedging(Hedging {
+            max_generating_share: 0.0,
+            ..Hedging::default()
+        })
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        client.chat().create(request()).await.unwrap();
+    }
+    let response = client.chat().create(request()).await.unwrap();
+    assert!(response.attempts()[1].is_hedge());
+}
