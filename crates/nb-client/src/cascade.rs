@@ -829,6 +829,11 @@ async fn race<'a, A: Attempter>(
                 }
                 return Landed::Served(output, lease);
             }
+            // A hedge our own host could not send leaves the attempts
+            // already running to finish.
+            Landed::Fatal(error)
+                if !flights.is_empty()
+                    && matches!(error.kind(), ErrorKind::LocalResource { .. }) => {}
             Landed::Fatal(error) => return Landed::Fatal(error),
             Landed::Failed(lease, failed) if !flights.is_empty() => {
                 // The attempts still running are this one's fallback.

@@ -37,6 +37,15 @@ pub enum ErrorKind {
         /// What is wrong.
         reason: Cow<'static, str>,
     },
+    /// This process or host ran out of something the call needs (file
+    /// descriptors, memory, local ports) before anything reached a provider.
+    /// No breaker, balancer or learner counts it against the target: the
+    /// provider is not at fault, and every other target would hit the same
+    /// limit. Retry once the pressure is gone.
+    LocalResource {
+        /// What ran out, as the operating system said it.
+        reason: Cow<'static, str>,
+    },
 }
 
 impl ErrorKind {
@@ -49,6 +58,7 @@ impl ErrorKind {
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::StreamInterrupted { .. } => "stream_interrupted",
             Self::Config { .. } => "config",
+            Self::LocalResource { .. } => "local_resource",
         }
     }
 }
@@ -94,6 +104,16 @@ impl Error {
         )
     }
 
+    pub(crate) fn local_resource(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorKind::LocalResource {
+                reason: reason.into(),
+            },
+            None,
+            Vec::new(),
+        )
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
         self.inner.attempts = attempts;
         self
@@ -118,14 +138,15 @@ impl Error {
 
     /// One word for why the call failed, for metrics, logs and tables:
     /// the kind when the call ended for a reason of its own (cooling down,
-    /// deadline, configuration), else the final diagnosis's category, else
+    /// deadline, configuration, local resources), else the final diagnosis's category, else
     /// the kind.
     pub fn label(&self) -> &'static str {
         match (&self.inner.kind, self.category()) {
             (
                 ErrorKind::CoolingDown { .. }
                 | ErrorKind::DeadlineExceeded
-                | ErrorKind::Config { .. },
+                | ErrorKind::Config { .. }
+                | ErrorKind::LocalResource { .. },
                 _,
             )
             | (_, None) => self.inner.kind.as_str(),
@@ -201,6 +222,9 @@ impl fmt::Display for Error {
                 partial.len()
             )?,
             ErrorKind::Config { reason } => return write!(f, "configuration error: {reason}"),
+            ErrorKind::LocalResource { reason } => {
+                return write!(f, "this host ran out of a local resource: {reason}");
+            }
         }
         if let Some(d) = &self.inner.diagnosis {
             write!(f, ": {}", d.category)?;

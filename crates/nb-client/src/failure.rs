@@ -98,7 +98,8 @@ pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Dia
 }
 
 /// Diagnoses a transport error. A request that cannot be sent as built (a
-/// key with characters no header allows) is a configuration error.
+/// key with characters no header allows) is a configuration error; a
+/// local resource running out ends the call without blaming the target.
 pub(crate) fn transport_failure(
     inner: &Inner,
     target: &TargetId,
@@ -109,6 +110,12 @@ pub(crate) fn transport_failure(
         K::InvalidRequest => {
             return AttemptError::Fatal(Error::config(format!(
                 "endpoint {}: the request cannot be sent: {error}",
+                target.endpoint.name
+            )));
+        }
+        K::LocalResource => {
+            return AttemptError::Fatal(Error::local_resource(format!(
+                "endpoint {}: {error}",
                 target.endpoint.name
             )));
         }

@@ -96,7 +96,7 @@ pub(crate) fn close_span<T>(span: &Span, result: &Result<T, AttemptError>, laten
     let category = match result {
         Ok(_) => "success",
         Err(AttemptError::Failed(f)) => f.diagnosis.category.as_str(),
-        Err(AttemptError::Fatal(_)) => "config",
+        Err(AttemptError::Fatal(e)) => e.kind().as_str(),
     };
     span.record("category", category);
     span.record("latency_ms", latency.as_secs_f64() * 1e3);

@@ -1044,6 +1044,63 @@ async fn network_failures_are_retried() {
     );
 }
 
+fn out_of_descriptors() -> MockReply {
+    MockReply::error(TransportError::new(TransportErrorKind::LocalResource))
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_out_of_local_resources_never_counts_against_the_provider() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0..30) => out_of_descriptors(),
+        (m, _) => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    // More than enough failures in a row to open the default breaker.
+    for _ in 0..30 {
+        let err = client.chat().create(request()).await.unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::LocalResource { .. }),
+            "{err}"
+        );
+        assert_eq!(err.label(), "local_resource");
+        assert!(err.to_string().contains("local resource"), "{err}");
+    }
+    // The other targets would hit the same limit: none was tried.
+    assert_eq!(calls(&mock, "secondary"), 0);
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+    // Once descriptors are free again the chosen model serves at once.
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+
+    // Streams open through the same path.
+    let mock = scripted(|_, _| out_of_descriptors());
+    let client = builder(&mock).build().unwrap();
+    let err = client.chat().stream(request()).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::LocalResource { .. }),
+        "{err}"
+    );
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedge_our_host_cannot_send_leaves_the_first_attempt_running() {
+    let mock = scripted(|model, _| match model {
+        "primary" => slow(model, Duration::from_secs(150)),
+        _ => out_of_descriptors(),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "primary");
+    // The hedge went at the initial delay and failed locally; the primary's
+    // answer still came back, and the failed hedge blamed no one.
+    assert_eq!(models(&mock), ["primary", "secondary"]);
+    assert_eq!(client.targets()[1].breaker, CircuitState::Closed);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_deadline_bounds_the_whole_call() {
     let mock = scripted(|_, _| hang());

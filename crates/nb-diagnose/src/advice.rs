@@ -253,6 +253,15 @@ const OLLAMA_MODEL_NOT_FOUND: &[FixSuggestion] = &[
     FALL_BACK,
 ];
 
+const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
+    s(
+        "Raise this process's limits",
+        "Raise the open-file limit (ulimit -n, LimitNOFILE) or lower the concurrency; check for leaked connections",
+        "This host ran out of descriptors, memory or ports before anything was sent.",
+    ),
+    RETRY_NETWORK,
+];
+
 const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
     s(
         "Start the local server",
@@ -285,6 +294,7 @@ pub(crate) fn suggestions(
         Overloaded => OVERLOADED,
         Timeout => TIMEOUT,
         Network if sub.ends_with("tls_certificate") => TLS_CERTIFICATE,
+        Network if sub.ends_with("local_resource") => OUT_OF_LOCAL_RESOURCES,
         Network if provider.is_local() && sub.ends_with("connect_refused") => LOCAL_NOT_LISTENING,
         Network => NETWORK,
         MalformedResponse => MALFORMED,
@@ -304,7 +314,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 28] = [
+const SENTENCES: [(&str, &str); 29] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -399,6 +409,10 @@ const SENTENCES: [(&str, &str); 28] = [
         " ended before its finish signal, so the answer is incomplete",
     ),
     ("No rule recognised this failure from ", ""),
+    (
+        "Nothing was sent to ",
+        ": this host ran out of file descriptors, memory or local ports first",
+    ),
 ];
 
 /// Which of [`SENTENCES`] describes `c`.
@@ -430,6 +444,7 @@ fn sentence(c: &Cause<'_>) -> usize {
             "unreachable" => 20,
             "reset" => 21,
             "tls" => 22,
+            "resource" => 28,
             _ => 23,
         },
         MalformedResponse if c.reason.is_some() => 24,
@@ -506,6 +521,15 @@ mod tests {
         assert!(s.contains("did not resolve"), "{s}");
         let s = root_cause(&cause(Network, "tls_certificate"));
         assert!(s.contains("could not be verified"), "{s}");
+        let s = root_cause(&cause(Network, "dashscope_local_resource"));
+        assert!(s.starts_with("Nothing was sent to DashScope"), "{s}");
+        let fixes = suggestions(
+            Network,
+            "dashscope_local_resource",
+            Provider::DashScope,
+            false,
+        );
+        assert!(fixes[0].command.contains("ulimit"), "{fixes:?}");
     }
 
     #[test]

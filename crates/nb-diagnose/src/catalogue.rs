@@ -384,6 +384,7 @@ subs! {
     ConnectionReset => "connection_reset",
     StreamCut => "stream_cut",
     TransportError => "transport_error",
+    LocalResource => "local_resource",
     ConnectTimeout => "connect_timeout",
     FirstByteTimeout => "first_byte_timeout",
     IdleTimeout => "idle_timeout",

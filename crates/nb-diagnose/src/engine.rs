@@ -626,13 +626,22 @@ impl DiagnosisEngine {
             ),
             K::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
             K::StreamInterrupted => (StreamInterrupted, Sub::StreamCut, None),
+            // Nothing reached the provider: our side ran out of descriptors,
+            // memory or ports. Named apart so no one blames the provider.
+            K::LocalResource => (Network, Sub::LocalResource, None),
             // An unreachable host, bad HTTP, an oversized body or an
             // unsendable request: a network failure the message may refine.
             _ => (Network, Sub::TransportError, None),
         };
         let known = matches!(
             kind,
-            K::ConnectRefused | K::Dns | K::Tls | K::Reset | K::Timeout(_) | K::StreamInterrupted
+            K::ConnectRefused
+                | K::Dns
+                | K::Tls
+                | K::Reset
+                | K::Timeout(_)
+                | K::StreamInterrupted
+                | K::LocalResource
         );
         let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
         base.phase = phase;

@@ -764,6 +764,13 @@ fn failure(e: &Error) -> Response<ResBody> {
         (ErrorKind::DeadlineExceeded, _) | (_, Some(ErrorCategory::Timeout)) => {
             (StatusCode::GATEWAY_TIMEOUT, "server_error", "timeout")
         }
+        // The sidecar's own host ran short (descriptors, memory): its
+        // trouble, not the provider's, and it passes.
+        (ErrorKind::LocalResource { .. }, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "local_resource",
+        ),
         (ErrorKind::Config { .. }, _) => (
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
@@ -823,13 +830,17 @@ fn failure(e: &Error) -> Response<ResBody> {
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         h.insert("x-request-id", id);
     }
-    if let Some(wait) = e.retry_after() {
+    let local = matches!(e.kind(), ErrorKind::LocalResource { .. });
+    if local {
+        h.insert(RETRY_AFTER, HeaderValue::from(1));
+    } else if let Some(wait) = e.retry_after() {
         // A cooling-down sidecar answers when the first target reopens, but
         // never asks an SDK to sit out more than this.
         let secs = wait.as_secs_f64().ceil().clamp(1.0, MAX_RETRY_AFTER_S) as u64;
         h.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
-    let retryable = matches!(e.kind(), ErrorKind::CoolingDown { .. })
+    let retryable = local
+        || matches!(e.kind(), ErrorKind::CoolingDown { .. })
         || e.diagnosis().is_some_and(|d| d.retryable);
     h.insert(
         "x-should-retry",
@@ -872,6 +883,34 @@ mod tests {
         assert_eq!(bearer(b"Basic dG9r"), b"");
         assert_eq!(bearer(b"Bearer"), b"");
         assert_eq!(bearer("Bearér x".as_bytes()), b"");
+    }
+
+    #[tokio::test]
+    async fn a_local_shortage_is_a_passing_503_not_the_providers_error() {
+        use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
+        let mock = MockTransport::from_fn(|_| {
+            MockReply::error(TransportError::new(TransportErrorKind::LocalResource))
+        });
+        let client = NeuralBridge::builder()
+            .base_url("http://127.0.0.1:9/v1")
+            .api_key("sk-test-key-0001")
+            .transport(Arc::new(mock))
+            .build()
+            .unwrap();
+        let err = client
+            .chat()
+            .create(ChatRequest::new("m").user_message("Hi"))
+            .await
+            .unwrap_err();
+        let r = failure(&err);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[RETRY_AFTER], "1");
+        assert_eq!(r.headers()["x-should-retry"], "true");
+        assert!(r.headers().get("x-nb-category").is_none());
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "local_resource", "{body}");
+        assert_eq!(body["error"]["neuralbridge"]["kind"], "local_resource");
     }
 
     #[test]

@@ -474,7 +474,7 @@ fn classify_chain(error: &(dyn StdError + 'static), connecting: bool) -> Transpo
             return TransportErrorKind::Tls;
         }
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if let Some(kind) = io_kind(io.kind(), connecting) {
+            if let Some(kind) = local_exhaustion(io).or_else(|| io_kind(io.kind(), connecting)) {
                 return kind;
             }
             current = io.get_ref().map(|inner| inner as &(dyn StdError + 'static));
@@ -505,11 +505,39 @@ fn io_kind(kind: io::ErrorKind, connecting: bool) -> Option<TransportErrorKind> 
             TransportErrorKind::Reset
         }
         K::TimedOut if connecting => TransportErrorKind::Timeout(TimeoutPhase::Connect),
-        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable | K::NetworkDown => {
-            TransportErrorKind::Connect
-        }
+        K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => TransportErrorKind::Connect,
+        // On connect this is the host's ephemeral ports running out.
+        K::AddrNotAvailable | K::OutOfMemory => TransportErrorKind::LocalResource,
         _ => return None,
     })
+}
+
+/// Errors that say this process or host ran out of something (descriptors,
+/// kernel memory or socket buffers). `std` gives them no stable
+/// `ErrorKind`, so they are recognised by their OS code.
+fn local_exhaustion(error: &io::Error) -> Option<TransportErrorKind> {
+    #[cfg(unix)]
+    const CODES: &[i32] = &[
+        12, // ENOMEM
+        23, // ENFILE
+        24, // EMFILE
+        #[cfg(target_os = "linux")]
+        105, // ENOBUFS
+        #[cfg(target_vendor = "apple")]
+        55, // ENOBUFS
+    ];
+    #[cfg(windows)]
+    const CODES: &[i32] = &[
+        8,     // ERROR_NOT_ENOUGH_MEMORY
+        10024, // WSAEMFILE
+        10055, // WSAENOBUFS
+    ];
+    #[cfg(not(any(unix, windows)))]
+    const CODES: &[i32] = &[];
+    let code = error.raw_os_error()?;
+    CODES
+        .contains(&code)
+        .then_some(TransportErrorKind::LocalResource)
 }
 
 /// A body with the first-byte, idle and total deadlines (hyper's `Incoming`
@@ -704,6 +732,35 @@ mod tests {
         assert_eq!(
             chain_kind(Box::new(reset), false),
             TransportErrorKind::Reset
+        );
+    }
+
+    #[test]
+    fn running_out_of_local_resources_is_not_a_network_failure() {
+        // What tokio's connect returns when this process has no descriptor
+        // left, wrapped the way hyper-util's connector wraps it.
+        #[cfg(unix)]
+        let exhausted = [12, 23, 24];
+        #[cfg(windows)]
+        let exhausted = [8, 10024, 10055];
+        for code in exhausted {
+            let error = io::Error::other(io::Error::from_raw_os_error(code));
+            assert_eq!(
+                chain_kind(Box::new(error), true),
+                TransportErrorKind::LocalResource,
+                "os error {code}"
+            );
+        }
+        let no_port = io::Error::from(io::ErrorKind::AddrNotAvailable);
+        assert_eq!(
+            chain_kind(Box::new(no_port), true),
+            TransportErrorKind::LocalResource
+        );
+        // A provider's own failure with an unrelated code stays a network one.
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            chain_kind(Box::new(io::Error::from_raw_os_error(113)), true), // EHOSTUNREACH
+            TransportErrorKind::Connect
         );
     }
 

@@ -85,6 +85,10 @@ pub enum TransportErrorKind {
     /// The request could not be sent as given (an invalid URI or header, a
     /// scheme the transport does not speak). Retrying it cannot help.
     InvalidRequest,
+    /// Our own process or host ran out of something the request needs: file
+    /// descriptors (`EMFILE`, `ENFILE`), memory or socket buffers, local
+    /// ports. Nothing was sent, so nothing is known about the provider.
+    LocalResource,
     /// Anything else; the source says more.
     Other,
 }
@@ -109,6 +113,7 @@ impl TransportErrorKind {
             Self::StreamInterrupted => "stream_interrupted",
             Self::Protocol => "protocol",
             Self::InvalidRequest => "invalid_request",
+            Self::LocalResource => "local_resource",
             Self::Other => "other",
         }
     }
@@ -131,6 +136,7 @@ impl TransportErrorKind {
             Self::StreamInterrupted => "the response body was cut off",
             Self::Protocol => "HTTP protocol error",
             Self::InvalidRequest => "invalid request",
+            Self::LocalResource => "a local resource ran out (file descriptors, memory, ports)",
             Self::Other => "transport error",
         }
     }
