@@ -2104,8 +2104,9 @@ async fn a_failed_continuation_reports_the_interruption_not_the_prefill_rejectio
     assert!(err.attempts().len() >= 3);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_continuation_cancelled_half_way_ends_with_the_interruption_not_silence() {
+/// A stream cut after "Hel" under the continue policy, whose continuation
+/// on every other target hangs (10 s first-token limit).
+async fn cut_with_a_hung_continuation() -> (MockTransport, ChatStream) {
     let mock = scripted(|model, _| match model {
         "primary" => cut_after(&[&chunk(model, "Hel")]),
         _ => hang(),
@@ -2115,7 +2116,13 @@ async fn a_continuation_cancelled_half_way_ends_with_the_interruption_not_silenc
         .timeout_ladder([Tier::Fixed(Duration::from_secs(10))])
         .build()
         .unwrap();
-    let mut stream = client.chat().stream(request()).await.unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    (mock, stream)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_continuation_cancelled_half_way_ends_with_the_interruption_not_silence() {
+    let (mock, mut stream) = cut_with_a_hung_continuation().await;
     assert!(matches!(
         stream.next().await,
         Some(Ok(StreamEvent::Chunk(_)))
@@ -2486,16 +2493,7 @@ async fn a_chat_stream_is_a_futures_stream_with_the_same_events() {
 
 #[tokio::test(start_paused = true)]
 async fn a_pending_stream_poll_is_resumed_by_next_not_lost() {
-    let mock = scripted(|model, _| match model {
-        "primary" => cut_after(&[&chunk(model, "Hel")]),
-        _ => hang(),
-    });
-    let client = builder(&mock)
-        .stream_policy(StreamPolicy::Continue)
-        .timeout_ladder([Tier::Fixed(Duration::from_secs(10))])
-        .build()
-        .unwrap();
-    let mut stream = client.chat().stream(request()).await.unwrap();
+    let (_mock, mut stream) = cut_with_a_hung_continuation().await;
     assert!(matches!(
         poll_stream(&mut stream).await,
         Some(Ok(StreamEvent::Chunk(_)))
