@@ -1979,8 +1979,9 @@ async fn after_content_the_error_policy_reports_the_partial_text() {
     assert_eq!(err.attempts()[0].decision(), Decision::Stop);
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_continue_policy_prefills_the_partial_answer_on_the_next_target() {
+/// A stream cut after "Hel" under the continue policy, continued with "lo"
+/// by the next target.
+async fn cut_then_continued() -> (MockTransport, ChatStream) {
     let mock = scripted(|model, _| match model {
         "primary" => cut_after(&[&chunk(model, "Hel")]),
         m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
@@ -1990,6 +1991,12 @@ async fn the_continue_policy_prefills_the_partial_answer_on_the_next_target() {
         .build()
         .unwrap();
     let stream = client.chat().stream(request()).await.unwrap();
+    (mock, stream)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_continue_policy_prefills_the_partial_answer_on_the_next_target() {
+    let (mock, stream) = cut_then_continued().await;
     let (text, summary, events) = drain(stream).await;
     let summary = summary.unwrap();
     assert_eq!(text, "Hello");
@@ -2464,15 +2471,7 @@ async fn poll_stream(stream: &mut ChatStream) -> Option<Result<StreamEvent, Erro
 
 #[tokio::test(start_paused = true)]
 async fn a_chat_stream_is_a_futures_stream_with_the_same_events() {
-    let mock = scripted(|model, _| match model {
-        "primary" => cut_after(&[&chunk(model, "Hel")]),
-        m => sse(&[&chunk(m, "lo"), &finish(m), "[DONE]"]),
-    });
-    let client = builder(&mock)
-        .stream_policy(StreamPolicy::Continue)
-        .build()
-        .unwrap();
-    let mut stream = client.chat().stream(request()).await.unwrap();
+    let (_mock, mut stream) = cut_then_continued().await;
     let mut text = String::new();
     let summary = loop {
         match poll_stream(&mut stream).await {
