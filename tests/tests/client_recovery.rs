@@ -387,3 +387,50 @@ async fn unbounded_deadlines_reach_the_real_transport_without_overflow() {
     assert_eq!(streamed.end.unwrap().served_by(), PRIMARY);
     assert_eq!(f.server.log().attempts(PRIMARY), 2);
 }
+
+/// A spent quota holds for every call until the bill is paid: after the
+/// first, calls skip the primary at once (no rate to reach first), its
+/// breaker's probes find out when it is back, and the calls return to it.
+/// The same for a rejected key when the endpoint has no other key.
+#[tokio::test(start_paused = true)]
+async fn a_spent_quota_or_a_rejected_only_key_excludes_the_primary_at_once_until_a_probe_succeeds() {
+    for fault in [Fault::InsufficientQuota, Fault::InvalidApiKey] {
+        let spent = Duration::from_secs(6);
+        let f = start(
+            scenario([
+                ModelBehavior::new(PRIMARY)
+                    .rule(ScenarioRule::new(fault.clone()).window(Duration::from_secs(2)..spent)),
+                ModelBehavior::new(FALLBACK),
+            ]),
+            |b| b,
+        )
+        .await;
+        // Ten calls a second for 12 s, default configuration.
+        let mut served = Vec::new();
+        let t0 = Instant::now();
+        for _ in 0..120 {
+            let response = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+            served.push((t0.elapsed(), response.served_by().to_owned()));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let during = f
+            .server
+            .log()
+            .requests_for(PRIMARY)
+            .into_iter()
+            .filter(|r| r.fault.is_some())
+            .count();
+        // The first failure and one probe every 2 s: not 40 calls.
+        assert!((1..=4).contains(&during), "{fault}: {during} failed calls");
+        let back = served
+            .iter()
+            .find(|(at, m)| *at >= spent && m == PRIMARY)
+            .expect("back on the primary")
+            .0;
+        assert!(back <= spent + Duration::from_secs(3), "{fault}: {back:?}");
+        assert!(
+            served.iter().all(|(_, m)| m == PRIMARY || m == FALLBACK),
+            "every call was served"
+        );
+    }
+}

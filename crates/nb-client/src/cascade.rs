@@ -619,7 +619,8 @@ impl Lease {
     /// and the attempt in the call. A failure that is the request's fault
     /// (invalid request, context length, content filter) never counts
     /// against the target; a rate limit pauses the breaker instead of
-    /// tripping it.
+    /// tripping it; a spent quota, a refused permission, a missing model
+    /// or a rejected key (with no other key to try) opens it at once.
     fn end(
         self,
         inner: &Inner,
@@ -659,6 +660,17 @@ impl Lease {
             }
             Some(C::RateLimit) => {
                 self.permit.rate_limited(now, retry_after);
+                balancer.finish(self.inflight, latency, false, now);
+            }
+            // Holds for every call until the account, the key or the model
+            // changes: the next calls skip the target at once, and probes
+            // find out when it is back (a key pool tries its next key first).
+            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => {
+                self.permit.persistent_failure(now);
+                balancer.finish(self.inflight, latency, false, now);
+            }
+            Some(C::Auth) if self.target.endpoint.keys.len() <= 1 => {
+                self.permit.persistent_failure(now);
                 balancer.finish(self.inflight, latency, false, now);
             }
             Some(_) => {

@@ -526,6 +526,13 @@ impl CircuitBreaker {
                 }
                 return self.release_probe(t);
             }
+            CallOutcome::Persistent => {
+                bump(&c.failures);
+                if t.probe {
+                    return self.finish_probe(t, true, now);
+                }
+                return self.trip(t, TransitionCause::PersistentFailure, now);
+            }
         };
         bump(if failed { &c.failures } else { &c.successes });
         if slow {
@@ -752,7 +759,15 @@ impl CircuitBreaker {
         } else {
             return;
         };
-        while closed_like(w) {
+        self.trip(t, cause, now);
+    }
+
+    /// Opens a closed breaker of the ticket's generation for `cause` (a metrics-only one
+    /// reports that it would have).
+    fn trip(&self, t: Ticket, cause: TransitionCause, now: Instant) {
+        let mut w = self.load();
+        while w.generation() == t.generation && matches!(w.mode(), Mode::Closed | Mode::MetricsOnly)
+        {
             let (next, effect) = if w.mode() == Mode::Closed {
                 let (next, open_for) = self.open_word(w, self.epoch.nanos(now));
                 (next, Effect::Trip(cause, open_for))

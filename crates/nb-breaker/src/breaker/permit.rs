@@ -53,6 +53,13 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
         self.record(CallOutcome::Failure, now);
     }
 
+    /// Records a failure that holds for every call until something outside changes
+    /// ([`CallOutcome::Persistent`]): the breaker opens at once.
+    #[inline]
+    pub fn persistent_failure(self, now: Instant) {
+        self.record(CallOutcome::Persistent, now);
+    }
+
     /// Records a call that completed too slowly.
     #[inline]
     pub fn slow(self, now: Instant) {

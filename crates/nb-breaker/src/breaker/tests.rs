@@ -921,3 +921,45 @@ fn by_default_a_few_unlucky_calls_do_not_trip_but_an_outage_does() {
     assert!((wilson_lower(10, 10, 1.96) - 0.722).abs() < 0.001);
     assert_eq!(wilson_lower(0, 0, 1.96), 0.0);
 }
+
+#[test]
+fn a_persistent_failure_opens_at_once_and_a_probe_finds_out_when_it_is_over() {
+    // Under the default rate policy, after a healthy stretch that would
+    // dilute any rate: one spent quota opens the breaker.
+    let (b, log) = observed(CircuitBreakerConfig::default());
+    let t0 = Instant::now();
+    succeed(&b, t0, 50);
+    b.try_acquire(t0).unwrap().persistent_failure(t0);
+    assert_eq!(b.state(t0), CircuitState::Open);
+    assert_eq!(
+        transitions(&log),
+        [(
+            CircuitState::Closed,
+            CircuitState::Open,
+            TransitionCause::PersistentFailure
+        )]
+    );
+    assert_eq!(b.check(t0).unwrap_err().retry_after, S * 2);
+    assert_eq!(b.metrics().failures, 1);
+    // A probe that meets it again reopens the breaker; one that succeeds
+    // starts closing it.
+    let probe = b.try_acquire(t0 + S * 2).unwrap();
+    assert!(probe.is_probe());
+    probe.persistent_failure(t0 + S * 2);
+    assert_eq!(b.state(t0 + S * 2), CircuitState::Open);
+    let later = t0 + S * 4;
+    for _ in 0..CircuitBreakerConfig::default().success_threshold {
+        b.try_acquire(later).unwrap().success(later);
+    }
+    assert_eq!(b.state(later), CircuitState::Closed);
+
+    // The same under the consecutive policy, long before its threshold.
+    let b = CircuitBreaker::new(classic());
+    b.try_acquire(t0).unwrap().persistent_failure(t0);
+    assert_eq!(b.state(t0), CircuitState::Open);
+    // A disabled breaker stays out of the way.
+    let b = CircuitBreaker::new(classic());
+    b.disable(t0);
+    b.try_acquire(t0).unwrap().persistent_failure(t0);
+    assert_eq!(b.state(t0), CircuitState::Disabled);
+}

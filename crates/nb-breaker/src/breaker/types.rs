@@ -61,6 +61,12 @@ pub enum CallOutcome {
     Slow,
     /// Neither success nor failure: a caller error or a cancellation.
     Ignored,
+    /// The call failed for a reason that holds for every call until something outside
+    /// changes: the account ran out of credit, the key lost access to the model, the model
+    /// is gone. A failure that opens the breaker at once, whatever the policy, so calls stop
+    /// going to the target and its probes find out when it is back (a probe that fails this
+    /// way reopens it, for longer).
+    Persistent,
     /// The provider throttled the call (a 429). Counted apart from failures,
     /// so a throttled model is paced, not declared dead: with a
     /// `retry_after`, the breaker rejects further calls with
@@ -178,6 +184,8 @@ pub enum TransitionCause {
         /// Calls in the window.
         calls: u64,
     },
+    /// A call failed in a way that holds for every call ([`CallOutcome::Persistent`]).
+    PersistentFailure,
     /// The open duration passed; the breaker lets probes through.
     RecoveryTimeoutElapsed,
     /// A half-open probe failed (or was slow).

@@ -48,6 +48,12 @@ chunk_interval_ms = 150
 name = "leaky"
 [[models.rules]]
 fault = { kind = "custom", status = 401, body = '{"error":{"message":"Incorrect API key provided: sk-mock-upstream-key. Bearer sk-mock-upstream-key","type":"invalid_request_error","code":"invalid_api_key"}}' }
+
+# The same, for a streamed call: a rejected key opens its target's breaker at once.
+[[models]]
+name = "leaky-stream"
+[[models.rules]]
+fault = { kind = "custom", status = 401, body = '{"error":{"message":"Incorrect API key provided: sk-mock-upstream-key. Bearer sk-mock-upstream-key","type":"invalid_request_error","code":"invalid_api_key"}}' }
 "#;
 
 pub(crate) const TOKEN: &str = "nb-sidecar-token-1234";
@@ -89,12 +95,13 @@ timeout_ladder = [5]
 name = "mock"
 base_url = "{mock_url}"
 api_key_env = "NB_TEST_MOCK_KEY"
-models = ["primary", "backup", "cutter", "down-a", "down-b", "slow", "leaky"]
+models = ["primary", "backup", "cutter", "down-a", "down-b", "slow", "leaky", "leaky-stream"]
 
 [aliases]
 smart = ["primary", "backup"]
 dead = ["down-a", "down-b"]
 leaky-only = ["leaky"]
+leaky-stream-only = ["leaky-stream"]
 
 [catch_all]
 endpoint = "mock"
