@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 
+use crate::billing::Meter;
 use crate::server::ConnControl;
 
 /// How a sequence of frames ends.
@@ -22,9 +23,12 @@ pub(crate) enum Ending {
     Stall,
 }
 
-/// A response body.
+/// A response body, with the bill of the answer it carries, if it carries one.
 #[derive(Debug)]
-pub(crate) struct MockBody(Kind);
+pub(crate) struct MockBody {
+    kind: Kind,
+    meter: Option<Meter>,
+}
 
 #[derive(Debug)]
 enum Kind {
@@ -55,7 +59,16 @@ enum Phase {
 
 impl MockBody {
     pub(crate) fn full(bytes: impl Into<Bytes>) -> Self {
-        MockBody(Kind::Full(Some(bytes.into())))
+        MockBody {
+            kind: Kind::Full(Some(bytes.into())),
+            meter: None,
+        }
+    }
+
+    /// Bills the answer this body carries as it goes out.
+    pub(crate) fn metered(mut self, meter: Option<Meter>) -> Self {
+        self.meter = meter;
+        self
     }
 
     /// `frames`, the first after `first_delay` and the others `interval` apart, then `ending`.
@@ -67,16 +80,19 @@ impl MockBody {
         control: Arc<ConnControl>,
         http2: bool,
     ) -> Self {
-        MockBody(Kind::Frames(Box::new(Frames {
-            frames: frames.into_iter(),
-            next_delay: first_delay,
-            interval,
-            sleep: None,
-            ending,
-            phase: Phase::Sending,
-            control,
-            http2,
-        })))
+        MockBody {
+            kind: Kind::Frames(Box::new(Frames {
+                frames: frames.into_iter(),
+                next_delay: first_delay,
+                interval,
+                sleep: None,
+                ending,
+                phase: Phase::Sending,
+                control,
+                http2,
+            })),
+            meter: None,
+        }
     }
 }
 
@@ -88,18 +104,33 @@ impl Body for MockBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match &mut self.get_mut().0 {
-            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
-            Kind::Frames(frames) => frames.poll_frame(cx),
+        let body = self.get_mut();
+        let polled = match &mut body.kind {
+            Kind::Full(bytes) => {
+                let frame = bytes.take().map(|bytes| Ok(Frame::data(bytes)));
+                if let Some(meter) = &mut body.meter {
+                    meter.finish();
+                }
+                return Poll::Ready(frame);
+            }
+            Kind::Frames(frames) => ready!(frames.poll_frame(cx)),
+        };
+        if let Some(meter) = &mut body.meter {
+            match &polled {
+                Some(Ok(_)) => meter.sent_frame(),
+                None => meter.finish(),
+                Some(Err(_)) => {}
+            }
         }
+        Poll::Ready(polled)
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.0, Kind::Full(None))
+        matches!(self.kind, Kind::Full(None))
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.0 {
+        match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Frames(_) => SizeHint::default(),
         }

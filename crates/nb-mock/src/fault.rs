@@ -73,6 +73,16 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "is_false")]
         before_headers: bool,
     },
+    /// Not a failure: a whole, correct answer that takes `generation_ms` to write, as
+    /// [`ModelBehavior::generation`](crate::ModelBehavior::generation) but for the requests
+    /// this rule selects (say, with `contains`, the ones asking for a long report). A stream
+    /// sends its first token at the latency and spreads the rest over the time; a
+    /// non-streamed answer's head waits for the whole text.
+    LongAnswer {
+        /// How long the whole answer takes to write.
+        #[serde(rename = "generation_ms", with = "duration_ms")]
+        generation: Duration,
+    },
     /// A stream is cut after `after_chunks` content chunks (default 1): the connection is closed
     /// with no finish chunk, no `[DONE]` and no terminating HTTP chunk. A non-streaming response
     /// is cut halfway through its body (fewer bytes than its `Content-Length`). Over HTTP/2 the
@@ -154,6 +164,15 @@ impl Fault {
         }
     }
 
+    /// Whether the request fails: every fault but [`Fault::SlowFirstToken`] and
+    /// [`Fault::LongAnswer`], which only take their time.
+    pub fn is_failure(&self) -> bool {
+        !matches!(
+            self,
+            Fault::SlowFirstToken { .. } | Fault::LongAnswer { .. }
+        )
+    }
+
     fn is_unit(&self) -> bool {
         matches!(
             self,
@@ -190,6 +209,7 @@ impl Fault {
             Fault::Hang => "hang",
             Fault::ConnectionReset => "connection_reset",
             Fault::SlowFirstToken { .. } => "slow_first_token",
+            Fault::LongAnswer { .. } => "long_answer",
             Fault::StreamCut { .. } => "stream_cut",
             Fault::StreamStall { .. } => "stream_stall",
             Fault::MalformedChunk { .. } => "malformed_chunk",

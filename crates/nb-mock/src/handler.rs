@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 
+use crate::billing::{Ledger, Meter};
 use crate::body::{Ending, MockBody};
 use crate::fault::Fault;
 use crate::log::{Arrival, Credential, Shared};
@@ -165,6 +166,7 @@ async fn chat(
         include_usage: chat.include_usage(),
         prefill: chat.prefill(),
         messages: chat.messages.len(),
+        text: chat.last_user_text(),
         credential,
         version,
         connection: control.id,
@@ -172,7 +174,19 @@ async fn chat(
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
-    respond(&plan, decision, &chat, control, version == Version::HTTP_2).await
+    let context = Context {
+        control,
+        http2: version == Version::HTTP_2,
+        ledger: Arc::clone(&shared.ledger),
+    };
+    respond(&plan, decision, &chat, context).await
+}
+
+/// Where an answer goes: its connection, and the ledger that bills it.
+struct Context {
+    control: Arc<ConnControl>,
+    http2: bool,
+    ledger: Arc<Ledger>,
 }
 
 /// Everything the answer needs, gathered once.
@@ -183,18 +197,29 @@ struct Reply<'a> {
     interval: Duration,
     control: Arc<ConnControl>,
     http2: bool,
+    ledger: Arc<Ledger>,
+    /// The bill of a non-streamed answer, running while the model writes it.
+    meter: Option<Meter>,
 }
 
 impl Reply<'_> {
     /// A 200 answer: whole, or a stream of `shape` that ends with `ending`, after `first_delay`.
     fn answer(
-        &self,
+        &mut self,
         shape: StreamShape,
         first_delay: Duration,
         ending: Ending,
     ) -> Response<MockBody> {
         if self.stream {
             let events = self.answer.events(self.include_usage, shape);
+            // Billed by the content chunks of the whole answer that go out (the frames after
+            // them, finish and `[DONE]`, only add up to the whole).
+            let meter = Meter::stream(
+                Arc::clone(&self.ledger),
+                Arc::from(self.answer.model),
+                self.answer.tokens(),
+                self.answer.chunks as usize,
+            );
             let body = MockBody::frames(
                 events,
                 first_delay,
@@ -202,7 +227,8 @@ impl Reply<'_> {
                 ending,
                 Arc::clone(&self.control),
                 self.http2,
-            );
+            )
+            .metered(Some(meter));
             let mut response = Response::new(body);
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -210,8 +236,9 @@ impl Reply<'_> {
             return response;
         }
         let completion = Bytes::from(self.answer.completion());
+        let meter = self.meter.take().or_else(|| self.whole_meter());
         if first_delay.is_zero() && ending == Ending::Complete {
-            return json_response(StatusCode::OK, completion);
+            return json_response(StatusCode::OK, completion).map(|body| body.metered(meter));
         }
         // Sent after a delay, or only its first half: the head announces the full length.
         let length = completion.len();
@@ -227,12 +254,21 @@ impl Reply<'_> {
             ending,
             Arc::clone(&self.control),
             self.http2,
-        );
+        )
+        .metered(meter);
         let mut response = Response::new(body);
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
         response
+    }
+
+    fn whole_meter(&self) -> Option<Meter> {
+        Some(Meter::whole(
+            Arc::clone(&self.ledger),
+            Arc::from(self.answer.model),
+            self.answer.tokens(),
+        ))
     }
 
     fn truncated_json(&self) -> Response<MockBody> {
@@ -245,15 +281,21 @@ async fn respond(
     plan: &Plan,
     mut decision: Decision,
     chat: &ChatRequest<'_>,
-    control: Arc<ConnControl>,
-    http2: bool,
+    context: Context,
 ) -> Response<MockBody> {
     let behavior = decision.model.and_then(|index| plan.behavior(index));
-    let fault = decision.fault.take();
-    let reply = reply(&decision, behavior, chat, control, http2);
+    let mut fault = decision.fault.take();
+    if let Some(Fault::LongAnswer { generation }) = fault {
+        // Not a failure: a normal answer that takes this long to write.
+        decision.generation = generation;
+        fault = None;
+    }
+    let mut reply = reply(&decision, behavior, chat, context);
     let Some(fault) = fault else {
         // A stream paces its events by the generation time instead (see `reply`).
         if !reply.stream && !decision.generation.is_zero() {
+            // Billed from here: a client that leaves while the model writes still pays.
+            reply.meter = reply.whole_meter();
             tokio::time::sleep(decision.generation).await;
         }
         return reply.answer(StreamShape::COMPLETE, Duration::ZERO, Ending::Complete);
@@ -347,8 +389,7 @@ fn reply<'a>(
     decision: &'a Decision,
     behavior: Option<&ModelBehavior>,
     chat: &ChatRequest<'_>,
-    control: Arc<ConnControl>,
-    http2: bool,
+    context: Context,
 ) -> Reply<'a> {
     let chunks = behavior.map_or(4, |model| model.chunk_count());
     let fixed = behavior.and_then(|model| model.fixed_reply());
@@ -358,8 +399,10 @@ fn reply<'a>(
         include_usage: chat.include_usage(),
         interval: behavior.map_or(Duration::ZERO, |model| model.interval())
             + decision.generation / chunks.max(1),
-        control,
-        http2,
+        control: context.control,
+        http2: context.http2,
+        ledger: context.ledger,
+        meter: None,
     }
 }
 

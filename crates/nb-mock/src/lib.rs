@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod billing;
 mod body;
 mod fault;
 mod handler;
@@ -80,9 +81,11 @@ mod load;
 mod log;
 mod openai;
 mod plan;
+mod rule;
 mod scenario;
 mod server;
 
+pub use billing::{Billing, Tokens};
 pub use fault::Fault;
 pub use load::ClosedLoop;
 
@@ -94,9 +97,8 @@ pub mod scenarios {
     pub const DEMO: &str = include_str!("../scenarios/demo.toml");
 }
 pub use log::{Credential, RequestLog, RequestRecord};
-pub use scenario::{
-    ModelBehavior, Scenario, ScenarioBuilder, ScenarioError, ScenarioRule, UnknownModel,
-};
+pub use rule::ScenarioRule;
+pub use scenario::{ModelBehavior, Phase, Scenario, ScenarioBuilder, ScenarioError, UnknownModel};
 pub use server::{MockError, MockServer, MockServerBuilder};
 
 /// Compiles the README's Rust example as a doctest.

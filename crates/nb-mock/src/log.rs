@@ -1,13 +1,15 @@
 //! What the server saw: one record per chat completion request.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::billing::{Billing, Ledger};
 use crate::fault::Fault;
 use crate::plan::{Decision, Plan};
+use crate::rule::Conditions;
 
 /// One chat completion request as the server saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,10 @@ pub struct RequestRecord {
     pub messages: usize,
     /// The fault the server committed, if any (`ModelNotFound` for an unknown model).
     pub fault: Option<Fault>,
+    /// Whether the request could not have succeeded: at that moment the model failed every
+    /// request like it (a rule with no probability and no attempt range applied: an outage,
+    /// a spent quota, a hang), as opposed to a fault drawn by chance.
+    pub certain_failure: bool,
     /// Which credential came with the request (never the key itself).
     pub credential: Credential,
     /// The HTTP version the request came over.
@@ -126,6 +132,8 @@ pub(crate) struct Arrival<'a> {
     pub(crate) include_usage: bool,
     pub(crate) prefill: bool,
     pub(crate) messages: usize,
+    /// The last user message's text, for rules that look at it.
+    pub(crate) text: &'a str,
     pub(crate) credential: Credential,
     pub(crate) version: http::Version,
     pub(crate) connection: u64,
@@ -141,6 +149,8 @@ pub(crate) struct Shared {
     pub(crate) accepted: AtomicU64,
     /// Chat requests whose client went away before their response head.
     pub(crate) abandoned: AtomicU64,
+    /// The tokens of every answer begun.
+    pub(crate) ledger: Arc<Ledger>,
 }
 
 #[derive(Debug)]
@@ -166,6 +176,7 @@ impl Shared {
             open_connections: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
+            ledger: Arc::default(),
         }
     }
 
@@ -208,7 +219,16 @@ impl Shared {
         if counted {
             state.attempts.insert(Arc::clone(&name), attempt);
         }
-        let decision = plan.decide(name, attempt, at, arrival.stream, arrival.prefill);
+        let decision = plan.decide(
+            name,
+            &Conditions {
+                attempt,
+                elapsed: at,
+                stream: arrival.stream,
+                prefill: arrival.prefill,
+                text: arrival.text,
+            },
+        );
         if self.limit > 0 {
             if state.records.len() >= self.limit {
                 state.records.pop_front();
@@ -224,6 +244,7 @@ impl Shared {
                 prefill: arrival.prefill,
                 messages: arrival.messages,
                 fault: decision.fault.clone(),
+                certain_failure: decision.certain_failure,
                 credential: arrival.credential,
                 version: arrival.version,
                 connection: arrival.connection,
@@ -313,9 +334,16 @@ impl RequestLog {
         self.len() == 0
     }
 
-    /// Forgets every record and restarts every model's attempt count at 1. Time windows keep
-    /// counting from server start.
+    /// Each model's bill: the tokens of the answers it began, written to their end or
+    /// abandoned. Kept apart from the records: exact whatever the log's limit.
+    pub fn billing(&self) -> BTreeMap<String, Billing> {
+        self.shared.ledger.snapshot()
+    }
+
+    /// Forgets every record and bill and restarts every model's attempt count at 1. Time
+    /// windows keep counting from server start.
     pub fn clear(&self) {
+        self.shared.ledger.clear();
         let mut state = self.shared.lock();
         state.records.clear();
         state.attempts.clear();
@@ -334,6 +362,7 @@ mod tests {
             include_usage: false,
             prefill: false,
             messages: 1,
+            text: "",
             credential: Credential::None,
             version: http::Version::HTTP_11,
             connection: 1,

@@ -9,6 +9,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::billing::Tokens;
 use crate::fault::Fault;
 
 /// The parts of a chat completion request the server looks at; everything else is ignored.
@@ -58,7 +59,7 @@ impl ChatRequest<'_> {
             .is_some_and(|message| message.role.0 == "assistant")
     }
 
-    fn last_user_text(&self) -> &str {
+    pub(crate) fn last_user_text(&self) -> &str {
         self.messages
             .iter()
             .rev()
@@ -183,6 +184,14 @@ impl<'a> Answer<'a> {
                 completion_tokens,
                 total_tokens: prompt_tokens + completion_tokens,
             },
+        }
+    }
+
+    /// What the answer bills.
+    pub(crate) fn tokens(&self) -> Tokens {
+        Tokens {
+            prompt: self.usage.prompt_tokens,
+            completion: self.usage.completion_tokens,
         }
     }
 

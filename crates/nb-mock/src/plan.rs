@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::fault::Fault;
+use crate::rule::Conditions;
 use crate::scenario::{ModelBehavior, Scenario, UnknownModel};
 
 /// Salt of the jitter draw; rule draws use the rule's index, far below it.
@@ -37,6 +38,9 @@ pub(crate) struct Decision {
     pub(crate) attempt: u32,
     /// The fault to commit, if any.
     pub(crate) fault: Option<Fault>,
+    /// Whether the model failed every request like this one at this moment (a rule with no
+    /// probability and no attempt range applied): the request could not have succeeded.
+    pub(crate) certain_failure: bool,
     /// Latency to pay before anything else.
     pub(crate) latency: Duration,
     /// How long writing the whole answer takes, after the latency.
@@ -76,15 +80,9 @@ impl Plan {
         self.scenario.models().get(index)
     }
 
-    /// Decides what happens to the `attempt`-th request for `name`, `elapsed` after start.
-    pub(crate) fn decide(
-        &self,
-        name: Arc<str>,
-        attempt: u32,
-        elapsed: Duration,
-        stream: bool,
-        prefill: bool,
-    ) -> Decision {
+    /// Decides what happens to a request for `name`.
+    pub(crate) fn decide(&self, name: Arc<str>, request: &Conditions<'_>) -> Decision {
+        let attempt = request.attempt;
         let Some(&index) = self.by_name.get(&*name) else {
             let fault = match self.scenario.unknown_model() {
                 UnknownModel::Serve => None,
@@ -94,6 +92,7 @@ impl Plan {
                 model: None,
                 name,
                 attempt,
+                certain_failure: fault.is_some(),
                 fault,
                 latency: Duration::ZERO,
                 generation: Duration::ZERO,
@@ -107,12 +106,17 @@ impl Plan {
             .iter()
             .enumerate()
             .find(|(position, rule)| {
-                rule.selects(attempt, elapsed, stream, prefill)
+                rule.selects(request)
                     && rule
                         .chance()
                         .is_none_or(|p| draw(seed, hash, attempt, *position as u64) < p)
             })
             .map(|(_, rule)| rule.fault().clone());
+        let certain_failure = fault.as_ref().is_some_and(Fault::is_failure)
+            && behavior
+                .rules()
+                .iter()
+                .any(|rule| rule.fails_every(request));
         let jittered = |base: Duration, jitter: Duration, salt: u64| {
             if jitter.is_zero() {
                 base
@@ -125,6 +129,7 @@ impl Plan {
             name,
             attempt,
             fault,
+            certain_failure,
             latency: jittered(behavior.base_latency(), behavior.max_jitter(), JITTER_SALT),
             generation: jittered(
                 behavior.base_generation(),
@@ -162,14 +167,25 @@ pub(crate) fn fnv1a(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{ModelBehavior, ScenarioRule};
+    use crate::rule::ScenarioRule;
+    use crate::scenario::ModelBehavior;
 
     fn plan(model: ModelBehavior) -> Plan {
         Plan::new(Scenario::builder().seed(7).model(model).build().unwrap())
     }
 
+    fn conditions(attempt: u32, elapsed: Duration, text: &str) -> Conditions<'_> {
+        Conditions {
+            attempt,
+            elapsed,
+            stream: false,
+            prefill: false,
+            text,
+        }
+    }
+
     fn decide(plan: &Plan, attempt: u32) -> Decision {
-        plan.decide(Arc::from("m"), attempt, Duration::ZERO, false, false)
+        plan.decide(Arc::from("m"), &conditions(attempt, Duration::ZERO, ""))
     }
 
     #[test]
@@ -274,7 +290,7 @@ mod tests {
     #[test]
     fn unknown_models_follow_the_scenario_setting() {
         let plan = plan(ModelBehavior::new("m"));
-        let decision = plan.decide(Arc::from("other"), 1, Duration::ZERO, false, false);
+        let decision = plan.decide(Arc::from("other"), &conditions(1, Duration::ZERO, ""));
         assert_eq!(decision.fault, Some(Fault::ModelNotFound));
         assert_eq!(decision.model, None);
     }

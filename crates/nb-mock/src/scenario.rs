@@ -1,22 +1,21 @@
 //! Scenarios: which models the server knows, how each behaves, and when each misbehaves.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::fault::{Fault, fault_or_name};
+use crate::rule::ScenarioRule;
 
 /// The longest latency, jitter, interval or delay a scenario may ask for.
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 /// The most content chunks a model may stream per answer.
 const MAX_CHUNKS: u32 = 10_000;
 /// The longest model name a scenario may declare.
-const MAX_NAME: usize = 256;
+pub(crate) const MAX_NAME: usize = 256;
+/// The longest phase title or detail.
+const MAX_TEXT: usize = 1024;
 
 /// A complete description of how the mock server behaves.
 ///
@@ -40,6 +39,8 @@ pub struct Scenario {
         skip_serializing_if = "Option::is_none"
     )]
     duration: Option<Duration>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    phases: Vec<Phase>,
     models: Vec<ModelBehavior>,
 }
 
@@ -56,6 +57,8 @@ struct ScenarioFile {
     #[serde(default, rename = "duration_ms", with = "opt_duration_ms")]
     duration: Option<Duration>,
     #[serde(default)]
+    phases: Vec<Phase>,
+    #[serde(default)]
     models: Vec<ModelBehavior>,
 }
 
@@ -68,6 +71,7 @@ impl TryFrom<ScenarioFile> for Scenario {
             seed: file.seed,
             unknown_model: file.unknown_model,
             duration: file.duration,
+            phases: file.phases,
             models: file.models,
         };
         scenario.validate()?;
@@ -84,6 +88,7 @@ impl Scenario {
                 seed: 0,
                 unknown_model: UnknownModel::default(),
                 duration: None,
+                phases: Vec::new(),
                 models: Vec::new(),
             },
         }
@@ -161,6 +166,11 @@ impl Scenario {
         self.duration
     }
 
+    /// The story's phases, in time order: what a driver announces as each begins.
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
     /// The models, in declaration order (the suggested fallback order).
     pub fn models(&self) -> &[ModelBehavior] {
         &self.models
@@ -185,6 +195,29 @@ impl Scenario {
     fn validate(&self) -> Result<(), ScenarioError> {
         if let Some(duration) = self.duration {
             check_duration("duration_ms", duration)?;
+        }
+        let mut previous = Duration::ZERO;
+        for (index, phase) in self.phases.iter().enumerate() {
+            let path = format!("phases[{index}]");
+            check_duration(&format!("{path}.at_ms"), phase.at)?;
+            if phase.at < previous {
+                return Err(ScenarioError::invalid(
+                    format!("{path}.at_ms"),
+                    "phases must be in time order",
+                ));
+            }
+            previous = phase.at;
+            for (field, text) in [
+                ("title", Some(&phase.title)),
+                ("detail", phase.detail.as_ref()),
+            ] {
+                if text.is_some_and(|t| t.is_empty() || t.len() > MAX_TEXT) {
+                    return Err(ScenarioError::invalid(
+                        format!("{path}.{field}"),
+                        format!("must be 1 to {MAX_TEXT} bytes long"),
+                    ));
+                }
+            }
         }
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.models.len());
         for (index, model) in self.models.iter().enumerate() {
@@ -235,6 +268,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds a phase to the story (phases must come in time order).
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.scenario.phases.push(phase);
+        self
+    }
+
     /// Adds a model.
     pub fn model(mut self, model: ModelBehavior) -> Self {
         self.scenario.models.push(model);
@@ -249,6 +288,50 @@ impl ScenarioBuilder {
 
     fn build_unchecked(self) -> Scenario {
         self.scenario
+    }
+}
+
+/// A stretch of a scenario's story, from `at` on: what happens and what to watch. The server
+/// ignores phases; drivers announce them (the demo prints each as its time comes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    #[serde(rename = "at_ms", with = "duration_ms")]
+    at: Duration,
+    title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+impl Phase {
+    /// A phase that begins `at` after server start.
+    pub fn new(at: Duration, title: impl Into<String>) -> Self {
+        Phase {
+            at,
+            title: title.into(),
+            detail: None,
+        }
+    }
+
+    /// What to watch in it, in a sentence or two.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// When it begins, from server start.
+    pub fn at(&self) -> Duration {
+        self.at
+    }
+
+    /// Its title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// What to watch, if it says.
+    pub fn details(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 }
 
@@ -455,218 +538,7 @@ impl ModelBehavior {
     }
 }
 
-/// A fault and the requests it applies to.
-///
-/// A rule with no condition applies to every request. Conditions combine: all that are set
-/// must hold. Attempt numbers count every request the model received since the server started
-/// (or since [`RequestLog::clear`](crate::RequestLog::clear)), starting at 1. Time windows are
-/// half-open, `[from, until)`, measured from server start on tokio's clock, so
-/// `tokio::time::pause()` and `advance()` move through them. Probability draws are a pure
-/// function of the scenario seed, the model, the attempt number and the rule's position, so
-/// the same scenario fails the same attempts on every run, whatever the concurrency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScenarioRule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    attempts: Option<AttemptRange>,
-    #[serde(
-        default,
-        rename = "from_ms",
-        with = "opt_duration_ms",
-        skip_serializing_if = "Option::is_none"
-    )]
-    from: Option<Duration>,
-    #[serde(
-        default,
-        rename = "until_ms",
-        with = "opt_duration_ms",
-        skip_serializing_if = "Option::is_none"
-    )]
-    until: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    probability: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    streaming: Option<bool>,
-    #[serde(deserialize_with = "fault_or_name")]
-    fault: Fault,
-}
-
-impl ScenarioRule {
-    /// A rule that applies `fault` to every request until conditions are added.
-    pub fn new(fault: Fault) -> Self {
-        ScenarioRule {
-            attempts: None,
-            from: None,
-            until: None,
-            probability: None,
-            streaming: None,
-            fault,
-        }
-    }
-
-    /// Only these attempt numbers (1-based): `1..=3`, `4..`, `2..=2`.
-    pub fn attempts(mut self, range: impl RangeBounds<u32>) -> Self {
-        let first = match range.start_bound() {
-            Bound::Included(&first) => first,
-            Bound::Excluded(&first) => first.saturating_add(1),
-            Bound::Unbounded => 1,
-        };
-        let last = match range.end_bound() {
-            Bound::Included(&last) => Some(last),
-            // `..0` is empty: `Some(0)` fails validation, as it should.
-            Bound::Excluded(&last) => Some(last.saturating_sub(1)),
-            Bound::Unbounded => None,
-        };
-        self.attempts = Some(AttemptRange { first, last });
-        self
-    }
-
-    /// Only while the time since server start is inside `range` (half-open:
-    /// `from..until`, `from..`, `..until`).
-    pub fn window(mut self, range: impl RangeBounds<Duration>) -> Self {
-        self.from = match range.start_bound() {
-            Bound::Included(&from) | Bound::Excluded(&from) => Some(from),
-            Bound::Unbounded => None,
-        };
-        self.until = match range.end_bound() {
-            Bound::Excluded(&until) => Some(until),
-            Bound::Included(&until) => Some(until.saturating_add(Duration::from_nanos(1))),
-            Bound::Unbounded => None,
-        };
-        self
-    }
-
-    /// Only with this probability (0 to 1), drawn deterministically from the scenario's `seed`.
-    pub fn probability(mut self, probability: f64) -> Self {
-        self.probability = Some(probability);
-        self
-    }
-
-    /// Only for streaming (`true`) or only for non-streaming (`false`) requests.
-    pub fn streaming(mut self, streaming: bool) -> Self {
-        self.streaming = Some(streaming);
-        self
-    }
-
-    /// The fault this rule applies.
-    pub fn fault(&self) -> &Fault {
-        &self.fault
-    }
-
-    /// When the rule's time window opens (time since server start), if it
-    /// has one.
-    pub fn active_from(&self) -> Option<Duration> {
-        self.from
-    }
-
-    /// When the rule's time window closes (exclusive), if it has one: the
-    /// moment a time-window outage recovers.
-    pub fn active_until(&self) -> Option<Duration> {
-        self.until
-    }
-
-    /// Whether the rule's conditions other than probability hold.
-    pub(crate) fn selects(
-        &self,
-        attempt: u32,
-        elapsed: Duration,
-        stream: bool,
-        prefill: bool,
-    ) -> bool {
-        self.attempts.is_none_or(|range| range.contains(attempt))
-            && self.from.is_none_or(|from| elapsed >= from)
-            && self.until.is_none_or(|until| elapsed < until)
-            && self.streaming.is_none_or(|streaming| streaming == stream)
-            && (prefill || !matches!(self.fault, Fault::RejectPrefill))
-    }
-
-    pub(crate) fn chance(&self) -> Option<f64> {
-        self.probability
-    }
-
-    fn validate(&self, path: &str) -> Result<(), ScenarioError> {
-        if let Some(range) = self.attempts {
-            if range.first == 0 {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.attempts"),
-                    "attempt numbers start at 1",
-                ));
-            }
-            if range.last.is_some_and(|last| last < range.first) {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.attempts"),
-                    format!("the range `{range}` is empty"),
-                ));
-            }
-        }
-        if let Some(from) = self.from {
-            check_duration(&format!("{path}.from_ms"), from)?;
-        }
-        if let Some(until) = self.until {
-            check_duration(&format!("{path}.until_ms"), until)?;
-            if self.from.is_some_and(|from| from >= until) {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.until_ms"),
-                    "must be greater than from_ms",
-                ));
-            }
-        }
-        if let Some(probability) = self.probability
-            && !(0.0..=1.0).contains(&probability)
-        {
-            return Err(ScenarioError::invalid(
-                format!("{path}.probability"),
-                format!("must be between 0 and 1, got {probability}"),
-            ));
-        }
-        validate_fault(&format!("{path}.fault"), &self.fault)
-    }
-}
-
-fn validate_fault(path: &str, fault: &Fault) -> Result<(), ScenarioError> {
-    match fault {
-        Fault::SlowFirstToken { delay, .. } => check_duration(&format!("{path}.delay_ms"), *delay),
-        Fault::Custom {
-            status,
-            content_type,
-            headers,
-            ..
-        } => {
-            if !(200..=599).contains(status) {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.status"),
-                    format!("must be between 200 and 599, got {status}"),
-                ));
-            }
-            if let Some(content_type) = content_type
-                && http::HeaderValue::from_str(content_type).is_err()
-            {
-                return Err(ScenarioError::invalid(
-                    format!("{path}.content_type"),
-                    "is not a valid header value",
-                ));
-            }
-            for (name, value) in headers {
-                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                    return Err(ScenarioError::invalid(
-                        format!("{path}.headers"),
-                        format!("`{name}` is not a valid header name"),
-                    ));
-                }
-                if http::HeaderValue::from_str(value).is_err() {
-                    return Err(ScenarioError::invalid(
-                        format!("{path}.headers.{name}"),
-                        "is not a valid header value",
-                    ));
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_duration(field: &str, duration: Duration) -> Result<(), ScenarioError> {
+pub(crate) fn check_duration(field: &str, duration: Duration) -> Result<(), ScenarioError> {
     if duration > MAX_DURATION {
         return Err(ScenarioError::invalid(
             field,
@@ -674,93 +546,6 @@ fn check_duration(field: &str, duration: Duration) -> Result<(), ScenarioError> 
         ));
     }
     Ok(())
-}
-
-/// A range of attempt numbers, written in files as `3`, `"1-3"` or `"4-"` (4 and later).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct AttemptRange {
-    first: u32,
-    last: Option<u32>,
-}
-
-impl AttemptRange {
-    fn contains(self, attempt: u32) -> bool {
-        attempt >= self.first && self.last.is_none_or(|last| attempt <= last)
-    }
-}
-
-impl fmt::Display for AttemptRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.last {
-            Some(last) if last == self.first => write!(f, "{last}"),
-            Some(last) => write!(f, "{}-{last}", self.first),
-            None => write!(f, "{}-", self.first),
-        }
-    }
-}
-
-impl Serialize for AttemptRange {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for AttemptRange {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RangeVisitor;
-
-        impl Visitor<'_> for RangeVisitor {
-            type Value = AttemptRange;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an attempt number or a range such as \"1-3\" or \"4-\"")
-            }
-
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<AttemptRange, E> {
-                let attempt =
-                    u32::try_from(value).map_err(|_| E::custom("attempt number too large"))?;
-                Ok(AttemptRange {
-                    first: attempt,
-                    last: Some(attempt),
-                })
-            }
-
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<AttemptRange, E> {
-                let value =
-                    u64::try_from(value).map_err(|_| E::custom("attempt numbers start at 1"))?;
-                self.visit_u64(value)
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<AttemptRange, E> {
-                let number = |part: &str| {
-                    part.trim().parse::<u32>().map_err(|_| {
-                        E::custom(format!(
-                            "invalid attempts `{text}`: expected N, \"N-M\" or \"N-\""
-                        ))
-                    })
-                };
-                match text.split_once('-') {
-                    None => {
-                        let attempt = number(text)?;
-                        Ok(AttemptRange {
-                            first: attempt,
-                            last: Some(attempt),
-                        })
-                    }
-                    Some((first, last)) if last.trim().is_empty() => Ok(AttemptRange {
-                        first: number(first)?,
-                        last: None,
-                    }),
-                    Some((first, last)) => Ok(AttemptRange {
-                        first: number(first)?,
-                        last: Some(number(last)?),
-                    }),
-                }
-            }
-        }
-
-        deserializer.deserialize_any(RangeVisitor)
-    }
 }
 
 /// Why a scenario could not be loaded.
@@ -804,7 +589,7 @@ pub enum ScenarioError {
 }
 
 impl ScenarioError {
-    fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ScenarioError::Invalid {
             field: field.into(),
             reason: reason.into(),
@@ -843,12 +628,12 @@ pub(crate) mod duration_ms {
 }
 
 /// Serde for an optional `Duration` written as whole milliseconds.
-mod opt_duration_ms {
+pub(crate) mod opt_duration_ms {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         duration: &Option<Duration>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -858,7 +643,7 @@ mod opt_duration_ms {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         Option::<u64>::deserialize(deserializer).map(|ms| ms.map(Duration::from_millis))

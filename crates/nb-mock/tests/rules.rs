@@ -284,3 +284,146 @@ async fn fast_faults_do_not_wait_for_the_generation_time() {
         reply.head_at
     );
 }
+
+/// A request whose last user message says `text`.
+fn asking(model: &str, text: &str, stream: bool) -> serde_json::Value {
+    serde_json::json!({
+        "model": model,
+        "stream": stream,
+        "messages": [{ "role": "user", "content": text }]
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_contains_rule_picks_requests_by_their_text_and_a_long_answer_takes_its_time() {
+    let server = start(
+        r#"
+        [[models]]
+        name = "m"
+        [[models.rules]]
+        contains = "poison"
+        fault = "server_error"
+        [[models.rules]]
+        contains = "report"
+        fault = { kind = "long_answer", generation_ms = 15000 }
+        "#,
+    )
+    .await;
+    assert_eq!(
+        call(&server, &asking("m", "a poison pill", false))
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        call(&server, &asking("m", "hello", false)).await.status,
+        200
+    );
+    let started = tokio::time::Instant::now();
+    let report = call(&server, &asking("m", "the weekly report", false)).await;
+    assert_eq!(report.status, 200, "a long answer is not a failure");
+    assert!(started.elapsed() >= Duration::from_secs(15));
+    let streamed = call(&server, &asking("m", "the weekly report", true)).await;
+    assert!(streamed.events().last().is_some_and(|e| e == "[DONE]"));
+    let faults: Vec<Option<&str>> = server
+        .log()
+        .requests()
+        .iter()
+        .map(|r| r.fault.as_ref().map(Fault::name))
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            Some("server_error"),
+            None,
+            Some("long_answer"),
+            Some("long_answer")
+        ]
+    );
+    // Every request asking for the poison fails: it could not have succeeded.
+    let certain: Vec<bool> = server
+        .log()
+        .requests()
+        .iter()
+        .map(|r| r.certain_failure)
+        .collect();
+    assert_eq!(certain, [true, false, false, false]);
+}
+
+#[tokio::test]
+async fn a_request_is_a_certain_failure_only_when_every_request_would_fail() {
+    let server = start(
+        r#"
+        [[models]]
+        name = "m"
+        [[models.rules]]
+        probability = 0.5
+        fault = "overloaded"
+        [[models.rules]]
+        until_ms = 600000
+        fault = "insufficient_quota"
+        [[models]]
+        name = "chance"
+        [[models.rules]]
+        probability = 0.5
+        fault = "server_error"
+        [[models.rules]]
+        attempts = "1-100"
+        fault = "server_error"
+        "#,
+    )
+    .await;
+    for _ in 0..20 {
+        call(&server, &chat("m", false)).await;
+        call(&server, &chat("chance", false)).await;
+    }
+    let log = server.log();
+    // The outage rule fails every request, whichever fault the draw picked.
+    assert!(log.requests_for("m").iter().all(|r| r.certain_failure));
+    let faults: Vec<&str> = log
+        .requests_for("m")
+        .iter()
+        .filter_map(|r| r.fault.as_ref().map(Fault::name))
+        .collect();
+    assert!(faults.contains(&"overloaded") && faults.contains(&"insufficient_quota"));
+    // Chance and attempt numbers are not a state of the model.
+    assert!(
+        log.requests_for("chance")
+            .iter()
+            .all(|r| !r.certain_failure)
+    );
+}
+
+#[tokio::test]
+async fn the_bill_counts_answers_written_and_answers_abandoned() {
+    let server = start(
+        r#"
+        [[models]]
+        name = "m"
+        chunks = 4
+        [[models.rules]]
+        attempts = 2
+        fault = { kind = "stream_cut", after_chunks = 1 }
+        [[models.rules]]
+        attempts = 3
+        fault = "server_error"
+        "#,
+    )
+    .await;
+    call(&server, &chat("m", true)).await;
+    call(&server, &chat("m", true)).await;
+    call(&server, &chat("m", false)).await;
+    let bill = server.log().billing()["m"];
+    assert!(
+        bill.answered.prompt > 0 && bill.answered.completion > 0,
+        "{bill:?}"
+    );
+    // The cut stream billed its prompt and part of its answer; the 500 nothing.
+    assert_eq!(bill.abandoned.prompt, bill.answered.prompt);
+    assert!(
+        bill.abandoned.completion > 0 && bill.abandoned.completion < bill.answered.completion,
+        "{bill:?}"
+    );
+    server.log().clear();
+    assert!(server.log().billing().is_empty());
+}

@@ -410,3 +410,41 @@ fn healthy_scenarios_skip_bad_and_repeated_names() {
     let names: Vec<&str> = scenario.models().iter().map(ModelBehavior::name).collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+#[test]
+fn phases_tell_the_story_in_time_order() {
+    let scenario = Scenario::from_toml_str(
+        r#"
+        [[phases]]
+        at_ms = 0
+        title = "Healthy"
+        [[phases]]
+        at_ms = 4000
+        title = "Outage"
+        detail = "The primary answers 503."
+        [[models]]
+        name = "m"
+        "#,
+    )
+    .unwrap();
+    let phases = scenario.phases();
+    assert_eq!(phases.len(), 2);
+    assert_eq!(phases[1].at(), std::time::Duration::from_secs(4));
+    assert_eq!(phases[1].title(), "Outage");
+    assert_eq!(phases[1].details(), Some("The primary answers 503."));
+    let again = Scenario::from_toml_str(&scenario.to_toml_string().unwrap()).unwrap();
+    assert_eq!(again, scenario);
+
+    let unordered = "[[phases]]\nat_ms = 5\ntitle = \"b\"\n[[phases]]\nat_ms = 1\ntitle = \"a\"\n";
+    let err = Scenario::from_toml_str(unordered).unwrap_err().to_string();
+    assert!(
+        err.contains("phases[1].at_ms") && err.contains("time order"),
+        "{err}"
+    );
+    let empty = "[[phases]]\nat_ms = 0\ntitle = \"\"\n";
+    let err = Scenario::from_toml_str(empty).unwrap_err().to_string();
+    assert!(err.contains("phases[0].title"), "{err}");
+    let empty = "[[models]]\nname = \"m\"\n[[models.rules]]\ncontains = \"\"\nfault = \"hang\"\n";
+    let err = Scenario::from_toml_str(empty).unwrap_err().to_string();
+    assert!(err.contains("rules[0].contains"), "{err}");
+}
