@@ -102,15 +102,20 @@ Examples:
 const DEMO_HELP: &str = "\
 Examples:
   neuralbridge demo
-  neuralbridge demo --duration 5
+  neuralbridge demo --json
+  neuralbridge demo --price gpt-4o=2.5/10 --price claude-sonnet=3/15 \\
+                    --price deepseek-chat=0.27/1.1 --price qwen-plus=0.4/1.2
   neuralbridge demo --scenario crates/nb-mock/scenarios/outage_recovery.toml
 
 Starts nb-mock in this process with a scenario in which providers misbehave (by default
-the embedded crates/nb-mock/scenarios/demo.toml: rate limits, an outage and its recovery,
-a hung model, cut streams), drives a NeuralBridge client against it with a few concurrent
-callers, shows requests, the serving model and the breakers live, and ends with a summary
-(success rate, p50/p99, fallbacks, retries saved) and the health report. The scenario's
-first model is the primary, the others its fallback chain. No key, no network.";
+the embedded crates/nb-mock/scenarios/demo.toml, 30 s: the primary's quota runs out, a 429
+burst, an outage with a hung fallback and the recovery, cut streams, long answers) and
+drives, on the same faults and load, a NeuralBridge client with its shipped defaults and a
+plain retry loop (3 tries per model with backoff that honours Retry-After). It announces
+each phase live, then compares success rate, p50/p99, upstream and wasted calls, wasted
+tokens (and their cost with --price), the time back on the primary and truncated answers,
+and ends with the health report. The scenario's first model is the primary, the others its
+fallback chain. No key, no network.";
 
 const MOCK_HELP: &str = "\
 Examples:
@@ -203,6 +208,13 @@ struct DemoArgs {
     /// A scenario file (TOML or JSON) instead of the embedded demo scenario.
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// Print the summary as one JSON object instead of the live display and the tables.
+    #[arg(long)]
+    json: bool,
+    /// A model's price in US dollars per million input and output tokens, to price the
+    /// wasted tokens (repeat for every model of the chain).
+    #[arg(long = "price", value_name = "MODEL=IN/OUT", value_parser = demo::parse_price)]
+    prices: Vec<(String, demo::Price)>,
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +297,8 @@ fn run(cli: Cli) -> CliResult {
                 scenario,
                 source,
                 duration: a.duration,
+                json: a.json,
+                prices: a.prices.into_iter().collect(),
             };
             multi_thread()?.block_on(demo::run(demo))
         }

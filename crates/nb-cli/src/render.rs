@@ -41,7 +41,8 @@ pub(crate) fn display_width(s: &str) -> usize {
 
 /// A boxed one-line banner, e.g. `│ ✗ RATE LIMIT │`.
 pub(crate) fn banner(out: &mut String, text: &str) {
-    let inner = WIDTH - 2;
+    // A text longer than the usual width widens the box rather than breaking it.
+    let inner = (WIDTH - 2).max(display_width(text) + 2);
     let pad = inner.saturating_sub(display_width(text) + 1);
     let _ = writeln!(out, "┌{}┐", "─".repeat(inner));
     let _ = writeln!(out, "│ {text}{}│", " ".repeat(pad));

@@ -72,7 +72,8 @@ fn every_shipped_scenario_parses_and_says_what_it_is() {
         models,
         ["gpt-4o", "claude-sonnet", "deepseek-chat", "qwen-plus"]
     );
-    assert_eq!(demo.duration(), Some(Duration::from_secs(20)));
+    assert_eq!(demo.duration(), Some(Duration::from_secs(30)));
+    assert_eq!(demo.phases().len(), 7);
 }
 
 /// The README's complete example, in both formats, parses to the same scenario.
