@@ -393,7 +393,8 @@ async fn unbounded_deadlines_reach_the_real_transport_without_overflow() {
 /// breaker's probes find out when it is back, and the calls return to it.
 /// The same for a rejected key when the endpoint has no other key.
 #[tokio::test(start_paused = true)]
-async fn a_spent_quota_or_a_rejected_only_key_excludes_the_primary_at_once_until_a_probe_succeeds() {
+async fn a_spent_quota_or_a_rejected_only_key_excludes_the_primary_at_once_until_a_probe_succeeds()
+{
     for fault in [Fault::InsufficientQuota, Fault::InvalidApiKey] {
         let spent = Duration::from_secs(6);
         let f = start(
