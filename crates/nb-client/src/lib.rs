@@ -44,10 +44,11 @@
 //! assert_eq!(first.category, nb_client::ErrorCategory::QuotaExhausted);
 //! assert_eq!(mock.calls(), 2);
 //!
-//! // qwen-max failed its only call so far: not known to serve, so the
-//! // report calls it degraded, and the client serves at less than full strength.
+//! // An exhausted quota holds for every call: qwen-max's breaker opened at
+//! // once, so it is excluded (until a probe finds the quota back), and the
+//! // client serves at less than full strength.
 //! let health = client.health_status();
-//! assert_eq!(health.degraded_models, ["qwen-max"]);
+//! assert_eq!(health.excluded_models, ["qwen-max"]);
 //! assert_eq!(health.active_models, ["qwen-plus", "qwen-turbo"]);
 //! assert_eq!(health.verdict, nb_client::health::Verdict::Degraded);
 //! # Ok(()) }
@@ -165,6 +166,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
+mod blame;
 mod builder;
 mod cache;
 mod cascade;
