@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use nb_client::{
-    ErrorCategory, ErrorKind,
-    health::CircuitState,
+    ChatRequest, ErrorCategory, ErrorKind,
+    health::{CircuitState, ModelStatus},
     policy::{CategoryPolicy, CircuitBreakerConfig, Decision},
 };
 use nb_mock::{Fault, ModelBehavior, ScenarioRule};
@@ -568,4 +568,51 @@ async fn the_response_accounts_for_the_fallback_that_served() {
     assert_eq!(primary.reliability.successes, 0);
     let fb = report.models.iter().find(|m| m.model == FALLBACK).unwrap();
     assert_eq!(fb.reliability.successes, 1);
+}
+
+/// A query of death: a request whose content makes every model answer the
+/// same 500. Sent over and over among normal traffic, with the default
+/// configuration, it never opens a breaker; within each call its repeat on
+/// the fallback is counted against no one, so the fallback's breaker never
+/// hears of it, while an outage of the primary alone still trips it.
+#[tokio::test(start_paused = true)]
+async fn a_query_of_death_trips_no_breaker_and_costs_the_fallback_nothing() {
+    let poison = || ScenarioRule::new(Fault::ServerError).contains("poison");
+    let f = start(
+        scenario([
+            ModelBehavior::new(PRIMARY).rule(poison()),
+            ModelBehavior::new(FALLBACK).rule(poison()),
+        ]),
+        |b| b,
+    )
+    .await;
+    let poisoned = || ChatRequest::new(PRIMARY).user_message("a poison pill");
+    for round in 0..40 {
+        let err = f.client.chat().create(poisoned()).await.unwrap_err();
+        // Tried on the primary, once more on the fallback, and no more:
+        // the same failure twice is the request's.
+        assert_eq!(models(err.attempts()), [PRIMARY, FALLBACK], "round {round}");
+        assert_eq!(
+            decisions(err.attempts()),
+            ["fallback", "stop"],
+            "round {round}"
+        );
+        for _ in 0..2 {
+            let ok = f.client.chat().create(chat(PRIMARY)).await.unwrap();
+            assert_eq!(ok.served_by(), PRIMARY, "round {round}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for t in f.client.targets() {
+        assert_eq!(t.breaker, CircuitState::Closed, "{}", t.name);
+    }
+    let fallback = f
+        .client
+        .targets()
+        .into_iter()
+        .find(|t| t.name == FALLBACK)
+        .unwrap();
+    assert_eq!(fallback.status, ModelStatus::Active);
+    // Every poisoned call still reached both models: nothing was skipped.
+    assert_eq!(f.server.log().attempts(FALLBACK), 40);
 }

@@ -26,6 +26,7 @@ use nb_route::{InFlight, Predictor, Selection};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
+use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
@@ -187,6 +188,8 @@ pub(crate) struct CallState {
     /// The token estimate the limiter is asked for (0: requests only).
     pub(crate) cost: u64,
     deposited: bool,
+    /// Whose fault the call's failures are.
+    blame: Blame,
 }
 
 impl CallState {
@@ -208,6 +211,7 @@ impl CallState {
             rng: None,
             cost,
             deposited: false,
+            blame: Blame::default(),
         }
     }
 
@@ -521,6 +525,11 @@ impl CallState {
         if f.prefill_rejected {
             return (Decision::DropPrefill, Some(again(key, true)));
         }
+        // The same failure on a second target: the request causes it, and
+        // no retry or other target can help.
+        if self.blame.is_request(d, target) {
+            return (Decision::Stop, None);
+        }
         let policy = inner.settings.policies.get(d.category);
         if policy.rotates_key()
             && let Some(k) = key
@@ -620,7 +629,9 @@ impl Lease {
     /// (invalid request, context length, content filter) never counts
     /// against the target; a rate limit pauses the breaker instead of
     /// tripping it; a spent quota, a refused permission, a missing model
-    /// or a rejected key (with no other key to try) opens it at once.
+    /// or a rejected key (with no other key to try) opens it at once; the
+    /// same server error or broken answer on a second target of the call
+    /// is the request's ([`Blame`]).
     fn end(
         self,
         inner: &Inner,
@@ -633,9 +644,16 @@ impl Lease {
         let latency = now.saturating_duration_since(self.started);
         let category = diagnosis.as_ref().map(|d| d.category);
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
+        let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
         let attempt = self.attempt(call, latency, diagnosis, decision);
         let balancer = &call.chain.balancer;
         match category {
+            // The same failure as on the call's first target: the
+            // request's (a query of death), not this target's.
+            Some(_) if request_fault => {
+                self.permit.ignored();
+                drop(self.inflight);
+            }
             // A served stream is judged by how soon its content started,
             // not by how long the answer ran: the breaker's slow-call
             // measure and the balancer's latency see the time to
@@ -678,13 +696,16 @@ impl Lease {
                 balancer.finish(self.inflight, latency, false, now);
             }
         }
-        inner.learner.record(&Outcome {
-            model: &self.target.name,
-            endpoint: Some(&self.target.endpoint.name),
-            at: inner.wall(now),
-            latency,
-            failure: category,
-        });
+        // What the request caused says nothing about the model's health.
+        if !request_fault {
+            inner.learner.record(&Outcome {
+                model: &self.target.name,
+                endpoint: Some(&self.target.endpoint.name),
+                at: inner.wall(now),
+                latency,
+                failure: category,
+            });
+        }
         observe::attempt(inner, &attempt, &self.target.name);
         call.record(attempt);
     }

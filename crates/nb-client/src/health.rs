@@ -134,7 +134,7 @@ mod tests {
     use nb_learn::{FlywheelEngine, HealthReport, ModelStatus, Outcome, Verdict};
 
     use super::*;
-    use crate::tests::{builder, calls, ok, openai_error, request, scripted};
+    use crate::tests::{builder, calls, down, ok, openai_error, request, scripted};
     use crate::time::now;
     use crate::{ErrorCategory, NeuralBridge};
 
@@ -257,7 +257,7 @@ mod tests {
     /// Every model excluded: the report is unhealthy.
     #[tokio::test(start_paused = true)]
     async fn nothing_to_call_is_unhealthy() {
-        let mock = scripted(|_, _| openai_error(500, "server_error", "boom"));
+        let mock = scripted(|model, _| down(model));
         let client = builder(&mock)
             .fallback_models(["primary", "secondary"])
             .max_retries(0)

@@ -52,6 +52,16 @@ pub(crate) fn openai_error(status: u16, code: &str, message: &str) -> MockReply 
     )
 }
 
+/// Each model down in its own way (the same failure everywhere would be the
+/// request's: a query of death).
+pub(crate) fn down(model: &str) -> MockReply {
+    match model {
+        "primary" => openai_error(500, "server_error", "The server had an error"),
+        "secondary" => openai_error(502, "bad_gateway", "Bad gateway"),
+        _ => openai_error(503, "service_unavailable", "Service unavailable"),
+    }
+}
+
 pub(crate) fn builder(mock: &MockTransport) -> NeuralBridgeBuilder {
     NeuralBridge::builder()
         .base_url(URL)
@@ -1138,7 +1148,7 @@ async fn a_retry_that_does_not_fit_the_deadline_falls_back() {
 
 #[tokio::test(start_paused = true)]
 async fn when_everything_cools_down_calls_fail_fast_with_the_reopening_time() {
-    let mock = scripted(|_, _| openai_error(500, "server_error", "The server had an error"));
+    let mock = scripted(|model, _| down(model));
     let client = builder(&mock)
         .max_retries(0)
         .breaker(CircuitBreakerConfig {
