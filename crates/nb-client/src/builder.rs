@@ -165,6 +165,7 @@ pub struct EndpointConfig {
     headers: Vec<(String, String)>,
     rate_limits: RateLimits,
     windows: Vec<(String, u64)>,
+    breaker: Option<CircuitBreakerConfig>,
 }
 
 impl fmt::Debug for EndpointConfig {
@@ -180,6 +181,7 @@ impl fmt::Debug for EndpointConfig {
             .field("headers", &headers)
             .field("rate_limits", &self.rate_limits)
             .field("windows", &self.windows)
+            .field("breaker", &self.breaker)
             .finish_non_exhaustive()
     }
 }
@@ -197,6 +199,7 @@ impl EndpointConfig {
             headers: Vec::new(),
             rate_limits: RateLimits::default(),
             windows: Vec::new(),
+            breaker: None,
         }
     }
 
@@ -321,6 +324,15 @@ impl EndpointConfig {
         self.windows.push((model.into(), tokens));
         self
     }
+
+    /// The circuit breaker of this endpoint's targets, instead of the
+    /// client's ([`NeuralBridgeBuilder::breaker`]); a model's own
+    /// ([`NeuralBridgeBuilder::breaker_for`]) still wins.
+    #[must_use]
+    pub fn breaker(mut self, config: CircuitBreakerConfig) -> Self {
+        self.breaker = Some(config);
+        self
+    }
 }
 
 /// Builds a [`NeuralBridge`]. Every knob has a default; see each method.
@@ -335,6 +347,7 @@ pub struct NeuralBridgeBuilder {
     deadline: Duration,
     strategy: LoadBalancingStrategy,
     breaker: CircuitBreakerConfig,
+    breakers: Vec<(String, CircuitBreakerConfig)>,
     backoff: Backoff,
     retry_budget: RetryBudgetConfig,
     ladder: Vec<Tier>,
@@ -396,6 +409,7 @@ impl Default for NeuralBridgeBuilder {
             deadline: Duration::from_secs(600),
             strategy: LoadBalancingStrategy::Fallback,
             breaker: CircuitBreakerConfig::default(),
+            breakers: Vec::new(),
             backoff: default_backoff(),
             retry_budget: RetryBudgetConfig::default(),
             ladder: vec![Tier::Standard, Tier::Patient],
@@ -527,6 +541,16 @@ impl NeuralBridgeBuilder {
     #[must_use]
     pub fn breaker(mut self, config: CircuitBreakerConfig) -> Self {
         self.breaker = config;
+        self
+    }
+
+    /// The circuit breaker of one model (every endpoint's) or of one
+    /// `model@endpoint`, instead of its endpoint's or the client's. The
+    /// most specific wins: `model@endpoint`, then the model, then the
+    /// endpoint ([`EndpointConfig::breaker`]), then [`breaker`](Self::breaker).
+    #[must_use]
+    pub fn breaker_for(mut self, target: impl Into<String>, config: CircuitBreakerConfig) -> Self {
+        self.breakers.push((target.into(), config));
         self
     }
 
@@ -687,6 +711,14 @@ impl NeuralBridgeBuilder {
     pub fn build(self) -> Result<NeuralBridge, BuildError> {
         let endpoints = self.endpoint_states()?;
         self.breaker.validate().map_err(BuildError::Breaker)?;
+        for config in self
+            .breakers
+            .iter()
+            .map(|(_, c)| c)
+            .chain(self.endpoints.iter().filter_map(|e| e.breaker.as_ref()))
+        {
+            config.validate().map_err(BuildError::Breaker)?;
+        }
         let threshold = self.predictive.degradation_threshold;
         let (instant, wall) = (now(), SystemTime::now());
         let anchor = ClockAnchor::new(instant, wall);
@@ -733,6 +765,7 @@ impl NeuralBridgeBuilder {
                     ..LoadBalancerConfig::default()
                 },
                 windows: self.windows.iter().cloned().collect(),
+                breakers: self.breakers.iter().cloned().collect(),
                 predictor: (self.strategy == LoadBalancingStrategy::Predictive)
                     .then(|| Arc::clone(&predictor)),
             },
@@ -907,6 +940,7 @@ fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState,
         config.rate_limits,
         config.models,
         config.windows.into_iter().collect(),
+        config.breaker,
     ))
 }
 

@@ -55,6 +55,8 @@ pub(crate) struct EndpointState {
     pub(crate) rate_limits: RateLimits,
     pub(crate) models: Vec<String>,
     pub(crate) windows: HashMap<String, u64>,
+    /// The breaker of this endpoint's targets, if not the client's.
+    pub(crate) breaker: Option<CircuitBreakerConfig>,
 }
 
 impl fmt::Debug for EndpointState {
@@ -83,6 +85,7 @@ impl EndpointState {
         rate_limits: RateLimits,
         models: Vec<String>,
         windows: HashMap<String, u64>,
+        breaker: Option<CircuitBreakerConfig>,
     ) -> Self {
         Self {
             index,
@@ -98,6 +101,7 @@ impl EndpointState {
             rate_limits,
             models,
             windows,
+            breaker,
         }
     }
 
@@ -431,6 +435,8 @@ pub(crate) struct TargetDefaults {
     pub(crate) balancer: LoadBalancerConfig,
     /// Context windows given on the client builder, by target spec.
     pub(crate) windows: HashMap<String, u64>,
+    /// Breakers given on the client builder, by target spec.
+    pub(crate) breakers: HashMap<String, CircuitBreakerConfig>,
     /// The predictor of the `Predictive` strategy, installed on every chain.
     pub(crate) predictor: Option<Arc<PredictiveEngine>>,
 }
@@ -594,6 +600,14 @@ impl Registry {
             .or_else(|| self.defaults.windows.get(key.as_str()))
             .or_else(|| self.defaults.windows.get(model))
             .copied();
+        let breaker = self
+            .defaults
+            .breakers
+            .get(key.as_str())
+            .or_else(|| self.defaults.breakers.get(model))
+            .or(endpoint.breaker.as_ref())
+            .unwrap_or(&self.defaults.breaker)
+            .clone();
         let target = TargetId(Arc::new(TargetState {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             name,
@@ -602,7 +616,7 @@ impl Registry {
             endpoint: Arc::clone(endpoint),
             provider,
             profile,
-            breaker: Arc::new(CircuitBreaker::new(self.defaults.breaker.clone())),
+            breaker: Arc::new(CircuitBreaker::new(breaker)),
             limiter: RateLimiter::new(endpoint.rate_limits),
             context_window,
             prediction: PredictionCache::new(crate::time::now()),
@@ -644,6 +658,7 @@ mod tests {
             RateLimits::default(),
             models.iter().map(|m| (*m).to_owned()).collect(),
             HashMap::new(),
+            None,
         ))
     }
 
@@ -660,6 +675,7 @@ mod tests {
                 breaker: CircuitBreakerConfig::default(),
                 balancer: LoadBalancerConfig::default(),
                 windows: HashMap::new(),
+                breakers: HashMap::new(),
                 predictor: None,
             },
         )

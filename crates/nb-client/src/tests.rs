@@ -58,7 +58,8 @@ pub(crate) fn down(model: &str) -> MockReply {
     match model {
         "primary" => openai_error(500, "server_error", "The server had an error"),
         "secondary" => openai_error(502, "bad_gateway", "Bad gateway"),
-        _ => openai_error(503, "service_unavailable", "Service unavailable"),
+        "tertiary" => openai_error(503, "service_unavailable", "Service unavailable"),
+        _ => openai_error(504, "gateway_timeout", "Gateway timeout"),
     }
 }
 
@@ -2616,4 +2617,73 @@ async fn a_hedge_of_a_stream_already_generating_needs_the_smaller_budget() {
     }
     let response = client.chat().create(request()).await.unwrap();
     assert!(response.attempts()[1].is_hedge());
+}
+
+/// The breaker a target gets: its `model@endpoint`'s, else its model's,
+/// else its endpoint's, else the client's.
+#[tokio::test(start_paused = true)]
+async fn breakers_can_be_set_per_endpoint_per_model_and_per_target() {
+    let mock = scripted(|model, _| down(model));
+    let one = || CircuitBreakerConfig::consecutive_failures(1);
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .models(["primary", "secondary"])
+                .breaker(one()),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("deepseek", "https://api.deepseek.com/v1")
+                .api_key("sk-deepseek-0000")
+                .models(["tertiary", "fourth"]),
+        )
+        .fallback_models(["primary", "secondary", "tertiary", "fourth"])
+        .breaker(CircuitBreakerConfig::consecutive_failures(5))
+        .breaker_for("secondary", CircuitBreakerConfig::consecutive_failures(5))
+        .breaker_for("fourth@deepseek", one())
+        .max_retries(0)
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let _ = client.chat().create(request()).await.unwrap_err();
+    let state = |name: &str| {
+        client
+            .targets()
+            .into_iter()
+            .find(|t| t.model == name)
+            .map(|t| t.breaker)
+    };
+    // One failure each: only the breakers set to open on one did.
+    assert_eq!(state("primary"), Some(CircuitState::Open), "the endpoint's");
+    assert_eq!(
+        state("secondary"),
+        Some(CircuitState::Closed),
+        "the model's"
+    );
+    assert_eq!(
+        state("tertiary"),
+        Some(CircuitState::Closed),
+        "the client's"
+    );
+    assert_eq!(state("fourth"), Some(CircuitState::Open), "the target's");
+
+    let invalid = CircuitBreakerConfig {
+        success_threshold: 0,
+        ..CircuitBreakerConfig::default()
+    };
+    let err = builder(&mock)
+        .breaker_for("primary", invalid.clone())
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, BuildError::Breaker(_)), "{err}");
+    let err = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .breaker(invalid),
+        )
+        .transport(Arc::new(mock))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, BuildError::Breaker(_)), "{err}");
 }

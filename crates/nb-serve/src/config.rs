@@ -77,6 +77,9 @@ struct File {
     #[serde(default)]
     aliases: BTreeMap<String, Vec<String>>,
     catch_all: Option<CatchAllFile>,
+    /// Breakers of single models (`model` or `model@endpoint`).
+    #[serde(default)]
+    breakers: BTreeMap<String, BreakerFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,8 +122,38 @@ struct PolicyFile {
     window_s: Option<f64>,
     minimum_calls: Option<u32>,
     max_recovery_s: Option<f64>,
+    open_growth_percent: Option<u32>,
     degrade_answer: Option<String>,
     degrade_last_good_s: Option<f64>,
+}
+
+impl PolicyFile {
+    /// The breaker settings among the policy's.
+    fn breaker(&self) -> BreakerFile {
+        BreakerFile {
+            failure_threshold: self.failure_threshold,
+            failure_rate: self.failure_rate,
+            window_s: self.window_s,
+            minimum_calls: self.minimum_calls,
+            recovery_s: self.recovery_s,
+            max_recovery_s: self.max_recovery_s,
+            open_growth_percent: self.open_growth_percent,
+        }
+    }
+}
+
+/// Circuit-breaker settings: `[policy]`'s for every target, or a table of an endpoint's
+/// or of `[breakers]` for some, over `[policy]`'s.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakerFile {
+    failure_threshold: Option<u32>,
+    failure_rate: Option<f32>,
+    window_s: Option<f64>,
+    minimum_calls: Option<u32>,
+    recovery_s: Option<f64>,
+    max_recovery_s: Option<f64>,
+    open_growth_percent: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +176,7 @@ struct EndpointFile {
     context_windows: BTreeMap<String, u64>,
     rpm: Option<u32>,
     tpm: Option<u64>,
+    breaker: Option<BreakerFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,6 +238,7 @@ struct BuilderParts {
     ladder: Option<Vec<Tier>>,
     idle_timeout: Option<Duration>,
     breaker: CircuitBreakerConfig,
+    breakers: Vec<(String, CircuitBreakerConfig)>,
     learning: Option<bool>,
     policies: Vec<(ErrorCategory, CategoryPolicy)>,
     strategy: Option<LoadBalancingStrategy>,
@@ -328,6 +363,13 @@ impl ServeConfig {
         if file.endpoints.is_empty() {
             p.add("no [[endpoints]]: name at least one (name, base_url, models)");
         }
+        // Every breaker table starts from [policy]'s.
+        let breaker = breaker_config(
+            CircuitBreakerConfig::default(),
+            &file.policy.breaker(),
+            "policy",
+            &mut p,
+        );
         let mut names = HashSet::new();
         let mut served: Vec<(String, String)> = Vec::new();
         let mut endpoints = Vec::new();
@@ -340,7 +382,11 @@ impl ServeConfig {
             } else if !names.insert(e.name.clone()) {
                 p.add(format!("{at}: a second endpoint with this name"));
             }
-            if let Some(endpoint) = endpoint_config(e, &at, env, &mut p) {
+            if let Some(mut endpoint) = endpoint_config(e, &at, env, &mut p) {
+                if let Some(b) = &e.breaker {
+                    let at = format!("{at}.breaker");
+                    endpoint = endpoint.breaker(breaker_config(breaker.clone(), b, &at, &mut p));
+                }
                 endpoints.push(endpoint);
             }
             for m in &e.models {
@@ -399,11 +445,28 @@ impl ServeConfig {
             None => (None, Vec::new()),
         };
 
+        // [breakers]
+        let mut breakers = Vec::new();
+        for (target, b) in &file.breakers {
+            if !target_ok(target) {
+                p.add(format!(
+                    "breakers: `{target}` is not served by any endpoint (list it in an \
+                     endpoint's models, or write model@endpoint)"
+                ));
+            }
+            let at = format!("breakers.\"{target}\"");
+            breakers.push((
+                target.clone(),
+                breaker_config(breaker.clone(), b, &at, &mut p),
+            ));
+        }
+
         // [policy]
-        let parts = policy_parts(&file.policy, &mut p).map(|policy| BuilderParts {
+        let parts = policy_parts(&file.policy, breaker, &mut p).map(|policy| BuilderParts {
             endpoints,
             aliases: file.aliases.clone().into_iter().collect(),
             fallbacks,
+            breakers,
             ..policy
         });
 
@@ -473,6 +536,9 @@ impl ServeConfig {
             b = b.chain(alias, chain);
         }
         b = b.fallback_models(parts.fallbacks).breaker(parts.breaker);
+        for (target, breaker) in parts.breakers {
+            b = b.breaker_for(target, breaker);
+        }
         if let Some(n) = parts.max_retries {
             b = b.max_retries(n);
         }
@@ -590,6 +656,55 @@ fn endpoint_config(
     Some(config)
 }
 
+/// `base` with the settings of `f` (at `at` in the file) over it.
+fn breaker_config(
+    base: CircuitBreakerConfig,
+    f: &BreakerFile,
+    at: &str,
+    p: &mut Problems,
+) -> CircuitBreakerConfig {
+    let mut breaker = base;
+    let rate_fields = f.failure_rate.is_some() || f.window_s.is_some() || f.minimum_calls.is_some();
+    match f.failure_threshold {
+        Some(n) if rate_fields => {
+            p.add(format!(
+                "{at}: failure_rate, window_s and minimum_calls do not go with failure_threshold"
+            ));
+            breaker.policy = CircuitBreakerConfig::consecutive_failures(n).policy;
+        }
+        Some(n) => breaker.policy = CircuitBreakerConfig::consecutive_failures(n).policy,
+        None if rate_fields && !matches!(breaker.policy, TripPolicy::FailureRate(_)) => {
+            breaker.policy = CircuitBreakerConfig::default().policy;
+        }
+        None => {}
+    }
+    if let TripPolicy::FailureRate(rate) = &mut breaker.policy {
+        if let Some(pct) = f.failure_rate {
+            rate.failure_rate_threshold = pct;
+        }
+        if let Some(w) = in_range(f.window_s, &format!("{at}.window_s"), p) {
+            rate.window = SlidingWindow::Time(w);
+        }
+        if let Some(n) = f.minimum_calls {
+            rate.minimum_calls = n;
+        }
+    }
+    if let Some(d) = in_range(f.recovery_s, &format!("{at}.recovery_s"), p) {
+        breaker.recovery_timeout = d;
+        breaker.max_recovery_timeout = breaker.max_recovery_timeout.max(d);
+    }
+    if let Some(d) = in_range(f.max_recovery_s, &format!("{at}.max_recovery_s"), p) {
+        breaker.max_recovery_timeout = d;
+    }
+    if let Some(pct) = f.open_growth_percent {
+        breaker.recovery_age_percent = pct;
+    }
+    if let Err(e) = breaker.validate() {
+        p.add(format!("{at}: {e}"));
+    }
+    breaker
+}
+
 /// A positive number of seconds as a duration, or a problem.
 fn seconds(value: Option<f64>, field: &str, p: &mut Problems) -> Option<Duration> {
     in_range(value, &format!("policy.{field}"), p)
@@ -611,7 +726,11 @@ fn in_range(value: Option<f64>, key: &str, p: &mut Problems) -> Option<Duration>
 }
 
 /// The `[policy]` section (everything but the routes).
-fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
+fn policy_parts(
+    f: &PolicyFile,
+    breaker: CircuitBreakerConfig,
+    p: &mut Problems,
+) -> Option<BuilderParts> {
     let before = p.0.len();
     let stream = match f.stream.as_deref() {
         None => None,
@@ -650,33 +769,6 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
             })
             .collect()
     });
-    let mut breaker = match f.failure_threshold {
-        Some(n) => CircuitBreakerConfig::consecutive_failures(n),
-        None => CircuitBreakerConfig::default(),
-    };
-    if let TripPolicy::FailureRate(rate) = &mut breaker.policy {
-        if let Some(pct) = f.failure_rate {
-            rate.failure_rate_threshold = pct;
-        }
-        if let Some(w) = seconds(f.window_s, "window_s", p) {
-            rate.window = SlidingWindow::Time(w);
-        }
-        if let Some(n) = f.minimum_calls {
-            rate.minimum_calls = n;
-        }
-    } else if f.failure_rate.is_some() || f.window_s.is_some() || f.minimum_calls.is_some() {
-        p.add("policy: failure_rate, window_s and minimum_calls do not go with failure_threshold");
-    }
-    if let Some(d) = seconds(f.recovery_s, "recovery_s", p) {
-        breaker.recovery_timeout = d;
-        breaker.max_recovery_timeout = breaker.max_recovery_timeout.max(d);
-    }
-    if let Some(d) = seconds(f.max_recovery_s, "max_recovery_s", p) {
-        breaker.max_recovery_timeout = d;
-    }
-    if let Err(e) = breaker.validate() {
-        p.add(format!("policy: {e}"));
-    }
     let mut policies = Vec::new();
     for (name, action) in &f.on {
         let Ok(category) = name.parse::<ErrorCategory>() else {
@@ -762,6 +854,7 @@ fn policy_parts(f: &PolicyFile, p: &mut Problems) -> Option<BuilderParts> {
         ladder,
         idle_timeout: seconds(f.idle_timeout_s, "idle_timeout_s", p),
         breaker,
+        breakers: Vec::new(),
         learning: f.learning,
         policies,
     };
@@ -850,6 +943,74 @@ mod tests {
             assert!(c.listen.ip().is_loopback());
             assert_eq!(c.route("smart"), Route::AsIs);
             assert!(c.builder().build().is_ok());
+        }
+    }
+
+    #[test]
+    fn breakers_can_be_set_per_endpoint_and_per_model_over_the_policys() {
+        let text = r#"
+            [policy]
+            recovery_s = 5
+            open_growth_percent = 50
+
+            [[endpoints]]
+            name = "primary"
+            base_url = "http://127.0.0.1:9/v1"
+            api_key_env = "SET_KEY"
+            models = ["gpt-4o", "gpt-4o-mini"]
+            breaker = { failure_threshold = 3, max_recovery_s = 60 }
+
+            [breakers]
+            "gpt-4o-mini" = { failure_rate = 70, minimum_calls = 4 }
+            "gpt-4o@primary" = { recovery_s = 1 }
+        "#;
+        let c = ServeConfig::parse(text, &env).unwrap();
+        let parts = &c.builder_parts;
+        assert_eq!(parts.breaker.recovery_timeout, Duration::from_secs(5));
+        assert_eq!(parts.breaker.recovery_age_percent, 50);
+        let endpoint = format!("{:?}", parts.endpoints[0]);
+        assert!(endpoint.contains("failure_threshold: 3"), "{endpoint}");
+        assert!(endpoint.contains("recovery_age_percent: 50"), "{endpoint}");
+        let (name, mini) = &parts.breakers[0];
+        assert_eq!(name, "gpt-4o-mini");
+        let TripPolicy::FailureRate(rate) = &mini.policy else {
+            panic!("{:?}", mini.policy);
+        };
+        assert_eq!((rate.failure_rate_threshold, rate.minimum_calls), (70.0, 4));
+        assert_eq!(
+            mini.recovery_timeout,
+            Duration::from_secs(5),
+            "from [policy]"
+        );
+        let (name, own) = &parts.breakers[1];
+        assert_eq!(name, "gpt-4o@primary");
+        assert_eq!(own.recovery_timeout, Duration::from_secs(1));
+        assert!(c.builder().build().is_ok());
+
+        let bad = r#"
+            [[endpoints]]
+            name = "primary"
+            base_url = "http://127.0.0.1:9/v1"
+            api_key_env = "SET_KEY"
+            models = ["gpt-4o"]
+            breaker = { failure_threshold = 3, failure_rate = 50, recovery_s = -1 }
+
+            [breakers]
+            "nobody" = { failure_threshold = 0 }
+            "gpt-4o" = { probes = 2 }
+        "#;
+        let err = ServeConfig::parse(bad, &env).unwrap_err();
+        assert!(err.contains("unknown field `probes`"), "{err}");
+        let bad = bad.replace("\"gpt-4o\" = { probes = 2 }", "");
+        let err = ServeConfig::parse(&bad, &env).unwrap_err();
+        for problem in [
+            "endpoints[0] (primary).breaker: failure_rate, window_s and minimum_calls do not go \
+             with failure_threshold",
+            "endpoints[0] (primary).breaker.recovery_s: must be between 0 and 86400 seconds",
+            "breakers: `nobody` is not served by any endpoint",
+            "breakers.\"nobody\": ",
+        ] {
+            assert!(err.contains(problem), "{problem} in {err}");
         }
     }
 
