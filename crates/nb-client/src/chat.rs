@@ -17,7 +17,7 @@ use crate::exchange::send;
 use crate::failure::{AttemptError, malformed, own_timeout, transport_failure};
 use crate::observe;
 use crate::request::{ChatRequest, LastBody, cost, serialize};
-use crate::response::ChatResponse;
+use crate::response::{ChatResponse, upstream};
 use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
 use crate::target::HedgeKind;
@@ -101,7 +101,11 @@ impl Create {
 
 impl Create {
     /// One attempt, holding nothing of `self` once started.
-    fn start<'a>(&mut self, inner: &'a Inner, ctx: AttemptCtx) -> Launched<'a, ChatCompletion> {
+    fn start<'a>(
+        &mut self,
+        inner: &'a Inner,
+        ctx: AttemptCtx,
+    ) -> Launched<'a, (ChatCompletion, HeaderMap)> {
         let target = ctx.target.clone();
         let request = self
             .body(&target.model)
@@ -132,6 +136,7 @@ impl Create {
                     .await
                     .map_err(|e| transport_failure(inner, &target, &e))?;
                 validate(inner, &target, &parts.headers, &body)
+                    .map(|completion| (completion, upstream(&parts.headers)))
             };
             // A transport that declares it enforces the deadlines it is
             // given (HyperTransport does) needs no second timer; any other
@@ -149,13 +154,13 @@ impl Create {
 }
 
 impl Attempter for Create {
-    type Output = ChatCompletion;
+    type Output = (ChatCompletion, HeaderMap);
 
     async fn attempt(
         &mut self,
         inner: &Inner,
         ctx: &AttemptCtx,
-    ) -> Result<ChatCompletion, AttemptError> {
+    ) -> Result<Self::Output, AttemptError> {
         self.start(inner, ctx.clone()).await
     }
 
@@ -163,7 +168,7 @@ impl Attempter for Create {
         &mut self,
         inner: &'a Inner,
         ctx: AttemptCtx,
-    ) -> Option<(HedgeKind, Launched<'a, ChatCompletion>)> {
+    ) -> Option<(HedgeKind, Launched<'a, Self::Output>)> {
         Some((HedgeKind::Completion, self.start(inner, ctx)))
     }
 }
@@ -238,7 +243,7 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
         None => None,
     };
     match cascade::run(inner, &mut call, &mut create).await {
-        Ok((completion, lease)) => {
+        Ok(((completion, upstream_headers), lease)) => {
             let target = lease.target.clone();
             let now = lease.ended;
             lease.succeed(inner, &mut call, now);
@@ -259,6 +264,7 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
                 endpoint: Arc::clone(&target.endpoint.name),
                 attempts: call.attempts,
                 degradation: None,
+                upstream_headers,
             })
         }
         Err(error) => degrade::answer(inner, cache_key, error),

@@ -41,6 +41,7 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
                     source: DegradationSource::LastGood { age },
                     error,
                 })),
+                upstream_headers: http::HeaderMap::new(),
             });
         }
     }
@@ -68,6 +69,7 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
             source: DegradationSource::Static,
             error,
         })),
+        upstream_headers: http::HeaderMap::new(),
     })
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderMap;
 use nb_transport::{ChatCompletion, Usage};
 
 use crate::attempt::Attempt;
@@ -51,9 +52,38 @@ pub struct ChatResponse {
     pub(crate) endpoint: Arc<str>,
     pub(crate) attempts: Vec<Attempt>,
     pub(crate) degradation: Option<Box<Degraded>>,
+    pub(crate) upstream_headers: HeaderMap,
+}
+
+/// The headers of a provider's answer worth passing on ([`upstream`]).
+fn kept_header(name: &str) -> bool {
+    name == "x-request-id"
+        || name == "request-id"
+        || name.starts_with("x-ratelimit-")
+        || name.starts_with("anthropic-ratelimit-")
+}
+
+/// The headers of a provider's answer worth passing on to whoever asked:
+/// its request id (`x-request-id`, Anthropic's `request-id`) and its
+/// rate-limit headers (`x-ratelimit-*`, `anthropic-ratelimit-*`).
+pub(crate) fn upstream(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for (name, value) in headers {
+        if kept_header(name.as_str()) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
 }
 
 impl ChatResponse {
+    /// The serving answer's request id and rate-limit headers, as the
+    /// provider sent them (`x-request-id` or `request-id`, `x-ratelimit-*`,
+    /// `anthropic-ratelimit-*`); empty for a degraded answer.
+    pub fn upstream_headers(&self) -> &HeaderMap {
+        &self.upstream_headers
+    }
+
     /// The model that served this answer (never a failed attempt's);
     /// `"neuralbridge:static"` for a static degraded answer.
     pub fn served_by(&self) -> &str {

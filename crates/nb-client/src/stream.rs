@@ -30,7 +30,7 @@ use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
 use crate::request::{ChatRequest, LastBody, cost, serialize};
-use crate::response::Degraded;
+use crate::response::{Degraded, upstream};
 use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
 use crate::time::{later, now};
@@ -132,6 +132,8 @@ struct Opened {
     stream: nb_transport::ChunkStream,
     buffered: Vec<ChatCompletionChunk>,
     prefill: bool,
+    /// The response head's request id and rate-limit headers.
+    headers: http::HeaderMap,
 }
 
 impl fmt::Debug for Opened {
@@ -255,10 +257,10 @@ impl Open<'_> {
                 total: None,
             });
             let open = async {
-                let (_, body) = match send(inner, target, request, options).await {
-                    Ok(sent) => {
+                let (headers, body) = match send(inner, target, request, options).await {
+                    Ok((parts, body)) => {
                         head.store(true, Ordering::Relaxed);
-                        sent
+                        (upstream(&parts.headers), body)
                     }
                     Err(AttemptError::Failed(mut f)) => {
                         // A 4xx invalid request to a prefilled request: the
@@ -278,7 +280,7 @@ impl Open<'_> {
                             let content = carries_content(&chunk);
                             buffered.push(chunk);
                             if content {
-                                return Ok((stream, buffered));
+                                return Ok((stream, buffered, headers));
                             }
                         }
                         // `[DONE]` before any content or finish reason: an
@@ -305,10 +307,11 @@ impl Open<'_> {
                 }
             };
             match tokio::time::timeout_at(ctx.deadline.into(), open).await {
-                Ok(result) => result.map(|(stream, buffered)| Opened {
+                Ok(result) => result.map(|(stream, buffered, headers)| Opened {
                     stream,
                     buffered,
                     prefill,
+                    headers,
                 }),
                 Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::FirstByte)),
             }
@@ -398,6 +401,14 @@ impl ChatStream {
         Some(&current.lease.target.model)
     }
 
+    /// The serving answer's request id and rate-limit headers, as the
+    /// provider sent them with its response head (see
+    /// [`ChatResponse::upstream_headers`](crate::ChatResponse::upstream_headers));
+    /// `None` when [`served_by`](Self::served_by) is.
+    pub fn upstream_headers(&self) -> Option<&http::HeaderMap> {
+        Some(&self.state.as_ref()?.current.as_ref()?.headers)
+    }
+
     /// The attempts so far (the serving one is added when it ends); empty
     /// while a poll of the [`Stream`] implementation is pending.
     pub fn attempts(&self) -> &[Attempt] {
@@ -430,6 +441,7 @@ impl Stream for ChatStream {
 struct Current {
     stream: nb_transport::ChunkStream,
     lease: Lease,
+    headers: http::HeaderMap,
 }
 
 /// The state of a streamed answer, behind [`ChatStream`].
@@ -576,6 +588,7 @@ impl StreamState {
         self.current = Some(Current {
             stream: opened.stream,
             lease,
+            headers: opened.headers,
         });
     }
 

@@ -2687,3 +2687,24 @@ async fn breakers_can_be_set_per_endpoint_per_model_and_per_target() {
         .unwrap_err();
     assert!(matches!(err, BuildError::Breaker(_)), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_serving_answers_request_id_and_rate_limit_headers_are_kept() {
+    let mock = scripted(|model, _| match model {
+        "primary" => down(model).header(HeaderName::from_static("x-request-id"), "req_failed"),
+        m => ok(m)
+            .header(HeaderName::from_static("x-request-id"), "req_served")
+            .header(
+                HeaderName::from_static("x-ratelimit-remaining-tokens"),
+                "1000",
+            )
+            .header(HeaderName::from_static("set-cookie"), "not=kept"),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    let kept = response.upstream_headers();
+    assert_eq!(kept["x-request-id"], "req_served", "the serving attempt's");
+    assert_eq!(kept["x-ratelimit-remaining-tokens"], "1000");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}

@@ -679,6 +679,7 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             let attempts = response.attempts().len();
             let served_by = response.served_by().to_owned();
             let endpoint = response.endpoint().to_owned();
+            let upstream = response.upstream_headers().clone();
             // The model as the provider named it (the configured name that
             // served is in `x-neuralbridge-served-by`).
             let mut completion = response.into_completion();
@@ -688,6 +689,7 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             complete_identity(&mut completion);
             let mut r = json(StatusCode::OK, &completion);
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
+            forward(&mut r, upstream);
             r
         }
         Err(e) => {
@@ -717,6 +719,7 @@ async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response
     // The serving attempt joins `attempts()` only when it ends.
     let attempts = stream.attempts().len() + 1;
     let served_by = stream.served_by().unwrap_or_default().to_owned();
+    let upstream = stream.upstream_headers().cloned().unwrap_or_default();
     state.metrics.first_token(&served_by, started.elapsed());
     let (tx, body) = ChannelBody::channel(32);
     let ends = relay::Ends {
@@ -732,7 +735,20 @@ async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     annotate(&mut r, attempts, Some((&served_by, "")));
+    forward(&mut r, upstream);
     r
+}
+
+/// Passes on the serving answer's request id and rate-limit headers, as the provider sent
+/// them (what the client keeps: `x-request-id`, `request-id`, `x-ratelimit-*`,
+/// `anthropic-ratelimit-*`), so a caller's SDK sees its provider's.
+fn forward(r: &mut Response<ResBody>, upstream: ::http::HeaderMap) {
+    let h = r.headers_mut();
+    for (name, value) in upstream {
+        if let Some(name) = name {
+            h.append(name, value);
+        }
+    }
 }
 
 /// Adds the `x-neuralbridge-*` headers: attempts, and the model and endpoint that served.

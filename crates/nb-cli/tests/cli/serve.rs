@@ -49,6 +49,23 @@ name = "leaky"
 [[models.rules]]
 fault = { kind = "custom", status = 401, body = '{"error":{"message":"Incorrect API key provided: sk-mock-upstream-key. Bearer sk-mock-upstream-key","type":"invalid_request_error","code":"invalid_api_key"}}' }
 
+# Answers with the provider's request id and rate-limit headers, whole and streamed.
+[[models]]
+name = "identified"
+[[models.rules]]
+streaming = false
+fault = { kind = "custom", status = 200, body = '{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"identified-2026","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}', headers = { "x-request-id" = "req_upstream_1", "x-ratelimit-remaining-requests" = "99", "x-other" = "not passed on" } }
+[[models.rules]]
+streaming = true
+fault = { kind = "custom", status = 200, content_type = "text/event-stream", body = """
+data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"identified-2026","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}
+
+data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"identified-2026","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+data: [DONE]
+
+""", headers = { "request-id" = "req_upstream_2", "anthropic-ratelimit-requests-remaining" = "7" } }
+
 # The same, for a streamed call: a rejected key opens its target's breaker at once.
 [[models]]
 name = "leaky-stream"
@@ -95,7 +112,7 @@ timeout_ladder = [5]
 name = "mock"
 base_url = "{mock_url}"
 api_key_env = "NB_TEST_MOCK_KEY"
-models = ["primary", "backup", "cutter", "down-a", "down-b", "slow", "leaky", "leaky-stream"]
+models = ["primary", "backup", "cutter", "down-a", "down-b", "slow", "leaky", "leaky-stream", "identified"]
 
 [aliases]
 smart = ["primary", "backup"]
@@ -332,6 +349,31 @@ async fn a_fallback_serves_the_call_and_health_shows_it() {
         "{}",
         h["recommendations"]
     );
+}
+
+#[tokio::test]
+async fn the_providers_request_id_and_rate_limit_headers_reach_the_caller() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "identified", false).await;
+    let r = s.chat(hello("identified"), None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("x-request-id"), "req_upstream_1");
+    assert_eq!(r.header("x-ratelimit-remaining-requests"), "99");
+    assert_eq!(r.header("x-other"), "", "only the id and the limits");
+    assert_eq!(
+        r.json()["model"],
+        "identified-2026",
+        "as the provider named it"
+    );
+    assert_eq!(r.header("x-neuralbridge-served-by"), "identified");
+
+    let mut body = hello("identified");
+    body["stream"] = json!(true);
+    let r = s.chat(body, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("request-id"), "req_upstream_2");
+    assert_eq!(r.header("anthropic-ratelimit-requests-remaining"), "7");
+    assert_eq!(sse_events(&r.body).last().unwrap(), "[DONE]");
 }
 
 #[tokio::test]
