@@ -530,7 +530,15 @@ impl CallState {
         if self.blame.is_request(d, target) {
             return (Decision::Stop, None);
         }
-        let policy = inner.settings.policies.get(d.category);
+        // An invalid request about the target's setup (a wrong path, an
+        // operation the deployment does not offer) fails every request
+        // there: it is handled as a missing model, elsewhere at once.
+        let category = if d.about_target {
+            ErrorCategory::ModelNotFound
+        } else {
+            d.category
+        };
+        let policy = inner.settings.policies.get(category);
         if policy.rotates_key()
             && let Some(k) = key
         {
@@ -643,6 +651,7 @@ impl Lease {
         use ErrorCategory as C;
         let latency = now.saturating_duration_since(self.started);
         let category = diagnosis.as_ref().map(|d| d.category);
+        let about_target = diagnosis.as_ref().is_some_and(|d| d.about_target);
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
         let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
         let attempt = self.attempt(call, latency, diagnosis, decision);
@@ -672,19 +681,24 @@ impl Lease {
                 }
                 balancer.finish(self.inflight, responsive, true, now);
             }
+            // Holds for every call until the account, the key or the model
+            // changes (or the target's setup: `about_target`): the next calls
+            // skip the target at once, and probes find out when it is back
+            // (a key pool tries its next key first).
+            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => {
+                self.permit.persistent_failure(now);
+                balancer.finish(self.inflight, latency, false, now);
+            }
+            Some(C::InvalidRequest) if about_target => {
+                self.permit.persistent_failure(now);
+                balancer.finish(self.inflight, latency, false, now);
+            }
             Some(C::InvalidRequest | C::ContextLength | C::ContentFilter) => {
                 self.permit.ignored();
                 drop(self.inflight);
             }
             Some(C::RateLimit) => {
                 self.permit.rate_limited(now, retry_after);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-            // Holds for every call until the account, the key or the model
-            // changes: the next calls skip the target at once, and probes
-            // find out when it is back (a key pool tries its next key first).
-            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => {
-                self.permit.persistent_failure(now);
                 balancer.finish(self.inflight, latency, false, now);
             }
             Some(C::Auth) if self.target.endpoint.keys.len() <= 1 => {

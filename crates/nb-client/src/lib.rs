@@ -91,7 +91,7 @@
 //! | `auth` | rotate to the endpoint's next untried key (not a retry); when none is left, fall back (an endpoint with a single key: its breaker opens at once) |
 //! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
 //! | `content_filter` | fail with the reason |
-//! | `invalid_request` | fail at once |
+//! | `invalid_request` | fail at once; one about the target's setup (`Diagnosis::about_target`: a wrong path, an operation the deployment does not offer) as `model_not_found` |
 //! | `timeout` | our own timer (a hung provider): fall back, never the same target again in this call; a 408/504/524 from the server: elsewhere first, then at most one retry |
 //!
 //! This table is the one decision authority: the [`Diagnosis`] only

@@ -2708,3 +2708,37 @@ async fn the_serving_answers_request_id_and_rate_limit_headers_are_kept() {
     assert_eq!(kept["x-ratelimit-remaining-tokens"], "1000");
     assert_eq!(kept.len(), 2, "{kept:?}");
 }
+
+/// An invalid request about the target's setup (here a 404 that names no
+/// model: a wrong route) fails every request there, so the call goes
+/// elsewhere and the target's breaker opens; one about the content stops.
+#[tokio::test(start_paused = true)]
+async fn an_invalid_request_about_the_target_falls_back_and_opens_its_breaker() {
+    let mock = scripted(|model, _| match model {
+        "primary" => error(404, json!({"detail": "Not Found"})),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    let first = response.attempts()[0].diagnosis().unwrap();
+    assert_eq!(first.category, ErrorCategory::InvalidRequest);
+    assert!(first.about_target);
+    let primary = client
+        .targets()
+        .into_iter()
+        .find(|t| t.model == "primary")
+        .unwrap();
+    assert_eq!(primary.breaker, CircuitState::Open);
+
+    let mock = scripted(|_, _| {
+        openai_error(
+            400,
+            "invalid_request_error",
+            "Invalid value for 'temperature'",
+        )
+    });
+    let client = builder(&mock).build().unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert_eq!(err.attempts().len(), 1, "the request itself is wrong");
+}

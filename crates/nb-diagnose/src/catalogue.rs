@@ -44,6 +44,9 @@ pub(crate) struct Entry {
     pub(crate) success_only: bool,
     /// The literal must not touch a letter, digit or `_` on either side.
     pub(crate) word: bool,
+    /// An invalid request about the target's setup, not the request's content
+    /// ([`Diagnosis::about_target`](crate::Diagnosis::about_target)).
+    pub(crate) target: bool,
 }
 
 const fn e(
@@ -62,6 +65,7 @@ const fn e(
         shrink: false,
         success_only: false,
         word: false,
+        target: false,
     }
 }
 
@@ -84,6 +88,10 @@ impl Entry {
     }
     const fn word(mut self) -> Self {
         self.word = true;
+        self
+    }
+    const fn target(mut self) -> Self {
+        self.target = true;
         self
     }
 }
@@ -110,7 +118,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 80, &["rate limit reached for", "exceeded token rate limit", "exceeded call rate limit", "token rate limit", "ratelimitreached", "requests rate limit exceeded"]),
     e(RateLimit, "rate_limit", 85, &["limit_requests", "requests_rate_limit_exceeded"]).of(DashScope),
     e(RateLimit, "tokens_per_period", 82, &["too many tokens per", "too many requests per"]),
-    e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate", "slow_down"]),
+    e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate"]),
+    e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
+    // A usage window that resets (a five-hour or a weekly plan window).
+    e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
@@ -122,13 +133,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
-    e(QuotaExhausted, "arrearage", 92, &["arrearage", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
+    e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完"]).of(DashScope),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
-    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account"]),
+    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
+    e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // ---------------------------------------------------------------------- auth
@@ -153,6 +165,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
+    e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
+    e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
@@ -160,11 +174,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist"]).of(AzureOpenAi),
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
-    e(ModelNotFound, "no_endpoints", 88, &["no endpoints found", "no allowed providers are available"]).of(OpenRouter),
+    e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
-    e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid", "on-demand throughput isn't supported", "on-demand throughput isn’t supported"]),
-    e(ModelNotFound, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi),
+    e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
     e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
@@ -172,8 +185,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
     // ------------------------------------------------------------ context_length
-    e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
-    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "string_above_max_length", "exceeds the maximum number of tokens", "request_too_large", "maximum allowed number of bytes"]),
+    e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
+    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "string_above_max_length", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]),
@@ -187,12 +200,24 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
+    // What the request asks for, not the model: a wrong path, an object that
+    // does not exist, an unsupported mode, a payload over a byte limit.
+    e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "could not route to"]).target(),
+    e(InvalidRequest, "resource_not_found", 85, &["previous_response_not_found", "previous response with id"]),
+    e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
+    e(InvalidRequest, "provider_policy", 95, &["matching your data policy", "no allowed providers are available"]).target(),
+    e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
+    e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
+    e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
+    e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     e(InvalidRequest, "validation_error", 50, &["input validation error", "validationexception", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // --------------------------------------------------------------- server_error
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
     e(ServerError, "api_error", 72, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
+    e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
+    e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     e(ServerError, "upstream_error", 50, &["upstream connect error", "upstream error", "bad gateway", "bad_gateway"]),
@@ -205,22 +230,32 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
-    e(Overloaded, "service_unavailable", 48, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
-    e(Overloaded, "unavailable", 35, &["unavailable"]).word(),
+    // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
+    e(Overloaded, "slow_down", 73, &["slow_down"]),
+    e(Overloaded, "capacity", 85, &["no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
+    // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
+    e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
+    e(Overloaded, "unavailable", 27, &["unavailable"]).word(),
     // ------------------------------------------------------------------- timeout
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
     e(Timeout, "deadline_exceeded", 80, &["deadline_exceeded", "deadline exceeded", "超时"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
+    e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
-    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
+    e(Network, "connection_reset", 80, &["prematurely closed before response"]),
+    e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
+    // Below "timed out": reqwest says both for a timeout.
+    e(Network, "connect_failed", 44, &["error sending request for url"]),
+    e(Network, "tls", 70, &["ssl_error_syscall"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
@@ -232,6 +267,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
+    // A body cut mid-read, as HTTP stacks word it.
+    e(StreamInterrupted, "stream_interrupted", 80, &["transfer closed with outstanding read data", "was not closed cleanly", "response payload is not completed", "clientpayloaderror", "end of file before message length", "error decoding response body", "chunkedencodingerror", "invalidchunklength", "provider disconnected"]),
     // Whole words: "upstream error" is not a stream error.
     e(StreamInterrupted, "stream_error", 70, &["during streaming", "error in stream", "stream error"]).word(),
     e(StreamInterrupted, "stream_interrupted", 75, &["stream ended", "stream closed", "stream interrupted", "premature close", "prematurely", "ended without", "without [done]", "incomplete stream"]).success_only(),
@@ -409,7 +446,7 @@ pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, Sub)> {
         404 => (ModelNotFound, Sub::NotFound),
         408 => (Timeout, Sub::RequestTimeout),
         409 => (ServerError, Sub::Conflict),
-        413 => (ContextLength, Sub::RequestTooLarge),
+        413 => (InvalidRequest, Sub::RequestTooLarge),
         422 => (InvalidRequest, Sub::UnprocessableRequest),
         429 => (RateLimit, Sub::RateLimit),
         498 => (Overloaded, Sub::CapacityExceeded),

@@ -57,6 +57,12 @@ pub struct Diagnosis {
     pub suggestions: Cow<'static, [FixSuggestion]>,
     /// The provider's own error fields, when the body or message had them.
     pub provider_error: Option<ProviderError>,
+    /// For an `invalid_request`: the target's setup is wrong, not the
+    /// request's content (a wrong path or base URL, an operation or a
+    /// throughput mode the deployment does not offer, an account's data or
+    /// provider policy). Every request to this target fails the same way,
+    /// so another target may well serve it.
+    pub about_target: bool,
 }
 
 #[cfg(feature = "serde")]

@@ -13,7 +13,6 @@ use crate::catalogue::{
 use crate::failure::H;
 use crate::json::{self, Fields, Text};
 use crate::matcher::Matcher;
-use crate::provider::contains_ignore_case;
 use crate::waits;
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ResponseHeaders, Rule, RuleError, Severity,
@@ -23,6 +22,7 @@ use crate::{Provider, detect_provider, profiles};
 
 mod report;
 mod scan;
+mod success;
 
 pub(crate) use report::redact;
 use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
@@ -110,11 +110,12 @@ impl Compiled {
             entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
         }
         for (signal, literals) in SIGNALS {
-            // Object names must be whole words ("file", not "profile").
-            let b = if *signal == Signal::Resource {
-                Boundary::Both
-            } else {
-                Boundary::Start
+            // Object names must be whole words ("file", not "profile");
+            // a window may sit inside a quota id ("RequestsPerDayPerProject").
+            let b = match signal {
+                Signal::Resource => Boundary::Both,
+                Signal::Periodic => Boundary::None,
+                _ => Boundary::Start,
             };
             entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
         }
@@ -193,6 +194,8 @@ struct RuleData {
     retryable: Option<bool>,
     shrink: bool,
     success_only: bool,
+    /// About the target's setup ([`Diagnosis::about_target`]).
+    target: bool,
 }
 
 impl RuleData {
@@ -206,6 +209,7 @@ impl RuleData {
             retryable: e.retryable,
             shrink: e.shrink,
             success_only: e.success_only,
+            target: e.target,
         }
     }
 
@@ -219,6 +223,7 @@ impl RuleData {
             retryable: r.retryable,
             shrink: false,
             success_only: false,
+            target: false,
         }
     }
 }
@@ -395,7 +400,10 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Secret) => ev.secret = true,
-                What::Signal(Signal::Model) => ev.model_at = Some(end),
+                What::Signal(Signal::Model) => {
+                    ev.model_at = Some(end);
+                    ev.model_named = true;
+                }
                 What::Signal(Signal::Resource) => ev.resource_at = Some(end),
                 What::Signal(Signal::Missing) => {
                     // A model shortly before "not found" is what is missing
@@ -447,130 +455,6 @@ impl DiagnosisEngine {
             self.scan(&t[..t.len().min(256)], ev, 2);
         }
         self.classify(ev, fields, Some(status), false)
-    }
-
-    /// A 2xx response given for diagnosis, or a body the caller rejected.
-    fn success_body<'b>(
-        &self,
-        body: &'b [u8],
-        headers: &ResponseHeaders<'_>,
-        reason: Option<&str>,
-        ev: &mut Evidence,
-        fields: &mut Fields<'b>,
-    ) -> Verdict {
-        let sse_header = headers
-            .at(H::ContentType)
-            .is_some_and(|ct| contains_ignore_case(&ct[..ct.len().min(256)], b"event-stream"));
-        let trimmed = body.trim_ascii_start();
-        let sse_body = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
-        // A JSON error sent under an event-stream content type is still JSON.
-        if sse_body || (sse_header && !starts_json(trimmed)) {
-            return self.sse(body, reason, ev, fields);
-        }
-        let body = head(body);
-        let trimmed = body.trim_ascii();
-        if trimmed.is_empty() {
-            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
-        }
-        if starts_json(trimmed) {
-            *fields = json::scan(trimmed, false);
-            if fields.has_error {
-                return self.error_in_success(body, ev, fields);
-            }
-            if fields.filtered {
-                return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
-            }
-            if !fields.complete {
-                return Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85);
-            }
-            return complete_success(reason);
-        }
-        if trimmed.starts_with(b"<") {
-            return Verdict::new(ErrorCategory::MalformedResponse, Sub::HtmlPage, 80);
-        }
-        self.scan(body, ev, 0);
-        let v = self.classify(ev, fields, None, true);
-        if v.priority >= 50 {
-            v
-        } else {
-            Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
-        }
-    }
-
-    /// An error object inside a success response (OpenRouter relays upstream
-    /// errors with a 200 and the upstream status in `error.code`).
-    fn error_in_success(&self, body: &[u8], ev: &mut Evidence, fields: &Fields<'_>) -> Verdict {
-        self.scan_text(body, fields, ev);
-        let status = fields.numeric_status.filter(|s| *s >= 400);
-        let v = self.classify(ev, fields, status, true);
-        if v.category == ErrorCategory::Unknown {
-            Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
-        } else {
-            v
-        }
-    }
-
-    /// A streamed body: an error event, a safety stop, or no finish signal.
-    fn sse<'b>(
-        &self,
-        body: &'b [u8],
-        reason: Option<&str>,
-        ev: &mut Evidence,
-        fields: &mut Fields<'b>,
-    ) -> Verdict {
-        let tail = if body.len() > MAX_BODY_BYTES {
-            let t = &body[body.len() - MAX_BODY_BYTES..];
-            // Drop the partial first line.
-            t.iter()
-                .position(|c| *c == b'\n')
-                .map_or(&t[..0], |i| &t[i + 1..])
-        } else {
-            body
-        };
-        let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
-        let mut error_next = false;
-        let mut error: Option<Fields<'b>> = None;
-        for line in tail.split(|c| *c == b'\n') {
-            let line = line.trim_ascii();
-            if let Some(name) = line.strip_prefix(b"event:") {
-                let name = name.trim_ascii();
-                error_next = name == b"error";
-                finished |= name == b"message_stop";
-                continue;
-            }
-            let Some(data) = line.strip_prefix(b"data:") else {
-                continue;
-            };
-            let data = data.trim_ascii();
-            if data == b"[DONE]" {
-                done = true;
-                continue;
-            }
-            let f = json::scan(data, false);
-            if (f.has_error || error_next) && error.is_none() {
-                error = Some(f);
-            }
-            finished |= f.finished;
-            filtered |= f.filtered;
-            truncated = !f.complete;
-            error_next = false;
-        }
-        if let Some(f) = error {
-            *fields = f;
-            return self.error_in_success(tail, ev, fields);
-        }
-        if filtered {
-            return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
-        }
-        if !(done || finished) {
-            let sub = if truncated {
-                Sub::TruncatedEvent
-            } else {
-                Sub::NoFinishSignal
-            };
-            return Verdict::new(ErrorCategory::StreamInterrupted, sub, 85);
-        }
-        complete_success(reason)
     }
 
     /// Only an error text, maybe with a status.
@@ -721,14 +605,29 @@ impl DiagnosisEngine {
             v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
         }
         let by_status = status.and_then(status_rule);
+        // An HTTP error status came over a working connection: network words
+        // in its text ("proxy error") describe a hop behind the responder.
+        let network_words = v.category == ErrorCategory::Network && v.priority < 85;
         if let Some((category, sub)) = by_status
-            && (v.priority < 30 || (cdn_status(status) && v.priority < 90))
+            && (v.priority < 30 || network_words || (cdn_status(status) && v.priority < 90))
         {
             // A CDN's own status (Cloudflare 520-527) comes with the CDN's
             // page, whose prose ("the origin may be overloaded") describes
             // the CDN failure, not the provider's: the status decides.
             let priority = if cdn_status(status) { 85 } else { 30 };
             v = Verdict::new(category, sub, priority);
+        }
+        if status == Some(404)
+            && v.category == ErrorCategory::ModelNotFound
+            && v.priority < 80
+            && !ev.model_named
+        {
+            // A 404 that never says "model" is about the path or an object
+            // the request names: a wrong base URL or route, not a model.
+            v = Verdict {
+                target: true,
+                ..Verdict::new(ErrorCategory::InvalidRequest, Sub::NotFound, v.priority)
+            };
         }
         let quota_like = matches!(
             v.category,
@@ -859,6 +758,8 @@ impl DiagnosisEngine {
             root_cause,
             suggestions,
             provider_error: provider_error(fields, headers, ev.secret),
+            about_target: category == ErrorCategory::InvalidRequest
+                && (v.target || rule.is_some_and(|r| r.target)),
         }
     }
 }
@@ -891,6 +792,8 @@ struct Verdict {
     phase: Option<TimeoutPhase>,
     /// The HTTP status alone would have said the same.
     agrees: bool,
+    /// An invalid request about the target's setup ([`Diagnosis::about_target`]).
+    target: bool,
 }
 
 impl Verdict {
@@ -903,6 +806,7 @@ impl Verdict {
             status: None,
             phase: None,
             agrees: false,
+            target: false,
         }
     }
 }
@@ -924,6 +828,8 @@ struct Evidence {
     model_at: Option<usize>,
     /// "not found" (or similar) shortly after "model".
     model_missing: bool,
+    /// The text says "model" somewhere.
+    model_named: bool,
     /// Where the last [`Signal::Resource`] word ended, in the current haystack.
     resource_at: Option<usize>,
     /// "not found" (or similar) shortly after an object that is not a model.
@@ -960,13 +866,6 @@ fn entry(p: &str, what: What, boundary: Boundary) -> (&str, Target) {
 
 fn rule_id(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-fn complete_success(reason: Option<&str>) -> Verdict {
-    match reason {
-        Some(_) => Verdict::new(ErrorCategory::MalformedResponse, Sub::ValidationFailed, 70),
-        None => Verdict::new(ErrorCategory::Unknown, Sub::SuccessResponse, 0),
-    }
 }
 
 fn timeout_sub(phase: TimeoutPhase) -> Sub {

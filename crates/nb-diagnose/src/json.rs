@@ -214,6 +214,11 @@ enum Key {
     HttpStatus,
     Object,
     Param,
+    /// Baidu's `error_msg` beside its `error_code`, in a 200: an error.
+    ErrorMsg,
+    /// An AWS event-stream exception as a JSON key (`internalServerException`,
+    /// `modelStreamErrorException`): an error.
+    Exception,
     Other,
 }
 
@@ -243,7 +248,7 @@ fn classify(raw: &[u8]) -> Key {
 
 /// The key, ignoring case, `_`, `-` and `$`.
 fn normalised(raw: &[u8]) -> Key {
-    let mut buf = [0u8; 24];
+    let mut buf = [0u8; 32];
     let mut n = 0;
     for &c in raw {
         if matches!(c, b'_' | b'-' | b'$') {
@@ -271,6 +276,8 @@ fn normalised(raw: &[u8]) -> Key {
         b"httpstatuscode" | b"rawstatuscode" | b"statuscode" => Key::HttpStatus,
         b"object" => Key::Object,
         b"param" => Key::Param,
+        b"errormsg" => Key::ErrorMsg,
+        k if k.ends_with(b"exception") => Key::Exception,
         _ => Key::Other,
     }
 }
@@ -476,7 +483,7 @@ impl<'a> Parser<'a> {
             escaped: true,
         };
         match &self.path[..self.path_len] {
-            [Key::Error] => self.out.has_error = true,
+            [Key::Error] | [Key::Exception] => self.out.has_error = true,
             [Key::Error, Key::Message] => {
                 self.out.error_message.get_or_insert(t);
             }
@@ -523,6 +530,10 @@ impl<'a> Parser<'a> {
             [Key::Error, Key::Metadata, Key::ProviderName] if is_str => set(&mut out.upstream),
             [Key::Error, Key::Param] if is_str => set(&mut out.param),
             [Key::Message] if is_str => set(&mut out.top_message),
+            [Key::ErrorMsg] if is_str => {
+                out.has_error = true;
+                set(&mut out.error_message);
+            }
             [Key::Type] if is_str => {
                 if t.is("error") {
                     out.has_error = true;

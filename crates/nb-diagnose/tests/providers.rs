@@ -223,7 +223,8 @@ fn openai() {
             OPENAI,
             Some(503),
             "Error code: 503 - {'error': {'message': 'Slow Down', 'type': 'slow_down', 'param': None, 'code': 'slow_down'}}",
-            RateLimit,
+            // OpenAI's 503 Slow Down is capacity, not the caller's own rate.
+            Overloaded,
             true,
         ),
     ]);
@@ -255,7 +256,9 @@ fn azure() {
             AZURE,
             404,
             r#"{"error":{"code":"404","message":"Resource not found"}}"#,
-            ModelNotFound,
+            // A 404 that never names a model: a wrong route or base URL,
+            // about the target's setup (the client falls back all the same).
+            InvalidRequest,
             false,
         ),
         http(
@@ -271,7 +274,8 @@ fn azure() {
             AZURE,
             400,
             r#"{"error":{"code":"OperationNotSupported","message":"The chatCompletion operation does not work with the specified model, text-embedding-ada-002. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."}}"#,
-            ModelNotFound,
+            // The deployment's setup, not a missing model.
+            InvalidRequest,
             false,
         ),
         http(
@@ -366,7 +370,8 @@ fn anthropic() {
             ANTHROPIC,
             413,
             r#"{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}"#,
-            ContextLength,
+            // A byte limit on the payload, not the context window.
+            InvalidRequest,
             false,
         ),
         http(
@@ -1540,7 +1545,7 @@ fn sdk_printouts_and_wrappers() {
         ),
         (
             "An error occurred (ValidationException) when calling the InvokeModel operation: Invocation of model ID anthropic.claude-3-5-sonnet-20241022-v2:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
-            ModelNotFound,
+            InvalidRequest,
             false,
         ),
         (

@@ -1,0 +1,178 @@
+//! A 2xx response given for diagnosis (or a body the caller rejected): an
+//! error object inside it, a JSON-lines error, a broken or empty body, an
+//! HTML page, or a stream that errs, is cut, or never finishes.
+
+use super::scan::{head, starts_json};
+use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict};
+use crate::ErrorCategory;
+use crate::catalogue::Sub;
+use crate::failure::{H, ResponseHeaders};
+use crate::json::{self, Fields};
+use crate::provider::contains_ignore_case;
+
+impl DiagnosisEngine {
+    /// A 2xx response given for diagnosis, or a body the caller rejected.
+    pub(super) fn success_body<'b>(
+        &self,
+        body: &'b [u8],
+        headers: &ResponseHeaders<'_>,
+        reason: Option<&str>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let sse_header = headers
+            .at(H::ContentType)
+            .is_some_and(|ct| contains_ignore_case(&ct[..ct.len().min(256)], b"event-stream"));
+        let trimmed = body.trim_ascii_start();
+        // A stream may open with comments (`: keep-alive`) before its events.
+        let sse_body = trimmed.starts_with(b"data:")
+            || trimmed.starts_with(b"event:")
+            || trimmed.starts_with(b":");
+        // A JSON error sent under an event-stream content type is still JSON.
+        if sse_body || (sse_header && !starts_json(trimmed)) {
+            return self.sse(body, reason, ev, fields);
+        }
+        let body = head(body);
+        let trimmed = body.trim_ascii();
+        if trimmed.is_empty() {
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
+        }
+        if starts_json(trimmed) {
+            *fields = json::scan(trimmed, false);
+            if !fields.has_error
+                && !fields.complete
+                && let Some(line) = ndjson_error(trimmed)
+            {
+                // Ollama streams JSON lines; an error comes as one of them.
+                *fields = json::scan(line, false);
+                return self.error_in_success(line, ev, fields);
+            }
+            if fields.has_error {
+                return self.error_in_success(body, ev, fields);
+            }
+            if fields.filtered {
+                return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
+            }
+            if !fields.complete {
+                return Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85);
+            }
+            return complete_success(reason);
+        }
+        if trimmed.starts_with(b"<") {
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::HtmlPage, 80);
+        }
+        self.scan(body, ev, 0);
+        let v = self.classify(ev, fields, None, true);
+        if v.priority >= 50 {
+            v
+        } else {
+            Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
+        }
+    }
+
+    /// An error object inside a success response (OpenRouter relays upstream
+    /// errors with a 200 and the upstream status in `error.code`).
+    fn error_in_success(&self, body: &[u8], ev: &mut Evidence, fields: &Fields<'_>) -> Verdict {
+        self.scan_text(body, fields, ev);
+        let status = fields.numeric_status.filter(|s| *s >= 400);
+        let v = self.classify(ev, fields, status, true);
+        if v.category == ErrorCategory::Unknown {
+            Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
+        } else {
+            v
+        }
+    }
+
+    /// A streamed body: an error event, a safety stop, or no finish signal.
+    fn sse<'b>(
+        &self,
+        body: &'b [u8],
+        reason: Option<&str>,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        let tail = if body.len() > MAX_BODY_BYTES {
+            let t = &body[body.len() - MAX_BODY_BYTES..];
+            // Drop the partial first line.
+            t.iter()
+                .position(|c| *c == b'\n')
+                .map_or(&t[..0], |i| &t[i + 1..])
+        } else {
+            body
+        };
+        let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
+        let mut error_next = false;
+        let mut error: Option<Fields<'b>> = None;
+        for line in tail.split(|c| *c == b'\n') {
+            let line = line.trim_ascii();
+            if let Some(name) = line.strip_prefix(b"event:") {
+                let name = name.trim_ascii();
+                // `error`, and the Responses API's `response.failed`.
+                error_next = name == b"error" || name.ends_with(b".failed");
+                finished |= name == b"message_stop";
+                continue;
+            }
+            let Some(data) = line.strip_prefix(b"data:") else {
+                continue;
+            };
+            let data = data.trim_ascii();
+            if data == b"[DONE]" {
+                done = true;
+                continue;
+            }
+            let f = json::scan(data, false);
+            if (f.has_error || error_next) && error.is_none() {
+                error = Some(f);
+            }
+            finished |= f.finished;
+            filtered |= f.filtered;
+            truncated = !f.complete;
+            error_next = false;
+        }
+        if let Some(f) = error {
+            *fields = f;
+            return self.error_in_success(tail, ev, fields);
+        }
+        if filtered {
+            return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
+        }
+        if !(done || finished) && truncated && contains_ignore_case(tail, b"\"error\"") {
+            // An error event whose JSON spans several lines (only the first
+            // carries `data:`): its words still name the cause.
+            return self.error_in_success(tail, ev, fields);
+        }
+        if !(done || finished) {
+            let sub = if truncated {
+                Sub::TruncatedEvent
+            } else {
+                Sub::NoFinishSignal
+            };
+            return Verdict::new(ErrorCategory::StreamInterrupted, sub, 85);
+        }
+        complete_success(reason)
+    }
+}
+
+/// The first line of a JSON-lines body (one JSON object a line, more than
+/// one line) that carries an error.
+fn ndjson_error(body: &[u8]) -> Option<&[u8]> {
+    let mut lines = body
+        .split(|c| *c == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    if !first.starts_with(b"{") {
+        return None;
+    }
+    std::iter::once(first)
+        .chain(lines)
+        .skip(1)
+        .find(|l| l.starts_with(b"{") && json::scan(l, false).has_error)
+}
+
+fn complete_success(reason: Option<&str>) -> Verdict {
+    match reason {
+        Some(_) => Verdict::new(ErrorCategory::MalformedResponse, Sub::ValidationFailed, 70),
+        None => Verdict::new(ErrorCategory::Unknown, Sub::SuccessResponse, 0),
+    }
+}

@@ -1,0 +1,129 @@
+//! The failure families of the unseen corpus, as structural behaviour: what
+//! decides a category when the wording is new (a 404 that never names a
+//! model, an error inside a 200 or a stream, network words behind an HTTP
+//! status, a window hidden in a quota id).
+
+use std::sync::OnceLock;
+
+use nb_diagnose::ErrorCategory::*;
+use nb_diagnose::{Diagnosis, DiagnosisEngine, ErrorCategory, Failure};
+
+fn engine() -> &'static DiagnosisEngine {
+    static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
+    ENGINE.get_or_init(DiagnosisEngine::new)
+}
+
+fn http(status: u16, body: &str) -> Diagnosis {
+    engine().diagnose(&Failure::http(status, body))
+}
+
+fn category(d: &Diagnosis) -> ErrorCategory {
+    d.category
+}
+
+#[test]
+fn a_404_that_never_names_a_model_is_about_the_path_not_the_model() {
+    for body in [
+        r#"{"detail":"Not Found"}"#,
+        "404 page not found",
+        r#"{"error":{"code":404,"message":"Method not found.","status":"NOT_FOUND"}}"#,
+    ] {
+        let d = http(404, body);
+        assert_eq!(category(&d), InvalidRequest, "{body}");
+        assert!(d.about_target, "a wrong route fails every request: {body}");
+    }
+    let d = http(
+        404,
+        r#"{"error":{"message":"The model `gpt-9` does not exist","code":"model_not_found"}}"#,
+    );
+    assert_eq!(category(&d), ModelNotFound);
+    assert!(!d.about_target);
+    // An invalid request about the content is not about the target.
+    let d = http(
+        400,
+        r#"{"error":{"message":"Invalid value for 'temperature'"}}"#,
+    );
+    assert_eq!(category(&d), InvalidRequest);
+    assert!(!d.about_target);
+}
+
+#[test]
+fn an_error_object_inside_a_200_decides_by_its_words() {
+    let baidu = http(
+        200,
+        r#"{"error_code":336501,"error_msg":"Rate limit reached for RPM"}"#,
+    );
+    assert_eq!(category(&baidu), RateLimit);
+    assert!(baidu.retryable);
+    let bedrock = http(
+        200,
+        r#"{"internalServerException":{"message":"The system encountered an unexpected error during processing."}}"#,
+    );
+    assert_eq!(category(&bedrock), ServerError);
+    let lines = "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"Sure\"},\"done\":false}\n{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n";
+    assert_eq!(
+        category(&http(200, lines)),
+        ServerError,
+        "a JSON-lines error"
+    );
+}
+
+#[test]
+fn errors_inside_a_stream_use_the_stream() {
+    let cut = ": keep-alive\n\n: keep-alive\n\ndata: {\"id\":\"a\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Let\"},\"finish_reason\":null}]}\n\n";
+    assert_eq!(
+        category(&http(200, cut)),
+        StreamInterrupted,
+        "comments first"
+    );
+    let failed = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"An error occurred while processing your request.\"}}}\n\n";
+    assert_eq!(category(&http(200, failed)), ServerError, "response.failed");
+    let spread = "data: {\n  \"type\": \"error\",\n  \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}\n}\n";
+    assert_eq!(category(&http(200, spread)), Overloaded, "JSON over lines");
+}
+
+#[test]
+fn network_words_behind_an_http_status_leave_the_status_to_decide() {
+    let d = engine().diagnose(
+        &Failure::message(
+            "LLM proxy error 503 from https://proxy.example/v1: Service temporarily unavailable",
+        )
+        .with_status(503),
+    );
+    assert_eq!(category(&d), Overloaded);
+    // Without a status, they decide.
+    let d = engine().diagnose(&Failure::message("ProxyError: tunnel connection failed"));
+    assert_eq!(category(&d), Network);
+    // "Temporarily unavailable" in a 500 is the server's error.
+    let d = http(
+        500,
+        r#"{"code":"Internal error","error":"Service temporarily unavailable. Please try again later."}"#,
+    );
+    assert_eq!(category(&d), ServerError);
+}
+
+#[test]
+fn a_window_inside_a_quota_id_makes_googles_quota_a_rate_limit() {
+    let body = r#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaValue":"250"}]}]}}"#;
+    let d = http(429, body);
+    assert_eq!(category(&d), RateLimit);
+    assert!(d.retryable);
+}
+
+#[test]
+fn size_is_a_byte_limit_or_a_context_overflow() {
+    assert_eq!(
+        category(&http(
+            413,
+            r#"{"error":{"message":"Request Entity Too Large"}}"#
+        )),
+        InvalidRequest
+    );
+    assert_eq!(
+        category(&http(
+            400,
+            r#"{"error":{"message":"Invalid request: Your request exceeded model token limit: 8192"}}"#
+        )),
+        ContextLength
+    );
+}
