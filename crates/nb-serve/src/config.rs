@@ -20,9 +20,11 @@ use nb_client::{
     },
 };
 use nb_transport::{ApiKey, Endpoint};
+use regex::Regex;
 use serde::Deserialize;
 
 use crate::ServeError;
+use crate::validation::AnswerRules;
 
 /// The default listen address: loopback only.
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
@@ -80,6 +82,17 @@ struct File {
     /// Breakers of single models (`model` or `model@endpoint`).
     #[serde(default)]
     breakers: BTreeMap<String, BreakerFile>,
+    validation: Option<ValidationFile>,
+}
+
+/// What a non-streamed answer's text must satisfy to be served.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidationFile {
+    max_chars: Option<usize>,
+    #[serde(default)]
+    required_json_fields: Vec<String>,
+    pattern: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +252,7 @@ struct BuilderParts {
     idle_timeout: Option<Duration>,
     breaker: CircuitBreakerConfig,
     breakers: Vec<(String, CircuitBreakerConfig)>,
+    validation: Option<AnswerRules>,
     learning: Option<bool>,
     policies: Vec<(ErrorCategory, CategoryPolicy)>,
     strategy: Option<LoadBalancingStrategy>,
@@ -461,12 +475,16 @@ impl ServeConfig {
             ));
         }
 
+        // [validation]
+        let validation = file.validation.as_ref().map(|v| answer_rules(v, &mut p));
+
         // [policy]
         let parts = policy_parts(&file.policy, breaker, &mut p).map(|policy| BuilderParts {
             endpoints,
             aliases: file.aliases.clone().into_iter().collect(),
             fallbacks,
             breakers,
+            validation,
             ..policy
         });
 
@@ -538,6 +556,9 @@ impl ServeConfig {
         b = b.fallback_models(parts.fallbacks).breaker(parts.breaker);
         for (target, breaker) in parts.breakers {
             b = b.breaker_for(target, breaker);
+        }
+        if let Some(rules) = parts.validation {
+            b = b.validate(move |completion| rules.check(completion));
         }
         if let Some(n) = parts.max_retries {
             b = b.max_retries(n);
@@ -654,6 +675,31 @@ fn endpoint_config(
         });
     }
     Some(config)
+}
+
+/// The `[validation]` section's rules, with problems noted.
+fn answer_rules(v: &ValidationFile, p: &mut Problems) -> AnswerRules {
+    if v.max_chars == Some(0) {
+        p.add("validation.max_chars: must be at least 1");
+    }
+    if v.required_json_fields.iter().any(|f| f.is_empty()) {
+        p.add("validation.required_json_fields: a field name is empty");
+    }
+    let pattern = v
+        .pattern
+        .as_deref()
+        .and_then(|text| match Regex::new(text) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                p.add(format!("validation.pattern: {e}"));
+                None
+            }
+        });
+    AnswerRules {
+        max_chars: v.max_chars,
+        required_json_fields: v.required_json_fields.clone(),
+        pattern,
+    }
 }
 
 /// `base` with the settings of `f` (at `at` in the file) over it.
@@ -855,6 +901,7 @@ fn policy_parts(
         idle_timeout: seconds(f.idle_timeout_s, "idle_timeout_s", p),
         breaker,
         breakers: Vec::new(),
+        validation: None,
         learning: f.learning,
         policies,
     };

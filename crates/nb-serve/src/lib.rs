@@ -24,6 +24,7 @@ mod http;
 mod metrics;
 mod relay;
 mod status;
+mod validation;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

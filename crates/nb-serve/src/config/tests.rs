@@ -293,3 +293,73 @@ fn unknown_fields_and_bad_types_name_the_place() {
     let e = ServeConfig::parse("", &env).unwrap_err();
     assert!(e.contains("no [[endpoints]]"), "{e}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn validation_rules_make_a_bad_answer_fall_back() {
+    use std::sync::Arc;
+
+    use nb_client::ChatRequest;
+    use nb_transport::{MockReply, MockTransport};
+
+    let text = r#"
+        [validation]
+        max_chars = 200
+        required_json_fields = ["answer"]
+        pattern = "^\\{"
+
+        [[endpoints]]
+        name = "primary"
+        base_url = "http://127.0.0.1:9/v1"
+        api_key_env = "SET_KEY"
+        models = ["gpt-4o", "gpt-4o-mini"]
+
+        [aliases]
+        smart = ["gpt-4o", "gpt-4o-mini"]
+    "#;
+    let c = ServeConfig::parse(text, &env).unwrap();
+    let mock = MockTransport::from_fn(|request| {
+        let model = request.chat_request().map(|r| r.model).unwrap_or_default();
+        let text = if model == "gpt-4o" {
+            "Sure! Here it is: {\"answer\": 42}"
+        } else {
+            "{\"answer\": 42}"
+        };
+        MockReply::chat(&model, text)
+    });
+    let client = c
+        .builder()
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client
+        .chat()
+        .create(ChatRequest::new("smart").user_message("Answer in JSON"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "gpt-4o-mini");
+    let first = response.attempts()[0].diagnosis().unwrap();
+    assert_eq!(first.category, ErrorCategory::MalformedResponse);
+    assert!(
+        first.root_cause.contains("validation"),
+        "{}",
+        first.root_cause
+    );
+
+    let bad = r#"
+        [validation]
+        max_chars = 0
+        required_json_fields = [""]
+        pattern = "("
+        extra = 1
+    "#;
+    let err = ServeConfig::parse(bad, &env).unwrap_err();
+    assert!(err.contains("unknown field `extra`"), "{err}");
+    let err = ServeConfig::parse(&bad.replace("extra = 1", ""), &env).unwrap_err();
+    for problem in [
+        "validation.max_chars: must be at least 1",
+        "validation.required_json_fields: a field name is empty",
+        "validation.pattern: ",
+    ] {
+        assert!(err.contains(problem), "{problem} in {err}");
+    }
+}
