@@ -651,7 +651,13 @@ impl Lease {
         use ErrorCategory as C;
         let latency = now.saturating_duration_since(self.started);
         let category = diagnosis.as_ref().map(|d| d.category);
-        let about_target = diagnosis.as_ref().is_some_and(|d| d.about_target);
+        let persistent = match category {
+            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => true,
+            Some(C::InvalidRequest) => diagnosis.as_ref().is_some_and(|d| d.about_target),
+            // A key pool tries its next key first.
+            Some(C::Auth) => self.target.endpoint.keys.len() <= 1,
+            _ => false,
+        };
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
         let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
         let attempt = self.attempt(call, latency, diagnosis, decision);
@@ -681,15 +687,10 @@ impl Lease {
                 }
                 balancer.finish(self.inflight, responsive, true, now);
             }
-            // Holds for every call until the account, the key or the model
-            // changes (or the target's setup: `about_target`): the next calls
-            // skip the target at once, and probes find out when it is back
-            // (a key pool tries its next key first).
-            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => {
-                self.permit.persistent_failure(now);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-            Some(C::InvalidRequest) if about_target => {
+            // Holds for every call until the account, the key, the model or
+            // the target's setup changes: the next calls skip the target at
+            // once, and probes find out when it is back.
+            Some(_) if persistent => {
                 self.permit.persistent_failure(now);
                 balancer.finish(self.inflight, latency, false, now);
             }
@@ -699,10 +700,6 @@ impl Lease {
             }
             Some(C::RateLimit) => {
                 self.permit.rate_limited(now, retry_after);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-            Some(C::Auth) if self.target.endpoint.keys.len() <= 1 => {
-                self.permit.persistent_failure(now);
                 balancer.finish(self.inflight, latency, false, now);
             }
             Some(_) => {
