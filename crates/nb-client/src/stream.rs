@@ -15,7 +15,7 @@ use futures_core::Stream;
 use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
 use nb_transport::{
     ChatCompletionChunk, ChunkEvent, FinishReason, Message, RequestOptions, StreamError, Timeouts,
-    Usage,
+    TransportErrorKind, Usage,
 };
 use tracing::{Instrument, Span};
 
@@ -151,6 +151,9 @@ enum Problem {
     Skip,
     /// The stream failed (and whether our own timer measured it).
     Fail(Box<Diagnosis>, bool),
+    /// Our own host ran short (descriptors, memory) while reading: not the
+    /// provider's failure, and nothing is recorded against it.
+    Local(Error),
 }
 
 /// Classifies a stream error. Before content, transport failures keep
@@ -168,6 +171,12 @@ fn problem(inner: &Inner, target: &TargetId, error: StreamError, started: bool) 
         }
         StreamError::Provider { data, .. } => {
             Problem::Fail(Box::new(interrupted(inner, target, &data)), false)
+        }
+        StreamError::Transport(e) if e.kind() == TransportErrorKind::LocalResource => {
+            Problem::Local(Error::local_resource(format!(
+                "endpoint {}: {e}",
+                target.endpoint.name
+            )))
         }
         StreamError::Transport(e) if !started => match transport_failure(inner, target, &e) {
             AttemptError::Failed(f) => Problem::Fail(Box::new(f.diagnosis), f.own_timeout),
@@ -299,6 +308,7 @@ impl Open<'_> {
                             Problem::Skip => {
                                 skipped.fetch_add(1, Ordering::Relaxed);
                             }
+                            Problem::Local(error) => return Err(AttemptError::Fatal(error)),
                             Problem::Fail(diagnosis, own) => {
                                 return Err(AttemptError::diagnosed(*diagnosis, own));
                             }
@@ -670,6 +680,14 @@ impl StreamState {
                         continue;
                     }
                     Problem::Fail(diagnosis, _) => *diagnosis,
+                    Problem::Local(error) => {
+                        // The serving attempt ends unrecorded: dropping its
+                        // lease counts it neither a success nor a failure.
+                        self.current = None;
+                        self.finished = true;
+                        let attempts = std::mem::take(&mut self.call.attempts);
+                        return Some(Err(error.with_attempts(attempts)));
+                    }
                 },
             };
             if let Err(error) = self.interrupted(diagnosis).await {

@@ -2742,3 +2742,34 @@ async fn an_invalid_request_about_the_target_falls_back_and_opens_its_breaker() 
     let err = client.chat().create(request()).await.unwrap_err();
     assert_eq!(err.attempts().len(), 1, "the request itself is wrong");
 }
+
+/// Our own host running short while a stream is read is not the
+/// provider's failure: the stream ends with `LocalResource`, never a
+/// truncated success, and nothing is recorded against the serving target.
+#[tokio::test(start_paused = true)]
+async fn running_out_of_local_resources_mid_stream_is_not_the_providers_failure() {
+    let mock = scripted(|model, _| {
+        let first = chunk(model, "Hel");
+        MockReply::sse([
+            Ok(first.as_str()),
+            Err(TransportError::new(TransportErrorKind::LocalResource)),
+        ])
+    });
+    let client = builder(&mock)
+        .stream_policy(StreamPolicy::Continue)
+        .build()
+        .unwrap();
+    let stream = client.chat().stream(request()).await.unwrap();
+    let (text, result, _) = drain(stream).await;
+    assert_eq!(text, "Hel");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::LocalResource { .. }),
+        "{err}"
+    );
+    assert_eq!(calls(&mock, "secondary"), 0, "no other target was tried");
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+}
