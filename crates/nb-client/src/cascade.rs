@@ -530,15 +530,7 @@ impl CallState {
         if self.blame.is_request(d, target) {
             return (Decision::Stop, None);
         }
-        // An invalid request about the target's setup (a wrong path, an
-        // operation the deployment does not offer) fails every request
-        // there: it is handled as a missing model, elsewhere at once.
-        let category = if d.about_target {
-            ErrorCategory::ModelNotFound
-        } else {
-            d.category
-        };
-        let policy = inner.settings.policies.get(category);
+        let policy = inner.settings.policies.for_diagnosis(d);
         if policy.rotates_key()
             && let Some(k) = key
         {

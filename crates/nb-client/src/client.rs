@@ -107,7 +107,7 @@ impl NeuralBridge {
         let settings = &self.inner.settings;
         settings
             .policies
-            .get(diagnosis.category)
+            .for_diagnosis(diagnosis)
             .next_step(diagnosis, &settings.backoff)
     }
 

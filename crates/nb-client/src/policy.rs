@@ -409,7 +409,8 @@ impl NextStep {
     /// [`CategoryPolicy::default_for`] the category, with
     /// [`default_backoff`].
     pub fn with_defaults(diagnosis: &Diagnosis) -> Self {
-        CategoryPolicy::default_for(diagnosis.category).next_step(diagnosis, &default_backoff())
+        CategoryPolicy::default_for(policy_category(diagnosis))
+            .next_step(diagnosis, &default_backoff())
     }
 
     /// Whether the same target may be retried (before or, for a
@@ -503,6 +504,11 @@ impl PolicyTable {
 
     pub(crate) fn get(&self, category: ErrorCategory) -> CategoryPolicy {
         self.table[Self::index(category)]
+    }
+
+    /// The policy that handles `diagnosis` ([`policy_category`]).
+    pub(crate) fn for_diagnosis(&self, diagnosis: &Diagnosis) -> CategoryPolicy {
+        self.get(policy_category(diagnosis))
     }
 
     pub(crate) fn set(&mut self, category: ErrorCategory, policy: CategoryPolicy) {
@@ -693,6 +699,18 @@ impl Degradation {
             Self::StaticAnswer(answer) | Self::LastGoodOrStatic { answer, .. } => Some(answer),
             Self::LastGood { .. } => None,
         }
+    }
+}
+
+/// The category whose policy handles `diagnosis`: its own, but an invalid
+/// request about the target's setup ([`Diagnosis::about_target`]: a wrong
+/// path, an operation the deployment does not offer) fails every request
+/// there, so it is handled as a missing model: elsewhere at once.
+pub(crate) fn policy_category(diagnosis: &Diagnosis) -> ErrorCategory {
+    if diagnosis.about_target {
+        ErrorCategory::ModelNotFound
+    } else {
+        diagnosis.category
     }
 }
 

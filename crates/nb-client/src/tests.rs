@@ -2724,6 +2724,10 @@ async fn an_invalid_request_about_the_target_falls_back_and_opens_its_breaker() 
     let first = response.attempts()[0].diagnosis().unwrap();
     assert_eq!(first.category, ErrorCategory::InvalidRequest);
     assert!(first.about_target);
+    // What the client says it does is what it did.
+    let step = client.next_step(first);
+    assert!(step.to_string().starts_with("fall back"), "{step}");
+    assert_eq!(NextStep::with_defaults(first).to_string(), step.to_string());
     let primary = client
         .targets()
         .into_iter()
