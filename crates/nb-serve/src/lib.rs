@@ -793,6 +793,12 @@ fn failure(e: &Error) -> Response<ResBody> {
             "invalid_request_error",
             "invalid_model",
         ),
+        // The upstream's setup (a wrong path, an operation its deployment
+        // does not offer) failed every target: the sidecar's config, not the
+        // caller's request.
+        _ if e.diagnosis().is_some_and(|d| d.about_target) => {
+            (StatusCode::BAD_GATEWAY, "server_error", "upstream_setup")
+        }
         (_, Some(c @ (ErrorCategory::InvalidRequest | ErrorCategory::ContentFilter))) => {
             (StatusCode::BAD_REQUEST, "invalid_request_error", c.as_str())
         }
@@ -928,6 +934,31 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["code"], "local_resource", "{body}");
         assert_eq!(body["error"]["neuralbridge"]["kind"], "local_resource");
+    }
+
+    #[tokio::test]
+    async fn an_upstream_set_up_wrong_is_a_502_not_the_callers_400() {
+        use nb_transport::{MockReply, MockTransport};
+        let mock = MockTransport::from_fn(|_| {
+            MockReply::status(StatusCode::NOT_FOUND, "404 page not found")
+        });
+        let client = NeuralBridge::builder()
+            .base_url("http://127.0.0.1:9/v1")
+            .api_key("sk-test-key-0001")
+            .transport(Arc::new(mock))
+            .build()
+            .unwrap();
+        let err = client
+            .chat()
+            .create(ChatRequest::new("m").user_message("Hi"))
+            .await
+            .unwrap_err();
+        let r = failure(&err);
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "upstream_setup", "{body}");
+        assert_eq!(body["error"]["neuralbridge"]["category"], "invalid_request");
     }
 
     #[test]
