@@ -155,6 +155,9 @@ pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
     }
     wrapped(out, "Found:    ", &found);
     wrapped(out, "Action:   ", &action_line(d));
+    if let Some(caveat) = low_confidence(d) {
+        wrapped(out, "Caveat:   ", caveat);
+    }
     let _ = writeln!(out);
 
     section(out, "ROOT CAUSE");
@@ -201,6 +204,21 @@ pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
 /// else, so its advice is what the client does.
 pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
     NextStep::with_defaults(d)
+}
+
+/// What a low-confidence diagnosis rests on, said plainly (below 0.7 the
+/// engine had no phrase or code it knows: the HTTP status alone, or nothing).
+fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
+    if d.confidence >= 0.7 {
+        None
+    } else if d.category == nb_diagnose::ErrorCategory::Unknown {
+        Some("nothing in the failure matched a known cause; the category is a guess.")
+    } else {
+        Some(
+            "judged from little evidence (the HTTP status, or a generic phrase): read the \
+             provider's message before acting on the category.",
+        )
+    }
 }
 
 /// The action line: what the client does, and the server's wait when the client does not
@@ -301,6 +319,30 @@ mod tests {
         ] {
             assert!(out.contains(part), "missing {part:?} in\n{out}");
         }
+        assert!(
+            !out.contains("Caveat:"),
+            "a provider's own code is evidence:\n{out}"
+        );
+    }
+
+    #[test]
+    fn a_low_confidence_diagnosis_says_so() {
+        let engine = DiagnosisEngine::new();
+        let mut out = String::new();
+        diagnosis(&mut out, &engine.diagnose(&Failure::http(503, "")));
+        assert!(
+            out.contains("Caveat:   judged from little evidence"),
+            "{out}"
+        );
+        let mut out = String::new();
+        diagnosis(
+            &mut out,
+            &engine.diagnose(&Failure::message("something odd")),
+        );
+        assert!(
+            out.contains("Caveat:   nothing in the failure matched"),
+            "{out}"
+        );
     }
 
     /// The action the CLI shows for a diagnosis is what the client does: for every
