@@ -82,6 +82,10 @@ pub enum EndpointKind {
     /// `{base}/openai/deployments/{deployment}/chat/completions?api-version={v}`
     /// with `api-key: {key}`.
     Azure,
+    /// Anthropic's Messages API: `{base}/messages` with `x-api-key: {key}` and
+    /// `anthropic-version`; [`Endpoint::chat_request`] translates the request
+    /// ([`wire::anthropic`](crate::wire::anthropic)).
+    Anthropic,
 }
 
 /// Why an [`Endpoint`] could not be built.
@@ -163,6 +167,14 @@ impl Endpoint {
             "{base}/openai/deployments/{deployment}/chat/completions?api-version={api_version}"
         ))?;
         Ok(Self::with_parts(EndpointKind::Azure, base, chat_uri))
+    }
+
+    /// Anthropic's Messages API: `base_url` is everything before `/messages`,
+    /// e.g. `https://api.anthropic.com/v1`.
+    pub fn anthropic(base_url: &str) -> Result<Self, EndpointError> {
+        let base = normalize_base(base_url)?;
+        let chat_uri = parse_uri(&format!("{base}/messages"))?;
+        Ok(Self::with_parts(EndpointKind::Anthropic, base, chat_uri))
     }
 
     fn with_parts(kind: EndpointKind, base: &str, chat_uri: Uri) -> Self {
@@ -251,7 +263,16 @@ impl Endpoint {
                 EndpointKind::Azure => {
                     headers.insert(HeaderName::from_static("api-key"), key.header_value("")?)
                 }
+                EndpointKind::Anthropic => {
+                    headers.insert(HeaderName::from_static("x-api-key"), key.header_value("")?)
+                }
             };
+        }
+        if self.kind == EndpointKind::Anthropic {
+            headers.insert(
+                HeaderName::from_static("anthropic-version"),
+                HeaderValue::from_static(crate::wire::anthropic::ANTHROPIC_VERSION),
+            );
         }
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
@@ -259,17 +280,27 @@ impl Endpoint {
         Ok(request)
     }
 
-    /// Serializes `body` and builds its `POST`; `Accept` follows `body.stream`.
+    /// Serializes `body` (translated for an [`Anthropic`](EndpointKind::Anthropic)
+    /// endpoint; a field it cannot honour is an `InvalidRequest` error whose source
+    /// says which) and builds its `POST`; `Accept` follows `body.stream`.
     pub fn chat_request(
         &self,
         key: Option<&ApiKey>,
         body: &ChatCompletionRequest,
     ) -> Result<Request<Bytes>, TransportError> {
-        let json = serde_json::to_vec(body).map_err(|e| {
-            TransportError::new(TransportErrorKind::InvalidRequest)
-                .with_detail("the request body cannot be serialized")
-                .with_source(e)
-        })?;
+        let cannot =
+            |detail| TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail);
+        let json = match self.kind {
+            EndpointKind::Anthropic => {
+                let translated =
+                    crate::wire::anthropic::to_messages_request(body).map_err(|e| {
+                        cannot("the request cannot be sent to Anthropic").with_source(e)
+                    })?;
+                serde_json::to_vec(&translated)
+            }
+            _ => serde_json::to_vec(body),
+        }
+        .map_err(|e| cannot("the request body cannot be serialized").with_source(e))?;
         self.build_request(key, Bytes::from(json), body.stream == Some(true))
     }
 }
@@ -335,6 +366,41 @@ fn parse_uri(s: &str) -> Result<Uri, EndpointError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_anthropic_endpoint_sends_a_translated_messages_request() {
+        let ep = Endpoint::anthropic("https://api.anthropic.com/v1/").unwrap();
+        assert_eq!(ep.kind(), EndpointKind::Anthropic);
+        assert_eq!(
+            ep.chat_completions_uri(),
+            "https://api.anthropic.com/v1/messages"
+        );
+        let body = ChatCompletionRequest::new("claude-sonnet-4-5")
+            .system("Be brief.")
+            .user_message("Hi")
+            .stream(true);
+        let req = ep
+            .chat_request(Some(&ApiKey::new("sk-ant-secret")), &body)
+            .unwrap();
+        assert_eq!(req.headers()["x-api-key"], "sk-ant-secret");
+        assert!(req.headers()["x-api-key"].is_sensitive());
+        assert!(req.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(req.headers()["anthropic-version"], "2023-06-01");
+        assert_eq!(req.headers()[ACCEPT], "text/event-stream");
+        let sent: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(sent["system"], "Be brief.");
+        assert_eq!(sent["messages"][0]["content"][0]["text"], "Hi");
+        assert_eq!(
+            sent["max_tokens"],
+            crate::wire::anthropic::DEFAULT_MAX_TOKENS
+        );
+        // What Anthropic cannot honour is refused before anything is sent.
+        let mut two = body.clone();
+        two.n = Some(2);
+        let err = ep.chat_request(None, &two).unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
+        assert!(format!("{err:?}").contains("field: \"n\""), "{err:?}");
+    }
 
     #[test]
     fn api_key_never_prints() {

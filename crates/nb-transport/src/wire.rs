@@ -830,6 +830,7 @@ impl ChatCompletionRequest {
     }
 }
 
+pub mod anthropic;
 mod response;
 #[cfg(test)]
 mod tests;

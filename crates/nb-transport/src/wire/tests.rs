@@ -316,6 +316,23 @@ proptest::proptest! {
         let _ = serde_json::from_slice::<ChatCompletionRequest>(&bytes);
         let _ = serde_json::from_slice::<ChatCompletion>(&bytes);
         let _ = serde_json::from_slice::<ChatCompletionChunk>(&bytes);
+        let _ = anthropic::from_messages_response(&bytes);
+    }
+
+    /// The Anthropic translation never panics: any request that parses
+    /// translates or says why not, and any response or event is read or
+    /// refused.
+    #[test]
+    fn the_anthropic_translation_never_panics(value in json_value(), name in "[a-z_]{0,24}") {
+        if let Ok(request) = serde_json::from_value::<ChatCompletionRequest>(value.clone()) {
+            let _ = anthropic::to_messages_request(&request);
+        }
+        let text = value.to_string();
+        let _ = anthropic::from_messages_response(text.as_bytes());
+        let mut stream = anthropic::MessagesStream::default();
+        for event in ["message_start", "content_block_start", "content_block_delta", "message_delta", name.as_str()] {
+            let _ = stream.event(event, &text);
+        }
     }
 }
 
