@@ -289,7 +289,9 @@ async fn measure(demo: Demo, live: bool) -> Result<Measured, CliError> {
             next_question += QUESTION_EVERY;
         }
         if now >= next_report {
-            if now.duration_since(run.started) <= duration / 2 {
+            // By the scheduled time, not the wake-up's (which is a little late
+            // in real time), so every run sends the same requests.
+            if next_report.duration_since(run.started) <= duration / 2 {
                 let prompt = format!("Report {reports}: write the weekly incident report in full.");
                 reports = send(reports, prompt, true);
             }

@@ -336,6 +336,12 @@ fn next_step(d: &Diagnosis, probe: &Probe, base_url: &str, provider: Provider) -
     };
     let has_key = !matches!(probe.key, KeySource::None);
     let step = match d.category {
+        // A wrong path or an operation the endpoint does not offer: its address.
+        ErrorCategory::InvalidRequest if d.about_target => format!(
+            "Check the endpoint's address: the base URL is everything before /chat/completions \
+             (for example https://api.openai.com/v1):\n  {}",
+            rerun(has_key, probe.timeout)
+        ),
         ErrorCategory::Auth => format!(
             "Put a valid key in the environment and try again:\n  export {var}=...\n  {}",
             rerun(true, probe.timeout)

@@ -1,12 +1,15 @@
 //! Whose fault a failure is: the target's, or the request's.
 //!
-//! A server error or a broken answer may be caused by the request itself: content that
-//! makes the provider fail (a query of death). When a call meets the same failure
-//! (category, sub-category and status) on a second target, the request is the likely
-//! cause, and the repeat is counted against no target, nor is any later one of the call
-//! (a retry on the first target included): a query of death costs the breaker of the
-//! first target it tried one failure per call, and leaves every other target's alone. The first is still counted, so an outage of every target (which looks the same
-//! from one call) still opens the breakers, first in the chain first.
+//! A server error, a broken answer or a 404 that names no model may be caused by the
+//! request itself: content that makes the provider fail (a query of death), an object id
+//! that no longer exists. When a call meets the same failure (category, sub-category and
+//! status) on a second target, the request is the likely cause, and the repeat is
+//! counted against no target, nor is any later one of the call (a retry on the first
+//! target included): such a request costs the breaker of the first target it tried one
+//! failure per call, and leaves every other target's alone. The call still goes on to
+//! the rest of its chain (two models of one provider down together look the same from
+//! one call, and a third may serve), and the first failure is still counted, so an
+//! outage of every target still opens the breakers, first in the chain first.
 
 use std::borrow::Cow;
 
@@ -25,11 +28,11 @@ struct Likeness {
 impl Likeness {
     /// The likeness of a failure the request may have caused, if `d` is one.
     fn of(d: &Diagnosis) -> Option<Self> {
-        matches!(
+        let maybe_request = matches!(
             d.category,
             ErrorCategory::ServerError | ErrorCategory::MalformedResponse
-        )
-        .then(|| Likeness {
+        ) || (d.category == ErrorCategory::InvalidRequest && d.about_target);
+        maybe_request.then(|| Likeness {
             category: d.category,
             sub_category: d.sub_category.clone(),
             status: d.status,
@@ -47,8 +50,8 @@ pub(crate) struct Blame {
 
 impl Blame {
     /// Whether `failure` on `target` is the request's: it repeats the call's first such
-    /// failure on another target (or after one did). Retrying it anywhere cannot help.
-    pub(crate) fn is_request(&self, failure: &Diagnosis, target: &TargetId) -> bool {
+    /// failure on another target (or after one did).
+    fn is_request(&self, failure: &Diagnosis, target: &TargetId) -> bool {
         match (&self.first, Likeness::of(failure)) {
             (Some((first, seen)), Some(likeness)) => {
                 *seen == likeness && (self.request || first != target)

@@ -30,11 +30,15 @@ use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{AttemptError, Failed};
 use crate::observe;
-use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
+use crate::policy::{Decision, policy_category};
 use crate::shared::Inner;
 use crate::target::{Chain, HedgeKind, TargetId};
 use crate::time::{later, now};
+
+/// The confidence from which a diagnosis names a known phrase or code, not
+/// just a status or a generic word.
+const SURE: f32 = 0.8;
 
 /// What one attempt is given.
 #[derive(Debug, Clone)]
@@ -525,11 +529,6 @@ impl CallState {
         if f.prefill_rejected {
             return (Decision::DropPrefill, Some(again(key, true)));
         }
-        // The same failure on a second target: the request causes it, and
-        // no retry or other target can help.
-        if self.blame.is_request(d, target) {
-            return (Decision::Stop, None);
-        }
         let policy = inner.settings.policies.for_diagnosis(d);
         if policy.rotates_key()
             && let Some(k) = key
@@ -643,13 +642,20 @@ impl Lease {
         use ErrorCategory as C;
         let latency = now.saturating_duration_since(self.started);
         let category = diagnosis.as_ref().map(|d| d.category);
-        let persistent = match category {
-            Some(C::QuotaExhausted | C::Permission | C::ModelNotFound) => true,
-            Some(C::InvalidRequest) => diagnosis.as_ref().is_some_and(|d| d.about_target),
-            // A key pool tries its next key first.
-            Some(C::Auth) => self.target.endpoint.keys.len() <= 1,
-            _ => false,
-        };
+        // A failure that holds for every call until the account, the key,
+        // the model or the target's setup changes, as the policy table sees it
+        // (`policy_category`); an invalid request about the target only when
+        // a known phrase said so, not a bare 404 that names no model (an
+        // expired object id looks the same).
+        let persistent = diagnosis
+            .as_ref()
+            .is_some_and(|d| match policy_category(d) {
+                C::QuotaExhausted | C::Permission => true,
+                C::ModelNotFound => !d.about_target || d.confidence >= SURE,
+                // A key pool tries its next key first.
+                C::Auth => self.target.endpoint.keys.len() <= 1,
+                _ => false,
+            });
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
         let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
         let attempt = self.attempt(call, latency, diagnosis, decision);
@@ -679,9 +685,8 @@ impl Lease {
                 }
                 balancer.finish(self.inflight, responsive, true, now);
             }
-            // Holds for every call until the account, the key, the model or
-            // the target's setup changes: the next calls skip the target at
-            // once, and probes find out when it is back.
+            // The next calls skip the target at once, and probes find out
+            // when it is back.
             Some(_) if persistent => {
                 self.permit.persistent_failure(now);
                 balancer.finish(self.inflight, latency, false, now);

@@ -2709,9 +2709,11 @@ async fn the_serving_answers_request_id_and_rate_limit_headers_are_kept() {
     assert_eq!(kept.len(), 2, "{kept:?}");
 }
 
-/// An invalid request about the target's setup (here a 404 that names no
-/// model: a wrong route) fails every request there, so the call goes
-/// elsewhere and the target's breaker opens; one about the content stops.
+/// An invalid request about the target's setup fails every request there,
+/// so the call goes elsewhere; a known phrase (an operation the deployment
+/// does not offer) opens the target's breaker at once, a bare 404 that names
+/// no model (a wrong route, or an object id that no longer exists) counts as
+/// an ordinary failure. One about the content stops the call.
 #[tokio::test(start_paused = true)]
 async fn an_invalid_request_about_the_target_falls_back_and_opens_its_breaker() {
     let mock = scripted(|model, _| match model {
@@ -2728,12 +2730,36 @@ async fn an_invalid_request_about_the_target_falls_back_and_opens_its_breaker() 
     let step = client.next_step(first);
     assert!(step.to_string().starts_with("fall back"), "{step}");
     assert_eq!(NextStep::with_defaults(first).to_string(), step.to_string());
-    let primary = client
-        .targets()
-        .into_iter()
-        .find(|t| t.model == "primary")
-        .unwrap();
-    assert_eq!(primary.breaker, CircuitState::Open);
+    let breaker = |client: &NeuralBridge| {
+        client
+            .targets()
+            .into_iter()
+            .find(|t| t.model == "primary")
+            .unwrap()
+            .breaker
+    };
+    assert_eq!(
+        breaker(&client),
+        CircuitState::Closed,
+        "a guess: not at once"
+    );
+
+    let mock = scripted(|model, _| match model {
+        "primary" => error(
+            400,
+            json!({"error": {"code": "OperationNotSupported", "message": "The chatCompletion operation does not work with the specified model, text-embedding-ada-002."}}),
+        ),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert!(response.attempts()[0].diagnosis().unwrap().about_target);
+    assert_eq!(
+        breaker(&client),
+        CircuitState::Open,
+        "a known phrase: at once"
+    );
 
     let mock = scripted(|_, _| {
         openai_error(

@@ -11,7 +11,8 @@ use crate::{ErrorCategory, Provider};
 ///
 /// What a client does about it (retry, fall back, rotate a key, stop) is
 /// decided in one place, NeuralBridge's per-category policy table
-/// (`nb_client::policy::CategoryPolicy`), from the `category`, `retryable` and
+/// (`nb_client::policy::CategoryPolicy`), from the `category` (an invalid
+/// request `about_target` takes the missing model's policy), `retryable` and
 /// `retry_after` given here; the CLI shows that same decision.
 ///
 /// With the `serde` feature it serializes with `snake_case` field names;

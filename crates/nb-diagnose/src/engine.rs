@@ -623,10 +623,15 @@ impl DiagnosisEngine {
             && !ev.model_named
         {
             // A 404 that never says "model" is about the path or an object
-            // the request names: a wrong base URL or route, not a model.
+            // the request names: a wrong base URL or route, not a model. Which
+            // of the two is a guess, and its confidence says so.
             v = Verdict {
                 target: true,
-                ..Verdict::new(ErrorCategory::InvalidRequest, Sub::NotFound, v.priority)
+                ..Verdict::new(
+                    ErrorCategory::InvalidRequest,
+                    Sub::NotFound,
+                    v.priority.min(45),
+                )
             };
         }
         let quota_like = matches!(

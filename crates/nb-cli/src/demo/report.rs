@@ -121,8 +121,8 @@ pub(super) struct SideSummary {
     pub(super) wasted_tokens: u64,
     /// Their cost in US dollars, when prices were given.
     pub(super) wasted_cost_usd: Option<f64>,
-    /// From the primary's recovery to its first answer after it; `None` when it never
-    /// answered again (or the scenario has no recovery).
+    /// From the primary's recovery to the end of its first answer to a request started
+    /// after it; `None` when it never answered again (or the scenario has no recovery).
     pub(super) back_on_primary_s: Option<f64>,
     /// Streamed answers that broke off after text reached the caller.
     pub(super) truncated: usize,
@@ -292,7 +292,7 @@ impl SideSummary {
             back_on_primary_s: recovered.and_then(|at| {
                 outcomes
                     .iter()
-                    .filter(|o| o.served_by.as_deref() == Some(primary) && o.finished >= at)
+                    .filter(|o| o.served_by.as_deref() == Some(primary) && o.started >= at)
                     .map(|o| (o.finished - at).as_secs_f64())
                     .min_by(f64::total_cmp)
             }),
@@ -383,7 +383,10 @@ pub(super) fn summary(
     }
     let _ = writeln!(out);
     let recovered = s.primary_recovered_at_s.map_or_else(String::new, |r| {
-        format!("from {primary}'s recovery at {r:.1} s (the end of its last outage) to its first answer after it")
+        format!(
+            "from {primary}'s recovery at {r:.1} s (the end of its last outage) to its first \
+             answer to a request started after it"
+        )
     });
     let mut meanings = vec![
         (
