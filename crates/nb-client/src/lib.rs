@@ -86,7 +86,7 @@
 //! | category | default action |
 //! |---|---|
 //! | `rate_limit`, `server_error`, `overloaded`, `network`, `malformed_response`, `stream_interrupted`, `unknown` | retry elsewhere first: go at once to another target that is available now (not given up, allowed, its breaker and rate limit open); only when none is (or the server's wait is at most [`wait_threshold`](NeuralBridgeBuilder::wait_threshold)), retry the same target after the server's wait or a jittered backoff, within the backoff's max wait (10 s), the deadline, `max_retries` and the retry budget, then fall back; a target set aside this way gets its retry if every alternative fails ([`CategoryPolicy::fallback_else_retry`]) |
-//! | the same `server_error` or `malformed_response` on a second target of the call | a query of death: the request causes it; the call stops, and the repeat counts against no target and not in the health report |
+//! | the same `server_error` or `malformed_response` on a second target of the call | a query of death: the request likely causes it; the repeat counts against no target and not in the health report, and the call goes on down its chain |
 //! | `quota_exhausted`, `permission`, `model_not_found` | fall back at once; the target's breaker opens at once, and its probes find out when it is back |
 //! | `auth` | rotate to the endpoint's next untried key (not a retry); when none is left, fall back (an endpoint with a single key: its breaker opens at once) |
 //! | `context_length` | fall back only to a target with a larger configured context window; without one, fail |
