@@ -119,6 +119,9 @@ enum ShapeConfig {
     OpenAi {
         base_url: String,
     },
+    Anthropic {
+        base_url: String,
+    },
     Azure {
         resource_url: String,
         api_version: String,
@@ -212,6 +215,23 @@ impl EndpointConfig {
                 base_url: base_url.into(),
             },
         )
+    }
+
+    /// Anthropic's Messages API: `base_url` is everything before `/messages`
+    /// (`https://api.anthropic.com/v1`). Requests are translated and answers
+    /// and streams read back into the same shapes; a field Anthropic cannot
+    /// honour fails the call with a configuration error that names it. A
+    /// partial answer is continued natively (assistant prefill).
+    pub fn anthropic(name: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self {
+            supports_prefill: Some(true),
+            ..Self::new(
+                name,
+                ShapeConfig::Anthropic {
+                    base_url: base_url.into(),
+                },
+            )
+        }
     }
 
     /// An Azure OpenAI resource: each model is a deployment name.
@@ -904,6 +924,13 @@ fn endpoint_state(index: usize, config: EndpointConfig) -> Result<EndpointState,
     let (shape, base_url) = match &config.shape {
         ShapeConfig::OpenAi { base_url } => {
             let endpoint = Endpoint::openai_compatible(base_url)
+                .and_then(|endpoint| with_headers(endpoint, &config.headers))
+                .map_err(invalid)?;
+            let base = endpoint.base_url().to_owned();
+            (Shape::OpenAi(endpoint), base)
+        }
+        ShapeConfig::Anthropic { base_url } => {
+            let endpoint = Endpoint::anthropic(base_url)
                 .and_then(|endpoint| with_headers(endpoint, &config.headers))
                 .map_err(invalid)?;
             let base = endpoint.base_url().to_owned();

@@ -190,7 +190,7 @@ fn validate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<ChatCompletion, AttemptError> {
-    let completion: ChatCompletion = match serde_json::from_slice(body) {
+    let completion: ChatCompletion = match target.wire.parse_completion(body) {
         Ok(c) => c,
         Err(e) => {
             let reason = if looks_like_html(headers, body) {

@@ -281,7 +281,8 @@ impl Open<'_> {
                     }
                     Err(fatal) => return Err(fatal),
                 };
-                let mut stream = nb_transport::ChunkStream::new(body);
+                let mut stream =
+                    nb_transport::ChunkStream::with_decoder(body, target.wire.chunk_decoder());
                 let mut buffered = Vec::new();
                 loop {
                     match stream.next().await {

@@ -31,7 +31,7 @@ pub(crate) const MAX_KEYS: usize = 64;
 /// How an endpoint shapes its URL.
 #[derive(Debug)]
 pub(crate) enum Shape {
-    /// One URL for every model.
+    /// One URL for every model (OpenAI-compatible or Anthropic's).
     OpenAi(Endpoint),
     /// One deployment per model.
     Azure {

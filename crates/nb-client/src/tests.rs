@@ -2803,3 +2803,148 @@ async fn running_out_of_local_resources_mid_stream_is_not_the_providers_failure(
     assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
 }
+
+/// An Anthropic endpoint in a chain: the request is translated and sent
+/// with Anthropic's headers, the answer and the stream read back into the
+/// same shapes, and an overload there falls back to an OpenAI endpoint.
+#[tokio::test(start_paused = true)]
+async fn an_anthropic_endpoint_serves_and_fails_over_in_one_chain() {
+    let anthropic_message = |model: &str| {
+        MockReply::json(
+            StatusCode::OK,
+            &json!({"id": "msg_1", "type": "message", "role": "assistant", "model": model,
+                    "content": [{"type": "text", "text": "Bonjour"}],
+                    "stop_reason": "end_turn",
+                    "usage": {"input_tokens": 10, "output_tokens": 3}}),
+        )
+    };
+    let overloaded = || {
+        error(
+            529,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        )
+    };
+    let mock = MockTransport::from_fn(move |request| {
+        let anthropic = request.uri.path().ends_with("/messages");
+        let model = request.chat_request().map(|r| r.model).unwrap_or_default();
+        match (anthropic, model.as_str()) {
+            (true, "claude-busy") => overloaded(),
+            (true, m) => anthropic_message(m),
+            (false, m) => ok(m),
+        }
+    });
+    let build = |chain: &[&str]| {
+        NeuralBridge::builder()
+            .endpoint(
+                EndpointConfig::anthropic("anthropic", "https://api.anthropic.com/v1")
+                    .api_key("sk-ant-0000000000")
+                    .models(["claude-sonnet-4-5", "claude-busy"]),
+            )
+            .endpoint(
+                EndpointConfig::openai_compatible("openai", URL)
+                    .api_key("sk-openai-000000")
+                    .models(["gpt-4o"]),
+            )
+            .fallback_models(chain.iter().copied())
+            .transport(Arc::new(mock.clone()))
+            .build()
+            .unwrap()
+    };
+
+    let client = build(&["claude-sonnet-4-5", "gpt-4o"]);
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .system("Answer in French.")
+        .user_message("Hello");
+    let response = client.chat().create(request).await.unwrap();
+    assert_eq!(response.served_by(), "claude-sonnet-4-5");
+    assert_eq!(response.text(), Some("Bonjour"));
+    assert_eq!(response.usage().map(|u| u.total_tokens), Some(13));
+    let sent = &mock.requests()[0];
+    assert_eq!(
+        sent.uri.to_string(),
+        "https://api.anthropic.com/v1/messages"
+    );
+    assert_eq!(sent.headers["x-api-key"], "sk-ant-0000000000");
+    assert_eq!(sent.headers["anthropic-version"], "2023-06-01");
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["system"], "Answer in French.");
+    assert!(body["max_tokens"].is_u64(), "{body}");
+
+    // Anthropic's 529 is diagnosed as an overload and the chain moves on.
+    let client = build(&["claude-busy", "gpt-4o"]);
+    let response = client
+        .chat()
+        .create(ChatRequest::new("claude-busy").user_message("Hello"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "gpt-4o");
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::Overloaded), None]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_anthropic_stream_reads_as_chunks_and_its_error_event_fails_over() {
+    let events = |text: &'static str, end: &'static str| {
+        let body = format!(
+            "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":5,\"output_tokens\":1}}}}}}\n\n\
+             event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n{end}"
+        );
+        MockReply::stream(StatusCode::OK, [Ok(Bytes::from(body))])
+            .header(http::header::CONTENT_TYPE, "text/event-stream")
+    };
+    let finish = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":4}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    let overloaded = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let mock = MockTransport::from_fn(move |request| {
+        if request.uri.path().ends_with("/messages") {
+            let model = request.chat_request().map(|r| r.model).unwrap_or_default();
+            if model == "claude-busy" {
+                events("Hel", overloaded)
+            } else {
+                events("Hello", finish)
+            }
+        } else {
+            MockReply::chat_stream("gpt-4o", &["lo"])
+        }
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::anthropic("anthropic", "https://api.anthropic.com/v1")
+                .api_key("sk-ant-0000000000")
+                .models(["claude-sonnet-4-5", "claude-busy"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .models(["gpt-4o"]),
+        )
+        .fallback_models(["claude-busy", "gpt-4o"])
+        .stream_policy(StreamPolicy::Continue)
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let stream = client
+        .chat()
+        .stream(ChatRequest::new("claude-sonnet-4-5").user_message("Hi"))
+        .await
+        .unwrap();
+    let (text, summary, _) = drain(stream).await;
+    assert_eq!(text, "Hello");
+    assert_eq!(summary.unwrap().served_by(), "claude-sonnet-4-5");
+
+    // An in-band overload after content: continued on the next model.
+    let stream = client
+        .chat()
+        .stream(ChatRequest::new("claude-busy").user_message("Hi"))
+        .await
+        .unwrap();
+    let (text, summary, _) = drain(stream).await;
+    let summary = summary.unwrap();
+    assert_eq!(summary.served_by(), "gpt-4o");
+    assert_eq!(text, "Hello", "the partial answer, continued");
+    assert_eq!(
+        summary.attempts()[0].diagnosis().unwrap().category,
+        ErrorCategory::Overloaded
+    );
+}

@@ -173,6 +173,8 @@ struct BreakerFile {
 #[serde(deny_unknown_fields)]
 struct EndpointFile {
     name: String,
+    /// `"openai"` (the default) or `"anthropic"`; Azure is told by its fields.
+    protocol: Option<String>,
     base_url: Option<String>,
     azure_resource: Option<String>,
     api_version: Option<String>,
@@ -608,7 +610,24 @@ fn endpoint_config(
     env: &dyn Fn(&str) -> Option<String>,
     p: &mut Problems,
 ) -> Option<EndpointConfig> {
+    let anthropic = match e.protocol.as_deref() {
+        None | Some("openai") => false,
+        Some("anthropic") => true,
+        Some(other) => {
+            p.add(format!(
+                "{at}.protocol: `{other}` is not \"openai\" or \"anthropic\""
+            ));
+            return None;
+        }
+    };
     let mut config = match (&e.base_url, &e.azure_resource, &e.api_version) {
+        (Some(url), None, None) if anthropic => {
+            if let Err(err) = Endpoint::anthropic(url) {
+                p.add(format!("{at}.base_url: {err}"));
+                return None;
+            }
+            EndpointConfig::anthropic(&e.name, url)
+        }
         (Some(url), None, None) => {
             if let Err(err) = Endpoint::openai_compatible(url) {
                 p.add(format!("{at}.base_url: {err}"));

@@ -7,7 +7,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue}
 use http::{HeaderMap, Method, Request, Uri};
 
 use crate::error::{TransportError, TransportErrorKind};
-use crate::wire::ChatCompletionRequest;
+use crate::sse::ChunkStreamDecoder;
+use crate::wire::{ChatCompletion, ChatCompletionRequest};
 
 /// An API key. `Debug` and `Display` print `[redacted]`; the key is only
 /// reachable through [`ApiKey::expose`], and the request builders mark the
@@ -235,7 +236,10 @@ impl Endpoint {
     }
 
     /// Builds the `POST` for a chat completion whose JSON `body` is already
-    /// serialized. `key` is `None` for servers that need none (a local model).
+    /// serialized (an OpenAI chat request; for an Anthropic endpoint it is
+    /// translated, and what Anthropic cannot honour is an `InvalidRequest`
+    /// error whose source says which field). `key` is `None` for servers that
+    /// need none (a local model).
     /// `stream` sets `Accept: text/event-stream` instead of `application/json`.
     pub fn build_request(
         &self,
@@ -243,6 +247,10 @@ impl Endpoint {
         body: Bytes,
         stream: bool,
     ) -> Result<Request<Bytes>, TransportError> {
+        let body = match self.kind {
+            EndpointKind::Anthropic => to_anthropic(&body)?,
+            _ => body,
+        };
         let mut request = Request::new(body);
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.chat_uri.clone();
@@ -280,29 +288,52 @@ impl Endpoint {
         Ok(request)
     }
 
-    /// Serializes `body` (translated for an [`Anthropic`](EndpointKind::Anthropic)
-    /// endpoint; a field it cannot honour is an `InvalidRequest` error whose source
-    /// says which) and builds its `POST`; `Accept` follows `body.stream`.
+    /// Serializes `body` and builds its `POST` ([`build_request`](Self::build_request)
+    /// translates it for an Anthropic endpoint); `Accept` follows `body.stream`.
     pub fn chat_request(
         &self,
         key: Option<&ApiKey>,
         body: &ChatCompletionRequest,
     ) -> Result<Request<Bytes>, TransportError> {
-        let cannot =
-            |detail| TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail);
-        let json = match self.kind {
-            EndpointKind::Anthropic => {
-                let translated =
-                    crate::wire::anthropic::to_messages_request(body).map_err(|e| {
-                        cannot("the request cannot be sent to Anthropic").with_source(e)
-                    })?;
-                serde_json::to_vec(&translated)
-            }
-            _ => serde_json::to_vec(body),
-        }
-        .map_err(|e| cannot("the request body cannot be serialized").with_source(e))?;
+        let json = serde_json::to_vec(body).map_err(|e| {
+            TransportError::new(TransportErrorKind::InvalidRequest)
+                .with_detail("the request body cannot be serialized")
+                .with_source(e)
+        })?;
         self.build_request(key, Bytes::from(json), body.stream == Some(true))
     }
+
+    /// The completion in a 2xx response body of this endpoint (an Anthropic
+    /// message is translated).
+    pub fn parse_completion(&self, body: &[u8]) -> Result<ChatCompletion, serde_json::Error> {
+        match self.kind {
+            EndpointKind::Anthropic => crate::wire::anthropic::from_messages_response(body),
+            _ => serde_json::from_slice(body),
+        }
+    }
+
+    /// The decoder of this endpoint's streams (Anthropic's events come out as
+    /// the same chunks).
+    #[must_use]
+    pub fn chunk_decoder(&self) -> ChunkStreamDecoder {
+        match self.kind {
+            EndpointKind::Anthropic => ChunkStreamDecoder::anthropic(),
+            _ => ChunkStreamDecoder::new(),
+        }
+    }
+}
+
+/// `body` (an OpenAI chat request as JSON) as Anthropic's Messages request.
+fn to_anthropic(body: &[u8]) -> Result<Bytes, TransportError> {
+    let cannot =
+        |detail| TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail);
+    let request: ChatCompletionRequest = serde_json::from_slice(body)
+        .map_err(|e| cannot("the request body is not a chat request").with_source(e))?;
+    let translated = crate::wire::anthropic::to_messages_request(&request)
+        .map_err(|e| cannot("the request cannot be sent to Anthropic").with_source(e))?;
+    serde_json::to_vec(&translated)
+        .map(Bytes::from)
+        .map_err(|e| cannot("the request body cannot be serialized").with_source(e))
 }
 
 fn normalize_base(url: &str) -> Result<&str, EndpointError> {

@@ -27,6 +27,7 @@ use std::fmt;
 
 use crate::body::ResponseBody;
 use crate::error::TransportError;
+use crate::wire::anthropic::{MessagesStream, StreamStep};
 use crate::wire::{ChatCompletionChunk, FinishReason};
 
 /// One server-sent event.
@@ -475,6 +476,8 @@ pub struct ChunkStreamDecoder {
     failed: bool,
     /// How many choices the request asked for (`n`); 0 when unknown.
     expected_choices: usize,
+    /// Reading Anthropic's Messages events instead of OpenAI chunks.
+    anthropic: Option<MessagesStream>,
 }
 
 impl ChunkStreamDecoder {
@@ -482,6 +485,17 @@ impl ChunkStreamDecoder {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder of Anthropic's Messages stream: its events come out as the
+    /// same chunks ([`MessagesStream`]); `message_stop` counts as `[DONE]`,
+    /// and an in-band `error` event is the provider's error.
+    #[must_use]
+    pub fn anthropic() -> Self {
+        Self {
+            anthropic: Some(MessagesStream::default()),
+            ..Self::default()
+        }
     }
 
     /// A decoder over a configured [`SseDecoder`].
@@ -584,6 +598,27 @@ impl ChunkStreamDecoder {
         if payload.is_empty() {
             return None;
         }
+        if let Some(messages) = &mut self.anthropic {
+            let text = String::from_utf8_lossy(payload).into_owned();
+            let step = messages.event(self.sse.event.as_deref().unwrap_or(""), &text);
+            return match step {
+                Ok(StreamStep::Chunk(chunk)) => {
+                    self.track(&chunk);
+                    Some(Ok(ChunkEvent::Chunk(chunk)))
+                }
+                Ok(StreamStep::Done) => {
+                    self.done = true;
+                    Some(Ok(ChunkEvent::Done))
+                }
+                Ok(StreamStep::Error(data)) => {
+                    self.failed = true;
+                    let event = self.sse.event.clone();
+                    Some(Err(StreamError::Provider { event, data }))
+                }
+                Ok(_) => None,
+                Err(source) => Some(Err(StreamError::Malformed { data: text, source })),
+            };
+        }
         if payload == b"[DONE]" {
             self.done = true;
             return Some(Ok(ChunkEvent::Done));
@@ -605,6 +640,12 @@ impl ChunkStreamDecoder {
                 data: owned_data(),
             }));
         }
+        self.track(&chunk);
+        Some(Ok(ChunkEvent::Chunk(chunk)))
+    }
+
+    /// Notes which choices the chunk names and which it finishes.
+    fn track(&mut self, chunk: &ChatCompletionChunk) {
         for choice in &chunk.choices {
             let finished = choice
                 .finish_reason
@@ -621,7 +662,6 @@ impl ChunkStreamDecoder {
                 self.choices.push((choice.index, finished));
             }
         }
-        Some(Ok(ChunkEvent::Chunk(chunk)))
     }
 }
 

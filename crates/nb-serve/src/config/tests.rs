@@ -363,3 +363,35 @@ async fn validation_rules_make_a_bad_answer_fall_back() {
         assert!(err.contains(problem), "{problem} in {err}");
     }
 }
+
+#[test]
+fn an_endpoint_can_speak_anthropics_protocol() {
+    let text = r#"
+        [[endpoints]]
+        name = "anthropic"
+        protocol = "anthropic"
+        base_url = "https://api.anthropic.com/v1"
+        api_key_env = "SET_KEY"
+        models = ["claude-sonnet-4-5"]
+
+        [[endpoints]]
+        name = "openai"
+        base_url = "http://127.0.0.1:9/v1"
+        api_key_env = "SET_KEY"
+        models = ["gpt-4o"]
+
+        [aliases]
+        smart = ["claude-sonnet-4-5", "gpt-4o"]
+    "#;
+    let c = ServeConfig::parse(text, &env).unwrap();
+    assert!(c.builder().build().is_ok());
+    let err = ServeConfig::parse(
+        &text.replace(
+            "\"anthropic\"\n        base_url",
+            "\"gemini\"\n        base_url",
+        ),
+        &env,
+    )
+    .unwrap_err();
+    assert!(err.contains("protocol: `gemini` is not"), "{err}");
+}
