@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 
+use crate::anthropic;
 use crate::billing::{Ledger, Meter};
 use crate::body::{Ending, MockBody};
 use crate::fault::Fault;
@@ -31,13 +32,23 @@ static RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 
 enum Route {
     Chat(Option<String>),
+    /// Anthropic's Messages API.
+    Messages,
     Models,
     Unknown,
+}
+
+/// The protocol a chat request came in, and its answer goes out in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    OpenAi,
+    Anthropic,
 }
 
 fn route(path: &str) -> Route {
     match path {
         "/v1/chat/completions" | "/chat/completions" => Route::Chat(None),
+        "/v1/messages" | "/messages" => Route::Messages,
         "/v1/models" | "/models" => Route::Models,
         _ => match path
             .strip_prefix("/openai/deployments/")
@@ -62,19 +73,30 @@ pub(crate) async fn handle(
                 shared: &shared,
                 answered: false,
             };
-            let response = chat(&shared, control, request, deployment).await;
+            let response = chat(&shared, control, request, deployment, Protocol::OpenAi).await;
+            watch.answered();
+            response
+        }
+        (&Method::POST, Route::Messages) => {
+            let watch = Abandoned {
+                shared: &shared,
+                answered: false,
+            };
+            let response = chat(&shared, control, request, None, Protocol::Anthropic).await;
             watch.answered();
             response
         }
         (&Method::GET, Route::Models) => models(&shared.plan()),
-        (_, Route::Chat(_) | Route::Models) => error(ErrorReply::invalid_request(
-            405,
-            &format!(
-                "Method {} is not allowed on {}.",
-                request.method(),
-                request.uri().path()
-            ),
-        )),
+        (_, Route::Chat(_) | Route::Messages | Route::Models) => {
+            error(ErrorReply::invalid_request(
+                405,
+                &format!(
+                    "Method {} is not allowed on {}.",
+                    request.method(),
+                    request.uri().path()
+                ),
+            ))
+        }
         (_, Route::Unknown) => error(ErrorReply::openai(
             404,
             &format!(
@@ -116,6 +138,7 @@ async fn chat(
     control: Arc<ConnControl>,
     request: Request<Incoming>,
     deployment: Option<String>,
+    protocol: Protocol,
 ) -> Response<MockBody> {
     let version = request.version();
     let credential = Credential::from_headers(request.headers());
@@ -178,15 +201,17 @@ async fn chat(
         control,
         http2: version == Version::HTTP_2,
         ledger: Arc::clone(&shared.ledger),
+        protocol,
     };
     respond(&plan, decision, &chat, context).await
 }
 
-/// Where an answer goes: its connection, and the ledger that bills it.
+/// Where an answer goes: its connection, the ledger that bills it, its protocol.
 struct Context {
     control: Arc<ConnControl>,
     http2: bool,
     ledger: Arc<Ledger>,
+    protocol: Protocol,
 }
 
 /// Everything the answer needs, gathered once.
@@ -200,6 +225,7 @@ struct Reply<'a> {
     ledger: Arc<Ledger>,
     /// The bill of a non-streamed answer, running while the model writes it.
     meter: Option<Meter>,
+    protocol: Protocol,
 }
 
 impl Reply<'_> {
@@ -211,7 +237,10 @@ impl Reply<'_> {
         ending: Ending,
     ) -> Response<MockBody> {
         if self.stream {
-            let events = self.answer.events(self.include_usage, shape);
+            let events = match self.protocol {
+                Protocol::OpenAi => self.answer.events(self.include_usage, shape),
+                Protocol::Anthropic => anthropic::events(&self.answer, shape),
+            };
             // Billed by the content chunks of the whole answer that go out (the frames after
             // them, finish and `[DONE]`, only add up to the whole).
             let meter = Meter::stream(
@@ -235,7 +264,10 @@ impl Reply<'_> {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             return response;
         }
-        let completion = Bytes::from(self.answer.completion());
+        let completion = Bytes::from(match self.protocol {
+            Protocol::OpenAi => self.answer.completion(),
+            Protocol::Anthropic => anthropic::message(&self.answer),
+        });
         let meter = self.meter.take().or_else(|| self.whole_meter());
         if first_delay.is_zero() && ending == Ending::Complete {
             return json_response(StatusCode::OK, completion).map(|body| body.metered(meter));
@@ -350,7 +382,11 @@ async fn respond(
         } => custom(*status, body, content_type.as_deref(), headers),
         // Every other fault is a plain error response.
         other => error(
-            ErrorReply::for_fault(other, &decision.name).unwrap_or_else(|| {
+            match reply.protocol {
+                Protocol::OpenAi => ErrorReply::for_fault(other, &decision.name),
+                Protocol::Anthropic => anthropic::error_for_fault(other, &decision.name),
+            }
+            .unwrap_or_else(|| {
                 ErrorReply::openai(
                     500,
                     "nb-mock has no response for this fault",
@@ -403,6 +439,7 @@ fn reply<'a>(
         http2: context.http2,
         ledger: context.ledger,
         meter: None,
+        protocol: context.protocol,
     }
 }
 

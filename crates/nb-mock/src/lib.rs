@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod anthropic;
 mod billing;
 mod body;
 mod fault;

@@ -77,7 +77,8 @@ impl Credential {
                 None => Credential::Other,
             };
         }
-        match headers.get("api-key").map(|value| value.to_str()) {
+        let key = headers.get("api-key").or_else(|| headers.get("x-api-key"));
+        match key.map(|value| value.to_str()) {
             Some(Ok(key)) => Credential::ApiKey {
                 last4: last4(key.trim()),
             },

@@ -243,7 +243,7 @@ impl<'a> Answer<'a> {
 
     /// The text cut into `chunks` pieces of nearly equal length (padded with dots when the text
     /// has fewer characters than chunks).
-    fn pieces(&self) -> Vec<Cow<'_, str>> {
+    pub(crate) fn pieces(&self) -> Vec<Cow<'_, str>> {
         let chunks = self.chunks.max(1) as usize;
         let chars = self.text.chars().count();
         let text: Cow<'_, str> = if chars < chunks {
