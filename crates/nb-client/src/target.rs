@@ -32,12 +32,14 @@ pub(crate) const MAX_KEYS: usize = 64;
 #[derive(Debug)]
 pub(crate) enum Shape {
     /// One URL for every model (OpenAI-compatible or Anthropic's).
-    OpenAi(Endpoint),
+    OpenAi(Box<Endpoint>),
     /// One deployment per model.
     Azure {
         resource_url: String,
         api_version: String,
     },
+    /// Gemini: one URL per model.
+    Gemini { base_url: String },
 }
 
 /// An endpoint as the running client keeps it.
@@ -141,11 +143,13 @@ impl EndpointState {
     /// the version and the headers with a probe deployment.)
     fn wire(&self, model: &str) -> Result<Endpoint, String> {
         match &self.shape {
-            Shape::OpenAi(endpoint) => Ok(endpoint.clone()),
+            Shape::OpenAi(endpoint) => Ok(Endpoint::clone(endpoint)),
             Shape::Azure {
                 resource_url,
                 api_version,
             } => Endpoint::azure(resource_url, model, api_version)
+                .and_then(|endpoint| with_headers(endpoint, &self.headers)),
+            Shape::Gemini { base_url } => Endpoint::gemini(base_url, model)
                 .and_then(|endpoint| with_headers(endpoint, &self.headers)),
         }
         .map_err(|e| {
@@ -649,7 +653,7 @@ mod tests {
             index,
             name.into(),
             base.as_str().into(),
-            Shape::OpenAi(Endpoint::openai_compatible(&base).unwrap()),
+            Shape::OpenAi(Box::new(Endpoint::openai_compatible(&base).unwrap())),
             Vec::new(),
             (0..keys).map(|k| ApiKey::new(format!("key-{k}"))).collect(),
             None,

@@ -2948,3 +2948,92 @@ async fn an_anthropic_stream_reads_as_chunks_and_its_error_event_fails_over() {
         ErrorCategory::Overloaded
     );
 }
+
+/// A Gemini endpoint: one URL per model, the request translated, the answer
+/// and the stream read back; its `RESOURCE_EXHAUSTED` diagnosed and fallen
+/// back from.
+#[tokio::test(start_paused = true)]
+async fn a_gemini_endpoint_serves_streams_and_fails_over() {
+    let mock = MockTransport::from_fn(|request| {
+        let path = request.uri.path().to_owned();
+        if path.ends_with("gemini-busy:generateContent") {
+            return error(
+                429,
+                json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}}),
+            );
+        }
+        if path.ends_with(":streamGenerateContent") {
+            let body = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hel\"}]}}],\"modelVersion\":\"gemini-2.5-flash\"}\n\n\
+                        data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"lo\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2,\"totalTokenCount\":5}}\n\n";
+            return MockReply::stream(StatusCode::OK, [Ok(Bytes::from(body))])
+                .header(http::header::CONTENT_TYPE, "text/event-stream");
+        }
+        if path.ends_with(":generateContent") {
+            return MockReply::json(
+                StatusCode::OK,
+                &json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Hello"}]}, "finishReason": "STOP"}],
+                        "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 1, "totalTokenCount": 4},
+                        "modelVersion": "gemini-2.5-flash"}),
+            );
+        }
+        let model = request.chat_request().map(|r| r.model).unwrap_or_default();
+        ok(&model)
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::gemini("google", "https://generativelanguage.googleapis.com/v1beta")
+                .api_key("AIza-test-key-0000")
+                .models(["gemini-2.5-flash", "gemini-busy"]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", URL)
+                .api_key("sk-openai-000000")
+                .models(["gpt-4o"]),
+        )
+        .fallback_models(["gemini-busy", "gpt-4o"])
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client
+        .chat()
+        .create(ChatRequest::new("gemini-2.5-flash").user_message("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "gemini-2.5-flash");
+    assert_eq!(response.text(), Some("Hello"));
+    let sent = &mock.requests()[0];
+    assert_eq!(
+        sent.uri.to_string(),
+        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
+    );
+    assert_eq!(sent.headers["x-goog-api-key"], "AIza-test-key-0000");
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["contents"][0]["parts"][0]["text"], "Hi");
+    assert!(body.get("model").is_none(), "the model is in the URL");
+
+    let stream = client
+        .chat()
+        .stream(ChatRequest::new("gemini-2.5-flash").user_message("Hi"))
+        .await
+        .unwrap();
+    let (text, summary, _) = drain(stream).await;
+    assert_eq!(text, "Hello");
+    assert_eq!(summary.unwrap().served_by(), "gemini-2.5-flash");
+    assert!(
+        mock.requests()[1]
+            .uri
+            .to_string()
+            .ends_with(":streamGenerateContent?alt=sse")
+    );
+
+    let response = client
+        .chat()
+        .create(ChatRequest::new("gemini-busy").user_message("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.served_by(), "gpt-4o");
+    assert_eq!(
+        categories(response.attempts()),
+        [Some(ErrorCategory::RateLimit), None]
+    );
+}

@@ -173,7 +173,7 @@ struct BreakerFile {
 #[serde(deny_unknown_fields)]
 struct EndpointFile {
     name: String,
-    /// `"openai"` (the default) or `"anthropic"`; Azure is told by its fields.
+    /// `"openai"` (the default), `"anthropic"` or `"gemini"`; Azure is told by its fields.
     protocol: Option<String>,
     base_url: Option<String>,
     azure_resource: Option<String>,
@@ -610,23 +610,27 @@ fn endpoint_config(
     env: &dyn Fn(&str) -> Option<String>,
     p: &mut Problems,
 ) -> Option<EndpointConfig> {
-    let anthropic = match e.protocol.as_deref() {
-        None | Some("openai") => false,
-        Some("anthropic") => true,
-        Some(other) => {
-            p.add(format!(
-                "{at}.protocol: `{other}` is not \"openai\" or \"anthropic\""
-            ));
-            return None;
-        }
-    };
+    let protocol = e.protocol.as_deref().unwrap_or("openai");
+    if !matches!(protocol, "openai" | "anthropic" | "gemini") {
+        p.add(format!(
+            "{at}.protocol: `{protocol}` is not \"openai\", \"anthropic\" or \"gemini\""
+        ));
+        return None;
+    }
     let mut config = match (&e.base_url, &e.azure_resource, &e.api_version) {
-        (Some(url), None, None) if anthropic => {
+        (Some(url), None, None) if protocol == "anthropic" => {
             if let Err(err) = Endpoint::anthropic(url) {
                 p.add(format!("{at}.base_url: {err}"));
                 return None;
             }
             EndpointConfig::anthropic(&e.name, url)
+        }
+        (Some(url), None, None) if protocol == "gemini" => {
+            if let Err(err) = Endpoint::gemini(url, "model") {
+                p.add(format!("{at}.base_url: {err}"));
+                return None;
+            }
+            EndpointConfig::gemini(&e.name, url)
         }
         (Some(url), None, None) => {
             if let Err(err) = Endpoint::openai_compatible(url) {

@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, Request, Uri};
 
 use crate::error::{TransportError, TransportErrorKind};
 use crate::sse::ChunkStreamDecoder;
-use crate::wire::{ChatCompletion, ChatCompletionRequest};
+use crate::wire::{ChatCompletion, ChatCompletionRequest, TranslateError};
 
 /// An API key. `Debug` and `Display` print `[redacted]`; the key is only
 /// reachable through [`ApiKey::expose`], and the request builders mark the
@@ -87,6 +87,10 @@ pub enum EndpointKind {
     /// `anthropic-version`; [`Endpoint::chat_request`] translates the request
     /// ([`wire::anthropic`](crate::wire::anthropic)).
     Anthropic,
+    /// Google's Gemini API: `{base}/models/{model}:generateContent` (and
+    /// `:streamGenerateContent?alt=sse` for a stream) with `x-goog-api-key`;
+    /// the request is translated ([`wire::gemini`](crate::wire::gemini)).
+    Gemini,
 }
 
 /// Why an [`Endpoint`] could not be built.
@@ -137,6 +141,8 @@ pub struct Endpoint {
     kind: EndpointKind,
     base_url: Box<str>,
     chat_uri: Uri,
+    /// Where a stream goes, when not to `chat_uri` (Gemini's).
+    stream_uri: Option<Uri>,
     headers: HeaderMap,
 }
 
@@ -178,11 +184,27 @@ impl Endpoint {
         Ok(Self::with_parts(EndpointKind::Anthropic, base, chat_uri))
     }
 
+    /// One model of Google's Gemini API: `base_url` is everything before
+    /// `/models`, e.g. `https://generativelanguage.googleapis.com/v1beta`.
+    pub fn gemini(base_url: &str, model: &str) -> Result<Self, EndpointError> {
+        let base = normalize_base(base_url)?;
+        check_component(model, "model")?;
+        let chat_uri = parse_uri(&format!("{base}/models/{model}:generateContent"))?;
+        let stream_uri = parse_uri(&format!(
+            "{base}/models/{model}:streamGenerateContent?alt=sse"
+        ))?;
+        Ok(Self {
+            stream_uri: Some(stream_uri),
+            ..Self::with_parts(EndpointKind::Gemini, base, chat_uri)
+        })
+    }
+
     fn with_parts(kind: EndpointKind, base: &str, chat_uri: Uri) -> Self {
         Self {
             kind,
             base_url: base.into(),
             chat_uri,
+            stream_uri: None,
             headers: HeaderMap::new(),
         }
     }
@@ -248,12 +270,20 @@ impl Endpoint {
         stream: bool,
     ) -> Result<Request<Bytes>, TransportError> {
         let body = match self.kind {
-            EndpointKind::Anthropic => to_anthropic(&body)?,
+            EndpointKind::Anthropic => translated(&body, "Anthropic", |r| {
+                crate::wire::anthropic::to_messages_request(r)
+            })?,
+            EndpointKind::Gemini => {
+                translated(&body, "Gemini", crate::wire::gemini::to_generate_request)?
+            }
             _ => body,
         };
         let mut request = Request::new(body);
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.chat_uri.clone();
+        *request.uri_mut() = match (&self.stream_uri, stream) {
+            (Some(uri), true) => uri.clone(),
+            _ => self.chat_uri.clone(),
+        };
         let headers = request.headers_mut();
         headers.reserve(4 + self.headers.len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -274,6 +304,10 @@ impl Endpoint {
                 EndpointKind::Anthropic => {
                     headers.insert(HeaderName::from_static("x-api-key"), key.header_value("")?)
                 }
+                EndpointKind::Gemini => headers.insert(
+                    HeaderName::from_static("x-goog-api-key"),
+                    key.header_value("")?,
+                ),
             };
         }
         if self.kind == EndpointKind::Anthropic {
@@ -308,6 +342,7 @@ impl Endpoint {
     pub fn parse_completion(&self, body: &[u8]) -> Result<ChatCompletion, serde_json::Error> {
         match self.kind {
             EndpointKind::Anthropic => crate::wire::anthropic::from_messages_response(body),
+            EndpointKind::Gemini => crate::wire::gemini::from_generate_response(body),
             _ => serde_json::from_slice(body),
         }
     }
@@ -318,20 +353,30 @@ impl Endpoint {
     pub fn chunk_decoder(&self) -> ChunkStreamDecoder {
         match self.kind {
             EndpointKind::Anthropic => ChunkStreamDecoder::anthropic(),
+            EndpointKind::Gemini => ChunkStreamDecoder::gemini(),
             _ => ChunkStreamDecoder::new(),
         }
     }
 }
 
-/// `body` (an OpenAI chat request as JSON) as Anthropic's Messages request.
-fn to_anthropic(body: &[u8]) -> Result<Bytes, TransportError> {
+/// `body` (an OpenAI chat request as JSON) in `protocol`'s shape, by `translate`.
+fn translated(
+    body: &[u8],
+    protocol: &'static str,
+    translate: impl FnOnce(&ChatCompletionRequest) -> Result<serde_json::Value, TranslateError>,
+) -> Result<Bytes, TransportError> {
     let cannot =
         |detail| TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail);
     let request: ChatCompletionRequest = serde_json::from_slice(body)
         .map_err(|e| cannot("the request body is not a chat request").with_source(e))?;
-    let translated = crate::wire::anthropic::to_messages_request(&request)
-        .map_err(|e| cannot("the request cannot be sent to Anthropic").with_source(e))?;
-    serde_json::to_vec(&translated)
+    let value = translate(&request).map_err(|e| {
+        cannot(match protocol {
+            "Gemini" => "the request cannot be sent to Gemini",
+            _ => "the request cannot be sent to Anthropic",
+        })
+        .with_source(e)
+    })?;
+    serde_json::to_vec(&value)
         .map(Bytes::from)
         .map_err(|e| cannot("the request body cannot be serialized").with_source(e))
 }

@@ -478,6 +478,9 @@ pub struct ChunkStreamDecoder {
     expected_choices: usize,
     /// Reading Anthropic's Messages events instead of OpenAI chunks.
     anthropic: Option<MessagesStream>,
+    /// Reading Gemini's responses instead of OpenAI chunks: the function
+    /// calls seen so far, to number the next ones.
+    gemini: Option<usize>,
 }
 
 impl ChunkStreamDecoder {
@@ -494,6 +497,17 @@ impl ChunkStreamDecoder {
     pub fn anthropic() -> Self {
         Self {
             anthropic: Some(MessagesStream::default()),
+            ..Self::default()
+        }
+    }
+
+    /// A decoder of Gemini's `alt=sse` stream: each event is a whole response,
+    /// read as a chunk ([`chunk_from_event`](crate::wire::gemini::chunk_from_event));
+    /// the finish reason ends it (Gemini sends no `[DONE]`).
+    #[must_use]
+    pub fn gemini() -> Self {
+        Self {
+            gemini: Some(0),
             ..Self::default()
         }
     }
@@ -617,6 +631,33 @@ impl ChunkStreamDecoder {
                 }
                 Ok(_) => None,
                 Err(source) => Some(Err(StreamError::Malformed { data: text, source })),
+            };
+        }
+        if let Some(calls) = self.gemini {
+            return match crate::wire::gemini::chunk_from_event(payload, calls) {
+                Ok(chunk) if reports_error(&chunk) => {
+                    self.failed = true;
+                    let event = self.sse.event.clone();
+                    Some(Err(StreamError::Provider {
+                        event,
+                        data: owned_data(),
+                    }))
+                }
+                Ok(chunk) => {
+                    let new = chunk
+                        .choices
+                        .iter()
+                        .filter_map(|c| c.delta.tool_calls.as_ref())
+                        .map(Vec::len)
+                        .sum::<usize>();
+                    self.gemini = Some(calls + new);
+                    self.track(&chunk);
+                    Some(Ok(ChunkEvent::Chunk(chunk)))
+                }
+                Err(source) => Some(Err(StreamError::Malformed {
+                    data: owned_data(),
+                    source,
+                })),
             };
         }
         if payload == b"[DONE]" {

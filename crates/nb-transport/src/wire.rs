@@ -15,6 +15,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use translate::TranslateError;
+
 /// A JSON object holding fields a type does not model.
 pub type Extra = Map<String, Value>;
 
@@ -831,9 +833,11 @@ impl ChatCompletionRequest {
 }
 
 pub mod anthropic;
+pub mod gemini;
 mod response;
 #[cfg(test)]
 mod tests;
+mod translate;
 
 pub use response::{
     ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, Delta, FunctionCallDelta,

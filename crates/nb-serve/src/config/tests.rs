@@ -365,7 +365,7 @@ async fn validation_rules_make_a_bad_answer_fall_back() {
 }
 
 #[test]
-fn an_endpoint_can_speak_anthropics_protocol() {
+fn an_endpoint_can_speak_anthropics_or_geminis_protocol() {
     let text = r#"
         [[endpoints]]
         name = "anthropic"
@@ -385,13 +385,23 @@ fn an_endpoint_can_speak_anthropics_protocol() {
     "#;
     let c = ServeConfig::parse(text, &env).unwrap();
     assert!(c.builder().build().is_ok());
+    assert!(
+        ServeConfig::parse(
+            &text.replace(
+                "\"anthropic\"\n        base_url",
+                "\"gemini\"\n        base_url"
+            ),
+            &env
+        )
+        .is_ok()
+    );
     let err = ServeConfig::parse(
         &text.replace(
             "\"anthropic\"\n        base_url",
-            "\"gemini\"\n        base_url",
+            "\"bedrock\"\n        base_url",
         ),
         &env,
     )
     .unwrap_err();
-    assert!(err.contains("protocol: `gemini` is not"), "{err}");
+    assert!(err.contains("protocol: `bedrock` is not"), "{err}");
 }

@@ -24,6 +24,8 @@
 
 use serde_json::{Map, Value, json};
 
+pub use super::translate::TranslateError;
+use super::translate::unsupported;
 use super::*;
 
 /// The `anthropic-version` header the translation is written against.
@@ -42,35 +44,6 @@ pub const OPENAI_ONLY: [&str; 7] = [
     "web_search_options",
     "functions",
 ];
-
-/// Why a request cannot be sent to Anthropic as it is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TranslateError {
-    /// The request uses something the Messages API has no equivalent of.
-    #[error("Anthropic's Messages API has no equivalent of `{field}`: {why}")]
-    Unsupported {
-        /// The field, as the OpenAI request names it.
-        field: String,
-        /// What the caller can do instead.
-        why: &'static str,
-    },
-    /// A value that cannot be carried over (tool-call arguments that are not JSON).
-    #[error("`{field}` cannot be translated: {reason}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-fn unsupported(field: &str, why: &'static str) -> TranslateError {
-    TranslateError::Unsupported {
-        field: field.to_owned(),
-        why,
-    }
-}
 
 /// The Messages request body for `req`.
 pub fn to_messages_request(req: &ChatCompletionRequest) -> Result<Value, TranslateError> {

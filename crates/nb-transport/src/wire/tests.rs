@@ -323,12 +323,17 @@ proptest::proptest! {
     /// translates or says why not, and any response or event is read or
     /// refused.
     #[test]
-    fn the_anthropic_translation_never_panics(value in json_value(), name in "[a-z_]{0,24}") {
+    fn the_protocol_translations_never_panic(value in json_value(), name in "[a-z_]{0,24}") {
         if let Ok(request) = serde_json::from_value::<ChatCompletionRequest>(value.clone()) {
             let _ = anthropic::to_messages_request(&request);
         }
         let text = value.to_string();
         let _ = anthropic::from_messages_response(text.as_bytes());
+        let _ = gemini::from_generate_response(text.as_bytes());
+        let _ = gemini::chunk_from_event(text.as_bytes(), 0);
+        if let Ok(request) = serde_json::from_value::<ChatCompletionRequest>(value.clone()) {
+            let _ = gemini::to_generate_request(&request);
+        }
         let mut stream = anthropic::MessagesStream::default();
         for event in ["message_start", "content_block_start", "content_block_delta", "message_delta", name.as_str()] {
             let _ = stream.event(event, &text);
