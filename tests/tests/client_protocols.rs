@@ -1,5 +1,5 @@
-//! nb-client over two protocols at once, against nb-mock on loopback: an
-//! Anthropic Messages endpoint and an OpenAI one in one chain. What the
+//! nb-client over several protocols at once, against nb-mock on loopback:
+//! Anthropic Messages, Gemini and OpenAI endpoints in one chain. What the
 //! caller got, and what the server saw on each route. Time is tokio's paused
 //! clock.
 
@@ -12,6 +12,7 @@ use nb_tests::client::{categories, read, scenario};
 
 const CLAUDE: &str = "claude-sonnet-4-5";
 const GPT: &str = "gpt-4o";
+const GEMINI: &str = "gemini-2.0-flash";
 
 /// A server with both models and a client whose chain is Claude (over the
 /// Messages API) then GPT (over chat completions), both on that server.
@@ -121,4 +122,156 @@ async fn a_messages_stream_cut_mid_answer_is_continued_over_openai() {
     let continuation = server.log().requests_for(GPT);
     assert!(continuation[0].prefill, "{continuation:?}");
     assert!(!streamed.text.is_empty());
+}
+
+/// A server with all three models and a chain Gemini, then Claude, then GPT,
+/// each over its own protocol.
+async fn start_three(gemini: ModelBehavior, claude: ModelBehavior) -> (MockServer, NeuralBridge) {
+    let server = MockServer::start(scenario([
+        gemini,
+        claude,
+        ModelBehavior::new(GPT).chunks(3),
+    ]))
+    .await
+    .unwrap();
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::gemini("google", server.base_url())
+                .api_key("AIza-test-0099")
+                .models([GEMINI]),
+        )
+        .endpoint(
+            EndpointConfig::anthropic("anthropic", server.base_url())
+                .api_key("sk-ant-test-0042")
+                .models([CLAUDE]),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", server.base_url())
+                .api_key("sk-openai-test-0007")
+                .models([GPT]),
+        )
+        .fallback_models([GEMINI, CLAUDE, GPT])
+        .stream_policy(StreamPolicy::Continue)
+        .seed(1)
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+fn claude() -> ModelBehavior {
+    ModelBehavior::new(CLAUDE).chunks(3)
+}
+
+fn ask_gemini() -> ChatRequest {
+    ChatRequest::new(GEMINI)
+        .system("Be brief.")
+        .user_message("Say hello")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gemini_endpoint_answers_whole_and_streamed() {
+    let (server, client) = start_three(ModelBehavior::new(GEMINI).chunks(4), claude()).await;
+    let response = client.chat().create(ask_gemini()).await.unwrap();
+    assert_eq!(response.served_by(), GEMINI);
+    assert_eq!(
+        response.text(),
+        Some("Echo from gemini-2.0-flash: Say hello")
+    );
+    assert!(response.usage().is_some_and(|u| u.total_tokens > 0));
+    let seen = server.log().last().unwrap();
+    assert_eq!(
+        seen.credential,
+        Credential::ApiKey {
+            last4: "0099".into()
+        },
+        "x-goog-api-key"
+    );
+    assert!(!seen.stream);
+
+    let streamed = read(client.chat().stream(ask_gemini()).await.unwrap()).await;
+    assert_eq!(streamed.text, "Echo from gemini-2.0-flash: Say hello");
+    assert_eq!(streamed.end.unwrap().served_by(), GEMINI);
+    assert!(server.log().last().unwrap().stream, "streamGenerateContent");
+    assert_eq!(server.log().attempts(GEMINI), 2);
+    assert_eq!(
+        server.log().attempts(CLAUDE) + server.log().attempts(GPT),
+        0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_call_crosses_all_three_protocols() {
+    // Gemini's quota is spent; Claude is overloaded; GPT answers.
+    let (server, client) = start_three(
+        ModelBehavior::new(GEMINI).rule(ScenarioRule::new(Fault::InsufficientQuota)),
+        ModelBehavior::new(CLAUDE).rule(ScenarioRule::new(Fault::Overloaded)),
+    )
+    .await;
+    let response = client.chat().create(ask_gemini()).await.unwrap();
+    assert_eq!(response.served_by(), GPT);
+    assert_eq!(
+        categories(&response.attempts()[..2]),
+        [
+            Some(ErrorCategory::QuotaExhausted),
+            Some(ErrorCategory::Overloaded)
+        ]
+    );
+    assert_eq!(server.log().attempts(GEMINI), 1);
+    assert!(server.log().attempts(CLAUDE) >= 1);
+    assert_eq!(server.log().attempts(GPT), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn geminis_resource_exhausted_and_overloaded_unavailable_move_the_chain_on() {
+    let cases = [
+        (
+            Fault::RateLimit {
+                retry_after_s: None,
+                retry_after_ms: None,
+            },
+            ErrorCategory::RateLimit,
+        ),
+        (
+            Fault::ServiceUnavailable {
+                retry_after_s: None,
+            },
+            ErrorCategory::Overloaded,
+        ),
+    ];
+    for (fault, category) in cases {
+        let gemini = ModelBehavior::new(GEMINI).rule(ScenarioRule::new(fault.clone()));
+        let (server, client) = start_three(gemini, claude()).await;
+        let response = client.chat().create(ask_gemini()).await.unwrap();
+        assert_eq!(response.served_by(), CLAUDE, "{fault}");
+        assert_eq!(
+            categories(&response.attempts()[..1]),
+            [Some(category)],
+            "{fault}"
+        );
+        assert_eq!(server.log().attempts(GPT), 0, "{fault}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gemini_stream_cut_mid_answer_is_continued_over_anthropic() {
+    let gemini = ModelBehavior::new(GEMINI)
+        .chunks(4)
+        .rule(ScenarioRule::new(Fault::StreamCut { after_chunks: 2 }).streaming(true));
+    let (server, client) = start_three(gemini, claude()).await;
+    let streamed = read(client.chat().stream(ask_gemini()).await.unwrap()).await;
+    let summary = streamed.end.unwrap();
+    assert_eq!(summary.served_by(), CLAUDE);
+    assert_eq!(
+        categories(&summary.attempts()[..1]),
+        [Some(ErrorCategory::StreamInterrupted)]
+    );
+    // Anthropic continues the partial answer natively, as a prefill.
+    let continuation = server.log().requests_for(CLAUDE);
+    assert!(continuation[0].prefill, "{continuation:?}");
+    // What Gemini sent, then what Claude added.
+    assert!(
+        streamed.text.starts_with("Echo from gemini") && streamed.text.contains("claude"),
+        "{:?}",
+        streamed.text
+    );
 }

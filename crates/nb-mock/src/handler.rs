@@ -18,6 +18,7 @@ use crate::anthropic;
 use crate::billing::{Ledger, Meter};
 use crate::body::{Ending, MockBody};
 use crate::fault::Fault;
+use crate::gemini;
 use crate::log::{Arrival, Credential, Shared};
 use crate::openai::{Answer, ChatRequest, ErrorReply, StreamShape};
 use crate::plan::{Decision, Plan};
@@ -34,6 +35,8 @@ enum Route {
     Chat(Option<String>),
     /// Anthropic's Messages API.
     Messages,
+    /// Gemini's `generateContent` (false) or `streamGenerateContent` (true) for a model.
+    Gemini(String, bool),
     Models,
     Unknown,
 }
@@ -43,9 +46,14 @@ enum Route {
 pub(crate) enum Protocol {
     OpenAi,
     Anthropic,
+    /// Gemini, with whether the method streams (its body does not say).
+    Gemini(bool),
 }
 
 fn route(path: &str) -> Route {
+    if let Some((model, stream)) = gemini::route(path) {
+        return Route::Gemini(model, stream);
+    }
     match path {
         "/v1/chat/completions" | "/chat/completions" => Route::Chat(None),
         "/v1/messages" | "/messages" => Route::Messages,
@@ -86,8 +94,24 @@ pub(crate) async fn handle(
             watch.answered();
             response
         }
+        (&Method::POST, Route::Gemini(model, stream)) => {
+            let watch = Abandoned {
+                shared: &shared,
+                answered: false,
+            };
+            let response = chat(
+                &shared,
+                control,
+                request,
+                Some(model),
+                Protocol::Gemini(stream),
+            )
+            .await;
+            watch.answered();
+            response
+        }
         (&Method::GET, Route::Models) => models(&shared.plan()),
-        (_, Route::Chat(_) | Route::Messages | Route::Models) => {
+        (_, Route::Chat(_) | Route::Messages | Route::Gemini(..) | Route::Models) => {
             error(ErrorReply::invalid_request(
                 405,
                 &format!(
@@ -157,6 +181,19 @@ async fn chat(
             ));
         }
     };
+    // Gemini's body is read as the OpenAI one it means; its model and streaming are in the path.
+    let body = match (protocol, &deployment) {
+        (Protocol::Gemini(stream), Some(model)) => match gemini::as_chat(&body, model, stream) {
+            Ok(converted) => Bytes::from(converted),
+            Err(cause) => {
+                return error(ErrorReply::invalid_request(
+                    400,
+                    &format!("Invalid JSON payload received. {cause}"),
+                ));
+            }
+        },
+        _ => body,
+    };
     let chat: ChatRequest<'_> = match serde_json::from_slice(&body) {
         Ok(chat) => chat,
         Err(cause) => {
@@ -166,7 +203,7 @@ async fn chat(
             ));
         }
     };
-    // Azure routes by the deployment in the path, whatever the body says.
+    // Azure and Gemini route by the model in the path, whatever the body says.
     let model = match (&deployment, &chat.model) {
         (Some(deployment), _) => deployment.as_str(),
         (None, Some(model)) if !model.0.is_empty() => &*model.0,
@@ -240,6 +277,7 @@ impl Reply<'_> {
             let events = match self.protocol {
                 Protocol::OpenAi => self.answer.events(self.include_usage, shape),
                 Protocol::Anthropic => anthropic::events(&self.answer, shape),
+                Protocol::Gemini(_) => gemini::events(&self.answer, shape),
             };
             // Billed by the content chunks of the whole answer that go out (the frames after
             // them, finish and `[DONE]`, only add up to the whole).
@@ -267,6 +305,7 @@ impl Reply<'_> {
         let completion = Bytes::from(match self.protocol {
             Protocol::OpenAi => self.answer.completion(),
             Protocol::Anthropic => anthropic::message(&self.answer),
+            Protocol::Gemini(_) => gemini::message(&self.answer),
         });
         let meter = self.meter.take().or_else(|| self.whole_meter());
         if first_delay.is_zero() && ending == Ending::Complete {
@@ -385,6 +424,7 @@ async fn respond(
             match reply.protocol {
                 Protocol::OpenAi => ErrorReply::for_fault(other, &decision.name),
                 Protocol::Anthropic => anthropic::error_for_fault(other, &decision.name),
+                Protocol::Gemini(_) => gemini::error_for_fault(other, &decision.name),
             }
             .unwrap_or_else(|| {
                 ErrorReply::openai(
@@ -518,5 +558,21 @@ mod tests {
         ));
         assert!(matches!(route("/v1/models"), Route::Models));
         assert!(matches!(route("/v1/embeddings"), Route::Unknown));
+        assert!(matches!(
+            route("/v1beta/models/gemini-2.0-flash:generateContent"),
+            Route::Gemini(m, false) if m == "gemini-2.0-flash"
+        ));
+        assert!(matches!(
+            route("/v1beta/models/gemini-2.0-flash:streamGenerateContent"),
+            Route::Gemini(m, true) if m == "gemini-2.0-flash"
+        ));
+        assert!(matches!(
+            route("/v1beta/models/gemini-2.0-flash:countTokens"),
+            Route::Unknown
+        ));
+        assert!(matches!(
+            route("/v1beta/models/:generateContent"),
+            Route::Unknown
+        ));
     }
 }

@@ -77,6 +77,7 @@ mod anthropic;
 mod billing;
 mod body;
 mod fault;
+mod gemini;
 mod handler;
 mod load;
 mod log;

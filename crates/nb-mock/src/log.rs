@@ -58,7 +58,7 @@ pub enum Credential {
         /// The key's last four characters.
         last4: String,
     },
-    /// Azure's `api-key: <key>`.
+    /// A key header: Azure's `api-key`, Anthropic's `x-api-key`, Gemini's `x-goog-api-key`.
     ApiKey {
         /// The key's last four characters.
         last4: String,
@@ -77,7 +77,10 @@ impl Credential {
                 None => Credential::Other,
             };
         }
-        let key = headers.get("api-key").or_else(|| headers.get("x-api-key"));
+        let key = headers
+            .get("api-key")
+            .or_else(|| headers.get("x-api-key"))
+            .or_else(|| headers.get("x-goog-api-key"));
         match key.map(|value| value.to_str()) {
             Some(Ok(key)) => Credential::ApiKey {
                 last4: last4(key.trim()),
