@@ -127,13 +127,17 @@ async fn a_messages_stream_cut_mid_answer_is_continued_over_openai() {
 /// A server with all three models and a chain Gemini, then Claude, then GPT,
 /// each over its own protocol.
 async fn start_three(gemini: ModelBehavior, claude: ModelBehavior) -> (MockServer, NeuralBridge) {
-    let server = MockServer::start(scenario([
-        gemini,
-        claude,
-        ModelBehavior::new(GPT).chunks(3),
-    ]))
-    .await
-    .unwrap();
+    start_with(gemini, claude, ModelBehavior::new(GPT).chunks(3)).await
+}
+
+async fn start_with(
+    gemini: ModelBehavior,
+    claude: ModelBehavior,
+    gpt: ModelBehavior,
+) -> (MockServer, NeuralBridge) {
+    let server = MockServer::start(scenario([gemini, claude, gpt]))
+        .await
+        .unwrap();
     let client = NeuralBridge::builder()
         .endpoint(
             EndpointConfig::gemini("google", server.base_url())
@@ -274,4 +278,40 @@ async fn a_gemini_stream_cut_mid_answer_is_continued_over_anthropic() {
         "{:?}",
         streamed.text
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_in_band_error_mid_stream_is_diagnosed_and_continued_on_each_protocol() {
+    let cut = |model: &str| {
+        ModelBehavior::new(model)
+            .chunks(4)
+            .rule(ScenarioRule::new(Fault::StreamError { after_chunks: 2 }).streaming(true))
+    };
+    // (the model asked for, the next in the chain, what its in-band error is)
+    let cases = [
+        (GEMINI, CLAUDE, ErrorCategory::Overloaded),
+        (CLAUDE, GEMINI, ErrorCategory::Overloaded),
+        (GPT, GEMINI, ErrorCategory::ServerError),
+    ];
+    for (first, next, category) in cases {
+        let model = |name: &str| {
+            if name == first {
+                cut(name)
+            } else {
+                ModelBehavior::new(name).chunks(3)
+            }
+        };
+        let (server, client) = start_with(model(GEMINI), model(CLAUDE), model(GPT)).await;
+        let request = ChatRequest::new(first).user_message("Say hello");
+        let streamed = read(client.chat().stream(request).await.unwrap()).await;
+        let summary = streamed.end.unwrap();
+        assert_eq!(summary.served_by(), next, "{first}");
+        assert_eq!(
+            categories(&summary.attempts()[..1]),
+            [Some(category)],
+            "{first}"
+        );
+        assert!(server.log().requests_for(next)[0].prefill, "{first}");
+        assert!(streamed.text.starts_with("Echo from"), "{first}");
+    }
 }

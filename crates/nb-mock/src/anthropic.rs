@@ -83,6 +83,9 @@ pub(crate) fn events(answer: &Answer<'_>, shape: StreamShape) -> Vec<Bytes> {
     frames
 }
 
+/// Anthropic's in-band error event, sent mid-stream when the model is overloaded after the 200.
+pub(crate) const STREAM_ERROR_EVENT: &[u8] = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+
 /// An error fault in Anthropic's shape, `{"type": "error", "error": {"type", "message"}}`,
 /// with the status Anthropic gives it; `None` for faults that are not a plain error.
 pub(crate) fn error_for_fault(fault: &Fault, model: &str) -> Option<ErrorReply> {

@@ -107,6 +107,16 @@ pub enum Fault {
         #[serde(default = "one")]
         after_chunks: u32,
     },
+    /// A stream is answered with a 200 and `after_chunks` content chunks (default 1), then the
+    /// provider's in-band overload error, and ends cleanly: Anthropic's `event: error` with
+    /// `overloaded_error`, an OpenAI-style `data: {"error": ...}` chunk (as OpenRouter and
+    /// others send), Gemini's error object with `UNAVAILABLE`. A non-streamed request gets the
+    /// protocol's overload as an error response instead.
+    StreamError {
+        /// Content chunks delivered before the error.
+        #[serde(default = "one")]
+        after_chunks: u32,
+    },
     /// A stream ends cleanly at the HTTP level but never sends `[DONE]`. Without `finish_reason`
     /// it also never sends a finish reason (an interrupted answer); with `finish_reason = true`
     /// the finish chunk (and usage, if asked for) is sent and only `[DONE]` is missing.
@@ -213,6 +223,7 @@ impl Fault {
             Fault::StreamCut { .. } => "stream_cut",
             Fault::StreamStall { .. } => "stream_stall",
             Fault::MalformedChunk { .. } => "malformed_chunk",
+            Fault::StreamError { .. } => "stream_error",
             Fault::NoDone { .. } => "no_done",
             Fault::TruncatedJson => "truncated_json",
             Fault::RejectPrefill => "reject_prefill",

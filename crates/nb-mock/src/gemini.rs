@@ -104,6 +104,9 @@ pub(crate) fn events(answer: &Answer<'_>, shape: StreamShape) -> Vec<Bytes> {
     frames
 }
 
+/// Gemini's error object as a stream event, sent when the model fails after the 200.
+pub(crate) const STREAM_ERROR_EVENT: &[u8] = b"data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded. Please try again later.\",\"status\":\"UNAVAILABLE\"}}\n\n";
+
 /// An error fault in Gemini's shape, `{"error": {"code", "message", "status"}}`, with the
 /// status Google gives it; `None` for faults that are not a plain error.
 pub(crate) fn error_for_fault(fault: &Fault, model: &str) -> Option<ErrorReply> {

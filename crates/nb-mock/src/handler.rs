@@ -274,11 +274,18 @@ impl Reply<'_> {
         ending: Ending,
     ) -> Response<MockBody> {
         if self.stream {
-            let events = match self.protocol {
+            let mut events = match self.protocol {
                 Protocol::OpenAi => self.answer.events(self.include_usage, shape),
                 Protocol::Anthropic => anthropic::events(&self.answer, shape),
                 Protocol::Gemini(_) => gemini::events(&self.answer, shape),
             };
+            if shape.error {
+                events.push(Bytes::from_static(match self.protocol {
+                    Protocol::OpenAi => crate::openai::STREAM_ERROR_EVENT,
+                    Protocol::Anthropic => anthropic::STREAM_ERROR_EVENT,
+                    Protocol::Gemini(_) => gemini::STREAM_ERROR_EVENT,
+                }));
+            }
             // Billed by the content chunks of the whole answer that go out (the frames after
             // them, finish and `[DONE]`, only add up to the whole).
             let meter = Meter::stream(
@@ -405,6 +412,22 @@ async fn respond(
             reply.answer(shape, Duration::ZERO, Ending::Complete)
         }
         Fault::MalformedChunk { .. } | Fault::TruncatedJson => reply.truncated_json(),
+        Fault::StreamError { after_chunks } if reply.stream => {
+            let shape = StreamShape {
+                error: true,
+                ..StreamShape::truncated(*after_chunks)
+            };
+            reply.answer(shape, Duration::ZERO, Ending::Complete)
+        }
+        Fault::StreamError { .. } => {
+            let overload = match reply.protocol {
+                Protocol::OpenAi => Fault::ServiceUnavailable {
+                    retry_after_s: None,
+                },
+                Protocol::Anthropic | Protocol::Gemini(_) => Fault::Overloaded,
+            };
+            error(error_reply(reply.protocol, &overload, &decision.name))
+        }
         Fault::NoDone { finish_reason } => {
             let shape = StreamShape {
                 finish: *finish_reason,
@@ -420,22 +443,7 @@ async fn respond(
             headers,
         } => custom(*status, body, content_type.as_deref(), headers),
         // Every other fault is a plain error response.
-        other => error(
-            match reply.protocol {
-                Protocol::OpenAi => ErrorReply::for_fault(other, &decision.name),
-                Protocol::Anthropic => anthropic::error_for_fault(other, &decision.name),
-                Protocol::Gemini(_) => gemini::error_for_fault(other, &decision.name),
-            }
-            .unwrap_or_else(|| {
-                ErrorReply::openai(
-                    500,
-                    "nb-mock has no response for this fault",
-                    None,
-                    None,
-                    None,
-                )
-            }),
-        ),
+        other => error(error_reply(reply.protocol, other, &decision.name)),
     };
     let headers = response.headers_mut();
     match fault {
@@ -459,6 +467,24 @@ async fn respond(
     }
     headers.insert(FAULT_HEADER.clone(), HeaderValue::from_static(fault.name()));
     response
+}
+
+/// A plain error fault as `protocol`'s error response.
+fn error_reply(protocol: Protocol, fault: &Fault, model: &str) -> ErrorReply {
+    match protocol {
+        Protocol::OpenAi => ErrorReply::for_fault(fault, model),
+        Protocol::Anthropic => anthropic::error_for_fault(fault, model),
+        Protocol::Gemini(_) => gemini::error_for_fault(fault, model),
+    }
+    .unwrap_or_else(|| {
+        ErrorReply::openai(
+            500,
+            "nb-mock has no response for this fault",
+            None,
+            None,
+            None,
+        )
+    })
 }
 
 fn reply<'a>(

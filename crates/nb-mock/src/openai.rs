@@ -387,6 +387,8 @@ pub(crate) struct StreamShape {
     pub(crate) finish: bool,
     /// Send `data: [DONE]`.
     pub(crate) done: bool,
+    /// End with the provider's in-band error event after the content.
+    pub(crate) error: bool,
 }
 
 impl StreamShape {
@@ -395,6 +397,7 @@ impl StreamShape {
         malformed_at: None,
         finish: true,
         done: true,
+        error: false,
     };
 
     /// The first `chunks` content chunks and nothing after them.
@@ -404,9 +407,14 @@ impl StreamShape {
             malformed_at: None,
             finish: false,
             done: false,
+            error: false,
         }
     }
 }
+
+/// The in-band error chunk an OpenAI-compatible host sends when generation fails after the
+/// 200 (OpenRouter's shape, and OpenAI's own `server_error` wording).
+pub(crate) const STREAM_ERROR_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"The server had an error while processing your request. Sorry about that!\",\"type\":\"server_error\",\"param\":null,\"code\":\"server_error\"}}\n\n";
 
 /// A rough token count: four bytes a token, at least one.
 fn tokens(bytes: usize) -> u64 {

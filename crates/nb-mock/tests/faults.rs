@@ -403,6 +403,25 @@ async fn a_malformed_chunk_sits_mid_stream_and_the_stream_completes() {
 }
 
 #[tokio::test]
+async fn a_stream_error_is_an_in_band_error_after_content_and_a_clean_end() {
+    let server = always(Fault::StreamError { after_chunks: 2 }).await;
+    let reply = call(&server, &chat("m", true)).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.complete, "the HTTP stream itself ends cleanly");
+    assert_eq!(reply.header("x-nb-mock-fault"), Some("stream_error"));
+    let events = reply.events();
+    // 2 content chunks, then the error chunk; no finish, no [DONE].
+    assert_eq!(events.len(), 3, "{events:?}");
+    let error: serde_json::Value = serde_json::from_str(&events[2]).unwrap();
+    assert_eq!(error["error"]["type"], "server_error");
+
+    // Not streaming: the overload as an error response.
+    let reply = call(&server, &chat("m", false)).await;
+    assert_eq!(reply.status, 503);
+    assert!(reply.json()["error"]["message"].is_string());
+}
+
+#[tokio::test]
 async fn a_stream_without_done_ends_cleanly_with_or_without_a_finish() {
     let server = always(Fault::NoDone {
         finish_reason: false,
