@@ -5,7 +5,7 @@
 
 use nb_client::{
     ChatRequest, EndpointConfig, ErrorCategory, NeuralBridge, health::CircuitState,
-    policy::StreamPolicy,
+    policy::StreamPolicy, transport::EndpointKind,
 };
 use nb_mock::{Credential, Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_tests::client::{categories, read, scenario};
@@ -177,6 +177,7 @@ async fn a_gemini_endpoint_answers_whole_and_streamed() {
     let (server, client) = start_three(ModelBehavior::new(GEMINI).chunks(4), claude()).await;
     let response = client.chat().create(ask_gemini()).await.unwrap();
     assert_eq!(response.served_by(), GEMINI);
+    assert_eq!(response.protocol(), Some(EndpointKind::Gemini));
     assert_eq!(
         response.text(),
         Some("Echo from gemini-2.0-flash: Say hello")
@@ -194,7 +195,9 @@ async fn a_gemini_endpoint_answers_whole_and_streamed() {
 
     let streamed = read(client.chat().stream(ask_gemini()).await.unwrap()).await;
     assert_eq!(streamed.text, "Echo from gemini-2.0-flash: Say hello");
-    assert_eq!(streamed.end.unwrap().served_by(), GEMINI);
+    let summary = streamed.end.unwrap();
+    assert_eq!(summary.served_by(), GEMINI);
+    assert_eq!(summary.protocol(), Some(EndpointKind::Gemini));
     assert!(server.log().last().unwrap().stream, "streamGenerateContent");
     assert_eq!(server.log().attempts(GEMINI), 2);
     assert_eq!(
@@ -213,6 +216,7 @@ async fn one_call_crosses_all_three_protocols() {
     .await;
     let response = client.chat().create(ask_gemini()).await.unwrap();
     assert_eq!(response.served_by(), GPT);
+    assert_eq!(response.protocol(), Some(EndpointKind::OpenAiCompatible));
     assert_eq!(
         categories(&response.attempts()[..2]),
         [
@@ -265,6 +269,7 @@ async fn a_gemini_stream_cut_mid_answer_is_continued_over_anthropic() {
     let streamed = read(client.chat().stream(ask_gemini()).await.unwrap()).await;
     let summary = streamed.end.unwrap();
     assert_eq!(summary.served_by(), CLAUDE);
+    assert_eq!(summary.protocol(), Some(EndpointKind::Anthropic));
     assert_eq!(
         categories(&summary.attempts()[..1]),
         [Some(ErrorCategory::StreamInterrupted)]

@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use nb_transport::ChatCompletion;
+use nb_transport::{ChatCompletion, EndpointKind};
 
 use crate::error::Error;
 use crate::request::ChatRequest;
@@ -21,6 +21,7 @@ pub(crate) struct Cached {
     pub(crate) completion: ChatCompletion,
     pub(crate) served_by: Arc<str>,
     pub(crate) endpoint: Arc<str>,
+    pub(crate) protocol: EndpointKind,
     pub(crate) at: Instant,
 }
 
@@ -87,6 +88,7 @@ mod tests {
             completion: ChatCompletion::default(),
             served_by: model.into(),
             endpoint: "e".into(),
+            protocol: EndpointKind::OpenAiCompatible,
             at: Instant::now(),
         }
     }

@@ -36,6 +36,7 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
                 completion: cached.completion.clone(),
                 served_by: Arc::clone(&cached.served_by),
                 endpoint: Arc::clone(&cached.endpoint),
+                protocol: Some(cached.protocol),
                 attempts: error.attempts().to_vec(),
                 degradation: Some(Box::new(Degraded {
                     source: DegradationSource::LastGood { age },
@@ -64,6 +65,7 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
         completion,
         served_by: STATIC_MODEL.into(),
         endpoint: "neuralbridge".into(),
+        protocol: None,
         attempts: error.attempts().to_vec(),
         degradation: Some(Box::new(Degraded {
             source: DegradationSource::Static,

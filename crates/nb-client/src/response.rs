@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use nb_transport::{ChatCompletion, Usage};
+use nb_transport::{ChatCompletion, EndpointKind, Usage};
 
 use crate::attempt::Attempt;
 use crate::error::Error;
@@ -50,6 +50,7 @@ pub struct ChatResponse {
     pub(crate) completion: ChatCompletion,
     pub(crate) served_by: Arc<str>,
     pub(crate) endpoint: Arc<str>,
+    pub(crate) protocol: Option<EndpointKind>,
     pub(crate) attempts: Vec<Attempt>,
     pub(crate) degradation: Option<Box<Degraded>>,
     pub(crate) upstream_headers: HeaderMap,
@@ -93,6 +94,12 @@ impl ChatResponse {
     /// The endpoint that served it (`"neuralbridge"` for a static answer).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The protocol of the endpoint that served it (its usage is normalised
+    /// to [`Usage`] whatever the protocol); `None` for a static answer.
+    pub fn protocol(&self) -> Option<EndpointKind> {
+        self.protocol
     }
 
     /// Every attempt of the call, in order; the last one served it (unless

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
 use nb_transport::{
-    ChatCompletionChunk, ChunkEvent, FinishReason, Message, RequestOptions, StreamError, Timeouts,
-    TransportErrorKind, Usage,
+    ChatCompletionChunk, ChunkEvent, EndpointKind, FinishReason, Message, RequestOptions,
+    StreamError, Timeouts, TransportErrorKind, Usage,
 };
 use tracing::{Instrument, Span};
 
@@ -58,11 +58,20 @@ pub enum StreamEvent {
     Done(StreamSummary),
 }
 
+/// A degraded answer replayed as a stream: who served it, and why.
+struct Replayed {
+    served_by: Arc<str>,
+    endpoint: Arc<str>,
+    protocol: Option<EndpointKind>,
+    degradation: Box<Degraded>,
+}
+
 /// How a completed stream went.
 #[derive(Debug, Clone)]
 pub struct StreamSummary {
     served_by: Arc<str>,
     endpoint: Arc<str>,
+    protocol: Option<EndpointKind>,
     usage: Option<Usage>,
     attempts: Vec<Attempt>,
     malformed_chunks_skipped: u32,
@@ -80,6 +89,12 @@ impl StreamSummary {
     /// Its endpoint.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The protocol of the endpoint that finished it; `None` for a static
+    /// answer.
+    pub fn protocol(&self) -> Option<EndpointKind> {
+        self.protocol
     }
 
     /// The usage the serving model reported (asked for with
@@ -475,8 +490,8 @@ struct StreamState {
     cache_key: Option<u64>,
     /// Whether the answer is plain text on one choice (cacheable as such).
     plain: bool,
-    /// A degraded answer being replayed: who served it, and why.
-    degraded: Option<(Arc<str>, Arc<str>, Box<Degraded>)>,
+    /// A degraded answer being replayed.
+    degraded: Option<Replayed>,
     span: Span,
     /// When the call started, if its span is enabled.
     started: Option<std::time::Instant>,
@@ -532,9 +547,12 @@ pub(crate) async fn open(
             let chunk = degrade::as_chunk(&response.completion);
             return Ok(ChatStream::new(StreamState {
                 buffered: VecDeque::from([chunk]),
-                degraded: response
-                    .degradation
-                    .map(|d| (response.served_by, response.endpoint, d)),
+                degraded: response.degradation.map(|degradation| Replayed {
+                    served_by: response.served_by,
+                    endpoint: response.endpoint,
+                    protocol: response.protocol,
+                    degradation,
+                }),
                 ..StreamState::new(inner, call, request, malformed, cache_key, span)
             }));
         }
@@ -635,9 +653,10 @@ impl StreamState {
             }
             let Some(current) = self.current.as_mut() else {
                 self.finished = true;
-                if let Some((served_by, endpoint, degraded)) = self.degraded.take() {
-                    let mut summary = self.summary(served_by, endpoint);
-                    summary.degradation = Some(degraded);
+                if let Some(replayed) = self.degraded.take() {
+                    let mut summary =
+                        self.summary(replayed.served_by, replayed.endpoint, replayed.protocol);
+                    summary.degradation = Some(replayed.degradation);
                     return Some(Ok(StreamEvent::Done(summary)));
                 }
                 // Only a continuation cancelled half-way (its `next()`
@@ -704,7 +723,7 @@ impl StreamState {
         self.finished = true;
         let Some(current) = self.current.take() else {
             // `complete` is only called with a stream in hand.
-            return StreamEvent::Done(self.summary("".into(), "".into()));
+            return StreamEvent::Done(self.summary("".into(), "".into(), None));
         };
         let target = current.lease.target.clone();
         let now = now();
@@ -725,18 +744,29 @@ impl StreamState {
                     completion,
                     served_by: Arc::clone(&target.model),
                     endpoint: Arc::clone(&target.endpoint.name),
+                    protocol: target.endpoint.protocol(),
                     at: now,
                 },
             );
         }
-        let summary = self.summary(Arc::clone(&target.model), Arc::clone(&target.endpoint.name));
+        let summary = self.summary(
+            Arc::clone(&target.model),
+            Arc::clone(&target.endpoint.name),
+            Some(target.endpoint.protocol()),
+        );
         StreamEvent::Done(summary)
     }
 
-    fn summary(&mut self, served_by: Arc<str>, endpoint: Arc<str>) -> StreamSummary {
+    fn summary(
+        &mut self,
+        served_by: Arc<str>,
+        endpoint: Arc<str>,
+        protocol: Option<EndpointKind>,
+    ) -> StreamSummary {
         StreamSummary {
             served_by,
             endpoint,
+            protocol,
             usage: self.usage.take(),
             attempts: std::mem::take(&mut self.call.attempts),
             malformed_chunks_skipped: self.malformed,

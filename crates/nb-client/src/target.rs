@@ -19,7 +19,7 @@ use nb_breaker::{CircuitBreaker, CircuitBreakerConfig, RateLimiter, RateLimits};
 use nb_diagnose::{Provider, ProviderProfile, detect_provider, get_profile};
 use nb_learn::PredictiveEngine;
 use nb_route::{LoadBalancer, LoadBalancerConfig, Predictor, Target};
-use nb_transport::{ApiKey, Endpoint, EndpointError};
+use nb_transport::{ApiKey, Endpoint, EndpointError, EndpointKind};
 
 /// Most chains (and targets) built for model names first seen at call time.
 /// Beyond it, calls still work, with a chain built for the call alone.
@@ -73,6 +73,15 @@ impl fmt::Debug for EndpointState {
 }
 
 impl EndpointState {
+    /// The protocol this endpoint speaks.
+    pub(crate) fn protocol(&self) -> EndpointKind {
+        match &self.shape {
+            Shape::OpenAi(endpoint) => endpoint.kind(),
+            Shape::Azure { .. } => EndpointKind::Azure,
+            Shape::Gemini { .. } => EndpointKind::Gemini,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)] // built in one place, from the builder's config
     pub(crate) fn new(
         index: usize,

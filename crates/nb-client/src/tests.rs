@@ -10,7 +10,8 @@ use http::header::{HeaderName, RETRY_AFTER};
 use http::{Response, StatusCode};
 use nb_breaker::CircuitBreakerConfig;
 use nb_transport::{
-    MockReply, MockTransport, RecordedRequest, ResponseBody, TransportError, TransportErrorKind,
+    EndpointKind, MockReply, MockTransport, RecordedRequest, ResponseBody, TransportError,
+    TransportErrorKind,
 };
 use serde_json::json;
 
@@ -1272,6 +1273,7 @@ async fn degradation_serves_the_last_good_answer_then_a_static_one() {
     );
     assert_eq!(degraded.error().kind(), &ErrorKind::Exhausted);
     assert_eq!(cached.served_by(), "primary");
+    assert_eq!(cached.protocol(), Some(EndpointKind::OpenAiCompatible));
     assert_eq!(cached.text(), fresh.text());
     assert!(cached.attempts().iter().all(|a| !a.is_success()));
 
@@ -1282,6 +1284,7 @@ async fn degradation_serves_the_last_good_answer_then_a_static_one() {
         .await
         .unwrap();
     assert_eq!(other.served_by(), STATIC_MODEL);
+    assert_eq!(other.protocol(), None);
     assert_eq!(other.text(), Some("Sorry, try again later."));
     assert_eq!(
         other.degradation().unwrap().source(),
@@ -1367,6 +1370,7 @@ async fn streams_degrade_too_and_share_last_good_answers_with_completions() {
     let summary = summary.unwrap();
     assert_eq!(text, "Sorry, try again later.");
     assert_eq!(summary.served_by(), STATIC_MODEL);
+    assert_eq!(summary.protocol(), None);
     assert_eq!(
         summary.degradation().unwrap().source(),
         DegradationSource::Static
