@@ -1,6 +1,7 @@
 //! NeuralBridge as an OpenAI-compatible sidecar, for programs not written in
-//! Rust: `POST /v1/chat/completions` (streamed and not) and `GET /v1/models`
-//! for callers, backed by one `NeuralBridge` client; `GET /health` with the
+//! Rust: `POST /v1/chat/completions` (streamed and not), Anthropic's
+//! `POST /v1/messages` and `GET /v1/models` for callers, backed by one
+//! `NeuralBridge` client; `GET /health` with the
 //! health report and the targets' states. `neuralbridge serve` (nb-cli) is
 //! the command that runs it.
 //!
@@ -21,6 +22,7 @@ mod chunk;
 mod config;
 mod conn;
 mod http;
+mod messages;
 mod metrics;
 mod relay;
 mod status;
@@ -386,7 +388,7 @@ fn summary(config: &ServeConfig, bound: Option<SocketAddr>) -> String {
         }
     }
     let auth = if config.auth_token_env.is_some() {
-        "callers must send Authorization: Bearer <token>"
+        "callers must send Authorization: Bearer <token> (or x-api-key: <token>)"
     } else {
         "no caller token required"
     };
@@ -407,6 +409,7 @@ async fn handle(
     let response = route(&state, req).await;
     let route_name = match path.trim_end_matches('/') {
         "/v1/chat/completions" => "chat",
+        "/v1/messages" => "messages",
         "/v1/models" => "models",
         "/health" => "health",
         "/metrics" => "metrics",
@@ -431,32 +434,43 @@ async fn handle(
 }
 
 async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
+    if req.uri().path().trim_end_matches('/') == "/v1/messages" {
+        return as_messages_error(route_to(state, req).await).await;
+    }
+    route_to(state, req).await
+}
+
+async fn route_to(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     let path = req.uri().path().trim_end_matches('/');
     match (req.method(), path) {
         (&Method::GET, "/health") => status::health(state),
         (&Method::GET, "/metrics") => status::metrics(state),
         (_, p)
-            if (p == "/v1/chat/completions" || p.starts_with("/v1/models"))
+            if (p == "/v1/chat/completions"
+                || p == "/v1/messages"
+                || p.starts_with("/v1/models"))
                 && !authorized(state, &req) =>
         {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_request_error",
                 "invalid_api_key",
-                "Incorrect API key provided: send the sidecar's token as Authorization: Bearer <token>.",
+                "Incorrect API key provided: send the sidecar's token as Authorization: Bearer <token> \
+                 (or as x-api-key: <token>).",
                 None,
             );
             r.headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             r
         }
-        (&Method::POST, "/v1/chat/completions") => chat(state, req).await,
+        (&Method::POST, "/v1/chat/completions") => chat(state, req, Front::Chat).await,
+        (&Method::POST, "/v1/messages") => chat(state, req, Front::Messages).await,
         (&Method::GET, "/v1/models") => status::models(state),
         (&Method::GET, p) if p.starts_with("/v1/models/") => {
             status::model(state, &p["/v1/models/".len()..])
         }
-        (_, "/health" | "/metrics" | "/v1/chat/completions" | "/v1/models") => {
-            let allow = if path == "/v1/chat/completions" {
+        (_, "/health" | "/metrics" | "/v1/chat/completions" | "/v1/messages" | "/v1/models") => {
+            let allow = if path == "/v1/chat/completions" || path == "/v1/messages" {
                 "POST"
             } else {
                 "GET"
@@ -478,7 +492,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
             "unknown_url",
             &format!(
                 "Unknown request URL: {} {path}. This sidecar serves POST /v1/chat/completions, \
-                 GET /v1/models and GET /health.",
+                 POST /v1/messages, GET /v1/models and GET /health.",
                 req.method()
             ),
             None,
@@ -486,17 +500,42 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<ResBody> {
     }
 }
 
-/// Whether the caller sent the configured bearer token (always, when none is configured).
+/// Whether the caller sent the configured token (always, when none is configured), as a
+/// bearer token or, as Anthropic's SDKs send a key, in `x-api-key`.
 fn authorized(state: &State, req: &Request<Incoming>) -> bool {
     let Some(token) = &state.token else {
         return true;
     };
-    let given = req
-        .headers()
-        .get(AUTHORIZATION)
-        .map(|v| bearer(v.as_bytes()))
-        .unwrap_or_default();
+    let given = match req.headers().get(AUTHORIZATION) {
+        Some(v) => bearer(v.as_bytes()),
+        None => req
+            .headers()
+            .get("x-api-key")
+            .map(|v| v.as_bytes().trim_ascii())
+            .unwrap_or_default(),
+    };
     constant_time_eq(given, token.expose().as_bytes())
+}
+
+/// An error response of the Messages front in Anthropic's shape (a success passes as is).
+async fn as_messages_error(r: Response<ResBody>) -> Response<ResBody> {
+    if r.status().is_success() {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    let Ok(collected) = body.collect().await;
+    let body = messages::error_body(parts.status.as_u16(), &collected.to_bytes());
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, http::full(body))
+}
+
+/// The protocol a caller speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Front {
+    /// OpenAI's chat completions.
+    Chat,
+    /// Anthropic's Messages API.
+    Messages,
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value (the scheme's case does not
@@ -513,8 +552,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `POST /v1/chat/completions`.
-async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
+/// `POST /v1/chat/completions` and `POST /v1/messages`.
+async fn chat(state: &State, req: Request<Incoming>, front: Front) -> Response<ResBody> {
     if state.draining.load(Ordering::Relaxed) {
         state.metrics.shed("shutting_down");
         let mut r = error(
@@ -584,15 +623,16 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
             return r;
         }
     };
-    let mut request: ChatRequest = match serde_json::from_slice(&body) {
+    let parsed = match front {
+        Front::Chat => serde_json::from_slice(&body).map_err(|e| messages::RequestError {
+            param: None,
+            message: format!("The request body is not a valid chat completion request: {e}"),
+        }),
+        Front::Messages => messages::to_chat(&body),
+    };
+    let mut request: ChatRequest = match parsed {
         Ok(r) => r,
-        Err(e) => {
-            return bad_request(
-                "invalid_json",
-                None,
-                &format!("The request body is not a valid chat completion request: {e}"),
-            );
-        }
+        Err(e) => return bad_request("invalid_json", e.param, &e.message),
     };
     if request.model.trim().is_empty() {
         return bad_request(
@@ -635,10 +675,10 @@ async fn chat(state: &State, req: Request<Incoming>) -> Response<ResBody> {
         }
     };
     if request.stream == Some(true) {
-        stream(state, request, ticket).await
+        stream(state, request, ticket, front).await
     } else {
         let started = Instant::now();
-        let response = complete(state, request).await;
+        let response = complete(state, request, front).await;
         state.metrics.duration(false, started.elapsed());
         drop(ticket);
         response
@@ -667,7 +707,7 @@ fn busy(refused: Refused) -> Response<ResBody> {
 }
 
 /// A non-streamed completion.
-async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> {
+async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Response<ResBody> {
     request.stream = None;
     request.stream_options = None;
     match state.client.chat().create(request).await {
@@ -687,8 +727,16 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
             if completion.model.is_empty() {
                 completion.model.clone_from(&served_by);
             }
-            complete_identity(&mut completion);
-            let mut r = json(StatusCode::OK, &completion);
+            let mut r = match front {
+                Front::Chat => {
+                    complete_identity(&mut completion);
+                    json(StatusCode::OK, &completion)
+                }
+                Front::Messages => json(
+                    StatusCode::OK,
+                    &messages::to_message(&completion, &served_by),
+                ),
+            };
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
             forward(&mut r, upstream);
             r
@@ -702,7 +750,12 @@ async fn complete(state: &State, mut request: ChatRequest) -> Response<ResBody> 
 
 /// A streamed completion: fail over until content flows (an error before then is an
 /// ordinary error response), then relay OpenAI's server-sent events.
-async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response<ResBody> {
+async fn stream(
+    state: &State,
+    request: ChatRequest,
+    ticket: Ticket,
+    front: Front,
+) -> Response<ResBody> {
     let include_usage = request
         .stream_options
         .as_ref()
@@ -730,7 +783,14 @@ async fn stream(state: &State, request: ChatRequest, ticket: Ticket) -> Response
         metrics: Arc::clone(&state.metrics),
         started,
     };
-    tokio::spawn(relay::relay(stream, tx, include_usage, ends));
+    let wire = match front {
+        Front::Chat => relay::Wire::Chat {
+            include_usage,
+            identity: None,
+        },
+        Front::Messages => relay::Wire::Messages(messages::MessagesEvents::default()),
+    };
+    tokio::spawn(relay::relay(stream, tx, wire, ends));
     let mut r = Response::new(body);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

@@ -1,5 +1,6 @@
-//! Relaying a stream to its caller as OpenAI's server-sent events, until it
-//! ends, the caller leaves, it runs past its limit or the sidecar shuts down.
+//! Relaying a stream to its caller as server-sent events (OpenAI's chunks or
+//! Anthropic's Messages events), until it ends, the caller leaves, it runs
+//! past its limit or the sidecar shuts down.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,82 @@ use crate::admission::Ticket;
 use crate::chunk::{Identity, chunk_json};
 use crate::http::{SSE_DONE, sse_data};
 use crate::message;
+use crate::messages::{self, MessagesEvents};
 use crate::metrics::Metrics;
+
+/// The shape a stream is relayed in.
+pub(crate) enum Wire {
+    /// OpenAI's chat completion chunks and `[DONE]`; the usage chunk only when asked for.
+    Chat {
+        include_usage: bool,
+        /// The first chunk's id and creation time, for every chunk of the answer.
+        identity: Option<Identity>,
+    },
+    /// Anthropic's Messages events.
+    Messages(MessagesEvents),
+}
+
+impl Wire {
+    /// The frame for one chunk; `None` when it has nothing for the caller.
+    fn chunk(
+        &mut self,
+        mut chunk: nb_transport::ChatCompletionChunk,
+        served_by: &str,
+    ) -> Option<Bytes> {
+        match self {
+            Wire::Chat {
+                include_usage,
+                identity,
+            } => {
+                if chunk.choices.is_empty() && !*include_usage {
+                    // The usage chunk the client asks for on the wire; a caller that did
+                    // not ask for it may index `choices[0]`.
+                    return None;
+                }
+                if !*include_usage {
+                    chunk.usage = None;
+                }
+                let identity =
+                    identity.get_or_insert_with(|| Identity::new(&chunk.id, chunk.created));
+                // The model as the provider named it, else the configured name.
+                let model = Some(chunk.model.as_str())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or(served_by);
+                chunk_json(&chunk, identity, model)
+                    .ok()
+                    .map(|data| sse_data(&data))
+            }
+            Wire::Messages(events) => {
+                let frames = events.chunk(&chunk, served_by);
+                (!frames.is_empty()).then(|| Bytes::from(frames))
+            }
+        }
+    }
+
+    /// The frames that end a complete answer.
+    fn done(&mut self, served_by: &str) -> Bytes {
+        match self {
+            Wire::Chat { .. } => Bytes::from_static(SSE_DONE),
+            Wire::Messages(events) => Bytes::from(events.finish("nb", served_by)),
+        }
+    }
+
+    /// An error event after part of the answer was sent; `code` is the sidecar's code or
+    /// the failure's category.
+    fn error(&self, code: &str, message: &str) -> Bytes {
+        match self {
+            Wire::Chat { .. } => stream_error(code, message),
+            Wire::Messages(_) => {
+                let kind = match code {
+                    "overloaded" => "overloaded_error",
+                    "rate_limit" => "rate_limit_error",
+                    _ => "api_error",
+                };
+                messages::stream_error(kind, message)
+            }
+        }
+    }
+}
 
 /// What ends a relayed stream besides the stream itself.
 pub(crate) struct Ends {
@@ -45,11 +121,9 @@ enum Cut {
 pub(crate) async fn relay(
     mut stream: ChatStream,
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    include_usage: bool,
+    mut wire: Wire,
     mut ends: Ends,
 ) {
-    // The first chunk's id and creation time, for every chunk of the answer.
-    let mut identity: Option<Identity> = None;
     let limit = tokio::time::sleep(ends.limit);
     tokio::pin!(limit);
     loop {
@@ -69,35 +143,20 @@ pub(crate) async fn relay(
                      the partial answer is incomplete.",
                     limit.as_secs()
                 );
-                let _ = tx.send(stream_error("stream_limit", &message)).await;
+                let _ = tx.send(wire.error("stream_limit", &message)).await;
                 return;
             }
             Err(Cut::ShuttingDown) => {
                 let message = "This sidecar is shutting down; the partial answer is incomplete.";
-                let _ = tx.send(stream_error("shutting_down", message)).await;
+                let _ = tx.send(wire.error("shutting_down", message)).await;
                 return;
             }
         };
         let frame = match event {
-            Ok(StreamEvent::Chunk(mut chunk)) => {
-                if chunk.choices.is_empty() && !include_usage {
-                    // The usage chunk the client asks for on the wire; a caller that did
-                    // not ask for it may index `choices[0]`.
-                    continue;
-                }
-                if !include_usage {
-                    chunk.usage = None;
-                }
-                let identity =
-                    identity.get_or_insert_with(|| Identity::new(&chunk.id, chunk.created));
-                // The model as the provider named it, else the configured name.
-                let model = Some(chunk.model.as_str())
-                    .filter(|m| !m.is_empty())
-                    .or(stream.served_by())
-                    .unwrap_or_default();
-                match chunk_json(&chunk, identity, model) {
-                    Ok(data) => sse_data(&data),
-                    Err(_) => continue,
+            Ok(StreamEvent::Chunk(chunk)) => {
+                match wire.chunk(chunk, stream.served_by().unwrap_or_default()) {
+                    Some(frame) => frame,
+                    None => continue,
                 }
             }
             Ok(StreamEvent::Done(summary)) => {
@@ -107,7 +166,7 @@ pub(crate) async fn relay(
                     Some(summary.served_by()),
                 );
                 ends.metrics.duration(true, ends.started.elapsed());
-                let _ = tx.send(Bytes::from_static(SSE_DONE)).await;
+                let _ = tx.send(wire.done(summary.served_by())).await;
                 return;
             }
             Ok(StreamEvent::Restarted { model, .. }) => {
@@ -116,7 +175,7 @@ pub(crate) async fn relay(
                     "The stream was interrupted and could only restart from scratch on {model}; \
                      the partial answer is incomplete."
                 );
-                let _ = tx.send(stream_error("stream_interrupted", &message)).await;
+                let _ = tx.send(wire.error("stream_interrupted", &message)).await;
                 return;
             }
             Ok(_) => continue,
@@ -130,7 +189,7 @@ pub(crate) async fn relay(
                     "Part of the answer was sent before the stream broke. {}",
                     message(&e)
                 );
-                let _ = tx.send(stream_error(code, &message)).await;
+                let _ = tx.send(wire.error(code, &message)).await;
                 return;
             }
         };
@@ -141,7 +200,7 @@ pub(crate) async fn relay(
 }
 
 /// An error event in a stream, as OpenAI sends one (the SDKs raise it as an API error).
-pub(crate) fn stream_error(code: &str, message: &str) -> Bytes {
+fn stream_error(code: &str, message: &str) -> Bytes {
     let body = json!({
         "error": { "message": message, "type": "server_error", "param": null, "code": code }
     });

@@ -9,4 +9,5 @@ mod help;
 mod mock;
 mod providers;
 mod serve;
+mod serve_messages;
 mod serve_protocol;
