@@ -1,7 +1,9 @@
 //! nb-transport: one chat completion over `HyperTransport` to nb-mock on
 //! loopback, against the same request sent with bare hyper-util (the
 //! baseline); the SSE chat-stream decoder on a recorded stream, against
-//! parsing the same chunks' JSON alone; and building a request.
+//! parsing the same chunks' JSON alone; building a request; and translating
+//! a typical request and its answer to and from Anthropic's and Gemini's
+//! protocols.
 //!
 //! Besides criterion's table, the bench writes p50/p99 latencies of the
 //! loopback request (both clients, interleaved) to
@@ -235,5 +237,80 @@ fn request_building(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, loopback, sse, request_building);
+/// A typical request, as the cascade sends it to each protocol: a system
+/// prompt, three turns, a temperature and a token cap.
+fn typical_request() -> ChatCompletionRequest {
+    ChatCompletionRequest::new(MODEL)
+        .system("You are a concise assistant for a support team.")
+        .user_message("My order #1234 has not arrived. What can I do?")
+        .assistant("I am sorry to hear that. Do you have the tracking number?")
+        .user_message("Yes: ZX-99812. It says delivered but it is not here.")
+        .temperature(0.3)
+        .max_tokens(400)
+}
+
+/// The same answer as each protocol's provider sends it.
+const OPENAI_ANSWER: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Please open a claim with the carrier and we will reship your order today."},"finish_reason":"stop"}],"usage":{"prompt_tokens":62,"completion_tokens":17,"total_tokens":79}}"#;
+const ANTHROPIC_ANSWER: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Please open a claim with the carrier and we will reship your order today."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":62,"output_tokens":17}}"#;
+const GEMINI_ANSWER: &str = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Please open a claim with the carrier and we will reship your order today."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":62,"candidatesTokenCount":17,"totalTokenCount":79},"modelVersion":"gemini-2.5-flash"}"#;
+
+/// What speaking a native protocol costs: the request built for Anthropic
+/// and Gemini against the OpenAI body serialized alone (and the OpenAI
+/// endpoint's own request), and each answer read back against parsing the
+/// OpenAI one.
+fn translation(c: &mut Criterion) {
+    let key = ApiKey::new("sk-bench-0123456789abcdef");
+    let body = typical_request();
+    let openai = Endpoint::openai_compatible("https://api.openai.com/v1").expect("endpoint");
+    let anthropic = Endpoint::anthropic("https://api.anthropic.com/v1").expect("endpoint");
+    let gemini = Endpoint::gemini(
+        "https://generativelanguage.googleapis.com/v1beta",
+        "gemini-2.5-flash",
+    )
+    .expect("endpoint");
+    let mut g = c.benchmark_group("transport/translate_request");
+    g.bench_function("baseline_serialize_body", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&body)).expect("json"))
+    });
+    for (name, endpoint) in [
+        ("openai_chat_request", &openai),
+        ("anthropic_chat_request", &anthropic),
+        ("gemini_chat_request", &gemini),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                endpoint
+                    .chat_request(Some(black_box(&key)), black_box(&body))
+                    .expect("request")
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("transport/translate_response");
+    g.bench_function("baseline_parse_openai", |b| {
+        b.iter(|| {
+            openai
+                .parse_completion(black_box(OPENAI_ANSWER.as_bytes()))
+                .expect("parses")
+        })
+    });
+    g.bench_function("anthropic_parse", |b| {
+        b.iter(|| {
+            anthropic
+                .parse_completion(black_box(ANTHROPIC_ANSWER.as_bytes()))
+                .expect("parses")
+        })
+    });
+    g.bench_function("gemini_parse", |b| {
+        b.iter(|| {
+            gemini
+                .parse_completion(black_box(GEMINI_ANSWER.as_bytes()))
+                .expect("parses")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, loopback, sse, request_building, translation);
 criterion_main!(benches);

@@ -320,3 +320,34 @@ async fn an_in_band_error_mid_stream_is_diagnosed_and_continued_on_each_protocol
         assert!(streamed.text.starts_with("Echo from"), "{first}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn what_a_protocol_cannot_carry_skips_its_target_without_sending_anything() {
+    let (server, client) = start(ModelBehavior::new(CLAUDE), StreamPolicy::Error).await;
+    // Anthropic returns no log probabilities: the translation refuses, the
+    // request never leaves for Claude, and GPT (which can) answers.
+    let mut request = hello();
+    request.logprobs = Some(true);
+    let response = client.chat().create(request).await.unwrap();
+    assert_eq!(response.served_by(), GPT);
+    assert_eq!(
+        categories(&response.attempts()[..1]),
+        [Some(ErrorCategory::InvalidRequest)]
+    );
+    let refused = response.attempts()[0].diagnosis().unwrap();
+    assert_eq!(refused.sub_category, "unsupported_by_protocol");
+    assert!(
+        refused.root_cause.contains("logprobs"),
+        "{}",
+        refused.root_cause
+    );
+    assert_eq!(server.log().attempts(CLAUDE), 0);
+    assert_eq!(server.log().attempts(GPT), 1);
+    // Nothing was sent, so nothing counts against Claude.
+    let claude = client
+        .targets()
+        .into_iter()
+        .find(|t| t.model == CLAUDE)
+        .unwrap();
+    assert_eq!(claude.breaker, CircuitState::Closed);
+}

@@ -28,7 +28,7 @@ use tracing::Instrument;
 use crate::attempt::Attempt;
 use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, Failed};
+use crate::failure::{AttemptError, Failed, UNSUPPORTED};
 use crate::observe;
 use crate::policy::{CategoryPolicy, FallbackRule};
 use crate::policy::{Decision, policy_category};
@@ -529,6 +529,10 @@ impl CallState {
         if f.prefill_rejected {
             return (Decision::DropPrefill, Some(again(key, true)));
         }
+        // Nothing was sent: the next target, whatever the category's policy.
+        if f.unsupported {
+            return (Decision::Fallback, None);
+        }
         let policy = inner.settings.policies.for_diagnosis(d);
         if policy.rotates_key()
             && let Some(k) = key
@@ -657,7 +661,12 @@ impl Lease {
                 _ => false,
             });
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
-        let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
+        // A request the target's protocol cannot carry was never sent: it
+        // says nothing about the target.
+        let request_fault = diagnosis
+            .as_ref()
+            .is_some_and(|d| d.sub_category == UNSUPPORTED)
+            || call.blame.judge(diagnosis.as_ref(), &self.target);
         let attempt = self.attempt(call, latency, diagnosis, decision);
         let balancer = &call.chain.balancer;
         match category {

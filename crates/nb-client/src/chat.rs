@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderMap;
 use nb_diagnose::TimeoutPhase;
-use nb_transport::{ChatCompletion, RequestOptions, Timeouts};
+use nb_transport::{ChatCompletion, EndpointKind, RequestOptions, Timeouts};
 use tracing::Instrument;
 
 use crate::cache::{self, Cached};
@@ -14,13 +14,13 @@ use crate::client::NeuralBridge;
 use crate::degrade;
 use crate::error::Error;
 use crate::exchange::send;
-use crate::failure::{AttemptError, malformed, own_timeout, transport_failure};
+use crate::failure::{AttemptError, body_failure, malformed, own_timeout, transport_failure};
 use crate::observe;
-use crate::request::{ChatRequest, LastBody, cost, serialize};
+use crate::request::{ChatRequest, LastBody, cost, encode, format, serialize};
 use crate::response::{ChatResponse, upstream};
 use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
-use crate::target::HedgeKind;
+use crate::target::{HedgeKind, TargetId};
 
 impl NeuralBridge {
     /// Chat completions: [`Chat::create`] and [`Chat::stream`].
@@ -91,11 +91,15 @@ struct Create {
 }
 
 impl Create {
-    /// The body for `model`: serialized once per model.
-    fn body(&mut self, model: &Arc<str>) -> Result<Bytes, Error> {
+    /// The body for `target`: made once per model and format.
+    fn body(&mut self, inner: &Inner, target: &TargetId) -> Result<Bytes, AttemptError> {
         let request = &mut self.request;
+        let wire = &target.wire;
         self.body
-            .get_or_make(model, false, |hint| serialize(request, model, hint))
+            .get_or_make(&target.model, false, format(wire), |hint| {
+                encode(wire, request, &target.model, hint)
+                    .map_err(|e| body_failure(inner, target, e))
+            })
     }
 }
 
@@ -107,15 +111,12 @@ impl Create {
         ctx: AttemptCtx,
     ) -> Launched<'a, (ChatCompletion, HeaderMap)> {
         let target = ctx.target.clone();
-        let request = self
-            .body(&target.model)
-            .map_err(AttemptError::Fatal)
-            .and_then(|body| {
-                target
-                    .wire
-                    .build_request(ctx.api_key(), body, false)
-                    .map_err(|e| transport_failure(inner, &target, &e))
-            });
+        let request = self.body(inner, &target).and_then(|body| {
+            target
+                .wire
+                .native_request(ctx.api_key(), body, false)
+                .map_err(|e| transport_failure(inner, &target, &e))
+        });
         Box::pin(async move {
             let request = request?;
             // A non-streamed answer's head arrives only once it is
@@ -238,7 +239,14 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
     let cache_key = match inner.last_good {
         Some(_) => {
             let model: Arc<str> = create.request.model.as_str().into();
-            Some(cache::key(&create.body(&model)?))
+            let request = &mut create.request;
+            let body =
+                create
+                    .body
+                    .get_or_make(&model, false, EndpointKind::OpenAiCompatible, |hint| {
+                        serialize(request, &model, hint)
+                    })?;
+            Some(cache::key(&body))
         }
         None => None,
     };

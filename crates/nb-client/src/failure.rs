@@ -1,10 +1,11 @@
 //! Turning what an attempt saw into a diagnosis.
 
 use http::HeaderMap;
-use nb_diagnose::{Diagnosis, Failure, TimeoutPhase, TransportErrorKind};
+use nb_diagnose::{Diagnosis, ErrorCategory, Failure, Severity, TimeoutPhase, TransportErrorKind};
 use nb_transport::TransportError;
 
 use crate::error::Error;
+use crate::request::BodyError;
 use crate::shared::Inner;
 use crate::target::TargetId;
 
@@ -18,6 +19,9 @@ pub(crate) struct Failed {
     /// The target rejected the assistant prefill: try it again at once
     /// without.
     pub(crate) prefill_rejected: bool,
+    /// The target's protocol cannot carry the request (nothing was sent):
+    /// go on to the next target, whatever the category's policy.
+    pub(crate) unsupported: bool,
 }
 
 /// Why an attempt did not succeed.
@@ -35,6 +39,7 @@ impl AttemptError {
             diagnosis,
             own_timeout,
             prefill_rejected: false,
+            unsupported: false,
         }))
     }
 }
@@ -95,6 +100,47 @@ pub(crate) fn own_timeout(inner: &Inner, target: &TargetId, phase: TimeoutPhase)
 /// cause, such as an overload).
 pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Diagnosis {
     inner.diagnose(&in_context(Failure::stream_interrupted(detail), target))
+}
+
+/// The sub-category of a request the target's protocol cannot carry (a
+/// translation refused it): nothing was sent, and another target may serve it.
+pub(crate) const UNSUPPORTED: &str = "unsupported_by_protocol";
+
+/// A body that could not be made for `target`: the request's own fault
+/// ends the call; a request the target's protocol cannot carry skips this
+/// target only, sending nothing and blaming nobody.
+pub(crate) fn body_failure(inner: &Inner, target: &TargetId, error: BodyError) -> AttemptError {
+    match error {
+        BodyError::Request(e) => AttemptError::Fatal(e),
+        BodyError::Target(e) if e.kind() == TransportErrorKind::InvalidRequest => {
+            let failure = in_context(
+                Failure::transport(TransportErrorKind::InvalidRequest, None),
+                target,
+            );
+            let mut diagnosis = inner.diagnose(&failure);
+            diagnosis.category = ErrorCategory::InvalidRequest;
+            diagnosis.sub_category = UNSUPPORTED.into();
+            diagnosis.confidence = 1.0;
+            diagnosis.severity = Severity::High;
+            diagnosis.retryable = false;
+            diagnosis.retry_after = None;
+            diagnosis.status = None;
+            diagnosis.about_target = false;
+            diagnosis.root_cause = format!(
+                "endpoint {} cannot carry this request: {}",
+                target.endpoint.name,
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+            )
+            .into();
+            AttemptError::Failed(Box::new(Failed {
+                diagnosis,
+                own_timeout: false,
+                prefill_rejected: false,
+                unsupported: true,
+            }))
+        }
+        BodyError::Target(e) => transport_failure(inner, target, &e),
+    }
 }
 
 /// Diagnoses a transport error. A request that cannot be sent as built (a

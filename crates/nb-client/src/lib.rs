@@ -174,6 +174,7 @@ mod cascade;
 mod chat;
 mod client;
 mod degrade;
+mod embeddings;
 mod error;
 mod exchange;
 mod failure;
@@ -196,6 +197,7 @@ pub use attempt::Attempt;
 pub use builder::{BuildError, EndpointConfig, NeuralBridgeBuilder};
 pub use chat::Chat;
 pub use client::NeuralBridge;
+pub use embeddings::{Embeddings, EmbeddingsResponse};
 pub use error::{Error, ErrorKind};
 pub use heal::{FailureReport, HealError, Healed};
 pub use request::ChatRequest;
@@ -204,7 +206,8 @@ pub use stream::{ChatStream, StreamEvent, StreamSummary};
 
 pub use nb_diagnose::{Diagnosis, ErrorCategory};
 pub use nb_transport::{
-    ApiKey, ChatCompletion, ChatCompletionChunk, Message, ResponseFormat, Tool, ToolChoice, Usage,
+    ApiKey, ChatCompletion, ChatCompletionChunk, EmbeddingRequest, EmbeddingResponse, Message,
+    ResponseFormat, Tool, ToolChoice, Usage,
 };
 
 /// The OpenAI chat-completions wire types: requests, responses, chunks,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use nb_transport::{ChatCompletionRequest, Message};
+use nb_transport::{ChatCompletionRequest, Endpoint, EndpointKind, Message, TransportError};
 
 use crate::error::Error;
 use crate::target::Chain;
@@ -54,29 +54,69 @@ pub(crate) fn serialize(
     Ok(Bytes::from(buf))
 }
 
-/// The body an attempter last serialized, reused while the attempts name
-/// the same model (and, for a stream, carry the prefill or not alike).
+/// The format of a body: OpenAI's (OpenAI-compatible and Azure endpoints),
+/// or the protocol it was translated to.
+pub(crate) fn format(endpoint: &Endpoint) -> EndpointKind {
+    match endpoint.kind() {
+        EndpointKind::Azure => EndpointKind::OpenAiCompatible,
+        kind => kind,
+    }
+}
+
+/// Why a body for a target could not be made.
+pub(crate) enum BodyError {
+    /// The request itself cannot be serialized: no target can take it.
+    Request(Error),
+    /// The target's protocol cannot carry it (a translation refused it).
+    Target(TransportError),
+}
+
+/// The body of `request` with `model` for `endpoint`: serialized (reusing
+/// `hint` as the buffer size) for an OpenAI-shaped endpoint, translated for
+/// an Anthropic or Gemini one.
+pub(crate) fn encode(
+    endpoint: &Endpoint,
+    request: &mut ChatRequest,
+    model: &str,
+    hint: usize,
+) -> Result<Bytes, BodyError> {
+    if !endpoint.translates() {
+        return serialize(request, model, hint).map_err(BodyError::Request);
+    }
+    if request.model != model {
+        request.model.clear();
+        request.model.push_str(model);
+    }
+    endpoint.body(request).map_err(BodyError::Target)
+}
+
+/// The body an attempter last made, reused while the attempts name the
+/// same model in the same format (and, for a stream, carry the prefill or
+/// not alike): a retry or a hedge on the same target costs no serialization
+/// or translation.
 #[derive(Debug, Default)]
-pub(crate) struct LastBody(Option<(Arc<str>, bool, Bytes)>);
+pub(crate) struct LastBody(Option<(Arc<str>, bool, EndpointKind, Bytes)>);
 
 impl LastBody {
-    /// The body for `model` and `prefill`: the last one if it was made for
-    /// them, else `make(size hint)`, kept for the next attempt.
-    pub(crate) fn get_or_make(
+    /// The body for `model`, `prefill` and `format`: the last one if it was
+    /// made for them, else `make(size hint)`, kept for the next attempt.
+    pub(crate) fn get_or_make<E>(
         &mut self,
         model: &Arc<str>,
         prefill: bool,
-        make: impl FnOnce(usize) -> Result<Bytes, Error>,
-    ) -> Result<Bytes, Error> {
-        if let Some((m, p, body)) = &self.0
+        format: EndpointKind,
+        make: impl FnOnce(usize) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        if let Some((m, p, f, body)) = &self.0
             && m == model
             && *p == prefill
+            && *f == format
         {
             return Ok(body.clone());
         }
-        let hint = self.0.as_ref().map_or(0, |(_, _, b)| b.len());
+        let hint = self.0.as_ref().map_or(0, |(_, _, _, b)| b.len());
         let body = make(hint)?;
-        self.0 = Some((Arc::clone(model), prefill, body.clone()));
+        self.0 = Some((Arc::clone(model), prefill, format, body.clone()));
         Ok(body)
     }
 }

@@ -25,11 +25,13 @@ use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
 use crate::degrade;
 use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
-use crate::failure::{AttemptError, interrupted, malformed, own_timeout, transport_failure};
+use crate::failure::{
+    AttemptError, body_failure, interrupted, malformed, own_timeout, transport_failure,
+};
 use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
-use crate::request::{ChatRequest, LastBody, cost, serialize};
+use crate::request::{ChatRequest, LastBody, cost, encode, format};
 use crate::response::{Degraded, upstream};
 use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
@@ -218,17 +220,27 @@ struct Open<'s> {
 }
 
 impl Open<'_> {
-    fn body(&mut self, model: &Arc<str>, prefill: bool) -> Result<Bytes, Error> {
+    fn body(
+        &mut self,
+        inner: &Inner,
+        target: &TargetId,
+        prefill: bool,
+    ) -> Result<Bytes, AttemptError> {
         let request = &mut *self.request;
         let partial = self.partial.filter(|_| prefill);
-        self.body.get_or_make(model, prefill, |hint| match partial {
-            Some(partial) => {
-                request.messages.push(Message::assistant(partial));
-                let body = serialize(request, model, hint);
-                request.messages.pop();
-                body
-            }
-            None => serialize(request, model, hint),
+        let wire = &target.wire;
+        let model = &target.model;
+        self.body.get_or_make(model, prefill, format(wire), |hint| {
+            let body = match partial {
+                Some(partial) => {
+                    request.messages.push(Message::assistant(partial));
+                    let body = encode(wire, request, model, hint);
+                    request.messages.pop();
+                    body
+                }
+                None => encode(wire, request, model, hint),
+            };
+            body.map_err(|e| body_failure(inner, target, e))
         })
     }
 }
@@ -258,15 +270,12 @@ impl Open<'_> {
     fn start<'a>(&mut self, inner: &'a Inner, ctx: AttemptCtx) -> Launched<'a, Opened> {
         let target = ctx.target.clone();
         let prefill = Attempter::prefill(self, &target, ctx.drop_prefill);
-        let request = self
-            .body(&target.model, prefill)
-            .map_err(AttemptError::Fatal)
-            .and_then(|body| {
-                target
-                    .wire
-                    .build_request(ctx.api_key(), body, true)
-                    .map_err(|e| transport_failure(inner, &target, &e))
-            });
+        let request = self.body(inner, &target, prefill).and_then(|body| {
+            target
+                .wire
+                .native_request(ctx.api_key(), body, true)
+                .map_err(|e| transport_failure(inner, &target, &e))
+        });
         let skipped = Arc::clone(&self.malformed);
         let head = Arc::clone(&ctx.head);
         Box::pin(async move {

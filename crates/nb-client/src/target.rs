@@ -465,6 +465,8 @@ pub(crate) struct Registry {
     targets: ArcSwap<HashMap<Box<str>, TargetId>>,
     /// Chains by the model name a request asks for.
     chains: ArcSwap<HashMap<Box<str>, Arc<Chain>>>,
+    /// Chains of one model on every endpoint serving it (embeddings).
+    same_model_chains: ArcSwap<HashMap<Box<str>, Arc<Chain>>>,
     /// Serialises building targets and chains (never taken on a hit).
     grow: Mutex<()>,
     next_id: AtomicU32,
@@ -497,6 +499,7 @@ impl Registry {
             defaults,
             targets: ArcSwap::from_pointee(HashMap::new()),
             chains: ArcSwap::from_pointee(HashMap::new()),
+            same_model_chains: ArcSwap::from_pointee(HashMap::new()),
             grow: Mutex::new(()),
             next_id: AtomicU32::new(0),
         }
@@ -540,19 +543,38 @@ impl Registry {
     /// The chain for requests asking for `model`. One lock-free map read
     /// when the chain exists.
     pub(crate) fn chain(&self, model: &str) -> Result<Arc<Chain>, String> {
-        if let Some(chain) = self.chains.load().get(model) {
+        self.cached(&self.chains, model, Self::build_chain)
+    }
+
+    /// The chain of `model` itself on every endpoint that lists it (the
+    /// model's home endpoint when none does; only that endpoint for
+    /// `model@endpoint`): never another model. For embeddings, whose
+    /// vectors are comparable only within one model.
+    pub(crate) fn same_model_chain(&self, model: &str) -> Result<Arc<Chain>, String> {
+        self.cached(&self.same_model_chains, model, Self::build_same_model_chain)
+    }
+
+    /// The chain for `model` in `chains`, built (and kept, up to a cap) on
+    /// a miss. One lock-free map read on a hit.
+    fn cached(
+        &self,
+        chains: &ArcSwap<HashMap<Box<str>, Arc<Chain>>>,
+        model: &str,
+        build: impl FnOnce(&Self, &str) -> Result<Chain, String>,
+    ) -> Result<Arc<Chain>, String> {
+        if let Some(chain) = chains.load().get(model) {
             return Ok(Arc::clone(chain));
         }
         let _grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = self.chains.load_full();
+        let current = chains.load_full();
         if let Some(chain) = current.get(model) {
             return Ok(Arc::clone(chain));
         }
-        let chain = Arc::new(self.build_chain(model)?);
+        let chain = Arc::new(build(self, model)?);
         if current.len() < MAX_DYNAMIC + self.overrides.len() + 1 {
             let mut next = HashMap::clone(&current);
             next.insert(model.into(), Arc::clone(&chain));
-            self.chains.store(Arc::new(next));
+            chains.store(Arc::new(next));
         }
         Ok(chain)
     }
@@ -571,8 +593,36 @@ impl Registry {
 
     /// Builds the chain for `model` (the caller holds `grow`).
     fn build_chain(&self, model: &str) -> Result<Chain, String> {
+        self.chain_of(self.specs(model))
+    }
+
+    /// Builds the same-model chain for `model` (the caller holds `grow`).
+    fn build_same_model_chain(&self, model: &str) -> Result<Chain, String> {
+        if self.overrides.contains_key(model) {
+            return Err(format!(
+                "{model:?} names a chain of models; embeddings take one model's name \
+                 (vectors of different models are not comparable)"
+            ));
+        }
+        if model.contains('@') {
+            return self.chain_of([model]);
+        }
+        let specs: Vec<String> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.models.iter().any(|m| m == model))
+            .map(|e| format!("{model}@{}", e.name))
+            .collect();
+        if specs.is_empty() {
+            return self.chain_of([model]);
+        }
+        self.chain_of(specs.iter().map(String::as_str))
+    }
+
+    /// A chain of the targets `specs` name, in order, without duplicates.
+    fn chain_of<'a>(&self, specs: impl IntoIterator<Item = &'a str>) -> Result<Chain, String> {
         let mut targets: Vec<TargetId> = Vec::new();
-        for spec in self.specs(model) {
+        for spec in specs {
             let target = self.target_locked(spec)?;
             if !targets.contains(&target) {
                 targets.push(target);

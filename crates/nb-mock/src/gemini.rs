@@ -8,18 +8,27 @@ use serde_json::{Value, json};
 use crate::fault::Fault;
 use crate::openai::{Answer, ErrorReply, StreamShape};
 
-/// A Gemini route: the model in the path, and whether it streams.
-pub(crate) fn route(path: &str) -> Option<(String, bool)> {
+/// What a Gemini path asks of its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Generate,
+    StreamGenerate,
+    BatchEmbed,
+}
+
+/// A Gemini route: the model in the path, and what it asks.
+pub(crate) fn route(path: &str) -> Option<(String, Method)> {
     let rest = path
         .strip_prefix("/v1beta/models/")
         .or_else(|| path.strip_prefix("/v1/models/"))?;
     let (model, method) = rest.split_once(':')?;
-    let stream = match method {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let method = match method {
+        "generateContent" => Method::Generate,
+        "streamGenerateContent" => Method::StreamGenerate,
+        "batchEmbedContents" => Method::BatchEmbed,
         _ => return None,
     };
-    (!model.is_empty() && !model.contains('/')).then(|| (model.to_owned(), stream))
+    (!model.is_empty() && !model.contains('/')).then(|| (model.to_owned(), method))
 }
 
 /// A Gemini request body as the OpenAI one the rest of the server reads: its turns'

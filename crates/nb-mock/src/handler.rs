@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::anthropic;
 use crate::billing::{Ledger, Meter};
 use crate::body::{Ending, MockBody};
+use crate::embeddings;
 use crate::fault::Fault;
 use crate::gemini;
 use crate::log::{Arrival, Credential, Shared};
@@ -37,6 +38,9 @@ enum Route {
     Messages,
     /// Gemini's `generateContent` (false) or `streamGenerateContent` (true) for a model.
     Gemini(String, bool),
+    /// Embeddings: OpenAI's (the model in the body, or an Azure deployment's in the
+    /// path), or Gemini's `batchEmbedContents` (true) for the model in the path.
+    Embeddings(Option<String>, bool),
     Models,
     Unknown,
 }
@@ -51,11 +55,23 @@ pub(crate) enum Protocol {
 }
 
 fn route(path: &str) -> Route {
-    if let Some((model, stream)) = gemini::route(path) {
-        return Route::Gemini(model, stream);
+    if let Some((model, method)) = gemini::route(path) {
+        return match method {
+            gemini::Method::Generate => Route::Gemini(model, false),
+            gemini::Method::StreamGenerate => Route::Gemini(model, true),
+            gemini::Method::BatchEmbed => Route::Embeddings(Some(model), true),
+        };
+    }
+    if let Some(deployment) = path
+        .strip_prefix("/openai/deployments/")
+        .and_then(|rest| rest.strip_suffix("/embeddings"))
+        .filter(|d| !d.is_empty() && !d.contains('/'))
+    {
+        return Route::Embeddings(Some(deployment.to_owned()), false);
     }
     match path {
         "/v1/chat/completions" | "/chat/completions" => Route::Chat(None),
+        "/v1/embeddings" | "/embeddings" => Route::Embeddings(None, false),
         "/v1/messages" | "/messages" => Route::Messages,
         "/v1/models" | "/models" => Route::Models,
         _ => match path
@@ -110,17 +126,31 @@ pub(crate) async fn handle(
             watch.answered();
             response
         }
-        (&Method::GET, Route::Models) => models(&shared.plan()),
-        (_, Route::Chat(_) | Route::Messages | Route::Gemini(..) | Route::Models) => {
-            error(ErrorReply::invalid_request(
-                405,
-                &format!(
-                    "Method {} is not allowed on {}.",
-                    request.method(),
-                    request.uri().path()
-                ),
-            ))
+        (&Method::POST, Route::Embeddings(model, gemini)) => {
+            let watch = Abandoned {
+                shared: &shared,
+                answered: false,
+            };
+            let response = embeddings(&shared, control, request, model, gemini).await;
+            watch.answered();
+            response
         }
+        (&Method::GET, Route::Models) => models(&shared.plan()),
+        (
+            _,
+            Route::Chat(_)
+            | Route::Messages
+            | Route::Gemini(..)
+            | Route::Embeddings(..)
+            | Route::Models,
+        ) => error(ErrorReply::invalid_request(
+            405,
+            &format!(
+                "Method {} is not allowed on {}.",
+                request.method(),
+                request.uri().path()
+            ),
+        )),
         (_, Route::Unknown) => error(ErrorReply::openai(
             404,
             &format!(
@@ -166,20 +196,9 @@ async fn chat(
 ) -> Response<MockBody> {
     let version = request.version();
     let credential = Credential::from_headers(request.headers());
-    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(cause) if cause.is::<LengthLimitError>() => {
-            return error(ErrorReply::invalid_request(
-                413,
-                &format!("The request body is larger than {MAX_BODY} bytes."),
-            ));
-        }
-        Err(_) => {
-            return error(ErrorReply::invalid_request(
-                400,
-                "The request body could not be read.",
-            ));
-        }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     // Gemini's body is read as the OpenAI one it means; its model and streaming are in the path.
     let body = match (protocol, &deployment) {
@@ -241,6 +260,131 @@ async fn chat(
         protocol,
     };
     respond(&plan, decision, &chat, context).await
+}
+
+/// A request's whole body, or the error answer when it is too large or cannot be read.
+async fn read_body(request: Request<Incoming>) -> Result<Bytes, Response<MockBody>> {
+    match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(cause) if cause.is::<LengthLimitError>() => Err(error(ErrorReply::invalid_request(
+            413,
+            &format!("The request body is larger than {MAX_BODY} bytes."),
+        ))),
+        Err(_) => Err(error(ErrorReply::invalid_request(
+            400,
+            "The request body could not be read.",
+        ))),
+    }
+}
+
+/// An embeddings request: deterministic vectors, or the fault its model's rules pick.
+/// Faults that only make sense for a chat answer (a cut stream, a missing `[DONE]`) treat
+/// the body as a whole answer: cut or stalled halfway, or served.
+async fn embeddings(
+    shared: &Shared,
+    control: Arc<ConnControl>,
+    request: Request<Incoming>,
+    path_model: Option<String>,
+    gemini_shape: bool,
+) -> Response<MockBody> {
+    let version = request.version();
+    let credential = Credential::from_headers(request.headers());
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let (body_model, texts) = match embeddings::read(&body, gemini_shape) {
+        Ok(read) => read,
+        Err(cause) => {
+            return error(ErrorReply::invalid_request(
+                400,
+                &format!("Invalid embeddings request: {cause}."),
+            ));
+        }
+    };
+    let Some(model) = path_model.or(body_model).filter(|m| !m.is_empty()) else {
+        return error(ErrorReply::invalid_request(
+            400,
+            "You must provide a model parameter.",
+        ));
+    };
+    let (_plan, decision) = shared.admit(Arrival {
+        model: &model,
+        stream: false,
+        include_usage: false,
+        prefill: false,
+        messages: texts.len(),
+        text: &texts[0],
+        credential,
+        version,
+        connection: control.id,
+    });
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let protocol = if gemini_shape {
+        Protocol::Gemini(false)
+    } else {
+        Protocol::OpenAi
+    };
+    let answer = Bytes::from(if gemini_shape {
+        embeddings::gemini(&decision.name, &texts)
+    } else {
+        embeddings::openai(&decision.name, &texts)
+    });
+    let Some(fault) = decision.fault.clone() else {
+        return json_response(StatusCode::OK, answer);
+    };
+    let http2 = version == Version::HTTP_2;
+    let half = |ending| {
+        let length = answer.len();
+        let body = MockBody::frames(
+            vec![answer.slice(..length / 2)],
+            Duration::ZERO,
+            Duration::ZERO,
+            ending,
+            Arc::clone(&control),
+            http2,
+        );
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        response
+    };
+    let mut response = match &fault {
+        Fault::Hang => std::future::pending().await,
+        Fault::ConnectionReset => {
+            control.reset();
+            std::future::pending().await
+        }
+        Fault::SlowFirstToken { delay, .. } => {
+            tokio::time::sleep(*delay).await;
+            json_response(StatusCode::OK, answer.clone())
+        }
+        Fault::LongAnswer { generation } => {
+            tokio::time::sleep(*generation).await;
+            json_response(StatusCode::OK, answer.clone())
+        }
+        Fault::StreamCut { .. } => half(Ending::Cut),
+        Fault::StreamStall { .. } => half(Ending::Stall),
+        Fault::MalformedChunk { .. } | Fault::TruncatedJson => {
+            json_response(StatusCode::OK, answer.slice(..answer.len() / 2))
+        }
+        Fault::NoDone { .. } | Fault::RejectPrefill => {
+            json_response(StatusCode::OK, answer.clone())
+        }
+        Fault::Custom {
+            status,
+            body,
+            content_type,
+            headers,
+        } => custom(*status, body, content_type.as_deref(), headers),
+        Fault::StreamError { .. } => error(error_reply(protocol, &overload(protocol), &model)),
+        other => error(error_reply(protocol, other, &decision.name)),
+    };
+    fault_headers(&mut response, &fault);
+    response
 }
 
 /// Where an answer goes: its connection, the ledger that bills it, its protocol.
@@ -419,15 +563,11 @@ async fn respond(
             };
             reply.answer(shape, Duration::ZERO, Ending::Complete)
         }
-        Fault::StreamError { .. } => {
-            let overload = match reply.protocol {
-                Protocol::OpenAi => Fault::ServiceUnavailable {
-                    retry_after_s: None,
-                },
-                Protocol::Anthropic | Protocol::Gemini(_) => Fault::Overloaded,
-            };
-            error(error_reply(reply.protocol, &overload, &decision.name))
-        }
+        Fault::StreamError { .. } => error(error_reply(
+            reply.protocol,
+            &overload(reply.protocol),
+            &decision.name,
+        )),
         Fault::NoDone { finish_reason } => {
             let shape = StreamShape {
                 finish: *finish_reason,
@@ -445,6 +585,12 @@ async fn respond(
         // Every other fault is a plain error response.
         other => error(error_reply(reply.protocol, other, &decision.name)),
     };
+    fault_headers(&mut response, &fault);
+    response
+}
+
+/// The headers a fault's response carries: its waits, and which fault it was.
+fn fault_headers(response: &mut Response<MockBody>, fault: &Fault) {
     let headers = response.headers_mut();
     match fault {
         Fault::RateLimit {
@@ -452,21 +598,30 @@ async fn respond(
             retry_after_ms,
         } => {
             if let Some(seconds) = retry_after_s {
-                headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+                headers.insert(RETRY_AFTER, HeaderValue::from(*seconds));
             }
             if let Some(ms) = retry_after_ms {
-                headers.insert(RETRY_AFTER_MS.clone(), HeaderValue::from(ms));
+                headers.insert(RETRY_AFTER_MS.clone(), HeaderValue::from(*ms));
             }
         }
         Fault::ServiceUnavailable {
             retry_after_s: Some(seconds),
         } => {
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+            headers.insert(RETRY_AFTER, HeaderValue::from(*seconds));
         }
         _ => {}
     }
     headers.insert(FAULT_HEADER.clone(), HeaderValue::from_static(fault.name()));
-    response
+}
+
+/// The overload `protocol` answers with when there is no stream to carry an in-band error.
+fn overload(protocol: Protocol) -> Fault {
+    match protocol {
+        Protocol::OpenAi => Fault::ServiceUnavailable {
+            retry_after_s: None,
+        },
+        Protocol::Anthropic | Protocol::Gemini(_) => Fault::Overloaded,
+    }
 }
 
 /// A plain error fault as `protocol`'s error response.
@@ -583,7 +738,19 @@ mod tests {
             Route::Unknown
         ));
         assert!(matches!(route("/v1/models"), Route::Models));
-        assert!(matches!(route("/v1/embeddings"), Route::Unknown));
+        assert!(matches!(
+            route("/v1/embeddings"),
+            Route::Embeddings(None, false)
+        ));
+        assert!(matches!(
+            route("/openai/deployments/emb/embeddings"),
+            Route::Embeddings(Some(d), false) if d == "emb"
+        ));
+        assert!(matches!(
+            route("/v1beta/models/text-embedding-004:batchEmbedContents"),
+            Route::Embeddings(Some(m), true) if m == "text-embedding-004"
+        ));
+        assert!(matches!(route("/v1/completions"), Route::Unknown));
         assert!(matches!(
             route("/v1beta/models/gemini-2.0-flash:generateContent"),
             Route::Gemini(m, false) if m == "gemini-2.0-flash"

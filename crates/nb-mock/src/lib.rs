@@ -60,6 +60,9 @@
 //!   echo of the last user message (or a model's fixed reply), cut into the model's number of
 //!   chunks when streamed; the `model` field names the model that served; usage is reported,
 //!   and in streams when `stream_options.include_usage` asks for it.
+//! - `POST /v1/embeddings` (and Azure's and Gemini's embeddings routes) answers
+//!   deterministic unit vectors ([`embeddings::vector`]), one per input, under the same
+//!   fault rules.
 //! - `GET /v1/models` lists the scenario's models.
 //! - A model the scenario does not name gets a 404 `model_not_found`, or is served, per
 //!   [`UnknownModel`].
@@ -76,6 +79,7 @@
 mod anthropic;
 mod billing;
 mod body;
+pub mod embeddings;
 mod fault;
 mod gemini;
 mod handler;

@@ -600,3 +600,87 @@ async fn an_oversized_body_is_refused() {
     assert_eq!(reply.status, 413);
     assert!(server.log().is_empty());
 }
+
+#[tokio::test]
+async fn embeddings_answer_on_each_route_and_take_the_same_faults() {
+    use common::{exchange, post};
+    let server = MockServer::start(
+        Scenario::builder()
+            .model(ModelBehavior::new("emb"))
+            .model(
+                ModelBehavior::new("cut")
+                    .rule(ScenarioRule::new(Fault::StreamCut { after_chunks: 1 })),
+            )
+            .model(
+                ModelBehavior::new("limited").rule(ScenarioRule::new(Fault::RateLimit {
+                    retry_after_s: Some(3),
+                    retry_after_ms: None,
+                })),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let patience = Duration::from_secs(5);
+    let send = |path: &str, body: serde_json::Value| {
+        let request = post(path, &body, &[]);
+        let addr = server.addr();
+        async move { exchange(addr, &request, patience).await.parse() }
+    };
+
+    let reply = send(
+        "/v1/embeddings",
+        json!({ "model": "emb", "input": ["a", "b"] }),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let v = reply.json();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "emb");
+    let first: Vec<f32> = serde_json::from_value(v["data"][0]["embedding"].clone()).unwrap();
+    assert_eq!(first, nb_mock::embeddings::vector("emb", "a"));
+    assert_eq!(v["data"][1]["index"], 1);
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+
+    // Azure routes by the deployment in the path.
+    let reply = send(
+        "/openai/deployments/emb/embeddings?api-version=2024-10-21",
+        json!({ "input": "a" }),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["data"][0]["embedding"],
+        v["data"][0]["embedding"]
+    );
+
+    // Gemini's batchEmbedContents.
+    let reply = send(
+        "/v1beta/models/emb:batchEmbedContents",
+        json!({ "requests": [{ "model": "models/emb", "content": { "parts": [{ "text": "b" }] } }] }),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["embeddings"][0]["values"],
+        v["data"][1]["embedding"]
+    );
+
+    // Faults: an error with its headers; a stream fault cuts the body halfway.
+    let reply = send(
+        "/v1/embeddings",
+        json!({ "model": "limited", "input": "a" }),
+    )
+    .await;
+    assert_eq!(reply.status, 429);
+    assert_eq!(reply.header("retry-after"), Some("3"));
+    let reply = send("/v1/embeddings", json!({ "model": "cut", "input": "a" })).await;
+    assert_eq!(reply.status, 200);
+    assert!(!reply.complete);
+
+    // A body that is not an embeddings request.
+    let reply = send("/v1/embeddings", json!({ "model": "emb" })).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(server.log().attempts("emb"), 3);
+}

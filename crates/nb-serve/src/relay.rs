@@ -10,9 +10,9 @@ use nb_client::{ChatStream, ErrorCategory, StreamEvent};
 use serde_json::json;
 
 use crate::admission::Ticket;
+use crate::calls::message;
 use crate::chunk::{Identity, chunk_json};
 use crate::http::{SSE_DONE, sse_data};
-use crate::message;
 use crate::messages::{self, MessagesEvents};
 use crate::metrics::Metrics;
 

@@ -8,7 +8,8 @@ use http::{HeaderMap, Method, Request, Uri};
 
 use crate::error::{TransportError, TransportErrorKind};
 use crate::sse::ChunkStreamDecoder;
-use crate::wire::{ChatCompletion, ChatCompletionRequest, TranslateError};
+use crate::wire::embeddings::{EmbeddingRequest, EmbeddingResponse};
+use crate::wire::{ChatCompletion, ChatCompletionRequest};
 
 /// An API key. `Debug` and `Display` print `[redacted]`; the key is only
 /// reachable through [`ApiKey::expose`], and the request builders mark the
@@ -143,6 +144,8 @@ pub struct Endpoint {
     chat_uri: Uri,
     /// Where a stream goes, when not to `chat_uri` (Gemini's).
     stream_uri: Option<Uri>,
+    /// Where embeddings go; `None` for a protocol without them (Anthropic's).
+    embeddings_uri: Option<Uri>,
     headers: HeaderMap,
 }
 
@@ -153,11 +156,10 @@ impl Endpoint {
     pub fn openai_compatible(base_url: &str) -> Result<Self, EndpointError> {
         let base = normalize_base(base_url)?;
         let chat_uri = parse_uri(&format!("{base}/chat/completions"))?;
-        Ok(Self::with_parts(
-            EndpointKind::OpenAiCompatible,
-            base,
-            chat_uri,
-        ))
+        Ok(Self {
+            embeddings_uri: Some(parse_uri(&format!("{base}/embeddings"))?),
+            ..Self::with_parts(EndpointKind::OpenAiCompatible, base, chat_uri)
+        })
     }
 
     /// An Azure OpenAI deployment: `resource_url` is the resource's root,
@@ -173,7 +175,13 @@ impl Endpoint {
         let chat_uri = parse_uri(&format!(
             "{base}/openai/deployments/{deployment}/chat/completions?api-version={api_version}"
         ))?;
-        Ok(Self::with_parts(EndpointKind::Azure, base, chat_uri))
+        let embeddings_uri = parse_uri(&format!(
+            "{base}/openai/deployments/{deployment}/embeddings?api-version={api_version}"
+        ))?;
+        Ok(Self {
+            embeddings_uri: Some(embeddings_uri),
+            ..Self::with_parts(EndpointKind::Azure, base, chat_uri)
+        })
     }
 
     /// Anthropic's Messages API: `base_url` is everything before `/messages`,
@@ -193,8 +201,10 @@ impl Endpoint {
         let stream_uri = parse_uri(&format!(
             "{base}/models/{model}:streamGenerateContent?alt=sse"
         ))?;
+        let embeddings_uri = parse_uri(&format!("{base}/models/{model}:batchEmbedContents"))?;
         Ok(Self {
             stream_uri: Some(stream_uri),
+            embeddings_uri: Some(embeddings_uri),
             ..Self::with_parts(EndpointKind::Gemini, base, chat_uri)
         })
     }
@@ -205,6 +215,7 @@ impl Endpoint {
             base_url: base.into(),
             chat_uri,
             stream_uri: None,
+            embeddings_uri: None,
             headers: HeaderMap::new(),
         }
     }
@@ -269,21 +280,114 @@ impl Endpoint {
         body: Bytes,
         stream: bool,
     ) -> Result<Request<Bytes>, TransportError> {
-        let body = match self.kind {
-            EndpointKind::Anthropic => translated(&body, "Anthropic", |r| {
-                crate::wire::anthropic::to_messages_request(r)
-            })?,
-            EndpointKind::Gemini => {
-                translated(&body, "Gemini", crate::wire::gemini::to_generate_request)?
-            }
-            _ => body,
+        let body = if self.translates() {
+            let request: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
+                invalid_request("the request body is not a chat request").with_source(e)
+            })?;
+            self.body(&request)?
+        } else {
+            body
         };
-        let mut request = Request::new(body);
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = match (&self.stream_uri, stream) {
+        self.native_request(key, body, stream)
+    }
+
+    /// Whether this endpoint's bodies are not OpenAI's (Anthropic, Gemini):
+    /// [`Endpoint::body`] translates them.
+    #[must_use]
+    pub fn translates(&self) -> bool {
+        matches!(self.kind, EndpointKind::Anthropic | EndpointKind::Gemini)
+    }
+
+    /// The JSON body this endpoint takes for `request`: the request itself
+    /// for an OpenAI-compatible or Azure endpoint, its translation for an
+    /// Anthropic or Gemini one (what that protocol cannot honour is an
+    /// `InvalidRequest` error whose source says which field).
+    pub fn body(&self, request: &ChatCompletionRequest) -> Result<Bytes, TransportError> {
+        let value = match self.kind {
+            EndpointKind::Anthropic => crate::wire::anthropic::to_messages_request(request)
+                .map_err(|e| {
+                    invalid_request("the request cannot be sent to Anthropic").with_source(e)
+                })?,
+            EndpointKind::Gemini => {
+                crate::wire::gemini::to_generate_request(request).map_err(|e| {
+                    invalid_request("the request cannot be sent to Gemini").with_source(e)
+                })?
+            }
+            _ => {
+                return serde_json::to_vec(request).map(Bytes::from).map_err(|e| {
+                    invalid_request("the request body cannot be serialized").with_source(e)
+                });
+            }
+        };
+        serde_json::to_vec(&value)
+            .map(Bytes::from)
+            .map_err(|e| invalid_request("the request body cannot be serialized").with_source(e))
+    }
+
+    /// Builds the `POST` for a body already in this endpoint's own format
+    /// (from [`Endpoint::body`]); `stream` picks the stream URL where the
+    /// protocol has one and `Accept: text/event-stream`.
+    pub fn native_request(
+        &self,
+        key: Option<&ApiKey>,
+        body: Bytes,
+        stream: bool,
+    ) -> Result<Request<Bytes>, TransportError> {
+        let uri = match (&self.stream_uri, stream) {
             (Some(uri), true) => uri.clone(),
             _ => self.chat_uri.clone(),
         };
+        self.post(uri, key, body, stream)
+    }
+
+    /// Builds the `POST` of an embeddings request (`{base}/embeddings`, an
+    /// Azure deployment's, or Gemini's `batchEmbedContents`, translated).
+    /// Anthropic has no embeddings API: an `InvalidRequest` error.
+    pub fn embeddings_request(
+        &self,
+        key: Option<&ApiKey>,
+        request: &EmbeddingRequest,
+    ) -> Result<Request<Bytes>, TransportError> {
+        let Some(uri) = &self.embeddings_uri else {
+            return Err(invalid_request(
+                "this endpoint's protocol has no embeddings API",
+            ));
+        };
+        let body = if self.kind == EndpointKind::Gemini {
+            let value = crate::wire::embeddings::to_gemini_batch(request).map_err(|e| {
+                invalid_request("the request cannot be sent to Gemini").with_source(e)
+            })?;
+            serde_json::to_vec(&value)
+        } else {
+            serde_json::to_vec(request)
+        }
+        .map_err(|e| invalid_request("the request body cannot be serialized").with_source(e))?;
+        self.post(uri.clone(), key, Bytes::from(body), false)
+    }
+
+    /// The embeddings in a 2xx response body of this endpoint (Gemini's
+    /// translated, named `model`).
+    pub fn parse_embeddings(
+        &self,
+        body: &[u8],
+        model: &str,
+    ) -> Result<EmbeddingResponse, serde_json::Error> {
+        match self.kind {
+            EndpointKind::Gemini => crate::wire::embeddings::from_gemini_batch(body, model),
+            _ => serde_json::from_slice(body),
+        }
+    }
+
+    fn post(
+        &self,
+        uri: Uri,
+        key: Option<&ApiKey>,
+        body: Bytes,
+        stream: bool,
+    ) -> Result<Request<Bytes>, TransportError> {
+        let mut request = Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
         let headers = request.headers_mut();
         headers.reserve(4 + self.headers.len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -329,12 +433,7 @@ impl Endpoint {
         key: Option<&ApiKey>,
         body: &ChatCompletionRequest,
     ) -> Result<Request<Bytes>, TransportError> {
-        let json = serde_json::to_vec(body).map_err(|e| {
-            TransportError::new(TransportErrorKind::InvalidRequest)
-                .with_detail("the request body cannot be serialized")
-                .with_source(e)
-        })?;
-        self.build_request(key, Bytes::from(json), body.stream == Some(true))
+        self.native_request(key, self.body(body)?, body.stream == Some(true))
     }
 
     /// The completion in a 2xx response body of this endpoint (an Anthropic
@@ -360,25 +459,8 @@ impl Endpoint {
 }
 
 /// `body` (an OpenAI chat request as JSON) in `protocol`'s shape, by `translate`.
-fn translated(
-    body: &[u8],
-    protocol: &'static str,
-    translate: impl FnOnce(&ChatCompletionRequest) -> Result<serde_json::Value, TranslateError>,
-) -> Result<Bytes, TransportError> {
-    let cannot =
-        |detail| TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail);
-    let request: ChatCompletionRequest = serde_json::from_slice(body)
-        .map_err(|e| cannot("the request body is not a chat request").with_source(e))?;
-    let value = translate(&request).map_err(|e| {
-        cannot(match protocol {
-            "Gemini" => "the request cannot be sent to Gemini",
-            _ => "the request cannot be sent to Anthropic",
-        })
-        .with_source(e)
-    })?;
-    serde_json::to_vec(&value)
-        .map(Bytes::from)
-        .map_err(|e| cannot("the request body cannot be serialized").with_source(e))
+fn invalid_request(detail: &'static str) -> TransportError {
+    TransportError::new(TransportErrorKind::InvalidRequest).with_detail(detail)
 }
 
 fn normalize_base(url: &str) -> Result<&str, EndpointError> {
@@ -442,6 +524,90 @@ fn parse_uri(s: &str) -> Result<Uri, EndpointError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embeddings_go_where_each_protocol_takes_them() {
+        let key = ApiKey::new("sk-test-1234");
+        let request = EmbeddingRequest::new("text-embedding-3-small", ["a", "b"]);
+
+        let openai = Endpoint::openai_compatible("https://api.openai.com/v1").unwrap();
+        let http = openai.embeddings_request(Some(&key), &request).unwrap();
+        assert_eq!(http.uri(), "https://api.openai.com/v1/embeddings");
+        assert_eq!(http.headers()[AUTHORIZATION], "Bearer sk-test-1234");
+        let sent: serde_json::Value = serde_json::from_slice(http.body()).unwrap();
+        assert_eq!(
+            sent,
+            serde_json::json!({ "model": "text-embedding-3-small", "input": ["a", "b"] })
+        );
+
+        let azure = Endpoint::azure("https://r.openai.azure.com", "emb", "2024-10-21").unwrap();
+        let http = azure.embeddings_request(Some(&key), &request).unwrap();
+        assert_eq!(
+            http.uri(),
+            "https://r.openai.azure.com/openai/deployments/emb/embeddings?api-version=2024-10-21"
+        );
+        assert_eq!(http.headers()["api-key"], "sk-test-1234");
+
+        let gemini = Endpoint::gemini(
+            "https://generativelanguage.googleapis.com/v1beta",
+            "text-embedding-004",
+        )
+        .unwrap();
+        let mut for_gemini = EmbeddingRequest::new("text-embedding-004", "hello");
+        for_gemini.dimensions = Some(256);
+        let http = gemini.embeddings_request(Some(&key), &for_gemini).unwrap();
+        assert_eq!(
+            http.uri(),
+            "https://generativelanguage.googleapis.com/v1beta/models/text-embedding-004:batchEmbedContents"
+        );
+        assert_eq!(http.headers()["x-goog-api-key"], "sk-test-1234");
+        let sent: serde_json::Value = serde_json::from_slice(http.body()).unwrap();
+        assert_eq!(
+            sent["requests"][0],
+            serde_json::json!({
+                "model": "models/text-embedding-004",
+                "content": { "parts": [{ "text": "hello" }] },
+                "outputDimensionality": 256,
+            })
+        );
+        let answer = br#"{"embeddings":[{"values":[0.5,-0.25]}]}"#;
+        let parsed = gemini
+            .parse_embeddings(answer, "text-embedding-004")
+            .unwrap();
+        assert_eq!(parsed.model, "text-embedding-004");
+        assert_eq!(
+            parsed.data[0].embedding,
+            crate::EmbeddingVector::Floats(vec![0.5, -0.25])
+        );
+
+        // What cannot be carried is a clear InvalidRequest, nothing sent.
+        let anthropic = Endpoint::anthropic("https://api.anthropic.com/v1").unwrap();
+        let err = anthropic
+            .embeddings_request(Some(&key), &request)
+            .unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
+        let tokens = EmbeddingRequest::new(
+            "text-embedding-004",
+            crate::EmbeddingInput::Tokens(vec![1, 2]),
+        );
+        let err = gemini.embeddings_request(Some(&key), &tokens).unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .contains("input"),
+            "{err}"
+        );
+
+        let answer = br#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAAPw=="}],"model":"m","usage":{"prompt_tokens":2,"total_tokens":2}}"#;
+        let parsed = openai.parse_embeddings(answer, "m").unwrap();
+        assert_eq!(
+            parsed.data[0].embedding,
+            crate::EmbeddingVector::Base64("AAAAPw==".into())
+        );
+        assert_eq!(parsed.usage.unwrap().prompt_tokens, 2);
+    }
 
     #[test]
     fn an_anthropic_endpoint_sends_a_translated_messages_request() {

@@ -111,6 +111,9 @@ pub use sse::{
     ChunkEvent, ChunkStream, ChunkStreamDecoder, SseDecoder, SseError, SseEvent, StreamError,
 };
 pub use transport::{RequestOptions, Timeouts, Transport};
+pub use wire::embeddings::{
+    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
+};
 pub use wire::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Choice, ChunkChoice, Content,
     ContentPart, Delta, FinishReason, Message, ResponseFormat, Role, Stop, StreamOptions, Tool,

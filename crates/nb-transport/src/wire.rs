@@ -833,6 +833,7 @@ impl ChatCompletionRequest {
 }
 
 pub mod anthropic;
+pub mod embeddings;
 pub mod gemini;
 mod response;
 #[cfg(test)]

@@ -671,3 +671,57 @@ fault = {{ kind = "custom", status = 400, headers = {{ "x-request-id" = "req_abc
     assert_eq!(r.header("x-nb-category"), "invalid_request");
     assert_eq!(r.header("x-request-id"), "req_abc123");
 }
+
+#[tokio::test]
+async fn embeddings_are_served_by_the_model_asked_for_and_never_another() {
+    let server = mock(SCENARIO).await;
+    let s = sidecar(&server, "embeddings", false).await;
+    let body = json!({ "model": "backup", "input": ["first", "second"] });
+    let r = s
+        .send(
+            Method::POST,
+            "/v1/embeddings",
+            Bytes::from(body.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "backup");
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    let second: Vec<f32> = serde_json::from_value(v["data"][1]["embedding"].clone()).unwrap();
+    assert_eq!(second, nb_mock::embeddings::vector("backup", "second"));
+    assert_eq!(r.header("x-neuralbridge-served-by"), "backup");
+    assert_eq!(r.header("x-neuralbridge-endpoint"), "mock");
+
+    // The alias `smart` falls back from primary to backup for chat; an
+    // embeddings call for primary fails rather than mixing models' vectors.
+    let body = json!({ "model": "primary", "input": "x" });
+    let r = s
+        .send(
+            Method::POST,
+            "/v1/embeddings",
+            Bytes::from(body.to_string()),
+            None,
+        )
+        .await;
+    assert!(r.status >= 500, "{}", r.status);
+    assert_eq!(
+        r.json()["error"]["neuralbridge"]["category"],
+        "server_error"
+    );
+    assert_eq!(server.log().attempts("backup"), 1, "only the first call");
+
+    // A body that is not an embeddings request.
+    let r = s
+        .send(
+            Method::POST,
+            "/v1/embeddings",
+            Bytes::from_static(b"{\"model\":\"backup\"}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "invalid_json");
+}
