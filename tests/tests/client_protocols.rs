@@ -351,3 +351,111 @@ async fn what_a_protocol_cannot_carry_skips_its_target_without_sending_anything(
         .unwrap();
     assert_eq!(claude.breaker, CircuitState::Closed);
 }
+
+/// Every error fault of the catalogue on each protocol: the failing model's
+/// attempt is diagnosed in its protocol's words, and the call is served by
+/// the next model, on another protocol.
+#[tokio::test(start_paused = true)]
+async fn each_fault_on_each_protocol_is_diagnosed_and_fallen_back_from() {
+    use ErrorCategory as C;
+    let faults = [
+        (
+            Fault::RateLimit {
+                retry_after_s: None,
+                retry_after_ms: None,
+            },
+            C::RateLimit,
+        ),
+        (Fault::InsufficientQuota, C::QuotaExhausted),
+        (Fault::InvalidApiKey, C::Auth),
+        (Fault::PermissionDenied, C::Permission),
+        (Fault::ModelNotFound, C::ModelNotFound),
+        (Fault::ServerError, C::ServerError),
+        (
+            Fault::ServiceUnavailable {
+                retry_after_s: None,
+            },
+            C::Overloaded,
+        ),
+        (Fault::Overloaded, C::Overloaded),
+        (Fault::BadGateway, C::ServerError),
+        (Fault::TruncatedJson, C::MalformedResponse),
+    ];
+    // (the failing model, the next in its chain)
+    let protocols = [(GPT, GEMINI), (CLAUDE, GEMINI), (GEMINI, CLAUDE)];
+    let mut seen = Vec::new();
+    for (fault, category) in &faults {
+        for (first, next) in protocols {
+            let model = |name: &str| {
+                let m = ModelBehavior::new(name).chunks(3);
+                if name == first {
+                    m.rule(ScenarioRule::new(fault.clone()))
+                } else {
+                    m
+                }
+            };
+            let (server, client) = start_with(model(GEMINI), model(CLAUDE), model(GPT)).await;
+            let request = ChatRequest::new(first).user_message("Say hello");
+            let response = client.chat().create(request).await.unwrap();
+            let got = categories(&response.attempts()[..1])[0];
+            seen.push((fault.name(), first, got, response.served_by().to_owned()));
+            assert_eq!(got, Some(*category), "{fault} on {first}");
+            assert_eq!(response.served_by(), next, "{fault} on {first}");
+            assert_eq!(server.log().attempts(next), 1, "{fault} on {first}");
+        }
+    }
+    assert_eq!(seen.len(), faults.len() * protocols.len());
+}
+
+/// The stream faults on each protocol: a stream cut mid-answer or ended
+/// without its finish is continued on the next model; a model that hangs
+/// before its first token is left for the next.
+#[tokio::test(start_paused = true)]
+async fn each_stream_fault_on_each_protocol_is_continued_or_fallen_back_from() {
+    let faults = [
+        (
+            Fault::StreamCut { after_chunks: 2 },
+            Some(ErrorCategory::StreamInterrupted),
+        ),
+        (
+            Fault::NoDone {
+                finish_reason: false,
+            },
+            Some(ErrorCategory::StreamInterrupted),
+        ),
+        (Fault::Hang, None),
+    ];
+    let protocols = [(GPT, GEMINI), (CLAUDE, GEMINI), (GEMINI, CLAUDE)];
+    for (fault, category) in &faults {
+        for (first, next) in protocols {
+            let model = |name: &str| {
+                let m = ModelBehavior::new(name).chunks(4);
+                if name == first {
+                    m.rule(ScenarioRule::new(fault.clone()).streaming(true))
+                } else {
+                    m
+                }
+            };
+            let (server, client) = start_with(model(GEMINI), model(CLAUDE), model(GPT)).await;
+            let request = ChatRequest::new(first).user_message("Say hello");
+            let streamed = read(client.chat().stream(request).await.unwrap()).await;
+            let summary = streamed
+                .end
+                .unwrap_or_else(|e| panic!("{fault} on {first}: {e}"));
+            assert_eq!(summary.served_by(), next, "{fault} on {first}");
+            if let Some(category) = category {
+                assert_eq!(
+                    categories(&summary.attempts()[..1]),
+                    [Some(*category)],
+                    "{fault} on {first}"
+                );
+            }
+            assert!(
+                streamed.text.ends_with("Say hello"),
+                "{fault} on {first}: {:?}",
+                streamed.text
+            );
+            assert_eq!(server.log().attempts(next), 1, "{fault} on {first}");
+        }
+    }
+}
