@@ -56,7 +56,7 @@ enum ShapeConfig {
 }
 
 /// One endpoint: its URL shape, key or key pool, provider profile and
-/// models. Add it with [`NeuralBridgeBuilder::endpoint`].
+/// models. Add it with [`NeuralBridgeBuilder::endpoint`](crate::NeuralBridgeBuilder::endpoint).
 ///
 /// ```
 /// use nb_client::{EndpointConfig, NeuralBridge};
@@ -286,8 +286,8 @@ impl EndpointConfig {
     }
 
     /// The circuit breaker of this endpoint's targets, instead of the
-    /// client's ([`NeuralBridgeBuilder::breaker`]); a model's own
-    /// ([`NeuralBridgeBuilder::breaker_for`]) still wins.
+    /// client's ([`NeuralBridgeBuilder::breaker`](crate::NeuralBridgeBuilder::breaker)); a model's own
+    /// ([`NeuralBridgeBuilder::breaker_for`](crate::NeuralBridgeBuilder::breaker_for)) still wins.
     #[must_use]
     pub fn breaker(mut self, config: CircuitBreakerConfig) -> Self {
         self.breaker = Some(config);

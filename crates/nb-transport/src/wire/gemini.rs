@@ -17,7 +17,7 @@
 //! - tools become `functionDeclarations`; `tool_choice` becomes `functionCallingConfig`
 //!   (`required` is `ANY`, a name `ANY` with that name allowed);
 //! - `logprobs`, an image by URL and the OpenAI-only options of
-//!   [`anthropic::OPENAI_ONLY`](super::anthropic::OPENAI_ONLY) are a [`TranslateError`];
+//!   [`anthropic::OPENAI_ONLY`] are a [`TranslateError`];
 //!   `user` and `parallel_tool_calls` are dropped (Gemini has neither, and neither changes
 //!   what a correct answer is);
 //! - any other field the request carries unmodelled (`safetySettings`, `cachedContent`,
