@@ -4,8 +4,8 @@
 //! each server saw. Time is tokio's paused clock.
 
 use nb_client::{
-    EmbeddingRequest, EndpointConfig, ErrorCategory, NeuralBridge, transport::EndpointKind,
-    wire::embeddings::EmbeddingVector,
+    EmbeddingRequest, EndpointConfig, ErrorCategory, NeuralBridge, policy::Decision,
+    transport::EndpointKind, wire::embeddings::EmbeddingVector,
 };
 use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_tests::client::{categories, scenario};
@@ -173,6 +173,7 @@ async fn a_gemini_endpoint_embeds_natively_and_an_anthropic_one_is_skipped_unsen
         nb_mock::embeddings::vector(GEMINI_EMBED, "c")
     );
     // Anthropic has no embeddings API: its attempt is recorded, nothing was sent.
+    assert_eq!(response.attempts()[0].decision(), Decision::Skipped);
     let skipped = response.attempts()[0].diagnosis().unwrap();
     assert_eq!(skipped.sub_category, "unsupported_by_protocol");
     assert_eq!(server.log().attempts(GEMINI_EMBED), 1);

@@ -4,8 +4,10 @@
 //! clock.
 
 use nb_client::{
-    ChatRequest, EndpointConfig, ErrorCategory, NeuralBridge, health::CircuitState,
-    policy::StreamPolicy, transport::EndpointKind,
+    ChatRequest, EndpointConfig, ErrorCategory, NeuralBridge,
+    health::CircuitState,
+    policy::{Decision, StreamPolicy},
+    transport::EndpointKind,
 };
 use nb_mock::{Credential, Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_tests::client::{categories, read, scenario};
@@ -334,6 +336,7 @@ async fn what_a_protocol_cannot_carry_skips_its_target_without_sending_anything(
         categories(&response.attempts()[..1]),
         [Some(ErrorCategory::InvalidRequest)]
     );
+    assert_eq!(response.attempts()[0].decision(), Decision::Skipped);
     let refused = response.attempts()[0].diagnosis().unwrap();
     assert_eq!(refused.sub_category, "unsupported_by_protocol");
     assert!(
@@ -458,4 +461,45 @@ async fn each_stream_fault_on_each_protocol_is_continued_or_fallen_back_from() {
             assert_eq!(server.log().attempts(next), 1, "{fault} on {first}");
         }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_skipped_target_spends_none_of_its_rate_limit() {
+    let server = MockServer::start(scenario([
+        ModelBehavior::new(CLAUDE),
+        ModelBehavior::new(GPT),
+    ]))
+    .await
+    .unwrap();
+    let one_a_minute = nb_client::policy::RateLimits {
+        requests_per_minute: Some(1),
+        request_burst: Some(1),
+        ..Default::default()
+    };
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::anthropic("anthropic", server.base_url())
+                .api_key("sk-ant-test-0042")
+                .models([CLAUDE])
+                .rate_limits(one_a_minute),
+        )
+        .endpoint(
+            EndpointConfig::openai_compatible("openai", server.base_url())
+                .api_key("sk-openai-test-0007")
+                .models([GPT]),
+        )
+        .fallback_models([CLAUDE, GPT])
+        .seed(1)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let mut request = hello();
+        request.logprobs = Some(true);
+        let response = client.chat().create(request).await.unwrap();
+        assert_eq!(response.served_by(), GPT);
+    }
+    // Claude's one request a minute is still there.
+    let response = client.chat().create(hello()).await.unwrap();
+    assert_eq!(response.served_by(), CLAUDE);
+    assert_eq!(server.log().attempts(CLAUDE), 1);
 }

@@ -132,15 +132,18 @@ Examples:
   neuralbridge serve --config crates/nb-serve/config/serve.toml
   neuralbridge serve --config serve.toml --check        # validate and exit
   neuralbridge serve --config serve.toml --listen 127.0.0.1:9000
-  # then, unchanged OpenAI SDK code:
+  # then, unchanged OpenAI or Anthropic SDK code:
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=<token or anything> python app.py
+  ANTHROPIC_BASE_URL=http://127.0.0.1:8080 ANTHROPIC_API_KEY=<token or anything> python app.py
 
-Routes: POST /v1/chat/completions (streamed or not), GET /v1/models, GET /health.
+Routes: POST /v1/chat/completions (streamed or not), POST /v1/messages (Anthropic's
+Messages API), POST /v1/embeddings, GET /v1/models, GET /health, GET /metrics.
 Responses name the model that served (`model`, x-neuralbridge-served-by) and how many
 attempts it took (x-neuralbridge-attempts). When every model of a chain is cooling down
-the caller gets a 503 with Retry-After. Errors use OpenAI's error JSON. The config file
-(TOML) is documented in crates/nb-cli/README.md; keys are read from the environment
-variables it names. Logs go to stderr (RUST_LOG=debug for more).";
+the caller gets a 503 with Retry-After. Errors use the caller's protocol's error JSON
+(OpenAI's, or Anthropic's on /v1/messages). The config file (TOML) is documented in
+crates/nb-serve/README.md; keys are read from the environment variables it names. Logs
+go to stderr (RUST_LOG=debug for more).";
 
 #[derive(Debug, Args)]
 struct DiagnoseArgs {

@@ -21,20 +21,23 @@ use std::time::{Duration, Instant};
 
 use nb_breaker::{BackoffState, CircuitBreaker, CircuitState, Permit, fastrand};
 use nb_diagnose::{Diagnosis, ErrorCategory, Provider};
-use nb_learn::Outcome;
 use nb_route::{InFlight, Predictor, Selection};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
 use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, Failed, UNSUPPORTED};
+use crate::failure::{AttemptError, Failed};
 use crate::observe;
+use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
-use crate::policy::{Decision, policy_category};
 use crate::shared::Inner;
 use crate::target::{Chain, HedgeKind, TargetId};
 use crate::time::{later, now};
+
+mod lease;
+
+pub(crate) use lease::Lease;
 
 /// The confidence from which a diagnosis names a known phrase or code, not
 /// just a status or a generic word.
@@ -83,6 +86,13 @@ pub(crate) trait Attempter {
     /// Whether an attempt on `target` carries a prefill (for the record).
     fn prefill(&self, _target: &TargetId, _drop_prefill: bool) -> bool {
         false
+    }
+
+    /// Why `target` cannot take this call at all, checked before anything
+    /// is spent on it (a breaker permit, a rate-limit slot): its protocol
+    /// cannot carry the request. `None` when it can.
+    fn refusal(&mut self, _inner: &Inner, _target: &TargetId) -> Option<Diagnosis> {
+        None
     }
 
     /// Makes one attempt.
@@ -234,6 +244,28 @@ impl CallState {
 
     fn last_diagnosis(&self) -> Option<&Diagnosis> {
         self.attempts.iter().rev().find_map(Attempt::diagnosis)
+    }
+
+    /// Records a target the attempter refused before anything was spent on
+    /// it, and gives it up for the call: nothing counts against it.
+    fn skip(&mut self, inner: &Inner, target: TargetId, diagnosis: Diagnosis, now: Instant) {
+        let attempt = Attempt {
+            number: u32::try_from(self.attempts.len() + 1).unwrap_or(u32::MAX),
+            model: Arc::clone(&target.model),
+            endpoint: Arc::clone(&target.endpoint.name),
+            key_index: None,
+            prefill: false,
+            started_at: now.saturating_duration_since(self.started),
+            latency: Duration::ZERO,
+            diagnosis: Some(Box::new(diagnosis)),
+            decision: Decision::Skipped,
+            hedge: false,
+        };
+        observe::attempt(inner, &attempt, &target.name);
+        self.record(attempt);
+        self.given_up.retain(|t| t != &target);
+        self.deferred.retain(|t| t != &target);
+        self.given_up.push(target);
     }
 
     /// Gives `target` up for the rest of the call (a deferred target stays
@@ -424,6 +456,12 @@ impl CallState {
         let selection = self.select(inner, now);
         self.skipped.truncate(skipped);
         let selection = selection.ok()?;
+        if let Some(diagnosis) = attempter.refusal(inner, selection.target()) {
+            let target = selection.target().clone();
+            selection.abandon();
+            self.skip(inner, target, diagnosis, now);
+            return None;
+        }
         let taken = running
             .iter()
             .any(|f| &f.lease.target == selection.target());
@@ -529,10 +567,6 @@ impl CallState {
         if f.prefill_rejected {
             return (Decision::DropPrefill, Some(again(key, true)));
         }
-        // Nothing was sent: the next target, whatever the category's policy.
-        if f.unsupported {
-            return (Decision::Fallback, None);
-        }
         let policy = inner.settings.policies.for_diagnosis(d);
         if policy.rotates_key()
             && let Some(k) = key
@@ -584,188 +618,6 @@ impl CallState {
             }
             None => (Decision::Stop, None),
         }
-    }
-}
-
-/// The target a successful attempt holds until the caller records how the
-/// call ended (at once for a completion, at the end of a stream). Dropping
-/// it records nothing: a cancelled call is neither a success nor a failure.
-#[derive(Debug)]
-pub(crate) struct Lease {
-    pub(crate) target: TargetId,
-    permit: Permit<Arc<CircuitBreaker>>,
-    inflight: InFlight<TargetId>,
-    number: u32,
-    key: Option<usize>,
-    pub(crate) prefill: bool,
-    pub(crate) started: Instant,
-    /// When the attempt returned (for a stream: when content started).
-    pub(crate) ended: Instant,
-    /// What a success measures, for the target's hedge delay (`None`: not
-    /// hedged, as under `heal`).
-    kind: Option<HedgeKind>,
-    /// Whether the attempt is a hedge.
-    hedge: bool,
-}
-
-impl Lease {
-    /// Records a success and the serving attempt.
-    pub(crate) fn succeed(self, inner: &Inner, call: &mut CallState, now: Instant) {
-        self.end(inner, call, None, Decision::Served, now);
-    }
-
-    /// Records a failure and the failed attempt, with what the cascade does
-    /// next (the caller acts on it).
-    pub(crate) fn fail(
-        self,
-        inner: &Inner,
-        call: &mut CallState,
-        diagnosis: Diagnosis,
-        decision: Decision,
-        now: Instant,
-    ) {
-        self.end(inner, call, Some(diagnosis), decision, now);
-    }
-
-    /// Records the outcome in the breaker, the balancer and the learner,
-    /// and the attempt in the call. A failure that is the request's fault
-    /// (invalid request, context length, content filter) never counts
-    /// against the target; a rate limit pauses the breaker instead of
-    /// tripping it; a spent quota, a refused permission, a missing model
-    /// or a rejected key (with no other key to try) opens it at once; the
-    /// same server error or broken answer on a second target of the call
-    /// is the request's ([`Blame`]).
-    fn end(
-        self,
-        inner: &Inner,
-        call: &mut CallState,
-        diagnosis: Option<Diagnosis>,
-        decision: Decision,
-        now: Instant,
-    ) {
-        use ErrorCategory as C;
-        let latency = now.saturating_duration_since(self.started);
-        let category = diagnosis.as_ref().map(|d| d.category);
-        // A failure that holds for every call until the account, the key,
-        // the model or the target's setup changes, as the policy table sees it
-        // (`policy_category`); an invalid request about the target only when
-        // a known phrase said so, not a bare 404 that names no model (an
-        // expired object id looks the same).
-        let persistent = diagnosis
-            .as_ref()
-            .is_some_and(|d| match policy_category(d) {
-                C::QuotaExhausted | C::Permission => true,
-                C::ModelNotFound => !d.about_target || d.confidence >= SURE,
-                // A key pool tries its next key first.
-                C::Auth => self.target.endpoint.keys.len() <= 1,
-                _ => false,
-            });
-        let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
-        // A request the target's protocol cannot carry was never sent: it
-        // says nothing about the target.
-        let request_fault = diagnosis
-            .as_ref()
-            .is_some_and(|d| d.sub_category == UNSUPPORTED)
-            || call.blame.judge(diagnosis.as_ref(), &self.target);
-        let attempt = self.attempt(call, latency, diagnosis, decision);
-        let balancer = &call.chain.balancer;
-        match category {
-            // The same failure as on the call's first target: the
-            // request's (a query of death), not this target's.
-            Some(_) if request_fault => {
-                self.permit.ignored();
-                drop(self.inflight);
-            }
-            // A served stream is judged by how soon its content started,
-            // not by how long the answer ran: the breaker's slow-call
-            // measure and the balancer's latency see the time to
-            // `ended` (for a completion, the whole attempt).
-            None => {
-                let probe = self.permit.is_probe();
-                self.permit.success(self.ended);
-                // The probe that closed the breaker: the target is back,
-                // and takes its traffic back gradually.
-                if probe && self.target.breaker.state(now) == CircuitState::Closed {
-                    self.target.slow_start.start(now);
-                }
-                let responsive = self.ended.saturating_duration_since(self.started);
-                if let Some(kind) = self.kind {
-                    self.target.hedge_delays.of(kind).record(responsive);
-                }
-                balancer.finish(self.inflight, responsive, true, now);
-            }
-            // The next calls skip the target at once, and probes find out
-            // when it is back.
-            Some(_) if persistent => {
-                self.permit.persistent_failure(now);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-            Some(C::InvalidRequest | C::ContextLength | C::ContentFilter) => {
-                self.permit.ignored();
-                drop(self.inflight);
-            }
-            Some(C::RateLimit) => {
-                self.permit.rate_limited(now, retry_after);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-            Some(_) => {
-                self.permit.failure(now);
-                balancer.finish(self.inflight, latency, false, now);
-            }
-        }
-        // What the request caused says nothing about the model's health.
-        if !request_fault {
-            inner.learner.record(&Outcome {
-                model: &self.target.name,
-                endpoint: Some(&self.target.endpoint.name),
-                at: inner.wall(now),
-                latency,
-                failure: category,
-            });
-        }
-        observe::attempt(inner, &attempt, &self.target.name);
-        call.record(attempt);
-    }
-
-    /// The attempt as the response or the error lists it.
-    fn attempt(
-        &self,
-        call: &CallState,
-        latency: Duration,
-        diagnosis: Option<Diagnosis>,
-        decision: Decision,
-    ) -> Attempt {
-        Attempt {
-            number: self.number,
-            model: Arc::clone(&self.target.model),
-            endpoint: Arc::clone(&self.target.endpoint.name),
-            key_index: self.key,
-            prefill: self.prefill,
-            started_at: self.started.saturating_duration_since(call.started),
-            latency,
-            diagnosis: diagnosis.map(Box::new),
-            decision,
-            hedge: self.hedge,
-        }
-    }
-
-    /// Records an attempt that lost a hedge race: cancelled, not a
-    /// failure. The attempt that was hedged (it outlived its hedge delay)
-    /// is a slow call for the breaker, which trips on slow calls only when
-    /// every recent call of the target was one (a target that hangs on
-    /// every call), never on a share of them; a hedge that lost is nothing.
-    /// Neither is a sample for the balancer or the learner.
-    fn cancel(self, inner: &Inner, call: &mut CallState, now: Instant) {
-        let latency = now.saturating_duration_since(self.started);
-        let attempt = self.attempt(call, latency, None, Decision::Cancelled);
-        if self.hedge {
-            self.permit.ignored();
-        } else {
-            self.permit.slow(now);
-        }
-        drop(self.inflight);
-        observe::attempt(inner, &attempt, &self.target.name);
-        call.record(attempt);
     }
 }
 
@@ -942,6 +794,12 @@ pub(crate) async fn run<A: Attempter>(
                 Err(kind) => return Err(call.error(kind)),
             },
         };
+        if let Some(diagnosis) = attempter.refusal(inner, selection.target()) {
+            let target = selection.target().clone();
+            selection.abandon();
+            call.skip(inner, target, diagnosis, now);
+            continue;
+        }
         // A permit or a slot refused here lost a race with another call
         // (the availability filter admitted the target a moment ago): skip
         // it for this pick.

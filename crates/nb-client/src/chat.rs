@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use nb_diagnose::TimeoutPhase;
-use nb_transport::{ChatCompletion, EndpointKind, RequestOptions, Timeouts};
+use nb_diagnose::Diagnosis;
+use nb_transport::{ChatCompletion, EndpointKind};
 use tracing::Instrument;
 
 use crate::cache::{self, Cached};
@@ -13,10 +13,10 @@ use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
 use crate::client::NeuralBridge;
 use crate::degrade;
 use crate::error::Error;
-use crate::exchange::send;
-use crate::failure::{AttemptError, body_failure, malformed, own_timeout, transport_failure};
+use crate::exchange::send_whole;
+use crate::failure::{AttemptError, body_failure, malformed, refusal, transport_failure};
 use crate::observe;
-use crate::request::{ChatRequest, LastBody, cost, encode, format, serialize};
+use crate::request::{BodyError, ChatRequest, LastBody, cost, encode, format, serialize};
 use crate::response::{ChatResponse, upstream};
 use crate::shared::Inner;
 use crate::stream::{self, ChatStream};
@@ -92,13 +92,12 @@ struct Create {
 
 impl Create {
     /// The body for `target`: made once per model and format.
-    fn body(&mut self, inner: &Inner, target: &TargetId) -> Result<Bytes, AttemptError> {
+    fn body(&mut self, target: &TargetId) -> Result<Bytes, BodyError> {
         let request = &mut self.request;
         let wire = &target.wire;
         self.body
             .get_or_make(&target.model, false, format(wire), |hint| {
                 encode(wire, request, &target.model, hint)
-                    .map_err(|e| body_failure(inner, target, e))
             })
     }
 }
@@ -111,51 +110,30 @@ impl Create {
         ctx: AttemptCtx,
     ) -> Launched<'a, (ChatCompletion, HeaderMap)> {
         let target = ctx.target.clone();
-        let request = self.body(inner, &target).and_then(|body| {
-            target
-                .wire
-                .native_request(ctx.api_key(), body, false)
-                .map_err(|e| transport_failure(inner, &target, &e))
-        });
-        Box::pin(async move {
-            let request = request?;
-            // A non-streamed answer's head arrives only once it is
-            // generated, so nothing short bounds it: a slow but healthy
-            // model gets the call's deadline, and a hung one is caught by
-            // a hedge.
-            let options = RequestOptions::with_timeouts(Timeouts {
-                connect: Some(ctx.connect),
-                response_head: None,
-                first_byte: None,
-                idle: Some(inner.settings.idle_timeout),
-                total: Some(ctx.call_deadline.saturating_duration_since(ctx.started)),
+        let request = self
+            .body(&target)
+            .map_err(|e| body_failure(inner, &target, e))
+            .and_then(|body| {
+                target
+                    .wire
+                    .native_request(ctx.api_key(), body, false)
+                    .map_err(|e| transport_failure(inner, &target, &e))
             });
-            let exchange = async {
-                let (parts, body) = send(inner, &target, request, options).await?;
-                let body = body
-                    .collect_capped(options.max_body.unwrap_or(usize::MAX))
-                    .await
-                    .map_err(|e| transport_failure(inner, &target, &e))?;
-                validate(inner, &target, &parts.headers, &body)
-                    .map(|completion| (completion, upstream(&parts.headers)))
-            };
-            // A transport that declares it enforces the deadlines it is
-            // given (HyperTransport does) needs no second timer; any other
-            // gets one of the client's, so the deadline holds even if it
-            // ignores the options.
-            if inner.transport.enforces_deadlines() {
-                return exchange.await;
-            }
-            match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(own_timeout(inner, &target, TimeoutPhase::Total)),
-            }
+        Box::pin(async move {
+            let (parts, body) = send_whole(inner, &ctx, request?).await?;
+            validate(inner, &ctx.target, &parts.headers, &body)
+                .map(|completion| (completion, upstream(&parts.headers)))
         })
     }
 }
 
 impl Attempter for Create {
     type Output = (ChatCompletion, HeaderMap);
+
+    fn refusal(&mut self, inner: &Inner, target: &TargetId) -> Option<Diagnosis> {
+        let error = self.body(target).err()?;
+        refusal(inner, target, &error)
+    }
 
     async fn attempt(
         &mut self,

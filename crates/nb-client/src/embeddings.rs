@@ -4,22 +4,23 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderMap;
-use nb_diagnose::TimeoutPhase;
-use nb_transport::{EmbeddingRequest, EmbeddingResponse, EndpointKind, RequestOptions, Timeouts};
+use nb_diagnose::Diagnosis;
+use nb_transport::{ApiKey, EmbeddingRequest, EmbeddingResponse, EndpointKind, TransportError};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
 use crate::client::NeuralBridge;
 use crate::error::Error;
-use crate::exchange::send;
-use crate::failure::{AttemptError, body_failure, malformed, own_timeout, transport_failure};
+use crate::exchange::send_whole;
+use crate::failure::{AttemptError, body_failure, malformed, refusal};
 use crate::observe;
 use crate::request::BodyError;
 use crate::response::upstream;
 use crate::shared::Inner;
-use crate::target::HedgeKind;
+use crate::target::{HedgeKind, TargetId};
 
 impl NeuralBridge {
     /// Embeddings: [`Embeddings::create`].
@@ -130,56 +131,56 @@ impl EmbeddingsResponse {
 
 /// One embeddings attempt.
 struct Embed {
-    request: EmbeddingRequest,
+    /// Shared with the attempts in flight, which read the answer against it.
+    request: Arc<EmbeddingRequest>,
 }
 
 impl Embed {
+    /// The request for `target` (the model named as the target names it,
+    /// without any `@endpoint`).
+    fn request_for(
+        &mut self,
+        target: &TargetId,
+        key: Option<&ApiKey>,
+    ) -> Result<http::Request<Bytes>, TransportError> {
+        if *self.request.model != *target.model {
+            let request = Arc::make_mut(&mut self.request);
+            request.model.clear();
+            request.model.push_str(&target.model);
+        }
+        target.wire.embeddings_request(key, &self.request)
+    }
+
     fn start<'a>(
         &mut self,
         inner: &'a Inner,
         ctx: AttemptCtx,
     ) -> Launched<'a, (EmbeddingResponse, HeaderMap)> {
-        let target = ctx.target.clone();
-        // The same model everywhere, but an Azure deployment may name it otherwise.
-        if *self.request.model != *target.model {
-            self.request.model.clear();
-            self.request.model.push_str(&target.model);
-        }
-        let request = target
-            .wire
-            .embeddings_request(ctx.api_key(), &self.request)
-            .map_err(|e| body_failure(inner, &target, BodyError::Target(e)));
+        let request = self
+            .request_for(&ctx.target, ctx.api_key())
+            .map_err(|e| body_failure(inner, &ctx.target, BodyError::Target(e)));
+        let asked = Arc::clone(&self.request);
         Box::pin(async move {
-            let request = request?;
-            let options = RequestOptions::with_timeouts(Timeouts {
-                connect: Some(ctx.connect),
-                response_head: None,
-                first_byte: None,
-                idle: Some(inner.settings.idle_timeout),
-                total: Some(ctx.call_deadline.saturating_duration_since(ctx.started)),
-            });
-            let exchange = async {
-                let (parts, body) = send(inner, &target, request, options).await?;
-                let body = body
-                    .collect_capped(options.max_body.unwrap_or(usize::MAX))
-                    .await
-                    .map_err(|e| transport_failure(inner, &target, &e))?;
-                let headers = &parts.headers;
-                match target.wire.parse_embeddings(&body, &target.model) {
-                    Ok(e) if !e.data.is_empty() => Ok((e, upstream(headers))),
-                    Ok(_) => Err(malformed(inner, &target, headers, &body, "no embeddings")),
-                    Err(e) => {
-                        let reason = format!("the embeddings are not valid JSON: {e}");
-                        Err(malformed(inner, &target, headers, &body, &reason))
-                    }
+            let (parts, body) = send_whole(inner, &ctx, request?).await?;
+            let (target, headers) = (&ctx.target, &parts.headers);
+            match target.wire.parse_embeddings(&body, &asked) {
+                // One vector per input, each at its own index: a short or
+                // misnumbered answer would pair vectors with the wrong texts.
+                Ok(e)
+                    if e.data.len() == asked.inputs()
+                        && e.data.iter().all(|d| (d.index as usize) < asked.inputs()) =>
+                {
+                    Ok((e, upstream(headers)))
                 }
-            };
-            if inner.transport.enforces_deadlines() {
-                return exchange.await;
-            }
-            match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(own_timeout(inner, &target, TimeoutPhase::Total)),
+                Ok(e) => {
+                    let reason =
+                        format!("{} embeddings for {} inputs", e.data.len(), asked.inputs());
+                    Err(malformed(inner, target, headers, &body, &reason))
+                }
+                Err(e) => {
+                    let reason = format!("the embeddings are not valid JSON: {e}");
+                    Err(malformed(inner, target, headers, &body, &reason))
+                }
             }
         })
     }
@@ -187,6 +188,11 @@ impl Embed {
 
 impl Attempter for Embed {
     type Output = (EmbeddingResponse, HeaderMap);
+
+    fn refusal(&mut self, inner: &Inner, target: &TargetId) -> Option<Diagnosis> {
+        let error = self.request_for(target, None).err()?;
+        refusal(inner, target, &BodyError::Target(error))
+    }
 
     async fn attempt(
         &mut self,
@@ -211,7 +217,9 @@ async fn create(inner: &Inner, request: EmbeddingRequest) -> Result<EmbeddingsRe
         .same_model_chain(&request.model)
         .map_err(Error::config)?;
     let mut call = CallState::new(chain, inner.settings.deadline, 0);
-    let mut embed = Embed { request };
+    let mut embed = Embed {
+        request: Arc::new(request),
+    };
     let ((embeddings, upstream_headers), lease) =
         cascade::run(inner, &mut call, &mut embed).await?;
     let target = lease.target.clone();

@@ -2,14 +2,53 @@
 //! feed the target's limiter with the response's rate-limit headers, and
 //! hand back a 2xx response or the diagnosed failure.
 
+use bytes::Bytes;
 use http::HeaderMap;
-use nb_diagnose::{ResponseHeaders, read_rate_limits};
-use nb_transport::{RequestOptions, ResponseBody};
+use nb_diagnose::{ResponseHeaders, TimeoutPhase, read_rate_limits};
+use nb_transport::{RequestOptions, ResponseBody, Timeouts};
 
-use crate::failure::{AttemptError, http_failure, transport_failure};
+use crate::cascade::AttemptCtx;
+use crate::failure::{AttemptError, http_failure, own_timeout, transport_failure};
 use crate::shared::Inner;
 use crate::target::TargetId;
 use crate::time::now;
+
+/// A non-streamed exchange under the attempt's deadlines: sends `request`
+/// and reads a 2xx body whole. Its head arrives only once the answer is
+/// generated, so nothing short bounds it: a slow but healthy model gets the
+/// call's deadline, and a hung one is caught by a hedge. A transport that
+/// declares it enforces the deadlines it is given (HyperTransport does)
+/// needs no second timer; any other gets one of the client's, so the
+/// deadline holds even if it ignores the options.
+pub(crate) async fn send_whole(
+    inner: &Inner,
+    ctx: &AttemptCtx,
+    request: http::Request<Bytes>,
+) -> Result<(http::response::Parts, Bytes), AttemptError> {
+    let target = &ctx.target;
+    let options = RequestOptions::with_timeouts(Timeouts {
+        connect: Some(ctx.connect),
+        response_head: None,
+        first_byte: None,
+        idle: Some(inner.settings.idle_timeout),
+        total: Some(ctx.call_deadline.saturating_duration_since(ctx.started)),
+    });
+    let exchange = async {
+        let (parts, body) = send(inner, target, request, options).await?;
+        let body = body
+            .collect_capped(options.max_body.unwrap_or(usize::MAX))
+            .await
+            .map_err(|e| transport_failure(inner, target, &e))?;
+        Ok((parts, body))
+    };
+    if inner.transport.enforces_deadlines() {
+        return exchange.await;
+    }
+    match tokio::time::timeout_at(ctx.call_deadline.into(), exchange).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(own_timeout(inner, target, TimeoutPhase::Total)),
+    }
+}
 
 /// Sends `request` to `target` and returns a 2xx response's head and body;
 /// a transport error, or a non-2xx response (its body read under the error

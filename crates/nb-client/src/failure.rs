@@ -19,9 +19,6 @@ pub(crate) struct Failed {
     /// The target rejected the assistant prefill: try it again at once
     /// without.
     pub(crate) prefill_rejected: bool,
-    /// The target's protocol cannot carry the request (nothing was sent):
-    /// go on to the next target, whatever the category's policy.
-    pub(crate) unsupported: bool,
 }
 
 /// Why an attempt did not succeed.
@@ -39,7 +36,6 @@ impl AttemptError {
             diagnosis,
             own_timeout,
             prefill_rejected: false,
-            unsupported: false,
         }))
     }
 }
@@ -106,41 +102,46 @@ pub(crate) fn interrupted(inner: &Inner, target: &TargetId, detail: &str) -> Dia
 /// translation refused it): nothing was sent, and another target may serve it.
 pub(crate) const UNSUPPORTED: &str = "unsupported_by_protocol";
 
-/// A body that could not be made for `target`: the request's own fault
-/// ends the call; a request the target's protocol cannot carry skips this
-/// target only, sending nothing and blaming nobody.
+/// A body that could not be made for `target`. The request's own fault ends
+/// the call; what the target's protocol cannot carry is caught before the
+/// attempt (see [`refusal`]), so reaching here with it is a configuration
+/// error like any request that cannot be sent as built.
 pub(crate) fn body_failure(inner: &Inner, target: &TargetId, error: BodyError) -> AttemptError {
     match error {
         BodyError::Request(e) => AttemptError::Fatal(e),
-        BodyError::Target(e) if e.kind() == TransportErrorKind::InvalidRequest => {
-            let failure = in_context(
-                Failure::transport(TransportErrorKind::InvalidRequest, None),
-                target,
-            );
-            let mut diagnosis = inner.diagnose(&failure);
-            diagnosis.category = ErrorCategory::InvalidRequest;
-            diagnosis.sub_category = UNSUPPORTED.into();
-            diagnosis.confidence = 1.0;
-            diagnosis.severity = Severity::High;
-            diagnosis.retryable = false;
-            diagnosis.retry_after = None;
-            diagnosis.status = None;
-            diagnosis.about_target = false;
-            diagnosis.root_cause = format!(
-                "endpoint {} cannot carry this request: {}",
-                target.endpoint.name,
-                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
-            )
-            .into();
-            AttemptError::Failed(Box::new(Failed {
-                diagnosis,
-                own_timeout: false,
-                prefill_rejected: false,
-                unsupported: true,
-            }))
-        }
         BodyError::Target(e) => transport_failure(inner, target, &e),
     }
+}
+
+/// The diagnosis of a target whose protocol cannot carry the request, from
+/// the translation's refusal; `None` for any other failure to build it.
+pub(crate) fn refusal(inner: &Inner, target: &TargetId, error: &BodyError) -> Option<Diagnosis> {
+    let BodyError::Target(e) = error else {
+        return None;
+    };
+    if e.kind() != TransportErrorKind::InvalidRequest {
+        return None;
+    }
+    let failure = in_context(
+        Failure::transport(TransportErrorKind::InvalidRequest, None),
+        target,
+    );
+    let mut diagnosis = inner.diagnose(&failure);
+    diagnosis.category = ErrorCategory::InvalidRequest;
+    diagnosis.sub_category = UNSUPPORTED.into();
+    diagnosis.confidence = 1.0;
+    diagnosis.severity = Severity::High;
+    diagnosis.retryable = false;
+    diagnosis.retry_after = None;
+    diagnosis.status = None;
+    diagnosis.about_target = false;
+    diagnosis.root_cause = format!(
+        "endpoint {} cannot carry this request: {}",
+        target.endpoint.name,
+        std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string)
+    )
+    .into();
+    Some(diagnosis)
 }
 
 /// Diagnoses a transport error. A request that cannot be sent as built (a

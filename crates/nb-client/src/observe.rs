@@ -153,6 +153,7 @@ pub(crate) fn verbose_line(a: &Attempt, name: &str) -> String {
         Decision::RotateKey => "retrying with the next key".to_owned(),
         Decision::DropPrefill => "retrying without the prefill".to_owned(),
         Decision::Fallback => "falling back".to_owned(),
+        Decision::Skipped => "skipped, nothing sent".to_owned(),
         _ => "giving up".to_owned(),
     };
     format!(

@@ -57,11 +57,15 @@ pub enum Decision {
     /// A hedge on another target answered first; this attempt was
     /// cancelled (its connection dropped). Not a failure of its target.
     Cancelled,
+    /// The target's protocol cannot carry the request (say `logprobs` for
+    /// Anthropic): nothing was sent, nothing counts against the target, and
+    /// the call moved on.
+    Skipped,
 }
 
 impl Decision {
     /// A short name for logs: `served`, `retry`, `rotate_key`, `drop_prefill`,
-    /// `fallback`, `stop`, `cancelled`.
+    /// `fallback`, `stop`, `cancelled`, `skipped`.
     pub const fn as_str(&self) -> &'static str {
         match self {
             Self::Served => "served",
@@ -71,6 +75,7 @@ impl Decision {
             Self::Fallback => "fallback",
             Self::Stop => "stop",
             Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
         }
     }
 }

@@ -26,12 +26,12 @@ use crate::degrade;
 use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
 use crate::failure::{
-    AttemptError, body_failure, interrupted, malformed, own_timeout, transport_failure,
+    AttemptError, body_failure, interrupted, malformed, own_timeout, refusal, transport_failure,
 };
 use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
-use crate::request::{ChatRequest, LastBody, cost, encode, format};
+use crate::request::{BodyError, ChatRequest, LastBody, cost, encode, format};
 use crate::response::{Degraded, upstream};
 use crate::shared::Inner;
 use crate::target::{HedgeKind, TargetId};
@@ -220,18 +220,13 @@ struct Open<'s> {
 }
 
 impl Open<'_> {
-    fn body(
-        &mut self,
-        inner: &Inner,
-        target: &TargetId,
-        prefill: bool,
-    ) -> Result<Bytes, AttemptError> {
+    fn body(&mut self, target: &TargetId, prefill: bool) -> Result<Bytes, BodyError> {
         let request = &mut *self.request;
         let partial = self.partial.filter(|_| prefill);
         let wire = &target.wire;
         let model = &target.model;
-        self.body.get_or_make(model, prefill, format(wire), |hint| {
-            let body = match partial {
+        self.body
+            .get_or_make(model, prefill, format(wire), |hint| match partial {
                 Some(partial) => {
                     request.messages.push(Message::assistant(partial));
                     let body = encode(wire, request, model, hint);
@@ -239,9 +234,7 @@ impl Open<'_> {
                     body
                 }
                 None => encode(wire, request, model, hint),
-            };
-            body.map_err(|e| body_failure(inner, target, e))
-        })
+            })
     }
 }
 
@@ -250,6 +243,12 @@ impl Attempter for Open<'_> {
 
     fn prefill(&self, target: &TargetId, drop_prefill: bool) -> bool {
         self.partial.is_some() && !drop_prefill && target.endpoint.supports_prefill != Some(false)
+    }
+
+    fn refusal(&mut self, inner: &Inner, target: &TargetId) -> Option<Diagnosis> {
+        let prefill = Attempter::prefill(self, target, false);
+        let error = self.body(target, prefill).err()?;
+        refusal(inner, target, &error)
     }
 
     async fn attempt(&mut self, inner: &Inner, ctx: &AttemptCtx) -> Result<Opened, AttemptError> {
@@ -270,12 +269,15 @@ impl Open<'_> {
     fn start<'a>(&mut self, inner: &'a Inner, ctx: AttemptCtx) -> Launched<'a, Opened> {
         let target = ctx.target.clone();
         let prefill = Attempter::prefill(self, &target, ctx.drop_prefill);
-        let request = self.body(inner, &target, prefill).and_then(|body| {
-            target
-                .wire
-                .native_request(ctx.api_key(), body, true)
-                .map_err(|e| transport_failure(inner, &target, &e))
-        });
+        let request = self
+            .body(&target, prefill)
+            .map_err(|e| body_failure(inner, &target, e))
+            .and_then(|body| {
+                target
+                    .wire
+                    .native_request(ctx.api_key(), body, true)
+                    .map_err(|e| transport_failure(inner, &target, &e))
+            });
         let skipped = Arc::clone(&self.malformed);
         let head = Arc::clone(&ctx.head);
         Box::pin(async move {

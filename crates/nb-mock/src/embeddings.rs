@@ -10,8 +10,16 @@ pub const DIMENSIONS: usize = 8;
 
 /// The model a body names (OpenAI's `model`) and the texts it embeds
 /// (OpenAI's `input`, a string or a list of strings; Gemini's
-/// `requests[].content.parts[].text`).
+/// `requests[].content.parts[].text`): at least one.
 pub(crate) fn read(body: &[u8], gemini: bool) -> Result<(Option<String>, Vec<String>), String> {
+    let (model, texts) = read_any(body, gemini)?;
+    if texts.is_empty() {
+        return Err("there is nothing to embed".into());
+    }
+    Ok((model, texts))
+}
+
+fn read_any(body: &[u8], gemini: bool) -> Result<(Option<String>, Vec<String>), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     if gemini {
         let requests = v
@@ -48,9 +56,6 @@ pub(crate) fn read(body: &[u8], gemini: bool) -> Result<(Option<String>, Vec<Str
         }
         _ => return Err("`input` must be a string, a list of strings or token ids".into()),
     };
-    if texts.is_empty() {
-        return Err("`input` must not be empty".into());
-    }
     Ok((model, texts))
 }
 
@@ -139,6 +144,7 @@ mod tests {
         let gemini = br#"{"requests":[{"model":"models/g","content":{"parts":[{"text":"x"}]}}]}"#;
         assert_eq!(read(gemini, true).unwrap().1, ["x"]);
         assert!(read(br#"{"model":"e","input":[]}"#, false).is_err());
+        assert!(read(br#"{"requests":[]}"#, true).is_err());
         assert!(read(br#"{"model":"e"}"#, false).is_err());
         assert!(read(b"\xff", false).is_err());
     }

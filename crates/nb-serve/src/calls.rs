@@ -11,7 +11,7 @@ use ::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, R
 use ::http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use nb_client::{Attempt, ChatRequest, EmbeddingRequest, Error, ErrorCategory, ErrorKind};
+use nb_client::{Attempt, ChatRequest, EmbeddingRequest, Error, ErrorCategory, ErrorKind, Usage};
 use serde_json::json;
 
 use crate::admission::{Priority, Refused, Ticket};
@@ -104,9 +104,16 @@ pub(crate) async fn embeddings(state: &State, req: Request<Incoming>) -> Respons
     state.metrics.duration(false, started.elapsed());
     match result {
         Ok(response) => {
-            state
-                .metrics
-                .call(response.attempts(), None, Some(response.served_by()));
+            let usage = response.embeddings().usage.as_ref().map(|u| Usage {
+                prompt_tokens: u.prompt_tokens,
+                total_tokens: u.total_tokens,
+                ..Usage::default()
+            });
+            state.metrics.call(
+                response.attempts(),
+                usage.as_ref(),
+                Some(response.served_by()),
+            );
             let attempts = response.attempts().len();
             let served_by = response.served_by().to_owned();
             let endpoint = response.endpoint().to_owned();
@@ -306,7 +313,7 @@ async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Resp
 }
 
 /// A streamed completion: fail over until content flows (an error before then is an
-/// ordinary error response), then relay OpenAI's server-sent events.
+/// ordinary error response), then relay server-sent events in the caller's protocol.
 async fn stream(
     state: &State,
     request: ChatRequest,

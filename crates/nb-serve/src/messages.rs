@@ -12,14 +12,15 @@
 //! - `max_tokens` (required, as Anthropic requires it), `temperature`, `top_p`,
 //!   `stop_sequences`, `metadata.user_id`, `tools` and `tool_choice`
 //!   (`disable_parallel_tool_use` included) map one to one;
-//! - `thinking` blocks of earlier assistant turns are dropped (their signatures only mean
-//!   something to the model that wrote them); `cache_control` markers are dropped (prompt
-//!   caching is not carried across protocols);
-//! - any other top-level field (`thinking`, `top_k`, `service_tier`, ...) passes through
-//!   untouched: an Anthropic target uses it, and an OpenAI-compatible target that does not
-//!   know it answers with its own error;
-//! - document blocks and server tools (a tool with a `type`) are a 400: this front cannot
-//!   carry them to every protocol.
+//! - `top_k` and `service_tier` are dropped (a sampling hint and a billing tier with no
+//!   common meaning across providers); `cache_control` markers are dropped (prompt caching
+//!   is not carried across protocols); `thinking` blocks of earlier assistant turns are
+//!   dropped, and `thinking: {type: "disabled"}` is nothing to carry;
+//! - extended thinking (`thinking: {type: "enabled"}`), document blocks, server tools (a
+//!   tool with a `type`) and any other top-level field are a 400 naming it: this front
+//!   cannot carry them to every protocol behind it (a signed thinking block, for one,
+//!   means something only to the model that wrote it), and an unknown field passed on
+//!   would make every target that does not know it refuse the call.
 
 use bytes::Bytes;
 use nb_client::ChatRequest;
@@ -97,9 +98,29 @@ pub(crate) fn to_chat(body: &[u8]) -> Result<ChatRequest, RequestError> {
         // The usage closes the stream's `message_delta`.
         chat.insert("stream_options".into(), json!({ "include_usage": true }));
     }
-    // `model`, `stream`, `temperature`, `top_p` mean the same; the rest passes through.
+    match request.remove("thinking") {
+        None | Some(Value::Null) => {}
+        Some(t) if t.get("type").and_then(Value::as_str) == Some("disabled") => {}
+        Some(_) => {
+            return Err(invalid(
+                "thinking",
+                "thinking: extended thinking is not carried through this sidecar (its signed \
+                 blocks mean something only to the model that wrote them); leave it out.",
+            ));
+        }
+    }
+    for dropped in ["top_k", "service_tier"] {
+        request.remove(dropped);
+    }
+    // `model`, `stream`, `temperature` and `top_p` mean the same in both shapes.
     for (key, value) in request {
-        chat.entry(key).or_insert(value);
+        if !matches!(key.as_str(), "model" | "stream" | "temperature" | "top_p") {
+            return Err(RequestError {
+                param: None,
+                message: format!("`{key}` is not supported by this sidecar's Messages API."),
+            });
+        }
+        chat.insert(key, value);
     }
     serde_json::from_value(Value::Object(chat)).map_err(|e| RequestError {
         param: None,
@@ -485,7 +506,7 @@ impl MessagesEvents {
             "message_delta",
             &json!({ "type": "message_delta",
                      "delta": { "stop_reason": stop_reason(self.finish.as_ref()), "stop_sequence": null },
-                     "usage": { "output_tokens": self.output_tokens } }),
+                     "usage": { "input_tokens": self.input_tokens, "output_tokens": self.output_tokens } }),
         ));
         out.push_str(&event("message_stop", &json!({ "type": "message_stop" })));
         out

@@ -89,12 +89,14 @@ impl Metrics {
                 let outcome = match a.decision() {
                     Decision::Served => "served",
                     Decision::Cancelled => "cancelled",
+                    Decision::Skipped => "skipped",
                     _ => "failed",
                 };
                 let mut key = target.clone();
                 key.push(outcome.to_owned());
                 *r.attempts.entry(key).or_default() += 1;
-                if let Some(d) = a.diagnosis() {
+                // A skipped target was sent nothing: no failure of its own.
+                if let Some(d) = a.diagnosis().filter(|_| a.decision() != Decision::Skipped) {
                     let mut key = target.clone();
                     key.push(d.category.as_str().to_owned());
                     *r.failures.entry(key).or_default() += 1;
@@ -148,7 +150,7 @@ impl Metrics {
         let mut out = String::new();
         self.with(|r| {
             counter(&mut out, "nb_requests_total", "Requests answered, by route and HTTP status.", &["route", "status"], &r.requests);
-            counter(&mut out, "nb_attempts_total", "Upstream attempts, by model, endpoint and outcome (served, failed, cancelled: a hedge's loser).", &["model", "endpoint", "outcome"], &r.attempts);
+            counter(&mut out, "nb_attempts_total", "Upstream attempts, by model, endpoint and outcome (served, failed, cancelled: a hedge's loser, skipped: its protocol cannot carry the request, nothing sent).", &["model", "endpoint", "outcome"], &r.attempts);
             counter(&mut out, "nb_attempt_failures_total", "Failed upstream attempts, by model, endpoint and diagnosed category.", &["model", "endpoint", "category"], &r.failures);
             counter(&mut out, "nb_hedges_total", "Hedged attempts, by the model and endpoint they went to.", &["model", "endpoint"], &r.hedges);
             counter(&mut out, "nb_tokens_total", "Tokens of served answers, by model and kind.", &["model", "kind"], &r.tokens);

@@ -365,15 +365,15 @@ impl Endpoint {
         self.post(uri.clone(), key, Bytes::from(body), false)
     }
 
-    /// The embeddings in a 2xx response body of this endpoint (Gemini's
-    /// translated, named `model`).
+    /// The embeddings in a 2xx response body of this endpoint, answering
+    /// `request` (Gemini's translated, in the format `request` asks for).
     pub fn parse_embeddings(
         &self,
         body: &[u8],
-        model: &str,
+        request: &EmbeddingRequest,
     ) -> Result<EmbeddingResponse, serde_json::Error> {
         match self.kind {
-            EndpointKind::Gemini => crate::wire::embeddings::from_gemini_batch(body, model),
+            EndpointKind::Gemini => crate::wire::embeddings::from_gemini_batch(body, request),
             _ => serde_json::from_slice(body),
         }
     }
@@ -571,9 +571,7 @@ mod tests {
             })
         );
         let answer = br#"{"embeddings":[{"values":[0.5,-0.25]}]}"#;
-        let parsed = gemini
-            .parse_embeddings(answer, "text-embedding-004")
-            .unwrap();
+        let parsed = gemini.parse_embeddings(answer, &for_gemini).unwrap();
         assert_eq!(parsed.model, "text-embedding-004");
         assert_eq!(
             parsed.data[0].embedding,
@@ -601,7 +599,7 @@ mod tests {
         );
 
         let answer = br#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAAPw=="}],"model":"m","usage":{"prompt_tokens":2,"total_tokens":2}}"#;
-        let parsed = openai.parse_embeddings(answer, "m").unwrap();
+        let parsed = openai.parse_embeddings(answer, &request).unwrap();
         assert_eq!(
             parsed.data[0].embedding,
             crate::EmbeddingVector::Base64("AAAAPw==".into())

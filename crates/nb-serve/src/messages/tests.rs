@@ -44,11 +44,12 @@ fn a_documented_messages_request_reads_as_the_chat_it_means() {
         ],
         "temperature": 0.2,
         "top_k": 5,
+        "service_tier": "auto",
         "stop_sequences": ["END"],
         "metadata": { "user_id": "u-42" },
         "tools": [{ "name": "lookup", "description": "Look up", "input_schema": { "type": "object" } }],
         "tool_choice": { "type": "any", "disable_parallel_tool_use": true },
-        "thinking": { "type": "enabled", "budget_tokens": 2048 }
+        "thinking": { "type": "disabled" }
     }));
     assert_eq!(request.model, "claude-sonnet-4-5");
     assert_eq!(request.max_tokens, Some(1024));
@@ -93,9 +94,8 @@ fn a_documented_messages_request_reads_as_the_chat_it_means() {
     assert_eq!(tools[0].function.as_ref().unwrap().name, "lookup");
     assert!(matches!(&request.tool_choice, Some(ToolChoice::Mode(m)) if m == "required"));
     assert_eq!(request.parallel_tool_calls, Some(false));
-    // Provider options pass through for a target that understands them.
-    assert_eq!(request.extra["top_k"], 5);
-    assert_eq!(request.extra["thinking"]["budget_tokens"], 2048);
+    // Hints with no common meaning are dropped, not passed to targets that would refuse them.
+    assert!(request.extra.is_empty(), "{:?}", request.extra);
     let stop = serde_json::to_value(&request.stop).unwrap();
     assert_eq!(stop, json!(["END"]));
 }
@@ -144,12 +144,21 @@ fn what_cannot_be_carried_is_a_clear_error_naming_the_field() {
             json!({ "model": "m", "max_tokens": 5, "messages": [{ "role": "system", "content": "Hi" }] }),
             "messages",
         ),
+        (
+            json!({ "model": "m", "max_tokens": 5, "messages": [{ "role": "user", "content": "Hi" }],
+                    "thinking": { "type": "enabled", "budget_tokens": 2048 } }),
+            "thinking",
+        ),
     ];
     for (body, param) in cases {
         let err = to_chat(body.to_string().as_bytes()).unwrap_err();
         assert_eq!(err.param, Some(param), "{body}");
         assert!(!err.message.is_empty());
     }
+    let unknown = json!({ "model": "m", "max_tokens": 5,
+        "messages": [{ "role": "user", "content": "Hi" }], "mcp_servers": [] });
+    let err = to_chat(unknown.to_string().as_bytes()).unwrap_err();
+    assert!(err.message.contains("mcp_servers"), "{}", err.message);
     assert_eq!(to_chat(b"[1, 2]").unwrap_err().param, None);
     assert_eq!(to_chat(b"\xff\xfe").unwrap_err().param, None);
 }
@@ -247,6 +256,7 @@ fn chunks_become_messages_events_block_by_block() {
     assert_eq!(events[7].1["delta"]["partial_json"], "\"cat\"}");
     assert_eq!(events[9].1["delta"]["stop_reason"], "tool_use");
     assert_eq!(events[9].1["usage"]["output_tokens"], 4);
+    assert_eq!(events[9].1["usage"]["input_tokens"], 9);
 }
 
 #[test]
