@@ -194,10 +194,8 @@ async fn chat(
     deployment: Option<String>,
     protocol: Protocol,
 ) -> Response<MockBody> {
-    let version = request.version();
-    let credential = Credential::from_headers(request.headers());
-    let body = match read_body(request).await {
-        Ok(body) => body,
+    let (version, credential, body) = match read_request(request).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
     // Gemini's body is read as the OpenAI one it means; its model and streaming are in the path.
@@ -262,10 +260,15 @@ async fn chat(
     respond(&plan, decision, &chat, context).await
 }
 
-/// A request's whole body, or the error answer when it is too large or cannot be read.
-async fn read_body(request: Request<Incoming>) -> Result<Bytes, Response<MockBody>> {
+/// A request's HTTP version, credential and whole body, or the error answer when the body
+/// is too large or cannot be read.
+async fn read_request(
+    request: Request<Incoming>,
+) -> Result<(Version, Credential, Bytes), Response<MockBody>> {
+    let version = request.version();
+    let credential = Credential::from_headers(request.headers());
     match Limited::new(request.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => Ok((version, credential, collected.to_bytes())),
         Err(cause) if cause.is::<LengthLimitError>() => Err(error(ErrorReply::invalid_request(
             413,
             &format!("The request body is larger than {MAX_BODY} bytes."),
@@ -287,10 +290,8 @@ async fn embeddings(
     path_model: Option<String>,
     gemini_shape: bool,
 ) -> Response<MockBody> {
-    let version = request.version();
-    let credential = Credential::from_headers(request.headers());
-    let body = match read_body(request).await {
-        Ok(body) => body,
+    let (version, credential, body) = match read_request(request).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
     let (body_model, texts) = match embeddings::read(&body, gemini_shape) {

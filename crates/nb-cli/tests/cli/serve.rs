@@ -138,8 +138,14 @@ pub(crate) async fn sidecar_with(
     extra_server: &str,
     envs: &[(&str, &str)],
 ) -> Sidecar {
+    sidecar_from(name, &config(&server.base_url(), extra_server), envs).await
+}
+
+/// A sidecar running the config file `config`, with the mock's key and the caller token
+/// in the environment (`NB_TEST_MOCK_KEY`, `NB_TEST_SERVE_TOKEN`) and `envs`.
+pub(crate) async fn sidecar_from(name: &str, config: &str, envs: &[(&str, &str)]) -> Sidecar {
     let dir = TempDir::new(&format!("serve-{name}"));
-    let path = dir.file("serve.toml", &config(&server.base_url(), extra_server));
+    let path = dir.file("serve.toml", config);
     let args = ["serve", "--config", &path, "--listen", "127.0.0.1:0"];
     let mut all_envs = vec![
         ("NB_TEST_MOCK_KEY", UPSTREAM_KEY),
@@ -187,6 +193,22 @@ impl Reply {
             .map(|v| v.to_str().unwrap())
             .unwrap_or_default()
     }
+
+    /// The `(event, data)` pairs of an SSE body whose events are named (Anthropic's
+    /// Messages streams), checking the framing on the way.
+    pub(crate) fn named_events(&self) -> Vec<(String, Value)> {
+        let text = std::str::from_utf8(&self.body).unwrap();
+        assert!(text.ends_with("\n\n"), "{text:?}");
+        text.split("\n\n")
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let (name, data) = e.split_once('\n').unwrap();
+                let name = name.strip_prefix("event: ").unwrap().to_owned();
+                let data = data.strip_prefix("data: ").unwrap();
+                (name, serde_json::from_str(data).unwrap())
+            })
+            .collect()
+    }
 }
 
 impl Sidecar {
@@ -197,12 +219,24 @@ impl Sidecar {
         body: Bytes,
         token: Option<&str>,
     ) -> Reply {
+        let headers = token.map(|t| ("authorization", format!("Bearer {t}")));
+        self.send_with(method, path, body, headers.as_slice()).await
+    }
+
+    /// A request with these extra headers.
+    pub(crate) async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        headers: &[(&str, String)],
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json");
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
+        for (name, value) in headers {
+            req = req.header(*name, value);
         }
         let response = self
             .transport
