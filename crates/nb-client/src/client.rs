@@ -63,6 +63,7 @@ impl NeuralBridge {
                     endpoint: t.endpoint.name.to_string(),
                     provider: t.provider,
                     breaker: t.breaker.state(now),
+                    opened: t.breaker.metrics().opened,
                     reopens_in: t.breaker.check(now).err().map(|r| r.retry_after),
                     status,
                     exclusion,

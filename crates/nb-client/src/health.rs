@@ -45,6 +45,8 @@ pub struct TargetStatus {
     pub provider: Provider,
     /// The circuit breaker's state.
     pub breaker: CircuitState,
+    /// How many times its breaker has opened since the client started.
+    pub opened: u64,
     /// How long until it admits calls again, when it does not now.
     pub reopens_in: Option<Duration>,
     /// Its status in the [`health_status`](crate::NeuralBridge::health_status)

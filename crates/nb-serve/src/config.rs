@@ -83,6 +83,24 @@ struct File {
     #[serde(default)]
     breakers: BTreeMap<String, BreakerFile>,
     validation: Option<ValidationFile>,
+    /// Prices by served model name, for the cost metric.
+    #[serde(default)]
+    prices: BTreeMap<String, PriceFile>,
+}
+
+/// A model's price, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceFile {
+    input: f64,
+    output: f64,
+}
+
+/// A model's price, in US dollars per million input and output tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Price {
+    pub(crate) input: f64,
+    pub(crate) output: f64,
 }
 
 /// What a non-streamed answer's text must satisfy to be served.
@@ -237,6 +255,8 @@ pub struct ServeConfig {
     pub(crate) models: Vec<(String, Option<String>)>,
     /// The endpoint unnamed models go to, if any.
     pub(crate) catch_all: Option<String>,
+    /// Prices by served model name (`[prices]`), for `nb_cost_usd_total`.
+    pub(crate) prices: BTreeMap<String, Price>,
     endpoint_names: HashSet<String>,
     builder_parts: BuilderParts,
 }
@@ -480,6 +500,26 @@ impl ServeConfig {
         // [validation]
         let validation = file.validation.as_ref().map(|v| answer_rules(v, &mut p));
 
+        // [prices]
+        let mut prices = BTreeMap::new();
+        for (model, price) in &file.prices {
+            let valid = |v: f64| v.is_finite() && v >= 0.0;
+            if !valid(price.input) || !valid(price.output) {
+                p.add(format!(
+                    "prices.\"{model}\": input and output are US dollars per million tokens, \
+                     at least 0"
+                ));
+                continue;
+            }
+            prices.insert(
+                model.clone(),
+                Price {
+                    input: price.input,
+                    output: price.output,
+                },
+            );
+        }
+
         // [policy]
         let parts = policy_parts(&file.policy, breaker, &mut p).map(|policy| BuilderParts {
             endpoints,
@@ -522,6 +562,7 @@ impl ServeConfig {
             state_dir: file.server.state_dir,
             models,
             catch_all,
+            prices,
             endpoint_names: names,
             builder_parts,
         })

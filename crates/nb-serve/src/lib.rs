@@ -137,12 +137,13 @@ fn prepare(config: ServeConfig) -> Result<State, ServeError> {
         config.max_queued,
         config.queue_timeout,
     ));
+    let metrics = Arc::new(Metrics::with_prices(config.prices.clone()));
     Ok(State {
         config,
         client,
         token,
         admission,
-        metrics: Arc::default(),
+        metrics,
         draining: AtomicBool::new(false),
         end_streams: tokio::sync::watch::Sender::new(false),
     })

@@ -12,6 +12,8 @@ use nb_client::health::TargetStatus;
 use nb_client::policy::Decision;
 use nb_client::{Attempt, Usage};
 
+use crate::config::Price;
+
 /// Upper bounds of the latency histograms, in seconds: from a fast
 /// completion to a long reasoning answer.
 const BUCKETS: [f64; 12] = [
@@ -52,6 +54,8 @@ struct Registry {
     sheds: BTreeMap<Labels, u64>,
     duration: BTreeMap<Labels, Histogram>,
     first_token: BTreeMap<Labels, Histogram>,
+    /// US dollars, by served model (priced models only).
+    cost: BTreeMap<Labels, f64>,
 }
 
 /// Everything `/metrics` reports that is counted as it happens (states are
@@ -59,9 +63,18 @@ struct Registry {
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     registry: Mutex<Registry>,
+    prices: BTreeMap<String, Price>,
 }
 
 impl Metrics {
+    /// Metrics that also price the tokens of the models in `prices`.
+    pub(crate) fn with_prices(prices: BTreeMap<String, Price>) -> Self {
+        Self {
+            prices,
+            ..Self::default()
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
         // Nothing panics while holding it; the counts stay usable if it did.
         f(&mut self.registry.lock().unwrap_or_else(PoisonError::into_inner))
@@ -114,6 +127,12 @@ impl Metrics {
                         .entry(vec![model.to_owned(), kind.to_owned()])
                         .or_default() += n;
                 }
+                if let Some(price) = self.prices.get(model) {
+                    let dollars = (u.prompt_tokens as f64 * price.input
+                        + u.completion_tokens as f64 * price.output)
+                        / 1e6;
+                    *r.cost.entry(vec![model.to_owned()]).or_default() += dollars;
+                }
             }
         });
     }
@@ -157,7 +176,28 @@ impl Metrics {
             counter(&mut out, "nb_shed_total", "Requests the sidecar turned away itself, by reason.", &["reason"], &r.sheds);
             histogram(&mut out, "nb_request_duration_seconds", "Chat requests, start to answer (a stream: to its end).", &["stream"], &r.duration);
             histogram(&mut out, "nb_first_token_seconds", "Streams, start to first content, by the model that served.", &["model"], &r.first_token);
+            if !r.cost.is_empty() {
+                header(&mut out, "nb_cost_usd_total", "counter", "What served answers cost in US dollars, by model, at the [prices] of the config.");
+                for (labels, dollars) in &r.cost {
+                    line(&mut out, "nb_cost_usd_total", &["model"], &[&labels[0]], dollars);
+                }
+            }
         });
+        header(
+            &mut out,
+            "nb_breaker_opened_total",
+            "counter",
+            "Times each target's breaker opened since the sidecar started.",
+        );
+        for t in targets {
+            line(
+                &mut out,
+                "nb_breaker_opened_total",
+                &["model", "endpoint"],
+                &[&t.model, &t.endpoint],
+                t.opened,
+            );
+        }
         header(
             &mut out,
             "nb_breaker_state",
@@ -327,8 +367,39 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("nb_queue_depth 2"), "{text}");
+        assert!(!text.contains("nb_cost_usd_total"), "no prices, no cost");
         let mut escaped = String::new();
         line(&mut escaped, "m", &["model"], &["a\"b\\c\nd"], 1);
         assert_eq!(escaped, "m{model=\"a\\\"b\\\\c\\nd\"} 1\n");
+    }
+
+    #[test]
+    fn served_tokens_of_a_priced_model_add_up_to_their_cost() {
+        let prices = BTreeMap::from([(
+            "gpt-4o".to_owned(),
+            Price {
+                input: 2.5,
+                output: 10.0,
+            },
+        )]);
+        let m = Metrics::with_prices(prices);
+        let usage = Usage {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 500_000,
+            ..Usage::default()
+        };
+        m.call(&[], Some(&usage), Some("gpt-4o"));
+        m.call(&[], Some(&usage), Some("unpriced"));
+        let load = Load {
+            in_flight: 0,
+            queued: 0,
+            max_in_flight: 1,
+        };
+        let text = m.render(&[], load);
+        assert!(
+            text.contains("nb_cost_usd_total{model=\"gpt-4o\"} 7.5\n"),
+            "{text}"
+        );
+        assert!(!text.contains("model=\"unpriced\"} 7.5"), "{text}");
     }
 }

@@ -660,6 +660,8 @@ async fn metrics_count_requests_attempts_failures_and_tokens_and_carry_no_secret
         "nb_attempts_total{model=\"backup\",endpoint=\"mock\",outcome=\"served\"} 1",
         "nb_request_duration_seconds_count{stream=\"false\"} 1",
         "nb_breaker_state{model=\"primary\",endpoint=\"mock\"}",
+        "# TYPE nb_breaker_opened_total counter",
+        "nb_breaker_opened_total{model=\"backup\",endpoint=\"mock\"} 0",
         "nb_in_flight 0",
         "# TYPE nb_attempt_failures_total counter",
     ] {
@@ -676,6 +678,14 @@ async fn metrics_count_requests_attempts_failures_and_tokens_and_carry_no_secret
     assert!(
         !text.contains(TOKEN) && !text.contains(UPSTREAM_KEY),
         "no secret: {text}"
+    );
+
+    // The primary's second failure opens its breaker (failure_threshold = 2): counted once.
+    s.chat(hello("smart"), Some(TOKEN)).await;
+    let text = String::from_utf8(s.get("/metrics", None).await.body.to_vec()).unwrap();
+    assert!(
+        text.contains("nb_breaker_opened_total{model=\"primary\",endpoint=\"mock\"} 1"),
+        "{text}"
     );
 }
 

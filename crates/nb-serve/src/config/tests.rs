@@ -405,3 +405,21 @@ fn an_endpoint_can_speak_anthropics_or_geminis_protocol() {
     .unwrap_err();
     assert!(err.contains("protocol: `bedrock` is not"), "{err}");
 }
+
+#[test]
+fn prices_are_read_and_checked() {
+    let text = format!("{GOOD}\n[prices]\n\"gpt-4o\" = {{ input = 2.5, output = 10 }}\n");
+    let config = ServeConfig::parse(&text, &env).unwrap();
+    assert_eq!(
+        config.prices["gpt-4o"],
+        Price {
+            input: 2.5,
+            output: 10.0
+        }
+    );
+    let bad = format!("{GOOD}\n[prices]\n\"gpt-4o\" = {{ input = -1, output = 10 }}\n");
+    let err = ServeConfig::parse(&bad, &env).unwrap_err();
+    assert!(err.contains("prices.\"gpt-4o\""), "{err}");
+    let typo = format!("{GOOD}\n[prices]\n\"gpt-4o\" = {{ in = 1, output = 10 }}\n");
+    assert!(ServeConfig::parse(&typo, &env).is_err());
+}
