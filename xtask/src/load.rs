@@ -8,8 +8,13 @@
 //! of `nb-benches`). Descriptor limits are per process, so the generator's
 //! 10,000 connections do not count against the sidecar's.
 //!
-//! Bounded: about a minute of load in all, loopback only, and every child
-//! is killed at the end, even on an error.
+//! Each open-loop rate runs as alternating pairs (the mock directly, then
+//! through serve, back to back), and the table reports medians over the
+//! pairs: two cores shared by three processes drift during a run, and a
+//! single pair measured mostly that drift.
+//!
+//! Bounded: about two minutes of load in all, loopback only, and every
+//! child is killed at the end, even on an error.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -82,6 +87,10 @@ fn generate(load: &Path, url: &str, shape: &[&str]) -> Result<Value, String> {
     serde_json::from_slice(&output.stdout).map_err(|e| format!("load output: {e}"))
 }
 
+/// Pairs of runs per open-loop rate: the machine's load drifts during a run, and the
+/// median of pairwise differences is robust to it where a single pair is not.
+const PAIRS: usize = 5;
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(other) = args.first() {
         return Err(format!("load takes no arguments (got `{other}`)"));
@@ -135,43 +144,38 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let sidecar = format!("{serve_base}/chat/completions");
 
     let mut rows = Vec::new();
-    for (label, shape) in [
-        (
-            "1,000 requests/s, 64 connections",
-            vec![
-                "open",
-                "--rate",
-                "1000",
-                "--connections",
-                "64",
-                "--seconds",
-                "5",
-            ],
-        ),
-        (
-            "5,000 requests/s, 64 connections",
-            vec![
-                "open",
-                "--rate",
-                "5000",
-                "--connections",
-                "64",
-                "--seconds",
-                "5",
-            ],
-        ),
+    let open = |rate| {
+        vec![
+            "open",
+            "--rate",
+            rate,
+            "--connections",
+            "64",
+            "--seconds",
+            "3",
+        ]
+    };
+    for (label, shape, pairs) in [
+        ("1,000 requests/s, 64 connections", open("1000"), PAIRS),
+        ("5,000 requests/s, 64 connections", open("5000"), PAIRS),
         (
             "closed loop, 100 connections",
             vec!["closed", "--connections", "100", "--seconds", "5"],
+            1,
         ),
         (
             "closed loop, 1,000 connections",
             vec!["closed", "--connections", "1000", "--seconds", "5"],
+            1,
         ),
     ] {
-        let base = generate(&load, &direct, &shape)?;
-        let subject = generate(&load, &sidecar, &shape)?;
-        rows.push((label, base, subject));
+        let mut runs = Vec::new();
+        for _ in 0..pairs {
+            let base = generate(&load, &direct, &shape)?;
+            let subject = generate(&load, &sidecar, &shape)?;
+            runs.push((base, subject));
+        }
+        rows.push((label, runs));
     }
     let mut bursts = Vec::new();
     for _ in 0..3 {
@@ -193,12 +197,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn render(
-    rows: &[(&str, Value, Value)],
-    bursts: &[(Value, u64)],
-    idle_kb: u64,
-    peak_kb: u64,
-) -> String {
+/// A load row: its label, and its runs against the mock directly and through serve, in
+/// the order they ran (each pair back to back).
+type Row<'a> = (&'a str, Vec<(Value, Value)>);
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn render(rows: &[Row<'_>], bursts: &[(Value, u64)], idle_kb: u64, peak_kb: u64) -> String {
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     let mut out = String::new();
     let _ = writeln!(
@@ -211,20 +224,43 @@ fn render(
         "| load | mock direct p50 / p99 | through serve p50 / p99 | added p50 / p99 | errors | throughput direct / serve |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    for (label, base, subject) in rows {
+    // Each figure is the median over the row's pairs; an added figure is the median of
+    // the pairs' differences, so a drift of the machine between pairs cancels out.
+    for (label, runs) in rows {
+        let direct = |key: &str| median(runs.iter().map(|(b, _)| f(b, key)).collect());
+        let served = |key: &str| median(runs.iter().map(|(_, s)| f(s, key)).collect());
+        let added = |key: &str| median(runs.iter().map(|(b, s)| f(s, key) - f(b, key)).collect());
+        let errors: u64 = runs
+            .iter()
+            .map(|(_, s)| s["errors"].as_u64().unwrap_or(0))
+            .sum();
         let _ = writeln!(
             out,
             "| {label} | {:.0} / {:.0} µs | {:.0} / {:.0} µs | {:+.0} / {:+.0} µs | {} | {:.0} / {:.0} req/s |",
-            f(base, "p50_us"),
-            f(base, "p99_us"),
-            f(subject, "p50_us"),
-            f(subject, "p99_us"),
-            f(subject, "p50_us") - f(base, "p50_us"),
-            f(subject, "p99_us") - f(base, "p99_us"),
-            subject["errors"].as_u64().unwrap_or(0),
-            f(base, "throughput_rps"),
-            f(subject, "throughput_rps"),
+            direct("p50_us"),
+            direct("p99_us"),
+            served("p50_us"),
+            served("p99_us"),
+            added("p50_us"),
+            added("p99_us"),
+            errors,
+            direct("throughput_rps"),
+            served("throughput_rps"),
         );
+    }
+    let paired: Vec<&Row<'_>> = rows.iter().filter(|(_, runs)| runs.len() > 1).collect();
+    if !paired.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nThe open-loop rows are medians over {PAIRS} pairs of 3 s runs, direct then through serve, back to back. Added p50 of each pair, in order:\n"
+        );
+        for (label, runs) in paired {
+            let each: Vec<String> = runs
+                .iter()
+                .map(|(b, s)| format!("{:+.0}", f(s, "p50_us") - f(b, "p50_us")))
+                .collect();
+            let _ = writeln!(out, "- {label}: {} µs", each.join(", "));
+        }
     }
     let _ = writeln!(
         out,
