@@ -49,7 +49,7 @@ pub(crate) fn steps() -> Vec<Step> {
         });
     }
     steps.push(step(
-        "test (the README's test command)",
+        "test (the README's test command, `cargo xtask test`)",
         "test --workspace --locked",
     ));
     steps.push(Step {
@@ -61,6 +61,7 @@ pub(crate) fn steps() -> Vec<Step> {
 }
 
 pub(crate) fn run() -> Result<(), String> {
+    crate::services::ensure_redis()?;
     let mut last_heading = "";
     for step in steps() {
         if step.heading != last_heading {

@@ -1,9 +1,13 @@
 //! Project automation for NeuralBridge, run as `cargo xtask <task>`.
 //!
 //! Tasks:
+//! - `test [ARGS...]`: the README's test command: makes sure `redis-server`
+//!   is here (installing Debian's package when it runs as root), then
+//!   `cargo test --workspace ARGS...`.
 //! - `ci`: what CI runs: fmt check, clippy with warnings denied, a check of
 //!   each feature set the workspace build does not compile, the test suite
-//!   (doctests included) and rustdoc with broken links denied.
+//!   (doctests included, with `redis-server` made sure of as `test` does)
+//!   and rustdoc with broken links denied.
 //! - `bench [--quick] [TARGET...]`: runs the criterion benches in `benches/`
 //!   and rewrites their generated tables in `docs/BENCHMARKS.md`.
 //! - `chaos [--quick] [SCENARIO...]`: runs nb-mock's chaos scenarios through
@@ -20,15 +24,25 @@ mod bench;
 mod chaos;
 mod ci;
 mod load;
+mod services;
 #[cfg(test)]
 mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+/// `cargo xtask test`: the README's test command.
+fn test(args: &[String]) -> Result<(), String> {
+    services::ensure_redis()?;
+    let mut command = vec!["test", "--workspace"];
+    command.extend(args.iter().map(String::as_str));
+    cargo(&command, &[])
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
@@ -52,6 +66,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
+  test [ARGS..]               make sure redis-server is here (installing Debian's
+                              package as root), then cargo test --workspace ARGS
   ci                          fmt --check, clippy -D warnings, feature-set checks,
                               test --workspace, doc
   bench [--quick] [TARGET..]  run criterion benches, update docs/BENCHMARKS.md

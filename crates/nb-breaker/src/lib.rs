@@ -91,6 +91,7 @@ mod buckets;
 mod budget;
 mod clock;
 mod limiter;
+mod shared;
 
 pub use backoff::{
     Backoff, BackoffSchedule, BackoffState, DEFAULT_MAX_WAIT, JitterConfig, JitterStrategy,
@@ -112,3 +113,4 @@ struct ReadmeDoctests;
 pub use fastrand;
 pub use limiter::{Denied, LimitKind, RateLimiter, RateLimits};
 pub use nb_types::ObservedLimits;
+pub use shared::{FleetRecord, FleetState, SharedBreakers, SharedError, SharedFuture};

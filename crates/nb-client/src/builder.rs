@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
-use nb_breaker::{Backoff, CircuitBreakerConfig, ConfigError, RetryBudget, RetryBudgetConfig};
+use nb_breaker::{
+    Backoff, CircuitBreakerConfig, ConfigError, RetryBudget, RetryBudgetConfig, SharedBreakers,
+};
 use nb_diagnose::{DiagnosisEngine, ErrorCategory};
 use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
 use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
@@ -116,6 +118,7 @@ pub struct NeuralBridgeBuilder {
     learning: bool,
     predictive: PredictiveConfig,
     store: Option<Arc<dyn StateStore>>,
+    shared_breakers: Option<Arc<dyn SharedBreakers>>,
     transport: Option<Arc<dyn Transport>>,
     engine: Option<DiagnosisEngine>,
     verbose: bool,
@@ -178,6 +181,7 @@ impl Default for NeuralBridgeBuilder {
             learning: true,
             predictive: PredictiveConfig::default(),
             store: None,
+            shared_breakers: None,
             transport: None,
             engine: None,
             verbose: false,
@@ -431,6 +435,19 @@ impl NeuralBridgeBuilder {
         self
     }
 
+    /// Shares this client's breakers with the other replicas of a fleet
+    /// through `store` (`nb-redis`'s `RedisBreakers`, say): an outage one
+    /// replica sees opens the breaker of every replica within a second,
+    /// one replica probes when the open time ends, and the fleet closes
+    /// with its verdict. A background task does the talking (every 250 ms,
+    /// each call bounded at 200 ms); requests never wait on the store, and
+    /// while it is down every replica runs on its own breakers.
+    #[must_use]
+    pub fn shared_breakers(mut self, store: impl SharedBreakers + 'static) -> Self {
+        self.shared_breakers = Some(Arc::new(store));
+        self
+    }
+
     /// The transport. Default: `HyperTransport` (feature `hyper`).
     #[must_use]
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
@@ -591,10 +608,14 @@ impl NeuralBridgeBuilder {
             anchor,
             seed: self.seed,
             calls: AtomicU64::new(0),
+            fleet: self.shared_breakers.map(crate::fleet::Fleet::new),
         };
-        Ok(NeuralBridge {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if inner.fleet.is_some() {
+            inner.registry.prepare_listed();
+        }
+        crate::fleet::ensure_started(&inner);
+        Ok(NeuralBridge { inner })
     }
 
     /// The endpoints, the default first, with keys read and URLs checked.

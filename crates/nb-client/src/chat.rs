@@ -49,6 +49,7 @@ impl<'a> Chat<'a> {
     /// [`chain`](crate::NeuralBridgeBuilder::chain). `stream` is ignored (use
     /// [`stream`](Self::stream)).
     pub async fn create(&self, request: ChatRequest) -> Result<ChatResponse, Error> {
+        crate::fleet::ensure_started(&self.client.inner);
         let span = observe::call_span(&request.model, false);
         let started = observe::call_started(&span);
         let result = create(&self.client.inner, request)
@@ -72,6 +73,7 @@ impl<'a> Chat<'a> {
     /// returns once content is flowing. What happens after content depends
     /// on the [`StreamPolicy`](crate::policy::StreamPolicy).
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream, Error> {
+        crate::fleet::ensure_started(&self.client.inner);
         let span = observe::call_span(&request.model, true);
         let started = observe::call_started(&span);
         let result = stream::open(Arc::clone(&self.client.inner), request, span.clone())

@@ -62,6 +62,7 @@ impl Embeddings<'_> {
     /// # }
     /// ```
     pub async fn create(&self, request: EmbeddingRequest) -> Result<EmbeddingsResponse, Error> {
+        crate::fleet::ensure_started(&self.client.inner);
         let span = observe::call_span(&request.model, false);
         let started = observe::call_started(&span);
         let result = create(&self.client.inner, request)

@@ -263,6 +263,7 @@ impl NeuralBridge {
         Fut: Future<Output = Result<T, E>>,
         C: FnMut(&E) -> FailureReport,
     {
+        crate::fleet::ensure_started(&self.inner);
         let span = observe::call_span(start_model, false);
         let started = observe::call_started(&span);
         let result = heal(&self.inner, start_model, op, classify)

@@ -178,6 +178,7 @@ mod embeddings;
 mod error;
 mod exchange;
 mod failure;
+mod fleet;
 mod heal;
 pub mod health;
 mod observe;

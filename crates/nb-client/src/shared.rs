@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) anchor: ClockAnchor,
     pub(crate) seed: Option<u64>,
     pub(crate) calls: AtomicU64,
+    /// The fleet whose breakers this client shares, if any.
+    pub(crate) fleet: Option<crate::fleet::Fleet>,
 }
 
 impl fmt::Debug for Inner {

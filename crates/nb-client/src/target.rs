@@ -184,7 +184,7 @@ pub(crate) fn with_headers(
 
 /// One target: a model at an endpoint, with its breaker and rate limiter.
 pub(crate) struct TargetState {
-    id: u32,
+    pub(crate) id: u32,
     /// The routing name: the model, or `model@endpoint` when the model's
     /// bare name resolves to another endpoint.
     pub(crate) name: Arc<str>,
@@ -695,6 +695,19 @@ impl Registry {
     }
 
     /// Every target built so far, in creation order.
+    /// Builds the chain of every model an endpoint lists, so its targets
+    /// exist before the first call (a fleet shares their breakers from the
+    /// start).
+    pub(crate) fn prepare_listed(&self) {
+        for endpoint in &self.endpoints {
+            for model in &endpoint.models {
+                if let Err(e) = self.chain(model) {
+                    tracing::debug!("no chain for {model}: {e}");
+                }
+            }
+        }
+    }
+
     pub(crate) fn targets(&self) -> Vec<TargetId> {
         let mut all: Vec<TargetId> = self.targets.load().values().cloned().collect();
         all.sort_by_key(|t| t.id);
