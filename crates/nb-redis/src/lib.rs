@@ -240,6 +240,9 @@ mod tests {
     }
 }
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// Compiles the README's example as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

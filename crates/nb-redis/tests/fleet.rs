@@ -2,15 +2,13 @@
 //! against nb-mock on loopback, in real time with the shipped defaults.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::RedisServer;
 use nb_client::health::CircuitState;
 use nb_client::{ChatRequest, EndpointConfig, NeuralBridge};
 use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
 use nb_redis::RedisBreakers;
+use nb_redis::testing::RedisServer;
 
 fn healthy() -> Scenario {
     Scenario::builder()

@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nb_client::{
-    EndpointConfig, ErrorCategory, NeuralBridge, NeuralBridgeBuilder,
+    EndpointConfig, ErrorCategory,
     diagnosis::Provider,
-    health::JsonFileStore,
     policy::{
         CategoryPolicy, CircuitBreakerConfig, Degradation, FallbackRule, Hedging,
         LoadBalancingStrategy, RateLimits, RetryBudgetConfig, SlidingWindow, StreamPolicy, Tier,
@@ -86,6 +85,15 @@ struct File {
     /// Prices by served model name, for the cost metric.
     #[serde(default)]
     prices: BTreeMap<String, PriceFile>,
+    state: Option<StateFile>,
+}
+
+/// Where a fleet of sidecars shares its breakers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    redis_url: String,
+    prefix: Option<String>,
 }
 
 /// A model's price, in US dollars per million tokens.
@@ -257,6 +265,8 @@ pub struct ServeConfig {
     pub(crate) catch_all: Option<String>,
     /// Prices by served model name (`[prices]`), for `nb_cost_usd_total`.
     pub(crate) prices: BTreeMap<String, Price>,
+    /// The Redis URL and key prefix the fleet's breakers are shared under (`[state]`).
+    pub(crate) shared_state: Option<(String, String)>,
     endpoint_names: HashSet<String>,
     builder_parts: BuilderParts,
 }
@@ -500,6 +510,17 @@ impl ServeConfig {
         // [validation]
         let validation = file.validation.as_ref().map(|v| answer_rules(v, &mut p));
 
+        // [state]
+        if let Some(state) = &file.state
+            && let Err(e) = nb_redis::RedisBreakers::new(&state.redis_url)
+        {
+            p.add(format!("state.redis_url: not a Redis URL ({e})"));
+        }
+        let shared_state = file.state.as_ref().map(|s| {
+            let prefix = s.prefix.clone().unwrap_or_else(|| "neuralbridge".into());
+            (s.redis_url.clone(), prefix)
+        });
+
         // [prices]
         let mut prices = BTreeMap::new();
         for (model, price) in &file.prices {
@@ -563,6 +584,7 @@ impl ServeConfig {
             models,
             catch_all,
             prices,
+            shared_state,
             endpoint_names: names,
             builder_parts,
         })
@@ -584,62 +606,6 @@ impl ServeConfig {
             Some(endpoint) => Route::CatchAll(format!("{model}@{endpoint}")),
             None => Route::Unknown,
         }
-    }
-
-    /// The client builder for this configuration (with the keys read at validation).
-    pub(crate) fn builder(&self) -> NeuralBridgeBuilder {
-        let parts = self.builder_parts.clone();
-        let mut b = NeuralBridge::builder();
-        for e in parts.endpoints {
-            b = b.endpoint(e);
-        }
-        for (alias, chain) in parts.aliases {
-            b = b.chain(alias, chain);
-        }
-        b = b.fallback_models(parts.fallbacks).breaker(parts.breaker);
-        for (target, breaker) in parts.breakers {
-            b = b.breaker_for(target, breaker);
-        }
-        if let Some(rules) = parts.validation {
-            b = b.validate(move |completion| rules.check(completion));
-        }
-        if let Some(n) = parts.max_retries {
-            b = b.max_retries(n);
-        }
-        if let Some(d) = parts.deadline {
-            b = b.deadline(d);
-        }
-        if let Some(s) = parts.stream {
-            b = b.stream_policy(s);
-        }
-        if let Some(l) = parts.ladder {
-            b = b.timeout_ladder(l);
-        }
-        if let Some(t) = parts.idle_timeout {
-            b = b.idle_timeout(t);
-        }
-        if let Some(on) = parts.learning {
-            b = b.learning(on);
-        }
-        if let Some(dir) = &self.state_dir {
-            b = b.state_store(JsonFileStore::new(dir));
-        }
-        for (category, policy) in parts.policies {
-            b = b.policy(category, policy);
-        }
-        if let Some(s) = parts.strategy {
-            b = b.strategy(s);
-        }
-        if let Some(t) = parts.wait_threshold {
-            b = b.wait_threshold(t);
-        }
-        if let Some(r) = parts.retry_budget {
-            b = b.retry_budget(r);
-        }
-        if let Some(d) = parts.degradation {
-            b = b.degrade(d);
-        }
-        b.hedging(parts.hedging)
     }
 }
 
@@ -972,5 +938,6 @@ fn policy_parts(
     (p.0.len() == before).then_some(parts)
 }
 
+mod client;
 #[cfg(test)]
 mod tests;

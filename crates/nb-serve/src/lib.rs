@@ -393,6 +393,13 @@ fn summary(config: &ServeConfig, bound: Option<SocketAddr>) -> String {
     if let Some(dir) = &config.state_dir {
         let _ = writeln!(out, "  learned state kept in {}", dir.display());
     }
+    // Not the URL: it may carry a password.
+    if let Some((_, prefix)) = &config.shared_state {
+        let _ = writeln!(
+            out,
+            "  breakers shared with the fleet through Redis (prefix {prefix})"
+        );
+    }
     out
 }
 

@@ -9,5 +9,6 @@ mod help;
 mod mock;
 mod providers;
 mod serve;
+mod serve_fleet;
 mod serve_messages;
 mod serve_protocol;

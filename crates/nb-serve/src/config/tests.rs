@@ -423,3 +423,23 @@ fn prices_are_read_and_checked() {
     let typo = format!("{GOOD}\n[prices]\n\"gpt-4o\" = {{ in = 1, output = 10 }}\n");
     assert!(ServeConfig::parse(&typo, &env).is_err());
 }
+
+#[test]
+fn a_fleet_shares_its_breakers_through_the_state_section() {
+    let text = format!(
+        "{GOOD}\n[state]\nredis_url = \"redis://127.0.0.1:6379/0\"\nprefix = \"checkout\"\n"
+    );
+    let config = ServeConfig::parse(&text, &env).unwrap();
+    assert_eq!(
+        config.shared_state,
+        Some(("redis://127.0.0.1:6379/0".to_owned(), "checkout".to_owned()))
+    );
+    let default_prefix = format!("{GOOD}\n[state]\nredis_url = \"redis://127.0.0.1/0\"\n");
+    let config = ServeConfig::parse(&default_prefix, &env).unwrap();
+    assert_eq!(config.shared_state.unwrap().1, "neuralbridge");
+    let bad = format!("{GOOD}\n[state]\nredis_url = \"http://nope\"\n");
+    let err = ServeConfig::parse(&bad, &env).unwrap_err();
+    assert!(err.contains("state.redis_url"), "{err}");
+    let typo = format!("{GOOD}\n[state]\nredis = \"redis://127.0.0.1/0\"\n");
+    assert!(ServeConfig::parse(&typo, &env).is_err());
+}

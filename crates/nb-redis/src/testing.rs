@@ -1,18 +1,23 @@
-//! A `redis-server` of the test's own on a free loopback port, stopped when
-//! dropped. Its absence is a failure that names the fix, never a skip.
+//! For tests (feature `testing`): a `redis-server` of the test's own on a
+//! free loopback port, stopped when dropped. Its absence is a failure that
+//! names the fix, never a skip.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test helper panics on purpose
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) struct RedisServer {
+/// A running `redis-server`, killed when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
     child: Child,
-    pub(crate) port: u16,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
 }
 
 impl RedisServer {
     /// Starts one on a free port.
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -22,7 +27,7 @@ impl RedisServer {
     }
 
     /// Starts one on `port` (to bring a stopped one back where it was).
-    pub(crate) fn start_on(port: u16) -> Self {
+    pub fn start_on(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args([
                 "--bind",
@@ -55,12 +60,13 @@ impl RedisServer {
         server
     }
 
-    pub(crate) fn url(&self) -> String {
+    /// Its URL, database 0.
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
     /// Stops it at once (as a crash would).
-    pub(crate) fn kill(mut self) -> u16 {
+    pub fn kill(mut self) -> u16 {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.port
