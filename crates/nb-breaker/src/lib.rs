@@ -90,6 +90,7 @@ mod breaker;
 mod buckets;
 mod budget;
 mod clock;
+mod lease;
 mod limiter;
 mod shared;
 
@@ -111,6 +112,10 @@ struct ReadmeDoctests;
 /// The random number generator [`BackoffState::next_delay`] takes,
 /// re-exported so callers use the very version this crate was built with.
 pub use fastrand;
+pub use lease::LeaseNeed;
 pub use limiter::{Denied, LimitKind, RateLimiter, RateLimits};
 pub use nb_types::ObservedLimits;
-pub use shared::{FleetRecord, FleetState, SharedBreakers, SharedError, SharedFuture};
+pub use shared::{
+    FleetRecord, FleetState, LeaseAsk, LeaseGrant, LeaseRate, SharedBreakers, SharedError,
+    SharedFuture, SharedLimits,
+};

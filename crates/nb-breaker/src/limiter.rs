@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use nb_types::ObservedLimits;
 
 use crate::clock::{Epoch, duration_nanos};
+use crate::lease::{Lease, LeaseNeed};
+use crate::shared::{LeaseGrant, LeaseRate};
 
 const MINUTE_NS: u64 = 60_000_000_000;
 
@@ -21,8 +23,10 @@ pub struct RateLimits {
     pub requests_per_minute: Option<u32>,
     /// Tokens per minute (the caller estimates each request's tokens).
     pub tokens_per_minute: Option<u64>,
-    /// Requests that may go at once after a quiet spell. Default: a full
-    /// minute's worth.
+    /// Requests that may go at once after a quiet spell. Default: a
+    /// second's worth (at least 1), so a limit of `n` per minute admits at
+    /// most about `n` in any minute, and spreads them as providers that
+    /// enforce per-minute limits per second expect.
     pub request_burst: Option<u32>,
     /// Tokens that may go at once after a quiet spell, and the largest
     /// single request. Default: a full minute's worth.
@@ -30,7 +34,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// `requests` per minute and `tokens` per minute, full-minute bursts.
+    /// `requests` per minute and `tokens` per minute, default bursts.
     pub fn per_minute(requests: u32, tokens: u64) -> Self {
         Self {
             requests_per_minute: Some(requests),
@@ -132,9 +136,9 @@ fn rate_ns(limit: u64, units: u64) -> u64 {
 }
 
 impl Gcra {
-    fn new(limit: u64, burst: Option<u64>) -> Self {
+    fn new(limit: u64, burst: u64) -> Self {
         let limit = limit.max(1);
-        let burst = burst.unwrap_or(limit).max(1);
+        let burst = burst.max(1);
         Self {
             limit,
             burst,
@@ -253,12 +257,13 @@ impl Observed {
 enum Cell<'a> {
     Observed(&'a Observed, LimitKind),
     Gcra(&'a Gcra, LimitKind),
+    Lease(&'a Lease, LimitKind),
 }
 
 impl Cell<'_> {
     fn kind(self) -> LimitKind {
         match self {
-            Self::Observed(_, k) | Self::Gcra(_, k) => k,
+            Self::Observed(_, k) | Self::Gcra(_, k) | Self::Lease(_, k) => k,
         }
     }
 
@@ -266,6 +271,7 @@ impl Cell<'_> {
         match self {
             Self::Observed(c, _) => c.reserve(units, now_ns),
             Self::Gcra(c, _) => c.reserve(units, now_ns),
+            Self::Lease(c, _) => c.reserve(units, now_ns),
         }
     }
 
@@ -273,6 +279,7 @@ impl Cell<'_> {
         match self {
             Self::Observed(c, _) => c.peek(units, now_ns),
             Self::Gcra(c, _) => c.peek(units, now_ns),
+            Self::Lease(c, _) => c.peek(units, now_ns),
         }
     }
 
@@ -280,6 +287,7 @@ impl Cell<'_> {
         match self {
             Self::Observed(c, _) => c.refund(amount),
             Self::Gcra(c, _) => c.refund(amount),
+            Self::Lease(c, _) => c.refund(amount),
         }
     }
 }
@@ -334,6 +342,9 @@ pub struct RateLimiter {
     tokens: Option<Gcra>,
     observed_requests: Observed,
     observed_tokens: Observed,
+    /// The replica's share of a fleet's limits, when the limits are shared.
+    leased_requests: Lease,
+    leased_tokens: Lease,
     epoch: Epoch,
     limits: RateLimits,
 }
@@ -342,14 +353,19 @@ impl RateLimiter {
     /// A limiter enforcing `limits` (a zero rate or burst is taken as 1).
     pub fn new(limits: RateLimits) -> Self {
         Self {
-            requests: limits
-                .requests_per_minute
-                .map(|r| Gcra::new(r.into(), limits.request_burst.map(u64::from))),
+            requests: limits.requests_per_minute.map(|r| {
+                let burst = limits
+                    .request_burst
+                    .map_or(u64::from(r).div_ceil(60), u64::from);
+                Gcra::new(r.into(), burst)
+            }),
             tokens: limits
                 .tokens_per_minute
-                .map(|t| Gcra::new(t, limits.token_burst)),
+                .map(|t| Gcra::new(t, limits.token_burst.unwrap_or(t))),
             observed_requests: Observed::default(),
             observed_tokens: Observed::default(),
+            leased_requests: Lease::default(),
+            leased_tokens: Lease::default(),
             epoch: Epoch::default(),
             limits,
         }
@@ -367,7 +383,7 @@ impl RateLimiter {
 
     /// The limits to pass, each with its cost, in the order they are taken.
     #[inline]
-    fn cells(&self, cost_tokens: u64) -> [Option<(Cell<'_>, u64)>; 4] {
+    fn cells(&self, cost_tokens: u64) -> [Option<(Cell<'_>, u64)>; 6] {
         let tokens = cost_tokens > 0;
         [
             Some((
@@ -385,6 +401,18 @@ impl RateLimiter {
                 .as_ref()
                 .filter(|_| tokens)
                 .map(|c| (Cell::Gcra(c, LimitKind::Tokens), cost_tokens)),
+            // A fleet's lease is taken last: it counts what it was asked
+            // for, and a request this replica's own limits refuse never
+            // asked.
+            self.requests
+                .as_ref()
+                .map(|_| (Cell::Lease(&self.leased_requests, LimitKind::Requests), 1)),
+            self.tokens.as_ref().filter(|_| tokens).map(|_| {
+                (
+                    Cell::Lease(&self.leased_tokens, LimitKind::Tokens),
+                    cost_tokens,
+                )
+            }),
         ]
     }
 
@@ -405,7 +433,7 @@ impl RateLimiter {
         self.too_large(cost_tokens)?;
         let now_ns = self.epoch.nanos(now);
         let cells = self.cells(cost_tokens);
-        let mut refunds = [0u64; 4];
+        let mut refunds = [0u64; 6];
         for (i, (cell, units)) in cells
             .iter()
             .enumerate()
@@ -450,6 +478,68 @@ impl RateLimiter {
         }
     }
 
+    fn lease(&self, kind: LimitKind) -> &Lease {
+        match kind {
+            LimitKind::Requests => &self.leased_requests,
+            LimitKind::Tokens => &self.leased_tokens,
+        }
+    }
+
+    /// The `kind` limit a fleet of replicas shares (the configured one,
+    /// for all of them together), or `None` if there is none to share.
+    pub fn lease_rate(&self, kind: LimitKind) -> Option<LeaseRate> {
+        let gcra = match kind {
+            LimitKind::Requests => self.requests.as_ref(),
+            LimitKind::Tokens => self.tokens.as_ref(),
+        }?;
+        Some(LeaseRate {
+            per_minute: gcra.limit,
+            burst: gcra.burst,
+        })
+    }
+
+    /// What requests asked of the fleet's `kind` lease since the last call
+    /// (the counters start again), and what is held: see
+    /// [`LeaseNeed::want`].
+    pub fn lease_need(&self, kind: LimitKind) -> LeaseNeed {
+        self.lease(kind).need()
+    }
+
+    /// Adds a fleet's grant to the `kind` lease at `now`. From the first
+    /// grant on, a request is admitted only if the lease holds its cost, on
+    /// top of this limiter's own limits; a starved request is told to wait
+    /// `grant.next_in`.
+    pub fn lease_grant(&self, kind: LimitKind, grant: LeaseGrant, now: Instant) {
+        let now_ns = self.epoch.nanos(now);
+        self.lease(kind).grant(grant.granted, grant.next_in, now_ns);
+    }
+
+    /// Takes the `kind` lease out of force (the fleet's store is away):
+    /// this limiter's own limits rule alone until the next grant. Returns
+    /// the units held, to hand back to the fleet when it is back.
+    pub fn lease_end(&self, kind: LimitKind) -> u64 {
+        self.lease(kind).end()
+    }
+
+    /// Whether the fleet's `kind` lease is in force.
+    pub fn is_leased(&self, kind: LimitKind) -> bool {
+        self.lease(kind).is_active()
+    }
+
+    /// How long the provider said nothing more may go (its rate-limit
+    /// headers with no requests or no tokens remaining), if it did.
+    pub fn exhausted_for(&self, now: Instant) -> Option<Duration> {
+        let now_ns = self.epoch.nanos(now);
+        [&self.observed_requests, &self.observed_tokens]
+            .into_iter()
+            .filter_map(|o| {
+                let until = o.active(now_ns)?;
+                (o.remaining.load(Ordering::Relaxed) == 0).then(|| until - now_ns)
+            })
+            .max()
+            .map(Duration::from_nanos)
+    }
+
     /// Takes in the provider's own view of its limits at `now`: until each
     /// reset, the limiter admits no more than the remaining count, on top
     /// of its own limits. The newest observation replaces the previous one.
@@ -486,19 +576,100 @@ mod tests {
             ..RateLimits::default()
         });
         let t0 = Instant::now();
-        for _ in 0..120 {
+        // The default burst is a second's worth: 2.
+        for _ in 0..2 {
             assert!(l.try_acquire(0, t0).is_ok());
         }
         let denied = l.try_acquire(0, t0).unwrap_err();
         assert_eq!(denied.retry_after(), Some(S / 2));
         assert!(l.try_acquire(0, t0 + S / 2).is_ok());
         assert!(l.try_acquire(0, t0 + S / 2).is_err());
-        // A quiet minute refills the whole burst, no more.
+        // A quiet minute refills the burst, no more.
         let t1 = t0 + S * 61;
-        for _ in 0..120 {
+        for _ in 0..2 {
             assert!(l.try_acquire(0, t1).is_ok());
         }
         assert!(l.try_acquire(0, t1).is_err());
+        // Offered twice the rate for a minute after a quiet one, it admits
+        // the minute's 120 and one more of its burst of 2 (the last
+        // quarter-second step is half a unit short).
+        let t2 = t1 + S * 61;
+        let mut admitted = 0;
+        for i in 0..240u32 {
+            if l.try_acquire(0, t2 + S / 4 * i).is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 121);
+    }
+
+    #[test]
+    fn a_fleet_lease_is_spent_on_top_of_the_own_limits() {
+        let l = RateLimiter::new(RateLimits::per_minute(600, 60_000));
+        let t0 = Instant::now();
+        assert_eq!(
+            l.lease_rate(LimitKind::Requests),
+            Some(LeaseRate {
+                per_minute: 600,
+                burst: 10
+            })
+        );
+        // Before the first grant the own limits rule alone.
+        assert!(l.try_acquire(100, t0).is_ok());
+        assert!(!l.is_leased(LimitKind::Requests));
+        assert_eq!(l.lease_need(LimitKind::Requests), LeaseNeed::default());
+        let grant = |granted| LeaseGrant {
+            granted,
+            next_in: S / 4,
+        };
+        l.lease_grant(LimitKind::Requests, grant(1), t0);
+        l.lease_grant(LimitKind::Tokens, grant(150), t0);
+        assert!(l.try_acquire(100, t0).is_ok());
+        // One request leased, one spent.
+        assert_eq!(
+            l.try_acquire(10, t0),
+            Err(Denied::Wait {
+                retry_after: S / 4,
+                limit: LimitKind::Requests
+            })
+        );
+        l.lease_grant(LimitKind::Requests, grant(5), t0);
+        // 50 tokens left of the lease: a request of 60 is refused, and
+        // charged to nothing.
+        assert_eq!(
+            l.try_acquire(60, t0).unwrap_err().retry_after(),
+            Some(S / 4)
+        );
+        assert_eq!(l.lease_need(LimitKind::Requests).held, 5);
+        assert!(l.try_acquire(50, t0).is_ok());
+        let need = l.lease_need(LimitKind::Tokens);
+        // 100 and 50 admitted, 60 refused; the request of 10 was refused by
+        // the requests' lease before it asked for tokens.
+        assert_eq!((need.asked, need.largest, need.held), (210, 100, 0));
+        assert!(need.starved);
+        // The store is away: held units come back, the own limits rule.
+        assert_eq!(l.lease_end(LimitKind::Requests), 4);
+        assert_eq!(l.lease_end(LimitKind::Tokens), 0);
+        assert!(l.try_acquire(10, t0).is_ok());
+    }
+
+    #[test]
+    fn exhausted_headers_say_how_long_nothing_may_go() {
+        let l = RateLimiter::unlimited();
+        let t0 = Instant::now();
+        assert_eq!(l.exhausted_for(t0), None);
+        l.observe(
+            ObservedLimits {
+                remaining_requests: Some(3),
+                reset_requests: Some(S * 5),
+                remaining_tokens: Some(0),
+                reset_tokens: Some(S * 2),
+                ..ObservedLimits::default()
+            },
+            t0,
+        );
+        assert_eq!(l.exhausted_for(t0 + S), Some(S));
+        assert_eq!(l.exhausted_for(t0 + S * 3), None);
     }
 
     #[test]

@@ -12,55 +12,9 @@
 //! ([`SharedBreakers::recovered`]), and the fleet closes with it.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-/// A shared store's answer, some time later.
-pub type SharedFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SharedError>> + Send + 'a>>;
-
-/// Why a shared store did not answer: it is down, slow or refused. The
-/// replica carries on with its own state.
-#[derive(Debug)]
-pub struct SharedError {
-    message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-impl fmt::Display for SharedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shared breaker store: {}", self.message)
-    }
-}
-
-impl std::error::Error for SharedError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl SharedError {
-    /// An error with `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// An error with `message`, caused by `source`.
-    pub fn with_source(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            message: message.into(),
-            source: Some(Box::new(source)),
-        }
-    }
-}
+pub use nb_types::{SharedError, SharedFuture};
 
 /// What the fleet knows of a target's breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,4 +58,50 @@ pub trait SharedBreakers: Send + Sync + fmt::Debug {
     /// replica until `hold` ends (again `true` if that replica asks again),
     /// `false` for every other.
     fn claim_probe(&self, target: &str, hold: Duration) -> SharedFuture<'_, bool>;
+}
+
+/// A rate limit shared by a fleet: `per_minute` units, at most `burst` at
+/// once, for all replicas together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRate {
+    /// Units (requests or tokens) per minute.
+    pub per_minute: u64,
+    /// Units that may go at once after a quiet spell.
+    pub burst: u64,
+}
+
+/// A shared store's answer to a lease: units granted now, and when the
+/// fleet's limit has room for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeaseGrant {
+    /// Units this replica may spend.
+    pub granted: u64,
+    /// How long until one more unit fits the fleet's limit (zero if it
+    /// fits now).
+    pub next_in: Duration,
+}
+
+/// What a replica asks of a fleet's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeaseAsk {
+    /// Units wanted now (0 to only hand back or pause).
+    pub want: u64,
+    /// Units leased earlier and not spent, handed back to the fleet.
+    pub refund: u64,
+    /// The provider said to send nothing until then (a `Retry-After`, or
+    /// rate-limit headers with nothing remaining): the whole fleet waits.
+    pub pause_until: Option<SystemTime>,
+}
+
+/// Where a fleet's rate limits meet: each replica leases batches of units
+/// and spends them locally, so a request never waits on the store.
+///
+/// Implementations run the limit as one atomic step on the store (a GCRA
+/// script on Redis, say), on the store's clock, give every key a lifetime,
+/// and keep nothing secret (the target's name and a time).
+pub trait SharedLimits: Send + Sync + fmt::Debug {
+    /// Leases up to `ask.want` units of `key`'s limit at `rate` (fewer, or
+    /// none, when the fleet has spent it), after handing back
+    /// `ask.refund` and applying `ask.pause_until`.
+    fn lease(&self, key: &str, rate: LeaseRate, ask: LeaseAsk) -> SharedFuture<'_, LeaseGrant>;
 }

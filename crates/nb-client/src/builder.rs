@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use nb_breaker::{
     Backoff, CircuitBreakerConfig, ConfigError, RetryBudget, RetryBudgetConfig, SharedBreakers,
+    SharedLimits,
 };
 use nb_diagnose::{DiagnosisEngine, ErrorCategory};
-use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, StateStore};
+use nb_learn::{ClockAnchor, FlywheelEngine, PredictiveConfig, SharedLearning, StateStore};
 use nb_route::{HealthPolicy, LoadBalancerConfig, LoadBalancingStrategy};
 use nb_transport::{ApiKey, ChatCompletion, EndpointError, Transport, TransportError};
 
@@ -118,7 +119,7 @@ pub struct NeuralBridgeBuilder {
     learning: bool,
     predictive: PredictiveConfig,
     store: Option<Arc<dyn StateStore>>,
-    shared_breakers: Option<Arc<dyn SharedBreakers>>,
+    shared: crate::fleet::Stores,
     transport: Option<Arc<dyn Transport>>,
     engine: Option<DiagnosisEngine>,
     verbose: bool,
@@ -181,7 +182,7 @@ impl Default for NeuralBridgeBuilder {
             learning: true,
             predictive: PredictiveConfig::default(),
             store: None,
-            shared_breakers: None,
+            shared: crate::fleet::Stores::default(),
             transport: None,
             engine: None,
             verbose: false,
@@ -436,7 +437,7 @@ impl NeuralBridgeBuilder {
     }
 
     /// Shares this client's breakers with the other replicas of a fleet
-    /// through `store` (`nb-redis`'s `RedisBreakers`, say): an outage one
+    /// through `store` (`nb-redis`'s `RedisStore`, say): an outage one
     /// replica sees opens the breaker of every replica within a second,
     /// one replica probes when the open time ends, and the fleet closes
     /// with its verdict. A background task does the talking (every 250 ms,
@@ -444,7 +445,53 @@ impl NeuralBridgeBuilder {
     /// while it is down every replica runs on its own breakers.
     #[must_use]
     pub fn shared_breakers(mut self, store: impl SharedBreakers + 'static) -> Self {
-        self.shared_breakers = Some(Arc::new(store));
+        self.shared.breakers = Some(Arc::new(store));
+        self
+    }
+
+    /// Holds every configured rate limit (`rate_limits` of an endpoint)
+    /// across the replicas of a fleet together, through `store`
+    /// (`nb-redis`'s `RedisStore`, say): a limit of 600 requests per
+    /// minute is 600 for the fleet, not 600 per replica. Each replica
+    /// leases batches of the limit from the store in the background and
+    /// spends them locally, so a request never waits on the store; a
+    /// provider's `Retry-After` or exhausted rate-limit headers pause the
+    /// whole fleet. While the store is down each replica holds the limits
+    /// on its own (fail-open, as Envoy's rate-limit filter does by
+    /// default).
+    #[must_use]
+    pub fn shared_limits(mut self, store: impl SharedLimits + 'static) -> Self {
+        self.shared.limits = Some(Arc::new(store));
+        self
+    }
+
+    /// Adds what this client learns to a fleet's learning through `store`
+    /// (`nb-redis`'s `RedisStore`, say), and learns from every replica's
+    /// outcomes in turn: at start, then every 10 s, a background task sends
+    /// the counters learned since the last exchange and takes in the
+    /// fleet's sum. The store keeps it across restarts, so a restarted
+    /// replica knows the learned patterns at once. A state loaded from a
+    /// [`state_store`](Self::state_store) is added to the fleet's at the
+    /// first exchange.
+    #[must_use]
+    pub fn shared_learning(mut self, store: impl SharedLearning + 'static) -> Self {
+        self.shared.learning = Some(Arc::new(store));
+        self
+    }
+
+    /// Shares breakers, rate limits and learning
+    /// ([`shared_breakers`](Self::shared_breakers),
+    /// [`shared_limits`](Self::shared_limits),
+    /// [`shared_learning`](Self::shared_learning)) through one store.
+    #[must_use]
+    pub fn shared_state(
+        mut self,
+        store: impl SharedBreakers + SharedLimits + SharedLearning + 'static,
+    ) -> Self {
+        let store = Arc::new(store);
+        self.shared.breakers = Some(store.clone());
+        self.shared.limits = Some(store.clone());
+        self.shared.learning = Some(store);
         self
     }
 
@@ -608,7 +655,7 @@ impl NeuralBridgeBuilder {
             anchor,
             seed: self.seed,
             calls: AtomicU64::new(0),
-            fleet: self.shared_breakers.map(crate::fleet::Fleet::new),
+            fleet: crate::fleet::Fleet::new(self.shared),
         };
         let inner = Arc::new(inner);
         if inner.fleet.is_some() {

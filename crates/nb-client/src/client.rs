@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nb_diagnose::{Diagnosis, DiagnosisEngine};
-use nb_learn::{Exclusion, HealthReport, ModelStatus, StoreError};
+use nb_learn::{Exclusion, HealthReport, LearnState, ModelStatus, Pattern, StoreError};
 
-use crate::health::TargetStatus;
+use crate::health::{SharedStoreStatus, TargetStatus};
 use crate::policy::NextStep;
 use crate::shared::Inner;
 use crate::target::TargetId;
@@ -99,6 +99,29 @@ impl NeuralBridge {
     /// there is none.
     pub fn save_state(&self) -> Result<bool, StoreError> {
         self.inner.learner.save()
+    }
+
+    /// Everything the learner knows (each model's kept weeks), in the form
+    /// a [`StateStore`](crate::health::StateStore) saves; with
+    /// [`shared_learning`](crate::NeuralBridgeBuilder::shared_learning),
+    /// the fleet's sum as last taken in plus what this replica learned
+    /// since.
+    pub fn learned_state(&self) -> LearnState {
+        self.inner.learner.state()
+    }
+
+    /// The recurring failure patterns the learner's evidence supports now.
+    pub fn learned_patterns(&self) -> Vec<Pattern> {
+        self.inner.learner.patterns(self.inner.wall(now()))
+    }
+
+    /// How the link to the fleet's shared store fares, if state is shared.
+    pub fn shared_store(&self) -> Option<SharedStoreStatus> {
+        let fleet = self.inner.fleet.as_ref()?;
+        Some(SharedStoreStatus {
+            reachable: fleet.reachable(),
+            errors: fleet.errors.load(std::sync::atomic::Ordering::Relaxed),
+        })
     }
 
     /// What this client does after a failure diagnosed as `diagnosis`: its

@@ -1,41 +1,68 @@
-//! Breakers shared with the other replicas of a fleet, through a
-//! [`SharedBreakers`] store (Redis, with `nb-redis`).
+//! State shared with the other replicas of a fleet, through a store
+//! (Redis, with `nb-redis`): breakers ([`SharedBreakers`]), rate limits
+//! ([`SharedLimits`]) and learning ([`SharedLearning`]).
 //!
-//! A background task, never a request, talks to the store: every
-//! [`SYNC_EVERY`] it publishes the breakers that opened here, reads the
-//! fleet's records and holds a target open here as long as the fleet says
-//! (an outage one replica saw stops the others' traffic within a second),
-//! coordinates the probe when an open time ends (one replica probes, the
-//! others wait for its verdict), and closes with the fleet when that probe
-//! finds the target well. Every store call is bounded by [`STORE_TIMEOUT`];
-//! a store that is down or slow leaves every replica on its own breakers,
-//! logged once when it goes and once when it is back.
+//! A background task, never a request, talks to the store, every
+//! [`SYNC_EVERY`]:
+//! - breakers: it publishes the breakers that opened here, reads the
+//!   fleet's records and holds a target open here as long as the fleet says
+//!   (an outage one replica saw stops the others' traffic within a second),
+//!   coordinates the probe when an open time ends (one replica probes, the
+//!   others wait for its verdict), and closes with the fleet when that probe
+//!   finds the target well;
+//! - rate limits: it leases a batch of each shared limit's units, sized to
+//!   what requests asked since the last lease, which requests spend locally,
+//!   and tells the fleet when a provider said to pause;
+//! - learning ([`SharedLearning`], every [`LEARN_EVERY`] instead): it adds
+//!   what this replica learned since the last exchange to the fleet's
+//!   counters and takes in their sum, which outlives every replica.
+//!
+//! Every store call is bounded by [`STORE_TIMEOUT`]; a store that is down
+//! or slow leaves every replica on its own breakers and limits, logged once
+//! when it goes and once when it is back.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nb_breaker::{CircuitState, FleetState, SharedBreakers, SharedError};
+use nb_breaker::{SharedBreakers, SharedError, SharedLimits};
+use nb_learn::SharedLearning;
 
 use crate::shared::Inner;
 use crate::target::TargetId;
-use crate::time::now;
 
-/// How often a replica publishes and reads the fleet's breakers.
+mod breakers;
+mod learning;
+mod limits;
+
+/// How often a replica publishes and reads the fleet's state.
 pub(crate) const SYNC_EVERY: Duration = Duration::from_millis(250);
 
 /// The longest a store call may take before the replica carries on alone.
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// How often a replica exchanges what it learned with the fleet (at
+/// start, then on this beat): learned patterns are about hours of the
+/// week, so this is plenty.
+pub(crate) const LEARN_EVERY: Duration = Duration::from_secs(10);
+
 /// How long a replica that lost the probe waits for the winner's verdict
 /// before it may claim the next one.
 pub(crate) const PROBE_HOLD: Duration = Duration::from_secs(2);
 
+/// The stores a client shares state through.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stores {
+    pub(crate) breakers: Option<Arc<dyn SharedBreakers>>,
+    pub(crate) limits: Option<Arc<dyn SharedLimits>>,
+    pub(crate) learning: Option<Arc<dyn SharedLearning>>,
+}
+
 /// A client's link to its fleet.
 #[derive(Debug)]
 pub(crate) struct Fleet {
-    store: Arc<dyn SharedBreakers>,
+    stores: Stores,
     started: AtomicBool,
     reachable: AtomicBool,
     /// Store calls that failed or timed out.
@@ -43,13 +70,20 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    pub(crate) fn new(store: Arc<dyn SharedBreakers>) -> Self {
-        Self {
-            store,
+    /// The link, if any state is shared.
+    pub(crate) fn new(stores: Stores) -> Option<Self> {
+        let any = stores.breakers.is_some() || stores.limits.is_some() || stores.learning.is_some();
+        any.then(|| Self {
+            stores,
             started: AtomicBool::new(false),
             reachable: AtomicBool::new(true),
             errors: AtomicU64::new(0),
-        }
+        })
+    }
+
+    /// Whether the store answered the last call.
+    pub(crate) fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
     }
 
     /// Runs `call` under [`STORE_TIMEOUT`]; a failure is counted and logged
@@ -68,14 +102,16 @@ impl Fleet {
         match result {
             Ok(value) => {
                 if !self.reachable.swap(true, Ordering::Relaxed) {
-                    tracing::info!("shared breaker store is back: breakers resynchronised");
+                    tracing::info!("shared store is back: breakers and limits resynchronised");
                 }
                 Some(value)
             }
             Err(e) => {
                 self.errors.fetch_add(1, Ordering::Relaxed);
                 if self.reachable.swap(false, Ordering::Relaxed) {
-                    tracing::warn!("{e}; breakers run on this replica's state until it is back");
+                    tracing::warn!(
+                        "{e}; breakers and rate limits run on this replica's state until it is back"
+                    );
                 }
                 None
             }
@@ -101,156 +137,42 @@ pub(crate) fn ensure_started(inner: &Arc<Inner>) {
     runtime.spawn(run(Arc::downgrade(inner)));
 }
 
-/// What this replica last saw of a target.
-#[derive(Debug, Default)]
-struct Seen {
-    /// The breaker's open count when last looked at.
-    opened: u64,
-    /// This replica published an open record not yet answered by a recovery.
-    published: bool,
-    /// The breaker is held open for the fleet, not for a failure seen here.
-    adopted: bool,
-    /// Until when this replica holds the fleet's probe.
-    probing_until: Option<Instant>,
-}
-
 async fn run(inner: Weak<Inner>) {
     // By target id: targets live as long as the client.
-    let mut seen: HashMap<u32, Seen> = HashMap::new();
+    let mut breakers: HashMap<u32, breakers::Seen> = HashMap::new();
+    let mut limits: HashMap<u32, limits::Seen> = HashMap::new();
+    let mut learned = learning::Seen::default();
+    let mut learned_at: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(SYNC_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tick.tick().await;
+        let at = tick.tick().await;
         // The task ends with the client.
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        sync(&inner, &mut seen).await;
+        let Some(fleet) = &inner.fleet else {
+            return;
+        };
+        let targets = inner.registry.targets();
+        if let Some(store) = &fleet.stores.limits {
+            limits::sync(&inner, fleet, &**store, &targets, &mut limits).await;
+        }
+        if let Some(store) = &fleet.stores.breakers {
+            breakers::sync(&inner, fleet, &**store, &targets, &mut breakers).await;
+        }
+        if let Some(store) = &fleet.stores.learning
+            && learned_at.is_none_or(|last| at >= last + LEARN_EVERY)
+        {
+            learned_at = Some(at);
+            learning::exchange(&inner, fleet, &**store, &mut learned).await;
+        }
     }
 }
 
 /// The name a target has in the fleet.
 fn key(t: &TargetId) -> String {
     format!("{}@{}", t.model, t.endpoint.name)
-}
-
-/// Sets `t`'s breaker to `state` (open for `open_for`) without touching its
-/// counters.
-fn set(t: &TargetId, state: CircuitState, open_for: Duration, now: Instant) {
-    let mut snapshot = t.breaker.snapshot(now);
-    snapshot.state = state;
-    snapshot.open_remaining = open_for;
-    t.breaker.restore(&snapshot, now);
-}
-
-async fn sync(inner: &Inner, seen: &mut HashMap<u32, Seen>) {
-    let Some(fleet) = &inner.fleet else {
-        return;
-    };
-    let store = &*fleet.store;
-    let targets = inner.registry.targets();
-    let now = now();
-    let wall = inner.wall(now);
-
-    // What happened here since the last look.
-    for t in &targets {
-        let s = seen.entry(t.id).or_default();
-        let opened = t.breaker.metrics().opened;
-        let state = t.breaker.state(now);
-        if opened > s.opened && state == CircuitState::Open {
-            // An open the store did not take is offered again next time.
-            let remaining = t.breaker.snapshot(now).open_remaining;
-            if fleet
-                .call(store.open(&key(t), wall + remaining))
-                .await
-                .is_some()
-            {
-                s.opened = opened;
-                s.published = true;
-                s.adopted = false;
-            }
-        } else {
-            s.opened = opened;
-        }
-        if state == CircuitState::Closed && s.published && !s.adopted {
-            // This replica's probe found it well: the fleet closes with it.
-            if fleet.call(store.recovered(&key(t))).await.is_some() {
-                s.published = false;
-            }
-        }
-    }
-
-    // What the fleet says.
-    let keys: Vec<String> = targets.iter().map(key).collect();
-    let Some(records) = fleet.call(store.states(&keys)).await else {
-        return;
-    };
-    let records: HashMap<&str, FleetState> = records
-        .iter()
-        .map(|r| (r.target.as_str(), r.state))
-        .collect();
-    for t in &targets {
-        let Some(s) = seen.get_mut(&t.id) else {
-            continue;
-        };
-        let state = t.breaker.state(now);
-        let k = key(t);
-        match records.get(k.as_str()) {
-            Some(FleetState::Open { until }) if *until > wall => {
-                let remaining = until.duration_since(wall).unwrap_or_default();
-                let local_remaining = t.breaker.snapshot(now).open_remaining;
-                // Held open for as long as the fleet says (longer than here:
-                // another replica saw more).
-                if matches!(state, CircuitState::Closed | CircuitState::HalfOpen)
-                    || (state == CircuitState::Open && remaining > local_remaining + SYNC_EVERY)
-                {
-                    set(t, CircuitState::Open, remaining, now);
-                    s.opened = t.breaker.metrics().opened;
-                    s.adopted = true;
-                } else if state == CircuitState::Open && remaining <= SYNC_EVERY {
-                    claim(fleet, t, s, now).await;
-                }
-            }
-            // The fleet's open time ended: one replica probes.
-            Some(FleetState::Open { .. })
-                if matches!(state, CircuitState::Open | CircuitState::HalfOpen) =>
-            {
-                claim(fleet, t, s, now).await;
-            }
-            Some(FleetState::Recovered) => {
-                if s.adopted && state != CircuitState::Closed {
-                    set(t, CircuitState::Closed, Duration::ZERO, now);
-                    s.opened = t.breaker.metrics().opened;
-                }
-                s.adopted = false;
-                s.published = false;
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The target's open time ends: claims the fleet's probe, or waits for the
-/// winner's verdict with the breaker held open.
-async fn claim(fleet: &Fleet, t: &TargetId, s: &mut Seen, now: Instant) {
-    if s.probing_until.is_some_and(|until| now < until) {
-        return;
-    }
-    let store = &*fleet.store;
-    match fleet.call(store.claim_probe(&key(t), PROBE_HOLD)).await {
-        // This replica probes, and answers for the verdict.
-        Some(true) => {
-            s.adopted = false;
-            s.published = true;
-            s.probing_until = Some(now + PROBE_HOLD);
-        }
-        None => {}
-        Some(false) => {
-            set(t, CircuitState::Open, PROBE_HOLD, now);
-            s.opened = t.breaker.metrics().opened;
-            s.adopted = true;
-        }
-    }
 }
 
 #[cfg(test)]

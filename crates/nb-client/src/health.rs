@@ -22,9 +22,22 @@ use nb_learn::HourOfWeek;
 
 pub use nb_breaker::CircuitState;
 pub use nb_learn::{
-    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, MemoryStore,
-    ModelHealth, ModelStatus, StateStore, StoreError, Verdict,
+    Exclusion, ExclusionEnd, ExclusionReason, HealthReport, JsonFileStore, LearnState, MemoryStore,
+    ModelHealth, ModelStatus, Pattern, StateStore, StoreError, Verdict,
 };
+
+/// How the client's link to a fleet's shared store fares
+/// ([`NeuralBridge::shared_store`](crate::NeuralBridge::shared_store)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SharedStoreStatus {
+    /// The store answered the last call. While it does not, breakers and
+    /// rate limits run on this replica's own state.
+    pub reachable: bool,
+    /// Store calls that failed or took longer than their bound, since the
+    /// client was built.
+    pub errors: u64,
+}
 
 use crate::shared::Inner;
 use crate::target::TargetState;

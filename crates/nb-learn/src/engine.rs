@@ -8,6 +8,7 @@ use crate::health::{HealthConfig, HealthReport};
 use crate::learner::Pattern;
 use crate::outcome::Outcome;
 use crate::predict::{PredictiveConfig, PredictiveEngine};
+use crate::state::LearnState;
 use crate::store::{StateStore, StoreError};
 
 /// L4 in one piece: reliability, the health report, the pattern learner and
@@ -100,6 +101,18 @@ impl FlywheelEngine {
     /// The health thresholds.
     pub fn health_config(&self) -> &HealthConfig {
         &self.health
+    }
+
+    /// Everything learned so far, in the form a store keeps.
+    pub fn state(&self) -> LearnState {
+        self.engine.state()
+    }
+
+    /// Takes in a fleet's learned state (see
+    /// [`PredictiveEngine::absorb`]): the fleet's counters plus what this
+    /// engine learned since it took `sent`.
+    pub fn absorb(&self, fleet: &LearnState, sent: &LearnState) {
+        self.engine.absorb(fleet, sent);
     }
 
     /// Restores learned history from the store. `Ok(false)` when there is

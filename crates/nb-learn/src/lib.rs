@@ -56,6 +56,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod engine;
+mod fleet;
 mod health;
 mod history;
 mod learner;
@@ -70,6 +71,7 @@ mod testkit;
 mod time;
 
 pub use engine::{FlywheelEngine, FlywheelEngineBuilder};
+pub use fleet::{CounterKind, LearnCounter, SharedLearning};
 pub use health::{
     Exclusion, ExclusionEnd, ExclusionReason, HealthConfig, HealthReport, ModelHealth, ModelStatus,
     Verdict,

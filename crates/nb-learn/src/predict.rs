@@ -515,6 +515,26 @@ impl PredictiveEngine {
         }
     }
 
+    /// Takes in a fleet's learned state: each model's history becomes the
+    /// fleet's plus what this engine learned since `sent` (the state it
+    /// sent to the fleet) was taken, one model's lock at a time so no
+    /// outcome recorded meanwhile is lost. Recent windows are left alone.
+    pub fn absorb(&self, fleet: &LearnState, sent: &LearnState) {
+        // A model in neither learned everything since `sent` here: it
+        // stays as it is.
+        let names: std::collections::BTreeSet<&str> = fleet.models().chain(sent.models()).collect();
+        for model in names {
+            let Some(slot) = self.slot_or_insert(model) else {
+                continue;
+            };
+            let mut slot = lock(&slot);
+            let local = slot.history.to_state();
+            let merged = crate::fleet::absorbed(fleet.model(model), &local, sent.model(model));
+            slot.history = History::from_state(&merged, self.config.learner.max_cells);
+            slot.expectations = Expectations::default();
+        }
+    }
+
     /// Runs `f` on each model in name order, one lock at a time.
     fn each<T>(&self, mut f: impl FnMut(&str, &mut ModelSlot) -> T) -> Vec<T> {
         let map = self.models.load_full();

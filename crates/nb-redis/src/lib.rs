@@ -1,52 +1,54 @@
 //! Shared state for a fleet of NeuralBridge replicas, on Redis.
 //!
-//! [`RedisBreakers`] implements nb-breaker's [`SharedBreakers`]: give it to
-//! each replica's client with
-//! [`shared_breakers`](https://docs.rs/nb-client/latest/nb_client/struct.NeuralBridgeBuilder.html#method.shared_breakers),
+//! [`RedisStore`] implements nb-breaker's [`SharedBreakers`] and
+//! [`SharedLimits`] and nb-learn's [`SharedLearning`]: give it to each
+//! replica's client with
+//! [`shared_state`](https://docs.rs/nb-client/latest/nb_client/struct.NeuralBridgeBuilder.html#method.shared_state),
 //! and an outage one replica sees opens the breaker of every replica within
-//! a second, one replica probes when the open time ends, and the fleet
-//! closes with its verdict.
+//! a second (one replica probes when the open time ends, and the fleet
+//! closes with its verdict), every configured rate limit holds for the
+//! fleet together, and what the replicas learn adds up and outlives them.
 //!
 //! ```no_run
 //! # fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let breakers = nb_redis::RedisBreakers::new("redis://127.0.0.1:6379/0")?.prefix("checkout");
+//! let store = nb_redis::RedisStore::new("redis://127.0.0.1:6379/0")?.prefix("checkout");
 //! let client = nb_client::NeuralBridge::builder()
 //!     .base_url("https://api.openai.com/v1")
 //!     .api_key("sk-...")
-//!     .shared_breakers(breakers)
+//!     .shared_state(store)
 //!     .build()?;
 //! # Ok(()) }
 //! ```
 //!
-//! What it keeps, per target, under `{prefix}:v1:breaker:{model@endpoint}`:
-//! `open:{unix ms}` until the open time ends (and for [`ENDED_GRACE`]
-//! after, so the fleet sees that it ended and claims the probe), then
-//! `recovered` for [`RECOVERED_FOR`]; the probe's claim lives under
-//! `{prefix}:v1:probe:{model@endpoint}` for its hold. Every key has a
-//! lifetime, carries the format's version, and holds nothing secret: a
-//! target's name and a time.
+//! What it keeps, all under `{prefix}:v1:`: per target,
+//! `breaker:{model@endpoint}` holds `open:{unix ms}` until the open time
+//! ends (and for [`ENDED_GRACE`] after, so the fleet sees that it ended
+//! and claims the probe), then `recovered` for [`RECOVERED_FOR`];
+//! `probe:{model@endpoint}` holds the probe's claim for its hold;
+//! `limit:{model@endpoint}:{requests|tokens}` holds a limit's GCRA arrival
+//! time on the server's clock; and `learn:counters` is a hash of the
+//! fleet's learned counters, kept [`LEARNED_FOR`]. Every key has a lifetime,
+//! carries the format's version, and holds nothing secret: names, times
+//! and counts.
 //!
 //! Redis being down never fails a request: the client calls the store from
-//! a background task, each call bounded, and runs on its own breakers while
-//! it is away. Creating a [`RedisBreakers`] does not connect; the first call
+//! a background task, each call bounded, and runs on its own state while
+//! it is away. Creating a [`RedisStore`] does not connect; the first call
 //! does, and a failed call drops the connection so the next one reconnects
 //! (the client calls every 250 ms, which is the backoff).
+//!
+//! [`SharedBreakers`]: nb_breaker::SharedBreakers
+//! [`SharedLimits`]: nb_breaker::SharedLimits
+//! [`SharedLearning`]: nb_learn::SharedLearning
 
 #![forbid(unsafe_code)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nb_breaker::{FleetRecord, FleetState, SharedBreakers, SharedError, SharedFuture};
+use nb_breaker::SharedError;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError};
 use tokio::sync::Mutex;
-
-/// How long an ended open record stays readable, so every replica sees
-/// that the open time ended and one claims the probe.
-pub const ENDED_GRACE: Duration = Duration::from_secs(30);
-
-/// How long a recovery stays readable for the replicas to close with it.
-pub const RECOVERED_FOR: Duration = Duration::from_secs(10);
 
 /// The longest a connection attempt or a command may take.
 pub const TIMEOUT: Duration = Duration::from_millis(150);
@@ -54,9 +56,9 @@ pub const TIMEOUT: Duration = Duration::from_millis(150);
 /// The key format's version, in every key.
 const VERSION: &str = "v1";
 
-/// A fleet's breakers on Redis.
+/// A fleet's shared state on Redis: breakers, rate limits and learning.
 #[derive(Debug)]
-pub struct RedisBreakers {
+pub struct RedisStore {
     client: Client,
     prefix: String,
     /// This replica's name in probe claims.
@@ -64,7 +66,7 @@ pub struct RedisBreakers {
     connection: Mutex<Option<MultiplexedConnection>>,
 }
 
-impl RedisBreakers {
+impl RedisStore {
     /// A store on the Redis server at `url` (`redis://host:port/db`, with
     /// a password in the URL if the server wants one), keys under the
     /// prefix `neuralbridge`. Only the URL is checked here: nothing
@@ -85,7 +87,7 @@ impl RedisBreakers {
         self
     }
 
-    fn key(&self, kind: &str, target: &str) -> String {
+    pub(crate) fn key(&self, kind: &str, target: &str) -> String {
         format!("{}:{VERSION}:{kind}:{target}", self.prefix)
     }
 
@@ -109,9 +111,27 @@ impl RedisBreakers {
 
     /// Runs `command`; a failure drops the connection so the next call
     /// reconnects.
-    async fn run<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, SharedError> {
+    pub(crate) async fn run<T: redis::FromRedisValue>(
+        &self,
+        command: redis::Cmd,
+    ) -> Result<T, SharedError> {
         let mut connection = self.connection().await?;
-        match command.query_async(&mut connection).await {
+        let result = command.query_async(&mut connection).await;
+        self.checked(result).await
+    }
+
+    /// Runs `pipeline` (atomically if it says so), like [`run`](Self::run).
+    pub(crate) async fn run_pipeline<T: redis::FromRedisValue>(
+        &self,
+        pipeline: &redis::Pipeline,
+    ) -> Result<T, SharedError> {
+        let mut connection = self.connection().await?;
+        let result = pipeline.query_async(&mut connection).await;
+        self.checked(result).await
+    }
+
+    async fn checked<T>(&self, result: redis::RedisResult<T>) -> Result<T, SharedError> {
+        match result {
             Ok(value) => Ok(value),
             Err(e) => {
                 *self.connection.lock().await = None;
@@ -121,124 +141,21 @@ impl RedisBreakers {
     }
 }
 
-fn unix_ms(t: SystemTime) -> u64 {
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// A record's value as stored.
-fn parse(value: &str) -> Option<FleetState> {
-    match value {
-        "recovered" => Some(FleetState::Recovered),
-        _ => {
-            let ms: u64 = value.strip_prefix("open:")?.parse().ok()?;
-            Some(FleetState::Open {
-                until: UNIX_EPOCH + Duration::from_millis(ms),
-            })
-        }
-    }
-}
+mod breakers;
+mod learning;
+mod limits;
 
-impl SharedBreakers for RedisBreakers {
-    fn open(&self, target: &str, until: SystemTime) -> SharedFuture<'_, ()> {
-        let key = self.key("breaker", target);
-        let open_for = until.duration_since(SystemTime::now()).unwrap_or_default();
-        let mut command = redis::cmd("SET");
-        command
-            .arg(key)
-            .arg(format!("open:{}", unix_ms(until)))
-            .arg("PX")
-            .arg(millis(open_for + ENDED_GRACE));
-        Box::pin(async move { self.run::<()>(command).await })
-    }
-
-    fn recovered(&self, target: &str) -> SharedFuture<'_, ()> {
-        let mut command = redis::cmd("SET");
-        command
-            .arg(self.key("breaker", target))
-            .arg("recovered")
-            .arg("PX")
-            .arg(millis(RECOVERED_FOR));
-        Box::pin(async move { self.run::<()>(command).await })
-    }
-
-    fn states(&self, targets: &[String]) -> SharedFuture<'_, Vec<FleetRecord>> {
-        let targets = targets.to_vec();
-        Box::pin(async move {
-            if targets.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut command = redis::cmd("MGET");
-            for target in &targets {
-                command.arg(self.key("breaker", target));
-            }
-            let values: Vec<Option<String>> = self.run(command).await?;
-            Ok(targets
-                .into_iter()
-                .zip(values)
-                .filter_map(|(target, value)| {
-                    // A value this version cannot read is no record at all.
-                    let state = parse(value.as_deref()?)?;
-                    Some(FleetRecord { target, state })
-                })
-                .collect())
-        })
-    }
-
-    fn claim_probe(&self, target: &str, hold: Duration) -> SharedFuture<'_, bool> {
-        let key = self.key("probe", target);
-        Box::pin(async move {
-            let mut set = redis::cmd("SET");
-            set.arg(&key)
-                .arg(&self.replica)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(hold));
-            let taken: Option<String> = self.run(set).await?;
-            if taken.is_some() {
-                return Ok(true);
-            }
-            let mut get = redis::cmd("GET");
-            get.arg(&key);
-            let holder: Option<String> = self.run(get).await?;
-            Ok(holder.as_deref() == Some(self.replica.as_str()))
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_read_back_and_unknown_values_are_no_record() {
-        assert_eq!(parse("recovered"), Some(FleetState::Recovered));
-        assert_eq!(
-            parse("open:1700000000000"),
-            Some(FleetState::Open {
-                until: UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-            })
-        );
-        assert_eq!(parse("open:soon"), None);
-        assert_eq!(parse("v2-something"), None);
-    }
-
-    #[test]
-    fn keys_carry_the_prefix_and_the_version() {
-        let store = RedisBreakers::new("redis://127.0.0.1:1/0")
-            .unwrap()
-            .prefix("fleet-a");
-        assert_eq!(
-            store.key("breaker", "gpt-4o@openai"),
-            "fleet-a:v1:breaker:gpt-4o@openai"
-        );
-        assert!(RedisBreakers::new("not a url").is_err());
-    }
-}
+pub use breakers::{ENDED_GRACE, RECOVERED_FOR};
+pub use learning::LEARNED_FOR;
 
 #[cfg(feature = "testing")]
 pub mod testing;

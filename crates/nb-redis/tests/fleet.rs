@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nb_client::health::CircuitState;
 use nb_client::{ChatRequest, EndpointConfig, NeuralBridge};
 use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
-use nb_redis::RedisBreakers;
+use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
 
 fn healthy() -> Scenario {
@@ -26,7 +26,7 @@ fn replica(mock: &MockServer, redis: &str, prefix: &str) -> NeuralBridge {
                 .models(["primary", "backup"]),
         )
         .fallback_models(["primary", "backup"])
-        .shared_breakers(RedisBreakers::new(redis).unwrap().prefix(prefix))
+        .shared_breakers(RedisStore::new(redis).unwrap().prefix(prefix))
         .build()
         .unwrap()
 }

@@ -88,7 +88,7 @@ struct File {
     state: Option<StateFile>,
 }
 
-/// Where a fleet of sidecars shares its breakers.
+/// Where a fleet of sidecars shares its breakers, rate limits and learning.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StateFile {
@@ -265,7 +265,7 @@ pub struct ServeConfig {
     pub(crate) catch_all: Option<String>,
     /// Prices by served model name (`[prices]`), for `nb_cost_usd_total`.
     pub(crate) prices: BTreeMap<String, Price>,
-    /// The Redis URL and key prefix the fleet's breakers are shared under (`[state]`).
+    /// The Redis URL and key prefix the fleet's breakers, rate limits and learning are shared under (`[state]`).
     pub(crate) shared_state: Option<(String, String)>,
     endpoint_names: HashSet<String>,
     builder_parts: BuilderParts,
@@ -512,7 +512,7 @@ impl ServeConfig {
 
         // [state]
         if let Some(state) = &file.state
-            && let Err(e) = nb_redis::RedisBreakers::new(&state.redis_url)
+            && let Err(e) = nb_redis::RedisStore::new(&state.redis_url)
         {
             p.add(format!("state.redis_url: not a Redis URL ({e})"));
         }

@@ -397,7 +397,7 @@ fn summary(config: &ServeConfig, bound: Option<SocketAddr>) -> String {
     if let Some((_, prefix)) = &config.shared_state {
         let _ = writeln!(
             out,
-            "  breakers shared with the fleet through Redis (prefix {prefix})"
+            "  breakers, rate limits and learning shared with the fleet through Redis (prefix {prefix})"
         );
     }
     out

@@ -234,6 +234,22 @@ impl Metrics {
             header(&mut out, name, "gauge", help);
             let _ = writeln!(out, "{name} {value}");
         }
+        if let Some((up, errors)) = load.shared_store {
+            header(
+                &mut out,
+                "nb_shared_store_up",
+                "gauge",
+                "1 while the fleet's shared store ([state]) answers; 0 while breakers, rate limits and learning run on this sidecar's own state.",
+            );
+            let _ = writeln!(out, "nb_shared_store_up {}", u8::from(up));
+            header(
+                &mut out,
+                "nb_shared_store_errors_total",
+                "counter",
+                "Calls to the fleet's shared store that failed or took longer than their bound.",
+            );
+            let _ = writeln!(out, "nb_shared_store_errors_total {errors}");
+        }
         out
     }
 }
@@ -244,6 +260,9 @@ pub(crate) struct Load {
     pub(crate) in_flight: usize,
     pub(crate) queued: usize,
     pub(crate) max_in_flight: usize,
+    /// With `[state]`: whether the shared store answered its last call,
+    /// and its failed calls so far.
+    pub(crate) shared_store: Option<(bool, u64)>,
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -340,6 +359,7 @@ mod tests {
                 in_flight: 1,
                 queued: 2,
                 max_in_flight: 8,
+                shared_store: Some((false, 3)),
             },
         );
         assert!(
@@ -367,6 +387,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("nb_queue_depth 2"), "{text}");
+        assert!(text.contains("nb_shared_store_up 0\n"), "{text}");
+        assert!(text.contains("nb_shared_store_errors_total 3\n"), "{text}");
         assert!(!text.contains("nb_cost_usd_total"), "no prices, no cost");
         let mut escaped = String::new();
         line(&mut escaped, "m", &["model"], &["a\"b\\c\nd"], 1);
@@ -394,6 +416,7 @@ mod tests {
             in_flight: 0,
             queued: 0,
             max_in_flight: 1,
+            shared_store: None,
         };
         let text = m.render(&[], load);
         assert!(

@@ -54,6 +54,7 @@ pub(crate) fn metrics(state: &State) -> Response<ResBody> {
         in_flight,
         queued,
         max_in_flight: state.config.max_in_flight,
+        shared_store: state.client.shared_store().map(|s| (s.reachable, s.errors)),
     };
     let text = state.metrics.render(&state.client.targets(), load);
     let mut r = Response::new(full(text));

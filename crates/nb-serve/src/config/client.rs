@@ -46,9 +46,9 @@ impl ServeConfig {
         }
         // The URL was checked when the file was read.
         if let Some((url, prefix)) = &self.shared_state
-            && let Ok(store) = nb_redis::RedisBreakers::new(url)
+            && let Ok(store) = nb_redis::RedisStore::new(url)
         {
-            b = b.shared_breakers(store.prefix(prefix));
+            b = b.shared_state(store.prefix(prefix));
         }
         for (category, policy) in parts.policies {
             b = b.policy(category, policy);

@@ -1,0 +1,132 @@
+//! Replicas of a client adding up what they learn in one Redis, against
+//! nb-mock on loopback, in real time with the shipped defaults.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
+
+use std::time::{Duration, SystemTime};
+
+use nb_client::ErrorCategory;
+use nb_client::health::{LearnState, MemoryStore};
+use nb_client::layers::learn::{CounterKind, FlywheelEngine, HourOfWeek, Outcome};
+use nb_client::{ChatRequest, EndpointConfig, NeuralBridge, NeuralBridgeBuilder};
+use nb_mock::{MockServer, ModelBehavior, Scenario};
+use nb_redis::RedisStore;
+use nb_redis::testing::RedisServer;
+
+fn replica(mock: &MockServer, redis: &str) -> NeuralBridgeBuilder {
+    NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("mock", mock.base_url())
+                .api_key("sk-fleet-0001")
+                .models(["primary", "backup"]),
+        )
+        .fallback_models(["primary", "backup"])
+        .shared_state(RedisStore::new(redis).unwrap().prefix("learn"))
+}
+
+/// Calls to `model` counted in the hour of the week we are in.
+fn calls_this_hour(state: &LearnState, model: &str) -> u32 {
+    let (week, hour) = this_week_and_hour();
+    state
+        .counters()
+        .into_iter()
+        .filter(|(c, _)| c.model == model && c.week == week && c.kind == CounterKind::Calls(hour))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn this_week_and_hour() -> (u32, HourOfWeek) {
+    let now = SystemTime::now();
+    let hours = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600;
+    // Weeks count from Monday 1969-12-29, 72 hours before the epoch.
+    (
+        u32::try_from((hours + 72) / 168).unwrap(),
+        HourOfWeek::of(now),
+    )
+}
+
+/// Three weeks of one call a minute to `primary`, rate-limited in the hour
+/// of the week we are in: a learned pattern, saved where a client loads it.
+fn taught() -> MemoryStore {
+    let store = MemoryStore::default();
+    let wall = SystemTime::now();
+    let hour = HourOfWeek::of(wall);
+    let teacher = FlywheelEngine::builder()
+        .store(store.clone(), "neuralbridge")
+        .build();
+    let minute = Duration::from_secs(60);
+    for m in 60..3 * 7 * 24 * 60 {
+        let at = wall - minute * m;
+        let latency = Duration::from_millis(300);
+        teacher.record(&if HourOfWeek::of(at) == hour {
+            Outcome::failure("primary", at, latency, ErrorCategory::RateLimit)
+        } else {
+            Outcome::success("primary", at, latency)
+        });
+    }
+    assert!(teacher.save().unwrap());
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_replicas_learn_adds_up_and_outlives_every_replica() {
+    let redis = RedisServer::start();
+    let mock = MockServer::start(
+        Scenario::builder()
+            .model(ModelBehavior::new("primary"))
+            .model(ModelBehavior::new("backup"))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // `a` knows a pattern from its state file; `b` knows nothing.
+    let a = replica(&mock, &redis.url())
+        .state_store(taught())
+        .build()
+        .unwrap();
+    let b = replica(&mock, &redis.url()).build().unwrap();
+    assert!(!a.learned_patterns().is_empty());
+    assert!(b.learned_patterns().is_empty());
+    // Let both make their first exchange, then each calls `backup` 4 times.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for r in [&a, &b] {
+        for _ in 0..4 {
+            let served = r
+                .chat()
+                .create(ChatRequest::new("backup").user_message("Hello"))
+                .await
+                .unwrap();
+            assert_eq!(served.served_by(), "backup");
+        }
+    }
+    // The next exchange is 10 s after the first.
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    let fleet_patterns = a.learned_patterns();
+    assert!(
+        !b.learned_patterns().is_empty(),
+        "b learned a's pattern from the fleet"
+    );
+    drop((a, b));
+
+    // Every replica restarted: the fleet still knows.
+    let c = replica(&mock, &redis.url()).build().unwrap();
+    let mut known = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !c.learned_patterns().is_empty() {
+            known = true;
+            break;
+        }
+    }
+    assert!(known, "the learned pattern outlives every replica");
+    assert_eq!(c.learned_patterns(), fleet_patterns);
+    assert_eq!(
+        calls_this_hour(&c.learned_state(), "backup"),
+        8,
+        "both replicas' calls add up"
+    );
+}
