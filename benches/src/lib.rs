@@ -23,18 +23,30 @@ pub fn latency_table(
     heading: &str,
     subject: &str,
     added_by: &str,
-    mut bare: Vec<Duration>,
+    bare: Vec<Duration>,
+    ours: Vec<Duration>,
+) -> String {
+    latency_table_against(heading, "bare hyper-util", subject, added_by, bare, ours)
+}
+
+/// [`latency_table`] against another baseline, named `baseline`.
+pub fn latency_table_against(
+    heading: &str,
+    baseline: &str,
+    subject: &str,
+    added_by: &str,
+    mut base: Vec<Duration>,
     mut ours: Vec<Duration>,
 ) -> String {
-    bare.sort_unstable();
+    base.sort_unstable();
     ours.sort_unstable();
     let us = |v: &[Duration], q| quantile(v, q).as_secs_f64() * 1e6;
-    let (b50, b99) = (us(&bare, 0.50), us(&bare, 0.99));
+    let (b50, b99) = (us(&base, 0.50), us(&base, 0.99));
     let (o50, o99) = (us(&ours, 0.50), us(&ours, 0.99));
     format!(
         "{heading} (µs):\n\n\
          | client | p50 | p99 |\n|---|---|---|\n\
-         | bare hyper-util (baseline) | {b50:.1} | {b99:.1} |\n\
+         | {baseline} (baseline) | {b50:.1} | {b99:.1} |\n\
          | {subject} | {o50:.1} | {o99:.1} |\n\
          | added by {added_by} | {:+.1} | {:+.1} |\n",
         o50 - b50,

@@ -21,13 +21,14 @@ use serde_json::Value;
 use crate::{cargo, workspace_root};
 
 /// Every bench target in `benches/Cargo.toml`, in the order they are run.
-pub(crate) const TARGETS: [&str; 6] = [
+pub(crate) const TARGETS: [&str; 7] = [
     "breaker",
     "diagnose",
     "route",
     "learn",
     "transport",
     "cascade",
+    "fleet",
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -49,6 +50,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         targets = TARGETS.to_vec();
     }
 
+    if targets.contains(&"fleet") {
+        // The fleet bench starts its own redis-server.
+        crate::services::ensure_redis()?;
+    }
     let started = SystemTime::now();
     let extra_dir = target_dir().join("nb-bench");
     fs::create_dir_all(&extra_dir).map_err(|e| format!("{}: {e}", extra_dir.display()))?;

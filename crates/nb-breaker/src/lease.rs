@@ -65,11 +65,15 @@ impl Lease {
             .max(MIN_WAIT_NS)
     }
 
+    /// Checks for `units`; a refusal counts them as asked for, so the
+    /// next lease grows with demand that never got as far as a request.
     #[inline]
     pub(crate) fn peek(&self, units: u64, now_ns: u64) -> Result<(), u64> {
         if !self.active.load(Ordering::Acquire) || self.held.load(Ordering::Relaxed) >= units {
             return Ok(());
         }
+        self.asked.fetch_add(units, Ordering::Relaxed);
+        self.largest.fetch_max(units, Ordering::Relaxed);
         Err(self.starve(now_ns))
     }
 
@@ -79,14 +83,18 @@ impl Lease {
         if !self.active.load(Ordering::Acquire) {
             return Ok(0);
         }
-        self.asked.fetch_add(units, Ordering::Relaxed);
-        self.largest.fetch_max(units, Ordering::Relaxed);
         match self
             .held
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
                 h.checked_sub(units)
             }) {
-            Ok(_) => Ok(units),
+            Ok(_) => {
+                self.asked.fetch_add(units, Ordering::Relaxed);
+                self.largest.fetch_max(units, Ordering::Relaxed);
+                Ok(units)
+            }
+            // The limiter checks every limit after a refusal, which
+            // counts this one as asked for.
             Err(_) => Err(self.starve(now_ns)),
         }
     }
@@ -158,17 +166,19 @@ mod tests {
         // Past the due time the wait is short but never zero.
         assert_eq!(lease.reserve(1, 500_000_000), Err(MIN_WAIT_NS));
         let need = lease.need();
+        // Two spent and a refused check (a refused request is counted by
+        // the limiter's check that follows it).
         assert_eq!(
             need,
             LeaseNeed {
-                asked: 4,
+                asked: 3,
                 largest: 1,
                 held: 0,
                 starved: true
             }
         );
-        // Asked 4 and went without: 8 wanted.
-        assert_eq!(need.want(RATE), 8);
+        // Asked 3 and went without: 6 wanted.
+        assert_eq!(need.want(RATE), 6);
         // The counters start again.
         assert_eq!(lease.need().asked, 0);
     }

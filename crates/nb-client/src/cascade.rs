@@ -749,6 +749,11 @@ async fn race<'a, A: Attempter>(
     }
 }
 
+/// The longest a call waits for a target to refill when every target of
+/// its chain is cooling down; a longer wait is the caller's to decide
+/// (`ErrorKind::CoolingDown` says how long).
+pub(crate) const SHORT_WAIT: Duration = Duration::from_secs(1);
+
 /// Runs attempts until one succeeds or the call must end.
 pub(crate) async fn run<A: Attempter>(
     inner: &Inner,
@@ -789,6 +794,17 @@ pub(crate) async fn run<A: Attempter>(
                         target,
                         drop_prefill: false,
                     });
+                    continue;
+                }
+                // Every target refills within a moment (a rate limit's
+                // next slot, a fleet's next lease): wait for it rather
+                // than fail, as resilience4j's rate limiter waits for a
+                // permit (its default: up to 5 s; ours: `SHORT_WAIT`).
+                Err(ErrorKind::CoolingDown { retry_in })
+                    if retry_in <= SHORT_WAIT && later(now, retry_in) < call.deadline =>
+                {
+                    let wait = retry_in.max(Duration::from_millis(1));
+                    tokio::time::sleep_until(later(now, wait).into()).await;
                     continue;
                 }
                 Err(kind) => return Err(call.error(kind)),
