@@ -23,26 +23,38 @@ pub struct LeaseNeed {
     pub held: u64,
     /// A request found the lease empty.
     pub starved: bool,
+    /// Units borrowed beyond the lease, to charge to the fleet.
+    pub owed: u64,
 }
 
 impl LeaseNeed {
     /// Units to lease now: enough for what was asked since the last lease
     /// (twice that if requests went without), at least the largest single
     /// ask and one unit, never more than the fleet's burst, less what is
-    /// held. An idle replica keeps one unit, so its next request does not
-    /// wait for a lease.
+    /// held, plus what was borrowed. An idle replica keeps one unit, so its
+    /// next request does not wait for a lease.
     pub fn want(&self, rate: LeaseRate) -> u64 {
         let mut level = self.asked.max(self.largest).max(1);
         if self.starved {
             level = level.saturating_mul(2);
         }
-        level.min(rate.burst.max(1)).saturating_sub(self.held)
+        level
+            .min(rate.burst.max(1))
+            .saturating_sub(self.held)
+            .saturating_add(self.owed)
     }
 }
 
 /// One kind's lease (requests or tokens). Inactive, it admits everything
 /// and the limiter's own limits rule alone: before the first lease, and
 /// while the store is away.
+///
+/// A lease sized to the last round runs dry when a burst follows a quiet
+/// spell. While the fleet had room at the last lease, the replica may then
+/// borrow up to its credit (a second of the limit) and the next lease
+/// charges the fleet for it: the burst is served where the caller asked,
+/// and the fleet's count stays whole. With no room at the last lease there
+/// is no credit, so a fleet at its limit is held to it.
 #[derive(Debug, Default)]
 pub(crate) struct Lease {
     active: AtomicBool,
@@ -50,6 +62,12 @@ pub(crate) struct Lease {
     asked: AtomicU64,
     largest: AtomicU64,
     starved: AtomicBool,
+    /// How far the replica may borrow now.
+    credit: AtomicU64,
+    /// The largest single ask ever seen: a credit is never smaller.
+    biggest: AtomicU64,
+    /// Units borrowed and not yet charged to the fleet.
+    owed: AtomicU64,
     /// When the fleet's next unit is due (epoch nanoseconds): the wait a
     /// starved request is told.
     next_ns: AtomicU64,
@@ -69,11 +87,14 @@ impl Lease {
     /// next lease grows with demand that never got as far as a request.
     #[inline]
     pub(crate) fn peek(&self, units: u64, now_ns: u64) -> Result<(), u64> {
-        if !self.active.load(Ordering::Acquire) || self.held.load(Ordering::Relaxed) >= units {
+        if !self.active.load(Ordering::Acquire)
+            || self.held.load(Ordering::Relaxed) >= units
+            || self.owed.load(Ordering::Relaxed).saturating_add(units)
+                <= self.credit.load(Ordering::Relaxed)
+        {
             return Ok(());
         }
-        self.asked.fetch_add(units, Ordering::Relaxed);
-        self.largest.fetch_max(units, Ordering::Relaxed);
+        self.count(units);
         Err(self.starve(now_ns))
     }
 
@@ -83,20 +104,42 @@ impl Lease {
         if !self.active.load(Ordering::Acquire) {
             return Ok(0);
         }
-        match self
+        let spent = self
             .held
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
                 h.checked_sub(units)
-            }) {
-            Ok(_) => {
-                self.asked.fetch_add(units, Ordering::Relaxed);
-                self.largest.fetch_max(units, Ordering::Relaxed);
+            })
+            .is_ok();
+        match spent || self.borrow(units) {
+            true => {
+                self.count(units);
                 Ok(units)
             }
             // The limiter checks every limit after a refusal, which
             // counts this one as asked for.
-            Err(_) => Err(self.starve(now_ns)),
+            false => Err(self.starve(now_ns)),
         }
+    }
+
+    fn count(&self, units: u64) {
+        self.asked.fetch_add(units, Ordering::Relaxed);
+        self.largest.fetch_max(units, Ordering::Relaxed);
+        self.biggest.fetch_max(units, Ordering::Relaxed);
+    }
+
+    pub(crate) fn biggest(&self) -> u64 {
+        self.biggest.load(Ordering::Relaxed)
+    }
+
+    /// Borrows `units` within the credit.
+    fn borrow(&self, units: u64) -> bool {
+        let credit = self.credit.load(Ordering::Relaxed);
+        self.owed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                let owed = o.checked_add(units)?;
+                (owed <= credit).then_some(owed)
+            })
+            .is_ok()
     }
 
     pub(crate) fn refund(&self, units: u64) {
@@ -112,15 +155,27 @@ impl Lease {
             largest: self.largest.swap(0, Ordering::Relaxed),
             held: self.held.load(Ordering::Relaxed),
             starved: self.starved.swap(false, Ordering::Relaxed),
+            owed: self.owed.load(Ordering::Relaxed),
         }
     }
 
-    /// Adds `granted` units; the fleet's next unit is due `next_in` after
-    /// `now_ns`. The first grant puts the lease in force.
-    pub(crate) fn grant(&self, granted: u64, next_in: Duration, now_ns: u64) {
-        self.held.fetch_add(granted, Ordering::Relaxed);
+    /// Adds `granted` units, less what they repay of what was borrowed.
+    /// A starved request is told to wait until the next lease or the
+    /// fleet's next unit (`retry_in` from `now_ns`). `credit` is how far
+    /// the replica may borrow until the next grant. The first grant puts
+    /// the lease in force.
+    pub(crate) fn grant(&self, granted: u64, credit: u64, retry_in: Duration, now_ns: u64) {
+        let mut repaid = 0;
+        let _ = self
+            .owed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                repaid = o.min(granted);
+                Some(o - repaid)
+            });
+        self.held.fetch_add(granted - repaid, Ordering::Relaxed);
+        self.credit.store(credit, Ordering::Relaxed);
         self.next_ns.store(
-            now_ns.saturating_add(duration_nanos(next_in)),
+            now_ns.saturating_add(duration_nanos(retry_in)),
             Ordering::Relaxed,
         );
         self.active.store(true, Ordering::Release);
@@ -130,6 +185,10 @@ impl Lease {
     /// limits rule) and returns the units held, to hand back.
     pub(crate) fn end(&self) -> u64 {
         self.active.store(false, Ordering::Release);
+        // A debt the fleet cannot be told of is forgiven: its own limits
+        // rule now.
+        self.owed.store(0, Ordering::Relaxed);
+        self.credit.store(0, Ordering::Relaxed);
         self.held.swap(0, Ordering::Relaxed)
     }
 
@@ -158,7 +217,7 @@ mod tests {
     #[test]
     fn a_granted_lease_is_spent_then_starves_until_the_next_unit() {
         let lease = Lease::default();
-        lease.grant(2, Duration::from_millis(100), 0);
+        lease.grant(2, 0, Duration::from_millis(100), 0);
         assert_eq!(lease.reserve(1, 0), Ok(1));
         assert_eq!(lease.reserve(1, 0), Ok(1));
         assert_eq!(lease.peek(1, 0), Err(100_000_000));
@@ -174,7 +233,8 @@ mod tests {
                 asked: 3,
                 largest: 1,
                 held: 0,
-                starved: true
+                starved: true,
+                owed: 0,
             }
         );
         // Asked 3 and went without: 6 wanted.
@@ -193,6 +253,7 @@ mod tests {
             largest: 1,
             held: 3,
             starved: true,
+            owed: 0,
         };
         assert_eq!(busy.want(RATE), 7);
         let big = LeaseNeed {
@@ -200,6 +261,7 @@ mod tests {
             largest: 4_000,
             held: 0,
             starved: false,
+            owed: 0,
         };
         let tokens = LeaseRate {
             per_minute: 60_000,
@@ -211,10 +273,40 @@ mod tests {
     #[test]
     fn ending_returns_what_is_held_and_admits_again() {
         let lease = Lease::default();
-        lease.grant(3, Duration::ZERO, 0);
+        lease.grant(3, 0, Duration::ZERO, 0);
         assert_eq!(lease.reserve(1, 0), Ok(1));
         assert_eq!(lease.end(), 2);
         assert!(!lease.is_active());
         assert_eq!(lease.reserve(100, 0), Ok(0));
+    }
+
+    #[test]
+    fn a_burst_after_a_quiet_spell_borrows_within_the_credit_and_the_next_lease_charges_it() {
+        let lease = Lease::default();
+        // The fleet had room: a credit of 10.
+        lease.grant(1, 10, Duration::from_millis(250), 0);
+        for _ in 0..11 {
+            assert!(lease.reserve(1, 0).is_ok());
+        }
+        assert!(lease.peek(1, 0).is_err());
+        assert!(lease.reserve(1, 0).is_err());
+        let need = lease.need();
+        assert_eq!(need.owed, 10);
+        // Eleven asked (and one refused check): the lease wants a burst,
+        // plus the ten it owes.
+        assert_eq!(need.want(RATE), 20);
+        // The fleet grants 14: ten repay the debt, four are held; no room
+        // is left, so no credit.
+        lease.grant(14, 0, Duration::from_millis(100), 0);
+        assert_eq!(lease.need().held, 4);
+        for _ in 0..4 {
+            assert!(lease.reserve(1, 0).is_ok());
+        }
+        assert_eq!(lease.reserve(1, 0), Err(100_000_000));
+        // A store that goes away forgives the debt with the lease.
+        lease.grant(0, 5, Duration::ZERO, 0);
+        assert!(lease.reserve(1, 0).is_ok());
+        assert_eq!(lease.end(), 0);
+        assert_eq!(lease.need().owed, 0);
     }
 }

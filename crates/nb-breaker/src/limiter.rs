@@ -505,13 +505,32 @@ impl RateLimiter {
         self.lease(kind).need()
     }
 
-    /// Adds a fleet's grant to the `kind` lease at `now`. From the first
-    /// grant on, a request is admitted only if the lease holds its cost, on
-    /// top of this limiter's own limits; a starved request is told to wait
-    /// `grant.next_in`.
-    pub fn lease_grant(&self, kind: LimitKind, grant: LeaseGrant, now: Instant) {
+    /// Adds a fleet's grant to the `kind` lease at `now`; the next lease
+    /// comes `next_lease` later. From the first grant on, a request is
+    /// admitted only if the lease holds its cost, on top of this limiter's
+    /// own limits. When the grant was whole (the fleet had room), the
+    /// replica may borrow up to a second of the limit (at least its
+    /// largest request) until the next lease, which charges it to the
+    /// fleet; a starved request is told to wait for the next lease or the
+    /// fleet's next unit, whichever is later.
+    pub fn lease_grant(
+        &self,
+        kind: LimitKind,
+        grant: LeaseGrant,
+        next_lease: Duration,
+        now: Instant,
+    ) {
         let now_ns = self.epoch.nanos(now);
-        self.lease(kind).grant(grant.granted, grant.next_in, now_ns);
+        let credit = match (grant.next_in.is_zero(), self.lease_rate(kind)) {
+            (true, Some(rate)) => {
+                let second = rate.per_minute.div_ceil(60);
+                second.max(self.lease(kind).biggest())
+            }
+            _ => 0,
+        };
+        let retry_in = grant.next_in.max(next_lease);
+        self.lease(kind)
+            .grant(grant.granted, credit, retry_in, now_ns);
     }
 
     /// Takes the `kind` lease out of force (the fleet's store is away):
@@ -622,8 +641,8 @@ mod tests {
             granted,
             next_in: S / 4,
         };
-        l.lease_grant(LimitKind::Requests, grant(1), t0);
-        l.lease_grant(LimitKind::Tokens, grant(150), t0);
+        l.lease_grant(LimitKind::Requests, grant(1), Duration::ZERO, t0);
+        l.lease_grant(LimitKind::Tokens, grant(150), Duration::ZERO, t0);
         assert!(l.try_acquire(100, t0).is_ok());
         // One request leased, one spent.
         assert_eq!(
@@ -633,7 +652,7 @@ mod tests {
                 limit: LimitKind::Requests
             })
         );
-        l.lease_grant(LimitKind::Requests, grant(5), t0);
+        l.lease_grant(LimitKind::Requests, grant(5), Duration::ZERO, t0);
         // 50 tokens left of the lease: a request of 60 is refused, and
         // charged to nothing.
         assert_eq!(
@@ -651,6 +670,37 @@ mod tests {
         assert_eq!(l.lease_end(LimitKind::Requests), 4);
         assert_eq!(l.lease_end(LimitKind::Tokens), 0);
         assert!(l.try_acquire(10, t0).is_ok());
+    }
+
+    #[test]
+    fn a_whole_grant_lends_a_second_of_the_limit_until_the_next_lease() {
+        let l = RateLimiter::new(RateLimits {
+            requests_per_minute: Some(600),
+            request_burst: Some(100),
+            ..RateLimits::default()
+        });
+        let t0 = Instant::now();
+        let whole = LeaseGrant {
+            granted: 2,
+            next_in: Duration::ZERO,
+        };
+        l.lease_grant(LimitKind::Requests, whole, S / 4, t0);
+        // Two held, ten (a second of 600 rpm) borrowed.
+        for i in 0..12 {
+            assert!(l.try_acquire(0, t0 + S / 120 * i).is_ok(), "{i}");
+        }
+        let refused = l.try_acquire(0, t0 + S / 10).unwrap_err();
+        // The next lease is due at 250 ms.
+        assert_eq!(refused.retry_after(), Some(S / 4 - S / 10));
+        assert_eq!(l.lease_need(LimitKind::Requests).owed, 10);
+        // A partial grant repays the debt first and lends nothing.
+        let partial = LeaseGrant {
+            granted: 12,
+            next_in: S / 10,
+        };
+        l.lease_grant(LimitKind::Requests, partial, S / 4, t0 + S * 2);
+        let need = l.lease_need(LimitKind::Requests);
+        assert_eq!((need.held, need.owed), (2, 0));
     }
 
     #[test]

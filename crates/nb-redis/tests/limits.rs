@@ -128,8 +128,9 @@ async fn a_retry_after_one_replica_meets_pauses_the_fleet() {
     let paused_at = Instant::now();
     let first = fleet[0].chat().create(ask()).await.unwrap();
     assert_eq!(first.served_by(), "backup");
-    // The next lease round tells the fleet.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // `a`'s next lease round tells the fleet, and the others' next round
+    // hears it: two rounds of 250 ms.
+    tokio::time::sleep(Duration::from_millis(600)).await;
 
     let before = mock.log().attempts("primary");
     while paused_at.elapsed() < Duration::from_millis(2_500) {

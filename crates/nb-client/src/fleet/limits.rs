@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use nb_breaker::{LeaseAsk, LeaseGrant, LimitKind, RejectReason, SharedLimits};
+use nb_breaker::{LeaseAsk, LimitKind, RejectReason, SharedLimits};
 
 use super::{Fleet, SYNC_EVERY, key};
 use crate::shared::Inner;
@@ -100,10 +100,7 @@ pub(super) async fn sync(
             let name = format!("{}:{}", key(t), kind_name(kind));
             match fleet.call(store.lease(&name, rate, ask)).await {
                 Some(grant) => {
-                    // The next lease is a round away at the soonest.
-                    let next_in = grant.next_in.max(SYNC_EVERY);
-                    t.limiter
-                        .lease_grant(kind, LeaseGrant { next_in, ..grant }, now());
+                    t.limiter.lease_grant(kind, grant, SYNC_EVERY, now());
                     s.refund[i] = 0;
                     if pause.is_some() {
                         s.paused_until = pause;
