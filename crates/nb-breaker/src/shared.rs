@@ -104,4 +104,12 @@ pub trait SharedLimits: Send + Sync + fmt::Debug {
     /// none, when the fleet has spent it), after handing back
     /// `ask.refund` and applying `ask.pause_until`.
     fn lease(&self, key: &str, rate: LeaseRate, ask: LeaseAsk) -> SharedFuture<'_, LeaseGrant>;
+
+    /// Records that the provider said to send `target` nothing until
+    /// `until` (a `Retry-After`, or rate-limit headers with nothing left),
+    /// whether or not it has a configured limit.
+    fn pause(&self, target: &str, until: SystemTime) -> SharedFuture<'_, ()>;
+
+    /// The pauses among `targets` that have not ended.
+    fn pauses(&self, targets: &[String]) -> SharedFuture<'_, Vec<(String, SystemTime)>>;
 }

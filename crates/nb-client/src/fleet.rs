@@ -19,7 +19,8 @@
 //!
 //! Every store call is bounded by [`STORE_TIMEOUT`]; a store that is down
 //! or slow leaves every replica on its own breakers and limits, logged once
-//! when it goes and once when it is back.
+//! when it goes and once when it is back, and is tried again after a wait
+//! that doubles up to [`RECONNECT_MAX`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,6 +47,10 @@ pub(crate) const STORE_TIMEOUT: Duration = Duration::from_millis(200);
 /// start, then on this beat): learned patterns are about hours of the
 /// week, so this is plenty.
 pub(crate) const LEARN_EVERY: Duration = Duration::from_secs(10);
+
+/// The longest a replica waits between two tries of a store that is away
+/// (the wait doubles from [`SYNC_EVERY`] up to this).
+pub(crate) const RECONNECT_MAX: Duration = Duration::from_secs(1);
 
 /// How long a replica that lost the probe waits for the winner's verdict
 /// before it may claim the next one.
@@ -143,6 +148,8 @@ async fn run(inner: Weak<Inner>) {
     let mut limits: HashMap<u32, limits::Seen> = HashMap::new();
     let mut learned = learning::Seen::default();
     let mut learned_at: Option<tokio::time::Instant> = None;
+    let mut backoff = SYNC_EVERY;
+    let mut retry_at: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(SYNC_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -154,6 +161,9 @@ async fn run(inner: Weak<Inner>) {
         let Some(fleet) = &inner.fleet else {
             return;
         };
+        if retry_at.is_some_and(|retry| at < retry) {
+            continue;
+        }
         let targets = inner.registry.targets();
         if let Some(store) = &fleet.stores.limits {
             limits::sync(&inner, fleet, &**store, &targets, &mut limits).await;
@@ -166,6 +176,15 @@ async fn run(inner: Weak<Inner>) {
         {
             learned_at = Some(at);
             learning::exchange(&inner, fleet, &**store, &mut learned).await;
+        }
+        // A store that is away is tried again after a wait that doubles,
+        // up to RECONNECT_MAX.
+        if fleet.reachable() {
+            backoff = SYNC_EVERY;
+            retry_at = None;
+        } else {
+            backoff = (backoff * 2).min(RECONNECT_MAX);
+            retry_at = Some(at + backoff);
         }
     }
 }

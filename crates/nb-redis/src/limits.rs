@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nb_breaker::{LeaseAsk, LeaseGrant, LeaseRate, SharedFuture, SharedLimits};
 
-use crate::RedisStore;
+use crate::{RedisStore, millis, unix_ms};
 
 /// How long a limit's key outlives its last lease (its arrival time is in
 /// the past by then, so the limit is idle and the key says nothing).
@@ -70,6 +70,42 @@ impl SharedLimits for RedisStore {
                 granted,
                 next_in: Duration::from_micros(next_in),
             })
+        })
+    }
+
+    fn pause(&self, target: &str, until: SystemTime) -> SharedFuture<'_, ()> {
+        let paused_for = until.duration_since(SystemTime::now()).unwrap_or_default();
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.key("pause", target))
+            .arg(unix_ms(until))
+            .arg("PX")
+            .arg(millis(paused_for));
+        Box::pin(async move { self.run::<()>(command).await })
+    }
+
+    fn pauses(&self, targets: &[String]) -> SharedFuture<'_, Vec<(String, SystemTime)>> {
+        let targets = targets.to_vec();
+        Box::pin(async move {
+            if targets.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut command = redis::cmd("MGET");
+            for target in &targets {
+                command.arg(self.key("pause", target));
+            }
+            let values: Vec<Option<String>> = self.run(command).await?;
+            let now = SystemTime::now();
+            Ok(targets
+                .into_iter()
+                .zip(values)
+                .filter_map(|(target, value)| {
+                    // A value this version cannot read is no pause.
+                    let ms: u64 = value?.parse().ok()?;
+                    let until = UNIX_EPOCH + Duration::from_millis(ms);
+                    (until > now).then_some((target, until))
+                })
+                .collect())
         })
     }
 }

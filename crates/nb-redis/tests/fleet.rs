@@ -5,18 +5,13 @@
 use std::time::{Duration, Instant};
 
 use nb_client::health::CircuitState;
-use nb_client::{ChatRequest, EndpointConfig, NeuralBridge};
-use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
+use nb_client::{EndpointConfig, NeuralBridge};
+use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
 
-fn healthy() -> Scenario {
-    Scenario::builder()
-        .model(ModelBehavior::new("primary"))
-        .model(ModelBehavior::new("backup"))
-        .build()
-        .unwrap()
-}
+mod support;
+use support::{ask, healthy, within};
 
 fn replica(mock: &MockServer, redis: &str, prefix: &str) -> NeuralBridge {
     NeuralBridge::builder()
@@ -38,22 +33,6 @@ fn primary(client: &NeuralBridge) -> CircuitState {
         .find(|t| t.model == "primary")
         .unwrap()
         .breaker
-}
-
-fn ask() -> ChatRequest {
-    ChatRequest::new("primary").user_message("Hello")
-}
-
-/// Waits up to `limit` for `done`, polling; returns how long it took.
-async fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return Some(start.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    done().then(|| start.elapsed())
 }
 
 /// Opens the primary's breaker on `client` by calling through an outage.

@@ -8,9 +8,12 @@ use nb_client::ErrorCategory;
 use nb_client::health::{LearnState, MemoryStore};
 use nb_client::layers::learn::{CounterKind, FlywheelEngine, HourOfWeek, Outcome};
 use nb_client::{ChatRequest, EndpointConfig, NeuralBridge, NeuralBridgeBuilder};
-use nb_mock::{MockServer, ModelBehavior, Scenario};
+use nb_mock::MockServer;
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
+
+mod support;
+use support::healthy;
 
 fn replica(mock: &MockServer, redis: &str) -> NeuralBridgeBuilder {
     NeuralBridge::builder()
@@ -74,15 +77,7 @@ fn taught() -> MemoryStore {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_replicas_learn_adds_up_and_outlives_every_replica() {
     let redis = RedisServer::start();
-    let mock = MockServer::start(
-        Scenario::builder()
-            .model(ModelBehavior::new("primary"))
-            .model(ModelBehavior::new("backup"))
-            .build()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let mock = MockServer::start(healthy()).await.unwrap();
     // `a` knows a pattern from its state file; `b` knows nothing.
     let a = replica(&mock, &redis.url())
         .state_store(taught())

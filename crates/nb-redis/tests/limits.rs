@@ -7,18 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nb_client::policy::RateLimits;
-use nb_client::{ChatRequest, EndpointConfig, NeuralBridge};
-use nb_mock::{Fault, MockServer, ModelBehavior, Scenario, ScenarioRule};
+use nb_client::{EndpointConfig, NeuralBridge};
+use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
 
-fn healthy() -> Scenario {
-    Scenario::builder()
-        .model(ModelBehavior::new("primary"))
-        .model(ModelBehavior::new("backup"))
-        .build()
-        .unwrap()
-}
+mod support;
+use support::{ask, healthy};
 
 /// A replica whose primary is held to 600 requests per minute (the
 /// default burst: a second's worth), with an unlimited backup.
@@ -42,10 +37,6 @@ fn replica(mock: &MockServer, redis: &str, prefix: &str) -> NeuralBridge {
         .shared_state(RedisStore::new(redis).unwrap().prefix(prefix))
         .build()
         .unwrap()
-}
-
-fn ask() -> ChatRequest {
-    ChatRequest::new("primary").user_message("Hello")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,6 +137,53 @@ async fn a_retry_after_one_replica_meets_pauses_the_fleet() {
     );
 
     // The pause ends for the whole fleet.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    for r in &fleet[1..] {
+        assert_eq!(r.chat().create(ask()).await.unwrap().served_by(), "primary");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_pauses_the_fleet_on_a_model_with_no_configured_limit_too() {
+    let redis = RedisServer::start();
+    let mock = MockServer::start(healthy()).await.unwrap();
+    let fleet: Vec<NeuralBridge> = (0..3)
+        .map(|_| {
+            NeuralBridge::builder()
+                .endpoint(
+                    EndpointConfig::openai_compatible("mock", mock.base_url())
+                        .api_key("sk-fleet-0001")
+                        .models(["primary", "backup"]),
+                )
+                .fallback_models(["primary", "backup"])
+                .shared_state(RedisStore::new(&redis.url()).unwrap().prefix("unlimited"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    mock.set_model(
+        ModelBehavior::new("primary")
+            .rule(ScenarioRule::new(Fault::rate_limit_after(3)).attempts(1..=1)),
+    )
+    .unwrap();
+    let paused_at = Instant::now();
+    assert_eq!(
+        fleet[0].chat().create(ask()).await.unwrap().served_by(),
+        "backup"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = mock.log().attempts("primary");
+    while paused_at.elapsed() < Duration::from_millis(2_500) {
+        for r in &fleet[1..] {
+            assert_eq!(r.chat().create(ask()).await.unwrap().served_by(), "backup");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        mock.log().attempts("primary"),
+        before,
+        "the others sent the paused model nothing"
+    );
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     for r in &fleet[1..] {
         assert_eq!(r.chat().create(ask()).await.unwrap().served_by(), "primary");

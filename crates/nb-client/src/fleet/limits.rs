@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use nb_breaker::{LeaseAsk, LimitKind, RejectReason, SharedLimits};
+use nb_breaker::{LeaseAsk, LimitKind, ObservedLimits, RejectReason, SharedLimits};
 
 use super::{Fleet, SYNC_EVERY, key};
 use crate::shared::Inner;
@@ -58,43 +58,46 @@ pub(super) async fn sync(
     targets: &[TargetId],
     seen: &mut HashMap<u32, Seen>,
 ) {
-    // Gone since the last round (a breaker call may have found out): the
-    // leases end before any is spent against a store that is away.
     let mut away = false;
-    let gone = !fleet.reachable();
+
+    // A provider's pause is news once, and again only when it grows.
     for t in targets {
-        if t.limiter.lease_rate(LimitKind::Requests).is_none()
-            && t.limiter.lease_rate(LimitKind::Tokens).is_none()
+        let s = seen.entry(t.id).or_default();
+        let Some(until) = pause(inner, t) else {
+            continue;
+        };
+        if away
+            || s.paused_until
+                .is_some_and(|told| until <= told + Duration::from_secs(1))
         {
             continue;
         }
-        let s = seen.entry(t.id).or_default();
-        // A pause is news once, and again only when it grows.
-        let pause = pause(inner, t).filter(|until| {
-            s.paused_until
-                .is_none_or(|told| *until > told + Duration::from_secs(1))
-        });
+        match fleet.call(store.pause(&key(t), until)).await {
+            Some(()) => s.paused_until = Some(until),
+            None => away = true,
+        }
+    }
+
+    for t in targets {
+        let Some(s) = seen.get_mut(&t.id) else {
+            continue;
+        };
         for kind in KINDS {
             let Some(rate) = t.limiter.lease_rate(kind) else {
                 continue;
             };
             let i = kind_index(kind);
-            if gone {
-                s.refund[i] += t.limiter.lease_end(kind);
-            }
             if away {
-                // The store failed this round: every lease ends, and the
-                // limiter's own limits rule until it is back.
-                s.refund[i] += t.limiter.lease_end(kind);
-                continue;
+                break;
             }
             let need = t.limiter.lease_need(kind);
+            let wall = inner.wall(now());
             let ask = LeaseAsk {
                 want: need.want(rate),
                 refund: s.refund[i],
-                pause_until: pause,
+                pause_until: s.paused_until.filter(|until| *until > wall),
             };
-            if ask.want == 0 && ask.refund == 0 && pause.is_none() && t.limiter.is_leased(kind) {
+            if ask.want == 0 && ask.refund == 0 && t.limiter.is_leased(kind) {
                 continue;
             }
             let name = format!("{}:{}", key(t), kind_name(kind));
@@ -102,15 +105,50 @@ pub(super) async fn sync(
                 Some(grant) => {
                     t.limiter.lease_grant(kind, grant, SYNC_EVERY, now());
                     s.refund[i] = 0;
-                    if pause.is_some() {
-                        s.paused_until = pause;
-                    }
                 }
-                None => {
-                    s.refund[i] += t.limiter.lease_end(kind);
-                    away = true;
-                }
+                None => away = true,
             }
         }
+    }
+    // The store is away (this round found out, or an earlier call did and
+    // nothing here tried it since): every lease ends, and the limiters' own
+    // limits rule until it is back. What they held is handed back then.
+    if away || !fleet.reachable() {
+        for t in targets {
+            let s = seen.entry(t.id).or_default();
+            for kind in KINDS {
+                s.refund[kind_index(kind)] += t.limiter.lease_end(kind);
+            }
+        }
+        return;
+    }
+
+    // The fleet's pauses: a target another replica was told to leave alone
+    // gets nothing from here either, until the pause ends.
+    let keys: Vec<String> = targets.iter().map(key).collect();
+    let Some(pauses) = fleet.call(store.pauses(&keys)).await else {
+        return;
+    };
+    let now = now();
+    let wall = inner.wall(now);
+    for (name, until) in pauses {
+        let Some(t) = targets.iter().find(|t| key(t) == name) else {
+            continue;
+        };
+        let Some(remaining) = until.duration_since(wall).ok() else {
+            continue;
+        };
+        let known = t.limiter.exhausted_for(now).unwrap_or_default();
+        if remaining > known + Duration::from_millis(100) {
+            let paused = ObservedLimits {
+                remaining_requests: Some(0),
+                reset_requests: Some(remaining),
+                ..ObservedLimits::default()
+            };
+            t.limiter.observe(paused, now);
+        }
+        let s = seen.entry(t.id).or_default();
+        // Adopted, not news: this replica does not tell it again.
+        s.paused_until = s.paused_until.max(Some(until));
     }
 }

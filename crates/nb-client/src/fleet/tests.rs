@@ -21,6 +21,8 @@ struct Memory {
     records: Arc<Mutex<HashMap<String, FleetState>>>,
     probes: Arc<Mutex<HashMap<String, (usize, tokio::time::Instant)>>>,
     down: Arc<AtomicBool>,
+    /// Every call, answered or not.
+    calls: Arc<AtomicUsize>,
     id: usize,
 }
 
@@ -30,6 +32,8 @@ impl Memory {
     }
 
     fn answer<T: Send + 'static>(&self, value: impl FnOnce() -> T) -> SharedFuture<'_, T> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = if self.down.load(std::sync::atomic::Ordering::Relaxed) {
             Err(SharedError::new("down"))
         } else {
@@ -257,14 +261,54 @@ async fn a_store_that_is_down_leaves_every_replica_on_its_own_breakers() {
             > 0
     );
 
-    // Back: `a` offers its open again and `b` takes it, still in force.
+    // Back: within the longest wait between tries and a round, `a` offers
+    // its open again and `b` takes it, still in force.
     store
         .down
         .store(false, std::sync::atomic::Ordering::Relaxed);
-    run_for(Duration::from_millis(500)).await;
+    run_for(super::RECONNECT_MAX + Duration::from_millis(300)).await;
     assert_eq!(primary_state(&b), CircuitState::Open, "resynchronised");
     assert_eq!(
         b.chat().create(request()).await.unwrap().served_by(),
         "backup"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_is_away_is_tried_again_after_a_doubling_wait_and_reported() {
+    let store = Memory::default();
+    let transport = provider(
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let client = replica(&store, 0, &transport);
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "primary"
+    );
+    run_for(Duration::from_millis(600)).await;
+    let status = client.shared_store().unwrap();
+    assert!(status.reachable && status.errors == 0, "{status:?}");
+
+    store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+    let before = store.calls.load(std::sync::atomic::Ordering::Relaxed);
+    run_for(Duration::from_secs(10)).await;
+    let tries = store.calls.load(std::sync::atomic::Ordering::Relaxed) - before;
+    // 250 ms, 500 ms, then every second: about a dozen tries, not the 40
+    // rounds of 250 ms.
+    assert!((8..=14).contains(&tries), "{tries} tries in 10 s");
+    let status = client.shared_store().unwrap();
+    assert!(!status.reachable, "{status:?}");
+    assert_eq!(status.errors, u64::try_from(tries).unwrap());
+    // Requests never wait on it.
+    assert_eq!(
+        client.chat().create(request()).await.unwrap().served_by(),
+        "primary"
+    );
+
+    store
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    run_for(Duration::from_millis(1_100)).await;
+    assert!(client.shared_store().unwrap().reachable);
 }
