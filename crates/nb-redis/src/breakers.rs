@@ -52,14 +52,7 @@ impl SharedBreakers for RedisStore {
     fn states(&self, targets: &[String]) -> SharedFuture<'_, Vec<FleetRecord>> {
         let targets = targets.to_vec();
         Box::pin(async move {
-            if targets.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut command = redis::cmd("MGET");
-            for target in &targets {
-                command.arg(self.key("breaker", target));
-            }
-            let values: Vec<Option<String>> = self.run(command).await?;
+            let values = self.values("breaker", &targets).await?;
             Ok(targets
                 .into_iter()
                 .zip(values)

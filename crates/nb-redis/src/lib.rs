@@ -120,6 +120,23 @@ impl RedisStore {
         self.checked(result).await
     }
 
+    /// The values of `kind`'s keys for `targets`, in order (`None` where
+    /// there is none).
+    pub(crate) async fn values(
+        &self,
+        kind: &str,
+        targets: &[String],
+    ) -> Result<Vec<Option<String>>, SharedError> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut command = redis::cmd("MGET");
+        for target in targets {
+            command.arg(self.key(kind, target));
+        }
+        self.run(command).await
+    }
+
     /// Runs `pipeline` (atomically if it says so), like [`run`](Self::run).
     pub(crate) async fn run_pipeline<T: redis::FromRedisValue>(
         &self,

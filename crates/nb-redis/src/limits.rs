@@ -87,14 +87,7 @@ impl SharedLimits for RedisStore {
     fn pauses(&self, targets: &[String]) -> SharedFuture<'_, Vec<(String, SystemTime)>> {
         let targets = targets.to_vec();
         Box::pin(async move {
-            if targets.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut command = redis::cmd("MGET");
-            for target in &targets {
-                command.arg(self.key("pause", target));
-            }
-            let values: Vec<Option<String>> = self.run(command).await?;
+            let values = self.values("pause", &targets).await?;
             let now = SystemTime::now();
             Ok(targets
                 .into_iter()

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use nb_client::NeuralBridge;
 use nb_client::health::CircuitState;
-use nb_client::{EndpointConfig, NeuralBridge};
 use nb_mock::{Fault, MockServer, ModelBehavior, ScenarioRule};
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
@@ -14,13 +14,7 @@ mod support;
 use support::{ask, healthy, within};
 
 fn replica(mock: &MockServer, redis: &str, prefix: &str) -> NeuralBridge {
-    NeuralBridge::builder()
-        .endpoint(
-            EndpointConfig::openai_compatible("mock", mock.base_url())
-                .api_key("sk-fleet-0001")
-                .models(["primary", "backup"]),
-        )
-        .fallback_models(["primary", "backup"])
+    support::replica(mock)
         .shared_breakers(RedisStore::new(redis).unwrap().prefix(prefix))
         .build()
         .unwrap()

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use nb_client::ErrorCategory;
 use nb_client::health::{LearnState, MemoryStore};
 use nb_client::layers::learn::{CounterKind, FlywheelEngine, HourOfWeek, Outcome};
-use nb_client::{ChatRequest, EndpointConfig, NeuralBridge, NeuralBridgeBuilder};
+use nb_client::{ChatRequest, NeuralBridgeBuilder};
 use nb_mock::MockServer;
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
@@ -16,14 +16,7 @@ mod support;
 use support::healthy;
 
 fn replica(mock: &MockServer, redis: &str) -> NeuralBridgeBuilder {
-    NeuralBridge::builder()
-        .endpoint(
-            EndpointConfig::openai_compatible("mock", mock.base_url())
-                .api_key("sk-fleet-0001")
-                .models(["primary", "backup"]),
-        )
-        .fallback_models(["primary", "backup"])
-        .shared_state(RedisStore::new(redis).unwrap().prefix("learn"))
+    support::replica(mock).shared_state(RedisStore::new(redis).unwrap().prefix("learn"))
 }
 
 /// Calls to `model` counted in the hour of the week we are in.

@@ -149,13 +149,7 @@ async fn a_retry_after_pauses_the_fleet_on_a_model_with_no_configured_limit_too(
     let mock = MockServer::start(healthy()).await.unwrap();
     let fleet: Vec<NeuralBridge> = (0..3)
         .map(|_| {
-            NeuralBridge::builder()
-                .endpoint(
-                    EndpointConfig::openai_compatible("mock", mock.base_url())
-                        .api_key("sk-fleet-0001")
-                        .models(["primary", "backup"]),
-                )
-                .fallback_models(["primary", "backup"])
+            support::replica(&mock)
                 .shared_state(RedisStore::new(&redis.url()).unwrap().prefix("unlimited"))
                 .build()
                 .unwrap()

@@ -1,11 +1,11 @@
-//! What the fleet tests share: a healthy primary and backup on nb-mock, the
-//! request they send, and a poll with a time limit.
+//! What the fleet tests share: a healthy primary and backup on nb-mock, a
+//! replica calling them, the request it sends, and a poll with a time limit.
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it
 
 use std::time::{Duration, Instant};
 
-use nb_client::ChatRequest;
-use nb_mock::{ModelBehavior, Scenario};
+use nb_client::{ChatRequest, EndpointConfig, NeuralBridge, NeuralBridgeBuilder};
+use nb_mock::{MockServer, ModelBehavior, Scenario};
 
 /// A healthy `primary` and `backup`.
 pub(crate) fn healthy() -> Scenario {
@@ -14,6 +14,18 @@ pub(crate) fn healthy() -> Scenario {
         .model(ModelBehavior::new("backup"))
         .build()
         .unwrap()
+}
+
+/// A replica calling `mock`'s `primary`, falling back to `backup`; each
+/// test adds what it shares.
+pub(crate) fn replica(mock: &MockServer) -> NeuralBridgeBuilder {
+    NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("mock", mock.base_url())
+                .api_key("sk-fleet-0001")
+                .models(["primary", "backup"]),
+        )
+        .fallback_models(["primary", "backup"])
 }
 
 /// A request for `primary`.
