@@ -55,6 +55,10 @@ async fn primary_breaker(s: &Sidecar) -> String {
         .unwrap_or_default()
 }
 
+async fn metrics(s: &Sidecar) -> String {
+    String::from_utf8(s.get("/metrics", None).await.body.to_vec()).unwrap()
+}
+
 #[tokio::test]
 async fn an_outage_one_sidecar_meets_opens_the_breaker_of_every_sidecar() {
     let redis = RedisServer::start();
@@ -102,5 +106,13 @@ async fn an_outage_one_sidecar_meets_opens_the_breaker_of_every_sidecar() {
         );
     }
     assert_eq!(server.log().attempts("primary"), before);
+
+    // The store answers, and the metrics say so; once it is gone they say
+    // that too.
+    assert!(metrics(&fleet[1]).await.contains("nb_shared_store_up 1\n"));
     drop(redis);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let text = metrics(&fleet[1]).await;
+    assert!(text.contains("nb_shared_store_up 0\n"), "{text}");
+    assert!(!text.contains("nb_shared_store_errors_total 0\n"), "{text}");
 }
