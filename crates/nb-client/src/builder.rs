@@ -656,6 +656,7 @@ impl NeuralBridgeBuilder {
             seed: self.seed,
             calls: AtomicU64::new(0),
             fleet: crate::fleet::Fleet::new(self.shared),
+            schemas: crate::guard::compiled::Cache::default(),
         };
         let inner = Arc::new(inner);
         if inner.fleet.is_some() {

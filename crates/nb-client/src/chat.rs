@@ -14,7 +14,10 @@ use crate::client::NeuralBridge;
 use crate::degrade;
 use crate::error::Error;
 use crate::exchange::send_whole;
-use crate::failure::{AttemptError, body_failure, malformed, refusal, transport_failure};
+use crate::failure::{
+    AttemptError, body_failure, malformed, refusal, schema_violation, transport_failure,
+};
+use crate::guard::Guard;
 use crate::observe;
 use crate::request::{BodyError, ChatRequest, LastBody, cost, encode, format, serialize};
 use crate::response::{ChatResponse, upstream};
@@ -90,6 +93,7 @@ impl<'a> Chat<'a> {
 struct Create {
     request: ChatRequest,
     body: LastBody,
+    guard: Option<Guard>,
 }
 
 impl Create {
@@ -121,9 +125,10 @@ impl Create {
                     .native_request(ctx.api_key(), body, false)
                     .map_err(|e| transport_failure(inner, &target, &e))
             });
+        let guard = self.guard.clone();
         Box::pin(async move {
             let (parts, body) = send_whole(inner, &ctx, request?).await?;
-            validate(inner, &ctx.target, &parts.headers, &body)
+            validate(inner, guard.as_ref(), &ctx.target, &parts.headers, &body)
                 .map(|completion| (completion, upstream(&parts.headers)))
         })
     }
@@ -164,9 +169,11 @@ fn looks_like_html(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 /// Parses and validates a 2xx body: broken JSON, an HTML page, no choices,
-/// or the user's validator saying no make it a malformed response.
+/// an answer off the request's schema, or the user's validator saying no
+/// make it a malformed response.
 fn validate(
     inner: &Inner,
+    guard: Option<&Guard>,
     target: &crate::target::TargetId,
     headers: &HeaderMap,
     body: &[u8],
@@ -191,6 +198,12 @@ fn validate(
             "the completion has no choices",
         ));
     }
+    if let Some(guard) = guard
+        && let Err(reason) = guard.check(&completion)
+    {
+        let diagnosis = schema_violation(inner, target, headers, body, &reason);
+        return Err(AttemptError::diagnosed(diagnosis, false));
+    }
     if let Some(validator) = &inner.validator
         && let Err(reason) = validator(&completion)
     {
@@ -209,9 +222,11 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
     request.stream_options = None;
     let cost = cost(&chain, &request);
     let mut call = CallState::new(chain, inner.settings.deadline, cost);
+    let guard = Guard::for_request(&request, &inner.schemas);
     let mut create = Create {
         request,
         body: LastBody::default(),
+        guard,
     };
     // The degradation cache keys requests by their body as sent, before any
     // model is swapped in; that body is also the first attempt's when the

@@ -31,6 +31,14 @@ pub enum ErrorKind {
         /// The content delivered before the failure.
         partial: String,
     },
+    /// A streamed answer reached its end but failed the request's schema
+    /// (see the `schema` feature) or the client's validator after its
+    /// content had reached the caller; `partial` is the answer as
+    /// delivered. Never reported complete, whatever the stream policy.
+    AnswerRejected {
+        /// The content delivered.
+        partial: String,
+    },
     /// The client or the request is misconfigured (an unknown endpoint in a
     /// model name, a key that cannot go in a header).
     Config {
@@ -57,6 +65,7 @@ impl ErrorKind {
             Self::CoolingDown { .. } => "cooling_down",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::StreamInterrupted { .. } => "stream_interrupted",
+            Self::AnswerRejected { .. } => "answer_rejected",
             Self::Config { .. } => "config",
             Self::LocalResource { .. } => "local_resource",
         }
@@ -182,10 +191,13 @@ impl Error {
         self.inner.kind == ErrorKind::Aborted
     }
 
-    /// The partial text of an interrupted stream.
+    /// The partial text of an interrupted stream, or the delivered text of
+    /// a rejected one.
     pub fn partial(&self) -> Option<&str> {
         match &self.inner.kind {
-            ErrorKind::StreamInterrupted { partial } => Some(partial),
+            ErrorKind::StreamInterrupted { partial } | ErrorKind::AnswerRejected { partial } => {
+                Some(partial)
+            }
             _ => None,
         }
     }
@@ -219,6 +231,11 @@ impl fmt::Display for Error {
             ErrorKind::StreamInterrupted { partial } => write!(
                 f,
                 "the stream was interrupted after {} bytes of content",
+                partial.len()
+            )?,
+            ErrorKind::AnswerRejected { partial } => write!(
+                f,
+                "the streamed answer was rejected after {} bytes of content",
                 partial.len()
             )?,
             ErrorKind::Config { reason } => return write!(f, "configuration error: {reason}"),

@@ -74,12 +74,40 @@ pub(crate) fn malformed(
     body: &[u8],
     reason: &str,
 ) -> AttemptError {
+    AttemptError::diagnosed(
+        malformed_diagnosis(inner, target, headers, body, reason),
+        false,
+    )
+}
+
+/// The diagnosis of a malformed 2xx answer (`body`, with `headers`).
+pub(crate) fn malformed_diagnosis(
+    inner: &Inner,
+    target: &TargetId,
+    headers: &HeaderMap,
+    body: &[u8],
+    reason: &str,
+) -> Diagnosis {
     let failure = in_context(
         Failure::malformed(body, reason)
             .headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))),
         target,
     );
-    AttemptError::diagnosed(inner.diagnose(&failure), false)
+    inner.diagnose(&failure)
+}
+
+/// A 2xx answer whose JSON does not follow the request's schema: a
+/// malformed response of the `schema_violation` sub-category.
+pub(crate) fn schema_violation(
+    inner: &Inner,
+    target: &TargetId,
+    headers: &HeaderMap,
+    body: &[u8],
+    reason: &str,
+) -> Diagnosis {
+    let mut diagnosis = malformed_diagnosis(inner, target, headers, body, reason);
+    diagnosis.sub_category = std::borrow::Cow::Borrowed(crate::guard::SCHEMA_VIOLATION);
+    diagnosis
 }
 
 /// A timeout our own timer measured.

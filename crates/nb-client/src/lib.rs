@@ -179,6 +179,9 @@ mod error;
 mod exchange;
 mod failure;
 mod fleet;
+mod guard;
+
+pub use guard::SCHEMA_VIOLATION;
 mod heal;
 pub mod health;
 mod observe;

@@ -72,6 +72,8 @@ pub(crate) struct Inner {
     pub(crate) calls: AtomicU64,
     /// The fleet whose breakers this client shares, if any.
     pub(crate) fleet: Option<crate::fleet::Fleet>,
+    /// Compiled response schemas (the `schema` feature).
+    pub(crate) schemas: crate::guard::compiled::Cache,
 }
 
 impl fmt::Debug for Inner {

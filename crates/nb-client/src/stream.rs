@@ -13,9 +13,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use nb_diagnose::{Diagnosis, ErrorCategory, TimeoutPhase};
+use nb_transport::wire::{Extra, FunctionCall, ToolCall};
 use nb_transport::{
-    ChatCompletionChunk, ChunkEvent, EndpointKind, FinishReason, Message, RequestOptions,
-    StreamError, Timeouts, TransportErrorKind, Usage,
+    ChatCompletion, ChatCompletionChunk, ChunkEvent, EndpointKind, FinishReason, Message,
+    RequestOptions, StreamError, Timeouts, TransportErrorKind, Usage,
 };
 use tracing::{Instrument, Span};
 
@@ -26,8 +27,10 @@ use crate::degrade;
 use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
 use crate::failure::{
-    AttemptError, body_failure, interrupted, malformed, own_timeout, refusal, transport_failure,
+    AttemptError, body_failure, interrupted, malformed, malformed_diagnosis, own_timeout, refusal,
+    schema_violation, transport_failure,
 };
+use crate::guard::Guard;
 use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{FallbackRule, StreamPolicy};
@@ -492,6 +495,11 @@ struct StreamState {
     /// Why the serving stream broke, while a continuation is under way.
     interruption: Option<Diagnosis>,
     text: String,
+    /// The tool calls of the answer so far, by index: name and arguments.
+    tool_calls: Vec<(String, String)>,
+    /// The request's schema guard, checked with the validator on the
+    /// complete answer.
+    guard: Option<Guard>,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
     malformed: u32,
@@ -582,6 +590,7 @@ impl StreamState {
         cache_key: Option<u64>,
         span: Span,
     ) -> Self {
+        let guard = Guard::for_request(&request, &inner.schemas);
         Self {
             started: (!span.is_disabled()).then_some(call.started),
             inner,
@@ -592,6 +601,8 @@ impl StreamState {
             restart: None,
             interruption: None,
             text: String::new(),
+            tool_calls: Vec::new(),
+            guard,
             usage: None,
             finish_reason: None,
             malformed,
@@ -642,6 +653,24 @@ impl StreamState {
         if let Some(text) = chunk.content() {
             self.text.push_str(text);
         }
+        let deltas = chunk.choices.iter().filter(|c| c.index == 0);
+        for call in deltas.flat_map(|c| c.delta.tool_calls.iter().flatten()) {
+            let Ok(i) = usize::try_from(call.index) else {
+                continue;
+            };
+            // An index far past the calls so far is not a call to keep.
+            if i > self.tool_calls.len() + 64 {
+                continue;
+            }
+            if self.tool_calls.len() <= i {
+                self.tool_calls.resize_with(i + 1, Default::default);
+            }
+            if let Some(f) = &call.function {
+                let (name, arguments) = &mut self.tool_calls[i];
+                name.push_str(f.name.as_deref().unwrap_or_default());
+                arguments.push_str(f.arguments.as_deref().unwrap_or_default());
+            }
+        }
         if let Some(usage) = &chunk.usage {
             self.usage = Some(usage.clone());
         }
@@ -691,7 +720,7 @@ impl StreamState {
                 settings.idle_timeout
             };
             let diagnosis = match tokio::time::timeout(wait, current.stream.next()).await {
-                Err(_elapsed) if complete => return Some(Ok(self.complete())),
+                Err(_elapsed) if complete => return Some(self.complete()),
                 Err(_elapsed) => interrupted(
                     &self.inner,
                     &current.lease.target,
@@ -704,7 +733,7 @@ impl StreamState {
                     self.absorb(&chunk);
                     return Some(Ok(StreamEvent::Chunk(chunk)));
                 }
-                Ok(Some(Ok(ChunkEvent::Done)) | None) => return Some(Ok(self.complete())),
+                Ok(Some(Ok(ChunkEvent::Done)) | None) => return Some(self.complete()),
                 Ok(Some(Err(e))) => match problem(&self.inner, &current.lease.target, e, true) {
                     Problem::Skip => {
                         self.malformed += 1;
@@ -728,16 +757,101 @@ impl StreamState {
         }
     }
 
-    /// Records the serving attempt, keeps a plain answer for degradation,
-    /// and builds the summary.
-    fn complete(&mut self) -> StreamEvent {
+    /// The answer as it stands, as one completion (for the guard and the
+    /// validator).
+    fn assembled(&self, model: &str) -> ChatCompletion {
+        let mut completion = degrade::streamed(
+            model,
+            self.text.clone(),
+            self.finish_reason.clone(),
+            self.usage.clone(),
+        );
+        if !self.tool_calls.is_empty() {
+            let calls = self
+                .tool_calls
+                .iter()
+                .enumerate()
+                .map(|(i, (name, arguments))| ToolCall {
+                    id: format!("call_{i}"),
+                    kind: "function".to_owned(),
+                    function: FunctionCall {
+                        name: name.clone(),
+                        arguments: arguments.clone(),
+                        extra: Extra::new(),
+                    },
+                    extra: Extra::new(),
+                })
+                .collect();
+            if let Some(choice) = completion.choices.first_mut() {
+                choice.message.tool_calls = Some(calls);
+                if self.text.is_empty() {
+                    choice.message.content = None;
+                }
+            }
+        }
+        completion
+    }
+
+    /// Why the complete answer is rejected, if it is: off the request's
+    /// schema, or refused by the client's validator.
+    fn rejection(&self, current: &Current) -> Option<Diagnosis> {
+        if self.guard.is_none() && self.inner.validator.is_none() {
+            return None;
+        }
+        let target = &current.lease.target;
+        let completion = self.assembled(&target.model);
+        let body = self.text.as_bytes();
+        if let Some(Err(reason)) = self.guard.as_ref().map(|g| g.check(&completion)) {
+            let inner = &self.inner;
+            return Some(schema_violation(
+                inner,
+                target,
+                &current.headers,
+                body,
+                &reason,
+            ));
+        }
+        let validator = self.inner.validator.as_ref()?;
+        let reason = validator(&completion).err()?;
+        let reason = format!("the validator rejected the completion: {reason}");
+        Some(malformed_diagnosis(
+            &self.inner,
+            target,
+            &current.headers,
+            body,
+            &reason,
+        ))
+    }
+
+    /// Checks the complete answer, records the serving attempt, keeps a
+    /// plain answer for degradation, and builds the summary. An answer the
+    /// guard or the validator rejects is an error carrying what was
+    /// delivered, never a success: its content already reached the caller.
+    fn complete(&mut self) -> Result<StreamEvent, Error> {
         self.finished = true;
         let Some(current) = self.current.take() else {
             // `complete` is only called with a stream in hand.
-            return StreamEvent::Done(self.summary("".into(), "".into(), None));
+            return Ok(StreamEvent::Done(self.summary("".into(), "".into(), None)));
         };
         let target = current.lease.target.clone();
         let now = now();
+        if let Some(diagnosis) = self.rejection(&current) {
+            let inner = Arc::clone(&self.inner);
+            current.lease.fail(
+                &inner,
+                &mut self.call,
+                diagnosis.clone(),
+                Decision::Stop,
+                now,
+            );
+            return Err(Error::new(
+                ErrorKind::AnswerRejected {
+                    partial: self.text.clone(),
+                },
+                Some(diagnosis),
+                std::mem::take(&mut self.call.attempts),
+            ));
+        }
         current.lease.succeed(&self.inner, &mut self.call, now);
         if let (Some(cache), Some(key)) = (&self.inner.last_good, self.cache_key)
             && self.plain
@@ -765,7 +879,7 @@ impl StreamState {
             Arc::clone(&target.endpoint.name),
             Some(target.endpoint.protocol()),
         );
-        StreamEvent::Done(summary)
+        Ok(StreamEvent::Done(summary))
     }
 
     fn summary(
@@ -856,6 +970,7 @@ impl StreamState {
                         reason: diagnosis,
                     });
                     self.text.clear();
+                    self.tool_calls.clear();
                     self.restarted = true;
                 }
                 self.serve(opened, lease);

@@ -1884,11 +1884,11 @@ fn futures_are_send() {
 
 // ---- streams -------------------------------------------------------------
 
-fn chunk(model: &str, content: &str) -> String {
+pub(crate) fn chunk(model: &str, content: &str) -> String {
     json!({"model": model, "choices": [{"index": 0, "delta": {"content": content}}]}).to_string()
 }
 
-fn finish(model: &str) -> String {
+pub(crate) fn finish(model: &str) -> String {
     json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         .to_string()
 }
@@ -1897,7 +1897,7 @@ fn usage(model: &str) -> String {
     json!({"model": model, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).to_string()
 }
 
-fn sse(events: &[&str]) -> MockReply {
+pub(crate) fn sse(events: &[&str]) -> MockReply {
     MockReply::sse(events.iter().map(|e| Ok(*e)))
 }
 
@@ -1913,7 +1913,9 @@ fn cut_after(events: &[&str]) -> MockReply {
 }
 
 /// Reads a stream to its end: the text, the summary or the error, and the events.
-async fn drain(mut stream: ChatStream) -> (String, Result<StreamSummary, Error>, Vec<String>) {
+pub(crate) async fn drain(
+    mut stream: ChatStream,
+) -> (String, Result<StreamSummary, Error>, Vec<String>) {
     let mut text = String::new();
     let mut events = Vec::new();
     loop {
