@@ -114,6 +114,7 @@ pub struct NeuralBridgeBuilder {
     hedging: Hedging,
     policies: PolicyTable,
     stream_policy: StreamPolicy,
+    tiers: Vec<(String, Vec<Arc<str>>)>,
     validator: Option<Validator>,
     degradation: Option<Degradation>,
     learning: bool,
@@ -177,6 +178,7 @@ impl Default for NeuralBridgeBuilder {
             hedging: Hedging::default(),
             policies: PolicyTable::default(),
             stream_policy: StreamPolicy::Error,
+            tiers: Vec::new(),
             validator: None,
             degradation: None,
             learning: true,
@@ -366,6 +368,24 @@ impl NeuralBridgeBuilder {
     #[must_use]
     pub fn wait_threshold(mut self, threshold: Duration) -> Self {
         self.wait_threshold = threshold;
+        self
+    }
+
+    /// Declares a capability tier: models that may stand in for each other
+    /// in a request held to [`Fallback::SameTier`](crate::policy::Fallback::SameTier)
+    /// (say `"frontier"`: `["gpt-4o", "claude-sonnet-4-5"]`). A model may
+    /// be in several tiers; its peers are all of theirs. Declaring a name
+    /// again replaces it. Default: none.
+    #[must_use]
+    pub fn capability_tier<I, S>(mut self, name: impl Into<String>, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let name = name.into();
+        let models = models.into_iter().map(|m| Arc::from(m.as_ref())).collect();
+        self.tiers.retain(|(n, _)| *n != name);
+        self.tiers.push((name, models));
         self
     }
 
@@ -648,6 +668,7 @@ impl NeuralBridgeBuilder {
                 policies: self.policies,
                 stream_policy: self.stream_policy,
                 verbose: self.verbose,
+                tiers: self.tiers,
             },
             validator: self.validator,
             degradation: self.degradation,

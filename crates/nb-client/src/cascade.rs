@@ -204,6 +204,9 @@ pub(crate) struct CallState {
     deposited: bool,
     /// Whose fault the call's failures are.
     blame: Blame,
+    /// The models that may serve the call (an equivalence constraint);
+    /// `None` for any.
+    allowed: Option<Arc<[Arc<str>]>>,
 }
 
 impl CallState {
@@ -226,7 +229,21 @@ impl CallState {
             cost,
             deposited: false,
             blame: Blame::default(),
+            allowed: None,
         }
+    }
+
+    /// Holds the call to `allowed` models (an equivalence constraint).
+    pub(crate) fn allow_only(mut self, allowed: Option<Arc<[Arc<str>]>>) -> Self {
+        self.allowed = allowed;
+        self
+    }
+
+    /// Whether the call's constraint lets `t` serve it.
+    fn permits(&self, t: &TargetId) -> bool {
+        self.allowed
+            .as_ref()
+            .is_none_or(|models| models.contains(&t.model))
     }
 
     /// The error for `kind`, with the final diagnosis and every attempt.
@@ -280,7 +297,10 @@ impl CallState {
     /// call and its limiter has room for this request. (Exclusions and the
     /// predictor are the caller's.)
     fn available(&self, t: &TargetId, scope: Scope, now: Instant) -> bool {
-        scope.allows(t) && t.breaker.check(now).is_ok() && t.limiter.check(self.cost, now).is_ok()
+        scope.allows(t)
+            && self.permits(t)
+            && t.breaker.check(now).is_ok()
+            && t.limiter.check(self.cost, now).is_ok()
     }
 
     /// Whether a target other than `failed` is available now within
@@ -398,7 +418,7 @@ impl CallState {
             .chain
             .targets
             .iter()
-            .filter(|t| !self.given_up.contains(t) && self.scope.allows(t))
+            .filter(|t| !self.given_up.contains(t) && self.scope.allows(t) && self.permits(t))
             .filter_map(|t| {
                 let limiter = match t.limiter.check(cost, now) {
                     Ok(()) => None,

@@ -12,6 +12,7 @@ use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched};
 use crate::client::NeuralBridge;
 use crate::degrade;
+use crate::equivalence::{Constrained, constrain};
 use crate::error::Error;
 use crate::exchange::send_whole;
 use crate::failure::{
@@ -19,6 +20,7 @@ use crate::failure::{
 };
 use crate::guard::Guard;
 use crate::observe;
+use crate::policy::Fallback;
 use crate::request::{BodyError, ChatRequest, LastBody, cost, encode, format, serialize};
 use crate::response::{ChatResponse, upstream};
 use crate::shared::Inner;
@@ -33,14 +35,37 @@ impl NeuralBridge {
 }
 
 /// Chat completions through the cascade; from [`NeuralBridge::chat`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Chat<'a> {
     client: &'a NeuralBridge,
+    fallback: Fallback,
 }
 
 impl<'a> Chat<'a> {
     pub(crate) fn new(client: &'a NeuralBridge) -> Self {
-        Self { client }
+        Self {
+            client,
+            fallback: Fallback::Any,
+        }
+    }
+
+    /// Holds the next call to `fallback`'s models: the cascade never serves
+    /// it from another (see [`Fallback`]). Default: [`Fallback::Any`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: nb_client::NeuralBridge) -> Result<(), nb_client::Error> {
+    /// use nb_client::ChatRequest;
+    /// use nb_client::policy::Fallback;
+    ///
+    /// let exact = ChatRequest::new("gpt-4o").user_message("Refactor this function: ...");
+    /// let response = client.chat().fallback(Fallback::SameModel).create(exact).await?;
+    /// assert!(response.is_requested_model());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = fallback;
+        self
     }
 
     /// Sends `request` (non-streamed) through the cascade: its model first,
@@ -55,7 +80,7 @@ impl<'a> Chat<'a> {
         crate::fleet::ensure_started(&self.client.inner);
         let span = observe::call_span(&request.model, false);
         let started = observe::call_started(&span);
-        let result = create(&self.client.inner, request)
+        let result = create(&self.client.inner, request, &self.fallback)
             .instrument(span.clone())
             .await;
         match &result {
@@ -79,9 +104,14 @@ impl<'a> Chat<'a> {
         crate::fleet::ensure_started(&self.client.inner);
         let span = observe::call_span(&request.model, true);
         let started = observe::call_started(&span);
-        let result = stream::open(Arc::clone(&self.client.inner), request, span.clone())
-            .instrument(span.clone())
-            .await;
+        let result = stream::open(
+            Arc::clone(&self.client.inner),
+            request,
+            &self.fallback,
+            span.clone(),
+        )
+        .instrument(span.clone())
+        .await;
         if let Err(e) = &result {
             observe::call_failed(&span, started, e);
         }
@@ -213,15 +243,20 @@ fn validate(
     Ok(completion)
 }
 
-async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse, Error> {
-    let chain = inner
-        .registry
-        .chain(&request.model)
-        .map_err(Error::config)?;
+async fn create(
+    inner: &Inner,
+    mut request: ChatRequest,
+    fallback: &Fallback,
+) -> Result<ChatResponse, Error> {
+    let Constrained {
+        chain,
+        allowed,
+        requested,
+    } = constrain(inner, &request.model, fallback)?;
     request.stream = None;
     request.stream_options = None;
     let cost = cost(&chain, &request);
-    let mut call = CallState::new(chain, inner.settings.deadline, cost);
+    let mut call = CallState::new(chain, inner.settings.deadline, cost).allow_only(allowed.clone());
     let guard = Guard::for_request(&request, &inner.schemas);
     let mut create = Create {
         request,
@@ -270,8 +305,15 @@ async fn create(inner: &Inner, mut request: ChatRequest) -> Result<ChatResponse,
                 attempts: call.attempts,
                 degradation: None,
                 upstream_headers,
+                requested,
             })
         }
-        Err(error) => degrade::answer(inner, cache_key, error),
+        Err(error) => {
+            let allowed = degrade::Allowed {
+                requested: &requested,
+                models: allowed.as_deref(),
+            };
+            degrade::answer(inner, cache_key, error, &allowed)
+        }
     }
 }

@@ -17,7 +17,19 @@ use crate::time::now;
 /// The degraded answer for a failed call, if degradation is on and the
 /// failure is not the request's fault (every candidate failed, cooled down
 /// or ran out of time); else the error.
-pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<ChatResponse, Error> {
+/// What [`answer`] may serve: the requested model, and the models a
+/// request's equivalence constraint allows (`None`: any).
+pub(crate) struct Allowed<'a> {
+    pub(crate) requested: &'a Arc<str>,
+    pub(crate) models: Option<&'a [Arc<str>]>,
+}
+
+pub(crate) fn answer(
+    inner: &Inner,
+    key: Option<u64>,
+    error: Error,
+    allowed: &Allowed<'_>,
+) -> Result<ChatResponse, Error> {
     let Some(policy) = &inner.degradation else {
         return Err(error);
     };
@@ -29,6 +41,8 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
     }
     if let (Some(max_age), Some(cache), Some(key)) = (policy.max_age(), &inner.last_good, key)
         && let Some(cached) = cache.get(key)
+        // A request held to some models takes no other model's answer.
+        && allowed.models.is_none_or(|m| m.contains(&cached.served_by))
     {
         let age = now().saturating_duration_since(cached.at);
         if age <= max_age {
@@ -43,10 +57,12 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
                     error,
                 })),
                 upstream_headers: http::HeaderMap::new(),
+                requested: Arc::clone(allowed.requested),
             });
         }
     }
-    let Some(answer) = policy.static_answer() else {
+    // A static answer is no model's: not for a request held to some.
+    let Some(answer) = policy.static_answer().filter(|_| allowed.models.is_none()) else {
         return Err(error);
     };
     let completion = ChatCompletion {
@@ -72,6 +88,7 @@ pub(crate) fn answer(inner: &Inner, key: Option<u64>, error: Error) -> Result<Ch
             error,
         })),
         upstream_headers: http::HeaderMap::new(),
+        requested: Arc::clone(allowed.requested),
     })
 }
 

@@ -175,6 +175,7 @@ mod chat;
 mod client;
 mod degrade;
 mod embeddings;
+mod equivalence;
 mod error;
 mod exchange;
 mod failure;

@@ -643,6 +643,30 @@ impl Hedging {
     }
 }
 
+/// Which models may serve a request in place of the one it asks for: an
+/// equivalence constraint, per request
+/// ([`Chat::fallback`](crate::Chat::fallback)). The cascade never serves a
+/// request from outside it, and the response says whether the model that
+/// served was the one asked for
+/// ([`ChatResponse::is_requested_model`](crate::ChatResponse::is_requested_model)).
+/// For work that must be exact (code, extraction, anything compared with
+/// earlier answers), a fallback that answers differently is not a rescue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Fallback {
+    /// Any target of the request's chain (the default).
+    #[default]
+    Any,
+    /// Only the requested model, on any endpoint that lists it.
+    SameModel,
+    /// Only models of a capability tier the requested model is in
+    /// ([`capability_tier`](crate::NeuralBridgeBuilder::capability_tier));
+    /// the requested model alone when it is in none.
+    SameTier,
+    /// Only these models (and the requested one).
+    Models(Vec<String>),
+}
+
 /// What a stream does when it fails after content has reached the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]

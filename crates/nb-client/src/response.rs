@@ -54,6 +54,8 @@ pub struct ChatResponse {
     pub(crate) attempts: Vec<Attempt>,
     pub(crate) degradation: Option<Box<Degraded>>,
     pub(crate) upstream_headers: HeaderMap,
+    /// The model the request asked for (its chain's first).
+    pub(crate) requested: Arc<str>,
 }
 
 /// The headers of a provider's answer worth passing on ([`upstream`]).
@@ -132,5 +134,17 @@ impl ChatResponse {
     /// candidate failed.
     pub fn degradation(&self) -> Option<&Degraded> {
         self.degradation.as_deref()
+    }
+
+    /// The model the request asked for (the first of its chain).
+    pub fn requested_model(&self) -> &str {
+        &self.requested
+    }
+
+    /// Whether the model that served is the one the request asked for
+    /// (on whichever endpoint): `false` for a fallback to another model
+    /// and for a degraded static answer.
+    pub fn is_requested_model(&self) -> bool {
+        self.served_by == self.requested
     }
 }

@@ -22,6 +22,9 @@ pub(crate) type Validator = Arc<dyn Fn(&ChatCompletion) -> Result<(), String> + 
 /// Per-call settings, fixed at build.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// Capability tiers, by name: models that may stand in for each other
+    /// under [`Fallback::SameTier`](crate::policy::Fallback::SameTier).
+    pub(crate) tiers: Vec<(String, Vec<Arc<str>>)>,
     pub(crate) max_retries: u32,
     pub(crate) deadline: Duration,
     pub(crate) backoff: Backoff,

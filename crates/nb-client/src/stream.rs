@@ -24,6 +24,7 @@ use crate::attempt::Attempt;
 use crate::cache::{self, Cached};
 use crate::cascade::{self, AttemptCtx, Attempter, CallState, Launched, Lease};
 use crate::degrade;
+use crate::equivalence::{Constrained, constrain};
 use crate::error::{Error, ErrorKind};
 use crate::exchange::send;
 use crate::failure::{
@@ -33,6 +34,7 @@ use crate::failure::{
 use crate::guard::Guard;
 use crate::observe;
 use crate::policy::Decision;
+use crate::policy::Fallback;
 use crate::policy::{FallbackRule, StreamPolicy};
 use crate::request::{BodyError, ChatRequest, LastBody, cost, encode, format};
 use crate::response::{Degraded, upstream};
@@ -83,9 +85,21 @@ pub struct StreamSummary {
     finish_reason: Option<FinishReason>,
     restarted: bool,
     degradation: Option<Box<Degraded>>,
+    requested: Arc<str>,
 }
 
 impl StreamSummary {
+    /// The model the request asked for (the first of its chain).
+    pub fn requested_model(&self) -> &str {
+        &self.requested
+    }
+
+    /// Whether the model that served is the one the request asked for:
+    /// `false` after a fallback (or a restart) on another model.
+    pub fn is_requested_model(&self) -> bool {
+        self.served_by == self.requested
+    }
+
     /// The model that finished the answer.
     pub fn served_by(&self) -> &str {
         &self.served_by
@@ -500,6 +514,8 @@ struct StreamState {
     /// The request's schema guard, checked with the validator on the
     /// complete answer.
     guard: Option<Guard>,
+    /// The model the request asked for.
+    requested: Arc<str>,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
     malformed: u32,
@@ -532,12 +548,14 @@ impl fmt::Debug for StreamState {
 pub(crate) async fn open(
     inner: Arc<Inner>,
     request: ChatRequest,
+    fallback: &Fallback,
     span: Span,
 ) -> Result<ChatStream, Error> {
-    let chain = inner
-        .registry
-        .chain(&request.model)
-        .map_err(Error::config)?;
+    let Constrained {
+        chain,
+        allowed,
+        requested,
+    } = constrain(&inner, &request.model, fallback)?;
     let mut request = request;
     request.stream = None;
     request.stream_options = None;
@@ -547,7 +565,7 @@ pub(crate) async fn open(
     };
     let mut request = request.stream(true);
     let cost = cost(&chain, &request);
-    let mut call = CallState::new(chain, inner.settings.deadline, cost);
+    let mut call = CallState::new(chain, inner.settings.deadline, cost).allow_only(allowed.clone());
     let mut open = Open {
         request: &mut request,
         partial: None,
@@ -561,7 +579,11 @@ pub(crate) async fn open(
         Err(error) => {
             // Degradation (when on): the answer replayed as one chunk, then
             // a summary that says it is degraded.
-            let response = degrade::answer(&inner, cache_key, error)?;
+            let allowed = degrade::Allowed {
+                requested: &requested,
+                models: allowed.as_deref(),
+            };
+            let response = degrade::answer(&inner, cache_key, error, &allowed)?;
             call.attempts = response.attempts;
             let chunk = degrade::as_chunk(&response.completion);
             return Ok(ChatStream::new(StreamState {
@@ -572,11 +594,11 @@ pub(crate) async fn open(
                     protocol: response.protocol,
                     degradation,
                 }),
-                ..StreamState::new(inner, call, request, malformed, cache_key, span)
+                ..StreamState::new(inner, call, request, malformed, cache_key, span, requested)
             }));
         }
     };
-    let mut stream = StreamState::new(inner, call, request, malformed, cache_key, span);
+    let mut stream = StreamState::new(inner, call, request, malformed, cache_key, span, requested);
     stream.serve(opened, lease);
     Ok(ChatStream::new(stream))
 }
@@ -589,6 +611,7 @@ impl StreamState {
         malformed: u32,
         cache_key: Option<u64>,
         span: Span,
+        requested: Arc<str>,
     ) -> Self {
         let guard = Guard::for_request(&request, &inner.schemas);
         Self {
@@ -603,6 +626,7 @@ impl StreamState {
             text: String::new(),
             tool_calls: Vec::new(),
             guard,
+            requested,
             usage: None,
             finish_reason: None,
             malformed,
@@ -898,6 +922,7 @@ impl StreamState {
             finish_reason: self.finish_reason.take(),
             restarted: self.restarted,
             degradation: None,
+            requested: Arc::clone(&self.requested),
         }
     }
 
