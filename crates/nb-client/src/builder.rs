@@ -115,6 +115,7 @@ pub struct NeuralBridgeBuilder {
     policies: PolicyTable,
     stream_policy: StreamPolicy,
     tiers: Vec<(String, Vec<Arc<str>>)>,
+    schema_guard: bool,
     validator: Option<Validator>,
     degradation: Option<Degradation>,
     learning: bool,
@@ -179,6 +180,7 @@ impl Default for NeuralBridgeBuilder {
             policies: PolicyTable::default(),
             stream_policy: StreamPolicy::Error,
             tiers: Vec::new(),
+            schema_guard: true,
             validator: None,
             degradation: None,
             learning: true,
@@ -368,6 +370,17 @@ impl NeuralBridgeBuilder {
     #[must_use]
     pub fn wait_threshold(mut self, threshold: Duration) -> Self {
         self.wait_threshold = threshold;
+        self
+    }
+
+    /// Whether answers to requests with a JSON schema (`response_format`,
+    /// tools' parameters) are checked against it: an answer off the schema
+    /// is a `malformed_response` of sub-category `schema_violation`,
+    /// fallen back from like any other. Needs the `schema` feature (without
+    /// it nothing is checked). Default: on.
+    #[must_use]
+    pub fn schema_guard(mut self, on: bool) -> Self {
+        self.schema_guard = on;
         self
     }
 
@@ -669,6 +682,7 @@ impl NeuralBridgeBuilder {
                 stream_policy: self.stream_policy,
                 verbose: self.verbose,
                 tiers: self.tiers,
+                schema_guard: self.schema_guard,
             },
             validator: self.validator,
             degradation: self.degradation,

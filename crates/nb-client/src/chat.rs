@@ -257,7 +257,7 @@ async fn create(
     request.stream_options = None;
     let cost = cost(&chain, &request);
     let mut call = CallState::new(chain, inner.settings.deadline, cost).allow_only(allowed.clone());
-    let guard = Guard::for_request(&request, &inner.schemas);
+    let guard = Guard::for_request(inner.settings.schema_guard, &request, &inner.schemas);
     let mut create = Create {
         request,
         body: LastBody::default(),

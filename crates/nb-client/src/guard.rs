@@ -33,9 +33,16 @@ impl Guard {
     /// is left to the provider, with a warning: the guard never fails a
     /// call the provider would have served.
     #[cfg_attr(not(feature = "schema"), allow(unused_variables))]
-    pub(crate) fn for_request(request: &ChatRequest, schemas: &compiled::Cache) -> Option<Self> {
+    pub(crate) fn for_request(
+        on: bool,
+        request: &ChatRequest,
+        schemas: &compiled::Cache,
+    ) -> Option<Self> {
         #[cfg(feature = "schema")]
         {
+            if !on {
+                return None;
+            }
             let compile = |what: &str, schema: &serde_json::Value| match schemas.get(schema) {
                 Ok(compiled) => Some(compiled),
                 Err(e) => {

@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     /// Capability tiers, by name: models that may stand in for each other
     /// under [`Fallback::SameTier`](crate::policy::Fallback::SameTier).
     pub(crate) tiers: Vec<(String, Vec<Arc<str>>)>,
+    /// Whether answers are checked against the request's schema.
+    pub(crate) schema_guard: bool,
     pub(crate) max_retries: u32,
     pub(crate) deadline: Duration,
     pub(crate) backoff: Backoff,

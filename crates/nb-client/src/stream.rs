@@ -455,6 +455,12 @@ impl ChatStream {
         Some(&current.lease.target.model)
     }
 
+    /// The model the request asked for (the first of its chain); `None`
+    /// while a poll of the [`Stream`] implementation is pending.
+    pub fn requested_model(&self) -> Option<&str> {
+        Some(&self.state.as_ref()?.requested)
+    }
+
     /// The serving answer's request id and rate-limit headers, as the
     /// provider sent them with its response head (see
     /// [`ChatResponse::upstream_headers`](crate::ChatResponse::upstream_headers));
@@ -613,7 +619,7 @@ impl StreamState {
         span: Span,
         requested: Arc<str>,
     ) -> Self {
-        let guard = Guard::for_request(&request, &inner.schemas);
+        let guard = Guard::for_request(inner.settings.schema_guard, &request, &inner.schemas);
         Self {
             started: (!span.is_disabled()).then_some(call.started),
             inner,

@@ -11,17 +11,31 @@ use ::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, R
 use ::http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use nb_client::policy::Fallback;
 use nb_client::{Attempt, ChatRequest, EmbeddingRequest, Error, ErrorCategory, ErrorKind, Usage};
 use serde_json::json;
 
 use crate::admission::{Priority, Refused, Ticket};
 use crate::chunk::complete_identity;
-use crate::config::Route;
+use crate::config::{Route, parse_fallback};
 use crate::http::{ChannelBody, ResBody, bad_request, error, error_with_param, json};
 use crate::{Front, MAX_RETRY_AFTER_S, State, messages, relay};
 
 /// `POST /v1/chat/completions` and `POST /v1/messages`.
 pub(crate) async fn chat(state: &State, req: Request<Incoming>, front: Front) -> Response<ResBody> {
+    let fallback = match req.headers().get("x-nb-fallback") {
+        None => state.config.fallback.clone(),
+        Some(v) => match v.to_str().ok().and_then(parse_fallback) {
+            Some(f) => f,
+            None => {
+                return bad_request(
+                    "invalid_fallback",
+                    None,
+                    "x-nb-fallback must be any, tier or same-model.",
+                );
+            }
+        },
+    };
     let (priority, body) = match intake(state, req).await {
         Ok(read) => read,
         Err(response) => return response,
@@ -59,10 +73,10 @@ pub(crate) async fn chat(state: &State, req: Request<Incoming>, front: Front) ->
         Err(response) => return response,
     };
     if request.stream == Some(true) {
-        stream(state, request, ticket, front).await
+        stream(state, request, fallback, ticket, front).await
     } else {
         let started = Instant::now();
-        let response = complete(state, request, front).await;
+        let response = complete(state, request, fallback, front).await;
         state.metrics.duration(false, started.elapsed());
         drop(ticket);
         response
@@ -271,10 +285,15 @@ fn busy(refused: Refused) -> Response<ResBody> {
 }
 
 /// A non-streamed completion.
-async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Response<ResBody> {
+async fn complete(
+    state: &State,
+    mut request: ChatRequest,
+    fallback: Fallback,
+    front: Front,
+) -> Response<ResBody> {
     request.stream = None;
     request.stream_options = None;
-    match state.client.chat().create(request).await {
+    match state.client.chat().fallback(fallback).create(request).await {
         Ok(response) => {
             state.metrics.call(
                 response.attempts(),
@@ -282,6 +301,7 @@ async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Resp
                 Some(response.served_by()),
             );
             let attempts = response.attempts().len();
+            let as_requested = response.is_requested_model();
             let served_by = response.served_by().to_owned();
             let endpoint = response.endpoint().to_owned();
             let upstream = response.upstream_headers().clone();
@@ -302,6 +322,7 @@ async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Resp
                 ),
             };
             annotate(&mut r, attempts, Some((&served_by, &endpoint)));
+            served_as_requested(&mut r, as_requested);
             forward(&mut r, upstream);
             r
         }
@@ -317,6 +338,7 @@ async fn complete(state: &State, mut request: ChatRequest, front: Front) -> Resp
 async fn stream(
     state: &State,
     request: ChatRequest,
+    fallback: Fallback,
     ticket: Ticket,
     front: Front,
 ) -> Response<ResBody> {
@@ -326,7 +348,7 @@ async fn stream(
         .and_then(|o| o.include_usage)
         .unwrap_or(false);
     let started = Instant::now();
-    let stream = match state.client.chat().stream(request).await {
+    let stream = match state.client.chat().fallback(fallback).stream(request).await {
         Ok(s) => s,
         Err(e) => {
             state.metrics.call(e.attempts(), None, None);
@@ -337,6 +359,7 @@ async fn stream(
     // The serving attempt joins `attempts()` only when it ends.
     let attempts = stream.attempts().len() + 1;
     let served_by = stream.served_by().unwrap_or_default().to_owned();
+    let as_requested = stream.requested_model() == Some(served_by.as_str());
     let upstream = stream.upstream_headers().cloned().unwrap_or_default();
     state.metrics.first_token(&served_by, started.elapsed());
     let (tx, body) = ChannelBody::channel(32);
@@ -360,8 +383,17 @@ async fn stream(
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     annotate(&mut r, attempts, Some((&served_by, "")));
+    served_as_requested(&mut r, as_requested);
     forward(&mut r, upstream);
     r
+}
+
+/// `x-neuralbridge-served-requested`: whether the model that served is the one the
+/// request asked for (`false` after a fallback to another model).
+fn served_as_requested(r: &mut Response<ResBody>, yes: bool) {
+    let value = HeaderValue::from_static(if yes { "true" } else { "false" });
+    r.headers_mut()
+        .insert("x-neuralbridge-served-requested", value);
 }
 
 /// Passes on the serving answer's request id and rate-limit headers, as the provider sent

@@ -13,7 +13,7 @@ use nb_client::{
     EndpointConfig, ErrorCategory,
     diagnosis::Provider,
     policy::{
-        CategoryPolicy, CircuitBreakerConfig, Degradation, FallbackRule, Hedging,
+        CategoryPolicy, CircuitBreakerConfig, Degradation, Fallback, FallbackRule, Hedging,
         LoadBalancingStrategy, RateLimits, RetryBudgetConfig, SlidingWindow, StreamPolicy, Tier,
         TripPolicy,
     },
@@ -86,6 +86,9 @@ struct File {
     #[serde(default)]
     prices: BTreeMap<String, PriceFile>,
     state: Option<StateFile>,
+    /// Capability tiers: models that may stand in for each other.
+    #[serde(default)]
+    tiers: BTreeMap<String, Vec<String>>,
 }
 
 /// Where a fleet of sidecars shares its breakers, rate limits and learning.
@@ -164,6 +167,8 @@ struct PolicyFile {
     open_growth_percent: Option<u32>,
     degrade_answer: Option<String>,
     degrade_last_good_s: Option<f64>,
+    fallback: Option<String>,
+    schema_guard: Option<bool>,
 }
 
 impl PolicyFile {
@@ -267,6 +272,9 @@ pub struct ServeConfig {
     pub(crate) prices: BTreeMap<String, Price>,
     /// The Redis URL and key prefix the fleet's breakers, rate limits and learning are shared under (`[state]`).
     pub(crate) shared_state: Option<(String, String)>,
+    /// Which models may serve a request in place of the one it names, unless its
+    /// `x-nb-fallback` header says otherwise (`policy.fallback`).
+    pub(crate) fallback: Fallback,
     endpoint_names: HashSet<String>,
     builder_parts: BuilderParts,
 }
@@ -292,6 +300,8 @@ struct BuilderParts {
     retry_budget: Option<RetryBudgetConfig>,
     hedging: Hedging,
     degradation: Option<Degradation>,
+    tiers: Vec<(String, Vec<String>)>,
+    schema_guard: Option<bool>,
 }
 
 /// Collects every problem of a file so one run reports them all.
@@ -541,6 +551,27 @@ impl ServeConfig {
             );
         }
 
+        // [tiers]
+        let mut tiers = Vec::new();
+        for (name, models) in &file.tiers {
+            if models.is_empty() {
+                p.add(format!("tiers.{name}: list at least one model"));
+            }
+            tiers.push((name.clone(), models.clone()));
+        }
+        let fallback = match file.policy.fallback.as_deref() {
+            None => Fallback::Any,
+            Some(s) => parse_fallback(s).unwrap_or_else(|| {
+                p.add(format!(
+                    "policy.fallback: `{s}` is not \"any\", \"tier\" or \"same-model\""
+                ));
+                Fallback::Any
+            }),
+        };
+        if fallback == Fallback::SameTier && tiers.is_empty() {
+            p.add("policy.fallback = \"tier\" needs a [tiers] section");
+        }
+
         // [policy]
         let parts = policy_parts(&file.policy, breaker, &mut p).map(|policy| BuilderParts {
             endpoints,
@@ -548,6 +579,8 @@ impl ServeConfig {
             fallbacks,
             breakers,
             validation,
+            tiers,
+            schema_guard: file.policy.schema_guard,
             ..policy
         });
 
@@ -585,6 +618,7 @@ impl ServeConfig {
             catch_all,
             prices,
             shared_state,
+            fallback,
             endpoint_names: names,
             builder_parts,
         })
@@ -801,6 +835,17 @@ fn in_range(value: Option<f64>, key: &str, p: &mut Problems) -> Option<Duration>
     }
 }
 
+/// A fallback constraint as the config and the `x-nb-fallback` header write it:
+/// `any`, `tier` or `same-model`.
+pub(crate) fn parse_fallback(s: &str) -> Option<Fallback> {
+    match s.trim() {
+        "any" => Some(Fallback::Any),
+        "tier" => Some(Fallback::SameTier),
+        "same-model" => Some(Fallback::SameModel),
+        _ => None,
+    }
+}
+
 /// The `[policy]` section (everything but the routes).
 fn policy_parts(
     f: &PolicyFile,
@@ -934,6 +979,8 @@ fn policy_parts(
         validation: None,
         learning: f.learning,
         policies,
+        tiers: Vec::new(),
+        schema_guard: None,
     };
     (p.0.len() == before).then_some(parts)
 }

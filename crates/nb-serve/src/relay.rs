@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nb_client::{ChatStream, ErrorCategory, StreamEvent};
+use nb_client::{ChatStream, ErrorCategory, ErrorKind, StreamEvent};
 use serde_json::json;
 
 use crate::admission::Ticket;
@@ -182,13 +182,18 @@ pub(crate) async fn relay(
             Err(e) => {
                 ends.metrics.call(e.attempts(), None, None);
                 ends.metrics.duration(true, ends.started.elapsed());
-                let code = e
-                    .category()
-                    .map_or("stream_interrupted", ErrorCategory::as_str);
-                let message = format!(
-                    "Part of the answer was sent before the stream broke. {}",
-                    message(&e)
-                );
+                let (code, lead) = match e.kind() {
+                    ErrorKind::AnswerRejected { .. } => (
+                        "answer_rejected",
+                        "The whole answer was sent, but it was rejected: do not use it.",
+                    ),
+                    _ => (
+                        e.category()
+                            .map_or("stream_interrupted", ErrorCategory::as_str),
+                        "Part of the answer was sent before the stream broke.",
+                    ),
+                };
+                let message = format!("{lead} {}", message(&e));
                 let _ = tx.send(wire.error(code, &message)).await;
                 return;
             }

@@ -10,5 +10,6 @@ mod mock;
 mod providers;
 mod serve;
 mod serve_fleet;
+mod serve_guard;
 mod serve_messages;
 mod serve_protocol;

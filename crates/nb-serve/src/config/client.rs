@@ -50,6 +50,12 @@ impl ServeConfig {
         {
             b = b.shared_state(store.prefix(prefix));
         }
+        for (name, models) in parts.tiers {
+            b = b.capability_tier(name, models);
+        }
+        if let Some(on) = parts.schema_guard {
+            b = b.schema_guard(on);
+        }
         for (category, policy) in parts.policies {
             b = b.policy(category, policy);
         }

@@ -443,3 +443,25 @@ fn a_fleet_shares_its_breakers_through_the_state_section() {
     let typo = format!("{GOOD}\n[state]\nredis = \"redis://127.0.0.1/0\"\n");
     assert!(ServeConfig::parse(&typo, &env).is_err());
 }
+
+#[test]
+fn the_fallback_constraint_and_tiers_are_read_and_checked() {
+    let config = ServeConfig::parse(GOOD, &env).unwrap();
+    assert_eq!(config.fallback, Fallback::Any);
+    let text = GOOD.replacen("[policy]", "[policy]\nfallback = \"tier\"", 1)
+        + "\n[tiers]\nlarge = [\"gpt-4o\", \"qwen-max\"]\n";
+    let config = ServeConfig::parse(&text, &env).unwrap();
+    assert_eq!(config.fallback, Fallback::SameTier);
+    let no_tiers = GOOD.replacen("[policy]", "[policy]\nfallback = \"tier\"", 1);
+    let err = ServeConfig::parse(&no_tiers, &env).unwrap_err();
+    assert!(err.contains("needs a [tiers] section"), "{err}");
+    let bad = GOOD.replacen("[policy]", "[policy]\nfallback = \"nearest\"", 1);
+    let err = ServeConfig::parse(&bad, &env).unwrap_err();
+    assert!(err.contains("policy.fallback: `nearest`"), "{err}");
+    let empty = format!("{GOOD}\n[tiers]\nlarge = []\n");
+    let err = ServeConfig::parse(&empty, &env).unwrap_err();
+    assert!(err.contains("tiers.large"), "{err}");
+    assert_eq!(parse_fallback("same-model"), Some(Fallback::SameModel));
+    assert_eq!(parse_fallback(" any "), Some(Fallback::Any));
+    assert_eq!(parse_fallback("same_model"), None);
+}
