@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::{cargo, workspace_root};
 
 /// Every bench target in `benches/Cargo.toml`, in the order they are run.
-pub(crate) const TARGETS: [&str; 7] = [
+pub(crate) const TARGETS: [&str; 8] = [
     "breaker",
     "diagnose",
     "route",
@@ -29,6 +29,7 @@ pub(crate) const TARGETS: [&str; 7] = [
     "transport",
     "cascade",
     "fleet",
+    "guard",
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {

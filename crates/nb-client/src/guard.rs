@@ -109,6 +109,48 @@ impl Guard {
     }
 }
 
+/// The schema guard on its own (feature `schema`): checks answers against
+/// the schemas a request carries, as the client does on every call. For
+/// answers that did not come through the client (a cache, a queue, a
+/// replay).
+///
+/// ```
+/// use nb_client::{ChatRequest, SchemaGuard};
+/// use nb_client::wire::ResponseFormat;
+/// use serde_json::json;
+///
+/// let schema = json!({"type": "object", "required": ["age"], "properties": {"age": {"type": "integer"}}});
+/// let request = ChatRequest::new("gpt-4o")
+///     .user_message("How old is Ada?")
+///     .response_format(ResponseFormat::json_schema("age", schema));
+/// let guard = SchemaGuard::for_request(&request).expect("the request has a schema");
+/// let answer: nb_client::ChatCompletion = serde_json::from_value(json!({
+///     "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"age\": \"old\"}"}}]
+/// })).unwrap();
+/// assert!(guard.check(&answer).unwrap_err().contains("/age"));
+/// ```
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+#[derive(Debug, Clone)]
+pub struct SchemaGuard(Guard);
+
+#[cfg(feature = "schema")]
+impl SchemaGuard {
+    /// The guard of `request`: `None` when it has no JSON schema (no
+    /// `json_schema` response format, no tools), or none this validator
+    /// can compile.
+    pub fn for_request(request: &ChatRequest) -> Option<Self> {
+        Guard::for_request(true, request, &compiled::Cache::default()).map(Self)
+    }
+
+    /// Checks `completion`'s choices: their content against the response
+    /// schema, their tool calls' arguments against the tools' parameters.
+    /// The error says what is wrong and where.
+    pub fn check(&self, completion: &ChatCompletion) -> Result<(), String> {
+        self.0.check(completion)
+    }
+}
+
 #[cfg(feature = "schema")]
 pub(crate) mod compiled {
     //! Compiled schemas, cached by their text: a request that repeats a

@@ -77,9 +77,12 @@
 //! breaker permit and a rate-limit slot, sends with its rung of the
 //! [timeout ladder](NeuralBridgeBuilder::timeout_ladder) (capped by the
 //! call's [deadline](NeuralBridgeBuilder::deadline)), diagnoses a failure
-//! (a 2xx with broken JSON, an HTML page, no choices or a
+//! (a 2xx with broken JSON, an HTML page, no choices, an answer off the
+//! request's JSON schema (feature `schema`: sub-category
+//! [`SCHEMA_VIOLATION`]) or a
 //! [validator](NeuralBridgeBuilder::validate)'s rejection is a
-//! `malformed_response`), records the outcome in the breaker, the balancer,
+//! `malformed_response`; a call held to some models by
+//! [`Chat::fallback`] skips every other), records the outcome in the breaker, the balancer,
 //! the limiter (rate-limit headers of every response) and the learner, and
 //! acts:
 //!
@@ -181,8 +184,6 @@ mod exchange;
 mod failure;
 mod fleet;
 mod guard;
-
-pub use guard::SCHEMA_VIOLATION;
 mod heal;
 pub mod health;
 mod observe;
@@ -204,6 +205,9 @@ pub use chat::Chat;
 pub use client::NeuralBridge;
 pub use embeddings::{Embeddings, EmbeddingsResponse};
 pub use error::{Error, ErrorKind};
+pub use guard::SCHEMA_VIOLATION;
+#[cfg(feature = "schema")]
+pub use guard::SchemaGuard;
 pub use heal::{FailureReport, HealError, Healed};
 pub use request::ChatRequest;
 pub use response::{ChatResponse, DegradationSource, Degraded};

@@ -159,3 +159,51 @@ async fn a_streamed_answer_on_the_schema_completes_and_the_validator_sees_stream
     assert!(matches!(error.kind(), ErrorKind::AnswerRejected { .. }));
     assert!(error.diagnosis().unwrap().root_cause.contains("not Grace"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_guard_can_be_turned_off() {
+    let mock = scripted(|model, _| MockReply::chat(model, r#"{"name": 1}"#));
+    let client = builder(&mock).schema_guard(false).build().unwrap();
+    let served = client.chat().create(structured()).await.unwrap();
+    assert_eq!(served.served_by(), "primary");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streamed_tool_call_is_assembled_and_checked() {
+    let delta = |model: &str, name: Option<&str>, arguments: &str| {
+        json!({"model": model, "choices": [{"index": 0, "delta": {"tool_calls": [{
+            "index": 0, "function": {"name": name, "arguments": arguments}
+        }]}}]})
+        .to_string()
+    };
+    let mock = scripted(move |model, _| {
+        let (first, rest) = match model {
+            "primary" => (r#"{"name": "#, r#""Ada"}"#),
+            _ => (r#"{"name": "Ada", "#, r#""age": 36}"#),
+        };
+        sse(&[
+            &delta(model, Some("save_person"), first),
+            &delta(model, None, rest),
+            &finish(model),
+            "[DONE]",
+        ])
+    });
+    let client = builder(&mock).build().unwrap();
+    let request = request().tool(Tool::function("save_person", "Saves a person", person()));
+    let (_, end, _) = drain(client.chat().stream(request.clone()).await.unwrap()).await;
+    let error = end.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::AnswerRejected { .. }));
+    assert!(
+        error
+            .diagnosis()
+            .unwrap()
+            .root_cause
+            .contains("save_person"),
+        "{error}"
+    );
+    // The same stream with arguments that follow the parameters completes.
+    let mut on_secondary = request;
+    on_secondary.model = "secondary".to_owned();
+    let (_, end, _) = drain(client.chat().stream(on_secondary).await.unwrap()).await;
+    assert_eq!(end.unwrap().served_by(), "secondary");
+}
