@@ -70,6 +70,9 @@ pub(crate) fn run() -> Result<(), String> {
         }
         cargo(&step.args, step.envs)?;
     }
+    eprintln!("== the Python package (crates/nb-python): fmt, clippy, pytest");
+    crate::python::lint()?;
+    crate::python::test()?;
     eprintln!("== ok");
     Ok(())
 }

@@ -2,12 +2,16 @@
 //!
 //! Tasks:
 //! - `test [ARGS...]`: the README's test command: makes sure `redis-server`
-//!   is here (installing Debian's package when it runs as root), then
-//!   `cargo test --workspace ARGS...`.
+//!   is here (installing Debian's package when it runs as root), runs
+//!   `cargo test --workspace ARGS...`, then builds the Python package
+//!   (`crates/nb-python`) into a virtual environment under the target
+//!   directory and runs its pytest suite against nb-mock.
 //! - `ci`: what CI runs: fmt check, clippy with warnings denied, a check of
 //!   each feature set the workspace build does not compile, the test suite
-//!   (doctests included, with `redis-server` made sure of as `test` does)
-//!   and rustdoc with broken links denied.
+//!   (doctests included, with `redis-server` made sure of as `test` does),
+//!   rustdoc with broken links denied, and the Python package's fmt,
+//!   clippy and pytest suite.
+//! - `python`: the Python package's part of `test` alone.
 //! - `bench [--quick] [TARGET...]`: runs the criterion benches in `benches/`
 //!   and rewrites their generated tables in `docs/BENCHMARKS.md`.
 //! - `chaos [--quick] [SCENARIO...]`: runs nb-mock's chaos scenarios through
@@ -24,6 +28,7 @@ mod bench;
 mod chaos;
 mod ci;
 mod load;
+mod python;
 mod services;
 #[cfg(test)]
 mod tidy;
@@ -36,7 +41,8 @@ fn test(args: &[String]) -> Result<(), String> {
     services::ensure_redis()?;
     let mut command = vec!["test", "--workspace"];
     command.extend(args.iter().map(String::as_str));
-    cargo(&command, &[])
+    cargo(&command, &[])?;
+    python::test()
 }
 
 fn main() -> ExitCode {
@@ -44,6 +50,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("ci") => ci::run(),
+        Some("python") => python::test(),
         Some("bench") => bench::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         Some("load") => load::run(&args[1..]),
@@ -67,11 +74,17 @@ usage: cargo xtask <task>
 
 tasks:
   test [ARGS..]               make sure redis-server is here (installing Debian's
-                              package as root), then cargo test --workspace ARGS
+                              package as root), cargo test --workspace ARGS, then
+                              the Python package's tests (as `python`)
+  python                      build crates/nb-python into a venv under the target
+                              directory and run its pytest suite against nb-mock
   ci                          fmt --check, clippy -D warnings, feature-set checks,
-                              test --workspace, doc
+                              test --workspace, doc, the Python package's
+                              fmt, clippy and tests
   bench [--quick] [TARGET..]  run criterion benches, update docs/BENCHMARKS.md
-                              targets: breaker diagnose route learn transport cascade
+                              targets: breaker diagnose route learn transport
+                              cascade fleet guard; `bench python`: the Python
+                              client against the openai SDK and LiteLLM
   chaos [--quick] [SCENARIO..]
                               run nb-client under load against nb-mock scenarios
                               (names in crates/nb-mock/scenarios/, demo included,

@@ -1,0 +1,887 @@
+//! `neuralbridge._native`: the Rust engine behind the `neuralbridge` Python
+//! package. The Python layer (`python/neuralbridge`) gives it the SDK's
+//! names and shapes; this module moves JSON across and runs the engine on
+//! its own tokio runtime, with the GIL released while it works.
+//!
+//! Calls cross as JSON text: requests in, responses, chunks, diagnoses and
+//! errors out. That keeps this layer thin (the wire types are serde's) and
+//! costs a few microseconds against calls that take hundreds of
+//! milliseconds.
+
+#![forbid(unsafe_code)]
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use nb_client::health::{HealthReport, ModelStatus};
+use nb_client::policy::{CategoryPolicy, Fallback, RateLimits, StreamPolicy};
+use nb_client::{
+    Attempt, ChatRequest, ChatStream, EndpointConfig, Error, ErrorCategory, FailureReport,
+    NeuralBridge, StreamEvent,
+};
+use nb_diagnose::{Diagnosis, DiagnosisEngine, Failure, Provider};
+use pyo3::IntoPyObjectExt;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use serde_json::{Value, json};
+
+create_exception!(
+    _native,
+    NativeError,
+    PyException,
+    "A failed call; its argument is the error as JSON (the Python layer raises NeuralBridgeError)."
+);
+
+/// The engine's runtime, shared by every client of the process.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("neuralbridge")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("neuralbridge cannot start its runtime: {e}"))
+    })
+}
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+// ---- JSON of the engine's results --------------------------------------
+
+fn diagnosis_json(d: &Diagnosis) -> Value {
+    json!({
+        "category": d.category.as_str(),
+        "sub_category": d.sub_category,
+        "provider": d.provider.as_str(),
+        "confidence": d.confidence,
+        "retryable": d.retryable,
+        "retry_after": d.retry_after.map(|w| w.as_secs_f64()),
+        "status": d.status,
+        "root_cause": d.root_cause,
+        "suggestions": d
+            .suggestions
+            .iter()
+            .map(|s| json!({"title": s.title, "command": s.command, "why": s.why}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn attempt_json(a: &Attempt) -> Value {
+    json!({
+        "number": a.number(),
+        "model": a.model(),
+        "endpoint": a.endpoint(),
+        "latency": a.latency().as_secs_f64(),
+        "success": a.is_success(),
+        "hedge": a.is_hedge(),
+        "decision": a.decision().as_str(),
+        "diagnosis": a.diagnosis().map(diagnosis_json),
+    })
+}
+
+fn attempts_json(attempts: &[Attempt]) -> Value {
+    Value::Array(attempts.iter().map(attempt_json).collect())
+}
+
+fn error_json(e: &Error) -> String {
+    json!({
+        "kind": e.kind().as_str(),
+        "message": e.to_string(),
+        "diagnosis": e.diagnosis().map(diagnosis_json),
+        "attempts": attempts_json(e.attempts()),
+        "partial": e.partial(),
+        "retry_after": e.retry_after().map(|w| w.as_secs_f64()),
+    })
+    .to_string()
+}
+
+fn native_error(e: &Error) -> PyErr {
+    NativeError::new_err(error_json(e))
+}
+
+fn health_json(report: &HealthReport) -> Value {
+    let models: Vec<Value> = report
+        .models
+        .iter()
+        .map(|m| {
+            json!({
+                "model": m.model,
+                "status": match m.status {
+                    ModelStatus::Active => "active",
+                    ModelStatus::Degraded => "degraded",
+                    ModelStatus::Failed => "failed",
+                    _ => "excluded",
+                },
+                "endpoint": m.endpoint,
+                "success_rate": m.success_rate,
+                "failure_probability": m.failure_probability,
+                "calls": m.reliability.calls,
+                "mean_latency_ms": m.reliability.mean_latency_ms,
+            })
+        })
+        .collect();
+    json!({
+        "healthy": report.verdict.as_str() == "healthy",
+        "verdict": report.verdict.as_str(),
+        "active_models": report.active_models,
+        "degraded_models": report.degraded_models,
+        "failed_models": report.failed_models,
+        "excluded_models": report.excluded_models,
+        "recommendations": report.recommendations,
+        "window_minutes": report.window_minutes,
+        "models": models,
+    })
+}
+
+// ---- The client's configuration ----------------------------------------
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn endpoint(e: &Value) -> PyResult<EndpointConfig> {
+    let name = e.get("name").and_then(Value::as_str).unwrap_or("default");
+    let url = e
+        .get("base_url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| value_error(format!("endpoint {name:?} has no base_url")))?;
+    let mut config = match e.get("protocol").and_then(Value::as_str) {
+        None | Some("openai") => EndpointConfig::openai_compatible(name, url),
+        Some("anthropic") => EndpointConfig::anthropic(name, url),
+        Some("gemini") => EndpointConfig::gemini(name, url),
+        Some(other) => {
+            return Err(value_error(format!(
+                "endpoint {name:?}: protocol {other:?} is not openai, anthropic or gemini"
+            )));
+        }
+    };
+    if let Some(key) = e.get("api_key").and_then(Value::as_str) {
+        config = config.api_key(key);
+    }
+    for key in strings(e, "api_keys") {
+        config = config.api_key(key);
+    }
+    let models = strings(e, "models");
+    if !models.is_empty() {
+        config = config.models(models);
+    }
+    let rpm = e.get("rpm").and_then(Value::as_u64);
+    let tpm = e.get("tpm").and_then(Value::as_u64);
+    if rpm.is_some() || tpm.is_some() {
+        config = config.rate_limits(RateLimits {
+            requests_per_minute: rpm.map(|r| u32::try_from(r).unwrap_or(u32::MAX)),
+            tokens_per_minute: tpm,
+            ..RateLimits::default()
+        });
+    }
+    Ok(config)
+}
+
+fn policy(name: &str) -> PyResult<CategoryPolicy> {
+    Ok(match name {
+        "fail" => CategoryPolicy::fail(),
+        "fallback" => CategoryPolicy::fallback(),
+        "retry_then_fallback" => CategoryPolicy::retry_then_fallback(),
+        "fallback_else_retry" => CategoryPolicy::fallback_else_retry(),
+        other => {
+            return Err(value_error(format!(
+                "policy {other:?} is not fail, fallback, retry_then_fallback or fallback_else_retry"
+            )));
+        }
+    })
+}
+
+fn fallback(name: Option<&str>) -> PyResult<Fallback> {
+    match name {
+        None | Some("any") => Ok(Fallback::Any),
+        Some("same_model") => Ok(Fallback::SameModel),
+        Some("same_tier") => Ok(Fallback::SameTier),
+        Some(other) => Err(value_error(format!(
+            "fallback {other:?} is not any, same_model or same_tier"
+        ))),
+    }
+}
+
+/// Builds a client from the Python layer's configuration (JSON) and an
+/// optional validator.
+fn build(config: &Value, validator: Option<Py<PyAny>>) -> PyResult<NeuralBridge> {
+    let mut b = NeuralBridge::builder();
+    if let Some(url) = config.get("base_url").and_then(Value::as_str) {
+        b = b.base_url(url);
+    }
+    if let Some(key) = config.get("api_key").and_then(Value::as_str) {
+        b = b.api_key(key);
+    }
+    for e in config
+        .get("endpoints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        b = b.endpoint(endpoint(e)?);
+    }
+    let fallbacks = strings(config, "fallback_models");
+    if !fallbacks.is_empty() {
+        b = b.fallback_models(fallbacks);
+    }
+    if let Some(chains) = config.get("chains").and_then(Value::as_object) {
+        for (name, _) in chains {
+            b = b.chain(name, strings(&config["chains"], name));
+        }
+    }
+    if let Some(tiers) = config.get("tiers").and_then(Value::as_object) {
+        for (name, _) in tiers {
+            b = b.capability_tier(name, strings(&config["tiers"], name));
+        }
+    }
+    if let Some(n) = config.get("max_retries").and_then(Value::as_u64) {
+        b = b.max_retries(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    if let Some(s) = config.get("deadline").and_then(Value::as_f64) {
+        b = b.deadline(Duration::try_from_secs_f64(s).map_err(value_error)?);
+    }
+    if let Some(on) = config.get("verbose").and_then(Value::as_bool) {
+        b = b.verbose(on);
+    }
+    if let Some(on) = config.get("learning").and_then(Value::as_bool) {
+        b = b.learning(on);
+    }
+    match config.get("stream_policy").and_then(Value::as_str) {
+        None | Some("error") => {}
+        Some("continue") => b = b.stream_policy(StreamPolicy::Continue),
+        Some(other) => {
+            return Err(value_error(format!(
+                "stream_policy {other:?} is not error or continue"
+            )));
+        }
+    }
+    if let Some(policies) = config.get("policies").and_then(Value::as_object) {
+        for (category, name) in policies {
+            let c: ErrorCategory = category
+                .parse()
+                .map_err(|_| value_error(format!("{category:?} is not an error category")))?;
+            b = b.policy(c, policy(name.as_str().unwrap_or_default())?);
+        }
+    }
+    if let Some(validator) = validator {
+        // Called on an engine thread: takes the GIL for the Python check,
+        // which answers `None` (accept) or the reason it rejects.
+        b = b.validate(move |completion| {
+            let text = serde_json::to_string(completion).unwrap_or_default();
+            Python::attach(|py| match validator.call1(py, (text,)) {
+                Ok(reason) if reason.is_none(py) => Ok(()),
+                Ok(reason) => Err(reason.to_string()),
+                Err(e) => Err(format!("the validator raised: {e}")),
+            })
+        });
+    }
+    b.build().map_err(value_error)
+}
+
+// ---- The client ------------------------------------------------------------
+
+/// The engine's client; the Python `NeuralBridge` and `AsyncNeuralBridge`
+/// wrap it.
+#[pyclass(frozen, module = "neuralbridge._native")]
+struct Client {
+    client: NeuralBridge,
+}
+
+fn request(text: &str) -> PyResult<ChatRequest> {
+    serde_json::from_str(text).map_err(|e| value_error(format!("not a chat request: {e}")))
+}
+
+fn response_text(r: &nb_client::ChatResponse) -> String {
+    json!({
+        "completion": r.completion(),
+        "served_by": r.served_by(),
+        "endpoint": r.endpoint(),
+        "requested_model": r.requested_model(),
+        "is_requested_model": r.is_requested_model(),
+        "attempts": attempts_json(r.attempts()),
+        "degraded": r.degradation().is_some(),
+    })
+    .to_string()
+}
+
+/// Hands `result` to the Python side's `resolve(ok, payload)`, from any
+/// thread (the Python side moves it onto its event loop).
+fn resolve(resolver: &Py<PyAny>, result: Result<String, String>) {
+    Python::attach(|py| {
+        let (ok, payload) = match result {
+            Ok(v) => (true, v),
+            Err(e) => (false, e),
+        };
+        if let Err(e) = resolver.call1(py, (ok, payload)) {
+            // The loop is gone (closed): nobody is waiting any more.
+            e.print(py);
+        }
+    });
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (config, validator=None))]
+    fn new(config: &str, validator: Option<Py<PyAny>>) -> PyResult<Self> {
+        let config: Value = serde_json::from_str(config).map_err(value_error)?;
+        Ok(Self {
+            client: build(&config, validator)?,
+        })
+    }
+
+    /// A completion through the cascade, the GIL released meanwhile.
+    #[pyo3(signature = (request_json, fallback=None))]
+    fn create(
+        &self,
+        py: Python<'_>,
+        request_json: &str,
+        fallback: Option<&str>,
+    ) -> PyResult<String> {
+        let req = request(request_json)?;
+        let fallback = self::fallback(fallback)?;
+        let client = &self.client;
+        let result = py.detach(|| runtime().block_on(client.chat().fallback(fallback).create(req)));
+        result
+            .map(|r| response_text(&r))
+            .map_err(|e| native_error(&e))
+    }
+
+    /// The same, answered through `resolve(ok, payload)` when done.
+    #[pyo3(signature = (request_json, resolver, fallback=None))]
+    fn create_async(
+        &self,
+        request_json: &str,
+        resolver: Py<PyAny>,
+        fallback: Option<&str>,
+    ) -> PyResult<()> {
+        let req = request(request_json)?;
+        let fallback = self::fallback(fallback)?;
+        let client = self.client.clone();
+        runtime().spawn(async move {
+            let result = client.chat().fallback(fallback).create(req).await;
+            resolve(
+                &resolver,
+                result
+                    .map(|r| response_text(&r))
+                    .map_err(|e| error_json(&e)),
+            );
+        });
+        Ok(())
+    }
+
+    /// Opens a stream (failing over until content flows).
+    #[pyo3(signature = (request_json, fallback=None))]
+    fn stream(
+        &self,
+        py: Python<'_>,
+        request_json: &str,
+        fallback: Option<&str>,
+    ) -> PyResult<Stream> {
+        let req = request(request_json)?;
+        let fallback = self::fallback(fallback)?;
+        let client = &self.client;
+        let opened = py.detach(|| runtime().block_on(client.chat().fallback(fallback).stream(req)));
+        let stream = opened.map_err(|e| native_error(&e))?;
+        Ok(Stream::new(stream))
+    }
+
+    /// Opens a stream, answered through `resolve(ok, payload)` with the
+    /// stream kept for [`Stream`]: `payload` is empty when it opened.
+    #[pyo3(signature = (request_json, resolver, fallback=None))]
+    fn stream_async(
+        &self,
+        request_json: &str,
+        resolver: Py<PyAny>,
+        fallback: Option<&str>,
+    ) -> PyResult<Stream> {
+        let req = request(request_json)?;
+        let fallback = self::fallback(fallback)?;
+        let client = self.client.clone();
+        let handle = Stream::empty();
+        let slot = Arc::clone(&handle.stream);
+        runtime().spawn(async move {
+            match client.chat().fallback(fallback).stream(req).await {
+                Ok(s) => {
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(s);
+                    resolve(&resolver, Ok(String::new()));
+                }
+                Err(e) => resolve(&resolver, Err(error_json(&e))),
+            }
+        });
+        Ok(handle)
+    }
+
+    /// The health report, as JSON.
+    fn health_status(&self) -> String {
+        health_json(&self.client.health_status()).to_string()
+    }
+
+    /// Runs `op(model)` (a Python callable) under the cascade: retried or
+    /// moved to the next model per the diagnosis of what it raised.
+    /// Returns `(value, served_by, attempts JSON)`.
+    fn heal(
+        &self,
+        py: Python<'_>,
+        op: Py<PyAny>,
+        current_model: &str,
+    ) -> PyResult<(Py<PyAny>, String, String)> {
+        let client = &self.client;
+        let result = py.detach(|| {
+            runtime().block_on(client.heal_with(
+                current_model,
+                |model| call_op(&op, model),
+                classify,
+            ))
+        });
+        healed(py, result)
+    }
+
+    /// [`heal`](Self::heal) for an `async def` operation, run on `loop`,
+    /// answered through `resolve(ok, payload)` with the payload an index
+    /// into `results`, a list the Python side reads.
+    fn heal_async(
+        &self,
+        op: Py<PyAny>,
+        current_model: String,
+        event_loop: Py<PyAny>,
+        resolver: Py<PyAny>,
+    ) -> PyResult<()> {
+        let client = self.client.clone();
+        runtime().spawn(async move {
+            let result = client
+                .heal_with(
+                    &current_model,
+                    |model| {
+                        let op = Python::attach(|py| op.clone_ref(py));
+                        let event_loop = Python::attach(|py| event_loop.clone_ref(py));
+                        async move {
+                            tokio::task::spawn_blocking(move || {
+                                run_coroutine(&op, &event_loop, &model)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(Raised::message(e.to_string())))
+                        }
+                    },
+                    classify,
+                )
+                .await;
+            Python::attach(|py| {
+                let (ok, payload) = match healed(py, result).and_then(|t| t.into_py_any(py)) {
+                    Ok(value) => (true, value),
+                    Err(e) => (false, e.into_value(py).into_any()),
+                };
+                if let Err(e) = resolver.call1(py, (ok, payload)) {
+                    e.print(py);
+                }
+            });
+        });
+        Ok(())
+    }
+}
+
+/// What a Python operation raised, with its text for the diagnosis.
+struct Raised {
+    text: String,
+    status: Option<u16>,
+    body: Option<String>,
+    // Boxed: a PyErr is large, and this travels in every `Result`.
+    error: Option<Box<PyErr>>,
+}
+
+impl Raised {
+    fn message(text: String) -> Self {
+        Self {
+            text,
+            status: None,
+            body: None,
+            error: None,
+        }
+    }
+
+    /// An exception's text, and the status code and body an SDK's HTTP
+    /// error carries (`status_code`, `body` or `response.text`), if any.
+    fn of(py: Python<'_>, e: PyErr) -> Self {
+        let value = e.value(py);
+        let text = value.str().map(|s| s.to_string()).unwrap_or_default();
+        let status = value
+            .getattr("status_code")
+            .ok()
+            .and_then(|s| s.extract::<u16>().ok());
+        let body = value
+            .getattr("body")
+            .ok()
+            .filter(|b| !b.is_none())
+            .and_then(|b| b.str().ok().map(|s| s.to_string()));
+        Self {
+            text,
+            status,
+            body,
+            error: Some(Box::new(e)),
+        }
+    }
+}
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn classify(r: &Raised) -> FailureReport {
+    match (r.status, &r.body) {
+        (Some(status), Some(body)) => FailureReport::http(status, body.clone()),
+        (Some(status), None) => FailureReport::message(r.text.clone()).with_status(status),
+        _ => FailureReport::message(r.text.clone()),
+    }
+}
+
+/// Calls the operation with the model's name, under the GIL.
+async fn call_op(op: &Py<PyAny>, model: std::sync::Arc<str>) -> Result<Py<PyAny>, Raised> {
+    Python::attach(|py| op.call1(py, (&*model,)).map_err(|e| Raised::of(py, e)))
+}
+
+/// Runs `op(model)`'s coroutine on the caller's event loop and waits for it
+/// (on a blocking thread; the wait releases the GIL).
+fn run_coroutine(op: &Py<PyAny>, event_loop: &Py<PyAny>, model: &str) -> Result<Py<PyAny>, Raised> {
+    Python::attach(|py| {
+        let run = || -> PyResult<Py<PyAny>> {
+            let coroutine = op.call1(py, (model,))?;
+            let asyncio = py.import("asyncio")?;
+            let future = asyncio
+                .call_method1("run_coroutine_threadsafe", (coroutine, event_loop.bind(py)))?;
+            Ok(future.call_method0("result")?.unbind())
+        };
+        run().map_err(|e| Raised::of(py, e))
+    })
+}
+
+/// A heal's result for Python: the value, who served and the attempts, or
+/// the error (with the operation's last exception as its cause).
+fn healed(
+    py: Python<'_>,
+    result: Result<nb_client::Healed<Py<PyAny>>, nb_client::HealError<Raised>>,
+) -> PyResult<(Py<PyAny>, String, String)> {
+    match result {
+        Ok(h) => {
+            let served_by = h.served_by().to_owned();
+            let attempts = attempts_json(h.attempts()).to_string();
+            Ok((h.into_inner(), served_by, attempts))
+        }
+        Err(e) => {
+            let (error, last) = e.into_parts();
+            let err = native_error(&error);
+            if let Some(cause) = last.and_then(|r| r.error) {
+                err.set_cause(py, Some(*cause));
+            }
+            Err(err)
+        }
+    }
+}
+
+// ---- Streams ---------------------------------------------------------------
+
+/// A stream being read: `next()` blocks with the GIL released;
+/// `next_async(resolve)` answers on the event loop.
+#[pyclass(frozen, module = "neuralbridge._native")]
+struct Stream {
+    stream: Arc<Mutex<Option<ChatStream>>>,
+}
+
+impl Stream {
+    fn new(stream: ChatStream) -> Self {
+        Self {
+            stream: Arc::new(Mutex::new(Some(stream))),
+        }
+    }
+
+    fn empty() -> Self {
+        Self {
+            stream: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+/// One event as `(kind, JSON)`: `chunk`, `restarted`, `done`; `None` at
+/// the end; an error as `Err`.
+fn event_json(
+    event: Option<Result<StreamEvent, Error>>,
+) -> Result<Option<(String, String)>, Error> {
+    let Some(event) = event else {
+        return Ok(None);
+    };
+    Ok(Some(match event? {
+        StreamEvent::Chunk(chunk) => (
+            "chunk".to_owned(),
+            serde_json::to_string(&chunk).unwrap_or_default(),
+        ),
+        StreamEvent::Restarted {
+            model,
+            endpoint,
+            reason,
+        } => (
+            "restarted".to_owned(),
+            json!({"model": model, "endpoint": endpoint, "reason": diagnosis_json(&reason)})
+                .to_string(),
+        ),
+        StreamEvent::Done(summary) => (
+            "done".to_owned(),
+            json!({
+                "served_by": summary.served_by(),
+                "endpoint": summary.endpoint(),
+                "usage": summary.usage(),
+                "attempts": attempts_json(summary.attempts()),
+                "requested_model": summary.requested_model(),
+                "is_requested_model": summary.is_requested_model(),
+                "restarted": summary.restarted(),
+            })
+            .to_string(),
+        ),
+        _ => ("other".to_owned(), "{}".to_owned()),
+    }))
+}
+
+async fn next_of(slot: &Mutex<Option<ChatStream>>) -> Option<Result<StreamEvent, Error>> {
+    // Taken out while awaited: one reader at a time.
+    let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let mut stream = taken?;
+    let event = stream.next().await;
+    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
+    event
+}
+
+#[pymethods]
+impl Stream {
+    /// The next event, or `None` at the end.
+    fn next(&self, py: Python<'_>) -> PyResult<Option<(String, String)>> {
+        let slot = &self.stream;
+        let event = py.detach(|| runtime().block_on(next_of(slot)));
+        event_json(event).map_err(|e| native_error(&e))
+    }
+
+    /// The next event through `resolve(ok, payload)`: the payload is
+    /// `[kind, json]` as JSON, or `null` at the end, or the error.
+    fn next_async(&self, resolver: Py<PyAny>) {
+        let slot = Arc::clone(&self.stream);
+        runtime().spawn(async move {
+            let event = next_of(&slot).await;
+            let result = event_json(event)
+                .map(|e| serde_json::to_string(&e).unwrap_or_default())
+                .map_err(|e| error_json(&e));
+            resolve(&resolver, result);
+        });
+    }
+
+    /// The model serving now, if any.
+    fn served_by(&self) -> Option<String> {
+        let guard = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref()?.served_by().map(str::to_owned)
+    }
+
+    /// Ends the stream (cancelling the upstream request).
+    fn close(&self) {
+        self.stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
+// ---- The engine's parts on their own ---------------------------------------
+
+/// Diagnoses an error: its text, and the HTTP status, body, headers, base
+/// URL and model when known. Returns the diagnosis as JSON.
+#[pyfunction]
+#[pyo3(signature = (message, status=None, body=None, headers=None, base_url=None, model=None))]
+fn diagnose(
+    message: &str,
+    status: Option<u16>,
+    body: Option<&str>,
+    headers: Option<Vec<(String, String)>>,
+    base_url: Option<&str>,
+    model: Option<&str>,
+) -> String {
+    static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
+    let engine = ENGINE.get_or_init(DiagnosisEngine::default);
+    let headers = headers.unwrap_or_default();
+    let mut failure = match (status, body) {
+        (Some(status), Some(body)) => Failure::http_response(
+            status,
+            headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+            body,
+        ),
+        (None, Some(body)) => Failure::message(body),
+        (Some(status), None) => Failure::message(message).with_status(status),
+        (None, None) => Failure::message(message),
+    };
+    if let Some(url) = base_url {
+        failure = failure.with_base_url(url);
+    }
+    if let Some(model) = model {
+        failure = failure.with_model(model);
+    }
+    diagnosis_json(&engine.diagnose(&failure)).to_string()
+}
+
+/// The provider a base URL or a model name belongs to (`"dashscope"`).
+#[pyfunction]
+#[pyo3(signature = (base_url=None, model=None))]
+fn detect_provider(base_url: Option<&str>, model: Option<&str>) -> &'static str {
+    nb_diagnose::detect_provider(base_url, model).as_str()
+}
+
+/// A provider's profile as JSON: its timeouts, retries and known limits.
+#[pyfunction]
+fn get_profile(provider: &str) -> PyResult<String> {
+    let p: Provider = provider
+        .parse()
+        .map_err(|_| value_error(format!("{provider:?} is not a known provider")))?;
+    let profile = nb_diagnose::get_profile(p);
+    Ok(json!({
+        "provider": profile.provider.as_str(),
+        "name": profile.name,
+        "fast_fail_timeout": profile.fast_fail.as_secs_f64(),
+        "standard_timeout": profile.standard.as_secs_f64(),
+        "patient_timeout": profile.patient.as_secs_f64(),
+        "standard_retries": profile.standard_retries,
+        "patient_retries": profile.patient_retries,
+        "rpm_limit": profile.rpm_limit,
+        "url_patterns": profile.url_patterns,
+        "model_prefixes": profile.model_prefixes,
+    })
+    .to_string())
+}
+
+/// nb-breaker's circuit breaker, with a consecutive-failures policy.
+#[pyclass(frozen, module = "neuralbridge._native")]
+struct Breaker {
+    // Boxed: the breaker is cache-line aligned, which Python's allocator of
+    // the object does not honour.
+    breaker: Box<nb_breaker::CircuitBreaker>,
+}
+
+#[pymethods]
+impl Breaker {
+    #[new]
+    fn new(
+        failure_threshold: u32,
+        recovery_timeout: f64,
+        success_threshold: u32,
+    ) -> PyResult<Self> {
+        let mut config = nb_breaker::CircuitBreakerConfig::consecutive_failures(failure_threshold);
+        config.recovery_timeout =
+            Duration::try_from_secs_f64(recovery_timeout).map_err(value_error)?;
+        config.success_threshold = success_threshold.max(1);
+        config.validate().map_err(value_error)?;
+        Ok(Self {
+            breaker: Box::new(nb_breaker::CircuitBreaker::new(config)),
+        })
+    }
+
+    /// `None` when a call may go now, else the seconds until it may.
+    fn check(&self) -> Option<f64> {
+        self.breaker
+            .check(Instant::now())
+            .err()
+            .map(|r| r.retry_after.as_secs_f64())
+    }
+
+    /// Records one call's outcome; `false` if the breaker refused it.
+    fn record(&self, success: bool) -> bool {
+        let now = Instant::now();
+        match self.breaker.try_acquire(now) {
+            Ok(permit) if success => {
+                permit.success(now);
+                true
+            }
+            Ok(permit) => {
+                permit.failure(now);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// `closed`, `open`, `half_open`, ...
+    fn state(&self) -> String {
+        self.breaker
+            .state(Instant::now())
+            .to_string()
+            .replace('-', "_")
+    }
+}
+
+/// nb-route's load balancer over model names.
+#[pyclass(frozen, module = "neuralbridge._native")]
+struct Balancer {
+    // Boxed for its alignment, as the breaker.
+    balancer: Box<nb_route::LoadBalancer<String>>,
+}
+
+#[pymethods]
+impl Balancer {
+    #[new]
+    fn new(models: Vec<String>, strategy: &str) -> PyResult<Self> {
+        use nb_route::LoadBalancingStrategy as S;
+        let strategy = match strategy {
+            "fallback" => S::Fallback,
+            "round_robin" => S::RoundRobin,
+            "random" => S::Random,
+            "weighted_response_time" => S::WeightedResponseTime,
+            "least_connections" => S::LeastConnections,
+            "power_of_two_choices" => S::PowerOfTwoChoices,
+            other => {
+                return Err(value_error(format!(
+                    "{other:?} is not a load-balancing strategy"
+                )));
+            }
+        };
+        let config = nb_route::LoadBalancerConfig {
+            strategy,
+            ..nb_route::LoadBalancerConfig::default()
+        };
+        Ok(Self {
+            balancer: Box::new(nb_route::LoadBalancer::new(models, config)),
+        })
+    }
+
+    /// The model to call next, `None` if every model is out of rotation.
+    fn select_model(&self) -> Option<String> {
+        let selection = self.balancer.select_model(Instant::now())?;
+        let model = selection.target().clone();
+        selection.abandon();
+        Some(model)
+    }
+
+    /// Records a call's result: its latency in seconds and whether it
+    /// succeeded.
+    fn record_result(&self, model: &str, latency: f64, success: bool) {
+        let latency = Duration::try_from_secs_f64(latency).unwrap_or_default();
+        self.balancer
+            .record_result(model, latency, success, Instant::now());
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add_class::<Client>()?;
+    m.add_class::<Stream>()?;
+    m.add_class::<Breaker>()?;
+    m.add_class::<Balancer>()?;
+    m.add_function(wrap_pyfunction!(diagnose, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_provider, m)?)?;
+    m.add_function(wrap_pyfunction!(get_profile, m)?)?;
+    Ok(())
+}
