@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("ci") => ci::run(),
         Some("python") => python::test(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "python") => python::bench(),
         Some("bench") => bench::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         Some("load") => load::run(&args[1..]),

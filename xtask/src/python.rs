@@ -138,3 +138,70 @@ pub(crate) fn lint() -> Result<(), String> {
         &[("PYO3_PYTHON", &python), ("CARGO_TARGET_DIR", &target)],
     )
 }
+
+/// What `bench python` installs beside the package, pinned (LiteLLM: a
+/// release other than 1.82.7 and 1.82.8, the two compromised in March 2026).
+pub(crate) const BENCH_PACKAGES: &[&str] = &["openai==2.8.1", "litellm==1.80.0"];
+
+/// `cargo xtask bench python`: the package (release build) against the
+/// `openai` SDK alone and LiteLLM's Router on the same nb-mock and load,
+/// and the wheel's size, written into `docs/BENCHMARKS.md`.
+pub(crate) fn bench() -> Result<(), String> {
+    let venv = venv()?;
+    let mut args = vec!["install", "--quiet"];
+    args.extend(BENCH_PACKAGES);
+    pip(&venv, &args)?;
+    install(&venv, "release")?;
+    cargo(&["build", "--release", "-p", "nb-cli", "--locked"], &[])?;
+    let mock = target_dir().join("release").join("neuralbridge");
+    let package = workspace_root().join("crates").join("nb-python");
+
+    // The wheel a user would get, for its size.
+    let wheels = target_dir().join("nb-python").join("wheels");
+    let _ = std::fs::remove_dir_all(&wheels);
+    run(
+        Command::new(venv.join("bin").join("maturin"))
+            .args(["build", "--release", "--quiet", "--out"])
+            .arg(&wheels)
+            .arg("--manifest-path")
+            .arg(package.join("Cargo.toml"))
+            .env(
+                "CARGO_TARGET_DIR",
+                target_dir().join("nb-python").join("cargo"),
+            ),
+        "maturin could not build the wheel",
+    )?;
+    let wheel = std::fs::read_dir(&wheels)
+        .map_err(|e| format!("{}: {e}", wheels.display()))?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "whl"))
+        .ok_or("maturin built no wheel")?;
+    let size = wheel.metadata().map(|m| m.len()).unwrap_or(0);
+
+    eprintln!("$ bench.py (about 3 minutes)");
+    let out = Command::new(venv.join("bin").join("python"))
+        .arg(package.join("bench").join("bench.py"))
+        .arg("--mock-bin")
+        .arg(&mock)
+        .output()
+        .map_err(|e| format!("bench.py: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "bench.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    let body = format!(
+        "Measured with `cargo xtask bench python` (nb-mock's release build on loopback).\n\n{table}\n\
+         The wheel ({}) is {:.1} MB, with no Python dependencies.\n",
+        wheel.file_name().to_string_lossy(),
+        size as f64 / 1e6
+    );
+    let path = workspace_root().join("docs").join("BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, crate::bench::splice(&doc, "python", &body))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask bench python: wrote {}", path.display());
+    Ok(())
+}
