@@ -8,8 +8,8 @@ use crate::clock::duration_nanos;
 use crate::shared::LeaseRate;
 
 /// The shortest wait a starved lease reports: the next refill is on its
-/// way, and a caller must not spin on it.
-const MIN_WAIT_NS: u64 = 1_000_000;
+/// way (or late, the store slow), and a caller must not spin on it.
+const MIN_WAIT_NS: u64 = 10_000_000;
 
 /// What a limiter asked of its lease since the fleet last looked, and what
 /// it holds: the input of the next lease.
@@ -64,6 +64,9 @@ pub(crate) struct Lease {
     starved: AtomicBool,
     /// How far the replica may borrow now.
     credit: AtomicU64,
+    /// Until when the credit holds (epoch nanoseconds): a lease that is
+    /// not renewed (the store slow) lends nothing on old news.
+    credit_until: AtomicU64,
     /// The largest single ask ever seen: a credit is never smaller.
     biggest: AtomicU64,
     /// Units borrowed and not yet charged to the fleet.
@@ -83,18 +86,16 @@ impl Lease {
             .max(MIN_WAIT_NS)
     }
 
-    /// Checks for `units`; a refusal counts them as asked for, so the
-    /// next lease grows with demand that never got as far as a request.
+    /// Checks for `units` (what a request would find), counting nothing:
+    /// a refusal marks the lease starved, which doubles the next ask.
     #[inline]
     pub(crate) fn peek(&self, units: u64, now_ns: u64) -> Result<(), u64> {
         if !self.active.load(Ordering::Acquire)
             || self.held.load(Ordering::Relaxed) >= units
-            || self.owed.load(Ordering::Relaxed).saturating_add(units)
-                <= self.credit.load(Ordering::Relaxed)
+            || self.may_borrow(units, self.owed.load(Ordering::Relaxed), now_ns)
         {
             return Ok(());
         }
-        self.count(units);
         Err(self.starve(now_ns))
     }
 
@@ -110,13 +111,11 @@ impl Lease {
                 h.checked_sub(units)
             })
             .is_ok();
-        match spent || self.borrow(units) {
+        match spent || self.borrow(units, now_ns) {
             true => {
                 self.count(units);
                 Ok(units)
             }
-            // The limiter checks every limit after a refusal, which
-            // counts this one as asked for.
             false => Err(self.starve(now_ns)),
         }
     }
@@ -131,13 +130,17 @@ impl Lease {
         self.biggest.load(Ordering::Relaxed)
     }
 
+    /// Whether `units` more fit the credit, with `owed` borrowed already.
+    fn may_borrow(&self, units: u64, owed: u64, now_ns: u64) -> bool {
+        now_ns < self.credit_until.load(Ordering::Relaxed)
+            && owed.saturating_add(units) <= self.credit.load(Ordering::Relaxed)
+    }
+
     /// Borrows `units` within the credit.
-    fn borrow(&self, units: u64) -> bool {
-        let credit = self.credit.load(Ordering::Relaxed);
+    fn borrow(&self, units: u64, now_ns: u64) -> bool {
         self.owed
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
-                let owed = o.checked_add(units)?;
-                (owed <= credit).then_some(owed)
+                self.may_borrow(units, o, now_ns).then(|| o + units)
             })
             .is_ok()
     }
@@ -174,6 +177,10 @@ impl Lease {
             });
         self.held.fetch_add(granted - repaid, Ordering::Relaxed);
         self.credit.store(credit, Ordering::Relaxed);
+        // Two rounds: the next lease renews it, or the store is late.
+        let lasts = duration_nanos(retry_in).saturating_mul(2);
+        self.credit_until
+            .store(now_ns.saturating_add(lasts), Ordering::Relaxed);
         self.next_ns.store(
             now_ns.saturating_add(duration_nanos(retry_in)),
             Ordering::Relaxed,
@@ -222,23 +229,23 @@ mod tests {
         assert_eq!(lease.reserve(1, 0), Ok(1));
         assert_eq!(lease.peek(1, 0), Err(100_000_000));
         assert_eq!(lease.reserve(1, 40_000_000), Err(60_000_000));
+        assert_eq!(lease.reserve(1, 95_000_000), Err(MIN_WAIT_NS));
         // Past the due time the wait is short but never zero.
         assert_eq!(lease.reserve(1, 500_000_000), Err(MIN_WAIT_NS));
         let need = lease.need();
-        // Two spent and a refused check (a refused request is counted by
-        // the limiter's check that follows it).
+        // Two spent; the refusals count nothing, but went without.
         assert_eq!(
             need,
             LeaseNeed {
-                asked: 3,
+                asked: 2,
                 largest: 1,
                 held: 0,
                 starved: true,
                 owed: 0,
             }
         );
-        // Asked 3 and went without: 6 wanted.
-        assert_eq!(need.want(RATE), 6);
+        // Asked 2 and went without: 4 wanted.
+        assert_eq!(need.want(RATE), 4);
         // The counters start again.
         assert_eq!(lease.need().asked, 0);
     }
@@ -303,8 +310,10 @@ mod tests {
             assert!(lease.reserve(1, 0).is_ok());
         }
         assert_eq!(lease.reserve(1, 0), Err(100_000_000));
+        // A credit lapses unless a lease renews it within two rounds.
+        lease.grant(0, 5, Duration::from_millis(250), 0);
+        assert!(lease.peek(1, 500_000_000).is_err());
         // A store that goes away forgives the debt with the lease.
-        lease.grant(0, 5, Duration::ZERO, 0);
         assert!(lease.reserve(1, 0).is_ok());
         assert_eq!(lease.end(), 0);
         assert_eq!(lease.need().owed, 0);

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use nb_client::health::{HealthReport, ModelStatus};
+use nb_client::health::HealthReport;
 use nb_client::policy::{CategoryPolicy, Fallback, RateLimits, StreamPolicy};
 use nb_client::{
     Attempt, ChatRequest, ChatStream, EndpointConfig, Error, ErrorCategory, FailureReport,
@@ -44,6 +44,32 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .unwrap_or_else(|e| panic!("neuralbridge cannot start its runtime: {e}"))
     })
+}
+
+/// Runs `f` (which takes the GIL) without holding up the engine: on one of
+/// the runtime's workers it first hands the worker's other tasks to
+/// another thread, so Python code waiting for the GIL never stalls the
+/// engine's I/O.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// A synchronous call made from inside the engine (a validator, a `heal`
+/// operation) would block the thread the engine runs it on: refused with
+/// a clear error instead.
+fn outside_the_engine() -> PyResult<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "a synchronous neuralbridge call cannot run inside the engine (from a validator \
+             or a heal operation); use AsyncNeuralBridge there, or call it outside",
+        ));
+    }
+    Ok(())
 }
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -110,12 +136,7 @@ fn health_json(report: &HealthReport) -> Value {
         .map(|m| {
             json!({
                 "model": m.model,
-                "status": match m.status {
-                    ModelStatus::Active => "active",
-                    ModelStatus::Degraded => "degraded",
-                    ModelStatus::Failed => "failed",
-                    _ => "excluded",
-                },
+                "status": m.status.as_str(),
                 "endpoint": m.endpoint,
                 "success_rate": m.success_rate,
                 "failure_probability": m.failure_probability,
@@ -202,13 +223,18 @@ fn policy(name: &str) -> PyResult<CategoryPolicy> {
     })
 }
 
+/// A fallback constraint: `any`, `same_model` (or `same-model`),
+/// `same_tier` (or `tier`), or a JSON list of the models accepted.
 fn fallback(name: Option<&str>) -> PyResult<Fallback> {
     match name {
         None | Some("any") => Ok(Fallback::Any),
-        Some("same_model") => Ok(Fallback::SameModel),
-        Some("same_tier") => Ok(Fallback::SameTier),
+        Some("same_model" | "same-model") => Ok(Fallback::SameModel),
+        Some("same_tier" | "tier") => Ok(Fallback::SameTier),
+        Some(list) if list.starts_with('[') => serde_json::from_str::<Vec<String>>(list)
+            .map(Fallback::Models)
+            .map_err(|e| value_error(format!("fallback models: {e}"))),
         Some(other) => Err(value_error(format!(
-            "fallback {other:?} is not any, same_model or same_tier"
+            "fallback {other:?} is not any, same_model, same_tier or a list of models"
         ))),
     }
 }
@@ -257,6 +283,9 @@ fn build(config: &Value, validator: Option<Py<PyAny>>) -> PyResult<NeuralBridge>
     if let Some(on) = config.get("learning").and_then(Value::as_bool) {
         b = b.learning(on);
     }
+    if let Some(on) = config.get("schema_guard").and_then(Value::as_bool) {
+        b = b.schema_guard(on);
+    }
     match config.get("stream_policy").and_then(Value::as_str) {
         None | Some("error") => {}
         Some("continue") => b = b.stream_policy(StreamPolicy::Continue),
@@ -279,10 +308,12 @@ fn build(config: &Value, validator: Option<Py<PyAny>>) -> PyResult<NeuralBridge>
         // which answers `None` (accept) or the reason it rejects.
         b = b.validate(move |completion| {
             let text = serde_json::to_string(completion).unwrap_or_default();
-            Python::attach(|py| match validator.call1(py, (text,)) {
-                Ok(reason) if reason.is_none(py) => Ok(()),
-                Ok(reason) => Err(reason.to_string()),
-                Err(e) => Err(format!("the validator raised: {e}")),
+            blocking(|| {
+                Python::attach(|py| match validator.call1(py, (text,)) {
+                    Ok(reason) if reason.is_none(py) => Ok(()),
+                    Ok(reason) => Err(reason.to_string()),
+                    Err(e) => Err(format!("the validator raised: {e}")),
+                })
             })
         });
     }
@@ -315,18 +346,21 @@ fn response_text(r: &nb_client::ChatResponse) -> String {
     .to_string()
 }
 
-/// Hands `result` to the Python side's `resolve(ok, payload)`, from any
-/// thread (the Python side moves it onto its event loop).
-fn resolve(resolver: &Py<PyAny>, result: Result<String, String>) {
-    Python::attach(|py| {
-        let (ok, payload) = match result {
-            Ok(v) => (true, v),
-            Err(e) => (false, e),
-        };
-        if let Err(e) = resolver.call1(py, (ok, payload)) {
-            // The loop is gone (closed): nobody is waiting any more.
-            e.print(py);
-        }
+/// Hands `result` to the Python side's `resolve(ok, payload)` (which moves
+/// it onto its event loop), from the runtime's blocking pool: a worker
+/// never waits for the GIL.
+fn resolve(resolver: Py<PyAny>, result: Result<String, String>) {
+    tokio::task::spawn_blocking(move || {
+        Python::attach(|py| {
+            let (ok, payload) = match result {
+                Ok(v) => (true, v),
+                Err(e) => (false, e),
+            };
+            if let Err(e) = resolver.call1(py, (ok, payload)) {
+                // The loop is gone (closed): nobody is waiting any more.
+                e.print(py);
+            }
+        });
     });
 }
 
@@ -349,6 +383,7 @@ impl Client {
         request_json: &str,
         fallback: Option<&str>,
     ) -> PyResult<String> {
+        outside_the_engine()?;
         let req = request(request_json)?;
         let fallback = self::fallback(fallback)?;
         let client = &self.client;
@@ -372,7 +407,7 @@ impl Client {
         runtime().spawn(async move {
             let result = client.chat().fallback(fallback).create(req).await;
             resolve(
-                &resolver,
+                resolver,
                 result
                     .map(|r| response_text(&r))
                     .map_err(|e| error_json(&e)),
@@ -389,6 +424,7 @@ impl Client {
         request_json: &str,
         fallback: Option<&str>,
     ) -> PyResult<Stream> {
+        outside_the_engine()?;
         let req = request(request_json)?;
         let fallback = self::fallback(fallback)?;
         let client = &self.client;
@@ -414,10 +450,15 @@ impl Client {
         runtime().spawn(async move {
             match client.chat().fallback(fallback).stream(req).await {
                 Ok(s) => {
-                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(s);
-                    resolve(&resolver, Ok(String::new()));
+                    let mut slot = lock(&slot);
+                    // Closed while opening: the stream drops here.
+                    if !matches!(*slot, Slot::Closed) {
+                        *slot = Slot::Ready(s);
+                    }
+                    drop(slot);
+                    resolve(resolver, Ok(String::new()));
                 }
-                Err(e) => resolve(&resolver, Err(error_json(&e))),
+                Err(e) => resolve(resolver, Err(error_json(&e))),
             }
         });
         Ok(handle)
@@ -437,15 +478,17 @@ impl Client {
         op: Py<PyAny>,
         current_model: &str,
     ) -> PyResult<(Py<PyAny>, String, String)> {
+        outside_the_engine()?;
         let client = &self.client;
+        let interrupt = Interrupt::default();
         let result = py.detach(|| {
             runtime().block_on(client.heal_with(
                 current_model,
-                |model| call_op(&op, model),
+                |model| call_op(&op, model, &interrupt),
                 classify,
             ))
         });
-        healed(py, result)
+        healed(py, result, &interrupt)
     }
 
     /// [`heal`](Self::heal) for an `async def` operation, run on `loop`,
@@ -460,15 +503,17 @@ impl Client {
     ) -> PyResult<()> {
         let client = self.client.clone();
         runtime().spawn(async move {
+            let interrupt = Interrupt::default();
             let result = client
                 .heal_with(
                     &current_model,
                     |model| {
-                        let op = Python::attach(|py| op.clone_ref(py));
-                        let event_loop = Python::attach(|py| event_loop.clone_ref(py));
+                        let (op, event_loop) =
+                            Python::attach(|py| (op.clone_ref(py), event_loop.clone_ref(py)));
+                        let interrupt = interrupt.clone();
                         async move {
                             tokio::task::spawn_blocking(move || {
-                                run_coroutine(&op, &event_loop, &model)
+                                run_coroutine(&op, &event_loop, &model, &interrupt)
                             })
                             .await
                             .unwrap_or_else(|e| Err(Raised::message(e.to_string())))
@@ -477,17 +522,42 @@ impl Client {
                     classify,
                 )
                 .await;
-            Python::attach(|py| {
-                let (ok, payload) = match healed(py, result).and_then(|t| t.into_py_any(py)) {
-                    Ok(value) => (true, value),
-                    Err(e) => (false, e.into_value(py).into_any()),
-                };
-                if let Err(e) = resolver.call1(py, (ok, payload)) {
-                    e.print(py);
-                }
+            // Settled from the blocking pool: a worker never waits for the GIL.
+            tokio::task::spawn_blocking(move || {
+                Python::attach(|py| {
+                    let settled = healed(py, result, &interrupt).and_then(|t| t.into_py_any(py));
+                    let (ok, payload) = match settled {
+                        Ok(value) => (true, value),
+                        Err(e) => (false, e.into_value(py).into_any()),
+                    };
+                    if let Err(e) = resolver.call1(py, (ok, payload)) {
+                        e.print(py);
+                    }
+                });
             });
         });
         Ok(())
+    }
+}
+
+/// A `BaseException` that is not an `Exception` (`KeyboardInterrupt`,
+/// `SystemExit`, `asyncio.CancelledError`) raised by a `heal` operation:
+/// the heal stops at once and re-raises it.
+#[derive(Clone, Default)]
+struct Interrupt(Arc<Mutex<Option<PyErr>>>);
+
+impl Interrupt {
+    /// Keeps `e` if it interrupts (and says so).
+    fn keep(&self, py: Python<'_>, e: &PyErr) -> bool {
+        if e.is_instance_of::<PyException>(py) {
+            return false;
+        }
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.clone_ref(py));
+        true
+    }
+
+    fn take(&self) -> Option<PyErr> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -496,6 +566,7 @@ struct Raised {
     text: String,
     status: Option<u16>,
     body: Option<String>,
+    headers: Vec<(String, String)>,
     // Boxed: a PyErr is large, and this travels in every `Result`.
     error: Option<Box<PyErr>>,
 }
@@ -506,29 +577,42 @@ impl Raised {
             text,
             status: None,
             body: None,
+            headers: Vec::new(),
             error: None,
         }
     }
 
-    /// An exception's text, and the status code and body an SDK's HTTP
-    /// error carries (`status_code`, `body` or `response.text`), if any.
+    /// An exception's text, and the status, body and headers of an SDK's
+    /// HTTP error, as the Python layer read them (`__neuralbridge_http__`:
+    /// the same reading `DiagnosisEngine.diagnose` makes).
     fn of(py: Python<'_>, e: PyErr) -> Self {
         let value = e.value(py);
         let text = value.str().map(|s| s.to_string()).unwrap_or_default();
-        let status = value
-            .getattr("status_code")
+        type Parts = (Option<u16>, Option<String>, Option<Vec<(String, String)>>);
+        let (status, body, headers) = value
+            .getattr("__neuralbridge_http__")
             .ok()
-            .and_then(|s| s.extract::<u16>().ok());
-        let body = value
-            .getattr("body")
-            .ok()
-            .filter(|b| !b.is_none())
-            .and_then(|b| b.str().ok().map(|s| s.to_string()));
+            .and_then(|parts| parts.extract::<Parts>().ok())
+            .unwrap_or_default();
         Self {
             text,
             status,
             body,
+            headers: headers.unwrap_or_default(),
             error: Some(Box::new(e)),
+        }
+    }
+
+    /// An interruption: diagnosed as the caller's (an invalid request,
+    /// which nothing retries), and re-raised as it was.
+    fn interrupted() -> Self {
+        Self {
+            status: Some(400),
+            body: Some(
+                "the operation was interrupted (KeyboardInterrupt, SystemExit or a cancellation)"
+                    .to_owned(),
+            ),
+            ..Self::message("interrupted".to_owned())
         }
     }
 }
@@ -540,21 +624,45 @@ impl std::fmt::Display for Raised {
 }
 
 fn classify(r: &Raised) -> FailureReport {
-    match (r.status, &r.body) {
+    let report = match (r.status, &r.body) {
         (Some(status), Some(body)) => FailureReport::http(status, body.clone()),
         (Some(status), None) => FailureReport::message(r.text.clone()).with_status(status),
         _ => FailureReport::message(r.text.clone()),
+    };
+    r.headers
+        .iter()
+        .fold(report, |report, (name, value)| report.header(name, value))
+}
+
+/// What an operation's exception becomes: an interruption stops the heal.
+fn raised(py: Python<'_>, e: PyErr, interrupt: &Interrupt) -> Raised {
+    if interrupt.keep(py, &e) {
+        Raised::interrupted()
+    } else {
+        Raised::of(py, e)
     }
 }
 
 /// Calls the operation with the model's name, under the GIL.
-async fn call_op(op: &Py<PyAny>, model: std::sync::Arc<str>) -> Result<Py<PyAny>, Raised> {
-    Python::attach(|py| op.call1(py, (&*model,)).map_err(|e| Raised::of(py, e)))
+async fn call_op(
+    op: &Py<PyAny>,
+    model: Arc<str>,
+    interrupt: &Interrupt,
+) -> Result<Py<PyAny>, Raised> {
+    Python::attach(|py| {
+        op.call1(py, (&*model,))
+            .map_err(|e| raised(py, e, interrupt))
+    })
 }
 
 /// Runs `op(model)`'s coroutine on the caller's event loop and waits for it
 /// (on a blocking thread; the wait releases the GIL).
-fn run_coroutine(op: &Py<PyAny>, event_loop: &Py<PyAny>, model: &str) -> Result<Py<PyAny>, Raised> {
+fn run_coroutine(
+    op: &Py<PyAny>,
+    event_loop: &Py<PyAny>,
+    model: &str,
+    interrupt: &Interrupt,
+) -> Result<Py<PyAny>, Raised> {
     Python::attach(|py| {
         let run = || -> PyResult<Py<PyAny>> {
             let coroutine = op.call1(py, (model,))?;
@@ -563,7 +671,7 @@ fn run_coroutine(op: &Py<PyAny>, event_loop: &Py<PyAny>, model: &str) -> Result<
                 .call_method1("run_coroutine_threadsafe", (coroutine, event_loop.bind(py)))?;
             Ok(future.call_method0("result")?.unbind())
         };
-        run().map_err(|e| Raised::of(py, e))
+        run().map_err(|e| raised(py, e, interrupt))
     })
 }
 
@@ -572,7 +680,11 @@ fn run_coroutine(op: &Py<PyAny>, event_loop: &Py<PyAny>, model: &str) -> Result<
 fn healed(
     py: Python<'_>,
     result: Result<nb_client::Healed<Py<PyAny>>, nb_client::HealError<Raised>>,
+    interrupt: &Interrupt,
 ) -> PyResult<(Py<PyAny>, String, String)> {
+    if let Some(e) = interrupt.take() {
+        return Err(e);
+    }
     match result {
         Ok(h) => {
             let served_by = h.served_by().to_owned();
@@ -596,21 +708,36 @@ fn healed(
 /// `next_async(resolve)` answers on the event loop.
 #[pyclass(frozen, module = "neuralbridge._native")]
 struct Stream {
-    stream: Arc<Mutex<Option<ChatStream>>>,
+    stream: Arc<Mutex<Slot>>,
+}
+
+/// Where a stream is.
+enum Slot {
+    /// Not open yet (an asyncio open under way).
+    Opening,
+    Ready(ChatStream),
+    /// A read is under way (the stream is with it).
+    Reading,
+    /// Closed by the caller: the upstream request is cancelled.
+    Closed,
 }
 
 impl Stream {
     fn new(stream: ChatStream) -> Self {
         Self {
-            stream: Arc::new(Mutex::new(Some(stream))),
+            stream: Arc::new(Mutex::new(Slot::Ready(stream))),
         }
     }
 
     fn empty() -> Self {
         Self {
-            stream: Arc::new(Mutex::new(None)),
+            stream: Arc::new(Mutex::new(Slot::Opening)),
         }
     }
+}
+
+fn lock(slot: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One event as `(kind, JSON)`: `chunk`, `restarted`, `done`; `None` at
@@ -652,21 +779,53 @@ fn event_json(
     }))
 }
 
-async fn next_of(slot: &Mutex<Option<ChatStream>>) -> Option<Result<StreamEvent, Error>> {
-    // Taken out while awaited: one reader at a time.
-    let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    let mut stream = taken?;
+/// Why a read cannot start.
+const BUSY: &str =
+    "another read of this stream is under way: read a stream from one place at a time";
+const NOT_OPEN: &str = "the stream is not open yet";
+
+/// The next event; `Err` when a read cannot start.
+async fn next_of(slot: &Mutex<Slot>) -> Result<Option<Result<StreamEvent, Error>>, &'static str> {
+    let mut stream = {
+        let mut guard = lock(slot);
+        match std::mem::replace(&mut *guard, Slot::Reading) {
+            Slot::Ready(stream) => stream,
+            Slot::Reading => return Err(BUSY),
+            Slot::Opening => {
+                *guard = Slot::Opening;
+                return Err(NOT_OPEN);
+            }
+            Slot::Closed => {
+                *guard = Slot::Closed;
+                return Ok(None);
+            }
+        }
+    };
+    // If the reader goes away (a cancelled `__anext__`), the stream goes
+    // back for the next read, with this event lost to no one: it was not
+    // read yet when the future was dropped.
     let event = stream.next().await;
-    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
-    event
+    let mut guard = lock(slot);
+    if matches!(*guard, Slot::Reading) {
+        *guard = Slot::Ready(stream);
+    }
+    // Else it was closed meanwhile: the stream drops here.
+    Ok(event)
+}
+
+fn busy(reason: &str) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(reason.to_owned())
 }
 
 #[pymethods]
 impl Stream {
     /// The next event, or `None` at the end.
     fn next(&self, py: Python<'_>) -> PyResult<Option<(String, String)>> {
+        outside_the_engine()?;
         let slot = &self.stream;
-        let event = py.detach(|| runtime().block_on(next_of(slot)));
+        let event = py
+            .detach(|| runtime().block_on(next_of(slot)))
+            .map_err(busy)?;
         event_json(event).map_err(|e| native_error(&e))
     }
 
@@ -675,26 +834,28 @@ impl Stream {
     fn next_async(&self, resolver: Py<PyAny>) {
         let slot = Arc::clone(&self.stream);
         runtime().spawn(async move {
-            let event = next_of(&slot).await;
-            let result = event_json(event)
-                .map(|e| serde_json::to_string(&e).unwrap_or_default())
-                .map_err(|e| error_json(&e));
-            resolve(&resolver, result);
+            let result = match next_of(&slot).await {
+                Ok(event) => event_json(event)
+                    .map(|e| serde_json::to_string(&e).unwrap_or_default())
+                    .map_err(|e| error_json(&e)),
+                Err(reason) => Err(json!({"kind": "config", "message": reason}).to_string()),
+            };
+            resolve(resolver, result);
         });
     }
 
     /// The model serving now, if any.
     fn served_by(&self) -> Option<String> {
-        let guard = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.as_ref()?.served_by().map(str::to_owned)
+        match &*lock(&self.stream) {
+            Slot::Ready(stream) => stream.served_by().map(str::to_owned),
+            _ => None,
+        }
     }
 
-    /// Ends the stream (cancelling the upstream request).
+    /// Ends the stream, cancelling the upstream request (at once, or when
+    /// a read under way returns).
     fn close(&self) {
-        self.stream
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        *lock(&self.stream) = Slot::Closed;
     }
 }
 
@@ -766,9 +927,33 @@ fn get_profile(provider: &str) -> PyResult<String> {
 /// nb-breaker's circuit breaker, with a consecutive-failures policy.
 #[pyclass(frozen, module = "neuralbridge._native")]
 struct Breaker {
-    // Boxed: the breaker is cache-line aligned, which Python's allocator of
-    // the object does not honour.
-    breaker: Box<nb_breaker::CircuitBreaker>,
+    // On the heap: the breaker is cache-line aligned, which Python's
+    // allocator of the object does not honour. Shared with the permits.
+    breaker: Arc<nb_breaker::CircuitBreaker>,
+}
+
+/// A call the breaker admitted, to be recorded once it ends.
+#[pyclass(frozen, module = "neuralbridge._native")]
+struct Permit {
+    permit: Mutex<Option<nb_breaker::Permit<Arc<nb_breaker::CircuitBreaker>>>>,
+}
+
+#[pymethods]
+impl Permit {
+    /// Records the call's outcome (once; later calls do nothing).
+    fn record(&self, success: bool) {
+        let permit = self
+            .permit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let now = Instant::now();
+        match permit {
+            Some(p) if success => p.success(now),
+            Some(p) => p.failure(now),
+            None => {}
+        }
+    }
 }
 
 #[pymethods]
@@ -785,7 +970,7 @@ impl Breaker {
         config.success_threshold = success_threshold.max(1);
         config.validate().map_err(value_error)?;
         Ok(Self {
-            breaker: Box::new(nb_breaker::CircuitBreaker::new(config)),
+            breaker: Arc::new(nb_breaker::CircuitBreaker::new(config)),
         })
     }
 
@@ -795,6 +980,15 @@ impl Breaker {
             .check(Instant::now())
             .err()
             .map(|r| r.retry_after.as_secs_f64())
+    }
+
+    /// Admits a call (a permit to record its outcome with), or `None` when
+    /// the breaker refuses it.
+    fn acquire(&self) -> Option<Permit> {
+        let permit = self.breaker.try_acquire_owned(Instant::now()).ok()?;
+        Some(Permit {
+            permit: Mutex::new(Some(permit)),
+        })
     }
 
     /// Records one call's outcome; `false` if the breaker refused it.
@@ -879,6 +1073,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Client>()?;
     m.add_class::<Stream>()?;
     m.add_class::<Breaker>()?;
+    m.add_class::<Permit>()?;
     m.add_class::<Balancer>()?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     m.add_function(wrap_pyfunction!(detect_provider, m)?)?;

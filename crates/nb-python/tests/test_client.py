@@ -236,3 +236,34 @@ def test_several_endpoints_and_protocols(mock):
     resp = c.chat().create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
     assert resp.served_by == "claude-sonnet"
     assert resp.endpoint == "anthropic"
+
+
+def test_a_closed_stream_ends_and_a_list_of_models_holds_the_fallback(mock):
+    m = mock(
+        """
+        [[models]]
+        name = "qwen-max"
+        chunks = 6
+        [[models]]
+        name = "qwen-plus"
+        [[models]]
+        name = "qwen-turbo"
+        [[models.rules]]
+        fault = "server_error"
+        """
+    )
+    c = client(m.base_url, max_retries=0)
+    stream = hello(c, stream=True)
+    first = next(stream)
+    assert first.choices
+    stream.close()
+    with pytest.raises(StopIteration):
+        next(stream)
+
+    resp = c.chat().create(
+        model="qwen-turbo",
+        messages=[{"role": "user", "content": "Hi"}],
+        fallback=["qwen-plus"],
+    )
+    assert resp.served_by == "qwen-plus"
+    assert [a.model for a in resp.attempts] == ["qwen-turbo", "qwen-plus"]

@@ -125,3 +125,55 @@ def test_heal_gives_up_on_what_cannot_succeed_with_the_cause_attached():
     assert raised.value.category == "invalid_request"
     assert isinstance(raised.value.__cause__, ValueError)
     assert len(raised.value.attempts) == 1
+
+
+def test_heal_stops_at_once_on_a_keyboard_interrupt_and_reraises_it():
+    client = NeuralBridge(
+        api_key="sk-test-0001",
+        base_url="http://127.0.0.1:9/v1",
+        fallback_models=["qwen-max", "qwen-plus"],
+    )
+    seen = []
+
+    def interrupted(model):
+        seen.append(model)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        client.heal(interrupted, current_model="qwen-max")
+    assert seen == ["qwen-max"], "never retried, never moved on"
+
+
+def test_heal_reads_an_sdk_error_whose_body_is_a_dict():
+    client = NeuralBridge(
+        api_key="sk-test-0001",
+        base_url="http://127.0.0.1:9/v1",
+        fallback_models=["qwen-max", "qwen-plus"],
+        max_retries=3,
+    )
+    seen = []
+
+    def call(model):
+        seen.append(model)
+        if model == "qwen-max":
+            raise FakeStatusError()
+        return model
+
+    result = client.heal(call, current_model="qwen-max", details=True)
+    assert result.value == "qwen-plus"
+    # A spent quota is never retried on the same model.
+    assert seen == ["qwen-max", "qwen-plus"]
+    assert result.attempts[0].diagnosis.category == "quota_exhausted"
+
+
+def test_the_breaker_records_through_a_permit_taken_before_the_call():
+    breaker = CircuitBreaker(CircuitBreakerConfig(failure_threshold=1, recovery_timeout=0.05, success_threshold=1))
+    with pytest.raises(RuntimeError):
+        breaker.call(lambda: (_ for _ in ()).throw(RuntimeError("down")))
+    assert breaker.state == "open"
+    import time
+
+    time.sleep(0.1)
+    # The probe is admitted, and its success closes the breaker.
+    assert breaker.call(lambda: "up") == "up"
+    assert breaker.state == "closed"

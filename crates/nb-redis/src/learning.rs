@@ -2,7 +2,7 @@
 //! replicas add to with `HINCRBY`, so two replicas adding at once both
 //! count.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nb_breaker::SharedFuture;
 use nb_learn::{LearnCounter, LearnState, SharedLearning, WEEKS_KEPT};
@@ -13,9 +13,21 @@ use crate::{RedisStore, millis};
 /// keeps, and one more.
 pub const LEARNED_FOR: Duration = Duration::from_secs(7 * 24 * 3600 * (WEEKS_KEPT as u64 + 1));
 
+/// The week `now` falls in, counted as the learner counts weeks (from
+/// Monday 1969-12-29, 72 hours before the epoch).
+fn week_of(now: SystemTime) -> u32 {
+    let hours = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 3600);
+    u32::try_from((hours + 72) / 168).unwrap_or(u32::MAX)
+}
+
 /// The counters of `fields` (a field this version cannot read is skipped),
-/// and the fields of weeks too old to keep, to delete.
-fn read(fields: Vec<(String, String)>) -> (LearnState, Vec<String>) {
+/// and the fields to delete: weeks too old to keep, and weeks more than
+/// one ahead of `now` (a replica whose clock ran ahead must not push
+/// everyone's weeks out).
+fn read(fields: Vec<(String, String)>, now: SystemTime) -> (LearnState, Vec<String>) {
+    let this_week = week_of(now);
     let counters: Vec<(LearnCounter, u32, String)> = fields
         .into_iter()
         .filter_map(|(field, count)| {
@@ -24,10 +36,15 @@ fn read(fields: Vec<(String, String)>) -> (LearnState, Vec<String>) {
             Some((counter, u32::try_from(count).unwrap_or(u32::MAX), field))
         })
         .collect();
-    let newest = counters.iter().map(|(c, ..)| c.week).max().unwrap_or(0);
-    let (kept, old): (Vec<_>, Vec<_>) = counters
-        .into_iter()
-        .partition(|(c, ..)| c.week + WEEKS_KEPT as u32 > newest);
+    let newest = counters
+        .iter()
+        .map(|(c, ..)| c.week)
+        .filter(|w| *w <= this_week.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    let (kept, old): (Vec<_>, Vec<_>) = counters.into_iter().partition(|(c, ..)| {
+        c.week + WEEKS_KEPT as u32 > newest && c.week <= this_week.saturating_add(1)
+    });
     let state = LearnState::from_counters(kept.into_iter().map(|(c, n, _)| (c, n)));
     (state, old.into_iter().map(|(.., field)| field).collect())
 }
@@ -51,7 +68,7 @@ impl SharedLearning for RedisStore {
         add.cmd("HGETALL").arg(&key);
         Box::pin(async move {
             let (fields,): (Vec<(String, String)>,) = self.run_pipeline(&add).await?;
-            let (state, old) = read(fields);
+            let (state, old) = read(fields, SystemTime::now());
             if !old.is_empty() {
                 let mut prune = redis::cmd("HDEL");
                 prune.arg(&key).arg(old);
@@ -68,17 +85,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_read_back_skipping_junk_and_old_weeks() {
+    fn fields_read_back_skipping_junk_old_weeks_and_weeks_from_the_future() {
         let field = |s: &str, n: &str| (s.to_owned(), n.to_owned());
-        let (state, old) = read(vec![
-            field("3000|c9|gpt-4o", "12"),
-            field("3000|x9.rate_limit|gpt-4o", "3"),
-            field("3000|frate_limit|gpt-4o", "3"),
-            field("2990|c9|gpt-4o", "5"),
-            field("3000|c9|other", "not a number"),
-            field("v2 field", "1"),
-        ]);
-        assert_eq!(old, ["2990|c9|gpt-4o"]);
+        // Week 3000 began on Monday 2027-06-28.
+        let now = UNIX_EPOCH + Duration::from_secs((3000 * 168 - 72 + 30) * 3600);
+        assert_eq!(week_of(now), 3000);
+        let (state, old) = read(
+            vec![
+                field("3000|c9|gpt-4o", "12"),
+                field("3000|x9.rate_limit|gpt-4o", "3"),
+                field("3000|frate_limit|gpt-4o", "3"),
+                field("2990|c9|gpt-4o", "5"),
+                field("3100|c9|gpt-4o", "7"),
+                field("3000|c9|other", "not a number"),
+                field("v2 field", "1"),
+            ],
+            now,
+        );
+        assert_eq!(old, ["2990|c9|gpt-4o", "3100|c9|gpt-4o"]);
         let counters = state.counters();
         assert_eq!(counters.len(), 3);
         assert!(

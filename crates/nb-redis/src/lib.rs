@@ -35,7 +35,7 @@
 //! a background task, each call bounded, and runs on its own state while
 //! it is away. Creating a [`RedisStore`] does not connect; the first call
 //! does, and a failed call drops the connection so the next one reconnects
-//! (the client calls every 250 ms, which is the backoff).
+//! (the client tries again after a wait that doubles from 250 ms to 1 s).
 //!
 //! [`SharedBreakers`]: nb_breaker::SharedBreakers
 //! [`SharedLimits`]: nb_breaker::SharedLimits

@@ -1,6 +1,6 @@
 //! Rate limits: [`SharedLimits`] on Redis, one GCRA cell per limit, run by
-//! a Lua script on the server's clock so the replicas' clocks do not
-//! matter.
+//! a Lua script on the server's clock, so the limit does not depend on the
+//! replicas' clocks (a pause, a wall-clock time a replica sends, does).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +15,8 @@ const IDLE_FOR_MS: u64 = 60_000;
 /// The GCRA step: hand back `refund` units, apply a pause, then admit as
 /// many of `want` units as fit. The cell is the theoretical arrival time,
 /// in microseconds on the server's clock. Returns the units granted and
-/// the microseconds until one more fits.
+/// the microseconds until one more fits after them (zero: the fleet has
+/// room now).
 const LEASE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -34,10 +35,7 @@ tat = math.max(tat, now)
 local granted = math.floor((now + horizon - tat) / unit)
 granted = math.max(0, math.min(granted, want))
 tat = tat + granted * unit
-local next_in = 0
-if granted < want then
-  next_in = math.max(0, math.ceil(tat + unit - now - horizon))
-end
+local next_in = math.max(0, math.ceil(tat + unit - now - horizon))
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + idle)
 return {granted, next_in}
 ";

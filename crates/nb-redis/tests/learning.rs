@@ -118,3 +118,32 @@ async fn what_replicas_learn_adds_up_and_outlives_every_replica() {
         "both replicas' calls add up"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_file_loaded_again_at_a_restart_is_not_counted_twice() {
+    let redis = RedisServer::start();
+    let mock = MockServer::start(healthy()).await.unwrap();
+    let store = taught();
+    let taught_state = nb_client::layers::learn::StateStore::load(&store, "neuralbridge")
+        .unwrap()
+        .unwrap();
+    let total = |s: &LearnState| -> u64 { s.counters().iter().map(|(_, n)| u64::from(*n)).sum() };
+
+    // A replica with the state file joins an empty fleet: the fleet takes
+    // it in once.
+    let a = replica(&mock, &redis.url())
+        .state_store(store.clone())
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(total(&a.learned_state()), total(&taught_state));
+    drop(a);
+
+    // Restarted with the same file: nothing is added again.
+    let b = replica(&mock, &redis.url())
+        .state_store(store)
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(total(&b.learned_state()), total(&taught_state));
+}

@@ -97,9 +97,6 @@ pub(super) async fn sync(
                 refund: s.refund[i],
                 pause_until: s.paused_until.filter(|until| *until > wall),
             };
-            if ask.want == 0 && ask.refund == 0 && t.limiter.is_leased(kind) {
-                continue;
-            }
             let name = format!("{}:{}", key(t), kind_name(kind));
             match fleet.call(store.lease(&name, rate, ask)).await {
                 Some(grant) => {

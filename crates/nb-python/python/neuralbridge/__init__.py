@@ -180,6 +180,48 @@ def _error_from(payload: str) -> NeuralBridgeError:
     return NeuralBridgeError(data.get("message", "the call failed"), data)
 
 
+def _http_parts(error: BaseException) -> tuple:
+    """The status code, body (JSON text) and headers an SDK's HTTP error
+    carries (``status_code``, ``body``, ``response.text``,
+    ``response.headers``), where it has them."""
+    status = getattr(error, "status_code", None)
+    status = status if isinstance(status, int) else None
+    body = None
+    raw = getattr(error, "body", None)
+    response = getattr(error, "response", None)
+    if raw is not None:
+        body = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    elif response is not None and isinstance(getattr(response, "text", None), str):
+        body = response.text
+    headers = None
+    if response is not None and getattr(response, "headers", None) is not None:
+        try:
+            headers = [(str(k), str(v)) for k, v in dict(response.headers).items()]
+        except Exception:
+            headers = None
+    return status, body, headers
+
+
+def _annotated(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``fn`` whose exceptions carry their HTTP parts for the engine."""
+
+    def call(model: str) -> Any:
+        try:
+            return fn(model)
+        except Exception as e:
+            _annotate(e)
+            raise
+
+    return call
+
+
+def _annotate(e: BaseException) -> None:
+    try:
+        e.__neuralbridge_http__ = _http_parts(e)
+    except Exception:  # an exception type that refuses attributes
+        pass
+
+
 def _native_call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
@@ -232,8 +274,13 @@ def _config(
     stream_policy: str,
     policies: Optional[Dict[str, str]],
     learning: Optional[bool],
+    schema_guard: bool,
 ) -> str:
-    config: Dict[str, Any] = {"verbose": verbose, "stream_policy": stream_policy}
+    config: Dict[str, Any] = {
+        "verbose": verbose,
+        "stream_policy": stream_policy,
+        "schema_guard": schema_guard,
+    }
     if base_url is not None:
         config["base_url"] = base_url
     if api_key is not None:
@@ -270,6 +317,14 @@ def _validator(validator: Optional[Callable[[ChatCompletion], Any]]):
         return str(verdict)
 
     return check
+
+
+def _fallback(fallback: Any) -> Optional[str]:
+    """``"any"``, ``"same_model"``, ``"same_tier"`` (or serve's spellings,
+    ``"same-model"`` and ``"tier"``), or a list of the models accepted."""
+    if fallback is None or isinstance(fallback, str):
+        return fallback
+    return json.dumps([str(m) for m in fallback])
 
 
 def _request(model: str, messages: List[Dict[str, Any]], params: Dict[str, Any]) -> str:
@@ -326,10 +381,11 @@ class _ClientBase:
         policies: Optional[Dict[str, str]] = None,
         validator: Optional[Callable[[ChatCompletion], Any]] = None,
         learning: Optional[bool] = None,
+        schema_guard: bool = True,
     ):
         config = _config(
             api_key, base_url, fallback_models, max_retries, verbose, endpoints, chains,
-            tiers, timeout, stream_policy, policies, learning,
+            tiers, timeout, stream_policy, policies, learning, schema_guard,
         )
         self._native = _native.Client(config, _validator(validator))
 
@@ -372,7 +428,7 @@ class NeuralBridge(_ClientBase):
             set_model(model)
             return fn(model) if takes_model else fn()
 
-        value, served_by, attempts = _native_call(self._native.heal, op, current_model)
+        value, served_by, attempts = _native_call(self._native.heal, _annotated(op), current_model)
         if details:
             return HealResult(value, served_by, _attempts(json.loads(attempts)))
         return value
@@ -388,17 +444,17 @@ class _Chat:
         model: str,
         messages: List[Dict[str, Any]],
         stream: bool = False,
-        fallback: Optional[str] = None,
+        fallback: Any = None,
         **params: Any,
     ) -> Any:
         """A chat completion (``stream=True``: a :class:`Stream` of chunks).
         ``fallback`` holds it to some models: ``"same_model"``,
-        ``"same_tier"`` or ``"any"`` (the default). Other keyword arguments
+        ``"same_tier"``, a list of models, or ``"any"`` (the default). Other keyword arguments
         are the request's (``temperature``, ``tools``, ``response_format``)."""
         body = _request(model, messages, params)
         if stream:
-            return Stream(_native_call(self._native.stream, body, fallback))
-        return _completion(_native_call(self._native.create, body, fallback))
+            return Stream(_native_call(self._native.stream, body, _fallback(fallback)))
+        return _completion(_native_call(self._native.create, body, _fallback(fallback)))
 
 
 class Stream:
@@ -475,9 +531,13 @@ class AsyncNeuralBridge(_ClientBase):
 
         async def op(model: str) -> Any:
             set_model(model)
-            result = fn(model) if takes_model else fn()
-            if inspect.isawaitable(result):
-                result = await result
+            try:
+                result = fn(model) if takes_model else fn()
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as e:
+                _annotate(e)
+                raise
             return result
 
         future, resolve = _resolver(loop, lambda triple: triple)
@@ -498,7 +558,7 @@ class _AsyncChat:
         model: str,
         messages: List[Dict[str, Any]],
         stream: bool = False,
-        fallback: Optional[str] = None,
+        fallback: Any = None,
         **params: Any,
     ) -> Any:
         """As :meth:`NeuralBridge.chat().create`, awaited; ``stream=True``
@@ -507,11 +567,11 @@ class _AsyncChat:
         loop = asyncio.get_running_loop()
         if stream:
             future, resolve = _resolver(loop, lambda _: None)
-            native = _native_call(self._native.stream_async, body, resolve, fallback)
+            native = _native_call(self._native.stream_async, body, resolve, _fallback(fallback))
             await future
             return AsyncStream(native)
         future, resolve = _resolver(loop, _completion)
-        _native_call(self._native.create_async, body, resolve, fallback)
+        _native_call(self._native.create_async, body, resolve, _fallback(fallback))
         return await future
 
 
@@ -579,21 +639,12 @@ class DiagnosisEngine:
         model: Optional[str] = None,
     ) -> Diagnosis:
         message = str(error)
-        if isinstance(error, BaseException):
-            status = status if status is not None else getattr(error, "status_code", None)
-            if body is None:
-                raw = getattr(error, "body", None)
-                response = getattr(error, "response", None)
-                if raw is not None:
-                    body = raw if isinstance(raw, str) else json.dumps(raw)
-                elif response is not None and hasattr(response, "text"):
-                    body = response.text
-            if headers is None and getattr(error, "response", None) is not None:
-                try:
-                    headers = dict(error.response.headers)
-                except Exception:
-                    headers = None
         header_list = list(headers.items()) if headers else None
+        if isinstance(error, BaseException):
+            http_status, http_body, http_headers = _http_parts(error)
+            status = status if status is not None else http_status
+            body = body if body is not None else http_body
+            header_list = header_list if header_list is not None else http_headers
         payload = _native.diagnose(message, status, body, header_list, base_url, model)
         return Diagnosis(json.loads(payload))
 
@@ -613,10 +664,7 @@ class ProviderProfile(_Obj):
 
 def get_profile(provider: str) -> ProviderProfile:
     """The profile of ``provider`` (a name :func:`detect_provider` gives)."""
-    try:
-        return ProviderProfile(json.loads(_native.get_profile(provider)))
-    except ValueError:
-        raise
+    return ProviderProfile(json.loads(_native.get_profile(provider)))
 
 
 @dataclass
@@ -656,8 +704,9 @@ class CircuitBreaker:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Calls ``fn`` if the breaker allows it (else raises
         :class:`CircuitOpenError`), recording its outcome."""
-        wait = self._native.check()
-        if wait is not None:
+        permit = self._native.acquire()
+        if permit is None:
+            wait = self._native.check() or 0.0
             raise CircuitOpenError(
                 f"the circuit is open; retry in {wait:.1f} s",
                 {"kind": "cooling_down", "retry_after": wait},
@@ -665,9 +714,9 @@ class CircuitBreaker:
         try:
             result = fn(*args, **kwargs)
         except Exception:
-            self._native.record(False)
+            permit.record(False)
             raise
-        self._native.record(True)
+        permit.record(True)
         return result
 
 

@@ -2,7 +2,7 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, Optional, Union
 
 __version__: str
 
-_Fallback = Optional[Literal["any", "same_model", "same_tier"]]
+_Fallback = Optional[Union[Literal["any", "same_model", "same_tier", "same-model", "tier"], List[str]]]
 
 class _Obj:
     def __getattr__(self, name: str) -> Any: ...
@@ -108,6 +108,7 @@ class _ClientBase:
         policies: Optional[Dict[str, str]] = ...,
         validator: Optional[Callable[[ChatCompletion], Any]] = ...,
         learning: Optional[bool] = ...,
+        schema_guard: bool = ...,
     ) -> None: ...
     @property
     def health_status(self) -> Dict[str, Any]: ...
