@@ -192,20 +192,25 @@ pub(crate) mod compiled {
         }
     }
 
-    /// The client's compiled schemas.
+    /// The client's compiled schemas, by a hash of their text (and the
+    /// text itself, so two schemas sharing a hash never share a compiled
+    /// form).
     #[derive(Debug, Default)]
     pub(crate) struct Cache {
-        schemas: Mutex<HashMap<u64, Schema>>,
+        schemas: Mutex<HashMap<u64, (String, Schema)>>,
     }
 
     impl Cache {
         /// `schema` compiled, from the cache when it was seen before.
         pub(crate) fn get(&self, schema: &Value) -> Result<Schema, String> {
+            let text = schema.to_string();
             let mut hasher = DefaultHasher::new();
-            schema.to_string().hash(&mut hasher);
+            text.hash(&mut hasher);
             let key = hasher.finish();
             let mut schemas = self.schemas.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(compiled) = schemas.get(&key) {
+            if let Some((seen, compiled)) = schemas.get(&key)
+                && *seen == text
+            {
                 return Ok(compiled.clone());
             }
             let compiled = Schema(Arc::new(
@@ -214,7 +219,7 @@ pub(crate) mod compiled {
             if schemas.len() >= MAX_CACHED {
                 schemas.clear();
             }
-            schemas.insert(key, compiled.clone());
+            schemas.insert(key, (text, compiled.clone()));
             Ok(compiled)
         }
     }
