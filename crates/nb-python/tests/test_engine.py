@@ -19,6 +19,13 @@ from neuralbridge import (
 )
 
 
+def offline(**kw):
+    """A client whose own endpoint is never called: for heal, which runs
+    the caller's operation instead."""
+    kw.setdefault("fallback_models", ["qwen-max", "qwen-plus"])
+    return NeuralBridge(api_key="sk-test-0001", base_url="http://127.0.0.1:9/v1", **kw)
+
+
 def test_the_readme_diagnosis():
     d = DiagnosisEngine().diagnose(Exception("throttling.ratequota: 请求速度超限"))
     assert d.category == ErrorCategory.RATE_LIMIT
@@ -81,12 +88,7 @@ def test_the_load_balancer_round_robins_and_skips_a_failing_model():
 
 
 def test_heal_moves_a_failing_call_to_the_next_model():
-    client = NeuralBridge(
-        api_key="sk-test-0001",
-        base_url="http://127.0.0.1:9/v1",
-        fallback_models=["qwen-max", "qwen-plus"],
-        max_retries=0,
-    )
+    client = offline(max_retries=0)
     seen = []
 
     def call(model):
@@ -111,11 +113,7 @@ def test_heal_moves_a_failing_call_to_the_next_model():
 
 
 def test_heal_gives_up_on_what_cannot_succeed_with_the_cause_attached():
-    client = NeuralBridge(
-        api_key="sk-test-0001",
-        base_url="http://127.0.0.1:9/v1",
-        fallback_models=["qwen-max", "qwen-plus"],
-    )
+    client = offline()
 
     def bad_request(model):
         raise ValueError("400 invalid_request_error: 'temperature' must be at most 2")
@@ -128,11 +126,7 @@ def test_heal_gives_up_on_what_cannot_succeed_with_the_cause_attached():
 
 
 def test_heal_stops_at_once_on_a_keyboard_interrupt_and_reraises_it():
-    client = NeuralBridge(
-        api_key="sk-test-0001",
-        base_url="http://127.0.0.1:9/v1",
-        fallback_models=["qwen-max", "qwen-plus"],
-    )
+    client = offline()
     seen = []
 
     def interrupted(model):
@@ -145,12 +139,7 @@ def test_heal_stops_at_once_on_a_keyboard_interrupt_and_reraises_it():
 
 
 def test_heal_reads_an_sdk_error_whose_body_is_a_dict():
-    client = NeuralBridge(
-        api_key="sk-test-0001",
-        base_url="http://127.0.0.1:9/v1",
-        fallback_models=["qwen-max", "qwen-plus"],
-        max_retries=3,
-    )
+    client = offline(max_retries=3)
     seen = []
 
     def call(model):

@@ -364,6 +364,14 @@ class HealResult:
     attempts: List[Attempt]
 
 
+def _healed(healed: tuple, details: bool) -> Any:
+    """A heal's value, or with ``details`` its :class:`HealResult`."""
+    value, served_by, attempts = healed
+    if details:
+        return HealResult(value, served_by, _attempts(json.loads(attempts)))
+    return value
+
+
 class _ClientBase:
     def __init__(
         self,
@@ -428,10 +436,8 @@ class NeuralBridge(_ClientBase):
             set_model(model)
             return fn(model) if takes_model else fn()
 
-        value, served_by, attempts = _native_call(self._native.heal, _annotated(op), current_model)
-        if details:
-            return HealResult(value, served_by, _attempts(json.loads(attempts)))
-        return value
+        healed = _native_call(self._native.heal, _annotated(op), current_model)
+        return _healed(healed, details)
 
 
 class _Chat:
@@ -542,10 +548,7 @@ class AsyncNeuralBridge(_ClientBase):
 
         future, resolve = _resolver(loop, lambda triple: triple)
         self._native.heal_async(op, current_model, loop, resolve)
-        value, served_by, attempts = await future
-        if details:
-            return HealResult(value, served_by, _attempts(json.loads(attempts)))
-        return value
+        return _healed(await future, details)
 
 
 class _AsyncChat:
