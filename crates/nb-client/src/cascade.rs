@@ -202,6 +202,9 @@ pub(crate) struct CallState {
     /// The token estimate the limiter is asked for (0: requests only).
     pub(crate) cost: u64,
     deposited: bool,
+    /// How long the call has waited for a target to refill (at most
+    /// `SHORT_WAIT` in all).
+    waited: Duration,
     /// Whose fault the call's failures are.
     blame: Blame,
     /// The models that may serve the call (an equivalence constraint);
@@ -228,6 +231,7 @@ impl CallState {
             rng: None,
             cost,
             deposited: false,
+            waited: Duration::ZERO,
             blame: Blame::default(),
             allowed: None,
         }
@@ -819,11 +823,14 @@ pub(crate) async fn run<A: Attempter>(
                 // Every target refills within a moment (a rate limit's
                 // next slot, a fleet's next lease): wait for it rather
                 // than fail, as resilience4j's rate limiter waits for a
-                // permit (its default: up to 5 s; ours: `SHORT_WAIT`).
+                // permit (its default: up to 5 s; ours: `SHORT_WAIT` in
+                // all, however many waits it takes).
                 Err(ErrorKind::CoolingDown { retry_in })
-                    if retry_in <= SHORT_WAIT && later(now, retry_in) < call.deadline =>
+                    if call.waited + retry_in <= SHORT_WAIT
+                        && later(now, retry_in) < call.deadline =>
                 {
                     let wait = retry_in.max(Duration::from_millis(1));
+                    call.waited += wait;
                     tokio::time::sleep_until(later(now, wait).into()).await;
                     continue;
                 }

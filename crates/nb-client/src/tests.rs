@@ -1179,6 +1179,55 @@ async fn when_everything_cools_down_calls_fail_fast_with_the_reopening_time() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_call_waits_for_a_refill_within_a_second_instead_of_failing() {
+    let mock = scripted(|model, _| ok(model));
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("limited", URL)
+                .models(["primary"])
+                .rate_limits(RateLimits {
+                    requests_per_minute: Some(120),
+                    request_burst: Some(1),
+                    ..RateLimits::default()
+                }),
+        )
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(
+            client.chat().create(request()).await.unwrap().served_by(),
+            "primary"
+        );
+    }
+    // A slot every 500 ms: the second and third calls waited for theirs.
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    // A refill further away than the wait allows is the caller's to wait for.
+    let slow = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("limited", URL)
+                .models(["primary"])
+                .rate_limits(RateLimits {
+                    requests_per_minute: Some(30),
+                    request_burst: Some(1),
+                    ..RateLimits::default()
+                }),
+        )
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    assert!(slow.chat().create(request()).await.is_ok());
+    let err = slow.chat().create(request()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::CoolingDown {
+            retry_in: Duration::from_secs(2)
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn client_side_rate_limits_skip_a_target_until_it_refills() {
     let mock = scripted(|model, _| ok(model));
     let client = NeuralBridge::builder()
