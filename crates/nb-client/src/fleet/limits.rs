@@ -31,13 +31,6 @@ fn kind_index(kind: LimitKind) -> usize {
     }
 }
 
-fn kind_name(kind: LimitKind) -> &'static str {
-    match kind {
-        LimitKind::Requests => "requests",
-        _ => "tokens",
-    }
-}
-
 /// Until when the provider said to send `t` nothing (its rate-limit
 /// headers with nothing remaining, or a `Retry-After` the breaker holds).
 fn pause(inner: &Inner, t: &TargetId) -> Option<SystemTime> {
@@ -97,7 +90,7 @@ pub(super) async fn sync(
                 refund: s.refund[i],
                 pause_until: s.paused_until.filter(|until| *until > wall),
             };
-            let name = format!("{}:{}", key(t), kind_name(kind));
+            let name = format!("{}:{kind}", key(t));
             match fleet.call(store.lease(&name, rate, ask)).await {
                 Some(grant) => {
                     t.limiter.lease_grant(kind, grant, SYNC_EVERY, now());
