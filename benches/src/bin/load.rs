@@ -8,7 +8,8 @@
 //! load --url ... burst --connections 10000
 //! ```
 //!
-//! - `open`: requests scheduled at a fixed rate, spread over the
+//! - `open`: requests scheduled at a fixed rate, evenly spaced (a pacer
+//!   thread, not tokio's millisecond timer) and spread over the
 //!   connections; each latency is measured from its scheduled time, so a
 //!   slow server is charged for the requests it delayed (no coordinated
 //!   omission).
@@ -32,6 +33,7 @@ use hyper_util::rt::TokioIo;
 use nb_benches::quantile;
 use serde_json::json;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -146,10 +148,15 @@ async fn run(args: Args) -> serde_json::Value {
     let t0 = Instant::now() + Duration::from_millis(200);
     let end = t0 + Duration::from_secs_f64(args.seconds);
     let mut tasks = JoinSet::new();
-    for i in 0..n {
+    let mut schedules: Vec<mpsc::UnboundedSender<Instant>> = Vec::new();
+    for _ in 0..n {
         let url = Arc::clone(&url);
         let shape = args.shape.clone();
-        let interval = Duration::from_secs_f64(n as f64 / args.rate);
+        let schedule = (shape == "open").then(|| {
+            let (due, schedule) = mpsc::unbounded_channel();
+            schedules.push(due);
+            schedule
+        });
         tasks.spawn(async move {
             let mut seen = Seen::default();
             let mut send = match connect(&url).await {
@@ -161,15 +168,15 @@ async fn run(args: Args) -> serde_json::Value {
             };
             match shape.as_str() {
                 "open" => {
-                    // This connection's share of the schedule.
-                    let mut at = t0 + interval.mul_f64(i as f64 / n as f64);
-                    while at < end {
-                        tokio::time::sleep_until(at).await;
-                        match one(&mut send, &url).await {
-                            Ok(()) => seen.latencies.push(at.elapsed()),
-                            Err(_) => seen.errors += 1,
+                    // This connection's share of the schedule, handed over
+                    // by the pacer at each request's time.
+                    if let Some(mut due) = schedule {
+                        while let Some(at) = due.recv().await {
+                            match one(&mut send, &url).await {
+                                Ok(()) => seen.latencies.push(at.elapsed()),
+                                Err(_) => seen.errors += 1,
+                            }
                         }
-                        at += interval;
                     }
                 }
                 "closed" => {
@@ -194,6 +201,11 @@ async fn run(args: Args) -> serde_json::Value {
             seen
         });
     }
+    if !schedules.is_empty() {
+        let interval = Duration::from_secs_f64(1.0 / args.rate);
+        let (t0, end) = (t0.into_std(), end.into_std());
+        std::thread::spawn(move || pace(&schedules, t0, end, interval));
+    }
     let mut latencies = Vec::new();
     let mut errors = 0;
     while let Some(done) = tasks.join_next().await {
@@ -217,6 +229,34 @@ async fn run(args: Args) -> serde_json::Value {
         "p99_us": us(0.99),
         "throughput_rps": latencies.len() as f64 / elapsed.max(1e-9),
     })
+}
+
+/// Hands each scheduled request to its connection at its time, round robin.
+///
+/// A thread of its own, because tokio's timer fires on whole milliseconds:
+/// at 5,000 requests/s it would send them in bursts of five every
+/// millisecond, and a server would be measured on how it queues a burst
+/// rather than at the rate. The thread's sleep wakes within tens of
+/// microseconds of each time; a request whose connection is still busy
+/// waits in its queue with its scheduled time, so the server is charged
+/// for it.
+fn pace(
+    connections: &[mpsc::UnboundedSender<Instant>],
+    t0: std::time::Instant,
+    end: std::time::Instant,
+    interval: Duration,
+) {
+    let mut at = t0;
+    for turn in (0..connections.len()).cycle() {
+        if at >= end {
+            return;
+        }
+        if let Some(wait) = at.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let _ = connections[turn].send(Instant::from_std(at));
+        at += interval;
+    }
 }
 
 fn main() -> ExitCode {

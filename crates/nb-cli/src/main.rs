@@ -303,7 +303,7 @@ fn run(cli: Cli) -> CliResult {
                 json: a.json,
                 prices: a.prices.into_iter().collect(),
             };
-            multi_thread()?.block_on(demo::run(demo))
+            multi_thread(None)?.block_on(demo::run(demo))
         }
         Command::Mock(a) => {
             let scenario = mock_cmd::load_scenario(&a.scenario)?;
@@ -312,7 +312,11 @@ fn run(cli: Cli) -> CliResult {
         Command::Serve(a) => {
             let config = serve::load(&a.config)?;
             init_logging();
-            multi_thread()?.block_on(serve::run(config, a.listen, a.check))
+            let runtime = match config.workers() {
+                1 => current_thread()?,
+                n => multi_thread(Some(n))?,
+            };
+            runtime.block_on(serve::run(config, a.listen, a.check))
         }
     }
 }
@@ -328,15 +332,21 @@ fn init_logging() {
         .try_init();
 }
 
-/// A runtime with a worker per core, for the sidecar and the demo.
-fn multi_thread() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
+/// A runtime with `workers` threads (a worker per core if `None`), for the
+/// demo and a sidecar configured with more than one worker.
+fn multi_thread(workers: Option<usize>) -> Result<tokio::runtime::Runtime, CliError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
         .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
 }
 
-/// A single-threaded runtime: enough for one request or a test server, and quick to start.
+/// A single-threaded runtime: enough for one request, a test server or the
+/// sidecar's default single worker, and quick to start.
 fn current_thread() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

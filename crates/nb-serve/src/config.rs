@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,46 +24,7 @@ use serde::Deserialize;
 
 use crate::ServeError;
 use crate::validation::AnswerRules;
-
-/// The default listen address: loopback only.
-const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
-
-/// The default limit on how long a relayed stream runs: the client's own
-/// default deadline, so a stream that keeps sending cannot hold a
-/// connection and an upstream call forever.
-pub(crate) const DEFAULT_STREAM_LIMIT: Duration = Duration::from_secs(600);
-
-/// The default cap on chat requests served at once: each holds an upstream
-/// connection (a file descriptor) and its buffers, so the cap bounds both;
-/// more wait in the queue (four times as many by default).
-pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
-
-/// The default cap on callers' connections open at once (more wait in the
-/// kernel's accept queue): each is a descriptor, and the in-flight ones
-/// hold an upstream connection too, so it stays well under a typical
-/// 20,000-descriptor limit.
-pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-
-/// The default idle timeout of a caller's connection: longer than the
-/// client's 30 s idle timeout between stream chunks, so only a connection
-/// with nothing in flight is ever closed by it.
-pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The default time a request's headers may take (hyper's own default is
-/// 30 s; a caller that cannot send a few hundred bytes in 10 s is gone).
-pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default time a request's body may take to arrive.
-pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The default longest wait in the queue for a slot.
-pub(crate) const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default time a shutdown gives requests in flight to finish.
-pub(crate) const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
-
-/// The default cap on a request body.
-pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+pub(crate) use defaults::*;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -140,6 +101,7 @@ struct ServerFile {
     idle_timeout_s: Option<f64>,
     header_timeout_s: Option<f64>,
     body_timeout_s: Option<f64>,
+    workers: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,6 +222,7 @@ pub struct ServeConfig {
     pub(crate) header_timeout: Duration,
     /// How long a request's body may take to arrive.
     pub(crate) body_timeout: Duration,
+    workers: usize,
     /// Where learned state is loaded from at start and saved to (every minute and at
     /// shutdown), if anywhere.
     pub(crate) state_dir: Option<PathBuf>,
@@ -351,6 +314,12 @@ impl ServeConfig {
         Ok(config)
     }
 
+    /// How many threads serve requests (`server.workers`, default 1): whoever
+    /// builds the runtime reads it.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// Parses and validates a configuration; `env` looks up environment variables (every
     /// variable named must be set and non-empty).
     pub(crate) fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
@@ -393,6 +362,10 @@ impl ServeConfig {
             .unwrap_or(DEFAULT_MAX_CONNECTIONS);
         if !(1..=1_000_000).contains(&max_connections) {
             p.add("server.max_connections: must be between 1 and 1000000");
+        }
+        let workers = file.server.workers.unwrap_or(DEFAULT_WORKERS);
+        if !(1..=1024).contains(&workers) {
+            p.add("server.workers: must be between 1 and 1024");
         }
         let max_in_flight = file.server.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
         if !(1..=1_000_000).contains(&max_in_flight) {
@@ -613,6 +586,7 @@ impl ServeConfig {
             idle_timeout,
             header_timeout,
             body_timeout,
+            workers,
             state_dir: file.server.state_dir,
             models,
             catch_all,
@@ -986,5 +960,6 @@ fn policy_parts(
 }
 
 mod client;
+mod defaults;
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,7 @@ fn a_good_file_validates_and_routes() {
     assert_eq!(c.listen.port(), 0);
     assert_eq!(c.auth_token_env.as_deref(), Some("TOKEN"));
     assert_eq!(c.max_body, DEFAULT_MAX_BODY);
+    assert_eq!(c.workers(), 1);
     assert_eq!(c.route("smart"), Route::AsIs);
     assert_eq!(c.route("gpt-4o"), Route::AsIs);
     assert_eq!(c.route("llama3.2@local"), Route::AsIs);
@@ -146,6 +147,21 @@ fn breakers_can_be_set_per_endpoint_and_per_model_over_the_policys() {
         "breakers.\"nobody\": ",
     ] {
         assert!(err.contains(problem), "{problem} in {err}");
+    }
+}
+
+#[test]
+fn worker_threads_are_configurable_within_bounds() {
+    let file = |workers: &str| {
+        format!(
+            "[server]\nworkers = {workers}\n[[endpoints]]\nname = \"m\"\n\
+             base_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"gpt-4o\"]\n"
+        )
+    };
+    assert_eq!(ServeConfig::parse(&file("4"), &env).unwrap().workers(), 4);
+    for bad in ["0", "1025"] {
+        let err = ServeConfig::parse(&file(bad), &env).unwrap_err();
+        assert!(err.contains("server.workers: must be between 1 and 1024"), "{err}");
     }
 }
 
