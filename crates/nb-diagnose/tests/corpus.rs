@@ -328,3 +328,29 @@ fn unseen_corpus_as_collected() {
     }
     let _ = std::io::stderr().write_all(summary.as_bytes());
 }
+
+/// The second untouched set (the corpus README says why it exists): only its
+/// shape is checked, and nothing of how the rules do on it is printed,
+/// until the rule work for it ends.
+#[test]
+fn fresh_set_is_sealed() {
+    let cases = cases(include_str!("corpus/fresh_errors.jsonl"));
+    let providers: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c.provider.as_str()).collect();
+    assert!(cases.len() >= 150, "fresh set has {} cases", cases.len());
+    assert!(
+        providers.len() >= 25,
+        "fresh set has {} providers",
+        providers.len()
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for c in &cases {
+        assert!(ids.insert(c.id.as_str()), "duplicate id {}", c.id);
+        assert!(c.family.is_some(), "{}: no family", c.id);
+        assert!(
+            c.body.is_some() || c.message.is_some(),
+            "{}: nothing to diagnose",
+            c.id
+        );
+    }
+}

@@ -161,7 +161,10 @@ fn worker_threads_are_configurable_within_bounds() {
     assert_eq!(ServeConfig::parse(&file("4"), &env).unwrap().workers(), 4);
     for bad in ["0", "1025"] {
         let err = ServeConfig::parse(&file(bad), &env).unwrap_err();
-        assert!(err.contains("server.workers: must be between 1 and 1024"), "{err}");
+        assert!(
+            err.contains("server.workers: must be between 1 and 1024"),
+            "{err}"
+        );
     }
 }
 
