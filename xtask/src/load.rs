@@ -178,7 +178,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         rows.push((label, runs));
     }
     let mut bursts = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..BURST_ROUNDS {
         let burst = generate(&load, &sidecar, &["burst", "--connections", "10000"])?;
         std::thread::sleep(std::time::Duration::from_secs(2));
         let after = memory_kb(pid, "VmRSS").unwrap_or(0);
@@ -196,6 +196,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     println!("xtask load: wrote {}", doc_path.display());
     Ok(())
 }
+
+/// Rounds of 10,000 connections: enough to see whether memory after a
+/// round levels off or keeps growing.
+const BURST_ROUNDS: usize = 5;
 
 /// A load row: its label, and its runs against the mock directly and through serve, in
 /// the order they ran (each pair back to back).
@@ -264,7 +268,7 @@ fn render(rows: &[Row<'_>], bursts: &[(Value, u64)], idle_kb: u64, peak_kb: u64)
     }
     let _ = writeln!(
         out,
-        "\n10,000 concurrent connections, one request each, three rounds (serve's default caps; memory is serve's resident set):\n"
+        "\n10,000 concurrent connections, one request each, {BURST_ROUNDS} rounds (serve's default caps; memory is serve's resident set):\n"
     );
     let _ = writeln!(out, "| round | requests | errors | p99 | memory after |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|");

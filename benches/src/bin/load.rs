@@ -22,6 +22,7 @@
 //! request, and 20,000 connections at most. Loopback only: the URL must be
 //! on 127.0.0.0/8.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,6 +141,15 @@ async fn one(send: &mut SendRequest<Full<Bytes>>, url: &http::Uri) -> Result<(),
 struct Seen {
     latencies: Vec<Duration>,
     errors: u64,
+    /// Errors by what went wrong, to say why when there are any.
+    reasons: BTreeMap<String, u64>,
+}
+
+impl Seen {
+    fn failed(&mut self, reason: String) {
+        self.errors += 1;
+        *self.reasons.entry(reason).or_default() += 1;
+    }
 }
 
 async fn run(args: Args) -> serde_json::Value {
@@ -161,8 +171,8 @@ async fn run(args: Args) -> serde_json::Value {
             let mut seen = Seen::default();
             let mut send = match connect(&url).await {
                 Ok(s) => s,
-                Err(_) => {
-                    seen.errors += 1;
+                Err(e) => {
+                    seen.failed(format!("connect: {e}"));
                     return seen;
                 }
             };
@@ -174,7 +184,7 @@ async fn run(args: Args) -> serde_json::Value {
                         while let Some(at) = due.recv().await {
                             match one(&mut send, &url).await {
                                 Ok(()) => seen.latencies.push(at.elapsed()),
-                                Err(_) => seen.errors += 1,
+                                Err(e) => seen.failed(e),
                             }
                         }
                     }
@@ -185,7 +195,7 @@ async fn run(args: Args) -> serde_json::Value {
                         let started = Instant::now();
                         match one(&mut send, &url).await {
                             Ok(()) => seen.latencies.push(started.elapsed()),
-                            Err(_) => seen.errors += 1,
+                            Err(e) => seen.failed(e),
                         }
                     }
                 }
@@ -194,7 +204,7 @@ async fn run(args: Args) -> serde_json::Value {
                     let started = Instant::now();
                     match one(&mut send, &url).await {
                         Ok(()) => seen.latencies.push(started.elapsed()),
-                        Err(_) => seen.errors += 1,
+                        Err(e) => seen.failed(e),
                     }
                 }
             }
@@ -208,11 +218,15 @@ async fn run(args: Args) -> serde_json::Value {
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut reasons = BTreeMap::new();
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok(seen) => {
                 latencies.extend(seen.latencies);
                 errors += seen.errors;
+                for (reason, count) in seen.reasons {
+                    *reasons.entry(reason).or_insert(0u64) += count;
+                }
             }
             Err(_) => errors += 1,
         }
@@ -225,6 +239,7 @@ async fn run(args: Args) -> serde_json::Value {
         "connections": n,
         "requests": latencies.len() as u64 + errors,
         "errors": errors,
+        "error_reasons": reasons,
         "p50_us": us(0.5),
         "p99_us": us(0.99),
         "throughput_rps": latencies.len() as f64 / elapsed.max(1e-9),
