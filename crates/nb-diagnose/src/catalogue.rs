@@ -122,6 +122,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached"]),
+    e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily limit exceeded", "day limit reached", "per-day limit"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
@@ -143,6 +144,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
+    // A limit with no window to wait out: the plan's total, or usage the account must buy.
+    e(QuotaExhausted, "total_limit", 80, &["total request limit", "total limit reached", "lifetime limit"]),
+    e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
     // ---------------------------------------------------------------------- auth
     e(Auth, "invalid_api_key", 92, &["invalid_api_key", "incorrect api key", "incorrect_api_key"]),
     e(Auth, "invalid_api_key", 90, &["invalidapikey", "invalid api-key", "invalidcredential", "凭证无效", "无效的api", "api-key无效", "api key无效", "密钥无效"]).of(DashScope),
@@ -155,6 +159,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
+    e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
     // ---------------------------------------------------------------- permission
@@ -166,6 +171,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
+    // The account must be vetted before it may use the model.
+    e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
@@ -186,8 +193,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "not_found", 45, &["not_found"]),
     // ------------------------------------------------------------ context_length
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
-    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "string_above_max_length", "exceeds the maximum number of tokens", "超长"]),
+    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
+    e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不当内容", "违规内容"]).of(DashScope),
@@ -210,6 +218,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
+    // One field over its own limit, however long the context.
+    e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
     e(InvalidRequest, "validation_error", 50, &["input validation error", "validationexception", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // --------------------------------------------------------------- server_error
@@ -218,6 +228,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
     e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
+    e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     e(ServerError, "upstream_error", 50, &["upstream connect error", "upstream error", "bad gateway", "bad_gateway"]),
@@ -226,6 +237,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- overloaded
     e(Overloaded, "overloaded", 92, &["overloaded_error"]).of(Anthropic).word(),
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
+    e(Overloaded, "service_unavailable", 85, &["serviceunavailableexception"]).of(Bedrock),
     e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
     e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
@@ -236,6 +248,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
     e(Overloaded, "unavailable", 27, &["unavailable"]).word(),
+    // Only where no status decides (an error object inside a 200).
+    e(Overloaded, "try_again_later", 26, &["try again later"]),
     // ------------------------------------------------------------------- timeout
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
@@ -244,6 +258,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
+    // Node's undici: the body or the headers stopped arriving in time.
+    e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path"]).no_retry(),
@@ -252,6 +268,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response"]),
+    // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
+    e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout.
     e(Network, "connect_failed", 44, &["error sending request for url"]),

@@ -543,26 +543,62 @@ impl DiagnosisEngine {
 
     /// A stream cut short; an error event in its text (Anthropic sends
     /// `overloaded_error` mid-stream) names the real cause.
+    ///
+    /// An event (JSON, or SSE lines) is read as a 200's body would be: its
+    /// error object, its `error.code` or `originalStatusCode` standing in
+    /// for the status the stream began without. Bare text is scanned, with
+    /// any status it names. Either way, words of a cut connection mean the
+    /// stream broke, whatever status the event carries, and what names no
+    /// provider error clearly is `stream_interrupted`.
     fn stream<'b>(&self, detail: &'b str, ev: &mut Evidence, fields: &mut Fields<'b>) -> Verdict {
         use ErrorCategory::*;
         let text = head(detail.as_bytes());
-        *fields = embedded_json(text);
-        self.scan_text(text, fields, ev);
-        let v = self.classify(ev, fields, None, false);
-        let provider_error = matches!(
-            v.category,
-            RateLimit
-                | QuotaExhausted
-                | Auth
-                | Permission
-                | ModelNotFound
-                | ContextLength
-                | ContentFilter
-                | InvalidRequest
-                | ServerError
-                | Overloaded
-        );
-        if provider_error && v.priority >= 60 {
+        let trimmed = text.trim_ascii_start();
+        let structured =
+            starts_json(trimmed) || trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
+        // How sure the words must be: an error object the provider sent is
+        // its verdict however generic its words (as in a 200's body); a
+        // status the text names needs a rule to agree; bare words, a clear one.
+        let (v, least) = if structured {
+            let v = self.success_body(text, &ResponseHeaders::new(), None, ev, fields);
+            // An error object nothing names is no more than a broken stream.
+            let unnamed = v.sub == Sub::ErrorInSuccessResponse;
+            (v, if unnamed { u8::MAX } else { 1 })
+        } else {
+            *fields = embedded_json(text);
+            self.scan_text(text, fields, ev);
+            let status = fields
+                .numeric_status
+                .or(ev.status)
+                .filter(|s| (400..600).contains(s));
+            let v = self.classify(ev, fields, status, false);
+            let agreed = ev
+                .best
+                .is_some_and(|h| self.rule(h.rule).category == v.category);
+            let least = if status.is_some() && agreed { 30 } else { 60 };
+            (v, least)
+        };
+        let cut = ev
+            .best
+            .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
+        // A timeout the text names clearly ("BodyTimeoutError") is why the
+        // stream stopped; a vague "timed out" is just a cut.
+        let named_timeout = v.category == Timeout && v.priority >= 60;
+        let provider_error = named_timeout
+            || matches!(
+                v.category,
+                RateLimit
+                    | QuotaExhausted
+                    | Auth
+                    | Permission
+                    | ModelNotFound
+                    | ContextLength
+                    | ContentFilter
+                    | InvalidRequest
+                    | ServerError
+                    | Overloaded
+            );
+        if !cut && provider_error && v.priority >= least {
             v
         } else {
             Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
@@ -605,11 +641,20 @@ impl DiagnosisEngine {
             v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
         }
         let by_status = status.and_then(status_rule);
+        // Generic server-error words ("internal_server_error" as the type of
+        // a 503) say less than a specific 5xx status: 503 is capacity, 504 a
+        // deadline.
+        let generic_server_words = v.category == ErrorCategory::ServerError
+            && v.priority < 50
+            && status.is_some_and(|s| (500..600).contains(&s));
         // An HTTP error status came over a working connection: network words
         // in its text ("proxy error") describe a hop behind the responder.
         let network_words = v.category == ErrorCategory::Network && v.priority < 85;
         if let Some((category, sub)) = by_status
-            && (v.priority < 30 || network_words || (cdn_status(status) && v.priority < 90))
+            && (v.priority < 30
+                || network_words
+                || generic_server_words
+                || (cdn_status(status) && v.priority < 90))
         {
             // A CDN's own status (Cloudflare 520-527) comes with the CDN's
             // page, whose prose ("the origin may be overloaded") describes

@@ -273,7 +273,9 @@ fn normalised(raw: &[u8]) -> Key {
         b"finishreason" => Key::FinishReason,
         b"blockreason" => Key::BlockReason,
         b"stopreason" => Key::StopReason,
-        b"httpstatuscode" | b"rawstatuscode" | b"statuscode" => Key::HttpStatus,
+        b"httpstatuscode" | b"rawstatuscode" | b"statuscode" | b"originalstatuscode" => {
+            Key::HttpStatus
+        }
         b"object" => Key::Object,
         b"param" => Key::Param,
         b"errormsg" => Key::ErrorMsg,

@@ -127,3 +127,97 @@ fn size_is_a_byte_limit_or_a_context_overflow() {
         ContextLength
     );
 }
+
+fn in_stream(detail: &str) -> Diagnosis {
+    engine().diagnose(&Failure::stream_interrupted(detail))
+}
+
+#[test]
+fn an_error_event_inside_a_stream_is_read_as_a_200s_body_would_be() {
+    // The event's own code stands in for the status the stream began without.
+    for (event, want) in [
+        (
+            r#"data: {"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}"#,
+            ServerError,
+        ),
+        (
+            r#"{"id":"gen-1","error":{"code":429,"message":"Provider returned error"},"choices":[]}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"serviceUnavailableException":{"message":"Bedrock is unable to process your request."}}"#,
+            Overloaded,
+        ),
+        (
+            r#"data: {"error":{"message":"Failed to call a function.","type":"invalid_request_error","code":"tool_use_failed"}}"#,
+            InvalidRequest,
+        ),
+        (
+            "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"An error occurred while processing your request.\"}}}",
+            ServerError,
+        ),
+    ] {
+        assert_eq!(category(&in_stream(event)), want, "{event}");
+    }
+    // Words of a cut connection mean the stream broke, whatever code the event carries.
+    let cut = r#"data: {"error":{"code":502,"message":"Upstream error: peer closed connection without sending complete message body"}}"#;
+    assert_eq!(category(&in_stream(cut)), StreamInterrupted);
+    // An error object nothing names is no more than a broken stream.
+    assert_eq!(
+        category(&in_stream(r#"{"error":{"message":"oops"}}"#)),
+        StreamInterrupted
+    );
+}
+
+#[test]
+fn bare_text_inside_a_stream_must_name_its_cause_clearly() {
+    let d = in_stream(
+        "TypeError: terminated\n  [cause]: BodyTimeoutError: Body Timeout Error {\n    code: 'UND_ERR_BODY_TIMEOUT'\n  }",
+    );
+    assert_eq!(category(&d), Timeout);
+    assert_eq!(category(&in_stream("request timed out")), StreamInterrupted);
+    // A status alone, with no words that agree, is not enough.
+    assert_eq!(
+        category(&in_stream("Error code: 401 - ")),
+        StreamInterrupted
+    );
+    let d = in_stream(
+        "EventStreamError: An error occurred (serviceUnavailableException) when calling the ConverseStream operation: Service unavailable.",
+    );
+    assert_eq!(category(&d), Overloaded);
+}
+
+#[test]
+fn generic_server_words_under_a_specific_5xx_leave_the_status_to_decide() {
+    let body = r#"{"error":{"message":"Service Unavailable","type":"internal_server_error"}}"#;
+    assert_eq!(category(&http(503, body)), Overloaded);
+    assert_eq!(category(&http(504, body)), Timeout);
+    assert_eq!(category(&http(500, body)), ServerError);
+}
+
+#[test]
+fn a_daily_limit_waits_and_a_total_or_bought_one_does_not() {
+    let daily = http(
+        200,
+        r#"{"error_code":17,"error_msg":"Open api daily request limit reached"}"#,
+    );
+    assert_eq!((category(&daily), daily.retryable), (RateLimit, true));
+    let total = http(
+        200,
+        r#"{"error_code":19,"error_msg":"Open api total request limit reached"}"#,
+    );
+    assert_eq!((category(&total), total.retryable), (QuotaExhausted, false));
+    let extra = http(
+        429,
+        r#"{"type":"error","error":{"type":"rate_limit_error","message":"Extra usage is required for long context requests."}}"#,
+    );
+    assert_eq!((category(&extra), extra.retryable), (QuotaExhausted, false));
+}
+
+#[test]
+fn transport_wording_of_other_stacks() {
+    let d = engine().diagnose(&Failure::message(
+        r#"Post "https://llm.example.com/v1/chat/completions": http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR"#,
+    ));
+    assert_eq!((category(&d), d.retryable), (Network, true));
+}

@@ -183,7 +183,9 @@ fn openai() {
             OPENAI,
             400,
             r#"{"error":{"message":"Invalid 'messages[1].content': string too long. Expected a string with maximum length 10485760, but got a string with length 12000000 instead.","type":"invalid_request_error","param":"messages[1].content","code":"string_above_max_length"}}"#,
-            ContextLength,
+            // One field over OpenAI's 10 MiB string limit: no model's window
+            // would take it either, so it is the request, not the context.
+            InvalidRequest,
             false,
         ),
         http(
