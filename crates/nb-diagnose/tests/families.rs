@@ -220,4 +220,42 @@ fn transport_wording_of_other_stacks() {
         r#"Post "https://llm.example.com/v1/chat/completions": http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR"#,
     ));
     assert_eq!((category(&d), d.retryable), (Network, true));
+    for (text, want, retryable) in [
+        (
+            "java.net.UnknownHostException: api.openai.com",
+            Network,
+            true,
+        ),
+        ("net::ERR_NAME_NOT_RESOLVED", Network, true),
+        ("net::ERR_CONNECTION_CLOSED", Network, true),
+        ("net::ERR_TIMED_OUT", Timeout, true),
+        (
+            "Error: unable to verify the first certificate",
+            Network,
+            false,
+        ),
+        ("SSL routines::wrong_version_number", Network, false),
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
+    }
+}
+
+#[test]
+fn capacity_phrased_as_a_limit_and_deadlines_inside_a_503() {
+    let busy = http(
+        429,
+        r#"{"error":{"message":"Model is busy, please retry later","code":"model_busy"}}"#,
+    );
+    assert_eq!(category(&busy), Overloaded);
+    let deadline = http(
+        503,
+        r#"{"error":{"code":503,"message":"Deadline expired before operation could complete.","status":"UNAVAILABLE"}}"#,
+    );
+    assert_eq!(category(&deadline), Timeout);
+    let window = http(
+        400,
+        r#"{"error":{"message":"input length exceeds the maximum length of the model","type":"invalid_request_error"}}"#,
+    );
+    assert_eq!(category(&window), ContextLength);
 }
