@@ -123,9 +123,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A usage window that resets (a five-hour or a weekly plan window).
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily limit exceeded", "day limit reached", "per-day limit"]),
+    // A per-minute window names a rate limit, above a vague "too many tokens".
+    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
-    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per minute", "tokens per minute", "requests per day", "tokens per day", "tokens per min", "requests per min", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.
@@ -147,6 +149,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
     e(QuotaExhausted, "total_limit", 80, &["total request limit", "total limit reached", "lifetime limit"]),
     e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
+    e(QuotaExhausted, "credits_balance", 88, &["credits_balance", "credits balance"]),
+    // A service paused at an account's own spending cap (Volcengine's "Safe Experience Mode").
+    e(QuotaExhausted, "service_paused", 85, &["model service has been paused", "safe experience mode"]),
     // ---------------------------------------------------------------------- auth
     e(Auth, "invalid_api_key", 92, &["invalid_api_key", "incorrect api key", "incorrect_api_key"]),
     e(Auth, "invalid_api_key", 90, &["invalidapikey", "invalid api-key", "invalidcredential", "凭证无效", "无效的api", "api-key无效", "api key无效", "密钥无效"]).of(DashScope),
@@ -160,6 +165,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
+    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
     // ---------------------------------------------------------------- permission
@@ -182,6 +188,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
+    e(ModelNotFound, "no_provider", 86, &["not supported by any provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
@@ -197,6 +204,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum"]),
+    // Moonshot's wording, and Hugging Face TGI's token limit on `inputs`.
+    e(ContextLength, "context_length_exceeded", 84, &["model max length", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不当内容", "违规内容"]).of(DashScope),
@@ -221,7 +230,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
-    e(InvalidRequest, "validation_error", 50, &["input validation error", "validationexception", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
+    e(InvalidRequest, "validation_error", 50, &["input validation error", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
+    // Below the context phrases a validationException may carry ("input is too long").
+    e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // --------------------------------------------------------------- server_error
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
@@ -247,6 +258,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "slow_down", 73, &["slow_down"]),
     // Capacity, however it is phrased (often under a 429).
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
+    e(Overloaded, "too_many_connections", 80, &["too many connections"]),
     e(Overloaded, "capacity", 85, &["no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
@@ -257,8 +269,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline_exceeded", "deadline exceeded", "超时"]),
-    e(Timeout, "deadline_exceeded", 80, &["deadline expired"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "超时"]),
+    // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
+    e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
@@ -269,6 +282,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path"]).no_retry(),
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "wrong_version_number"]).no_retry(),
+    // Node's certificate error codes.
+    e(Network, "tls_certificate", 92, &["unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
@@ -281,6 +296,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below "timed out": reqwest says both for a timeout.
     e(Network, "connect_failed", 44, &["error sending request for url"]),
     e(Network, "tls", 70, &["ssl_error_syscall"]),
+    e(Network, "tls", 82, &["cannot decrypt peer's message"]),
+    // .NET's HttpRequestException: the request never got an answer.
+    e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.
     e(Network, "connection_reset", 75, &["err_connection_closed", "err_connection_reset", "err_empty_response"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.

@@ -551,32 +551,35 @@ impl DiagnosisEngine {
     /// stream broke, whatever status the event carries, and what names no
     /// provider error clearly is `stream_interrupted`.
     fn stream<'b>(&self, detail: &'b str, ev: &mut Evidence, fields: &mut Fields<'b>) -> Verdict {
-        use ErrorCategory::*;
+        use ErrorCategory::{Network, StreamInterrupted, Timeout};
         let text = head(detail.as_bytes());
         let trimmed = text.trim_ascii_start();
         let structured =
             starts_json(trimmed) || trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
-        // How sure the words must be: an error object the provider sent is
-        // its verdict however generic its words (as in a 200's body); a
-        // status the text names needs a rule to agree; bare words, a clear one.
-        let (v, least) = if structured {
-            let v = self.success_body(text, &ResponseHeaders::new(), None, ev, fields);
+        // An error object the provider sent is its verdict however generic
+        // its words (as in a 200's body).
+        let from_object = structured
+            .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
             // An error object nothing names is no more than a broken stream.
-            let unnamed = v.sub == Sub::ErrorInSuccessResponse;
-            (v, if unnamed { u8::MAX } else { 1 })
-        } else {
-            *fields = embedded_json(text);
-            self.scan_text(text, fields, ev);
-            let status = fields
-                .numeric_status
-                .or(ev.status)
-                .filter(|s| (400..600).contains(s));
-            let v = self.classify(ev, fields, status, false);
-            let agreed = ev
-                .best
-                .is_some_and(|h| self.rule(h.rule).category == v.category);
-            let least = if status.is_some() && agreed { 30 } else { 60 };
-            (v, least)
+            .filter(|v| is_provider_error(v.category) && v.sub != Sub::ErrorInSuccessResponse);
+        let (v, least) = match from_object {
+            Some(v) => (v, 1),
+            // Anything else is read as text: a status it names needs a rule
+            // to agree, and bare words must be clear.
+            None => {
+                *ev = Evidence::default();
+                *fields = embedded_json(text);
+                self.scan_text(text, fields, ev);
+                let status = fields
+                    .numeric_status
+                    .or(ev.status)
+                    .filter(|s| (400..600).contains(s));
+                let v = self.classify(ev, fields, status, false);
+                let agreed = ev
+                    .best
+                    .is_some_and(|h| self.rule(h.rule).category == v.category);
+                (v, if status.is_some() && agreed { 30 } else { 60 })
+            }
         };
         let cut = ev
             .best
@@ -584,21 +587,7 @@ impl DiagnosisEngine {
         // A timeout the text names clearly ("BodyTimeoutError") is why the
         // stream stopped; a vague "timed out" is just a cut.
         let named_timeout = v.category == Timeout && v.priority >= 60;
-        let provider_error = named_timeout
-            || matches!(
-                v.category,
-                RateLimit
-                    | QuotaExhausted
-                    | Auth
-                    | Permission
-                    | ModelNotFound
-                    | ContextLength
-                    | ContentFilter
-                    | InvalidRequest
-                    | ServerError
-                    | Overloaded
-            );
-        if !cut && provider_error && v.priority >= least {
+        if !cut && (named_timeout || is_provider_error(v.category)) && v.priority >= least {
             v
         } else {
             Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
@@ -928,6 +917,24 @@ fn timeout_sub(phase: TimeoutPhase) -> Sub {
 }
 
 /// Statuses a CDN (Cloudflare) generates itself; 529 is Anthropic's own.
+/// A failure the provider reported, as opposed to one of the connection.
+fn is_provider_error(category: ErrorCategory) -> bool {
+    use ErrorCategory::*;
+    matches!(
+        category,
+        RateLimit
+            | QuotaExhausted
+            | Auth
+            | Permission
+            | ModelNotFound
+            | ContextLength
+            | ContentFilter
+            | InvalidRequest
+            | ServerError
+            | Overloaded
+    )
+}
+
 fn cdn_status(status: Option<u16>) -> bool {
     status.is_some_and(|s| (520..=527).contains(&s))
 }

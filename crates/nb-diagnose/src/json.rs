@@ -537,7 +537,8 @@ impl<'a> Parser<'a> {
                 set(&mut out.error_message);
             }
             [Key::Type] if is_str => {
-                if t.is("error") {
+                // `error`, and the Responses API's `response.failed`.
+                if t.is("error") || (!t.escaped && t.raw.ends_with(b".failed")) {
                     out.has_error = true;
                 } else if t.is("message_stop") {
                     out.finished = true;

@@ -259,3 +259,97 @@ fn capacity_phrased_as_a_limit_and_deadlines_inside_a_503() {
     );
     assert_eq!(category(&window), ContextLength);
 }
+
+#[test]
+fn a_stream_error_that_is_not_an_error_object_is_read_as_text() {
+    // A Responses `response.failed` object sent without SSE framing.
+    let failed = "{\n  \"type\": \"response.failed\",\n  \"response\": {\"status\": \"failed\", \"error\": {\"code\": \"rate_limit_exceeded\", \"message\": \"Requests have exceeded token rate limit\"}}\n}";
+    assert_eq!(category(&in_stream(failed)), RateLimit);
+    // A relay's JSON with only a message, and a line after it.
+    let relay = "{\"message\":\"Too many tokens, please wait before trying again.\"}\nError: Provider finish_reason: error_finish";
+    assert_eq!(category(&in_stream(relay)), RateLimit);
+    // boto's printout of an event-stream exception names AWS's own code.
+    let boto = "EventStreamError: An error occurred (validationException) when calling the InvokeModelWithResponseStream operation: messages.4: Did not find 1 `tool_result` block(s)";
+    let d = in_stream(boto);
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+}
+
+#[test]
+fn limits_named_by_their_window_or_their_balance() {
+    let per_minute = engine().diagnose(
+        &Failure::message("Tokens per minute limit exceeded - too many tokens processed.")
+            .with_status(429),
+    );
+    assert_eq!(
+        (category(&per_minute), per_minute.retryable),
+        (RateLimit, true)
+    );
+    let credits = http(
+        429,
+        r#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"reason":"INSUFFICIENT_G1_CREDITS_BALANCE"}]}}"#,
+    );
+    assert_eq!(category(&credits), QuotaExhausted);
+    let paused = engine().diagnose(&Failure::message(
+        "Your account has reached the set inference limit for the model, and the model service has been paused.",
+    ).with_status(429));
+    assert_eq!(
+        (category(&paused), paused.retryable),
+        (QuotaExhausted, false)
+    );
+    let busy = engine().diagnose(
+        &Failure::message("Too many connections, please wait before trying again.")
+            .with_status(503),
+    );
+    assert_eq!(category(&busy), Overloaded);
+}
+
+#[test]
+fn credentials_and_windows_in_other_words() {
+    for body in [
+        r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}"#,
+        r#"{"status":403,"title":"Forbidden","detail":"Authorization failed"}"#,
+    ] {
+        assert_eq!(category(&http(403, body)), Auth, "{body}");
+    }
+    for (status, body) in [
+        (
+            400,
+            r#"{"error":{"message":"model max length exceeded, max length:8192"}}"#,
+        ),
+        (
+            422,
+            r#"{"error":"Input validation error: `inputs` must have less than 4096 tokens. Given: 4545","error_type":"validation"}"#,
+        ),
+    ] {
+        assert_eq!(category(&http(status, body)), ContextLength, "{body}");
+    }
+}
+
+#[test]
+fn transport_codes_of_grpc_dotnet_node_and_rustls() {
+    for (text, want, retryable) in [
+        (
+            "Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 30.000s,name resolution: 0.270s,LB pick: 0.269s",
+            Timeout,
+            true,
+        ),
+        (
+            "Retry failed after 4 tries. (An error occurred while sending the request.)",
+            Network,
+            true,
+        ),
+        (
+            "Failed to connect to api.anthropic.com: UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            Network,
+            false,
+        ),
+        (
+            "error reading a body from connection: cannot decrypt peer's message",
+            Network,
+            true,
+        ),
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
+    }
+}
