@@ -142,12 +142,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
-    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
+    e(QuotaExhausted, "billing", 80, &["insufficient funds", "spending limit", "spend limit", "budget exceeded", "budget has been exceeded", "budget_exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
     e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
-    e(QuotaExhausted, "total_limit", 80, &["total request limit", "total limit reached", "lifetime limit"]),
+    e(QuotaExhausted, "total_limit", 80, &["open api total request limit", "total limit reached", "lifetime limit"]),
     e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
     e(QuotaExhausted, "credits_balance", 88, &["credits_balance", "credits balance"]),
     // A service paused at an account's own spending cap (Volcengine's "Safe Experience Mode").
@@ -205,7 +205,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum"]),
     // Moonshot's wording, and Hugging Face TGI's token limit on `inputs`.
-    e(ContextLength, "context_length_exceeded", 84, &["model max length", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
+    e(ContextLength, "context_length_exceeded", 84, &["model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不当内容", "违规内容"]).of(DashScope),
@@ -259,6 +259,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Capacity, however it is phrased (often under a 429).
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
+    // A router (LiteLLM) with every deployment cooling down.
+    e(Overloaded, "no_deployment_available", 70, &["no models available", "no deployments available"]),
     e(Overloaded, "capacity", 85, &["no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
@@ -284,8 +286,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "wrong_version_number"]).no_retry(),
     // Node's certificate error codes.
     e(Network, "tls_certificate", 92, &["unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["no subject alternative names", "no subject alternative dns name"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved"]),
+    // Go's resolver: the DNS server answered badly.
+    e(Network, "dns", 80, &["server misbehaving"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
@@ -301,6 +306,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.
     e(Network, "connection_reset", 75, &["err_connection_closed", "err_connection_reset", "err_empty_response"]),
+    // curl's receive failure (in any locale), hyper's closed request channel.
+    e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),

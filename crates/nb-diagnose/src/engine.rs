@@ -637,8 +637,12 @@ impl DiagnosisEngine {
             && v.priority < 50
             && status.is_some_and(|s| (500..600).contains(&s));
         // An HTTP error status came over a working connection: network words
-        // in its text ("proxy error") describe a hop behind the responder.
-        let network_words = v.category == ErrorCategory::Network && v.priority < 85;
+        // in its text ("proxy error") describe a hop behind the responder,
+        // and no stream was cut ("stream error" in a 400 is a wrapper's word).
+        let network_words = matches!(
+            v.category,
+            ErrorCategory::Network | ErrorCategory::StreamInterrupted
+        ) && v.priority < 85;
         if let Some((category, sub)) = by_status
             && (v.priority < 30
                 || network_words

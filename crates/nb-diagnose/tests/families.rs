@@ -353,3 +353,61 @@ fn transport_codes_of_grpc_dotnet_node_and_rustls() {
         assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
     }
 }
+
+#[test]
+fn stream_words_under_an_http_error_status_leave_the_status_to_decide() {
+    let d = engine().diagnose(
+        &Failure::message(
+            r#"Gemini generate context stream error: {"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT"}}"#,
+        )
+        .with_status(400),
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+}
+
+#[test]
+fn more_stacks_and_gateways_in_their_own_words() {
+    for (text, want, retryable) in [
+        (
+            r#"Post "https://api.groq.com/openai/v1/chat/completions": dial tcp: lookup api.groq.com on 127.0.0.53:53: server misbehaving"#,
+            Network,
+            true,
+        ),
+        (
+            "javax.net.ssl.SSLHandshakeException: No subject alternative names matching IP address 10.0.0.12 found",
+            Network,
+            false,
+        ),
+        ("curl: Recv failure:连接被对方重设", Network, true),
+        (
+            "reqwest::Error { kind: Request, source: hyper_util::client::legacy::Error(SendRequest, hyper::Error(ChannelClosed)) }",
+            Network,
+            true,
+        ),
+        (
+            "LiteLLM.Router: An error occurred: No models available",
+            Overloaded,
+            true,
+        ),
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
+    }
+    // A worker's concurrency is not an account's total.
+    let worker = engine().diagnose(&Failure::message(
+        "Worker local total request limit reached (33/32)",
+    ));
+    assert_ne!(category(&worker), QuotaExhausted);
+    let budget = http(
+        400,
+        r#"{"error":{"message":"Budget has been exceeded! Current cost: 10.0123, Max budget: 10.0","type":"budget_exceeded"}}"#,
+    );
+    assert_eq!(
+        (category(&budget), budget.retryable),
+        (QuotaExhausted, false)
+    );
+    let kv = in_stream(
+        r#"data: {"error":{"code":500,"message":"Input prompt is too big compared to KV size. Please try increasing KV size.","type":"server_error"}}"#,
+    );
+    assert_eq!(category(&kv), ContextLength);
+}
