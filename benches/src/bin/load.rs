@@ -228,7 +228,10 @@ async fn run(args: Args) -> serde_json::Value {
                     *reasons.entry(reason).or_insert(0u64) += count;
                 }
             }
-            Err(_) => errors += 1,
+            Err(e) => {
+                errors += 1;
+                *reasons.entry(format!("connection task: {e}")).or_insert(0) += 1;
+            }
         }
     }
     let elapsed = t0.elapsed().as_secs_f64();

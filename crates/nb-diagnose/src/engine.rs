@@ -639,13 +639,13 @@ impl DiagnosisEngine {
         // An HTTP error status came over a working connection: network words
         // in its text ("proxy error") describe a hop behind the responder,
         // and no stream was cut ("stream error" in a 400 is a wrapper's word).
-        let network_words = matches!(
+        let connection_words = matches!(
             v.category,
             ErrorCategory::Network | ErrorCategory::StreamInterrupted
         ) && v.priority < 85;
         if let Some((category, sub)) = by_status
             && (v.priority < 30
-                || network_words
+                || connection_words
                 || generic_server_words
                 || (cdn_status(status) && v.priority < 90))
         {
@@ -920,7 +920,6 @@ fn timeout_sub(phase: TimeoutPhase) -> Sub {
     }
 }
 
-/// Statuses a CDN (Cloudflare) generates itself; 529 is Anthropic's own.
 /// A failure the provider reported, as opposed to one of the connection.
 fn is_provider_error(category: ErrorCategory) -> bool {
     use ErrorCategory::*;
@@ -939,6 +938,7 @@ fn is_provider_error(category: ErrorCategory) -> bool {
     )
 }
 
+/// Statuses a CDN (Cloudflare) generates itself; 529 is Anthropic's own.
 fn cdn_status(status: Option<u16>) -> bool {
     status.is_some_and(|s| (520..=527).contains(&s))
 }
