@@ -313,9 +313,9 @@ fn run(cli: Cli) -> CliResult {
             let config = serve::load(&a.config)?;
             init_logging();
             // A worker thread even for one, not the current-thread runtime:
-            // measured with `cargo xtask load`, that one shed 2,400 of 10,000
-            // concurrent requests and kept 340 MB after three rounds, where
-            // one worker shed none and kept 180 MB.
+            // measured with `cargo xtask load`, that one shed about 2,000 of
+            // 10,000 concurrent requests a round and kept 343 MB after three
+            // rounds, where one worker shed none and kept 141 MB after five.
             multi_thread(Some(config.workers()))?.block_on(serve::run(config, a.listen, a.check))
         }
     }
