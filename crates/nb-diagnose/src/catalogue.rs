@@ -313,6 +313,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "unexpected token", "unterminated string"]).success_only(),
+    // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
+    // JSON.parse, an SDK's own wording).
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

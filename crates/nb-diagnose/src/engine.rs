@@ -544,54 +544,86 @@ impl DiagnosisEngine {
     /// A stream cut short; an error event in its text (Anthropic sends
     /// `overloaded_error` mid-stream) names the real cause.
     ///
-    /// An event (JSON, or SSE lines) is read as a 200's body would be: its
-    /// error object, its `error.code` or `originalStatusCode` standing in
-    /// for the status the stream began without. Bare text is scanned, with
-    /// any status it names. Either way, words of a cut connection mean the
-    /// stream broke, whatever status the event carries, and what names no
-    /// provider error clearly is `stream_interrupted`.
+    /// An event (JSON, or SSE lines) is read as a 200's body would be: an
+    /// error object names its cause in its words, or else in its type, its
+    /// code or the status it carries (`originalStatusCode`); an error
+    /// object that names nothing is the provider's server error, and an
+    /// event that does not parse is a malformed response. Bare text is
+    /// scanned, with any status it names; there, words of a cut connection
+    /// mean the stream broke, and what names no cause clearly is
+    /// `stream_interrupted`.
     fn stream<'b>(&self, detail: &'b str, ev: &mut Evidence, fields: &mut Fields<'b>) -> Verdict {
-        use ErrorCategory::{Network, StreamInterrupted, Timeout};
+        use ErrorCategory::{MalformedResponse, Network, StreamInterrupted, Timeout};
         let text = head(detail.as_bytes());
         let trimmed = text.trim_ascii_start();
-        let structured =
-            starts_json(trimmed) || trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
-        // An error object the provider sent is its verdict however generic
-        // its words (as in a 200's body).
-        let from_object = structured
-            .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
-            // An error object nothing names is no more than a broken stream.
-            .filter(|v| is_provider_error(v.category) && v.sub != Sub::ErrorInSuccessResponse);
-        let (v, least) = match from_object {
-            Some(v) => (v, 1),
-            // Anything else is read as text: a status it names needs a rule
-            // to agree, and bare words must be clear.
-            None => {
-                *ev = Evidence::default();
-                *fields = embedded_json(text);
-                self.scan_text(text, fields, ev);
-                let status = fields
-                    .numeric_status
-                    .or(ev.status)
-                    .filter(|s| (400..600).contains(s));
-                let v = self.classify(ev, fields, status, false);
-                let agreed = ev
-                    .best
-                    .is_some_and(|h| self.rule(h.rule).category == v.category);
-                (v, if status.is_some() && agreed { 30 } else { 60 })
-            }
-        };
+        let sse = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
+        let structured = sse || starts_json(trimmed);
+        let object =
+            structured.then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields));
+        if let Some(v) =
+            object.filter(|v| is_provider_error(v.category) && v.sub != Sub::ErrorInSuccessResponse)
+        {
+            return v;
+        }
+        if structured && let Some(v) = self.named_by_code(fields) {
+            return v;
+        }
+        // An error object that names nothing, or an event that does not
+        // parse (not a line of prose in brackets), unless the words around
+        // it say more.
+        let object_like = sse || trimmed.starts_with(b"{");
+        let fallback = object.filter(|v| {
+            v.sub == Sub::ErrorInSuccessResponse || (object_like && v.category == MalformedResponse)
+        });
+        *ev = Evidence::default();
+        *fields = embedded_json(text);
+        self.scan_text(text, fields, ev);
+        let status = fields
+            .numeric_status
+            .or(ev.status)
+            .filter(|s| (400..600).contains(s));
+        // The stream began with a 200: words of a body that did not parse
+        // count, as in a 200's body.
+        let v = self.classify(ev, fields, status, status.is_none());
+        // A status the text names needs a rule to agree; bare words must be
+        // clear.
+        let agreed = ev
+            .best
+            .is_some_and(|h| self.rule(h.rule).category == v.category);
+        let least = if status.is_some() && agreed { 30 } else { 60 };
         let cut = ev
             .best
             .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
         // A timeout the text names clearly ("BodyTimeoutError") is why the
         // stream stopped; a vague "timed out" is just a cut.
-        let named_timeout = v.category == Timeout && v.priority >= 60;
-        if !cut && (named_timeout || is_provider_error(v.category)) && v.priority >= least {
+        let named = match v.category {
+            Timeout => v.priority >= 60,
+            c => c == MalformedResponse || is_provider_error(c),
+        };
+        if cut {
+            Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
+        } else if named && v.priority >= least {
             v
         } else {
-            Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
+            fallback.unwrap_or(Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90))
         }
+    }
+
+    /// The cause an error object names by its machine-readable fields alone
+    /// (its type, its code, an HTTP status it carries), when its words only
+    /// describe a connection: "Provider disconnected" with the code
+    /// `server_error` is the provider's server error.
+    fn named_by_code(&self, fields: &Fields<'_>) -> Option<Verdict> {
+        let status = fields.numeric_status.filter(|s| (400..600).contains(s));
+        if !fields.has_error && !(status.is_some() && fields.message().is_some()) {
+            return None;
+        }
+        let mut ev = Evidence::default();
+        for t in [fields.kind(), fields.code()].into_iter().flatten() {
+            self.scan(t.raw, &mut ev, 0);
+        }
+        let v = self.classify(&ev, &Fields::default(), status, false);
+        is_provider_error(v.category).then_some(v)
     }
 
     /// Weighs the rule hits, the structured fields and the status.

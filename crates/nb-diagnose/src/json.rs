@@ -219,7 +219,17 @@ enum Key {
     /// An AWS event-stream exception as a JSON key (`internalServerException`,
     /// `modelStreamErrorException`): an error.
     Exception,
+    /// The Responses API's `response` object, whose `error` is the error.
+    Response,
     Other,
+}
+
+/// `response.error…` (the Responses API) read as `error…`.
+fn error_path(path: &[Key]) -> &[Key] {
+    match path {
+        [Key::Response, Key::Error, ..] => &path[1..],
+        _ => path,
+    }
 }
 
 /// Keys as error bodies usually spell them, classified without copying
@@ -278,6 +288,7 @@ fn normalised(raw: &[u8]) -> Key {
         }
         b"object" => Key::Object,
         b"param" => Key::Param,
+        b"response" => Key::Response,
         b"errormsg" => Key::ErrorMsg,
         k if k.ends_with(b"exception") => Key::Exception,
         _ => Key::Other,
@@ -484,7 +495,7 @@ impl<'a> Parser<'a> {
             raw: &self.b[start..self.i],
             escaped: true,
         };
-        match &self.path[..self.path_len] {
+        match error_path(&self.path[..self.path_len]) {
             [Key::Error] | [Key::Exception] => self.out.has_error = true,
             [Key::Error, Key::Message] => {
                 self.out.error_message.get_or_insert(t);
@@ -499,7 +510,7 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn scalar(&mut self, kind: Scalar, t: Text<'a>) {
         let out = &mut self.out;
-        let path = &self.path[..self.path_len];
+        let path = error_path(&self.path[..self.path_len]);
         let Some(&last) = path.last() else {
             return;
         };
@@ -524,8 +535,16 @@ impl<'a> Parser<'a> {
                 Scalar::Null => {}
                 _ => out.has_error = true,
             },
-            [Key::Error, Key::Message] if is_str => set(&mut out.error_message),
-            [Key::Error, Key::Type] if is_str => set(&mut out.error_type),
+            // An error object counts once it has said something, even if
+            // the rest of it does not parse.
+            [Key::Error, Key::Message] if is_str => {
+                out.has_error = true;
+                set(&mut out.error_message);
+            }
+            [Key::Error, Key::Type] if is_str => {
+                out.has_error = true;
+                set(&mut out.error_type);
+            }
             [Key::Error, Key::Code] if kind != Scalar::Null => set(&mut out.error_code),
             [Key::Error, Key::Status] if is_str => set(&mut out.error_status),
             [Key::Error, Key::RequestId] | [Key::RequestId] if is_str => set(&mut out.request_id),

@@ -159,14 +159,55 @@ fn an_error_event_inside_a_stream_is_read_as_a_200s_body_would_be() {
     ] {
         assert_eq!(category(&in_stream(event)), want, "{event}");
     }
-    // Words of a cut connection mean the stream broke, whatever code the event carries.
-    let cut = r#"data: {"error":{"code":502,"message":"Upstream error: peer closed connection without sending complete message body"}}"#;
-    assert_eq!(category(&in_stream(cut)), StreamInterrupted);
-    // An error object nothing names is no more than a broken stream.
+    // An error object's code names its cause when its words only describe
+    // a connection: the provider reported the failure.
+    let relayed = r#"data: {"error":{"code":502,"message":"Upstream error: peer closed connection without sending complete message body"}}"#;
+    assert_eq!(category(&in_stream(relayed)), ServerError);
+    let typed = r#"{"object":"chat.completion.chunk","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#;
+    assert_eq!(category(&in_stream(typed)), ServerError);
+    let top_level = r#"{"code":502,"message":"Network connection lost.","metadata":{"error_type":"provider_unavailable"}}"#;
+    assert_eq!(category(&in_stream(top_level)), ServerError);
+    // An error object that names nothing is still the provider's error.
     assert_eq!(
         category(&in_stream(r#"{"error":{"message":"oops"}}"#)),
-        StreamInterrupted
+        ServerError
     );
+    // An error object that does not parse to its end still counts.
+    let unclosed = "data: {\"error\":{\"message\":\"The server experienced an error while processing your request.\", \"type\":\"server_error\", \"code\":null)}\n\ndata: [DONE]";
+    assert_eq!(category(&in_stream(unclosed)), ServerError);
+}
+
+#[test]
+fn a_responses_failure_is_read_from_its_error_not_from_the_settings_it_echoes() {
+    // `"moderation": null` is a setting of the response, not a filter.
+    let failed = r#"event: response.failed
+data: {"response":{"error":{"code":"server_error","message":"An error occurred while processing your request."},"moderation":null,"safety_identifier":"user-1","status":"failed","max_output_tokens":null},"type":"response.failed"}"#;
+    let d = in_stream(failed);
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // Outside a stream too: a 200 carrying the failed response.
+    let body = failed.lines().nth(1).unwrap().trim_start_matches("data: ");
+    assert_eq!(category(&http(200, body)), ServerError);
+}
+
+#[test]
+fn a_chunk_that_does_not_parse_is_a_malformed_response() {
+    for text in [
+        r#"{"id":"chatcmpl-1","choices":[{"delta":{"content":"Hi"}}]]}"#,
+        "error decoding streaming response: invalid character ':' looking for beginning of value",
+        "Failed to process chunk: failed to parse Gemini stream response: json: cannot unmarshal string into Go value",
+    ] {
+        assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
+    }
+    // A stall or a cut is not a parse failure, even in brackets; an event
+    // whose data stops half-way is where the body was cut.
+    for text in [
+        r#"data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"#,
+        "[API Error: No stream activity for 120000ms after 19 chunks",
+        "the stream stalled: no data for 30.0 s",
+        "peer closed connection without sending complete message body (incomplete chunked read)",
+    ] {
+        assert_eq!(category(&in_stream(text)), StreamInterrupted, "{text}");
+    }
 }
 
 #[test]

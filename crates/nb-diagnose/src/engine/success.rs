@@ -7,7 +7,7 @@ use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
 use crate::failure::{H, ResponseHeaders};
-use crate::json::{self, Fields};
+use crate::json::{self, Fields, Text};
 use crate::provider::contains_ignore_case;
 
 impl DiagnosisEngine {
@@ -72,8 +72,22 @@ impl DiagnosisEngine {
 
     /// An error object inside a success response (OpenRouter relays upstream
     /// errors with a 200 and the upstream status in `error.code`).
+    ///
+    /// When the error object has its own message, type or code, only those
+    /// are read: the rest of a success body (a Responses `response` echoing
+    /// its settings, `"moderation": null`) is the request's, not the error's.
     fn error_in_success(&self, body: &[u8], ev: &mut Evidence, fields: &Fields<'_>) -> Verdict {
-        self.scan_text(body, fields, ev);
+        let own = [fields.error_message, fields.error_type, fields.error_code];
+        if own.iter().any(Option::is_some) {
+            for (order, text) in (0u8..).zip(own.iter().chain([&fields.error_status]).flatten()) {
+                self.scan(text.raw, ev, order);
+            }
+            if let Some(m) = fields.error_message.filter(Text::has_unicode_escape) {
+                self.scan(m.decode(MAX_BODY_BYTES).as_bytes(), ev, 4);
+            }
+        } else {
+            self.scan_text(body, fields, ev);
+        }
         let status = fields.numeric_status.filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {
