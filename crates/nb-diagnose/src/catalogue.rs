@@ -126,7 +126,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A per-minute window names a rate limit, above a vague "too many tokens".
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
-    e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit"]),
+    e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发限制"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
@@ -147,6 +147,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
+    e(QuotaExhausted, "account_overdue", 88, &["account overdue", "overdue account", "account is overdue", "account has an overdue", "overdue payment", "overdue bill", "accountoverdue"]),
     e(QuotaExhausted, "total_limit", 80, &["open api total request limit", "total limit reached", "lifetime limit"]),
     e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
     e(QuotaExhausted, "credits_balance", 88, &["credits_balance", "credits balance"]),
@@ -168,6 +169,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
+    e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
+    // A proxy between the caller and the provider wants its own credentials.
+    e(Auth, "proxy_auth_required", 90, &["proxy authentication required", "proxy-authenticate"]).no_retry(),
     // ---------------------------------------------------------------- permission
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
@@ -211,6 +215,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "blocked by safety", "safety settings"]).of(Gemini),
     e(ContentFilter, "safety_system", 85, &["safety system", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
+    e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
+    e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
@@ -222,7 +228,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "could not route to"]).target(),
     e(InvalidRequest, "resource_not_found", 85, &["previous_response_not_found", "previous response with id"]),
     e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
-    e(InvalidRequest, "provider_policy", 95, &["matching your data policy", "no allowed providers are available"]).target(),
+    // No provider serves this model under the account's settings: another
+    // model may be served.
+    e(ModelNotFound, "provider_policy", 95, &["matching your data policy", "no allowed providers are available"]).of(OpenRouter),
     e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
@@ -357,6 +365,11 @@ pub(crate) enum Signal {
     /// word ("File file-x not found"), the request names a missing object
     /// and is invalid, whatever a 404 alone would suggest.
     Missing,
+    /// "Error" or "Exception" ending a CamelCase name (`AccountOverdueError`,
+    /// `ThrottlingException`): the name's words are read as a phrase too, so
+    /// an SDK's exception class names its cause in words the catalogue
+    /// knows, whatever the SDK.
+    ExceptionName,
 }
 
 /// How far after "model" a [`Signal::Missing`] still refers to it.
@@ -381,6 +394,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Model, &["model"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists"]),
+    (Signal::ExceptionName, &["error", "exception"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),
@@ -437,6 +451,7 @@ macro_rules! subs {
 subs! {
     BadRequest => "bad_request",
     Unauthorized => "unauthorized",
+    ProxyAuthRequired => "proxy_auth_required",
     PaymentRequired => "payment_required",
     Forbidden => "forbidden",
     NotFound => "not_found",
@@ -496,6 +511,7 @@ pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, Sub)> {
         402 => (QuotaExhausted, Sub::PaymentRequired),
         403 => (Permission, Sub::Forbidden),
         404 => (ModelNotFound, Sub::NotFound),
+        407 => (Auth, Sub::ProxyAuthRequired),
         408 => (Timeout, Sub::RequestTimeout),
         409 => (ServerError, Sub::Conflict),
         413 => (InvalidRequest, Sub::RequestTooLarge),

@@ -345,6 +345,15 @@ impl DiagnosisEngine {
         if !hay.is_ascii() {
             self.scan_with(&self.compiled.wide, hay, ev, order);
         }
+        let names = std::mem::take(&mut ev.exception_names);
+        for &(from, to) in names.iter().flatten() {
+            let mut words = [0u8; 2 * MAX_NAME];
+            let n = spell_name(&hay[from..to], &mut words);
+            ev.model_at = None;
+            ev.resource_at = None;
+            // After every haystack: a provider named in the text wins.
+            self.scan_with(&self.compiled.ascii, &words[..n], ev, order + 8);
+        }
     }
 
     fn rule(&self, id: u32) -> &RuleData {
@@ -397,6 +406,23 @@ impl DiagnosisEngine {
                 What::Signal(Signal::ZeroLimit) => {
                     let next = hay.get(end);
                     ev.zero_limit |= !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+                }
+                What::Signal(Signal::ExceptionName) => {
+                    let camel = start > 0
+                        && hay[start].is_ascii_uppercase()
+                        && hay[start - 1].is_ascii_lowercase()
+                        && !alnum(hay.get(end));
+                    if !camel {
+                        return;
+                    }
+                    let from = hay[..start]
+                        .iter()
+                        .rposition(|c| !c.is_ascii_alphanumeric())
+                        .map_or(0, |i| i + 1);
+                    let slot = ev.exception_names.iter_mut().find(|s| s.is_none());
+                    if let Some(slot) = slot.filter(|_| end - from <= MAX_NAME) {
+                        *slot = Some((from, end));
+                    }
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Secret) => ev.secret = true,
@@ -897,6 +923,9 @@ struct Evidence {
     names: Option<(NameKey, Provider)>,
     zero_limit: bool,
     periodic: bool,
+    /// Exception names (`AccountOverdueError`) found in the current
+    /// haystack, as byte ranges; their words are read after it.
+    exception_names: [Option<(usize, usize)>; 3],
     /// Some text looked like the start of a key: redact what is copied out.
     secret: bool,
     /// Where the last "model" ended, in the current haystack.
@@ -937,6 +966,33 @@ fn entry(p: &str, what: What, boundary: Boundary) -> (&str, Target) {
             boundary,
         },
     )
+}
+
+/// The longest exception name whose words are read.
+const MAX_NAME: usize = 64;
+
+/// `AccountOverdueError` as `account overdue error`, `APIConnectionError`
+/// as `api connection error`, into `out` (twice the name's length at most);
+/// returns the length written.
+fn spell_name(name: &[u8], out: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (i, &c) in name.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| name[j]);
+        let next = name.get(i + 1);
+        let starts_word = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(u8::is_ascii_lowercase))
+            });
+        if starts_word {
+            out[n] = b' ';
+            n += 1;
+        }
+        out[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    n
 }
 
 fn rule_id(i: usize) -> u32 {
