@@ -317,7 +317,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "unexpected token", "unterminated string"]).success_only(),
@@ -346,7 +346,8 @@ pub(crate) enum Signal {
     QuotaValue,
     /// A quota limit of zero ("limit: 0").
     ZeroLimit,
-    /// The limit resets in a window (per minute or per day).
+    /// The limit resets in a window of a day or less (per minute, per hour,
+    /// daily, "resets at 10:00").
     Periodic,
     /// Names a provider (used only when the context names none).
     Names(Provider),
@@ -393,9 +394,9 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
-    (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists"]),
+    (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
-    (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min"]),
+    (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),
     (Signal::Names(Anthropic), &["anthropic"]),
@@ -460,6 +461,7 @@ subs! {
     RequestTooLarge => "request_too_large",
     UnprocessableRequest => "unprocessable_request",
     RateLimit => "rate_limit",
+    QuotaWindow => "quota_window",
     CapacityExceeded => "capacity_exceeded",
     InternalError => "internal_error",
     BadGateway => "bad_gateway",

@@ -741,6 +741,11 @@ impl DiagnosisEngine {
                 Sub::ZeroQuotaLimit,
                 v.priority.max(80),
             );
+        } else if v.category == ErrorCategory::QuotaExhausted && ev.periodic {
+            // An allowance that resets within a day comes back by waiting,
+            // whatever its code calls it ("insufficient_quota … 30 requests
+            // / 5h. Resets at 10:00 UTC").
+            v = Verdict::new(ErrorCategory::RateLimit, Sub::QuotaWindow, v.priority);
         } else if v
             .rule
             .is_some_and(|id| self.rule(id).sub == AMBIGUOUS_QUOTA)

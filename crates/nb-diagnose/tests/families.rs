@@ -452,3 +452,52 @@ fn more_stacks_and_gateways_in_their_own_words() {
     );
     assert_eq!(category(&kv), ContextLength);
 }
+
+#[test]
+fn an_exception_class_names_its_cause_in_words() {
+    // Class names no catalogue lists, from SDKs of any language: their
+    // words are read as a phrase.
+    for (text, want) in [
+        ("AccountOverdueError: 403 Forbidden", QuotaExhausted),
+        ("sdk.errors.TokenExpiredError: request rejected", Auth),
+        ("client.ServiceUnavailableError: try later", Overloaded),
+        ("erniebot.errors.RequestLimitError: 并发超限", RateLimit),
+    ] {
+        assert_eq!(
+            category(&engine().diagnose(&Failure::message(text))),
+            want,
+            "{text}"
+        );
+    }
+    // A lower-case or one-word name is not split.
+    assert_eq!(
+        category(&engine().diagnose(&Failure::message("Error: something odd"))),
+        Unknown
+    );
+}
+
+#[test]
+fn an_allowance_that_resets_within_a_day_is_a_rate_limit_whatever_its_code() {
+    let d = http(
+        402,
+        r#"{"error":{"message":"Free quota used (30 requests / 5h). Resets at 10:00 UTC.","type":"insufficient_quota","code":"free_quota_exceeded"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
+    // Without a window it is the account's money.
+    let d = http(
+        429,
+        r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+}
+
+#[test]
+fn a_proxy_asking_for_its_credentials_is_auth() {
+    for failure in [
+        Failure::message("OSError: Tunnel connection failed: 407 Proxy Authentication Required"),
+        Failure::message("Error: Request failed with status code 407"),
+    ] {
+        let d = engine().diagnose(&failure);
+        assert_eq!((category(&d), d.retryable), (Auth, false), "{failure:?}");
+    }
+}

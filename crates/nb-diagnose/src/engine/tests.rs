@@ -122,3 +122,17 @@ fn transport_kinds_read_as_one_vocabulary() {
         ErrorCategory::StreamInterrupted
     );
 }
+
+#[test]
+fn exception_names_are_spelled_as_words() {
+    for (name, words) in [
+        ("AccountOverdueError", "account overdue error"),
+        ("APIConnectionError", "api connection error"),
+        ("HTTP2Exception", "http2 exception"),
+        ("ThrottlingException", "throttling exception"),
+    ] {
+        let mut out = [0u8; 2 * MAX_NAME];
+        let n = spell_name(name.as_bytes(), &mut out);
+        assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), words);
+    }
+}
