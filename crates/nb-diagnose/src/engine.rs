@@ -111,10 +111,11 @@ impl Compiled {
         }
         for (signal, literals) in SIGNALS {
             // Object names must be whole words ("file", not "profile");
-            // a window may sit inside a quota id ("RequestsPerDayPerProject").
+            // a window may sit inside a quota id ("RequestsPerDayPerProject"),
+            // and an exception name's last word inside the name.
             let b = match signal {
                 Signal::Resource => Boundary::Both,
-                Signal::Periodic => Boundary::None,
+                Signal::Periodic | Signal::ExceptionName => Boundary::None,
                 _ => Boundary::Start,
             };
             entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
