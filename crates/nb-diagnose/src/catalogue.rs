@@ -283,6 +283,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
+    e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out"]),
     // Node's undici: the body or the headers stopped arriving in time.
@@ -305,6 +306,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout.
     e(Network, "connect_failed", 44, &["error sending request for url"]),
+    // The words of HTTP stacks' exception classes, as exception names are
+    // spelled (`SocketTimeoutException`, `ClientConnectorError`).
+    e(Network, "connect_failed", 58, &["connect exception", "client connector", "connection closed error", "closed channel", "eof exception"]),
+    e(Network, "tls", 62, &["ssl exception", "ssl error"]),
     e(Network, "tls", 70, &["ssl_error_syscall"]),
     e(Network, "tls", 82, &["cannot decrypt peer's message"]),
     // .NET's HttpRequestException: the request never got an answer.

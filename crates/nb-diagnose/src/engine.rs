@@ -409,9 +409,12 @@ impl DiagnosisEngine {
                     ev.zero_limit |= !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
                 }
                 What::Signal(Signal::ExceptionName) => {
+                    // `…Error` and `…Exception` written in CamelCase after
+                    // at least one other word (`EOFException`, `HTTPError`).
                     let camel = start > 0
                         && hay[start].is_ascii_uppercase()
-                        && hay[start - 1].is_ascii_lowercase()
+                        && hay[start + 1].is_ascii_lowercase()
+                        && hay[start - 1].is_ascii_alphanumeric()
                         && !alnum(hay.get(end));
                     if !camel {
                         return;

@@ -462,6 +462,8 @@ fn an_exception_class_names_its_cause_in_words() {
         ("sdk.errors.TokenExpiredError: request rejected", Auth),
         ("client.ServiceUnavailableError: try later", Overloaded),
         ("erniebot.errors.RequestLimitError: 并发超限", RateLimit),
+        ("java.nio.channels.ClosedChannelException", Network),
+        ("java.io.EOFException", Network),
     ] {
         assert_eq!(
             category(&engine().diagnose(&Failure::message(text))),
