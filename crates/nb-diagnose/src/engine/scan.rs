@@ -72,3 +72,30 @@ pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
         None
     }
 }
+
+/// The longest exception name whose words are read.
+pub(super) const MAX_NAME: usize = 64;
+
+/// `AccountOverdueError` as `account overdue error`, `APIConnectionError`
+/// as `api connection error`, into `out` (twice the name's length at most);
+/// returns the length written.
+pub(super) fn spell_name(name: &[u8], out: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (i, &c) in name.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| name[j]);
+        let next = name.get(i + 1);
+        let starts_word = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(u8::is_ascii_lowercase))
+            });
+        if starts_word {
+            out[n] = b' ';
+            n += 1;
+        }
+        out[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    n
+}

@@ -1,0 +1,102 @@
+//! An error that arrived inside a stream: an error event or chunk the
+//! provider sent, a client's printout of one, or the words of a cut.
+
+use super::scan::{embedded_json, head, starts_json};
+use super::{DiagnosisEngine, Evidence, Verdict, is_provider_error};
+use crate::ErrorCategory;
+use crate::catalogue::Sub;
+use crate::failure::ResponseHeaders;
+use crate::json::Fields;
+
+impl DiagnosisEngine {
+    /// A stream cut short; an error event in its text (Anthropic sends
+    /// `overloaded_error` mid-stream) names the real cause.
+    ///
+    /// An event (JSON, or SSE lines) is read as a 200's body would be: an
+    /// error object names its cause in its words, or else in its type, its
+    /// code or the status it carries (`originalStatusCode`); an error
+    /// object that names nothing is the provider's server error, and an
+    /// event that does not parse is a malformed response. Bare text is
+    /// scanned, with any status it names; there, words of a cut connection
+    /// mean the stream broke, and what names no cause clearly is
+    /// `stream_interrupted`.
+    pub(super) fn stream<'b>(
+        &self,
+        detail: &'b str,
+        ev: &mut Evidence,
+        fields: &mut Fields<'b>,
+    ) -> Verdict {
+        use ErrorCategory::{MalformedResponse, Network, StreamInterrupted, Timeout};
+        let text = head(detail.as_bytes());
+        let trimmed = text.trim_ascii_start();
+        let sse = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
+        let structured = sse || starts_json(trimmed);
+        let object =
+            structured.then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields));
+        if let Some(v) =
+            object.filter(|v| is_provider_error(v.category) && v.sub != Sub::ErrorInSuccessResponse)
+        {
+            return v;
+        }
+        if structured && let Some(v) = self.named_by_code(fields) {
+            return v;
+        }
+        // An error object that names nothing, or an event that does not
+        // parse (not a line of prose in brackets), unless the words around
+        // it say more.
+        let object_like = sse || trimmed.starts_with(b"{");
+        let fallback = object.filter(|v| {
+            v.sub == Sub::ErrorInSuccessResponse || (object_like && v.category == MalformedResponse)
+        });
+        *ev = Evidence::default();
+        *fields = embedded_json(text);
+        self.scan_text(text, fields, ev);
+        let status = fields
+            .numeric_status
+            .or(ev.status)
+            .filter(|s| (400..600).contains(s));
+        // The stream began with a 200: words of a body that did not parse
+        // count, as in a 200's body.
+        let v = self.classify(ev, fields, status, status.is_none());
+        // A status the text names needs a rule to agree; bare words must be
+        // clear.
+        let agreed = ev
+            .best
+            .is_some_and(|h| self.rule(h.rule).category == v.category);
+        let least = if status.is_some() && agreed { 30 } else { 60 };
+        let cut = ev
+            .best
+            .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
+        // A timeout the text names clearly ("BodyTimeoutError") is why the
+        // stream stopped; a vague "timed out" is just a cut.
+        let named = match v.category {
+            Timeout => v.priority >= 60,
+            c => c == MalformedResponse || is_provider_error(c),
+        };
+        if cut {
+            Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90)
+        } else if named && v.priority >= least {
+            v
+        } else {
+            fallback.unwrap_or(Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90))
+        }
+    }
+
+    /// The cause an error object names by its machine-readable fields alone
+    /// (its type, its code, an HTTP status it carries), when its words only
+    /// describe a connection: "Provider disconnected" with the code
+    /// `server_error` is the provider's server error.
+    fn named_by_code(&self, fields: &Fields<'_>) -> Option<Verdict> {
+        let status = fields.numeric_status.filter(|s| (400..600).contains(s));
+        let an_error = fields.has_error || (status.is_some() && fields.message().is_some());
+        if !an_error {
+            return None;
+        }
+        let mut ev = Evidence::default();
+        for t in [fields.kind(), fields.code()].into_iter().flatten() {
+            self.scan(t.raw, &mut ev, 0);
+        }
+        let v = self.classify(&ev, &Fields::default(), status, false);
+        is_provider_error(v.category).then_some(v)
+    }
+}
