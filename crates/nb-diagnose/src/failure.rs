@@ -143,7 +143,20 @@ impl<'a> Failure<'a> {
         })
     }
 
-    /// A stream that ended before its finish signal.
+    /// A stream that ended before its finish signal; `detail` is what was
+    /// seen: an error event or chunk the provider sent (diagnosed by the
+    /// cause it names), a client's printout of one, or the words of a cut.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
+    ///
+    /// let engine = DiagnosisEngine::new();
+    /// let event = r#"data: {"error":{"type":"server_error","message":"Provider disconnected"}}"#;
+    /// let d = engine.diagnose(&Failure::stream_interrupted(event));
+    /// assert_eq!(d.category, ErrorCategory::ServerError);
+    /// let cut = engine.diagnose(&Failure::stream_interrupted("connection reset by peer"));
+    /// assert_eq!(cut.category, ErrorCategory::StreamInterrupted);
+    /// ```
     pub fn stream_interrupted(detail: &'a str) -> Self {
         Self::new(FailureKind::StreamInterrupted { detail })
     }
