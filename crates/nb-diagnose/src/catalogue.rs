@@ -138,6 +138,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
+    e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完"]).of(DashScope),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
@@ -184,6 +185,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // The account must be vetted before it may use the model.
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
+    e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
@@ -199,6 +202,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
+    e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
@@ -216,6 +220,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_system", 85, &["safety system", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
+    e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // ----------------------------------------------------------- invalid_request
@@ -265,6 +270,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "slow_down", 73, &["slow_down"]),
     // Capacity, however it is phrased (often under a 429).
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
+    e(Overloaded, "model_busy", 80, &["too busy", "temporarily limiting requests", "not your usage limit", "worker local total request limit"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
     // A router (LiteLLM) with every deployment cooling down.
     e(Overloaded, "no_deployment_available", 70, &["no models available", "no deployments available"]),
@@ -306,6 +312,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout.
     e(Network, "connect_failed", 44, &["error sending request for url"]),
+    e(Network, "connect_failed", 84, &["failed to connect to all addresses"]),
+    e(Network, "connection_reset", 70, &["received no bytes"]),
+    e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),
     // The words of HTTP stacks' exception classes, as exception names are
     // spelled (`SocketTimeoutException`, `ClientConnectorError`).
     e(Network, "connect_failed", 58, &["connect exception", "client connector", "connection closed error", "closed channel", "eof exception"]),
@@ -326,6 +335,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "unexpected token", "unterminated string"]).success_only(),
+    // A client's parser or schema failing on a body or a chunk (JavaScript,
+    // Python, pydantic, the AI SDK, Safari).
+    e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
@@ -376,6 +388,13 @@ pub(crate) enum Signal {
     /// an SDK's exception class names its cause in words the catalogue
     /// knows, whatever the SDK.
     ExceptionName,
+    /// A word about the prompt's size ("prompt", "input", "n_ctx"); near a
+    /// [`Signal::Excess`] it says the prompt is too long.
+    PromptSize,
+    /// A word of excess ("exceeds", "too long", "must be less than").
+    Excess,
+    /// An output bound (`max_tokens`): its range, not the prompt's size.
+    OutputBound,
 }
 
 /// How far after "model" a [`Signal::Missing`] still refers to it.
@@ -401,6 +420,9 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
+    (Signal::PromptSize, &["prompt", "input", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
+    (Signal::OutputBound, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens"]),
+    (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),
@@ -458,6 +480,7 @@ subs! {
     BadRequest => "bad_request",
     Unauthorized => "unauthorized",
     ProxyAuthRequired => "proxy_auth_required",
+    PromptTooLong => "prompt_too_long",
     PaymentRequired => "payment_required",
     Forbidden => "forbidden",
     NotFound => "not_found",

@@ -2,16 +2,13 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::cmp::Reverse;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::advice::{self, Cause};
-use crate::catalogue::{
-    AMBIGUOUS_QUOTA, CATALOGUE, Entry, MODEL_MISSING_SPAN, SIGNALS, Signal, Sub, status_rule,
-};
+use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, Sub, status_rule};
 use crate::failure::H;
-use crate::json::{self, Fields, Text};
+use crate::json::{self, Fields};
 use crate::matcher::Matcher;
 use crate::waits;
 use crate::{
@@ -20,17 +17,16 @@ use crate::{
 };
 use crate::{Provider, detect_provider, profiles};
 
+mod evidence;
 mod report;
 mod scan;
 mod stream;
 mod success;
 
+use evidence::Evidence;
 pub(crate) use report::redact;
 use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
-use scan::{
-    MAX_NAME, embedded_json, head, leading_status, parse_bool, spell_name, starts_json,
-    status_after, zero_follows,
-};
+use scan::{embedded_json, head, leading_status, parse_bool, starts_json};
 
 /// At most this many bytes of a body or message are read (64 KiB): error
 /// bodies are far smaller, and a huge body must stay cheap. For a streamed
@@ -340,133 +336,8 @@ impl DiagnosisEngine {
         self.finish(failure, verdict, &ev, &fields, reason, clock)
     }
 
-    /// Runs the automata over `hay`, collecting rule hits and signals.
-    fn scan(&self, hay: &[u8], ev: &mut Evidence, order: u8) {
-        ev.model_at = None;
-        ev.resource_at = None;
-        self.scan_with(&self.compiled.ascii, hay, ev, order);
-        if !hay.is_ascii() {
-            self.scan_with(&self.compiled.wide, hay, ev, order);
-        }
-        let names = std::mem::take(&mut ev.exception_names);
-        for &(from, to) in names.iter().flatten() {
-            let mut words = [0u8; 2 * MAX_NAME];
-            let n = spell_name(&hay[from..to], &mut words);
-            ev.model_at = None;
-            ev.resource_at = None;
-            // After every haystack: a provider named in the text wins.
-            self.scan_with(&self.compiled.ascii, &words[..n], ev, order + 8);
-        }
-    }
-
     fn rule(&self, id: u32) -> &RuleData {
         &self.compiled.rules[id as usize]
-    }
-
-    fn scan_with(&self, matcher: &Matcher<Target>, hay: &[u8], ev: &mut Evidence, order: u8) {
-        matcher.each_match(hay, &mut |t, end| {
-            let start = end.saturating_sub(usize::from(t.len));
-            let alnum = |i: Option<&u8>| i.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-            let start_ok = start == 0 || !alnum(hay.get(start - 1));
-            let ok = match t.boundary {
-                Boundary::None => true,
-                Boundary::Start => start_ok,
-                Boundary::Both => start_ok && !alnum(hay.get(end)),
-            };
-            if !ok {
-                return;
-            }
-            match t.what {
-                What::Rule(id) => {
-                    let r = self.rule(id);
-                    let hit = Hit {
-                        rule: id,
-                        priority: r.priority,
-                        len: t.len,
-                    };
-                    let slot = if r.success_only {
-                        &mut ev.best_success
-                    } else {
-                        &mut ev.best
-                    };
-                    if slot.is_none_or(|b| hit.key() > b.key()) {
-                        *slot = Some(hit);
-                    }
-                }
-                What::Signal(Signal::Wait) => {
-                    if ev.wait.is_none() {
-                        ev.wait = waits::parse_hint(&hay[end..]);
-                    }
-                }
-                What::Signal(Signal::Status) => {
-                    if ev.status.is_none() {
-                        ev.status = status_after(&hay[end..]);
-                    }
-                }
-                What::Signal(Signal::QuotaValue) => {
-                    ev.zero_limit |= zero_follows(&hay[end..]);
-                }
-                What::Signal(Signal::ZeroLimit) => {
-                    let next = hay.get(end);
-                    ev.zero_limit |= !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
-                }
-                What::Signal(Signal::ExceptionName) => {
-                    // `…Error` and `…Exception` written in CamelCase after
-                    // at least one other word (`EOFException`, `HTTPError`).
-                    let camel = start > 0
-                        && hay[start].is_ascii_uppercase()
-                        && hay[start + 1].is_ascii_lowercase()
-                        && hay[start - 1].is_ascii_alphanumeric()
-                        && !alnum(hay.get(end));
-                    if !camel {
-                        return;
-                    }
-                    let from = hay[..start]
-                        .iter()
-                        .rposition(|c| !c.is_ascii_alphanumeric())
-                        .map_or(0, |i| i + 1);
-                    let slot = ev.exception_names.iter_mut().find(|s| s.is_none());
-                    if let Some(slot) = slot.filter(|_| end - from <= MAX_NAME) {
-                        *slot = Some((from, end));
-                    }
-                }
-                What::Signal(Signal::Periodic) => ev.periodic = true,
-                What::Signal(Signal::Secret) => ev.secret = true,
-                What::Signal(Signal::Model) => {
-                    ev.model_at = Some(end);
-                    ev.model_named = true;
-                }
-                What::Signal(Signal::Resource) => ev.resource_at = Some(end),
-                What::Signal(Signal::Missing) => {
-                    // A model shortly before "not found" is what is missing
-                    // ("pull model manifest: file does not exist"); else an
-                    // object named there is.
-                    let near = |at: Option<usize>| {
-                        at.is_some_and(|at| start >= at && start - at <= MODEL_MISSING_SPAN)
-                    };
-                    if near(ev.model_at) {
-                        ev.model_missing = true;
-                    } else if near(ev.resource_at) {
-                        ev.resource_missing = true;
-                    }
-                }
-                What::Signal(Signal::Names(p)) => {
-                    let key = (order, start, Reverse(t.len));
-                    if ev.names.is_none_or(|(k, _)| key < k) {
-                        ev.names = Some((key, p));
-                    }
-                }
-            }
-        });
-    }
-
-    /// Scans `text`, plus its decoded form when `fields` found `\u` escapes
-    /// (non-ASCII messages sent escaped, which literals cannot match raw).
-    fn scan_text(&self, text: &[u8], fields: &Fields<'_>, ev: &mut Evidence) {
-        self.scan(text, ev, 0);
-        if let Some(m) = fields.message().filter(Text::has_unicode_escape) {
-            self.scan(m.decode(MAX_BODY_BYTES).as_bytes(), ev, 1);
-        }
     }
 
     /// An error status (not 2xx).
@@ -598,6 +469,21 @@ impl DiagnosisEngine {
                 }
             },
         );
+        if v.category == ErrorCategory::RateLimit
+            && !ev.zero_limit
+            && !ev.periodic
+            && let Some(h) = ev.capacity
+        {
+            // The provider's capacity, named clearly, outranks the limit
+            // wording it comes in ("RateLimitError: we're experiencing high
+            // traffic", a `rate_limit_error` whose message says overloaded):
+            // no limit of the caller's was reached, unless the text names
+            // its window ("limited to 1 request per minute").
+            v = Verdict {
+                rule: Some(h.rule),
+                ..Verdict::new(ErrorCategory::Overloaded, Sub::Unrecognised, h.priority)
+            };
+        }
         if fields.filtered && v.priority < 88 {
             v = Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
         }
@@ -650,6 +536,22 @@ impl DiagnosisEngine {
                     v.priority.min(45),
                 )
             };
+        }
+        if ev.oversize
+            && v.priority < 50
+            && !ev.periodic
+            && !ev.output_bound
+            && !matches!(status, Some(402 | 413 | 429))
+            && matches!(
+                v.category,
+                ErrorCategory::InvalidRequest | ErrorCategory::Unknown | ErrorCategory::ServerError
+            )
+        {
+            // "prompt tokens must be less than max_seq_len", "cannot truncate
+            // prompt with n_keep >= n_ctx": a prompt too long for the model,
+            // however it is worded (a byte limit is a 413's, a window a
+            // rate limit's).
+            v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
         }
         let quota_like = matches!(
             v.category,
@@ -835,50 +737,6 @@ impl Verdict {
             agrees: false,
             target: false,
         }
-    }
-}
-
-/// What the scans found.
-#[derive(Debug, Default)]
-struct Evidence {
-    best: Option<Hit>,
-    best_success: Option<Hit>,
-    wait: Option<Duration>,
-    status: Option<u16>,
-    /// The earliest provider name: (haystack, position, longest first).
-    names: Option<(NameKey, Provider)>,
-    zero_limit: bool,
-    periodic: bool,
-    /// Exception names (`AccountOverdueError`) found in the current
-    /// haystack, as byte ranges; their words are read after it.
-    exception_names: [Option<(usize, usize)>; 3],
-    /// Some text looked like the start of a key: redact what is copied out.
-    secret: bool,
-    /// Where the last "model" ended, in the current haystack.
-    model_at: Option<usize>,
-    /// "not found" (or similar) shortly after "model".
-    model_missing: bool,
-    /// The text says "model" somewhere.
-    model_named: bool,
-    /// Where the last [`Signal::Resource`] word ended, in the current haystack.
-    resource_at: Option<usize>,
-    /// "not found" (or similar) shortly after an object that is not a model.
-    resource_missing: bool,
-}
-
-type NameKey = (u8, usize, Reverse<u16>);
-
-#[derive(Debug, Clone, Copy)]
-struct Hit {
-    rule: u32,
-    priority: u8,
-    len: u16,
-}
-
-impl Hit {
-    /// Higher priority, then the longer literal, then the earlier rule.
-    fn key(self) -> (u8, u16, Reverse<u32>) {
-        (self.priority, self.len, Reverse(self.rule))
     }
 }
 

@@ -503,3 +503,78 @@ fn a_proxy_asking_for_its_credentials_is_auth() {
         assert_eq!((category(&d), d.retryable), (Auth, false), "{failure:?}");
     }
 }
+
+#[test]
+fn capacity_named_clearly_outranks_the_rate_limit_it_comes_in() {
+    for text in [
+        "litellm.RateLimitError: RateLimitError: CerebrasException - We're experiencing high traffic right now! Please try again soon.",
+        r#"Error: 429 {"error":{"type":"rate_limit_error","message":"The engine is currently overloaded, please try again later"},"type":"error"}"#,
+    ] {
+        let d = engine().diagnose(&Failure::message(text).with_status(429));
+        assert_eq!((category(&d), d.retryable), (Overloaded, true), "{text}");
+    }
+    // A window the caller hit is the caller's limit, whatever the demand.
+    let window = r#"{"error":{"message":"Rate limit exceeded: limit_rpm/x. High demand for x on OpenRouter - limited to 1 requests per minute.","code":429}}"#;
+    assert_eq!(category(&http(429, window)), RateLimit);
+}
+
+#[test]
+fn a_prompt_too_long_is_recognised_in_words_no_rule_lists() {
+    for text in [
+        r#"{"code": 20015, "message": "length of prompt_tokens (147509) must be less than max_seq_len (65536).", "data": null}"#,
+        r#""Cannot truncate prompt with n_keep (15028) >= n_ctx (7424)""#,
+        "Input length (700001 tokens) exceeds the maximum allowed length (536826 tokens).",
+    ] {
+        assert_eq!(category(&http(400, text)), ContextLength, "{text}");
+    }
+    // Not the prompt's size: an output bound's range, a byte limit, a
+    // payment, a window.
+    for (status, text, want) in [
+        (
+            422,
+            r#"{"detail":"- input.max_new_tokens: Must be less than or equal to 4096"}"#,
+            InvalidRequest,
+        ),
+        (
+            413,
+            "Payload too large: input exceeds 10 MB",
+            InvalidRequest,
+        ),
+        (
+            402,
+            "Prompt tokens limit exceeded: 64128 > 6964. Upgrade to a paid account",
+            QuotaExhausted,
+        ),
+        (
+            429,
+            "Input tokens per minute exceeded: more than 30000",
+            RateLimit,
+        ),
+    ] {
+        assert_eq!(category(&http(status, text)), want, "{text}");
+    }
+}
+
+#[test]
+fn a_printout_of_an_error_object_in_a_stream_is_read_as_the_object() {
+    let printout = r#"OpenRouter Mid-Stream Error: {
+  "message": "Upstream error from AtlasCloud: Unexpected token 173781 while expecting start token 200006",
+  "code": 502
+}"#;
+    assert_eq!(category(&in_stream(printout)), ServerError);
+    let words = r#"error: {"code":400,"message":"the request exceeds the available context size","type":"invalid_request_error"}"#;
+    assert_eq!(category(&in_stream(words)), ContextLength);
+}
+
+#[test]
+fn a_parser_or_schema_failing_on_a_success_is_a_malformed_response() {
+    for text in [
+        "SyntaxError: Unexpected non-whitespace character after JSON at position 124 (line 2 column 1)",
+        "pydantic_core._pydantic_core.ValidationError: 1 validation error for ChatCompletionStreamResponse",
+        "AI_TypeValidationError: Type validation failed: Value: {}",
+    ] {
+        assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
+        let d = engine().diagnose(&Failure::message(text).with_status(200));
+        assert_eq!(category(&d), MalformedResponse, "{text}");
+    }
+}

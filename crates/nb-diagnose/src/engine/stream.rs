@@ -38,7 +38,7 @@ impl DiagnosisEngine {
         {
             return v;
         }
-        if structured && let Some(v) = self.named_by_code(fields) {
+        if structured && let Some(v) = self.named_by_object(fields, false) {
             return v;
         }
         // An error object that names nothing, or an event that does not
@@ -50,6 +50,16 @@ impl DiagnosisEngine {
         });
         *ev = Evidence::default();
         *fields = embedded_json(text);
+        // A client's printout of the provider's error object ("OpenRouter
+        // Mid-Stream Error: {\"code\": 502, …}") names its cause as the
+        // object itself would.
+        if !structured
+            && let Some(v) = self
+                .named_by_object(fields, true)
+                .or_else(|| self.named_by_object(fields, false))
+        {
+            return v;
+        }
         self.scan_text(text, fields, ev);
         let status = fields
             .numeric_status
@@ -82,18 +92,23 @@ impl DiagnosisEngine {
         }
     }
 
-    /// The cause an error object names by its machine-readable fields alone
-    /// (its type, its code, an HTTP status it carries), when its words only
-    /// describe a connection: "Provider disconnected" with the code
-    /// `server_error` is the provider's server error.
-    fn named_by_code(&self, fields: &Fields<'_>) -> Option<Verdict> {
+    /// The provider error an error object names: by its message, type,
+    /// code and any HTTP status it carries, or, without `words`, by its
+    /// machine-readable fields alone, for when its words only describe a
+    /// connection ("Provider disconnected" with the code `server_error` is
+    /// the provider's server error).
+    fn named_by_object(&self, fields: &Fields<'_>, words: bool) -> Option<Verdict> {
         let status = fields.numeric_status.filter(|s| (400..600).contains(s));
         let an_error = fields.has_error || (status.is_some() && fields.message().is_some());
         if !an_error {
             return None;
         }
         let mut ev = Evidence::default();
-        for t in [fields.kind(), fields.code()].into_iter().flatten() {
+        let message = fields.message().filter(|_| words);
+        for t in [message, fields.kind(), fields.code()]
+            .into_iter()
+            .flatten()
+        {
             self.scan(t.raw, &mut ev, 0);
         }
         let v = self.classify(&ev, &Fields::default(), status, false);

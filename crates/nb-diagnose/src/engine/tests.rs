@@ -1,3 +1,4 @@
+use super::scan::{MAX_NAME, spell_name, status_after, zero_follows};
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
 
