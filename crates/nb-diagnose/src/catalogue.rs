@@ -248,6 +248,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // --------------------------------------------------------------- server_error
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
+    e(ServerError, "upstream_failed", 80, &["failed to get response from provider"]),
     e(ServerError, "api_error", 72, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),

@@ -221,6 +221,10 @@ enum Key {
     Exception,
     /// The Responses API's `response` object, whose `error` is the error.
     Response,
+    /// MiniMax's `base_resp`: a non-zero `status_code` with its
+    /// `status_msg` is an error, in a 200.
+    BaseResp,
+    StatusMsg,
     Other,
 }
 
@@ -289,6 +293,8 @@ fn normalised(raw: &[u8]) -> Key {
         b"object" => Key::Object,
         b"param" => Key::Param,
         b"response" => Key::Response,
+        b"baseresp" => Key::BaseResp,
+        b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,
         k if k.ends_with(b"exception") => Key::Exception,
         _ => Key::Other,
@@ -551,6 +557,10 @@ impl<'a> Parser<'a> {
             [Key::Error, Key::Metadata, Key::ProviderName] if is_str => set(&mut out.upstream),
             [Key::Error, Key::Param] if is_str => set(&mut out.param),
             [Key::Message] if is_str => set(&mut out.top_message),
+            [Key::BaseResp, Key::HttpStatus] if kind == Scalar::Num && t.raw != b"0" => {
+                out.has_error = true;
+            }
+            [Key::BaseResp, Key::StatusMsg] if is_str => set(&mut out.error_message),
             [Key::ErrorMsg] if is_str => {
                 out.has_error = true;
                 set(&mut out.error_message);

@@ -578,3 +578,12 @@ fn a_parser_or_schema_failing_on_a_success_is_a_malformed_response() {
         assert_eq!(category(&d), MalformedResponse, "{text}");
     }
 }
+
+#[test]
+fn a_nonzero_base_resp_status_in_a_200_is_an_error() {
+    let body = r#"{"base_resp": {"status_code": 2049, "status_msg": "invalid api key"}}"#;
+    assert_eq!(category(&http(200, body)), Auth);
+    // Status 0 is MiniMax's success.
+    let ok = r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"base_resp":{"status_code":0,"status_msg":""}}"#;
+    assert_ne!(category(&http(200, ok)), Auth);
+}
