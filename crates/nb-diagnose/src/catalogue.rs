@@ -127,6 +127,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发限制"]),
+    e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
@@ -149,6 +150,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
     e(QuotaExhausted, "account_overdue", 88, &["account overdue", "overdue account", "account is overdue", "account has an overdue", "overdue payment", "overdue bill", "accountoverdue"]),
+    // Prepaid resource packs and plans that run out, and billing cycles.
+    e(QuotaExhausted, "resource_pack_exhausted", 86, &["resource pack exhausted", "resource package run out", "package run out", "not purchased", "billing cycle", "bill is overdue", "资源包", "余量已用尽", "剩余额度", "预扣费额度失败"]),
     e(QuotaExhausted, "total_limit", 80, &["open api total request limit", "total limit reached", "lifetime limit"]),
     e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
     e(QuotaExhausted, "credits_balance", 88, &["credits_balance", "credits balance"]),
@@ -171,6 +174,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
+    e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
     // A proxy between the caller and the provider wants its own credentials.
     e(Auth, "proxy_auth_required", 90, &["proxy authentication required", "proxy-authenticate"]).no_retry(),
     // ---------------------------------------------------------------- permission
@@ -186,6 +190,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
+    e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "未实名", "实名认证", "服务未开通"]),
     e(Permission, "permission_denied", 78, &["not allowed to access"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
@@ -203,6 +208,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
+    // Volcengine Ark serves each model from an endpoint the account creates.
+    e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
@@ -210,6 +217,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
     e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
+    e(ContextLength, "context_length_exceeded", 80, &["max input characters"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
@@ -220,6 +228,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_system", 85, &["safety system", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
+    e(ContentFilter, "sensitive_content", 84, &["sensitive content", "sensitive chat", "new_sensitive", "sensitive information", "illegal detected", "is unsafe", "审核不通过", "违法违规"]),
     e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
@@ -304,6 +313,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved"]),
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),
+    e(Network, "dns", 84, &["failed host lookup", "erefused"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
@@ -339,6 +349,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
+    // An answer with nothing in it, or events out of order.
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "expecting property name", "error parsing chunk"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),

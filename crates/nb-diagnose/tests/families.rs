@@ -587,3 +587,19 @@ fn a_nonzero_base_resp_status_in_a_200_is_an_error() {
     let ok = r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"base_resp":{"status_code":0,"status_msg":""}}"#;
     assert_ne!(category(&http(200, ok)), Auth);
 }
+
+#[test]
+fn a_camel_case_error_code_names_its_cause_in_words() {
+    // Tencent Cloud's shape, codes no rule lists: their words are read.
+    for (code, want) in [
+        ("FailedOperation.FreeResourcePackExhausted", QuotaExhausted),
+        ("RequestLimitExceeded.JobNumExceed", RateLimit),
+        ("FailedOperation.ServiceNotActivated", Permission),
+        ("InputImageSensitiveContentDetected", ContentFilter),
+    ] {
+        let body = format!(
+            r#"{{"Response":{{"Error":{{"Code":"{code}","Message":"..."}},"RequestId":"0"}}}}"#
+        );
+        assert_eq!(category(&http(200, &body)), want, "{code}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::time::Duration;
 
-use super::scan::{MAX_NAME, spell_name, status_after, zero_follows};
+use super::scan::{MAX_NAME, is_camel_code, spell_name, status_after, zero_follows};
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
 use crate::json::{Fields, Text};
@@ -161,6 +161,22 @@ impl DiagnosisEngine {
         self.scan(text, ev, 0);
         if let Some(m) = fields.message().filter(Text::has_unicode_escape) {
             self.scan(m.decode(MAX_BODY_BYTES).as_bytes(), ev, 1);
+        }
+        self.scan_code_words(fields, ev);
+    }
+
+    /// Reads an error's CamelCase type and code as words, as exception
+    /// names are: `FailedOperation.FreeResourcePackExhausted` names its
+    /// cause in words the catalogue knows, whatever the provider.
+    pub(super) fn scan_code_words(&self, fields: &Fields<'_>, ev: &mut Evidence) {
+        for code in [fields.kind(), fields.code()].into_iter().flatten() {
+            if is_camel_code(code.raw) {
+                let mut words = [0u8; 2 * MAX_NAME];
+                let n = spell_name(code.raw, &mut words);
+                ev.model_at = None;
+                ev.resource_at = None;
+                self.scan_with(&self.compiled.ascii, &words[..n], ev, 9);
+            }
         }
     }
 }

@@ -77,11 +77,17 @@ pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
 pub(super) const MAX_NAME: usize = 64;
 
 /// `AccountOverdueError` as `account overdue error`, `APIConnectionError`
-/// as `api connection error`, into `out` (twice the name's length at most);
-/// returns the length written.
+/// as `api connection error`, `FailedOperation.FreeResourcePackExhausted` as
+/// `failed operation free resource pack exhausted`, into `out` (twice the
+/// name's length at most); returns the length written.
 pub(super) fn spell_name(name: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
     for (i, &c) in name.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            out[n] = b' ';
+            n += 1;
+            continue;
+        }
         let prev = i.checked_sub(1).map(|j| name[j]);
         let next = name.get(i + 1);
         let starts_word = c.is_ascii_uppercase()
@@ -98,4 +104,16 @@ pub(super) fn spell_name(name: &[u8], out: &mut [u8]) -> usize {
         n += 1;
     }
     n
+}
+
+/// Whether `code` is a CamelCase identifier (`InputImageSensitiveContentDetected`,
+/// `FailedOperation.ServiceNotActivated`) short enough to spell.
+pub(super) fn is_camel_code(code: &[u8]) -> bool {
+    code.len() <= MAX_NAME
+        && code
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        && code
+            .windows(2)
+            .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
 }

@@ -85,6 +85,7 @@ impl DiagnosisEngine {
             if let Some(m) = fields.error_message.filter(Text::has_unicode_escape) {
                 self.scan(m.decode(MAX_BODY_BYTES).as_bytes(), ev, 4);
             }
+            self.scan_code_words(fields, ev);
         } else {
             self.scan_text(body, fields, ev);
         }

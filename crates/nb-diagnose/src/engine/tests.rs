@@ -137,3 +137,21 @@ fn exception_names_are_spelled_as_words() {
         assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), words);
     }
 }
+
+#[test]
+fn camel_case_codes_are_told_from_other_codes() {
+    use super::scan::is_camel_code;
+    assert!(is_camel_code(b"FailedOperation.ServiceNotActivated"));
+    assert!(is_camel_code(b"InvalidEndpoint.NotFound"));
+    for other in [
+        &b"rate_limit_exceeded"[..],
+        b"RESOURCE_EXHAUSTED",
+        b"429",
+        b"has a space",
+    ] {
+        assert!(!is_camel_code(other), "{}", String::from_utf8_lossy(other));
+    }
+    let mut out = [0u8; 2 * MAX_NAME];
+    let n = spell_name(b"FailedOperation.ServiceNotActivated", &mut out);
+    assert_eq!(&out[..n], b"failed operation service not activated");
+}
