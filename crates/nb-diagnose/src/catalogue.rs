@@ -255,6 +255,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the context phrases a validationException may carry ("input is too long").
     e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
+    // The words of a validation message: they decide only when no status does
+    // (an error object in a 200).
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not"]),
+    e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
     e(ServerError, "upstream_failed", 80, &["failed to get response from provider"]),

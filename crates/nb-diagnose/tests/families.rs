@@ -603,3 +603,14 @@ fn a_camel_case_error_code_names_its_cause_in_words() {
         assert_eq!(category(&http(200, &body)), want, "{code}");
     }
 }
+
+#[test]
+fn validation_words_decide_only_when_no_status_does() {
+    // An error object in a 200 that names no cause but a rule the request broke.
+    let baidu =
+        r#"{"error_code": 336006, "error_msg": "the length of messages must be an odd number"}"#;
+    assert_eq!(category(&http(200, baidu)), InvalidRequest);
+    // Under a 5xx the status decides.
+    let internal = r#"{"error":{"message":"field must be set by the worker"}}"#;
+    assert_eq!(category(&http(500, internal)), ServerError);
+}
