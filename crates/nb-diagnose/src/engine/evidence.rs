@@ -113,19 +113,17 @@ impl DiagnosisEngine {
                     }
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
-                What::Signal(Signal::PromptSize) => {
-                    ev.oversize |= ev
-                        .excess_at
-                        .is_some_and(|at| start - at.min(start) <= SIZE_SPAN);
-                    ev.prompt_at = Some(end);
+                What::Signal(s @ (Signal::PromptSize | Signal::Excess)) => {
+                    // Either word may come first.
+                    let (seen, other) = if s == Signal::PromptSize {
+                        (&mut ev.prompt_at, ev.excess_at)
+                    } else {
+                        (&mut ev.excess_at, ev.prompt_at)
+                    };
+                    *seen = Some(end);
+                    ev.oversize |= other.is_some_and(|at| start.saturating_sub(at) <= SIZE_SPAN);
                 }
                 What::Signal(Signal::OutputBound) => ev.output_bound = true,
-                What::Signal(Signal::Excess) => {
-                    ev.oversize |= ev
-                        .prompt_at
-                        .is_some_and(|at| start - at.min(start) <= SIZE_SPAN);
-                    ev.excess_at = Some(end);
-                }
                 What::Signal(Signal::Secret) => ev.secret = true,
                 What::Signal(Signal::Model) => {
                     ev.model_at = Some(end);
