@@ -410,8 +410,9 @@ pub(crate) enum Signal {
     PromptSize,
     /// A word of excess ("exceeds", "too long", "must be less than").
     Excess,
-    /// An output bound (`max_tokens`): its range, not the prompt's size.
-    OutputBound,
+    /// A parameter's range (`max_tokens`, "greater than or equal to"): a
+    /// number compared with it is a setting's bound, not the prompt's size.
+    ParameterRange,
 }
 
 /// How far after "model" a [`Signal::Missing`] still refers to it.
@@ -438,7 +439,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
     (Signal::PromptSize, &["prompt", "input", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
-    (Signal::OutputBound, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens"]),
+    (Signal::ParameterRange, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),

@@ -540,7 +540,7 @@ impl DiagnosisEngine {
         if ev.oversize
             && v.priority < 50
             && !ev.periodic
-            && !ev.output_bound
+            && !ev.parameter_range
             && !matches!(status, Some(402 | 413 | 429))
             && matches!(
                 v.category,

@@ -527,12 +527,17 @@ fn a_prompt_too_long_is_recognised_in_words_no_rule_lists() {
     ] {
         assert_eq!(category(&http(400, text)), ContextLength, "{text}");
     }
-    // Not the prompt's size: an output bound's range, a byte limit, a
-    // payment, a window.
+    // Not the prompt's size: a parameter's range, a byte limit, a payment,
+    // a window.
     for (status, text, want) in [
         (
             422,
             r#"{"detail":"- input.max_new_tokens: Must be less than or equal to 4096"}"#,
+            InvalidRequest,
+        ),
+        (
+            400,
+            "invalid_request_error: thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
             InvalidRequest,
         ),
         (
