@@ -128,6 +128,14 @@ fn size_is_a_byte_limit_or_a_context_overflow() {
     );
 }
 
+/// Each bare error text gets its category and retryability.
+fn messages_diagnose_as(cases: &[(&str, ErrorCategory, bool)]) {
+    for &(text, want, retryable) in cases {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
+    }
+}
+
 fn in_stream(detail: &str) -> Diagnosis {
     engine().diagnose(&Failure::stream_interrupted(detail))
 }
@@ -261,7 +269,7 @@ fn transport_wording_of_other_stacks() {
         r#"Post "https://llm.example.com/v1/chat/completions": http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR"#,
     ));
     assert_eq!((category(&d), d.retryable), (Network, true));
-    for (text, want, retryable) in [
+    messages_diagnose_as(&[
         (
             "java.net.UnknownHostException: api.openai.com",
             Network,
@@ -276,10 +284,7 @@ fn transport_wording_of_other_stacks() {
             false,
         ),
         ("SSL routines::wrong_version_number", Network, false),
-    ] {
-        let d = engine().diagnose(&Failure::message(text));
-        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
-    }
+    ]);
 }
 
 #[test]
@@ -368,7 +373,7 @@ fn credentials_and_windows_in_other_words() {
 
 #[test]
 fn transport_codes_of_grpc_dotnet_node_and_rustls() {
-    for (text, want, retryable) in [
+    messages_diagnose_as(&[
         (
             "Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 30.000s,name resolution: 0.270s,LB pick: 0.269s",
             Timeout,
@@ -389,10 +394,7 @@ fn transport_codes_of_grpc_dotnet_node_and_rustls() {
             Network,
             true,
         ),
-    ] {
-        let d = engine().diagnose(&Failure::message(text));
-        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
-    }
+    ]);
 }
 
 #[test]
@@ -408,7 +410,7 @@ fn stream_words_under_an_http_error_status_leave_the_status_to_decide() {
 
 #[test]
 fn more_stacks_and_gateways_in_their_own_words() {
-    for (text, want, retryable) in [
+    messages_diagnose_as(&[
         (
             r#"Post "https://api.groq.com/openai/v1/chat/completions": dial tcp: lookup api.groq.com on 127.0.0.53:53: server misbehaving"#,
             Network,
@@ -430,10 +432,7 @@ fn more_stacks_and_gateways_in_their_own_words() {
             Overloaded,
             true,
         ),
-    ] {
-        let d = engine().diagnose(&Failure::message(text));
-        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
-    }
+    ]);
     // A worker's concurrency is not an account's total.
     let worker = engine().diagnose(&Failure::message(
         "Worker local total request limit reached (33/32)",
