@@ -134,6 +134,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A single request larger than the per-minute budget: waiting will not help.
     e(RateLimit, "request_exceeds_rate_limit", 95, &["request too large for"]).no_retry().shrink(),
     // ----------------------------------------------------------- quota_exhausted
+    // iFlytek Spark's token allowance for the app is used up.
+    e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
@@ -192,6 +194,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "未实名", "实名认证", "服务未开通"]),
     e(Permission, "permission_denied", 78, &["not allowed to access"]),
+    // A credential valid only for another product (a Claude Code token).
+    e(Permission, "credential_restricted", 85, &["only authorized for use with"]),
+    // iFlytek Spark's 11200: this app id has no licence for the feature.
+    e(Permission, "not_licensed", 80, &["appidnoautherror"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
@@ -207,6 +213,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
+    // A local server (LM Studio) with no model loaded to answer.
+    e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
     // Volcengine Ark serves each model from an endpoint the account creates.
     e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist"]),
@@ -231,6 +239,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "sensitive_content", 84, &["sensitive content", "sensitive chat", "new_sensitive", "sensitive information", "illegal detected", "is unsafe", "审核不通过", "违法违规"]),
     e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
+    // An SDK's printout of Gemini's block or finish reason (Python, PHP).
+    e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
@@ -269,6 +279,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    // OpenAI's wording of its own failure, also after a stream's cut.
+    e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
+    // A local server that could not load the model it was asked for.
+    e(ServerError, "model_load_failed", 82, &["failed to load model", "error loading model"]),
     e(ServerError, "upstream_error", 50, &["upstream connect error", "upstream error", "bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error", "unexpected error"]),
@@ -306,6 +320,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out"]),
+    // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
+    // Java's timeout exceptions, above the resets they wrap.
+    e(Timeout, "connect_timeout", 78, &["winerror 10060", "wsaetimedout", "did not properly respond after a period of time"]),
+    e(Timeout, "read_timeout", 78, &["timeoutexception"]),
     // Node's undici: the body or the headers stopped arriving in time.
     e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
@@ -318,9 +336,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),
     e(Network, "dns", 84, &["failed host lookup", "erefused"]),
+    // Go's resolver failing, whatever the reason it gives.
+    e(Network, "dns", 84, &["dial tcp: lookup"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
-    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof"]),
+    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response"]),
     // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
     e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
@@ -358,6 +378,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
+    // Serde's and other decoders' words for a chunk of the wrong shape.
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "failed to parse chunk", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

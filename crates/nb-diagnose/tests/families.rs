@@ -618,3 +618,84 @@ fn validation_words_decide_only_when_no_status_does() {
     let internal = r#"{"error":{"message":"field must be set by the worker"}}"#;
     assert_eq!(category(&http(500, internal)), ServerError);
 }
+
+#[test]
+fn a_parsers_words_outrank_the_cut_its_wrapper_names() {
+    // A wrapper calls every stream failure a connection error; the parser's
+    // words under it say the chunk did not parse.
+    for text in [
+        "APIConnectionError: Error parsing chunk: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "Couldn't deserialize SSE data as CompletionChunk: data did not match any variant of untagged enum CompletionChunk",
+        "stream error: Failed to parse chunk: missing field `choices` at line 1 column 42",
+    ] {
+        assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
+    }
+    // A cut whose text then names the provider's failure is that failure.
+    let d = in_stream(
+        "stream disconnected before completion: An error occurred while processing your request. You can retry your request.",
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+}
+
+#[test]
+fn windows_go_and_dotnet_word_their_timeouts_and_lookups() {
+    messages_diagnose_as(&[
+        (
+            "HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded (Caused by NewConnectionError('Failed to establish a new connection: [WinError 10060] A connection attempt failed because the connected party did not properly respond after a period of time'))",
+            Timeout,
+            true,
+        ),
+        (
+            "IOException: Unable to read data from the transport connection: Operation canceled.\nTimeoutException: The operation was canceled.",
+            Timeout,
+            true,
+        ),
+        (
+            "Post \"https://api.example.com/v1/chat/completions\": dial tcp: lookup api.example.com: i/o timeout while resolving",
+            Network,
+            true,
+        ),
+        (
+            "Failed to perform, ErrCode: 35, Reason: 'SSL_connect: Connection was reset in connection to api.example.com:443'",
+            Network,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn printouts_of_a_block_or_finish_reason_are_a_content_filter() {
+    messages_diagnose_as(&[
+        (
+            "PromptFeedback(block_reason=<BlockedReason.PROHIBITED_CONTENT: 'PROHIBITED_CONTENT'>, safety_ratings=None)",
+            ContentFilter,
+            false,
+        ),
+        (
+            "[\"finishReason\"]=> enum(Gemini\\Enums\\FinishReason::SAFETY)",
+            ContentFilter,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn local_servers_and_restricted_credentials_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "400 Failed to load model \"qwen3-8b\". Error: not enough memory.",
+            ServerError,
+            true,
+        ),
+        (
+            r#"{"error":{"message":"No models loaded. Please load a model in the developer page.","type":"invalid_request_error"}}"#,
+            ModelNotFound,
+            false,
+        ),
+        (
+            r#"400 {"type":"error","error":{"type":"invalid_request_error","message":"This credential is only authorized for use with the desktop app."}}"#,
+            Permission,
+            false,
+        ),
+    ]);
+}

@@ -74,9 +74,12 @@ impl DiagnosisEngine {
             .best
             .is_some_and(|h| self.rule(h.rule).category == v.category);
         let least = if status.is_some() && agreed { 30 } else { 60 };
-        let cut = ev
-            .best
-            .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
+        // Words of a cut, unless a parser's words outrank them ("APIConnectionError:
+        // Error parsing chunk").
+        let cut = v.category != MalformedResponse
+            && ev
+                .best
+                .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
         // A timeout the text names clearly ("BodyTimeoutError") is why the
         // stream stopped; a vague "timed out" is just a cut.
         let named = match v.category {
