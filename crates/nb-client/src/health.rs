@@ -146,12 +146,12 @@ fn end_of_hour(wall: SystemTime) -> SystemTime {
 mod tests {
     use http::header::RETRY_AFTER;
     use nb_breaker::CircuitBreakerConfig;
-    use nb_learn::{FlywheelEngine, HealthReport, ModelStatus, Outcome, Verdict};
+    use nb_learn::{HealthReport, ModelStatus, Verdict};
 
     use super::*;
+    use crate::NeuralBridge;
     use crate::tests::{builder, calls, down, ok, openai_error, request, scripted};
     use crate::time::now;
-    use crate::{ErrorCategory, NeuralBridge};
 
     #[test]
     fn the_hour_ends_on_the_hour() {
@@ -295,25 +295,9 @@ mod tests {
     /// or above the threshold, is a predictor skip until the hour ends.
     #[tokio::test(start_paused = true)]
     async fn a_predictor_skip_is_an_exclusion_until_the_pattern_hour_ends() {
-        // Three weeks of one call a minute to primary, rate-limited in the
-        // hour of the week we are in now, saved where the client loads it.
-        let store = MemoryStore::default();
-        let wall = SystemTime::now();
-        let hour = HourOfWeek::of(wall);
-        let teacher = FlywheelEngine::builder()
-            .store(store.clone(), "neuralbridge")
-            .build();
-        let minute = Duration::from_secs(60);
-        for m in 1..3 * 7 * 24 * 60 {
-            let at = wall - minute * m;
-            let latency = Duration::from_millis(300);
-            teacher.record(&if HourOfWeek::of(at) == hour {
-                Outcome::failure("primary", at, latency, ErrorCategory::RateLimit)
-            } else {
-                Outcome::success("primary", at, latency)
-            });
-        }
-        assert!(teacher.save().unwrap());
+        // Primary, rate-limited in the hour of the week we are in now for
+        // three weeks, saved where the client loads it.
+        let store = nb_learn::testing::rate_limited_this_hour("primary", "neuralbridge");
 
         let mock = scripted(|model, _| ok(model));
         let client = builder(&mock)

@@ -66,6 +66,8 @@ mod recent;
 mod state;
 mod stats;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(test)]
 mod testkit;
 mod time;

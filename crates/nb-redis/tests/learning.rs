@@ -4,10 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use nb_client::ErrorCategory;
-use nb_client::health::{LearnState, MemoryStore};
-use nb_client::layers::learn::{CounterKind, FlywheelEngine, HourOfWeek, Outcome};
+use nb_client::health::LearnState;
+use nb_client::layers::learn::{CounterKind, HourOfWeek};
 use nb_client::{ChatRequest, NeuralBridgeBuilder};
+use nb_learn::testing::rate_limited_this_hour;
 use nb_mock::MockServer;
 use nb_redis::RedisStore;
 use nb_redis::testing::RedisServer;
@@ -44,36 +44,13 @@ fn this_week_and_hour() -> (u32, HourOfWeek) {
     )
 }
 
-/// Three weeks of one call a minute to `primary`, rate-limited in the hour
-/// of the week we are in: a learned pattern, saved where a client loads it.
-fn taught() -> MemoryStore {
-    let store = MemoryStore::default();
-    let wall = SystemTime::now();
-    let hour = HourOfWeek::of(wall);
-    let teacher = FlywheelEngine::builder()
-        .store(store.clone(), "neuralbridge")
-        .build();
-    let minute = Duration::from_secs(60);
-    for m in 60..3 * 7 * 24 * 60 {
-        let at = wall - minute * m;
-        let latency = Duration::from_millis(300);
-        teacher.record(&if HourOfWeek::of(at) == hour {
-            Outcome::failure("primary", at, latency, ErrorCategory::RateLimit)
-        } else {
-            Outcome::success("primary", at, latency)
-        });
-    }
-    assert!(teacher.save().unwrap());
-    store
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_replicas_learn_adds_up_and_outlives_every_replica() {
     let redis = RedisServer::start();
     let mock = MockServer::start(healthy()).await.unwrap();
     // `a` knows a pattern from its state file; `b` knows nothing.
     let a = replica(&mock, &redis.url())
-        .state_store(taught())
+        .state_store(rate_limited_this_hour("primary", "neuralbridge"))
         .build()
         .unwrap();
     let b = replica(&mock, &redis.url()).build().unwrap();
@@ -123,7 +100,7 @@ async fn what_replicas_learn_adds_up_and_outlives_every_replica() {
 async fn a_state_file_loaded_again_at_a_restart_is_not_counted_twice() {
     let redis = RedisServer::start();
     let mock = MockServer::start(healthy()).await.unwrap();
-    let store = taught();
+    let store = rate_limited_this_hour("primary", "neuralbridge");
     let taught_state = nb_client::layers::learn::StateStore::load(&store, "neuralbridge")
         .unwrap()
         .unwrap();
