@@ -134,6 +134,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A single request larger than the per-minute budget: waiting will not help.
     e(RateLimit, "request_exceeds_rate_limit", 95, &["request too large for"]).no_retry().shrink(),
     // ----------------------------------------------------------- quota_exhausted
+    // A free trial or a safety cap set on the account: waiting does not
+    // bring it back.
+    e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "exhausted its free", "set inference limit"]),
     // iFlytek Spark's token allowance for the app is used up.
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
@@ -143,6 +146,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完"]).of(DashScope),
+    // A relay's (one-api, new-api) and a coding plan's allowance, used up or
+    // lapsed.
+    e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
@@ -151,7 +157,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
-    e(QuotaExhausted, "account_overdue", 88, &["account overdue", "overdue account", "account is overdue", "account has an overdue", "overdue payment", "overdue bill", "accountoverdue"]),
+    e(QuotaExhausted, "account_overdue", 88, &["account overdue", "overdue account", "account is overdue", "account has an overdue", "balance is overdue", "serviceoverdue", "overdue payment", "overdue bill", "accountoverdue"]),
     // Prepaid resource packs and plans that run out, and billing cycles.
     e(QuotaExhausted, "resource_pack_exhausted", 86, &["resource pack exhausted", "resource package run out", "package run out", "not purchased", "billing cycle", "bill is overdue", "资源包", "余量已用尽", "剩余额度", "预扣费额度失败"]),
     e(QuotaExhausted, "total_limit", 80, &["open api total request limit", "total limit reached", "lifetime limit"]),
@@ -175,6 +181,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
+    e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
     // A proxy between the caller and the provider wants its own credentials.
@@ -193,7 +200,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account"]),
+    // An account locked or disabled for a reason other than payment, under
+    // whatever status (Zhipu sends 429), and a key limited to some networks.
+    e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
@@ -210,7 +220,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
-    e(ModelNotFound, "model_deprecated", 75, &["has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
+    e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
     // A local server (LM Studio) with no model loaded to answer.
@@ -242,6 +252,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
+    e(ContentFilter, "sensitive_content", 84, &["sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
@@ -258,6 +269,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
+    // A mode the model lacks (streaming), not a model that is missing.
+    e(InvalidRequest, "not_supported", 88, &["does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -432,9 +445,9 @@ pub(crate) enum Signal {
     PromptSize,
     /// A word of excess ("exceeds", "too long", "must be less than").
     Excess,
-    /// A parameter's range (`max_tokens`, "greater than or equal to"): a
-    /// number compared with it is a setting's bound, not the prompt's size.
-    ParameterRange,
+    /// A size that is not the prompt's: a parameter's range (`max_tokens`,
+    /// "greater than or equal to"), an image's or a file's.
+    OtherSize,
 }
 
 /// How far after "model" a [`Signal::Missing`] still refers to it.
@@ -461,7 +474,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
     (Signal::PromptSize, &["prompt", "input", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
-    (Signal::ParameterRange, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to"]),
+    (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),

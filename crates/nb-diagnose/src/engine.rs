@@ -540,7 +540,7 @@ impl DiagnosisEngine {
         if ev.oversize
             && v.priority < 50
             && !ev.periodic
-            && !ev.parameter_range
+            && !ev.other_size
             && !matches!(status, Some(402 | 413 | 429))
             && matches!(
                 v.category,

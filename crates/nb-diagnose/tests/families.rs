@@ -699,3 +699,61 @@ fn local_servers_and_restricted_credentials_in_their_own_words() {
         ),
     ]);
 }
+
+#[test]
+fn an_accounts_state_decides_whatever_status_carries_it() {
+    // Zhipu sends its account errors as 429s; none of them is a throttle.
+    for (message, want) in [
+        (
+            "Your account has been locked, please contact support",
+            Permission,
+        ),
+        (
+            "Account has irregular activities and has been locked",
+            Permission,
+        ),
+        (
+            "Your account is in arrears, please recharge",
+            QuotaExhausted,
+        ),
+        ("Your coding plan package has expired", QuotaExhausted),
+        ("Your account does not exist", Auth),
+    ] {
+        let body = format!(r#"{{"error":{{"code":"1100","message":"{message}"}}}}"#);
+        let d = http(429, &body);
+        assert_eq!((category(&d), d.retryable), (want, false), "{message}");
+    }
+    for (code, message, want) in [
+        (
+            "OperationDenied.ServiceOverdue",
+            "Operation is denied because your account balance is overdue.",
+            QuotaExhausted,
+        ),
+        (
+            "QuotaExceeded",
+            "Your account has exhausted its free trial quota for the model.",
+            QuotaExhausted,
+        ),
+        (
+            "InvalidEndpointOrModel.ModelIDAccessDisabled",
+            "Accessing the model via Model ID is not allowed for your account.",
+            Permission,
+        ),
+        (
+            "InvalidParameter.UnsupportedModel",
+            "The request failed because the selected model does not support the stream mode.",
+            InvalidRequest,
+        ),
+    ] {
+        let body = format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#);
+        assert_eq!(category(&http(403, &body)), want, "{code}");
+    }
+}
+
+#[test]
+fn an_image_or_a_file_too_large_is_not_a_prompt_too_long() {
+    let body = r#"{"error":{"code":"InvalidParameter","message":"The size of the input image exceeds the limit."}}"#;
+    assert_eq!(category(&http(400, body)), InvalidRequest);
+    let body = r#"{"error":{"message":"The input exceeds the model's maximum length."}}"#;
+    assert_eq!(category(&http(400, body)), ContextLength);
+}

@@ -123,7 +123,7 @@ impl DiagnosisEngine {
                     *seen = Some(end);
                     ev.oversize |= other.is_some_and(|at| start.saturating_sub(at) <= SIZE_SPAN);
                 }
-                What::Signal(Signal::ParameterRange) => ev.parameter_range = true,
+                What::Signal(Signal::OtherSize) => ev.other_size = true,
                 What::Signal(Signal::Secret) => ev.secret = true,
                 What::Signal(Signal::Model) => {
                     ev.model_at = Some(end);
@@ -194,10 +194,9 @@ pub(super) struct Evidence {
     /// The two met within [`SIZE_SPAN`] bytes: the text says the prompt is
     /// too long, in whatever words.
     pub(super) oversize: bool,
-    /// The text names a parameter's range (`max_tokens`, "greater than or
-    /// equal to"): a number compared with it is a setting's bound, not the
-    /// prompt's size.
-    pub(super) parameter_range: bool,
+    /// The text names a size that is not the prompt's (a parameter's range,
+    /// an image, a file): a number compared with it is that size's bound.
+    pub(super) other_size: bool,
     pub(super) wait: Option<Duration>,
     pub(super) status: Option<u16>,
     /// The earliest provider name: (haystack, position, longest first).
