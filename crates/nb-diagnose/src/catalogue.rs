@@ -181,6 +181,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
+    // MiniMax's 1004 words.
+    e(Auth, "unauthorized", 44, &["not authorized", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
@@ -200,7 +202,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use"]),
+    // The subscription does not include the model or feature.
+    e(Permission, "not_in_plan", 92, &["on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
@@ -280,6 +284,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
+    e(InvalidRequest, "invalid_characters", 80, &["invisible character"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not"]),
     e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error

@@ -585,8 +585,19 @@ fn a_parser_or_schema_failing_on_a_success_is_a_malformed_response() {
 
 #[test]
 fn a_nonzero_base_resp_status_in_a_200_is_an_error() {
-    let body = r#"{"base_resp": {"status_code": 2049, "status_msg": "invalid api key"}}"#;
-    assert_eq!(category(&http(200, body)), Auth);
+    for (status_msg, want) in [
+        ("invalid api key", Auth),
+        ("not authorized", Auth),
+        ("invisible character ratio limit", InvalidRequest),
+        (
+            "the model is not available on your current token plan",
+            Permission,
+        ),
+    ] {
+        let body =
+            format!(r#"{{"base_resp": {{"status_code": 2049, "status_msg": "{status_msg}"}}}}"#);
+        assert_eq!(category(&http(200, &body)), want, "{status_msg}");
+    }
     // Status 0 is MiniMax's success.
     let ok = r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"base_resp":{"status_code":0,"status_msg":""}}"#;
     assert_ne!(category(&http(200, ok)), Auth);
