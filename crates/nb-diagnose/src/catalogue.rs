@@ -181,7 +181,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
-    // MiniMax's 1004 words.
+    // Baidu's failures to authenticate the app; MiniMax's 1004 words.
+    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed"]),
     e(Auth, "unauthorized", 44, &["not authorized", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -201,7 +202,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
-    e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "未实名", "实名认证", "服务未开通"]),
+    e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
     e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use"]),
     // The subscription does not include the model or feature.
     e(Permission, "not_in_plan", 92, &["on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
@@ -256,7 +257,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
-    e(ContentFilter, "sensitive_content", 84, &["sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
+    e(ContentFilter, "sensitive_content", 84, &["content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
@@ -281,7 +282,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 50, &["input validation error", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     // Below the context phrases a validationException may carry ("input is too long").
     e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
-    e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable"]),
+    e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),
+    e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method"]).target(),
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
     e(InvalidRequest, "invalid_characters", 80, &["invisible character"]),
@@ -478,7 +480,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
-    (Signal::PromptSize, &["prompt", "input", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
+    (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),

@@ -625,6 +625,21 @@ fn validation_words_decide_only_when_no_status_does() {
     let baidu =
         r#"{"error_code": 336006, "error_msg": "the length of messages must be an odd number"}"#;
     assert_eq!(category(&http(200, baidu)), InvalidRequest);
+    // Baidu's error objects in a 200, in words no status backs.
+    for (code, message, want) in [
+        (100, "Invalid parameter", InvalidRequest),
+        (14, "IAM Certification failed", Auth),
+        (6, "No permission to access data", Permission),
+        (
+            336103,
+            "the length of messages exceeds max length",
+            ContextLength,
+        ),
+        (336200, "system prompt content check failed", ContentFilter),
+    ] {
+        let body = format!(r#"{{"error_code": {code}, "error_msg": "{message}"}}"#);
+        assert_eq!(category(&http(200, &body)), want, "{message}");
+    }
     // Under a 5xx the status decides.
     let internal = r#"{"error":{"message":"field must be set by the worker"}}"#;
     assert_eq!(category(&http(500, internal)), ServerError);
