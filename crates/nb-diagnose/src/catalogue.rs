@@ -137,6 +137,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A free trial or a safety cap set on the account: waiting does not
     // bring it back.
     e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "exhausted its free", "set inference limit"]),
+    // A plan's token allowance (watsonx's Lite plan); a window named with it
+    // makes it a rate limit.
+    e(QuotaExhausted, "token_quota", 80, &["token_quota_reached", "token quota limit"]),
     // iFlytek Spark's token allowance for the app is used up.
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
@@ -203,7 +206,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use", "not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
     e(Permission, "not_in_plan", 92, &["on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
     // An account locked or disabled for a reason other than payment, under
@@ -257,7 +260,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
-    e(ContentFilter, "sensitive_content", 84, &["content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
+    e(ContentFilter, "sensitive_content", 84, &["blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
@@ -425,6 +428,8 @@ pub(crate) enum Signal {
     /// The limit resets in a window of a day or less (per minute, per hour,
     /// daily, "resets at 10:00").
     Periodic,
+    /// A limit counted in tokens: a window's, not a byte limit's.
+    Tokens,
     /// Names a provider (used only when the context names none).
     Names(Provider),
     /// Something shaped like the start of an API key: text taken from this
@@ -483,6 +488,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
+    (Signal::Tokens, &["tokens"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),

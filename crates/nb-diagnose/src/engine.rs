@@ -553,6 +553,15 @@ impl DiagnosisEngine {
             // rate limit's).
             v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
         }
+        if v.category == ErrorCategory::ContextLength && ev.periodic && v.priority < 90 {
+            // "Tokens per day limit exceeded - too many tokens processed": a
+            // window's allowance, not the model's.
+            v = Verdict::new(ErrorCategory::RateLimit, Sub::QuotaWindow, v.priority);
+        } else if v.sub == Sub::RequestTooLarge && ev.tokens && !ev.periodic {
+            // A 413 whose limit is counted in tokens ("Max size: 8000
+            // tokens") is the model's window, not a byte limit.
+            v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
+        }
         let quota_like = matches!(
             v.category,
             ErrorCategory::RateLimit | ErrorCategory::QuotaExhausted

@@ -783,3 +783,26 @@ fn an_image_or_a_file_too_large_is_not_a_prompt_too_long() {
     let body = r#"{"error":{"message":"The input exceeds the model's maximum length."}}"#;
     assert_eq!(category(&http(400, body)), ContextLength);
 }
+
+#[test]
+fn a_limit_counted_in_tokens_is_a_window_or_the_models() {
+    // Too many tokens in a day: the allowance comes back tomorrow.
+    let d = http(
+        429,
+        r#"{"message":"Tokens per day limit exceeded - too many tokens processed.","code":"token_quota_exceeded"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
+    // A 413 counted in tokens is the model's window, not a byte limit.
+    let d = http(
+        413,
+        r#"{"error":{"code":"tokens_limit_reached","message":"Request body too large for this model. Max size: 8000 tokens."}}"#,
+    );
+    assert_eq!(category(&d), ContextLength);
+    assert_eq!(
+        category(&http(
+            413,
+            "<html><body>413 Request Entity Too Large</body></html>"
+        )),
+        InvalidRequest
+    );
+}

@@ -113,6 +113,7 @@ impl DiagnosisEngine {
                     }
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
+                What::Signal(Signal::Tokens) => ev.tokens = true,
                 What::Signal(s @ (Signal::PromptSize | Signal::Excess)) => {
                     // Either word may come first.
                     let (seen, other) = if s == Signal::PromptSize {
@@ -203,6 +204,8 @@ pub(super) struct Evidence {
     pub(super) names: Option<(NameKey, Provider)>,
     pub(super) zero_limit: bool,
     pub(super) periodic: bool,
+    /// The text counts something in tokens.
+    pub(super) tokens: bool,
     /// Exception names (`AccountOverdueError`) found in the current
     /// haystack, as byte ranges; their words are read after it.
     pub(super) exception_names: [Option<(usize, usize)>; 3],
