@@ -347,6 +347,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Java's timeout exceptions, above the resets they wrap.
     e(Timeout, "connect_timeout", 78, &["winerror 10060", "wsaetimedout", "did not properly respond after a period of time"]),
     e(Timeout, "read_timeout", 78, &["timeoutexception"]),
+    // Elixir's Mint and Req.
+    e(Timeout, "timeout", 80, &["reason: :timeout"]),
     // Node's undici: the body or the headers stopped arriving in time.
     e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
@@ -355,7 +357,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
-    e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved"]),
+    e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),
     e(Network, "dns", 84, &["failed host lookup", "erefused"]),
@@ -365,6 +367,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response"]),
+    // An HTTP/2 stream reset (OkHttp, curl) or a connection lost as Apple's,
+    // Ruby's and Dart's stacks word it.
+    e(Network, "connection_reset", 80, &["stream was reset", "streamresetexception", "http2 framing layer", "network connection was lost", "end of file reached", "connection closed while"]),
+    e(Network, "offline", 80, &["connection appears to be offline"]),
     // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
     e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),

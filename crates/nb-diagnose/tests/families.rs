@@ -806,3 +806,41 @@ fn a_limit_counted_in_tokens_is_a_window_or_the_models() {
         InvalidRequest
     );
 }
+
+#[test]
+fn apple_ruby_dart_elixir_and_okhttp_word_their_transport_failures() {
+    messages_diagnose_as(&[
+        (
+            "Error Domain=NSURLErrorDomain Code=-1005 \"The network connection was lost.\"",
+            Network,
+            true,
+        ),
+        (
+            "Error Domain=NSURLErrorDomain Code=-1003 \"A server with the specified hostname could not be found.\"",
+            Network,
+            true,
+        ),
+        ("EOFError: end of file reached", Network, true),
+        (
+            "ClientException: Connection closed while receiving data",
+            Network,
+            true,
+        ),
+        ("%Mint.TransportError{reason: :timeout}", Timeout, true),
+        (
+            "{:error, %HTTPoison.Error{id: nil, reason: :nxdomain}}",
+            Network,
+            true,
+        ),
+        (
+            "okhttp3.internal.http2.StreamResetException: stream was reset: INTERNAL_ERROR",
+            Network,
+            true,
+        ),
+        (
+            "java.nio.channels.UnresolvedAddressException",
+            Network,
+            true,
+        ),
+    ]);
+}
