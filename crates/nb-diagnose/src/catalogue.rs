@@ -148,7 +148,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
-    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完"]).of(DashScope),
+    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
     e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
@@ -206,7 +206,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use", "not have access to model", "no access to model"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use", "is not allowed to use"]),
+    // Said of a project or a key, above the `model_not_found` code OpenAI
+    // sends with it.
+    e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
     e(Permission, "not_in_plan", 92, &["on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
     // An account locked or disabled for a reason other than payment, under
@@ -260,6 +263,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
+    // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
+    e(ContentFilter, "guardrail", 80, &["guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),

@@ -844,3 +844,26 @@ fn apple_ruby_dart_elixir_and_okhttp_word_their_transport_failures() {
         ),
     ]);
 }
+
+#[test]
+fn gateways_guardrails_and_relays_in_their_own_words() {
+    for (status, body, want) in [
+        (
+            446,
+            r#"{"error":{"message":"The guardrail checks defined in the config failed.","type":"hooks_failed"}}"#,
+            ContentFilter,
+        ),
+        (
+            400,
+            r#"{"error":{"message":"Project `p` is not allowed to use Publisher Model `gemini-2.5-pro`"}}"#,
+            Permission,
+        ),
+        (
+            401,
+            r#"{"error":{"message":"该令牌额度已用尽 (request id: 1)","type":"new_api_error"}}"#,
+            QuotaExhausted,
+        ),
+    ] {
+        assert_eq!(category(&http(status, body)), want, "{body}");
+    }
+}

@@ -1467,7 +1467,8 @@ fn sdk_printouts_and_wrappers() {
         ),
         (
             "openai.PermissionDeniedError: Error code: 403 - {'error': {'message': 'Project `proj_x` does not have access to model `o1`', 'type': 'invalid_request_error', 'param': None, 'code': 'model_not_found'}}",
-            ModelNotFound,
+            // The key is valid but not allowed the model, whatever the code says.
+            Permission,
             false,
         ),
         (
