@@ -107,7 +107,7 @@ pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- rate_limit
     e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
-    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制"]).of(DashScope),
     e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
     e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
     e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
@@ -139,7 +139,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "exhausted its free", "set inference limit"]),
     // A plan's token allowance (watsonx's Lite plan); a window named with it
     // makes it a rate limit.
-    e(QuotaExhausted, "token_quota", 80, &["token_quota_reached", "token quota limit"]),
+    e(QuotaExhausted, "token_quota", 80, &["token_quota_reached", "token quota limit", "charge resource exhaust", "计费资源已耗尽"]),
     // iFlytek Spark's token allowance for the app is used up.
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
@@ -185,7 +185,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
-    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed"]),
+    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed", "auth failure", "signature expire"]),
     e(Auth, "unauthorized", 44, &["not authorized", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -247,6 +247,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     e(ContextLength, "context_length_exceeded", 80, &["max input characters"]),
+    // Chinese providers' "token count over the limit", "input too long".
+    e(ContextLength, "context_length_exceeded", 80, &["token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
@@ -265,7 +267,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["guardrail", "match any allowed prompts", "prompt guard"]),
-    e(ContentFilter, "sensitive_content", 84, &["blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
+    e(ContentFilter, "sensitive_content", 84, &["content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
@@ -319,7 +321,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
     e(Overloaded, "service_unavailable", 85, &["serviceunavailableexception"]).of(Bedrock),
     e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
-    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.

@@ -221,9 +221,10 @@ enum Key {
     Exception,
     /// The Responses API's `response` object, whose `error` is the error.
     Response,
-    /// MiniMax's `base_resp`: a non-zero `status_code` with its
-    /// `status_msg` is an error, in a 200.
-    BaseResp,
+    /// A status envelope: MiniMax's `base_resp` (`status_code`,
+    /// `status_msg`) and iFlytek Spark's `header` (`code`, `message`). A
+    /// non-zero code with its message is an error, in a 200.
+    Envelope,
     StatusMsg,
     Other,
 }
@@ -293,7 +294,7 @@ fn normalised(raw: &[u8]) -> Key {
         b"object" => Key::Object,
         b"param" => Key::Param,
         b"response" => Key::Response,
-        b"baseresp" => Key::BaseResp,
+        b"baseresp" | b"header" => Key::Envelope,
         b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,
         k if k.ends_with(b"exception") => Key::Exception,
@@ -557,10 +558,12 @@ impl<'a> Parser<'a> {
             [Key::Error, Key::Metadata, Key::ProviderName] if is_str => set(&mut out.upstream),
             [Key::Error, Key::Param] if is_str => set(&mut out.param),
             [Key::Message] if is_str => set(&mut out.top_message),
-            [Key::BaseResp, Key::HttpStatus] if kind == Scalar::Num && t.raw != b"0" => {
+            [Key::Envelope, Key::HttpStatus | Key::Code]
+                if kind == Scalar::Num && t.raw != b"0" =>
+            {
                 out.has_error = true;
             }
-            [Key::BaseResp, Key::StatusMsg] if is_str => set(&mut out.error_message),
+            [Key::Envelope, Key::StatusMsg | Key::Message] if is_str => set(&mut out.error_message),
             [Key::ErrorMsg] if is_str => {
                 out.has_error = true;
                 set(&mut out.error_message);

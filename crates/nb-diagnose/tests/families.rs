@@ -867,3 +867,20 @@ fn gateways_guardrails_and_relays_in_their_own_words() {
         assert_eq!(category(&http(status, body)), want, "{body}");
     }
 }
+
+#[test]
+fn a_nonzero_code_in_a_status_header_is_an_error() {
+    // iFlytek Spark answers with a `header` whose non-zero code is an error.
+    for (code, message, want) in [
+        (10013, "input content audit failed", ContentFilter),
+        (11202, "授权错误：秒级流控超限", RateLimit),
+        (10907, "token数量超过上限", ContextLength),
+    ] {
+        let body = format!(
+            r#"{{"header":{{"code":{code},"message":"{message}","sid":"cht0","status":2}}}}"#
+        );
+        assert_eq!(category(&http(200, &body)), want, "{message}");
+    }
+    let ok = r#"{"header":{"code":0,"message":"Success","sid":"cht0","status":2},"payload":{"choices":{"text":[{"content":"hi"}]}}}"#;
+    assert_eq!(category(&http(200, ok)), Unknown, "code 0 is success");
+}
