@@ -107,7 +107,7 @@ pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- rate_limit
     e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
-    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速"]).of(DashScope),
     e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
     e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
     e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
@@ -139,7 +139,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "exhausted its free", "set inference limit"]),
     // A plan's token allowance (watsonx's Lite plan); a window named with it
     // makes it a rate limit.
-    e(QuotaExhausted, "token_quota", 80, &["token_quota_reached", "token quota limit", "charge resource exhaust", "计费资源已耗尽"]),
+    e(QuotaExhausted, "token_quota", 80, &["storage quota", "token_quota_reached", "token quota limit", "charge resource exhaust", "计费资源已耗尽"]),
     // iFlytek Spark's token allowance for the app is used up.
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
@@ -191,7 +191,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
     // A proxy between the caller and the provider wants its own credentials.
-    e(Auth, "proxy_auth_required", 90, &["proxy authentication required", "proxy-authenticate"]).no_retry(),
+    e(Auth, "proxy_auth_required", 90, &["proxy authentication required", "proxy-authenticate", "authenticate with proxy"]).no_retry(),
     // ---------------------------------------------------------------- permission
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
@@ -217,6 +217,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with"]),
+    e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
     e(Permission, "not_licensed", 80, &["appidnoautherror"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
@@ -234,6 +235,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
+    e(ModelNotFound, "model_not_found", 86, &["not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -267,9 +269,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["guardrail", "match any allowed prompts", "prompt guard"]),
-    e(ContentFilter, "sensitive_content", 84, &["content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
+    e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported parameter", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -297,7 +299,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
     e(InvalidRequest, "invalid_characters", 80, &["invisible character"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty"]),
+    // A chat template that cannot render the request's messages (llama.cpp,
+    // LM Studio), whatever status the server sends it under.
+    e(InvalidRequest, "template_error", 75, &["roles must alternate", "error rendering prompt", "jinja exception", "cannot pass both"]),
+    e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint"]).target(),
     e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
@@ -313,6 +319,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A local server that could not load the model it was asked for.
     e(ServerError, "model_load_failed", 82, &["failed to load model", "error loading model"]),
+    // vLLM's engine died under the request.
+    e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running"]),
     e(ServerError, "upstream_error", 50, &["upstream connect error", "upstream error", "bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error", "unexpected error"]),
@@ -332,7 +340,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
     // A router (LiteLLM) with every deployment cooling down.
     e(Overloaded, "no_deployment_available", 70, &["no models available", "no deployments available"]),
-    e(Overloaded, "capacity", 85, &["no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
+    e(Overloaded, "capacity", 85, &["no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
     e(Overloaded, "unavailable", 27, &["unavailable"]).word(),
@@ -373,7 +381,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
-    e(Network, "connection_reset", 80, &["prematurely closed before response"]),
+    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection"]),
+    // Bun's refused connection.
+    e(Network, "connect_refused", 80, &["typo in the url or port"]),
     // An HTTP/2 stream reset (OkHttp, curl) or a connection lost as Apple's,
     // Ruby's and Dart's stacks word it.
     e(Network, "connection_reset", 80, &["stream was reset", "streamresetexception", "http2 framing layer", "network connection was lost", "end of file reached", "connection closed while"]),
@@ -415,7 +425,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "failed to parse chunk", "failed to parse jsonl", "failed to parse json"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
@@ -443,6 +453,9 @@ pub(crate) enum Signal {
     Periodic,
     /// A limit counted in tokens: a window's, not a byte limit's.
     Tokens,
+    /// The limit is a month's or a billing period's: waiting a window does
+    /// not bring it back.
+    Monthly,
     /// Names a provider (used only when the context names none).
     Names(Provider),
     /// Something shaped like the start of an API key: text taken from this
@@ -496,12 +509,13 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
-    (Signal::Missing, &["not found", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
+    (Signal::Missing, &["not found", "' is not supported", "` is not supported", "\" is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
     (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens"]),
+    (Signal::Monthly, &["monthly", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),
@@ -569,6 +583,7 @@ subs! {
     UnprocessableRequest => "unprocessable_request",
     RateLimit => "rate_limit",
     QuotaWindow => "quota_window",
+    BillingPeriod => "billing_period",
     CapacityExceeded => "capacity_exceeded",
     InternalError => "internal_error",
     BadGateway => "bad_gateway",

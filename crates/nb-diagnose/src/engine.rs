@@ -113,7 +113,9 @@ impl Compiled {
             // and an exception name's last word inside the name.
             let b = match signal {
                 Signal::Resource => Boundary::Both,
-                Signal::Periodic | Signal::ExceptionName => Boundary::None,
+                // Some missing-words start at a closing quote
+                // (`'x' is not supported`).
+                Signal::Periodic | Signal::ExceptionName | Signal::Missing => Boundary::None,
                 _ => Boundary::Start,
             };
             entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
@@ -487,20 +489,27 @@ impl DiagnosisEngine {
         if fields.filtered && v.priority < 88 {
             v = Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
         }
+        let server_status = status.is_some_and(|s| (500..600).contains(&s));
         if ev.model_missing && v.priority < 80 {
             v = Verdict::new(ErrorCategory::ModelNotFound, Sub::ModelNotFound, 80);
-        } else if ev.resource_missing && v.priority < 60 {
+        } else if ev.resource_missing && v.priority < 60 && !server_status {
             // "File x not found": the request names an object that does not
             // exist; a 404 or a generic "does not exist" would say model.
             v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
         }
         let by_status = status.and_then(status_rule);
+        // Under a 5xx, a file or tensor that is missing is the server's own
+        // ("[Errno 2] No such file or directory: '/data/bge-m3'").
+        let servers_own_object = server_status
+            && v.category == ErrorCategory::InvalidRequest
+            && v.priority < 60
+            && v.rule
+                .is_some_and(|id| self.rule(id).sub == "resource_not_found");
         // Generic server-error words ("internal_server_error" as the type of
         // a 503) say less than a specific 5xx status: 503 is capacity, 504 a
         // deadline.
-        let generic_server_words = v.category == ErrorCategory::ServerError
-            && v.priority < 50
-            && status.is_some_and(|s| (500..600).contains(&s));
+        let generic_server_words =
+            v.category == ErrorCategory::ServerError && v.priority < 50 && server_status;
         // An HTTP error status came over a working connection: network words
         // in its text ("proxy error") describe a hop behind the responder,
         // and no stream was cut ("stream error" in a 400 is a wrapper's word).
@@ -512,6 +521,7 @@ impl DiagnosisEngine {
             && (v.priority < 30
                 || connection_words
                 || generic_server_words
+                || servers_own_object
                 || (cdn_status(status) && v.priority < 90))
         {
             // A CDN's own status (Cloudflare 520-527) comes with the CDN's
@@ -553,7 +563,15 @@ impl DiagnosisEngine {
             // rate limit's).
             v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
         }
-        if v.category == ErrorCategory::ContextLength && ev.periodic && v.priority < 90 {
+        if v.category == ErrorCategory::RateLimit && ev.monthly && !ev.periodic {
+            // "You've reached your monthly usage limit": a month's allowance
+            // does not come back by waiting a window.
+            v = Verdict::new(
+                ErrorCategory::QuotaExhausted,
+                Sub::BillingPeriod,
+                v.priority,
+            );
+        } else if v.category == ErrorCategory::ContextLength && ev.periodic && v.priority < 90 {
             // "Tokens per day limit exceeded - too many tokens processed": a
             // window's allowance, not the model's.
             v = Verdict::new(ErrorCategory::RateLimit, Sub::QuotaWindow, v.priority);

@@ -157,6 +157,20 @@ impl<'a> Fields<'a> {
         self.error_message.or(self.top_message)
     }
 
+    /// A top-level non-zero numeric `code` with a message and no answer
+    /// (`{"code": 20012, "message": "Model does not exist"}`): an error in
+    /// a 200, as Baidu, SiliconFlow and many relays send it. `0` and `200`
+    /// are how such APIs say success.
+    pub(crate) fn coded_error(&self) -> bool {
+        !self.finished
+            && self.top_message.is_some()
+            && self.top_code.is_some_and(|c| {
+                !c.raw.is_empty()
+                    && c.raw.iter().all(u8::is_ascii_digit)
+                    && !matches!(c.raw, b"0" | b"200")
+            })
+    }
+
     /// The provider's error type.
     pub(crate) fn kind(&self) -> Option<Text<'a>> {
         self.error_type.or(self.top_type)
@@ -311,8 +325,10 @@ enum Scalar {
 }
 
 /// Finish reasons (OpenAI, Gemini, Anthropic) that mean a safety filter acted.
-const FILTER_REASONS: [&str; 8] = [
+const FILTER_REASONS: [&str; 9] = [
     "content_filter",
+    // Zhipu's.
+    "sensitive",
     "safety",
     "prohibited_content",
     "blocklist",

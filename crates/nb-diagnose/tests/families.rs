@@ -884,3 +884,74 @@ fn a_nonzero_code_in_a_status_header_is_an_error() {
     let ok = r#"{"header":{"code":0,"message":"Success","sid":"cht0","status":2},"payload":{"choices":{"text":[{"content":"hi"}]}}}"#;
     assert_eq!(category(&http(200, ok)), Unknown, "code 0 is success");
 }
+
+#[test]
+fn a_months_allowance_does_not_come_back_by_waiting() {
+    for body in [
+        r#"{"error":{"type":"rate_limit_error","message":"You've reached your monthly usage limit"}}"#,
+        r#"{"error":{"message":"Monthly token quota exceeded. Please upgrade your plan."}}"#,
+    ] {
+        let d = http(429, body);
+        assert_eq!(
+            (category(&d), d.retryable),
+            (QuotaExhausted, false),
+            "{body}"
+        );
+    }
+    // A window named beside it keeps it a rate limit.
+    let d = http(
+        429,
+        r#"{"error":{"message":"Rate limit of 60 requests per minute reached on your monthly plan"}}"#,
+    );
+    assert_eq!(category(&d), RateLimit);
+}
+
+#[test]
+fn a_nonzero_top_level_code_with_a_message_in_a_200_is_an_error() {
+    for (body, want) in [
+        (
+            r#"{"code": 336502, "msg": "Rate limit reached for TPM"}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"code":20012,"message":"Model does not exist. Please check it carefully.","data":null}"#,
+            ModelNotFound,
+        ),
+        (
+            r#"{"error":"API key 无效或已停用","code":"api_key_invalid"}"#,
+            Auth,
+        ),
+    ] {
+        assert_eq!(category(&http(200, body)), want, "{body}");
+    }
+    // Zero and 200 are how such APIs say success.
+    for ok in [
+        r#"{"code":0,"msg":"success","data":{"text":"hi"}}"#,
+        r#"{"code":200,"message":"ok","data":{"text":"hi"}}"#,
+    ] {
+        assert_eq!(category(&http(200, ok)), Unknown, "{ok}");
+    }
+}
+
+#[test]
+fn a_servers_own_missing_file_or_template_mismatch_is_told_apart() {
+    // Under a 5xx, a missing file is the server's own.
+    let d = http(
+        500,
+        "Server error: 500 - [Errno 2] No such file or directory: '/data/bge-m3'",
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // A chat template that cannot render the request is the request's,
+    // whatever the status.
+    let d = http(
+        500,
+        r#"{"error":{"code":500,"message":"Jinja Exception: conversation roles must alternate user/assistant/user/assistant","type":"server_error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    // A quoted model that is not supported is not served here.
+    let d = http(
+        400,
+        "HTTPException: 400: Model 'acme/llm-9b' is not supported",
+    );
+    assert_eq!(category(&d), ModelNotFound);
+}

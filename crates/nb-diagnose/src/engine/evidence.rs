@@ -114,6 +114,7 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Tokens) => ev.tokens = true,
+                What::Signal(Signal::Monthly) => ev.monthly = true,
                 What::Signal(s @ (Signal::PromptSize | Signal::Excess)) => {
                     // Either word may come first.
                     let (seen, other) = if s == Signal::PromptSize {
@@ -206,6 +207,8 @@ pub(super) struct Evidence {
     pub(super) periodic: bool,
     /// The text counts something in tokens.
     pub(super) tokens: bool,
+    /// The text names a month or a billing period as the limit's span.
+    pub(super) monthly: bool,
     /// Exception names (`AccountOverdueError`) found in the current
     /// haystack, as byte ranges; their words are read after it.
     pub(super) exception_names: [Option<(usize, usize)>; 3],

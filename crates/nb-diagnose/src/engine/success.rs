@@ -47,7 +47,7 @@ impl DiagnosisEngine {
                 *fields = json::scan(line, false);
                 return self.error_in_success(line, ev, fields);
             }
-            if fields.has_error {
+            if fields.has_error || fields.coded_error() {
                 return self.error_in_success(body, ev, fields);
             }
             if fields.filtered {
@@ -77,7 +77,11 @@ impl DiagnosisEngine {
     /// are read: the rest of a success body (a Responses `response` echoing
     /// its settings, `"moderation": null`) is the request's, not the error's.
     fn error_in_success(&self, body: &[u8], ev: &mut Evidence, fields: &Fields<'_>) -> Verdict {
-        let own = [fields.error_message, fields.error_type, fields.error_code];
+        let mut own = [fields.error_message, fields.error_type, fields.error_code];
+        if own[2].is_none() && own[..2].iter().any(Option::is_some) {
+            // A top-level `code` beside `"error": "…"` is the error's code.
+            own[2] = fields.top_code;
+        }
         if own.iter().any(Option::is_some) {
             for (order, text) in (0u8..).zip(own.iter().chain([&fields.error_status]).flatten()) {
                 self.scan(text.raw, ev, order);
