@@ -119,6 +119,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 85, &["limit_requests", "requests_rate_limit_exceeded"]).of(DashScope),
     e(RateLimit, "tokens_per_period", 82, &["too many tokens per", "too many requests per"]),
     e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate"]),
+    // A router (LiteLLM) with every deployment cooling down after 429s: it
+    // raises a rate-limit error, and the cooldown ends by itself.
+    e(RateLimit, "no_deployment_available", 70, &["no models available", "no deployments available"]),
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached"]),
@@ -338,8 +341,6 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
     e(Overloaded, "model_busy", 80, &["too busy", "temporarily limiting requests", "not your usage limit", "worker local total request limit"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
-    // A router (LiteLLM) with every deployment cooling down.
-    e(Overloaded, "no_deployment_available", 70, &["no models available", "no deployments available"]),
     e(Overloaded, "capacity", 85, &["no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),

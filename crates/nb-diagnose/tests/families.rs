@@ -428,8 +428,10 @@ fn more_stacks_and_gateways_in_their_own_words() {
             true,
         ),
         (
+            // Every deployment cooling down after 429s: LiteLLM raises a
+            // rate-limit error, and the cooldown ends by itself.
             "LiteLLM.Router: An error occurred: No models available",
-            Overloaded,
+            RateLimit,
             true,
         ),
     ]);
