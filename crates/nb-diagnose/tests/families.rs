@@ -957,3 +957,55 @@ fn a_servers_own_missing_file_or_template_mismatch_is_told_apart() {
     );
     assert_eq!(category(&d), ModelNotFound);
 }
+
+#[test]
+fn a_wrappers_words_leave_the_cause_it_names_to_decide() {
+    // "Upstream request failed: <cause>": the cause decides.
+    let d = http(
+        402,
+        r#"{"type":"server_error","message":"Upstream request failed: Insufficient account funds"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+    // A proxy's upstream words leave the status to decide.
+    let envoy = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+    assert_eq!(category(&http(503, envoy)), Overloaded);
+    assert_eq!(category(&http(502, envoy)), ServerError);
+    // A content filter that failed to run is a server error, not a block.
+    let d = in_stream(
+        r#"{"error": {"code": "content_filter_error", "message": "The contents are not filtered"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // Go's certificate failure behind a local server's 500 is still one.
+    let d = http(
+        500,
+        r#"Error: 500 Internal Server Error: Post "https://example.com/api/chat": tls: failed to verify certificate: x509: certificate signed by unknown authority"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Network, false));
+}
+
+#[test]
+fn an_empty_answer_a_client_tripped_on_is_a_malformed_response() {
+    for text in [
+        "TypeError: Received response with null value for `choices`.",
+        "content = response.choices[0].message.content\nTypeError: 'NoneType' object is not subscriptable",
+    ] {
+        let d = engine().diagnose(&Failure::message(text).with_status(200));
+        assert_eq!(category(&d), MalformedResponse, "{text}");
+    }
+}
+
+#[test]
+fn a_plan_or_tier_that_excludes_the_model_is_a_permission() {
+    for (status, body) in [
+        (
+            401,
+            r#"{"error": "This model is only available to Pro users"}"#,
+        ),
+        (
+            400,
+            r#"{"error":{"message":"Invalid service_tier argument: The requested service tier is not allowed for this project.","param":"service_tier"}}"#,
+        ),
+    ] {
+        assert_eq!(category(&http(status, body)), Permission, "{body}");
+    }
+}
