@@ -465,6 +465,10 @@ pub(crate) enum Signal {
     Periodic,
     /// A limit counted in tokens: a window's, not a byte limit's.
     Tokens,
+    /// A limit's value follows (`Limit 7000`).
+    LimitValue,
+    /// What the request asked for follows (`Requested ~12903`).
+    RequestedValue,
     /// The limit is a month's or a billing period's: waiting a window does
     /// not bring it back.
     Monthly,
@@ -527,6 +531,8 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens"]),
+    (Signal::LimitValue, &["limit"]),
+    (Signal::RequestedValue, &["requested"]),
     (Signal::Monthly, &["monthly", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
@@ -596,6 +602,7 @@ subs! {
     RateLimit => "rate_limit",
     QuotaWindow => "quota_window",
     BillingPeriod => "billing_period",
+    RequestExceedsLimit => "request_exceeds_rate_limit",
     CapacityExceeded => "capacity_exceeded",
     InternalError => "internal_error",
     BadGateway => "bad_gateway",

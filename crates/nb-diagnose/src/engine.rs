@@ -580,6 +580,18 @@ impl DiagnosisEngine {
             // tokens") is the model's window, not a byte limit.
             v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
         }
+        if v.category == ErrorCategory::RateLimit
+            && let (Some(limit), Some(requested)) = (ev.limit_value, ev.requested_value)
+            && requested > limit
+        {
+            // "Limit 7000, Used 0, Requested ~12903": this one request is
+            // larger than the window's whole budget.
+            v = Verdict::new(
+                ErrorCategory::RateLimit,
+                Sub::RequestExceedsLimit,
+                v.priority,
+            );
+        }
         let quota_like = matches!(
             v.category,
             ErrorCategory::RateLimit | ErrorCategory::QuotaExhausted
@@ -674,13 +686,15 @@ impl DiagnosisEngine {
             None
         };
 
+        let over_limit = v.rule.is_none() && v.sub == Sub::RequestExceedsLimit;
         let mut retryable = rule
             .and_then(|r| r.retryable)
-            .unwrap_or(category.retryable_by_default());
+            .unwrap_or(category.retryable_by_default())
+            && !over_limit;
         if let Some(v) = headers.at(H::ShouldRetry).and_then(parse_bool) {
             retryable = v;
         }
-        let shrink = rule.is_some_and(|r| r.shrink);
+        let shrink = over_limit || rule.is_some_and(|r| r.shrink);
 
         let mut severity = category.default_severity();
         if shrink && severity < Severity::High {

@@ -1009,3 +1009,23 @@ fn a_plan_or_tier_that_excludes_the_model_is_a_permission() {
         assert_eq!(category(&http(status, body)), Permission, "{body}");
     }
 }
+
+#[test]
+fn a_request_larger_than_the_windows_budget_cannot_pass_by_waiting() {
+    let d = http(
+        429,
+        r#"{"error":{"message":"Rate limit reached for model `llama3-70b` in organization `org_1` on tokens per minute (TPM): Limit 7000, Used 0, Requested ~12903. Please try again in 50.5s.","type":"tokens","code":"rate_limit_exceeded"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, false));
+    assert!(
+        d.sub_category.ends_with("request_exceeds_rate_limit"),
+        "{}",
+        d.sub_category
+    );
+    // Within the budget, it waits.
+    let d = http(
+        429,
+        r#"{"error":{"message":"Rate limit reached on tokens per minute (TPM): Limit 7000, Used 6000, Requested 1200. Please try again in 8.5s."}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
+}

@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::time::Duration;
 
-use super::scan::{MAX_NAME, is_camel_code, spell_name, status_after, zero_follows};
+use super::scan::{MAX_NAME, is_camel_code, number_after, spell_name, status_after, zero_follows};
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
 use crate::json::{Fields, Text};
@@ -114,6 +114,12 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Tokens) => ev.tokens = true,
+                What::Signal(Signal::LimitValue) => {
+                    ev.limit_value = ev.limit_value.or_else(|| number_after(&hay[end..]));
+                }
+                What::Signal(Signal::RequestedValue) => {
+                    ev.requested_value = ev.requested_value.or_else(|| number_after(&hay[end..]));
+                }
                 What::Signal(Signal::Monthly) => ev.monthly = true,
                 What::Signal(s @ (Signal::PromptSize | Signal::Excess)) => {
                     // Either word may come first.
@@ -207,6 +213,10 @@ pub(super) struct Evidence {
     pub(super) periodic: bool,
     /// The text counts something in tokens.
     pub(super) tokens: bool,
+    /// The first number after "limit", and after "requested": a request
+    /// larger than the limit itself cannot pass by waiting.
+    pub(super) limit_value: Option<u64>,
+    pub(super) requested_value: Option<u64>,
     /// The text names a month or a billing period as the limit's span.
     pub(super) monthly: bool,
     /// Exception names (`AccountOverdueError`) found in the current

@@ -62,6 +62,34 @@ pub(super) fn zero_follows(b: &[u8]) -> bool {
             .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
 }
 
+/// The number right after a word (`Limit 7000`, `Requested ~12903`,
+/// `limit: 1,000,000`), written with or without thousands separators.
+pub(super) fn number_after(b: &[u8]) -> Option<u64> {
+    let skip = b
+        .iter()
+        .take(4)
+        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'~' | b'"'))
+        .count();
+    let b = &b[skip..];
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for (i, &c) in b.iter().enumerate().take(24) {
+        match c {
+            b'0'..=b'9' => {
+                value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                digits += 1;
+            }
+            // A separator between digits groups ("1,000,000").
+            b',' | b'_'
+                if digits > 0
+                    && b.get(i + 1..i + 4)
+                        .is_some_and(|g| g.iter().all(u8::is_ascii_digit)) => {}
+            _ => break,
+        }
+    }
+    (digits > 0).then_some(value)
+}
+
 pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
     let v = v.trim_ascii();
     if v.eq_ignore_ascii_case(b"true") {

@@ -1,4 +1,4 @@
-use super::scan::{MAX_NAME, spell_name, status_after, zero_follows};
+use super::scan::{MAX_NAME, number_after, spell_name, status_after, zero_follows};
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
 
@@ -154,4 +154,20 @@ fn camel_case_codes_are_told_from_other_codes() {
     let mut out = [0u8; 2 * MAX_NAME];
     let n = spell_name(b"FailedOperation.ServiceNotActivated", &mut out);
     assert_eq!(&out[..n], b"failed operation service not activated");
+}
+
+#[test]
+fn numbers_after_a_word_read_with_or_without_separators() {
+    for (text, want) in [
+        (" 7000, Used 0", Some(7000)),
+        (" ~12903. Please", Some(12_903)),
+        (": 1,000,000, model", Some(1_000_000)),
+        ("=42", Some(42)),
+        (" reached for model", None),
+        // A comma that ends a number is not a separator.
+        (": 100, see", Some(100)),
+        (" 99999999999999999999999", None),
+    ] {
+        assert_eq!(number_after(text.as_bytes()), want, "{text}");
+    }
 }
