@@ -288,18 +288,19 @@ pub(crate) fn parse_rfc3339(v: &[u8]) -> Option<SystemTime> {
     to_system_time((i64::from(y), mo, d), (h, mi, s), frac, offset)
 }
 
+/// `b` without the few separators (up to four of `seps`) that may stand
+/// between a word and its value (`Limit: 7000`, `retry after = 30`).
+pub(crate) fn skip_separators<'a>(b: &'a [u8], seps: &[u8]) -> &'a [u8] {
+    let skip = b.iter().take(4).take_while(|c| seps.contains(c)).count();
+    &b[skip..]
+}
+
 /// A wait written after a phrase such as "try again in": `6.78s`,
 /// `86400 seconds`, `1m30s`, `20ms`, `5 minutes`, `30` (seconds), `5秒`.
 /// `b` starts right after the phrase; a few separators (`: = ' "`) and
 /// spaces are skipped first.
 pub(crate) fn parse_hint(b: &[u8]) -> Option<Duration> {
-    let b = &b[..b.len().min(MAX_VALUE)];
-    let skip = b
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'\'' | b'"'))
-        .count();
-    let b = &b[skip..];
+    let b = skip_separators(&b[..b.len().min(MAX_VALUE)], b" :='\"");
     let mut total = 0.0;
     let mut i = 0;
     loop {

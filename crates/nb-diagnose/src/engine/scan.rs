@@ -3,6 +3,7 @@
 
 use super::MAX_BODY_BYTES;
 use crate::json::{self, Fields};
+use crate::waits::skip_separators;
 
 pub(super) fn head(b: &[u8]) -> &[u8] {
     &b[..b.len().min(MAX_BODY_BYTES)]
@@ -38,12 +39,7 @@ pub(super) fn leading_status(text: &[u8]) -> Option<u16> {
 
 /// A status after "Error code:" and similar.
 pub(super) fn status_after(b: &[u8]) -> Option<u16> {
-    let skip = b
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'\'' | b'"' | b'(' | b'-'))
-        .count();
-    let b = &b[skip..];
+    let b = skip_separators(b, b" :='\"(-");
     if b.get(3).is_some_and(u8::is_ascii_digit) {
         return None;
     }
@@ -65,12 +61,7 @@ pub(super) fn zero_follows(b: &[u8]) -> bool {
 /// The number right after a word (`Limit 7000`, `Requested ~12903`,
 /// `limit: 1,000,000`), written with or without thousands separators.
 pub(super) fn number_after(b: &[u8]) -> Option<u64> {
-    let skip = b
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b' ' | b':' | b'=' | b'~' | b'"'))
-        .count();
-    let b = &b[skip..];
+    let b = skip_separators(b, b" :=~\"");
     let mut value: u64 = 0;
     let mut digits = 0;
     for (i, &c) in b.iter().enumerate().take(24) {
