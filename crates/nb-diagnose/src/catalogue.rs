@@ -107,7 +107,7 @@ pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- rate_limit
     e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
-    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率", "每日限制", "明天再试"]).of(DashScope),
     e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
     e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
     e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
@@ -148,7 +148,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
-    e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "account is in good standing", "欠费"]).of(DashScope),
+    e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
@@ -239,7 +239,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["incorrect model id", "supported models are", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -291,7 +291,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     // A mode the model lacks (streaming), not a model that is missing.
-    e(InvalidRequest, "not_supported", 88, &["does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
+    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -330,7 +330,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A local server that could not load the model it was asked for.
     e(ServerError, "model_load_failed", 82, &["failed to load model", "error loading model"]),
     // vLLM's engine died under the request.
-    e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running"]),
+    e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
     // (Envoy's 503 is capacity, its 502 a failure).
     e(ServerError, "upstream_error", 29, &["upstream connect error"]),
@@ -352,7 +352,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_busy", 80, &["too busy", "temporarily limiting requests", "not your usage limit", "worker local total request limit"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
     // Vertex's shared capacity.
-    e(Overloaded, "capacity", 85, &["resource exhausted, please try again later", "no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
+    // llama.cpp's and Ollama's busy slots, NVIDIA's degraded functions.
+    e(Overloaded, "capacity", 85, &["no slots available", "llm busy", "degraded function", "resource exhausted, please try again later", "no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
     e(Overloaded, "unavailable", 27, &["unavailable"]).word(),
@@ -362,7 +363,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "超时"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "deadline reached", "超时"]),
     // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
@@ -437,7 +438,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "object is not subscriptable", "failed to parse jsonl", "failed to parse json"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

@@ -157,17 +157,21 @@ impl<'a> Fields<'a> {
         self.error_message.or(self.top_message)
     }
 
-    /// A top-level non-zero numeric `code` with a message and no answer
-    /// (`{"code": 20012, "message": "Model does not exist"}`): an error in
-    /// a 200, as Baidu, SiliconFlow and many relays send it. `0` and `200`
-    /// are how such APIs say success.
+    /// A top-level `code` that is not a success, with a message or a type
+    /// and no answer (`{"code": 20012, "message": "Model does not exist"}`,
+    /// `{"code": "UNAUTHORIZED", "name": "TRPCError"}`): an error in a 200,
+    /// as Baidu, SiliconFlow, tRPC and many relays send it. `0`, `200`,
+    /// `ok` and `success` are how such APIs say success.
     pub(crate) fn coded_error(&self) -> bool {
+        const SUCCESS: [&[u8]; 6] = [b"0", b"200", b"ok", b"success", b"succeed", b"succeeded"];
         !self.finished
-            && self.top_message.is_some()
+            && (self.top_message.is_some() || self.top_type.is_some())
             && self.top_code.is_some_and(|c| {
                 !c.raw.is_empty()
-                    && c.raw.iter().all(u8::is_ascii_digit)
-                    && !matches!(c.raw, b"0" | b"200")
+                    && c.raw
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    && !SUCCESS.iter().any(|s| c.raw.eq_ignore_ascii_case(s))
             })
     }
 

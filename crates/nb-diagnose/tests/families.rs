@@ -1029,3 +1029,45 @@ fn a_request_larger_than_the_windows_budget_cannot_pass_by_waiting() {
     );
     assert_eq!((category(&d), d.retryable), (RateLimit, true));
 }
+
+#[test]
+fn busy_slots_crashed_clients_and_unsupported_tools_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "ollama._types.ResponseError: no slots available after 10 retries",
+            Overloaded,
+            true,
+        ),
+        ("Context deadline reached", Timeout, true),
+        (
+            "聊得很愉快，但你已达到每日限制。请明天再试。",
+            RateLimit,
+            true,
+        ),
+    ]);
+    let d = engine().diagnose(
+        &Failure::message(
+            "An error occurred while processing the request: Cannot read properties of undefined (reading 'role')",
+        )
+        .with_status(200),
+    );
+    assert_eq!(category(&d), MalformedResponse);
+    // A model that lacks tools, under a generic server-error type.
+    let d = http(
+        400,
+        r#"{"error":{"message":"tinyllm:latest does not support tools","type":"api_error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    // A tRPC error: a code that is not a success, with a type.
+    assert_eq!(
+        category(&http(200, r#"{"code":"UNAUTHORIZED","name":"TRPCError"}"#)),
+        Auth
+    );
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"code":"SUCCESS","message":"done","data":{}}"#
+        )),
+        Unknown
+    );
+}
