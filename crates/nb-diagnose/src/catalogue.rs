@@ -466,9 +466,8 @@ pub(crate) enum Signal {
     Periodic,
     /// A limit counted in tokens: a window's, not a byte limit's.
     Tokens,
-    /// A limit's value follows (`Limit 7000`).
-    LimitValue,
-    /// What the request asked for follows (`Requested ~12903`).
+    /// What the request asked for follows (`Requested ~12903`), and the
+    /// limit it is held to comes shortly before (`Limit 7000, Used 0,`).
     RequestedValue,
     /// The limit is a month's or a billing period's: waiting a window does
     /// not bring it back.
@@ -526,13 +525,12 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
-    (Signal::Missing, &["not found", " is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
+    (Signal::Missing, &["not found", "is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
     (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens"]),
-    (Signal::LimitValue, &["limit"]),
     (Signal::RequestedValue, &["requested"]),
     (Signal::Monthly, &["monthly", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),

@@ -4,7 +4,9 @@
 use std::cmp::Reverse;
 use std::time::Duration;
 
-use super::scan::{MAX_NAME, is_camel_code, number_after, spell_name, status_after, zero_follows};
+use super::scan::{
+    MAX_NAME, is_camel_code, limit_before, number_after, spell_name, status_after, zero_follows,
+};
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
 use crate::json::{Fields, Text};
@@ -114,11 +116,13 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::Periodic) => ev.periodic = true,
                 What::Signal(Signal::Tokens) => ev.tokens = true,
-                What::Signal(Signal::LimitValue) => {
-                    ev.limit_value = ev.limit_value.or_else(|| number_after(&hay[end..]));
-                }
                 What::Signal(Signal::RequestedValue) => {
-                    ev.requested_value = ev.requested_value.or_else(|| number_after(&hay[end..]));
+                    // "limit" alone is too common a word to watch for; it is
+                    // looked for only here, where it matters.
+                    if ev.requested_value.is_none() {
+                        ev.requested_value = number_after(&hay[end..]);
+                        ev.limit_value = limit_before(&hay[..start]);
+                    }
                 }
                 What::Signal(Signal::Monthly) => ev.monthly = true,
                 What::Signal(s @ (Signal::PromptSize | Signal::Excess)) => {
@@ -213,8 +217,9 @@ pub(super) struct Evidence {
     pub(super) periodic: bool,
     /// The text counts something in tokens.
     pub(super) tokens: bool,
-    /// The first number after "limit", and after "requested": a request
-    /// larger than the limit itself cannot pass by waiting.
+    /// The number after the first "requested", and after the "limit"
+    /// shortly before it: a request larger than the limit itself cannot
+    /// pass by waiting.
     pub(super) limit_value: Option<u64>,
     pub(super) requested_value: Option<u64>,
     /// The text names a month or a billing period as the limit's span.

@@ -81,6 +81,19 @@ pub(super) fn number_after(b: &[u8]) -> Option<u64> {
     (digits > 0).then_some(value)
 }
 
+/// How far before "requested" its limit is looked for.
+const LIMIT_SPAN: usize = 48;
+
+/// The number after the last "limit" in the few bytes that end `b`
+/// (`Limit 7000, Used 0, ` before `Requested ~12903`).
+pub(super) fn limit_before(b: &[u8]) -> Option<u64> {
+    let b = &b[b.len().saturating_sub(LIMIT_SPAN)..];
+    let at = (0..b.len().saturating_sub(4))
+        .rev()
+        .find(|&i| b[i] | 0x20 == b'l' && b[i..i + 5].eq_ignore_ascii_case(b"limit"))?;
+    number_after(&b[at + 5..])
+}
+
 pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
     let v = v.trim_ascii();
     if v.eq_ignore_ascii_case(b"true") {

@@ -1,4 +1,4 @@
-use super::scan::{MAX_NAME, number_after, spell_name, status_after, zero_follows};
+use super::scan::{MAX_NAME, limit_before, number_after, spell_name, status_after, zero_follows};
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
 
@@ -170,4 +170,16 @@ fn numbers_after_a_word_read_with_or_without_separators() {
     ] {
         assert_eq!(number_after(text.as_bytes()), want, "{text}");
     }
+}
+
+#[test]
+fn the_limit_before_a_requested_amount_is_the_last_one_named() {
+    assert_eq!(
+        limit_before(b"rate limit reached: Limit 7000, Used 0, "),
+        Some(7000)
+    );
+    assert_eq!(limit_before(b"Rate limit reached for model, "), None);
+    // Only the last few bytes are read.
+    let far = format!("Limit 5, {}", "x".repeat(100));
+    assert_eq!(limit_before(far.as_bytes()), None);
 }
