@@ -532,7 +532,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens"]),
     (Signal::RequestedValue, &["requested"]),
-    (Signal::Monthly, &["monthly", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
+    (Signal::Monthly, &["monthly limit", "monthly usage", "monthly quota", "monthly token", "monthly request", "monthly spend", "monthly budget", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),

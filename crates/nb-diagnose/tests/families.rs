@@ -900,6 +900,12 @@ fn a_months_allowance_does_not_come_back_by_waiting() {
             "{body}"
         );
     }
+    // A monthly plan merely mentioned is not the limit's span.
+    let d = http(
+        429,
+        r#"{"error":{"message":"Rate limit exceeded. Upgrade to a monthly plan for higher limits."}}"#,
+    );
+    assert_eq!(category(&d), RateLimit);
     // A window named beside it keeps it a rate limit.
     let d = http(
         429,
