@@ -107,7 +107,7 @@ pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- rate_limit
     e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
-    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "请求过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率", "每日限制", "明天再试"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率", "每日限制", "明天再试"]).of(DashScope),
     e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
     e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
     e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
@@ -125,6 +125,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "are currently limited"]),
+    // iFlytek's per-second flow control (`AppIdQpsOverFlowError`).
+    e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily limit exceeded", "day limit reached", "per-day limit"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
@@ -228,7 +230,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到"]),
-    e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist"]).of(AzureOpenAi),
+    e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
@@ -269,7 +271,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
-    e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
+    e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "block_reason: safety", "block_reason: other", "block_reason: prohibited_content", "block_reason: blocklist", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
@@ -286,7 +288,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
     // No provider serves this model under the account's settings: another
     // model may be served.
-    e(ModelNotFound, "provider_policy", 95, &["matching your data policy", "no allowed providers are available"]).of(OpenRouter),
+    e(ModelNotFound, "provider_policy", 95, &["matching your data policy", "guardrail restrictions", "no allowed providers are available"]).of(OpenRouter),
     e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
@@ -328,7 +330,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A local server that could not load the model it was asked for.
-    e(ServerError, "model_load_failed", 82, &["failed to load model", "error loading model"]),
+    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model"]),
     // vLLM's engine died under the request.
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
@@ -377,6 +379,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 78, &["timeoutexception"]),
     // Elixir's Mint and Req.
     e(Timeout, "timeout", 80, &["reason: :timeout"]),
+    // A stream that sent nothing for too long, named as a timeout.
+    e(Timeout, "read_timeout", 70, &["idle timeout"]),
     // Node's undici: the body or the headers stopped arriving in time.
     e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
@@ -438,7 +442,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
@@ -665,10 +669,11 @@ pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, Sub)> {
         503 => (Overloaded, Sub::ServiceUnavailable),
         504 => (Timeout, Sub::GatewayTimeout),
         520 => (ServerError, Sub::CdnUnknownError),
-        521 | 523 => (Network, Sub::OriginUnreachable),
+        // A CDN's own response arrived over HTTP: the hop behind it failed.
+        521 | 523 => (ServerError, Sub::OriginUnreachable),
         522 => (Timeout, Sub::CdnConnectionTimeout),
         524 => (Timeout, Sub::CdnOriginTimeout),
-        525 | 526 => (Network, Sub::OriginTlsError),
+        525 | 526 => (ServerError, Sub::OriginTlsError),
         529 => (Overloaded, Sub::Overloaded),
         405..=499 => (InvalidRequest, Sub::ClientError),
         501..=599 => (ServerError, Sub::ServerError),

@@ -339,7 +339,11 @@ fn independent_corpora() {
         ("eighth", include_str!("corpus/eighth_errors.jsonl"), 200),
         ("ninth", include_str!("corpus/ninth_errors.jsonl"), 200),
         ("tenth", include_str!("corpus/tenth_errors.jsonl"), 200),
-        ("eleventh", include_str!("corpus/eleventh_errors.jsonl"), 200),
+        (
+            "eleventh",
+            include_str!("corpus/eleventh_errors.jsonl"),
+            200,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases);

@@ -1077,3 +1077,31 @@ fn busy_slots_crashed_clients_and_unsupported_tools_in_their_own_words() {
         Unknown
     );
 }
+
+#[test]
+fn a_cdns_own_response_is_not_a_network_failure() {
+    // Cloudflare's 521 and 523 come over a working connection: the hop
+    // behind the CDN failed.
+    for status in [521, 523, 525] {
+        let d = http(status, "<html><title>Origin is unreachable</title></html>");
+        assert_eq!((category(&d), d.retryable), (ServerError, true), "{status}");
+    }
+}
+
+#[test]
+fn a_routers_own_restrictions_and_a_streams_idle_timer_are_named_as_such() {
+    // OpenRouter's guardrail restrictions are the account's routing policy,
+    // not a content filter.
+    let d = http(
+        404,
+        r#"{"error":{"message":"No endpoints available matching your guardrail restrictions and data policy.","code":404}}"#,
+    );
+    assert_eq!(category(&d), ModelNotFound);
+    let d = in_stream("API Error: Stream idle timeout - no chunks received");
+    assert_eq!((category(&d), d.retryable), (Timeout, true));
+    messages_diagnose_as(&[(
+        "ValueError: no candidates were returned.\n\nblock_reason: SAFETY\nsafety_ratings {\n  category: HARM_CATEGORY_HARASSMENT\n}",
+        ContentFilter,
+        false,
+    )]);
+}
