@@ -3,7 +3,7 @@
 //! held-out set (`tests/corpus/heldout_errors.jsonl`) of other real failures
 //! collected afterwards to check the rules generalise. Both are held to the
 //! same bars. The independent sets (`unseen`, `fresh`, `third`, `fourth`,
-//! `fifth` to `eleventh_errors.jsonl`) are scored and
+//! `fifth` to `twelfth_errors.jsonl`) are scored and
 //! printed without bars; see
 //! [`independent_corpora`].
 //!
@@ -344,6 +344,7 @@ fn independent_corpora() {
             include_str!("corpus/eleventh_errors.jsonl"),
             200,
         ),
+        ("twelfth", include_str!("corpus/twelfth_errors.jsonl"), 200),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases);
