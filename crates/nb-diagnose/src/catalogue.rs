@@ -149,7 +149,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
-    e(QuotaExhausted, AMBIGUOUS_QUOTA, 70, &["exceeded your current quota"]),
+    // Above an SDK's `RateLimitError` class (72), which it comes in: the
+    // words decide, and a window named with them makes a rate limit.
+    e(QuotaExhausted, AMBIGUOUS_QUOTA, 74, &["exceeded your current quota"]),
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
@@ -216,7 +218,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
-    e(Permission, "not_in_plan", 92, &["on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
+    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
@@ -238,10 +240,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
-    e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated", "已下线", "已弃用", "已废弃"]),
+    // Said of whatever the text names: without a model named it is a
+    // feature or an endpoint (see `classify`).
+    e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated"]),
+    // Relays say it of models, often by name alone.
+    e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["not supported model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -256,7 +262,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens"]),
     // Chinese providers' "token count over the limit", "input too long".
-    e(ContextLength, "context_length_exceeded", 80, &["token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
+    e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "max length of current question", "current question is too long"]),
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
@@ -274,7 +280,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "block_reason: safety", "block_reason: other", "block_reason: prohibited_content", "block_reason: blocklist", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
-    e(ContentFilter, "guardrail", 80, &["content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
+    e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
@@ -304,7 +310,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method"]).target(),
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
-    e(InvalidRequest, "invalid_characters", 80, &["invisible character", "invalid_prompt"]),
+    e(InvalidRequest, "invalid_characters", 80, &["invisible character", "invalid_prompt", "extra_forbidden"]),
+    // DashScope's "InternalError.Algo.InvalidParameter": the last part says
+    // what is wrong, and it is the request.
+    e(InvalidRequest, "invalid_parameter", 80, &["algo.invalidparameter"]).of(DashScope),
     // The output a request asks for is over the model's own bound.
     e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens must be"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
@@ -376,7 +385,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
     // Java's timeout exceptions, above the resets they wrap.
     e(Timeout, "connect_timeout", 78, &["winerror 10060", "wsaetimedout", "did not properly respond after a period of time"]),
-    e(Timeout, "read_timeout", 78, &["timeoutexception"]),
+    e(Timeout, "read_timeout", 78, &["timeoutexception", "exceeded the configured timeout", "networktimeout"]),
     // Elixir's Mint and Req.
     e(Timeout, "timeout", 80, &["reason: :timeout"]),
     // A stream that sent nothing for too long, named as a timeout.
@@ -413,6 +422,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_failed", 84, &["failed to connect to all addresses"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),
+    // node-fetch's `request to … failed, reason: …`.
+    e(Network, "connect_failed", 55, &["failed, reason:"]),
     // The words of HTTP stacks' exception classes, as exception names are
     // spelled (`SocketTimeoutException`, `ClientConnectorError`).
     e(Network, "connect_failed", 58, &["connect exception", "client connector", "connection closed error", "closed channel", "eof exception"]),
@@ -442,7 +453,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
@@ -527,7 +538,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
     (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
     (Signal::Secret, &KEY_PREFIXES),
-    (Signal::Model, &["model"]),
+    (Signal::Model, &["model", "模型"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
@@ -606,6 +617,7 @@ subs! {
     QuotaWindow => "quota_window",
     BillingPeriod => "billing_period",
     RequestExceedsLimit => "request_exceeds_rate_limit",
+    FeatureDeprecated => "feature_deprecated",
     CapacityExceeded => "capacity_exceeded",
     InternalError => "internal_error",
     BadGateway => "bad_gateway",

@@ -547,6 +547,19 @@ impl DiagnosisEngine {
                 )
             };
         }
+        if v.category == ErrorCategory::ModelNotFound
+            && !ev.model_named
+            && v.rule
+                .is_some_and(|id| self.rule(id).sub == "model_deprecated")
+        {
+            // "Live search is deprecated": a feature or an endpoint the
+            // request uses, not the model.
+            v = Verdict::new(
+                ErrorCategory::InvalidRequest,
+                Sub::FeatureDeprecated,
+                v.priority,
+            );
+        }
         if ev.oversize
             && v.priority < 50
             && !ev.periodic

@@ -1105,3 +1105,52 @@ fn a_routers_own_restrictions_and_a_streams_idle_timer_are_named_as_such() {
         false,
     )]);
 }
+
+#[test]
+fn an_sdks_rate_limit_class_does_not_outrank_the_words_it_carries() {
+    // OpenAI's spent quota, raised by SDKs as `RateLimitError`.
+    let d = engine().diagnose(
+        &Failure::message(
+            "Exception Type: RateLimitError, Error Details: You exceeded your current quota, please check your plan and billing details.",
+        )
+        .with_status(429),
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+    // Google's same words with a per-minute metric stay a rate limit.
+    let d = http(
+        429,
+        r#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: generate_content_requests_per_minute","status":"RESOURCE_EXHAUSTED"}}"#,
+    );
+    assert_eq!(category(&d), RateLimit);
+}
+
+#[test]
+fn something_deprecated_is_the_model_only_when_a_model_is_named() {
+    messages_diagnose_as(&[
+        (
+            "Error: Live search is deprecated. Please switch to the Agent Tools API",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "The model `text-davinci-003` has been deprecated",
+            ModelNotFound,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn dotnet_swift_and_dart_clients_in_their_own_words() {
+    messages_diagnose_as(&[(
+        "System.Threading.Tasks.TaskCanceledException: The operation was cancelled because it exceeded the configured timeout of 0:01:40.\n ---> System.IO.IOException: Unable to read data from the transport connection",
+        Timeout,
+        true,
+    )]);
+    for text in [
+        "keyNotFound(CodingKeys(stringValue: \"system_fingerprint\", intValue: nil), Swift.DecodingError.Context(codingPath: []))",
+        "Unhandled Exception: FormatException: Unexpected end of input (at character 2)",
+    ] {
+        assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
+    }
+}
