@@ -479,7 +479,9 @@ pub(crate) enum Signal {
     /// The limit resets in a window of a day or less (per minute, per hour,
     /// daily, "resets at 10:00").
     Periodic,
-    /// A limit counted in tokens: a window's, not a byte limit's.
+    /// A limit counted in tokens, at the end of a sentence ("Max size: 8000
+    /// tokens."): a window's, not a byte limit's. Not bare "tokens", which
+    /// most rate limits say and every match costs.
     Tokens,
     /// What the request asked for follows (`Requested ~12903`), and the
     /// limit it is held to comes shortly before (`Limit 7000, Used 0,`).
@@ -545,7 +547,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
-    (Signal::Tokens, &["tokens"]),
+    (Signal::Tokens, &["tokens.", "tokens)"]),
     (Signal::RequestedValue, &["requested"]),
     (Signal::Monthly, &["monthly limit", "monthly usage", "monthly quota", "monthly token", "monthly request", "monthly spend", "monthly budget", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),

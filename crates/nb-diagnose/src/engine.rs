@@ -590,7 +590,7 @@ impl DiagnosisEngine {
             v = Verdict::new(ErrorCategory::RateLimit, Sub::QuotaWindow, v.priority);
         } else if v.sub == Sub::RequestTooLarge && ev.tokens && !ev.periodic {
             // A 413 whose limit is counted in tokens ("Max size: 8000
-            // tokens") is the model's window, not a byte limit.
+            // tokens.") is the model's window, not a byte limit.
             v = Verdict::new(ErrorCategory::ContextLength, Sub::PromptTooLong, 50);
         }
         if v.category == ErrorCategory::RateLimit

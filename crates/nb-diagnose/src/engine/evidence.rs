@@ -215,7 +215,7 @@ pub(super) struct Evidence {
     pub(super) names: Option<(NameKey, Provider)>,
     pub(super) zero_limit: bool,
     pub(super) periodic: bool,
-    /// The text counts something in tokens.
+    /// A limit is counted in tokens ([`Signal::Tokens`]).
     pub(super) tokens: bool,
     /// The number after the first "requested", and after the "limit"
     /// shortly before it: a request larger than the limit itself cannot
