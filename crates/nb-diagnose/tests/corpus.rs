@@ -3,9 +3,8 @@
 //! held-out set (`tests/corpus/heldout_errors.jsonl`) of other real failures
 //! collected afterwards to check the rules generalise. Both are held to the
 //! same bars. The independent sets (`unseen`, `fresh`, `third`, `fourth`,
-//! `fifth` to `twelfth_errors.jsonl`) are scored and
-//! printed without bars; see
-//! [`independent_corpora`].
+//! `fifth` to `twelfth_errors.jsonl`) are scored and printed without bars;
+//! see [`independent_corpora`].
 //!
 //! The summary is written straight to stderr, so it shows on every run, not
 //! only with `--nocapture`; it is also part of any assertion message.
