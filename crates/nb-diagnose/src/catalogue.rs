@@ -124,7 +124,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "no_deployment_available", 70, &["no models available", "no deployments available"]),
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
-    e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "are currently limited"]),
+    e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "hit your usage limit", "reached your usage limit", "are currently limited"]),
     // iFlytek's per-second flow control (`AppIdQpsOverFlowError`).
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily limit exceeded", "day limit reached", "per-day limit"]),
@@ -133,7 +133,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发限制"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
-    e(RateLimit, "rate_limit", 55, &["rate limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.
@@ -155,7 +155,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
-    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
+    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "余额过低", "balance is not sufficient", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
     e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
@@ -247,7 +247,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["not supported model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["not supported model", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -258,7 +258,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "not_found", 45, &["not_found"]),
     // ------------------------------------------------------------ context_length
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
-    e(ContextLength, "context_length_exceeded", 80, &["context window", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
+    e(ContextLength, "context_length_exceeded", 80, &["context window", "context overflow", "context the overflows", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens"]),
     // Chinese providers' "token count over the limit", "input too long".
@@ -283,7 +283,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -303,7 +303,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
-    e(InvalidRequest, "validation_error", 50, &["input validation error", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
+    e(InvalidRequest, "validation_error", 50, &["input validation error", "invalid '", "issue with your request", "check your inputs", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     // Below the context phrases a validationException may carry ("input is too long").
     e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),
@@ -319,16 +319,18 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
-    e(InvalidRequest, "template_error", 75, &["roles must alternate", "error rendering prompt", "jinja exception", "cannot pass both"]),
+    e(InvalidRequest, "template_error", 75, &["roles must alternate", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
     e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint"]).target(),
     e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
-    // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
-    e(ServerError, "upstream_failed", 80, &["failed to get response from provider"]),
-    // A wrapper's word: the cause it names after it decides.
-    e(ServerError, "upstream_failed", 40, &["upstream request failed"]),
+    e(ServerError, "upstream_failed", 80, &["failed to get response from provider", "trouble connecting to the model provider"]),
+    // A relay's wrapper words: the cause named after them decides, else the
+    // error's type ("server_error", "invalid_request_error"), else the status
+    // ("upstream error (400)": the upstream refused the request).
+    e(ServerError, "upstream_failed", 29, &["upstream request failed"]),
     // Azure's content filter failing, not filtering.
     e(ServerError, "content_filter_failed", 95, &["contents are not filtered"]),
+    // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
     e(ServerError, "api_error", 72, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
@@ -344,8 +346,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
     // (Envoy's 503 is capacity, its 502 a failure).
-    e(ServerError, "upstream_error", 29, &["upstream connect error"]),
-    e(ServerError, "upstream_error", 50, &["upstream error", "bad gateway", "bad_gateway"]),
+    e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]),
+    e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error", "unexpected error"]),
     // ---------------------------------------------------------------- overloaded
@@ -394,7 +396,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
-    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
@@ -437,18 +439,18 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // curl's receive failure (in any locale), hyper's closed request channel.
     e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
-    e(Network, "connection_reset", 60, &[": eof"]),
+    e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
-    e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "unexpected token", "unterminated string"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unterminated string"]).success_only(),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "expecting property name", "error parsing chunk"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "expecting property name", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
@@ -519,6 +521,13 @@ pub(crate) enum Signal {
     /// A size that is not the prompt's: a parameter's range (`max_tokens`,
     /// "greater than or equal to"), an image's or a file's.
     OtherSize,
+    /// A deadline passed while the body was being read ("Client.Timeout or
+    /// context cancellation while reading body"): inside a stream, output
+    /// had begun, so the stream stalled rather than never started.
+    MidBody,
+    /// "API key": with "invalid" or "incorrect" shortly before, whatever
+    /// names the key between ("Invalid xAI API Key"), the key is bad.
+    ApiKey,
 }
 
 /// How far after "model" a [`Signal::Missing`] still refers to it.
@@ -535,7 +544,7 @@ pub(crate) const KEY_PREFIXES: [&str; 9] = [
 /// added to these as [`Signal::Names`] at build time.
 #[rustfmt::skip]
 pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
-    (Signal::Wait, &["retry after", "retry-after", "retry_after", "try again in", "try again after", "retry in", "retrydelay", "retry_delay", "retry delay", "wait", "resets in", "请在", "请于"]),
+    (Signal::Wait, &["retry after", "retry-after", "retry_after", "try again in", "try again after", "retry in", "retrydelay", "retry_delay", "retry delay", "wait", "resets in", "reset after", "resets after", "请在", "请于"]),
     (Signal::Status, &["error:", "error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status", "code"]),
     (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
     (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
@@ -544,13 +553,15 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available on", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
-    (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "sequence length", "model_len"]),
+    (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "max_seq_len", "sequence length", "model_len"]),
     (Signal::OtherSize, &["max_tokens", "max_new_tokens", "max_completion_tokens", "max_output_tokens", "or equal to", "image", "file size", "audio", "video"]),
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens.", "tokens)"]),
+    (Signal::ApiKey, &["api key", "api-key"]),
+    (Signal::MidBody, &["while reading body", "while reading the body"]),
     (Signal::RequestedValue, &["requested"]),
     (Signal::Monthly, &["monthly limit", "monthly usage", "monthly quota", "monthly token", "monthly request", "monthly spend", "monthly budget", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
-    (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "daily"]),
+    (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "will reset after", "will reset in", "daily"]),
     (Signal::Names(OpenAi), &["api.openai.com", "platform.openai.com", "openai.com/"]),
     (Signal::Names(AzureOpenAi), &["azure"]),
     (Signal::Names(Anthropic), &["anthropic"]),
@@ -657,6 +668,7 @@ subs! {
     Unrecognised => "unrecognised",
     ModelNotFound => "model_not_found",
     ResourceNotFound => "resource_not_found",
+    InvalidApiKey => "invalid_api_key",
     ZeroQuotaLimit => "zero_quota_limit",
     ResourceExhausted => "resource_exhausted",
     ValidationFailed => "validation_failed",

@@ -446,6 +446,18 @@ impl DiagnosisEngine {
         if refines { v } else { base }
     }
 
+    /// The provider error an error's type names on its own
+    /// (`invalid_request_error`, `server_error`), just above a status.
+    fn typed(&self, kind: &[u8]) -> Option<Verdict> {
+        let mut ev = Evidence::default();
+        self.scan(kind, &mut ev, 0);
+        let r = self.rule(ev.best?.rule);
+        is_provider_error(r.category).then(|| Verdict {
+            rule: ev.best.map(|h| h.rule),
+            ..Verdict::new(r.category, Sub::Unrecognised, 31)
+        })
+    }
+
     /// Weighs the rule hits, the structured fields and the status.
     fn classify(
         &self,
@@ -496,6 +508,19 @@ impl DiagnosisEngine {
             // "File x not found": the request names an object that does not
             // exist; a 404 or a generic "does not exist" would say model.
             v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
+        }
+        if v.priority < 30
+            && v.rule
+                .is_some_and(|id| self.rule(id).sub.starts_with("upstream_"))
+            && let Some(typed) = fields.kind().and_then(|kind| self.typed(kind.raw))
+        {
+            // A relay's wrapper words ("Upstream request failed") name no
+            // cause; the error's own type does, above the status.
+            v = typed;
+        }
+        if ev.bad_key && v.priority < 60 {
+            // "Invalid xAI API Key": however the provider names its key.
+            v = Verdict::new(ErrorCategory::Auth, Sub::InvalidApiKey, 60);
         }
         let by_status = status.and_then(status_rule);
         // Under a 5xx, a file or tensor that is missing is the server's own

@@ -606,6 +606,10 @@ impl<'a> Parser<'a> {
             Key::RetryDelay if is_str => set(&mut out.retry_delay),
             Key::FinishReason | Key::StopReason if is_str => {
                 out.finished = true;
+                // OpenRouter ends a stream it lost upstream with
+                // `finish_reason: "error"`; agent runtimes record a failed
+                // turn as `stopReason: "error"` beside its message.
+                out.has_error |= t.is("error");
                 if FILTER_REASONS.iter().any(|r| t.is(r)) {
                     out.filtered = true;
                 }
@@ -747,6 +751,13 @@ mod tests {
         assert!(f.finished && !f.filtered);
         let f = scan(br#"{"promptFeedback":{"blockReason":"OTHER"}}"#, false);
         assert!(f.filtered);
+        let f = scan(
+            br#"{"choices":[{"finish_reason":"error"}],"error":null}"#,
+            false,
+        );
+        assert!(f.has_error);
+        let f = scan(br#"{"stopReason":"error","errorMessage":"x"}"#, false);
+        assert!(f.has_error && s(f.message()).as_deref() == Some("x"));
     }
 
     #[test]

@@ -1154,3 +1154,149 @@ fn dotnet_swift_and_dart_clients_in_their_own_words() {
         assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
     }
 }
+
+#[test]
+fn an_error_printed_in_another_languages_syntax_is_read_by_its_words() {
+    // A Python dict and a JavaScript object literal do not parse as JSON;
+    // opening as an error, their words name the cause.
+    let python = http(
+        200,
+        "{'error': 'Model org/some-11b is currently loading', 'estimated_time': 1809.18}",
+    );
+    assert_eq!((category(&python), python.retryable), (Overloaded, true));
+    let js = http(
+        200,
+        "{ error: { message: 'You exceeded your current quota, please check your plan and billing details' } }",
+    );
+    assert_eq!(category(&js), QuotaExhausted);
+    // A truncated answer is still a broken body, whatever it says.
+    let cut = http(
+        200,
+        r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"message":{"content":"Too many requests make a rate limit"#,
+    );
+    assert_eq!(category(&cut), MalformedResponse);
+}
+
+#[test]
+fn a_failed_turn_recorded_with_an_error_stop_reason_is_an_error() {
+    let d = http(
+        200,
+        r#"{"role":"assistant","content":[],"stopReason":"error","errorMessage":"Request timed out."}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Timeout, true));
+    let d = http(
+        200,
+        r#"{"choices":[{"delta":{},"finish_reason":"error"}],"message":"Upstream overloaded, try again"}"#,
+    );
+    assert_eq!(category(&d), Overloaded);
+}
+
+#[test]
+fn a_key_rejected_by_any_providers_name_is_auth() {
+    messages_diagnose_as(&[
+        ("Invalid xAI API Key. Try again?", Auth, false),
+        ("Error: incorrect Fireworks API key provided", Auth, false),
+    ]);
+    // A wrapper's guess does not outrank the cause it wraps.
+    messages_diagnose_as(&[(
+        "Invalid Gemini API key: [429 Too Many Requests] You exceeded your current quota. Quota exceeded for metric: generate_content_free_tier_requests, limit: 20. Please retry in 51s.",
+        RateLimit,
+        true,
+    )]);
+    // "Invalid" in another clause is not about the key.
+    let d = http(
+        400,
+        r#"{"error":{"message":"Invalid value for 'top_p'. Check the API key docs for limits."}}"#,
+    );
+    assert_eq!(category(&d), InvalidRequest);
+}
+
+#[test]
+fn a_relays_wrapper_words_defer_to_the_errors_type_then_the_status() {
+    let refused = http(
+        400,
+        r#"{"error":{"message":"Error from provider: Upstream request failed","type":"invalid_request_error"}}"#,
+    );
+    assert_eq!(
+        (category(&refused), refused.retryable),
+        (InvalidRequest, false)
+    );
+    let failed = http(
+        400,
+        r#"{"message":"Error from provider: Upstream request failed","type":"server_error"}"#,
+    );
+    assert_eq!((category(&failed), failed.retryable), (ServerError, true));
+    let d = engine()
+        .diagnose(&Failure::message("[ERROR] [400]: relay upstream error (400)").with_status(400));
+    assert_eq!(category(&d), InvalidRequest);
+}
+
+#[test]
+fn a_deadline_met_while_reading_the_body_of_a_stream_is_a_cut() {
+    let text = "Stream: partial response delivered then failed (context deadline exceeded (Client.Timeout or context cancellation while reading body))";
+    assert_eq!(category(&in_stream(text)), StreamInterrupted);
+    // Outside a stream, the deadline is a timeout.
+    messages_diagnose_as(&[(
+        "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
+        Timeout,
+        true,
+    )]);
+}
+
+#[test]
+fn a_quota_that_names_its_reset_and_a_plans_usage_window_are_rate_limits() {
+    messages_diagnose_as(&[
+        (
+            "HTTP 429: quota exhausted (Your quota will reset after 49s.)",
+            RateLimit,
+            true,
+        ),
+        (
+            "You have hit your ChatGPT usage limit (team plan). Try again in ~42 min.",
+            RateLimit,
+            true,
+        ),
+        (
+            "You've reached your monthly usage limit.",
+            QuotaExhausted,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn clients_words_for_bodies_they_could_not_use() {
+    messages_diagnose_as(&[
+        (
+            "ChatGPT error (nil): Malformed JSON in response.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "error: Could not parse HTTP response.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "AI_APICallError: Failed to process successful response",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Expected to have received response.created before response.in_progress",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "curl: (60) server certificate verification failed. CAfile: none",
+            Network,
+            false,
+        ),
+        ("TypeError: Network request failed", Network, true),
+        (
+            "ValueError: Request length 71599 + 2048 is greater than max_seq_len 65536",
+            ContextLength,
+            false,
+        ),
+    ]);
+}

@@ -5,7 +5,8 @@ use std::cmp::Reverse;
 use std::time::Duration;
 
 use super::scan::{
-    MAX_NAME, is_camel_code, limit_before, number_after, spell_name, status_after, zero_follows,
+    MAX_NAME, is_camel_code, limit_before, number_after, rejected_before, spell_name, status_after,
+    zero_follows,
 };
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
@@ -136,6 +137,8 @@ impl DiagnosisEngine {
                     ev.oversize |= other.is_some_and(|at| start.saturating_sub(at) <= SIZE_SPAN);
                 }
                 What::Signal(Signal::OtherSize) => ev.other_size = true,
+                What::Signal(Signal::MidBody) => ev.mid_body = true,
+                What::Signal(Signal::ApiKey) => ev.bad_key |= rejected_before(&hay[..start]),
                 What::Signal(Signal::Secret) => ev.secret = true,
                 What::Signal(Signal::Model) => {
                     ev.model_at = Some(end);
@@ -229,6 +232,10 @@ pub(super) struct Evidence {
     pub(super) exception_names: [Option<(usize, usize)>; 3],
     /// Some text looked like the start of a key: redact what is copied out.
     pub(super) secret: bool,
+    /// "Invalid … API key": the credential was rejected.
+    pub(super) bad_key: bool,
+    /// A deadline passed while the body was being read ([`Signal::MidBody`]).
+    pub(super) mid_body: bool,
     /// Where the last "model" ended, in the current haystack.
     pub(super) model_at: Option<usize>,
     /// "not found" (or similar) shortly after "model".

@@ -81,9 +81,10 @@ impl DiagnosisEngine {
                 .best
                 .is_some_and(|h| matches!(self.rule(h.rule).category, Network | StreamInterrupted));
         // A timeout the text names clearly ("BodyTimeoutError") is why the
-        // stream stopped; a vague "timed out" is just a cut.
+        // stream stopped, before its first token; a vague "timed out", or a
+        // deadline met while reading the body, is a cut after output began.
         let named = match v.category {
-            Timeout => v.priority >= 60,
+            Timeout => v.priority >= 60 && !ev.mid_body,
             c => c == MalformedResponse || is_provider_error(c),
         };
         if cut {

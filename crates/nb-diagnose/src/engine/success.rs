@@ -3,12 +3,16 @@
 //! HTML page, or a stream that errs, is cut, or never finishes.
 
 use super::scan::{head, starts_json};
-use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict};
+use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
 use crate::failure::{H, ResponseHeaders};
 use crate::json::{self, Fields, Text};
 use crate::provider::contains_ignore_case;
+
+/// How near its start a body that does not parse must say "error" to be
+/// read as a printed error object.
+const PRINTED_ERROR_HEAD: usize = 64;
 
 impl DiagnosisEngine {
     /// A 2xx response given for diagnosis, or a body the caller rejected.
@@ -54,7 +58,11 @@ impl DiagnosisEngine {
                 return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
             }
             if !fields.complete {
-                return Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85);
+                return self.printed_error(trimmed, ev).unwrap_or(Verdict::new(
+                    ErrorCategory::MalformedResponse,
+                    Sub::BrokenJson,
+                    85,
+                ));
             }
             return complete_success(reason);
         }
@@ -68,6 +76,22 @@ impl DiagnosisEngine {
         } else {
             Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
         }
+    }
+
+    /// An error object printed in another language's syntax (a Python
+    /// dict, a JavaScript object literal) does not parse as JSON, but its
+    /// words name the cause when it opens as an error does.
+    fn printed_error(&self, body: &[u8], ev: &mut Evidence) -> Option<Verdict> {
+        if !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error") {
+            return None;
+        }
+        self.scan(body, ev, 0);
+        let v = self.classify(ev, &Fields::default(), None, false);
+        if is_provider_error(v.category) && v.priority >= 60 {
+            return Some(v);
+        }
+        *ev = Evidence::default();
+        None
     }
 
     /// An error object inside a success response (OpenRouter relays upstream

@@ -1,4 +1,6 @@
-use super::scan::{MAX_NAME, limit_before, number_after, spell_name, status_after, zero_follows};
+use super::scan::{
+    MAX_NAME, limit_before, number_after, rejected_before, spell_name, status_after, zero_follows,
+};
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
 
@@ -182,4 +184,14 @@ fn the_limit_before_a_requested_amount_is_the_last_one_named() {
     // Only the last few bytes are read.
     let far = format!("Limit 5, {}", "x".repeat(100));
     assert_eq!(limit_before(far.as_bytes()), None);
+}
+
+#[test]
+fn a_key_is_rejected_only_by_a_word_in_its_own_clause() {
+    assert!(rejected_before(b"Invalid xAI "));
+    assert!(rejected_before(b"Error: incorrect Fireworks "));
+    assert!(!rejected_before(b"Invalid value. Check your "));
+    assert!(!rejected_before(b"invalid model, \"hint\": \"set your "));
+    let far = format!("invalid {}", "x".repeat(40));
+    assert!(!rejected_before(far.as_bytes()));
 }
