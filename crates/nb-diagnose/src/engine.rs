@@ -115,7 +115,9 @@ impl Compiled {
                 Signal::Resource => Boundary::Both,
                 // Some missing-words start at a closing quote
                 // (`'x' is not supported`).
-                Signal::Periodic | Signal::ExceptionName | Signal::Missing => Boundary::None,
+                Signal::Periodic | Signal::ExceptionName | Signal::Missing | Signal::ApiKey => {
+                    Boundary::None
+                }
                 _ => Boundary::Start,
             };
             entries.extend(literals.iter().map(|p| entry(p, What::Signal(*signal), b)));
@@ -517,6 +519,19 @@ impl DiagnosisEngine {
             // A relay's wrapper words ("Upstream request failed") name no
             // cause; the error's own type does, above the status.
             v = typed;
+        }
+        if v.category == ErrorCategory::ServerError
+            && v.priority < 80
+            && let Some((category, sub)) = ev
+                .status
+                .filter(|s| (400..500).contains(s))
+                .and_then(status_rule)
+        {
+            // A client error the error's words name ("Request failed with
+            // status code 429" in a relay's 500, "API error: HTTP 401" typed
+            // `api_error`) is the upstream's answer; the server-error type
+            // is only the relay's.
+            v = Verdict::new(category, sub, 31);
         }
         if ev.bad_key && v.priority < 60 {
             // "Invalid xAI API Key": however the provider names its key.

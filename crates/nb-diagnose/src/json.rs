@@ -149,12 +149,21 @@ pub(crate) struct Fields<'a> {
     pub(crate) finished: bool,
     /// One whole value was read and only whitespace follows it.
     pub(crate) complete: bool,
+    /// How many keys the top-level object has (saturating).
+    pub(crate) top_keys: u8,
 }
 
 impl<'a> Fields<'a> {
     /// The best message: `error.message`, else the top-level one.
     pub(crate) fn message(&self) -> Option<Text<'a>> {
         self.error_message.or(self.top_message)
+    }
+
+    /// An object with nothing but a message (`{"detail": "…"}`, FastAPI's
+    /// error shape, or `{"message": "…"}`): no answer, so an error if its
+    /// words name one.
+    pub(crate) fn bare_message(&self) -> bool {
+        self.complete && self.top_keys == 1 && self.top_message.is_some()
     }
 
     /// A top-level `code` that is not a success, with a message or a type
@@ -479,6 +488,9 @@ impl<'a> Parser<'a> {
                     } else {
                         classify(key.raw)
                     };
+                    if self.depth == 1 {
+                        self.out.top_keys = self.out.top_keys.saturating_add(1);
+                    }
                     // Arrays push nothing, so `depth` bounds `path_len`.
                     self.path[self.path_len] = k;
                     self.path_len += 1;

@@ -1300,3 +1300,88 @@ fn clients_words_for_bodies_they_could_not_use() {
         ),
     ]);
 }
+
+#[test]
+fn a_body_with_nothing_but_a_message_is_an_error_when_its_words_name_one() {
+    let d = http(
+        200,
+        r#"{"detail":"Quota exceeded and account balance is $0.0, please top up"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+    let d = http(
+        200,
+        r#"{"message":"All backends error: invalid request: message must be at least 1 token long"}"#,
+    );
+    assert_eq!(category(&d), InvalidRequest);
+    // Words that name nothing leave it a success the caller rejected.
+    assert_eq!(category(&http(200, r#"{"message":"ok"}"#)), Unknown);
+}
+
+#[test]
+fn a_status_named_inside_an_error_outranks_a_relays_generic_type() {
+    // The exception was raised for a 500: the connection words are a hop's.
+    let event = r#"data: {"error": {"message": "litellm.APIConnectionError: 500 Internal error encountered."}}"#;
+    assert_eq!(category(&in_stream(event)), ServerError);
+    // A relay's 500 carrying the upstream's 429; an `api_error` carrying a 401.
+    let d = http(
+        500,
+        r#"{"error":{"message":"Request failed with status code 429","type":"api_error","code":500}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
+    let d = http(
+        401,
+        r#"{"error":{"message":"Upstream API error: HTTP 401 - \"\"","type":"api_error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Auth, false));
+}
+
+#[test]
+fn request_and_account_wording_of_relays_gateways_and_clouds() {
+    messages_diagnose_as(&[
+        (
+            r#"{"error": true, "message": "missing BAIDU_API_KEY or BAIDU_SECRET_KEY in server env vars"}"#,
+            Auth,
+            false,
+        ),
+        (
+            "An error occurred (ValidationException) when calling the InvokeModel operation: Your account is not authorized to invoke this API operation.",
+            Permission,
+            false,
+        ),
+        (
+            "status_code: 401, body: {'error': {'message': '[sk-abc***] Token amount has been exhausted token.RemainQuota = 0'}}",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "LLM Provider NOT provided. Pass in the LLM provider you are trying to call.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "AI_APICallError: not implemented (request id: 1)",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn azures_filter_results_in_every_chunk_are_not_a_block() {
+    // Every Azure chunk reports its filters, blocked or not; a parser that
+    // choked on one is the failure.
+    let text = r#"JSONParseError: JSON parsing failed: Text: {"id":"","prompt_filter_results":[{"content_filter_results":{"hate":{"filtered":false}}}],"choices":[]}"#;
+    assert_eq!(category(&in_stream(text)), MalformedResponse);
+    assert_eq!(
+        category(&in_stream(
+            "JSON error: missing field `content` at line 36 column 5"
+        )),
+        MalformedResponse
+    );
+    assert_eq!(
+        category(&in_stream(
+            "Error: completions stream timed out while waiting for the first event"
+        )),
+        Timeout
+    );
+}

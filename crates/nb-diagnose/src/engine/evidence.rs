@@ -106,6 +106,11 @@ impl DiagnosisEngine {
                     if !camel {
                         return;
                     }
+                    // "APIConnectionError: 500 Internal error": the status
+                    // the exception was raised for.
+                    if ev.status.is_none() {
+                        ev.status = status_after(&hay[end..]);
+                    }
                     let from = hay[..start]
                         .iter()
                         .rposition(|c| !c.is_ascii_alphanumeric())

@@ -97,15 +97,16 @@ pub(super) fn limit_before(b: &[u8]) -> Option<u64> {
 /// How far before "API key" a word rejecting it still refers to it.
 const REJECTED_SPAN: usize = 24;
 
-/// Whether "invalid" or "incorrect" ends the text shortly, in the same
-/// clause ("Invalid xAI API Key", not "Invalid value. Check your API key").
+/// Whether a word rejecting a key ("invalid", "incorrect", "wrong",
+/// "missing") ends the text shortly, in the same clause ("Invalid xAI API
+/// Key", not "Invalid value. Check your API key").
 pub(super) fn rejected_before(b: &[u8]) -> bool {
     let b = &b[b.len().saturating_sub(REJECTED_SPAN)..];
     let clause = b
         .iter()
         .rposition(|c| matches!(c, b'.' | b':' | b';' | b'\n' | b'"' | b','))
         .map_or(b, |i| &b[i + 1..]);
-    [&b"invalid"[..], b"incorrect"]
+    [&b"invalid"[..], b"incorrect", b"wrong", b"missing"]
         .iter()
         .any(|w| clause.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
 }

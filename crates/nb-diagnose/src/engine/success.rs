@@ -54,6 +54,13 @@ impl DiagnosisEngine {
             if fields.has_error || fields.coded_error() {
                 return self.error_in_success(body, ev, fields);
             }
+            if fields.bare_message() {
+                let v = self.error_in_success(body, ev, fields);
+                if v.sub != Sub::ErrorInSuccessResponse {
+                    return v;
+                }
+                *ev = Evidence::default();
+            }
             if fields.filtered {
                 return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
             }
@@ -117,7 +124,9 @@ impl DiagnosisEngine {
         } else {
             self.scan_text(body, fields, ev);
         }
-        let status = fields.numeric_status.filter(|s| *s >= 400);
+        // A status the error's words name ("APIConnectionError: 500
+        // Internal error") stands in for the one the 200 did not carry.
+        let status = fields.numeric_status.or(ev.status).filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {
             Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
