@@ -350,6 +350,11 @@ fn independent_corpora() {
             200,
         ),
         (
+            "fourteenth",
+            include_str!("corpus/fourteenth_errors.jsonl"),
+            200,
+        ),
+        (
             "fifteenth",
             include_str!("corpus/fifteenth_errors.jsonl"),
             200,
