@@ -249,7 +249,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["not supported model", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -277,7 +277,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
     e(ContentFilter, "sensitive_content", 84, &["sensitive content", "sensitive chat", "new_sensitive", "sensitive information", "illegal detected", "is unsafe", "审核不通过", "违法违规"]),
     e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
-    e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
+    e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "reason: recitation", "reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "block_reason: safety", "block_reason: other", "block_reason: prohibited_content", "block_reason: blocklist", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
@@ -285,7 +285,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -335,13 +335,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Azure's content filter failing, not filtering.
     e(ServerError, "content_filter_failed", 95, &["contents are not filtered"]),
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
-    e(ServerError, "api_error", 72, &["\"api_error\"", "'api_error'"]).of(Anthropic),
+    e(ServerError, "api_error", 65, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
     e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A local server that could not load the model it was asked for.
@@ -359,7 +359,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
     e(Overloaded, "service_unavailable", 85, &["serviceunavailableexception"]).of(Bedrock),
     e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
-    e(Overloaded, "overloaded", 80, &["overloaded", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
@@ -415,7 +415,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
-    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection"]),
+    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "closed connection before returning"]),
     // Bun's refused connection.
     e(Network, "connect_refused", 80, &["typo in the url or port"]),
     // An HTTP/2 stream reset (OkHttp, curl) or a connection lost as Apple's,
@@ -446,17 +446,19 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
-    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "tls handshake", "handshake failure", "tlsv1 alert"]),
+    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
     e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
-    e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unterminated string"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
+    // Gemini's finish reason for a tool call it could not form.
+    e(MalformedResponse, "malformed_function_call", 80, &["malformed function call", "malformed_function_call"]),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),

@@ -1385,3 +1385,89 @@ fn azures_filter_results_in_every_chunk_are_not_a_block() {
         Timeout
     );
 }
+
+#[test]
+fn sdks_and_self_hosted_servers_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "the server closed connection before returning the first response byte",
+            Network,
+            true,
+        ),
+        (
+            "EOF occurred in violation of protocol (_ssl.c:992)",
+            Network,
+            true,
+        ),
+        (
+            "System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.",
+            Network,
+            true,
+        ),
+        (
+            "Next OpenAI\\Exceptions\\UnserializableResponse: Syntax error",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "CompletionError: Response contained no message or tool call (empty)",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "error: No completion choice available",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "LLM generation failed: list index out of range",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Response stopped due to malformed function call.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Error code: 403 - {'code': 30003, 'message': 'Model disabled.'}",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Request failed during generation: Server error: Out of available cache blocks: asked 107, only 4 free blocks",
+            Overloaded,
+            true,
+        ),
+        (
+            "json mode cannot be combined with tool/function calling",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    assert_eq!(
+        category(&in_stream("Content generation stopped. Reason: RECITATION")),
+        ContentFilter
+    );
+    assert_eq!(
+        category(&in_stream("Stream error: queue_exceeded")),
+        Overloaded
+    );
+    assert_eq!(
+        category(&in_stream(
+            "The system encountered an unexpected error during processing. Try your request again."
+        )),
+        ServerError
+    );
+}
+
+#[test]
+fn a_relays_api_error_type_does_not_outrank_the_limit_its_words_name() {
+    let d = engine().diagnose(
+        &Failure::message(
+            r#"API Error (429 {"error":{"message":"Error from provider: {\"errors\":{\"message\":\"Request limit exceeded.\"}}","type":"api_error"}})"#,
+        )
+        .with_status(429),
+    );
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
+}
