@@ -158,7 +158,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "余额过低", "balance is not sufficient", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
-    e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
+    e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "preconsumedquota", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "balance is $0", "balance is 0", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
@@ -184,7 +184,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
@@ -195,7 +195,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_token", 70, &["invalid token"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed", "auth failure", "signature expire"]),
-    e(Auth, "unauthorized", 44, &["not authorized", "token not match group"]),
+    e(Auth, "unauthorized", 44, &["not authorized", "未授权", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
@@ -215,7 +215,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed for your account", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
@@ -223,6 +223,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
+    // A provider that says it locked or restricted the account: above any
+    // quota code a relay sends it with.
+    e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use"]),
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for"]),
@@ -256,6 +259,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Volcengine Ark serves each model from an endpoint the account creates.
     e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
+    // Anthropic's not-found message is the model's name alone ("model: claude-x").
+    e(ModelNotFound, "not_found", 75, &[": model: claude"]).of(Anthropic),
     e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
     // ------------------------------------------------------------ context_length
@@ -270,8 +275,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]).word(),
-    e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不当内容", "违规内容"]).of(DashScope),
-    e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "blocked by safety", "safety settings"]).of(Gemini),
+    e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
+    e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings"]).of(Gemini),
     e(ContentFilter, "safety_system", 85, &["safety system", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened", "blocklist"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
@@ -285,7 +290,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -311,6 +316,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),
     // A server or relay that does not implement what the request asks.
     e(InvalidRequest, "not_implemented", 50, &["not implemented"]),
+    // gRPC's UNIMPLEMENTED: a method the server lacks; under a 5xx, the server's own failure.
+    e(InvalidRequest, "not_implemented", 29, &["unimplemented"]),
+    // A server's complaint about the request's own JSON, above a parser's words.
+    e(InvalidRequest, "invalid_body", 80, &["invalid json body"]),
     e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method"]).target(),
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
@@ -339,7 +348,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
     e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
-    e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed"]),
+    e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
@@ -359,6 +368,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
     e(Overloaded, "service_unavailable", 85, &["serviceunavailableexception"]).of(Bedrock),
     e(Overloaded, "model_unavailable", 85, &["modelunavailable", "model is unavailable", "服务不可用", "模型不可用"]).of(DashScope),
+    // FastChat's words for every server error: the cause after them decides,
+    // and alone they say the servers are busy (above "network error").
+    e(Overloaded, "busy", 55, &["network error due to high traffic"]),
+    // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
+    e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
     e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
@@ -374,16 +388,16 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the HTTP status: "temporarily unavailable" in a 500 is a server error.
     e(Overloaded, "service_unavailable", 28, &["serviceunavailable", "service unavailable", "service_unavailable", "temporarily unavailable"]),
     e(Overloaded, "unavailable", 27, &["unavailable"]).word(),
-    // Only where no status decides (an error object inside a 200).
-    e(Overloaded, "try_again_later", 26, &["try again later"]),
+    // ("Please try again later" names no cause: it is not read as one.)
+
     // ------------------------------------------------------------------- timeout
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "deadline reached", "超时"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "exceeded while calling target function", "deadline reached", "超时"]),
     // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
-    e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
+    e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read timed out", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
     // A stream that never sent its first event: a deadline before the answer began.
     e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token"]),
@@ -392,7 +406,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out"]),
     // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
     // Java's timeout exceptions, above the resets they wrap.
-    e(Timeout, "connect_timeout", 78, &["winerror 10060", "wsaetimedout", "did not properly respond after a period of time"]),
+    e(Timeout, "connect_timeout", 78, &["winerror 10060", "os error 10060", "没有正确答复", "wsaetimedout", "did not properly respond after a period of time"]),
     e(Timeout, "read_timeout", 78, &["timeoutexception", "exceeded the configured timeout", "networktimeout"]),
     // Elixir's Mint and Req.
     e(Timeout, "timeout", 80, &["reason: :timeout"]),
@@ -404,7 +418,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
-    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "os error -2146893018", "接收到的消息异常", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.
@@ -446,9 +460,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
-    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
+    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -461,7 +475,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
-    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "mismatched type with value"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
     e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),

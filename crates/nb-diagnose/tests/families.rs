@@ -1471,3 +1471,118 @@ fn a_relays_api_error_type_does_not_outrank_the_limit_its_words_name() {
     );
     assert_eq!((category(&d), d.retryable), (RateLimit, true));
 }
+
+#[test]
+fn errors_in_chinese_and_other_locales_of_the_same_failures() {
+    messages_diagnose_as(&[
+        (
+            "添加模型失败：请求服务失败，请检查网络后重试 (997)",
+            Network,
+            true,
+        ),
+        (
+            "Io Error: 由于连接方在一段时间后没有正确答复或连接的主机没有反应，连接尝试失败。 (os error 10060)",
+            Timeout,
+            true,
+        ),
+        ("发生SSL错误，无法建立到该服务器的安全连接。", Network, true),
+        (
+            "error trying to connect: 接收到的消息异常，或格式不正确。 (os error -2146893018)",
+            Network,
+            false,
+        ),
+        ("现在是未授权状态，请在设置页填写授权码", Auth, false),
+        ("LobeHub API Key 不正确或为空，请检查后重试。", Auth, false),
+        (
+            "抱歉，您的请求包含不安全内容，已被系统拦截。",
+            ContentFilter,
+            false,
+        ),
+        (
+            "Raison : Please check your firewall rules and network connection then try again. Error Code: net::ERR_FAILED.",
+            Network,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn a_bare_try_again_later_names_no_cause() {
+    messages_diagnose_as(&[(
+        "Model Request failed. Please try again later. (4054)",
+        Unknown,
+        false,
+    )]);
+    // With a cause, the cause decides.
+    let d = http(
+        503,
+        r#"{"error":{"code":503,"message":"The model is overloaded. Please try again later."}}"#,
+    );
+    assert_eq!(category(&d), Overloaded);
+}
+
+#[test]
+fn apps_and_relays_words_for_accounts_bodies_and_queues() {
+    messages_diagnose_as(&[
+        (
+            "API Error: 403 {\"error\":{\"message\":\"Your User ID temporarily is suspended. We've locked your account as a security precaution.\",\"type\":\"permission_error\",\"code\":\"insufficient_quota\"}}",
+            Permission,
+            false,
+        ),
+        (
+            "user [3446] quota [-20847155]preConsumedQuota [743]is not enough",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "Too many current requests. Your queue position is 140. Please wait or switch models.",
+            Overloaded,
+            true,
+        ),
+        ("CodeBuddy: Authentication required", Auth, false),
+        (
+            "The data couldn't be read because it isn't in the correct format.",
+            MalformedResponse,
+            true,
+        ),
+        ("TypeError: Load failed", Network, true),
+        (
+            "NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.\n(error_code: 50003, HTTPConnectionPool(host='localhost', port=21002): Read timed out.)",
+            Timeout,
+            true,
+        ),
+        (
+            "NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.",
+            Overloaded,
+            true,
+        ),
+        (
+            "google.api_core.exceptions.RetryError: Deadline of 120.0s exceeded while calling target function",
+            Timeout,
+            true,
+        ),
+    ]);
+    // A server's complaint about the request's JSON is not a broken answer.
+    let d = http(
+        200,
+        r#"{"detail":"Invalid JSON body (Expecting property name enclosed in double quotes: line 5 column 1)"}"#,
+    );
+    assert_eq!(category(&d), InvalidRequest);
+    // A JavaScript printout whose first key is bare is read by its words.
+    let d = http(
+        200,
+        "{\n  success: true,\n  data: { success: false, data: { code: 'unauthorized', details: 'Token has expired, please log in again.' } }\n}",
+    );
+    assert_eq!(category(&d), Auth);
+    // gRPC's UNIMPLEMENTED: the request's, unless a 5xx says the server's.
+    messages_diagnose_as(&[(
+        "Error: rpc error: code = Unknown desc = unimplemented",
+        InvalidRequest,
+        false,
+    )]);
+    let d = http(
+        500,
+        r#"{"error":{"code":500,"message":"rpc error: code = Unknown desc = unimplemented"}}"#,
+    );
+    assert_eq!(category(&d), ServerError);
+}

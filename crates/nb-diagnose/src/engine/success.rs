@@ -87,9 +87,17 @@ impl DiagnosisEngine {
 
     /// An error object printed in another language's syntax (a Python
     /// dict, a JavaScript object literal) does not parse as JSON, but its
-    /// words name the cause when it opens as an error does.
+    /// words name the cause when it opens as an error or a printout does.
     fn printed_error(&self, body: &[u8], ev: &mut Evidence) -> Option<Verdict> {
-        if !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error") {
+        // JSON quotes its keys with `"`; a first key bare or in `'` is a
+        // printout (`{ success: false, …}`, `{'code': …}`), not a cut body.
+        let printed = body
+            .get(1..)
+            .map(<[u8]>::trim_ascii_start)
+            .and_then(|rest| rest.first())
+            .is_some_and(|c| *c != b'"' && *c != b'}');
+        if !printed && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
+        {
             return None;
         }
         self.scan(body, ev, 0);
