@@ -115,7 +115,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "throttling", 90, &["throttlingexception"]).of(Bedrock),
     e(RateLimit, "service_quota", 85, &["servicequotaexceededexception"]).of(Bedrock),
     e(RateLimit, "rate_limited", 82, &["rate_limited"]).of(Mistral),
-    e(RateLimit, "rate_limit", 80, &["rate limit reached for", "exceeded token rate limit", "exceeded call rate limit", "token rate limit", "ratelimitreached", "requests rate limit exceeded"]),
+    e(RateLimit, "rate_limit", 80, &["rate limit reached for", "enqueued token limit", "exceeded token rate limit", "exceeded call rate limit", "token rate limit", "ratelimitreached", "requests rate limit exceeded"]),
     e(RateLimit, "rate_limit", 85, &["limit_requests", "requests_rate_limit_exceeded"]).of(DashScope),
     e(RateLimit, "tokens_per_period", 82, &["too many tokens per", "too many requests per"]),
     e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate"]),
@@ -127,13 +127,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "hit your usage limit", "reached your usage limit", "are currently limited"]),
     // iFlytek's per-second flow control (`AppIdQpsOverFlowError`).
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
-    e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily limit exceeded", "day limit reached", "per-day limit"]),
+    e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
-    e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.
@@ -184,7 +184,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "'authorization' header", "no api key provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
@@ -208,7 +208,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in your country", "not available in your region"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
-    e(Permission, "permission_denied", 80, &["iam_permission_denied", "operation not allowed", "not authorized to invoke", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
+    e(Permission, "permission_denied", 80, &["iam_permission_denied", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
     // The account must be vetted before it may use the model.
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
@@ -244,6 +244,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
+    e(ModelNotFound, "invalid_model_id", 90, &["could not resolve the foundation model"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
     // Said of whatever the text names: without a model named it is a
     // feature or an endpoint (see `classify`).
@@ -290,7 +291,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -344,13 +345,15 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Azure's content filter failing, not filtering.
     e(ServerError, "content_filter_failed", 95, &["contents are not filtered"]),
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
-    e(ServerError, "api_error", 65, &["\"api_error\"", "'api_error'"]).of(Anthropic),
+    e(ServerError, "api_error", 50, &["\"api_error\"", "'api_error'"]).of(Anthropic),
     e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
-    e(ServerError, "insufficient_memory", 85, &["requires more system memory"]).no_retry(),
+    // Memory other loaded models hold is freed when they unload: the same
+    // request can succeed later.
+    e(ServerError, "insufficient_memory", 85, &["requires more system memory"]),
     e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "encountered a temporary error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A local server that could not load the model it was asked for.
@@ -362,7 +365,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]),
     e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
-    e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error", "unexpected error"]),
+    e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),
     // ---------------------------------------------------------------- overloaded
     e(Overloaded, "overloaded", 92, &["overloaded_error"]).of(Anthropic).word(),
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
@@ -394,13 +397,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "exceeded while calling target function", "deadline reached", "超时"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "batch expired", "did not respond in time", "exceeded while calling target function", "deadline reached", "超时"]),
     // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read timed out", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
     // A stream that never sent its first event: a deadline before the answer began.
-    e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token"]),
+    e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token", "generate first token"]),
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out"]),
@@ -429,7 +432,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
-    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "closed connection before returning"]),
+    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning"]),
     // Bun's refused connection.
     e(Network, "connect_refused", 80, &["typo in the url or port"]),
     // An HTTP/2 stream reset (OkHttp, curl) or a connection lost as Apple's,
@@ -472,7 +475,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),

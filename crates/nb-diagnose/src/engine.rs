@@ -533,8 +533,9 @@ impl DiagnosisEngine {
             // is only the relay's.
             v = Verdict::new(category, sub, 31);
         }
-        if ev.bad_key && v.priority < 60 {
-            // "Invalid xAI API Key": however the provider names its key.
+        if ev.bad_key && v.priority < 50 {
+            // "Invalid xAI API Key": however the provider names its key, when
+            // nothing more specific ("Connection error.") says what failed.
             v = Verdict::new(ErrorCategory::Auth, Sub::InvalidApiKey, 60);
         }
         let by_status = status.and_then(status_rule);

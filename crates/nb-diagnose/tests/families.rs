@@ -1586,3 +1586,93 @@ fn apps_and_relays_words_for_accounts_bodies_and_queues() {
     );
     assert_eq!(category(&d), ServerError);
 }
+
+#[test]
+fn batch_jobs_workers_and_cloud_credentials_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "BatchError(code='token_limit_exceeded', message='Enqueued token limit reached for gpt-4o-mini. Limit: 2,000,000 enqueued tokens.')",
+            RateLimit,
+            true,
+        ),
+        (
+            "BatchError(code=\"invalid_json_line\", line=1, message=\"This line is not parseable as valid JSON.\")",
+            InvalidRequest,
+            false,
+        ),
+        ("Batch expired (error_file_id: file-1)", Timeout, true),
+        (
+            "InvalidWorkerCreation: worker did not respond in time",
+            Timeout,
+            true,
+        ),
+        (
+            "You have exhausted your daily quota on this model.",
+            RateLimit,
+            true,
+        ),
+        (
+            "The server encountered a temporary error and could not complete your request.<p>Please try again in 30 seconds.",
+            ServerError,
+            true,
+        ),
+        (
+            "An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: Could not resolve the foundation model from the provided model identifier.",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "API Error: Could not load credentials from any providers",
+            Auth,
+            false,
+        ),
+        ("Could not refresh access token", Auth, false),
+        (
+            "Outbound network access is restricted. The hostname is not in the allowed FQDN list for this resource.",
+            Permission,
+            false,
+        ),
+        (
+            "infer: stream error: stream ID 1007; INTERNAL_ERROR; received from peer",
+            Network,
+            true,
+        ),
+        ("no content in Gemini response", MalformedResponse, true),
+        (
+            "Error: No candidates returned in API response.",
+            MalformedResponse,
+            true,
+        ),
+        // An app's guess after the failure does not outrank the failure.
+        (
+            "Failed to call OpenAI API: Connection error.\n[FAILURE] Invalid OpenAI API key.",
+            Network,
+            true,
+        ),
+        // "Unexpected error" names no cause.
+        ("error: \"Unexpected error\"", Unknown, false),
+    ]);
+    let d = engine().diagnose(
+        &Failure::message(
+            "[API Error: 429 Request didn't generate first token before the given deadline]",
+        )
+        .with_status(429),
+    );
+    assert_eq!(category(&d), Timeout);
+    let d = http(
+        401,
+        r#"{"success":false,"error":{"code":"UNAUTHORIZED","message":"Invalid 'Authorization' header or token."}}"#,
+    );
+    assert_eq!(category(&d), Auth);
+    let d = http(
+        503,
+        r#"{"detail":"503: NVIDIA_NIM_API_KEY is not set. Add it to your .env file."}"#,
+    );
+    assert_eq!(category(&d), Auth);
+    // Ollama's memory is freed when other models unload.
+    let d = http(
+        500,
+        r#"{"error":"model requires more system memory (11.3 GiB) than is available (11.2 GiB)"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+}
