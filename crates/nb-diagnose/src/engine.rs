@@ -453,10 +453,11 @@ impl DiagnosisEngine {
     fn typed(&self, kind: &[u8]) -> Option<Verdict> {
         let mut ev = Evidence::default();
         self.scan(kind, &mut ev, 0);
-        let r = self.rule(ev.best?.rule);
-        is_provider_error(r.category).then(|| Verdict {
-            rule: ev.best.map(|h| h.rule),
-            ..Verdict::new(r.category, Sub::Unrecognised, 31)
+        let hit = ev.best?;
+        let category = self.rule(hit.rule).category;
+        is_provider_error(category).then(|| Verdict {
+            rule: Some(hit.rule),
+            ..Verdict::new(category, Sub::Unrecognised, 31)
         })
     }
 

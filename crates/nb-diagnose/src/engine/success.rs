@@ -92,9 +92,8 @@ impl DiagnosisEngine {
         // JSON quotes its keys with `"`; a first key bare or in `'` is a
         // printout (`{ success: false, …}`, `{'code': …}`), not a cut body.
         let printed = body
-            .get(1..)
-            .map(<[u8]>::trim_ascii_start)
-            .and_then(|rest| rest.first())
+            .strip_prefix(b"{")
+            .and_then(|rest| rest.trim_ascii_start().first())
             .is_some_and(|c| *c != b'"' && *c != b'}');
         if !printed && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
         {
