@@ -131,7 +131,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A per-minute window names a rate limit, above a vague "too many tokens".
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
-    e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
+    e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "high concurrency", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
@@ -160,7 +160,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // lapsed.
     e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "preconsumedquota", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "balance is $0", "balance is 0", "insufficient_balance"]).of(DeepSeek),
-    e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "billing_error"]).of(Anthropic),
+    e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "credit balance too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
     e(QuotaExhausted, "billing", 80, &["insufficient funds", "insufficient account funds", "spending limit", "spend limit", "budget exceeded", "budget has been exceeded", "budget_exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
     e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
@@ -171,7 +171,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Prepaid resource packs and plans that run out, and billing cycles.
     e(QuotaExhausted, "resource_pack_exhausted", 86, &["resource pack exhausted", "resource package run out", "package run out", "not purchased", "billing cycle", "bill is overdue", "资源包", "余量已用尽", "剩余额度", "预扣费额度失败"]),
     e(QuotaExhausted, "total_limit", 80, &["open api total request limit", "total limit reached", "lifetime limit"]),
-    e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "requires extra usage", "extra usage required"]),
+    e(QuotaExhausted, "extra_usage_required", 93, &["extra usage is required", "out of extra usage", "usage credits are required", "credits are required", "requires extra usage", "extra usage required"]),
     e(QuotaExhausted, "credits_balance", 88, &["credits_balance", "credits balance"]),
     // A service paused at an account's own spending cap (Volcengine's "Safe Experience Mode").
     e(QuotaExhausted, "service_paused", 85, &["model service has been paused", "safe experience mode"]),
@@ -194,7 +194,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A relay's (one-api, new-api) word for a key it does not know.
     e(Auth, "invalid_token", 70, &["invalid token"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
-    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed", "auth failure", "signature expire"]),
+    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "未授权", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -205,7 +205,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in your country", "not available in your region"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
@@ -241,7 +241,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
-    e(ModelNotFound, "no_provider", 86, &["not supported by any provider"]),
+    e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 90, &["could not resolve the foundation model"]).of(Bedrock),
@@ -270,7 +270,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
     e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens"]),
     // Chinese providers' "token count over the limit", "input too long".
-    e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
+    e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "文字过长", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "than max_model_len", "max length of current question", "current question is too long"]),
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
@@ -286,9 +286,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "reason: recitation", "reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "block_reason: safety", "block_reason: other", "block_reason: prohibited_content", "block_reason: blocklist", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
+    // Below the status: under a 403 it is a gateway refusing the caller.
+    e(ContentFilter, "guardrail", 29, &["your request was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
-    e(ContentFilter, "guardrail", 80, &["your request was blocked", "content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
+    e(ContentFilter, "guardrail", 80, &["content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
@@ -329,8 +331,18 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // what is wrong, and it is the request.
     e(InvalidRequest, "invalid_parameter", 80, &["algo.invalidparameter"]).of(DashScope),
     // The output a request asks for is over the model's own bound.
-    e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens must be"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
+    e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens is too large", "max_tokens must be"]),
+    // A request the endpoint or the model does not take, in generic words:
+    // they decide only where no status does (a 403 or a 404 says more).
+    e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match"]),
+    e(InvalidRequest, "validation_error", 50, &["unexpected role", "unexpected value", "without its required", "no tool call found", "no tool output found", "code = invalidargument"]),
+    // Reasoning models' signed thinking, sent back altered or without its signature.
+    e(InvalidRequest, "thinking_signature", 88, &["thought signature", "signature in thinking block"]),
+    // axum's and other servers' words for a request body they could not read.
+    e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
+    // A parameter deprecated for the model named, not the model.
+    e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
@@ -376,7 +388,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
@@ -444,7 +456,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout.
     e(Network, "connect_failed", 44, &["error sending request for url"]),
-    e(Network, "connect_failed", 84, &["failed to connect to all addresses"]),
+    e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),
     // node-fetch's `request to … failed, reason: …`.
@@ -467,13 +479,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
     e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
-    e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json"]).of(Groq),
+    e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
     // Gemini's finish reason for a tool call it could not form.
     e(MalformedResponse, "malformed_function_call", 80, &["malformed function call", "malformed_function_call"]),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
-    e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
+    e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "is not an object (evaluating"]).success_only(),
     // An answer with nothing in it, or events out of order.
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's

@@ -1676,3 +1676,87 @@ fn batch_jobs_workers_and_cloud_credentials_in_their_own_words() {
     );
     assert_eq!((category(&d), d.retryable), (ServerError, true));
 }
+
+#[test]
+fn a_request_the_endpoint_or_model_does_not_take_in_generic_words() {
+    messages_diagnose_as(&[
+        ("Unsupported option for this model", InvalidRequest, false),
+        (
+            "Thinking mode does not support this tool_choice",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Tool call context circulation is not enabled for models/gemini-2.5-flash",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Reasoning is mandatory for this endpoint and cannot be disabled",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Unexpected role user after role tool",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "No tool output found for tool call call-a",
+            InvalidRequest,
+            false,
+        ),
+        ("reasoning_content is missing", InvalidRequest, false),
+        ("Corrupted thought signature", InvalidRequest, false),
+        (
+            "Failed to deserialize the JSON body into the target type: tools[0]: missing field `name`",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "`temperature` is deprecated for this model.",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    // Under a status that says more, the status decides.
+    let d = engine()
+        .diagnose(&Failure::message("gateway is not enabled for this team").with_status(403));
+    assert_eq!(category(&d), Permission);
+    // Under a 403 a blocked request is the gateway refusing the caller; with
+    // no status, a filter.
+    let d = engine().diagnose(&Failure::message("Your request was blocked").with_status(403));
+    assert_eq!(category(&d), Permission);
+    messages_diagnose_as(&[("Error: Your request was blocked", ContentFilter, false)]);
+    // A signature the thinking block carries is not the key's.
+    let d = engine().diagnose(
+        &Failure::message("HTTP 400: \"Invalid signature in thinking block\"").with_status(400),
+    );
+    assert_eq!(category(&d), InvalidRequest);
+}
+
+#[test]
+fn credits_capacity_and_concurrency_named_in_few_words() {
+    messages_diagnose_as(&[
+        (
+            "Usage credits are required for long context requests",
+            QuotaExhausted,
+            false,
+        ),
+        ("Credit balance too low", QuotaExhausted, false),
+        (
+            "ResourceExhausted: 429 Rate of traffic exceeds capacity. Ramp your traffic up more slowly.",
+            Overloaded,
+            true,
+        ),
+        ("All connection attempts failed", Network, true),
+        ("Session token not found or invalid", Auth, false),
+        ("model not available in region: global", Permission, false),
+    ]);
+    assert_eq!(
+        category(&in_stream(
+            r#"event: error data: {"error":{"code":"1302","message":"High concurrency, please slow down"}}"#
+        )),
+        RateLimit
+    );
+}
