@@ -158,7 +158,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "余额过低", "balance is not sufficient", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
-    e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "preconsumedquota", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
+    e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "not have enough quota", "preconsumedquota", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
     e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "balance is $0", "balance is 0", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "credit balance too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
@@ -194,7 +194,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A relay's (one-api, new-api) word for a key it does not know.
     e(Auth, "invalid_token", 70, &["invalid token"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
-    e(Auth, "authentication_failed", 80, &["iam certification failed", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
+    e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "未授权", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -208,7 +208,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
-    e(Permission, "permission_denied", 80, &["iam_permission_denied", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
+    e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
     // The account must be vetted before it may use the model.
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
@@ -305,6 +305,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // No provider serves this model under the account's settings: another
     // model may be served.
     e(ModelNotFound, "provider_policy", 95, &["matching your data policy", "guardrail restrictions", "no allowed providers are available"]).of(OpenRouter),
+    // A model served on another endpoint of the same API.
+    e(InvalidRequest, "operation_not_supported", 85, &["is only supported in"]).target(),
     e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
@@ -358,7 +360,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "content_filter_failed", 95, &["contents are not filtered"]),
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
     e(ServerError, "api_error", 50, &["\"api_error\"", "'api_error'"]).of(Anthropic),
-    e(ServerError, "internal_error", 85, &["internalserverexception", "modelerrorexception"]).of(Bedrock),
+    e(ServerError, "internal_error", 85, &["internalserverexception", "dependencyfailedexception", "modelerrorexception"]).of(Bedrock),
     // Memory other loaded models hold is freed when they unload: the same
     // request can succeed later.
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]),
@@ -433,7 +435,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
-    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "os error -2146893018", "接收到的消息异常", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.

@@ -1760,3 +1760,31 @@ fn credits_capacity_and_concurrency_named_in_few_words() {
         RateLimit
     );
 }
+
+#[test]
+fn the_final_slices_families_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "RateLimitError: Error code: 429 - {'error': {'message': 'You do not have enough quota to make this request.', 'code': 'too_many_requests'}}",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "error code from baidu: IamSignatureInvalid, cause: Could not find credential.",
+            Auth,
+            false,
+        ),
+        ("NGHTTP2_FRAME_SIZE_ERROR", Network, false),
+        (
+            "Error code: 404 - {'error': {'message': 'This model is only supported in v1/responses and not in v1/chat/completions.', 'type': 'invalid_request_error'}}",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    assert_eq!(
+        category(&in_stream(
+            "EventStreamError('An error occurred (dependencyFailedException) when calling the InvokeAgent operation: received model timeout/error exception')"
+        )),
+        ServerError
+    );
+}
