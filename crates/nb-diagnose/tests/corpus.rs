@@ -4,7 +4,7 @@
 //! collected afterwards to check the rules generalise. Both are held to the
 //! same bars. The independent sets (`unseen`, `fresh`, `third`, `fourth`,
 //! `fifth` to `nineteenth_errors.jsonl`) are scored and printed without bars;
-//! see [`independent_corpora`].
+//! see [`independent_corpora`] and [`final_untouched_slice`].
 //!
 //! The summary is written straight to stderr, so it shows on every run, not
 //! only with `--nocapture`; it is also part of any assertion message.
