@@ -155,14 +155,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
-    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "余额过低", "balance is not sufficient", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
+    e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
     e(QuotaExhausted, "insufficient_quota", 86, &["pre_consume_token_quota_failed", "not have enough quota", "preconsumedquota", "remainquota", "remaincount", "pre-consume quota failed", "package has expired", "plan has expired", "subscription has expired", "subscription expired", "套餐已过期", "套餐已到期"]),
-    e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "balance is $0", "balance is 0", "insufficient_balance"]).of(DeepSeek),
+    e(QuotaExhausted, "insufficient_balance", 88, &["insufficient balance", "insufficient_balance"]).of(DeepSeek),
     e(QuotaExhausted, "credit_balance_too_low", 92, &["credit balance is too low", "credit balance too low", "billing_error"]).of(Anthropic),
     e(QuotaExhausted, "insufficient_credits", 86, &["requires more credits", "insufficient credits", "insufficient_credits", "out of credits", "not enough credits", "any credits", "no credits left", "no credits remaining", "credit limit", "credits are depleted", "prepayment credits"]),
-    e(QuotaExhausted, "billing", 80, &["insufficient funds", "insufficient account funds", "spending limit", "spend limit", "budget exceeded", "budget has been exceeded", "budget_exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
+    e(QuotaExhausted, "billing", 80, &["insufficient funds", "balance is $0", "balance is 0", "balance is not sufficient", "余额过低", "insufficient account funds", "spending limit", "spend limit", "budget exceeded", "budget has been exceeded", "budget_exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
     e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
     e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
@@ -435,7 +435,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
-    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
+    // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
+    // an HTTP/2 frame too large): it fails the same way every time.
+    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.
