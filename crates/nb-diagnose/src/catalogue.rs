@@ -47,6 +47,9 @@ pub(crate) struct Entry {
     /// An invalid request about the target's setup, not the request's content
     /// ([`Diagnosis::about_target`](crate::Diagnosis::about_target)).
     pub(crate) target: bool,
+    /// A relay's wrapper words ("Upstream request failed"): they name no
+    /// cause, so the error's own type decides before the status does.
+    pub(crate) wrapper: bool,
 }
 
 const fn e(
@@ -66,6 +69,7 @@ const fn e(
         success_only: false,
         word: false,
         target: false,
+        wrapper: false,
     }
 }
 
@@ -92,6 +96,10 @@ impl Entry {
     }
     const fn target(mut self) -> Self {
         self.target = true;
+        self
+    }
+    const fn wrapper(mut self) -> Self {
+        self.wrapper = true;
         self
     }
 }
@@ -355,7 +363,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A relay's wrapper words: the cause named after them decides, else the
     // error's type ("server_error", "invalid_request_error"), else the status
     // ("upstream error (400)": the upstream refused the request).
-    e(ServerError, "upstream_failed", 29, &["upstream request failed"]),
+    e(ServerError, "upstream_failed", 29, &["upstream request failed"]).wrapper(),
     // Azure's content filter failing, not filtering.
     e(ServerError, "content_filter_failed", 95, &["contents are not filtered"]),
     // Quoted: Anthropic's error type, not `one_api_error` or `cohere.core.api_error`.
@@ -376,7 +384,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
     // (Envoy's 503 is capacity, its 502 a failure).
-    e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]),
+    e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]).wrapper(),
     e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),

@@ -114,7 +114,8 @@ impl Compiled {
             let b = match signal {
                 Signal::Resource => Boundary::Both,
                 // Some missing-words start at a closing quote
-                // (`'x' is not supported`).
+                // (`'x' is not supported`); a key's name may run into "api_key"
+                // (`BAIDU_API_KEY`).
                 Signal::Periodic | Signal::ExceptionName | Signal::Missing | Signal::ApiKey => {
                     Boundary::None
                 }
@@ -199,6 +200,8 @@ struct RuleData {
     success_only: bool,
     /// About the target's setup ([`Diagnosis::about_target`]).
     target: bool,
+    /// A relay's wrapper words, which name no cause.
+    wrapper: bool,
 }
 
 impl RuleData {
@@ -213,6 +216,7 @@ impl RuleData {
             shrink: e.shrink,
             success_only: e.success_only,
             target: e.target,
+            wrapper: e.wrapper,
         }
     }
 
@@ -227,6 +231,7 @@ impl RuleData {
             shrink: false,
             success_only: false,
             target: false,
+            wrapper: false,
         }
     }
 }
@@ -513,8 +518,7 @@ impl DiagnosisEngine {
             v = Verdict::new(ErrorCategory::InvalidRequest, Sub::ResourceNotFound, 60);
         }
         if v.priority < 30
-            && v.rule
-                .is_some_and(|id| self.rule(id).sub.starts_with("upstream_"))
+            && v.rule.is_some_and(|id| self.rule(id).wrapper)
             && let Some(typed) = fields.kind().and_then(|kind| self.typed(kind.raw))
         {
             // A relay's wrapper words ("Upstream request failed") name no
