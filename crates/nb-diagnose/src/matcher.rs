@@ -123,6 +123,15 @@ impl<T: Copy> Matcher<T> {
                 reps.push(Some(b));
             }
         }
+        // A tab or a line break reads as a space: a message wrapped over
+        // lines ("does not support\ntools") still says its phrase.
+        if used[usize::from(b' ')] {
+            for b in [b'\t', b'\n', b'\r'] {
+                if !used[usize::from(b)] {
+                    classes[usize::from(b)] = classes[usize::from(b' ')];
+                }
+            }
+        }
         let stride = reps.len();
 
         // States, breadth-first from the start, which gives each its depth
@@ -517,14 +526,19 @@ mod tests {
     }
 
     /// What aho-corasick's own overlapping search finds, as `(end,
-    /// literal)` in the order `each_match` promises.
+    /// literal)` in the order `each_match` promises, with tabs and line
+    /// breaks read as spaces.
     fn reference(literals: &[&str], hay: &[u8]) -> Vec<(usize, usize)> {
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(literals)
             .unwrap_or_else(|e| panic!("{e}"));
+        let spaced: Vec<u8> = hay
+            .iter()
+            .map(|b| if matches!(b, b'\t' | b'\n' | b'\r') { b' ' } else { *b })
+            .collect();
         let mut want: Vec<(usize, usize)> = ac
-            .find_overlapping_iter(hay)
+            .find_overlapping_iter(&spaced)
             .map(|x| (x.end(), x.pattern().as_usize()))
             .collect();
         want.sort_unstable();
@@ -546,6 +560,16 @@ mod tests {
         assert_eq!(m.len(), 3);
         assert!(found(&m, b"").is_empty());
         assert!(found(&m, b"nothing here").is_empty());
+    }
+
+    #[test]
+    fn reads_tabs_and_line_breaks_as_spaces() {
+        let m = matcher(&["does not support tools", "tools"]);
+        assert_eq!(
+            found(&m, b"gemma3 does not support\ntools"),
+            vec![(29, 0), (29, 1)]
+        );
+        assert_eq!(found(&m, b"does not\r\tsupport tools"), vec![(23, 1)]);
     }
 
     #[test]
@@ -641,7 +665,7 @@ mod tests {
     fn text(max: usize) -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(
             prop_oneof![
-                prop::sample::select(b"abcqxyzABCQ -_mode lnotfuRATEIMT".to_vec()),
+                prop::sample::select(b"abcqxyzABCQ -_mode lnotfuRATEIMT\n\t".to_vec()),
                 any::<u8>(),
             ],
             0..max,
