@@ -160,10 +160,13 @@ impl<'a> Fields<'a> {
     }
 
     /// An object with nothing but a message (`{"detail": "…"}`, FastAPI's
-    /// error shape, or `{"message": "…"}`): no answer, so an error if its
-    /// words name one.
+    /// error shape, or `{"message": "…"}`), or a message with a type and at
+    /// most a code and a param beside it (OpenAI's error object sent without
+    /// its `error` wrapper): no answer, so an error if its words name one.
     pub(crate) fn bare_message(&self) -> bool {
-        self.complete && self.top_keys == 1 && self.top_message.is_some()
+        self.complete
+            && self.top_message.is_some()
+            && (self.top_keys == 1 || (self.top_type.is_some() && self.top_keys <= 4))
     }
 
     /// A top-level `code` that is not a success, with a message or a type

@@ -1788,3 +1788,84 @@ fn the_final_slices_families_in_their_own_words() {
         ServerError
     );
 }
+
+#[test]
+fn an_error_object_sent_without_its_wrapper_decides_by_its_words() {
+    for (body, want) in [
+        (
+            r#"{"message":"Rate limit reached for requests","type":"requests"}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"message": "The server had an error processing your request.","type":"server_error","param":null,"code":null}"#,
+            ServerError,
+        ),
+        (
+            r#"{"message": "text blocked by content policy", "type": "pii_blocked"}"#,
+            ContentFilter,
+        ),
+    ] {
+        assert_eq!(category(&http(200, body)), want, "{body}");
+    }
+    // A message and a type that name no error are an answer.
+    assert_eq!(
+        category(&http(200, r#"{"message":"Hello there","type":"text"}"#)),
+        Unknown
+    );
+}
+
+#[test]
+fn a_phrase_wrapped_over_lines_still_names_its_cause() {
+    let d = engine().diagnose(
+        &Failure::message("registry.ollama.ai/library/gemma3:270m does not support\ntools")
+            .with_status(400),
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+}
+
+#[test]
+fn the_twentieth_sets_families_in_their_own_words() {
+    for (body, want) in [
+        (
+            r#"{"error":{"message":"You have exhausted your capacity on this model. Your quota will reset after 1h43m56s."}}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"model_remains":null,"base_resp":{"status_code":2062,"status_msg":"no active token plan subscription"}}"#,
+            QuotaExhausted,
+        ),
+        (
+            r#"{"error": {"message": "API key not provided. Please provide a valid API key."}}"#,
+            Auth,
+        ),
+        (
+            r#"{"error":"please check the model you provided"}"#,
+            ModelNotFound,
+        ),
+    ] {
+        assert_eq!(category(&http(200, body)), want, "{body}");
+    }
+    messages_diagnose_as(&[
+        ("UND_ERR_SOCKET", Network, true),
+        (
+            "VertexAIException InternalServerError - File ~/.config/gcloud/application_default_credentials.json was not found.",
+            Auth,
+            false,
+        ),
+        (
+            "RefreshError: Certificate config or certificate file not found after multiple retries.",
+            Auth,
+            false,
+        ),
+        (
+            "Error code: 404 - {'message': 'Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days.'}",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Error code: 400 - {'error': {'message': 'Model openai/claude-3-5-sonnet is not available', 'code': 400}}",
+            ModelNotFound,
+            false,
+        ),
+    ]);
+}
