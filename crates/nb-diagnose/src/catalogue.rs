@@ -129,7 +129,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 72, &["rate limit exceeded", "too many requests", "toomanyrequests", "ratelimiterror", "ratelimitexceeded", "please wait before trying again", "reduce your request rate"]),
     // A router (LiteLLM) with every deployment cooling down after 429s: it
     // raises a rate-limit error, and the cooldown ends by itself.
-    e(RateLimit, "no_deployment_available", 70, &["no models available", "no deployments available"]),
+    e(RateLimit, "no_deployment_available", 70, &["no models available", "no deployments available", "model_cooldown", "are cooling down"]),
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
     e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "hit your usage limit", "reached your usage limit", "are currently limited", "exhausted your capacity"]),
@@ -213,7 +213,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "available in your location"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
@@ -344,7 +344,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens is too large", "max_tokens must be"]),
     // A request the endpoint or the model does not take, in generic words:
     // they decide only where no status does (a 403 or a 404 says more).
-    e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match"]),
+    e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match", "only one of"]),
+    // The Responses API's cancel of a response that cannot be cancelled.
+    e(InvalidRequest, "not_cancellable", 75, &["cannot cancel", "no active response to cancel", "response_cancel_not_active"]),
+    // Gemini's words for a request body it could not read (not a broken answer).
+    e(InvalidRequest, "invalid_payload", 90, &["invalid json payload received"]).of(Gemini),
     e(InvalidRequest, "validation_error", 50, &["unexpected role", "unexpected value", "without its required", "no tool call found", "no tool output found", "code = invalidargument"]),
     // Reasoning models' signed thinking, sent back altered or without its signature.
     e(InvalidRequest, "thinking_signature", 88, &["thought signature", "signature in thinking block"]),
@@ -398,7 +402,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
@@ -407,6 +411,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
     e(Overloaded, "model_busy", 80, &["too busy", "temporarily limiting requests", "not your usage limit", "worker local total request limit"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
+    // An account's own limit on open connections, above a server's "too many connections".
+    e(RateLimit, "connection_limit", 82, &["too many websocket connections", "connection_limit_reached"]),
     // Vertex's shared capacity.
     // llama.cpp's and Ollama's busy slots, NVIDIA's degraded functions.
     e(Overloaded, "capacity", 85, &["no slots available", "llm busy", "degraded function", "resource exhausted, please try again later", "no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
@@ -471,6 +477,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_failed", 44, &["error sending request for url"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
+    // A client retrying a dropped stream says so and no more.
+    e(Network, "connection_reset", 40, &["reconnecting..."]),
     e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),
     // node-fetch's `request to … failed, reason: …`.
     e(Network, "connect_failed", 55, &["failed, reason:"]),
@@ -601,7 +609,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0"]),
     (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model", "模型"]),
-    (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "batch", "upload", "tool", "function"]),
+    (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "item", "batch", "upload", "tool", "function"]),
     (Signal::Missing, &["not found", "is not supported", "does not exist", "doesn't exist", "no longer exists", "is not available", "no longer available"]),
     (Signal::ExceptionName, &["error", "exception"]),
     (Signal::PromptSize, &["prompt", "input", "length of messages", "message length", "n_ctx", "num_ctx", "seq_len", "max_seq_len", "sequence length", "model_len"]),

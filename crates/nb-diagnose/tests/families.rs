@@ -1869,3 +1869,74 @@ fn the_twentieth_sets_families_in_their_own_words() {
         ),
     ]);
 }
+
+#[test]
+fn an_error_printed_with_pythons_values_is_read_by_its_words() {
+    let d = http(
+        200,
+        r#"{"message": "n > 1 is not supported with streaming.", "type": "invalid_request_error", "param": "n", "code": None}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    // A cut JSON body without them is still a broken answer.
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"id": "chatcmpl-1", "choices": [{"index": 0, "#
+        )),
+        MalformedResponse
+    );
+}
+
+#[test]
+fn requests_limits_and_cuts_without_a_status() {
+    for (body, want) in [
+        (
+            r#"{"error":{"code":"model_cooldown","message":"All credentials for model gpt-5.5 are cooling down","reset_seconds":13792}}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"error":{"code":"websocket_connection_limit_reached","type":"server_error","message":"too many websocket connections"}}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"error":{"message":"Item with id 'rs_item_1' not found"}}"#,
+            InvalidRequest,
+        ),
+        (
+            r#"{"error":{"message":"Only one of max_tokens or max_completion_tokens may be specified."}}"#,
+            InvalidRequest,
+        ),
+        (
+            r#"{"code": "response_cancel_not_active", "message": "No active response to cancel"}"#,
+            InvalidRequest,
+        ),
+        (
+            r#"{"error":{"message":"Invalid JSON payload received. Unknown name \"id\" at 'generation_config': Cannot find field."}}"#,
+            InvalidRequest,
+        ),
+    ] {
+        assert_eq!(category(&http(200, body)), want, "{body}");
+    }
+    assert_eq!(
+        category(&in_stream(
+            r#"event: error data: {"error":{"message":"Upstream overload"}}"#
+        )),
+        Overloaded
+    );
+    assert_eq!(
+        category(&in_stream(
+            r#"{"type":"error","message":"Reconnecting... 1/5"}"#
+        )),
+        StreamInterrupted
+    );
+    messages_diagnose_as(&[(
+        "Failed to sign in. Message: Your current account is not eligible because it is not currently available in your location.",
+        Permission,
+        false,
+    )]);
+    let d = engine().diagnose(
+        &Failure::message("openai.ConflictError: Error code: 409 - {'detail': \"Cannot cancel response 'resp_1': only background responses can be cancelled\"}")
+            .with_status(409),
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+}

@@ -91,10 +91,14 @@ impl DiagnosisEngine {
     fn printed_error(&self, body: &[u8], ev: &mut Evidence) -> Option<Verdict> {
         // JSON quotes its keys with `"`; a first key bare or in `'` is a
         // printout (`{ success: false, …}`, `{'code': …}`), not a cut body.
+        // So is an object whose values are Python's (`"code": None`).
         let printed = body
             .strip_prefix(b"{")
             .and_then(|rest| rest.trim_ascii_start().first())
-            .is_some_and(|c| *c != b'"' && *c != b'}');
+            .is_some_and(|c| *c != b'"' && *c != b'}')
+            || [b": None".as_slice(), b": True", b": False"]
+                .iter()
+                .any(|v| body.windows(v.len()).any(|w| w == *v));
         if !printed && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
         {
             return None;
