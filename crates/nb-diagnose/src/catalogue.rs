@@ -149,10 +149,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ----------------------------------------------------------- quota_exhausted
     // A free trial or a safety cap set on the account: waiting does not
     // bring it back.
-    e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "exhausted its free", "set inference limit"]),
+    e(QuotaExhausted, "trial_exhausted", 90, &["free trial quota", "trial quota", "exhausted its free", "set inference limit"]),
     // A plan's token allowance (watsonx's Lite plan); a window named with it
     // makes it a rate limit.
-    e(QuotaExhausted, "token_quota", 80, &["storage quota", "token_quota_reached", "token quota limit", "charge resource exhaust", "计费资源已耗尽"]),
+    e(QuotaExhausted, "token_quota", 80, &["storage quota", "token_quota_reached", "token quota limit", "token quota", "charge resource exhaust", "计费资源已耗尽"]),
     // iFlytek Spark's token allowance for the app is used up.
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
@@ -434,7 +434,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token", "generate first token"]),
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
-    e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out"]),
+    e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out", "esockettimedout"]),
     // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
     // Java's timeout exceptions, above the resets they wrap.
     e(Timeout, "connect_timeout", 78, &["winerror 10060", "os error 10060", "没有正确答复", "wsaetimedout", "did not properly respond after a period of time"]),
@@ -462,7 +462,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "dns", 84, &["dial tcp: lookup"]),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
-    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset"]),
+    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning"]),
     // Bun's refused connection.
     e(Network, "connect_refused", 80, &["typo in the url or port"]),

@@ -1940,3 +1940,24 @@ fn requests_limits_and_cuts_without_a_status() {
     );
     assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
 }
+
+#[test]
+fn a_token_or_trial_quota_is_used_up_unless_a_window_is_named() {
+    messages_diagnose_as(&[
+        (
+            "Your organization has exceeded its token quota for this billing period.",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "You have used up your trial quota. Please upgrade your plan.",
+            QuotaExhausted,
+            false,
+        ),
+        (
+            "Daily token quota of your free plan is used up.",
+            RateLimit,
+            true,
+        ),
+    ]);
+}
