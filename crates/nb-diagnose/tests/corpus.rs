@@ -384,7 +384,9 @@ fn independent_corpora() {
 
 /// The sets kept untouched until every rule change of their session was
 /// made, and scored once at the end: the eighteenth, smaller than a set as
-/// its collector's search budget ran out, and the twentieth.
+/// its collector's search budget ran out, the twentieth, and the
+/// twenty-second (ids `twentysecond-` and `twentythird-`: two collections
+/// made at the same time, joined before either was scored).
 #[test]
 fn final_untouched_sets() {
     for (name, text, min_cases, min_providers) in [
@@ -397,6 +399,12 @@ fn final_untouched_sets() {
         (
             "twentieth",
             include_str!("corpus/twentieth_errors.jsonl"),
+            200,
+            25,
+        ),
+        (
+            "twentysecond",
+            include_str!("corpus/twentysecond_errors.jsonl"),
             200,
             25,
         ),
