@@ -132,10 +132,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "no_deployment_available", 70, &["no models available", "no deployments available", "model_cooldown", "are cooling down"]),
     e(RateLimit, "qps_limit", 85, &["qps request limit reached", "qps limit"]),
     // A usage window that resets (a five-hour or a weekly plan window).
-    e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "hit your usage limit", "reached your usage limit", "are currently limited", "exhausted your capacity"]),
+    e(RateLimit, "usage_window", 70, &["hour limit reached", "weekly limit reached", "hit your usage limit", "reached your usage limit", "are currently limited", "hit your session limit", "hit your weekly limit", "exhausted your capacity"]),
     // iFlytek's per-second flow control (`AppIdQpsOverFlowError`).
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
-    e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit"]),
+    e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit", "daily free allocation"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
@@ -162,7 +162,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 74, &["exceeded your current quota"]),
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
-    e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "free quota exceeded"]),
+    e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "have a free quota tier", "free quota exceeded"]),
     e(QuotaExhausted, "insufficient_quota", 88, &["配额不足", "余额不足", "额度不足", "额度已用完", "额度已用尽"]).of(DashScope),
     // A relay's (one-api, new-api) and a coding plan's allowance, used up or
     // lapsed.
@@ -193,7 +193,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "refresherror", "application_default_credentials", "'authorization' header", "no api key provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
-    e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable"]),
+    e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
@@ -223,12 +223,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
-    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan"]),
+    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     // A provider that says it locked or restricted the account: above any
@@ -249,7 +249,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
-    e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model"]),
+    e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
     e(ModelNotFound, "resource_not_found", 80, &["resourcenotfoundexception"]).of(Bedrock),
     e(ModelNotFound, "invalid_model_id", 90, &["could not resolve the foundation model"]).of(Bedrock),
@@ -261,7 +261,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "the model you provided", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "too large to be loaded automatically", "the model you provided", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -281,7 +281,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "文字过长", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "than max_model_len", "max length of current question", "current question is too long"]),
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
-    e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
+    e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "inputs must have less than", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]).word(),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
@@ -376,12 +376,16 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Memory other loaded models hold is freed when they unload: the same
     // request can succeed later.
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]),
-    e(ServerError, "model_error", 80, &["error was encountered while running the model"]),
+    e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "encountered a temporary error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
+    // A WebSocket (Realtime, Live) closed with a code that names its cause.
+    e(ServerError, "internal_error", 70, &["1011 (internal error)"]),
+    e(InvalidRequest, "policy_violation", 70, &["1008 (policy violation)"]),
+    e(InvalidRequest, "session_limit", 75, &["hit the maximum duration"]),
     // A local server that could not load the model it was asked for.
     e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model"]),
     // vLLM's engine died under the request.
@@ -402,7 +406,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
@@ -444,7 +448,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A stream that sent nothing for too long, named as a timeout.
     e(Timeout, "read_timeout", 70, &["idle timeout"]),
     // Node's undici: the body or the headers stopped arriving in time.
-    e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror"]),
+    e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror", "headers timeout error", "connect timeout error"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
@@ -453,7 +457,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // an HTTP/2 frame too large): it fails the same way every time.
     e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常"]).no_retry(),
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
-    e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "eai_again", "dnserror"]),
+    e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "unable to resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),
@@ -617,7 +621,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Excess, &["too long", "exceed", "greater than", "less than", "longer than", "more than", "too large", "truncate", ">="]),
     (Signal::Tokens, &["tokens.", "tokens)"]),
     (Signal::ApiKey, &["api key", "api-key", "api_key"]),
-    (Signal::MidBody, &["while reading body", "while reading the body"]),
+    (Signal::MidBody, &["while reading body", "while reading the body", "partial response received"]),
     (Signal::RequestedValue, &["requested"]),
     (Signal::Monthly, &["monthly limit", "monthly usage", "monthly quota", "monthly token", "monthly request", "monthly spend", "monthly budget", "per month", "this month", "month allocated", "billing cycle", "billing period", "每月", "本月", "月度"]),
     (Signal::Periodic, &["perminute", "per minute", "per_minute", "perday", "per day", "per_day", "per min", "per hour", "per_hour", "perhour", "/ 5h", "/5h", "5-hour", "resets at", "will reset after", "will reset in", "daily"]),

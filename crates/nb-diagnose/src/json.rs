@@ -306,10 +306,11 @@ fn normalised(raw: &[u8]) -> Key {
         n += 1;
     }
     match &buf[..n] {
-        b"error" => Key::Error,
-        b"message" | b"msg" | b"errormessage" | b"detail" => Key::Message,
+        // Node prints an error's `cause` as an object of its own.
+        b"error" | b"cause" => Key::Error,
+        b"message" | b"msg" | b"errormessage" | b"detail" | b"retmsg" => Key::Message,
         b"type" | b"errortype" | b"name" => Key::Type,
-        b"code" | b"errorcode" => Key::Code,
+        b"code" | b"errorcode" | b"retcode" => Key::Code,
         b"status" => Key::Status,
         b"requestid" => Key::RequestId,
         b"retrydelay" => Key::RetryDelay,

@@ -1961,3 +1961,144 @@ fn a_token_or_trial_quota_is_used_up_unless_a_window_is_named() {
         ),
     ]);
 }
+
+#[test]
+fn a_websocket_closed_with_a_code_that_names_its_cause() {
+    for (detail, want, retryable) in [
+        (
+            "error in receive task: received 1011 (internal error) Internal error occurred.; then sent 1011 (internal error) Internal error occurred.",
+            ServerError,
+            true,
+        ),
+        (
+            "websockets.client - < CLOSE 1008 (policy violation) Request trace id: 5abe86: application/json isn't supported",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "websockets.exceptions.ConnectionClosedOK: received 1001 (going away) Your session hit the maximum duration of 60 minutes.",
+            InvalidRequest,
+            false,
+        ),
+    ] {
+        let d = in_stream(detail);
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{detail}");
+    }
+    // Without a code, a closed socket is a cut.
+    assert_eq!(
+        category(&in_stream(
+            "websockets.exceptions.ConnectionClosedError: no close frame received or sent"
+        )),
+        StreamInterrupted
+    );
+}
+
+#[test]
+fn an_error_printed_as_its_cause_or_under_ret_keys_is_read_as_an_error() {
+    let d = http(
+        200,
+        r#"{"cause": {"name": "ConnectTimeoutError", "code": "UND_ERR_CONNECT_TIMEOUT", "message": "Connect Timeout Error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Timeout, true));
+    let d = http(
+        200,
+        r#"{"data":null,"retcode":100,"retmsg":"Account abnormal. Please ensure it's on good standing to use the model"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+    // A success code is an answer.
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"data":{"answer":"hi"},"retcode":0,"retmsg":"success"}"#
+        )),
+        Unknown
+    );
+}
+
+#[test]
+fn a_stream_timeout_after_a_partial_response_is_a_cut() {
+    let d = in_stream("Error: Stream idle timeout - partial response received");
+    assert_eq!(category(&d), StreamInterrupted);
+    assert_eq!(
+        category(&in_stream("Stream idle timeout")),
+        Timeout,
+        "no output yet: the stream stalled before its first token"
+    );
+}
+
+#[test]
+fn the_twenty_second_sets_families_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "You've hit your session limit · resets 12:50pm (Europe/Paris)",
+            RateLimit,
+            true,
+        ),
+        (
+            "You've hit your weekly limit · resets 4am (Europe/Madrid)",
+            RateLimit,
+            true,
+        ),
+        (
+            "The model meta-llama/Meta-Llama-3.1-405B-FP8 is too large to be loaded automatically (162GB > 10GB).",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "InferenceClientInputError: We have not been able to find inference provider information for model Qwen/Qwen2.5-72B-Instruct.",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Unable to resolve host \"generativelanguage.googleapis.com\"",
+            Network,
+            true,
+        ),
+        ("fetch failed | Headers Timeout Error", Timeout, true),
+        (
+            "Error: Model requires a Pro subscription; check out hf.co/pricing to learn more.",
+            Permission,
+            false,
+        ),
+        (
+            "We couldn't find a secret with the name \"MISTRAL_API_KEY\".",
+            Auth,
+            false,
+        ),
+        (
+            "Input validation error: inputs must have less than 512 tokens",
+            ContextLength,
+            false,
+        ),
+        ("服务器已经满载,请更换模型,或者稍后再试", Overloaded, true),
+        (
+            "Error parsing Ollama response: error parsing tool call: raw='ls -R', err=invalid character 'l' looking for beginning of value",
+            ServerError,
+            true,
+        ),
+    ]);
+    for (status, body, want) in [
+        (
+            200,
+            r#"{"error": {"message": "4006: you have used up your daily free allocation of 10,000 neurons", "code": "internal_error"}}"#,
+            RateLimit,
+        ),
+        (
+            429,
+            r#"{"error":{"code":429,"message":"Gemini 2.5 Pro Preview doesn't have a free quota tier.","status":"RESOURCE_EXHAUSTED"}}"#,
+            QuotaExhausted,
+        ),
+        (
+            200,
+            r#"{"detail": "Model not allowed for this user"}"#,
+            Permission,
+        ),
+        (
+            200,
+            "{'code': -1000, 'message': '系统异常', 'data': None}",
+            ServerError,
+        ),
+    ] {
+        assert_eq!(category(&http(status, body)), want, "{body}");
+    }
+}
