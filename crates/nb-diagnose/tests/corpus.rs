@@ -36,6 +36,11 @@ struct Case {
     /// The error arrived inside a stream that had begun with a 200.
     #[serde(default)]
     stream: bool,
+    /// In the natural sample only: the case is a near-duplicate of one in
+    /// an earlier set (the same text once digits and hex ids are masked, or
+    /// at least 90% alike), marked when the sample was sealed.
+    #[serde(default)]
+    seen: Option<bool>,
 }
 
 fn cases(text: &str) -> Vec<Case> {
@@ -153,7 +158,6 @@ fn check(name: &str, text: &str) {
             );
         }
     }
-    let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
     let mut summary = String::new();
     let _ = writeln!(summary, "{name} corpus: {n} cases");
     let _ = writeln!(summary, "  category  {cat_ok}/{n} = {:.1}%", pct(cat_ok, n));
@@ -226,6 +230,10 @@ fn check_shape(name: &str, cases: &[Case], min_cases: usize, min_providers: usiz
     }
 }
 
+fn pct(k: usize, of: usize) -> f64 {
+    100.0 * k as f64 / of.max(1) as f64
+}
+
 /// What an independent set scored: (cases, category right, retryable right).
 type Score = [usize; 3];
 
@@ -288,7 +296,6 @@ fn report(name: &str, cases: &[Case]) -> Score {
             );
         }
     }
-    let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
     let mut summary = String::new();
     let _ = writeln!(
         summary,
@@ -413,4 +420,29 @@ fn final_untouched_sets() {
         check_shape(name, &cases, min_cases, min_providers);
         report(name, &cases);
     }
+}
+
+/// The twenty-fourth set, a natural sample: every error met in search
+/// results taken in order, one per thread, none picked or skipped for its
+/// wording, near-duplicates of earlier sets kept and marked `seen`. Scored
+/// once at the final rules of its session, whole (what users meet) and
+/// without the seen cases (errors the rules have never seen).
+#[test]
+fn natural_sample() {
+    let cases = cases(include_str!("corpus/twentyfourth_errors.jsonl"));
+    check_shape("twentyfourth", &cases, 200, 20);
+    assert!(
+        cases.iter().all(|c| c.seen.is_some()),
+        "every case of the natural sample says whether it was seen"
+    );
+    let (seen, unseen): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.seen == Some(true));
+    let new = report("twentyfourth, cases no earlier set has", &unseen);
+    let old = report("twentyfourth, cases earlier sets have", &seen);
+    let [n, category, retryable] = [0, 1, 2].map(|i| new[i] + old[i]);
+    eprintln!(
+        "twentyfourth, whole sample: category {category}/{n} = {:.1}%  retryable {retryable}/{n} = {:.1}%",
+        pct(category, n),
+        pct(retryable, n)
+    );
 }
