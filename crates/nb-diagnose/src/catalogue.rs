@@ -228,7 +228,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
-    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
+    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     // A provider that says it locked or restricted the account: above any
@@ -301,7 +301,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
@@ -356,7 +356,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
@@ -387,7 +387,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "policy_violation", 70, &["1008 (policy violation)"]),
     e(InvalidRequest, "session_limit", 75, &["hit the maximum duration"]),
     // A local server that could not load the model it was asked for.
-    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model"]),
+    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model"]),
     // vLLM's engine died under the request.
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
@@ -481,6 +481,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_failed", 44, &["error sending request for url"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
+    // A client's exception name for a closed socket, below any cause named with it.
+    e(Network, "connection_reset", 45, &["connectionclosed"]),
     // A client retrying a dropped stream says so and no more.
     e(Network, "connection_reset", 40, &["reconnecting..."]),
     e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),
@@ -502,7 +504,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "could not be reached", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "网络错误", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),

@@ -179,10 +179,10 @@ impl<'a> Fields<'a> {
         !self.finished
             && (self.top_message.is_some() || self.top_type.is_some())
             && self.top_code.is_some_and(|c| {
-                !c.raw.is_empty()
-                    && c.raw
-                        .iter()
-                        .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                // A negative number is a code too (`"code": -1000`).
+                let raw = c.raw.strip_prefix(b"-").unwrap_or(c.raw);
+                !raw.is_empty()
+                    && raw.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
                     && !SUCCESS.iter().any(|s| c.raw.eq_ignore_ascii_case(s))
             })
     }

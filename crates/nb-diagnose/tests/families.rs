@@ -2102,3 +2102,45 @@ fn the_twenty_second_sets_families_in_their_own_words() {
         assert_eq!(category(&http(status, body)), want, "{body}");
     }
 }
+
+#[test]
+fn the_natural_samples_families_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "bedrock error: A conversation must alternate between user and assistant roles.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "ApiError: GenerateContentRequest.contents: contents is not specified",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "API 调用参数有误，请检查文档。 (code: 1210)",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "model default does not work with your current plan or API key",
+            Permission,
+            false,
+        ),
+        ("Error refusing to load model", ServerError, true),
+        ("错误: 网络错误 — 可能原因：1) 网络不通", Network, true),
+        ("ConnectionClosed", Network, true),
+    ]);
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"message":"The requested operation is not recognized by the service."}"#
+        )),
+        InvalidRequest
+    );
+    // A negative code is a code: the body is an error, read by its words.
+    let d = http(
+        200,
+        r#"{"code": -1000, "message": "getaddrinfo EAI_AGAIN kimi.moonshot.cn", "data": null}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Network, true));
+}
