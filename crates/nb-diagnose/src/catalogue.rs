@@ -140,6 +140,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "high concurrency", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
+    // An account's own limit on open connections, above a server's "too many
+    // connections" (overloaded).
+    e(RateLimit, "connection_limit", 82, &["too many websocket connections", "connection_limit_reached"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
@@ -192,8 +195,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "refresherror", "application_default_credentials", "'authorization' header", "no api key provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret"]),
+    // google-auth's failure to get a token; a network failure named with it decides.
+    e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired"]),
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
@@ -213,7 +218,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "available in your location"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
@@ -228,7 +233,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // The subscription does not include the model or feature.
-    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
+    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "does not work with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     // A provider that says it locked or restricted the account: above any
@@ -261,7 +266,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
     e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
-    e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "too large to be loaded automatically", "the model you provided", "does not support this api", "模型名字错误", "模型名称错误"]),
+    e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "too large to be loaded automatically", "check the model you provided", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
@@ -346,7 +351,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // they decide only where no status does (a 403 or a 404 says more).
     e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match", "only one of"]),
     // The Responses API's cancel of a response that cannot be cancelled.
-    e(InvalidRequest, "not_cancellable", 75, &["cannot cancel", "no active response to cancel", "response_cancel_not_active"]),
+    e(InvalidRequest, "not_cancellable", 75, &["cannot cancel response", "no active response to cancel", "response_cancel_not_active"]),
+    // A WebSocket closed for the request's sake: a policy violation, or a
+    // session that reached its maximum duration.
+    e(InvalidRequest, "policy_violation", 70, &["1008 (policy violation)"]),
+    e(InvalidRequest, "session_limit", 75, &["hit the maximum duration"]),
     // Gemini's words for a request body it could not read (not a broken answer).
     e(InvalidRequest, "invalid_payload", 90, &["invalid json payload received"]).of(Gemini),
     e(InvalidRequest, "validation_error", 50, &["unexpected role", "unexpected value", "without its required", "no tool call found", "no tool output found", "code = invalidargument"]),
@@ -382,10 +391,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
-    // A WebSocket (Realtime, Live) closed with a code that names its cause.
-    e(ServerError, "internal_error", 70, &["1011 (internal error)"]),
-    e(InvalidRequest, "policy_violation", 70, &["1008 (policy violation)"]),
-    e(InvalidRequest, "session_limit", 75, &["hit the maximum duration"]),
+    // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
+    // that sends 1011 itself is reporting its own keepalive timeout).
+    e(ServerError, "internal_error", 70, &["received 1011 (internal error)"]),
     // A local server that could not load the model it was asked for.
     e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model"]),
     // vLLM's engine died under the request.
@@ -415,8 +423,6 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "model_busy", 80, &["model is busy", "model busy", "model_busy", "model is currently busy"]),
     e(Overloaded, "model_busy", 80, &["too busy", "temporarily limiting requests", "not your usage limit", "worker local total request limit"]),
     e(Overloaded, "too_many_connections", 80, &["too many connections"]),
-    // An account's own limit on open connections, above a server's "too many connections".
-    e(RateLimit, "connection_limit", 82, &["too many websocket connections", "connection_limit_reached"]),
     // Vertex's shared capacity.
     // llama.cpp's and Ollama's busy slots, NVIDIA's degraded functions.
     e(Overloaded, "capacity", 85, &["no slots available", "llm busy", "degraded function", "resource exhausted, please try again later", "no more data centers", "no capacity available", "capacity temporarily exceeded", "访问量过大", "当前api请求过多", "open api request limit reached"]),
@@ -438,6 +444,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token", "generate first token"]),
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
     e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
+    // undici's connect timeout, above the read timeouts its words also name.
+    e(Timeout, "connect_timeout", 86, &["connect timeout error", "und_err_connect_timeout"]),
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out", "esockettimedout"]),
     // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
     // Java's timeout exceptions, above the resets they wrap.
@@ -448,7 +456,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A stream that sent nothing for too long, named as a timeout.
     e(Timeout, "read_timeout", 70, &["idle timeout"]),
     // Node's undici: the body or the headers stopped arriving in time.
-    e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror", "headers timeout error", "connect timeout error"]),
+    e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror", "headers timeout error"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
@@ -483,6 +491,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 70, &["received no bytes"]),
     // A client's exception name for a closed socket, below any cause named with it.
     e(Network, "connection_reset", 45, &["connectionclosed"]),
+    // A WebSocket client closing a connection that stopped answering its pings.
+    e(Network, "connection_reset", 75, &["keepalive ping timeout"]),
     // A client retrying a dropped stream says so and no more.
     e(Network, "connection_reset", 40, &["reconnecting..."]),
     e(Network, "connect_failed", 58, &["transport error", "failed to fetch"]),

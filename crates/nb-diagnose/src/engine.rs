@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
 use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, Sub, status_rule};
@@ -32,6 +32,10 @@ use scan::{embedded_json, head, leading_status, parse_bool, starts_json};
 /// bodies are far smaller, and a huge body must stay cheap. For a streamed
 /// (SSE) body the *last* 64 KiB are read, where the finish signal would be.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The longest wait that makes a spent quota a window that resets: a day,
+/// as a periodic limit's "per day" does.
+const WINDOW_AT_MOST: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Provider messages kept in a [`ProviderError`](crate::ProviderError) are cut to this many bytes.
 const MAX_MESSAGE: usize = 500;
@@ -510,7 +514,7 @@ impl DiagnosisEngine {
             v = Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
         }
         let server_status = status.is_some_and(|s| (500..600).contains(&s));
-        if ev.model_missing && v.priority < 80 {
+        if ev.model_missing && v.priority < 80 && !server_status {
             v = Verdict::new(ErrorCategory::ModelNotFound, Sub::ModelNotFound, 80);
         } else if ev.resource_missing && v.priority < 60 && !server_status {
             // "File x not found": the request names an object that does not
@@ -662,10 +666,13 @@ impl DiagnosisEngine {
                 Sub::ZeroQuotaLimit,
                 v.priority.max(80),
             );
-        } else if v.category == ErrorCategory::QuotaExhausted && ev.periodic {
+        } else if v.category == ErrorCategory::QuotaExhausted
+            && (ev.periodic || ev.wait.is_some_and(|w| w <= WINDOW_AT_MOST))
+        {
             // An allowance that resets within a day comes back by waiting,
             // whatever its code calls it ("insufficient_quota … 30 requests
-            // / 5h. Resets at 10:00 UTC").
+            // / 5h. Resets at 10:00 UTC", "Token quota exceeded. Retry after
+            // 60 seconds").
             v = Verdict::new(ErrorCategory::RateLimit, Sub::QuotaWindow, v.priority);
         } else if v
             .rule

@@ -117,9 +117,10 @@ fn hex4(b: &[u8]) -> Option<u32> {
 /// What a scan found.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Fields<'a> {
-    /// `error.message` (or `error` itself when it is a string).
+    /// `error.message` (or `error` itself when it is a string). Node's
+    /// printed `cause` object is read as `error`.
     pub(crate) error_message: Option<Text<'a>>,
-    /// A top-level `message`, `Message`, `msg` or `detail`.
+    /// A top-level `message`, `Message`, `msg`, `detail` or `retmsg`.
     pub(crate) top_message: Option<Text<'a>>,
     /// `error.type` / `error.error_type`.
     pub(crate) error_type: Option<Text<'a>>,
@@ -127,7 +128,7 @@ pub(crate) struct Fields<'a> {
     pub(crate) top_type: Option<Text<'a>>,
     /// `error.code`.
     pub(crate) error_code: Option<Text<'a>>,
-    /// A top-level `code`.
+    /// A top-level `code` (or `retcode`).
     pub(crate) top_code: Option<Text<'a>>,
     /// `error.status` as a string (Google's `RESOURCE_EXHAUSTED`).
     pub(crate) error_status: Option<Text<'a>>,
@@ -141,7 +142,8 @@ pub(crate) struct Fields<'a> {
     pub(crate) upstream: Option<Text<'a>>,
     /// `error.param`: the request field the error is about (OpenAI's shape).
     pub(crate) param: Option<Text<'a>>,
-    /// The value is an error: it has a non-null `error`, `"type": "error"` or `"object": "error"`.
+    /// The value is an error: it has a non-null `error` (or `cause`),
+    /// `"type": "error"` or `"object": "error"`.
     pub(crate) has_error: bool,
     /// A finish or block reason that means a safety filter stopped the answer.
     pub(crate) filtered: bool,
@@ -160,9 +162,10 @@ impl<'a> Fields<'a> {
     }
 
     /// An object with nothing but a message (`{"detail": "…"}`, FastAPI's
-    /// error shape, or `{"message": "…"}`), or a message with a type and at
-    /// most a code and a param beside it (OpenAI's error object sent without
-    /// its `error` wrapper): no answer, so an error if its words name one.
+    /// error shape, or `{"message": "…"}`), or a message and a type in an
+    /// object of at most four keys (OpenAI's error object sent without its
+    /// `error` wrapper: message, type, code, param): no answer, so an error
+    /// if its words name one.
     pub(crate) fn bare_message(&self) -> bool {
         self.complete
             && self.top_message.is_some()
@@ -179,7 +182,7 @@ impl<'a> Fields<'a> {
         !self.finished
             && (self.top_message.is_some() || self.top_type.is_some())
             && self.top_code.is_some_and(|c| {
-                // A negative number is a code too (`"code": -1000`).
+                // A code with a leading minus is a code too (`"code": -1000`).
                 let raw = c.raw.strip_prefix(b"-").unwrap_or(c.raw);
                 !raw.is_empty()
                     && raw.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')

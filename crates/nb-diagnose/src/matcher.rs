@@ -1,5 +1,6 @@
 //! Multi-literal matching: an Aho-Corasick DFA, compacted and walked by hand.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use aho_corasick::automaton::Automaton;
@@ -69,6 +70,11 @@ pub(crate) struct Matcher<T> {
     max_len: usize,
 }
 
+/// The bytes a match reads as a space.
+fn is_line_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r')
+}
+
 /// See [`Matcher::per_row`].
 fn per_row(stride: usize) -> u64 {
     (1u64 << 32).div_ceil(stride as u64)
@@ -98,11 +104,23 @@ impl<T: Copy> Matcher<T> {
         entries: impl IntoIterator<Item = (&'p str, T)>,
     ) -> Result<Self, BuildError> {
         let (literals, values): (Vec<&str>, Vec<T>) = entries.into_iter().unzip();
+        // A tab or a line break, in a literal as in the text, reads as a
+        // space (see the classes below).
+        let literals: Vec<Cow<'_, str>> = literals
+            .into_iter()
+            .map(|l| {
+                if l.bytes().any(is_line_space) {
+                    Cow::Owned(l.replace(['\t', '\n', '\r'], " "))
+                } else {
+                    Cow::Borrowed(l)
+                }
+            })
+            .collect();
         let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .prefilter(false)
-            .build(&literals)
+            .build(literals.iter().map(|l| l.as_bytes()))
             .map_err(|e| BuildError(e.to_string()))?;
 
         // Classes: 0 for bytes in no literal, one per other byte, shared by
@@ -123,14 +141,12 @@ impl<T: Copy> Matcher<T> {
                 reps.push(Some(b));
             }
         }
-        // A tab or a line break reads as a space: a message wrapped over
-        // lines ("does not support\ntools") still says its phrase.
-        if used[usize::from(b' ')] {
-            for b in [b'\t', b'\n', b'\r'] {
-                if !used[usize::from(b)] {
-                    classes[usize::from(b)] = classes[usize::from(b' ')];
-                }
-            }
+        // Each tab or line break reads as one space, so a plain-text message
+        // wrapped over lines ("does not support\ntools") still says its
+        // phrase. (A CRLF reads as two spaces; a JSON body's escaped `\n` is
+        // two other bytes, and is not folded.)
+        for b in (0..=255u8).filter(|b| is_line_space(*b)) {
+            classes[usize::from(b)] = classes[usize::from(b' ')];
         }
         let stride = reps.len();
 
@@ -566,6 +582,13 @@ mod tests {
         assert_eq!(m.len(), 3);
         assert!(found(&m, b"").is_empty());
         assert!(found(&m, b"nothing here").is_empty());
+    }
+
+    #[test]
+    fn a_literal_with_a_tab_or_a_line_break_reads_it_as_a_space() {
+        let m = matcher(&["does\tnot", "rate limit"]);
+        assert_eq!(found(&m, b"does not"), vec![(8, 0)]);
+        assert_eq!(found(&m, b"does\nnot rate\tlimit"), vec![(8, 0), (19, 1)]);
     }
 
     #[test]

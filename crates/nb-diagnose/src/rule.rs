@@ -53,7 +53,8 @@ impl Rule {
         }
     }
 
-    /// Adds a literal to look for (matched ASCII case-insensitively).
+    /// Adds a literal to look for (matched ASCII case-insensitively; a tab
+    /// or a line break, in the literal as in the text, reads as a space).
     #[must_use]
     pub fn pattern(mut self, literal: impl Into<String>) -> Self {
         self.patterns.push(literal.into());

@@ -1821,6 +1821,12 @@ fn a_phrase_wrapped_over_lines_still_names_its_cause() {
             .with_status(400),
     );
     assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    // The phrase itself is read, not only the generic "does not support".
+    assert!(
+        d.sub_category.ends_with("not_supported"),
+        "{}",
+        d.sub_category
+    );
 }
 
 #[test]
@@ -2143,4 +2149,74 @@ fn the_natural_samples_families_in_their_own_words() {
         r#"{"code": -1000, "message": "getaddrinfo EAI_AGAIN kimi.moonshot.cn", "data": null}"#,
     );
     assert_eq!((category(&d), d.retryable), (Network, true));
+}
+
+#[test]
+fn narrow_words_do_not_catch_other_failures() {
+    // Python's values only after a quoted key: a cut answer that says
+    // "None" in prose is still a broken answer.
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"choices":[{"message":{"content":"Known issues: None. except openai.RateLimitError: retry"#
+        )),
+        MalformedResponse
+    );
+    // A client that sends 1011 reports its own keepalive timeout: a cut.
+    let keepalive = "ConnectionClosedError: sent 1011 (internal error) keepalive ping timeout; no close frame received";
+    assert_eq!(category(&in_stream(keepalive)), StreamInterrupted);
+    messages_diagnose_as(&[
+        (keepalive, Network, true),
+        (
+            "Too many requests for the model you provided, retry in 20s",
+            RateLimit,
+            true,
+        ),
+        (
+            "Rate limit exceeded: 60 requests per minute allowed with your current plan. Retry in 12s",
+            RateLimit,
+            true,
+        ),
+        (
+            "Token quota exceeded. Retry after 60 seconds.",
+            RateLimit,
+            true,
+        ),
+        (
+            "RefreshError: Failed to retrieve token from the metadata server due to ConnectionResetError: [Errno 104] Connection reset by peer",
+            Network,
+            true,
+        ),
+    ]);
+    let d = engine().diagnose(&Failure::message(
+        "TypeError: Cannot cancel a locked stream",
+    ));
+    assert_ne!(category(&d), InvalidRequest);
+    let d = engine().diagnose(&Failure::message(
+        "See which models are available in your location before you start.",
+    ));
+    assert_ne!(category(&d), Permission);
+    // A model "not available" under a 5xx is the server's state, not a missing model.
+    let d = http(
+        503,
+        r#"{"error":"The model llama3 is not available at the moment, please try again later"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Overloaded, true));
+    // undici's connect timeout is a connect timeout, not a read timeout.
+    let d = engine().diagnose(&Failure::message(
+        "ConnectTimeoutError: Connect Timeout Error (attempt 1, timeout 10000ms)",
+    ));
+    assert_eq!(
+        (category(&d), &*d.sub_category),
+        (Timeout, "connect_timeout")
+    );
+    // An object of more than four keys with a message and a type is not an
+    // unwrapped error object.
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"message":"Rate limit reached","type":"notice","id":"1","role":"system","model":"m"}"#
+        )),
+        Unknown
+    );
 }

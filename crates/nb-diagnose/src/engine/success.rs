@@ -91,14 +91,12 @@ impl DiagnosisEngine {
     fn printed_error(&self, body: &[u8], ev: &mut Evidence) -> Option<Verdict> {
         // JSON quotes its keys with `"`; a first key bare or in `'` is a
         // printout (`{ success: false, …}`, `{'code': …}`), not a cut body.
-        // So is an object whose values are Python's (`"code": None`).
+        // So is an object with a value in Python's words (`"code": None`).
         let printed = body
             .strip_prefix(b"{")
             .and_then(|rest| rest.trim_ascii_start().first())
             .is_some_and(|c| *c != b'"' && *c != b'}')
-            || [b": None".as_slice(), b": True", b": False"]
-                .iter()
-                .any(|v| body.windows(v.len()).any(|w| w == *v));
+            || python_value(body);
         if !printed && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
         {
             return None;
@@ -214,6 +212,24 @@ impl DiagnosisEngine {
         }
         complete_success(reason)
     }
+}
+
+/// How Python prints the values JSON spells `null`, `true` and `false`.
+const PYTHON_VALUES: [&[u8]; 3] = [b"None", b"True", b"False"];
+
+/// A value in Python's words right after a quoted key (`'code': None,`),
+/// not the same word in prose ("Known issues: None.").
+fn python_value(body: &[u8]) -> bool {
+    body.windows(3).enumerate().any(|(i, w)| {
+        matches!(w, [b'"' | b'\'', b':', b' '])
+            && PYTHON_VALUES.iter().any(|v| {
+                let rest = &body[i + 3..];
+                rest.starts_with(v)
+                    && rest
+                        .get(v.len())
+                        .is_none_or(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
+            })
+    })
 }
 
 /// The first line of a JSON-lines body (one JSON object a line, more than
