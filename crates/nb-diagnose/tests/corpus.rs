@@ -422,27 +422,39 @@ fn final_untouched_sets() {
     }
 }
 
-/// The twenty-fourth set, a natural sample: every error met in search
-/// results taken in order, one per thread, none picked or skipped for its
-/// wording, near-duplicates of earlier sets kept and marked `seen`. Scored
-/// once at the final rules of its session, whole (what users meet) and
-/// without the seen cases (errors the rules have never seen).
+/// The natural samples, the twenty-fourth and the twenty-sixth sets: every
+/// error met in search results taken in order, one per thread, none picked
+/// or skipped for its wording, near-duplicates of earlier sets kept and
+/// marked `seen`. Each scored once at the final rules of its session, whole
+/// (what users meet) and without the seen cases (errors the rules have
+/// never seen).
 #[test]
-fn natural_sample() {
-    let cases = cases(include_str!("corpus/twentyfourth_errors.jsonl"));
-    check_shape("twentyfourth", &cases, 200, 20);
-    assert!(
-        cases.iter().all(|c| c.seen.is_some()),
-        "every case of the natural sample says whether it was seen"
-    );
-    let (seen, unseen): (Vec<Case>, Vec<Case>) =
-        cases.into_iter().partition(|c| c.seen == Some(true));
-    let new = report("twentyfourth, cases no earlier set has", &unseen);
-    let old = report("twentyfourth, cases earlier sets have", &seen);
-    let [n, category, retryable] = [0, 1, 2].map(|i| new[i] + old[i]);
-    eprintln!(
-        "twentyfourth, whole sample: category {category}/{n} = {:.1}%  retryable {retryable}/{n} = {:.1}%",
-        pct(category, n),
-        pct(retryable, n)
-    );
+fn natural_samples() {
+    for (name, text) in [
+        (
+            "twentyfourth",
+            include_str!("corpus/twentyfourth_errors.jsonl"),
+        ),
+        (
+            "twentysixth",
+            include_str!("corpus/twentysixth_errors.jsonl"),
+        ),
+    ] {
+        let cases = cases(text);
+        check_shape(name, &cases, 200, 20);
+        assert!(
+            cases.iter().all(|c| c.seen.is_some()),
+            "every case of a natural sample says whether it was seen"
+        );
+        let (seen, unseen): (Vec<Case>, Vec<Case>) =
+            cases.into_iter().partition(|c| c.seen == Some(true));
+        let new = report(&format!("{name}, cases no earlier set has"), &unseen);
+        let old = report(&format!("{name}, cases earlier sets have"), &seen);
+        let [n, category, retryable] = [0, 1, 2].map(|i| new[i] + old[i]);
+        eprintln!(
+            "{name}, whole sample: category {category}/{n} = {:.1}%  retryable {retryable}/{n} = {:.1}%",
+            pct(category, n),
+            pct(retryable, n)
+        );
+    }
 }
