@@ -25,6 +25,13 @@ impl<'a> Text<'a> {
         !self.escaped && self.raw.eq_ignore_ascii_case(s.as_bytes())
     }
 
+    /// Whether the text says "error" (any case).
+    pub(crate) fn says_error(&self) -> bool {
+        self.raw
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"error"))
+    }
+
     /// Whether the text holds a `\uXXXX` escape (non-ASCII text sent escaped).
     pub(crate) fn has_unicode_escape(&self) -> bool {
         self.escaped && self.raw.windows(2).any(|w| w == b"\\u")
@@ -162,14 +169,17 @@ impl<'a> Fields<'a> {
     }
 
     /// An object with nothing but a message (`{"detail": "…"}`, FastAPI's
-    /// error shape, or `{"message": "…"}`), or a message and a type in an
-    /// object of at most four keys (OpenAI's error object sent without its
-    /// `error` wrapper: message, type, code, param): no answer, so an error
-    /// if its words name one.
+    /// error shape, or `{"message": "…"}`), or, in an object of at most
+    /// four keys, a message with a type (OpenAI's error object sent without
+    /// its `error` wrapper: message, type, code, param) or a message that
+    /// says "error" (`{"message": "OpenAI API error.", "details": {…}}`):
+    /// no answer, so an error if its words name one.
     pub(crate) fn bare_message(&self) -> bool {
         self.complete
-            && self.top_message.is_some()
-            && (self.top_keys == 1 || (self.top_type.is_some() && self.top_keys <= 4))
+            && self.top_message.is_some_and(|m| {
+                self.top_keys == 1
+                    || (self.top_keys <= 4 && (self.top_type.is_some() || m.says_error()))
+            })
     }
 
     /// A top-level `code` that is not a success, with a message or a type

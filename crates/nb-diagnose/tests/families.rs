@@ -2220,3 +2220,77 @@ fn narrow_words_do_not_catch_other_failures() {
         Unknown
     );
 }
+
+#[test]
+fn a_message_that_is_only_a_reason_phrase_stands_for_its_status() {
+    let d = http(200, r#"{"detail": "Not Found"}"#);
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    let d = in_stream(
+        r#"data: {"error":{"code":"api_error","message":"Internal server error","param":null,"type":"invalid_request_error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // A message that only contains the phrase is read by its words.
+    assert_eq!(
+        category(&http(200, r#"{"detail": "Model not found: gpt-9"}"#)),
+        ModelNotFound
+    );
+}
+
+#[test]
+fn a_message_that_says_error_over_its_details_is_an_error_object() {
+    let d = http(
+        200,
+        r#"{"message":"OpenAI API error.","details":{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota"}}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (QuotaExhausted, false));
+}
+
+#[test]
+fn the_second_natural_samples_families_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "Unexpected API Response: The language model did not provide any assistant messages.",
+            MalformedResponse,
+            true,
+        ),
+        ("响应格式不正确", MalformedResponse, true),
+        (
+            "API Error: Unexpected line format in response.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "AI_NoObjectGeneratedError: No object generated: the tool was not called.",
+            MalformedResponse,
+            true,
+        ),
+        ("身份验证失败,请检查API密钥是否正确", Auth, false),
+        (
+            "Run failed: [tongyi] Incorrect model credentials provided, please check and try again.",
+            Auth,
+            false,
+        ),
+        (
+            "After the (optional) system message(s), user or tool message(s) should alternate with assistant message(s).",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "invalid params, invalid chat setting (2013)",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    let d = engine().diagnose(&Failure::message(
+        "https://ark.cn-beijing.volces.com/api/v3/chat/completions not found, verify your API base.",
+    ));
+    assert_eq!(category(&d), InvalidRequest);
+    assert!(d.about_target);
+    assert_eq!(
+        category(&http(
+            403,
+            r#"{"Message":"Authorization header is missing"}"#
+        )),
+        Auth
+    );
+}

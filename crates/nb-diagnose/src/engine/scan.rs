@@ -37,6 +37,33 @@ pub(super) fn leading_status(text: &[u8]) -> Option<u16> {
     json::parse_status(digits)
 }
 
+/// HTTP's reason phrases for the error statuses an API sends.
+const REASONS: [(&[u8], u16); 12] = [
+    (b"bad request", 400),
+    (b"unauthorized", 401),
+    (b"forbidden", 403),
+    (b"not found", 404),
+    (b"method not allowed", 405),
+    (b"payload too large", 413),
+    (b"request entity too large", 413),
+    (b"unprocessable entity", 422),
+    (b"too many requests", 429),
+    (b"internal server error", 500),
+    (b"bad gateway", 502),
+    (b"service unavailable", 503),
+];
+
+/// The status a message that is nothing but its reason phrase ("Not
+/// Found") stands for.
+pub(super) fn reason_status(text: &[u8]) -> Option<u16> {
+    let t = text.trim_ascii();
+    let t = t.strip_suffix(b".").unwrap_or(t);
+    REASONS
+        .iter()
+        .find(|(phrase, _)| t.eq_ignore_ascii_case(phrase))
+        .map(|&(_, status)| status)
+}
+
 /// A status after "Error code:" and similar.
 pub(super) fn status_after(b: &[u8]) -> Option<u16> {
     let b = skip_separators(b, b" :='\"(-");

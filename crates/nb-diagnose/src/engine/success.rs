@@ -2,7 +2,7 @@
 //! error object inside it, a JSON-lines error, a broken or empty body, an
 //! HTML page, or a stream that errs, is cut, or never finishes.
 
-use super::scan::{head, starts_json};
+use super::scan::{head, reason_status, starts_json};
 use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
@@ -134,8 +134,13 @@ impl DiagnosisEngine {
             self.scan_text(body, fields, ev);
         }
         // A status the error's words name ("APIConnectionError: 500
-        // Internal error") stands in for the one the 200 did not carry.
-        let status = fields.numeric_status.or(ev.status).filter(|s| *s >= 400);
+        // Internal error", or a message that is only "Not Found") stands in
+        // for the one the 200 did not carry.
+        let status = fields
+            .numeric_status
+            .or(ev.status)
+            .or_else(|| fields.message().and_then(|m| reason_status(m.raw)))
+            .filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {
             Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
