@@ -422,12 +422,12 @@ fn final_untouched_sets() {
     }
 }
 
-/// The natural samples, the twenty-fourth and the twenty-sixth sets: every
-/// error met in search results taken in order, one per thread, none picked
-/// or skipped for its wording, near-duplicates of earlier sets kept and
-/// marked `seen`. Each scored once at the final rules of its session, whole
-/// (what users meet) and without the seen cases (errors the rules have
-/// never seen).
+/// The natural samples, the twenty-fourth, twenty-sixth and twenty-eighth
+/// sets: every error met in search results taken in order, one per thread,
+/// none picked or skipped for its wording, near-duplicates of earlier sets
+/// kept and marked `seen`. Each scored once at the final rules of its
+/// session, whole (what users meet) and without the seen cases (errors the
+/// rules have never seen).
 #[test]
 fn natural_samples() {
     for (name, text) in [
@@ -438,6 +438,10 @@ fn natural_samples() {
         (
             "twentysixth",
             include_str!("corpus/twentysixth_errors.jsonl"),
+        ),
+        (
+            "twentyeighth",
+            include_str!("corpus/twentyeighth_errors.jsonl"),
         ),
     ] {
         let cases = cases(text);
