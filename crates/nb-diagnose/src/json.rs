@@ -319,8 +319,9 @@ fn normalised(raw: &[u8]) -> Key {
         n += 1;
     }
     match &buf[..n] {
-        // Node prints an error's `cause` as an object of its own.
-        b"error" | b"cause" => Key::Error,
+        // Node prints an error's `cause` as an object of its own;
+        // Cloudflare and GraphQL list errors under `errors`.
+        b"error" | b"cause" | b"errors" => Key::Error,
         b"message" | b"msg" | b"errormessage" | b"detail" | b"retmsg" => Key::Message,
         b"type" | b"errortype" | b"name" => Key::Type,
         b"code" | b"errorcode" | b"retcode" => Key::Code,
@@ -637,8 +638,9 @@ impl<'a> Parser<'a> {
                 out.finished = true;
                 // OpenRouter ends a stream it lost upstream with
                 // `finish_reason: "error"`; agent runtimes record a failed
-                // turn as `stopReason: "error"` beside its message.
-                out.has_error |= t.is("error");
+                // turn as `stopReason: "error"` beside its message; Gemini
+                // stops on a function call it could not form.
+                out.has_error |= t.is("error") || t.is("malformed_function_call");
                 if FILTER_REASONS.iter().any(|r| t.is(r)) {
                     out.filtered = true;
                 }

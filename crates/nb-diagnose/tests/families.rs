@@ -2294,3 +2294,81 @@ fn the_second_natural_samples_families_in_their_own_words() {
         Auth
     );
 }
+
+#[test]
+fn the_third_natural_samples_families_in_their_own_words() {
+    // Gemini stops on a function call it could not form: a broken answer.
+    let d = http(
+        200,
+        r#"{"candidates":[{"content":{},"finishReason":"MALFORMED_FUNCTION_CALL"}],"usageMetadata":{"promptTokenCount":33168}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
+    // Cloudflare lists its errors under `errors`.
+    let d = http(
+        200,
+        r#"{"result":null,"success":false,"errors":[{"code":7009,"message":"Upstream service unavailable"}],"messages":[]}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Overloaded, true));
+    assert_eq!(
+        category(&http(
+            200,
+            r#"{"result":{"response":"hi"},"success":true,"errors":[],"messages":[]}"#
+        )),
+        Unknown
+    );
+    // A stream dropped after output began is a cut, whatever timed out.
+    assert_eq!(
+        category(&in_stream(
+            "Stream drop on attempt 2/3 -- retrying. error_type=ReadTimeout elapsed=601.51s"
+        )),
+        StreamInterrupted
+    );
+    messages_diagnose_as(&[
+        (
+            "UnexpectedModelBehavior: Content field missing from Gemini response",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "AttributeError: 'str' object has no attribute 'choices'",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Error raised during decoding response from inference endpoint",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Error: Azure OpenAI API instance name not found",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Couldn't connect with these settings. The resource you are requesting could not be found",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "API Key is not provided for the model: GPT 3.5",
+            Auth,
+            false,
+        ),
+        ("OpenAI: Network Problem", Network, true),
+        (
+            "invalid temperature: only 1 is allowed for this model",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Anthropic doesn't support tool calling without tools= param specified",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Missing reasoning_content field in the assistant message at message index 2",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+}
