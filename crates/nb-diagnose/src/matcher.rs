@@ -551,13 +551,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let spaced: Vec<u8> = hay
             .iter()
-            .map(|b| {
-                if matches!(b, b'\t' | b'\n' | b'\r') {
-                    b' '
-                } else {
-                    *b
-                }
-            })
+            .map(|&b| if is_line_space(b) { b' ' } else { b })
             .collect();
         let mut want: Vec<(usize, usize)> = ac
             .find_overlapping_iter(&spaced)
