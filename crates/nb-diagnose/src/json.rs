@@ -8,6 +8,8 @@
 //! It never recurses deeper than [`MAX_DEPTH`], every step consumes input,
 //! and on malformed or truncated input it stops and keeps what it found.
 
+use crate::provider::contains_ignore_case;
+
 /// Containers nested deeper than this stop the scan.
 const MAX_DEPTH: usize = 32;
 
@@ -27,9 +29,7 @@ impl<'a> Text<'a> {
 
     /// Whether the text says "error" (any case).
     pub(crate) fn says_error(&self) -> bool {
-        self.raw
-            .windows(5)
-            .any(|w| w.eq_ignore_ascii_case(b"error"))
+        contains_ignore_case(self.raw, b"error")
     }
 
     /// Whether the text holds a `\uXXXX` escape (non-ASCII text sent escaped).

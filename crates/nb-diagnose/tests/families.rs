@@ -136,6 +136,12 @@ fn messages_diagnose_as(cases: &[(&str, ErrorCategory, bool)]) {
     }
 }
 
+fn bodies_diagnose_as(status: u16, cases: &[(&str, ErrorCategory)]) {
+    for &(body, want) in cases {
+        assert_eq!(category(&http(status, body)), want, "{body}");
+    }
+}
+
 fn in_stream(detail: &str) -> Diagnosis {
     engine().diagnose(&Failure::stream_interrupted(detail))
 }
@@ -916,22 +922,23 @@ fn a_months_allowance_does_not_come_back_by_waiting() {
 
 #[test]
 fn a_nonzero_top_level_code_with_a_message_in_a_200_is_an_error() {
-    for (body, want) in [
-        (
-            r#"{"code": 336502, "msg": "Rate limit reached for TPM"}"#,
-            RateLimit,
-        ),
-        (
-            r#"{"code":20012,"message":"Model does not exist. Please check it carefully.","data":null}"#,
-            ModelNotFound,
-        ),
-        (
-            r#"{"error":"API key 无效或已停用","code":"api_key_invalid"}"#,
-            Auth,
-        ),
-    ] {
-        assert_eq!(category(&http(200, body)), want, "{body}");
-    }
+    bodies_diagnose_as(
+        200,
+        &[
+            (
+                r#"{"code": 336502, "msg": "Rate limit reached for TPM"}"#,
+                RateLimit,
+            ),
+            (
+                r#"{"code":20012,"message":"Model does not exist. Please check it carefully.","data":null}"#,
+                ModelNotFound,
+            ),
+            (
+                r#"{"error":"API key 无效或已停用","code":"api_key_invalid"}"#,
+                Auth,
+            ),
+        ],
+    );
     // Zero and 200 are how such APIs say success.
     for ok in [
         r#"{"code":0,"msg":"success","data":{"text":"hi"}}"#,
@@ -1791,22 +1798,23 @@ fn the_final_slices_families_in_their_own_words() {
 
 #[test]
 fn an_error_object_sent_without_its_wrapper_decides_by_its_words() {
-    for (body, want) in [
-        (
-            r#"{"message":"Rate limit reached for requests","type":"requests"}"#,
-            RateLimit,
-        ),
-        (
-            r#"{"message": "The server had an error processing your request.","type":"server_error","param":null,"code":null}"#,
-            ServerError,
-        ),
-        (
-            r#"{"message": "text blocked by content policy", "type": "pii_blocked"}"#,
-            ContentFilter,
-        ),
-    ] {
-        assert_eq!(category(&http(200, body)), want, "{body}");
-    }
+    bodies_diagnose_as(
+        200,
+        &[
+            (
+                r#"{"message":"Rate limit reached for requests","type":"requests"}"#,
+                RateLimit,
+            ),
+            (
+                r#"{"message": "The server had an error processing your request.","type":"server_error","param":null,"code":null}"#,
+                ServerError,
+            ),
+            (
+                r#"{"message": "text blocked by content policy", "type": "pii_blocked"}"#,
+                ContentFilter,
+            ),
+        ],
+    );
     // A message and a type that name no error are an answer.
     assert_eq!(
         category(&http(200, r#"{"message":"Hello there","type":"text"}"#)),
@@ -1831,26 +1839,27 @@ fn a_phrase_wrapped_over_lines_still_names_its_cause() {
 
 #[test]
 fn the_twentieth_sets_families_in_their_own_words() {
-    for (body, want) in [
-        (
-            r#"{"error":{"message":"You have exhausted your capacity on this model. Your quota will reset after 1h43m56s."}}"#,
-            RateLimit,
-        ),
-        (
-            r#"{"model_remains":null,"base_resp":{"status_code":2062,"status_msg":"no active token plan subscription"}}"#,
-            QuotaExhausted,
-        ),
-        (
-            r#"{"error": {"message": "API key not provided. Please provide a valid API key."}}"#,
-            Auth,
-        ),
-        (
-            r#"{"error":"please check the model you provided"}"#,
-            ModelNotFound,
-        ),
-    ] {
-        assert_eq!(category(&http(200, body)), want, "{body}");
-    }
+    bodies_diagnose_as(
+        200,
+        &[
+            (
+                r#"{"error":{"message":"You have exhausted your capacity on this model. Your quota will reset after 1h43m56s."}}"#,
+                RateLimit,
+            ),
+            (
+                r#"{"model_remains":null,"base_resp":{"status_code":2062,"status_msg":"no active token plan subscription"}}"#,
+                QuotaExhausted,
+            ),
+            (
+                r#"{"error": {"message": "API key not provided. Please provide a valid API key."}}"#,
+                Auth,
+            ),
+            (
+                r#"{"error":"please check the model you provided"}"#,
+                ModelNotFound,
+            ),
+        ],
+    );
     messages_diagnose_as(&[
         ("UND_ERR_SOCKET", Network, true),
         (
@@ -1895,34 +1904,35 @@ fn an_error_printed_with_pythons_values_is_read_by_its_words() {
 
 #[test]
 fn requests_limits_and_cuts_without_a_status() {
-    for (body, want) in [
-        (
-            r#"{"error":{"code":"model_cooldown","message":"All credentials for model gpt-5.5 are cooling down","reset_seconds":13792}}"#,
-            RateLimit,
-        ),
-        (
-            r#"{"error":{"code":"websocket_connection_limit_reached","type":"server_error","message":"too many websocket connections"}}"#,
-            RateLimit,
-        ),
-        (
-            r#"{"error":{"message":"Item with id 'rs_item_1' not found"}}"#,
-            InvalidRequest,
-        ),
-        (
-            r#"{"error":{"message":"Only one of max_tokens or max_completion_tokens may be specified."}}"#,
-            InvalidRequest,
-        ),
-        (
-            r#"{"code": "response_cancel_not_active", "message": "No active response to cancel"}"#,
-            InvalidRequest,
-        ),
-        (
-            r#"{"error":{"message":"Invalid JSON payload received. Unknown name \"id\" at 'generation_config': Cannot find field."}}"#,
-            InvalidRequest,
-        ),
-    ] {
-        assert_eq!(category(&http(200, body)), want, "{body}");
-    }
+    bodies_diagnose_as(
+        200,
+        &[
+            (
+                r#"{"error":{"code":"model_cooldown","message":"All credentials for model gpt-5.5 are cooling down","reset_seconds":13792}}"#,
+                RateLimit,
+            ),
+            (
+                r#"{"error":{"code":"websocket_connection_limit_reached","type":"server_error","message":"too many websocket connections"}}"#,
+                RateLimit,
+            ),
+            (
+                r#"{"error":{"message":"Item with id 'rs_item_1' not found"}}"#,
+                InvalidRequest,
+            ),
+            (
+                r#"{"error":{"message":"Only one of max_tokens or max_completion_tokens may be specified."}}"#,
+                InvalidRequest,
+            ),
+            (
+                r#"{"code": "response_cancel_not_active", "message": "No active response to cancel"}"#,
+                InvalidRequest,
+            ),
+            (
+                r#"{"error":{"message":"Invalid JSON payload received. Unknown name \"id\" at 'generation_config': Cannot find field."}}"#,
+                InvalidRequest,
+            ),
+        ],
+    );
     assert_eq!(
         category(&in_stream(
             r#"event: error data: {"error":{"message":"Upstream overload"}}"#

@@ -3,6 +3,7 @@
 
 use super::MAX_BODY_BYTES;
 use crate::json::{self, Fields};
+use crate::provider::contains_ignore_case;
 use crate::waits::skip_separators;
 
 pub(super) fn head(b: &[u8]) -> &[u8] {
@@ -135,7 +136,7 @@ pub(super) fn rejected_before(b: &[u8]) -> bool {
         .map_or(b, |i| &b[i + 1..]);
     [&b"invalid"[..], b"incorrect", b"wrong", b"missing"]
         .iter()
-        .any(|w| clause.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+        .any(|w| contains_ignore_case(clause, w))
 }
 
 pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
