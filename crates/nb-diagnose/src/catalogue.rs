@@ -370,6 +370,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // LM Studio), whatever status the server sends it under.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
     e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base"]).target(),
+    // A client library called with arguments it does not take (Python's
+    // TypeError): the code that builds the request must change. Not a
+    // missing keyword-only argument: SDKs' own error constructors take those
+    // (`APIStatusError.__init__()`), and one failing hides the real error.
+    e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
     e(ServerError, "upstream_failed", 80, &["failed to get response from provider", "trouble connecting to the model provider"]),

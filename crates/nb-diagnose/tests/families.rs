@@ -2382,3 +2382,36 @@ fn the_third_natural_samples_families_in_their_own_words() {
         ),
     ]);
 }
+
+#[test]
+fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
+    // Written in Python's own words, not any case's: the code that builds
+    // the request must change, so no retry can help.
+    messages_diagnose_as(&[
+        (
+            "TypeError: Completions.create() got an unexpected keyword argument 'max_output_tokens'",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "TypeError: ChatOpenAI.invoke() got multiple values for argument 'input'",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "TypeError: Messages.create() missing 1 required positional argument: 'messages'",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "TypeError: embed() takes 2 positional arguments but 3 were given",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    // An SDK's error constructor failing hides the error it was reporting.
+    let d = engine().diagnose(&Failure::message(
+        "TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'",
+    ));
+    assert_eq!(category(&d), Unknown);
+}
