@@ -430,22 +430,31 @@ fn final_untouched_sets() {
 /// rules have never seen).
 #[test]
 fn natural_samples() {
-    for (name, text) in [
+    for (name, text, min_cases) in [
         (
             "twentyfourth",
             include_str!("corpus/twentyfourth_errors.jsonl"),
+            200,
         ),
         (
             "twentysixth",
             include_str!("corpus/twentysixth_errors.jsonl"),
+            200,
         ),
         (
             "twentyeighth",
             include_str!("corpus/twentyeighth_errors.jsonl"),
+            200,
+        ),
+        // Its collectors ran out of search budget four cases short.
+        (
+            "thirtieth",
+            include_str!("corpus/thirtieth_errors.jsonl"),
+            196,
         ),
     ] {
         let cases = cases(text);
-        check_shape(name, &cases, 200, 20);
+        check_shape(name, &cases, min_cases, 20);
         assert!(
             cases.iter().all(|c| c.seen.is_some()),
             "every case of a natural sample says whether it was seen"
