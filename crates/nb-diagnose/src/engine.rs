@@ -26,7 +26,7 @@ mod success;
 use evidence::Evidence;
 pub(crate) use report::redact;
 use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
-use scan::{embedded_json, head, leading_status, parse_bool, starts_json};
+use scan::{embedded_json, head, leading_status, parse_bool, reason_status, starts_json};
 
 /// At most this many bytes of a body or message are read (64 KiB): error
 /// bodies are far smaller, and a huge body must stay cheap. For a streamed
@@ -387,7 +387,8 @@ impl DiagnosisEngine {
         let status = status
             .or_else(|| leading_status(text))
             .or(ev.status)
-            .or(fields.numeric_status);
+            .or(fields.numeric_status)
+            .or_else(|| reason_status(text));
         let success = status.is_none_or(|s| (200..300).contains(&s));
         let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
         if status.is_some() && success && v.category == ErrorCategory::Network {

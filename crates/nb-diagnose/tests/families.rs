@@ -2415,3 +2415,130 @@ fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
     ));
     assert_eq!(category(&d), Unknown);
 }
+
+#[test]
+fn a_message_that_is_only_a_status_name_stands_for_that_status() {
+    messages_diagnose_as(&[
+        ("Method Not Allowed", InvalidRequest, false),
+        ("UNAVAILABLE", Overloaded, true),
+        ("internal", ServerError, true),
+        ("DEADLINE_EXCEEDED.", Timeout, true),
+        ("PERMISSION_DENIED", Permission, false),
+    ]);
+    // Only the whole message: a word inside a sentence names nothing.
+    messages_diagnose_as(&[("the internal tool returned nothing", Unknown, false)]);
+}
+
+#[test]
+fn an_error_object_printed_without_its_braces_is_read_by_its_type() {
+    for body in [
+        r#""error": {"message": "Bad Request", "type": "error"}"#,
+        "'error': {'type': 'invalid_request_error', 'message': 'tools.0.name: Field required'}",
+    ] {
+        let d = engine().diagnose(&Failure::http(200, body));
+        assert_eq!(
+            (category(&d), d.retryable),
+            (InvalidRequest, false),
+            "{body}"
+        );
+    }
+    // Text that does not open with an error key is still an unexpected body.
+    assert_eq!(
+        category(&http(200, "Bad Request: the service said no")),
+        MalformedResponse
+    );
+}
+
+#[test]
+fn validators_words_decide_only_where_no_status_does() {
+    messages_diagnose_as(&[
+        (
+            "tools.2.input_schema: Field required",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Unrecognized key(s) in object: 'seed'",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Unknown parameter: 'reasoning.summary'.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Display name may only contain letters, digits and dashes",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Request validation failed: messages is empty",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Invalid image: the data is not a PNG, JPEG, GIF or WebP",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Unknown request URL: POST /v1/chat/complete. Please check the URL",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    // Under a status, the status decides.
+    let d = engine().diagnose(&Failure::message("Upstream validation failed").with_status(503));
+    assert_eq!(category(&d), Overloaded);
+}
+
+#[test]
+fn agents_parsers_and_old_sdks_in_their_own_words() {
+    messages_diagnose_as(&[
+        (
+            "OutputParserException: Could not parse LLM output: `I will now answer`",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "UnexpectedModelBehavior: Received empty model response",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "pydantic_core.ValidationError: 2 validation errors for ChatResponse",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "TypeError: 'NoneType' object is not iterable",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "openai.error.APIConnectionError: Error communicating with OpenAI: Connection aborted",
+            Network,
+            true,
+        ),
+        (
+            "APIRemovedInV1: You tried to access openai.Completion, but this is no longer supported in openai>=1.0.0",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "The reasoning_content is missing in the assistant message at index 3",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "tool_use_failed: Failed to call a function. Please adjust your prompt.",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    // A key the server was never given is the caller's, whatever status carries it.
+    let d =
+        engine().diagnose(&Failure::message("OpenRouter API key not configured").with_status(500));
+    assert_eq!((category(&d), d.retryable), (Auth, false));
+}

@@ -54,13 +54,28 @@ const REASONS: [(&[u8], u16); 12] = [
     (b"service unavailable", 503),
 ];
 
+/// gRPC's status names, with the HTTP status Google's APIs map each to.
+const GRPC_CODES: [(&[u8], u16); 10] = [
+    (b"invalid_argument", 400),
+    (b"failed_precondition", 400),
+    (b"unauthenticated", 401),
+    (b"permission_denied", 403),
+    (b"not_found", 404),
+    (b"resource_exhausted", 429),
+    (b"internal", 500),
+    (b"unimplemented", 501),
+    (b"unavailable", 503),
+    (b"deadline_exceeded", 504),
+];
+
 /// The status a message that is nothing but its reason phrase ("Not
-/// Found") stands for.
+/// Found") or its gRPC status name ("INTERNAL") stands for.
 pub(super) fn reason_status(text: &[u8]) -> Option<u16> {
     let t = text.trim_ascii();
     let t = t.strip_suffix(b".").unwrap_or(t);
     REASONS
         .iter()
+        .chain(&GRPC_CODES)
         .find(|(phrase, _)| t.eq_ignore_ascii_case(phrase))
         .map(|&(_, status)| status)
 }

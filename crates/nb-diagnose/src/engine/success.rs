@@ -78,7 +78,9 @@ impl DiagnosisEngine {
         }
         self.scan(body, ev, 0);
         let v = self.classify(ev, fields, None, true);
-        if v.priority >= 50 {
+        // An error object printed without its braces (`"error": {…}`) is an
+        // error whatever its words' weight: its type alone may name it.
+        if v.priority >= 50 || (opens_with_error_key(trimmed) && is_provider_error(v.category)) {
             v
         } else {
             Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
@@ -235,6 +237,18 @@ fn python_value(body: &[u8]) -> bool {
                         .is_none_or(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
             })
     })
+}
+
+/// Whether a body opens with a quoted `error` key (`"error": …`, `'error': …`).
+fn opens_with_error_key(body: &[u8]) -> bool {
+    let [quote @ (b'"' | b'\''), rest @ ..] = body else {
+        return false;
+    };
+    rest.get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"error"))
+        && rest[5..]
+            .strip_prefix(&[*quote])
+            .is_some_and(|after| after.trim_ascii_start().starts_with(b":"))
 }
 
 /// The first line of a JSON-lines body (one JSON object a line, more than
