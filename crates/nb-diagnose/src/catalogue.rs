@@ -227,6 +227,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
+    // A feature or model switched off for this user or account, not for everyone.
+    e(Permission, "not_enabled", 82, &["not enabled for this user", "not enabled for your account", "not enabled for this account", "not enabled for your organization"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
     e(Permission, "permission_denied", 78, &["not allowed to access", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
@@ -377,7 +379,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "missing required", "may only contain", "can only contain", "validation failed", "is not allowed when"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "missing required", "may only contain", "can only contain", "validation failed", "is not allowed when", "is not accessible"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
@@ -455,6 +457,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read timed out", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
     e(Timeout, "connect_timeout", 76, &["tls handshake timeout"]),
+    // A service that stopped answering, below a failure to reach it named with it.
+    e(Timeout, "not_responding", 45, &["is not responding"]),
     // A stream that never sent its first event: a deadline before the answer began.
     e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token", "generate first token"]),
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),

@@ -2542,3 +2542,26 @@ fn agents_parsers_and_old_sdks_in_their_own_words() {
         engine().diagnose(&Failure::message("OpenRouter API key not configured").with_status(500));
     assert_eq!((category(&d), d.retryable), (Auth, false));
 }
+
+#[test]
+fn a_service_not_responding_and_a_feature_not_enabled_for_the_account() {
+    messages_diagnose_as(&[
+        ("The reranker service is not responding", Timeout, true),
+        // A failure to reach it, named with it, is the network's.
+        (
+            "The model server could not be reached or is not responding",
+            Network,
+            true,
+        ),
+        (
+            "The requested audio url is not accessible",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    let d = http(
+        400,
+        r#"{"error":{"message":"image input is not enabled for your account","type":"invalid_request_error"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Permission, false));
+}
