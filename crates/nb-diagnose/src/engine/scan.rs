@@ -71,6 +71,10 @@ const GRPC_CODES: [(&[u8], u16); 10] = [
 /// The status a message that is nothing but its reason phrase ("Not
 /// Found") or its gRPC status name ("INTERNAL") stands for.
 pub(super) fn reason_status(text: &[u8]) -> Option<u16> {
+    // Longer than "request entity too large", the longest name.
+    if text.len() > 32 {
+        return None;
+    }
     let t = text.trim_ascii();
     let t = t.strip_suffix(b".").unwrap_or(t);
     REASONS
