@@ -379,7 +379,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "missing required", "may only contain", "can only contain", "validation failed", "is not allowed when", "is not accessible"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "missing required", "may only contain", "can only contain", "validation failed", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "out of the range of valid values", "is not accessible"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
