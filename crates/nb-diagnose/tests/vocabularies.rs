@@ -1,18 +1,25 @@
-//! The words each common validator prints for a request it refused:
-//! pydantic (v1 and v2), JSON Schema (ajv, Python's jsonschema), Joi,
-//! class-validator, Go's validator, serde, axum, .NET and Java argument
-//! checks, and the providers' own parameter errors (OpenAI, Anthropic,
-//! Gemini). A client often quotes such a refusal without the status it came
-//! with; the words alone must then name a request that will not pass
-//! however often it is sent. Under a status, the status decides.
+//! Whole vocabularies a client quotes without the status it came with,
+//! each written from the tools' own words rather than from collected cases:
 //!
-//! Left out on purpose: words a client also prints for a response it could
-//! not read (pydantic's "validation error for <model>", zod's "Expected
+//! - requests refused, as common validators print them: pydantic (v1 and
+//!   v2), JSON Schema (ajv, Python's jsonschema), Joi, class-validator, Go's
+//!   validator, serde, axum, .NET and Java argument checks, and the
+//!   providers' own parameter errors (OpenAI, Anthropic, Gemini). They name
+//!   a request that will not pass however often it is sent; under a status,
+//!   the status decides.
+//! - answers a client could not use, as parsers and agent frameworks print
+//!   them: the AI SDK, LangChain, LlamaIndex, instructor, pydantic-ai, the
+//!   OpenAI Agents SDK, DSPy, and JSON parsers in Python, JavaScript, Java,
+//!   .NET, Rust and Go. The same request can get a usable answer next time.
+//!
+//! Left out on purpose: words a client prints both for a request and for a
+//! response (pydantic's "validation error for <model>", zod's "Expected
 //! string, received …", Go's "cannot unmarshal", serde's "missing field"),
-//! which read as a broken answer, and a token count over a limit, which is
-//! the context's.
+//! which read as a broken answer; a token count over a limit, which is the
+//! context's; and the calling code's own slips (`'NoneType' object has no
+//! attribute …`), which may be anything.
 
-use nb_diagnose::ErrorCategory::*;
+use nb_diagnose::ErrorCategory::{self, *};
 use nb_diagnose::{DiagnosisEngine, Failure};
 
 const REFUSALS: &[&str] = &[
@@ -77,26 +84,74 @@ const REFUSALS: &[&str] = &[
     r##"unexpected keyword argument 'max_completion_tokens'"##,
 ];
 
-#[test]
-fn every_validators_refusal_is_an_invalid_request() {
+const BROKEN_ANSWERS: &[&str] = &[
+    r##"AI_NoObjectGeneratedError: No object generated: could not parse the response."##,
+    r##"AI_JSONParseError: JSON parsing failed: Text: {"answer": "4.. Error message: Unterminated string in JSON at position 12"##,
+    r##"AI_TypeValidationError: Type validation failed: Value: {"answer":null}."##,
+    r##"AI_InvalidResponseDataError: Expected 'id' to be a string."##,
+    r##"AI_NoContentGeneratedError: No content generated."##,
+    r##"AI_EmptyResponseBodyError: Empty response body"##,
+    r##"OutputParserException: Could not parse LLM output: `Sure! Here is the answer`"##,
+    r##"langchain_core.exceptions.OutputParserException: Invalid json output: The answer is 4"##,
+    r##"OutputParserException: Failed to parse Answer from completion {"text": "4"}. Got: 1 validation error for Answer"##,
+    r##"ValueError: Could not extract json string from output: I cannot do that"##,
+    r##"instructor.exceptions.InstructorRetryException: 1 validation error for UserInfo"##,
+    r##"pydantic_ai.exceptions.UnexpectedModelBehavior: Received empty model response"##,
+    r##"agents.exceptions.ModelBehaviorError: Invalid JSON when parsing {"city": for AgentOutputSchema"##,
+    r##"dspy.utils.exceptions.AdapterParseError: Adapter JSONAdapter failed to parse the LM response."##,
+    r##"json.decoder.JSONDecodeError: Expecting ',' delimiter: line 1 column 57 (char 56)"##,
+    r##"SyntaxError: Unexpected token 'I', "I'm sorry," is not valid JSON"##,
+    r##"SyntaxError: Unexpected end of JSON input"##,
+    r##"com.fasterxml.jackson.core.JsonParseException: Unexpected character ('<' (code 60)): expected a valid value"##,
+    r##"com.fasterxml.jackson.databind.exc.MismatchedInputException: No content to map due to end-of-input"##,
+    r##"System.Text.Json.JsonException: 'T' is an invalid start of a value. Path: $ | LineNumber: 0 | BytePositionInLine: 0."##,
+    r##"Newtonsoft.Json.JsonReaderException: Unexpected character encountered while parsing value: <. Path '', line 0, position 0."##,
+    r##"serde_json::Error: EOF while parsing an object at line 1 column 120"##,
+    r##"invalid character '<' looking for beginning of value"##,
+    r##"unexpected end of JSON input"##,
+    r##"KeyError: 'choices'"##,
+    r##"TypeError: Cannot read properties of undefined (reading 'content')"##,
+    r##"TypeError: 'NoneType' object is not subscriptable"##,
+    r##"IndexError: list index out of range"##,
+    r##"TypeError: undefined is not an object (evaluating 'response.choices[0]')"##,
+    r##"The model returned an empty response."##,
+    r##"Model returned no content"##,
+    r##"The LLM returned an invalid tool call: arguments are not valid JSON"##,
+    r##"Failed to parse tool call arguments as JSON"##,
+    r##"Error parsing function arguments: unexpected end of input"##,
+];
+
+/// The texts of `table` that, quoted alone, are not read as `want`.
+fn misread(table: &[&str], want: ErrorCategory, retryable: bool) -> Vec<String> {
     let engine = DiagnosisEngine::new();
-    let wrong: Vec<String> = REFUSALS
+    table
         .iter()
         .filter_map(|&text| {
             let d = engine.diagnose(&Failure::message(text));
-            ((d.category, d.retryable) != (InvalidRequest, false)).then(|| {
+            ((d.category, d.retryable) != (want, retryable)).then(|| {
                 format!(
                     "{text}\n  got {:?}/{} ({})",
                     d.category, d.retryable, d.sub_category
                 )
             })
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_validators_refusal_is_an_invalid_request() {
+    let wrong = misread(REFUSALS, InvalidRequest, false);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
-fn under_a_server_status_the_status_decides() {
+fn every_parsers_complaint_is_a_malformed_response() {
+    let wrong = misread(BROKEN_ANSWERS, MalformedResponse, true);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn under_a_status_the_status_decides() {
     let engine = DiagnosisEngine::new();
     for &text in REFUSALS {
         let d = engine.diagnose(&Failure::message(text).with_status(400));
