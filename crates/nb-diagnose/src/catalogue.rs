@@ -230,6 +230,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A feature or model switched off for this user or account, not for everyone.
     e(Permission, "not_enabled", 82, &["not enabled for this user", "not enabled for your account", "not enabled for this account", "not enabled for your organization"]),
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
+    // google-api-core's class name for a 403, below any cause its message names.
+    e(Permission, "permission_denied", 45, &["permissiondenied"]),
     e(Permission, "permission_denied", 78, &["not allowed to access", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
@@ -333,7 +335,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 50, &["input validation error", "is greater than the maximum", "is less than the minimum", "invalid '", "issue with your request", "check your inputs", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property"]),
     // Below the context phrases a validationException may carry ("input is too long").
     e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
-    e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),
+    e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "invalidargument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),
     // A server or relay that does not implement what the request asks.
     e(InvalidRequest, "not_implemented", 50, &["not implemented"]),
     // gRPC's UNIMPLEMENTED: a method the server lacks; under a 5xx, the server's own failure.
@@ -484,7 +486,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // an HTTP/2 frame too large): it fails the same way every time.
     e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常"]).no_retry(),
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
-    e(Network, "dns", 85, &["name resolution", "getaddrinfo", "enotfound", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "unable to resolve host", "eai_again", "dnserror"]),
+    // Node's code, not the end of Bedrock's `ResourceNotFoundException`.
+    e(Network, "dns", 85, &["enotfound"]).word(),
+    e(Network, "dns", 85, &["name resolution", "getaddrinfo", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "unable to resolve host", "eai_again", "dnserror"]),
     e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),

@@ -12,6 +12,11 @@
 //!   OpenAI Agents SDK, DSPy, and JSON parsers in Python, JavaScript, Java,
 //!   .NET, Rust and Go. The same request can get a usable answer next time.
 //!
+//! - failures as SDKs' exception classes name them (openai-python,
+//!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
+//!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
+//!   message that names no cause.
+//!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
 //! string, received …", Go's "cannot unmarshal", serde's "missing field"),
@@ -121,16 +126,285 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"Error parsing function arguments: unexpected end of input"##,
 ];
 
-/// The texts of `table` that, quoted alone, are not read as `want`.
-fn misread(table: &[&str], want: ErrorCategory, retryable: bool) -> Vec<String> {
+/// SDKs' exception classes, each with a message that names no cause: the
+/// class (or the status printed after it) decides. Bedrock's quota is per
+/// minute, so exceeding it is a rate limit; its missing resource is the
+/// model the request names.
+const EXCEPTIONS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"openai.APIConnectionError: Connection error."##,
+        Network,
+        true,
+    ),
+    (
+        r##"openai.APITimeoutError: Request timed out."##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"openai.AuthenticationError: request rejected"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"openai.PermissionDeniedError: request rejected"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"openai.NotFoundError: model unavailable for this key"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"openai.RateLimitError: please slow down"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"openai.InternalServerError: something broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"openai.BadRequestError: request rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"openai.UnprocessableEntityError: request rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"anthropic.OverloadedError: please try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"anthropic.InternalServerError: something broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"anthropic.APIConnectionError: Connection error."##,
+        Network,
+        true,
+    ),
+    (
+        r##"anthropic.APITimeoutError: Request timed out or interrupted."##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"litellm.ContextWindowExceededError: prompt rejected"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"litellm.ServiceUnavailableError: try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"litellm.Timeout: Connection timed out after 600.0 seconds."##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"litellm.BudgetExceededError: Budget has been exceeded! Current cost: 10.2, Max budget: 10.0"##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"litellm.AuthenticationError: request rejected"##,
+        Auth,
+        false,
+    ),
+    (r##"litellm.RateLimitError: slow down"##, RateLimit, true),
+    (
+        r##"litellm.APIConnectionError: connection failed"##,
+        Network,
+        true,
+    ),
+    (
+        r##"litellm.NotFoundError: model unavailable"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"AI_LoadAPIKeyError: OpenAI API key is missing. Pass it using the 'apiKey' parameter or the OPENAI_API_KEY environment variable."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"botocore.errorfactory.ThrottlingException: An error occurred (ThrottlingException) when calling the Converse operation: request rejected"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"ServiceQuotaExceededException: An error occurred (ServiceQuotaExceededException) when calling the InvokeModel operation: request rejected"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"An error occurred (ValidationException) when calling the Converse operation: request rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"An error occurred (AccessDeniedException) when calling the InvokeModel operation: request rejected"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"An error occurred (ModelTimeoutException) when calling the InvokeModel operation: took too long"##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"An error occurred (ModelNotReadyException) when calling the InvokeModel operation: try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"An error occurred (ModelErrorException) when calling the InvokeModel operation: something broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: not there"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"An error occurred (ServiceUnavailableException) when calling the ConverseStream operation: try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"An error occurred (InternalServerException) when calling the Converse operation: something broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"An error occurred (ModelStreamErrorException) when calling the ConverseStream operation: the stream broke"##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"com.openai.errors.RateLimitException: 429: slow down"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"com.openai.errors.UnauthorizedException: 401: rejected"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"com.openai.errors.NotFoundException: 404: model unavailable"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"com.openai.errors.InternalServerException: 500: broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"com.openai.errors.BadRequestException: 400: rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"google.genai.errors.ClientError: 429 RESOURCE_EXHAUSTED. slow down"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"google.genai.errors.ServerError: 500 INTERNAL. broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"google.genai.errors.ServerError: 503 UNAVAILABLE. try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"google.genai.errors.ClientError: 400 INVALID_ARGUMENT. rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"google.api_core.exceptions.ResourceExhausted: 429 slow down"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"google.api_core.exceptions.ServiceUnavailable: 503 try later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"google.api_core.exceptions.DeadlineExceeded: 504 took too long"##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"google.api_core.exceptions.PermissionDenied: 403 rejected"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"google.api_core.exceptions.InvalidArgument: 400 rejected"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"google.api_core.exceptions.InternalServerError: 500 broke"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"mistralai.models.sdkerror.SDKError: API error occurred: Status 429"##,
+        RateLimit,
+        true,
+    ),
+    (r##"groq.RateLimitError: slow down"##, RateLimit, true),
+    (
+        r##"cohere.errors.TooManyRequestsError: status_code: 429"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"cohere.errors.UnauthorizedError: status_code: 401"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Azure.RequestFailedException: Service request failed. Status: 503 (Service Unavailable)"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"Azure.RequestFailedException: Service request failed. Status: 429 (Too Many Requests)"##,
+        RateLimit,
+        true,
+    ),
+];
+
+/// The texts that, quoted alone, are not read as their category and
+/// retryability.
+fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
     let engine = DiagnosisEngine::new();
-    table
-        .iter()
-        .filter_map(|&text| {
+    rows.into_iter()
+        .filter_map(|(text, want, retryable)| {
             let d = engine.diagnose(&Failure::message(text));
             ((d.category, d.retryable) != (want, retryable)).then(|| {
                 format!(
-                    "{text}\n  got {:?}/{} ({})",
+                    "{text}\n  want {want:?}/{retryable}, got {:?}/{} ({})",
                     d.category, d.retryable, d.sub_category
                 )
             })
@@ -140,13 +414,19 @@ fn misread(table: &[&str], want: ErrorCategory, retryable: bool) -> Vec<String> 
 
 #[test]
 fn every_validators_refusal_is_an_invalid_request() {
-    let wrong = misread(REFUSALS, InvalidRequest, false);
+    let wrong = misread(REFUSALS.iter().map(|&t| (t, InvalidRequest, false)));
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
 fn every_parsers_complaint_is_a_malformed_response() {
-    let wrong = misread(BROKEN_ANSWERS, MalformedResponse, true);
+    let wrong = misread(BROKEN_ANSWERS.iter().map(|&t| (t, MalformedResponse, true)));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_sdks_exception_class_names_its_failure() {
+    let wrong = misread(EXCEPTIONS.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
