@@ -11,7 +11,6 @@
 //!   them: the AI SDK, LangChain, LlamaIndex, instructor, pydantic-ai, the
 //!   OpenAI Agents SDK, DSPy, and JSON parsers in Python, JavaScript, Java,
 //!   .NET, Rust and Go. The same request can get a usable answer next time.
-//!
 //! - failures as SDKs' exception classes name them (openai-python,
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
