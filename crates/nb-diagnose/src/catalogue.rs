@@ -137,14 +137,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit", "daily free allocation"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
-    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min"]),
+    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min", "tpm limit", "rpm limit"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "high concurrency", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
     // An account's own limit on open connections, above a server's "too many
     // connections" (overloaded).
     e(RateLimit, "connection_limit", 82, &["too many websocket connections", "connection_limit_reached"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
-    e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "resource has been exhausted"]),
+    e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "quota exceeded for metric", "resource has been exhausted"]),
     e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.

@@ -15,6 +15,7 @@
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
 //!   message that names no cause.
+//! - rate limits and spent quotas, as the providers word them.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -394,6 +395,147 @@ const EXCEPTIONS: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// Providers' own words for a window that resets and for an allowance that
+/// is spent (OpenAI, Anthropic, Gemini, DeepSeek, Mistral, Groq, DashScope,
+/// Zhipu, xAI, OpenRouter, Together, Fireworks, Bedrock): waiting helps only
+/// the first. Gemini's quota is a window unless its limit is zero;
+/// DashScope's "allocated quota" is its per-minute token allowance.
+const LIMITS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29500, Requested 1200. Please try again in 1.4s."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Rate limit reached for gpt-4o-mini in organization org-abc on requests per day (RPD): Limit 10000, Used 10000, Requested 1. Please try again in 8.64s."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"You exceeded your current quota, please check your plan and billing details."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"This request would exceed the rate limit for your organization of 40,000 input tokens per minute."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Number of request tokens has exceeded your per-minute rate limit"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"You have reached your specified API usage limits. You will regain access on 2026-01-01 at 00:00 UTC."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-2.5-pro"##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: gemini-2.5-flash. Please retry in 27.5s."##,
+        RateLimit,
+        true,
+    ),
+    (r##"Insufficient Balance"##, QuotaExhausted, false),
+    (r##"Requests rate limit exceeded"##, RateLimit, true),
+    (
+        r##"Rate limit reached for model `llama-3.3-70b-versatile` in organization `org_x` service tier `on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 900. Please try again in 7s."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Rate limit reached for model `llama-3.1-8b-instant` in organization `org_x` service tier `on_demand` on requests per day (RPD): Limit 14400, Used 14400, Requested 1. Please try again in 6s."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Access denied, please make sure your account is in good standing. (Arrearage)"##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Allocated quota exceeded, please increase your quota limit."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"余额不足或无可用资源包,请充值。"##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Your team has either used all available credits or reached its monthly spending limit. To continue making API requests, please purchase more credits or raise your spending limit."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Insufficient credits. This account never purchased credits. Make sure your key is on the correct account or org."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Rate limit exceeded: free-models-per-min."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"You have exceeded your rate limit of 600 requests per minute. Please try again later."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Request rate limit exceeded. Please slow down."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"You have exceeded your monthly included credits. Upgrade your plan to continue."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can only afford 1000."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"Too many requests, please wait before trying again."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"The free tier of the model has been exhausted."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"TPM limit reached. Please wait 20 seconds."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"ThrottlingException: Too many tokens, please wait before trying again."##,
+        RateLimit,
+        true,
+    ),
+    (r##"Monthly token quota exhausted."##, QuotaExhausted, false),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -426,6 +568,12 @@ fn every_parsers_complaint_is_a_malformed_response() {
 #[test]
 fn every_sdks_exception_class_names_its_failure() {
     let wrong = misread(EXCEPTIONS.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_window_and_a_spent_allowance_are_told_apart_in_every_providers_words() {
+    let wrong = misread(LIMITS.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
