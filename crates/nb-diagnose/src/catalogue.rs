@@ -389,7 +389,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "tool_use_failed", 65, &["tool_use_failed", "failed to call a function"]),
     // openai-python 1.x called the 0.x way.
     e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai"]),
-    e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "max pages", "文件太大", "页数限制"]),
+    e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "image too large", "image is too large", "image exceeds", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
     e(ServerError, "upstream_failed", 80, &["failed to get response from provider", "trouble connecting to the model provider"]),
     // A relay's wrapper words: the cause named after them decides, else the

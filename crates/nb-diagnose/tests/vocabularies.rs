@@ -15,7 +15,8 @@
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
 //!   message that names no cause.
-//! - rate limits and spent quotas, as the providers word them.
+//! - rate limits and spent quotas, and a prompt over the model's window
+//!   against a body over a byte limit, as the providers word them.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -536,6 +537,124 @@ const LIMITS: &[(&str, ErrorCategory, bool)] = &[
     (r##"Monthly token quota exhausted."##, QuotaExhausted, false),
 ];
 
+/// A prompt over the model's window, as providers and servers word it
+/// (OpenAI, Anthropic, Gemini, Mistral, DeepSeek, Groq, Bedrock, llama.cpp,
+/// TGI, Cohere, DashScope, Moonshot, xAI, OpenRouter), against a body, an
+/// image or a file over a byte limit: only the first is cured by a model
+/// with a larger context.
+const SIZES: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"prompt is too long: 210012 tokens > 200000 maximum"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"This model's maximum context length is 65536 tokens. However, you requested 70000 tokens (66000 in the messages, 4000 in the completion). Please reduce the length of the messages or completion."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Please reduce the length of the messages or completion."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Input is too long for requested model."##,
+        ContextLength,
+        false,
+    ),
+    (r##"too many input tokens"##, ContextLength, false),
+    (
+        r##"the request exceeds the available context size, try increasing it"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"too many tokens: total number of tokens in the prompt cannot exceed 4081 - received 5000. Try using a shorter prompt, or enabling prompt truncating."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Range of input length should be [1, 30720]"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"Invalid request: Your request exceeded model token limit: 8192"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"This model's maximum prompt length is 131072 but the request contains 140000 tokens."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"This endpoint's maximum context length is 8192 tokens. However, you requested about 9000 tokens (8000 of text input, 1000 in the output). Please reduce the length of either one."##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"input length and `max_tokens` exceed context limit: 199000 + 8192 > 200000, decrease input length or `max_tokens` and try again"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"The prompt is too long for this model's context window"##,
+        ContextLength,
+        false,
+    ),
+    (r##"context_length_exceeded"##, ContextLength, false),
+    (
+        r##"Input tokens exceed the configured limit of 272000 tokens."##,
+        ContextLength,
+        false,
+    ),
+    (r##"413 Request Entity Too Large"##, InvalidRequest, false),
+    (r##"Payload Too Large"##, InvalidRequest, false),
+    (
+        r##"request_too_large: Request exceeds the maximum allowed number of bytes."##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"Request payload size exceeds the limit: 20971520 bytes."##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"Image too large: the maximum is 20 MB"##,
+        InvalidRequest,
+        false,
+    ),
+    (r##"file is too large: max 512 MB"##, InvalidRequest, false),
+    (
+        r##"image exceeds 5 MB maximum: 7340032 bytes > 5242880 bytes"##,
+        InvalidRequest,
+        false,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -574,6 +693,12 @@ fn every_sdks_exception_class_names_its_failure() {
 #[test]
 fn a_window_and_a_spent_allowance_are_told_apart_in_every_providers_words() {
     let wrong = misread(LIMITS.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_prompt_over_the_window_and_a_body_over_a_byte_limit_are_told_apart() {
+    let wrong = misread(SIZES.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
