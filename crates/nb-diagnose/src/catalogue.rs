@@ -407,7 +407,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
@@ -433,7 +433,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.

@@ -16,7 +16,8 @@
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
 //!   message that names no cause.
 //! - rate limits and spent quotas, and a prompt over the model's window
-//!   against a body over a byte limit, as the providers word them.
+//!   against a body over a byte limit, capacity against a deadline against
+//!   a server's failure, as the providers word them.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -655,6 +656,94 @@ const SIZES: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// A provider out of capacity, a deadline that passed on the way, and a
+/// server's own failure, in the words providers, model servers and proxies
+/// use: all worth a retry, but capacity and deadlines say to wait or go
+/// elsewhere, a failure only to try again.
+const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
+    (r##"Overloaded"##, Overloaded, true),
+    (
+        r##"The model is currently overloaded. Please try again later."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"The server is overloaded or not ready yet."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"That model is currently overloaded with other requests. You can retry your request."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"The model is overloaded. Please try again later."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"We're experiencing high demand for this model. Please try again shortly."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"The service is currently unavailable."##,
+        Overloaded,
+        true,
+    ),
+    (r##"Service Unavailable"##, Overloaded, true),
+    (
+        r##"Model is currently loading, estimated time 20.0 seconds"##,
+        Overloaded,
+        true,
+    ),
+    (r##"Server busy, please try again later"##, Overloaded, true),
+    (
+        r##"No capacity available for this model at the moment"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"The engine is currently overloaded, please try again later"##,
+        Overloaded,
+        true,
+    ),
+    (r##"Model busy, retry later"##, Overloaded, true),
+    (
+        r##"All the replicas for this model are busy"##,
+        Overloaded,
+        true,
+    ),
+    (r##"upstream request timeout"##, Timeout, true),
+    (r##"Gateway Timeout"##, Timeout, true),
+    (
+        r##"The request timed out before the model responded"##,
+        Timeout,
+        true,
+    ),
+    (r##"Deadline exceeded"##, Timeout, true),
+    (r##"504 Gateway Time-out"##, Timeout, true),
+    (r##"stream timeout"##, Timeout, true),
+    (
+        r##"The server had an error while processing your request. Sorry about that!"##,
+        ServerError,
+        true,
+    ),
+    (r##"Internal server error"##, ServerError, true),
+    (
+        r##"An unexpected error occurred on the server"##,
+        ServerError,
+        true,
+    ),
+    (r##"Bad Gateway"##, ServerError, true),
+    (
+        r##"upstream connect error or disconnect/reset before headers. reset reason: connection failure"##,
+        ServerError,
+        true,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -699,6 +788,12 @@ fn a_window_and_a_spent_allowance_are_told_apart_in_every_providers_words() {
 #[test]
 fn a_prompt_over_the_window_and_a_body_over_a_byte_limit_are_told_apart() {
     let wrong = misread(SIZES.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn capacity_a_deadline_and_a_servers_failure_are_told_apart() {
+    let wrong = misread(CAPACITY.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
