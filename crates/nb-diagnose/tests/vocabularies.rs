@@ -17,7 +17,8 @@
 //!   message that names no cause.
 //! - rate limits and spent quotas, and a prompt over the model's window
 //!   against a body over a byte limit, capacity against a deadline against
-//!   a server's failure, as the providers word them.
+//!   a server's failure, and a missing model against a wrong path against
+//!   a model out of the account's reach, as the providers word them.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -744,6 +745,113 @@ const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// A model that does not exist (or no longer does) for anyone, against a
+/// wrong path or a missing object the request names, against a model this
+/// account may not use, as providers word them: only the first is cured by
+/// another model for every caller.
+const MISSING: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"The model `gpt-5-turbo` does not exist or you do not have access to it."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"models/gemini-1.0-pro is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Invalid model: mistral-huge-latest"##,
+        ModelNotFound,
+        false,
+    ),
+    (r##"Model Not Exist"##, ModelNotFound, false),
+    (
+        r##"The model `llama2-70b-4096` has been decommissioned and is no longer supported."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"model "llama3:70b" not found, try pulling it first"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"The provided model identifier is invalid."##,
+        ModelNotFound,
+        false,
+    ),
+    (r##"Model not exist."##, ModelNotFound, false),
+    (
+        r##"No endpoints found for meta-llama/llama-2-70b-chat."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Unable to access model meta-llama/Llama-9-70B. Please visit https://api.together.ai/models to view the list of supported models."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"The model 'grok-0' does not exist or your team does not have access to it."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Model not found: claude-3-opus-2099"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"The requested model 'x' is not available"##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Invalid URL (POST /v1/chat/completion)"##,
+        InvalidRequest,
+        false,
+    ),
+    (r##"404 page not found"##, InvalidRequest, false),
+    (
+        r##"Unknown request URL: GET /openai/v1/model. Please check the URL for typos, or see the docs at https://console.groq.com/docs/"##,
+        InvalidRequest,
+        false,
+    ),
+    (r##"No such file: file-abc123"##, InvalidRequest, false),
+    (
+        r##"No thread found with id 'thread_abc'."##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"Previous response with id 'resp_abc' not found."##,
+        InvalidRequest,
+        false,
+    ),
+    (r##"Batch not found"##, InvalidRequest, false),
+    (
+        r##"Project `proj_abc` does not have access to model `o3`"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"You do not have access to the model gpt-4.5-preview."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"Your organization must be verified to use the model `o3`."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"You don't have access to this model in your current plan."##,
+        Permission,
+        false,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -794,6 +902,12 @@ fn a_prompt_over_the_window_and_a_body_over_a_byte_limit_are_told_apart() {
 #[test]
 fn capacity_a_deadline_and_a_servers_failure_are_told_apart() {
     let wrong = misread(CAPACITY.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_missing_model_a_wrong_path_and_a_model_out_of_reach_are_told_apart() {
+    let wrong = misread(MISSING.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
