@@ -18,7 +18,8 @@
 //! - rate limits and spent quotas, and a prompt over the model's window
 //!   against a body over a byte limit, capacity against a deadline against
 //!   a server's failure, and a missing model against a wrong path against
-//!   a model out of the account's reach, as the providers word them.
+//!   a model out of the account's reach, and a bad credential against a
+//!   good one out of reach, as the providers word them.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -852,6 +853,125 @@ const MISSING: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// A credential missing, wrong, expired or revoked, against a valid one
+/// this account or place may not use, as providers and cloud SDKs word
+/// them (OpenAI, Anthropic, Gemini, DeepSeek, Azure, Google Cloud, AWS,
+/// OpenRouter, Zhipu): a new key cures only the first.
+const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"Incorrect API key provided: sk-abc***xyz. You can find your API key at https://platform.openai.com/account/api-keys."##,
+        Auth,
+        false,
+    ),
+    (r##"invalid x-api-key"##, Auth, false),
+    (
+        r##"API key not valid. Please pass a valid API key."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Authentication Fails, Your api key: ****abcd is invalid"##,
+        Auth,
+        false,
+    ),
+    (r##"Unauthorized"##, Auth, false),
+    (r##"Invalid API Key"##, Auth, false),
+    (
+        r##"The security token included in the request is invalid."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"The request signature we calculated does not match the signature you provided."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential."##,
+        Auth,
+        false,
+    ),
+    (r##"No auth credentials found"##, Auth, false),
+    (
+        r##"Missing bearer or basic authentication in header"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Your API key has expired. Please renew it."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"The API key you provided has been revoked."##,
+        Auth,
+        false,
+    ),
+    (r##"令牌已过期或验证不正确"##, Auth, false),
+    (r##"Invalid Authentication"##, Auth, false),
+    (
+        r##"Could not resolve authentication method. Expected either apiKey or authToken to be set."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"google.auth.exceptions.DefaultCredentialsError: Your default credentials were not found."##,
+        Auth,
+        false,
+    ),
+    (r##"Unable to locate credentials"##, Auth, false),
+    (
+        r##"ExpiredTokenException: The security token included in the request is expired"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Permission denied: Consumer 'api_key:AIza...' has been suspended."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"You are not allowed to sample from this model"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"This API key does not have permission to use the requested resource."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"User: arn:aws:iam::123:user/x is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"You don't have access to the model with the specified model ID."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"Your request was made from an unsupported country, region, or territory."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"The caller does not have permission"##,
+        Permission,
+        false,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -908,6 +1028,12 @@ fn capacity_a_deadline_and_a_servers_failure_are_told_apart() {
 #[test]
 fn a_missing_model_a_wrong_path_and_a_model_out_of_reach_are_told_apart() {
     let wrong = misread(MISSING.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_bad_credential_and_a_good_one_out_of_reach_are_told_apart() {
+    let wrong = misread(CREDENTIALS.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
