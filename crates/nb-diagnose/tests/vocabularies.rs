@@ -19,7 +19,10 @@
 //!   against a body over a byte limit, capacity against a deadline against
 //!   a server's failure, and a missing model against a wrong path against
 //!   a model out of the account's reach, and a bad credential against a
-//!   good one out of reach, as the providers word them.
+//!   good one out of reach, and a safety refusal, as the providers word
+//!   them.
+//! - inside a stream that had begun: a cut in each stack's words, or an
+//!   error event in each provider's shape.
 //!
 //! Left out on purpose: words a client prints both for a request and for a
 //! response (pydantic's "validation error for <model>", zod's "Expected
@@ -972,13 +975,186 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// A prompt or an answer a provider's safety system refused (OpenAI,
+/// Azure, Anthropic, Gemini, Bedrock, DeepSeek, DashScope, Zhipu,
+/// Moonshot): the same content is refused again, anywhere alike.
+const FILTERS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Output blocked by content filtering policy"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Response was blocked due to PROHIBITED_CONTENT"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"The candidate was blocked for SAFETY reasons"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Guardrail intervened and blocked the request"##,
+        ContentFilter,
+        false,
+    ),
+    (r##"Content Exists Risk"##, ContentFilter, false),
+    (
+        r##"Input data may contain inappropriate content."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"系统检测到输入或生成内容可能包含不安全或敏感内容，请您避免输入易产生敏感内容的提示语，感谢您的配合。"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"The request was rejected because it was considered high risk"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Invalid prompt: your prompt was flagged as potentially violating our usage policy."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"This content may violate our usage policies."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"The prompt was blocked by the moderation model."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"data_inspection_failed: Output data may contain inappropriate content."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Request blocked: the content was flagged by our moderation system."##,
+        ContentFilter,
+        false,
+    ),
+];
+
+/// What a stream that had begun says when it stops: a transport cut in
+/// each stack's words, or an error event in each provider's shape, which
+/// names its own cause.
+const IN_STREAM: &[(&str, ErrorCategory, bool)] = &[
+    (r##"error decoding response body"##, StreamInterrupted, true),
+    (
+        r##"connection closed before message completed"##,
+        StreamInterrupted,
+        true,
+    ),
+    (r##"unexpected EOF"##, StreamInterrupted, true),
+    (r##"Premature close"##, StreamInterrupted, true),
+    (r##"TypeError: terminated"##, StreamInterrupted, true),
+    (
+        r##"peer closed connection without sending complete message body (incomplete chunked read)"##,
+        StreamInterrupted,
+        true,
+    ),
+    (r##"Response ended prematurely"##, StreamInterrupted, true),
+    (r##"IncompleteRead(0 bytes read)"##, StreamInterrupted, true),
+    (
+        r##"SocketError: other side closed"##,
+        StreamInterrupted,
+        true,
+    ),
+    (r##"Error: socket hang up"##, StreamInterrupted, true),
+    (
+        r##"requests.exceptions.ChunkedEncodingError: ('Connection broken: IncompleteRead(0 bytes read)', IncompleteRead(0 bytes read))"##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"stream error: stream ID 3; INTERNAL_ERROR; received from peer"##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"java.io.EOFException: \n not found: limit=0 content=…"##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"The network connection was lost."##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"{"error":{"message":"Rate limit exceeded: free-models-per-min.","code":429}}"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"{"type":"response.failed","response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."}}}"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"{"throttlingException":{"message":"Too many tokens, please wait before trying again."}}"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 201000 tokens > 200000 maximum"}}"##,
+        ContextLength,
+        false,
+    ),
+    (
+        r##"{"choices":[{"index":0,"delta":{},"finish_reason":"content_filter"}]}"##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"{"error":{"message":"Internal server error","type":"server_error","code":500}}"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}"##,
+        Overloaded,
+        true,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
+    misread_as(rows, Failure::message)
+}
+
+/// The same, with each text given to the engine as `failure` builds it.
+fn misread_as<'a>(
+    rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>,
+    failure: fn(&'a str) -> Failure<'a>,
+) -> Vec<String> {
     let engine = DiagnosisEngine::new();
     rows.into_iter()
         .filter_map(|(text, want, retryable)| {
-            let d = engine.diagnose(&Failure::message(text));
+            let d = engine.diagnose(&failure(text));
             ((d.category, d.retryable) != (want, retryable)).then(|| {
                 format!(
                     "{text}\n  want {want:?}/{retryable}, got {:?}/{} ({})",
@@ -1034,6 +1210,18 @@ fn a_missing_model_a_wrong_path_and_a_model_out_of_reach_are_told_apart() {
 #[test]
 fn a_bad_credential_and_a_good_one_out_of_reach_are_told_apart() {
     let wrong = misread(CREDENTIALS.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_safety_refusal_is_a_content_filter() {
+    let wrong = misread(FILTERS.iter().copied());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn inside_a_stream_a_cut_is_a_cut_and_an_error_event_names_its_cause() {
+    let wrong = misread_as(IN_STREAM.iter().copied(), Failure::stream_interrupted);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
