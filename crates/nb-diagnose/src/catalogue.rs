@@ -115,10 +115,10 @@ pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 pub(crate) static CATALOGUE: &[Entry] = &[
     // ---------------------------------------------------------------- rate_limit
     e(RateLimit, "rate_limit", 92, &["throttling.ratequota", "throttling.burstrate", "请求速度超限", "请求频率超限"]).of(DashScope),
-    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "过于频繁", "请求太频繁", "请求频率过高", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率", "每日限制", "明天再试"]).of(DashScope),
+    e(RateLimit, "rate_limit", 80, &["requests throttling triggered", "过于频繁", "请求太频繁", "请求频率过高", "频率过高", "调用次数限额", "频率超限", "速率限制", "限流", "请求次数超", "流控", "调用次数超过限制", "限速", "请求速度过快", "访问频率", "每日限制", "明天再试"]).of(DashScope),
     e(RateLimit, "allocation_quota", 78, &["throttling.allocationquota"]).of(DashScope),
     e(RateLimit, "token_rate_limit", 72, &["allocated quota exceeded", "error-code#token-limit"]).of(DashScope),
-    e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded"]),
+    e(RateLimit, "rate_limit", 90, &["rate_limit_exceeded", "rate_limit_reached"]),
     e(RateLimit, "rate_limit", 90, &["rate_limit_error"]).of(Anthropic),
     e(RateLimit, "throttling", 90, &["throttlingexception"]).of(Bedrock),
     e(RateLimit, "service_quota", 85, &["servicequotaexceededexception"]).of(Bedrock),
@@ -203,7 +203,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "revoked_key", 70, &["has been revoked", "was revoked"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期"]),
-    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed"]),
+    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "身份验证", "token非法", "token过期"]),
+    // Also a TLS handshake's and a wrapper's word: any cause named with it decides.
+    e(Auth, "authentication_failed", 45, &["authentication failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized"]),
     // A relay's (one-api, new-api) word for a key it does not know.
@@ -374,7 +376,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),

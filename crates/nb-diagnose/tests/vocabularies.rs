@@ -22,6 +22,7 @@
 //!   a model out of the account's reach, and a bad credential against a
 //!   good one out of reach, and a safety refusal, as the providers word
 //!   them.
+//! - the documented errors of the Chinese providers, in their words.
 //! - inside a stream that had begun: a cut in each stack's words, or an
 //!   error event in each provider's shape.
 //!
@@ -1731,6 +1732,127 @@ const IN_STREAM: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// The documented error codes and messages of DashScope, Zhipu, Baidu's
+/// ERNIE, Moonshot, MiniMax, DeepSeek and Volcengine Ark, in their own
+/// words and languages.
+const CHINESE_PROVIDERS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"Throttling.RateQuota: Requests rate limit exceeded, please try again later."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Arrearage: Access denied, please make sure your account is in good standing."##,
+        QuotaExhausted,
+        false,
+    ),
+    (r##"InvalidApiKey: Invalid API-key provided."##, Auth, false),
+    (
+        r##"Model.AccessDenied: Model access denied."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"DataInspectionFailed: Input data may contain inappropriate content."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"InternalError: An internal error has occured, please try again later or contact service support."##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"InvalidParameter: Range of max_tokens should be [1, 8192]"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"Header中未收到Authorization参数，无法进行身份验证。"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"Authorization Token非法，请确认Authorization Token正确传递。"##,
+        Auth,
+        false,
+    ),
+    (r##"Authorization Token过期"##, Auth, false),
+    (r##"您的账户已欠费，请充值后重试。"##, QuotaExhausted, false),
+    (r##"模型不存在，请检查模型代码。"##, ModelNotFound, false),
+    (r##"Prompt 超长"##, ContextLength, false),
+    (
+        r##"您当前使用该API的频率过高，请降低频率，或联系客服增加限额。"##,
+        RateLimit,
+        true,
+    ),
+    (r##"该API已达今日调用次数限额"##, RateLimit, true),
+    (r##"Open api qps request limit reached"##, RateLimit, true),
+    (r##"Open api daily request limit reached"##, RateLimit, true),
+    (r##"Access token invalid or no longer valid"##, Auth, false),
+    (r##"Access token expired"##, Auth, false),
+    (r##"Rate limit reached for TPM"##, RateLimit, true),
+    (r##"No permission to access data"##, Permission, false),
+    (
+        r##"exceeded_current_quota_error: Your account is suspended due to insufficient balance"##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"rate_limit_reached_error: Your account reached max request"##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"engine_overloaded_error: The engine is currently overloaded, please try again later"##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"invalid_authentication_error: Invalid Authentication"##,
+        Auth,
+        false,
+    ),
+    (r##"insufficient balance"##, QuotaExhausted, false),
+    (r##"authentication failed"##, Auth, false),
+    (r##"output new_sensitive"##, ContentFilter, false),
+    (r##"Invalid Format"##, InvalidRequest, false),
+    (r##"Authentication Fails"##, Auth, false),
+    (r##"Invalid Parameters"##, InvalidRequest, false),
+    (r##"Rate Limit Reached"##, RateLimit, true),
+    (r##"Server Overloaded"##, Overloaded, true),
+    (
+        r##"ServerOverloaded: The service is currently unable to handle additional requests due to server overload."##,
+        Overloaded,
+        true,
+    ),
+    (
+        r##"RateLimitExceeded.EndpointRPMExceeded: The request has exceeded the RPM limit of the endpoint."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"AccountOverdueError: The request failed because your account has an overdue balance."##,
+        QuotaExhausted,
+        false,
+    ),
+    (
+        r##"InvalidEndpointOrModel.NotFound: The model or endpoint doesn't exist or you do not have access to it."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"SensitiveContentDetected: The request failed because the input text may contain sensitive information."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"ModelNotOpen: Your account has not activated the model service."##,
+        Permission,
+        false,
+    ),
+];
+
 /// The texts that, quoted alone, are not read as their category and
 /// retryability.
 fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
@@ -1819,6 +1941,12 @@ fn every_safety_refusal_is_a_content_filter() {
 #[test]
 fn inside_a_stream_a_cut_is_a_cut_and_an_error_event_names_its_cause() {
     let wrong = misread_as(IN_STREAM.iter().copied(), Failure::stream_interrupted);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn chinese_providers_documented_errors_name_their_failure() {
+    let wrong = misread(CHINESE_PROVIDERS.iter().copied());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
