@@ -1853,19 +1853,20 @@ const CHINESE_PROVIDERS: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
-/// The texts that, quoted alone, are not read as their category and
-/// retryability.
-fn misread<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) -> Vec<String> {
-    misread_as(rows, Failure::message)
+/// Asserts that every text, quoted alone, is read as its category and
+/// retryability, listing every one that is not.
+fn assert_read<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) {
+    assert_read_as(rows, Failure::message);
 }
 
 /// The same, with each text given to the engine as `failure` builds it.
-fn misread_as<'a>(
+fn assert_read_as<'a>(
     rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>,
     failure: fn(&'a str) -> Failure<'a>,
-) -> Vec<String> {
+) {
     let engine = DiagnosisEngine::new();
-    rows.into_iter()
+    let wrong: Vec<String> = rows
+        .into_iter()
         .filter_map(|(text, want, retryable)| {
             let d = engine.diagnose(&failure(text));
             ((d.category, d.retryable) != (want, retryable)).then(|| {
@@ -1875,79 +1876,68 @@ fn misread_as<'a>(
                 )
             })
         })
-        .collect()
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
 fn every_stacks_transport_words_name_their_failure() {
-    let wrong = misread(STACKS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(STACKS.iter().copied());
 }
 
 #[test]
 fn every_validators_refusal_is_an_invalid_request() {
-    let wrong = misread(REFUSALS.iter().map(|&t| (t, InvalidRequest, false)));
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(REFUSALS.iter().map(|&t| (t, InvalidRequest, false)));
 }
 
 #[test]
 fn every_parsers_complaint_is_a_malformed_response() {
-    let wrong = misread(BROKEN_ANSWERS.iter().map(|&t| (t, MalformedResponse, true)));
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(BROKEN_ANSWERS.iter().map(|&t| (t, MalformedResponse, true)));
 }
 
 #[test]
 fn every_sdks_exception_class_names_its_failure() {
-    let wrong = misread(EXCEPTIONS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(EXCEPTIONS.iter().copied());
 }
 
 #[test]
 fn a_window_and_a_spent_allowance_are_told_apart_in_every_providers_words() {
-    let wrong = misread(LIMITS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(LIMITS.iter().copied());
 }
 
 #[test]
 fn a_prompt_over_the_window_and_a_body_over_a_byte_limit_are_told_apart() {
-    let wrong = misread(SIZES.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(SIZES.iter().copied());
 }
 
 #[test]
 fn capacity_a_deadline_and_a_servers_failure_are_told_apart() {
-    let wrong = misread(CAPACITY.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(CAPACITY.iter().copied());
 }
 
 #[test]
 fn a_missing_model_a_wrong_path_and_a_model_out_of_reach_are_told_apart() {
-    let wrong = misread(MISSING.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(MISSING.iter().copied());
 }
 
 #[test]
 fn a_bad_credential_and_a_good_one_out_of_reach_are_told_apart() {
-    let wrong = misread(CREDENTIALS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(CREDENTIALS.iter().copied());
 }
 
 #[test]
 fn every_safety_refusal_is_a_content_filter() {
-    let wrong = misread(FILTERS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(FILTERS.iter().copied());
 }
 
 #[test]
 fn inside_a_stream_a_cut_is_a_cut_and_an_error_event_names_its_cause() {
-    let wrong = misread_as(IN_STREAM.iter().copied(), Failure::stream_interrupted);
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read_as(IN_STREAM.iter().copied(), Failure::stream_interrupted);
 }
 
 #[test]
 fn chinese_providers_documented_errors_name_their_failure() {
-    let wrong = misread(CHINESE_PROVIDERS.iter().copied());
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(CHINESE_PROVIDERS.iter().copied());
 }
 
 #[test]
