@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use nb_diagnose::ErrorCategory::*;
-use nb_diagnose::{Diagnosis, DiagnosisEngine, ErrorCategory, Failure};
+use nb_diagnose::{Diagnosis, DiagnosisEngine, ErrorCategory, Failure, Provider};
 
 fn engine() -> &'static DiagnosisEngine {
     static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
@@ -2418,15 +2418,17 @@ fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
 
 #[test]
 fn a_message_that_is_only_a_status_name_stands_for_that_status() {
+    // Names no catalogue word holds: only the whole message names them.
     messages_diagnose_as(&[
         ("Method Not Allowed", InvalidRequest, false),
-        ("UNAVAILABLE", Overloaded, true),
-        ("internal", ServerError, true),
-        ("DEADLINE_EXCEEDED.", Timeout, true),
-        ("PERMISSION_DENIED", Permission, false),
+        ("INTERNAL", ServerError, true),
+        ("internal.", ServerError, true),
+        ("  FAILED_PRECONDITION  ", InvalidRequest, false),
+        // A method the server lacks is the request's.
+        ("UNIMPLEMENTED", InvalidRequest, false),
     ]);
     // Only the whole message: a word inside a sentence names nothing.
-    messages_diagnose_as(&[("the internal tool returned nothing", Unknown, false)]);
+    messages_diagnose_as(&[("internal tool failed", Unknown, false)]);
 }
 
 #[test]
@@ -2442,11 +2444,14 @@ fn an_error_object_printed_without_its_braces_is_read_by_its_type() {
             "{body}"
         );
     }
-    // Text that does not open with an error key is still an unexpected body.
-    assert_eq!(
-        category(&http(200, "Bad Request: the service said no")),
-        MalformedResponse
-    );
+    // Text that does not open with an error key, or opens with an empty
+    // one beside an answer, is still an unexpected body.
+    for body in [
+        "Bad Request: the service said no",
+        r#""error": null, "answer": "bad request handling is explained below""#,
+    ] {
+        assert_eq!(category(&http(200, body)), MalformedResponse, "{body}");
+    }
 }
 
 #[test]
@@ -2564,4 +2569,45 @@ fn a_service_not_responding_and_a_feature_not_enabled_for_the_account() {
         r#"{"error":{"message":"image input is not enabled for your account","type":"invalid_request_error"}}"#,
     );
     assert_eq!((category(&d), d.retryable), (Permission, false));
+}
+
+#[test]
+fn the_last_rounds_words_do_not_catch_other_failures() {
+    // A certificate revoked is the TLS layer's, not a key to rotate.
+    let d = engine().diagnose(&Failure::message(
+        "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: Certificate has been revoked, reason: KEY_COMPROMISE",
+    ));
+    assert_eq!((category(&d), d.retryable), (Network, false));
+    // Access revoked under a 403 is the status's permission.
+    assert_eq!(
+        category(&engine().diagnose(
+            &Failure::message("Your access to this model has been revoked").with_status(403)
+        )),
+        Permission
+    );
+    // A server refusing the caller's own JSON is the request's, not a broken answer.
+    let d = http(
+        400,
+        r#"{"error":"JSON parse error: No content to map due to end-of-input"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    // A server's own credentials failing upstream is its failure.
+    let d = engine().diagnose(&Failure::message("upstream authentication failed").with_status(500));
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // .NET's TLS alert, worded as an authentication failure.
+    let d = engine().diagnose(&Failure::message(
+        "System.Security.Authentication.AuthenticationException: Authentication failed because the remote party sent a TLS alert: 'HandshakeFailure'.",
+    ));
+    assert_eq!(category(&d), Network);
+    // Real-name verification is not a credential.
+    assert_ne!(
+        category(&engine().diagnose(&Failure::message("请先完成实名身份验证"))),
+        Auth
+    );
+    // Zhipu's "frequency too high" is not DashScope's.
+    let d = engine().diagnose(&Failure::message(
+        "您当前使用该API的频率过高，请降低频率，或联系客服增加限额。",
+    ));
+    assert_eq!(category(&d), RateLimit);
+    assert_ne!(d.provider, Provider::DashScope);
 }

@@ -54,8 +54,10 @@ const REASONS: [(&[u8], u16); 12] = [
     (b"service unavailable", 503),
 ];
 
-/// gRPC's status names, with the HTTP status Google's APIs map each to.
-const GRPC_CODES: [(&[u8], u16); 10] = [
+/// gRPC's status names, with the HTTP status Google's APIs map each to
+/// (not UNIMPLEMENTED: a method the server lacks is the request's, unless a
+/// 5xx says otherwise).
+const GRPC_CODES: [(&[u8], u16); 9] = [
     (b"invalid_argument", 400),
     (b"failed_precondition", 400),
     (b"unauthenticated", 401),
@@ -63,19 +65,37 @@ const GRPC_CODES: [(&[u8], u16); 10] = [
     (b"not_found", 404),
     (b"resource_exhausted", 429),
     (b"internal", 500),
-    (b"unimplemented", 501),
     (b"unavailable", 503),
     (b"deadline_exceeded", 504),
 ];
 
+/// The longest name in `names`.
+const fn longest(names: &[(&[u8], u16)]) -> usize {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < names.len() {
+        if names[i].0.len() > longest {
+            longest = names[i].0.len();
+        }
+        i += 1;
+    }
+    longest
+}
+
+/// The longest text that can be a status's name: the longest name and its
+/// full stop.
+const LONGEST_NAME: usize = {
+    let (http, grpc) = (longest(&REASONS), longest(&GRPC_CODES));
+    (if http > grpc { http } else { grpc }) + 1
+};
+
 /// The status a message that is nothing but its reason phrase ("Not
 /// Found") or its gRPC status name ("INTERNAL") stands for.
 pub(super) fn reason_status(text: &[u8]) -> Option<u16> {
-    // Longer than "request entity too large", the longest name.
-    if text.len() > 32 {
+    let t = text.trim_ascii();
+    if t.len() > LONGEST_NAME {
         return None;
     }
-    let t = text.trim_ascii();
     let t = t.strip_suffix(b".").unwrap_or(t);
     REASONS
         .iter()

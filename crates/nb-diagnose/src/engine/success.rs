@@ -239,7 +239,8 @@ fn python_value(body: &[u8]) -> bool {
     })
 }
 
-/// Whether a body opens with a quoted `error` key (`"error": …`, `'error': …`).
+/// Whether a body opens with a quoted `error` key holding an object or a
+/// string (`"error": {…}`, `'error': '…'`), not a null beside an answer.
 fn opens_with_error_key(body: &[u8]) -> bool {
     let [quote @ (b'"' | b'\''), rest @ ..] = body else {
         return false;
@@ -248,7 +249,9 @@ fn opens_with_error_key(body: &[u8]) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(b"error"))
         && rest[5..]
             .strip_prefix(&[*quote])
-            .is_some_and(|after| after.trim_ascii_start().starts_with(b":"))
+            .and_then(|after| after.trim_ascii_start().strip_prefix(b":"))
+            .and_then(|value| value.trim_ascii_start().first())
+            .is_some_and(|c| matches!(c, b'{' | b'"' | b'\''))
 }
 
 /// The first line of a JSON-lines body (one JSON object a line, more than
