@@ -541,6 +541,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "tls", 82, &["cannot decrypt peer's message"]),
     // openai-python 0.x's APIConnectionError.
     e(Network, "connect_failed", 60, &["error communicating with"]),
+    // This host ran out of descriptors or ports, so nothing reached the
+    // provider (the transport's `LocalResource`, in words). Under an error
+    // status they are the server's own.
+    e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.

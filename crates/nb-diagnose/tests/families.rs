@@ -2611,3 +2611,27 @@ fn the_last_rounds_words_do_not_catch_other_failures() {
     assert_eq!(category(&d), RateLimit);
     assert_ne!(d.provider, Provider::DashScope);
 }
+
+#[test]
+fn a_host_out_of_descriptors_or_ports_is_named_local_not_the_providers() {
+    for text in [
+        "Error: EMFILE: too many open files, open '/tmp/x'",
+        "OSError: [Errno 24] Too many open files",
+        // Even when the lookup of the provider's host is what failed.
+        "dial tcp: lookup api.openai.com: too many open files",
+        "connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)",
+        "dial tcp 10.0.0.5:443: connect: cannot assign requested address",
+        "[Errno 105] No buffer space available",
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!(category(&d), Network, "{text}");
+        assert!(
+            d.sub_category.ends_with("local_resource"),
+            "{text}: {}",
+            d.sub_category
+        );
+        // Under a server's error status, the words are the server's own.
+        let d = engine().diagnose(&Failure::message(text).with_status(500));
+        assert_eq!(category(&d), ServerError, "500: {text}");
+    }
+}
