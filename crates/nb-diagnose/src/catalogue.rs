@@ -139,7 +139,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit", "daily free allocation", "今日调用次数限额"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
-    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min", "tpm limit", "rpm limit"]),
+    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min", "will be replenished in", "tpm limit", "rpm limit"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "high concurrency", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
     // An account's own limit on open connections, above a server's "too many
@@ -198,7 +198,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
-    e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
+    e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -418,7 +418,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
@@ -444,7 +444,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.
@@ -465,7 +465,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "batch expired", "did not respond in time", "exceeded while calling target function", "deadline reached", "超时"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "batch expired", "did not respond in time", "did not receive a timely response", "exceeded while calling target function", "deadline reached", "超时"]),
     // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read timed out", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),

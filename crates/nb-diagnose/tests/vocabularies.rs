@@ -22,7 +22,8 @@
 //!   a model out of the account's reach, and a bad credential against a
 //!   good one out of reach, and a safety refusal, as the providers word
 //!   them.
-//! - the documented errors of the Chinese providers, in their words.
+//! - the documented errors of the Chinese providers, in their words, and
+//!   what gateways and proxies in front of a provider say.
 //! - inside a stream that had begun: a cut in each stack's words, or an
 //!   error event in each provider's shape.
 //!
@@ -1856,6 +1857,64 @@ const CHINESE_PROVIDERS: &[(&str, ErrorCategory, bool)] = &[
     ),
 ];
 
+/// What the hops in front of a provider say in their own words:
+/// Cloudflare, Vercel, Heroku, Azure API Management, AWS API Gateway,
+/// nginx and Envoy. (Left out: API Gateway's "Missing Authentication
+/// Token", which means a wrong path as often as a missing signature, and
+/// Kong's "invalid response … from the upstream server", which a 502 that
+/// carries it decides.)
+const GATEWAYS: &[(&str, ErrorCategory, bool)] = &[
+    (
+        r##"Error 1015: You are being rate limited."##,
+        RateLimit,
+        true,
+    ),
+    (r##"Error 1020: Access denied"##, Permission, false),
+    (r##"FUNCTION_INVOCATION_TIMEOUT"##, Timeout, true),
+    (r##"H12 - Request timeout"##, Timeout, true),
+    (
+        r##"Rate limit is exceeded. Try again in 5 seconds."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Out of call volume quota. Quota will be replenished in 00:10:00."##,
+        RateLimit,
+        true,
+    ),
+    (
+        r##"Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."##,
+        Auth,
+        false,
+    ),
+    (r##"Endpoint request timed out"##, Timeout, true),
+    (
+        r##"upstream prematurely closed connection while reading upstream"##,
+        StreamInterrupted,
+        true,
+    ),
+    (
+        r##"upstream timed out (110: Connection timed out) while reading response header from upstream"##,
+        Timeout,
+        true,
+    ),
+    (r##"no healthy upstream"##, Overloaded, true),
+    (
+        r##"upstream connect error or disconnect/reset before headers. reset reason: connection termination"##,
+        ServerError,
+        true,
+    ),
+    (r##"503 Service Temporarily Unavailable"##, Overloaded, true),
+    (
+        r##"The gateway did not receive a timely response from the upstream server or application."##,
+        Timeout,
+        true,
+    ),
+    (r##"Worker threw exception"##, ServerError, true),
+    (r##"Error 524: A timeout occurred"##, Timeout, true),
+    (r##"Error 502: Bad gateway"##, ServerError, true),
+];
+
 /// Asserts that every text, quoted alone, is read as its category and
 /// retryability, listing every one that is not.
 fn assert_read<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) {
@@ -1941,6 +2000,11 @@ fn inside_a_stream_a_cut_is_a_cut_and_an_error_event_names_its_cause() {
 #[test]
 fn chinese_providers_documented_errors_name_their_failure() {
     assert_read(CHINESE_PROVIDERS.iter().copied());
+}
+
+#[test]
+fn gateways_and_proxies_in_front_of_a_provider_name_their_failure() {
+    assert_read(GATEWAYS.iter().copied());
 }
 
 #[test]
