@@ -139,7 +139,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "qps_limit", 84, &["qps over flow", "qpsoverflow"]),
     e(RateLimit, "daily_limit", 76, &["daily request limit", "daily limit reached", "daily quota", "daily limit exceeded", "day limit reached", "per-day limit", "daily free allocation", "今日调用次数限额"]),
     // A per-minute window names a rate limit, above a vague "too many tokens".
-    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min", "will be replenished in", "tpm limit", "rpm limit"]),
+    e(RateLimit, "rate_limit", 65, &["requests per minute", "tokens per minute", "tokens per min", "requests per min", "quota will be replenished in", "tpm limit", "rpm limit"]),
     e(RateLimit, "rate_limit", 75, &["trial key, which is limited to"]).of(Cohere),
     e(RateLimit, "concurrency_limit", 65, &["concurrency limit", "high concurrency", "too many concurrent", "concurrent requests limit", "concurrency exceeded", "并发超限", "并发数超", "并发数过高", "并发过高", "并发限制"]),
     // An account's own limit on open connections, above a server's "too many
