@@ -3,7 +3,11 @@
 //! model, an error inside a 200 or a stream, network words behind an HTTP
 //! status, a window hidden in a quota id).
 
+mod common;
+
 use std::sync::OnceLock;
+
+use common::assert_read;
 
 use nb_diagnose::ErrorCategory::*;
 use nb_diagnose::{Diagnosis, DiagnosisEngine, ErrorCategory, Failure, Provider};
@@ -126,14 +130,6 @@ fn size_is_a_byte_limit_or_a_context_overflow() {
         )),
         ContextLength
     );
-}
-
-/// Each bare error text gets its category and retryability.
-fn messages_diagnose_as(cases: &[(&str, ErrorCategory, bool)]) {
-    for &(text, want, retryable) in cases {
-        let d = engine().diagnose(&Failure::message(text));
-        assert_eq!((category(&d), d.retryable), (want, retryable), "{text}");
-    }
 }
 
 fn bodies_diagnose_as(status: u16, cases: &[(&str, ErrorCategory)]) {
@@ -275,7 +271,7 @@ fn transport_wording_of_other_stacks() {
         r#"Post "https://llm.example.com/v1/chat/completions": http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR"#,
     ));
     assert_eq!((category(&d), d.retryable), (Network, true));
-    messages_diagnose_as(&[
+    assert_read([
         (
             "java.net.UnknownHostException: api.openai.com",
             Network,
@@ -379,7 +375,7 @@ fn credentials_and_windows_in_other_words() {
 
 #[test]
 fn transport_codes_of_grpc_dotnet_node_and_rustls() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 30.000s,name resolution: 0.270s,LB pick: 0.269s",
             Timeout,
@@ -416,7 +412,7 @@ fn stream_words_under_an_http_error_status_leave_the_status_to_decide() {
 
 #[test]
 fn more_stacks_and_gateways_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             r#"Post "https://api.groq.com/openai/v1/chat/completions": dial tcp: lookup api.groq.com on 127.0.0.53:53: server misbehaving"#,
             Network,
@@ -673,7 +669,7 @@ fn a_parsers_words_outrank_the_cut_its_wrapper_names() {
 
 #[test]
 fn windows_go_and_dotnet_word_their_timeouts_and_lookups() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded (Caused by NewConnectionError('Failed to establish a new connection: [WinError 10060] A connection attempt failed because the connected party did not properly respond after a period of time'))",
             Timeout,
@@ -699,7 +695,7 @@ fn windows_go_and_dotnet_word_their_timeouts_and_lookups() {
 
 #[test]
 fn printouts_of_a_block_or_finish_reason_are_a_content_filter() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "PromptFeedback(block_reason=<BlockedReason.PROHIBITED_CONTENT: 'PROHIBITED_CONTENT'>, safety_ratings=None)",
             ContentFilter,
@@ -715,7 +711,7 @@ fn printouts_of_a_block_or_finish_reason_are_a_content_filter() {
 
 #[test]
 fn local_servers_and_restricted_credentials_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "400 Failed to load model \"qwen3-8b\". Error: not enough memory.",
             ServerError,
@@ -817,7 +813,7 @@ fn a_limit_counted_in_tokens_is_a_window_or_the_models() {
 
 #[test]
 fn apple_ruby_dart_elixir_and_okhttp_word_their_transport_failures() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Error Domain=NSURLErrorDomain Code=-1005 \"The network connection was lost.\"",
             Network,
@@ -1045,7 +1041,7 @@ fn a_request_larger_than_the_windows_budget_cannot_pass_by_waiting() {
 
 #[test]
 fn busy_slots_crashed_clients_and_unsupported_tools_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "ollama._types.ResponseError: no slots available after 10 retries",
             Overloaded,
@@ -1106,7 +1102,7 @@ fn a_routers_own_restrictions_and_a_streams_idle_timer_are_named_as_such() {
     assert_eq!(category(&d), ModelNotFound);
     let d = in_stream("API Error: Stream idle timeout - no chunks received");
     assert_eq!((category(&d), d.retryable), (Timeout, true));
-    messages_diagnose_as(&[(
+    assert_read([(
         "ValueError: no candidates were returned.\n\nblock_reason: SAFETY\nsafety_ratings {\n  category: HARM_CATEGORY_HARASSMENT\n}",
         ContentFilter,
         false,
@@ -1133,7 +1129,7 @@ fn an_sdks_rate_limit_class_does_not_outrank_the_words_it_carries() {
 
 #[test]
 fn something_deprecated_is_the_model_only_when_a_model_is_named() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Error: Live search is deprecated. Please switch to the Agent Tools API",
             InvalidRequest,
@@ -1149,7 +1145,7 @@ fn something_deprecated_is_the_model_only_when_a_model_is_named() {
 
 #[test]
 fn dotnet_swift_and_dart_clients_in_their_own_words() {
-    messages_diagnose_as(&[(
+    assert_read([(
         "System.Threading.Tasks.TaskCanceledException: The operation was cancelled because it exceeded the configured timeout of 0:01:40.\n ---> System.IO.IOException: Unable to read data from the transport connection",
         Timeout,
         true,
@@ -1200,12 +1196,12 @@ fn a_failed_turn_recorded_with_an_error_stop_reason_is_an_error() {
 
 #[test]
 fn a_key_rejected_by_any_providers_name_is_auth() {
-    messages_diagnose_as(&[
+    assert_read([
         ("Invalid xAI API Key. Try again?", Auth, false),
         ("Error: incorrect Fireworks API key provided", Auth, false),
     ]);
     // A wrapper's guess does not outrank the cause it wraps.
-    messages_diagnose_as(&[(
+    assert_read([(
         "Invalid Gemini API key: [429 Too Many Requests] You exceeded your current quota. Quota exceeded for metric: generate_content_free_tier_requests, limit: 20. Please retry in 51s.",
         RateLimit,
         true,
@@ -1243,7 +1239,7 @@ fn a_deadline_met_while_reading_the_body_of_a_stream_is_a_cut() {
     let text = "Stream: partial response delivered then failed (context deadline exceeded (Client.Timeout or context cancellation while reading body))";
     assert_eq!(category(&in_stream(text)), StreamInterrupted);
     // Outside a stream, the deadline is a timeout.
-    messages_diagnose_as(&[(
+    assert_read([(
         "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
         Timeout,
         true,
@@ -1252,7 +1248,7 @@ fn a_deadline_met_while_reading_the_body_of_a_stream_is_a_cut() {
 
 #[test]
 fn a_quota_that_names_its_reset_and_a_plans_usage_window_are_rate_limits() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "HTTP 429: quota exhausted (Your quota will reset after 49s.)",
             RateLimit,
@@ -1273,7 +1269,7 @@ fn a_quota_that_names_its_reset_and_a_plans_usage_window_are_rate_limits() {
 
 #[test]
 fn clients_words_for_bodies_they_could_not_use() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "ChatGPT error (nil): Malformed JSON in response.",
             MalformedResponse,
@@ -1344,7 +1340,7 @@ fn a_status_named_inside_an_error_outranks_a_relays_generic_type() {
 
 #[test]
 fn request_and_account_wording_of_relays_gateways_and_clouds() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             r#"{"error": true, "message": "missing BAIDU_API_KEY or BAIDU_SECRET_KEY in server env vars"}"#,
             Auth,
@@ -1395,7 +1391,7 @@ fn azures_filter_results_in_every_chunk_are_not_a_block() {
 
 #[test]
 fn sdks_and_self_hosted_servers_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "the server closed connection before returning the first response byte",
             Network,
@@ -1481,7 +1477,7 @@ fn a_relays_api_error_type_does_not_outrank_the_limit_its_words_name() {
 
 #[test]
 fn errors_in_chinese_and_other_locales_of_the_same_failures() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "添加模型失败：请求服务失败，请检查网络后重试 (997)",
             Network,
@@ -1515,7 +1511,7 @@ fn errors_in_chinese_and_other_locales_of_the_same_failures() {
 
 #[test]
 fn a_bare_try_again_later_names_no_cause() {
-    messages_diagnose_as(&[(
+    assert_read([(
         "Model Request failed. Please try again later. (4054)",
         Unknown,
         false,
@@ -1530,7 +1526,7 @@ fn a_bare_try_again_later_names_no_cause() {
 
 #[test]
 fn apps_and_relays_words_for_accounts_bodies_and_queues() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "API Error: 403 {\"error\":{\"message\":\"Your User ID temporarily is suspended. We've locked your account as a security precaution.\",\"type\":\"permission_error\",\"code\":\"insufficient_quota\"}}",
             Permission,
@@ -1582,7 +1578,7 @@ fn apps_and_relays_words_for_accounts_bodies_and_queues() {
     );
     assert_eq!(category(&d), Auth);
     // gRPC's UNIMPLEMENTED: the request's, unless a 5xx says the server's.
-    messages_diagnose_as(&[(
+    assert_read([(
         "Error: rpc error: code = Unknown desc = unimplemented",
         InvalidRequest,
         false,
@@ -1596,7 +1592,7 @@ fn apps_and_relays_words_for_accounts_bodies_and_queues() {
 
 #[test]
 fn batch_jobs_workers_and_cloud_credentials_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "BatchError(code='token_limit_exceeded', message='Enqueued token limit reached for gpt-4o-mini. Limit: 2,000,000 enqueued tokens.')",
             RateLimit,
@@ -1686,7 +1682,7 @@ fn batch_jobs_workers_and_cloud_credentials_in_their_own_words() {
 
 #[test]
 fn a_request_the_endpoint_or_model_does_not_take_in_generic_words() {
-    messages_diagnose_as(&[
+    assert_read([
         ("Unsupported option for this model", InvalidRequest, false),
         (
             "Thinking mode does not support this tool_choice",
@@ -1734,7 +1730,7 @@ fn a_request_the_endpoint_or_model_does_not_take_in_generic_words() {
     // no status, a filter.
     let d = engine().diagnose(&Failure::message("Your request was blocked").with_status(403));
     assert_eq!(category(&d), Permission);
-    messages_diagnose_as(&[("Error: Your request was blocked", ContentFilter, false)]);
+    assert_read([("Error: Your request was blocked", ContentFilter, false)]);
     // A signature the thinking block carries is not the key's.
     let d = engine().diagnose(
         &Failure::message("HTTP 400: \"Invalid signature in thinking block\"").with_status(400),
@@ -1744,7 +1740,7 @@ fn a_request_the_endpoint_or_model_does_not_take_in_generic_words() {
 
 #[test]
 fn credits_capacity_and_concurrency_named_in_few_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Usage credits are required for long context requests",
             QuotaExhausted,
@@ -1770,7 +1766,7 @@ fn credits_capacity_and_concurrency_named_in_few_words() {
 
 #[test]
 fn the_final_slices_families_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "RateLimitError: Error code: 429 - {'error': {'message': 'You do not have enough quota to make this request.', 'code': 'too_many_requests'}}",
             QuotaExhausted,
@@ -1860,7 +1856,7 @@ fn the_twentieth_sets_families_in_their_own_words() {
             ),
         ],
     );
-    messages_diagnose_as(&[
+    assert_read([
         ("UND_ERR_SOCKET", Network, true),
         (
             "VertexAIException InternalServerError - File ~/.config/gcloud/application_default_credentials.json was not found.",
@@ -1945,7 +1941,7 @@ fn requests_limits_and_cuts_without_a_status() {
         )),
         StreamInterrupted
     );
-    messages_diagnose_as(&[(
+    assert_read([(
         "Failed to sign in. Message: Your current account is not eligible because it is not currently available in your location.",
         Permission,
         false,
@@ -1959,7 +1955,7 @@ fn requests_limits_and_cuts_without_a_status() {
 
 #[test]
 fn a_token_or_trial_quota_is_used_up_unless_a_window_is_named() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Your organization has exceeded its token quota for this billing period.",
             QuotaExhausted,
@@ -2044,7 +2040,7 @@ fn a_stream_timeout_after_a_partial_response_is_a_cut() {
 
 #[test]
 fn the_twenty_second_sets_families_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "You've hit your session limit · resets 12:50pm (Europe/Paris)",
             RateLimit,
@@ -2121,7 +2117,7 @@ fn the_twenty_second_sets_families_in_their_own_words() {
 
 #[test]
 fn the_natural_samples_families_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "bedrock error: A conversation must alternate between user and assistant roles.",
             InvalidRequest,
@@ -2175,7 +2171,7 @@ fn narrow_words_do_not_catch_other_failures() {
     // A client that sends 1011 reports its own keepalive timeout: a cut.
     let keepalive = "ConnectionClosedError: sent 1011 (internal error) keepalive ping timeout; no close frame received";
     assert_eq!(category(&in_stream(keepalive)), StreamInterrupted);
-    messages_diagnose_as(&[
+    assert_read([
         (keepalive, Network, true),
         (
             "Too many requests for the model you provided, retry in 20s",
@@ -2257,7 +2253,7 @@ fn a_message_that_says_error_over_its_details_is_an_error_object() {
 
 #[test]
 fn the_second_natural_samples_families_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "Unexpected API Response: The language model did not provide any assistant messages.",
             MalformedResponse,
@@ -2333,7 +2329,7 @@ fn the_third_natural_samples_families_in_their_own_words() {
         )),
         StreamInterrupted
     );
-    messages_diagnose_as(&[
+    assert_read([
         (
             "UnexpectedModelBehavior: Content field missing from Gemini response",
             MalformedResponse,
@@ -2387,7 +2383,7 @@ fn the_third_natural_samples_families_in_their_own_words() {
 fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
     // Written in Python's own words, not any case's: the code that builds
     // the request must change, so no retry can help.
-    messages_diagnose_as(&[
+    assert_read([
         (
             "TypeError: Completions.create() got an unexpected keyword argument 'max_output_tokens'",
             InvalidRequest,
@@ -2419,7 +2415,7 @@ fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
 #[test]
 fn a_message_that_is_only_a_status_name_stands_for_that_status() {
     // Names no catalogue word holds: only the whole message names them.
-    messages_diagnose_as(&[
+    assert_read([
         ("Method Not Allowed", InvalidRequest, false),
         ("INTERNAL", ServerError, true),
         ("internal.", ServerError, true),
@@ -2428,7 +2424,7 @@ fn a_message_that_is_only_a_status_name_stands_for_that_status() {
         ("UNIMPLEMENTED", InvalidRequest, false),
     ]);
     // Only the whole message: a word inside a sentence names nothing.
-    messages_diagnose_as(&[("internal tool failed", Unknown, false)]);
+    assert_read([("internal tool failed", Unknown, false)]);
 }
 
 #[test]
@@ -2456,7 +2452,7 @@ fn an_error_object_printed_without_its_braces_is_read_by_its_type() {
 
 #[test]
 fn validators_words_decide_only_where_no_status_does() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "tools.2.input_schema: Field required",
             InvalidRequest,
@@ -2500,7 +2496,7 @@ fn validators_words_decide_only_where_no_status_does() {
 
 #[test]
 fn agents_parsers_and_old_sdks_in_their_own_words() {
-    messages_diagnose_as(&[
+    assert_read([
         (
             "OutputParserException: Could not parse LLM output: `I will now answer`",
             MalformedResponse,
@@ -2550,7 +2546,7 @@ fn agents_parsers_and_old_sdks_in_their_own_words() {
 
 #[test]
 fn a_service_not_responding_and_a_feature_not_enabled_for_the_account() {
-    messages_diagnose_as(&[
+    assert_read([
         ("The reranker service is not responding", Timeout, true),
         // A failure to reach it, named with it, is the network's.
         (

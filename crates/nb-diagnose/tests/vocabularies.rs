@@ -37,6 +37,9 @@
 //! subscriptable" or "not iterable", the corpora's labellers read as a
 //! broken answer, and so does the engine.)
 
+mod common;
+
+use common::{assert_read, assert_read_as};
 use nb_diagnose::ErrorCategory::{self, *};
 use nb_diagnose::{DiagnosisEngine, Failure};
 
@@ -1914,33 +1917,6 @@ const GATEWAYS: &[(&str, ErrorCategory, bool)] = &[
     (r##"Error 524: A timeout occurred"##, Timeout, true),
     (r##"Error 502: Bad gateway"##, ServerError, true),
 ];
-
-/// Asserts that every text, quoted alone, is read as its category and
-/// retryability, listing every one that is not.
-fn assert_read<'a>(rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>) {
-    assert_read_as(rows, Failure::message);
-}
-
-/// The same, with each text given to the engine as `failure` builds it.
-fn assert_read_as<'a>(
-    rows: impl IntoIterator<Item = (&'a str, ErrorCategory, bool)>,
-    failure: fn(&'a str) -> Failure<'a>,
-) {
-    let engine = DiagnosisEngine::new();
-    let wrong: Vec<String> = rows
-        .into_iter()
-        .filter_map(|(text, want, retryable)| {
-            let d = engine.diagnose(&failure(text));
-            ((d.category, d.retryable) != (want, retryable)).then(|| {
-                format!(
-                    "{text}\n  want {want:?}/{retryable}, got {:?}/{} ({})",
-                    d.category, d.retryable, d.sub_category
-                )
-            })
-        })
-        .collect();
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
 
 #[test]
 fn every_stacks_transport_words_name_their_failure() {
