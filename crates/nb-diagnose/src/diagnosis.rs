@@ -33,7 +33,9 @@ pub struct Diagnosis {
     /// failure's own vocabulary.
     pub provider: Provider,
     /// How sure the engine is, in 0..=1: about 0.95 for a provider's own
-    /// error code, 0.65 for a bare HTTP status, 0.2 for `unknown`.
+    /// error code, 0.65 for a bare HTTP status, 0.5 for a generic word or a
+    /// body no word explained, 0.2 for `unknown`. Below 0.7 the category is
+    /// a reading of little evidence.
     pub confidence: f32,
     /// How bad it is for the application.
     pub severity: Severity,

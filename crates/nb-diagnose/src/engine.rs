@@ -787,7 +787,7 @@ impl DiagnosisEngine {
             category,
             sub_category,
             provider,
-            confidence: confidence(v.priority, v.agrees),
+            confidence: confidence(&v),
             severity,
             retryable,
             retry_after: wait,

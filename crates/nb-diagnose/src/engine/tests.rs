@@ -1,3 +1,4 @@
+use super::report::FALLBACK_CONFIDENCE;
 use super::scan::{
     MAX_NAME, limit_before, number_after, rejected_before, spell_name, status_after, zero_follows,
 };
@@ -95,11 +96,34 @@ fn zero_limits() {
 fn confidence_is_in_range_and_monotone() {
     let mut last = 0.0;
     for p in [0u8, 20, 30, 45, 60, 75, 90, 120] {
-        let c = confidence(p, false);
+        let mut v = Verdict::new(ErrorCategory::ServerError, Sub::InternalError, p);
+        let c = confidence(&v);
         assert!((0.0..=1.0).contains(&c) && c >= last);
         last = c;
-        assert!(confidence(p, true) <= 0.99);
+        v.agrees = true;
+        assert!(confidence(&v) <= 0.99);
     }
+}
+
+#[test]
+fn fallback_readings_say_they_are_guesses() {
+    let e = DiagnosisEngine::new();
+    // An error object inside a 200 whose words name nothing known.
+    let object = e.diagnose(&Failure::http(
+        200,
+        r#"{"error": {"message": "zorp flumbled"}}"#,
+    ));
+    assert_eq!(object.sub_category, "error_in_success_response");
+    // A 200 body that is neither an answer nor an error.
+    let prose = e.diagnose(&Failure::http(200, "zorp flumbled the wibble"));
+    assert_eq!(prose.sub_category, "unexpected_body");
+    for d in [object, prose] {
+        assert_eq!(d.confidence, FALLBACK_CONFIDENCE, "{d:?}");
+    }
+    // A catalogue rule with the same sub-category is not a fallback.
+    let worded = e.diagnose(&Failure::http(200, "the model returned no response"));
+    assert_eq!(worded.sub_category, "unexpected_body");
+    assert!(worded.confidence > FALLBACK_CONFIDENCE);
 }
 
 #[test]
