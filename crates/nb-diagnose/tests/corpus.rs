@@ -422,12 +422,12 @@ fn final_untouched_sets() {
     }
 }
 
-/// The natural samples, the twenty-fourth, twenty-sixth and twenty-eighth
-/// sets: every error met in search results taken in order, one per thread,
-/// none picked or skipped for its wording, near-duplicates of earlier sets
-/// kept and marked `seen`. Each scored once at the final rules of its
-/// session, whole (what users meet) and without the seen cases (errors the
-/// rules have never seen).
+/// The natural samples, the twenty-fourth, twenty-sixth, twenty-eighth,
+/// thirtieth and thirty-second sets: every error met in search results
+/// taken in order, one per thread, none picked or skipped for its wording,
+/// near-duplicates of earlier sets kept and marked `seen`. Each scored once
+/// at the rules of its seal or of its session's end, whole (what users meet)
+/// and without the seen cases (errors the rules have never seen).
 #[test]
 fn natural_samples() {
     for (name, text, min_cases) in [
@@ -451,6 +451,11 @@ fn natural_samples() {
             "thirtieth",
             include_str!("corpus/thirtieth_errors.jsonl"),
             196,
+        ),
+        (
+            "thirtysecond",
+            include_str!("corpus/thirtysecond_errors.jsonl"),
+            200,
         ),
     ] {
         let cases = cases(text);
