@@ -262,6 +262,12 @@ const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
     RETRY_NETWORK,
 ];
 
+const LOCAL_SETUP: &[FixSuggestion] = &[s(
+    "Install what the program imports",
+    "Install the missing package in the environment that runs the program (pip install, npm install), then run it again",
+    "A library the program needs could not be loaded, so no request was sent.",
+)];
+
 const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
     s(
         "Start the local server",
@@ -299,6 +305,7 @@ pub(crate) fn suggestions(
         Network => NETWORK,
         MalformedResponse => MALFORMED,
         StreamInterrupted => STREAM,
+        Unknown if sub.ends_with("local_setup") => LOCAL_SETUP,
         _ => UNKNOWN,
     }
 }
@@ -314,7 +321,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 29] = [
+const SENTENCES: [(&str, &str); 30] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -413,6 +420,10 @@ const SENTENCES: [(&str, &str); 29] = [
         "Nothing was sent to ",
         ": this host ran out of file descriptors, memory or local ports first",
     ),
+    (
+        "Nothing was sent to ",
+        ": a library this program needs is not installed or could not be loaded",
+    ),
 ];
 
 /// Which of [`SENTENCES`] describes `c`.
@@ -450,6 +461,7 @@ fn sentence(c: &Cause<'_>) -> usize {
         MalformedResponse if c.reason.is_some() => 24,
         MalformedResponse => 25,
         StreamInterrupted => 26,
+        Unknown if c.sub.ends_with("local_setup") => 29,
         _ => 27,
     }
 }

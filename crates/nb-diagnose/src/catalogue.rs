@@ -260,14 +260,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "model_disabled", 82, &["has been deactivated", "model_disabled", "已被锁定", "暂未开放"]),
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
-    e(Permission, "not_licensed", 80, &["appidnoautherror"]),
+    e(Permission, "not_licensed", 80, &["appidnoautherror", "not have a valid license"]),
     e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
-    e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到"]),
+    e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
-    e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling"]).of(Ollama),
+    e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
@@ -327,7 +327,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
     // What the request asks for, not the model: a wrong path, an object that
     // does not exist, an unsupported mode, a payload over a byte limit.
-    e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "unknown request url", "could not route to"]).target(),
+    e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "route get:/", "route post:/", "unknown request url", "could not route to"]).target(),
     e(InvalidRequest, "resource_not_found", 85, &["previous_response_not_found", "previous response with id"]),
     e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
     // No provider serves this model under the account's settings: another
@@ -339,7 +339,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     // A mode the model lacks (streaming), not a model that is missing.
-    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
+    e(InvalidRequest, "not_supported", 88, &["does not support tools", "is not available for this model", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -353,7 +353,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "not_implemented", 29, &["unimplemented"]),
     // A server's complaint about the request's own JSON, above a parser's words.
     e(InvalidRequest, "invalid_body", 80, &["invalid json body"]),
-    e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method"]).target(),
+    e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method", "request method 'get' not supported", "request method 'post' not supported", "request method 'get' is not supported", "request method 'post' is not supported", "httprequestmethodnotsupportedexception"]).target(),
     // The words of a validation message: they decide only when no status does
     // (an error object in a 200).
     e(InvalidRequest, "invalid_characters", 80, &["invisible character", "invalid_prompt", "extra_forbidden"]),
@@ -380,10 +380,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
-    e(InvalidRequest, "template_error", 75, &["roles must alternate", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
+    e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
     e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base"]).target(),
     // A client library called with arguments it does not take (Python's
     // TypeError): the code that builds the request must change. Not a
@@ -400,6 +400,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "tool_use_failed", 65, &["tool_use_failed", "failed to call a function"]),
     // openai-python 1.x called the 0.x way.
     e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai"]),
+    // The Vercel AI SDK's own check of the call's arguments, before any request.
+    e(InvalidRequest, "invalid_argument", 80, &["ai_invalidargumenterror"]),
+    // axios's codes for an answer with a 4xx or a 5xx status, quoted where
+    // the status itself was not kept.
+    e(InvalidRequest, "client_error_status", 60, &["err_bad_request"]).word().success_only(),
+    e(ServerError, "server_error_status", 60, &["err_bad_response"]).word().success_only(),
     e(InvalidRequest, "file_too_large", 70, &["too large file", "file too large", "file is too large", "image too large", "image is too large", "image exceeds", "max pages", "文件太大", "页数限制"]),
     // --------------------------------------------------------------- server_error
     e(ServerError, "upstream_failed", 80, &["failed to get response from provider", "trouble connecting to the model provider"]),
@@ -444,6 +450,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Overloaded, "busy", 55, &["network error due to high traffic"]),
     // A queue the caller waits in: the provider's capacity, not a limit of the caller's.
     e(Overloaded, "queued", 65, &["queue position", "in the queue at position"]),
+    // A site closed for maintenance comes back by itself; under an error
+    // status the status decides (a 500 saying so is the server's failure).
+    e(Overloaded, "maintenance", 28, &["under maintenance", "down for maintenance", "undergoing maintenance", "scheduled maintenance"]),
     e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
@@ -545,6 +554,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // provider (the transport's `LocalResource`, in words). Under an error
     // status they are the server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
+    // This program could not load a library it needs (Python's
+    // ModuleNotFoundError, Node's "Cannot find module"): nothing was sent.
+    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.
@@ -568,7 +580,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // output parser, pydantic-ai's `UnexpectedModelBehavior`).
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),
@@ -862,10 +874,17 @@ mod tests {
     }
 
     #[test]
-    fn every_category_but_unknown_has_entries() {
+    fn every_category_has_entries_and_unknown_only_a_local_setup() {
         for c in ErrorCategory::ALL {
-            let has = CATALOGUE.iter().any(|e| e.category == c);
-            assert_eq!(has, c != ErrorCategory::Unknown, "{c}");
+            assert!(CATALOGUE.iter().any(|e| e.category == c), "{c}");
+        }
+        // `unknown` names one thing only: a failure of this program before
+        // anything was sent, which is nobody's provider to blame.
+        for e in CATALOGUE
+            .iter()
+            .filter(|e| e.category == ErrorCategory::Unknown)
+        {
+            assert_eq!(e.sub, "local_setup");
         }
     }
 

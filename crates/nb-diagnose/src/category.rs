@@ -47,7 +47,9 @@ pub enum ErrorCategory {
     MalformedResponse,
     /// A stream cut, stalled, or ended without its finish signal.
     StreamInterrupted,
-    /// No rule recognised the failure.
+    /// No rule recognised the failure, or it happened in this program before
+    /// anything was sent (a library it needs could not be loaded:
+    /// sub-category `local_setup`).
     Unknown,
 }
 

@@ -2631,3 +2631,159 @@ fn a_host_out_of_descriptors_or_ports_is_named_local_not_the_providers() {
         assert_eq!(category(&d), ServerError, "500: {text}");
     }
 }
+
+#[test]
+fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
+    for text in [
+        "ModuleNotFoundError: No module named 'dashscope'",
+        "ImportError: No module named cohere",
+        "Error: Cannot find module '@anthropic-ai/sdk'",
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'openai' imported from /app/index.js",
+        "Connection failed: Ollama Python SDK is not installed",
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!((category(&d), d.retryable), (Unknown, false), "{text}");
+        assert!(
+            d.sub_category.ends_with("local_setup"),
+            "{text}: {}",
+            d.sub_category
+        );
+        assert!(
+            d.root_cause.starts_with("Nothing was sent"),
+            "{}",
+            d.root_cause
+        );
+        assert!(d.suggestions[0].command.contains("pip install"), "{text}");
+    }
+    // A provider's own "not found" is still the provider's.
+    let d = engine().diagnose(&Failure::message("NotFoundError: model 'gpt-9' not found"));
+    assert_eq!(category(&d), ModelNotFound);
+}
+
+#[test]
+fn a_success_body_that_is_only_a_reason_phrase_names_its_status() {
+    for (body, want, status) in [
+        ("Internal Server Error", ServerError, 500),
+        ("Service Unavailable\n", Overloaded, 503),
+        ("Too Many Requests", RateLimit, 429),
+        ("Unauthorized", Auth, 401),
+    ] {
+        let d = http(200, body);
+        assert_eq!((category(&d), d.status), (want, Some(status)), "{body}");
+    }
+    // A sentence that only contains the phrase is still an unexpected body.
+    for body in [
+        "we logged an internal server error for this run, see the dashboard",
+        "hello there",
+    ] {
+        assert_eq!(category(&http(200, body)), MalformedResponse, "{body}");
+    }
+}
+
+#[test]
+fn axios_codes_stand_for_their_status_only_where_none_was_kept() {
+    let d = engine().diagnose(&Failure::message(
+        "Unable to connect to Anthropic services\n\n Failed to connect to api.anthropic.com: ERR_BAD_REQUEST",
+    ));
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+    let d = engine().diagnose(&Failure::message(
+        "AxiosError: Request failed, code ERR_BAD_RESPONSE",
+    ));
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // The status, when kept, says which 4xx it was.
+    let d = engine().diagnose(&Failure::message("AxiosError: ERR_BAD_REQUEST").with_status(401));
+    assert_eq!(category(&d), Auth);
+    let d = engine().diagnose(&Failure::message("AxiosError: ERR_BAD_REQUEST").with_status(429));
+    assert_eq!(category(&d), RateLimit);
+}
+
+#[test]
+fn maintenance_comes_back_by_itself_unless_a_status_says_otherwise() {
+    let d = engine().diagnose(&Failure::message(
+        "Our website is currently under maintenance.",
+    ));
+    assert_eq!((category(&d), d.retryable), (Overloaded, true));
+    let d = http(
+        500,
+        r#"{"message": "The model is under maintenance, please contact support.", "statusCode": "500"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+}
+
+#[test]
+fn a_method_the_endpoint_does_not_take_is_the_request_even_under_a_500() {
+    for text in [
+        "openai.error.APIError: HTTP code 500 from API (Request method 'GET' not supported)",
+        "org.springframework.web.HttpRequestMethodNotSupportedException: Request method 'POST' is not supported",
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!(
+            (category(&d), d.retryable),
+            (InvalidRequest, false),
+            "{text}"
+        );
+        assert!(d.about_target, "{text}");
+    }
+}
+
+#[test]
+fn this_rounds_words_in_their_families() {
+    assert_read([
+        // A model a local server or a host does not have.
+        (
+            r#"Error in RPC handler: {"displayData": {"code":"generic.noModelMatchingQuery"}, "title":"No model found that fits the query."}"#,
+            ModelNotFound,
+            false,
+        ),
+        (
+            "System.ClientModel.ClientResultException: HTTP 400 (: unavailable_model)\n\nUnavailable model: gpt-5-mini",
+            ModelNotFound,
+            false,
+        ),
+        (
+            r#"{"error": "'llama3.2-vision' is no longer compatible with your version of Ollama and has been replaced by a newer version. To re-download, run 'ollama pull llama3.2-vision'"}"#,
+            ModelNotFound,
+            false,
+        ),
+        // A feature the model does not offer, an old prompt format, an SDK's argument check.
+        (
+            "data retention mode 'default' is not available for this model",
+            InvalidRequest,
+            false,
+        ),
+        (
+            r#"prompt must start with "\n\nHuman:" turn"#,
+            InvalidRequest,
+            false,
+        ),
+        (
+            "AI_InvalidArgumentError (Validation failed: expected object, received string)",
+            InvalidRequest,
+            false,
+        ),
+        ("messages:输入不能为空", InvalidRequest, false),
+        (
+            r#"{"message":"Route POST:/v1/chat/completion not found","error":"Not Found","statusCode":404}"#,
+            InvalidRequest,
+            false,
+        ),
+        // An account without a licence for the product.
+        (
+            "You do not have a valid license of this product. Please contact your administrator to request a license.",
+            Permission,
+            false,
+        ),
+        // A client that could not use what came back.
+        (
+            "RuntimeError: Unexpected return from OpenAI API",
+            MalformedResponse,
+            true,
+        ),
+        ("Invalid content-type: null", MalformedResponse, true),
+        (
+            r#"! Unexpected content type "text/plain"."#,
+            MalformedResponse,
+            true,
+        ),
+    ]);
+}

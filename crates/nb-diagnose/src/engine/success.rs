@@ -77,10 +77,16 @@ impl DiagnosisEngine {
             return Verdict::new(ErrorCategory::MalformedResponse, Sub::HtmlPage, 80);
         }
         self.scan(body, ev, 0);
-        let v = self.classify(ev, fields, None, true);
+        // A body that is only a reason phrase ("Internal Server Error")
+        // names the status the response should have carried.
+        let named = reason_status(trimmed).filter(|s| *s >= 400);
+        let v = self.classify(ev, fields, named, true);
         // An error object printed without its braces (`"error": {…}`) is an
         // error whatever its words' weight: its type alone may name it.
-        if v.priority >= 50 || (opens_with_error_key(trimmed) && is_provider_error(v.category)) {
+        if named.is_some()
+            || v.priority >= 50
+            || (opens_with_error_key(trimmed) && is_provider_error(v.category))
+        {
             v
         } else {
             Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
