@@ -2787,3 +2787,30 @@ fn this_rounds_words_in_their_families() {
         ),
     ]);
 }
+
+#[test]
+fn inside_a_stream_a_parsers_words_are_a_malformed_chunk_and_a_bare_done_an_empty_answer() {
+    for text in [
+        "Failed to parse response.please check your response format: $.choices[0].delta.content origin responses is:",
+        "failed to parse chunk: unexpected character at line 1 column 1",
+    ] {
+        let d = engine().diagnose(&Failure::stream_interrupted(text));
+        assert_eq!(
+            (category(&d), d.retryable),
+            (MalformedResponse, true),
+            "{text}"
+        );
+    }
+    // Words of a cut still say the stream broke.
+    let d = engine().diagnose(&Failure::stream_interrupted(
+        "failed to parse: connection reset by peer",
+    ));
+    assert_eq!(category(&d), StreamInterrupted);
+    // A stream that finished without one event is an empty answer, not a cut.
+    let d = engine().diagnose(&Failure::stream_interrupted("data: [DONE]"));
+    assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
+    assert_eq!(category(&http(200, "data: [DONE]\n\n")), MalformedResponse);
+    // With an answer before it, it is a finished stream.
+    let answer = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    assert_ne!(category(&http(200, answer)), MalformedResponse);
+}

@@ -73,7 +73,15 @@ impl DiagnosisEngine {
         let agreed = ev
             .best
             .is_some_and(|h| self.rule(h.rule).category == v.category);
-        let least = if status.is_some() && agreed { 30 } else { 60 };
+        // A parser's words, even generic ones ("failed to parse"), are about
+        // a chunk: inside a stream that is a malformed answer, not a cut.
+        let least = if status.is_some() && agreed {
+            30
+        } else if v.category == MalformedResponse {
+            50
+        } else {
+            60
+        };
         // Words of a cut, unless a parser's words outrank them ("APIConnectionError:
         // Error parsing chunk").
         let cut = v.category != MalformedResponse

@@ -175,6 +175,7 @@ impl DiagnosisEngine {
             body
         };
         let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
+        let mut events = 0usize;
         let mut error_next = false;
         let mut error: Option<Fields<'b>> = None;
         for line in tail.split(|c| *c == b'\n') {
@@ -194,6 +195,7 @@ impl DiagnosisEngine {
                 done = true;
                 continue;
             }
+            events += 1;
             let f = json::scan(data, false);
             if (f.has_error || error_next) && error.is_none() {
                 error = Some(f);
@@ -214,6 +216,10 @@ impl DiagnosisEngine {
             // An error event whose JSON spans several lines (only the first
             // carries `data:`): its words still name the cause.
             return self.error_in_success(tail, ev, fields);
+        }
+        if done && events == 0 && body.len() <= MAX_BODY_BYTES {
+            // A stream that finished without a single event: an empty answer.
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
         }
         if !(done || finished) {
             let sub = if truncated {
