@@ -1,7 +1,8 @@
 //! Whole vocabularies a client quotes without the status it came with,
 //! each written from the tools' own words rather than from collected cases:
 //!
-//! - transport failures, as each common HTTP stack prints them.
+//! - transport failures, as each common HTTP stack prints them, and as
+//!   curl, the C library in other locales and localised Windows word them.
 //! - requests refused, as common validators print them: pydantic (v1 and
 //!   v2), JSON Schema (ajv, Python's jsonschema), Joi, class-validator, Go's
 //!   validator, serde, axum, .NET and Java argument checks, and the
@@ -1918,9 +1919,332 @@ const GATEWAYS: &[(&str, ErrorCategory, bool)] = &[
     (r##"Error 502: Bad gateway"##, ServerError, true),
 ];
 
+/// The same transport failures in other words: curl's own messages (what
+/// `curl_easy_strerror` returns, in the wording of every release since
+/// 7.17: "Couldn't" until 8.8, "Could not" after), the C library's messages
+/// in its German, French, Spanish, Italian, Brazilian Portuguese, Russian,
+/// Chinese, Japanese and Korean translations (glibc's, old wording and
+/// new), and Windows' socket errors as localised systems print them. A
+/// client quotes them bare, as the operating system gave them.
+const OTHER_WORDS_FOR_TRANSPORT: &[(&str, ErrorCategory, bool)] = &[
+    (r##"Unsupported protocol"##, InvalidRequest, false),
+    (r##"Couldn't resolve proxy name"##, Network, true),
+    (r##"Could not resolve proxy name"##, Network, true),
+    (r##"Couldn't resolve host name"##, Network, true),
+    (r##"Could not resolve hostname"##, Network, true),
+    (r##"Couldn't connect to server"##, Network, true),
+    (r##"Could not connect to server"##, Network, true),
+    (
+        r##"Server returned nothing (no headers, no data)"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Problem with the local SSL certificate"##,
+        Network,
+        false,
+    ),
+    (r##"Failed sending data to the peer"##, Network, true),
+    (
+        r##"Failure when receiving data from the peer"##,
+        Network,
+        true,
+    ),
+    (r##"SSL peer certificate was not OK"##, Network, false),
+    (
+        r##"Peer certificate cannot be authenticated with known CA certificates"##,
+        Network,
+        false,
+    ),
+    (
+        r##"Peer certificate cannot be authenticated with given CA certificates"##,
+        Network,
+        false,
+    ),
+    (
+        r##"Problem with the SSL CA cert (path? access rights?)"##,
+        Network,
+        false,
+    ),
+    (r##"Timeout was reached"##, Timeout, true),
+    (
+        r##"SSL peer certificate or SSH md5 fingerprint was not OK"##,
+        Network,
+        false,
+    ),
+    (
+        r##"SSL peer certificate or SSH remote key was not OK"##,
+        Network,
+        false,
+    ),
+    (r##"Error in the HTTP2 framing layer"##, Network, true),
+    (r##"Connection refused"##, Network, true),
+    (r##"Connection timed out"##, Timeout, true),
+    (r##"Connection reset by peer"##, Network, true),
+    (r##"No route to host"##, Network, true),
+    (r##"Network is unreachable"##, Network, true),
+    (r##"Name or service not known"##, Network, true),
+    (r##"Temporary failure in name resolution"##, Network, true),
+    (r##"No address associated with hostname"##, Network, true),
+    (r##"Verbindungsaufbau abgelehnt"##, Network, true),
+    (
+        r##"Die Wartezeit für die Verbindung ist abgelaufen"##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"Die Verbindung wurde vom Kommunikationspartner zurückgesetzt"##,
+        Network,
+        true,
+    ),
+    (r##"Keine Route zum Zielrechner"##, Network, true),
+    (r##"Das Netzwerk ist nicht erreichbar"##, Network, true),
+    (r##"Connexion refusée"##, Network, true),
+    (
+        r##"Connexion terminée par expiration du délai d'attente"##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"Connexion ré-initialisée par le correspondant"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Aucun chemin d'accès pour atteindre l'hôte cible"##,
+        Network,
+        true,
+    ),
+    (r##"Le réseau n'est pas accessible."##, Network, true),
+    (r##"Conexión rehusada"##, Network, true),
+    (r##"Expiró el tiempo de conexión"##, Timeout, true),
+    (
+        r##"Conexión reinicializada por la máquina remota"##,
+        Network,
+        true,
+    ),
+    (r##"No existe ninguna ruta hasta el `host'"##, Network, true),
+    (r##"La red es inaccesible"##, Network, true),
+    (r##"연결이 거부됨"##, Network, true),
+    (r##"연결 시간 초과"##, Timeout, true),
+    (r##"연결이 상대편에 의해 끊어짐"##, Network, true),
+    (r##"상대편이 연결을 끊음"##, Network, true),
+    (r##"호스트로 갈 루트가 없음"##, Network, true),
+    (r##"네트워크가 접근 불가능합니다"##, Network, true),
+    (r##"Connessione rifiutata"##, Network, true),
+    (r##"Timeout della connessione"##, Timeout, true),
+    (r##"Connessione scaduta"##, Timeout, true),
+    (
+        r##"Connessione abbattuta dal corrispondente"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Connessione interrotta dal corrispondente"##,
+        Network,
+        true,
+    ),
+    (r##"Non c'è una route verso l'host"##, Network, true),
+    (r##"Nessun instradamento per l'host"##, Network, true),
+    (r##"La rete non è raggiungibile"##, Network, true),
+    (r##"Conexão recusada"##, Network, true),
+    (r##"Tempo esgotado para conexão"##, Timeout, true),
+    (r##"Conexão fechada pela outra ponta"##, Network, true),
+    (r##"Não há rota para o host"##, Network, true),
+    (r##"A rede está fora de alcance"##, Network, true),
+    (r##"連線被拒絕"##, Network, true),
+    (r##"連線超過時間"##, Timeout, true),
+    (r##"連線被對方重設"##, Network, true),
+    (r##"找不到通往該主機的路由路徑"##, Network, true),
+    (r##"無法接觸網路"##, Network, true),
+    (r##"接続を拒否されました"##, Network, true),
+    (r##"接続タイムアウトです"##, Timeout, true),
+    (r##"接続がタイムアウトしました"##, Timeout, true),
+    (r##"接続を他からリセットされました"##, Network, true),
+    (r##"接続が他からリセットされました"##, Network, true),
+    (r##"接続が相手からリセットされました"##, Network, true),
+    (r##"ホストへの経路がありません"##, Network, true),
+    (r##"ネットワークに届きません"##, Network, true),
+    (r##"拒绝连接"##, Network, true),
+    (r##"连接被拒绝"##, Network, true),
+    (r##"连接超时"##, Timeout, true),
+    (r##"连接被对方重设"##, Network, true),
+    (r##"连接被对方重置"##, Network, true),
+    (r##"没有到主机的路由"##, Network, true),
+    (r##"网络不可达"##, Network, true),
+    (r##"В соединении отказано"##, Network, true),
+    (r##"Время ожидания соединения истекло"##, Timeout, true),
+    (r##"Соединение сброшено другой стороной"##, Network, true),
+    (r##"Соединение разорвано другой стороной"##, Network, true),
+    (r##"Нет пути до хоста"##, Network, true),
+    (r##"Нет маршрута до узла"##, Network, true),
+    (r##"Сеть недоступна"##, Network, true),
+    (
+        r##"Der Name oder der Dienst ist nicht bekannt"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Temporärer Fehler bei der Namensauflösung"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Zu diesem Hostnamen gehört keine Adresse"##,
+        Network,
+        true,
+    ),
+    (r##"Nom ou service inconnu"##, Network, true),
+    (
+        r##"Échec temporaire dans la résolution du nom"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Aucune adresse associée avec le nom de l'hôte"##,
+        Network,
+        true,
+    ),
+    (r##"Nombre o servicio desconocido"##, Network, true),
+    (
+        r##"Fallo temporal en la resolución del nombre"##,
+        Network,
+        true,
+    ),
+    (
+        r##"No existe ninguna dirección asociada al nombre"##,
+        Network,
+        true,
+    ),
+    (r##"Nome o servizio sconosciuto"##, Network, true),
+    (
+        r##"Errore temporaneo nella risoluzione del nome"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Nessun indirizzo associato al nome host"##,
+        Network,
+        true,
+    ),
+    (r##"Nome ou serviço desconhecido"##, Network, true),
+    (r##"Falha temporário na resolução de nome"##, Network, true),
+    (r##"Não há endereço associado com o nome"##, Network, true),
+    (r##"Неизвестное имя или служба"##, Network, true),
+    (r##"Временный сбой в разрешении имен"##, Network, true),
+    (
+        r##"С именем узла не связано ни одного адреса"##,
+        Network,
+        true,
+    ),
+    (r##"名称或服务未知"##, Network, true),
+    (r##"域名解析出现暂时性错误"##, Network, true),
+    (r##"没有与主机名关联的地址"##, Network, true),
+    (r##"名稱或服務未知"##, Network, true),
+    (r##"解析名稱時發生暫時性錯誤"##, Network, true),
+    (r##"沒有位址關聯至此主機名稱"##, Network, true),
+    (r##"名前またはサービスが不明です"##, Network, true),
+    (r##"名前解決に一時的に失敗しました"##, Network, true),
+    (
+        r##"ホスト名にアドレスが割り当てられていません"##,
+        Network,
+        true,
+    ),
+    (r##"이름 혹은 서비스를 알 수 없습니다"##, Network, true),
+    (r##"name resolution에서 일시적인 실패"##, Network, true),
+    (r##"호스트이름과 대응되는 주소가 없음"##, Network, true),
+    (
+        r##"No connection could be made because the target machine actively refused it."##,
+        Network,
+        true,
+    ),
+    (
+        r##"A connection attempt failed because the connected party did not properly respond after a period of time, or established connection failed because connected host has failed to respond."##,
+        Timeout,
+        true,
+    ),
+    (r##"由于目标计算机积极拒绝，无法连接。"##, Network, true),
+    (
+        r##"No se puede establecer una conexión ya que el equipo de destino denegó expresamente dicha conexión."##,
+        Network,
+        true,
+    ),
+    (
+        r##"Aucune connexion n’a pu être établie car l’ordinateur cible l’a expressément refusée."##,
+        Network,
+        true,
+    ),
+    (
+        r##"Подключение не установлено, т.к. конечный компьютер отверг запрос на подключение."##,
+        Network,
+        true,
+    ),
+    (
+        r##"由于连接方在一段时间后没有正确答复或连接的主机没有反应，连接尝试失败。"##,
+        Timeout,
+        true,
+    ),
+    (r##"远程主机强迫关闭了一个现有的连接。"##, Network, true),
+    (
+        r##"An existing connection was forcibly closed by the remote host."##,
+        Network,
+        true,
+    ),
+    (
+        r##"既存の接続はリモート ホストに強制的に切断されました。"##,
+        Network,
+        true,
+    ),
+    (
+        r##"A socket operation was attempted to an unreachable host"##,
+        Network,
+        true,
+    ),
+    (
+        r##"A socket operation was attempted to an unreachable network."##,
+        Network,
+        true,
+    ),
+    (
+        r##"向一个无法连接的网络尝试了一个套接字操作。"##,
+        Network,
+        true,
+    ),
+    (
+        r##"연결된 구성원으로부터 응답이 없어 연결하지 못했거나, 호스트로부터 응답이 없어 연결이 끊어졌습니다"##,
+        Timeout,
+        true,
+    ),
+    (
+        r##"Se ha forzado la interrupción de una conexión existente por el host remoto"##,
+        Network,
+        true,
+    ),
+    (
+        r##"Удаленный хост принудительно разорвал существующее подключение."##,
+        Network,
+        true,
+    ),
+    (
+        r##"현재 연결은 원격 호스트에 의해 강제로 끊겼습니다"##,
+        Network,
+        true,
+    ),
+    (
+        r##"A connection attempt failed because the connected party did not properly respond after a period of time or established connection failed because connected host has failed to respond."##,
+        Timeout,
+        true,
+    ),
+];
+
 #[test]
 fn every_stacks_transport_words_name_their_failure() {
     assert_read(STACKS.iter().copied());
+}
+
+#[test]
+fn curls_and_other_locales_transport_words_name_their_failure() {
+    assert_read(OTHER_WORDS_FOR_TRANSPORT.iter().copied());
 }
 
 #[test]
