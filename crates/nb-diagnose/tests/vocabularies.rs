@@ -717,6 +717,7 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"com.fasterxml.jackson.core.JsonParseException: Unexpected character ('<' (code 60)): expected a valid value"##,
     r##"com.fasterxml.jackson.databind.exc.MismatchedInputException: No content to map due to end-of-input"##,
     r##"System.Text.Json.JsonException: 'T' is an invalid start of a value. Path: $ | LineNumber: 0 | BytePositionInLine: 0."##,
+    r##"System.InvalidOperationException: The requested operation requires an element of type 'Object', but the target element has type 'String'."##,
     r##"Newtonsoft.Json.JsonReaderException: Unexpected character encountered while parsing value: <. Path '', line 0, position 0."##,
     r##"serde_json::Error: EOF while parsing an object at line 1 column 120"##,
     r##"invalid character '<' looking for beginning of value"##,
