@@ -573,8 +573,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // status they are the server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
     // This program could not load a library it needs (Python's
-    // ModuleNotFoundError, Node's "Cannot find module"): nothing was sent.
-    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed"]).success_only(),
+    // ModuleNotFoundError, Node's "Cannot find module"), or two of its
+    // libraries do not fit (an SDK building its HTTP client with an argument
+    // the installed httpx no longer takes): nothing was sent.
+    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "client.__init__() got an unexpected keyword"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.

@@ -2640,6 +2640,7 @@ fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
         "Error: Cannot find module '@anthropic-ai/sdk'",
         "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'openai' imported from /app/index.js",
         "Connection failed: Ollama Python SDK is not installed",
+        "TypeError: AsyncClient.__init__() got an unexpected keyword argument 'proxies'",
     ] {
         let d = engine().diagnose(&Failure::message(text));
         assert_eq!((category(&d), d.retryable), (Unknown, false), "{text}");
@@ -2655,9 +2656,14 @@ fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
         );
         assert!(d.suggestions[0].command.contains("pip install"), "{text}");
     }
-    // A provider's own "not found" is still the provider's.
+    // A provider's own "not found" is still the provider's, and a call
+    // with an argument its method does not take is the request's.
     let d = engine().diagnose(&Failure::message("NotFoundError: model 'gpt-9' not found"));
     assert_eq!(category(&d), ModelNotFound);
+    let d = engine().diagnose(&Failure::message(
+        "TypeError: Completions.create() got an unexpected keyword argument 'tempreature'",
+    ));
+    assert_eq!(category(&d), InvalidRequest);
 }
 
 #[test]
