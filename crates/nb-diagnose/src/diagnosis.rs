@@ -35,7 +35,9 @@ pub struct Diagnosis {
     /// How sure the engine is, in 0..=1: about 0.95 for a provider's own
     /// error code, 0.65 for a bare HTTP status, 0.5 for a generic word or a
     /// body no word explained, 0.2 for `unknown`. Below 0.7 the category is
-    /// a reading of little evidence.
+    /// a reading of little evidence. It grades the evidence read, not a
+    /// probability: how often each band is right on errors collected from
+    /// the wild is in the corpus README.
     pub confidence: f32,
     /// How bad it is for the application.
     pub severity: Severity,
