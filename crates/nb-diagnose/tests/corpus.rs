@@ -391,9 +391,11 @@ fn independent_corpora() {
 
 /// The sets kept untouched until every rule change of their session was
 /// made, and scored once at the end: the eighteenth, smaller than a set as
-/// its collector's search budget ran out, the twentieth, and the
+/// its collector's search budget ran out, the twentieth, the
 /// twenty-second (ids `twentysecond-` and `twentythird-`: two collections
-/// made at the same time, joined before either was scored).
+/// made at the same time, joined before either was scored), and the
+/// thirty-fourth (ids `thirtyfourth-` and `thirtyfifth-`), cut short at 23
+/// cases when the search budget ran out.
 #[test]
 fn final_untouched_sets() {
     for (name, text, min_cases, min_providers) in [
@@ -414,6 +416,13 @@ fn final_untouched_sets() {
             include_str!("corpus/twentysecond_errors.jsonl"),
             200,
             25,
+        ),
+        // Its collectors ran out of search budget at 23 cases.
+        (
+            "thirtyfourth",
+            include_str!("corpus/thirtyfourth_errors.jsonl"),
+            23,
+            13,
         ),
     ] {
         let cases = cases(text);
