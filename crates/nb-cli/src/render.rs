@@ -207,7 +207,8 @@ pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
 }
 
 /// What a low-confidence diagnosis rests on, said plainly (below 0.7 the
-/// engine had no phrase or code it knows: the HTTP status alone, or nothing).
+/// engine had no phrase or code it knows: the HTTP status alone, a generic
+/// word, a body no rule explained, or nothing).
 fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
     if d.confidence >= 0.7 {
         None
@@ -215,8 +216,8 @@ fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
         Some("nothing in the failure matched a known cause; the category is a guess.")
     } else {
         Some(
-            "judged from little evidence (the HTTP status, or a generic phrase): read the \
-             provider's message before acting on the category.",
+            "judged from little evidence (the HTTP status, a generic phrase, or a body no rule \
+             explained): read the provider's message before acting on the category.",
         )
     }
 }

@@ -40,7 +40,10 @@ pub enum ErrorKind {
         partial: String,
     },
     /// The client or the request is misconfigured (an unknown endpoint in a
-    /// model name, a key that cannot go in a header).
+    /// model name, a key that cannot go in a header), or an operation given
+    /// to [`heal`](crate::NeuralBridge::heal) cannot run in this program (a
+    /// library it needs is missing or clashes: the diagnosis says
+    /// `local_setup`). No target is tried further or counted against.
     Config {
         /// What is wrong.
         reason: Cow<'static, str>,

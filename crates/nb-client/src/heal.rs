@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
+use nb_diagnose::{ErrorCategory, Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
 use crate::cascade::{self, AttemptCtx, Attempter, CallState};
 use crate::client::NeuralBridge;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::exchange::observe_limit_headers;
 use crate::failure::{AttemptError, in_context, own_timeout};
 use crate::observe;
@@ -213,6 +213,21 @@ where
                 }
                 let diagnosis = inner.diagnose(&in_context(report.failure(), target));
                 self.last = Some(e);
+                if diagnosis.category == ErrorCategory::Unknown
+                    && diagnosis.sub_category.ends_with("local_setup")
+                {
+                    // The operation cannot run in this program (a library
+                    // missing or clashing): every target would fail the same
+                    // way, and none of them is to blame.
+                    let reason = format!("the operation cannot run: {}", diagnosis.root_cause);
+                    return Err(AttemptError::Fatal(Error::new(
+                        ErrorKind::Config {
+                            reason: reason.into(),
+                        },
+                        Some(diagnosis),
+                        Vec::new(),
+                    )));
+                }
                 Err(AttemptError::diagnosed(diagnosis, false))
             }
             Err(_elapsed) => {

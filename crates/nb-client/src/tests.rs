@@ -1788,6 +1788,48 @@ async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_healed_operation_that_cannot_run_here_blames_no_target() {
+    let client = builder(&MockTransport::new()).build().unwrap();
+    let tried = Arc::new(Mutex::new(Vec::new()));
+    // More than enough failures in a row to open the default breaker.
+    for _ in 0..30 {
+        let log = Arc::clone(&tried);
+        let err = client
+            .heal("primary", move |model: Arc<str>| {
+                log.lock().unwrap().push(model.to_string());
+                async { Err::<(), _>("ModuleNotFoundError: No module named 'openai'") }
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.error().kind(), ErrorKind::Config { .. }),
+            "{err}"
+        );
+        assert_eq!(err.error().category(), Some(ErrorCategory::Unknown));
+        assert!(err.to_string().contains("cannot run"), "{err}");
+    }
+    // Every other target would fail the same way: none was tried, and
+    // nothing was counted against the one that was.
+    assert!(tried.lock().unwrap().iter().all(|m| m == "primary"));
+    assert_eq!(tried.lock().unwrap().len(), 30);
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+    // A provider's own failure still falls back.
+    let healed = client
+        .heal("primary", |model: Arc<str>| async move {
+            match &*model {
+                "primary" => Err("503 Service Unavailable"),
+                _ => Ok(model),
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(&**healed.value(), "secondary");
+}
+
+#[tokio::test(start_paused = true)]
 async fn heal_feeds_reported_rate_limit_headers_to_the_limiter() {
     let client = builder(&MockTransport::new())
         .max_retries(0)

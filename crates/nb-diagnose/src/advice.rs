@@ -263,9 +263,9 @@ const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
 ];
 
 const LOCAL_SETUP: &[FixSuggestion] = &[s(
-    "Install what the program imports",
-    "Install the missing package in the environment that runs the program (pip install, npm install), then run it again",
-    "A library the program needs could not be loaded, so no request was sent.",
+    "Fix the program's environment",
+    "Install the missing package where the program runs (pip install, npm install), or align the versions that clash (upgrade the SDK, or pin the library it builds on, e.g. httpx<0.28 for an SDK that passes `proxies`)",
+    "A library the program needs is missing or does not fit the others, so no request was sent.",
 )];
 
 const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
@@ -422,7 +422,7 @@ const SENTENCES: [(&str, &str); 30] = [
     ),
     (
         "Nothing was sent to ",
-        ": a library this program needs is not installed or could not be loaded",
+        ": a library this program needs is missing or does not fit the others",
     ),
 ];
 

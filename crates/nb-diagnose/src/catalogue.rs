@@ -290,7 +290,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     // Anthropic's not-found message is the model's name alone ("model: claude-x").
     e(ModelNotFound, "not_found", 75, &[": model: claude"]).of(Anthropic),
-    e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]),
+    // Word-bounded: `ModuleNotFoundError` is not an SDK's `NotFoundError`.
+    e(ModelNotFound, "not_found", 55, &["notfounderror", "does not exist"]).word(),
     e(ModelNotFound, "not_found", 45, &["not_found"]),
     // ------------------------------------------------------------ context_length
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
@@ -339,7 +340,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     // A mode the model lacks (streaming), not a model that is missing.
-    e(InvalidRequest, "not_supported", 88, &["does not support tools", "is not available for this model", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
+    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -400,6 +401,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "tool_use_failed", 65, &["tool_use_failed", "failed to call a function"]),
     // openai-python 1.x called the 0.x way.
     e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai"]),
+    // A feature a model does not offer ("data retention mode … is not
+    // available for this model"), below any status: capacity "not available
+    // for this model right now" under a 503 is the status's.
+    e(InvalidRequest, "not_supported", 28, &["is not available for this model"]),
     // The Vercel AI SDK's own check of the call's arguments, before any request.
     e(InvalidRequest, "invalid_argument", 80, &["ai_invalidargumenterror"]),
     // axios's codes for an answer with a 4xx or a 5xx status, quoted where
@@ -536,7 +541,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_url", 85, &["url using bad/illegal format"]).target(),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
-    e(Network, "connection_reset", 72, &["connection reset", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
+    e(Network, "connection_reset", 72, &["connection reset", "connection closed", "unexpected end of stream", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning"]),
     // Bun's refused connection.
     e(Network, "connect_refused", 80, &["typo in the url or port"]),
@@ -574,9 +579,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
-    // libraries do not fit (an SDK building its HTTP client with an argument
-    // the installed httpx no longer takes): nothing was sent.
-    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "client.__init__() got an unexpected keyword"]).success_only(),
+    // libraries do not fit (an SDK building its HTTP client with the
+    // `proxies` argument httpx 0.28 removed): nothing was sent. Read only
+    // in a message; in a response's body the words are the server's.
+    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "got an unexpected keyword argument 'proxies'"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.

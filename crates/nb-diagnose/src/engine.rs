@@ -346,6 +346,20 @@ impl DiagnosisEngine {
             }
             FailureKind::StreamInterrupted { detail } => self.stream(detail, &mut ev, &mut fields),
         };
+        let verdict = match failure.kind() {
+            FailureKind::Message { .. } | FailureKind::Transport { .. } => verdict,
+            // A library that could not be loaded is this program's only when
+            // this program says so; in a response or a stream, a server said
+            // it about itself.
+            _ if verdict.category == ErrorCategory::Unknown && verdict.rule.is_some() => {
+                Verdict::new(
+                    ErrorCategory::ServerError,
+                    Sub::InternalError,
+                    verdict.priority,
+                )
+            }
+            _ => verdict,
+        };
         self.finish(failure, verdict, &ev, &fields, reason, clock)
     }
 

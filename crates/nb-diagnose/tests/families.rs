@@ -2656,14 +2656,40 @@ fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
         );
         assert!(d.suggestions[0].command.contains("pip install"), "{text}");
     }
+    // The advice for libraries that clash names the clash.
+    let d = engine().diagnose(&Failure::message(
+        "TypeError: AsyncClient.__init__() got an unexpected keyword argument 'proxies'",
+    ));
+    assert!(d.suggestions[0].command.contains("httpx<0.28"), "{d:?}");
+    // In a response or a stream, a server said it about itself.
+    let text = "ModuleNotFoundError: No module named 'flash_attn'";
+    for d in [
+        http(500, text),
+        http(200, text),
+        http(200, &format!(r#"{{"error": "{text}"}}"#)),
+        engine().diagnose(&Failure::message(&format!(
+            "APIStatusError: 502 Bad Gateway: {text}"
+        ))),
+    ] {
+        assert_eq!((category(&d), d.retryable), (ServerError, true), "{d:?}");
+    }
+    // Inside a stream it names no cause of the provider's: a cut.
+    let d = engine().diagnose(&Failure::stream_interrupted(text));
+    assert_eq!(category(&d), StreamInterrupted);
     // A provider's own "not found" is still the provider's, and a call
-    // with an argument its method does not take is the request's.
+    // with an argument its method does not take is the request's, whatever
+    // class it was made on.
     let d = engine().diagnose(&Failure::message("NotFoundError: model 'gpt-9' not found"));
     assert_eq!(category(&d), ModelNotFound);
-    let d = engine().diagnose(&Failure::message(
+    for text in [
         "TypeError: Completions.create() got an unexpected keyword argument 'tempreature'",
-    ));
-    assert_eq!(category(&d), InvalidRequest);
+        "TypeError: MistralClient.__init__() got an unexpected keyword argument 'endpoint'",
+    ] {
+        assert_eq!(
+            category(&engine().diagnose(&Failure::message(text))),
+            InvalidRequest
+        );
+    }
 }
 
 #[test]
@@ -2808,15 +2834,47 @@ fn inside_a_stream_a_parsers_words_are_a_malformed_chunk_and_a_bare_done_an_empt
         );
     }
     // Words of a cut still say the stream broke.
-    let d = engine().diagnose(&Failure::stream_interrupted(
+    for text in [
         "failed to parse: connection reset by peer",
-    ));
-    assert_eq!(category(&d), StreamInterrupted);
+        "failed to parse response: connection closed",
+        "Failed to parse: unexpected end of stream",
+    ] {
+        let d = engine().diagnose(&Failure::stream_interrupted(text));
+        assert_eq!(category(&d), StreamInterrupted, "{text}");
+    }
     // A stream that finished without one event is an empty answer, not a cut.
     let d = engine().diagnose(&Failure::stream_interrupted("data: [DONE]"));
     assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
     assert_eq!(category(&http(200, "data: [DONE]\n\n")), MalformedResponse);
-    // With an answer before it, it is a finished stream.
+    // With an answer before it, it is a finished stream: no failure at all.
     let answer = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
-    assert_ne!(category(&http(200, answer)), MalformedResponse);
+    let d = http(200, answer);
+    assert_eq!(
+        (category(&d), &*d.sub_category),
+        (Unknown, "success_response")
+    );
+}
+
+#[test]
+fn a_feature_not_available_for_the_model_leaves_a_status_to_decide() {
+    let text = "data retention mode 'default' is not available for this model";
+    assert_eq!(
+        category(&engine().diagnose(&Failure::message(text))),
+        InvalidRequest
+    );
+    assert_eq!(
+        category(&http(
+            400,
+            &format!(r#"{{"error":{{"message":"{text}"}}}}"#)
+        )),
+        InvalidRequest
+    );
+    let busy = r#"{"error":{"message":"Capacity is not available for this model right now, please try again later"}}"#;
+    let d = http(503, busy);
+    assert_eq!((category(&d), d.retryable), (Overloaded, true));
+    let d = http(
+        429,
+        r#"{"error":{"message":"Free tier is not available for this model at this rate"}}"#,
+    );
+    assert_eq!(category(&d), RateLimit);
 }
