@@ -552,8 +552,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
     e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
-    // Below "timed out": reqwest says both for a timeout.
-    e(Network, "connect_failed", 44, &["error sending request for url"]),
+    // Below "timed out": reqwest says both for a timeout, and so does curl
+    // ("Failed to connect to … port 443: Timed out").
+    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     // A client's exception name for a closed socket, below any cause named with it.

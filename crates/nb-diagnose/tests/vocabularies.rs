@@ -411,6 +411,12 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         true,
     ),
     (r##"curl: (52) Empty reply from server"##, Network, true),
+    (r##"failed to connect to the remote API"##, Network, true),
+    (
+        r##"curl: (28) Failed to connect to api.openai.com port 443 after 21036 ms: Timed out"##,
+        Timeout,
+        true,
+    ),
     (
         r##"curl: (92) HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)"##,
         StreamInterrupted,
