@@ -33,7 +33,8 @@ pub struct Diagnosis {
     /// failure's own vocabulary.
     pub provider: Provider,
     /// How sure the engine is, in 0..=1: about 0.95 for a provider's own
-    /// error code, 0.65 for a bare HTTP status, 0.5 for a generic word or a
+    /// error code, 0.65 for a bare HTTP status (or a stream that stopped
+    /// with words naming no cause it knows), 0.5 for a generic word or a
     /// body no word explained, 0.2 for `unknown`. Below 0.7 the category is
     /// a reading of little evidence. It grades the evidence read, not a
     /// probability: how often each band is right on errors collected from

@@ -100,7 +100,10 @@ impl DiagnosisEngine {
         } else if named && v.priority >= least {
             v
         } else {
-            fallback.unwrap_or(Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 90))
+            // Read from the stream alone, as a bare status is read from the
+            // status alone, and as sure: its words named no cause the engine
+            // knows.
+            fallback.unwrap_or(Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 30))
         }
     }
 

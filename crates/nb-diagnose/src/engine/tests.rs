@@ -106,7 +106,7 @@ fn confidence_is_in_range_and_monotone() {
 }
 
 #[test]
-fn fallback_readings_say_they_are_guesses() {
+fn readings_no_word_decided_say_how_little_was_read() {
     let e = DiagnosisEngine::new();
     // An error object inside a 200 whose words name nothing known.
     let object = e.diagnose(&Failure::http(
@@ -120,6 +120,15 @@ fn fallback_readings_say_they_are_guesses() {
     for d in [object, prose] {
         assert_eq!(d.confidence, FALLBACK_CONFIDENCE, "{d:?}");
     }
+    // A stream that stopped with words naming no known cause is read from
+    // the stream alone, as sure as a bare status; a cut it names is sure.
+    let unexplained = e.diagnose(&Failure::stream_interrupted("zorp flumbled the wibble"));
+    let bare_status = e.diagnose(&Failure::http(503, ""));
+    assert_eq!(unexplained.category, ErrorCategory::StreamInterrupted);
+    assert_eq!(unexplained.confidence, bare_status.confidence);
+    let cut = e.diagnose(&Failure::stream_interrupted("connection reset by peer"));
+    assert_eq!(cut.category, ErrorCategory::StreamInterrupted);
+    assert!(cut.confidence >= 0.9, "{cut:?}");
     // A catalogue rule with the same sub-category is not a fallback.
     let worded = e.diagnose(&Failure::http(200, "the model returned no response"));
     assert_eq!(worded.sub_category, "unexpected_body");
