@@ -348,10 +348,13 @@ impl DiagnosisEngine {
         };
         let verdict = match failure.kind() {
             FailureKind::Message { .. } | FailureKind::Transport { .. } => verdict,
-            // A library that could not be loaded is this program's only when
-            // this program says so; in a response or a stream, a server said
-            // it about itself.
-            _ if verdict.category == ErrorCategory::Unknown && verdict.rule.is_some() => {
+            // A library that could not be loaded (the one built-in `unknown`)
+            // is this program's only when this program says so; in a
+            // response or a stream, a server said it about itself. A user's
+            // own `unknown` rule stands as written.
+            _ if verdict.category == ErrorCategory::Unknown
+                && verdict.rule.is_some_and(|id| self.rule(id).prefixed) =>
+            {
                 Verdict::new(
                     ErrorCategory::ServerError,
                     Sub::InternalError,

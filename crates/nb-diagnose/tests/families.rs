@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::assert_read;
+use common::{assert_read, assert_read_as};
 
 use nb_diagnose::ErrorCategory::*;
 use nb_diagnose::{Diagnosis, DiagnosisEngine, ErrorCategory, Failure, Provider};
@@ -2673,6 +2673,13 @@ fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
     ] {
         assert_eq!((category(&d), d.retryable), (ServerError, true), "{d:?}");
     }
+    // A user's own `unknown` rule is not turned into the server's failure.
+    let user = DiagnosisEngine::builder()
+        .rule(nb_diagnose::Rule::new(Unknown, "our_batch_job").pattern("flash_attn"))
+        .build()
+        .unwrap();
+    let d = user.diagnose(&Failure::http(200, text));
+    assert_eq!((category(&d), &*d.sub_category), (Unknown, "our_batch_job"));
     // Inside a stream it names no cause of the provider's: a cut.
     let d = engine().diagnose(&Failure::stream_interrupted(text));
     assert_eq!(category(&d), StreamInterrupted);
@@ -2822,26 +2829,37 @@ fn this_rounds_words_in_their_families() {
 
 #[test]
 fn inside_a_stream_a_parsers_words_are_a_malformed_chunk_and_a_bare_done_an_empty_answer() {
-    for text in [
-        "Failed to parse response.please check your response format: $.choices[0].delta.content origin responses is:",
-        "failed to parse chunk: unexpected character at line 1 column 1",
-    ] {
-        let d = engine().diagnose(&Failure::stream_interrupted(text));
-        assert_eq!(
-            (category(&d), d.retryable),
-            (MalformedResponse, true),
-            "{text}"
-        );
-    }
-    // Words of a cut still say the stream broke.
-    for text in [
-        "failed to parse: connection reset by peer",
-        "failed to parse response: connection closed",
-        "Failed to parse: unexpected end of stream",
-    ] {
-        let d = engine().diagnose(&Failure::stream_interrupted(text));
-        assert_eq!(category(&d), StreamInterrupted, "{text}");
-    }
+    assert_read_as(
+        [
+            (
+                "Failed to parse response.please check your response format: $.choices[0].delta.content origin responses is:",
+                MalformedResponse,
+                true,
+            ),
+            (
+                "failed to parse chunk: unexpected character at line 1 column 1",
+                MalformedResponse,
+                true,
+            ),
+            // Words of a cut still say the stream broke.
+            (
+                "failed to parse: connection reset by peer",
+                StreamInterrupted,
+                true,
+            ),
+            (
+                "failed to parse response: connection closed",
+                StreamInterrupted,
+                true,
+            ),
+            (
+                "Failed to parse: unexpected end of stream",
+                StreamInterrupted,
+                true,
+            ),
+        ],
+        Failure::stream_interrupted,
+    );
     // A stream that finished without one event is an empty answer, not a cut.
     let d = engine().diagnose(&Failure::stream_interrupted("data: [DONE]"));
     assert_eq!((category(&d), d.retryable), (MalformedResponse, true));

@@ -2,9 +2,12 @@
 //! documented error bodies, SDK printouts and transport errors, written from
 //! each provider's documented error format. They keep the catalogue general.
 
+mod common;
+
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use common::assert_read;
 use nb_diagnose::ErrorCategory::{self, *};
 use nb_diagnose::{DiagnosisEngine, Failure, Provider, TimeoutPhase, TransportErrorKind};
 
@@ -1595,17 +1598,7 @@ fn sdk_printouts_and_wrappers() {
             true,
         ),
     ];
-    let mut wrong = Vec::new();
-    for (text, category, retryable) in cases {
-        let d = engine().diagnose_at(&Failure::message(text), now());
-        if (d.category, d.retryable) != (*category, *retryable) {
-            wrong.push(format!(
-                "{text}\n  got {} {} ({})",
-                d.category, d.retryable, d.sub_category
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_read(cases.iter().copied());
 }
 
 /// Lessons of the held-out corpus, each written differently from the case
