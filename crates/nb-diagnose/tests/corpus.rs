@@ -84,6 +84,18 @@ fn provider(name: &str) -> Option<Provider> {
     }
 }
 
+/// What the engine was given, as a client holds it: a response (its status
+/// and body), a status with the text a library printed for it, a printed
+/// text alone (an exception, a transport error), or an error inside a stream.
+fn shape(c: &Case) -> &'static str {
+    match (c.stream, c.status, &c.body) {
+        (true, _, _) => "inside a stream",
+        (false, Some(_), Some(_)) => "a response (status and body)",
+        (false, Some(_), None) => "a status and a printed text",
+        (false, None, _) => "a printed text alone",
+    }
+}
+
 fn wait_matches(got: Option<Duration>, want: f64) -> bool {
     got.is_some_and(|g| (g.as_secs_f64() - want).abs() <= (want * 0.01).max(0.05))
 }
@@ -255,6 +267,7 @@ fn report(name: &str, cases: &[Case]) -> Score {
         ("0.9-1.0", 0.9, 1.01),
     ];
     let mut calib = [[0usize; 3]; 4];
+    let mut shapes: BTreeMap<&str, Score> = BTreeMap::new();
     for c in cases {
         let d = engine.diagnose_at(&failure(c), now);
         let cat = d.category.as_str() == c.category;
@@ -262,6 +275,10 @@ fn report(name: &str, cases: &[Case]) -> Score {
         whole[0] += 1;
         whole[1] += usize::from(cat);
         whole[2] += usize::from(retry);
+        let by_shape = shapes.entry(shape(c)).or_default();
+        by_shape[0] += 1;
+        by_shape[1] += usize::from(cat);
+        by_shape[2] += usize::from(retry);
         let b = BUCKETS
             .iter()
             .position(|&(_, lo, hi)| d.confidence >= lo && d.confidence < hi)
@@ -309,6 +326,15 @@ fn report(name: &str, cases: &[Case]) -> Score {
         whole[0],
         pct(whole[2], whole[0])
     );
+    let _ = writeln!(summary, "by what the engine was given:");
+    for (given, [total, cat, retry]) in &shapes {
+        let _ = writeln!(
+            summary,
+            "  {given:<30} {total:>3} cases  category {:.1}%  retryable {:.1}%",
+            pct(*cat, *total),
+            pct(*retry, *total)
+        );
+    }
     let _ = writeln!(summary, "calibration (confidence -> share right):");
     for (k, (bucket, _, _)) in BUCKETS.iter().enumerate() {
         let [total, cat, both] = calib[k];
