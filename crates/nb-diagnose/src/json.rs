@@ -264,6 +264,9 @@ enum Key {
     Exception,
     /// The Responses API's `response` object, whose `error` is the error.
     Response,
+    /// The Realtime API's `response.status_details`, whose `error` is the
+    /// error of a `response.done` that failed.
+    StatusDetails,
     /// A status envelope: MiniMax's `base_resp` (`status_code`,
     /// `status_msg`) and iFlytek Spark's `header` (`code`, `message`). A
     /// non-zero code with its message is an error, in a 200.
@@ -272,10 +275,12 @@ enum Key {
     Other,
 }
 
-/// `response.error…` (the Responses API) read as `error…`.
+/// `response.error…` (the Responses API) and
+/// `response.status_details.error…` (the Realtime API) read as `error…`.
 fn error_path(path: &[Key]) -> &[Key] {
     match path {
         [Key::Response, Key::Error, ..] => &path[1..],
+        [Key::Response, Key::StatusDetails, Key::Error, ..] => &path[2..],
         _ => path,
     }
 }
@@ -339,6 +344,7 @@ fn normalised(raw: &[u8]) -> Key {
         b"object" => Key::Object,
         b"param" => Key::Param,
         b"response" => Key::Response,
+        b"statusdetails" => Key::StatusDetails,
         b"baseresp" | b"header" => Key::Envelope,
         b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,

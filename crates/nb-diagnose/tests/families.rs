@@ -323,6 +323,26 @@ fn a_stream_error_that_is_not_an_error_object_is_read_as_text() {
 }
 
 #[test]
+fn a_realtime_response_that_failed_is_read_from_its_status_details() {
+    // The Realtime API ends a failed turn with `response.done`, its error
+    // under `response.status_details`.
+    let done = |error: &str| {
+        in_stream(&format!(
+            r#"{{"type":"response.done","event_id":"event_1","response":{{"id":"resp_1","object":"realtime.response","status":"failed","status_details":{{"type":"failed","error":{error}}},"output":[],"usage":{{"total_tokens":0}}}}}}"#
+        ))
+    };
+    let server = done(r#"{"type":"server_error"}"#);
+    assert_eq!((category(&server), server.retryable), (ServerError, true));
+    let limited = done(r#"{"type":"rate_limit_exceeded","code":"rate_limit_exceeded"}"#);
+    assert_eq!(category(&limited), RateLimit);
+    // A turn that ended normally names no error.
+    let completed = in_stream(
+        r#"{"type":"response.done","response":{"status":"completed","status_details":null,"output":[]}}"#,
+    );
+    assert_eq!(category(&completed), StreamInterrupted);
+}
+
+#[test]
 fn limits_named_by_their_window_or_their_balance() {
     let per_minute = engine().diagnose(
         &Failure::message("Tokens per minute limit exceeded - too many tokens processed.")
