@@ -415,6 +415,14 @@ impl DiagnosisEngine {
                 Sub::ConnectionClosedMidResponse,
                 v.priority,
             );
+        } else if status.is_some()
+            && success
+            && v.category == ErrorCategory::Unknown
+            && v.rule.is_none()
+        {
+            // A success arrived and the program could not use it, in words
+            // that name no cause: read as a 200 body no rule explains is.
+            v = Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60);
         }
         v.status = status;
         v

@@ -343,6 +343,37 @@ fn a_realtime_response_that_failed_is_read_from_its_status_details() {
 }
 
 #[test]
+fn a_success_the_program_could_not_use_is_a_malformed_response() {
+    // A 200 arrived, then the calling code failed on it in words that name
+    // no cause: read as a 200 body no rule explains is, and said to be a guess.
+    for text in [
+        "IllegalStateException: The content is not a string!",
+        "Unhandled format for Content: {}",
+    ] {
+        let d = engine().diagnose(&Failure::message(text).with_status(200));
+        assert_eq!(
+            (category(&d), d.retryable, &*d.sub_category),
+            (MalformedResponse, true, "unexpected_body"),
+            "{text}"
+        );
+        assert!(d.confidence <= 0.5, "{text}: {d:?}");
+        // Without the status nothing says an answer arrived.
+        assert_eq!(
+            category(&engine().diagnose(&Failure::message(text))),
+            Unknown,
+            "{text}"
+        );
+    }
+    // A status the text prints counts as one.
+    let printed = engine().diagnose(&Failure::message("HTTP 200 size=0"));
+    assert_eq!(category(&printed), MalformedResponse);
+    // Words that name a cause still decide under a 200.
+    let filtered =
+        engine().diagnose(&Failure::message("Response was blocked due to SAFETY").with_status(200));
+    assert_eq!(category(&filtered), ContentFilter);
+}
+
+#[test]
 fn limits_named_by_their_window_or_their_balance() {
     let per_minute = engine().diagnose(
         &Failure::message("Tokens per minute limit exceeded - too many tokens processed.")
