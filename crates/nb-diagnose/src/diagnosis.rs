@@ -35,7 +35,8 @@ pub struct Diagnosis {
     /// How sure the engine is, in 0..=1: about 0.95 for a provider's own
     /// error code, 0.65 for a bare HTTP status (or a stream that stopped
     /// with words naming no cause it knows), 0.5 for a generic word or a
-    /// body no word explained, 0.2 for `unknown`. Below 0.7 the category is
+    /// success no word explained (its body, or the text a program printed
+    /// under its 2xx), 0.2 for `unknown`. Below 0.7 the category is
     /// a reading of little evidence. It grades the evidence read, not a
     /// probability: how often each band is right on errors collected from
     /// the wild is in the corpus README.
