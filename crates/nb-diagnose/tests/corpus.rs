@@ -511,3 +511,23 @@ fn natural_samples() {
         );
     }
 }
+
+/// Provider responses as sent, the thirty-sixth set: a status with the
+/// payload the server sent (raw, or as an SDK printed it with its status),
+/// or an error event inside a stream, and nothing else; taken in order from
+/// GitHub threads and from SDKs' recorded test traffic, one per thread or
+/// file, exact repeats taken once. The input a client reads after a failed
+/// call, scored once as sealed (the corpus README has the figure).
+#[test]
+fn provider_responses() {
+    let cases = cases(include_str!("corpus/thirtysixth_errors.jsonl"));
+    // Its collectors' search budget and the recordings ran out at 65.
+    check_shape("thirtysixth", &cases, 65, 17);
+    assert!(
+        cases
+            .iter()
+            .all(|c| c.stream || (c.status.is_some() && c.seen.is_some())),
+        "every case is a response with its status, or inside a stream"
+    );
+    report("thirtysixth", &cases);
+}
