@@ -400,6 +400,16 @@ fn limits_named_by_their_window_or_their_balance() {
             .with_status(503),
     );
     assert_eq!(category(&busy), Overloaded);
+    // A model with no free tier has no allowance to wait for, whatever
+    // window its quota id names.
+    let no_free_tier = http(
+        429,
+        r#"{"error":{"code":429,"message":"Gemini 2.5 Pro Preview doesn't have a free quota tier.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}}"#,
+    );
+    assert_eq!(
+        (category(&no_free_tier), no_free_tier.retryable),
+        (QuotaExhausted, false)
+    );
 }
 
 #[test]

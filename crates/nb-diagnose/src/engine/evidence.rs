@@ -92,8 +92,13 @@ impl DiagnosisEngine {
                     ev.zero_limit |= zero_follows(&hay[end..]);
                 }
                 What::Signal(Signal::ZeroLimit) => {
+                    // "limit: 0", not "limit: 0.5" or "limit: 05"; words
+                    // that say there is no allowance ("doesn't have a free
+                    // quota tier") need no number.
+                    let numeric = hay[end - 1].is_ascii_digit();
                     let next = hay.get(end);
-                    ev.zero_limit |= !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+                    ev.zero_limit |=
+                        !numeric || !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
                 }
                 What::Signal(Signal::ExceptionName) => {
                     // `…Error` and `…Exception` written in CamelCase after
