@@ -803,6 +803,7 @@ subs! {
     ClientError => "client_error",
     ServerError => "server_error",
     EmptyBody => "empty_body",
+    EmptyAnswer => "empty_answer",
     SafetyBlock => "safety_block",
     BrokenJson => "broken_json",
     HtmlPage => "html_page",

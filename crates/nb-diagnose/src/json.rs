@@ -158,6 +158,10 @@ pub(crate) struct Fields<'a> {
     pub(crate) finished: bool,
     /// One whole value was read and only whitespace follows it.
     pub(crate) complete: bool,
+    /// A Gemini answer: a top-level `candidates`.
+    pub(crate) candidates: bool,
+    /// Some candidate has `content.parts`: the answer says something.
+    pub(crate) answer_parts: bool,
     /// How many keys the top-level object has (saturating).
     pub(crate) top_keys: u8,
 }
@@ -267,6 +271,10 @@ enum Key {
     /// The Realtime API's `response.status_details`, whose `error` is the
     /// error of a `response.done` that failed.
     StatusDetails,
+    /// Gemini's answer: `candidates[].content.parts`.
+    Candidates,
+    Content,
+    Parts,
     /// A status envelope: MiniMax's `base_resp` (`status_code`,
     /// `status_msg`) and iFlytek Spark's `header` (`code`, `message`). A
     /// non-zero code with its message is an error, in a 200.
@@ -345,6 +353,9 @@ fn normalised(raw: &[u8]) -> Key {
         b"param" => Key::Param,
         b"response" => Key::Response,
         b"statusdetails" => Key::StatusDetails,
+        b"candidates" => Key::Candidates,
+        b"content" => Key::Content,
+        b"parts" => Key::Parts,
         b"baseresp" | b"header" => Key::Envelope,
         b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,
@@ -514,6 +525,11 @@ impl<'a> Parser<'a> {
                     };
                     if self.depth == 1 {
                         self.out.top_keys = self.out.top_keys.saturating_add(1);
+                        self.out.candidates |= k == Key::Candidates;
+                    } else if k == Key::Parts
+                        && self.path[..self.path_len] == [Key::Candidates, Key::Content]
+                    {
+                        self.out.answer_parts = true;
                     }
                     // Arrays push nothing, so `depth` bounds `path_len`.
                     self.path[self.path_len] = k;

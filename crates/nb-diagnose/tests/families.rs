@@ -374,6 +374,29 @@ fn a_success_the_program_could_not_use_is_a_malformed_response() {
 }
 
 #[test]
+fn a_gemini_answer_with_no_part_is_an_empty_answer() {
+    let empty = r#"{"candidates":[{"content":{"role":"model"},"finishReason":"OTHER","index":0}],"usageMetadata":{"promptTokenCount":9}}"#;
+    let d = http(200, empty);
+    assert_eq!(
+        (category(&d), d.retryable, &*d.sub_category),
+        (MalformedResponse, true, "empty_answer")
+    );
+    // Streamed: every chunk without a part, to the end.
+    let streamed = "data: {\"candidates\": [{\"content\": {},\"index\": 0}]}\n\n";
+    assert_eq!(category(&in_stream(streamed)), MalformedResponse);
+    assert_eq!(category(&http(200, streamed)), MalformedResponse);
+    // A filter that says why stays a filter.
+    let blocked = r#"{"candidates":[{"finishReason":"SAFETY","index":0}]}"#;
+    assert_eq!(category(&http(200, blocked)), ContentFilter);
+    // An answer with a part, or a stream that said something before it
+    // stopped, is not empty.
+    let answered = r#"{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"finishReason":"STOP"}]}"#;
+    assert_eq!(category(&http(200, answered)), Unknown);
+    let begun = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}]}\n\ndata: {\"candidates\": [{\"content\": {}}]}\n\n";
+    assert_eq!(category(&in_stream(begun)), StreamInterrupted);
+}
+
+#[test]
 fn limits_named_by_their_window_or_their_balance() {
     let per_minute = engine().diagnose(
         &Failure::message("Tokens per minute limit exceeded - too many tokens processed.")

@@ -71,6 +71,11 @@ impl DiagnosisEngine {
                     85,
                 ));
             }
+            if fields.candidates && !fields.answer_parts {
+                // Gemini answered with no part in any candidate, and no
+                // filter said why: nothing to use.
+                return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
+            }
             return complete_success(reason);
         }
         if trimmed.starts_with(b"<") {
@@ -175,7 +180,7 @@ impl DiagnosisEngine {
             body
         };
         let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
-        let mut events = 0usize;
+        let (mut events, mut empty_candidates) = (0usize, 0usize);
         let mut error_next = false;
         let mut error: Option<Fields<'b>> = None;
         for line in tail.split(|c| *c == b'\n') {
@@ -197,6 +202,7 @@ impl DiagnosisEngine {
             }
             events += 1;
             let f = json::scan(data, false);
+            empty_candidates += usize::from(f.candidates && !f.answer_parts);
             if (f.has_error || error_next) && error.is_none() {
                 error = Some(f);
             }
@@ -220,6 +226,11 @@ impl DiagnosisEngine {
         if done && events == 0 && body.len() <= MAX_BODY_BYTES {
             // A stream that finished without a single event: an empty answer.
             return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
+        }
+        if events > 0 && empty_candidates == events && !truncated && body.len() <= MAX_BODY_BYTES {
+            // Every event a Gemini candidate with no part, none cut: the
+            // stream said nothing, to its end.
+            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
         }
         if !(done || finished) {
             let sub = if truncated {
