@@ -343,37 +343,6 @@ fn a_realtime_response_that_failed_is_read_from_its_status_details() {
 }
 
 #[test]
-fn a_success_the_program_could_not_use_is_a_malformed_response() {
-    // A 200 arrived, then the calling code failed on it in words that name
-    // no cause: read as a 200 body no rule explains is, and said to be a guess.
-    for text in [
-        "IllegalStateException: The content is not a string!",
-        "Unhandled format for Content: {}",
-    ] {
-        let d = engine().diagnose(&Failure::message(text).with_status(200));
-        assert_eq!(
-            (category(&d), d.retryable, &*d.sub_category),
-            (MalformedResponse, true, "unexpected_body"),
-            "{text}"
-        );
-        assert!(d.confidence <= 0.5, "{text}: {d:?}");
-        // Without the status nothing says an answer arrived.
-        assert_eq!(
-            category(&engine().diagnose(&Failure::message(text))),
-            Unknown,
-            "{text}"
-        );
-    }
-    // A status the text prints counts as one.
-    let printed = engine().diagnose(&Failure::message("HTTP 200 size=0"));
-    assert_eq!(category(&printed), MalformedResponse);
-    // Words that name a cause still decide under a 200.
-    let filtered =
-        engine().diagnose(&Failure::message("Response was blocked due to SAFETY").with_status(200));
-    assert_eq!(category(&filtered), ContentFilter);
-}
-
-#[test]
 fn a_gemini_answer_with_no_part_is_an_empty_answer() {
     let empty = r#"{"candidates":[{"content":{"role":"model"},"finishReason":"OTHER","index":0}],"usageMetadata":{"promptTokenCount":9}}"#;
     let d = http(200, empty);
@@ -1077,7 +1046,7 @@ fn a_wrappers_words_leave_the_cause_it_names_to_decide() {
 }
 
 #[test]
-fn an_empty_answer_a_client_tripped_on_is_a_malformed_response() {
+fn a_success_a_client_could_not_use_is_a_malformed_response() {
     for text in [
         "TypeError: Received response with null value for `choices`.",
         "content = response.choices[0].message.content\nTypeError: 'NoneType' object is not subscriptable",
@@ -1085,6 +1054,33 @@ fn an_empty_answer_a_client_tripped_on_is_a_malformed_response() {
         let d = engine().diagnose(&Failure::message(text).with_status(200));
         assert_eq!(category(&d), MalformedResponse, "{text}");
     }
+    // A 200 arrived, then the calling code failed on it in words that name
+    // no cause: read as a 200 body no rule explains is, and said to be a guess.
+    for text in [
+        "IllegalStateException: The content is not a string!",
+        "Unhandled format for Content: {}",
+    ] {
+        let d = engine().diagnose(&Failure::message(text).with_status(200));
+        assert_eq!(
+            (category(&d), d.retryable, &*d.sub_category),
+            (MalformedResponse, true, "unexpected_body"),
+            "{text}"
+        );
+        assert!(d.confidence <= 0.5, "{text}: {d:?}");
+        // Without the status nothing says an answer arrived.
+        assert_eq!(
+            category(&engine().diagnose(&Failure::message(text))),
+            Unknown,
+            "{text}"
+        );
+    }
+    // A status the text prints counts as one.
+    let printed = engine().diagnose(&Failure::message("HTTP 200 size=0"));
+    assert_eq!(category(&printed), MalformedResponse);
+    // Words that name a cause still decide under a 200.
+    let filtered =
+        engine().diagnose(&Failure::message("Response was blocked due to SAFETY").with_status(200));
+    assert_eq!(category(&filtered), ContentFilter);
 }
 
 #[test]
