@@ -705,7 +705,7 @@ pub(crate) static SIGNALS: &[(Signal, &[&str])] = &[
     (Signal::Wait, &["retry after", "retry-after", "retry_after", "try again in", "try again after", "retry in", "retrydelay", "retry_delay", "retry delay", "wait", "resets in", "reset after", "resets after", "请在", "请于"]),
     (Signal::Status, &["error:", "error code", "status code", "status_code", "statuscode", "http code", "http status", "http", "status", "code"]),
     (Signal::QuotaValue, &["quota_limit_value", "quotavalue"]),
-    (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0", "have a free quota tier"]),
+    (Signal::ZeroLimit, &["limit: 0", "limit of 0", "limit 0", "doesn't have a free quota tier", "does not have a free quota tier"]),
     (Signal::Secret, &KEY_PREFIXES),
     (Signal::Model, &["model", "模型"]),
     (Signal::Resource, &["file", "container", "thread", "assistant", "vector store", "vector_store", "item", "batch", "upload", "tool", "function"]),

@@ -408,21 +408,18 @@ impl DiagnosisEngine {
             .or_else(|| reason_status(text));
         let success = status.is_none_or(|s| (200..300).contains(&s));
         let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
-        if status.is_some() && success && v.category == ErrorCategory::Network {
+        let after_success = status.is_some() && success;
+        if after_success && v.category == ErrorCategory::Network {
             // The response had begun when the connection dropped.
             v = Verdict::new(
                 ErrorCategory::StreamInterrupted,
                 Sub::ConnectionClosedMidResponse,
                 v.priority,
             );
-        } else if status.is_some()
-            && success
-            && v.category == ErrorCategory::Unknown
-            && v.rule.is_none()
-        {
+        } else if after_success && v.category == ErrorCategory::Unknown && v.rule.is_none() {
             // A success arrived and the program could not use it, in words
             // that name no cause: read as a 200 body no rule explains is.
-            v = Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60);
+            v = success::unexplained_success();
         }
         v.status = status;
         v

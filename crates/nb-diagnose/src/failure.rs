@@ -163,6 +163,11 @@ impl<'a> Failure<'a> {
 
     /// Sets the HTTP status of a [`FailureKind::Message`] or
     /// [`FailureKind::Http`] failure; other kinds have none and ignore it.
+    ///
+    /// A message under a 2xx says an answer arrived and could not be used:
+    /// words that name no cause read as a retryable malformed response.
+    /// A failure of the caller's own code after a good answer is not the
+    /// provider's; leave the status off it.
     #[must_use]
     pub fn with_status(mut self, new: u16) -> Self {
         match &mut self.kind {

@@ -158,15 +158,25 @@ pub(crate) struct Fields<'a> {
     pub(crate) finished: bool,
     /// One whole value was read and only whitespace follows it.
     pub(crate) complete: bool,
-    /// A Gemini answer: a top-level `candidates`.
-    pub(crate) candidates: bool,
-    /// Some candidate has `content.parts`: the answer says something.
+    /// Some Gemini candidate has a `content` object.
+    pub(crate) candidate_content: bool,
+    /// Some candidate's `content.parts` holds a part: the answer says
+    /// something.
     pub(crate) answer_parts: bool,
+    /// A finish reason `MAX_TOKENS`: the output budget ran out, which a
+    /// retry of the same request meets again.
+    pub(crate) out_of_tokens: bool,
     /// How many keys the top-level object has (saturating).
     pub(crate) top_keys: u8,
 }
 
 impl<'a> Fields<'a> {
+    /// A Gemini answer whose candidates hold no part, with no filter and no
+    /// spent output budget to say why: nothing to use.
+    pub(crate) fn empty_answer(&self) -> bool {
+        self.candidate_content && !self.answer_parts && !self.filtered && !self.out_of_tokens
+    }
+
     /// The best message: `error.message`, else the top-level one.
     pub(crate) fn message(&self) -> Option<Text<'a>> {
         self.error_message.or(self.top_message)
@@ -525,11 +535,8 @@ impl<'a> Parser<'a> {
                     };
                     if self.depth == 1 {
                         self.out.top_keys = self.out.top_keys.saturating_add(1);
-                        self.out.candidates |= k == Key::Candidates;
-                    } else if k == Key::Parts
-                        && self.path[..self.path_len] == [Key::Candidates, Key::Content]
-                    {
-                        self.out.answer_parts = true;
+                    } else if matches!(k, Key::Content | Key::Parts) {
+                        self.answer_key(k);
                     }
                     // Arrays push nothing, so `depth` bounds `path_len`.
                     self.path[self.path_len] = k;
@@ -562,6 +569,19 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
         self.container_done(object, start);
         Ok(())
+    }
+
+    /// Gemini's `candidates[].content` and its `parts`, seen at the key,
+    /// before the value is read: whether the answer holds a part.
+    fn answer_key(&mut self, k: Key) {
+        let path = &self.path[..self.path_len];
+        if k == Key::Content && path == [Key::Candidates] {
+            self.out.candidate_content |= self.peek() == Some(b'{');
+        } else if k == Key::Parts && path == [Key::Candidates, Key::Content] {
+            let rest = &self.b[self.i..];
+            let first_part = rest.strip_prefix(b"[").map(<[u8]>::trim_ascii_start);
+            self.out.answer_parts |= first_part.is_some_and(|r| !r.starts_with(b"]"));
+        }
     }
 
     /// An object-valued `error.message` (Mistral's validation details) is
@@ -663,6 +683,7 @@ impl<'a> Parser<'a> {
                 // turn as `stopReason: "error"` beside its message; Gemini
                 // stops on a function call it could not form.
                 out.has_error |= t.is("error") || t.is("malformed_function_call");
+                out.out_of_tokens |= t.is("max_tokens");
                 if FILTER_REASONS.iter().any(|r| t.is(r)) {
                     out.filtered = true;
                 }

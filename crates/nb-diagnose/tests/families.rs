@@ -333,8 +333,15 @@ fn a_realtime_response_that_failed_is_read_from_its_status_details() {
     };
     let server = done(r#"{"type":"server_error"}"#);
     assert_eq!((category(&server), server.retryable), (ServerError, true));
+    // The error's own fields are the provider's error, not the settings
+    // the response echoes.
     let limited = done(r#"{"type":"rate_limit_exceeded","code":"rate_limit_exceeded"}"#);
     assert_eq!(category(&limited), RateLimit);
+    let own = limited.provider_error.as_ref();
+    assert_eq!(
+        own.and_then(|e| e.error_type.as_deref()),
+        Some("rate_limit_exceeded")
+    );
     // A turn that ended normally names no error.
     let completed = in_stream(
         r#"{"type":"response.done","response":{"status":"completed","status_details":null,"output":[]}}"#,
@@ -363,6 +370,22 @@ fn a_gemini_answer_with_no_part_is_an_empty_answer() {
     assert_eq!(category(&http(200, answered)), Unknown);
     let begun = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}]}\n\ndata: {\"candidates\": [{\"content\": {}}]}\n\n";
     assert_eq!(category(&in_stream(begun)), StreamInterrupted);
+    // Every chunk of a longer stream empty, and an empty list of parts.
+    let chunks = "data: {\"candidates\": [{\"content\": {\"role\": \"model\"}}]}\n\ndata: {\"candidates\": [{\"content\": {\"parts\": []}, \"finishReason\": \"STOP\"}]}\n\n";
+    assert_eq!(category(&http(200, chunks)), MalformedResponse);
+    // An output budget spent before any part (a thinking model's) is the
+    // request's limit, not a broken answer: it is not read as empty.
+    let spent = r#"{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}"#;
+    assert_ne!(category(&http(200, spent)), MalformedResponse);
+    // A candidate whose content is a string (the retired PaLM API) is not
+    // Gemini's shape.
+    let palm = r#"{"candidates":[{"author":"1","content":"Hello"}]}"#;
+    assert_eq!(category(&http(200, palm)), Unknown);
+    // A byte-order mark before the JSON does not hide it.
+    let bom = format!("\u{feff}{empty}");
+    assert_eq!(category(&http(200, &bom)), MalformedResponse);
+    let healthy = format!("\u{feff}{answered}");
+    assert_eq!(category(&http(200, &healthy)), Unknown);
 }
 
 #[test]
@@ -401,6 +424,15 @@ fn limits_named_by_their_window_or_their_balance() {
     assert_eq!(
         (category(&no_free_tier), no_free_tier.retryable),
         (QuotaExhausted, false)
+    );
+    // A free tier that exists is a window like any other.
+    let free_tier = http(
+        429,
+        r#"{"error":{"code":429,"message":"You have a free quota tier of 10 requests per minute. Please retry in 30s.","status":"RESOURCE_EXHAUSTED"}}"#,
+    );
+    assert_eq!(
+        (category(&free_tier), free_tier.retryable),
+        (RateLimit, true)
     );
 }
 
@@ -1077,6 +1109,13 @@ fn a_success_a_client_could_not_use_is_a_malformed_response() {
     // A status the text prints counts as one.
     let printed = engine().diagnose(&Failure::message("HTTP 200 size=0"));
     assert_eq!(category(&printed), MalformedResponse);
+    // A user's own rule stands under a 200, even one that says `unknown`.
+    let mine = DiagnosisEngine::builder()
+        .rule(nb_diagnose::Rule::new(Unknown, "ours").pattern("zorp flumbled"))
+        .build()
+        .unwrap();
+    let d = mine.diagnose(&Failure::message("zorp flumbled").with_status(200));
+    assert_eq!((category(&d), &*d.sub_category), (Unknown, "ours"));
     // Words that name a cause still decide under a 200.
     let filtered =
         engine().diagnose(&Failure::message("Response was blocked due to SAFETY").with_status(200));

@@ -93,12 +93,12 @@ impl DiagnosisEngine {
                 }
                 What::Signal(Signal::ZeroLimit) => {
                     // "limit: 0", not "limit: 0.5" or "limit: 05"; words
-                    // that say there is no allowance ("doesn't have a free
-                    // quota tier") need no number.
-                    let numeric = hay[end - 1].is_ascii_digit();
+                    // that deny any allowance ("doesn't have a free quota
+                    // tier") need no number.
+                    let ends_in_digit = hay[end - 1].is_ascii_digit();
                     let next = hay.get(end);
                     ev.zero_limit |=
-                        !numeric || !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+                        !ends_in_digit || !next.is_some_and(|c| c.is_ascii_digit() || *c == b'.');
                 }
                 What::Signal(Signal::ExceptionName) => {
                     // `…Error` and `…Exception` written in CamelCase after

@@ -7,7 +7,14 @@ use crate::provider::contains_ignore_case;
 use crate::waits::skip_separators;
 
 pub(super) fn head(b: &[u8]) -> &[u8] {
+    let b = without_bom(b);
     &b[..b.len().min(MAX_BODY_BYTES)]
+}
+
+/// The text without a leading UTF-8 byte-order mark, which some servers
+/// put before their JSON.
+pub(super) fn without_bom(b: &[u8]) -> &[u8] {
+    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
 pub(super) fn starts_json(b: &[u8]) -> bool {

@@ -2,7 +2,7 @@
 //! error object inside it, a JSON-lines error, a broken or empty body, an
 //! HTML page, or a stream that errs, is cut, or never finishes.
 
-use super::scan::{head, reason_status, starts_json};
+use super::scan::{head, reason_status, starts_json, without_bom};
 use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
@@ -24,6 +24,7 @@ impl DiagnosisEngine {
         ev: &mut Evidence,
         fields: &mut Fields<'b>,
     ) -> Verdict {
+        let body = without_bom(body);
         let sse_header = headers
             .at(H::ContentType)
             .is_some_and(|ct| contains_ignore_case(&ct[..ct.len().min(256)], b"event-stream"));
@@ -71,9 +72,7 @@ impl DiagnosisEngine {
                     85,
                 ));
             }
-            if fields.candidates && !fields.answer_parts {
-                // Gemini answered with no part in any candidate, and no
-                // filter said why: nothing to use.
+            if fields.empty_answer() {
                 return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
             }
             return complete_success(reason);
@@ -94,7 +93,7 @@ impl DiagnosisEngine {
         {
             v
         } else {
-            Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
+            unexplained_success()
         }
     }
 
@@ -180,7 +179,7 @@ impl DiagnosisEngine {
             body
         };
         let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
-        let (mut events, mut empty_candidates) = (0usize, 0usize);
+        let (mut events, mut empty_answers) = (0usize, 0usize);
         let mut error_next = false;
         let mut error: Option<Fields<'b>> = None;
         for line in tail.split(|c| *c == b'\n') {
@@ -202,7 +201,7 @@ impl DiagnosisEngine {
             }
             events += 1;
             let f = json::scan(data, false);
-            empty_candidates += usize::from(f.candidates && !f.answer_parts);
+            empty_answers += usize::from(f.empty_answer());
             if (f.has_error || error_next) && error.is_none() {
                 error = Some(f);
             }
@@ -227,9 +226,9 @@ impl DiagnosisEngine {
             // A stream that finished without a single event: an empty answer.
             return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
         }
-        if events > 0 && empty_candidates == events && !truncated && body.len() <= MAX_BODY_BYTES {
-            // Every event a Gemini candidate with no part, none cut: the
-            // stream said nothing, to its end.
+        if events > 0 && empty_answers == events && !truncated && body.len() <= MAX_BODY_BYTES {
+            // Every event a Gemini answer with no part, the last one whole:
+            // the stream said nothing.
             return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
         }
         if !(done || finished) {
@@ -292,6 +291,12 @@ fn ndjson_error(body: &[u8]) -> Option<&[u8]> {
         .chain(lines)
         .skip(1)
         .find(|l| l.starts_with(b"{") && json::scan(l, false).has_error)
+}
+
+/// A success whose content could not be used, in words no rule explains:
+/// a fallback, which says it is a guess (`report::FALLBACK_CONFIDENCE`).
+pub(super) fn unexplained_success() -> Verdict {
+    Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
 }
 
 fn complete_success(reason: Option<&str>) -> Verdict {
