@@ -40,7 +40,7 @@ impl DiagnosisEngine {
         let body = head(body);
         let trimmed = body.trim_ascii();
         if trimmed.is_empty() {
-            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
+            return empty(Sub::EmptyBody);
         }
         if starts_json(trimmed) {
             *fields = json::scan(trimmed, false);
@@ -73,7 +73,7 @@ impl DiagnosisEngine {
                 ));
             }
             if fields.empty_answer() {
-                return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
+                return empty(Sub::EmptyAnswer);
             }
             return complete_success(reason);
         }
@@ -224,12 +224,12 @@ impl DiagnosisEngine {
         }
         if done && events == 0 && body.len() <= MAX_BODY_BYTES {
             // A stream that finished without a single event: an empty answer.
-            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyBody, 75);
+            return empty(Sub::EmptyBody);
         }
         if events > 0 && empty_answers == events && !truncated && body.len() <= MAX_BODY_BYTES {
             // Every event a Gemini answer with no part, the last one whole:
             // the stream said nothing.
-            return Verdict::new(ErrorCategory::MalformedResponse, Sub::EmptyAnswer, 75);
+            return empty(Sub::EmptyAnswer);
         }
         if !(done || finished) {
             let sub = if truncated {
@@ -291,6 +291,11 @@ fn ndjson_error(body: &[u8]) -> Option<&[u8]> {
         .chain(lines)
         .skip(1)
         .find(|l| l.starts_with(b"{") && json::scan(l, false).has_error)
+}
+
+/// A success that said nothing: no body, no event, or no part of an answer.
+fn empty(sub: Sub) -> Verdict {
+    Verdict::new(ErrorCategory::MalformedResponse, sub, 75)
 }
 
 /// A success whose content could not be used, in words no rule explains:
