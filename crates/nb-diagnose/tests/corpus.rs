@@ -537,3 +537,27 @@ fn provider_responses() {
     }
     report("thirtysixth", &cases);
 }
+
+/// Stream errors as sent, the fortieth set: an error that arrived inside a
+/// stream that had begun with a 200, as the event or chunk the server sent
+/// (an SSE `error` event, an error chunk, a failed `response.*` event, an
+/// event-stream exception, a chunk that cannot be used), and nothing else;
+/// taken in order from GitHub threads, providers' pages and SDKs' test
+/// fixtures, one per thread, page or file, exact repeats taken once. The
+/// other input a client reads after a failed call, scored once as sealed
+/// (the corpus README has the figure).
+#[test]
+fn stream_events() {
+    let cases = cases(include_str!("corpus/fortieth_errors.jsonl"));
+    // The threads, pages and fixtures its collectors could reach gave 94.
+    check_shape("fortieth", &cases, 94, 24);
+    for c in &cases {
+        assert!(
+            c.stream && c.body.is_some(),
+            "{}: an event or chunk inside a stream, as sent",
+            c.id
+        );
+        assert!(c.seen.is_some(), "{}: says whether it was seen", c.id);
+    }
+    report("fortieth", &cases);
+}
