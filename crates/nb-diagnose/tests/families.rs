@@ -208,10 +208,10 @@ fn a_chunk_that_does_not_parse_is_a_malformed_response() {
     ] {
         assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
     }
-    // A stall or a cut is not a parse failure, even in brackets; an event
-    // whose data stops half-way is where the body was cut.
+    // A stall or a cut is not a parse failure, even in brackets (an event
+    // whose data stops half-way: see
+    // `an_event_given_whole_that_does_not_parse_was_sent_broken`).
     for text in [
-        r#"data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"#,
         "[API Error: No stream activity for 120000ms after 19 chunks",
         "the stream stalled: no data for 30.0 s",
         "peer closed connection without sending complete message body (incomplete chunked read)",
@@ -3014,4 +3014,86 @@ fn a_feature_not_available_for_the_model_leaves_a_status_to_decide() {
         r#"{"error":{"message":"Free tier is not available for this model at this rate"}}"#,
     );
     assert_eq!(category(&d), RateLimit);
+}
+
+#[test]
+fn an_event_given_whole_that_does_not_parse_was_sent_broken() {
+    // One event, as a stream's reader hands it over: malformed, surely
+    // when it was meant as JSON, less so when its data is prose.
+    for (event, sure) in [
+        ("data: {not json}", true),
+        ("event: message_start\ndata: {not json}", true),
+        (
+            r#"data: {"id":"x","object":"chat.completion.chunk","choices":[{"delta":{"content":"Hel"#,
+            true,
+        ),
+        ("data: this isn't json", false),
+        ("data: ", false),
+    ] {
+        let d = in_stream(event);
+        assert_eq!(
+            (category(&d), d.retryable, &*d.sub_category),
+            (MalformedResponse, true, "broken_json"),
+            "{event}"
+        );
+        assert_eq!(d.confidence > 0.9, sure, "{event}: {}", d.confidence);
+    }
+    // A 200's body that ends in the same event was cut there.
+    let d = http(200, "data: {\"choices\":[{\"delta\":{\"content\":\"Hel");
+    assert_eq!(
+        (category(&d), &*d.sub_category),
+        (StreamInterrupted, "truncated_event")
+    );
+    // So was a detail holding the events before the cut.
+    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hel";
+    assert_eq!(category(&in_stream(events)), StreamInterrupted);
+    // A whole chunk given alone is the last one before a cut.
+    let chunk = r#"data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#;
+    assert_eq!(category(&in_stream(chunk)), StreamInterrupted);
+}
+
+#[test]
+fn a_providers_error_event_that_names_a_deadline_is_a_timeout() {
+    for event in [
+        r#"{"type":"response.failed","response":{"status":"failed","error":{"code":"timeout","message":"Request timed out"}}}"#,
+        r#"data: {"error":{"code":"timeout","message":"Request timed out"}}"#,
+    ] {
+        let d = in_stream(event);
+        assert_eq!((category(&d), d.retryable), (Timeout, true), "{event}");
+    }
+    // Its words describing a cut still say the stream broke.
+    let cut = r#"event: error
+data: {"type":"error","error":{"code":"request_timeout","message":"stream error: stream disconnected before completion: stream closed before response.completed"}}"#;
+    assert_eq!(category(&in_stream(cut)), StreamInterrupted);
+    // A bare "timed out" after output began is a cut, as before.
+    assert_eq!(category(&in_stream("Request timed out")), StreamInterrupted);
+}
+
+#[test]
+fn a_printed_error_object_is_an_error_however_weak_its_words() {
+    let printed = "{'error': {'message': 'Internal Server Error'...}}";
+    for d in [in_stream(printed), http(200, printed)] {
+        assert_eq!((category(&d), d.retryable), (ServerError, true));
+    }
+    // A printout that is not an error object, with the same weak words,
+    // stays a broken body.
+    let d = http(200, "{'result': 'Internal Server Error'...");
+    assert_eq!(category(&d), MalformedResponse);
+}
+
+#[test]
+fn inappropriate_content_and_an_unparseable_reply_from_any_provider() {
+    let naga = r#"{"error":{"type":"inappropriate_content","message":"We got a bad response from the source. Status 403. Error message: Unable to show the generated image."}}"#;
+    let d = in_stream(naga);
+    assert_eq!((category(&d), d.retryable), (ContentFilter, false));
+    let d = http(
+        400,
+        r#"{"error":{"message":"Input may contain inappropriate content."}}"#,
+    );
+    assert_eq!(category(&d), ContentFilter);
+    let d = in_stream(r#"event: error … "primary provider returned an unparseable reply""#);
+    assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
+    // A request the server could not parse is still the request's fault.
+    let d = http(400, r#"{"error":{"message":"unparseable request body"}}"#);
+    assert_eq!(category(&d), InvalidRequest);
 }

@@ -31,10 +31,32 @@ impl DiagnosisEngine {
         let trimmed = text.trim_ascii_start();
         let sse = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
         let structured = sse || starts_json(trimmed);
-        let object =
-            structured.then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields));
+        let object = structured
+            .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
+            .map(|v| {
+                // A 200's body whose last event does not parse ended there:
+                // a cut. A stream's reader hands over only whole events, so
+                // one given as the failure that does not parse was sent
+                // broken, as a chunk of a 200's body is: surely when it was
+                // meant as JSON; prose sent as data may be an error's words
+                // the rules do not know.
+                if sse
+                    && v.sub == Sub::TruncatedEvent
+                    && let Some(data) = lone_event_data(trimmed)
+                {
+                    let priority = if starts_json(data) { 85 } else { 45 };
+                    Verdict::new(MalformedResponse, Sub::BrokenJson, priority)
+                } else {
+                    v
+                }
+            });
+        // The provider's own error object names its cause, a deadline it
+        // met included ("code": "timeout").
+        let named_by_provider = |v: &Verdict| {
+            is_provider_error(v.category) || (v.category == Timeout && fields.has_error)
+        };
         if let Some(v) =
-            object.filter(|v| is_provider_error(v.category) && v.sub != Sub::ErrorInSuccessResponse)
+            object.filter(|v| named_by_provider(v) && v.sub != Sub::ErrorInSuccessResponse)
         {
             return v;
         }
@@ -129,4 +151,13 @@ impl DiagnosisEngine {
         let v = self.classify(&ev, &Fields::default(), status, false);
         is_provider_error(v.category).then_some(v)
     }
+}
+
+/// The data of an SSE detail's only event, if it holds exactly one.
+fn lone_event_data(sse: &[u8]) -> Option<&[u8]> {
+    let mut data = sse
+        .split(|c| *c == b'\n')
+        .filter_map(|line| line.trim_ascii().strip_prefix(b"data:"));
+    let first = data.next()?;
+    data.next().is_none().then(|| first.trim_ascii())
 }

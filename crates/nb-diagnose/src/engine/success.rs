@@ -113,9 +113,19 @@ impl DiagnosisEngine {
         {
             return None;
         }
+        // A printed error object (`{'error': {…}}`) is an error: its words
+        // decide, however weak.
+        let error_object = body
+            .strip_prefix(b"{")
+            .map(|rest| rest.trim_ascii_start())
+            .is_some_and(|rest| {
+                [&b"'error'"[..], b"\"error\"", b"error:"]
+                    .iter()
+                    .any(|k| rest.starts_with(k))
+            });
         self.scan(body, ev, 0);
         let v = self.classify(ev, &Fields::default(), None, false);
-        if is_provider_error(v.category) && v.priority >= 60 {
+        if is_provider_error(v.category) && (v.priority >= 60 || error_object) {
             return Some(v);
         }
         *ev = Evidence::default();
