@@ -310,6 +310,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "safety_system", 85, &["safety system", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened", "blocklist"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
+    // `inappropriate_content` is a type other gateways send too; DashScope's
+    // sentence ("may contain inappropriate content") names DashScope, above.
     e(ContentFilter, "sensitive_content", 84, &["sensitive content", "inappropriate_content", "sensitive chat", "new_sensitive", "sensitive information", "illegal detected", "is unsafe", "审核不通过", "违法违规"]),
     e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "reason: recitation", "reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
@@ -604,7 +606,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "validation errors for", "is not an object (evaluating"]).success_only(),
     // An agent's parser rejecting what the model answered (LangChain's
-    // output parser, pydantic-ai's `UnexpectedModelBehavior`).
+    // output parser, pydantic-ai's `UnexpectedModelBehavior`), or a relay
+    // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, or events out of order.
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),

@@ -208,9 +208,7 @@ fn a_chunk_that_does_not_parse_is_a_malformed_response() {
     ] {
         assert_eq!(category(&in_stream(text)), MalformedResponse, "{text}");
     }
-    // A stall or a cut is not a parse failure, even in brackets (an event
-    // whose data stops half-way: see
-    // `an_event_given_whole_that_does_not_parse_was_sent_broken`).
+    // A stall or a cut is not a parse failure, even in brackets.
     for text in [
         "[API Error: No stream activity for 120000ms after 19 chunks",
         "the stream stalled: no data for 30.0 s",
@@ -3019,26 +3017,31 @@ fn a_feature_not_available_for_the_model_leaves_a_status_to_decide() {
 #[test]
 fn an_event_given_whole_that_does_not_parse_was_sent_broken() {
     // One event, as a stream's reader hands it over: malformed, surely
-    // when it was meant as JSON, less so when its data is prose.
-    for (event, sure) in [
-        ("data: {not json}", true),
-        ("event: message_start\ndata: {not json}", true),
+    // when its JSON closes, less so when it stops half-way or is prose.
+    for (event, sub, sure) in [
+        ("data: {not json}", "broken_json", true),
         (
-            r#"data: {"id":"x","object":"chat.completion.chunk","choices":[{"delta":{"content":"Hel"#,
+            "event: message_start\r\ndata: {not json}\r\n",
+            "broken_json",
             true,
         ),
-        ("data: this isn't json", false),
-        ("data: ", false),
+        (
+            r#"data: {"id":"x","object":"chat.completion.chunk","choices":[{"delta":{"content":"Hel"#,
+            "broken_json",
+            false,
+        ),
+        ("data: this isn't json", "unexpected_body", false),
+        ("data: ", "unexpected_body", false),
     ] {
         let d = in_stream(event);
         assert_eq!(
             (category(&d), d.retryable, &*d.sub_category),
-            (MalformedResponse, true, "broken_json"),
+            (MalformedResponse, true, sub),
             "{event}"
         );
         assert_eq!(d.confidence > 0.9, sure, "{event}: {}", d.confidence);
     }
-    // A 200's body that ends in the same event was cut there.
+    // A 200's body that ends in such an event was cut there.
     let d = http(200, "data: {\"choices\":[{\"delta\":{\"content\":\"Hel");
     assert_eq!(
         (category(&d), &*d.sub_category),
@@ -3050,6 +3053,14 @@ fn an_event_given_whole_that_does_not_parse_was_sent_broken() {
     // A whole chunk given alone is the last one before a cut.
     let chunk = r#"data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#;
     assert_eq!(category(&in_stream(chunk)), StreamInterrupted);
+    // Not one event: the end marker with more after it, and a printout
+    // whose JSON runs over a line that is no SSE field.
+    for text in [
+        "data: [DONE][LIMIT_CONVERSATION]",
+        "data:{\"code\": 500, \"message\": \"failed to encode response: json:\nunsupported value: NaN\"}",
+    ] {
+        assert_ne!(category(&in_stream(text)), MalformedResponse, "{text}");
+    }
 }
 
 #[test]
@@ -3061,12 +3072,16 @@ fn a_providers_error_event_that_names_a_deadline_is_a_timeout() {
         let d = in_stream(event);
         assert_eq!((category(&d), d.retryable), (Timeout, true), "{event}");
     }
-    // Its words describing a cut still say the stream broke.
-    let cut = r#"event: error
-data: {"type":"error","error":{"code":"request_timeout","message":"stream error: stream disconnected before completion: stream closed before response.completed"}}"#;
-    assert_eq!(category(&in_stream(cut)), StreamInterrupted);
-    // A bare "timed out" after output began is a cut, as before.
-    assert_eq!(category(&in_stream("Request timed out")), StreamInterrupted);
+    // A deadline met after output began, or words describing a cut, still
+    // say the stream broke.
+    for event in [
+        r#"{"error":{"code":"timeout","message":"Stream idle timeout - partial response received"}}"#,
+        r#"event: error
+data: {"type":"error","error":{"code":"request_timeout","message":"stream error: stream disconnected before completion: stream closed before response.completed"}}"#,
+        "Request timed out",
+    ] {
+        assert_eq!(category(&in_stream(event)), StreamInterrupted, "{event}");
+    }
 }
 
 #[test]
@@ -3075,10 +3090,9 @@ fn a_printed_error_object_is_an_error_however_weak_its_words() {
     for d in [in_stream(printed), http(200, printed)] {
         assert_eq!((category(&d), d.retryable), (ServerError, true));
     }
-    // A printout that is not an error object, with the same weak words,
-    // stays a broken body.
-    let d = http(200, "{'result': 'Internal Server Error'...");
-    assert_eq!(category(&d), MalformedResponse);
+    // A null error beside a cut answer is not one, whatever the answer says.
+    let cut = r#"{"error": null, "choices":[{"delta":{"content":"Internal Server Error"#;
+    assert_eq!(category(&http(200, cut)), MalformedResponse);
 }
 
 #[test]
@@ -3086,14 +3100,12 @@ fn inappropriate_content_and_an_unparseable_reply_from_any_provider() {
     let naga = r#"{"error":{"type":"inappropriate_content","message":"We got a bad response from the source. Status 403. Error message: Unable to show the generated image."}}"#;
     let d = in_stream(naga);
     assert_eq!((category(&d), d.retryable), (ContentFilter, false));
-    let d = http(
-        400,
-        r#"{"error":{"message":"Input may contain inappropriate content."}}"#,
-    );
-    assert_eq!(category(&d), ContentFilter);
     let d = in_stream(r#"event: error … "primary provider returned an unparseable reply""#);
     assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
-    // A request the server could not parse is still the request's fault.
-    let d = http(400, r#"{"error":{"message":"unparseable request body"}}"#);
-    assert_eq!(category(&d), InvalidRequest);
+    // Under an error status the same words are the server's own failure.
+    let d = http(
+        502,
+        r#"{"error":{"message":"upstream returned an unparseable response"}}"#,
+    );
+    assert_eq!(category(&d), ServerError);
 }

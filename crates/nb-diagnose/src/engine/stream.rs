@@ -33,27 +33,15 @@ impl DiagnosisEngine {
         let structured = sse || starts_json(trimmed);
         let object = structured
             .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
-            .map(|v| {
-                // A 200's body whose last event does not parse ended there:
-                // a cut. A stream's reader hands over only whole events, so
-                // one given as the failure that does not parse was sent
-                // broken, as a chunk of a 200's body is: surely when it was
-                // meant as JSON; prose sent as data may be an error's words
-                // the rules do not know.
-                if sse
-                    && v.sub == Sub::TruncatedEvent
-                    && let Some(data) = lone_event_data(trimmed)
-                {
-                    let priority = if starts_json(data) { 85 } else { 45 };
-                    Verdict::new(MalformedResponse, Sub::BrokenJson, priority)
-                } else {
-                    v
-                }
+            .map(|v| match lone_event_data(trimmed) {
+                Some(data) if v.sub == Sub::TruncatedEvent => broken_event(data),
+                _ => v,
             });
         // The provider's own error object names its cause, a deadline it
-        // met included ("code": "timeout").
+        // met before output began included ("code": "timeout").
         let named_by_provider = |v: &Verdict| {
-            is_provider_error(v.category) || (v.category == Timeout && fields.has_error)
+            is_provider_error(v.category)
+                || (v.category == Timeout && fields.has_error && !ev.mid_body)
         };
         if let Some(v) =
             object.filter(|v| named_by_provider(v) && v.sub != Sub::ErrorInSuccessResponse)
@@ -153,11 +141,43 @@ impl DiagnosisEngine {
     }
 }
 
-/// The data of an SSE detail's only event, if it holds exactly one.
-fn lone_event_data(sse: &[u8]) -> Option<&[u8]> {
-    let mut data = sse
-        .split(|c| *c == b'\n')
-        .filter_map(|line| line.trim_ascii().strip_prefix(b"data:"));
-    let first = data.next()?;
-    data.next().is_none().then(|| first.trim_ascii())
+/// The data of a detail made of SSE fields with one `data:` line (one
+/// event as a stream's reader hands it over), unless it is the end marker.
+fn lone_event_data(detail: &[u8]) -> Option<&[u8]> {
+    let mut data = None;
+    for line in detail.split(|c| *c == b'\n').map(<[u8]>::trim_ascii) {
+        if let Some(d) = line.strip_prefix(b"data:") {
+            if data.replace(d.trim_ascii()).is_some() {
+                return None;
+            }
+        } else if !(line.is_empty()
+            || line.starts_with(b":")
+            || [&b"event:"[..], b"id:", b"retry:"]
+                .iter()
+                .any(|f| line.starts_with(f)))
+        {
+            return None;
+        }
+    }
+    data.filter(|d| !d.starts_with(b"[DONE"))
+}
+
+/// One whole event whose data does not parse. A 200's body whose last
+/// event does not parse ended there: a cut. A stream's reader hands over
+/// only whole events, so one given as the failure was sent broken, as a
+/// chunk of a 200's body is: surely when its JSON closes; less so when it
+/// stops half-way (a reader that hands over lines, not events, would show
+/// a cut so) or is prose, which may be an error's words the rules do not
+/// know.
+fn broken_event(data: &[u8]) -> Verdict {
+    use ErrorCategory::MalformedResponse;
+    if !starts_json(data) {
+        return Verdict::new(MalformedResponse, Sub::UnexpectedBody, 45);
+    }
+    let closed = matches!(data.last(), Some(b'}' | b']'));
+    Verdict::new(
+        MalformedResponse,
+        Sub::BrokenJson,
+        if closed { 85 } else { 45 },
+    )
 }

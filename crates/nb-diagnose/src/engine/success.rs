@@ -113,16 +113,11 @@ impl DiagnosisEngine {
         {
             return None;
         }
-        // A printed error object (`{'error': {…}}`) is an error: its words
-        // decide, however weak.
+        // A printed error object (`{'error': {…}}`) is an error whatever
+        // its words' weight, as one printed without its braces is.
         let error_object = body
             .strip_prefix(b"{")
-            .map(|rest| rest.trim_ascii_start())
-            .is_some_and(|rest| {
-                [&b"'error'"[..], b"\"error\"", b"error:"]
-                    .iter()
-                    .any(|k| rest.starts_with(k))
-            });
+            .is_some_and(|rest| opens_with_error_key(rest.trim_ascii_start()));
         self.scan(body, ev, 0);
         let v = self.classify(ev, &Fields::default(), None, false);
         if is_provider_error(v.category) && (v.priority >= 60 || error_object) {
