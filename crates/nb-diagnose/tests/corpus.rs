@@ -524,18 +524,15 @@ fn natural_samples() {
 /// call, scored once as sealed (the corpus README has the figure).
 #[test]
 fn provider_responses() {
-    let cases = cases(include_str!("corpus/thirtysixth_errors.jsonl"));
     // Its collectors' search budget and the recordings ran out at 65.
-    check_shape("thirtysixth", &cases, 65, 17);
-    for c in &cases {
-        assert!(
-            c.stream || c.status.is_some(),
-            "{}: a response with its status, or inside a stream",
-            c.id
-        );
-        assert!(c.seen.is_some(), "{}: says whether it was seen", c.id);
-    }
-    report("thirtysixth", &cases);
+    check_sealed_input(
+        "thirtysixth",
+        include_str!("corpus/thirtysixth_errors.jsonl"),
+        [65, 17],
+        ("a response with its status, or inside a stream", |c| {
+            c.stream || c.status.is_some()
+        }),
+    );
 }
 
 /// Stream errors as sent, the fortieth set: an error that arrived inside a
@@ -548,16 +545,30 @@ fn provider_responses() {
 /// (the corpus README has the figure).
 #[test]
 fn stream_events() {
-    let cases = cases(include_str!("corpus/fortieth_errors.jsonl"));
     // The threads, pages and fixtures its collectors could reach gave 94.
-    check_shape("fortieth", &cases, 94, 24);
+    check_sealed_input(
+        "fortieth",
+        include_str!("corpus/fortieth_errors.jsonl"),
+        [94, 24],
+        ("an event or chunk inside a stream, as sent", |c| {
+            c.stream && c.body.is_some()
+        }),
+    );
+}
+
+/// A set collected for one input: at least `[cases, providers]`, every
+/// case of that input and saying whether it was seen; then its figures.
+fn check_sealed_input(
+    name: &str,
+    text: &str,
+    [min_cases, min_providers]: [usize; 2],
+    (input, is_input): (&str, fn(&Case) -> bool),
+) {
+    let cases = cases(text);
+    check_shape(name, &cases, min_cases, min_providers);
     for c in &cases {
-        assert!(
-            c.stream && c.body.is_some(),
-            "{}: an event or chunk inside a stream, as sent",
-            c.id
-        );
+        assert!(is_input(c), "{}: {input}", c.id);
         assert!(c.seen.is_some(), "{}: says whether it was seen", c.id);
     }
-    report("fortieth", &cases);
+    report(name, &cases);
 }
