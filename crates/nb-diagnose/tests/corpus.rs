@@ -572,3 +572,20 @@ fn check_sealed_input(
     }
     report(name, &cases);
 }
+
+/// Stream errors as sent, a second sample, the forty-eighth set: drawn the
+/// same way as the fortieth after its rule work, from other threads and
+/// fixtures, and scored once at the final rules (the corpus README has the
+/// figure); no rule has been written from it.
+#[test]
+fn stream_events_second_sample() {
+    // The search budget and the repositories gave 35.
+    check_sealed_input(
+        "fortyeighth",
+        include_str!("corpus/fortyeighth_errors.jsonl"),
+        [35, 14],
+        ("an event or chunk inside a stream, as sent", |c| {
+            c.stream && c.body.is_some()
+        }),
+    );
+}
