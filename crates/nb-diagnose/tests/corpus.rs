@@ -550,11 +550,15 @@ fn stream_events() {
         "fortieth",
         include_str!("corpus/fortieth_errors.jsonl"),
         [94, 24],
-        ("an event or chunk inside a stream, as sent", |c| {
-            c.stream && c.body.is_some()
-        }),
+        STREAM_EVENT,
     );
 }
+
+/// The input of the stream sets: an event or chunk inside a stream, as sent.
+const STREAM_EVENT: (&str, fn(&Case) -> bool) =
+    ("an event or chunk inside a stream, as sent", |c| {
+        c.stream && c.body.is_some()
+    });
 
 /// A set collected for one input: at least `[cases, providers]`, every
 /// case of that input and saying whether it was seen; then its figures.
@@ -584,8 +588,6 @@ fn stream_events_second_sample() {
         "fortyeighth",
         include_str!("corpus/fortyeighth_errors.jsonl"),
         [35, 14],
-        ("an event or chunk inside a stream, as sent", |c| {
-            c.stream && c.body.is_some()
-        }),
+        STREAM_EVENT,
     );
 }
