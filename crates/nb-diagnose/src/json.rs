@@ -163,6 +163,14 @@ pub(crate) struct Fields<'a> {
     /// Some candidate's `content.parts` holds a part: the answer says
     /// something.
     pub(crate) answer_parts: bool,
+    /// An answer in OpenAI's shape (a `choices` list) or Ollama's (a
+    /// top-level `message.content` or `response` string).
+    pub(crate) answer_shape: bool,
+    /// Some choice (or Ollama's message) holds text, reasoning, a refusal
+    /// or a tool call: the answer says something.
+    pub(crate) answer_text: bool,
+    /// `"choices": null`: a chunk or completion with no choice at all.
+    pub(crate) no_choices: bool,
     /// A finish reason `MAX_TOKENS`: the output budget ran out, which a
     /// retry of the same request meets again.
     pub(crate) out_of_tokens: bool,
@@ -171,10 +179,22 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// A Gemini answer whose candidates hold no part, with no filter and no
-    /// spent output budget to say why: nothing to use.
+    /// An answer, or a chunk of one, that says nothing, with no filter or
+    /// spent output budget to say why: Gemini candidates that hold no part,
+    /// choices (or Ollama's message) with no text and no tool call, or
+    /// `choices: null`.
+    pub(crate) fn says_nothing(&self) -> bool {
+        let unexplained = !self.filtered && !self.out_of_tokens;
+        let silent_gemini = self.candidate_content && !self.answer_parts;
+        let silent_choices = self.answer_shape && !self.answer_text;
+        self.no_choices || (unexplained && (silent_gemini || silent_choices))
+    }
+
+    /// A whole answer with nothing to use: one that says nothing and, in
+    /// OpenAI's or Ollama's shape, finished (a chunk before the last may
+    /// say nothing yet).
     pub(crate) fn empty_answer(&self) -> bool {
-        self.candidate_content && !self.answer_parts && !self.filtered && !self.out_of_tokens
+        self.says_nothing() && (self.finished || !self.answer_shape)
     }
 
     /// The best message: `error.message`, else the top-level one.
@@ -228,6 +248,19 @@ impl<'a> Fields<'a> {
     /// Whether anything worth reporting was found.
     pub(crate) fn any(&self) -> bool {
         self.message().is_some() || self.kind().is_some() || self.code().is_some()
+    }
+}
+
+/// Whether a value, seen from its first byte, holds something: a string
+/// that is not empty, a list with an item, an object with a key.
+fn says_something(value: &[u8]) -> bool {
+    match value {
+        [b'"', rest @ ..] => !rest.starts_with(b"\""),
+        [open @ (b'[' | b'{'), rest @ ..] => {
+            let close = if *open == b'[' { b']' } else { b'}' };
+            rest.trim_ascii_start().first().is_some_and(|c| *c != close)
+        }
+        _ => false,
     }
 }
 
@@ -285,6 +318,13 @@ enum Key {
     Candidates,
     Content,
     Parts,
+    /// OpenAI's answer: `choices[].message` or `choices[].delta`, holding
+    /// `content`, `text`, reasoning, a refusal or tool calls.
+    Choices,
+    Text,
+    Reasoning,
+    Refusal,
+    ToolCalls,
     /// A status envelope: MiniMax's `base_resp` (`status_code`,
     /// `status_msg`) and iFlytek Spark's `header` (`code`, `message`). A
     /// non-zero code with its message is an error, in a 200.
@@ -317,7 +357,7 @@ const USUAL_KEYS: [(&[u8], Key); 12] = [
     (b"reason", Key::Other),
     (b"domain", Key::Other),
     (b"index", Key::Other),
-    (b"choices", Key::Other),
+    (b"choices", Key::Choices),
 ];
 
 fn classify(raw: &[u8]) -> Key {
@@ -353,7 +393,8 @@ fn normalised(raw: &[u8]) -> Key {
         b"retrydelay" => Key::RetryDelay,
         b"metadata" => Key::Metadata,
         b"providername" => Key::ProviderName,
-        b"finishreason" => Key::FinishReason,
+        // Ollama's `done_reason` ends its last chunk as a finish reason does.
+        b"finishreason" | b"donereason" => Key::FinishReason,
         b"blockreason" => Key::BlockReason,
         b"stopreason" => Key::StopReason,
         b"httpstatuscode" | b"rawstatuscode" | b"statuscode" | b"originalstatuscode" => {
@@ -366,6 +407,11 @@ fn normalised(raw: &[u8]) -> Key {
         b"candidates" => Key::Candidates,
         b"content" => Key::Content,
         b"parts" => Key::Parts,
+        b"choices" => Key::Choices,
+        b"text" => Key::Text,
+        b"reasoning" | b"reasoningcontent" => Key::Reasoning,
+        b"refusal" => Key::Refusal,
+        b"toolcalls" | b"functioncall" => Key::ToolCalls,
         b"baseresp" | b"header" => Key::Envelope,
         b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,
@@ -535,7 +581,18 @@ impl<'a> Parser<'a> {
                     };
                     if self.depth == 1 {
                         self.out.top_keys = self.out.top_keys.saturating_add(1);
-                    } else if matches!(k, Key::Content | Key::Parts) {
+                        if matches!(k, Key::Choices | Key::Response) {
+                            self.answer_key(k);
+                        }
+                    } else if matches!(
+                        k,
+                        Key::Content
+                            | Key::Parts
+                            | Key::Text
+                            | Key::Reasoning
+                            | Key::Refusal
+                            | Key::ToolCalls
+                    ) {
                         self.answer_key(k);
                     }
                     // Arrays push nothing, so `depth` bounds `path_len`.
@@ -571,16 +628,29 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// Gemini's `candidates[].content` and its `parts`, seen at the key,
-    /// before the value is read: whether the answer holds a part.
+    /// The keys of an answer, seen at the key, before the value is read:
+    /// Gemini's `candidates[].content.parts`, OpenAI's `choices` and what a
+    /// choice holds, Ollama's `message.content` and `response`. Whether
+    /// there is an answer, and whether it says something.
     fn answer_key(&mut self, k: Key) {
         let path = &self.path[..self.path_len];
-        if k == Key::Content && path == [Key::Candidates] {
-            self.out.candidate_content |= self.peek() == Some(b'{');
-        } else if k == Key::Parts && path == [Key::Candidates, Key::Content] {
-            let rest = &self.b[self.i..];
-            let first_part = rest.strip_prefix(b"[").map(<[u8]>::trim_ascii_start);
-            self.out.answer_parts |= first_part.is_some_and(|r| !r.starts_with(b"]"));
+        let value = &self.b[self.i..];
+        let out = &mut self.out;
+        match (path, k) {
+            ([Key::Candidates], Key::Content) => out.candidate_content |= value.starts_with(b"{"),
+            ([Key::Candidates, Key::Content], Key::Parts) => {
+                out.answer_parts |= says_something(value)
+            }
+            ([], Key::Choices) => {
+                out.answer_shape |= value.starts_with(b"[");
+                out.no_choices |= value.starts_with(b"null");
+            }
+            ([], Key::Response) | ([Key::Message], Key::Content) if value.starts_with(b"\"") => {
+                out.answer_shape = true;
+                out.answer_text |= says_something(value);
+            }
+            ([Key::Choices, ..], _) if k != Key::Parts => out.answer_text |= says_something(value),
+            _ => {}
         }
     }
 
@@ -683,7 +753,8 @@ impl<'a> Parser<'a> {
                 // turn as `stopReason: "error"` beside its message; Gemini
                 // stops on a function call it could not form.
                 out.has_error |= t.is("error") || t.is("malformed_function_call");
-                out.out_of_tokens |= t.is("max_tokens");
+                // OpenAI spells the spent output budget `length`.
+                out.out_of_tokens |= t.is("max_tokens") || t.is("length");
                 if FILTER_REASONS.iter().any(|r| t.is(r)) {
                     out.filtered = true;
                 }
@@ -777,6 +848,40 @@ mod tests {
             s(d.message()).as_deref(),
             Some("Requests rate limit exceeded")
         );
+    }
+
+    #[test]
+    fn answers_that_say_nothing() {
+        let says_nothing = |b: &[u8]| scan(b, false).says_nothing();
+        let empty = |b: &[u8]| scan(b, false).empty_answer();
+        assert!(empty(br#"{"choices":null}"#));
+        assert!(empty(
+            br#"{"choices":[{"delta":{"content":""},"finish_reason":"stop"}]}"#
+        ));
+        assert!(empty(
+            br#"{"message":{"content":""},"done":true,"done_reason":"stop"}"#
+        ));
+        // Not finished yet: a first chunk says nothing, and is no answer.
+        let first = br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#;
+        assert!(says_nothing(first) && !empty(first));
+        for spoke in [
+            &br#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#[..],
+            br#"{"choices":[{"message":{"tool_calls":[{"id":"c"}]},"finish_reason":"tool_calls"}]}"#,
+            br#"{"choices":[{"message":{"content":[{"type":"text"}]},"finish_reason":"stop"}]}"#,
+            br#"{"choices":[{"delta":{"reasoning":"so"},"finish_reason":"stop"}]}"#,
+            br#"{"response":"The","done":true,"done_reason":"stop"}"#,
+        ] {
+            assert!(!says_nothing(spoke), "{}", String::from_utf8_lossy(spoke));
+        }
+        // The output budget ran out: why it is empty, not a silent answer.
+        assert!(!empty(
+            br#"{"choices":[{"message":{"content":""},"finish_reason":"length"}]}"#
+        ));
+        // Neither an error body nor an Anthropic message is in these shapes.
+        assert!(!says_nothing(br#"{"error":{"message":"x"}}"#));
+        assert!(!says_nothing(
+            br#"{"type":"message","content":[],"stop_reason":"end_turn"}"#
+        ));
     }
 
     #[test]

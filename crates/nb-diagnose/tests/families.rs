@@ -3109,3 +3109,69 @@ fn inappropriate_content_and_an_unparseable_reply_from_any_provider() {
     );
     assert_eq!(category(&d), ServerError);
 }
+
+#[test]
+fn an_answer_that_finished_saying_nothing_is_malformed_not_a_cut() {
+    // The finish signal came, so the stream was not cut; nothing in the
+    // answer could be used. `choices: null` holds no answer at all.
+    for chunk in [
+        r#"data: {"id":"","object":"","created":0,"model":"","choices":null,"usage":null}"#,
+        r#"data: {"object":"chat.completion.chunk","model":"vllm","choices":[{"index":0,"finish_reason":"stop","delta":{"content":""}}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}"#,
+        r#"{"model":"qwen3:4b","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":0}"#,
+        r#"{"model":"llama3","response":"","done":true,"done_reason":"stop"}"#,
+    ] {
+        let d = in_stream(chunk);
+        assert_eq!(
+            (category(&d), d.retryable),
+            (MalformedResponse, true),
+            "{chunk}"
+        );
+        assert!(d.sub_category.ends_with("empty_answer"), "{chunk}");
+    }
+    let empty = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"stop"}]}"#;
+    assert_eq!(&*http(200, empty).sub_category, "empty_answer");
+    let said_nothing = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n\
+                        data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    assert_eq!(&*http(200, said_nothing).sub_category, "empty_answer");
+
+    // An answer that says something, in text, a tool call or a refusal,
+    // or that spent its output budget, is not empty.
+    for answer in [
+        r#"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+        r#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#,
+        r#"{"choices":[{"message":{"content":"","reasoning_content":"Thinking..."},"finish_reason":"length"}]}"#,
+        r#"{"choices":[{"text":"Hello","finish_reason":"stop"}]}"#,
+    ] {
+        assert_ne!(&*http(200, answer).sub_category, "empty_answer", "{answer}");
+    }
+    let spoke = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n\
+                 data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    assert_eq!(category(&http(200, spoke)), Unknown);
+    // Chunks that say nothing yet, with no finish signal, were cut.
+    let unfinished =
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+    assert_eq!(
+        (
+            category(&http(200, unfinished)),
+            &*http(200, unfinished).sub_category
+        ),
+        (StreamInterrupted, "no_finish_signal")
+    );
+    let mid_answer = r#"{"model":"llama3","response":"The","done":false}"#;
+    assert_eq!(category(&in_stream(mid_answer)), StreamInterrupted);
+}
+
+#[test]
+fn an_event_that_is_only_a_message_is_the_providers_error() {
+    // Bedrock's exception payloads carry only their message.
+    let d = in_stream(r#"{"message":"Bedrock is unable to process your request."}"#);
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    let d = in_stream(r#"data: {"message":"Something unexpected happened."}"#);
+    assert_eq!(category(&d), ServerError);
+    // A log line with a message among other fields is not, and a 200's
+    // body with only a message may be an application's answer.
+    let log = r#"{"level":"error","message":"Error in LLM proxy handler: terminated","timestamp":"2025-07-30T15:09:08.564Z"}"#;
+    assert_eq!(category(&in_stream(log)), StreamInterrupted);
+    assert_eq!(category(&http(200, r#"{"message":"Hello"}"#)), Unknown);
+}

@@ -2,11 +2,12 @@
 //! provider sent, a client's printout of one, or the words of a cut.
 
 use super::scan::{embedded_json, head, starts_json};
+use super::success::unnamed_error;
 use super::{DiagnosisEngine, Evidence, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
 use crate::failure::ResponseHeaders;
-use crate::json::Fields;
+use crate::json::{self, Fields};
 
 impl DiagnosisEngine {
     /// A stream cut short; an error event in its text (Anthropic sends
@@ -55,9 +56,12 @@ impl DiagnosisEngine {
         // parse (not a line of prose in brackets), unless the words around
         // it say more.
         let object_like = sse || trimmed.starts_with(b"{");
-        let fallback = object.filter(|v| {
-            v.sub == Sub::ErrorInSuccessResponse || (object_like && v.category == MalformedResponse)
-        });
+        let fallback = object
+            .filter(|v| {
+                v.sub == Sub::ErrorInSuccessResponse
+                    || (object_like && v.category == MalformedResponse)
+            })
+            .or_else(|| (structured && lone_message_event(trimmed)).then(unnamed_error));
         *ev = Evidence::default();
         *fields = embedded_json(text);
         // A client's printout of the provider's error object ("OpenRouter
@@ -160,6 +164,14 @@ fn lone_event_data(detail: &[u8]) -> Option<&[u8]> {
         }
     }
     data.filter(|d| !d.starts_with(b"[DONE"))
+}
+
+/// An event that is nothing but a message (`{"message": "…"}`): no
+/// answer, so an error's, as Bedrock sends its exceptions' payloads.
+fn lone_message_event(detail: &[u8]) -> bool {
+    let data = lone_event_data(detail).unwrap_or(detail);
+    let fields = json::scan(data, false);
+    fields.complete && fields.top_keys == 1 && fields.top_message.is_some()
 }
 
 /// One whole event whose data does not parse. A 200's body whose last

@@ -160,7 +160,7 @@ impl DiagnosisEngine {
             .filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {
-            Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
+            unnamed_error()
         } else {
             v
         }
@@ -184,7 +184,7 @@ impl DiagnosisEngine {
             body
         };
         let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
-        let (mut events, mut empty_answers) = (0usize, 0usize);
+        let (mut events, mut silent, mut shaped) = (0usize, 0usize, false);
         let mut error_next = false;
         let mut error: Option<Fields<'b>> = None;
         for line in tail.split(|c| *c == b'\n') {
@@ -206,7 +206,8 @@ impl DiagnosisEngine {
             }
             events += 1;
             let f = json::scan(data, false);
-            empty_answers += usize::from(f.empty_answer());
+            silent += usize::from(f.says_nothing());
+            shaped |= f.answer_shape;
             if (f.has_error || error_next) && error.is_none() {
                 error = Some(f);
             }
@@ -231,9 +232,15 @@ impl DiagnosisEngine {
             // A stream that finished without a single event: an empty answer.
             return empty(Sub::EmptyBody);
         }
-        if events > 0 && empty_answers == events && !truncated && body.len() <= MAX_BODY_BYTES {
-            // Every event a Gemini answer with no part, the last one whole:
-            // the stream said nothing.
+        if events > 0
+            && silent == events
+            && !truncated
+            && (done || finished || !shaped)
+            && body.len() <= MAX_BODY_BYTES
+        {
+            // Every event an answer that says nothing (a Gemini candidate
+            // with no part, a choice with no text), the last one whole, and
+            // OpenAI's or Ollama's finished: the stream said nothing.
             return empty(Sub::EmptyAnswer);
         }
         if !(done || finished) {
@@ -296,6 +303,12 @@ fn ndjson_error(body: &[u8]) -> Option<&[u8]> {
         .chain(lines)
         .skip(1)
         .find(|l| l.starts_with(b"{") && json::scan(l, false).has_error)
+}
+
+/// An error object whose words, type and code name no cause the rules
+/// know: the provider's failure, and a guess.
+pub(super) fn unnamed_error() -> Verdict {
+    Verdict::new(ErrorCategory::ServerError, Sub::ErrorInSuccessResponse, 40)
 }
 
 /// A success that said nothing: no body, no event, or no part of an answer.
