@@ -580,7 +580,7 @@ fn check_sealed_input(
 /// Stream errors as sent, a second sample, the forty-eighth set: drawn the
 /// same way as the fortieth after its rule work, from other threads and
 /// fixtures, and scored once at the final rules (the corpus README has the
-/// figure); no rule has been written from it.
+/// figure) before any rule was written from its misses.
 #[test]
 fn stream_events_second_sample() {
     // The search budget and the repositories gave 35.
