@@ -591,3 +591,19 @@ fn stream_events_second_sample() {
         STREAM_EVENT,
     );
 }
+
+/// Stream errors as sent, a third sample, the fifty-first set: drawn the
+/// same way after the rule work on the forty-eighth (an answer that
+/// finished saying nothing, an event that is only a message), from other
+/// threads, pages and fixtures, and scored once at the final rules (the
+/// corpus README has the figure).
+#[test]
+fn stream_events_third_sample() {
+    // Seven collectors and the search budget gave 64.
+    check_sealed_input(
+        "fiftyfirst",
+        include_str!("corpus/fiftyfirst_errors.jsonl"),
+        [64, 17],
+        STREAM_EVENT,
+    );
+}
