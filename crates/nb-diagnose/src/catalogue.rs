@@ -304,10 +304,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Other servers' wording (Moonshot, Zhipu, llama.cpp's KV cache, Hugging Face TGI's `inputs`).
     e(ContextLength, "context_length_exceeded", 84, &["maximum length of the model", "inputs must have less than", "exceeds the model's maximum", "model max length", "prompt exceeds max length", "too big compared to kv size", "`inputs` must have less than", "`inputs` tokens + `max_new_tokens`"]),
     // ------------------------------------------------------------ content_filter
-    e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy"]).word(),
+    e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy", "cyber_policy"]).word(),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
     e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings"]).of(Gemini),
-    e(ContentFilter, "safety_system", 85, &["safety system", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "guardrail intervened", "blocklist"]),
+    e(ContentFilter, "safety_system", 85, &["safety system", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
     // `inappropriate_content` is a type other gateways send too; DashScope's
@@ -460,7 +460,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A site closed for maintenance comes back by itself; under an error
     // status the status decides (a 500 saying so is the server's failure).
     e(Overloaded, "maintenance", 28, &["under maintenance", "down for maintenance", "undergoing maintenance", "scheduled maintenance"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "load_shed", "load shed", "loading model", "model is loading", "currently loading", "unavailable_error"]),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.

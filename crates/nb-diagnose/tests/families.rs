@@ -3175,3 +3175,42 @@ fn an_event_that_is_only_a_message_is_the_providers_error() {
     assert_eq!(category(&in_stream(log)), StreamInterrupted);
     assert_eq!(category(&http(200, r#"{"message":"Hello"}"#)), Unknown);
 }
+
+#[test]
+fn a_chunk_that_is_nothing_is_malformed_not_a_cut() {
+    // Some relays send `data: null` between chunks; SDKs print it as `None`.
+    for chunk in ["data: null", "data:null\n\n", "None", "null", "undefined"] {
+        let d = in_stream(chunk);
+        assert_eq!(
+            (category(&d), d.retryable, &*d.sub_category),
+            (MalformedResponse, true, "empty_answer"),
+            "{chunk:?}"
+        );
+    }
+    // Words that begin so, and a null among other events, are not one.
+    for text in [
+        "None of the chunks arrived before the connection closed",
+        "data: null\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+    ] {
+        assert_eq!(category(&in_stream(text)), StreamInterrupted, "{text}");
+    }
+}
+
+#[test]
+fn an_error_event_names_load_shedding_and_a_policy_classifier() {
+    // A capacity controller shedding load is an overload, whatever words of
+    // a cut wrap it.
+    let grok = r#"{"result":{"response":{"error":{"message":"Stream aborted by server or connection error: Status { code: ResourceExhausted, message: \"Admission denied by perf_based_admission_controller: load_shed_probability=0.848480\", source: None }"}}}}"#;
+    let d = in_stream(grok);
+    assert_eq!((category(&d), d.retryable), (Overloaded, true));
+    // OpenAI's cybersecurity classifier refuses under the type of a bad
+    // request: the content decides.
+    let cyber = r#"data: {"type":"error","error":{"type":"invalid_request","code":"cyber_policy","message":"This content was flagged for possible cybersecurity risk.","param":null},"sequence_number":3}"#;
+    let d = in_stream(cyber);
+    assert_eq!((category(&d), d.retryable), (ContentFilter, false));
+    let d = http(
+        400,
+        r#"{"error":{"type":"invalid_request_error","code":"cyber_policy","message":"Request blocked."}}"#,
+    );
+    assert_eq!(category(&d), ContentFilter);
+}

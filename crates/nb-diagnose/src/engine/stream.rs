@@ -31,6 +31,9 @@ impl DiagnosisEngine {
         let text = head(detail.as_bytes());
         let trimmed = text.trim_ascii_start();
         let sse = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
+        if null_chunk(lone_event_data(trimmed).unwrap_or(trimmed)) {
+            return Verdict::new(MalformedResponse, Sub::EmptyAnswer, 75);
+        }
         let structured = sse || starts_json(trimmed);
         let object = structured
             .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
@@ -164,6 +167,12 @@ fn lone_event_data(detail: &[u8]) -> Option<&[u8]> {
         }
     }
     data.filter(|d| !d.starts_with(b"[DONE"))
+}
+
+/// A chunk that is nothing, as JSON or a program prints it (`data: null`,
+/// Python's `None`): no answer in it, and no cut.
+fn null_chunk(data: &[u8]) -> bool {
+    [&b"null"[..], b"None", b"undefined", b"nil"].contains(&data.trim_ascii())
 }
 
 /// An event that is nothing but a message (`{"message": "…"}`): no
