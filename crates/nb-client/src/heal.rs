@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{ErrorCategory, Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
+use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
@@ -213,9 +213,7 @@ where
                 }
                 let diagnosis = inner.diagnose(&in_context(report.failure(), target));
                 self.last = Some(e);
-                if diagnosis.category == ErrorCategory::Unknown
-                    && diagnosis.sub_category.ends_with("local_setup")
-                {
+                if diagnosis.is_local_setup() {
                     // The operation cannot run in this program (a library
                     // missing or clashing): every target would fail the same
                     // way, and none of them is to blame.

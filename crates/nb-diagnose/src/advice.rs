@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::ErrorCategory::{self, *};
+use crate::catalogue;
 use crate::{FixSuggestion, Provider, TimeoutPhase};
 
 const fn s(title: &'static str, command: &'static str, why: &'static str) -> FixSuggestion {
@@ -305,7 +306,7 @@ pub(crate) fn suggestions(
         Network => NETWORK,
         MalformedResponse => MALFORMED,
         StreamInterrupted => STREAM,
-        Unknown if sub.ends_with("local_setup") => LOCAL_SETUP,
+        Unknown if sub.ends_with(catalogue::LOCAL_SETUP) => LOCAL_SETUP,
         _ => UNKNOWN,
     }
 }
@@ -461,7 +462,7 @@ fn sentence(c: &Cause<'_>) -> usize {
         MalformedResponse if c.reason.is_some() => 24,
         MalformedResponse => 25,
         StreamInterrupted => 26,
-        Unknown if c.sub.ends_with("local_setup") => 29,
+        Unknown if c.sub.ends_with(catalogue::LOCAL_SETUP) => 29,
         _ => 27,
     }
 }

@@ -110,6 +110,10 @@ impl Entry {
 /// (a retry delay or a per-minute/per-day metric) and no zero limit.
 pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 
+/// The sub-category of a failure in this program before anything was sent
+/// (a library missing or clashing): `unknown`, and no provider's.
+pub(crate) const LOCAL_SETUP: &str = "local_setup";
+
 /// The catalogue.
 #[rustfmt::skip]
 pub(crate) static CATALOGUE: &[Entry] = &[
@@ -585,7 +589,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // libraries do not fit (an SDK building its HTTP client with the
     // `proxies` argument httpx 0.28 removed): nothing was sent. Read only
     // in a message; in a response's body the words are the server's.
-    e(ErrorCategory::Unknown, "local_setup", 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "got an unexpected keyword argument 'proxies'"]).success_only(),
+    e(ErrorCategory::Unknown, LOCAL_SETUP, 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "got an unexpected keyword argument 'proxies'"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use crate::catalogue::LOCAL_SETUP;
 use crate::{ErrorCategory, Provider};
 
 /// What went wrong, how sure the engine is, and how to fix it: a
@@ -77,6 +78,25 @@ fn secs_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
     match d {
         Some(d) => s.serialize_f64(d.as_secs_f64()),
         None => s.serialize_none(),
+    }
+}
+
+impl Diagnosis {
+    /// Whether the failure happened in this program before anything was
+    /// sent: a library it needs could not be loaded, or two of its
+    /// libraries clash (`unknown`, sub-category `local_setup`). Every
+    /// target would fail the same way, and none of them is to blame.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, Failure};
+    ///
+    /// let engine = DiagnosisEngine::new();
+    /// let missing = Failure::message("ModuleNotFoundError: No module named 'openai'");
+    /// assert!(engine.diagnose(&missing).is_local_setup());
+    /// assert!(!engine.diagnose(&Failure::http(503, "")).is_local_setup());
+    /// ```
+    pub fn is_local_setup(&self) -> bool {
+        self.category == ErrorCategory::Unknown && self.sub_category.ends_with(LOCAL_SETUP)
     }
 }
 

@@ -2761,11 +2761,7 @@ fn a_library_this_program_cannot_load_is_local_not_a_missing_model() {
     ] {
         let d = engine().diagnose(&Failure::message(text));
         assert_eq!((category(&d), d.retryable), (Unknown, false), "{text}");
-        assert!(
-            d.sub_category.ends_with("local_setup"),
-            "{text}: {}",
-            d.sub_category
-        );
+        assert!(d.is_local_setup(), "{text}: {}", d.sub_category);
         assert!(
             d.root_cause.starts_with("Nothing was sent"),
             "{}",
