@@ -607,3 +607,18 @@ fn stream_events_third_sample() {
         STREAM_EVENT,
     );
 }
+
+/// Stream errors as sent, a fourth sample, the fifty-eighth set: drawn the
+/// same way after the rule work on the fifty-first (a chunk that is
+/// nothing, words inside error events), and scored once at the final
+/// rules (the corpus README has the figure).
+#[test]
+fn stream_events_fourth_sample() {
+    // What was left of the search budget, and 41 repositories, gave 31.
+    check_sealed_input(
+        "fiftyeighth",
+        include_str!("corpus/fiftyeighth_errors.jsonl"),
+        [31, 14],
+        STREAM_EVENT,
+    );
+}
