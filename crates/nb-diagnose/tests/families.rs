@@ -3210,3 +3210,27 @@ fn an_error_event_names_load_shedding_and_a_policy_classifier() {
     );
     assert_eq!(category(&d), ContentFilter);
 }
+
+#[test]
+fn a_printout_that_names_nothing_is_unexplained_not_surely_broken() {
+    // A Python dict or a JavaScript literal was likely a whole object,
+    // printed: its words name no cause the rules know, so the reading is a
+    // guess, not the sure one of JSON cut short.
+    for printed in [
+        "{'message': None, 'conversation_id': 'f9a3', 'error': 'Error in message stream'}",
+        "{\n  message_type: 'status',\n  detail: 'done'\n}",
+    ] {
+        for d in [in_stream(printed), http(200, printed)] {
+            assert_eq!(
+                (category(&d), &*d.sub_category),
+                (MalformedResponse, "unexpected_body"),
+                "{printed}"
+            );
+            assert!(d.confidence < 0.7, "{printed}: {}", d.confidence);
+        }
+    }
+    let cut = r#"{"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"#;
+    let d = http(200, cut);
+    assert_eq!(&*d.sub_category, "broken_json");
+    assert!(d.confidence > 0.9, "{}", d.confidence);
+}

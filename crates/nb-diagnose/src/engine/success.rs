@@ -66,11 +66,15 @@ impl DiagnosisEngine {
                 return Verdict::new(ErrorCategory::ContentFilter, Sub::SafetyBlock, 88);
             }
             if !fields.complete {
-                return self.printed_error(trimmed, ev).unwrap_or(Verdict::new(
-                    ErrorCategory::MalformedResponse,
-                    Sub::BrokenJson,
-                    85,
-                ));
+                return self.printed_error(trimmed, ev).unwrap_or_else(|| {
+                    // A printout whose words name nothing was likely a
+                    // whole object, printed: unexplained, not surely broken.
+                    if printout(trimmed) {
+                        unexplained_success()
+                    } else {
+                        Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85)
+                    }
+                });
             }
             if fields.empty_answer() {
                 return empty(Sub::EmptyAnswer);
@@ -101,15 +105,8 @@ impl DiagnosisEngine {
     /// dict, a JavaScript object literal) does not parse as JSON, but its
     /// words name the cause when it opens as an error or a printout does.
     fn printed_error(&self, body: &[u8], ev: &mut Evidence) -> Option<Verdict> {
-        // JSON quotes its keys with `"`; a first key bare or in `'` is a
-        // printout (`{ success: false, …}`, `{'code': …}`), not a cut body.
-        // So is an object with a value in Python's words (`"code": None`).
-        let printed = body
-            .strip_prefix(b"{")
-            .and_then(|rest| rest.trim_ascii_start().first())
-            .is_some_and(|c| *c != b'"' && *c != b'}')
-            || python_value(body);
-        if !printed && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
+        if !printout(body)
+            && !contains_ignore_case(&body[..body.len().min(PRINTED_ERROR_HEAD)], b"error")
         {
             return None;
         }
@@ -253,6 +250,17 @@ impl DiagnosisEngine {
         }
         complete_success(reason)
     }
+}
+
+/// An object printed in another language's syntax, not JSON cut short:
+/// JSON quotes its keys with `"`, so a first key bare or in `'` is a
+/// printout (`{ success: false, …}`, `{'code': …}`), and so is an object
+/// with a value in Python's words (`"code": None`).
+fn printout(body: &[u8]) -> bool {
+    body.strip_prefix(b"{")
+        .and_then(|rest| rest.trim_ascii_start().first())
+        .is_some_and(|c| *c != b'"' && *c != b'}')
+        || python_value(body)
 }
 
 /// How Python prints the values JSON spells `null`, `true` and `false`.
