@@ -163,14 +163,19 @@ pub(crate) struct Fields<'a> {
     /// Some candidate's `content.parts` holds a part: the answer says
     /// something.
     pub(crate) answer_parts: bool,
-    /// An answer in OpenAI's shape (a `choices` list) or Ollama's (a
+    /// A chat answer in OpenAI's shape (a `choices` list) or Ollama's (a
     /// top-level `message.content` or `response` string).
-    pub(crate) answer_shape: bool,
-    /// Some choice (or Ollama's message) holds text, reasoning, a refusal
-    /// or a tool call: the answer says something.
-    pub(crate) answer_text: bool,
+    pub(crate) chat_answer: bool,
+    /// Some field of a choice's message or delta (or of Ollama's message),
+    /// other than its role, holds a value: text, reasoning, a refusal, a
+    /// tool call, audio, images. What it is does not matter, only that it
+    /// is there.
+    pub(crate) chat_content: bool,
     /// `"choices": null`: a chunk or completion with no choice at all.
     pub(crate) no_choices: bool,
+    /// An output token count of zero (`completion_tokens`, `output_tokens`,
+    /// Ollama's `eval_count`): the answer says it said nothing.
+    pub(crate) no_output: bool,
     /// A finish reason `MAX_TOKENS`: the output budget ran out, which a
     /// retry of the same request meets again.
     pub(crate) out_of_tokens: bool,
@@ -181,20 +186,20 @@ pub(crate) struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// An answer, or a chunk of one, that says nothing, with no filter or
     /// spent output budget to say why: Gemini candidates that hold no part,
-    /// choices (or Ollama's message) with no text and no tool call, or
-    /// `choices: null`.
+    /// choices (or Ollama's message) with nothing but a role, or `choices:
+    /// null`.
     pub(crate) fn says_nothing(&self) -> bool {
         let unexplained = !self.filtered && !self.out_of_tokens;
         let silent_gemini = self.candidate_content && !self.answer_parts;
-        let silent_choices = self.answer_shape && !self.answer_text;
-        self.no_choices || (unexplained && (silent_gemini || silent_choices))
+        let silent_chat = self.chat_answer && !self.chat_content;
+        self.no_choices || (unexplained && (silent_gemini || silent_chat))
     }
 
     /// A whole answer with nothing to use: one that says nothing and, in
     /// OpenAI's or Ollama's shape, finished (a chunk before the last may
     /// say nothing yet).
     pub(crate) fn empty_answer(&self) -> bool {
-        self.says_nothing() && (self.finished || !self.answer_shape)
+        self.says_nothing() && (self.finished || !self.chat_answer)
     }
 
     /// The best message: `error.message`, else the top-level one.
@@ -252,8 +257,9 @@ impl<'a> Fields<'a> {
 }
 
 /// Whether a value, seen from its first byte, holds something: a string
-/// that is not empty, a list with an item, an object with a key.
-fn says_something(value: &[u8]) -> bool {
+/// that is not empty, a list with an item, an object with a key (not a
+/// null, a number or a boolean).
+fn holds_something(value: &[u8]) -> bool {
     match value {
         [b'"', rest @ ..] => !rest.starts_with(b"\""),
         [open @ (b'[' | b'{'), rest @ ..] => {
@@ -318,13 +324,15 @@ enum Key {
     Candidates,
     Content,
     Parts,
-    /// OpenAI's answer: `choices[].message` or `choices[].delta`, holding
-    /// `content`, `text`, reasoning, a refusal or tool calls.
+    /// OpenAI's answer: `choices[].message` or `choices[].delta` (with a
+    /// `role` beside what it says), or `choices[].text`.
     Choices,
+    Delta,
+    Role,
     Text,
-    Reasoning,
-    Refusal,
-    ToolCalls,
+    /// Output token counts: `completion_tokens`, `output_tokens`, Ollama's
+    /// `eval_count`.
+    OutputTokens,
     /// A status envelope: MiniMax's `base_resp` (`status_code`,
     /// `status_msg`) and iFlytek Spark's `header` (`code`, `message`). A
     /// non-zero code with its message is an error, in a 200.
@@ -408,10 +416,10 @@ fn normalised(raw: &[u8]) -> Key {
         b"content" => Key::Content,
         b"parts" => Key::Parts,
         b"choices" => Key::Choices,
+        b"delta" => Key::Delta,
+        b"role" => Key::Role,
         b"text" => Key::Text,
-        b"reasoning" | b"reasoningcontent" => Key::Reasoning,
-        b"refusal" => Key::Refusal,
-        b"toolcalls" | b"functioncall" => Key::ToolCalls,
+        b"completiontokens" | b"outputtokens" | b"evalcount" => Key::OutputTokens,
         b"baseresp" | b"header" => Key::Envelope,
         b"statusmsg" => Key::StatusMsg,
         b"errormsg" => Key::ErrorMsg,
@@ -584,15 +592,12 @@ impl<'a> Parser<'a> {
                         if matches!(k, Key::Choices | Key::Response) {
                             self.answer_key(k);
                         }
-                    } else if matches!(
-                        k,
-                        Key::Content
-                            | Key::Parts
-                            | Key::Text
-                            | Key::Reasoning
-                            | Key::Refusal
-                            | Key::ToolCalls
-                    ) {
+                    } else if matches!(k, Key::Content | Key::Parts | Key::Text)
+                        || matches!(
+                            self.path[..self.path_len],
+                            [Key::Message] | [Key::Choices, Key::Message | Key::Delta]
+                        )
+                    {
                         self.answer_key(k);
                     }
                     // Arrays push nothing, so `depth` bounds `path_len`.
@@ -630,8 +635,8 @@ impl<'a> Parser<'a> {
 
     /// The keys of an answer, seen at the key, before the value is read:
     /// Gemini's `candidates[].content.parts`, OpenAI's `choices` and what a
-    /// choice holds, Ollama's `message.content` and `response`. Whether
-    /// there is an answer, and whether it says something.
+    /// choice's message or delta holds, Ollama's `message` and `response`.
+    /// Whether there is an answer, and whether it says something.
     fn answer_key(&mut self, k: Key) {
         let path = &self.path[..self.path_len];
         let value = &self.b[self.i..];
@@ -639,17 +644,22 @@ impl<'a> Parser<'a> {
         match (path, k) {
             ([Key::Candidates], Key::Content) => out.candidate_content |= value.starts_with(b"{"),
             ([Key::Candidates, Key::Content], Key::Parts) => {
-                out.answer_parts |= says_something(value)
+                out.answer_parts |= holds_something(value)
             }
             ([], Key::Choices) => {
-                out.answer_shape |= value.starts_with(b"[");
+                out.chat_answer |= value.starts_with(b"[");
                 out.no_choices |= value.starts_with(b"null");
             }
             ([], Key::Response) | ([Key::Message], Key::Content) if value.starts_with(b"\"") => {
-                out.answer_shape = true;
-                out.answer_text |= says_something(value);
+                out.chat_answer = true;
+                out.chat_content |= holds_something(value);
             }
-            ([Key::Choices, ..], _) if k != Key::Parts => out.answer_text |= says_something(value),
+            // Whatever else a message or delta holds (tool calls, thinking,
+            // audio, images, a refusal) says something; its role does not.
+            ([Key::Message] | [Key::Choices, Key::Message | Key::Delta], _) if k != Key::Role => {
+                out.chat_content |= holds_something(value);
+            }
+            ([Key::Choices], Key::Text) => out.chat_content |= holds_something(value),
             _ => {}
         }
     }
@@ -746,6 +756,7 @@ impl<'a> Parser<'a> {
         }
         match last {
             Key::RetryDelay if is_str => set(&mut out.retry_delay),
+            Key::OutputTokens if kind == Scalar::Num => out.no_output |= t.raw == b"0",
             Key::FinishReason | Key::StopReason if is_str => {
                 out.finished = true;
                 // OpenRouter ends a stream it lost upstream with

@@ -3108,13 +3108,14 @@ fn inappropriate_content_and_an_unparseable_reply_from_any_provider() {
 
 #[test]
 fn an_answer_that_finished_saying_nothing_is_malformed_not_a_cut() {
-    // The finish signal came, so the stream was not cut; nothing in the
-    // answer could be used. `choices: null` holds no answer at all.
+    // The finish signal came, so the stream was not cut, and the chunk
+    // says no output was made: nothing in the answer could be used.
+    // `choices: null` holds no answer at all.
     for chunk in [
         r#"data: {"id":"","object":"","created":0,"model":"","choices":null,"usage":null}"#,
         r#"data: {"object":"chat.completion.chunk","model":"vllm","choices":[{"index":0,"finish_reason":"stop","delta":{"content":""}}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}"#,
         r#"{"model":"qwen3:4b","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":0}"#,
-        r#"{"model":"llama3","response":"","done":true,"done_reason":"stop"}"#,
+        r#"{"model":"llama3","response":"","done":true,"done_reason":"stop","eval_count":0}"#,
     ] {
         let d = in_stream(chunk);
         assert_eq!(
@@ -3130,13 +3131,19 @@ fn an_answer_that_finished_saying_nothing_is_malformed_not_a_cut() {
                         data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     assert_eq!(&*http(200, said_nothing).sub_category, "empty_answer");
 
-    // An answer that says something, in text, a tool call or a refusal,
-    // or that spent its output budget, is not empty.
+    // An answer that says something (text, reasoning, a tool call, a
+    // refusal, audio, images), or that spent its output budget, is not
+    // empty.
     for answer in [
         r#"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
         r#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#,
-        r#"{"choices":[{"message":{"content":"","reasoning_content":"Thinking..."},"finish_reason":"length"}]}"#,
+        r#"{"choices":[{"message":{"content":"","reasoning_content":"Thinking..."},"finish_reason":"stop"}]}"#,
+        r#"{"choices":[{"message":{"content":null,"audio":{"id":"a","transcript":"Hi"}},"finish_reason":"stop"}]}"#,
+        r#"{"choices":[{"message":{"content":"","images":[{"type":"image_url"}]},"finish_reason":"stop"}]}"#,
+        r#"{"choices":[{"message":{"content":""},"finish_reason":"length"}]}"#,
         r#"{"choices":[{"text":"Hello","finish_reason":"stop"}]}"#,
+        r#"{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{}}}]},"done":true,"done_reason":"stop"}"#,
+        r#"{"message":{"role":"assistant","content":"","thinking":"Let me see."},"done":true,"done_reason":"stop"}"#,
     ] {
         assert_ne!(&*http(200, answer).sub_category, "empty_answer", "{answer}");
     }
@@ -3156,6 +3163,14 @@ fn an_answer_that_finished_saying_nothing_is_malformed_not_a_cut() {
     );
     let mid_answer = r#"{"model":"llama3","response":"The","done":false}"#;
     assert_eq!(category(&in_stream(mid_answer)), StreamInterrupted);
+    // The usual last chunk of a stream, given alone, tells nothing of the
+    // chunks before it: still the last one received before a cut.
+    for last in [
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        r#"{"model":"llama3","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":212}"#,
+    ] {
+        assert_eq!(category(&in_stream(last)), StreamInterrupted, "{last}");
+    }
 }
 
 #[test]
@@ -3169,13 +3184,21 @@ fn an_event_that_is_only_a_message_is_the_providers_error() {
     // body with only a message may be an application's answer.
     let log = r#"{"level":"error","message":"Error in LLM proxy handler: terminated","timestamp":"2025-07-30T15:09:08.564Z"}"#;
     assert_eq!(category(&in_stream(log)), StreamInterrupted);
+    // A message that is an object is an answer's (Ollama's) or a
+    // validator's detail, not an error's words.
+    for event in [
+        r#"{"message":{"role":"assistant","content":"Hello"}}"#,
+        r#"data: {"detail":{"loc":["body"],"msg":"x"}}"#,
+    ] {
+        assert_ne!(category(&in_stream(event)), ServerError, "{event}");
+    }
     assert_eq!(category(&http(200, r#"{"message":"Hello"}"#)), Unknown);
 }
 
 #[test]
 fn a_chunk_that_is_nothing_is_malformed_not_a_cut() {
     // Some relays send `data: null` between chunks; SDKs print it as `None`.
-    for chunk in ["data: null", "data:null\n\n", "None", "null", "undefined"] {
+    for chunk in ["data: null", "data:null\n\n", "None", "null"] {
         let d = in_stream(chunk);
         assert_eq!(
             (category(&d), d.retryable, &*d.sub_category),
@@ -3190,6 +3213,9 @@ fn a_chunk_that_is_nothing_is_malformed_not_a_cut() {
     ] {
         assert_eq!(category(&in_stream(text)), StreamInterrupted, "{text}");
     }
+    // Nor is an error event with no data: it is an error naming nothing.
+    let d = in_stream("event: error\ndata: null");
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
 }
 
 #[test]
@@ -3229,8 +3255,14 @@ fn a_printout_that_names_nothing_is_unexplained_not_surely_broken() {
             assert!(d.confidence < 0.7, "{printed}: {}", d.confidence);
         }
     }
-    let cut = r#"{"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"#;
-    let d = http(200, cut);
-    assert_eq!(&*d.sub_category, "broken_json");
-    assert!(d.confidence > 0.9, "{}", d.confidence);
+    // JSON cut short is surely broken, Python's words inside its strings
+    // included.
+    for cut in [
+        r#"{"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"#,
+        r#"{"choices":[{"delta":{"content":"cfg = {'debug': True, 'x': None}"#,
+    ] {
+        let d = http(200, cut);
+        assert_eq!(&*d.sub_category, "broken_json", "{cut}");
+        assert!(d.confidence > 0.9, "{cut}: {}", d.confidence);
+    }
 }

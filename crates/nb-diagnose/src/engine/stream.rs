@@ -2,7 +2,7 @@
 //! provider sent, a client's printout of one, or the words of a cut.
 
 use super::scan::{embedded_json, head, starts_json};
-use super::success::unnamed_error;
+use super::success::{complete_success, is_error_event, unnamed_error};
 use super::{DiagnosisEngine, Evidence, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
@@ -31,14 +31,26 @@ impl DiagnosisEngine {
         let text = head(detail.as_bytes());
         let trimmed = text.trim_ascii_start();
         let sse = trimmed.starts_with(b"data:") || trimmed.starts_with(b"event:");
-        if null_chunk(lone_event_data(trimmed).unwrap_or(trimmed)) {
+        // The one event the detail holds, if it holds one.
+        let event = if sse {
+            lone_event_data(trimmed)
+        } else {
+            Some(trimmed)
+        };
+        if event.is_some_and(null_chunk) && !names_an_error_event(trimmed) {
             return Verdict::new(MalformedResponse, Sub::EmptyAnswer, 75);
         }
         let structured = sse || starts_json(trimmed);
         let object = structured
             .then(|| self.success_body(text, &ResponseHeaders::new(), None, ev, fields))
-            .map(|v| match lone_event_data(trimmed) {
-                Some(data) if v.sub == Sub::TruncatedEvent => broken_event(data),
+            .map(|v| match event {
+                Some(data) if sse && v.sub == Sub::TruncatedEvent => broken_event(data),
+                // The usual last chunk of a stream says nothing; given alone
+                // it tells nothing of the chunks before it, unless it says
+                // no output was made.
+                Some(chunk) if v.sub == Sub::EmptyAnswer && !said_it_said_nothing(chunk) => {
+                    complete_success(None)
+                }
                 _ => v,
             });
         // The provider's own error object names its cause, a deadline it
@@ -169,18 +181,38 @@ fn lone_event_data(detail: &[u8]) -> Option<&[u8]> {
     data.filter(|d| !d.starts_with(b"[DONE"))
 }
 
-/// A chunk that is nothing, as JSON or a program prints it (`data: null`,
-/// Python's `None`): no answer in it, and no cut.
+/// A chunk that is nothing, as JSON or Python prints it (`data: null`,
+/// `None`): no answer in it, and no cut.
 fn null_chunk(data: &[u8]) -> bool {
-    [&b"null"[..], b"None", b"undefined", b"nil"].contains(&data.trim_ascii())
+    [&b"null"[..], b"None"].contains(&data.trim_ascii())
 }
 
-/// An event that is nothing but a message (`{"message": "…"}`): no
+/// Whether an SSE `event:` line names an error (`error`, `response.failed`).
+fn names_an_error_event(detail: &[u8]) -> bool {
+    detail
+        .split(|c| *c == b'\n')
+        .filter_map(|line| line.trim_ascii().strip_prefix(b"event:"))
+        .any(|name| is_error_event(name.trim_ascii()))
+}
+
+/// A chunk that says nothing and says so itself: `choices: null`, an output
+/// token count of zero, or Gemini candidates with no part (which no chunk
+/// of a healthy answer is).
+fn said_it_said_nothing(chunk: &[u8]) -> bool {
+    let f = json::scan(chunk, false);
+    f.no_choices || f.no_output || !f.chat_answer
+}
+
+/// An event that is nothing but a message string (`{"message": "…"}`): no
 /// answer, so an error's, as Bedrock sends its exceptions' payloads.
 fn lone_message_event(detail: &[u8]) -> bool {
     let data = lone_event_data(detail).unwrap_or(detail);
     let fields = json::scan(data, false);
-    fields.complete && fields.top_keys == 1 && fields.top_message.is_some()
+    let string_value = data
+        .iter()
+        .position(|c| *c == b':')
+        .is_some_and(|i| data[i + 1..].trim_ascii_start().starts_with(b"\""));
+    fields.complete && fields.top_keys == 1 && fields.top_message.is_some() && string_value
 }
 
 /// One whole event whose data does not parse. A 200's body whose last

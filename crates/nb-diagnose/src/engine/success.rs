@@ -69,7 +69,9 @@ impl DiagnosisEngine {
                 return self.printed_error(trimmed, ev).unwrap_or_else(|| {
                     // A printout whose words name nothing was likely a
                     // whole object, printed: unexplained, not surely broken.
-                    if printout(trimmed) {
+                    // (Only by its first key: Python's words may be inside
+                    // a JSON string cut short.)
+                    if printed_first_key(trimmed) {
                         unexplained_success()
                     } else {
                         Verdict::new(ErrorCategory::MalformedResponse, Sub::BrokenJson, 85)
@@ -181,15 +183,14 @@ impl DiagnosisEngine {
             body
         };
         let (mut done, mut finished, mut filtered, mut truncated) = (false, false, false, false);
-        let (mut events, mut silent, mut shaped) = (0usize, 0usize, false);
+        let (mut events, mut silent, mut chat) = (0usize, 0usize, false);
         let mut error_next = false;
         let mut error: Option<Fields<'b>> = None;
         for line in tail.split(|c| *c == b'\n') {
             let line = line.trim_ascii();
             if let Some(name) = line.strip_prefix(b"event:") {
                 let name = name.trim_ascii();
-                // `error`, and the Responses API's `response.failed`.
-                error_next = name == b"error" || name.ends_with(b".failed");
+                error_next = is_error_event(name);
                 finished |= name == b"message_stop";
                 continue;
             }
@@ -203,8 +204,10 @@ impl DiagnosisEngine {
             }
             events += 1;
             let f = json::scan(data, false);
+            // Whether every event said nothing, and whether any was a chat
+            // answer's chunk, which says nothing until its finish signal.
             silent += usize::from(f.says_nothing());
-            shaped |= f.answer_shape;
+            chat |= f.chat_answer;
             if (f.has_error || error_next) && error.is_none() {
                 error = Some(f);
             }
@@ -232,7 +235,7 @@ impl DiagnosisEngine {
         if events > 0
             && silent == events
             && !truncated
-            && (done || finished || !shaped)
+            && (done || finished || !chat)
             && body.len() <= MAX_BODY_BYTES
         {
             // Every event an answer that says nothing (a Gemini candidate
@@ -253,14 +256,18 @@ impl DiagnosisEngine {
 }
 
 /// An object printed in another language's syntax, not JSON cut short:
-/// JSON quotes its keys with `"`, so a first key bare or in `'` is a
-/// printout (`{ success: false, …}`, `{'code': …}`), and so is an object
-/// with a value in Python's words (`"code": None`).
+/// one whose first key is a printout's, or with a value in Python's words
+/// (`"code": None`).
 fn printout(body: &[u8]) -> bool {
+    printed_first_key(body) || python_value(body)
+}
+
+/// JSON quotes its keys with `"`; a first key bare or in `'` is a
+/// printout's (`{ success: false, …}`, `{'code': …}`).
+fn printed_first_key(body: &[u8]) -> bool {
     body.strip_prefix(b"{")
         .and_then(|rest| rest.trim_ascii_start().first())
         .is_some_and(|c| *c != b'"' && *c != b'}')
-        || python_value(body)
 }
 
 /// How Python prints the values JSON spells `null`, `true` and `false`.
@@ -330,7 +337,13 @@ pub(super) fn unexplained_success() -> Verdict {
     Verdict::new(ErrorCategory::MalformedResponse, Sub::UnexpectedBody, 60)
 }
 
-fn complete_success(reason: Option<&str>) -> Verdict {
+/// An SSE event name that says its data is an error: `error`, and the
+/// Responses API's `response.failed`.
+pub(super) fn is_error_event(name: &[u8]) -> bool {
+    name == b"error" || name.ends_with(b".failed")
+}
+
+pub(super) fn complete_success(reason: Option<&str>) -> Verdict {
     match reason {
         Some(_) => Verdict::new(ErrorCategory::MalformedResponse, Sub::ValidationFailed, 70),
         None => Verdict::new(ErrorCategory::Unknown, Sub::SuccessResponse, 0),

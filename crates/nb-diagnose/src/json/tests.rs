@@ -62,10 +62,26 @@ fn answers_that_say_nothing() {
         br#"{"choices":[{"message":{"tool_calls":[{"id":"c"}]},"finish_reason":"tool_calls"}]}"#,
         br#"{"choices":[{"message":{"content":[{"type":"text"}]},"finish_reason":"stop"}]}"#,
         br#"{"choices":[{"delta":{"reasoning":"so"},"finish_reason":"stop"}]}"#,
+        br#"{"choices":[{"delta":{"audio":{"transcript":"Hi"}},"finish_reason":"stop"}]}"#,
         br#"{"response":"The","done":true,"done_reason":"stop"}"#,
+        br#"{"message":{"content":"","tool_calls":[{"function":{}}]},"done":true,"done_reason":"stop"}"#,
+        br#"{"message":{"content":"","thinking":"hm"},"done":true,"done_reason":"stop"}"#,
     ] {
         assert!(!says_nothing(spoke), "{}", String::from_utf8_lossy(spoke));
     }
+    // Its role, a null and an empty list say nothing.
+    assert!(empty(
+        br#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[],"refusal":null},"finish_reason":"stop"}]}"#
+    ));
+    // A count of zero output tokens is read wherever usage sits.
+    for counted in [
+        &br#"{"usage":{"completion_tokens":0}}"#[..],
+        br#"{"usage":{"output_tokens":0}}"#,
+        br#"{"done":true,"eval_count":0}"#,
+    ] {
+        assert!(scan(counted, false).no_output);
+    }
+    assert!(!scan(br#"{"usage":{"completion_tokens":10}}"#, false).no_output);
     // The output budget ran out: why it is empty, not a silent answer.
     assert!(!empty(
         br#"{"choices":[{"message":{"content":""},"finish_reason":"length"}]}"#
