@@ -832,6 +832,7 @@ subs! {
     TotalTimeout => "total_timeout",
     StreamInterrupted => "stream_interrupted",
     Unrecognised => "unrecognised",
+    GuessedFromWords => "guessed_from_words",
     ModelNotFound => "model_not_found",
     ResourceNotFound => "resource_not_found",
     InvalidApiKey => "invalid_api_key",

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::catalogue::LOCAL_SETUP;
+use crate::catalogue::{LOCAL_SETUP, Sub};
 use crate::{ErrorCategory, Provider};
 
 /// What went wrong, how sure the engine is, and how to fix it: a
@@ -97,6 +97,29 @@ impl Diagnosis {
     /// ```
     pub fn is_local_setup(&self) -> bool {
         self.category == ErrorCategory::Unknown && self.sub_category.ends_with(LOCAL_SETUP)
+    }
+
+    /// Whether no rule read the failure and its category was guessed from
+    /// the words it shares with known errors (sub-category
+    /// `guessed_from_words`). Only a text without a status is ever guessed
+    /// at (an SDK's printout, a log line): a response is read by its status
+    /// at least, a transport failure by its kind, and a cut stream is
+    /// `stream_interrupted`.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
+    ///
+    /// let engine = DiagnosisEngine::new();
+    /// let d = engine.diagnose(&Failure::message(
+    ///     "your organization ran out of prepaid credit balance",
+    /// ));
+    /// assert!(d.is_guess());
+    /// assert_eq!(d.category, ErrorCategory::QuotaExhausted);
+    /// assert!(d.confidence < 0.7);
+    /// assert!(!engine.diagnose(&Failure::http(429, "")).is_guess());
+    /// ```
+    pub fn is_guess(&self) -> bool {
+        self.sub_category.ends_with(Sub::GuessedFromWords.name())
     }
 }
 

@@ -10,12 +10,12 @@ use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, Sub, 
 use crate::failure::H;
 use crate::json::{self, Fields};
 use crate::matcher::Matcher;
-use crate::waits;
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ResponseHeaders, Rule, RuleError, Severity,
     TimeoutPhase, TransportErrorKind,
 };
 use crate::{Provider, detect_provider, profiles};
+use crate::{waits, words};
 
 mod evidence;
 mod report;
@@ -362,6 +362,22 @@ impl DiagnosisEngine {
                 )
             }
             _ => verdict,
+        };
+        // No rule read it and no status decided: the words may still point
+        // somewhere, and the diagnosis says it is a guess.
+        let verdict = if verdict.category == ErrorCategory::Unknown
+            && verdict.rule.is_none()
+            && verdict.sub == Sub::Unrecognised
+        {
+            words::evidence(failure)
+                .and_then(|(text, status, stream)| words::model().guess(text, status, stream))
+                .map_or(verdict, |category| Verdict {
+                    category,
+                    sub: Sub::GuessedFromWords,
+                    ..verdict
+                })
+        } else {
+            verdict
         };
         self.finish(failure, verdict, &ev, &fields, reason, clock)
     }

@@ -116,6 +116,7 @@ mod matcher;
 mod provider;
 mod rule;
 mod waits;
+mod words;
 
 pub use category::{ErrorCategory, UnknownCategoryName};
 pub use diagnosis::{Diagnosis, FixSuggestion, ProviderError, Severity};

@@ -54,6 +54,9 @@ pub(super) fn confidence(v: &Verdict) -> f32 {
     if v.rule.is_none() && matches!(v.sub, Sub::ErrorInSuccessResponse | Sub::UnexpectedBody) {
         return FALLBACK_CONFIDENCE;
     }
+    if v.sub == Sub::GuessedFromWords {
+        return crate::words::GUESS_CONFIDENCE;
+    }
     let base = match v.priority {
         85.. => 0.95,
         70..=84 => 0.9,
