@@ -212,6 +212,11 @@ pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
 fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
     if d.confidence >= 0.7 {
         None
+    } else if d.is_guess() {
+        Some(
+            "no known phrase or code matched; the category is a guess from the words the \
+             failure shares with known errors.",
+        )
     } else if d.category == nb_diagnose::ErrorCategory::Unknown {
         Some("nothing in the failure matched a known cause; the category is a guess.")
     } else {
@@ -342,6 +347,17 @@ mod tests {
         );
         assert!(
             out.contains("Caveat:   nothing in the failure matched"),
+            "{out}"
+        );
+        let mut out = String::new();
+        diagnosis(
+            &mut out,
+            &engine.diagnose(&Failure::message(
+                "your organization ran out of prepaid credit balance",
+            )),
+        );
+        assert!(
+            out.contains("Caveat:   no known phrase or code matched; the category is a guess from"),
             "{out}"
         );
     }
