@@ -1,5 +1,6 @@
 //! nb-diagnose: one diagnosis of a typical JSON error body, a status-only
-//! failure, a bare SDK message, a transport timeout and a 1 MiB junk body,
+//! failure, a bare SDK message, a message only the words model reads, a
+//! transport timeout and 1 MiB of junk as a body and as a message,
 //! plus building an engine once the catalogue is compiled,
 //! against a baseline measured in the same run: parsing the same typical body
 //! into a `serde_json::Value` (what a naive diagnoser does before it even
@@ -38,6 +39,12 @@ fn diagnose(c: &mut Criterion) {
         b.iter(|| engine.diagnose_at(black_box(&message), now))
     });
 
+    // No rule reads it: the words model guesses its category.
+    let guessed = cases::guessed_message();
+    g.bench_function("guessed_message", |b| {
+        b.iter(|| engine.diagnose_at(black_box(&guessed), now))
+    });
+
     let timeout = cases::transport_timeout();
     g.bench_function("transport_timeout", |b| {
         b.iter(|| engine.diagnose_at(black_box(&timeout), now))
@@ -51,6 +58,13 @@ fn diagnose(c: &mut Criterion) {
     let junk = Failure::http(500, &junk);
     g.bench_function("junk_1mib_body", |b| {
         b.iter(|| engine.diagnose_at(black_box(&junk), now))
+    });
+    // The same junk as an error's text: no rule and no status read it, so
+    // the words model reads its first 4 KiB too.
+    let junk_text = String::from_utf8(cases::junk_1mib()).expect("printable ASCII");
+    let junk_text = Failure::message(&junk_text);
+    g.bench_function("junk_1mib_message", |b| {
+        b.iter(|| engine.diagnose_at(black_box(&junk_text), now))
     });
     g.finish();
 }

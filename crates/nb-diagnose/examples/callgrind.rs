@@ -14,8 +14,9 @@
 //! ```
 //!
 //! Subtracting a one-call run leaves out the one-time set-up (compiling the
-//! catalogue, composing names). Cases: `typical`, `status`, `message`,
-//! `timeout`, `junk`, and `serde` (the baseline: the typical body parsed
+//! catalogue, composing names, parsing the words model). Cases: `typical`,
+//! `status`, `message`, `guessed` (read by the words model), `timeout`,
+//! `junk`, and `serde` (the baseline: the typical body parsed
 //! into a `serde_json::Value`). The cases themselves are in `cases/mod.rs`,
 //! which the benchmark includes too.
 
@@ -48,11 +49,14 @@ fn main() {
         "typical" => cases::typical(),
         "status" => cases::status_only(),
         "message" => cases::bare_message(),
+        "guessed" => cases::guessed_message(),
         "timeout" => cases::transport_timeout(),
         "junk" => Failure::http(500, &junk),
         "serde" => return run(&DiagnosisEngine::new(), None, n),
         other => {
-            eprintln!("unknown case {other:?}: typical, status, message, timeout, junk or serde");
+            eprintln!(
+                "unknown case {other:?}: typical, status, message, guessed, timeout, junk or serde"
+            );
             std::process::exit(2);
         }
     };

@@ -34,6 +34,11 @@ pub(crate) fn bare_message() -> Failure<'static> {
     Failure::message("throttling.ratequota: 请求速度超限")
 }
 
+/// A message no rule reads, whose category is guessed from its words.
+pub(crate) fn guessed_message() -> Failure<'static> {
+    Failure::message("your organization ran out of prepaid credit balance")
+}
+
 /// A first-byte timeout.
 pub(crate) fn transport_timeout() -> Failure<'static> {
     Failure::transport(TransportErrorKind::Timeout(TimeoutPhase::FirstByte), None)
