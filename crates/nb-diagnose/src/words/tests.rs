@@ -287,7 +287,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     let cases = corpora();
     let readings = lines(&corpus_dir().join("first_unknown_readings.jsonl"));
     let first_of = |set: &str| SEALED.iter().position(|s| *s == set).expect("a sealed set");
-    let (mut guessed, mut right, mut was_right) = (0, 0, 0);
+    let (mut asked, mut guessed, mut right, mut was_right) = (0, 0, 0, 0);
     let (mut retry_mended, mut retry_spoiled) = (0, 0);
     let mut per_set = String::new();
     for (i, set) in SEALED.iter().enumerate() {
@@ -303,9 +303,16 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
                 .iter()
                 .find(|c| c.set == *set && c.id == r["id"])
                 .unwrap_or_else(|| panic!("{set}: no case {}", r["id"]));
+            // The engine asks the model only about a text without a
+            // status: a response, a text with a status and a stream event
+            // are read by their status or the stream first.
+            if case.body || case.stream || case.status.is_some() {
+                continue;
+            }
             let Some((text, status, stream)) = evidence(&case.failure()) else {
                 continue;
             };
+            asked += 1;
             let Some(category) = model.guess(text, status, stream) else {
                 continue;
             };
@@ -336,8 +343,8 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     let from = first_of("fifth");
     let read_first = cases.iter().filter(|c| first_of(c.set) >= from).count();
     eprintln!(
-        "first readings of the {read_first} cases sealed from the fifth set on; {} were unknown; \
-         guessed {guessed}: right {right}, where unknown was right {was_right}; \
+        "first readings of the {read_first} cases sealed from the fifth set on; {} were unknown, \
+         {asked} of them texts without a status; guessed {guessed}: right {right}, where unknown was right {was_right}; \
          retryable mended {retry_mended}, spoiled {retry_spoiled}\n{per_set}",
         readings.len()
     );
