@@ -1624,6 +1624,41 @@ fn errors_in_chinese_and_other_locales_of_the_same_failures() {
     ]);
 }
 
+/// The words model is asked only about a text without a status: what a
+/// client reads (a response, a broken answer, a cut stream, a transport
+/// failure) is read by its status, the stream or its kind, whatever its words.
+#[test]
+fn only_a_text_without_a_status_is_guessed_from_its_words() {
+    use nb_diagnose::{TimeoutPhase, TransportErrorKind};
+    let text = "your organization ran out of prepaid credit balance";
+    let guessed = engine().diagnose(&Failure::message(text));
+    assert_eq!(
+        (category(&guessed), guessed.is_guess()),
+        (QuotaExhausted, true)
+    );
+    assert!((guessed.confidence - 0.53).abs() < 1e-6, "{guessed:?}");
+    assert!(guessed.sub_category.ends_with("guessed_from_words"));
+    for (failure, want) in [
+        (Failure::http(200, text), MalformedResponse),
+        (Failure::http(402, text), QuotaExhausted),
+        (Failure::http(500, text), ServerError),
+        (Failure::malformed(text, "no choices"), MalformedResponse),
+        (Failure::stream_interrupted(text), StreamInterrupted),
+        (Failure::message(text).with_status(200), MalformedResponse),
+        (Failure::message(text).with_status(418), InvalidRequest),
+        (
+            Failure::transport(
+                TransportErrorKind::Timeout(TimeoutPhase::FirstByte),
+                Some(text),
+            ),
+            Timeout,
+        ),
+    ] {
+        let d = engine().diagnose(&failure);
+        assert_eq!((category(&d), d.is_guess()), (want, false), "{failure:?}");
+    }
+}
+
 #[test]
 fn a_bare_try_again_later_names_no_cause() {
     // No rule reads it; its words are those of capacity errors, and the
