@@ -651,7 +651,9 @@ impl NeuralBridgeBuilder {
         let inner = Inner {
             registry,
             transport,
-            engine: self.engine.unwrap_or_default(),
+            // The cascade acts only on what a rule or a status read: a
+            // guess from words is right about half the time.
+            engine: self.engine.unwrap_or_default().guess_from_words(false),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),
             budget: RetryBudget::new(self.retry_budget),

@@ -1729,6 +1729,37 @@ async fn heal_runs_any_operation_under_the_cascade() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_cascade_does_not_act_on_a_category_guessed_from_words() {
+    // Alone, the engine guesses a spent quota from these words, which would
+    // set the model aside; the client's engine leaves them unknown, and an
+    // unknown failure is tried elsewhere without blaming the model for long.
+    let text = "your organization ran out of prepaid credit balance";
+    assert!(
+        nb_diagnose::DiagnosisEngine::new()
+            .diagnose(&nb_diagnose::Failure::message(text))
+            .is_guess()
+    );
+    let client = builder(&MockTransport::new()).build().unwrap();
+    for _ in 0..2 {
+        let healed = client
+            .heal("primary", |model: Arc<str>| async move {
+                match &*model {
+                    "primary" => Err(text),
+                    _ => Ok(model),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(&**healed.value(), "secondary");
+        let first = healed.attempts()[0].diagnosis().unwrap();
+        assert_eq!(first.category, ErrorCategory::Unknown);
+        assert!(!first.is_guess());
+        // The second call still starts on the primary: nothing set it aside.
+        assert_eq!(healed.attempts()[0].model(), "primary");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn heal_with_classifies_rich_errors_and_times_out_hung_operations() {
     let mock = MockTransport::new();
     let client = builder(&mock)

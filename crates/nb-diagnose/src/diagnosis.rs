@@ -102,9 +102,9 @@ impl Diagnosis {
     /// Whether no rule read the failure and its category was guessed from
     /// the words it shares with known errors (sub-category
     /// `guessed_from_words`). Only a text without a status is ever guessed
-    /// at (an SDK's printout, a log line): a response is read by its status
-    /// at least, a transport failure by its kind, and a cut stream is
-    /// `stream_interrupted`.
+    /// at (an SDK's printout, a log line): anything with a status is read by
+    /// it at least, a transport failure by its kind, and a cut stream is
+    /// `stream_interrupted`. See [`DiagnosisEngine::guess_from_words`].
     ///
     /// ```
     /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};

@@ -68,6 +68,8 @@ const MAX_MESSAGE: usize = 500;
 pub struct DiagnosisEngine {
     user_rules: Vec<Rule>,
     compiled: Arc<Compiled>,
+    /// Whether a text no rule reads is given a guess from its words.
+    guesses: bool,
 }
 
 /// The catalogue and the user rules, compiled.
@@ -278,7 +280,29 @@ impl DiagnosisEngine {
         Self {
             user_rules: Vec::new(),
             compiled: builtin(),
+            guesses: true,
         }
+    }
+
+    /// Whether a text no rule reads and no status decides is given a
+    /// category guessed from its words (on by default), or left `unknown`.
+    /// A guess says it is one ([`Diagnosis::is_guess`]) and is right about
+    /// half the time: enough to tell a person where to look, not enough to
+    /// act on unattended, so `nb-client` turns it off.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
+    ///
+    /// let text = Failure::message("your organization ran out of prepaid credit balance");
+    /// let engine = DiagnosisEngine::new();
+    /// assert!(engine.diagnose(&text).is_guess());
+    /// let rules_only = engine.guess_from_words(false);
+    /// assert_eq!(rules_only.diagnose(&text).category, ErrorCategory::Unknown);
+    /// ```
+    #[must_use]
+    pub fn guess_from_words(mut self, on: bool) -> Self {
+        self.guesses = on;
+        self
     }
 
     /// A builder for user rules.
@@ -293,7 +317,7 @@ impl DiagnosisEngine {
         rule.validate()?;
         let mut rules = self.user_rules.clone();
         rules.push(rule);
-        *self = Self::compile(rules)?;
+        *self = Self::compile(rules)?.guess_from_words(self.guesses);
         Ok(())
     }
 
@@ -306,6 +330,7 @@ impl DiagnosisEngine {
         Ok(Self {
             user_rules,
             compiled,
+            guesses: true,
         })
     }
 
@@ -365,12 +390,13 @@ impl DiagnosisEngine {
         };
         // No rule read it and no status decided: the words may still point
         // somewhere, and the diagnosis says it is a guess.
-        let verdict = if verdict.category == ErrorCategory::Unknown
+        let verdict = if self.guesses
+            && verdict.category == ErrorCategory::Unknown
             && verdict.rule.is_none()
             && verdict.sub == Sub::Unrecognised
         {
-            words::evidence(failure)
-                .and_then(|(text, status, stream)| words::model().guess(text, status, stream))
+            words::question(failure)
+                .and_then(|text| words::model().guess(text))
                 .map_or(verdict, |category| Verdict {
                     category,
                     sub: Sub::GuessedFromWords,

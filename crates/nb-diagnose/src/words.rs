@@ -6,8 +6,9 @@
 //! model over the words and pairs of adjacent words of every labelled case
 //! guesses a category for them, and says it is a guess: the diagnosis's
 //! sub-category is `guessed_from_words` and its confidence is
-//! [`GUESS_CONFIDENCE`]. It is consulted only when no rule matched and no
-//! status decided, so it never overrules the catalogue.
+//! [`GUESS_CONFIDENCE`]. It is asked only about a text without a status
+//! that no rule read ([`question`]), so it never overrules the catalogue or
+//! a status.
 //!
 //! The counts live in `words/counts.txt`, generated from the corpora by the
 //! test `words::tests::counts_match_the_corpora` (`UPDATE_WORDS=1` rewrites
@@ -24,16 +25,17 @@ use crate::failure::{Failure, FailureKind};
 /// the corpus README, "A second reading from words").
 pub(crate) const GUESS_CONFIDENCE: f32 = 0.53;
 
-/// A guess is made only when the model gives its category at least this
-/// probability.
+/// A guess is made only when the model's posterior for its category is at
+/// least this. Words and their pairs count the same evidence twice, so the
+/// posterior is far surer than the guesses are right ([`GUESS_CONFIDENCE`]).
 const LEAST_POSTERIOR: f64 = 0.8;
 
 /// Additive smoothing of a word's count in a category.
 const SMOOTHING: f64 = 0.1;
 
-/// The bytes of a failure's text the model reads: an error's words come
-/// first, and a long body costs no more than this.
-const READ: usize = 4096;
+/// The bytes of a text the model reads: an error's words come first, and a
+/// long text costs no more than this.
+pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 
 const COUNTS: &str = include_str!("words/counts.txt");
 
@@ -86,15 +88,10 @@ impl Model {
         Some(model)
     }
 
-    /// The category the words of a failure point to, when the model is
-    /// sure enough of it, and it is not `unknown`.
-    pub(crate) fn guess(
-        &self,
-        text: &[u8],
-        status: Option<u16>,
-        stream: bool,
-    ) -> Option<ErrorCategory> {
-        let total: u32 = self.cases.iter().sum();
+    /// The category the words of a text point to, when the model is sure
+    /// enough of it, and it is not `unknown`.
+    pub(crate) fn guess(&self, text: &[u8]) -> Option<ErrorCategory> {
+        let total: u64 = self.cases.iter().map(|&n| u64::from(n)).sum();
         if total == 0 {
             return None;
         }
@@ -104,11 +101,11 @@ impl Model {
         for c in 0..CATEGORIES {
             let n = f64::from(self.cases[c]);
             if n > 0.0 {
-                score[c] = (n / f64::from(total)).ln();
+                score[c] = (n / total as f64).ln();
                 absent[c] = (SMOOTHING / (n + 2.0 * SMOOTHING)).ln();
             }
         }
-        for f in features(text, status, stream) {
+        for f in features(text) {
             let Some(pairs) = self.words.get(f.as_slice()) else {
                 continue;
             };
@@ -132,36 +129,33 @@ impl Model {
     }
 }
 
-/// What the model reads of a failure: its text, its status and whether it
-/// came inside a stream. A transport failure is read by its kind alone.
-pub(crate) fn evidence<'a>(failure: &Failure<'a>) -> Option<(&'a [u8], Option<u16>, bool)> {
-    let (text, status, stream) = match *failure.kind() {
-        FailureKind::Http { status, body } => (body, Some(status), false),
-        FailureKind::Message { text, status } => (text.as_bytes(), status, false),
-        FailureKind::StreamInterrupted { detail } => (detail.as_bytes(), None, true),
-        FailureKind::Malformed { body, .. } => (body, Some(200), false),
-        FailureKind::Transport { .. } => return None,
-    };
-    Some((&text[..text.len().min(READ)], status, stream))
+/// The text the model may be asked about: a failure known only by its text,
+/// without a status. Anything with a status is read by it at least (every
+/// status, a 302 included, says more than words), a stream that stopped is
+/// `stream_interrupted`, and a transport failure is read by its kind.
+pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<&'a [u8]> {
+    match *failure.kind() {
+        FailureKind::Message { text, status: None } => Some(head(text.as_bytes())),
+        _ => None,
+    }
 }
 
-/// What the model counts in a failure, each once: its words (runs of ASCII
+/// The part of a text the model reads.
+pub(crate) fn head(text: &[u8]) -> &[u8] {
+    &text[..text.len().min(MAX_TEXT_BYTES)]
+}
+
+/// What the model counts in a text, each once: its words (runs of ASCII
 /// letters and digits that start with a letter, at least two long, folded
-/// to lower case), three-digit numbers (statuses, as texts quote them), each
-/// pair of adjacent words, and the status and the stream it came with
-/// (`status=429`, `in=stream`).
-pub(crate) fn features(text: &[u8], status: Option<u16>, stream: bool) -> HashSet<Vec<u8>> {
+/// to lower case), three-digit numbers (statuses, as texts quote them), and
+/// each pair of adjacent words (`rate limit`).
+pub(crate) fn features(text: &[u8]) -> HashSet<Vec<u8>> {
     let words = words(text);
-    let mut out: HashSet<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+    let mut out = HashSet::with_capacity(2 * words.len());
     for pair in words.windows(2) {
         out.insert([pair[0].as_slice(), b" ", pair[1].as_slice()].concat());
     }
-    if let Some(s) = status {
-        out.insert(format!("status={s}").into_bytes());
-    }
-    if stream {
-        out.insert(b"in=stream".to_vec());
-    }
+    out.extend(words);
     out
 }
 

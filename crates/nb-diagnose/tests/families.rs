@@ -1098,9 +1098,13 @@ fn a_success_a_client_could_not_use_is_a_malformed_response() {
         );
         assert!(d.confidence <= 0.5, "{text}: {d:?}");
         // Without the status nothing says an answer arrived: no rule reads
-        // it, and at most the words guess.
-        let d = engine().diagnose(&Failure::message(text));
-        assert!(d.category == Unknown || d.is_guess(), "{text}: {d:?}");
+        // it, and only the words guess.
+        let rules_only = DiagnosisEngine::new().guess_from_words(false);
+        assert_eq!(
+            category(&rules_only.diagnose(&Failure::message(text))),
+            Unknown,
+            "{text}"
+        );
     }
     // A status the text prints counts as one.
     let printed = engine().diagnose(&Failure::message("HTTP 200 size=0"));
@@ -1646,6 +1650,16 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
         (Failure::stream_interrupted(text), StreamInterrupted),
         (Failure::message(text).with_status(200), MalformedResponse),
         (Failure::message(text).with_status(418), InvalidRequest),
+        // A redirect the client did not follow: read by its status, which
+        // names no cause, not guessed from the page's words.
+        (
+            Failure::http(
+                302,
+                "<html><head><title>302 Found</title></head><body><center><h1>302 Found</h1></center><hr><center>nginx</center></body></html>",
+            ),
+            Unknown,
+        ),
+        (Failure::message(text).with_status(307), Unknown),
         (
             Failure::transport(
                 TransportErrorKind::Timeout(TimeoutPhase::FirstByte),
@@ -1661,11 +1675,13 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
 
 #[test]
 fn a_bare_try_again_later_names_no_cause() {
-    // No rule reads it; its words are those of capacity errors, and the
-    // diagnosis says that is a guess.
-    let d = engine().diagnose(&Failure::message(
-        "Model Request failed. Please try again later. (4054)",
-    ));
+    // No rule reads it, as the labels' ruling has it (a failure that names
+    // no cause is `unknown`); its words are those of capacity errors, and
+    // only a guess from words, which says it is one, reads more into it.
+    let text = Failure::message("Model Request failed. Please try again later. (4054)");
+    let rules_only = DiagnosisEngine::new().guess_from_words(false);
+    assert_eq!(category(&rules_only.diagnose(&text)), Unknown);
+    let d = engine().diagnose(&text);
     assert_eq!((category(&d), d.is_guess()), (Overloaded, true));
     assert!(d.confidence < 0.7, "{d:?}");
     // With a cause, the cause decides.

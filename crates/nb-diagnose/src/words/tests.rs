@@ -50,20 +50,19 @@ fn category_index(category: ErrorCategory) -> usize {
     ErrorCategory::ALL
         .iter()
         .position(|c| *c == category)
-        .unwrap_or(CATEGORIES - 1)
+        .expect("every category is in ALL")
 }
 
 impl Model {
-    /// Counts every feature of each `(text, status, stream, category)` case.
-    fn train<'a>(
-        cases: impl IntoIterator<Item = (&'a [u8], Option<u16>, bool, ErrorCategory)>,
-    ) -> Self {
+    /// Counts every feature of each `(text, category)` case (a count stops
+    /// at `u16::MAX`, far above any corpus's).
+    fn train<'a>(cases: impl IntoIterator<Item = (&'a [u8], ErrorCategory)>) -> Self {
         let mut model = Model::default();
         let mut counts: HashMap<Vec<u8>, [u16; CATEGORIES]> = HashMap::new();
-        for (text, status, stream, category) in cases {
+        for (text, category) in cases {
             let c = category_index(category);
             model.cases[c] += 1;
-            for f in features(text, status, stream) {
+            for f in features(head(text)) {
                 let n = &mut counts.entry(f).or_insert([0; CATEGORIES])[c];
                 *n = n.saturating_add(1);
             }
@@ -167,14 +166,11 @@ fn corpora() -> Vec<Case> {
     out
 }
 
+/// Trained on every case's text (a body, a message, a stream's event), so
+/// that the words of responses and events count too, though the engine
+/// asks only about texts without a status.
 fn trained_on(cases: &[&Case]) -> Model {
-    let failures: Vec<Failure<'_>> = cases.iter().map(|c| c.failure()).collect();
-    Model::train(
-        failures
-            .iter()
-            .zip(cases)
-            .filter_map(|(f, c)| evidence(f).map(|(t, s, st)| (t, s, st, c.category))),
-    )
+    Model::train(cases.iter().map(|c| (c.text.as_bytes(), c.category)))
 }
 
 #[test]
@@ -218,17 +214,16 @@ fn words_are_letters_and_digits_folded_to_lower_case() {
             "gpt4o"
         ]
     );
-    let f = features(b"Quota exceeded", Some(403), true);
+    let f = features(b"Quota exceeded quota");
     for want in [
         &b"quota"[..],
         b"exceeded",
         b"quota exceeded",
-        b"status=403",
-        b"in=stream",
+        b"exceeded quota",
     ] {
         assert!(f.contains(want), "{:?}", String::from_utf8_lossy(want));
     }
-    assert_eq!(f.len(), 5);
+    assert_eq!(f.len(), 4);
     assert!(words("配额已用完 ✓".as_bytes()).is_empty());
 }
 
@@ -245,24 +240,17 @@ fn counts_that_do_not_parse_give_no_model() {
         assert!(Model::parse(bad).is_none(), "{bad:?}");
     }
     // An empty model guesses nothing.
-    assert_eq!(
-        Model::default().guess(b"rate limit", Some(429), false),
-        None
-    );
+    assert_eq!(Model::default().guess(b"rate limit"), None);
 }
 
 #[test]
 fn a_guess_needs_words_the_model_knows() {
     let m = model();
-    assert_eq!(m.guess(b"", None, false), None);
-    assert_eq!(m.guess("完全に不明".as_bytes(), None, false), None);
+    assert_eq!(m.guess(b""), None);
+    assert_eq!(m.guess("完全に不明".as_bytes()), None);
     // Words of an allowance used up, in no phrase the catalogue holds.
     assert_eq!(
-        m.guess(
-            b"your organization ran out of prepaid credit balance",
-            None,
-            false
-        ),
+        m.guess(b"your organization ran out of prepaid credit balance"),
         Some(ErrorCategory::QuotaExhausted)
     );
 }
@@ -287,7 +275,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     let cases = corpora();
     let readings = lines(&corpus_dir().join("first_unknown_readings.jsonl"));
     let first_of = |set: &str| SEALED.iter().position(|s| *s == set).expect("a sealed set");
-    let (mut asked, mut guessed, mut right, mut was_right) = (0, 0, 0, 0);
+    let (mut asked, mut guessed, mut right, mut spoiled) = (0, 0, 0, 0);
     let (mut retry_mended, mut retry_spoiled) = (0, 0);
     let mut per_set = String::new();
     for (i, set) in SEALED.iter().enumerate() {
@@ -303,17 +291,12 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
                 .iter()
                 .find(|c| c.set == *set && c.id == r["id"])
                 .unwrap_or_else(|| panic!("{set}: no case {}", r["id"]));
-            // The engine asks the model only about a text without a
-            // status: a response, a text with a status and a stream event
-            // are read by their status or the stream first.
-            if case.body || case.stream || case.status.is_some() {
-                continue;
-            }
-            let Some((text, status, stream)) = evidence(&case.failure()) else {
+            // What the engine asks the model about, and nothing else.
+            let Some(text) = question(&case.failure()) else {
                 continue;
             };
             asked += 1;
-            let Some(category) = model.guess(text, status, stream) else {
+            let Some(category) = model.guess(text) else {
                 continue;
             };
             guessed += 1;
@@ -323,7 +306,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
                 set_right += 1;
             }
             if unknown_right {
-                was_right += 1;
+                spoiled += 1;
                 set_spoiled += 1;
             }
             let retryable = category.retryable_by_default();
@@ -344,10 +327,20 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     let read_first = cases.iter().filter(|c| first_of(c.set) >= from).count();
     eprintln!(
         "first readings of the {read_first} cases sealed from the fifth set on; {} were unknown, \
-         {asked} of them texts without a status; guessed {guessed}: right {right}, where unknown was right {was_right}; \
+         {asked} of them texts without a status; guessed {guessed}: right {right}, where unknown was right {spoiled}; \
          retryable mended {retry_mended}, spoiled {retry_spoiled}\n{per_set}",
         readings.len()
     );
-    assert!(right > 2 * was_right, "right {right}, spoiled {was_right}");
-    assert!(retry_mended > retry_spoiled);
+    // The figures the corpus README gives; the confidence a guess carries
+    // is the share of guesses that were right.
+    assert_eq!(
+        (asked, guessed, right, spoiled, retry_mended, retry_spoiled),
+        (363, 208, 110, 36, 55, 35),
+        "update the corpus README's \"A second reading from words\""
+    );
+    let share = f64::from(right) / f64::from(guessed);
+    assert!(
+        (share - f64::from(GUESS_CONFIDENCE)).abs() < 0.01,
+        "{share}"
+    );
 }
