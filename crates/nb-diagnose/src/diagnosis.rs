@@ -104,7 +104,8 @@ impl Diagnosis {
     /// `guessed_from_words`). Only a text without a status is ever guessed
     /// at (an SDK's printout, a log line): anything with a status is read by
     /// it at least, a transport failure by its kind, and a cut stream is
-    /// `stream_interrupted`. See [`DiagnosisEngine::guess_from_words`].
+    /// `stream_interrupted`. See
+    /// [`DiagnosisEngine::guess_from_words`](crate::DiagnosisEngine::guess_from_words).
     ///
     /// ```
     /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
