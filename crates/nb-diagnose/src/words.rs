@@ -35,7 +35,7 @@ const SMOOTHING: f64 = 0.1;
 
 /// The bytes of a text the model reads: an error's words come first, and a
 /// long text costs no more than this.
-pub(crate) const MAX_TEXT_BYTES: usize = 4096;
+const MAX_TEXT_BYTES: usize = 4096;
 
 const COUNTS: &str = include_str!("words/counts.txt");
 
@@ -141,7 +141,7 @@ pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<&'a [u8]> {
 }
 
 /// The part of a text the model reads.
-pub(crate) fn head(text: &[u8]) -> &[u8] {
+fn head(text: &[u8]) -> &[u8] {
     &text[..text.len().min(MAX_TEXT_BYTES)]
 }
 
@@ -149,7 +149,7 @@ pub(crate) fn head(text: &[u8]) -> &[u8] {
 /// letters and digits that start with a letter, at least two long, folded
 /// to lower case), three-digit numbers (statuses, as texts quote them), and
 /// each pair of adjacent words (`rate limit`).
-pub(crate) fn features(text: &[u8]) -> HashSet<Vec<u8>> {
+fn features(text: &[u8]) -> HashSet<Vec<u8>> {
     let words = words(text);
     let mut out = HashSet::with_capacity(2 * words.len());
     for pair in words.windows(2) {
