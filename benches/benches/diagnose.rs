@@ -45,6 +45,13 @@ fn diagnose(c: &mut Criterion) {
         b.iter(|| engine.diagnose_at(black_box(&guessed), now))
     });
 
+    // A stream's stop no rule reads: the stream's words model reads it as a
+    // broken chunk.
+    let stream_stop = cases::guessed_stream_stop();
+    g.bench_function("guessed_stream_stop", |b| {
+        b.iter(|| engine.diagnose_at(black_box(&stream_stop), now))
+    });
+
     let timeout = cases::transport_timeout();
     g.bench_function("transport_timeout", |b| {
         b.iter(|| engine.diagnose_at(black_box(&timeout), now))

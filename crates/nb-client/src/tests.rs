@@ -1757,6 +1757,21 @@ async fn the_cascade_does_not_act_on_a_category_guessed_from_words() {
         // The second call still starts on the primary: nothing set it aside.
         assert_eq!(healed.attempts()[0].model(), "primary");
     }
+    // Nor does a stream's stop, which the engine alone may guess a broken
+    // chunk from a client's words: the client reads it as the cut it saw.
+    let stop = nb_diagnose::Failure::stream_interrupted(
+        "AttributeError: 'NoneType' object has no attribute 'delta'",
+    );
+    assert!(
+        nb_diagnose::DiagnosisEngine::new()
+            .diagnose(&stop)
+            .is_guess()
+    );
+    let read = client.inner.diagnose(&stop);
+    assert_eq!(
+        (read.category, read.is_guess()),
+        (ErrorCategory::StreamInterrupted, false)
+    );
 }
 
 #[tokio::test(start_paused = true)]

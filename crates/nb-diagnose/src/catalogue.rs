@@ -833,6 +833,7 @@ subs! {
     StreamInterrupted => "stream_interrupted",
     Unrecognised => "unrecognised",
     GuessedFromWords => "guessed_from_words",
+    ChunkGuessedFromWords => "chunk_guessed_from_words",
     ModelNotFound => "model_not_found",
     ResourceNotFound => "resource_not_found",
     InvalidApiKey => "invalid_api_key",

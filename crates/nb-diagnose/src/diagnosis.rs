@@ -100,11 +100,12 @@ impl Diagnosis {
     }
 
     /// Whether no rule read the failure and its category was guessed from
-    /// the words it shares with known errors (sub-category
+    /// the words it shares with known errors (a sub-category ending
     /// `guessed_from_words`). Only a text without a status is ever guessed
-    /// at (an SDK's printout, a log line): anything with a status is read by
-    /// it at least, a transport failure by its kind, and a cut stream is
-    /// `stream_interrupted`. See
+    /// at (an SDK's printout, a log line), and a stream that stopped with a
+    /// client's words naming no cause, which may be guessed a broken chunk
+    /// (`chunk_guessed_from_words`): anything with a status is read by it at
+    /// least, and a transport failure by its kind. See
     /// [`DiagnosisEngine::guess_from_words`](crate::DiagnosisEngine::guess_from_words).
     ///
     /// ```

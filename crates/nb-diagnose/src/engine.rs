@@ -10,12 +10,13 @@ use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, Sub, 
 use crate::failure::H;
 use crate::json::{self, Fields};
 use crate::matcher::Matcher;
+use crate::waits;
+use crate::words::{self, Question};
 use crate::{
     Diagnosis, ErrorCategory, Failure, FailureKind, ResponseHeaders, Rule, RuleError, Severity,
     TimeoutPhase, TransportErrorKind,
 };
 use crate::{Provider, detect_provider, profiles};
-use crate::{waits, words};
 
 mod evidence;
 mod report;
@@ -285,10 +286,13 @@ impl DiagnosisEngine {
     }
 
     /// Whether a text no rule reads and no status decides is given a
-    /// category guessed from its words (on by default), or left `unknown`.
-    /// A guess says it is one ([`Diagnosis::is_guess`]) and is right about
-    /// half the time: enough to tell a person where to look, not enough to
-    /// act on unattended, so `nb-client` turns it off.
+    /// category guessed from its words (on by default), or left `unknown`;
+    /// and whether a stream that stopped with a client's words naming no
+    /// cause may be guessed a broken chunk (`malformed_response`) rather
+    /// than a cut. A guess says it is one ([`Diagnosis::is_guess`]); a text's
+    /// is right about half the time, a stream's about four times in five:
+    /// enough to tell a person where to look, not enough to act on
+    /// unattended, so `nb-client` turns it off.
     ///
     /// ```
     /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
@@ -390,21 +394,29 @@ impl DiagnosisEngine {
         };
         // No rule read it and no status decided: the words may still point
         // somewhere, and the diagnosis says it is a guess.
-        let verdict = if self.guesses
-            && verdict.category == ErrorCategory::Unknown
-            && verdict.rule.is_none()
-            && verdict.sub == Sub::Unrecognised
-        {
-            words::question(failure)
-                .and_then(|text| words::model().guess(text))
-                .map_or(verdict, |category| Verdict {
-                    category,
-                    sub: Sub::GuessedFromWords,
-                    ..verdict
-                })
-        } else {
-            verdict
+        let guess = match words::question(failure).filter(|_| self.guesses) {
+            Some(Question::Text(text))
+                if verdict.category == ErrorCategory::Unknown
+                    && verdict.rule.is_none()
+                    && verdict.sub == Sub::Unrecognised =>
+            {
+                words::model()
+                    .guess(text)
+                    .map(|category| (category, Sub::GuessedFromWords))
+            }
+            Some(Question::StreamStop(detail)) if verdict.is_unexplained_stop() => {
+                words::stream_model()
+                    .guess(detail)
+                    .filter(|&category| category != verdict.category)
+                    .map(|category| (category, Sub::ChunkGuessedFromWords))
+            }
+            _ => None,
         };
+        let verdict = guess.map_or(verdict, |(category, sub)| Verdict {
+            category,
+            sub,
+            ..verdict
+        });
         self.finish(failure, verdict, &ev, &fields, reason, clock)
     }
 

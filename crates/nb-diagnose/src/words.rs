@@ -6,12 +6,22 @@
 //! model over the words and pairs of adjacent words of every labelled case
 //! guesses a category for them, and says it is a guess: the diagnosis's
 //! sub-category is `guessed_from_words` and its confidence is
-//! [`GUESS_CONFIDENCE`]. It is asked only about a text without a status
-//! that no rule read ([`question`]), so it never overrules the catalogue or
-//! a status.
+//! [`GUESS_CONFIDENCE`].
 //!
-//! The counts live in `words/counts.txt`, generated from the corpora by the
-//! test `words::tests::counts_match_the_corpora` (`UPDATE_WORDS=1` rewrites
+//! A stream that stopped with words naming no cause the engine knows reads
+//! `stream_interrupted`; its words may still say the last chunk did not
+//! parse ("unexpected token", "missing field", "deserialize"). A second
+//! model, over the stream events of those two categories only, tells the
+//! one from the other: a chunk it reads as broken is `malformed_response`,
+//! sub-category `chunk_guessed_from_words`, confidence
+//! [`STREAM_GUESS_CONFIDENCE`].
+//!
+//! Each model is asked only where no rule and no status read the failure
+//! ([`question`]), so it never overrules the catalogue or a status.
+//!
+//! The counts live in `words/counts.txt` and `words/stream_counts.txt`,
+//! generated from the corpora by the test
+//! `words::tests::counts_match_the_corpora` (`UPDATE_WORDS=1` rewrites
 //! them).
 
 use std::collections::{HashMap, HashSet};
@@ -24,6 +34,10 @@ use crate::failure::{Failure, FailureKind};
 /// model was trained only on the sets sealed before the one it read (see
 /// the corpus README, "A second reading from words").
 pub(crate) const GUESS_CONFIDENCE: f32 = 0.53;
+
+/// The confidence of a stream's stop read as a broken chunk, measured as
+/// [`GUESS_CONFIDENCE`] is.
+pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.78;
 
 /// A guess is made only when the model's posterior for its category is at
 /// least this. Words and their pairs count the same evidence twice, so the
@@ -38,6 +52,7 @@ const SMOOTHING: f64 = 0.1;
 const MAX_TEXT_BYTES: usize = 4096;
 
 const COUNTS: &str = include_str!("words/counts.txt");
+const STREAM_COUNTS: &str = include_str!("words/stream_counts.txt");
 
 const CATEGORIES: usize = ErrorCategory::ALL.len();
 
@@ -53,10 +68,17 @@ pub(crate) struct Model {
     words: HashMap<Box<[u8]>, Counts>,
 }
 
-/// The model built from the shipped counts, parsed on first use.
+/// The model of every category, built from the shipped counts on first
+/// use.
 pub(crate) fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| Model::parse(COUNTS).unwrap_or_default())
+}
+
+/// The model of a stream's stop: a cut, or a chunk that did not parse.
+pub(crate) fn stream_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::parse(STREAM_COUNTS).unwrap_or_default())
 }
 
 impl Model {
@@ -129,15 +151,40 @@ impl Model {
     }
 }
 
-/// The text the model may be asked about: a failure known only by its text,
-/// without a status. Anything with a status is read by it at least (every
-/// status, a 302 included, says more than words), a stream that stopped is
-/// `stream_interrupted`, and a transport failure is read by its kind.
-pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<&'a [u8]> {
+/// What a model may be asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Question<'a> {
+    /// A failure known only by its text, without a status, for
+    /// [`model`]. Anything with a status is read by it at least (every
+    /// status, a 302 included, says more than words), and a transport
+    /// failure is read by its kind.
+    Text(&'a [u8]),
+    /// The detail of a stream that stopped, for [`stream_model`], when it
+    /// is in a client's words. Events (SSE fields, JSON) are not asked
+    /// about: a whole chunk given alone is the last one before a cut,
+    /// whatever its words.
+    StreamStop(&'a [u8]),
+}
+
+/// The question a failure may put to a model, if any; the engine asks it
+/// only when no rule and no status read the failure.
+pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<Question<'a>> {
     match *failure.kind() {
-        FailureKind::Message { text, status: None } => Some(head(text.as_bytes())),
+        FailureKind::Message { text, status: None } => Some(Question::Text(head(text.as_bytes()))),
+        FailureKind::StreamInterrupted { detail } => {
+            is_prose(detail.as_bytes()).then(|| Question::StreamStop(head(detail.as_bytes())))
+        }
         _ => None,
     }
+}
+
+/// Whether a stream's detail is words rather than the events it received
+/// (SSE fields, a `:` comment such as a keep-alive, JSON).
+fn is_prose(detail: &[u8]) -> bool {
+    let t = detail.trim_ascii_start();
+    !(t.starts_with(b"data:")
+        || t.starts_with(b"event:")
+        || matches!(t.first(), Some(b':' | b'{' | b'[')))
 }
 
 /// The part of a text the model reads.

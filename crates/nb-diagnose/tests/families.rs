@@ -1628,9 +1628,11 @@ fn errors_in_chinese_and_other_locales_of_the_same_failures() {
     ]);
 }
 
-/// The words model is asked only about a text without a status: what a
-/// client reads (a response, a broken answer, a cut stream, a transport
-/// failure) is read by its status, the stream or its kind, whatever its words.
+/// The words model of every category is asked only about a text without a
+/// status: what a client reads (a response, a broken answer, a transport
+/// failure) is read by its status, the answer or its kind, whatever its
+/// words. (A stream's stop is asked only whether it was a cut or a broken
+/// chunk; see the next test.)
 #[test]
 fn only_a_text_without_a_status_is_guessed_from_its_words() {
     use nb_diagnose::{TimeoutPhase, TransportErrorKind};
@@ -1647,7 +1649,6 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
         (Failure::http(402, text), QuotaExhausted),
         (Failure::http(500, text), ServerError),
         (Failure::malformed(text, "no choices"), MalformedResponse),
-        (Failure::stream_interrupted(text), StreamInterrupted),
         (Failure::message(text).with_status(200), MalformedResponse),
         (Failure::message(text).with_status(418), InvalidRequest),
         // A redirect the client did not follow: read by its status, which
@@ -1670,6 +1671,63 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
     ] {
         let d = engine().diagnose(&failure);
         assert_eq!((category(&d), d.is_guess()), (want, false), "{failure:?}");
+    }
+}
+
+/// A stream that stopped with a client's words naming no cause the rules
+/// know is a cut, unless its words are those of a chunk that could not be
+/// used: then it is guessed a broken chunk, and says so.
+#[test]
+fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
+    let rules_only = DiagnosisEngine::new().guess_from_words(false);
+    for text in [
+        "AttributeError: 'NoneType' object has no attribute 'delta'",
+        "ValueError: expected str, got NoneType for field delta.content",
+    ] {
+        let d = in_stream(text);
+        assert_eq!(
+            (category(&d), d.retryable, d.is_guess(), &*d.sub_category),
+            (MalformedResponse, true, true, "chunk_guessed_from_words"),
+            "{text}"
+        );
+        assert!((d.confidence - 0.78).abs() < 1e-6, "{d:?}");
+        let cut = rules_only.diagnose(&Failure::stream_interrupted(text));
+        assert_eq!(
+            (category(&cut), cut.is_guess(), cut.confidence),
+            (StreamInterrupted, false, 0.65),
+            "{text}"
+        );
+    }
+    // Words of a stop stay a cut, read from the stream alone.
+    for text in [
+        "stream stopped",
+        "The response ended before the answer was complete.",
+    ] {
+        let d = in_stream(text);
+        assert_eq!(
+            (category(&d), d.is_guess(), d.confidence),
+            (StreamInterrupted, false, 0.65),
+            "{text}"
+        );
+    }
+    // What a rule reads is not asked about, nor is an event the stream
+    // sent: a whole chunk given alone is the last one before a cut.
+    for (text, want) in [
+        (
+            "connection closed before message completed",
+            StreamInterrupted,
+        ),
+        (
+            "Error: unexpected token at line 1 column 5",
+            MalformedResponse,
+        ),
+        (
+            r#"data: {"choices":[{"index":0,"delta":{"content":"NoneType has no attribute"}}]}"#,
+            StreamInterrupted,
+        ),
+    ] {
+        let d = in_stream(text);
+        assert_eq!((category(&d), d.is_guess()), (want, false), "{text}");
     }
 }
 

@@ -39,6 +39,12 @@ pub(crate) fn guessed_message() -> Failure<'static> {
     Failure::message("your organization ran out of prepaid credit balance")
 }
 
+/// A stream that stopped with a client's words no rule reads, which the
+/// stream's words model reads as a chunk that could not be used.
+pub(crate) fn guessed_stream_stop() -> Failure<'static> {
+    Failure::stream_interrupted("AttributeError: 'NoneType' object has no attribute 'delta'")
+}
+
 /// A first-byte timeout.
 pub(crate) fn transport_timeout() -> Failure<'static> {
     Failure::transport(TransportErrorKind::Timeout(TimeoutPhase::FirstByte), None)

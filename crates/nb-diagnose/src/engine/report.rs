@@ -54,8 +54,10 @@ pub(super) fn confidence(v: &Verdict) -> f32 {
     if v.rule.is_none() && matches!(v.sub, Sub::ErrorInSuccessResponse | Sub::UnexpectedBody) {
         return FALLBACK_CONFIDENCE;
     }
-    if v.sub == Sub::GuessedFromWords {
-        return crate::words::GUESS_CONFIDENCE;
+    match v.sub {
+        Sub::GuessedFromWords => return crate::words::GUESS_CONFIDENCE,
+        Sub::ChunkGuessedFromWords => return crate::words::STREAM_GUESS_CONFIDENCE,
+        _ => {}
     }
     let base = match v.priority {
         85.. => 0.95,

@@ -132,7 +132,7 @@ impl DiagnosisEngine {
             // Read from the stream alone, as a bare status is read from the
             // status alone, and as sure: its words named no cause the engine
             // knows.
-            fallback.unwrap_or(Verdict::new(StreamInterrupted, Sub::StreamInterrupted, 30))
+            fallback.unwrap_or_else(Verdict::unexplained_stop)
         }
     }
 
@@ -157,6 +157,24 @@ impl DiagnosisEngine {
         }
         let v = self.classify(&ev, &Fields::default(), status, false);
         is_provider_error(v.category).then_some(v)
+    }
+}
+
+impl Verdict {
+    /// A stream that stopped with words naming no cause the engine knows:
+    /// read from the stream alone, as a bare status is read from the status
+    /// alone, and as sure.
+    fn unexplained_stop() -> Self {
+        Verdict::new(ErrorCategory::StreamInterrupted, Sub::StreamInterrupted, 30)
+    }
+
+    /// Whether this is [`Verdict::unexplained_stop`], which the words of the
+    /// stop may still read as a chunk that did not parse.
+    pub(in crate::engine) fn is_unexplained_stop(&self) -> bool {
+        self.category == ErrorCategory::StreamInterrupted
+            && self.sub == Sub::StreamInterrupted
+            && self.rule.is_none()
+            && self.priority == 30
     }
 }
 
