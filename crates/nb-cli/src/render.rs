@@ -206,17 +206,18 @@ pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
     NextStep::with_defaults(d)
 }
 
-/// What a low-confidence diagnosis rests on, said plainly (below 0.7 the
-/// engine had no phrase or code it knows: the HTTP status alone, a generic
-/// word, a body no rule explained, or nothing).
+/// What a diagnosis of little evidence rests on, said plainly: a guess from
+/// words, whatever its confidence, or a reading below 0.7, where the engine
+/// had no phrase or code it knows (the HTTP status alone, a generic word, a
+/// body no rule explained, or nothing).
 fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
-    if d.confidence >= 0.7 {
-        None
-    } else if d.is_guess() {
+    if d.is_guess() {
         Some(
             "no known phrase or code matched; the category is a guess from the words the \
              failure shares with known errors.",
         )
+    } else if d.confidence >= 0.7 {
+        None
     } else if d.category == nb_diagnose::ErrorCategory::Unknown {
         Some("nothing in the failure matched a known cause; the category is a guess.")
     } else {
@@ -356,6 +357,18 @@ mod tests {
                 "your organization ran out of prepaid credit balance",
             )),
         );
+        assert!(
+            out.contains("Caveat:   no known phrase or code matched; the category is a guess from"),
+            "{out}"
+        );
+        // A stream's stop guessed a broken chunk is surer (0.77), and still
+        // a guess.
+        let stop = engine.diagnose(&Failure::stream_interrupted(
+            "AttributeError: 'NoneType' object has no attribute 'delta'",
+        ));
+        assert!(stop.is_guess() && stop.confidence >= 0.7, "{stop:?}");
+        let mut out = String::new();
+        diagnosis(&mut out, &stop);
         assert!(
             out.contains("Caveat:   no known phrase or code matched; the category is a guess from"),
             "{out}"

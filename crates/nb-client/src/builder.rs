@@ -651,8 +651,10 @@ impl NeuralBridgeBuilder {
         let inner = Inner {
             registry,
             transport,
-            // The cascade acts only on what a rule or a status read: a
-            // guess from words is right about half the time.
+            // The cascade acts only on what a rule or a status read, and on
+            // the cut it saw: a guess from words is wrong often enough (a
+            // text's about half the time, a stream's one time in four) to
+            // set a model aside or end a call for nothing.
             engine: self.engine.unwrap_or_default().guess_from_words(false),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),

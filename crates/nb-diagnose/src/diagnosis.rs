@@ -40,7 +40,10 @@ pub struct Diagnosis {
     /// under its 2xx), 0.2 for `unknown`. Below 0.7 the category is
     /// a reading of little evidence. It grades the evidence read, not a
     /// probability: how often each band is right on errors collected from
-    /// the wild is in the corpus README.
+    /// the wild is in the corpus README. A guess from words
+    /// ([`Diagnosis::is_guess`]) carries the share of such guesses that were
+    /// right: 0.53 for a text's, 0.77 for a stream's stop read as a broken
+    /// chunk.
     pub confidence: f32,
     /// How bad it is for the application.
     pub severity: Severity,
@@ -101,11 +104,11 @@ impl Diagnosis {
 
     /// Whether no rule read the failure and its category was guessed from
     /// the words it shares with known errors (a sub-category ending
-    /// `guessed_from_words`). Only a text without a status is ever guessed
-    /// at (an SDK's printout, a log line), and a stream that stopped with a
-    /// client's words naming no cause, which may be guessed a broken chunk
-    /// (`chunk_guessed_from_words`): anything with a status is read by it at
-    /// least, and a transport failure by its kind. See
+    /// `guessed_from_words`). Two kinds of failure are guessed at: a text
+    /// without a status that no rule reads (an SDK's printout, a log line),
+    /// and a stream that stopped with words naming no cause, which may be
+    /// guessed a broken chunk (`chunk_guessed_from_words`). Anything with a
+    /// status is read by it at least, and a transport failure by its kind. See
     /// [`DiagnosisEngine::guess_from_words`](crate::DiagnosisEngine::guess_from_words).
     ///
     /// ```
@@ -119,6 +122,14 @@ impl Diagnosis {
     /// assert_eq!(d.category, ErrorCategory::QuotaExhausted);
     /// assert!(d.confidence < 0.7);
     /// assert!(!engine.diagnose(&Failure::http(429, "")).is_guess());
+    ///
+    /// // A stream that stopped in a client's words for a chunk it could not use.
+    /// let stop = engine.diagnose(&Failure::stream_interrupted(
+    ///     "AttributeError: 'NoneType' object has no attribute 'delta'",
+    /// ));
+    /// assert!(stop.is_guess());
+    /// assert_eq!(stop.category, ErrorCategory::MalformedResponse);
+    /// assert_eq!(stop.sub_category, "chunk_guessed_from_words");
     /// ```
     pub fn is_guess(&self) -> bool {
         self.sub_category.ends_with(Sub::GuessedFromWords.name())

@@ -69,7 +69,8 @@ const MAX_MESSAGE: usize = 500;
 pub struct DiagnosisEngine {
     user_rules: Vec<Rule>,
     compiled: Arc<Compiled>,
-    /// Whether a text no rule reads is given a guess from its words.
+    /// Whether a text no rule reads, or a stream's stop no rule explains,
+    /// is given a guess from its words.
     guesses: bool,
 }
 
@@ -394,7 +395,7 @@ impl DiagnosisEngine {
         };
         // No rule read it and no status decided: the words may still point
         // somewhere, and the diagnosis says it is a guess.
-        let guess = match words::question(failure).filter(|_| self.guesses) {
+        let guess = match self.guesses.then(|| words::question(failure)).flatten() {
             Some(Question::Text(text))
                 if verdict.category == ErrorCategory::Unknown
                     && verdict.rule.is_none()

@@ -8,13 +8,14 @@
 //! sub-category is `guessed_from_words` and its confidence is
 //! [`GUESS_CONFIDENCE`].
 //!
-//! A stream that stopped with words naming no cause the engine knows reads
-//! `stream_interrupted`; its words may still say the last chunk did not
-//! parse ("unexpected token", "missing field", "deserialize"). A second
-//! model, over the stream events of those two categories only, tells the
-//! one from the other: a chunk it reads as broken is `malformed_response`,
-//! sub-category `chunk_guessed_from_words`, confidence
-//! [`STREAM_GUESS_CONFIDENCE`].
+//! A stream that stopped with a client's words naming no cause the engine
+//! knows reads `stream_interrupted`; its words may still say the last chunk
+//! could not be used ("AttributeError: 'NoneType' object has no attribute
+//! 'delta'"). A second model, over the stream events of those two
+//! categories only, tells the one from the other: a chunk it reads as
+//! broken is `malformed_response`, sub-category `chunk_guessed_from_words`,
+//! confidence [`STREAM_GUESS_CONFIDENCE`]. Having only those two to choose
+//! from, it reads the words of any other cause as one of them.
 //!
 //! Each model is asked only where no rule and no status read the failure
 //! ([`question`]), so it never overrules the catalogue or a status.
@@ -37,7 +38,7 @@ pub(crate) const GUESS_CONFIDENCE: f32 = 0.53;
 
 /// The confidence of a stream's stop read as a broken chunk, measured as
 /// [`GUESS_CONFIDENCE`] is.
-pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.78;
+pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.77;
 
 /// A guess is made only when the model's posterior for its category is at
 /// least this. Words and their pairs count the same evidence twice, so the
@@ -159,10 +160,11 @@ pub(crate) enum Question<'a> {
     /// status, a 302 included, says more than words), and a transport
     /// failure is read by its kind.
     Text(&'a [u8]),
-    /// The detail of a stream that stopped, for [`stream_model`], when it
-    /// is in a client's words. Events (SSE fields, JSON) are not asked
-    /// about: a whole chunk given alone is the last one before a cut,
-    /// whatever its words.
+    /// The detail of a stream that stopped, for [`stream_model`], unless it
+    /// begins as an event (SSE fields, a comment, JSON): a whole chunk
+    /// given alone is the last one before a cut, whatever its words. A
+    /// client's words are asked about, and so is a fragment that begins
+    /// mid-event.
     StreamStop(&'a [u8]),
 }
 
@@ -171,20 +173,29 @@ pub(crate) enum Question<'a> {
 pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<Question<'a>> {
     match *failure.kind() {
         FailureKind::Message { text, status: None } => Some(Question::Text(head(text.as_bytes()))),
-        FailureKind::StreamInterrupted { detail } => {
-            is_prose(detail.as_bytes()).then(|| Question::StreamStop(head(detail.as_bytes())))
-        }
+        FailureKind::StreamInterrupted { detail } => (!begins_as_event(detail.as_bytes()))
+            .then(|| Question::StreamStop(head(detail.as_bytes()))),
         _ => None,
     }
 }
 
-/// Whether a stream's detail is words rather than the events it received
-/// (SSE fields, a `:` comment such as a keep-alive, JSON).
-fn is_prose(detail: &[u8]) -> bool {
+/// Whether a stream's detail begins as the events it received: an SSE
+/// field (`data:`, `event:`, `id:`, `retry:`) or comment (`: keep-alive`),
+/// or JSON (an object, or an array; not a log line's `[ERROR]`).
+fn begins_as_event(detail: &[u8]) -> bool {
     let t = detail.trim_ascii_start();
-    !(t.starts_with(b"data:")
-        || t.starts_with(b"event:")
-        || matches!(t.first(), Some(b':' | b'{' | b'[')))
+    let sse = [&b"data:"[..], b"event:", b"id:", b"retry:", b":"]
+        .iter()
+        .any(|field| t.starts_with(field));
+    let json = match t.split_first() {
+        Some((b'{', _)) => true,
+        Some((b'[', rest)) => matches!(
+            rest.trim_ascii_start().first(),
+            Some(b'{' | b'[' | b'"' | b']' | b'-' | b'0'..=b'9')
+        ),
+        _ => false,
+    };
+    sse || json
 }
 
 /// The part of a text the model reads.

@@ -129,9 +129,6 @@ impl DiagnosisEngine {
         } else if named && v.priority >= least {
             v
         } else {
-            // Read from the stream alone, as a bare status is read from the
-            // status alone, and as sure: its words named no cause the engine
-            // knows.
             fallback.unwrap_or_else(Verdict::unexplained_stop)
         }
     }
@@ -169,12 +166,11 @@ impl Verdict {
     }
 
     /// Whether this is [`Verdict::unexplained_stop`], which the words of the
-    /// stop may still read as a chunk that did not parse.
+    /// stop may still read as a chunk that could not be used.
     pub(in crate::engine) fn is_unexplained_stop(&self) -> bool {
-        self.category == ErrorCategory::StreamInterrupted
-            && self.sub == Sub::StreamInterrupted
-            && self.rule.is_none()
-            && self.priority == 30
+        let stop = Self::unexplained_stop();
+        (self.category, self.sub, self.priority, self.rule)
+            == (stop.category, stop.sub, stop.priority, stop.rule)
     }
 }
 
