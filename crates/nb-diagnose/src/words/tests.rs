@@ -387,6 +387,16 @@ fn cases_read_first(cases: &[Case]) -> usize {
     cases.iter().filter(|c| sealed_index(c.set) >= from).count()
 }
 
+/// A guess's confidence is the share of the replayed guesses that were
+/// right, to two places.
+fn assert_confidence_is_share_right(confidence: f32, right: u32, guessed: u32) {
+    let share = f64::from(right) / f64::from(guessed);
+    assert!(
+        (share - f64::from(confidence)).abs() < 0.01,
+        "{right} of {guessed} right: {share}, against a confidence of {confidence}"
+    );
+}
+
 /// Where the replays' figures are written.
 const FIGURES: &str = "update the figures in the corpus README (\"A second reading from words\" \
      and \"A stream's stop\") and in the nb-diagnose README";
@@ -454,11 +464,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
         (363, 208, 110, 36, 55, 35),
         "{FIGURES}"
     );
-    let share = f64::from(right) / f64::from(guessed);
-    assert!(
-        (share - f64::from(GUESS_CONFIDENCE)).abs() < 0.01,
-        "{share}"
-    );
+    assert_confidence_is_share_right(GUESS_CONFIDENCE, right, guessed);
 }
 
 /// The stream model, measured the same way: each stream event whose first
@@ -503,11 +509,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
         (673, 299, 247, 30, 23, 3),
         "{FIGURES}"
     );
-    let share = f64::from(right) / f64::from(guessed);
-    assert!(
-        (share - f64::from(STREAM_GUESS_CONFIDENCE)).abs() < 0.01,
-        "{share}"
-    );
+    assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
     // Both are retried: the guess never changes whether a call is.
     assert_eq!(
         ErrorCategory::MalformedResponse.retryable_by_default(),
