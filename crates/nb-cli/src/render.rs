@@ -155,7 +155,7 @@ pub(crate) fn diagnosis(out: &mut String, d: &Diagnosis) {
     }
     wrapped(out, "Found:    ", &found);
     wrapped(out, "Action:   ", &action_line(d));
-    if let Some(caveat) = low_confidence(d) {
+    if let Some(caveat) = caveat(d) {
         wrapped(out, "Caveat:   ", caveat);
     }
     let _ = writeln!(out);
@@ -210,7 +210,7 @@ pub(crate) fn client_step(d: &Diagnosis) -> NextStep {
 /// words, whatever its confidence, or a reading below 0.7, where the engine
 /// had no phrase or code it knows (the HTTP status alone, a generic word, a
 /// body no rule explained, or nothing).
-fn low_confidence(d: &Diagnosis) -> Option<&'static str> {
+fn caveat(d: &Diagnosis) -> Option<&'static str> {
     if d.is_guess() {
         Some(
             "no known phrase or code matched; the category is a guess from the words the \

@@ -15,7 +15,7 @@
 //!
 //! Subtracting a one-call run leaves out the one-time set-up (compiling the
 //! catalogue, composing names, parsing the words model). Cases: `typical`,
-//! `status`, `message`, `guessed` (read by the words model), `stream_guess`
+//! `status`, `message`, `guessed` (read by the words model), `guessed_stop`
 //! (a stream's stop read by the stream's words model), `timeout`,
 //! `junk`, and `serde` (the baseline: the typical body parsed
 //! into a `serde_json::Value`). The cases themselves are in `cases/mod.rs`,
@@ -51,13 +51,13 @@ fn main() {
         "status" => cases::status_only(),
         "message" => cases::bare_message(),
         "guessed" => cases::guessed_message(),
-        "stream_guess" => cases::guessed_stream_stop(),
+        "guessed_stop" => cases::guessed_stream_stop(),
         "timeout" => cases::transport_timeout(),
         "junk" => Failure::http(500, &junk),
         "serde" => return run(&DiagnosisEngine::new(), None, n),
         other => {
             eprintln!(
-                "unknown case {other:?}: typical, status, message, guessed, stream_guess, timeout, junk or serde"
+                "unknown case {other:?}: typical, status, message, guessed, guessed_stop, timeout, junk or serde"
             );
             std::process::exit(2);
         }

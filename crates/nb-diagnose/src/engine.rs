@@ -288,10 +288,10 @@ impl DiagnosisEngine {
 
     /// Whether a text no rule reads and no status decides is given a
     /// category guessed from its words (on by default), or left `unknown`;
-    /// and whether a stream that stopped with a client's words naming no
+    /// and whether a stream that stopped with words naming no
     /// cause may be guessed a broken chunk (`malformed_response`) rather
     /// than a cut. A guess says it is one ([`Diagnosis::is_guess`]); a text's
-    /// is right about half the time, a stream's about four times in five:
+    /// is right about half the time, a stream's about three times in four:
     /// enough to tell a person where to look, not enough to act on
     /// unattended, so `nb-client` turns it off.
     ///
@@ -395,16 +395,14 @@ impl DiagnosisEngine {
         };
         // No rule read it and no status decided: the words may still point
         // somewhere, and the diagnosis says it is a guess.
-        let guess = match self.guesses.then(|| words::question(failure)).flatten() {
-            Some(Question::Text(text))
-                if verdict.category == ErrorCategory::Unknown
-                    && verdict.rule.is_none()
-                    && verdict.sub == Sub::Unrecognised =>
-            {
-                words::model()
-                    .guess(text)
-                    .map(|category| (category, Sub::GuessedFromWords))
-            }
+        let unread = verdict.category == ErrorCategory::Unknown
+            && verdict.rule.is_none()
+            && verdict.sub == Sub::Unrecognised;
+        let asked = self.guesses && (unread || verdict.is_unexplained_stop());
+        let guess = match asked.then(|| words::question(failure)).flatten() {
+            Some(Question::Text(text)) if unread => words::model()
+                .guess(text)
+                .map(|category| (category, Sub::GuessedFromWords)),
             Some(Question::StreamStop(detail)) if verdict.is_unexplained_stop() => {
                 words::stream_model()
                     .guess(detail)

@@ -8,17 +8,18 @@
 //! sub-category is `guessed_from_words` and its confidence is
 //! [`GUESS_CONFIDENCE`].
 //!
-//! A stream that stopped with a client's words naming no cause the engine
-//! knows reads `stream_interrupted`; its words may still say the last chunk
-//! could not be used ("AttributeError: 'NoneType' object has no attribute
+//! A stream that stopped with words naming no cause the engine knows (a
+//! client's, or a fragment of an event) reads `stream_interrupted`; its
+//! words may still say the last chunk could not be used ("AttributeError: 'NoneType' object has no attribute
 //! 'delta'"). A second model, over the stream events of those two
 //! categories only, tells the one from the other: a chunk it reads as
 //! broken is `malformed_response`, sub-category `chunk_guessed_from_words`,
 //! confidence [`STREAM_GUESS_CONFIDENCE`]. Having only those two to choose
 //! from, it reads the words of any other cause as one of them.
 //!
-//! Each model is asked only where no rule and no status read the failure
-//! ([`question`]), so it never overrules the catalogue or a status.
+//! The engine asks a model only where no rule and no status read the
+//! failure, and only the [`question`] the failure can put, so a model
+//! never overrules the catalogue or a status.
 //!
 //! The counts live in `words/counts.txt` and `words/stream_counts.txt`,
 //! generated from the corpora by the test
@@ -37,7 +38,7 @@ use crate::failure::{Failure, FailureKind};
 pub(crate) const GUESS_CONFIDENCE: f32 = 0.53;
 
 /// The confidence of a stream's stop read as a broken chunk, measured as
-/// [`GUESS_CONFIDENCE`] is.
+/// [`GUESS_CONFIDENCE`] is (the corpus README, "A stream's stop").
 pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.77;
 
 /// A guess is made only when the model's posterior for its category is at
@@ -181,9 +182,11 @@ pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<Question<'a>> {
 
 /// Whether a stream's detail begins as the events it received: an SSE
 /// field (`data:`, `event:`, `id:`, `retry:`) or comment (`: keep-alive`),
-/// or JSON (an object, or an array; not a log line's `[ERROR]`).
+/// or JSON (an object, or an array of objects, arrays or strings; not a log
+/// line's `[ERROR]` or `[2025-07-24 10:08:57]`).
 fn begins_as_event(detail: &[u8]) -> bool {
-    let t = detail.trim_ascii_start();
+    let t = detail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(detail);
+    let t = t.trim_ascii_start();
     let sse = [&b"data:"[..], b"event:", b"id:", b"retry:", b":"]
         .iter()
         .any(|field| t.starts_with(field));
@@ -191,7 +194,7 @@ fn begins_as_event(detail: &[u8]) -> bool {
         Some((b'{', _)) => true,
         Some((b'[', rest)) => matches!(
             rest.trim_ascii_start().first(),
-            Some(b'{' | b'[' | b'"' | b']' | b'-' | b'0'..=b'9')
+            Some(b'{' | b'[' | b'"' | b']')
         ),
         _ => false,
     };

@@ -1710,6 +1710,15 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
             "{text}"
         );
     }
+    // From a known provider the sub-category is prefixed, and still a guess.
+    let openai = engine().diagnose(
+        &Failure::stream_interrupted("AttributeError: 'NoneType' object has no attribute 'delta'")
+            .with_base_url("https://api.openai.com/v1"),
+    );
+    assert_eq!(
+        (category(&openai), &*openai.sub_category, openai.is_guess()),
+        (MalformedResponse, "openai_chunk_guessed_from_words", true)
+    );
     // A log line's brackets are not JSON: its words are asked about.
     let logged = in_stream("[ERROR] AttributeError: 'NoneType' object has no attribute 'delta'");
     assert_eq!(

@@ -167,7 +167,7 @@ impl Verdict {
 
     /// Whether this is [`Verdict::unexplained_stop`], which the words of the
     /// stop may still read as a chunk that could not be used.
-    pub(in crate::engine) fn is_unexplained_stop(&self) -> bool {
+    pub(super) fn is_unexplained_stop(&self) -> bool {
         let stop = Self::unexplained_stop();
         (self.category, self.sub, self.priority, self.rule)
             == (stop.category, stop.sub, stop.priority, stop.rule)

@@ -125,6 +125,11 @@ fn readings_no_word_decided_say_how_little_was_read() {
     // guess from its words may add to it); a cut it names is sure.
     let rules_only = e.clone().guess_from_words(false);
     let unexplained = rules_only.diagnose(&Failure::stream_interrupted("zorp flumbled the wibble"));
+    // (These words the stream's words model reads as a cut too.)
+    assert_eq!(
+        e.diagnose(&Failure::stream_interrupted("zorp flumbled the wibble")),
+        unexplained
+    );
     let bare_status = e.diagnose(&Failure::http(503, ""));
     assert_eq!(unexplained.category, ErrorCategory::StreamInterrupted);
     assert_eq!(unexplained.confidence, bare_status.confidence);

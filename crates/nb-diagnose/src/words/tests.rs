@@ -281,6 +281,43 @@ fn words_are_letters_and_digits_folded_to_lower_case() {
 }
 
 #[test]
+fn a_stream_detail_is_asked_about_unless_it_begins_as_an_event() {
+    let asked = |detail: &str| question(&Failure::stream_interrupted(detail)).is_some();
+    for event in [
+        "data: {}",
+        "  event: error\ndata: {}",
+        "id: 7\ndata: {}",
+        "retry: 3000",
+        ": keep-alive",
+        "\u{feff}data: {}",
+        r#"{"choices":[]}"#,
+        "[]",
+        r#"["x"]"#,
+        r#"[{"a":1}]"#,
+    ] {
+        assert!(!asked(event), "{event:?}");
+    }
+    for words in [
+        "AttributeError: 'NoneType' object has no attribute 'delta'",
+        "[ERROR] stream failed",
+        "[2025-07-24 10:08:57.121] [error] stream failed",
+        "[06:47:18] ERROR: stream stall timeout",
+        r#""finish_reason":null}]}"#,
+    ] {
+        assert!(asked(words), "{words:?}");
+    }
+    // A text is asked about only without a status.
+    assert!(question(&Failure::message("x")).is_some());
+    assert!(question(&Failure::message("x").with_status(500)).is_none());
+    // The stream model reads a chunk's keys as a broken chunk's, which is
+    // why a whole event is never asked about.
+    assert_eq!(
+        stream_model().guess(br#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#),
+        Some(ErrorCategory::MalformedResponse)
+    );
+}
+
+#[test]
 fn counts_that_do_not_parse_give_no_model() {
     for bad in [
         "",
@@ -338,6 +375,10 @@ fn replay<'a>(
     train: fn(&[&Case]) -> Model,
     asks: for<'q> fn(&Question<'q>) -> Option<&'q [u8]>,
 ) -> Vec<Replay<'a>> {
+    let mut seen = HashSet::new();
+    for r in readings {
+        assert!(seen.insert((&r["set"], &r["id"])), "read twice: {r}");
+    }
     let mut out = Vec::new();
     for (i, set) in SEALED.iter().enumerate() {
         let read: Vec<&Value> = readings.iter().filter(|r| r["set"] == *set).collect();
@@ -380,11 +421,10 @@ fn stop_asked<'q>(q: &Question<'q>) -> Option<&'q [u8]> {
     }
 }
 
-/// How many cases were read first from the fifth set on, when first
-/// readings began to be kept.
-fn cases_read_first(cases: &[Case]) -> usize {
-    let from = sealed_index("fifth");
-    cases.iter().filter(|c| sealed_index(c.set) >= from).count()
+/// Whether a case's set was sealed from the fifth on, when first readings
+/// began to be kept.
+fn read_first(c: &Case) -> bool {
+    sealed_index(c.set) >= sealed_index("fifth")
 }
 
 /// A guess's confidence is the share of the replayed guesses that were
@@ -399,7 +439,8 @@ fn assert_confidence_is_share_right(confidence: f32, right: u32, guessed: u32) {
 
 /// Where the replays' figures are written.
 const FIGURES: &str = "update the figures in the corpus README (\"A second reading from words\" \
-     and \"A stream's stop\") and in the nb-diagnose README";
+     and \"A stream's stop\"), the nb-diagnose README, docs/ARCHITECTURE.md, and the \
+     confidences in diagnosis.rs, tests/families.rs and nb-cli's render.rs";
 
 /// The model's worth, measured where it matters: on the first readings of
 /// sets the rules had never seen. Each set's readings that were `unknown`
@@ -454,7 +495,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
         "first readings of the {} cases sealed from the fifth set on; {} were unknown, \
          {asked} of them texts without a status; guessed {guessed}: right {right}, where unknown was right {spoiled}; \
          retryable mended {retry_mended}, spoiled {retry_spoiled}\n{per_set}",
-        cases_read_first(&cases),
+        cases.iter().filter(|c| read_first(c)).count(),
         first.len()
     );
     // The figures the corpus README gives; the confidence a guess carries
@@ -469,12 +510,12 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
 
 /// The stream model, measured the same way: each stream event whose first
 /// reading was `stream_interrupted` (`first_stream_readings.jsonl`) is read
-/// by a stream model trained only on the sets sealed before it. Most of
-/// those readings (255 of 299, those of the sets sealed before the
-/// thirty-sixth) were made before the engine told a stop whose words name
-/// no cause (0.65) from a cut its words name (0.95), so every one that does
-/// not begin as an event is asked here: more than the engine asks, which
-/// asks only about the former.
+/// by a stream model trained only on the sets sealed before it, when the
+/// engine would ask it. Most of those readings (255 of 299, those of the
+/// sets sealed before the thirty-sixth) were made before the engine told a
+/// stop whose words name no cause (0.65) from a cut its words name (0.95),
+/// so every one of them that does not begin as an event is asked here:
+/// more than the engine would ask, which asks only about the former.
 #[test]
 fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     let cases = corpora();
@@ -484,7 +525,11 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     for r in &replays {
         assert_eq!(r.reading["category"], "stream_interrupted", "{}", r.case.id);
         assert!(r.case.stream, "{}", r.case.id);
-        if !r.asked {
+        // From the thirty-sixth set on, the readings tell a cut the words
+        // name (0.95), which the engine does not ask about.
+        let named_cut = sealed_index(r.set) >= sealed_index("thirtysixth")
+            && r.reading["confidence"].as_f64() != Some(0.65);
+        if !r.asked || named_cut {
             continue;
         }
         asked += 1;
@@ -495,10 +540,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
         right += u32::from(category == r.case.category);
         spoiled += u32::from(r.case.category == ErrorCategory::StreamInterrupted);
     }
-    let stream_events = cases
-        .iter()
-        .filter(|c| c.stream && sealed_index(c.set) >= sealed_index("fifth"))
-        .count();
+    let stream_events = cases.iter().filter(|c| c.stream && read_first(c)).count();
     eprintln!(
         "{} first readings of stream_interrupted among the {stream_events} stream events sealed from the fifth set on; \
          {asked} asked; read as a broken chunk {guessed}: right {right}, where the cut was right {spoiled}",
@@ -506,7 +548,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     );
     assert_eq!(
         (stream_events, replays.len(), asked, guessed, right, spoiled),
-        (673, 299, 247, 30, 23, 3),
+        (673, 299, 249, 30, 23, 3),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
