@@ -288,12 +288,12 @@ impl DiagnosisEngine {
 
     /// Whether a text no rule reads and no status decides is given a
     /// category guessed from its words (on by default), or left `unknown`;
-    /// and whether a stream that stopped with words naming no
-    /// cause may be guessed a broken chunk (`malformed_response`) rather
-    /// than a cut. A guess says it is one ([`Diagnosis::is_guess`]); a text's
-    /// is right about half the time, a stream's about three times in four:
-    /// enough to tell a person where to look, not enough to act on
-    /// unattended, so `nb-client` turns it off.
+    /// and whether a stream that stopped with words naming no cause may be
+    /// guessed a broken chunk (`malformed_response`) rather than a cut. A
+    /// guess says it is one ([`Diagnosis::is_guess`]); a text's is right
+    /// about half the time, a stream's about three times in four: enough to
+    /// tell a person where to look, not enough to act on unattended, so
+    /// `nb-client` turns it off.
     ///
     /// ```
     /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};

@@ -10,10 +10,11 @@
 //!
 //! A stream that stopped with words naming no cause the engine knows (a
 //! client's, or a fragment of an event) reads `stream_interrupted`; its
-//! words may still say the last chunk could not be used ("AttributeError: 'NoneType' object has no attribute
-//! 'delta'"). A second model, over the stream events of those two
-//! categories only, tells the one from the other: a chunk it reads as
-//! broken is `malformed_response`, sub-category `chunk_guessed_from_words`,
+//! words may still say the last chunk could not be used
+//! ("AttributeError: 'NoneType' object has no attribute 'delta'"). A
+//! second model, over the stream events of those two categories only,
+//! tells the one from the other: a chunk it reads as broken is
+//! `malformed_response`, sub-category `chunk_guessed_from_words`,
 //! confidence [`STREAM_GUESS_CONFIDENCE`]. Having only those two to choose
 //! from, it reads the words of any other cause as one of them.
 //!
@@ -77,7 +78,7 @@ pub(crate) fn model() -> &'static Model {
     MODEL.get_or_init(|| Model::parse(COUNTS).unwrap_or_default())
 }
 
-/// The model of a stream's stop: a cut, or a chunk that did not parse.
+/// The model of a stream's stop: a cut, or a chunk that could not be used.
 pub(crate) fn stream_model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| Model::parse(STREAM_COUNTS).unwrap_or_default())
