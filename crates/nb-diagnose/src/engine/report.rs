@@ -55,7 +55,7 @@ pub(super) fn confidence(v: &Verdict) -> f32 {
         return FALLBACK_CONFIDENCE;
     }
     match v.sub {
-        Sub::GuessedFromWords => return crate::words::GUESS_CONFIDENCE,
+        Sub::GuessedFromWords => return crate::words::guess_confidence(v.category),
         Sub::ChunkGuessedFromWords => return crate::words::STREAM_GUESS_CONFIDENCE,
         _ => {}
     }

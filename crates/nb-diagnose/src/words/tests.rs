@@ -437,6 +437,10 @@ fn assert_confidence_is_share_right(confidence: f32, right: u32, guessed: u32) {
     );
 }
 
+/// How many guesses at the pooled share a category's own record is drawn
+/// toward ([`guess_confidence`]).
+const PRIOR_GUESSES: f64 = 10.0;
+
 /// Where the replays' figures are written.
 const FIGURES: &str = "update the figures in the corpus README (\"A second reading from words\" \
      and \"A stream's stop\"), the nb-diagnose README, docs/ARCHITECTURE.md, and the \
@@ -453,6 +457,8 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     let (mut asked, mut guessed, mut right, mut spoiled) = (0, 0, 0, 0);
     let (mut retry_mended, mut retry_spoiled) = (0, 0);
     let mut per_set: Vec<(&str, u32, u32, u32)> = Vec::new();
+    // Per category guessed: guesses, and right ones.
+    let mut per_category = [(0u32, 0u32); CATEGORIES];
     for r in replay(&cases, &first, trained_on, text_asked) {
         if per_set.last().is_none_or(|s| s.0 != r.set) {
             per_set.push((r.set, 0, 0, 0));
@@ -468,9 +474,11 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
             continue;
         };
         guessed += 1;
+        per_category[category_index(category)].0 += 1;
         if category == r.case.category {
             right += 1;
             tally.2 += 1;
+            per_category[category_index(category)].1 += 1;
         }
         if r.case.category == ErrorCategory::Unknown {
             spoiled += 1;
@@ -505,7 +513,20 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
         (363, 208, 110, 36, 55, 35),
         "{FIGURES}"
     );
-    assert_confidence_is_share_right(GUESS_CONFIDENCE, right, guessed);
+    assert_confidence_is_share_right(POOLED_GUESS_CONFIDENCE, right, guessed);
+    // Each category's confidence is its own share, drawn toward the pooled
+    // one as if `PRIOR_GUESSES` more guesses had been right at that share.
+    let pooled = f64::from(right) / f64::from(guessed);
+    for (&category, (guessed, right)) in ErrorCategory::ALL.iter().zip(per_category) {
+        let drawn =
+            (f64::from(right) + PRIOR_GUESSES * pooled) / (f64::from(guessed) + PRIOR_GUESSES);
+        let confidence = f64::from(guess_confidence(category));
+        eprintln!("  {category}: guessed {guessed}, right {right}; confidence {confidence:.2}");
+        assert!(
+            (drawn - confidence).abs() < 0.01,
+            "{category}: {right} of {guessed} right, drawn to {drawn}, against {confidence}; {FIGURES}"
+        );
+    }
 }
 
 /// The stream model, measured the same way: each stream event whose first
