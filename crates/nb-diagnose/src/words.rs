@@ -28,7 +28,7 @@
 //! `words::tests::counts_match_the_corpora` (`UPDATE_WORDS=1` rewrites
 //! them).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::ErrorCategory;
@@ -160,9 +160,9 @@ impl Model {
                 absent[c] = (SMOOTHING / (n + 2.0 * SMOOTHING)).ln();
             }
         }
-        for f in features(text) {
-            let Some(pairs) = self.words.get(f.as_slice()) else {
-                continue;
+        for_each_feature(text, |f| {
+            let Some(pairs) = self.words.get(f) else {
+                return;
             };
             for c in 0..CATEGORIES {
                 score[c] += absent[c];
@@ -172,7 +172,7 @@ impl Model {
                 let n = f64::from(self.cases[c]);
                 score[c] += ((f64::from(k) + SMOOTHING) / (n + 2.0 * SMOOTHING)).ln() - absent[c];
             }
-        }
+        });
         let (best, top) = score
             .iter()
             .copied()
@@ -237,21 +237,37 @@ fn head(text: &[u8]) -> &[u8] {
     &text[..text.len().min(MAX_TEXT_BYTES)]
 }
 
-/// What the model counts in a text, each once: its words (runs of ASCII
-/// letters and digits that start with a letter, at least two long, folded
-/// to lower case), three-digit numbers (statuses, as texts quote them), and
-/// each pair of adjacent words (`rate limit`).
-fn features(text: &[u8]) -> HashSet<Vec<u8>> {
-    let words = words(text);
-    let mut out = HashSet::with_capacity(2 * words.len());
-    for pair in words.windows(2) {
-        out.insert([pair[0].as_slice(), b" ", pair[1].as_slice()].concat());
+/// Calls `visit` once with each thing the model counts in a text: its
+/// words (runs of ASCII letters and digits that start with a letter, at
+/// least two long, folded to lower case), three-digit numbers (statuses, as
+/// texts quote them), and each pair of adjacent words (`rate limit`). A
+/// word or pair met twice is visited once. The words are slices of one
+/// folded copy of the text, and each pair is written into one reused
+/// buffer, so a text costs a few allocations, not one a word.
+fn for_each_feature(text: &[u8], mut visit: impl FnMut(&[u8])) {
+    let folded = text.to_ascii_lowercase();
+    let mut words = words(&folded);
+    let mut pairs: Vec<(&[u8], &[u8])> = words.windows(2).map(|w| (w[0], w[1])).collect();
+    words.sort_unstable();
+    words.dedup();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for word in words {
+        visit(word);
     }
-    out.extend(words);
-    out
+    let mut pair = Vec::new();
+    for (first, second) in pairs {
+        pair.clear();
+        pair.extend_from_slice(first);
+        pair.push(b' ');
+        pair.extend_from_slice(second);
+        visit(&pair);
+    }
 }
 
-fn words(text: &[u8]) -> Vec<Vec<u8>> {
+/// The words and three-digit numbers of a text already folded to lower
+/// case, in order.
+fn words(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < text.len() {
@@ -262,14 +278,14 @@ fn words(text: &[u8]) -> Vec<Vec<u8>> {
                 i += 1;
             }
             if i - start >= 2 {
-                out.push(text[start..i].to_ascii_lowercase());
+                out.push(&text[start..i]);
             }
         } else if b.is_ascii_digit() {
             while i < text.len() && text[i].is_ascii_digit() {
                 i += 1;
             }
             if i - start == 3 {
-                out.push(text[start..i].to_vec());
+                out.push(&text[start..i]);
             }
         } else {
             i += 1;
