@@ -27,6 +27,7 @@ mod success;
 use evidence::Evidence;
 pub(crate) use report::redact;
 use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
+pub(crate) use scan::starts_sse_field;
 use scan::{embedded_json, head, leading_status, parse_bool, reason_status, starts_json};
 
 /// At most this many bytes of a body or message are read (64 KiB): error

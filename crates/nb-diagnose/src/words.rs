@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::ErrorCategory;
+use crate::engine::starts_sse_field;
 use crate::failure::{Failure, FailureKind};
 
 /// The share of a text's guesses that were right when the model was
@@ -218,9 +219,7 @@ pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<Question<'a>> {
 fn begins_as_event(detail: &[u8]) -> bool {
     let t = detail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(detail);
     let t = t.trim_ascii_start();
-    let sse = [&b"data:"[..], b"event:", b"id:", b"retry:", b":"]
-        .iter()
-        .any(|field| t.starts_with(field));
+    let sse = starts_sse_field(t) || t.starts_with(b":");
     let json = match t.split_first() {
         Some((b'{', _)) => true,
         Some((b'[', rest)) => matches!(

@@ -1679,6 +1679,28 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
 /// A stream that stopped with a client's words naming no cause the rules
 /// know is a cut, unless its words are those of a chunk that could not be
 /// used: then it is guessed a broken chunk, and says so.
+/// An event is read the same whichever SSE field comes first: a reader may
+/// hand over its `id:` or `retry:` line with its `data:`.
+#[test]
+fn an_event_reads_the_same_whatever_field_leads_it() {
+    for event in [
+        r#"data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        "event: error\ndata: {\"error\":{\"type\":\"insufficient_quota\",\"message\":\"You exceeded your current quota\"}}",
+        r#"data: {"choices":[{"delta":{"content":"Hel"#,
+        r#"data: {not json}"#,
+    ] {
+        let plain = in_stream(event);
+        for field in ["id: 7", "retry: 3000", "id: 7\nretry: 3000"] {
+            let led = in_stream(&format!("{field}\n{event}"));
+            assert_eq!(
+                (category(&led), &*led.sub_category),
+                (category(&plain), &*plain.sub_category),
+                "{field} before {event}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
     let rules_only = DiagnosisEngine::new().guess_from_words(false);

@@ -17,6 +17,15 @@ pub(super) fn without_bom(b: &[u8]) -> &[u8] {
     b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
+/// Whether a text begins with a field of a server-sent event: `data:`,
+/// `event:`, `id:` or `retry:`. (A comment line, `: keep-alive`, is an
+/// event stream's too, but says nothing of one on its own.)
+pub(crate) fn starts_sse_field(b: &[u8]) -> bool {
+    [&b"data:"[..], b"event:", b"id:", b"retry:"]
+        .iter()
+        .any(|field| b.starts_with(field))
+}
+
 pub(super) fn starts_json(b: &[u8]) -> bool {
     matches!(b.trim_ascii_start().first(), Some(b'{' | b'['))
 }
