@@ -462,7 +462,7 @@ fn final_untouched_sets() {
 }
 
 /// The natural samples, the twenty-fourth, twenty-sixth, twenty-eighth,
-/// thirtieth and thirty-second sets: every error met in search results
+/// thirtieth, thirty-second and sixty-first sets: every error met in search results
 /// taken in order, one per thread, none picked or skipped for its wording,
 /// near-duplicates of earlier sets kept and marked `seen`. Each scored once
 /// at the rules of its seal or of its session's end, whole (what users meet)
@@ -494,6 +494,11 @@ fn natural_samples() {
         (
             "thirtysecond",
             include_str!("corpus/thirtysecond_errors.jsonl"),
+            200,
+        ),
+        (
+            "sixtyfirst",
+            include_str!("corpus/sixtyfirst_errors.jsonl"),
             200,
         ),
     ] {

@@ -7,7 +7,7 @@ use super::*;
 
 /// The corpora in the order they were sealed: a set's model may learn only
 /// from the sets before it.
-const SEALED: [&str; 34] = [
+const SEALED: [&str; 35] = [
     "dev",
     "heldout",
     "unseen",
@@ -42,7 +42,14 @@ const SEALED: [&str; 34] = [
     "fortyeighth",
     "fiftyfirst",
     "fiftyeighth",
+    "sixtyfirst",
 ];
+
+/// Sets sealed but not yet scored, so neither learned by the shipped counts
+/// nor in the first readings' replays. A new set is scored once by the
+/// models as they stood when it was sealed; only then do the counts learn
+/// it, and its first readings join the replays.
+const NOT_YET_LEARNED: &[&str] = &["sixtyfirst"];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
@@ -217,7 +224,10 @@ fn every_corpus_is_in_the_sealing_order() {
 #[test]
 fn counts_match_the_corpora() {
     let cases = corpora();
-    let all: Vec<&Case> = cases.iter().collect();
+    let all: Vec<&Case> = cases
+        .iter()
+        .filter(|c| !NOT_YET_LEARNED.contains(&c.set))
+        .collect();
     for (file, rendered, shipped) in [
         ("counts.txt", trained_on(&all).render(), COUNTS),
         (
@@ -238,10 +248,10 @@ fn counts_match_the_corpora() {
         );
     }
     let shipped = model();
-    assert_eq!(shipped.cases.iter().sum::<u32>() as usize, cases.len());
+    assert_eq!(shipped.cases.iter().sum::<u32>() as usize, all.len());
     assert!(shipped.words.len() > 1000, "{} words", shipped.words.len());
     let stops = stream_model();
-    let stop_events = cases.iter().filter(|c| is_stop_event(c)).count();
+    let stop_events = all.iter().filter(|c| is_stop_event(c)).count();
     assert_eq!(stops.cases.iter().sum::<u32>() as usize, stop_events);
     for (i, &n) in stops.cases.iter().enumerate() {
         let category = ErrorCategory::ALL[i];
@@ -427,10 +437,10 @@ fn stop_asked<'q>(q: &Question<'q>) -> Option<&'q [u8]> {
     }
 }
 
-/// Whether a case's set was sealed from the fifth on, when first readings
-/// began to be kept.
+/// Whether a case's first reading is kept: its set was sealed from the
+/// fifth on, when first readings began to be kept, and has been scored.
 fn read_first(c: &Case) -> bool {
-    sealed_index(c.set) >= sealed_index("fifth")
+    sealed_index(c.set) >= sealed_index("fifth") && !NOT_YET_LEARNED.contains(&c.set)
 }
 
 /// A guess's confidence is the share of the replayed guesses that were
