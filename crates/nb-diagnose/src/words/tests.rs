@@ -49,7 +49,7 @@ const SEALED: [&str; 35] = [
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &["sixtyfirst"];
+const NOT_YET_LEARNED: &[&str] = &[];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
@@ -228,20 +228,24 @@ fn counts_match_the_corpora() {
         .iter()
         .filter(|c| !NOT_YET_LEARNED.contains(&c.set))
         .collect();
-    for (file, rendered, shipped) in [
+    let files = [
         ("counts.txt", trained_on(&all).render(), COUNTS),
         (
             "stream_counts.txt",
             stream_trained_on(&all).render(),
             STREAM_COUNTS,
         ),
-    ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src/words")
-            .join(file);
-        if std::env::var_os("UPDATE_WORDS").is_some() {
-            std::fs::write(&path, &rendered).unwrap();
+    ];
+    // Every file is rewritten before any is checked, so one run updates both.
+    if std::env::var_os("UPDATE_WORDS").is_some() {
+        for (file, rendered, _) in &files {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/words")
+                .join(file);
+            std::fs::write(&path, rendered).unwrap();
         }
+    }
+    for (file, rendered, shipped) in &files {
         assert!(
             rendered == shipped,
             "src/words/{file} is stale: run `UPDATE_WORDS=1 cargo test -p nb-diagnose --lib words`"
@@ -526,29 +530,32 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     // is the share of guesses that were right.
     assert_eq!(
         (asked, guessed, right, spoiled, retry_mended, retry_spoiled),
-        (363, 208, 110, 36, 55, 35),
+        (413, 225, 115, 45, 58, 42),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(POOLED_GUESS_CONFIDENCE, right, guessed);
     // Each category's confidence is its own share, drawn toward the pooled
     // one as if `PRIOR_GUESSES` more guesses had been right at that share.
     let pooled = f64::from(right) / f64::from(guessed);
+    let mut parted = Vec::new();
     for (&category, (guessed, right)) in ErrorCategory::ALL.iter().zip(per_category) {
         let drawn =
             (f64::from(right) + PRIOR_GUESSES * pooled) / (f64::from(guessed) + PRIOR_GUESSES);
         let confidence = f64::from(guess_confidence(category));
-        eprintln!("  {category}: guessed {guessed}, right {right}; confidence {confidence:.2}");
-        assert!(
-            (drawn - confidence).abs() < 0.01,
-            "{category}: {right} of {guessed} right, drawn to {drawn}, against {confidence}; {FIGURES}"
+        eprintln!(
+            "  {category}: guessed {guessed}, right {right}, drawn to {drawn:.3}; confidence {confidence:.2}"
         );
+        if (drawn - confidence).abs() >= 0.01 {
+            parted.push(category);
+        }
     }
+    assert!(parted.is_empty(), "{parted:?}: {FIGURES}");
 }
 
 /// The stream model, measured the same way: each stream event whose first
 /// reading was `stream_interrupted` (`first_stream_readings.jsonl`) is read
 /// by a stream model trained only on the sets sealed before it, when the
-/// engine would ask it. Most of those readings (255 of 299, those of the
+/// engine would ask it. Most of those readings (255 of 302, those of the
 /// sets sealed before the thirty-sixth) were made before the engine told a
 /// stop whose words name no cause (0.65) from a cut its words name (0.95),
 /// so every one of them that does not begin as an event is asked here:
@@ -585,7 +592,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     );
     assert_eq!(
         (stream_events, replays.len(), asked, guessed, right, spoiled),
-        (673, 299, 249, 30, 23, 3),
+        (676, 302, 250, 31, 24, 3),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
