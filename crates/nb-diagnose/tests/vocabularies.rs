@@ -4,7 +4,7 @@
 //! - transport failures, as each common HTTP stack prints them, and as
 //!   curl, the C library in other locales and localised Windows word them.
 //! - requests refused, as common validators print them: pydantic (v1 and
-//!   v2), JSON Schema (ajv, Python's jsonschema), Joi, class-validator, Go's
+//!   v2), JSON Schema (ajv, and each keyword of Python's jsonschema), Joi, class-validator, Go's
 //!   validator, serde, axum, .NET and Java argument checks, and the
 //!   providers' own parameter errors (OpenAI, Anthropic, Gemini). They name
 //!   a request that will not pass however often it is sent; under a status,
@@ -21,8 +21,8 @@
 //!   against a body over a byte limit, capacity against a deadline against
 //!   a server's failure, and a missing model against a wrong path against
 //!   a model out of the account's reach, and a bad credential against a
-//!   good one out of reach, and a safety refusal, as the providers word
-//!   them.
+//!   good one out of reach (OAuth 2.0 token endpoints' codes too), and a
+//!   safety refusal, as the providers word them.
 //! - the documented errors of the Chinese providers, in their words, and
 //!   what gateways and proxies in front of a provider say.
 //! - inside a stream that had begun: a cut in each stack's words, or an
@@ -699,6 +699,19 @@ const REFUSALS: &[&str] = &[
     r##"Invalid schema for response_format 'answer': In context=(), 'required' is required to be supplied and to be an array including every key in properties."##,
     r##"Invalid schema for function 'get_weather': 'object' is not valid under any of the given schemas."##,
     r##"'tools[0].function.name' does not match '^[a-zA-Z0-9_-]{1,64}$'"##,
+    // Python's jsonschema, each of its keywords' messages.
+    r##"[] is too short"##,
+    r##"'' is too short - 'messages.0.content'"##,
+    r##"[] should be non-empty"##,
+    r##"['a', 'a'] has non-unique elements"##,
+    r##"0.3 is not a multiple of 0.25"##,
+    r##"0 is less than or equal to the minimum of 0"##,
+    r##"2 is greater than or equal to the maximum of 2"##,
+    r##"{'role': 'user'} is valid under each of {'required': ['content']}, {'required': ['role']}"##,
+    r##"'tool_choice' is a dependency of 'tools'"##,
+    r##"{} does not have enough properties"##,
+    r##"{'a': 1, 'b': 2} has too many properties"##,
+    r##"{'type': 'none'} should not be valid under {'const': 'none'}"##,
     r##"unexpected keyword argument 'max_completion_tokens'"##,
 ];
 
@@ -1577,6 +1590,43 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
     ),
     (
         r##"The caller does not have permission"##,
+        Permission,
+        false,
+    ),
+    // OAuth 2.0 token endpoints (RFC 6749 section 5.2, RFC 6750 section
+    // 3.1), as Google's, Azure's and Baidu's credential flows return them.
+    (
+        r##"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"('invalid_grant: Token has been expired or revoked.', {'error': 'invalid_grant', 'error_description': 'Token has been expired or revoked.'})"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"{"error_description":"unknown client id","error":"invalid_client"}"##,
+        Auth,
+        false,
+    ),
+    (
+        r##"{"error":"unauthorized_client","error_description":"The client is not authorized to request a token using this method."}"##,
+        Permission,
+        false,
+    ),
+    (
+        r##"Bearer error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token.""##,
+        Permission,
+        false,
+    ),
+    (
+        r##"Request had insufficient authentication scopes."##,
         Permission,
         false,
     ),
