@@ -239,9 +239,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
-    // A good OAuth client or token not allowed this grant or scope (RFC 6749
-    // section 5.2, RFC 6750 section 3.1).
-    e(Permission, "insufficient_scope", 85, &["unauthorized_client", "insufficient_scope", "insufficient authentication scopes"]).word(),
+    // A good OAuth client not allowed this grant (RFC 6749 section 5.2), or a
+    // good token without the scope (RFC 6750 section 3.1, whose
+    // `insufficient_scope` is with `not_subscribed` below).
+    e(Permission, "unauthorized_client", 85, &["unauthorized_client"]).word(),
+    e(Permission, "insufficient_scope", 85, &["insufficient authentication scopes"]),
     // The account must be vetted before it may use the model.
     e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
@@ -357,7 +359,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
-    e(InvalidRequest, "validation_error", 50, &["input validation error", "is greater than the maximum", "is less than the minimum", "invalid '", "issue with your request", "check your inputs", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property", "is too short", "should be non-empty", "has non-unique elements", "is not a multiple of", "is less than or equal to the minimum of", "is greater than or equal to the maximum of", "is valid under each of", "is a dependency of", "does not have enough properties", "has too many properties", "should not be valid under"]),
+    e(InvalidRequest, "validation_error", 50, &["input validation error", "is greater than the maximum", "is less than the minimum", "invalid '", "issue with your request", "check your inputs", "invalid value", "invalid type", "is not valid under any of the given schemas", "is a required property", "] is too short", "' is too short", "\" is too short", "should be non-empty", "has non-unique elements", "is less than or equal to the minimum of", "is greater than or equal to the maximum of", "is valid under each of", "' is a dependency of '", "does not have enough properties", "has too many properties", "should not be valid under"]),
     // Below the context phrases a validationException may carry ("input is too long").
     e(InvalidRequest, "validation_error", 78, &["validationexception"]).of(Bedrock),
     e(InvalidRequest, "invalid_request", 25, &["invalid_request_error", "invalidparameter", "invalid_argument", "invalidargument", "badrequesterror", "bad request", "invalid request", "unprocessable", "invalid parameter", "invalid argument"]),

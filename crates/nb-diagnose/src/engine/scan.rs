@@ -26,6 +26,17 @@ pub(crate) fn starts_sse_field(b: &[u8]) -> bool {
         .any(|field| b.starts_with(field))
 }
 
+/// Whether a text reads as an event stream: it begins with an SSE field and
+/// carries an event's `data:` or `event:` line. (`id: 123` alone is as
+/// likely the first line of a plain-text body.)
+pub(super) fn reads_as_sse(b: &[u8]) -> bool {
+    starts_sse_field(b)
+        && head(b).split(|c| *c == b'\n').any(|line| {
+            let line = line.trim_ascii_start();
+            line.starts_with(b"data:") || line.starts_with(b"event:")
+        })
+}
+
 pub(super) fn starts_json(b: &[u8]) -> bool {
     matches!(b.trim_ascii_start().first(), Some(b'{' | b'['))
 }

@@ -1,7 +1,7 @@
 //! An error that arrived inside a stream: an error event or chunk the
 //! provider sent, a client's printout of one, or the words of a cut.
 
-use super::scan::{embedded_json, head, starts_json, starts_sse_field};
+use super::scan::{embedded_json, head, reads_as_sse, starts_json, starts_sse_field};
 use super::success::{complete_success, is_error_event, unnamed_error};
 use super::{DiagnosisEngine, Evidence, Verdict, is_provider_error};
 use crate::ErrorCategory;
@@ -30,7 +30,7 @@ impl DiagnosisEngine {
         use ErrorCategory::{MalformedResponse, Network, StreamInterrupted, Timeout};
         let text = head(detail.as_bytes());
         let trimmed = text.trim_ascii_start();
-        let sse = starts_sse_field(trimmed);
+        let sse = reads_as_sse(trimmed);
         // The one event the detail holds, if it holds one.
         let event = if sse {
             lone_event_data(trimmed)

@@ -2,7 +2,7 @@
 //! error object inside it, a JSON-lines error, a broken or empty body, an
 //! HTML page, or a stream that errs, is cut, or never finishes.
 
-use super::scan::{head, reason_status, starts_json, starts_sse_field, without_bom};
+use super::scan::{head, reads_as_sse, reason_status, starts_json, without_bom};
 use super::{DiagnosisEngine, Evidence, MAX_BODY_BYTES, Verdict, is_provider_error};
 use crate::ErrorCategory;
 use crate::catalogue::Sub;
@@ -30,7 +30,7 @@ impl DiagnosisEngine {
             .is_some_and(|ct| contains_ignore_case(&ct[..ct.len().min(256)], b"event-stream"));
         let trimmed = body.trim_ascii_start();
         // A stream may open with comments (`: keep-alive`) before its events.
-        let sse_body = starts_sse_field(trimmed) || trimmed.starts_with(b":");
+        let sse_body = reads_as_sse(trimmed) || trimmed.starts_with(b":");
         // A JSON error sent under an event-stream content type is still JSON.
         if sse_body || (sse_header && !starts_json(trimmed)) {
             return self.sse(body, reason, ev, fields);
