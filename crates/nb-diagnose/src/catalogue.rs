@@ -201,7 +201,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
@@ -210,17 +210,17 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "revoked_key", 70, &["key has been revoked", "token has been revoked", "key was revoked", "token was revoked", "you provided has been revoked"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期"]),
-    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "无法进行身份验证", "token非法", "token过期"]),
+    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
     e(Auth, "authentication_failed", 29, &["authentication failed"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
-    e(Auth, "unauthorized", 42, &["unauthorized"]),
+    e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.
     e(Auth, "invalid_token", 70, &["invalid token"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
-    e(Auth, "unauthorized", 44, &["not authorized", "未授权", "token not match group"]),
+    e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
@@ -237,7 +237,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
-    e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
+    e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "not authorised to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
     // A good OAuth client not allowed this grant (RFC 6749 section 5.2), or a
     // good token without the scope (RFC 6750 section 3.1, whose
@@ -245,7 +245,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "unauthorized_client", 85, &["unauthorized_client"]).word(),
     e(Permission, "insufficient_scope", 85, &["insufficient authentication scopes"]),
     // The account must be vetted before it may use the model.
-    e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form"]),
+    e(Permission, "verification_required", 88, &["organization must be verified", "verify organization", "use case details have not been submitted", "use case details form", "use-case form", "use case form"]),
     e(Permission, "account_blocked", 80, &["unavailable for account"]),
     e(Permission, "usage_policy_restricted", 88, &["fair usage policy", "fair use policy"]),
     // A feature or model switched off for this user or account, not for everyone.
@@ -253,7 +253,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
     // google-api-core's class name for a 403, below any cause its message names.
     e(Permission, "permission_denied", 45, &["permissiondenied"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "is not allowed to use", "not allowed for this project"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "not authorised to access", "not authorised to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
@@ -344,6 +344,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // What the request asks for, not the model: a wrong path, an object that
     // does not exist, an unsupported mode, a payload over a byte limit.
     e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "route get:/", "route post:/", "unknown request url", "could not route to"]).target(),
+    // A web server's own 404 page (Google's front end, Apache: "The
+    // requested URL … was not found on this server"): the path is not the
+    // API's, whatever model it names.
+    e(InvalidRequest, "invalid_url", 85, &["was not found on this server"]).target(),
     e(InvalidRequest, "resource_not_found", 85, &["previous_response_not_found", "previous response with id"]),
     e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
     // No provider serves this model under the account's settings: another
@@ -408,7 +412,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "out of the range of valid values", "is not accessible"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "out of the range of valid values", "is not accessible"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
@@ -441,7 +445,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Memory other loaded models hold is freed when they unload: the same
     // request can succeed later.
     e(ServerError, "insufficient_memory", 85, &["requires more system memory"]),
+    // Ollama's "error parsing tool call: raw='…'": the server could not
+    // read its own model's output. A client that could not read a tool
+    // call's arguments says so below (`unparsable_answer`).
     e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
+    e(MalformedResponse, "unparsable_answer", 82, &["error parsing tool call arguments"]).success_only(),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
@@ -450,8 +458,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
     // that sends 1011 itself is reporting its own keepalive timeout).
     e(ServerError, "internal_error", 70, &["received 1011 (internal error)"]),
-    // A local server that could not load the model it was asked for.
-    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model"]),
+    // A local server that could not load the model it was asked for;
+    // word-bounded, as "Error loading models" is a list that failed.
+    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model"]).word(),
     // vLLM's engine died under the request.
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
@@ -473,7 +482,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A site closed for maintenance comes back by itself; under an error
     // status the status decides (a 500 saying so is the server's failure).
     e(Overloaded, "maintenance", 28, &["under maintenance", "down for maintenance", "undergoing maintenance", "scheduled maintenance"]),
-    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "load_shed", "load shed", "loading model", "model is loading", "currently loading", "unavailable_error"]),
+    e(Overloaded, "overloaded", 80, &["overloaded", "queue_exceeded", "out of available cache blocks", "capacity exceeded", "at capacity", "out of capacity", "upstream overload", "insufficient capacity", "exceeds capacity", "server busy", "server is busy", "no healthy upstream", "are busy", "服务繁忙", "服务忙", "系统繁忙", "服务器繁忙", "满载", "负载过高", "负载已饱和", "maximum pending requests", "load_shed", "load shed", "model is loading", "currently loading", "unavailable_error"]),
+    // A server warming a model up ("Loading model"); word-bounded, as
+    // "Error loading models" is a list that failed.
+    e(Overloaded, "overloaded", 80, &["loading model"]).word(),
     // Below "rate limit exceeded": a 429 may say both (OpenRouter's free models).
     e(Overloaded, "overloaded", 70, &["high demand", "experiencing high"]),
     // OpenAI's 503 "Slow Down": capacity, not the caller's rate.

@@ -1629,6 +1629,26 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Permission,
         false,
     ),
+    // IBM Cloud IAM's token endpoint, in front of watsonx.
+    (
+        r##"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found.","context":{"requestType":"incoming.Identity_Token"}}"##,
+        Auth,
+        false,
+    ),
+    // British spelling, as some gateways and apps write it.
+    (r##""error": "Unauthorised""##, Auth, false),
+    (r##"Authorisation failed: bad token"##, Auth, false),
+    (
+        r##"You are not authorised to access this workspace."##,
+        Permission,
+        false,
+    ),
+    // Bedrock's models whose makers want a use case first.
+    (
+        r##"You have not filled out the required use-case form for this model. Complete the form in the Amazon Bedrock console before requesting access."##,
+        Permission,
+        false,
+    ),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
@@ -2364,6 +2384,98 @@ fn gateways_and_proxies_in_front_of_a_provider_name_their_failure() {
 }
 
 #[test]
+fn a_web_servers_own_404_page_is_a_wrong_path() {
+    // Google's front end and Apache answer a path the API does not have
+    // with their own page, whatever model the path or the client names.
+    let engine = DiagnosisEngine::new();
+    for text in [
+        "litellm.NotFoundError: Vertex_aiException - <!DOCTYPE html>\n<html lang=en>\n<title>Error 404 (Not Found)!!1</title>\n<p><b>404.</b> <ins>That\u{2019}s an error.</ins>\n<p>The requested URL <code>/v1/projects/p/locations/global/cachedContents</code> was not found on this server.  <ins>That\u{2019}s all we know.</ins>\n. Received Model Group=gemini-2.5-flash",
+        "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL /v1/models/gpt-4o/chat was not found on this server.</p></body></html>",
+    ] {
+        let d = engine.diagnose(&Failure::message(text).with_status(404));
+        assert_eq!(d.category, InvalidRequest, "{text}");
+        assert!(d.about_target, "{text}");
+    }
+}
+
+#[test]
+fn springs_status_classes_name_their_status() {
+    // Spring's WebClient and RestClient raise one nested class per status
+    // and print it before the status ("…Exception$BadRequest: 400 Bad
+    // Request from POST …"), inside a stream as well.
+    let engine = DiagnosisEngine::new();
+    for (text, status, want) in [
+        (
+            "org.springframework.web.reactive.function.client.WebClientResponseException$TooManyRequests: 429 Too Many Requests from POST https://api.openai.com/v1/chat/completions",
+            429,
+            RateLimit,
+        ),
+        (
+            "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable: [no body]",
+            503,
+            Overloaded,
+        ),
+        (
+            "org.springframework.web.client.HttpClientErrorException.Unauthorized: 401 Unauthorized: [no body]",
+            401,
+            Auth,
+        ),
+    ] {
+        let d = engine.diagnose(&Failure::message(text));
+        assert_eq!((d.category, d.status), (want, Some(status)), "{text}");
+    }
+    let text = "org.springframework.web.reactive.function.client.WebClientResponseException$BadRequest: 400 Bad Request from POST http://localhost:11434/v1/chat/completions";
+    let d = engine.diagnose(&Failure::stream_interrupted(text));
+    assert_eq!((d.category, d.retryable), (InvalidRequest, false), "{text}");
+}
+
+#[test]
+fn a_model_that_failed_to_load_is_not_a_list_that_failed() {
+    let engine = DiagnosisEngine::new();
+    for (status, text, want) in [
+        (
+            400,
+            "Error loading models: Error: Failed to list models: 400 Bad Request",
+            InvalidRequest,
+        ),
+        (
+            400,
+            "Failed to load model \"gpt-oss-20b\". Error: Error loading model.",
+            ServerError,
+        ),
+        (
+            503,
+            r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#,
+            Overloaded,
+        ),
+    ] {
+        let d = engine.diagnose(&Failure::message(text).with_status(status));
+        assert_eq!(d.category, want, "{status}: {text}");
+    }
+}
+
+#[test]
+fn tool_call_arguments_a_client_could_not_parse_are_a_broken_answer() {
+    // The client could not read the arguments the model wrote; Ollama's
+    // own "error parsing tool call" is the server failing on its model's
+    // output.
+    let engine = DiagnosisEngine::new();
+    for (text, want) in [
+        (
+            r#"ERROR | open_webui.utils.middleware:response_handler - Error parsing tool call arguments: {"note_id": "9af7", "title": "AI"#,
+            MalformedResponse,
+        ),
+        (
+            r#"ollama._types.ResponseError: error parsing tool call: raw='{"a": 1', err=unexpected end of JSON input"#,
+            ServerError,
+        ),
+    ] {
+        let d = engine.diagnose(&Failure::message(text));
+        assert_eq!(d.category, want, "{text}");
+    }
+}
+
+#[test]
 fn under_a_status_the_status_decides() {
     // One text for each of the validators' low-priority words: they name a
     // refused request only where no status speaks.
@@ -2375,6 +2487,7 @@ fn under_a_status_the_status_decides() {
         "image_url: missing required field 'url'",
         "Display name may only contain letters",
         "Request validation failed",
+        "Prompt failed validation: no messages provided",
         "ensure this value is less than or equal to 2",
         "extra fields not permitted",
         "value is not a valid integer",

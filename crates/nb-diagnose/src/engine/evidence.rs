@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::scan::{
     MAX_NAME, is_camel_code, limit_before, number_after, rejected_before, spell_name, status_after,
-    zero_follows,
+    status_after_exception, zero_follows,
 };
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
@@ -114,7 +114,7 @@ impl DiagnosisEngine {
                     // "APIConnectionError: 500 Internal error": the status
                     // the exception was raised for.
                     if ev.status.is_none() {
-                        ev.status = status_after(&hay[end..]);
+                        ev.status = status_after_exception(&hay[end..]);
                     }
                     let from = hay[..start]
                         .iter()

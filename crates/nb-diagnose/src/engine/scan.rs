@@ -131,6 +131,24 @@ pub(super) fn reason_status(text: &[u8]) -> Option<u16> {
         .map(|&(_, status)| status)
 }
 
+/// A status after an exception's name, past the nested class Spring's
+/// `WebClientResponseException` and `HttpClientErrorException` name each
+/// status by (`WebClientResponseException$BadRequest: 400 Bad Request from
+/// POST …`, `HttpClientErrorException.TooManyRequests: 429 …`).
+pub(super) fn status_after_exception(b: &[u8]) -> Option<u16> {
+    let nested = match b {
+        [b'$' | b'.', first, rest @ ..] if first.is_ascii_uppercase() => {
+            let len = rest
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            &rest[len..]
+        }
+        _ => b,
+    };
+    status_after(nested)
+}
+
 /// A status after "Error code:" and similar.
 pub(super) fn status_after(b: &[u8]) -> Option<u16> {
     let b = skip_separators(b, b" :='\"(-");

@@ -1,6 +1,7 @@
 use super::report::FALLBACK_CONFIDENCE;
 use super::scan::{
-    MAX_NAME, limit_before, number_after, rejected_before, spell_name, status_after, zero_follows,
+    MAX_NAME, limit_before, number_after, rejected_before, spell_name, status_after,
+    status_after_exception, zero_follows,
 };
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
@@ -82,6 +83,16 @@ fn statuses_in_text() {
     assert_eq!(status_after(b": 429 - {"), Some(429));
     assert_eq!(status_after(b" '503 Service"), Some(503));
     assert_eq!(status_after(b" 4290"), None);
+    assert_eq!(
+        status_after_exception(b"$BadRequest: 400 Bad Request from POST"),
+        Some(400)
+    );
+    assert_eq!(
+        status_after_exception(b".TooManyRequests: 429 Too Many Requests"),
+        Some(429)
+    );
+    assert_eq!(status_after_exception(b": 503 Service"), Some(503));
+    assert_eq!(status_after_exception(b".java:429)"), None);
 }
 
 #[test]
