@@ -1635,6 +1635,7 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Auth,
         false,
     ),
+    (r##"No valid api key found"##, Auth, false),
     // British spelling, as some gateways and apps write it.
     (r##""error": "Unauthorised""##, Auth, false),
     (r##"Authorisation failed: bad token"##, Auth, false),
