@@ -462,9 +462,10 @@ fn final_untouched_sets() {
 }
 
 /// The natural samples, the twenty-fourth, twenty-sixth, twenty-eighth,
-/// thirtieth, thirty-second, sixty-first and sixty-third sets: every error met in search results
-/// taken in order, one per thread, none picked or skipped for its wording,
-/// near-duplicates of earlier sets kept and marked `seen`. Each scored once
+/// thirtieth, thirty-second, sixty-first, sixty-third and sixty-fifth
+/// sets: every error met in search results taken in order, one per
+/// thread, none picked or skipped for its wording, near-duplicates of
+/// earlier sets kept and marked `seen`. Each scored once
 /// at the rules of its seal or of its session's end, whole (what users meet)
 /// and without the seen cases (errors the rules have never seen).
 #[test]
@@ -506,6 +507,13 @@ fn natural_samples() {
             "sixtythird",
             include_str!("corpus/sixtythird_errors.jsonl"),
             165,
+        ),
+        // The first list's last queries, then two more lists of the same
+        // names with other neutral tails, until the search budget ran out.
+        (
+            "sixtyfifth",
+            include_str!("corpus/sixtyfifth_errors.jsonl"),
+            164,
         ),
     ] {
         let cases = cases(text);
