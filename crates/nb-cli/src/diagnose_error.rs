@@ -25,6 +25,8 @@ pub(crate) struct Single<'a> {
     pub(crate) base_url: Option<&'a str>,
     pub(crate) model: Option<&'a str>,
     pub(crate) json: bool,
+    /// Where no rule names a cause, guess one from the words.
+    pub(crate) guess: bool,
 }
 
 /// Diagnoses one error and prints the report (or the `Diagnosis` as JSON).
@@ -40,7 +42,9 @@ pub(crate) fn single(args: &Single<'_>) -> CliResult {
     if let Some(model) = args.model {
         failure = failure.with_model(model);
     }
-    let d = DiagnosisEngine::new().diagnose(&failure);
+    let d = DiagnosisEngine::new()
+        .guess_from_words(args.guess)
+        .diagnose(&failure);
     let mut out = String::new();
     if args.json {
         out = serde_json::to_string_pretty(&WithAction::of(&d)).map_err(CliError::runtime)?;
@@ -70,8 +74,8 @@ struct Input {
 /// `output`, in order, flushing each. A line that cannot be read yields an error object on
 /// its line, and the run goes on. Blank lines are skipped; every output object carries
 /// `line`, the input's 1-based line number.
-pub(crate) fn batch(mut input: impl BufRead, mut output: impl Write) -> CliResult {
-    let engine = DiagnosisEngine::new();
+pub(crate) fn batch(mut input: impl BufRead, mut output: impl Write, guess: bool) -> CliResult {
+    let engine = DiagnosisEngine::new().guess_from_words(guess);
     let mut buf = Vec::new();
     let mut answer = Vec::new();
     let mut line = 0u64;
@@ -260,8 +264,8 @@ fn read_line_capped(
 }
 
 /// Runs `--jsonl` over stdin and stdout.
-pub(crate) fn batch_stdio() -> CliResult {
-    batch(io::stdin().lock(), io::stdout().lock())
+pub(crate) fn batch_stdio(guess: bool) -> CliResult {
+    batch(io::stdin().lock(), io::stdout().lock(), guess)
 }
 
 #[cfg(test)]
@@ -270,7 +274,7 @@ mod tests {
 
     fn run(input: &str) -> Vec<Value> {
         let mut out = Vec::new();
-        assert_eq!(batch(input.as_bytes(), &mut out).unwrap(), Exit::Ok);
+        assert_eq!(batch(input.as_bytes(), &mut out, false).unwrap(), Exit::Ok);
         String::from_utf8(out)
             .unwrap()
             .lines()
@@ -341,7 +345,7 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error_object() {
         let mut out = Vec::new();
-        batch(&b"{\"message\":\"\xff\"}\n"[..], &mut out).unwrap();
+        batch(&b"{\"message\":\"\xff\"}\n"[..], &mut out, false).unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["error"]["kind"], "invalid_json");
     }

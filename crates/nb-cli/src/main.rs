@@ -191,6 +191,9 @@ struct DiagnoseErrorArgs {
     /// Print the diagnosis as JSON.
     #[arg(long)]
     json: bool,
+    /// Where no rule names a cause, guess one from the words (each guess says it is one).
+    #[arg(long)]
+    guess: bool,
     /// Batch mode: JSON objects on stdin, one JSON diagnosis per line on stdout.
     #[arg(long, conflicts_with_all = ["status_code", "headers", "base_url", "model", "json"])]
     jsonl: bool,
@@ -277,7 +280,7 @@ fn run(cli: Cli) -> CliResult {
             current_thread()?.block_on(probe::run(probe))
         }
         Command::DiagnoseError(a) => match &a.message {
-            None => diagnose_error::batch_stdio(),
+            None => diagnose_error::batch_stdio(a.guess),
             Some(message) => diagnose_error::single(&diagnose_error::Single {
                 message,
                 status: a.status_code,
@@ -285,6 +288,7 @@ fn run(cli: Cli) -> CliResult {
                 base_url: a.base_url.as_deref(),
                 model: a.model.as_deref(),
                 json: a.json,
+                guess: a.guess,
             }),
         },
         Command::Providers(a) => providers::run(a.json),

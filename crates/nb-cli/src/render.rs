@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_low_confidence_diagnosis_says_so() {
-        let engine = DiagnosisEngine::new();
+        let engine = DiagnosisEngine::new().guess_from_words(true);
         let mut out = String::new();
         diagnosis(&mut out, &engine.diagnose(&Failure::http(503, "")));
         assert!(

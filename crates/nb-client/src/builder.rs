@@ -535,7 +535,8 @@ impl NeuralBridgeBuilder {
         self
     }
 
-    /// A diagnosis engine with your own rules.
+    /// A diagnosis engine with your own rules. The client reads failures
+    /// with its rules alone, whatever its `guess_from_words` says.
     #[must_use]
     pub fn diagnosis_engine(mut self, engine: DiagnosisEngine) -> Self {
         self.engine = Some(engine);
@@ -652,9 +653,10 @@ impl NeuralBridgeBuilder {
             registry,
             transport,
             // The cascade acts only on what a rule or a status read, and on
-            // the cut it saw: a guess from words is wrong often enough (a
-            // text's about half the time, a stream's one time in four) to
-            // set a model aside or end a call for nothing.
+            // the cut it saw, even with an engine given guesses: a guess
+            // from words is wrong often enough (a text's two times in three
+            // on samples sealed after the model was built) to set a model
+            // aside or end a call for nothing.
             engine: self.engine.unwrap_or_default().guess_from_words(false),
             learner,
             predictor: self.learning.then_some((predictor, threshold)),

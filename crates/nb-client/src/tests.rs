@@ -1730,16 +1730,21 @@ async fn heal_runs_any_operation_under_the_cascade() {
 
 #[tokio::test(start_paused = true)]
 async fn the_cascade_does_not_act_on_a_category_guessed_from_words() {
-    // Alone, the engine guesses a spent quota from these words, which would
-    // set the model aside; the client's engine leaves them unknown, and an
-    // unknown failure is tried elsewhere without blaming the model for long.
+    // An engine with its words models on guesses a spent quota from these
+    // words, which would set the model aside; the client turns guesses off
+    // even in an engine given to it, so they stay unknown, and an unknown
+    // failure is tried elsewhere without blaming the model for long.
     let text = "your organization ran out of prepaid credit balance";
+    let guessing = nb_diagnose::DiagnosisEngine::new().guess_from_words(true);
     assert!(
-        nb_diagnose::DiagnosisEngine::new()
+        guessing
             .diagnose(&nb_diagnose::Failure::message(text))
             .is_guess()
     );
-    let client = builder(&MockTransport::new()).build().unwrap();
+    let client = builder(&MockTransport::new())
+        .diagnosis_engine(guessing.clone())
+        .build()
+        .unwrap();
     for _ in 0..2 {
         let healed = client
             .heal("primary", |model: Arc<str>| async move {
@@ -1762,11 +1767,7 @@ async fn the_cascade_does_not_act_on_a_category_guessed_from_words() {
     let stop = nb_diagnose::Failure::stream_interrupted(
         "AttributeError: 'NoneType' object has no attribute 'delta'",
     );
-    assert!(
-        nb_diagnose::DiagnosisEngine::new()
-            .diagnose(&stop)
-            .is_guess()
-    );
+    assert!(guessing.diagnose(&stop).is_guess());
     let read = client.inner.diagnose(&stop);
     assert_eq!(
         (read.category, read.is_guess()),

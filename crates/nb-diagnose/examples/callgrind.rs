@@ -62,5 +62,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    run(&DiagnosisEngine::new(), Some(&failure), n);
+    // The guessed cases are read by an engine with its words models on.
+    let guesses = case.starts_with("guessed");
+    run(
+        &DiagnosisEngine::new().guess_from_words(guesses),
+        Some(&failure),
+        n,
+    );
 }

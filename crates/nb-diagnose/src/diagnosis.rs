@@ -117,7 +117,7 @@ impl Diagnosis {
     /// ```
     /// use nb_diagnose::{DiagnosisEngine, ErrorCategory, Failure};
     ///
-    /// let engine = DiagnosisEngine::new();
+    /// let engine = DiagnosisEngine::new().guess_from_words(true);
     /// let d = engine.diagnose(&Failure::message(
     ///     "your organization ran out of prepaid credit balance",
     /// ));

@@ -17,6 +17,12 @@ fn engine() -> &'static DiagnosisEngine {
     ENGINE.get_or_init(DiagnosisEngine::new)
 }
 
+/// The engine with its words models on ([`DiagnosisEngine::guess_from_words`]).
+fn guessing() -> &'static DiagnosisEngine {
+    static ENGINE: OnceLock<DiagnosisEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| DiagnosisEngine::new().guess_from_words(true))
+}
+
 fn http(status: u16, body: &str) -> Diagnosis {
     engine().diagnose(&Failure::http(status, body))
 }
@@ -140,6 +146,10 @@ fn bodies_diagnose_as(status: u16, cases: &[(&str, ErrorCategory)]) {
 
 fn in_stream(detail: &str) -> Diagnosis {
     engine().diagnose(&Failure::stream_interrupted(detail))
+}
+
+fn guessed_in_stream(detail: &str) -> Diagnosis {
+    guessing().diagnose(&Failure::stream_interrupted(detail))
 }
 
 #[test]
@@ -1637,7 +1647,10 @@ fn errors_in_chinese_and_other_locales_of_the_same_failures() {
 fn only_a_text_without_a_status_is_guessed_from_its_words() {
     use nb_diagnose::{TimeoutPhase, TransportErrorKind};
     let text = "your organization ran out of prepaid credit balance";
-    let guessed = engine().diagnose(&Failure::message(text));
+    // Off by default: the rules alone leave it unread.
+    let unread = engine().diagnose(&Failure::message(text));
+    assert_eq!((category(&unread), unread.is_guess()), (Unknown, false));
+    let guessed = guessing().diagnose(&Failure::message(text));
     assert_eq!(
         (category(&guessed), guessed.is_guess()),
         (QuotaExhausted, true)
@@ -1671,7 +1684,7 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
             Timeout,
         ),
     ] {
-        let d = engine().diagnose(&failure);
+        let d = guessing().diagnose(&failure);
         assert_eq!((category(&d), d.is_guess()), (want, false), "{failure:?}");
     }
 }
@@ -1721,7 +1734,7 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
         "AttributeError: 'NoneType' object has no attribute 'delta'",
         "ValueError: expected str, got NoneType for field delta.content",
     ] {
-        let d = in_stream(text);
+        let d = guessed_in_stream(text);
         assert_eq!(
             (category(&d), d.retryable, d.is_guess(), &*d.sub_category),
             (MalformedResponse, true, true, "chunk_guessed_from_words"),
@@ -1740,7 +1753,7 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
         "stream stopped",
         "The response ended before the answer was complete.",
     ] {
-        let d = in_stream(text);
+        let d = guessed_in_stream(text);
         assert_eq!(
             (category(&d), d.is_guess(), d.confidence),
             (StreamInterrupted, false, 0.65),
@@ -1748,7 +1761,7 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
         );
     }
     // From a known provider the sub-category is prefixed, and still a guess.
-    let openai = engine().diagnose(
+    let openai = guessing().diagnose(
         &Failure::stream_interrupted("AttributeError: 'NoneType' object has no attribute 'delta'")
             .with_base_url("https://api.openai.com/v1"),
     );
@@ -1757,7 +1770,8 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
         (MalformedResponse, "openai_chunk_guessed_from_words", true)
     );
     // A log line's brackets are not JSON: its words are asked about.
-    let logged = in_stream("[ERROR] AttributeError: 'NoneType' object has no attribute 'delta'");
+    let logged =
+        guessed_in_stream("[ERROR] AttributeError: 'NoneType' object has no attribute 'delta'");
     assert_eq!(
         (category(&logged), logged.is_guess()),
         (MalformedResponse, true)
@@ -1782,12 +1796,12 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
         (chunk.to_owned(), StreamInterrupted),
         (format!("[{chunk}]"), StreamInterrupted),
     ] {
-        let d = in_stream(&text);
+        let d = guessed_in_stream(&text);
         assert_eq!((category(&d), d.is_guess()), (want, false), "{text}");
     }
     // The model tells only a cut from a broken chunk: the words of another
     // cause, in a stream, are read as one of the two, and say it is a guess.
-    let other = in_stream("your organization ran out of prepaid credit balance");
+    let other = guessed_in_stream("your organization ran out of prepaid credit balance");
     assert_eq!(
         (category(&other), other.is_guess()),
         (MalformedResponse, true)
@@ -2697,7 +2711,7 @@ fn a_client_called_with_arguments_it_does_not_take_is_the_requests_fault() {
     ]);
     // An SDK's error constructor failing hides the error it was reporting:
     // no rule reads it, and only the words of a bad call guess at it.
-    let d = engine().diagnose(&Failure::message(
+    let d = guessing().diagnose(&Failure::message(
         "TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'",
     ));
     assert_eq!((category(&d), d.is_guess()), (InvalidRequest, true));

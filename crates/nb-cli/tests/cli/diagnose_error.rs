@@ -54,6 +54,39 @@ fn a_model_not_found_as_json() {
 }
 
 #[test]
+fn a_guess_from_words_only_when_asked() {
+    let text = "your organization ran out of prepaid credit balance";
+    let r = run(&["diagnose-error", text, "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(d["category"], "unknown", "{d}");
+    let r = run(&["diagnose-error", text, "--json", "--guess"]);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (&d["category"], &d["sub_category"]),
+        (&"quota_exhausted".into(), &"guessed_from_words".into()),
+        "{d}"
+    );
+    let r = run(&["diagnose-error", text, "--guess"]);
+    assert!(
+        r.stdout.contains("the category is a guess from"),
+        "{}",
+        r.stdout
+    );
+    let line = format!("{{\"message\":\"{text}\"}}\n");
+    for (flags, want) in [(&[][..], "unknown"), (&["--guess"][..], "quota_exhausted")] {
+        let args: Vec<&str> = ["diagnose-error", "--jsonl"]
+            .iter()
+            .chain(flags)
+            .copied()
+            .collect();
+        let r = run_with_stdin(&args, line.as_bytes());
+        let d: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        assert_eq!(d["category"], want, "{flags:?}: {d}");
+    }
+}
+
+#[test]
 fn headers_and_context_reach_the_diagnosis() {
     let body = r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
     let r = run(&[
