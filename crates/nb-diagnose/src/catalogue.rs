@@ -182,7 +182,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "billing", 80, &["insufficient funds", "balance is $0", "balance is 0", "balance is not sufficient", "余额过低", "insufficient account funds", "spending limit", "spend limit", "budget exceeded", "budget has been exceeded", "budget_exceeded", "budgetexceedederror", "exceeded your monthly", "monthly limit", "quota is not enough", "insufficient_user_quota", "insufficient user quota", "payment method", "add a payment", "quota exhausted", "quota has been exhausted", "billing account", "spending cap", "spend cap", "balance is insufficient", "please recharge", "api usage limits", "you will regain access", "key limit exceeded", "api calls / month"]),
     e(QuotaExhausted, "quota_exceeded", 88, &["exceeded_current_quota_error"]),
     e(QuotaExhausted, "billing_disabled", 90, &["billing_disabled", "requires billing to be enabled", "billing to be enabled", "billing has been disabled", "billing is disabled"]),
-    e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required"]),
+    e(QuotaExhausted, "payment_required", 60, &["payment required", "payment_required", "payment_method_required"]),
     // A limit with no window to wait out: the plan's total, or usage the account must buy.
     e(QuotaExhausted, "account_overdue", 88, &["account overdue", "overdue account", "account is overdue", "account has an overdue", "balance is overdue", "serviceoverdue", "overdue payment", "overdue bill", "accountoverdue"]),
     // Prepaid resource packs and plans that run out, and billing cycles.
@@ -202,7 +202,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
-    e(Auth, "missing_api_key", 85, &["api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -217,7 +217,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.
-    e(Auth, "invalid_token", 70, &["invalid token"]).word(),
+    e(Auth, "invalid_token", 70, &["invalid token", "token is invalid"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
@@ -253,7 +253,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
     // google-api-core's class name for a 403, below any cause its message names.
     e(Permission, "permission_denied", 45, &["permissiondenied"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not authorized to access", "not authorized to use", "not authorised to access", "not authorised to use", "is not allowed to use", "not allowed for this project"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not allowed for organization", "not allowed for your organization", "not allowed for this organization", "not authorized to access", "not authorized to use", "not authorised to access", "not authorised to use", "is not allowed to use", "not allowed for this project"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
@@ -334,7 +334,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 29, &["your request was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
-    e(ContentFilter, "guardrail", 80, &["content policies", "guardrail", "match any allowed prompts", "prompt guard"]),
+    e(ContentFilter, "guardrail", 80, &["content policies", "match any allowed prompts", "prompt guard"]),
+    // Whole words: `nemoguardrails` is a package's name, not a verdict.
+    e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails"]).word(),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法"]),
@@ -400,7 +402,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
-    e(InvalidRequest, "validation_error", 26, &["must be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
+    e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
@@ -576,6 +578,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Ruby's and Dart's stacks word it.
     e(Network, "connection_reset", 80, &["response body closed", "stream was reset", "streamresetexception", "http2 framing layer", "network connection was lost", "end of file reached", "connection closed while"]),
     e(Network, "offline", 80, &["connection appears to be offline"]),
+    // A browser that would not let the page read the answer (Chromium,
+    // Firefox and Safari's words for a CORS refusal): the server's
+    // configuration, or the caller's origin, must change first.
+    e(Network, "cors_blocked", 85, &["blocked by cors policy", "access to fetch at '", "access to xmlhttprequest at '", "cross-origin request blocked", "not allowed by access-control-allow-origin", "due to access control checks"]).no_retry(),
+    // WebKit's word for a fetch that never got an answer ("TypeError: Load
+    // failed"), as apps pass it on alone; any status decides.
+    e(Network, "connect_failed", 28, &["load failed"]).word(),
     // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
     e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
@@ -640,7 +649,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "codec can't decode"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

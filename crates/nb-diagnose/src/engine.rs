@@ -465,7 +465,13 @@ impl DiagnosisEngine {
         let success = status.is_none_or(|s| (200..300).contains(&s));
         let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
         let after_success = status.is_some() && success;
-        if after_success && v.category == ErrorCategory::Network {
+        // A network failure no retry cures (a browser's CORS refusal, which
+        // Firefox and Safari print with the 200 they withheld) is the
+        // configuration's, not a connection that dropped.
+        let configured = v
+            .rule
+            .is_some_and(|r| self.rule(r).retryable == Some(false));
+        if after_success && v.category == ErrorCategory::Network && !configured {
             // The response had begun when the connection dropped.
             v = Verdict::new(
                 ErrorCategory::StreamInterrupted,

@@ -391,8 +391,10 @@ fn normalised(raw: &[u8]) -> Key {
     }
     match &buf[..n] {
         // Node prints an error's `cause` as an object of its own;
-        // Cloudflare and GraphQL list errors under `errors`.
-        b"error" | b"cause" | b"errors" => Key::Error,
+        // Cloudflare and GraphQL list errors under `errors`; OpenAI's
+        // Assistants runs and vector store files that failed hold theirs in
+        // `last_error` (`null` while all is well).
+        b"error" | b"cause" | b"errors" | b"lasterror" => Key::Error,
         b"message" | b"msg" | b"errormessage" | b"detail" | b"retmsg" => Key::Message,
         b"type" | b"errortype" | b"name" => Key::Type,
         b"code" | b"errorcode" | b"retcode" => Key::Code,

@@ -58,6 +58,41 @@ use nb_diagnose::{DiagnosisEngine, Failure};
 /// failed connection.
 const STACKS: &[(&str, ErrorCategory, bool)] = &[
     (r##"TypeError: Failed to fetch"##, Network, true),
+    // WebKit's, passed on alone or in an app's own error object.
+    (r##"TypeError: Load failed"##, Network, true),
+    (r##"Load failed"##, Network, true),
+    (
+        r##"{"error": true, "message": "Load failed"}"##,
+        Network,
+        true,
+    ),
+    // A browser's CORS refusal: the same page fails the same way until the
+    // server's or the caller's configuration changes.
+    (
+        r##"Access to fetch at 'http://127.0.0.1:8000/v1/chat/completions' from origin 'https://app.example.dev' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."##,
+        Network,
+        false,
+    ),
+    (
+        r##"Access to XMLHttpRequest at 'https://api.example.com/v1/chat/completions' from origin 'http://localhost:3000' has been blocked by CORS policy: Response to preflight request doesn't pass access control check"##,
+        Network,
+        false,
+    ),
+    (
+        r##"Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example.com/v1/chat/completions. (Reason: CORS header 'Access-Control-Allow-Origin' missing). Status code: 200."##,
+        Network,
+        false,
+    ),
+    (
+        r##"Origin http://localhost:3000 is not allowed by Access-Control-Allow-Origin. Status code: 200"##,
+        Network,
+        false,
+    ),
+    (
+        r##"Fetch API cannot load https://api.example.com/v1/chat/completions due to access control checks."##,
+        Network,
+        false,
+    ),
     (
         r##"NetworkError when attempting to fetch resource."##,
         Network,
@@ -641,6 +676,7 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
 ];
 
 const REFUSALS: &[&str] = &[
+    r##"ERROR: Tool call id has to be defined in serving mode."##,
     r##"temperature
   Input should be less than or equal to 2 [type=less_than_equal, input_value=3, input_type=int]"##,
     r##"stream_options
@@ -715,6 +751,9 @@ const REFUSALS: &[&str] = &[
 ];
 
 const BROKEN_ANSWERS: &[&str] = &[
+    // Python's UnicodeDecodeError over an answer's bytes.
+    r##"'utf-8' codec can't decode bytes in position 5468-5469: unexpected end of data"##,
+    r##"UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe4 in position 0: invalid continuation byte"##,
     r##"AI_NoObjectGeneratedError: No object generated: could not parse the response."##,
     r##"AI_JSONParseError: JSON parsing failed: Text: {"answer": "4.. Error message: Unterminated string in JSON at position 12"##,
     r##"AI_TypeValidationError: Type validation failed: Value: {"answer":null}."##,
@@ -1027,6 +1066,7 @@ const EXCEPTIONS: &[(&str, ErrorCategory, bool)] = &[
 /// the first. Gemini's quota is a window unless its limit is zero;
 /// DashScope's "allocated quota" is its per-minute token allowance.
 const LIMITS: &[(&str, ErrorCategory, bool)] = &[
+    (r##"PAYMENT_METHOD_REQUIRED"##, QuotaExhausted, false),
     (
         r##"Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29500, Requested 1200. Please try again in 1.4s."##,
         RateLimit,
@@ -1636,6 +1676,22 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         false,
     ),
     (r##"No valid api key found"##, Auth, false),
+    (
+        r##"No OpenAI API key provided. Use --openai-api-key or export OPENAI_API_KEY."##,
+        Auth,
+        false,
+    ),
+    (
+        r##"OpenAI::ConfigurationError: OpenAI access token missing! See https://github.com/alexrudall/ruby-openai#usage"##,
+        Auth,
+        false,
+    ),
+    (r##"security token is invalid"##, Auth, false),
+    (
+        r##"400 Provider not allowed for organization"##,
+        Permission,
+        false,
+    ),
     // British spelling, as some gateways and apps write it.
     (r##""error": "Unauthorised""##, Auth, false),
     (r##"Authorisation failed: bad token"##, Auth, false),
@@ -2477,6 +2533,57 @@ fn tool_call_arguments_a_client_could_not_parse_are_a_broken_answer() {
 }
 
 #[test]
+fn a_guardrail_is_a_word_not_a_package() {
+    // NVIDIA's `nemoguardrails` wraps the call it guards: its name says
+    // nothing of a refusal, and the 404 it reports decides.
+    let engine = DiagnosisEngine::new();
+    let d = engine.diagnose(&Failure::message(
+        "nemoguardrails.actions.llm.utils.LLMCallException: LLM Call Exception: Ollama call failed with status code 404.",
+    ));
+    assert_ne!(d.category, ContentFilter, "{d:?}");
+    for text in [
+        "Request blocked by guardrails: PII detected",
+        "Guardrail violation: the prompt matched a denied topic",
+    ] {
+        let d = engine.diagnose(&Failure::message(text));
+        assert_eq!(d.category, ContentFilter, "{text}");
+    }
+}
+
+#[test]
+fn openai_objects_that_failed_name_their_cause_in_last_error() {
+    // An Assistants run or a vector store file that failed is a 200 whose
+    // `last_error` says why; `null` there is a run still going.
+    let engine = DiagnosisEngine::new();
+    for (body, want) in [
+        (
+            r#"{"id":"run_1","object":"thread.run","status":"failed","last_error":{"code":"rate_limit_exceeded","message":"Request too large for gpt-4o in organization org-1 on tokens per min (TPM): Limit 30000, Requested 43052."}}"#,
+            RateLimit,
+        ),
+        (
+            r#"{"id":"run_1","object":"thread.run","status":"failed","last_error":{"code":"server_error","message":"Sorry, something went wrong."}}"#,
+            ServerError,
+        ),
+        (
+            r#"{"id":"file-1","object":"vector_store.file","status":"failed","last_error":{"code":"unsupported_file","message":"The file type is not supported."}}"#,
+            InvalidRequest,
+        ),
+    ] {
+        let d = engine.diagnose(&Failure::http(200, body));
+        assert_eq!(d.category, want, "{body}");
+    }
+    let going = engine.diagnose(&Failure::http(
+        200,
+        r#"{"id":"run_1","object":"thread.run","status":"in_progress","last_error":null}"#,
+    ));
+    assert_eq!(
+        (going.category, &*going.sub_category),
+        (Unknown, "success_response"),
+        "{going:?}"
+    );
+}
+
+#[test]
 fn under_a_status_the_status_decides() {
     // One text for each of the validators' low-priority words: they name a
     // refused request only where no status speaks.
@@ -2489,6 +2596,7 @@ fn under_a_status_the_status_decides() {
         "Display name may only contain letters",
         "Request validation failed",
         "Prompt failed validation: no messages provided",
+        "Tool call id has to be defined",
         "ensure this value is less than or equal to 2",
         "extra fields not permitted",
         "value is not a valid integer",

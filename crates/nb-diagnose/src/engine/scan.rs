@@ -210,8 +210,9 @@ pub(super) fn limit_before(b: &[u8]) -> Option<u64> {
 const REJECTED_SPAN: usize = 24;
 
 /// Whether a word rejecting a key ("invalid", "incorrect", "wrong",
-/// "missing") ends the text shortly, in the same clause ("Invalid xAI API
-/// Key", not "Invalid value. Check your API key").
+/// "missing", or "no" as a word) ends the text shortly, in the same clause
+/// ("Invalid xAI API Key", "No OpenAI API key provided", not "Invalid
+/// value. Check your API key").
 pub(super) fn rejected_before(b: &[u8]) -> bool {
     let b = &b[b.len().saturating_sub(REJECTED_SPAN)..];
     let clause = b
@@ -221,6 +222,9 @@ pub(super) fn rejected_before(b: &[u8]) -> bool {
     [&b"invalid"[..], b"incorrect", b"wrong", b"missing"]
         .iter()
         .any(|w| contains_ignore_case(clause, w))
+        || clause
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case(b"no"))
 }
 
 pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {

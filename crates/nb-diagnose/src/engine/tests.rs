@@ -241,6 +241,9 @@ fn the_limit_before_a_requested_amount_is_the_last_one_named() {
 fn a_key_is_rejected_only_by_a_word_in_its_own_clause() {
     assert!(rejected_before(b"Invalid xAI "));
     assert!(rejected_before(b"Error: incorrect Fireworks "));
+    assert!(rejected_before(b"No OpenAI "));
+    assert!(!rejected_before(b"Cannot read your "));
+    assert!(!rejected_before(b"No retry. Check your "));
     assert!(!rejected_before(b"Invalid value. Check your "));
     assert!(!rejected_before(b"invalid model, \"hint\": \"set your "));
     let far = format!("invalid {}", "x".repeat(40));
