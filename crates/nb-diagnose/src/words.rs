@@ -19,9 +19,11 @@
 //! confidence [`STREAM_GUESS_CONFIDENCE`]. Having only those two to choose
 //! from, it reads the words of any other cause as one of them.
 //!
-//! The engine asks a model only where no rule and no status read the
-//! failure, and only the [`question`] the failure can put, so a model
-//! never overrules the catalogue or a status.
+//! The engine asks a model only when it was built to
+//! ([`DiagnosisEngine::guess_from_words`](crate::DiagnosisEngine::guess_from_words),
+//! off by default), only where no rule and no status read the failure, and
+//! only the [`question`] the failure can put, so a model never overrules
+//! the catalogue or a status.
 //!
 //! The counts live in `words/counts.txt` and `words/stream_counts.txt`,
 //! generated from the corpora by the test
