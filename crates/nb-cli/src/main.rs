@@ -191,7 +191,8 @@ struct DiagnoseErrorArgs {
     /// Print the diagnosis as JSON.
     #[arg(long)]
     json: bool,
-    /// Where no rule names a cause, guess one from the words (each guess says it is one).
+    /// For a text without a status that no rule reads, guess a cause from its words
+    /// (each guess says it is one).
     #[arg(long)]
     guess: bool,
     /// Batch mode: JSON objects on stdin, one JSON diagnosis per line on stdout.

@@ -219,7 +219,7 @@ fn caveat(d: &Diagnosis) -> Option<&'static str> {
     } else if d.confidence >= 0.7 {
         None
     } else if d.category == nb_diagnose::ErrorCategory::Unknown {
-        Some("nothing in the failure matched a known cause; the category is a guess.")
+        Some("nothing in the failure matched a known cause.")
     } else {
         Some(
             "judged from little evidence (the HTTP status, a generic phrase, or a body no rule \

@@ -110,6 +110,10 @@ impl Entry {
 /// (a retry delay or a per-minute/per-day metric) and no zero limit.
 pub(crate) const AMBIGUOUS_QUOTA: &str = "exceeded_current_quota";
 
+/// The sub-category of a browser's CORS refusal: a network failure no retry
+/// cures, even when the browser prints the 200 it withheld.
+pub(crate) const CORS_BLOCKED: &str = "cors_blocked";
+
 /// The sub-category of a failure in this program before anything was sent
 /// (a library missing or clashing): `unknown`, and no provider's.
 pub(crate) const LOCAL_SETUP: &str = "local_setup";
@@ -217,7 +221,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.
-    e(Auth, "invalid_token", 70, &["invalid token", "token is invalid"]).word(),
+    e(Auth, "invalid_token", 70, &["invalid token", "security token is invalid", "api token is invalid", "auth token is invalid", "bearer token is invalid", "authentication token is invalid"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
@@ -336,7 +340,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["content policies", "match any allowed prompts", "prompt guard"]),
     // Whole words: `nemoguardrails` is a package's name, not a verdict.
-    e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails"]).word(),
+    e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails", "guardrail_intervened"]).word(),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
     e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法"]),
@@ -462,7 +466,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 70, &["received 1011 (internal error)"]),
     // A local server that could not load the model it was asked for;
     // word-bounded, as "Error loading models" is a list that failed.
-    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model"]).word(),
+    e(ServerError, "model_load_failed", 82, &["failed to load model", "could not load model", "error loading model", "refusing to load model", "model load failed"]).word(),
     // vLLM's engine died under the request.
     e(ServerError, "engine_dead", 85, &["enginedeaderror", "engine loop is not running", "prediction interrupted"]),
     // A proxy's words for its upstream: under a status, the status decides
@@ -580,8 +584,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "offline", 80, &["connection appears to be offline"]),
     // A browser that would not let the page read the answer (Chromium,
     // Firefox and Safari's words for a CORS refusal): the server's
-    // configuration, or the caller's origin, must change first.
-    e(Network, "cors_blocked", 85, &["blocked by cors policy", "access to fetch at '", "access to xmlhttprequest at '", "cross-origin request blocked", "not allowed by access-control-allow-origin", "due to access control checks"]).no_retry(),
+    // configuration, or the caller's origin, must change first. (A proxy's
+    // passing 502 without CORS headers reads the same; the page cannot
+    // tell.) Firefox's "CORS request did not succeed" is a connection that
+    // failed, which a retry may cure.
+    e(Network, CORS_BLOCKED, 85, &["blocked by cors policy", "access to fetch at '", "access to xmlhttprequest at '", "cross-origin request blocked", "not allowed by access-control-allow-origin", "due to access control checks"]).no_retry(),
+    e(Network, "connect_failed", 86, &["cors request did not succeed"]),
     // WebKit's word for a fetch that never got an answer ("TypeError: Load
     // failed"), as apps pass it on alone; any status decides.
     e(Network, "connect_failed", 28, &["load failed"]).word(),
@@ -649,7 +657,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "codec can't decode"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::advice::{self, Cause};
-use crate::catalogue::{AMBIGUOUS_QUOTA, CATALOGUE, Entry, SIGNALS, Signal, Sub, status_rule};
+use crate::catalogue::{
+    AMBIGUOUS_QUOTA, CATALOGUE, CORS_BLOCKED, Entry, SIGNALS, Signal, Sub, status_rule,
+};
 use crate::failure::H;
 use crate::json::{self, Fields};
 use crate::matcher::Matcher;
@@ -465,13 +467,10 @@ impl DiagnosisEngine {
         let success = status.is_none_or(|s| (200..300).contains(&s));
         let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
         let after_success = status.is_some() && success;
-        // A network failure no retry cures (a browser's CORS refusal, which
-        // Firefox and Safari print with the 200 they withheld) is the
-        // configuration's, not a connection that dropped.
-        let configured = v
-            .rule
-            .is_some_and(|r| self.rule(r).retryable == Some(false));
-        if after_success && v.category == ErrorCategory::Network && !configured {
+        // A browser's CORS refusal, which Firefox and Safari print with the
+        // 200 they withheld, is not a connection that dropped.
+        let refused = v.rule.is_some_and(|r| self.rule(r).sub == CORS_BLOCKED);
+        if after_success && v.category == ErrorCategory::Network && !refused {
             // The response had begun when the connection dropped.
             v = Verdict::new(
                 ErrorCategory::StreamInterrupted,

@@ -88,6 +88,12 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         Network,
         false,
     ),
+    // Firefox's word for a CORS request whose connection failed.
+    (
+        r##"Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example.com/v1/chat/completions. (Reason: CORS request did not succeed). Status code: (null)."##,
+        Network,
+        true,
+    ),
     (
         r##"Fetch API cannot load https://api.example.com/v1/chat/completions due to access control checks."##,
         Network,
@@ -2509,6 +2515,10 @@ fn a_model_that_failed_to_load_is_not_a_list_that_failed() {
         let d = engine.diagnose(&Failure::message(text).with_status(status));
         assert_eq!(d.category, want, "{status}: {text}");
     }
+    // Without a status, a model that failed to load is still the server's,
+    // not WebKit's "Load failed".
+    let d = engine.diagnose(&Failure::message("llama runner: model load failed"));
+    assert_eq!(d.category, ServerError, "{d:?}");
 }
 
 #[test]
@@ -2533,6 +2543,32 @@ fn tool_call_arguments_a_client_could_not_parse_are_a_broken_answer() {
 }
 
 #[test]
+fn a_token_that_is_not_a_credential_is_not_an_auth_failure() {
+    // A credential's token, named as one, is; a page's or a model's is not.
+    let engine = DiagnosisEngine::new();
+    for text in [
+        "security token is invalid",
+        "Bearer token is invalid or expired",
+    ] {
+        assert_eq!(
+            engine.diagnose(&Failure::message(text)).category,
+            Auth,
+            "{text}"
+        );
+    }
+    for text in [
+        "The page token is invalid.",
+        "stop token is invalid for this tokenizer",
+    ] {
+        assert_ne!(
+            engine.diagnose(&Failure::message(text)).category,
+            Auth,
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn a_guardrail_is_a_word_not_a_package() {
     // NVIDIA's `nemoguardrails` wraps the call it guards: its name says
     // nothing of a refusal, and the 404 it reports decides.
@@ -2540,10 +2576,11 @@ fn a_guardrail_is_a_word_not_a_package() {
     let d = engine.diagnose(&Failure::message(
         "nemoguardrails.actions.llm.utils.LLMCallException: LLM Call Exception: Ollama call failed with status code 404.",
     ));
-    assert_ne!(d.category, ContentFilter, "{d:?}");
+    assert_eq!((d.category, d.status), (InvalidRequest, Some(404)), "{d:?}");
     for text in [
         "Request blocked by guardrails: PII detected",
         "Guardrail violation: the prompt matched a denied topic",
+        r#"{"stopReason":"guardrail_intervened","output":{"message":{"content":[]}}}"#,
     ] {
         let d = engine.diagnose(&Failure::message(text));
         assert_eq!(d.category, ContentFilter, "{text}");

@@ -61,6 +61,7 @@ fn a_guess_from_words_only_when_asked() {
     let d: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(d["category"], "unknown", "{d}");
     let r = run(&["diagnose-error", text, "--json", "--guess"]);
+    assert_eq!(r.code, 0, "{r:?}");
     let d: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
         (&d["category"], &d["sub_category"]),

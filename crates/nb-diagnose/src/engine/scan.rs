@@ -214,7 +214,13 @@ const REJECTED_SPAN: usize = 24;
 /// ("Invalid xAI API Key", "No OpenAI API key provided", not "Invalid
 /// value. Check your API key").
 pub(super) fn rejected_before(b: &[u8]) -> bool {
-    let b = &b[b.len().saturating_sub(REJECTED_SPAN)..];
+    let from = b.len().saturating_sub(REJECTED_SPAN);
+    let mut b = &b[from..];
+    // A window that begins inside a word ("casi|no API key") drops it.
+    if from > 0 && b.first().is_some_and(u8::is_ascii_alphanumeric) {
+        let partial = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        b = &b[partial..];
+    }
     let clause = b
         .iter()
         .rposition(|c| matches!(c, b'.' | b':' | b';' | b'\n' | b'"' | b','))

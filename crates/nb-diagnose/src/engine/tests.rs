@@ -138,7 +138,9 @@ fn readings_no_word_decided_say_how_little_was_read() {
     let unexplained = rules_only.diagnose(&Failure::stream_interrupted("zorp flumbled the wibble"));
     // (These words the stream's words model reads as a cut too.)
     assert_eq!(
-        e.diagnose(&Failure::stream_interrupted("zorp flumbled the wibble")),
+        e.clone()
+            .guess_from_words(true)
+            .diagnose(&Failure::stream_interrupted("zorp flumbled the wibble")),
         unexplained
     );
     let bare_status = e.diagnose(&Failure::http(503, ""));
@@ -244,6 +246,9 @@ fn a_key_is_rejected_only_by_a_word_in_its_own_clause() {
     assert!(rejected_before(b"No OpenAI "));
     assert!(!rejected_before(b"Cannot read your "));
     assert!(!rejected_before(b"No retry. Check your "));
+    // The window's first bytes end "casino", not the word "no".
+    let casino = format!("casino {} ", "x".repeat(20));
+    assert!(!rejected_before(casino.as_bytes()));
     assert!(!rejected_before(b"Invalid value. Check your "));
     assert!(!rejected_before(b"invalid model, \"hint\": \"set your "));
     let far = format!("invalid {}", "x".repeat(40));
