@@ -2517,8 +2517,7 @@ fn a_model_that_failed_to_load_is_not_a_list_that_failed() {
     }
     // Without a status, a model that failed to load is still the server's,
     // not WebKit's "Load failed".
-    let d = engine.diagnose(&Failure::message("llama runner: model load failed"));
-    assert_eq!(d.category, ServerError, "{d:?}");
+    assert_read([("llama runner: model load failed", ServerError, true)]);
 }
 
 #[test]
@@ -2526,36 +2525,28 @@ fn tool_call_arguments_a_client_could_not_parse_are_a_broken_answer() {
     // The client could not read the arguments the model wrote; Ollama's
     // own "error parsing tool call" is the server failing on its model's
     // output.
-    let engine = DiagnosisEngine::new();
-    for (text, want) in [
+    assert_read([
         (
             r#"ERROR | open_webui.utils.middleware:response_handler - Error parsing tool call arguments: {"note_id": "9af7", "title": "AI"#,
             MalformedResponse,
+            true,
         ),
         (
             r#"ollama._types.ResponseError: error parsing tool call: raw='{"a": 1', err=unexpected end of JSON input"#,
             ServerError,
+            true,
         ),
-    ] {
-        let d = engine.diagnose(&Failure::message(text));
-        assert_eq!(d.category, want, "{text}");
-    }
+    ]);
 }
 
 #[test]
 fn a_token_that_is_not_a_credential_is_not_an_auth_failure() {
     // A credential's token, named as one, is; a page's or a model's is not.
+    assert_read([
+        ("security token is invalid", Auth, false),
+        ("Bearer token is invalid or expired", Auth, false),
+    ]);
     let engine = DiagnosisEngine::new();
-    for text in [
-        "security token is invalid",
-        "Bearer token is invalid or expired",
-    ] {
-        assert_eq!(
-            engine.diagnose(&Failure::message(text)).category,
-            Auth,
-            "{text}"
-        );
-    }
     for text in [
         "The page token is invalid.",
         "stop token is invalid for this tokenizer",
@@ -2577,14 +2568,23 @@ fn a_guardrail_is_a_word_not_a_package() {
         "nemoguardrails.actions.llm.utils.LLMCallException: LLM Call Exception: Ollama call failed with status code 404.",
     ));
     assert_eq!((d.category, d.status), (InvalidRequest, Some(404)), "{d:?}");
-    for text in [
-        "Request blocked by guardrails: PII detected",
-        "Guardrail violation: the prompt matched a denied topic",
-        r#"{"stopReason":"guardrail_intervened","output":{"message":{"content":[]}}}"#,
-    ] {
-        let d = engine.diagnose(&Failure::message(text));
-        assert_eq!(d.category, ContentFilter, "{text}");
-    }
+    assert_read([
+        (
+            "Request blocked by guardrails: PII detected",
+            ContentFilter,
+            false,
+        ),
+        (
+            "Guardrail violation: the prompt matched a denied topic",
+            ContentFilter,
+            false,
+        ),
+        (
+            r#"{"stopReason":"guardrail_intervened","output":{"message":{"content":[]}}}"#,
+            ContentFilter,
+            false,
+        ),
+    ]);
 }
 
 #[test]
