@@ -351,9 +351,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // does not exist, an unsupported mode, a payload over a byte limit.
     e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "route get:/", "route post:/", "unknown request url", "could not route to"]).target(),
     // A web server's own 404 page (Google's front end, Apache: "The
-    // requested URL … was not found on this server"): the path is not the
-    // API's, whatever model it names.
-    e(InvalidRequest, "invalid_url", 85, &["was not found on this server"]).target(),
+    // requested URL /v1/… was not found on this server"): the path is not
+    // the API's, whatever model it names. Anchored on the path it quotes,
+    // so a server's "The model x was not found on this server" is not it.
+    e(InvalidRequest, "invalid_url", 85, &["the requested url /", "the requested url <code>/"]).target(),
     e(InvalidRequest, "resource_not_found", 85, &["previous_response_not_found", "previous response with id"]),
     e(InvalidRequest, "resource_not_found", 75, &["no batch found", "or it may not exist", "cachedcontent not found", "cached content not found"]),
     // No provider serves this model under the account's settings: another

@@ -2459,6 +2459,11 @@ fn a_web_servers_own_404_page_is_a_wrong_path() {
         assert_eq!(d.category, InvalidRequest, "{text}");
         assert!(d.about_target, "{text}");
     }
+    // A server that names the model it lacks is not one.
+    let d = engine.diagnose(
+        &Failure::message("The model 'llama-9' was not found on this server.").with_status(404),
+    );
+    assert_eq!(d.category, ModelNotFound, "{d:?}");
 }
 
 #[test]
