@@ -29,8 +29,8 @@ mod success;
 use evidence::Evidence;
 pub(crate) use report::redact;
 use report::{SUB_NAMES, confidence, prefixed, provider_error, rule_names};
-pub(crate) use scan::starts_sse_field;
 use scan::{embedded_json, head, leading_status, parse_bool, reason_status, starts_json};
+pub(crate) use scan::{starts_sse_field, without_bom};
 
 /// At most this many bytes of a body or message are read (64 KiB): error
 /// bodies are far smaller, and a huge body must stay cheap. For a streamed
@@ -469,8 +469,8 @@ impl DiagnosisEngine {
         let after_success = status.is_some() && success;
         // A browser's CORS refusal, which Firefox and Safari print with the
         // 200 they withheld, is not a connection that dropped.
-        let refused = v.rule.is_some_and(|r| self.rule(r).sub == CORS_BLOCKED);
-        if after_success && v.category == ErrorCategory::Network && !refused {
+        let refused = |v: &Verdict| v.rule.is_some_and(|r| self.rule(r).sub == CORS_BLOCKED);
+        if after_success && v.category == ErrorCategory::Network && !refused(&v) {
             // The response had begun when the connection dropped.
             v = Verdict::new(
                 ErrorCategory::StreamInterrupted,

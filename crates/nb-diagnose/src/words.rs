@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::ErrorCategory;
-use crate::engine::starts_sse_field;
+use crate::engine::{starts_sse_field, without_bom};
 use crate::failure::{Failure, FailureKind};
 
 /// The share of a text's guesses that were right when the model was
@@ -228,8 +228,7 @@ pub(crate) fn question<'a>(failure: &Failure<'a>) -> Option<Question<'a>> {
 /// or JSON (an object, or an array of objects, arrays or strings; not a log
 /// line's `[ERROR]` or `[2025-07-24 10:08:57]`).
 fn begins_as_event(detail: &[u8]) -> bool {
-    let t = detail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(detail);
-    let t = t.trim_ascii_start();
+    let t = without_bom(detail).trim_ascii_start();
     let sse = starts_sse_field(t) || t.starts_with(b":");
     let json = match t.split_first() {
         Some((b'{', _)) => true,

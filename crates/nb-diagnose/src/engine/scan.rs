@@ -13,7 +13,7 @@ pub(super) fn head(b: &[u8]) -> &[u8] {
 
 /// The text without a leading UTF-8 byte-order mark, which some servers
 /// put before their JSON.
-pub(super) fn without_bom(b: &[u8]) -> &[u8] {
+pub(crate) fn without_bom(b: &[u8]) -> &[u8] {
     b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
