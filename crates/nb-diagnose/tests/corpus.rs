@@ -515,6 +515,13 @@ fn natural_samples() {
             include_str!("corpus/sixtyfifth_errors.jsonl"),
             164,
         ),
+        // Eighty new names of apps, SDKs, servers and hosts with six
+        // neutral tails; four collectors, then a fifth to pass 200.
+        (
+            "sixtyninth",
+            include_str!("corpus/sixtyninth_errors.jsonl"),
+            216,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
