@@ -225,6 +225,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
+    // An app or an extension that has no signed-in account to call with.
+    e(Auth, "not_signed_in", 60, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
@@ -263,7 +265,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
     // Below a model said not to exist with it ("no access to this model or
     // the model does not exist").
-    e(Permission, "model_access_denied", 75, &["have access to this model", "have access to the model with"]),
+    e(Permission, "model_access_denied", 75, &["have access to this model"]),
+    // Bedrock's words for a model the account may not use, sent under
+    // `ValidationException` too (its Rerank operation), which they outrank.
+    e(Permission, "model_access_denied", 80, &["have access to the model with"]),
     // The subscription does not include the model or feature.
     e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "does not work with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
     // An account locked or disabled for a reason other than payment, under
@@ -273,7 +278,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use"]),
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
-    e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for"]),
+    e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used"]),
     e(Permission, "model_disabled", 82, &["has been deactivated", "model_disabled", "已被锁定", "暂未开放"]),
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
@@ -337,6 +342,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the status: under a 403 it is a gateway refusing the caller.
     e(ContentFilter, "guardrail", 29, &["your request was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
+    // GitHub Copilot's filter of answers that repeat public code.
+    e(ContentFilter, "public_code", 85, &["matched public code"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["content policies", "match any allowed prompts", "prompt guard"]),
     // Whole words: `nemoguardrails` is a package's name, not a verdict.
@@ -405,6 +412,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "thinking_signature", 88, &["thought signature", "signature in thinking block"]),
     // axum's and other servers' words for a request body they could not read.
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded"]),
+    // OpenAI's reasoning items sent back with content it cannot verify.
+    e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
+    // FastAPI's body for a path it does not have; any status decides.
+    e(InvalidRequest, "not_found", 28, &[r#""detail":"not found""#, r#""detail": "not found""#, "'detail': 'not found'"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
@@ -476,6 +487,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),
+    // A server's log of a request its application failed (uvicorn), and a
+    // client's word for a failure it retries; any status decides.
+    e(ServerError, "internal_error", 28, &["exception in asgi application", "transient api error"]),
+    // TGI's words for a failure mid-generation: the cause after them
+    // decides ("Out of available cache blocks"), not a word of it such as
+    // "must be".
+    e(ServerError, "generation_failed", 40, &["request failed during generation"]),
     // ---------------------------------------------------------------- overloaded
     e(Overloaded, "overloaded", 92, &["overloaded_error"]).of(Anthropic).word(),
     e(Overloaded, "model_not_ready", 90, &["modelnotreadyexception", "not ready to serve"]).of(Bedrock),
@@ -583,6 +601,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Ruby's and Dart's stacks word it.
     e(Network, "connection_reset", 80, &["response body closed", "stream was reset", "streamresetexception", "http2 framing layer", "network connection was lost", "end of file reached", "connection closed while"]),
     e(Network, "offline", 80, &["connection appears to be offline"]),
+    e(Network, "connection_reset", 55, &["connection lost", "connection was lost", "connection to remote host was lost"]).word(),
     // A browser that would not let the page read the answer (Chromium,
     // Firefox and Safari's words for a CORS refusal): the server's
     // configuration, or the caller's origin, must change first. (A proxy's
@@ -639,7 +658,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to host", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -656,9 +675,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
-    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "must be a mapping, not nonetype", "proto: (line", "proto: syntax error"]).success_only(),
+    // Serde's words for a body whose first byte is not JSON, which a cut
+    // could not cause: above reqwest's "error decoding response body".
+    e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

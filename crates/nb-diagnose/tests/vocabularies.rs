@@ -679,6 +679,15 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         true,
     ),
     (r##"AxiosError: Network Error"##, Network, true),
+    // The AI SDK's words with the cause cut off, and a dropped connection
+    // as apps word it.
+    (r##"Cannot connect to API: "##, Network, true),
+    (
+        r##"### error: Connection to remote host was lost."##,
+        Network,
+        true,
+    ),
+    (r##"Connection lost"##, Network, true),
 ];
 
 const REFUSALS: &[&str] = &[
@@ -754,6 +763,8 @@ const REFUSALS: &[&str] = &[
     r##"{'a': 1, 'b': 2} has too many properties"##,
     r##"{'type': 'none'} should not be valid under {'const': 'none'}"##,
     r##"unexpected keyword argument 'max_completion_tokens'"##,
+    // OpenAI's reasoning items sent back with content it cannot verify.
+    r##"The encrypted content for item rs_0a1b2c could not be verified."##,
 ];
 
 const BROKEN_ANSWERS: &[&str] = &[
@@ -795,6 +806,22 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"The LLM returned an invalid tool call: arguments are not valid JSON"##,
     r##"Failed to parse tool call arguments as JSON"##,
     r##"Error parsing function arguments: unexpected end of input"##,
+    // aiohttp's refusal to read a body that is not JSON as JSON.
+    r##"aiohttp.client_exceptions.ContentTypeError: 0, message='Attempt to decode JSON with unexpected mimetype: text/html; charset=utf-8', url=URL('https://api.example.com/v1/chat/completions')"##,
+    // The JVM's JSON binders (Ktor, kotlinx.serialization, Gson, Jackson)
+    // and openai-java's check of a required field.
+    r##"io.ktor.serialization.JsonConvertException: Illegal input"##,
+    r##"kotlinx.serialization.json.internal.JsonDecodingException: Unexpected JSON token at offset 0: Expected start of the object '{', but had '<' instead"##,
+    r##"com.google.gson.JsonSyntaxException: java.lang.IllegalStateException: Expected BEGIN_OBJECT but was STRING at line 1 column 1 path $"##,
+    r##"com.fasterxml.jackson.databind.exc.MismatchedInputException: Cannot deserialize value of type `java.util.ArrayList` from Object value"##,
+    r##"com.openai.errors.OpenAIInvalidDataException: 'choices' is not set"##,
+    // A field of the answer that came back null where a mapping was read.
+    r##"TypeError: openai.types.completion_usage.CompletionUsage() argument after ** must be a mapping, not NoneType"##,
+    // reqwest over serde: a body whose first byte is not JSON, not a cut.
+    r##"error decoding response body: expected value at line 1 column 1"##,
+    // Go's protojson (google-genai for Go, gRPC gateways).
+    r##"proto: (line 2:3): unknown field "error""##,
+    r##"proto: syntax error (line 1:1): unexpected token <"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1412,6 +1439,28 @@ const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
         ServerError,
         true,
     ),
+    // TGI's failure mid-generation names its cause after its own words.
+    (
+        r##"Request failed during generation: Server error: tensors used as indices must be long, byte or bool tensors"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"Request failed during generation: Server error: Out of available cache blocks: asked 107, only 4 free blocks"##,
+        Overloaded,
+        true,
+    ),
+    // uvicorn's log of a request its application failed.
+    (
+        r##"ERROR:    Exception in ASGI application"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"Request failed due to a transient API error. Retrying..."##,
+        ServerError,
+        true,
+    ),
 ];
 
 /// A model that does not exist (or no longer does) for anyone, against a
@@ -1516,6 +1565,15 @@ const MISSING: &[(&str, ErrorCategory, bool)] = &[
     ),
     (
         r##"You don't have access to this model in your current plan."##,
+        Permission,
+        false,
+    ),
+    // FastAPI's body for a path it does not have, quoted without its 404.
+    (r##""detail": "Not Found""##, InvalidRequest, false),
+    (r##"{'detail': 'Not Found'}"##, InvalidRequest, false),
+    // Bedrock sends the same refusal under `ValidationException`.
+    (
+        r##"An error occurred (ValidationException) when calling the Rerank operation: You don't have access to the model with the specified model ID."##,
         Permission,
         false,
     ),
@@ -1712,6 +1770,19 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Permission,
         false,
     ),
+    // An app or an extension with no account signed in to call with.
+    (
+        r##"Failed to load Models for project p: You are not signed in to an Azure account. Please sign in."##,
+        Auth,
+        false,
+    ),
+    (r##"Error: not logged in"##, Auth, false),
+    // A free tier bound to the product that offers it.
+    (
+        r##"Error from provider (Console): OpenCode's free tier can only be used from within OpenCode"##,
+        Permission,
+        false,
+    ),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
@@ -1786,6 +1857,12 @@ const FILTERS: &[(&str, ErrorCategory, bool)] = &[
     ),
     (
         r##"Request blocked: the content was flagged by our moderation system."##,
+        ContentFilter,
+        false,
+    ),
+    // GitHub Copilot's filter of answers that repeat public code.
+    (
+        r##"Sorry, the response matched public code so it was blocked. Please rephrase your prompt."##,
         ContentFilter,
         false,
     ),
@@ -2562,6 +2639,21 @@ fn a_token_that_is_not_a_credential_is_not_an_auth_failure() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn a_sign_in_is_a_word_not_a_page_to_log_into() {
+    // xAI's 403 asks the caller to log into its console: the refusal, not
+    // a missing sign-in, and the 403 decides.
+    let engine = DiagnosisEngine::new();
+    let d = engine.diagnose(
+        &Failure::message(
+            r#"{"code":"permission-denied","error":"Access to the chat endpoint is denied. If you believe this is a mistake, please log into console.x.ai and update the permissions"}"#,
+        )
+        .with_status(403),
+    );
+    assert_eq!(d.category, Permission, "{d:?}");
+    assert_read([("Please log in to continue.", Auth, false)]);
 }
 
 #[test]
