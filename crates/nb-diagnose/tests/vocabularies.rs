@@ -11,8 +11,8 @@
 //!   the status decides.
 //! - answers a client could not use, as parsers and agent frameworks print
 //!   them: the AI SDK, LangChain, LlamaIndex, instructor, pydantic-ai, the
-//!   OpenAI Agents SDK, DSPy, and JSON parsers in Python, JavaScript, Java,
-//!   .NET, Rust and Go. The same request can get a usable answer next time.
+//!   OpenAI Agents SDK, DSPy, and JSON parsers and binders in Python,
+//!   JavaScript, Java and Kotlin, .NET, Rust and Go (protojson too). The same request can get a usable answer next time.
 //! - failures as SDKs' exception classes name them (openai-python,
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
@@ -34,9 +34,10 @@
 //! which read as a broken answer; a token count over a limit, which is the
 //! context's; and the calling code's own slips that point at no part of
 //! an answer (`'NoneType' object has no attribute …`), which may be
-//! anything. (A `None` where the answer's list should be, "not
-//! subscriptable" or "not iterable", the corpora's labellers read as a
-//! broken answer, and so does the engine.)
+//! anything. (A `None` where the answer's list or mapping should be, "not
+//! subscriptable", "not iterable" or "must be a mapping, not NoneType",
+//! the corpora's labellers read as a broken answer, and so does the
+//! engine.)
 
 mod common;
 
