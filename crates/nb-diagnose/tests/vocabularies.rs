@@ -12,7 +12,8 @@
 //! - answers a client could not use, as parsers and agent frameworks print
 //!   them: the AI SDK, LangChain, LlamaIndex, instructor, pydantic-ai, the
 //!   OpenAI Agents SDK, DSPy, and JSON parsers and binders in Python,
-//!   JavaScript, Java and Kotlin, .NET, Rust and Go (protojson too). The same request can get a usable answer next time.
+//!   JavaScript, Java and Kotlin, .NET, Rust and Go (protojson too). The
+//!   same request can get a usable answer next time.
 //! - failures as SDKs' exception classes name them (openai-python,
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
