@@ -205,7 +205,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "认证失败", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
     e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
@@ -217,7 +217,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
-    e(Auth, "authentication_failed", 29, &["authentication failed"]),
+    e(Auth, "authentication_failed", 29, &["authentication failed", "认证失败"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.

@@ -1785,6 +1785,14 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Permission,
         false,
     ),
+    // "认证失败" weighs as "authentication failed" does: alone it is the
+    // credential, but it is also a wrapper's word, below any cause after it.
+    (r##"认证失败"##, Auth, false),
+    (
+        r##"认证失败: fetch project list: Get "https://cloudresourcemanager.googleapis.com/v1/projects": EOF"##,
+        Network,
+        true,
+    ),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
