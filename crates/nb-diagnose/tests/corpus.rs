@@ -522,6 +522,13 @@ fn natural_samples() {
             include_str!("corpus/sixtyninth_errors.jsonl"),
             216,
         ),
+        // Eighty more new names (hosts, apps and bots, coding assistants)
+        // with the same tails; four collectors, then a fifth to pass 200.
+        (
+            "seventyfourth",
+            include_str!("corpus/seventyfourth_errors.jsonl"),
+            211,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
