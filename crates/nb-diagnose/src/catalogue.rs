@@ -214,7 +214,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "revoked_key", 70, &["key has been revoked", "token has been revoked", "key was revoked", "token was revoked", "you provided has been revoked"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
     e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期"]),
-    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "token非法", "token过期"]),
+    e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "身份验证信息不正确", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
     e(Auth, "authentication_failed", 29, &["authentication failed", "认证失败"]),
@@ -342,8 +342,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the status: under a 403 it is a gateway refusing the caller.
     e(ContentFilter, "guardrail", 29, &["your request was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
-    // GitHub Copilot's filter of answers that repeat public code.
+    // GitHub Copilot's filter of answers that repeat public code, and its
+    // Responsible AI Service's.
     e(ContentFilter, "public_code", 85, &["matched public code"]),
+    e(ContentFilter, "safety_system", 85, &["filtered by the responsible ai service"]),
+    // ModelScope's words for DashScope's `data_inspection_failed`.
+    e(ContentFilter, "data_inspection_failed", 88, &["content security inspection failed"]),
     // A gateway's guardrails (Portkey, Kong's prompt guard, LiteLLM).
     e(ContentFilter, "guardrail", 80, &["content policies", "match any allowed prompts", "prompt guard"]),
     // Whole words: `nemoguardrails` is a package's name, not a verdict.
@@ -591,6 +595,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["failure when receiving data from the peer", "failed sending data to the peer", "server returned nothing (no headers, no data)"]),
     e(StreamInterrupted, "stream_interrupted", 80, &["transferred a partial file"]),
     e(InvalidRequest, "invalid_url", 85, &["url using bad/illegal format"]).target(),
+    // A base URL no request can be built from, as other stacks word it
+    // (requests, httpx, browsers' and Node's URL parser, Go, Rust's url).
+    e(InvalidRequest, "invalid_url", 85, &["no scheme supplied", "is missing an 'http://' or 'https://' protocol", "failed to construct 'url'", "err_invalid_url", "unsupported protocol scheme", "relative url without a base"]).target(),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "connection closed", "unexpected end of stream", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
@@ -648,6 +655,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // `proxies` argument httpx 0.28 removed): nothing was sent. Read only
     // in a message; in a response's body the words are the server's.
     e(ErrorCategory::Unknown, LOCAL_SETUP, 90, &["modulenotfounderror", "no module named", "cannot find module", "cannot find package", "sdk is not installed", "got an unexpected keyword argument 'proxies'"]).success_only(),
+    // This program read a field of an error object it did not get
+    // (JavaScript's "Cannot read properties of undefined (reading
+    // 'error')"): the cause was lost before it could be named. Reading a
+    // part of an answer ('choices', '0') is a broken answer, above.
+    e(ErrorCategory::Unknown, "error_unreadable", 76, &["(reading 'error')", "(reading 'message')", "(reading 'status')", "(reading 'body')", "(reading 'code')"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.
@@ -677,7 +689,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "must be a mapping, not nonetype", "proto: (line", "proto: syntax error"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "must be a mapping, not nonetype", "(not \"nonetype\") to str", "proto: (line", "proto: syntax error"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
     // could not cause: above reqwest's "error decoding response body".
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),
@@ -972,17 +984,27 @@ mod tests {
     }
 
     #[test]
-    fn every_category_has_entries_and_unknown_only_a_local_setup() {
+    fn every_category_has_entries_and_unknown_only_this_programs_own() {
         for c in ErrorCategory::ALL {
             assert!(CATALOGUE.iter().any(|e| e.category == c), "{c}");
         }
-        // `unknown` names one thing only: a failure of this program before
-        // anything was sent, which is nobody's provider to blame.
+        // `unknown` names only what this program did, which is nobody's
+        // provider to blame: a failure before anything was sent, or an
+        // error object it could not read, which lost the cause.
         for e in CATALOGUE
             .iter()
             .filter(|e| e.category == ErrorCategory::Unknown)
         {
-            assert_eq!(e.sub, "local_setup");
+            assert!(
+                matches!(e.sub, "local_setup" | "error_unreadable"),
+                "{}",
+                e.sub
+            );
+            assert!(
+                e.success_only,
+                "{}: read only where no error status came",
+                e.sub
+            );
         }
     }
 

@@ -383,10 +383,11 @@ impl DiagnosisEngine {
         };
         let verdict = match failure.kind() {
             FailureKind::Message { .. } | FailureKind::Transport { .. } => verdict,
-            // A library that could not be loaded (the one built-in `unknown`)
-            // is this program's only when this program says so; in a
-            // response or a stream, a server said it about itself. A user's
-            // own `unknown` rule stands as written.
+            // A library that could not be loaded, or an error object that
+            // could not be read (the built-in `unknown`s), is this program's
+            // only when this program says so; in a response or a stream, a
+            // server said it about itself. A user's own `unknown` rule
+            // stands as written.
             _ if verdict.category == ErrorCategory::Unknown
                 && verdict.rule.is_some_and(|id| self.rule(id).prefixed) =>
             {
@@ -481,6 +482,13 @@ impl DiagnosisEngine {
             // A success arrived and the program could not use it, in words
             // that name no cause: read as a 200 body no rule explains is.
             v = success::unexplained_success();
+        } else if fields.has_error
+            && v.category == ErrorCategory::Unknown
+            && v.rule.is_some_and(|id| self.rule(id).prefixed)
+        {
+            // A built-in `unknown` quoted inside an error object: a server
+            // sent those words about itself, as in a response's body.
+            v = Verdict::new(ErrorCategory::ServerError, Sub::InternalError, v.priority);
         }
         v.status = status;
         v

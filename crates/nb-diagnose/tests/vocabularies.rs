@@ -824,6 +824,8 @@ const BROKEN_ANSWERS: &[&str] = &[
     // Go's protojson (google-genai for Go, gRPC gateways).
     r##"proto: (line 2:3): unknown field "error""##,
     r##"proto: syntax error (line 1:1): unexpected token <"##,
+    // A chunk's field that came back null, added to the text so far.
+    r##"TypeError: can only concatenate str (not "NoneType") to str"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1579,6 +1581,43 @@ const MISSING: &[(&str, ErrorCategory, bool)] = &[
         Permission,
         false,
     ),
+    // A base URL no request can be built from: the configuration's path,
+    // as each stack's URL parser refuses it.
+    (
+        r##"openai.error.APIConnectionError: Error communicating with OpenAI: Invalid URL '/chat/completions': No scheme supplied. Perhaps you meant https:///chat/completions?"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"httpx.UnsupportedProtocol: Request URL is missing an 'http://' or 'https://' protocol."##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"TypeError: Failed to construct 'URL': Invalid URL"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"TypeError [ERR_INVALID_URL]: Invalid URL"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"Post "localhost:11434/v1/chat/completions": unsupported protocol scheme "localhost""##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"builder error: relative URL without a base"##,
+        InvalidRequest,
+        false,
+    ),
+    (
+        r##"curl: (3) URL using bad/illegal format or missing URL"##,
+        InvalidRequest,
+        false,
+    ),
 ];
 
 /// A credential missing, wrong, expired or revoked, against a valid one
@@ -1793,6 +1832,11 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Network,
         true,
     ),
+    (
+        r##"{"code": 1002, "message": "身份验证信息不正确！非法用户", "data": null}"##,
+        Auth,
+        false,
+    ),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
@@ -1873,6 +1917,17 @@ const FILTERS: &[(&str, ErrorCategory, bool)] = &[
     // GitHub Copilot's filter of answers that repeat public code.
     (
         r##"Sorry, the response matched public code so it was blocked. Please rephrase your prompt."##,
+        ContentFilter,
+        false,
+    ),
+    (
+        r##"Unfortunately, the response was filtered by the Responsible AI Service. Please rephrase your prompt and try again."##,
+        ContentFilter,
+        false,
+    ),
+    // ModelScope's words for DashScope's `data_inspection_failed`.
+    (
+        r##"output content security inspection failed by Modelscope."##,
         ContentFilter,
         false,
     ),
@@ -2664,6 +2719,66 @@ fn a_sign_in_is_a_word_not_a_page_to_log_into() {
     );
     assert_eq!(d.category, Permission, "{d:?}");
     assert_read([("Please log in to continue.", Auth, false)]);
+}
+
+#[test]
+fn an_error_the_program_could_not_read_names_no_cause() {
+    // Reading a field of an error object it did not get: the cause was lost
+    // before anyone could name it. Reading a part of an answer is a broken
+    // answer.
+    assert_read([
+        (
+            "TypeError: Cannot read properties of undefined (reading 'error')",
+            Unknown,
+            false,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'message')",
+            Unknown,
+            false,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'status')",
+            Unknown,
+            false,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'body')",
+            Unknown,
+            false,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'code')",
+            Unknown,
+            false,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'choices')",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading '0')",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'content')",
+            MalformedResponse,
+            true,
+        ),
+    ]);
+    // The same words in an error object a server sent, quoted or as the
+    // body of its 200: the server's own failure.
+    let engine = DiagnosisEngine::new();
+    let object =
+        r#"{"request_id":"833f","error":"Cannot read properties of undefined (reading 'status')"}"#;
+    for d in [
+        engine.diagnose(&Failure::message(object)),
+        engine.diagnose(&Failure::http(200, object)),
+    ] {
+        assert_eq!((d.category, d.retryable), (ServerError, true), "{d:?}");
+    }
 }
 
 #[test]
