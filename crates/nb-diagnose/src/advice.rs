@@ -269,6 +269,12 @@ const LOCAL_SETUP: &[FixSuggestion] = &[s(
     "A library the program needs is missing or does not fit the others, so no request was sent.",
 )];
 
+const ERROR_UNREADABLE: &[FixSuggestion] = &[s(
+    "Find the failure the program lost",
+    "Log the failed response's status and body (or the exception) before the code that reads its fields, and guard that code against an error object that is not there",
+    "The program read a field of an error it never received, so the failure's own cause was lost.",
+)];
+
 const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
     s(
         "Start the local server",
@@ -307,6 +313,7 @@ pub(crate) fn suggestions(
         MalformedResponse => MALFORMED,
         StreamInterrupted => STREAM,
         Unknown if sub.ends_with(catalogue::LOCAL_SETUP) => LOCAL_SETUP,
+        Unknown if sub.ends_with(catalogue::ERROR_UNREADABLE) => ERROR_UNREADABLE,
         _ => UNKNOWN,
     }
 }
@@ -322,7 +329,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 30] = [
+const SENTENCES: [(&str, &str); 31] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -425,6 +432,11 @@ const SENTENCES: [(&str, &str); 30] = [
         "Nothing was sent to ",
         ": a library this program needs is missing or does not fit the others",
     ),
+    // 30
+    (
+        "The cause of a failure from ",
+        " was lost: this program read a field of an error object it never received",
+    ),
 ];
 
 /// Which of [`SENTENCES`] describes `c`.
@@ -463,6 +475,7 @@ fn sentence(c: &Cause<'_>) -> usize {
         MalformedResponse => 25,
         StreamInterrupted => 26,
         Unknown if c.sub.ends_with(catalogue::LOCAL_SETUP) => 29,
+        Unknown if c.sub.ends_with(catalogue::ERROR_UNREADABLE) => 30,
         _ => 27,
     }
 }

@@ -118,6 +118,10 @@ pub(crate) const CORS_BLOCKED: &str = "cors_blocked";
 /// (a library missing or clashing): `unknown`, and no provider's.
 pub(crate) const LOCAL_SETUP: &str = "local_setup";
 
+/// The sub-category of an error object this program read without having
+/// it: the cause was lost, so `unknown`, and no provider's.
+pub(crate) const ERROR_UNREADABLE: &str = "error_unreadable";
+
 /// The catalogue.
 #[rustfmt::skip]
 pub(crate) static CATALOGUE: &[Entry] = &[
@@ -205,7 +209,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "身份验证失败", "incorrect model credentials", "authorization header is missing", "鉴权失败"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing"]),
     e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
@@ -217,7 +221,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "身份验证信息不正确", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
-    e(Auth, "authentication_failed", 29, &["authentication failed", "认证失败"]),
+    e(Auth, "authentication_failed", 29, &["authentication failed", "认证失败", "身份验证失败", "鉴权失败"]),
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.
@@ -225,8 +229,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
-    // An app or an extension that has no signed-in account to call with.
-    e(Auth, "not_signed_in", 60, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
+    // An app or an extension that has no signed-in account to call with;
+    // any status decides (a 403's "please log in to the console").
+    e(Auth, "not_signed_in", 29, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
@@ -278,7 +283,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use"]),
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
-    e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used"]),
+    e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used in", "free tier can only be used from within"]),
     e(Permission, "model_disabled", 82, &["has been deactivated", "model_disabled", "已被锁定", "暂未开放"]),
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
@@ -419,7 +424,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // OpenAI's reasoning items sent back with content it cannot verify.
     e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
     // FastAPI's body for a path it does not have; any status decides.
-    e(InvalidRequest, "not_found", 28, &[r#""detail":"not found""#, r#""detail": "not found""#, "'detail': 'not found'"]),
+    e(InvalidRequest, "not_found", 28, &[r#""detail":"not found""#, r#""detail": "not found""#, "'detail': 'not found'"]).target(),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
@@ -597,7 +602,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "invalid_url", 85, &["url using bad/illegal format"]).target(),
     // A base URL no request can be built from, as other stacks word it
     // (requests, httpx, browsers' and Node's URL parser, Go, Rust's url).
-    e(InvalidRequest, "invalid_url", 85, &["no scheme supplied", "is missing an 'http://' or 'https://' protocol", "failed to construct 'url'", "err_invalid_url", "unsupported protocol scheme", "relative url without a base"]).target(),
+    // Only in this program's words: a server's body saying so may be about
+    // a URL the request carries (an image's).
+    e(InvalidRequest, "invalid_url", 85, &["no scheme supplied", "is missing an 'http://' or 'https://' protocol", "failed to construct 'url'", "err_invalid_url", "unsupported protocol scheme", "relative url without a base"]).target().success_only(),
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "connection closed", "unexpected end of stream", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
@@ -659,7 +666,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // (JavaScript's "Cannot read properties of undefined (reading
     // 'error')"): the cause was lost before it could be named. Reading a
     // part of an answer ('choices', '0') is a broken answer, above.
-    e(ErrorCategory::Unknown, "error_unreadable", 76, &["(reading 'error')", "(reading 'message')", "(reading 'status')", "(reading 'body')", "(reading 'code')"]).success_only(),
+    // ('message' is left out: `choices[0].message` of an empty list reads
+    // it too.)
+    e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes.
@@ -689,7 +698,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "must be a mapping, not nonetype", "(not \"nonetype\") to str", "proto: (line", "proto: syntax error"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
     // could not cause: above reqwest's "error decoding response body".
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),

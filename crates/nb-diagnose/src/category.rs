@@ -47,9 +47,10 @@ pub enum ErrorCategory {
     MalformedResponse,
     /// A stream cut, stalled, or ended without its finish signal.
     StreamInterrupted,
-    /// No rule recognised the failure, or it happened in this program before
+    /// No rule recognised the failure, or it happened in this program: before
     /// anything was sent (a library it needs could not be loaded:
-    /// sub-category `local_setup`).
+    /// sub-category `local_setup`), or in reading an error object it never
+    /// got, which lost the cause (`error_unreadable`).
     Unknown,
 }
 

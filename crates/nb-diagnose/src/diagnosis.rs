@@ -37,13 +37,13 @@ pub struct Diagnosis {
     /// error code, 0.65 for a bare HTTP status (or a stream that stopped
     /// with words naming no cause it knows), 0.5 for a generic word or a
     /// success no word explained (its body, or the text a program printed
-    /// under its 2xx), 0.2 for `unknown`. Below 0.7 the category is
+    /// under its 2xx), 0.2 for an `unknown` no rule read. Below 0.7 the category is
     /// a reading of little evidence. It grades the evidence read, not a
     /// probability: how often each band is right on errors collected from
     /// the wild is in the corpus README. A guess from words
     /// ([`Diagnosis::is_guess`]) carries the share of such guesses that were
-    /// right: for a text's, the share of its category's (from 0.33 for
-    /// `stream_interrupted` to 0.63 for `network`; 0.49 over all of them),
+    /// right: for a text's, the share of its category's (from 0.32 for
+    /// `rate_limit` to 0.63 for `network`; 0.49 over all of them),
     /// and 0.76 for a stream's stop read as a broken chunk. Check
     /// `is_guess()` before weighing a confidence against the bands: a guess
     /// at 0.76 rests on less than a phrase at 0.7.

@@ -483,11 +483,13 @@ impl DiagnosisEngine {
             // that name no cause: read as a 200 body no rule explains is.
             v = success::unexplained_success();
         } else if fields.has_error
+            && fields.request_id.is_some()
             && v.category == ErrorCategory::Unknown
             && v.rule.is_some_and(|id| self.rule(id).prefixed)
         {
-            // A built-in `unknown` quoted inside an error object: a server
-            // sent those words about itself, as in a response's body.
+            // A built-in `unknown` quoted in an error object that carries a
+            // request id: a server sent those words about itself, as in a
+            // response's body. (A program's own error line carries none.)
             v = Verdict::new(ErrorCategory::ServerError, Sub::InternalError, v.priority);
         }
         v.status = status;

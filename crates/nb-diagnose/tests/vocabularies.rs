@@ -817,15 +817,11 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"com.google.gson.JsonSyntaxException: java.lang.IllegalStateException: Expected BEGIN_OBJECT but was STRING at line 1 column 1 path $"##,
     r##"com.fasterxml.jackson.databind.exc.MismatchedInputException: Cannot deserialize value of type `java.util.ArrayList` from Object value"##,
     r##"com.openai.errors.OpenAIInvalidDataException: 'choices' is not set"##,
-    // A field of the answer that came back null where a mapping was read.
-    r##"TypeError: openai.types.completion_usage.CompletionUsage() argument after ** must be a mapping, not NoneType"##,
     // reqwest over serde: a body whose first byte is not JSON, not a cut.
     r##"error decoding response body: expected value at line 1 column 1"##,
     // Go's protojson (google-genai for Go, gRPC gateways).
     r##"proto: (line 2:3): unknown field "error""##,
     r##"proto: syntax error (line 1:1): unexpected token <"##,
-    // A chunk's field that came back null, added to the text so far.
-    r##"TypeError: can only concatenate str (not "NoneType") to str"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -2725,52 +2721,35 @@ fn a_sign_in_is_a_word_not_a_page_to_log_into() {
 fn an_error_the_program_could_not_read_names_no_cause() {
     // Reading a field of an error object it did not get: the cause was lost
     // before anyone could name it. Reading a part of an answer is a broken
-    // answer.
-    assert_read([
-        (
-            "TypeError: Cannot read properties of undefined (reading 'error')",
-            Unknown,
-            false,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'message')",
-            Unknown,
-            false,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'status')",
-            Unknown,
-            false,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'body')",
-            Unknown,
-            false,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'code')",
-            Unknown,
-            false,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'choices')",
-            MalformedResponse,
-            true,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading '0')",
-            MalformedResponse,
-            true,
-        ),
-        (
-            "TypeError: Cannot read properties of undefined (reading 'content')",
-            MalformedResponse,
-            true,
-        ),
-    ]);
-    // The same words in an error object a server sent, quoted or as the
-    // body of its 200: the server's own failure.
+    // answer, and `choices[0].message` of an empty list reads 'message'.
+    let rows: Vec<(String, ErrorCategory, bool)> = ["error", "status", "body", "code"]
+        .into_iter()
+        .map(|field| (field, Unknown, false))
+        .chain(
+            ["choices", "0", "content", "message"]
+                .into_iter()
+                .map(|field| (field, MalformedResponse, true)),
+        )
+        .map(|(field, category, retryable)| {
+            (
+                format!("TypeError: Cannot read properties of undefined (reading '{field}')"),
+                category,
+                retryable,
+            )
+        })
+        .collect();
+    assert_read(rows.iter().map(|(t, c, r)| (t.as_str(), *c, *r)));
     let engine = DiagnosisEngine::new();
+    let lost = engine.diagnose(&Failure::message(
+        "TypeError: Cannot read properties of undefined (reading 'error')",
+    ));
+    assert!(
+        lost.root_cause.contains("was lost") && lost.suggestions[0].command.starts_with("Log the"),
+        "{lost:?}"
+    );
+    // The same words in an error object a server sent (quoted with its
+    // request id, or as the body of its 200): the server's own failure. A
+    // program's own error line carries no request id.
     let object =
         r#"{"request_id":"833f","error":"Cannot read properties of undefined (reading 'status')"}"#;
     for d in [
@@ -2779,6 +2758,67 @@ fn an_error_the_program_could_not_read_names_no_cause() {
     ] {
         assert_eq!((d.category, d.retryable), (ServerError, true), "{d:?}");
     }
+    let own = engine.diagnose(&Failure::message(
+        r#"{"type":"error","message":"TypeError: Cannot read properties of undefined (reading 'status')"}"#,
+    ));
+    assert_eq!(own.category, Unknown, "{own:?}");
+}
+
+#[test]
+fn a_url_no_request_can_be_built_from_is_the_targets_setup() {
+    // In this program's words, the base URL is wrong: every request to the
+    // target fails the same way. In a server's body, it is a URL the
+    // request carried.
+    let engine = DiagnosisEngine::new();
+    for text in [
+        "Invalid URL '/chat/completions': No scheme supplied. Perhaps you meant https:///chat/completions?",
+        "TypeError [ERR_INVALID_URL]: Invalid URL",
+        r#""detail": "Not Found""#,
+    ] {
+        let d = engine.diagnose(&Failure::message(text));
+        assert_eq!(
+            (d.category, d.about_target),
+            (InvalidRequest, true),
+            "{text}"
+        );
+    }
+    let d = engine.diagnose(&Failure::http(
+        400,
+        r#"{"error":"TypeError [ERR_INVALID_URL]: Invalid URL"}"#,
+    ));
+    assert_eq!(
+        (d.category, d.about_target),
+        (InvalidRequest, false),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn under_a_status_new_words_yield_to_it() {
+    let engine = DiagnosisEngine::new();
+    for (status, text, want) in [
+        // A server's own hop behind it.
+        (
+            500,
+            r#"{"error":"Cannot connect to database"}"#,
+            ServerError,
+        ),
+        (503, "Redis connection lost", Overloaded),
+        // A console to log into, refused with a 403.
+        (
+            403,
+            "Access denied. Please log in to the console and check your plan.",
+            Permission,
+        ),
+    ] {
+        let d = engine.diagnose(&Failure::http(status, text));
+        assert_eq!(d.category, want, "{status} {text}");
+    }
+    // A free tier with a limit is not one bound to a product.
+    let d = engine.diagnose(&Failure::message(
+        "The free tier can only be used for 20 requests per minute",
+    ));
+    assert_ne!(d.category, Permission, "{d:?}");
 }
 
 #[test]
