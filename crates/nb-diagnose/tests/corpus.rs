@@ -529,6 +529,14 @@ fn natural_samples() {
             include_str!("corpus/seventyfourth_errors.jsonl"),
             211,
         ),
+        // Eighty more new names (gateways, SDKs in other languages, RAG and
+        // note apps); most matched other projects, and the search budget ran
+        // out at 157.
+        (
+            "seventyninth",
+            include_str!("corpus/seventyninth_errors.jsonl"),
+            157,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
