@@ -54,7 +54,7 @@ const SEALED: [&str; 40] = [
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &["seventyninth"];
+const NOT_YET_LEARNED: &[&str] = &[];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
@@ -563,7 +563,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     // is the share of guesses that were right.
     assert_eq!(
         (asked, guessed, right, spoiled, retry_mended, retry_spoiled),
-        (628, 278, 136, 72, 64, 50),
+        (681, 292, 140, 78, 66, 54),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(POOLED_GUESS_CONFIDENCE, right, guessed);
@@ -625,7 +625,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     );
     assert_eq!(
         (stream_events, replays.len(), asked, guessed, right, spoiled),
-        (709, 317, 264, 37, 28, 4),
+        (719, 325, 269, 37, 28, 4),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
