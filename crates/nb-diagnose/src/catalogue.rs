@@ -210,7 +210,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api key is required", "api key missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -246,7 +246,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
     e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location"]),
-    e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled"]),
+    e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled", "to be enabled in your firebase project"]),
+    // Google's refusal of an API a key is restricted from ("Requests to
+    // this API … are blocked."), below "too many requests" to it.
+    e(Permission, "api_disabled", 65, &["requests to this api"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "not authorised to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
@@ -334,7 +337,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy", "cyber_policy"]).word(),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
     e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings"]).of(Gemini),
-    e(ContentFilter, "safety_system", 85, &["safety system", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist"]),
+    e(ContentFilter, "safety_system", 85, &["safety system", "safeguards flagged", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
     // `inappropriate_content` is a type other gateways send too; DashScope's
@@ -382,7 +385,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     // A mode the model lacks (streaming), not a model that is missing.
-    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式"]),
+    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式", "当前模型不支持"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -679,7 +682,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "reqwest::error { kind: request", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -702,6 +705,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Serde's words for a body whose first byte is not JSON, which a cut
     // could not cause: above reqwest's "error decoding response body".
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),
+    // Firebase's AI SDKs on a response of a shape they do not know, and
+    // a client's Chinese for a response it could not parse.
+    e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
     e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),

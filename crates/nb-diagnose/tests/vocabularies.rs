@@ -690,6 +690,12 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         true,
     ),
     (r##"Connection lost"##, Network, true),
+    // reqwest's own error printed whole, its source cut off.
+    (
+        r##"Request failed with error: Transport(reqwest::Error { kind: Request, url: "https://api.example.com/v1/chat/completions""##,
+        Network,
+        true,
+    ),
 ];
 
 const REFUSALS: &[&str] = &[
@@ -822,6 +828,9 @@ const BROKEN_ANSWERS: &[&str] = &[
     // Go's protojson (google-genai for Go, gRPC gateways).
     r##"proto: (line 2:3): unknown field "error""##,
     r##"proto: syntax error (line 1:1): unexpected token <"##,
+    // Firebase's AI SDKs on a shape they do not know.
+    r##"VertexAISdkException: Unhandled format for Content"##,
+    r##"无法解析返回的响应"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1833,6 +1842,23 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         Auth,
         false,
     ),
+    // Google's key restricted from an API, and Firebase's API not enabled.
+    (
+        r##"Requests to this API firebasevertexai.googleapis.com method google.firebase.vertexai.v1beta.PredictionService.Predict are blocked."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"The Vertex AI in Firebase SDK requires the Vertex AI in Firebase API (`firebasevertexai.googleapis.com`) to be enabled in your Firebase project."##,
+        Permission,
+        false,
+    ),
+    (
+        r##"graphrag.config.errors.ApiKeyMissingError: API Key is required for Completion API."##,
+        Auth,
+        false,
+    ),
+    (r##"API key missing"##, Auth, false),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
@@ -1924,6 +1950,12 @@ const FILTERS: &[(&str, ErrorCategory, bool)] = &[
     // ModelScope's words for DashScope's `data_inspection_failed`.
     (
         r##"output content security inspection failed by Modelscope."##,
+        ContentFilter,
+        false,
+    ),
+    // Anthropic's safeguards, as Claude Code reports them.
+    (
+        r##"API Error: Claude Opus's safeguards flagged this message"##,
         ContentFilter,
         false,
     ),
@@ -2134,6 +2166,12 @@ const CHINESE_PROVIDERS: &[(&str, ErrorCategory, bool)] = &[
     (
         r##"ModelNotOpen: Your account has not activated the model service."##,
         Permission,
+        false,
+    ),
+    // Zhipu's 1212: a mode the current model does not support.
+    (
+        r##"[1212][当前模型不支持SSE调用方式。]"##,
+        InvalidRequest,
         false,
     ),
 ];
@@ -2814,6 +2852,12 @@ fn under_a_status_new_words_yield_to_it() {
         let d = engine.diagnose(&Failure::http(status, text));
         assert_eq!(d.category, want, "{status} {text}");
     }
+    // Too many requests to an API is a rate limit, not a key restricted
+    // from it.
+    let d = engine.diagnose(&Failure::message(
+        "Too many requests to this API, please slow down",
+    ));
+    assert_eq!(d.category, RateLimit, "{d:?}");
     // A free tier with a limit is not one bound to a product.
     let d = engine.diagnose(&Failure::message(
         "The free tier can only be used for 20 requests per minute",
