@@ -210,7 +210,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api key is required", "api key missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -229,6 +229,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
+    // A key said to be required or missing, below a rate limit or a spent
+    // allowance named with it ("an API key is required for higher limits").
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing"]),
     // An app or an extension that has no signed-in account to call with;
     // any status decides (a 403's "please log in to the console").
     e(Auth, "not_signed_in", 29, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
@@ -248,8 +251,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled", "to be enabled in your firebase project"]),
     // Google's refusal of an API a key is restricted from ("Requests to
-    // this API … are blocked."), below "too many requests" to it.
-    e(Permission, "api_disabled", 65, &["requests to this api"]),
+    // this API … are blocked."): its reason code, and its words where no
+    // status decides (a 429 "for requests to this API" is a rate limit).
+    e(Permission, "api_key_blocked", 85, &["api_key_service_blocked"]),
+    e(Permission, "api_key_blocked", 29, &["requests to this api"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "not authorised to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
     e(Permission, "terms_required", 85, &["requires terms acceptance", "accept the terms"]),
@@ -385,7 +390,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
     // A mode the model lacks (streaming), not a model that is missing.
-    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式", "当前模型不支持"]),
+    e(InvalidRequest, "not_supported", 88, &["does not support tools", "does not support images", "does not support vision", "does not support the stream", "does not support stream", "not support streaming", "不支持流式", "当前模型不支持sse", "当前模型不支持 sse"]),
     e(InvalidRequest, "request_too_large", 82, &["request_too_large", "maximum allowed number of bytes", "request entity too large", "request is too large", "payload size exceeds", "payload too large", "entity too large"]),
     // One field over its own limit, however long the context.
     e(InvalidRequest, "string_too_long", 93, &["string_above_max_length", "string too long"]),
@@ -569,6 +574,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's undici: the body or the headers stopped arriving in time.
     e(Timeout, "read_timeout", 85, &["und_err_body_timeout", "bodytimeouterror", "und_err_headers_timeout", "headerstimeouterror", "headers timeout error"]),
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
+    // Rust's `io::ErrorKind::TimedOut`, as reqwest's printed error names
+    // its source.
+    e(Timeout, "timeout", 45, &["timedout"]).word(),
     // ------------------------------------------------------------------- network
     e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate has been revoked", "certificate revoked", "pkix path validation failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
@@ -635,7 +643,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout, and so does curl
     // ("Failed to connect to … port 443: Timed out").
-    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect"]),
+    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     // A client's exception name for a closed socket, below any cause named with it.
@@ -682,7 +690,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "reqwest::error { kind: request", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),

@@ -1095,6 +1095,8 @@ fn a_success_a_client_could_not_use_is_a_malformed_response() {
     ] {
         let d = engine().diagnose(&Failure::message(text).with_status(200));
         assert_eq!(category(&d), MalformedResponse, "{text}");
+        // Read by a rule, not by the fallback for a 200 no word explains.
+        assert!(d.confidence > 0.5, "{text}: {d:?}");
     }
     // A 200 arrived, then the calling code failed on it in words that name
     // no cause: read as a 200 body no rule explains is, and said to be a guess.

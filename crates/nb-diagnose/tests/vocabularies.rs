@@ -696,6 +696,12 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         Network,
         true,
     ),
+    // reqwest's printed error whose source is a timeout.
+    (
+        r##"reqwest::Error { kind: Request, url: "https://api.example.com/v1/chat/completions", source: TimedOut }"##,
+        Timeout,
+        true,
+    ),
 ];
 
 const REFUSALS: &[&str] = &[
@@ -831,6 +837,7 @@ const BROKEN_ANSWERS: &[&str] = &[
     // Firebase's AI SDKs on a shape they do not know.
     r##"VertexAISdkException: Unhandled format for Content"##,
     r##"无法解析返回的响应"##,
+    r##"无法解析响应"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -2853,11 +2860,33 @@ fn under_a_status_new_words_yield_to_it() {
         assert_eq!(d.category, want, "{status} {text}");
     }
     // Too many requests to an API is a rate limit, not a key restricted
-    // from it.
+    // from it; a key said to be required beside a limit is the limit.
     let d = engine.diagnose(&Failure::message(
         "Too many requests to this API, please slow down",
     ));
     assert_eq!(d.category, RateLimit, "{d:?}");
+    for (status, text, want) in [
+        (
+            429,
+            "You have exceeded the rate limit for requests to this API",
+            RateLimit,
+        ),
+        (
+            503,
+            "Requests to this API are temporarily unavailable",
+            Overloaded,
+        ),
+        (
+            429,
+            "Rate limit exceeded for unauthenticated requests; an API key is required for higher limits",
+            RateLimit,
+        ),
+        // Zhipu's prefix alone is no reading of a model that is missing.
+        (404, "当前模型不支持", ModelNotFound),
+    ] {
+        let d = engine.diagnose(&Failure::http(status, text));
+        assert_eq!(d.category, want, "{status} {text}");
+    }
     // A free tier with a limit is not one bound to a product.
     let d = engine.diagnose(&Failure::message(
         "The free tier can only be used for 20 requests per minute",
