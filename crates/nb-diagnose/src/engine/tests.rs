@@ -1,7 +1,7 @@
 use super::report::FALLBACK_CONFIDENCE;
 use super::scan::{
-    MAX_NAME, limit_before, number_after, rejected_before, spell_name, status_after,
-    status_after_exception, zero_follows,
+    MAX_NAME, leading_status, limit_before, number_after, rejected_before, spell_name,
+    status_after, status_after_exception, zero_follows,
 };
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
