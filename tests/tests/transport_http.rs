@@ -479,9 +479,9 @@ async fn connect_timeout_against_a_full_backlog() {
 
 #[tokio::test]
 async fn connection_refused() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // Port 1 is below the ephemeral range: no other test's server can take
+    // it between the choice and the call, as a port freed by one could be.
+    let addr: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
     let err = send_to(addr, RequestOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::ConnectRefused, "{err:?}");
     assert!(err.is_connect());

@@ -153,10 +153,10 @@ async fn a_broken_success_body_is_malformed() {
 
 #[tokio::test]
 async fn nothing_listening_is_a_network_failure() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/v1", listener.local_addr().unwrap());
-    drop(listener);
-    let r = run_async(&args(&base, "gpt-4o", &["--timeout", "2"]), &[]).await;
+    // Port 1 is below the ephemeral range: no other test's server can take
+    // it between the choice and the call, as a port freed by one could be.
+    let base = "http://127.0.0.1:1/v1";
+    let r = run_async(&args(base, "gpt-4o", &["--timeout", "2"]), &[]).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains("│ ✗ NETWORK"), "{}", r.stdout);
     assert!(r.stdout.contains("curl -sv"), "{}", r.stdout);
