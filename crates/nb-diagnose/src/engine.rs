@@ -382,21 +382,8 @@ impl DiagnosisEngine {
         };
         let verdict = match failure.kind() {
             FailureKind::Message { .. } | FailureKind::Transport { .. } => verdict,
-            // A library that could not be loaded, or an error object that
-            // could not be read (the built-in `unknown`s), is this program's
-            // only when this program says so; in a response or a stream, a
-            // server said it about itself. A user's own `unknown` rule
-            // stands as written.
-            _ if verdict.category == ErrorCategory::Unknown
-                && verdict.rule.is_some_and(|id| self.rule(id).prefixed) =>
-            {
-                Verdict::new(
-                    ErrorCategory::ServerError,
-                    Sub::InternalError,
-                    verdict.priority,
-                )
-            }
-            _ => verdict,
+            // In a response or a stream, a server said it about itself.
+            _ => self.servers_own(verdict),
         };
         // No rule read it and no status decided: the words may still point
         // somewhere, and the diagnosis says it is a guess.
@@ -426,6 +413,19 @@ impl DiagnosisEngine {
 
     fn rule(&self, id: u32) -> &RuleData {
         &self.compiled.rules[id as usize]
+    }
+
+    /// `v`, read in words a server sent about itself. A library that could
+    /// not be loaded, or an error object that could not be read (the
+    /// built-in `unknown`s), is this program's only when this program says
+    /// so; a server saying it had its own failure. A user's own `unknown`
+    /// rule stands as written.
+    fn servers_own(&self, v: Verdict) -> Verdict {
+        if v.category == ErrorCategory::Unknown && v.rule.is_some_and(|id| self.rule(id).prefixed) {
+            Verdict::new(ErrorCategory::ServerError, Sub::InternalError, v.priority)
+        } else {
+            v
+        }
     }
 
     /// An error status (not 2xx).

@@ -43,11 +43,7 @@ fn every_category_has_entries_and_unknown_only_this_programs_own() {
         .iter()
         .filter(|e| e.category == ErrorCategory::Unknown)
     {
-        assert!(
-            matches!(e.sub, "local_setup" | "error_unreadable"),
-            "{}",
-            e.sub
-        );
+        assert!(matches!(e.sub, LOCAL_SETUP | ERROR_UNREADABLE), "{}", e.sub);
         assert!(
             e.success_only,
             "{}: read only where no error status came",

@@ -41,15 +41,11 @@ impl DiagnosisEngine {
             // A success arrived and the program could not use it, in words
             // that name no cause: read as a 200 body no rule explains is.
             v = success::unexplained_success();
-        } else if fields.has_error
-            && fields.request_id.is_some()
-            && v.category == ErrorCategory::Unknown
-            && v.rule.is_some_and(|id| self.rule(id).prefixed)
-        {
-            // A built-in `unknown` quoted in an error object that carries a
-            // request id: a server sent those words about itself, as in a
-            // response's body. (A program's own error line carries none.)
-            v = Verdict::new(ErrorCategory::ServerError, Sub::InternalError, v.priority);
+        } else if fields.has_error && fields.request_id.is_some() {
+            // An error object that carries a request id: a server sent its
+            // words about itself, as in a response's body. (A program's own
+            // error line carries none.)
+            v = self.servers_own(v);
         }
         v.status = status;
         v
