@@ -537,6 +537,14 @@ fn natural_samples() {
             include_str!("corpus/seventyninth_errors.jsonl"),
             157,
         ),
+        // Eighty more new names (models by name, relays and clouds, local
+        // servers, editor plugins, agents, SDKs in other languages); five
+        // collectors of 60 each, joined to 229.
+        (
+            "eightyfourth",
+            include_str!("corpus/eightyfourth_errors.jsonl"),
+            229,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
