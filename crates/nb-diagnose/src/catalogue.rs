@@ -209,7 +209,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
     e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
@@ -231,7 +231,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "need to use an api key"]),
     // An app or an extension that has no signed-in account to call with;
     // any status decides (a 403's "please log in to the console").
     e(Auth, "not_signed_in", 29, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
@@ -301,7 +301,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
-    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model"]),
+    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
@@ -367,10 +367,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails", "guardrail_intervened"]).word(),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法", "extra parameters ["]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
-    e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version"]).of(AzureOpenAi),
+    e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version", "enabled only for api versions"]).of(AzureOpenAi),
     // What the request asks for, not the model: a wrong path, an object that
     // does not exist, an unsupported mode, a payload over a byte limit.
     e(InvalidRequest, "invalid_url", 85, &["invalid url (", "no route for that uri", "route get:/", "route post:/", "unknown request url", "could not route to"]).target(),
@@ -490,6 +490,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
+    // Flask's (werkzeug's) page for an unhandled exception, whose hedge
+    // names an overload it cannot know of.
+    e(ServerError, "internal_error", 84, &["either the server is overloaded or there is an error"]),
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
     // that sends 1011 itself is reporting its own keepalive timeout).
     e(ServerError, "internal_error", 70, &["received 1011 (internal error)"]),
@@ -548,7 +551,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "model_timeout", 90, &["modeltimeoutexception"]).of(Bedrock),
     e(Timeout, "timeout", 90, &["timeout_error"]).of(Anthropic),
     e(Timeout, "internal_timeout", 88, &["internalerror.timeout"]).of(DashScope),
-    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "batch expired", "did not respond in time", "did not receive a timely response", "exceeded while calling target function", "deadline reached", "超时"]),
+    e(Timeout, "deadline_exceeded", 80, &["deadline exceeded", "deadline expired", "batch expired", "did not respond in time", "did not receive a timely response", "exceeded while calling target function", "deadline reached", "超时", "秒未响应", "秒内未响应"]),
     // gRPC's status code, above the phases it lists ("name resolution: 0.27s").
     e(Timeout, "deadline_exceeded", 88, &["deadline_exceeded"]),
     e(Timeout, "read_timeout", 70, &["readtimeout", "read timeout", "read timed out", "read operation timed out", "timeouterror", "request timeout", "gateway timeout", "gateway time-out", "took too long", "upstream request timeout"]),
@@ -582,7 +585,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
     // an HTTP/2 frame too large): it fails the same way every time.
-    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常"]).no_retry(),
+    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "fatal alert: protocol_version"]).no_retry(),
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
     // Node's code, not the end of Bedrock's `ResourceNotFoundException`.
     e(Network, "dns", 85, &["enotfound"]).word(),
@@ -663,10 +666,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "tls", 82, &["cannot decrypt peer's message"]),
     // openai-python 0.x's APIConnectionError.
     e(Network, "connect_failed", 60, &["error communicating with"]),
-    // This host ran out of descriptors or ports, so nothing reached the
+    // This host ran out of descriptors or ports, or its own policy (a
+    // firewall, a sandbox) refused the socket, so nothing reached the
     // provider (the transport's `LocalResource`, in words). Under an error
     // status they are the server's own.
-    e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
+    e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs", "connect: operation not permitted"]).word().success_only(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
     // libraries do not fit (an SDK building its HTTP client with the
@@ -682,13 +686,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
-    // Browsers' and Chromium-based stacks' codes.
-    e(Network, "connection_reset", 75, &["err_connection_closed", "und_err_socket", "err_connection_reset", "err_empty_response"]),
+    // Browsers' and Chromium-based stacks' codes; Bun's fetch on an answer
+    // that is not HTTP.
+    e(Network, "connection_reset", 75, &["err_connection_closed", "und_err_socket", "err_connection_reset", "err_empty_response", "err_http2_protocol_error", "invalidhttpresponse"]),
     // curl's receive failure (in any locale), hyper's closed request channel.
     e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
-    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert"]),
+    e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
     e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
     // -------------------------------------------------------- malformed_response
@@ -698,7 +703,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "malformed_function_call", 80, &["malformed function call", "malformed_function_call"]),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
-    e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "validation errors for", "is not an object (evaluating"]).success_only(),
+    e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "validation errors for", "is not an object (evaluating", "typevalidationerror"]).success_only(),
     // An agent's parser rejecting what the model answered (LangChain's
     // output parser, pydantic-ai's `UnexpectedModelBehavior`), or a relay
     // saying so of a provider's reply.
@@ -709,7 +714,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
     // could not cause: above reqwest's "error decoding response body".
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),

@@ -1092,6 +1092,8 @@ fn a_success_a_client_could_not_use_is_a_malformed_response() {
         "content = response.choices[0].message.content\nTypeError: 'NoneType' object is not subscriptable",
         // Firebase's AI SDKs on a shape they do not know.
         "Unhandled format for Content: {}",
+        // Dart's cast of a JSON value the answer did not hold.
+        "type 'Null' is not a subtype of type 'String' in type cast",
     ] {
         let d = engine().diagnose(&Failure::message(text).with_status(200));
         assert_eq!(category(&d), MalformedResponse, "{text}");
@@ -1102,7 +1104,7 @@ fn a_success_a_client_could_not_use_is_a_malformed_response() {
     // no cause: read as a 200 body no rule explains is, and said to be a guess.
     for text in [
         "IllegalStateException: The content is not a string!",
-        "type 'Null' is not a subtype of type 'String' in type cast",
+        "ValueError: too many values to unpack (expected 3)",
     ] {
         let d = engine().diagnose(&Failure::message(text).with_status(200));
         assert_eq!(
@@ -2918,7 +2920,7 @@ fn the_last_rounds_words_do_not_catch_other_failures() {
 }
 
 #[test]
-fn a_host_out_of_descriptors_or_ports_is_named_local_not_the_providers() {
+fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the_providers() {
     for text in [
         "Error: EMFILE: too many open files, open '/tmp/x'",
         "OSError: [Errno 24] Too many open files",
@@ -2927,6 +2929,8 @@ fn a_host_out_of_descriptors_or_ports_is_named_local_not_the_providers() {
         "connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)",
         "dial tcp 10.0.0.5:443: connect: cannot assign requested address",
         "[Errno 105] No buffer space available",
+        // This host's own policy (a firewall, a sandbox) refused the socket.
+        r#"Post "http://localai.svc.cluster.local/v1/chat/completions": dial tcp 10.43.182.197:80: connect: operation not permitted"#,
     ] {
         let d = engine().diagnose(&Failure::message(text));
         assert_eq!(category(&d), Network, "{text}");

@@ -12,8 +12,8 @@
 //! - answers a client could not use, as parsers and agent frameworks print
 //!   them: the AI SDK, LangChain, LlamaIndex, instructor, pydantic-ai, the
 //!   OpenAI Agents SDK, DSPy, and JSON parsers and binders in Python,
-//!   JavaScript, Java and Kotlin, .NET, Rust and Go (protojson too). The
-//!   same request can get a usable answer next time.
+//!   JavaScript, Java and Kotlin, .NET, Rust, Go (protojson too), Lua and
+//!   Dart. The same request can get a usable answer next time.
 //! - failures as SDKs' exception classes name them (openai-python,
 //!   anthropic, LiteLLM, the AI SDK, boto3 for Bedrock, openai-java,
 //!   google-genai, google-api-core, Mistral, Groq, Cohere, Azure), with a
@@ -48,7 +48,7 @@ use nb_diagnose::{DiagnosisEngine, Failure};
 
 /// The words each HTTP stack prints for a connection that failed, a
 /// deadline that passed, or a body that ended early: browsers' fetch,
-/// Node (undici, axios), Python (httpx, aiohttp, requests, urllib3, the
+/// Node (undici, axios), Bun, Python (httpx, aiohttp, requests, urllib3, the
 /// standard library), Go, Java (the JDK, OkHttp, Ktor), .NET, curl and PHP,
 /// Ruby, Swift, Dart, Rust (reqwest, hyper), Elixir and gRPC. A client in
 /// any of them reports a transport failure in these words, with no HTTP
@@ -702,6 +702,25 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         Timeout,
         true,
     ),
+    // Java's TLS alert from the server (a cipher or protocol the two ends
+    // do not share is the version's, below), Chromium's and Node's HTTP/2
+    // protocol error, and Bun's fetch of an answer that is not HTTP.
+    (
+        r##"javax.net.ssl.SSLHandshakeException: Received fatal alert: handshake_failure"##,
+        Network,
+        true,
+    ),
+    (
+        r##"java.io.IOException: Received fatal alert: protocol_version"##,
+        Network,
+        false,
+    ),
+    (r##"Error: net::ERR_HTTP2_PROTOCOL_ERROR"##, Network, true),
+    (
+        r##"Error: InvalidHTTPResponse fetching "http://localhost:4000/v1/chat/completions". For more information, pass `verbose: true` in the second argument to fetch()"##,
+        Network,
+        true,
+    ),
 ];
 
 const REFUSALS: &[&str] = &[
@@ -710,6 +729,8 @@ const REFUSALS: &[&str] = &[
   Input should be less than or equal to 2 [type=less_than_equal, input_value=3, input_type=int]"##,
     r##"stream_options
   Extra inputs are not permitted [type=extra_forbidden, input_value={}, input_type=dict]"##,
+    // Azure AI Foundry's models refusing a parameter they do not take.
+    r##"Extra parameters ['n'] are not allowed when extra-parameters is not set or set to be 'error'. Set extra-parameters to 'pass-through' to pass to the model."##,
     r##"max_tokens
   Input should be a valid integer, unable to parse string as an integer [type=int_parsing, input_value='abc', input_type=str]"##,
     r##"messages.0.role
@@ -838,6 +859,15 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"VertexAISdkException: Unhandled format for Content"##,
     r##"无法解析返回的响应"##,
     r##"无法解析响应"##,
+    // A part of the answer that was not there, read by JavaScript (null),
+    // Lua (LuaJIT's wording and Lua 5.4's) and Dart (a JSON value cast to
+    // the type the client expected); the AI SDK's class alone.
+    r##"TypeError: Cannot read properties of null (reading 'choices')"##,
+    r##"lua/chatgpt/api.lua:42: attempt to index field 'choices' (a nil value)"##,
+    r##"attempt to index a nil value (field 'usage')"##,
+    r##"type 'Null' is not a subtype of type 'String'"##,
+    r##"type '_Map<String, dynamic>' is not a subtype of type 'List<dynamic>' in type cast"##,
+    r##"AI_TypeValidationError"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1477,6 +1507,13 @@ const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
         ServerError,
         true,
     ),
+    // Flask's page for an unhandled exception hedges with an overload it
+    // cannot know of.
+    (
+        r##"The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."##,
+        ServerError,
+        true,
+    ),
 ];
 
 /// A model that does not exist (or no longer does) for anyone, against a
@@ -1627,6 +1664,18 @@ const MISSING: &[(&str, ErrorCategory, bool)] = &[
     ),
     (
         r##"curl: (3) URL using bad/illegal format or missing URL"##,
+        InvalidRequest,
+        false,
+    ),
+    // Claude Code's words for a model the endpoint does not serve, and
+    // Azure's model that needs a newer API version.
+    (
+        r##"There's an issue with the selected model (claude-sonnet-4-6). It may not exist or you may not have access to it. Run /model to pick a different model."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Model {modelName} is enabled only for api versions 2024-12-01-preview and later"##,
         InvalidRequest,
         false,
     ),
@@ -1866,6 +1915,12 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
         false,
     ),
     (r##"API key missing"##, Auth, false),
+    (r##"You need to use an API key"##, Auth, false),
+    (
+        r##"The API Key appears to be invalid or may have expired. Please verify your credentials and try again."##,
+        Auth,
+        false,
+    ),
 ];
 
 /// A prompt or an answer a provider's safety system refused (OpenAI,
@@ -2557,6 +2612,10 @@ const OTHER_WORDS_FOR_TRANSPORT: &[(&str, ErrorCategory, bool)] = &[
         Timeout,
         true,
     ),
+    // A client's Chinese for no answer within its wait ("did not respond
+    // in 60 seconds", "did not respond within 30 seconds").
+    (r##"翻译失败，插件60秒未响应"##, Timeout, true),
+    (r##"请求在30秒内未响应"##, Timeout, true),
 ];
 
 #[test]
