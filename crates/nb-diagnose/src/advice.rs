@@ -260,6 +260,11 @@ const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
         "Raise the open-file limit (ulimit -n, LimitNOFILE) or lower the concurrency; check for leaked connections",
         "This host ran out of descriptors, memory or ports before anything was sent.",
     ),
+    s(
+        "Let this host connect",
+        "If the error is 'operation not permitted' or 'permission denied' on connect, allow the provider's address in this host's firewall, network policy (a Kubernetes NetworkPolicy, a CNI's egress rules) or sandbox",
+        "This host's own policy can refuse a socket before anything is sent.",
+    ),
     RETRY_NETWORK,
 ];
 
@@ -426,7 +431,7 @@ const SENTENCES: [(&str, &str); 31] = [
     ("No rule recognised this failure from ", ""),
     (
         "Nothing was sent to ",
-        ": this host ran out of file descriptors, memory or local ports first",
+        ": this host could not open the connection (it ran out of file descriptors, memory or local ports, or its own firewall or sandbox refused the socket)",
     ),
     (
         "Nothing was sent to ",

@@ -231,9 +231,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "need to use an api key"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing"]),
     // An app or an extension that has no signed-in account to call with;
     // any status decides (a 403's "please log in to the console").
+    // A key the client never sent, in an app's words: it decides only where
+    // no status does ("You need to use an API key for higher limits" under
+    // a 429 is the limit).
+    e(Auth, "missing_api_key", 29, &["need to use an api key"]),
     e(Auth, "not_signed_in", 29, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -301,7 +305,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
-    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model"]),
+    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model ("]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
@@ -585,8 +589,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
     // an HTTP/2 frame too large): it fails the same way every time.
-    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "fatal alert: protocol_version"]).no_retry(),
-    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number"]).no_retry(),
+    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "fatal alert: protocol_version", "alert protocol version", "alert_protocol_version", "protocol version not supported"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number", "fatal alert: bad_certificate", "fatal alert: certificate_unknown", "fatal alert: unknown_ca", "fatal alert: certificate_expired"]).no_retry(),
     // Node's code, not the end of Bedrock's `ResourceNotFoundException`.
     e(Network, "dns", 85, &["enotfound"]).word(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "unable to resolve host", "eai_again", "dnserror"]),
@@ -667,9 +671,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // openai-python 0.x's APIConnectionError.
     e(Network, "connect_failed", 60, &["error communicating with"]),
     // This host ran out of descriptors or ports, or its own policy (a
-    // firewall, a sandbox) refused the socket, so nothing reached the
-    // provider (the transport's `LocalResource`, in words). Under an error
-    // status they are the server's own.
+    // firewall, a sandbox: Go's EPERM on connect) refused the socket, so
+    // nothing reached the provider (the transport's `LocalResource`, in
+    // words). Under an error status they are the server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs", "connect: operation not permitted"]).word().success_only(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
@@ -683,7 +687,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // part of an answer ('choices', '0') is a broken answer, above.
     // ('message' is left out: `choices[0].message` of an empty list reads
     // it too.)
-    e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')"]).success_only(),
+    e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')", "field 'error' (a nil value)", "(field 'error')", "field 'status' (a nil value)", "(field 'status')", "field 'body' (a nil value)", "(field 'body')", "field 'code' (a nil value)", "(field 'code')"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes; Bun's fetch on an answer

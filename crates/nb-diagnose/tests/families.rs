@@ -2939,6 +2939,15 @@ fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the
             "{text}: {}",
             d.sub_category
         );
+        // The cause and the advice name both ways this host can fail.
+        assert!(d.root_cause.contains("firewall"), "{}", d.root_cause);
+        assert!(
+            d.suggestions
+                .iter()
+                .any(|s| s.command.contains("network policy")),
+            "{:?}",
+            d.suggestions
+        );
         // Under a server's error status, the words are the server's own.
         let d = engine().diagnose(&Failure::message(text).with_status(500));
         assert_eq!(category(&d), ServerError, "500: {text}");

@@ -702,16 +702,32 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         Timeout,
         true,
     ),
-    // Java's TLS alert from the server (a cipher or protocol the two ends
-    // do not share is the version's, below), Chromium's and Node's HTTP/2
-    // protocol error, and Bun's fetch of an answer that is not HTTP.
+    // Java's TLS alerts from the server: a failed handshake is retried; a
+    // protocol version the server refuses (in OpenSSL's and Go's words
+    // too) or a certificate it rejects is not. Chromium's (Electron's net)
+    // HTTP/2 protocol error, and Bun's fetch of an answer that is not HTTP.
     (
-        r##"javax.net.ssl.SSLHandshakeException: Received fatal alert: handshake_failure"##,
+        r##"java.io.IOException: Received fatal alert: handshake_failure"##,
         Network,
         true,
     ),
     (
         r##"java.io.IOException: Received fatal alert: protocol_version"##,
+        Network,
+        false,
+    ),
+    (
+        r##"[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)"##,
+        Network,
+        false,
+    ),
+    (
+        r##"remote error: tls: protocol version not supported"##,
+        Network,
+        false,
+    ),
+    (
+        r##"java.io.IOException: Received fatal alert: certificate_unknown"##,
         Network,
         false,
     ),
@@ -2843,6 +2859,24 @@ fn an_error_the_program_could_not_read_names_no_cause() {
         })
         .collect();
     assert_read(rows.iter().map(|(t, c, r)| (t.as_str(), *c, *r)));
+    // Lua's words for the same slips (LuaJIT's, then Lua 5.4's).
+    assert_read([
+        (
+            "plugin/api.lua:42: attempt to index field 'error' (a nil value)",
+            Unknown,
+            false,
+        ),
+        (
+            "attempt to index a nil value (field 'status')",
+            Unknown,
+            false,
+        ),
+        (
+            "plugin/api.lua:42: attempt to index field 'choices' (a nil value)",
+            MalformedResponse,
+            true,
+        ),
+    ]);
     let engine = DiagnosisEngine::new();
     let lost = engine.diagnose(&Failure::message(
         "TypeError: Cannot read properties of undefined (reading 'error')",
@@ -2939,6 +2973,17 @@ fn under_a_status_new_words_yield_to_it() {
             429,
             "Rate limit exceeded for unauthenticated requests; an API key is required for higher limits",
             RateLimit,
+        ),
+        (
+            429,
+            "You've hit the limit for anonymous use. You need to use an API key for higher limits.",
+            RateLimit,
+        ),
+        // "The selected model" alone names no model that is missing.
+        (
+            401,
+            "There was an issue with the selected model provider. Check your API key.",
+            Auth,
         ),
         // Zhipu's prefix alone is no reading of a model that is missing.
         (404, "当前模型不支持", ModelNotFound),

@@ -506,8 +506,10 @@ fn io_kind(kind: io::ErrorKind, connecting: bool) -> Option<TransportErrorKind> 
         }
         K::TimedOut if connecting => TransportErrorKind::Timeout(TimeoutPhase::Connect),
         K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => TransportErrorKind::Connect,
-        // On connect this is the host's ephemeral ports running out.
+        // On connect this is the host's ephemeral ports running out, or its
+        // own firewall or sandbox refusing the socket (EPERM, EACCES).
         K::AddrNotAvailable | K::OutOfMemory => TransportErrorKind::LocalResource,
+        K::PermissionDenied if connecting => TransportErrorKind::LocalResource,
         _ => return None,
     })
 }
@@ -754,6 +756,13 @@ mod tests {
         let no_port = io::Error::from(io::ErrorKind::AddrNotAvailable);
         assert_eq!(
             chain_kind(Box::new(no_port), true),
+            TransportErrorKind::LocalResource
+        );
+        // This host's firewall or sandbox refusing the socket (EPERM on
+        // connect) is its own policy, not the provider's doing.
+        #[cfg(unix)]
+        assert_eq!(
+            chain_kind(Box::new(io::Error::from_raw_os_error(1)), true),
             TransportErrorKind::LocalResource
         );
         // A provider's own failure with an unrelated code stays a network one.

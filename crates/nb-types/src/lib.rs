@@ -87,9 +87,12 @@ pub enum TransportErrorKind {
     /// The request could not be sent as given (an invalid URI or header, a
     /// scheme the transport does not speak). Retrying it cannot help.
     InvalidRequest,
-    /// Our own process or host ran out of something the request needs: file
-    /// descriptors (`EMFILE`, `ENFILE`), memory or socket buffers, local
-    /// ports. Nothing was sent, so nothing is known about the provider.
+    /// Our own process or host could not open the connection: it ran out of
+    /// something the request needs (file descriptors, `EMFILE`, `ENFILE`;
+    /// memory or socket buffers; local ports), or its own policy (a
+    /// firewall, a network policy, a sandbox) refused the socket (`EPERM`
+    /// or `EACCES` on connect). Nothing was sent, so nothing is known about
+    /// the provider.
     LocalResource,
     /// Anything else; the source says more.
     Other,
@@ -138,7 +141,9 @@ impl TransportErrorKind {
             Self::StreamInterrupted => "the response body was cut off",
             Self::Protocol => "HTTP protocol error",
             Self::InvalidRequest => "invalid request",
-            Self::LocalResource => "a local resource ran out (file descriptors, memory, ports)",
+            Self::LocalResource => {
+                "this host could not open the connection (out of descriptors, memory or ports, or refused by its own policy)"
+            }
             Self::Other => "transport error",
         }
     }

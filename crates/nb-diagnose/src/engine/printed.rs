@@ -76,7 +76,8 @@ impl DiagnosisEngine {
             K::Timeout(p) => (Timeout, timeout_sub(p), Some(p)),
             K::StreamInterrupted => (StreamInterrupted, Sub::StreamCut, None),
             // Nothing reached the provider: our side ran out of descriptors,
-            // memory or ports. Named apart so no one blames the provider.
+            // memory or ports, or its own policy refused the socket. Named
+            // apart so no one blames the provider.
             K::LocalResource => (Network, Sub::LocalResource, None),
             // An unreachable host, bad HTTP, an oversized body or an
             // unsendable request: a network failure the message may refine.
