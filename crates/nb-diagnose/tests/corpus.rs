@@ -545,6 +545,15 @@ fn natural_samples() {
             include_str!("corpus/eightyfourth_errors.jsonl"),
             229,
         ),
+        // Eighty more new names (models by name, regional hosts, coding
+        // and editor tools, note, search, translation and data apps,
+        // agents, support bots); two collectors ran out of look-ups short
+        // of 60.
+        (
+            "eightyninth",
+            include_str!("corpus/eightyninth_errors.jsonl"),
+            205,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
