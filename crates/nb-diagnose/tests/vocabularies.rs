@@ -731,6 +731,11 @@ const STACKS: &[(&str, ErrorCategory, bool)] = &[
         Network,
         false,
     ),
+    (
+        r##"Response failure, cause: Remote host terminated the handshake, please try again."##,
+        Network,
+        true,
+    ),
     (r##"Error: net::ERR_HTTP2_PROTOCOL_ERROR"##, Network, true),
     (
         r##"Error: InvalidHTTPResponse fetching "http://localhost:4000/v1/chat/completions". For more information, pass `verbose: true` in the second argument to fetch()"##,
@@ -747,6 +752,15 @@ const REFUSALS: &[&str] = &[
   Extra inputs are not permitted [type=extra_forbidden, input_value={}, input_type=dict]"##,
     // Azure AI Foundry's models refusing a parameter they do not take.
     r##"Extra parameters ['n'] are not allowed when extra-parameters is not set or set to be 'error'. Set extra-parameters to 'pass-through' to pass to the model."##,
+    r##"Error from OpenAI API: you must provide a model parameter"##,
+    // Copilot's limit on a request's tools; OpenRouter's and Amazon Q's
+    // (Bedrock's) words for a request they could not take.
+    r##"Sorry, your request failed. Please try again. Request id: e80beeb2
+
+Reason: You may not include more than 128 tools in your request."##,
+    r##"The request was malformed and could not be processed.
+Provider returned error"##,
+    r##"Improperly formed request"##,
     r##"max_tokens
   Input should be a valid integer, unable to parse string as an integer [type=int_parsing, input_value='abc', input_type=str]"##,
     r##"messages.0.role
@@ -884,6 +898,9 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"type 'Null' is not a subtype of type 'String'"##,
     r##"type '_Map<String, dynamic>' is not a subtype of type 'List<dynamic>' in type cast"##,
     r##"AI_TypeValidationError"##,
+    // Python reading the usage an answer did not carry.
+    r##"gpt 'NoneType' object has no attribute 'total_tokens'"##,
+    r##"Translation failed due to 'str' object has no attribute 'usage'."##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1530,6 +1547,19 @@ const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
         ServerError,
         true,
     ),
+    // Ollama failing inside: its model runner, reached over loopback, cut
+    // the call ("EOF" alone would be a reset), or the model's template
+    // needs a function this Ollama lacks.
+    (
+        r##"Error: POST predict: Post "http://127.0.0.1:45089/completion": EOF"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"Error: template: :3: function "currentDate" not defined"##,
+        ServerError,
+        true,
+    ),
 ];
 
 /// A model that does not exist (or no longer does) for anyone, against a
@@ -1687,6 +1717,17 @@ const MISSING: &[(&str, ErrorCategory, bool)] = &[
     // Azure's model that needs a newer API version.
     (
         r##"There's an issue with the selected model (claude-sonnet-4-6). It may not exist or you may not have access to it. Run /model to pick a different model."##,
+        ModelNotFound,
+        false,
+    ),
+    (
+        r##"Claude Opus 4.5 is no longer available. Please switch to Claude Opus 4.6."##,
+        ModelNotFound,
+        false,
+    ),
+    // LiteLLM's router, asked for a model group it does not have.
+    (
+        r##"litellm.BadRequestError: You passed in model=text-completion-codestral/codestral-latest. There is no 'model_name' with this string"##,
         ModelNotFound,
         false,
     ),
@@ -2632,6 +2673,12 @@ const OTHER_WORDS_FOR_TRANSPORT: &[(&str, ErrorCategory, bool)] = &[
     // in 60 seconds", "did not respond within 30 seconds").
     (r##"翻译失败，插件60秒未响应"##, Timeout, true),
     (r##"请求在30秒内未响应"##, Timeout, true),
+    // Windows' WSAETIMEDOUT in another Chinese wording, as Go prints it.
+    (
+        r##"拨打TCP 69.171.242.11：443：connectex：连接尝试失败，因为连接方在一段时间后未正确响应，或建立的连接失败，因为连接的主机无法响应。"##,
+        Timeout,
+        true,
+    ),
 ];
 
 #[test]
@@ -2985,6 +3032,14 @@ fn under_a_status_new_words_yield_to_it() {
             "There was an issue with the selected model provider. Check your API key.",
             Auth,
         ),
+        // A request refused as malformed, whatever status a relay put on it.
+        (
+            500,
+            r#"API Error (500 {"error":"CodeWhisperer Error: {\"message\":\"Improperly formed request.\",\"reason\":null}"})"#,
+            InvalidRequest,
+        ),
+        // Refused where the caller is (RFC 7725).
+        (451, "Unavailable For Legal Reasons", Permission),
         // Zhipu's prefix alone is no reading of a model that is missing.
         (404, "当前模型不支持", ModelNotFound),
     ] {
