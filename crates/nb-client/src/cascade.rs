@@ -27,7 +27,7 @@ use tracing::Instrument;
 use crate::attempt::Attempt;
 use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, Failed};
+use crate::failure::{AttemptError, Failed, refused_locally};
 use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
@@ -613,7 +613,10 @@ impl CallState {
             && fallback.is_some_and(|scope| self.has_alternative(target, scope, now));
         let i = self.target_call(target);
         let allowed = policy.retry_limit().allowed(inner.settings.max_retries);
-        let may_retry = d.retryable && !f.own_timeout && self.targets[i].retries < allowed;
+        let may_retry = d.retryable
+            && !f.own_timeout
+            && !refused_locally(d)
+            && self.targets[i].retries < allowed;
         if fall_back_now && may_retry {
             // Try the alternative now; the retry waits until nothing else
             // is left.

@@ -1099,6 +1099,32 @@ async fn running_out_of_local_resources_never_counts_against_the_provider() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_connection_our_hosts_policy_refuses_falls_back_and_blames_no_one() {
+    // A firewall or network policy that refuses one destination (EPERM on
+    // connect) may allow another: the call falls back at once, without a
+    // retry the same policy would refuse, and nothing counts against the
+    // refused target.
+    let mock = scripted(|model, _| match model {
+        "primary" => MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy)),
+        m => ok(m),
+    });
+    let client = builder(&mock).build().unwrap();
+    for _ in 0..30 {
+        let response = client.chat().create(request()).await.unwrap();
+        assert_eq!(response.served_by(), "secondary");
+        let first = &response.attempts()[0];
+        let d = first.diagnosis().unwrap();
+        assert_eq!(d.category, ErrorCategory::Network);
+        assert!(d.sub_category.ends_with("local_policy"), "{d:?}");
+    }
+    assert_eq!(calls(&mock, "primary"), 30, "one attempt a call, no retry");
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
+    assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_hedge_our_host_cannot_send_leaves_the_first_attempt_running() {
     let mock = scripted(|model, _| match model {
         "primary" => slow(model, Duration::from_secs(150)),

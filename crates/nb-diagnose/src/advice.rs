@@ -260,12 +260,16 @@ const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
         "Raise the open-file limit (ulimit -n, LimitNOFILE) or lower the concurrency; check for leaked connections",
         "This host ran out of descriptors, memory or ports before anything was sent.",
     ),
+    RETRY_NETWORK,
+];
+
+const LOCAL_POLICY: &[FixSuggestion] = &[
     s(
         "Let this host connect",
-        "If the error is 'operation not permitted' or 'permission denied' on connect, allow the provider's address in this host's firewall, network policy (a Kubernetes NetworkPolicy, a CNI's egress rules) or sandbox",
-        "This host's own policy can refuse a socket before anything is sent.",
+        "Allow the provider's address in this host's firewall, network policy (a Kubernetes NetworkPolicy, a CNI's egress rules) or sandbox",
+        "This host's own policy refused the socket before anything was sent.",
     ),
-    RETRY_NETWORK,
+    FALL_BACK,
 ];
 
 const LOCAL_SETUP: &[FixSuggestion] = &[s(
@@ -313,6 +317,7 @@ pub(crate) fn suggestions(
         Timeout => TIMEOUT,
         Network if sub.ends_with("tls_certificate") => TLS_CERTIFICATE,
         Network if sub.ends_with("local_resource") => OUT_OF_LOCAL_RESOURCES,
+        Network if sub.ends_with("local_policy") => LOCAL_POLICY,
         Network if provider.is_local() && sub.ends_with("connect_refused") => LOCAL_NOT_LISTENING,
         Network => NETWORK,
         MalformedResponse => MALFORMED,
@@ -334,7 +339,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 31] = [
+const SENTENCES: [(&str, &str); 32] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -431,7 +436,7 @@ const SENTENCES: [(&str, &str); 31] = [
     ("No rule recognised this failure from ", ""),
     (
         "Nothing was sent to ",
-        ": this host could not open the connection (it ran out of file descriptors, memory or local ports, or its own firewall or sandbox refused the socket)",
+        ": this host ran out of file descriptors, memory or local ports first",
     ),
     (
         "Nothing was sent to ",
@@ -441,6 +446,10 @@ const SENTENCES: [(&str, &str); 31] = [
     (
         "The cause of a failure from ",
         " was lost: this program read a field of an error object it never received",
+    ),
+    (
+        "Nothing was sent to ",
+        ": this host's own firewall, network policy or sandbox refused the connection",
     ),
 ];
 
@@ -474,6 +483,7 @@ fn sentence(c: &Cause<'_>) -> usize {
             "reset" => 21,
             "tls" => 22,
             "resource" => 28,
+            "policy" => 31,
             _ => 23,
         },
         MalformedResponse if c.reason.is_some() => 24,

@@ -232,12 +232,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
     e(Auth, "missing_api_key", 60, &["api key is required", "api key missing"]),
-    // An app or an extension that has no signed-in account to call with;
-    // any status decides (a 403's "please log in to the console").
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
     e(Auth, "missing_api_key", 29, &["need to use an api key"]),
+    // An app or an extension that has no signed-in account to call with;
+    // any status decides (a 403's "please log in to the console").
     e(Auth, "not_signed_in", 29, &["not signed in", "not logged in", "please sign in", "please log in"]).word(),
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
@@ -305,7 +305,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
-    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "no longer available. please switch to", "no 'model_name' with this string"]),
+    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "is no longer available. please switch to claude", "no 'model_name' with this string"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
@@ -371,7 +371,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails", "guardrail_intervened"]).word(),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法", "extra parameters [", "must provide a model parameter", "tools in your request", "improperly formed request", "request was malformed"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法", "extra parameters [", "must provide a model parameter", "tools in your request", "improperly formed request", "request was malformed and could not be processed"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version", "enabled only for api versions"]).of(AzureOpenAi),
@@ -494,9 +494,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
     // OpenAI's wording of its own failure, also after a stream's cut.
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
-    // Ollama's server failing inside: its model runner (a loopback hop,
-    // above Go's ": EOF"), or the model's template it could not render.
-    e(ServerError, "internal_error", 65, &["post predict", "template: :"]).of(Ollama),
+    // Ollama's server failing inside: its model runner, a loopback hop,
+    // cut the call (above the reset, refusal or EOF it reports), or the
+    // model's template could not be rendered (where no status decides).
+    e(ServerError, "internal_error", 83, &["post predict"]).of(Ollama),
+    e(ServerError, "internal_error", 29, &["template: :"]).of(Ollama),
     // Flask's (werkzeug's) page for an unhandled exception, whose hedge
     // names an overload it cannot know of.
     e(ServerError, "internal_error", 84, &["either the server is overloaded or there is an error"]),
@@ -575,7 +577,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out", "esockettimedout"]),
     // Windows' connect timeout (WSAETIMEDOUT) in any locale, and .NET's and
     // Java's timeout exceptions, above the resets they wrap.
-    e(Timeout, "connect_timeout", 78, &["winerror 10060", "os error 10060", "没有正确答复", "wsaetimedout", "did not properly respond after a period of time"]),
+    e(Timeout, "connect_timeout", 78, &["winerror 10060", "os error 10060", "没有正确答复", "连接方在一段时间后", "wsaetimedout", "did not properly respond after a period of time"]),
     e(Timeout, "read_timeout", 78, &["timeoutexception", "exceeded the configured timeout", "networktimeout"]),
     // Elixir's Mint and Req.
     e(Timeout, "timeout", 80, &["reason: :timeout"]),
@@ -592,7 +594,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
     // an HTTP/2 frame too large): it fails the same way every time.
-    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "fatal alert: protocol_version", "alert protocol version", "alert_protocol_version", "protocol version not supported"]).no_retry(),
+    e(Network, "protocol_error", 92, &["nghttp2_frame_size_error", "os error -2146893018", "接收到的消息异常", "fatal alert: protocol_version", "alert protocol version", "alert_protocol_version", "tls: protocol version not supported"]).no_retry(),
     e(Network, "tls_certificate", 92, &["unable to verify the first certificate", "unable_to_get_issuer_cert", "self_signed_cert_in_chain", "depth_zero_self_signed_cert", "no subject alternative names", "no subject alternative dns name", "wrong_version_number", "fatal alert: bad_certificate", "fatal alert: certificate_unknown", "fatal alert: unknown_ca", "fatal alert: certificate_expired"]).no_retry(),
     // Node's code, not the end of Bedrock's `ResourceNotFoundException`.
     e(Network, "dns", 85, &["enotfound"]).word(),
@@ -609,7 +611,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // outside ASCII match only as written, so a capital that opens a
     // message ("Сеть недоступна") is left out of its literal.
     e(Network, "connect_refused", 82, &["verbindungsaufbau abgelehnt", "connexion refusée", "conexión rehusada", "connessione rifiutata", "conexão recusada", "соединении отказано", "拒绝连接", "连接被拒绝", "連線被拒絕", "接続を拒否されました", "연결이 거부됨", "积极拒绝", "denegó expresamente dicha conexión", "l’a expressément refusée", "l'a expressément refusée", "отверг запрос на подключение"]),
-    e(Timeout, "connect_timeout", 74, &["die wartezeit für die verbindung ist abgelaufen", "expiration du délai d'attente", "expiró el tiempo de conexión", "connessione scaduta", "timeout della connessione", "tempo esgotado para conexão", "ожидания соединения истекло", "连接超时", "連線超過時間", "接続タイムアウト", "接続がタイムアウトしました", "연결 시간 초과", "응답이 없어 연결하지 못했거나", "连接方在一段时间后"]),
+    e(Timeout, "connect_timeout", 74, &["die wartezeit für die verbindung ist abgelaufen", "expiration du délai d'attente", "expiró el tiempo de conexión", "connessione scaduta", "timeout della connessione", "tempo esgotado para conexão", "ожидания соединения истекло", "连接超时", "連線超過時間", "接続タイムアウト", "接続がタイムアウトしました", "연결 시간 초과", "응답이 없어 연결하지 못했거나"]),
     e(Network, "connection_reset", 72, &["vom kommunikationspartner zurückgesetzt", "ré-initialisée par le correspondant", "reinicializada por la máquina remota", "abbattuta dal corrispondente", "interrotta dal corrispondente", "fechada pela outra ponta", "сброшено другой стороной", "разорвано другой стороной", "连接被对方重置", "連線被對方重設", "からリセットされました", "상대편에 의해 끊어짐", "상대편이 연결을 끊음", "强迫关闭了一个现有的连接", "リモート ホストに強制的に切断されました", "interrupción de una conexión existente por el host remoto", "принудительно разорвал", "원격 호스트에 의해 강제로 끊겼습니다"]),
     e(Network, "unreachable", 80, &["keine route zum zielrechner", "das netzwerk ist nicht erreichbar", "aucun chemin d'accès pour atteindre l'hôte", "le réseau n'est pas accessible", "ninguna ruta hasta el", "la red es inaccesible", "route verso l'host", "nessun instradamento per l'host", "la rete non è raggiungibile", "não há rota para o host", "a rede está fora de alcance", "找不到通往該主機的路由路徑", "無法接觸網路", "ホストへの経路がありません", "ネットワークに届きません", "没有到主机的路由", "网络不可达", "пути до хоста", "маршрута до узла", "еть недоступна", "호스트로 갈 루트가 없음", "네트워크가 접근 불가능", "attempted to an unreachable host", "attempted to an unreachable network", "无法连接的网络尝试了一个套接字操作"]),
     e(Network, "dns", 85, &["der name oder der dienst ist nicht bekannt", "fehler bei der namensauflösung", "zu diesem hostnamen gehört keine adresse", "nom ou service inconnu", "temporaire dans la résolution du nom", "aucune adresse associée avec le nom", "nombre o servicio desconocido", "fallo temporal en la resolución del nombre", "ninguna dirección asociada al nombre", "nome o servizio sconosciuto", "errore temporaneo nella risoluzione del nome", "nessun indirizzo associato al nome", "nome ou serviço desconhecido", "na resolução de nome", "não há endereço associado com o nome", "имя или служба", "сбой в разрешении имен", "не связано ни одного адреса", "名称或服务未知", "域名解析出现暂时性错误", "没有与主机名关联的地址", "名稱或服務未知", "解析名稱時發生暫時性錯誤", "沒有位址關聯至此主機名稱", "名前またはサービスが不明です", "名前解決に一時的に失敗しました", "ホスト名にアドレスが割り当てられていません", "이름 혹은 서비스를 알 수 없습니다", "name resolution에서 일시적인 실패", "대응되는 주소가 없음"]),
@@ -673,11 +675,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "tls", 82, &["cannot decrypt peer's message"]),
     // openai-python 0.x's APIConnectionError.
     e(Network, "connect_failed", 60, &["error communicating with"]),
-    // This host ran out of descriptors or ports, or its own policy (a
-    // firewall, a sandbox: Go's EPERM on connect) refused the socket, so
-    // nothing reached the provider (the transport's `LocalResource`, in
-    // words). Under an error status they are the server's own.
-    e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs", "connect: operation not permitted"]).word().success_only(),
+    // This host ran out of descriptors or ports (the transport's
+    // `LocalResource`, in words), or its own policy (a firewall, a
+    // sandbox) refused the socket (`LocalPolicy`, in Go's words), so
+    // nothing reached the provider. Under an error status they are the
+    // server's own.
+    e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
+    e(Network, "local_policy", 95, &["connect: operation not permitted", "connect: permission denied"]).success_only(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
     // libraries do not fit (an SDK building its HTTP client with the
@@ -690,7 +694,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // part of an answer ('choices', '0') is a broken answer, above.
     // ('message' is left out: `choices[0].message` of an empty list reads
     // it too.)
-    e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')", "field 'error' (a nil value)", "(field 'error')", "field 'status' (a nil value)", "(field 'status')", "field 'body' (a nil value)", "(field 'body')", "field 'code' (a nil value)", "(field 'code')"]).success_only(),
+    e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')", "field 'error' (a nil value)", "index a nil value (field 'error')", "field 'status' (a nil value)", "index a nil value (field 'status')", "field 'body' (a nil value)", "index a nil value (field 'body')", "field 'code' (a nil value)", "index a nil value (field 'code')"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes; Bun's fetch on an answer
@@ -716,7 +720,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "no attribute 'usage'", "no attribute 'total_tokens'", "no attribute 'prompt_tokens'", "no attribute 'completion_tokens'"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror"]).success_only(),
@@ -935,6 +939,7 @@ subs! {
     StreamCut => "stream_cut",
     TransportError => "transport_error",
     LocalResource => "local_resource",
+    LocalPolicy => "local_policy",
     ConnectTimeout => "connect_timeout",
     FirstByteTimeout => "first_byte_timeout",
     IdleTimeout => "idle_timeout",
@@ -964,10 +969,10 @@ pub(crate) fn status_rule(status: u16) -> Option<(ErrorCategory, Sub)> {
         408 => (Timeout, Sub::RequestTimeout),
         409 => (ServerError, Sub::Conflict),
         413 => (InvalidRequest, Sub::RequestTooLarge),
-        // Refused where the caller is (RFC 7725): this account, from here.
-        451 => (Permission, Sub::UnavailableForLegalReasons),
         422 => (InvalidRequest, Sub::UnprocessableRequest),
         429 => (RateLimit, Sub::RateLimit),
+        // Refused where the caller is (RFC 7725): this account, from here.
+        451 => (Permission, Sub::UnavailableForLegalReasons),
         498 => (Overloaded, Sub::CapacityExceeded),
         500 => (ServerError, Sub::InternalError),
         502 => (ServerError, Sub::BadGateway),

@@ -2920,7 +2920,7 @@ fn the_last_rounds_words_do_not_catch_other_failures() {
 }
 
 #[test]
-fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the_providers() {
+fn a_host_out_of_descriptors_or_ports_is_named_local_not_the_providers() {
     for text in [
         "Error: EMFILE: too many open files, open '/tmp/x'",
         "OSError: [Errno 24] Too many open files",
@@ -2929,8 +2929,6 @@ fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the
         "connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)",
         "dial tcp 10.0.0.5:443: connect: cannot assign requested address",
         "[Errno 105] No buffer space available",
-        // This host's own policy (a firewall, a sandbox) refused the socket.
-        r#"Post "http://localai.svc.cluster.local/v1/chat/completions": dial tcp 10.43.182.197:80: connect: operation not permitted"#,
     ] {
         let d = engine().diagnose(&Failure::message(text));
         assert_eq!(category(&d), Network, "{text}");
@@ -2939,7 +2937,23 @@ fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the
             "{text}: {}",
             d.sub_category
         );
-        // The cause and the advice name both ways this host can fail.
+        // Under a server's error status, the words are the server's own.
+        let d = engine().diagnose(&Failure::message(text).with_status(500));
+        assert_eq!(category(&d), ServerError, "500: {text}");
+    }
+}
+
+#[test]
+fn a_socket_this_hosts_own_policy_refused_is_named_local_not_the_providers() {
+    for text in [
+        // Go's words for EPERM and EACCES on connect: a firewall, a network
+        // policy (Cilium's), a sandbox.
+        r#"Post "http://localai.svc.cluster.local/v1/chat/completions": dial tcp 10.43.182.197:80: connect: operation not permitted"#,
+        "dial tcp 10.0.0.5:443: connect: permission denied",
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!(category(&d), Network, "{text}");
+        assert!(d.sub_category.ends_with("local_policy"), "{text}: {d:?}");
         assert!(d.root_cause.contains("firewall"), "{}", d.root_cause);
         assert!(
             d.suggestions
@@ -2948,10 +2962,17 @@ fn a_host_out_of_descriptors_or_ports_or_refused_a_socket_is_named_local_not_the
             "{:?}",
             d.suggestions
         );
-        // Under a server's error status, the words are the server's own.
-        let d = engine().diagnose(&Failure::message(text).with_status(500));
-        assert_eq!(category(&d), ServerError, "500: {text}");
+        // Under an error status the words are the server's own.
+        let d = engine().diagnose(&Failure::message(text).with_status(502));
+        assert!(!d.sub_category.ends_with("local_policy"), "502: {text}");
     }
+    // The transport's own kind reads the same.
+    let d = engine().diagnose(&Failure::transport(
+        nb_diagnose::TransportErrorKind::LocalPolicy,
+        "Permission denied (os error 13)",
+    ));
+    assert_eq!(category(&d), Network);
+    assert!(d.sub_category.ends_with("local_policy"), "{d:?}");
 }
 
 #[test]

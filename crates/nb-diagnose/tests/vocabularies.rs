@@ -901,6 +901,7 @@ const BROKEN_ANSWERS: &[&str] = &[
     // Python reading the usage an answer did not carry.
     r##"gpt 'NoneType' object has no attribute 'total_tokens'"##,
     r##"Translation failed due to 'str' object has no attribute 'usage'."##,
+    r##"AttributeError: 'NoneType' object has no attribute 'prompt_tokens'"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1552,6 +1553,11 @@ const CAPACITY: &[(&str, ErrorCategory, bool)] = &[
     // needs a function this Ollama lacks.
     (
         r##"Error: POST predict: Post "http://127.0.0.1:45089/completion": EOF"##,
+        ServerError,
+        true,
+    ),
+    (
+        r##"Error: POST predict: Post "http://127.0.0.1:53422/completion": read tcp 127.0.0.1:53425->127.0.0.1:53422: wsarecv: An existing connection was forcibly closed by the remote host."##,
         ServerError,
         true,
     ),
@@ -3045,6 +3051,18 @@ fn under_a_status_new_words_yield_to_it() {
     ] {
         let d = engine.diagnose(&Failure::http(status, text));
         assert_eq!(d.category, want, "{status} {text}");
+    }
+    // A typed object without the field is the calling code's slip, not
+    // an answer's missing part; an endpoint retired is not a model.
+    for text in [
+        "AttributeError: 'ChatCompletion' object has no attribute 'usage'",
+        "The /v1/engines endpoint is no longer available. Please switch to /v1/models.",
+    ] {
+        let d = engine.diagnose(&Failure::message(text));
+        assert!(
+            !matches!(d.category, MalformedResponse | ModelNotFound),
+            "{text}: {d:?}"
+        );
     }
     // A free tier with a limit is not one bound to a product.
     let d = engine.diagnose(&Failure::message(

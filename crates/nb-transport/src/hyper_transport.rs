@@ -506,10 +506,12 @@ fn io_kind(kind: io::ErrorKind, connecting: bool) -> Option<TransportErrorKind> 
         }
         K::TimedOut if connecting => TransportErrorKind::Timeout(TimeoutPhase::Connect),
         K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => TransportErrorKind::Connect,
-        // On connect this is the host's ephemeral ports running out, or its
-        // own firewall or sandbox refusing the socket (EPERM, EACCES).
+        // On connect this is the host's ephemeral ports running out.
         K::AddrNotAvailable | K::OutOfMemory => TransportErrorKind::LocalResource,
-        K::PermissionDenied if connecting => TransportErrorKind::LocalResource,
+        // EPERM or EACCES on connect: this host's firewall, network policy
+        // or sandbox refused the socket (a remote refusal is ECONNREFUSED or
+        // EHOSTUNREACH).
+        K::PermissionDenied if connecting => TransportErrorKind::LocalPolicy,
         _ => return None,
     })
 }
@@ -759,11 +761,17 @@ mod tests {
             TransportErrorKind::LocalResource
         );
         // This host's firewall or sandbox refusing the socket (EPERM on
-        // connect) is its own policy, not the provider's doing.
+        // connect) is its own policy, not the provider's doing; the same
+        // code on an open connection is not about connecting.
         #[cfg(unix)]
         assert_eq!(
             chain_kind(Box::new(io::Error::from_raw_os_error(1)), true),
-            TransportErrorKind::LocalResource
+            TransportErrorKind::LocalPolicy
+        );
+        #[cfg(unix)]
+        assert_ne!(
+            chain_kind(Box::new(io::Error::from_raw_os_error(1)), false),
+            TransportErrorKind::LocalPolicy
         );
         // A provider's own failure with an unrelated code stays a network one.
         #[cfg(target_os = "linux")]

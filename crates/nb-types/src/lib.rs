@@ -65,7 +65,7 @@ pub enum TransportErrorKind {
     /// The peer refused the TCP connection (nothing listens on the port).
     ConnectRefused,
     /// The TCP connection could not be established for another reason
-    /// (network or host unreachable, no route, address not available).
+    /// (network or host unreachable, no route).
     Connect,
     /// The host name could not be resolved.
     Dns,
@@ -87,13 +87,15 @@ pub enum TransportErrorKind {
     /// The request could not be sent as given (an invalid URI or header, a
     /// scheme the transport does not speak). Retrying it cannot help.
     InvalidRequest,
-    /// Our own process or host could not open the connection: it ran out of
-    /// something the request needs (file descriptors, `EMFILE`, `ENFILE`;
-    /// memory or socket buffers; local ports), or its own policy (a
-    /// firewall, a network policy, a sandbox) refused the socket (`EPERM`
-    /// or `EACCES` on connect). Nothing was sent, so nothing is known about
-    /// the provider.
+    /// Our own process or host ran out of something the request needs: file
+    /// descriptors (`EMFILE`, `ENFILE`), memory or socket buffers, local
+    /// ports. Nothing was sent, so nothing is known about the provider.
     LocalResource,
+    /// This host's own policy (a firewall, a network policy, a sandbox)
+    /// refused the connection (`EPERM` or `EACCES` on connect). Nothing was
+    /// sent, so nothing is known about the provider; a policy may allow
+    /// another destination.
+    LocalPolicy,
     /// Anything else; the source says more.
     Other,
 }
@@ -119,6 +121,7 @@ impl TransportErrorKind {
             Self::Protocol => "protocol",
             Self::InvalidRequest => "invalid_request",
             Self::LocalResource => "local_resource",
+            Self::LocalPolicy => "local_policy",
             Self::Other => "other",
         }
     }
@@ -141,8 +144,9 @@ impl TransportErrorKind {
             Self::StreamInterrupted => "the response body was cut off",
             Self::Protocol => "HTTP protocol error",
             Self::InvalidRequest => "invalid request",
-            Self::LocalResource => {
-                "this host could not open the connection (out of descriptors, memory or ports, or refused by its own policy)"
+            Self::LocalResource => "a local resource ran out (file descriptors, memory, ports)",
+            Self::LocalPolicy => {
+                "this host's own policy refused the connection (a firewall or sandbox)"
             }
             Self::Other => "transport error",
         }

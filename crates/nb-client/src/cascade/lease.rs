@@ -81,12 +81,14 @@ impl Lease {
             });
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
         let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
+        // Nothing reached the target: this host's own policy refused it.
+        let local = diagnosis.as_ref().is_some_and(refused_locally);
         let attempt = self.attempt(call, latency, diagnosis, decision);
         let balancer = &call.chain.balancer;
         match category {
             // The same failure as on the call's first target: the
             // request's (a query of death), not this target's.
-            Some(_) if request_fault => {
+            Some(_) if request_fault || local => {
                 self.permit.ignored();
                 drop(self.inflight);
             }
@@ -128,7 +130,7 @@ impl Lease {
             }
         }
         // What the request caused says nothing about the model's health.
-        if !request_fault {
+        if !request_fault && !local {
             inner.learner.record(&Outcome {
                 model: &self.target.name,
                 endpoint: Some(&self.target.endpoint.name),

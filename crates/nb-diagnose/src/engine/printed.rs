@@ -79,6 +79,7 @@ impl DiagnosisEngine {
             // memory or ports, or its own policy refused the socket. Named
             // apart so no one blames the provider.
             K::LocalResource => (Network, Sub::LocalResource, None),
+            K::LocalPolicy => (Network, Sub::LocalPolicy, None),
             // An unreachable host, bad HTTP, an oversized body or an
             // unsendable request: a network failure the message may refine.
             _ => (Network, Sub::TransportError, None),
@@ -92,6 +93,7 @@ impl DiagnosisEngine {
                 | K::Timeout(_)
                 | K::StreamInterrupted
                 | K::LocalResource
+                | K::LocalPolicy
         );
         let mut base = Verdict::new(category, sub, if known { 90 } else { 20 });
         base.phase = phase;
