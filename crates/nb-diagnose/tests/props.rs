@@ -202,6 +202,8 @@ proptest! {
             TransportErrorKind::Timeout(TimeoutPhase::Idle),
             TransportErrorKind::Timeout(TimeoutPhase::Total),
             TransportErrorKind::StreamInterrupted,
+            TransportErrorKind::LocalResource,
+            TransportErrorKind::LocalPolicy,
             TransportErrorKind::Other,
         ]),
         message in prop::option::of(fragments()),
