@@ -27,7 +27,7 @@ use tracing::Instrument;
 use crate::attempt::Attempt;
 use crate::blame::Blame;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{AttemptError, Failed, refused_locally};
+use crate::failure::{AttemptError, Failed};
 use crate::observe;
 use crate::policy::Decision;
 use crate::policy::{CategoryPolicy, FallbackRule};
@@ -592,6 +592,12 @@ impl CallState {
             return (Decision::DropPrefill, Some(again(key, true)));
         }
         let policy = inner.settings.policies.for_diagnosis(d);
+        let fallback = self.scope.after_fallback(policy, target);
+        // This host's own policy refused the connection: no other key, no
+        // wait and no retry changes that, and another target may be allowed.
+        if d.is_local_policy() {
+            return self.fall_back(fallback);
+        }
         if policy.rotates_key()
             && let Some(k) = key
         {
@@ -601,7 +607,6 @@ impl CallState {
                 return (Decision::RotateKey, Some(again(Some(next), false)));
             }
         }
-        let fallback = self.scope.after_fallback(policy, target);
         // A policy that prefers a fallback takes one that is open now over
         // a retry, unless the server asked for a wait shorter than a
         // fallback costs.
@@ -613,10 +618,7 @@ impl CallState {
             && fallback.is_some_and(|scope| self.has_alternative(target, scope, now));
         let i = self.target_call(target);
         let allowed = policy.retry_limit().allowed(inner.settings.max_retries);
-        let may_retry = d.retryable
-            && !f.own_timeout
-            && !refused_locally(d)
-            && self.targets[i].retries < allowed;
+        let may_retry = d.retryable && !f.own_timeout && self.targets[i].retries < allowed;
         if fall_back_now && may_retry {
             // Try the alternative now; the retry waits until nothing else
             // is left.
@@ -638,7 +640,12 @@ impl CallState {
                 return (Decision::Retry { after }, Some(again(key, false)));
             }
         }
-        match fallback {
+        self.fall_back(fallback)
+    }
+
+    /// Falls back within `scope`, or stops when there is none.
+    fn fall_back(&mut self, scope: Option<Scope>) -> (Decision, Option<Pending>) {
+        match scope {
             Some(scope) => {
                 self.scope = scope;
                 (Decision::Fallback, None)

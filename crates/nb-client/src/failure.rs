@@ -40,14 +40,6 @@ impl AttemptError {
     }
 }
 
-/// Whether this host's own policy (a firewall, a network policy, a sandbox)
-/// refused the connection: nothing reached the target, so its health is
-/// not in question, and the same policy would refuse a retry; another
-/// target may be allowed.
-pub(crate) fn refused_locally(d: &Diagnosis) -> bool {
-    d.category == ErrorCategory::Network && d.sub_category.ends_with("local_policy")
-}
-
 /// Adds the target's model and base URL to a failure.
 pub(crate) fn in_context<'a>(failure: Failure<'a>, target: &'a TargetId) -> Failure<'a> {
     failure

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
+use nb_diagnose::{ErrorCategory, Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
@@ -225,6 +225,16 @@ where
                         Some(diagnosis),
                         Vec::new(),
                     )));
+                }
+                if diagnosis.category == ErrorCategory::Network
+                    && diagnosis.sub_category.ends_with("local_resource")
+                {
+                    // This host ran out of descriptors, memory or ports: the
+                    // same limit meets every target, and none is to blame.
+                    return Err(AttemptError::Fatal(Error::local_resource(format!(
+                        "endpoint {}: {}",
+                        target.endpoint.name, diagnosis.root_cause
+                    ))));
                 }
                 Err(AttemptError::diagnosed(diagnosis, false))
             }

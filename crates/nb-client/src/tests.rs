@@ -680,6 +680,41 @@ async fn auth_rotates_through_the_key_pool_before_falling_back() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_connection_our_hosts_policy_refuses_rotates_no_key() {
+    // Even under a network policy that rotates keys, a refusal by this
+    // host's firewall moves no caller off a working key: it falls back.
+    let mock = scripted(|model, _| match model {
+        "primary" => MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy)),
+        m => ok(m),
+    });
+    let client = NeuralBridge::builder()
+        .endpoint(
+            EndpointConfig::openai_compatible("pool", URL)
+                .api_keys(["sk-pool-key-aaaa", "sk-pool-key-bbbb"])
+                .models(["primary"]),
+        )
+        .fallback_models(["primary", "secondary"])
+        .policy(
+            ErrorCategory::Network,
+            CategoryPolicy::fallback().rotate_key(true),
+        )
+        .transport(Arc::new(mock.clone()))
+        .build()
+        .unwrap();
+    let response = client.chat().create(request()).await.unwrap();
+    assert_eq!(response.served_by(), "secondary");
+    assert_eq!(response.attempts()[0].decision(), Decision::Fallback);
+    assert_eq!(calls(&mock, "primary"), 1);
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .filter(|r| r.chat_request().unwrap().model == "primary")
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, ["Bearer sk-pool-key-aaaa"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn when_every_key_fails_the_next_model_gets_one_try_with_the_last_key() {
     let mock = MockTransport::from_fn(|r| {
         if r.uri.host() == Some("pool.example") {
@@ -1122,6 +1157,34 @@ async fn a_connection_our_hosts_policy_refuses_falls_back_and_blames_no_one() {
     let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
     assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+
+    // Where the policy refuses every target, each is tried once, none is
+    // retried after a backoff, and the error says whose refusal it was.
+    let mock =
+        scripted(|_, _| MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy)));
+    let client = builder(&mock).build().unwrap();
+    let err = client.chat().create(request()).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Exhausted), "{err}");
+    for model in ["primary", "secondary", "tertiary"] {
+        assert_eq!(calls(&mock, model), 1, "{model}");
+    }
+    assert!(
+        err.attempts().iter().all(|a| a
+            .diagnosis()
+            .is_some_and(|d| d.is_local_policy() && !d.retryable)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("firewall"), "{err}");
+    assert!(
+        client
+            .targets()
+            .iter()
+            .all(|t| t.breaker == CircuitState::Closed)
+    );
+    // A stream opens through the same path.
+    let err = client.chat().stream(request()).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Exhausted), "{err}");
+    assert_eq!(calls(&mock, "primary"), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -1889,6 +1952,21 @@ async fn a_healed_operation_that_cannot_run_here_blames_no_target() {
     let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
     assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
     assert_eq!(client.targets()[0].breaker, CircuitState::Closed);
+    // Out of descriptors here: the same limit meets every target, and none
+    // of them is to blame.
+    let err = client
+        .heal("primary", |_model: Arc<str>| async {
+            Err::<(), _>("OSError: [Errno 24] Too many open files")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.error().kind(), ErrorKind::LocalResource { .. }),
+        "{err}"
+    );
+    let report = client.health_status();
+    let primary = report.models.iter().find(|m| m.model == "primary").unwrap();
+    assert_eq!(primary.reliability.calls, 0, "nothing was recorded");
     // A provider's own failure still falls back.
     let healed = client
         .heal("primary", |model: Arc<str>| async move {

@@ -475,6 +475,7 @@ fn sentence(c: &Cause<'_>) -> usize {
             Some(TimeoutPhase::Total) => 15,
             _ => 16,
         },
+        Network if c.sub.ends_with(catalogue::Sub::LocalPolicy.name()) => 31,
         Network => match c.sub.rsplit('_').next().unwrap_or_default() {
             "certificate" => 17,
             "dns" => 18,
@@ -483,7 +484,6 @@ fn sentence(c: &Cause<'_>) -> usize {
             "reset" => 21,
             "tls" => 22,
             "resource" => 28,
-            "policy" => 31,
             _ => 23,
         },
         MalformedResponse if c.reason.is_some() => 24,

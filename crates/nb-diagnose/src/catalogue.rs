@@ -681,7 +681,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // nothing reached the provider. Under an error status they are the
     // server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
-    e(Network, "local_policy", 95, &["connect: operation not permitted", "connect: permission denied"]).success_only(),
+    e(Network, "local_policy", 95, &["connect: operation not permitted", "connect: permission denied", "connect eperm", "connect eacces"]).word().success_only().no_retry(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
     // libraries do not fit (an SDK building its HTTP client with the

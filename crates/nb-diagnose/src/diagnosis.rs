@@ -105,6 +105,25 @@ impl Diagnosis {
         self.category == ErrorCategory::Unknown && self.sub_category.ends_with(LOCAL_SETUP)
     }
 
+    /// Whether this host's own policy (a firewall, a network policy, a
+    /// sandbox) refused the connection (a `network` failure whose
+    /// sub-category ends `local_policy`): nothing reached the provider, the
+    /// same policy refuses a retry, and another destination may be allowed.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, Failure, TransportErrorKind};
+    ///
+    /// let engine = DiagnosisEngine::new();
+    /// let refused = Failure::transport(TransportErrorKind::LocalPolicy, None);
+    /// let d = engine.diagnose(&refused);
+    /// assert!(d.is_local_policy() && !d.retryable);
+    /// assert!(!engine.diagnose(&Failure::transport(TransportErrorKind::Reset, None)).is_local_policy());
+    /// ```
+    pub fn is_local_policy(&self) -> bool {
+        self.category == ErrorCategory::Network
+            && self.sub_category.ends_with(Sub::LocalPolicy.name())
+    }
+
     /// Whether no rule read the failure and its category was guessed from
     /// the words it shares with known errors (a sub-category ending
     /// `guessed_from_words`). Two kinds of failure are guessed at: a text

@@ -744,10 +744,13 @@ impl DiagnosisEngine {
         };
 
         let over_limit = v.rule.is_none() && v.sub == Sub::RequestExceedsLimit;
+        // This host's policy refuses a retry as it refused the first try.
+        let refused_locally = v.rule.is_none() && v.sub == Sub::LocalPolicy;
         let mut retryable = rule
             .and_then(|r| r.retryable)
             .unwrap_or(category.retryable_by_default())
-            && !over_limit;
+            && !over_limit
+            && !refused_locally;
         if let Some(v) = headers.at(H::ShouldRetry).and_then(parse_bool) {
             retryable = v;
         }

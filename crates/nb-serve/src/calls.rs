@@ -12,7 +12,9 @@ use ::http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use nb_client::policy::Fallback;
-use nb_client::{Attempt, ChatRequest, EmbeddingRequest, Error, ErrorCategory, ErrorKind, Usage};
+use nb_client::{
+    Attempt, ChatRequest, Diagnosis, EmbeddingRequest, Error, ErrorCategory, ErrorKind, Usage,
+};
 use serde_json::json;
 
 use crate::admission::{Priority, Refused, Ticket};
@@ -448,6 +450,13 @@ pub(crate) fn failure(e: &Error) -> Response<ResBody> {
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             "invalid_model",
+        ),
+        // The sidecar's host refused the connection itself (a firewall, a
+        // network policy): its setup, not the provider's failure.
+        _ if e.diagnosis().is_some_and(Diagnosis::is_local_policy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "local_policy",
         ),
         // The upstream's setup (a wrong path, an operation its deployment
         // does not offer) failed every target: the sidecar's config, not the

@@ -617,6 +617,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_connection_the_hosts_policy_refuses_is_a_503_not_the_providers_error() {
+        use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
+        let mock = MockTransport::from_fn(|_| {
+            MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy))
+        });
+        let client = NeuralBridge::builder()
+            .base_url("http://127.0.0.1:9/v1")
+            .api_key("sk-test-key-0001")
+            .transport(Arc::new(mock))
+            .build()
+            .unwrap();
+        let err = client
+            .chat()
+            .create(ChatRequest::new("m").user_message("Hi"))
+            .await
+            .unwrap_err();
+        let r = failure(&err);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // The same policy refuses a retry.
+        assert_eq!(r.headers()["x-should-retry"], "false");
+        assert!(r.headers().get(RETRY_AFTER).is_none());
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "local_policy", "{body}");
+        // The attempt is no failure of the target's in the metrics.
+        let metrics = crate::metrics::Metrics::default();
+        metrics.call(err.attempts(), None, None);
+        let text = metrics.render(
+            &[],
+            crate::metrics::Load {
+                in_flight: 0,
+                queued: 0,
+                max_in_flight: 1,
+                shared_store: None,
+            },
+        );
+        assert!(text.contains("outcome=\"refused_locally\"} 1"), "{text}");
+        assert!(!text.contains("nb_attempt_failures_total{"), "{text}");
+    }
+
+    #[tokio::test]
     async fn an_upstream_set_up_wrong_is_a_502_not_the_callers_400() {
         use nb_transport::{MockReply, MockTransport};
         let mock = MockTransport::from_fn(|_| {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nb_client::health::TargetStatus;
 use nb_client::policy::Decision;
-use nb_client::{Attempt, Usage};
+use nb_client::{Attempt, Diagnosis, Usage};
 
 use crate::config::Price;
 
@@ -99,17 +99,24 @@ impl Metrics {
         self.with(|r| {
             for a in attempts {
                 let target = vec![a.model().to_owned(), a.endpoint().to_owned()];
+                // This host's own policy refused the connection: nothing was
+                // sent, so it is no failure of the target's.
+                let refused = a.diagnosis().is_some_and(Diagnosis::is_local_policy);
                 let outcome = match a.decision() {
                     Decision::Served => "served",
                     Decision::Cancelled => "cancelled",
                     Decision::Skipped => "skipped",
+                    _ if refused => "refused_locally",
                     _ => "failed",
                 };
                 let mut key = target.clone();
                 key.push(outcome.to_owned());
                 *r.attempts.entry(key).or_default() += 1;
                 // A skipped target was sent nothing: no failure of its own.
-                if let Some(d) = a.diagnosis().filter(|_| a.decision() != Decision::Skipped) {
+                if let Some(d) = a
+                    .diagnosis()
+                    .filter(|_| a.decision() != Decision::Skipped && !refused)
+                {
                     let mut key = target.clone();
                     key.push(d.category.as_str().to_owned());
                     *r.failures.entry(key).or_default() += 1;
@@ -169,7 +176,7 @@ impl Metrics {
         let mut out = String::new();
         self.with(|r| {
             counter(&mut out, "nb_requests_total", "Requests answered, by route and HTTP status.", &["route", "status"], &r.requests);
-            counter(&mut out, "nb_attempts_total", "Upstream attempts, by model, endpoint and outcome (served, failed, cancelled: a hedge's loser, skipped: its protocol cannot carry the request, nothing sent).", &["model", "endpoint", "outcome"], &r.attempts);
+            counter(&mut out, "nb_attempts_total", "Upstream attempts, by model, endpoint and outcome (served, failed, cancelled: a hedge's loser, skipped: its protocol cannot carry the request, refused_locally: this host's policy refused the connection; nothing sent for either).", &["model", "endpoint", "outcome"], &r.attempts);
             counter(&mut out, "nb_attempt_failures_total", "Failed upstream attempts, by model, endpoint and diagnosed category.", &["model", "endpoint", "category"], &r.failures);
             counter(&mut out, "nb_hedges_total", "Hedged attempts, by the model and endpoint they went to.", &["model", "endpoint"], &r.hedges);
             counter(&mut out, "nb_tokens_total", "Tokens of served answers, by model and kind.", &["model", "kind"], &r.tokens);

@@ -71,9 +71,9 @@ impl TransportError {
         }
     }
 
-    /// Whether no connection could be made: refused, unreachable, DNS, TLS, or
-    /// a connect timeout. Nothing reached the server, so the request was not
-    /// processed.
+    /// Whether no connection could be made: refused, unreachable, DNS, TLS, a
+    /// connect timeout, or this host's own policy refusing the socket.
+    /// Nothing reached the server, so the request was not processed.
     #[must_use]
     pub const fn is_connect(&self) -> bool {
         matches!(
@@ -83,6 +83,7 @@ impl TransportError {
                 | TransportErrorKind::Dns
                 | TransportErrorKind::Tls
                 | TransportErrorKind::Timeout(TimeoutPhase::Connect)
+                | TransportErrorKind::LocalPolicy
         )
     }
 

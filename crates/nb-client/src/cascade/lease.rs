@@ -82,7 +82,7 @@ impl Lease {
         let retry_after = diagnosis.as_ref().and_then(|d| d.retry_after);
         let request_fault = call.blame.judge(diagnosis.as_ref(), &self.target);
         // Nothing reached the target: this host's own policy refused it.
-        let local = diagnosis.as_ref().is_some_and(refused_locally);
+        let local = diagnosis.as_ref().is_some_and(Diagnosis::is_local_policy);
         let attempt = self.attempt(call, latency, diagnosis, decision);
         let balancer = &call.chain.balancer;
         match category {
