@@ -644,13 +644,9 @@ async fn an_empty_retry_budget_turns_retries_into_fallbacks() {
     assert_eq!(models(&mock), ["primary", "secondary"]);
 }
 
-#[tokio::test(start_paused = true)]
-async fn auth_rotates_through_the_key_pool_before_falling_back() {
-    let mock = scripted(|model, n| match (model, n) {
-        ("primary", 0) => openai_error(401, "invalid_api_key", "Incorrect API key provided"),
-        (m, _) => ok(m),
-    });
-    let client = NeuralBridge::builder()
+/// The model `primary` on an endpoint with two keys, then `secondary`.
+fn key_pool(mock: &MockTransport) -> NeuralBridgeBuilder {
+    NeuralBridge::builder()
         .endpoint(
             EndpointConfig::openai_compatible("pool", URL)
                 .api_keys(["sk-pool-key-aaaa", "sk-pool-key-bbbb"])
@@ -658,8 +654,15 @@ async fn auth_rotates_through_the_key_pool_before_falling_back() {
         )
         .fallback_models(["primary", "secondary"])
         .transport(Arc::new(mock.clone()))
-        .build()
-        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn auth_rotates_through_the_key_pool_before_falling_back() {
+    let mock = scripted(|model, n| match (model, n) {
+        ("primary", 0) => openai_error(401, "invalid_api_key", "Incorrect API key provided"),
+        (m, _) => ok(m),
+    });
+    let client = key_pool(&mock).build().unwrap();
     let response = client.chat().create(request()).await.unwrap();
     assert_eq!(response.served_by(), "primary");
     let keys: Vec<String> = mock
@@ -687,18 +690,11 @@ async fn a_connection_our_hosts_policy_refuses_rotates_no_key() {
         "primary" => MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy)),
         m => ok(m),
     });
-    let client = NeuralBridge::builder()
-        .endpoint(
-            EndpointConfig::openai_compatible("pool", URL)
-                .api_keys(["sk-pool-key-aaaa", "sk-pool-key-bbbb"])
-                .models(["primary"]),
-        )
-        .fallback_models(["primary", "secondary"])
+    let client = key_pool(&mock)
         .policy(
             ErrorCategory::Network,
             CategoryPolicy::fallback().rotate_key(true),
         )
-        .transport(Arc::new(mock.clone()))
         .build()
         .unwrap();
     let response = client.chat().create(request()).await.unwrap();

@@ -588,23 +588,27 @@ mod tests {
         assert_eq!(bearer("Bearér x".as_bytes()), b"");
     }
 
-    #[tokio::test]
-    async fn a_local_shortage_is_a_passing_503_not_the_providers_error() {
-        use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
-        let mock = MockTransport::from_fn(|_| {
-            MockReply::error(TransportError::new(TransportErrorKind::LocalResource))
-        });
+    /// The error of a call whose every attempt failed in the transport with
+    /// `kind`.
+    async fn failed_in_transport(kind: nb_transport::TransportErrorKind) -> nb_client::Error {
+        use nb_transport::{MockReply, MockTransport, TransportError};
+        let mock = MockTransport::from_fn(move |_| MockReply::error(TransportError::new(kind)));
         let client = NeuralBridge::builder()
             .base_url("http://127.0.0.1:9/v1")
             .api_key("sk-test-key-0001")
             .transport(Arc::new(mock))
             .build()
             .unwrap();
-        let err = client
+        client
             .chat()
             .create(ChatRequest::new("m").user_message("Hi"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_local_shortage_is_a_passing_503_not_the_providers_error() {
+        let err = failed_in_transport(nb_transport::TransportErrorKind::LocalResource).await;
         let r = failure(&err);
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers()[RETRY_AFTER], "1");
@@ -618,21 +622,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_the_hosts_policy_refuses_is_a_503_not_the_providers_error() {
-        use nb_transport::{MockReply, MockTransport, TransportError, TransportErrorKind};
-        let mock = MockTransport::from_fn(|_| {
-            MockReply::error(TransportError::new(TransportErrorKind::LocalPolicy))
-        });
-        let client = NeuralBridge::builder()
-            .base_url("http://127.0.0.1:9/v1")
-            .api_key("sk-test-key-0001")
-            .transport(Arc::new(mock))
-            .build()
-            .unwrap();
-        let err = client
-            .chat()
-            .create(ChatRequest::new("m").user_message("Hi"))
-            .await
-            .unwrap_err();
+        let err = failed_in_transport(nb_transport::TransportErrorKind::LocalPolicy).await;
         let r = failure(&err);
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         // The same policy refuses a retry.
