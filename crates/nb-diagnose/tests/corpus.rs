@@ -554,6 +554,15 @@ fn natural_samples() {
             include_str!("corpus/eightyninth_errors.jsonl"),
             205,
         ),
+        // Sixty more new names (open models by name, Chinese coding
+        // assistants, agent and evaluation frameworks, tracing tools, GPU
+        // clouds); three collectors, two of them out of look-ups short of
+        // 60, when the session's search budget was nearly spent.
+        (
+            "ninetyfourth",
+            include_str!("corpus/ninetyfourth_errors.jsonl"),
+            117,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
