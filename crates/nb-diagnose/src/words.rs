@@ -47,7 +47,7 @@ pub(crate) const POOLED_GUESS_CONFIDENCE: f32 = 0.48;
 /// [`POOLED_GUESS_CONFIDENCE`] as if ten more of them had been right at that
 /// share. A category guessed a few times is neither sure nor hopeless on so
 /// few, and one guessed often stands on its own record: `invalid_request`
-/// was right 52 times in 89, `rate_limit` 8 times in 35.
+/// was right 57 times in 94, `rate_limit` 8 times in 35.
 pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
     use ErrorCategory::*;
     match category {
@@ -55,15 +55,15 @@ pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
         QuotaExhausted => 0.39,
         Auth => 0.60,
         Permission => 0.42,
-        ModelNotFound => 0.42,
+        ModelNotFound => 0.41,
         ContextLength => 0.34,
-        ContentFilter => 0.56,
-        InvalidRequest => 0.57,
+        ContentFilter => 0.52,
+        InvalidRequest => 0.59,
         Overloaded => 0.38,
         Timeout => 0.38,
         Network => 0.59,
         MalformedResponse => 0.58,
-        StreamInterrupted => 0.28,
+        StreamInterrupted => 0.23,
         // Never guessed.
         ServerError | Unknown => POOLED_GUESS_CONFIDENCE,
     }
