@@ -761,6 +761,8 @@ Reason: You may not include more than 128 tools in your request."##,
     r##"The request was malformed and could not be processed.
 Provider returned error"##,
     r##"Improperly formed request"##,
+    // DashScope's parameter that needs a stream.
+    r##"parameter incremental_output only support stream call"##,
     r##"max_tokens
   Input should be a valid integer, unable to parse string as an integer [type=int_parsing, input_value='abc', input_type=str]"##,
     r##"messages.0.role
@@ -902,6 +904,11 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"gpt 'NoneType' object has no attribute 'total_tokens'"##,
     r##"Translation failed due to 'str' object has no attribute 'usage'."##,
     r##"AttributeError: 'NoneType' object has no attribute 'prompt_tokens'"##,
+    // A client's Chinese for an answer of the wrong shape ("the response
+    // format is wrong", "… invalid"), and NovelAI's words.
+    r##"Error: 响应格式错误。TraceID：212c393517592927570243881e1293"##,
+    r##"Error: OpenAI 响应格式无效 - 缺少或空的 choices 数组。"##,
+    r##"received incorrect json from llm"##,
 ];
 
 /// SDKs' exception classes, each with a message that names no cause: the
@@ -1979,6 +1986,12 @@ const CREDENTIALS: &[(&str, ErrorCategory, bool)] = &[
     ),
     (r##"API key missing"##, Auth, false),
     (r##"You need to use an API key"##, Auth, false),
+    // Cloudflare's block page, as a client logs it without its 403.
+    (
+        r##"owner to let them know you were blocked. Please include what you were doing when this page came up and the Cloudflare Ray ID found at the bottom of this page."##,
+        Permission,
+        false,
+    ),
     (
         r##"The API Key appears to be invalid or may have expired. Please verify your credentials and try again."##,
         Auth,
@@ -3064,6 +3077,13 @@ fn under_a_status_new_words_yield_to_it() {
             "{text}: {d:?}"
         );
     }
+    // A status printed in Chinese ("状态码", status code) decides as one
+    // printed in English does, over a relay's own type.
+    assert_read([(
+        r#"{"error":{"message":"CodeWhisperer API 错误: 状态码: 400","type":"server_error"},"type":"error"}"#,
+        InvalidRequest,
+        false,
+    )]);
     // A free tier with a limit is not one bound to a product.
     let d = engine.diagnose(&Failure::message(
         "The free tier can only be used for 20 requests per minute",
