@@ -905,7 +905,8 @@ const BROKEN_ANSWERS: &[&str] = &[
     r##"Translation failed due to 'str' object has no attribute 'usage'."##,
     r##"AttributeError: 'NoneType' object has no attribute 'prompt_tokens'"##,
     // A client's Chinese for an answer of the wrong shape ("the response
-    // format is wrong", "… invalid"), and NovelAI's words.
+    // format is wrong", "… invalid"), and a client's words for a NovelAI
+    // answer it could not read.
     r##"Error: 响应格式错误。TraceID：212c393517592927570243881e1293"##,
     r##"Error: OpenAI 响应格式无效 - 缺少或空的 choices 数组。"##,
     r##"received incorrect json from llm"##,
@@ -3079,11 +3080,17 @@ fn under_a_status_new_words_yield_to_it() {
     }
     // A status printed in Chinese ("状态码", status code) decides as one
     // printed in English does, over a relay's own type.
-    assert_read([(
-        r#"{"error":{"message":"CodeWhisperer API 错误: 状态码: 400","type":"server_error"},"type":"error"}"#,
-        InvalidRequest,
-        false,
-    )]);
+    assert_read([
+        (
+            r#"{"error":{"message":"CodeWhisperer API 错误: 状态码: 400","type":"server_error"},"type":"error"}"#,
+            InvalidRequest,
+            false,
+        ),
+        // A full-width colon, "为" (is) after it, "HTTP" before it.
+        ("API请求失败，状态码：402", QuotaExhausted, false),
+        ("请求失败，状态码为 429", RateLimit, true),
+        ("上游返回 HTTP状态码: 401", Auth, false),
+    ]);
     // A free tier with a limit is not one bound to a product.
     let d = engine.diagnose(&Failure::message(
         "The free tier can only be used for 20 requests per minute",
