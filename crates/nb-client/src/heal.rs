@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nb_diagnose::{ErrorCategory, Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
+use nb_diagnose::{Failure, ResponseHeaders, TimeoutPhase, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::attempt::Attempt;
@@ -226,9 +226,7 @@ where
                         Vec::new(),
                     )));
                 }
-                if diagnosis.category == ErrorCategory::Network
-                    && diagnosis.sub_category.ends_with("local_resource")
-                {
+                if diagnosis.is_local_resource() {
                     // This host ran out of descriptors, memory or ports: the
                     // same limit meets every target, and none is to blame.
                     return Err(AttemptError::Fatal(Error::local_resource(format!(

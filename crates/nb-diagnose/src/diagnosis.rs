@@ -123,6 +123,24 @@ impl Diagnosis {
             && self.sub_category.ends_with(Sub::LocalPolicy.name())
     }
 
+    /// Whether this host ran out of something the request needs (file
+    /// descriptors, memory, local ports: a `network` failure whose
+    /// sub-category ends `local_resource`): nothing reached the provider,
+    /// and every other target would meet the same limit.
+    ///
+    /// ```
+    /// use nb_diagnose::{DiagnosisEngine, Failure};
+    ///
+    /// let engine = DiagnosisEngine::new();
+    /// let out = engine.diagnose(&Failure::message("OSError: [Errno 24] Too many open files"));
+    /// assert!(out.is_local_resource());
+    /// assert!(!engine.diagnose(&Failure::http(503, "")).is_local_resource());
+    /// ```
+    pub fn is_local_resource(&self) -> bool {
+        self.category == ErrorCategory::Network
+            && self.sub_category.ends_with(Sub::LocalResource.name())
+    }
+
     /// Whether no rule read the failure and its category was guessed from
     /// the words it shares with known errors (a sub-category ending
     /// `guessed_from_words`). Two kinds of failure are guessed at: a text
