@@ -563,6 +563,15 @@ fn natural_samples() {
             include_str!("corpus/ninetyfourth_errors.jsonl"),
             117,
         ),
+        // Eighty more new names (relays and proxies for coding tools,
+        // Chinese apps and bots, agent frameworks, SDKs in other
+        // languages, local servers, databases with model connectors, API
+        // surfaces and models by name); five collectors of 96 queries each.
+        (
+            "ninetyseventh",
+            include_str!("corpus/ninetyseventh_errors.jsonl"),
+            230,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
