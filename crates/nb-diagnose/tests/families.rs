@@ -3492,3 +3492,165 @@ fn a_printout_that_names_nothing_is_unexplained_not_surely_broken() {
         assert!(d.confidence > 0.9, "{cut}: {}", d.confidence);
     }
 }
+
+#[test]
+fn a_client_that_could_not_use_an_answer_says_so_in_its_own_words() {
+    // Vim's JSON decoder given an empty body, Python's string methods on a
+    // content that was None, a Chinese client's stream it could not parse:
+    // the answer was there and unusable, so another try may do.
+    assert_read([
+        (
+            "The coroutine failed with this message: Vim:E474: Attempt to decode a blank string",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "failed to generate video script: Error: 'NoneType' object has no attribute 'replace'",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "Error: 'NoneType' object has no attribute 'strip'",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "ERROR | src.client:_execute_request: 231 - 解析流式输出错误",
+            MalformedResponse,
+            true,
+        ),
+    ]);
+    // Anthropic's SDK told of a stop for a message that never began: a
+    // stream that broke its own order, not a cut.
+    let d = in_stream("Received message_stop without a current message");
+    assert_eq!((category(&d), d.retryable), (MalformedResponse, true), "{d:?}");
+    // Under an error status the status decides: the client failed reading
+    // an error, not an answer.
+    let d = http(
+        400,
+        "AttributeError: 'NoneType' object has no attribute 'replace'",
+    );
+    assert_eq!(category(&d), InvalidRequest, "{d:?}");
+}
+
+#[test]
+fn a_request_the_server_could_not_read_is_the_requests_fault() {
+    // A parser's words alone are an answer's; said of the request, they
+    // are the request's, and another try sends the same bytes.
+    assert_read([
+        (
+            r#"{"error":"failed to parse the request JSON buffer: The document is empty. at 0"}"#,
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Invalid request: Invalid request: unexpected end of JSON input (request id: 2026031218)",
+            InvalidRequest,
+            false,
+        ),
+        ("Invalid HTTP request received.", InvalidRequest, false),
+        (
+            "LLM route only supports llm chat type requests",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    let d = engine().diagnose(&Failure::message(
+        "SyntaxError: Unexpected end of JSON input",
+    ));
+    assert_eq!(category(&d), MalformedResponse, "{d:?}");
+    // A provider's refusal of the request decides over the status a
+    // server or relay in front of it put on its answer: llama.cpp's 500
+    // for a content of the wrong type, a relay's 502 around DeepSeek's 400.
+    for (status, text) in [
+        (
+            500,
+            r#"{"code":500,"message":"Expected 'content' to be a string or an array","type":"server_error"}"#,
+        ),
+        (
+            502,
+            r#"unexpected status 502 Bad Gateway: DeepSeek 400: {"error":{"message":"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'.","type":"invalid_request_error"}}"#,
+        ),
+    ] {
+        let d = http(status, text);
+        assert_eq!((category(&d), d.retryable), (InvalidRequest, false), "{text}");
+    }
+}
+
+#[test]
+fn an_api_or_a_client_its_provider_retired_is_the_request_not_the_model() {
+    assert_read([
+        (
+            "[ERROR] OpenAI error: The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "This version of Antigravity is no longer supported. Please upgrade to receive the latest features",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn a_model_too_new_for_the_local_server_is_one_it_cannot_serve() {
+    // Ollama's runner stops on a model its version cannot run: the same
+    // request fails until Ollama is upgraded, so the model is out of reach
+    // here, not a server failing by chance.
+    assert_read([
+        (
+            "ResponseError: llama runner process has terminated: this model is not supported by your version of Ollama. You may need to upgrade",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Error: 412: this model requires a newer version of Ollama",
+            ModelNotFound,
+            false,
+        ),
+        // The runner stopping for any other reason is the server's.
+        (
+            "llama runner process has terminated: signal: killed",
+            ServerError,
+            true,
+        ),
+        // A GPU fault inside the server's runner.
+        (
+            "ollama[1198394]: CUDA error: an illegal memory access was encountered",
+            ServerError,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn googles_sdk_exceptions_for_a_blocked_prompt_or_answer_are_the_filter() {
+    // google-generativeai raises these when a safety (or other) block
+    // stopped the prompt or the candidate; the same request is blocked
+    // again.
+    assert_read([
+        (
+            "google.generativeai.types.generation_types.StopCandidateException",
+            ContentFilter,
+            false,
+        ),
+        (
+            "google.generativeai.types.generation_types.BlockedPromptException: block_reason: OTHER",
+            ContentFilter,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn a_request_that_timed_out_is_a_timeout_whatever_the_network_words_around_it() {
+    assert_read([
+        (
+            "Network error: Request timed out — check your network connection and try again.",
+            Timeout,
+            true,
+        ),
+        ("Request timed out.", Timeout, true),
+    ]);
+}
