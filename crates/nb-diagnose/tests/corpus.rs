@@ -572,6 +572,15 @@ fn natural_samples() {
             include_str!("corpus/ninetyseventh_errors.jsonl"),
             230,
         ),
+        // Eighty more new names (free-API relays and key proxies, apps for
+        // translation and VTubers, agent and spec tools, provider packages
+        // of LangChain and other SDKs, local runtimes, models by name, API
+        // surfaces for files, images, speech and video); five collectors.
+        (
+            "hundredsecond",
+            include_str!("corpus/hundredsecond_errors.jsonl"),
+            208,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
