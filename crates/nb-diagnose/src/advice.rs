@@ -254,6 +254,15 @@ const OLLAMA_MODEL_NOT_FOUND: &[FixSuggestion] = &[
     FALL_BACK,
 ];
 
+const OLLAMA_TOO_OLD: &[FixSuggestion] = &[
+    s(
+        "Upgrade Ollama",
+        "Install the current Ollama release, restart the server, then pull the model again",
+        "This Ollama version cannot run the model; pulling it again will not help until Ollama is upgraded.",
+    ),
+    FALL_BACK,
+];
+
 const OUT_OF_LOCAL_RESOURCES: &[FixSuggestion] = &[
     s(
         "Raise this process's limits",
@@ -307,6 +316,9 @@ pub(crate) fn suggestions(
         QuotaExhausted => QUOTA,
         Auth => AUTH,
         Permission => PERMISSION,
+        ModelNotFound if provider == Provider::Ollama && sub.ends_with("version_too_old") => {
+            OLLAMA_TOO_OLD
+        }
         ModelNotFound if provider == Provider::Ollama => OLLAMA_MODEL_NOT_FOUND,
         ModelNotFound => MODEL_NOT_FOUND,
         ContextLength => CONTEXT,
@@ -605,6 +617,14 @@ mod tests {
             false,
         );
         assert_eq!(s[0].command, "ollama pull <model>");
+        // A server too old for the model is upgraded, not pulled from again.
+        let s = suggestions(
+            ModelNotFound,
+            "ollama_version_too_old",
+            Provider::Ollama,
+            false,
+        );
+        assert_eq!(s[0].title, "Upgrade Ollama");
         let s = suggestions(Network, "ollama_connect_refused", Provider::Ollama, false);
         assert_eq!(s[0].title, "Start the local server");
         let s = suggestions(RateLimit, "x", Provider::OpenAi, true);

@@ -306,7 +306,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "is no longer available. please switch to claude", "no 'model_name' with this string"]),
-    e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama", "not supported by your version of ollama", "requires a newer version of ollama"]).of(Ollama),
+    e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
+    e(ModelNotFound, "version_too_old", 92, &["not supported by your version of ollama", "requires a newer version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
@@ -345,7 +346,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ------------------------------------------------------------ content_filter
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy", "cyber_policy"]).word(),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
-    e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings", "stopcandidateexception", "blockedpromptexception"]).of(Gemini),
+    e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings", "blockedpromptexception"]).of(Gemini),
     e(ContentFilter, "safety_system", 85, &["safety system", "safeguards flagged", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
@@ -371,7 +372,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "guardrail", 80, &["guardrail", "guardrails", "guardrail_intervened"]).word(),
     e(ContentFilter, "sensitive_content", 84, &["violation information", "considered high risk", "敏感信息", "finish_reason: sensitive", "content audit failed", "审核失败", "blocked input", "blocked output", "potential violation", "content check failed", "sensitive words", "sensitive_words", "prompt_blocked", "prompt blocked", "敏感词"]),
     // ----------------------------------------------------------- invalid_request
-    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法", "extra parameters [", "must provide a model parameter", "tools in your request", "improperly formed request", "request was malformed and could not be processed", "only support stream", "must be followed by tool messages", "expected 'content' to be a string or an array", "invalid http request received", "route only supports"]),
+    e(InvalidRequest, "invalid_parameter", 70, &["unrecognized request argument", "invalid temperature", "doesn't support tool", "missing reasoning_content", "invalid params", "unsupported_parameter", "invalid_json_line", "is not supported with", "does not support /", "missing a required parameter", "cors requests must set", "cannot be combined with", "parameter is illegal", "llm provider not provided", "参数非法", "\"invalid_request\"", "unsupported param", "unsupported_value", "extra inputs are not permitted", "failed to deserialize", "missing required parameter", "could not parse the json body", "we could not parse", "参数错误", "参数有误", "must alternate", "is not recognized by the service", "参数无效", "无效参数", "参数不合法", "extra parameters [", "must provide a model parameter", "tools in your request", "improperly formed request", "request was malformed and could not be processed", "only support stream", "must be followed by tool messages", "expected 'content' to be a string or an array"]),
     // OpenAI's missing objects; other wordings are caught by Signal::Resource.
     e(InvalidRequest, "resource_not_found", 50, &["no such file", "no such thread", "no such assistant", "no such vector store", "no such upload", "no such batch", "no such container", "no thread found", "no assistant found", "no vector store found"]),
     e(InvalidRequest, "unsupported_api_version", 80, &["unsupported api-version", "unsupported_api_version", "invalidapiversion", "api version not supported", "api version is not supported", "invalid api version", "invalid api-version", "enabled only for api versions"]).of(AzureOpenAi),
@@ -389,7 +390,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // model may be served.
     e(ModelNotFound, "provider_policy", 95, &["matching your data policy", "guardrail restrictions", "no allowed providers are available"]).of(OpenRouter),
     // A model served on another endpoint of the same API.
-    e(InvalidRequest, "operation_not_supported", 85, &["is only supported in"]).target(),
+    e(InvalidRequest, "operation_not_supported", 85, &["is only supported in", "route only supports"]).target(),
     e(InvalidRequest, "operation_not_supported", 84, &["operationnotsupported", "does not work with the specified model"]).of(AzureOpenAi).target(),
     e(InvalidRequest, "unsupported_throughput", 90, &["on-demand throughput isn't supported", "on-demand throughput isn’t supported"]).target(),
     e(InvalidRequest, "not_supported", 80, &["not_supported_error", "this server does not support"]).target(),
@@ -419,7 +420,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens is too large", "max_tokens must be"]),
     // A request the endpoint or the model does not take, in generic words:
     // they decide only where no status does (a 403 or a 404 says more).
-    e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match", "only one of"]),
+    e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match", "only one of", "no longer supported. please upgrade"]),
     // The Responses API's cancel of a response that cannot be cancelled.
     e(InvalidRequest, "not_cancellable", 75, &["cannot cancel response", "no active response to cancel", "response_cancel_not_active"]),
     // A WebSocket closed for the request's sake: a policy violation, or a
@@ -431,8 +432,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 50, &["unexpected role", "unexpected value", "without its required", "no tool call found", "no tool output found", "code = invalidargument"]),
     // Reasoning models' signed thinking, sent back altered or without its signature.
     e(InvalidRequest, "thinking_signature", 88, &["thought signature", "signature in thinking block"]),
-    // axum's and other servers' words for a request body they could not read
-    // (above a parser's words, which alone are an answer's).
+    // Servers' words for a request body they could not read, above a parser's alone.
     e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded", "failed to parse the request json", "invalid request: unexpected end of json"]),
     // OpenAI's reasoning items sent back with content it cannot verify.
     e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
@@ -458,9 +458,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
     // A model that could not form the tool call its request asked for (Groq's `tool_use_failed`).
     e(InvalidRequest, "tool_use_failed", 65, &["tool_use_failed", "failed to call a function"]),
-    // An API or a client its provider retired: openai-python 1.x called the
-    // 0.x way, the Realtime beta, an app version told to upgrade.
-    e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai", "api is no longer supported", "no longer supported. please upgrade"]),
+    // An API its provider retired: openai-python 1.x called the 0.x way, the Realtime beta.
+    e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai", "api is no longer supported"]),
     // A feature a model does not offer ("data retention mode … is not
     // available for this model"), below any status: capacity "not available
     // for this model right now" under a 503 is the status's.
@@ -714,8 +713,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
-    // Gemini's finish reason for a tool call it could not form.
+    // Gemini's finish reason for a tool call it could not form, above the SDK's stop exception.
     e(MalformedResponse, "malformed_function_call", 80, &["malformed function call", "malformed_function_call"]),
+    e(ContentFilter, "candidate_stopped", 70, &["stopcandidateexception"]).of(Gemini),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "validation errors for", "is not an object (evaluating", "typevalidationerror"]).success_only(),
@@ -724,7 +724,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "nonetype' object has no attribute 'split'", "解析流式输出"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),

@@ -1663,7 +1663,7 @@ fn only_a_text_without_a_status_is_guessed_from_its_words() {
     );
     // The share of the replayed quota guesses that were right, drawn toward
     // the share of all guesses.
-    assert!((guessed.confidence - 0.39).abs() < 1e-6, "{guessed:?}");
+    assert!((guessed.confidence - 0.37).abs() < 1e-6, "{guessed:?}");
     assert!(guessed.sub_category.ends_with("guessed_from_words"));
     for (failure, want) in [
         (Failure::http(200, text), MalformedResponse),
@@ -1746,7 +1746,7 @@ fn a_stream_stop_in_a_parsers_words_is_guessed_a_broken_chunk() {
             (MalformedResponse, true, true, "chunk_guessed_from_words"),
             "{text}"
         );
-        assert!((d.confidence - 0.76).abs() < 1e-6, "{d:?}");
+        assert!((d.confidence - 0.74).abs() < 1e-6, "{d:?}");
         let cut = rules_only.diagnose(&Failure::stream_interrupted(text));
         assert_eq!(
             (category(&cut), cut.is_guess(), cut.confidence),
@@ -3514,6 +3514,12 @@ fn a_client_that_could_not_use_an_answer_says_so_in_its_own_words() {
             MalformedResponse,
             true,
         ),
+        // A method no answer's text would be read with is another slip.
+        (
+            "Error: 'NoneType' object has no attribute 'keys'",
+            Unknown,
+            false,
+        ),
         (
             "ERROR | src.client:_execute_request: 231 - 解析流式输出错误",
             MalformedResponse,
@@ -3548,7 +3554,6 @@ fn a_request_the_server_could_not_read_is_the_requests_fault() {
             InvalidRequest,
             false,
         ),
-        ("Invalid HTTP request received.", InvalidRequest, false),
         (
             "LLM route only supports llm chat type requests",
             InvalidRequest,
@@ -3598,6 +3603,11 @@ fn a_model_too_new_for_the_local_server_is_one_it_cannot_serve() {
     // Ollama's runner stops on a model its version cannot run: the same
     // request fails until Ollama is upgraded, so the model is out of reach
     // here, not a server failing by chance.
+    // The advice is to upgrade Ollama, not to pull the model again.
+    let d = engine().diagnose(&Failure::message(
+        "Error: 412: this model requires a newer version of Ollama",
+    ));
+    assert_eq!(d.suggestions[0].title, "Upgrade Ollama", "{d:?}");
     assert_read([
         (
             "ResponseError: llama runner process has terminated: this model is not supported by your version of Ollama. You may need to upgrade",
@@ -3626,9 +3636,8 @@ fn a_model_too_new_for_the_local_server_is_one_it_cannot_serve() {
 
 #[test]
 fn googles_sdk_exceptions_for_a_blocked_prompt_or_answer_are_the_filter() {
-    // google-generativeai raises these when a safety (or other) block
-    // stopped the prompt or the candidate; the same request is blocked
-    // again.
+    // google-generativeai raises these when a block stopped the prompt or
+    // the candidate; the same request is blocked again.
     assert_read([
         (
             "google.generativeai.types.generation_types.StopCandidateException",
@@ -3636,9 +3645,17 @@ fn googles_sdk_exceptions_for_a_blocked_prompt_or_answer_are_the_filter() {
             false,
         ),
         (
-            "google.generativeai.types.generation_types.BlockedPromptException: block_reason: OTHER",
+            "google.generativeai.types.generation_types.BlockedPromptException",
             ContentFilter,
             false,
+        ),
+        // The exception is raised for any stop but a natural one: a finish
+        // reason named beside it decides, and a tool call the model could
+        // not form is tried again.
+        (
+            "google.generativeai.types.generation_types.StopCandidateException: finish_reason: MALFORMED_FUNCTION_CALL",
+            MalformedResponse,
+            true,
         ),
     ]);
 }
@@ -3651,6 +3668,8 @@ fn a_request_that_timed_out_is_a_timeout_whatever_the_network_words_around_it() 
             Timeout,
             true,
         ),
-        ("Request timed out.", Timeout, true),
     ]);
+    // Inside a stream the same words are a vague deadline: a cut.
+    let d = in_stream("Network error: Request timed out");
+    assert_eq!(category(&d), StreamInterrupted, "{d:?}");
 }
