@@ -210,7 +210,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key not set", "required api key"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -225,7 +225,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_error", 65, &["authenticationerror", "unauthenticated"]),
     e(Auth, "unauthorized", 42, &["unauthorized", "unauthorised"]),
     // A relay's (one-api, new-api) word for a key it does not know.
-    e(Auth, "invalid_token", 70, &["invalid token", "security token is invalid", "api token is invalid", "auth token is invalid", "bearer token is invalid", "authentication token is invalid"]).word(),
+    e(Auth, "invalid_token", 70, &["invalid token", "security token is invalid", "api token is invalid", "auth token is invalid", "bearer token is invalid", "authentication token is invalid", "token invalid"]).word(),
     // Baidu's failures to authenticate the app; MiniMax's 1004 words.
     e(Auth, "authentication_failed", 80, &["iam certification failed", "could not find credential", "get service token failed", "auth failure", "signature expire", "signature we calculated does not match", "session token not found"]),
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
@@ -257,7 +257,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Google's refusal of an API a key is restricted from ("Requests to
     // this API … are blocked."): its reason code, and its words where no
     // status decides (a 429 "for requests to this API" is a rate limit).
-    e(Permission, "api_key_blocked", 85, &["api_key_service_blocked"]),
+    e(Permission, "api_key_blocked", 85, &["api_key_service_blocked", "generatecontent are blocked"]),
     e(Permission, "api_key_blocked", 29, &["requests to this api"]),
     e(Permission, "organization_restricted", 85, &["organization_restricted", "organization has been restricted", "account has been suspended", "account is suspended", "account_suspended", "has been suspended"]),
     e(Permission, "permission_denied", 80, &["iam_permission_denied", "lacks the required", "operation not allowed", "not authorized to invoke", "outbound network access is restricted", "denied on resource", "not authorized to perform", "not authorised to perform", "insufficient permissions", "permissiondeniederror", "权限不足", "无权限", "没有权限", "无权访问", "拒绝访问"]),
@@ -292,7 +292,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     // A provider that says it locked or restricted the account: above any
     // quota code a relay sends it with.
-    e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use"]),
+    e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use", "resource has been temporarily blocked", "has been disabled in this account"]),
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used in", "free tier can only be used from within"]),
@@ -320,7 +320,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Relays say it of models, often by name alone.
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
-    e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型"]),
+    e(ModelNotFound, "no_channel", 86, &["no available channel for model", "无可用渠道", "不支持所选模型", "不支持该模型", "倍率或价格未配置", "ratio or price not set"]),
     e(ModelNotFound, "model_not_found", 86, &["not supported model", "model disabled", "allowed now, your model", "incorrect model id", "supported models are", "supported api model names", "not found the model", "too large to be loaded automatically", "check the model you provided", "does not support this api", "模型名字错误", "模型名称错误"]),
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
@@ -347,13 +347,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContentFilter, "content_filter", 92, &["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy", "content filtering policy", "cyber_policy"]).word(),
     e(ContentFilter, "data_inspection_failed", 92, &["data_inspection_failed", "datainspectionfailed", "inappropriate content", "inappropriate-content", "内容安全", "敏感内容", "不安全内容", "不当内容", "违规内容"]).of(DashScope),
     e(ContentFilter, "safety_block", 88, &["blocked due to safety", "prohibited_content", "prohibitedcontent", "blocked by safety", "safety settings", "blockedpromptexception"]).of(Gemini),
-    e(ContentFilter, "safety_system", 85, &["safety system", "safeguards flagged", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist"]),
+    e(ContentFilter, "safety_system", 85, &["safety system", "safeguards flagged", "blocked for safety", "usage policies", "usage policy", "content policy", "flagged as potentially", "was flagged by", "flagged for possible", "content filter triggered", "guardrail intervened", "blocklist", "blocked by our content filters"]),
     e(ContentFilter, "moderation", 88, &["requires moderation", "input was flagged"]),
     e(ContentFilter, "content_risk", 88, &["content exists risk"]).of(DeepSeek),
     // `inappropriate_content` is a type other gateways send too; DashScope's
     // sentence ("may contain inappropriate content") names DashScope, above.
     e(ContentFilter, "sensitive_content", 84, &["sensitive content", "inappropriate_content", "sensitive chat", "new_sensitive", "sensitive information", "illegal detected", "is unsafe", "审核不通过", "违法违规"]),
-    e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected"]),
+    e(ContentFilter, "safety_block", 86, &["due to recitation", "nsfw content", "nsfw detected", "generation blocked"]),
     e(ContentFilter, "safety_block", 85, &["blocked for reason: safety", "reason: recitation", "reason: safety", "blocked due to other", "blocked for reason: other", "blockreason", "response was blocked"]),
     // An SDK's printout of Gemini's block or finish reason (Python, PHP).
     e(ContentFilter, "safety_block", 85, &["blockedreason.", "block_reason=<", "block_reason: safety", "block_reason: other", "block_reason: prohibited_content", "block_reason: blocklist", "finishreason::safety", "finishreason::recitation", "finishreason::prohibited_content", "finishreason::blocklist", "finishreason::spii", "finishreason.safety", "finishreason.recitation", "finishreason.prohibited_content"]),
@@ -443,7 +443,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
-    e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both"]),
+    e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both", "error parsing chat history", "no user/tool message found"]),
     e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base"]).target(),
     // A client library called with arguments it does not take (Python's
     // TypeError): the code that builds the request must change. Not a
@@ -453,7 +453,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
     e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "out of the range of valid values", "is not accessible"]),
-    e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type"]),
+    e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type", "error while downloading", "timeout while downloading"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
     // A model that could not form the tool call its request asked for (Groq's `tool_use_failed`).
@@ -724,12 +724,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "failed to extract content from", "schema validation failed. parse errors"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
-    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type", "attempt to decode a blank string"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type", "attempt to decode a blank string", "is an invalid start of a value", "error(\"expected value\", line:"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
     // could not cause: above reqwest's "error decoding response body".
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1"]).success_only(),

@@ -3673,3 +3673,126 @@ fn a_request_that_timed_out_is_a_timeout_whatever_the_network_words_around_it() 
     let d = in_stream("Network error: Request timed out");
     assert_eq!(category(&d), StreamInterrupted, "{d:?}");
 }
+
+#[test]
+fn an_account_or_resource_blocked_for_its_behaviour_is_permission_not_the_filter() {
+    // Azure's block of a whole resource, Google's of an account: no
+    // request is let through, whatever its content, until the block is
+    // lifted; a filtered request is the content's.
+    assert_read_as(
+        [(
+            r#"{"error":{"code":"Forbidden","message":"Your resource has been temporarily blocked because we detected behavior that may violate our content policy."}}"#,
+            Permission,
+            false,
+        )],
+        |text| Failure::http(403, text),
+    );
+    assert_read([
+        (
+            "Gemini has been disabled in this account for violation of Terms of Service.",
+            Permission,
+            false,
+        ),
+        // A key restricted away from the method called.
+        ("GenerateContent are blocked", Permission, false),
+        (
+            "400 This request has been blocked by our content filters.",
+            ContentFilter,
+            false,
+        ),
+        (
+            "[Error [GenkitError]: FAILED_PRECONDITION: Generation blocked.]",
+            ContentFilter,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn a_key_not_configured_is_auth_in_any_clients_words() {
+    assert_read([
+        (
+            "Error: Required API key PERPLEXITY_API_KEY for provider 'perplexity' is not set in environment, session, or .env file.",
+            Auth,
+            false,
+        ),
+        (
+            "[WARN] Skipping role 'main' (Provider: google): API key not set or invalid.",
+            Auth,
+            false,
+        ),
+        // "Token invalid" beside a 403: the credential, not its rights.
+        ("Token invalid 403", Auth, false),
+    ]);
+}
+
+#[test]
+fn a_relay_not_set_up_for_a_model_has_no_model_to_serve() {
+    // new-api's (and its forks') model without a price: the relay will not
+    // route it, as One API's "no available channel" says, whatever status
+    // it puts on that.
+    let d = http(
+        500,
+        r#"{"error":{"type":"veloera_error","message":"模型 claude-opus-4-1 倍率或价格未配置，请联系管理员设置或开始自用模式；Model claude-opus-4-1 ratio or price not set, please set or start self-use mode"},"type":"error"}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (ModelNotFound, false), "{d:?}");
+}
+
+#[test]
+fn clients_words_for_an_answer_they_could_not_use_in_other_stacks() {
+    assert_read([
+        // .NET's System.Text.Json on a body it could not read (a gzip
+        // stream left undecoded).
+        (
+            "translation error: '0x1F' is an invalid start of a value. Path: $ | LineNumber: 0 | BytePositionInLine: 0.",
+            MalformedResponse,
+            true,
+        ),
+        // serde_json's error as Rust's Debug prints it.
+        (
+            r#"Pipeline processing failed: is_decode error: wreq::Error { kind: Decode, source: Error("expected value", line: 1, column: 1) }"#,
+            MalformedResponse,
+            true,
+        ),
+        (
+            "OpenAI API error during text generation: Failed to extract content from OpenAI response.",
+            MalformedResponse,
+            true,
+        ),
+        // Genkit checking an output against its schema.
+        (
+            "GenkitError: INVALID_ARGUMENT: Schema validation failed. Parse Errors:\n\n- (root): must be object\n\nProvided data:\n\nnull",
+            MalformedResponse,
+            true,
+        ),
+    ]);
+    // A body cut inside a stream, in reqwest's Debug words, is still a cut.
+    let d = in_stream(
+        "Request failed with error: Transport(reqwest::Error { kind: Decode, source: hyper::Error(Body, Error { kind: Reset(StreamId(19), INTERNAL_ERROR, Remote) }) })",
+    );
+    assert_eq!(category(&d), StreamInterrupted, "{d:?}");
+}
+
+#[test]
+fn a_request_the_provider_could_not_complete_from_its_content_is_the_request() {
+    assert_read([
+        // LM Studio's template finding no turn to answer.
+        (
+            "Error parsing chat history: no user/tool message found",
+            InvalidRequest,
+            false,
+        ),
+        // OpenAI fetching an image the request pointed at: the status
+        // quoted is the image host's, not OpenAI's.
+        (
+            "invalid_value · invalid_request_error · Error while downloading file. Upstream status code: 407.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Timeout while downloading https://example.com/cat.png.",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+}
