@@ -3529,7 +3529,11 @@ fn a_client_that_could_not_use_an_answer_says_so_in_its_own_words() {
     // Anthropic's SDK told of a stop for a message that never began: a
     // stream that broke its own order, not a cut.
     let d = in_stream("Received message_stop without a current message");
-    assert_eq!((category(&d), d.retryable), (MalformedResponse, true), "{d:?}");
+    assert_eq!(
+        (category(&d), d.retryable),
+        (MalformedResponse, true),
+        "{d:?}"
+    );
     // Under an error status the status decides: the client failed reading
     // an error, not an answer.
     let d = http(
@@ -3578,7 +3582,11 @@ fn a_request_the_server_could_not_read_is_the_requests_fault() {
         ),
     ] {
         let d = http(status, text);
-        assert_eq!((category(&d), d.retryable), (InvalidRequest, false), "{text}");
+        assert_eq!(
+            (category(&d), d.retryable),
+            (InvalidRequest, false),
+            "{text}"
+        );
     }
 }
 
@@ -3662,13 +3670,11 @@ fn googles_sdk_exceptions_for_a_blocked_prompt_or_answer_are_the_filter() {
 
 #[test]
 fn a_request_that_timed_out_is_a_timeout_whatever_the_network_words_around_it() {
-    assert_read([
-        (
-            "Network error: Request timed out — check your network connection and try again.",
-            Timeout,
-            true,
-        ),
-    ]);
+    assert_read([(
+        "Network error: Request timed out — check your network connection and try again.",
+        Timeout,
+        true,
+    )]);
     // Inside a stream the same words are a vague deadline: a cut.
     let d = in_stream("Network error: Request timed out");
     assert_eq!(category(&d), StreamInterrupted, "{d:?}");
