@@ -581,6 +581,15 @@ fn natural_samples() {
             include_str!("corpus/hundredsecond_errors.jsonl"),
             208,
         ),
+        // Eighty more new names (more relays, browser and computer-use
+        // agents, document parsers, terminal and Ollama clients, chat-app
+        // bots, game and subtitle translators, voice agents, coding
+        // assistants, older and regional models by name); five collectors.
+        (
+            "hundredseventh",
+            include_str!("corpus/hundredseventh_errors.jsonl"),
+            224,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
