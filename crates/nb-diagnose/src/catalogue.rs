@@ -252,7 +252,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location", "not available in this country"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled", "to be enabled in your firebase project"]),
     // Google's refusal of an API a key is restricted from ("Requests to this API
     // … are blocked."): its code and the method named blocked, its bare words only
@@ -337,7 +337,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
     e(ContextLength, "context_length_exceeded", 80, &["context window", "context overflow", "context the overflows", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
-    e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens"]),
+    e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens", "input_length_error"]),
     // Chinese providers' "token count over the limit", "input too long".
     e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "文字过长", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "than max_model_len", "max length of current question", "current question is too long"]),
@@ -417,7 +417,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // what is wrong, and it is the request.
     e(InvalidRequest, "invalid_parameter", 80, &["algo.invalidparameter"]).of(DashScope),
     // The output a request asks for is over the model's own bound.
-    e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens is too large", "max_tokens must be"]),
+    e(InvalidRequest, "output_limit", 72, &["maximum output for this model", "max tokens must be", "max_tokens is too large", "max_tokens must be", "invalid max_tokens value"]),
     // A request the endpoint or the model does not take, in generic words:
     // they decide only where no status does (a 403 or a 404 says more).
     e(InvalidRequest, "unsupported", 28, &["unsupported", "not supported", "does not support", "not enabled", "is mandatory", "does not match", "only one of", "no longer supported. please upgrade"]),
@@ -433,7 +433,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Reasoning models' signed thinking, sent back altered or without its signature.
     e(InvalidRequest, "thinking_signature", 88, &["thought signature", "signature in thinking block"]),
     // Servers' words for a request body they could not read, above a parser's alone.
-    e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded", "failed to parse the request json", "invalid request: unexpected end of json"]),
+    e(InvalidRequest, "invalid_body", 82, &["deserialize the json body", "request body exceeded", "failed to parse the request json", "invalid request: unexpected end of json", "bind_request_body_failed"]),
     // OpenAI's reasoning items sent back with content it cannot verify.
     e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
     // FastAPI's body for a path it does not have; any status decides.
@@ -443,8 +443,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
     // A chat template that cannot render the request's messages (llama.cpp,
     // LM Studio), whatever status the server sends it under.
-    e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both", "error parsing chat history", "no user/tool message found"]),
-    e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base"]).target(),
+    e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both", "error parsing chat history", "no user/tool message found", "please use a valid role", "blocks can only be in", "while applying chat template"]),
+    e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base", "relay endpoint is incompatible"]).target(),
     // A client library called with arguments it does not take (Python's
     // TypeError): the code that builds the request must change. Not a
     // missing keyword-only argument: SDKs' own error constructors take those
@@ -492,9 +492,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unparsable_answer", 82, &["error parsing tool call arguments"]).success_only(),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains", "illegal memory access was encountered"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
-    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误"]),
-    // OpenAI's wording of its own failure, also after a stream's cut.
-    e(ServerError, "internal_error", 62, &["an error occurred while processing your request"]),
+    e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误", "went wrong on our end"]),
+    // OpenAI's wording of its own failure, also after a stream's cut; alone, every wrapper's.
+    e(ServerError, "internal_error", 62, &["an error occurred while processing your request. you can retry"]),
     // Ollama's server failing inside: its model runner, a loopback hop,
     // cut the call (above the reset, refusal or EOF it reports), or the
     // model's template could not be rendered (where no status decides).
@@ -502,7 +502,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 29, &["template: :"]).of(Ollama),
     // Flask's (werkzeug's) page for an unhandled exception, whose hedge
     // names an overload it cannot know of.
-    e(ServerError, "internal_error", 84, &["either the server is overloaded or there is an error"]),
+    e(ServerError, "internal_error", 84, &["either the server is overloaded or there is an error", "returned an invalid or incomplete response to cloudflare"]),
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
     // that sends 1011 itself is reporting its own keepalive timeout).
     e(ServerError, "internal_error", 70, &["received 1011 (internal error)"]),
@@ -658,7 +658,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout, and so does curl
     // ("Failed to connect to … port 443: Timed out").
-    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request"]),
+    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request", "resourceaccessexception", "i/o error on post request"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     // A client's exception name for a closed socket, below any cause named with it.
@@ -709,7 +709,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure", "remote host terminated the handshake"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),

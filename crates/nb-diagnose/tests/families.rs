@@ -3799,3 +3799,114 @@ fn a_request_the_provider_could_not_complete_from_its_content_is_the_request() {
         ),
     ]);
 }
+
+#[test]
+fn a_wrappers_sentence_alone_names_no_cause_but_openais_whole_one_does() {
+    // OpenAI's server error says what to do next; clients print its first
+    // sentence alone for any failure they do not explain.
+    assert_read([
+        (
+            "An error occurred while processing your request.",
+            Unknown,
+            false,
+        ),
+        (
+            "An error occurred while processing your request. Please try again later.",
+            Unknown,
+            false,
+        ),
+        (
+            "An error occurred while processing your request. You can retry your request, or contact us through our help center at help.openai.com if the error persists.",
+            ServerError,
+            true,
+        ),
+        // A server that owns the fault names it so.
+        (
+            r#"{"detail":"Oops! Something went wrong on our end. Please try again in a few minutes."}"#,
+            ServerError,
+            true,
+        ),
+        // Cloudflare's 520 hedges about an overload it cannot know of.
+        (
+            "The origin web server returned an invalid or incomplete response to Cloudflare. This typically indicates the origin is overloaded or misconfigured.",
+            ServerError,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn a_requests_shape_refused_in_any_providers_words_is_the_request() {
+    assert_read([
+        // Anthropic's and Gemini's rules for a conversation's turns, and a
+        // server's chat template failing on them.
+        (
+            "messages.2: `tool_use` blocks can only be in `assistant` messages",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "(APIServer pid=1058477) ERROR [chat_utils.py:1475] An error occurred in `transformers` while applying chat template",
+            InvalidRequest,
+            false,
+        ),
+        // One API binding a request body it could not read.
+        (
+            "bind_request_body_failed json: cannot unmarshal array into Go struct field Message.messages.content of type string",
+            InvalidRequest,
+            false,
+        ),
+        // lmdeploy's code for an input over the model's length.
+        (
+            "internal error happened, status codeResponseType.INPUT_LENGTH_ERROR",
+            ContextLength,
+            false,
+        ),
+    ]);
+    // Over the 5xx a relay or app put on them.
+    for (status, text) in [
+        (
+            500,
+            r#"{'error': 'DeepSeek API error: 400 Bad Request', 'status': 500, 'details': {'error': {'message': 'Invalid max_tokens value, the valid range of max_tokens is [1, 8192]'}}}"#,
+        ),
+        (
+            500,
+            r#"Error code: 500 - {'error': 'status 400: {"error": {"code": 400, "message": "Please use a valid role: user, model.", "status": "INVALID_ARGUMENT"}}'}"#,
+        ),
+        // Claude Code says its relay, not the model, is at fault.
+        (
+            404,
+            "Custom gateway request failed with 404 for model qwen3.6-plus. This usually means the relay endpoint is incompatible with Claude Code's current request shape, rather than the model name itself.",
+        ),
+    ] {
+        let d = http(status, text);
+        assert_eq!(
+            (category(&d), d.retryable),
+            (InvalidRequest, false),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn springs_io_error_is_the_network_unless_it_names_a_deadline() {
+    assert_read([
+        (
+            r#"org.springframework.web.client.ResourceAccessException: I/O error on POST request for "https://dashscope.aliyuncs.com/api/v1/services/embeddings": null"#,
+            Network,
+            true,
+        ),
+        (
+            r#"org.springframework.web.client.ResourceAccessException: I/O error on POST request for "https://api.deepseek.com/chat/completions": Connect timed out"#,
+            Timeout,
+            true,
+        ),
+        ("Unable to reach the AI service", Network, true),
+        // A tool refused where the caller is.
+        (
+            "Error: Junie is not available in this country",
+            Permission,
+            false,
+        ),
+    ]);
+}
