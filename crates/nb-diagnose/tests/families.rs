@@ -3571,7 +3571,7 @@ fn a_request_the_server_could_not_read_is_the_requests_fault() {
     // A provider's refusal of the request decides over the status a
     // server or relay in front of it put on its answer: llama.cpp's 500
     // for a content of the wrong type, a relay's 502 around DeepSeek's 400.
-    for (status, text) in [
+    assert_refused_under_status([
         (
             500,
             r#"{"code":500,"message":"Expected 'content' to be a string or an array","type":"server_error"}"#,
@@ -3580,14 +3580,7 @@ fn a_request_the_server_could_not_read_is_the_requests_fault() {
             502,
             r#"unexpected status 502 Bad Gateway: DeepSeek 400: {"error":{"message":"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'.","type":"invalid_request_error"}}"#,
         ),
-    ] {
-        let d = http(status, text);
-        assert_eq!(
-            (category(&d), d.retryable),
-            (InvalidRequest, false),
-            "{text}"
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -3864,7 +3857,7 @@ fn a_requests_shape_refused_in_any_providers_words_is_the_request() {
         ),
     ]);
     // Over the 5xx a relay or app put on them.
-    for (status, text) in [
+    assert_refused_under_status([
         (
             500,
             r#"{'error': 'DeepSeek API error: 400 Bad Request', 'status': 500, 'details': {'error': {'message': 'Invalid max_tokens value, the valid range of max_tokens is [1, 8192]'}}}"#,
@@ -3878,14 +3871,7 @@ fn a_requests_shape_refused_in_any_providers_words_is_the_request() {
             404,
             "Custom gateway request failed with 404 for model qwen3.6-plus. This usually means the relay endpoint is incompatible with Claude Code's current request shape, rather than the model name itself.",
         ),
-    ] {
-        let d = http(status, text);
-        assert_eq!(
-            (category(&d), d.retryable),
-            (InvalidRequest, false),
-            "{text}"
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -3909,4 +3895,17 @@ fn springs_io_error_is_the_network_unless_it_names_a_deadline() {
             false,
         ),
     ]);
+}
+
+/// Asserts that each text, under its status, is read as a request refused
+/// (not retried), whatever the status says.
+fn assert_refused_under_status<'a>(rows: impl IntoIterator<Item = (u16, &'a str)>) {
+    for (status, text) in rows {
+        let d = http(status, text);
+        assert_eq!(
+            (category(&d), d.retryable),
+            (InvalidRequest, false),
+            "{status} {text}"
+        );
+    }
 }
