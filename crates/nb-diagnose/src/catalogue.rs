@@ -441,8 +441,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
-    // A chat template that cannot render the request's messages (llama.cpp,
-    // LM Studio), whatever status the server sends it under.
+    // Turns in an order or shape a provider's rules or a server's chat template
+    // refuse (Anthropic, Gemini, llama.cpp, LM Studio, vLLM), under any status.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both", "error parsing chat history", "no user/tool message found", "please use a valid role", "blocks can only be in", "while applying chat template"]),
     e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base", "relay endpoint is incompatible"]).target(),
     // A client library called with arguments it does not take (Python's
@@ -494,14 +494,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误", "went wrong on our end"]),
     // OpenAI's wording of its own failure, also after a stream's cut; alone, every wrapper's.
-    e(ServerError, "internal_error", 62, &["an error occurred while processing your request. you can retry"]),
+    e(ServerError, "internal_error", 62, &["an error occurred while processing your request. you can retry", "you can retry your request, or contact us"]),
     // Ollama's server failing inside: its model runner, a loopback hop,
     // cut the call (above the reset, refusal or EOF it reports), or the
     // model's template could not be rendered (where no status decides).
     e(ServerError, "internal_error", 83, &["post predict"]).of(Ollama),
     e(ServerError, "internal_error", 29, &["template: :"]).of(Ollama),
-    // Flask's (werkzeug's) page for an unhandled exception, whose hedge
-    // names an overload it cannot know of.
+    // Flask's (werkzeug's) page for an unhandled exception and Cloudflare's 520,
+    // whose hedges name an overload they cannot know of.
     e(ServerError, "internal_error", 84, &["either the server is overloaded or there is an error", "returned an invalid or incomplete response to cloudflare"]),
     // A WebSocket (Realtime, Live) the provider closed with 1011 (a client
     // that sends 1011 itself is reporting its own keepalive timeout).

@@ -3813,6 +3813,12 @@ fn a_wrappers_sentence_alone_names_no_cause_but_openais_whole_one_does() {
             ServerError,
             true,
         ),
+        // The same, wrapped across a line.
+        (
+            "An error occurred while processing your request.\r\n  You can retry your request, or contact us through our help center at help.openai.com",
+            ServerError,
+            true,
+        ),
         // A server that owns the fault names it so.
         (
             r#"{"detail":"Oops! Something went wrong on our end. Please try again in a few minutes."}"#,
@@ -3866,12 +3872,18 @@ fn a_requests_shape_refused_in_any_providers_words_is_the_request() {
             500,
             r#"Error code: 500 - {'error': 'status 400: {"error": {"code": 400, "message": "Please use a valid role: user, model.", "status": "INVALID_ARGUMENT"}}'}"#,
         ),
-        // Claude Code says its relay, not the model, is at fault.
-        (
-            404,
-            "Custom gateway request failed with 404 for model qwen3.6-plus. This usually means the relay endpoint is incompatible with Claude Code's current request shape, rather than the model name itself.",
-        ),
     ]);
+    // Claude Code says its relay, not the model, is at fault: the target's
+    // setup, which another target may not share.
+    let d = http(
+        404,
+        "Custom gateway request failed with 404 for model qwen3.6-plus. This usually means the relay endpoint is incompatible with Claude Code's current request shape, rather than the model name itself.",
+    );
+    assert_eq!(
+        (category(&d), d.retryable, d.about_target),
+        (InvalidRequest, false, true),
+        "{d:?}"
+    );
 }
 
 #[test]
