@@ -590,6 +590,15 @@ fn natural_samples() {
             include_str!("corpus/hundredseventh_errors.jsonl"),
             224,
         ),
+        // Sixty more new names (regional models, chat-app and mail
+        // plugins, coding tools, unofficial web clients, serving stacks,
+        // models by name); three collectors, stopped when the session's
+        // search budget ran out.
+        (
+            "hundredtwelfth",
+            include_str!("corpus/hundredtwelfth_errors.jsonl"),
+            114,
+        ),
     ] {
         let cases = cases(text);
         check_shape(name, &cases, min_cases, 20);
