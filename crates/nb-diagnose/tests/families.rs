@@ -3921,3 +3921,57 @@ fn assert_refused_under_status<'a>(rows: impl IntoIterator<Item = (u16, &'a str)
         );
     }
 }
+
+#[test]
+fn an_app_too_old_for_a_model_is_the_request_not_a_missing_model() {
+    // The model is served; the caller's app must be upgraded to reach it.
+    assert_read([
+        (
+            r#"Request Failed: 400 {"error":{"message":"model gpt-5-codex is not supported in this VS Code version. Please update it to version 1.104.1 or newer","code":"model_not_supported_in_version"}}"#,
+            InvalidRequest,
+            false,
+        ),
+        (
+            r#"{"detail":"The 'gpt-5.5' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try again."}"#,
+            InvalidRequest,
+            false,
+        ),
+        // A model kept from an account's plan is the account's.
+        (
+            r#"{"detail":"The 'gpt-5.4' model is not supported when using Codex with a ChatGPT account."}"#,
+            Permission,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn more_requests_and_answers_in_their_providers_words() {
+    assert_read([
+        // Google's web responses begin with an anti-JSON-hijacking prefix
+        // and carry a `wrb.fr` envelope: a client printing one could not
+        // read it.
+        (
+            r#"Response Error: b')]}'\n\n38\n[["wrb.fr",null,null,null,null,[8]]]\n55\n[["di",70],["af.httprm",70,"-2165490944187691766",6]]\n'."#,
+            MalformedResponse,
+            true,
+        ),
+        ("Response Error: )]}'", MalformedResponse, true),
+        // AWS's words for a resource id that names nothing.
+        (
+            "InvokeAgent operation: Failed to retrieve resource because it doesn't exist. Retry the request with a different resource identifier",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Exception: Bard API Key must be provided or extracted from browser.",
+            Auth,
+            false,
+        ),
+    ]);
+    // Mistral's refusal of an image's format, under the 500 it was sent with.
+    assert_refused_under_status([(
+        500,
+        "Error: 500: invalid_request_error - Image https://example.com/cat.avif has an invalid format.Allowed formats are JPEG,PNG,WEBP,GIF.",
+    )]);
+}
