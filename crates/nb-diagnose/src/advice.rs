@@ -254,6 +254,15 @@ const OLLAMA_MODEL_NOT_FOUND: &[FixSuggestion] = &[
     FALL_BACK,
 ];
 
+const UPGRADE_THE_APP: &[FixSuggestion] = &[
+    s(
+        "Upgrade the app",
+        "Install the current release of the app or CLI that made the call (VS Code, Codex, ...)",
+        "The provider serves this model only to newer versions of the app; other models still work.",
+    ),
+    FALL_BACK,
+];
+
 const OLLAMA_TOO_OLD: &[FixSuggestion] = &[
     s(
         "Upgrade Ollama",
@@ -316,13 +325,16 @@ pub(crate) fn suggestions(
         QuotaExhausted => QUOTA,
         Auth => AUTH,
         Permission => PERMISSION,
-        ModelNotFound if provider == Provider::Ollama && sub.ends_with("version_too_old") => {
+        ModelNotFound
+            if provider == Provider::Ollama && sub.ends_with(catalogue::VERSION_TOO_OLD) =>
+        {
             OLLAMA_TOO_OLD
         }
         ModelNotFound if provider == Provider::Ollama => OLLAMA_MODEL_NOT_FOUND,
         ModelNotFound => MODEL_NOT_FOUND,
         ContextLength => CONTEXT,
         ContentFilter => CONTENT,
+        InvalidRequest if sub.ends_with(catalogue::CLIENT_TOO_OLD) => UPGRADE_THE_APP,
         InvalidRequest => INVALID,
         ServerError => SERVER,
         Overloaded => OVERLOADED,
@@ -351,7 +363,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 32] = [
+const SENTENCES: [(&str, &str); 34] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -463,6 +475,14 @@ const SENTENCES: [(&str, &str); 32] = [
         "Nothing was sent to ",
         ": this host's own firewall, network policy or sandbox refused the connection",
     ),
+    (
+        "The app that called ",
+        " is too old for this model: the model is served to newer versions",
+    ),
+    (
+        "This version of ",
+        " cannot run this model until it is upgraded",
+    ),
 ];
 
 /// Which of [`SENTENCES`] describes `c`.
@@ -474,9 +494,11 @@ fn sentence(c: &Cause<'_>) -> usize {
         QuotaExhausted => 3,
         Auth => 4,
         Permission => 5,
+        ModelNotFound if c.sub.ends_with(catalogue::VERSION_TOO_OLD) => 33,
         ModelNotFound => 6,
         ContextLength => 7,
         ContentFilter => 8,
+        InvalidRequest if c.sub.ends_with(catalogue::CLIENT_TOO_OLD) => 32,
         InvalidRequest => 9,
         ServerError => 10,
         Overloaded => 11,

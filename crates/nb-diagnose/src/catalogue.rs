@@ -127,6 +127,13 @@ pub(crate) const LOCAL_SETUP: &str = "local_setup";
 /// it: the cause was lost, so `unknown`, and no provider's.
 pub(crate) const ERROR_UNREADABLE: &str = "error_unreadable";
 
+/// The sub-category of a model served only to newer versions of the app
+/// that asked for it: that app must be upgraded, other models still work.
+pub(crate) const CLIENT_TOO_OLD: &str = "client_too_old";
+
+/// The sub-category of a model a local server's version cannot run.
+pub(crate) const VERSION_TOO_OLD: &str = "version_too_old";
+
 /// The catalogue.
 #[rustfmt::skip]
 pub(crate) static CATALOGUE: &[Entry] = &[
@@ -214,8 +221,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "authentication_failed", 86, &["authentication fails"]).of(DeepSeek),
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
-    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid", "api key not set"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided"]),
+    e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -292,7 +299,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // `ValidationException` too (its Rerank operation), which they outrank.
     e(Permission, "model_access_denied", 80, &["have access to the model with"]),
     // The subscription does not include the model or feature.
-    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "does not work with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription", "not supported when using codex with a chatgpt account"]),
+    e(Permission, "not_in_plan", 92, &["does not yet include access", "plan does not include", "on your current token plan", "on your current plan", "does not work with your current plan", "not included in your plan", "not available on your plan", "not available in your plan", "requires a pro subscription"]),
     // An account locked or disabled for a reason other than payment, under
     // whatever status (Zhipu sends 429), and a key limited to some networks.
     // A provider that says it locked or restricted the account: above any
@@ -301,6 +308,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used in", "free tier can only be used from within"]),
+    // A model kept from how the app signed in (Codex with a ChatGPT account).
+    e(Permission, "credential_restricted", 92, &["not supported when using codex with a chatgpt account"]),
     e(Permission, "model_disabled", 82, &["has been deactivated", "model_disabled", "已被锁定", "暂未开放"]),
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
@@ -312,7 +321,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
     e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "is no longer available. please switch to claude", "no 'model_name' with this string"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
-    e(ModelNotFound, "version_too_old", 92, &["not supported by your version of ollama", "requires a newer version of ollama"]).of(Ollama),
+    e(ModelNotFound, VERSION_TOO_OLD, 92, &["not supported by your version of ollama", "requires a newer version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
     e(ModelNotFound, "no_provider", 86, &["not supported by any provider", "unknown provider for model", "find inference provider"]),
     e(ModelNotFound, "model_not_available", 88, &["model_not_available", "dedicated_endpoint_not_running", "non-serverless model", "dedicated endpoint for"]).of(Together),
@@ -365,6 +374,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Below the status: under a 403 it is a gateway refusing the caller.
     e(ContentFilter, "guardrail", 29, &["your request was blocked"]),
     e(ContentFilter, "moderation", 60, &["moderation"]),
+    // google-generativeai's exception for any stop but a natural one: below a reason
+    // named beside it (a malformed function call is retried).
+    e(ContentFilter, "candidate_stopped", 70, &["stopcandidateexception"]).of(Gemini),
     // GitHub Copilot's filter of answers that repeat public code, and its
     // Responsible AI Service's.
     e(ContentFilter, "public_code", 85, &["matched public code"]),
@@ -465,7 +477,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "tool_use_failed", 65, &["tool_use_failed", "failed to call a function"]),
     // An API retired (openai-python's 0.x calls, the Realtime beta); an app too old for a model.
     e(InvalidRequest, "removed_api", 80, &["apiremovedinv1", "no longer supported in openai", "api is no longer supported"]),
-    e(InvalidRequest, "client_too_old", 96, &["model_not_supported_in_version", "not supported in this vs code version", "requires a newer version of codex"]),
+    e(InvalidRequest, CLIENT_TOO_OLD, 90, &["model_not_supported_in_version", "not supported in this vs code version", "requires a newer version of codex"]).target(),
     // A feature a model does not offer ("data retention mode … is not
     // available for this model"), below any status: capacity "not available
     // for this model right now" under a 503 is the status's.
@@ -662,7 +674,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // HTTP/2's GOAWAY: the server closed the connection (Go, gRPC, Node).
     e(Network, "connection_reset", 70, &["server sent goaway", "received goaway", "goaway"]).word(),
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
-    // Below "timed out": reqwest says both for a timeout, and so does curl
+    // Below "timed out": reqwest says both for a timeout, and so do curl and Spring
     // ("Failed to connect to … port 443: Timed out").
     e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request", "resourceaccessexception", "i/o error on post request"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
@@ -719,9 +731,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
-    // Gemini's finish reason for a tool call it could not form, above the SDK's stop exception.
+    // Gemini's finish reason for a tool call it could not form, above the SDK's
+    // StopCandidateException (content_filter, below).
     e(MalformedResponse, "malformed_function_call", 80, &["malformed function call", "malformed_function_call"]),
-    e(ContentFilter, "candidate_stopped", 70, &["stopcandidateexception"]).of(Gemini),
     // A client's parser or schema failing on a body or a chunk (JavaScript,
     // Python, pydantic, the AI SDK, Safari).
     e(MalformedResponse, "invalid_json", 74, &["after json at position", "json.parse", "json.loads", "syntaxerror", "zoderror", "expected array, received", "type validation failed", "validation error for", "validation errors for", "is not an object (evaluating", "typevalidationerror"]).success_only(),
@@ -729,8 +741,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // output parser, pydantic-ai's `UnexpectedModelBehavior`), or a relay
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
-    // An answer with nothing in it, or events out of order.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "wrb.fr", "response error: )]}"]).success_only(),
+    // An answer with nothing in it, events out of order, or one a client could not read.
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出"]).success_only(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
@@ -742,7 +754,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Firebase's AI SDKs on a response of a shape they do not know, and
     // a client's Chinese for a response it could not parse.
     e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
-    e(MalformedResponse, "unexpected_body", 50, &["unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
+    // Google's web responses (their anti-hijacking prefix, their envelope), printed
+    // whole by a client that could not read them; any cause named beside decides.
+    e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
     // A body cut mid-read, as HTTP stacks word it.

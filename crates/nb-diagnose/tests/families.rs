@@ -3936,13 +3936,26 @@ fn an_app_too_old_for_a_model_is_the_request_not_a_missing_model() {
             InvalidRequest,
             false,
         ),
-        // A model kept from an account's plan is the account's.
+        // A model kept from how the app signed in is the account's.
         (
             r#"{"detail":"The 'gpt-5.4' model is not supported when using Codex with a ChatGPT account."}"#,
             Permission,
             false,
         ),
     ]);
+    // About the caller's setup, not the request's content: another model
+    // still works, and the advice is to upgrade the app.
+    let d = engine().diagnose(&Failure::message(
+        "model gpt-5-codex is not supported in this VS Code version (model_not_supported_in_version)",
+    ));
+    assert!(d.about_target, "{d:?}");
+    assert_eq!(d.suggestions[0].title, "Upgrade the app", "{d:?}");
+    assert!(d.root_cause.contains("too old for this model"), "{d:?}");
+    // A local server too old says so of itself.
+    let d = engine().diagnose(&Failure::message(
+        "Error: 412: this model requires a newer version of Ollama",
+    ));
+    assert!(d.root_cause.contains("cannot run this model"), "{d:?}");
 }
 
 #[test]
@@ -3957,6 +3970,12 @@ fn more_requests_and_answers_in_their_providers_words() {
             true,
         ),
         ("Response Error: )]}'", MalformedResponse, true),
+        // A cause printed beside the envelope decides.
+        (
+            r#"Response Error: )]}' [["wrb.fr",null]] Invalid API key provided"#,
+            Auth,
+            false,
+        ),
         // AWS's words for a resource id that names nothing.
         (
             "InvokeAgent operation: Failed to retrieve resource because it doesn't exist. Retry the request with a different resource identifier",
