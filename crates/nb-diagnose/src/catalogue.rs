@@ -511,7 +511,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains", "illegal memory access was encountered"]),
     e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误", "went wrong on our end"]),
-    // OpenAI's wording of its own failure, also after a stream's cut; alone, every wrapper's.
+    // OpenAI's server error in full, also after a stream's cut (its first
+    // sentence alone is every wrapper's, and names no cause).
     e(ServerError, "internal_error", 62, &["an error occurred while processing your request. you can retry", "you can retry your request, or contact us"]),
     // Ollama's server failing inside: its model runner, a loopback hop,
     // cut the call (above the reset, refusal or EOF it reports), or the

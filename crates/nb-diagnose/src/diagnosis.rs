@@ -37,15 +37,16 @@ pub struct Diagnosis {
     /// error code, 0.65 for a bare HTTP status (or a stream that stopped
     /// with words naming no cause it knows), 0.5 for a generic word or a
     /// success no word explained (its body, or the text a program printed
-    /// under its 2xx), 0.2 for an `unknown` no rule read. Below 0.7 the category is
-    /// a reading of little evidence. It grades the evidence read, not a
-    /// probability: how often each band is right on errors collected from
-    /// the wild is in the corpus README. A guess from words
+    /// under its 2xx), 0.2 for an `unknown` no rule read. Below 0.7 the
+    /// category is a reading of little evidence. It grades the evidence read,
+    /// not a probability: how often each band is right on errors collected
+    /// from the wild is in the corpus README. A guess from words
     /// ([`Diagnosis::is_guess`]) carries the share of such guesses that were
     /// right: for a text's, the share of its category's (from 0.19 for
-    /// `stream_interrupted` to 0.60 for `auth`; 0.45 over all of them), and 0.73 for a stream's stop read as a broken chunk. Check
-    /// `is_guess()` before weighing a confidence against the bands: a guess
-    /// at 0.73 rests on less than a phrase at 0.7.
+    /// `stream_interrupted` to 0.60 for `auth`; 0.45 over all of them), and
+    /// 0.73 for a stream's stop read as a broken chunk. Check `is_guess()`
+    /// before weighing a confidence against the bands: a guess at 0.73 rests
+    /// on less than a phrase at 0.7.
     pub confidence: f32,
     /// How bad it is for the application.
     pub severity: Severity,
@@ -116,7 +117,8 @@ impl Diagnosis {
     /// let refused = Failure::transport(TransportErrorKind::LocalPolicy, None);
     /// let d = engine.diagnose(&refused);
     /// assert!(d.is_local_policy() && !d.retryable);
-    /// assert!(!engine.diagnose(&Failure::transport(TransportErrorKind::Reset, None)).is_local_policy());
+    /// let reset = Failure::transport(TransportErrorKind::Reset, None);
+    /// assert!(!engine.diagnose(&reset).is_local_policy());
     /// ```
     pub fn is_local_policy(&self) -> bool {
         self.category == ErrorCategory::Network
