@@ -49,6 +49,8 @@ pub(crate) struct Entry {
     pub(crate) success_only: bool,
     /// The literal must not touch a letter, digit or `_` on either side.
     pub(crate) word: bool,
+    /// The literal must end the text (trailing spaces aside).
+    pub(crate) last: bool,
     /// An invalid request about the target's setup, not the request's content
     /// ([`Diagnosis::about_target`](crate::Diagnosis::about_target)).
     pub(crate) target: bool,
@@ -73,6 +75,7 @@ const fn e(
         shrink: false,
         success_only: false,
         word: false,
+        last: false,
         target: false,
         wrapper: false,
     }
@@ -97,6 +100,10 @@ impl Entry {
     }
     const fn word(mut self) -> Self {
         self.word = true;
+        self
+    }
+    const fn last(mut self) -> Self {
+        self.last = true;
         self
     }
     const fn target(mut self) -> Self {
@@ -744,6 +751,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出"]).success_only(),
+    // Python's KeyError over a part of an answer, printed as Python prints
+    // it: the field's name alone, quoted, ending the text, alone or after a
+    // separator ("Error generating response: 'choices'"). A field of an
+    // error object ('error', 'code') lost the cause instead (below);
+    // 'message' is either, and 'delta' a stream's (guessed, not read).
+    e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'content'", "'text'", "'tool_calls'", "'output'", "'data'"]).success_only().last(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),

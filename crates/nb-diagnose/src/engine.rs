@@ -110,10 +110,10 @@ impl Compiled {
         for e in CATALOGUE {
             let id = rule_id(rules.len());
             rules.push(RuleData::builtin(e));
-            let b = if e.word {
-                Boundary::Both
-            } else {
-                Boundary::None
+            let b = match (e.word, e.last) {
+                (_, true) => Boundary::Last,
+                (true, false) => Boundary::Both,
+                (false, false) => Boundary::None,
             };
             entries.extend(e.patterns.iter().map(|p| entry(p, What::Rule(id), b)));
         }
@@ -253,12 +253,14 @@ enum What {
     Signal(Signal),
 }
 
-/// Which sides of a match must not touch a letter or digit.
+/// Which sides of a match must not touch a letter or digit, or, for
+/// `Last`, that nothing but spaces follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Boundary {
     None,
     Start,
     Both,
+    Last,
 }
 
 /// One literal of an automaton.

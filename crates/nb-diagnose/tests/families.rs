@@ -3994,3 +3994,42 @@ fn more_requests_and_answers_in_their_providers_words() {
         "Error: 500: invalid_request_error - Image https://example.com/cat.avif has an invalid format.Allowed formats are JPEG,PNG,WEBP,GIF.",
     )]);
 }
+
+#[test]
+fn a_key_error_over_a_part_of_the_answer_is_a_broken_answer() {
+    // Python prints a KeyError as the missing key alone, quoted; clients
+    // print that after their own words, or alone.
+    assert_read([
+        ("'parts'", MalformedResponse, true),
+        ("'text'\n", MalformedResponse, true),
+        (
+            "Attempt 1: Error generating response: 'choices'",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "[CODE OUTPUT] Error in generating model output: 'tool_calls'",
+            MalformedResponse,
+            true,
+        ),
+        ("出现故障！原因：'choices'", MalformedResponse, true),
+        // Over an error object's field the cause was lost.
+        ("Request failed: 'error'", Unknown, false),
+        // A field named inside a sentence, or in the middle of the text,
+        // is not the key: the words around it decide.
+        (
+            "'choices' must be a non-empty list of prompts",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "data/messages must have required property 'content'",
+            InvalidRequest,
+            false,
+        ),
+    ]);
+    // Under an error status the words are the server's, naming the
+    // request's fault.
+    let d = http(400, "unknown variant 'tool_call', expected 'text'");
+    assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
+}

@@ -51,6 +51,9 @@ impl DiagnosisEngine {
                 Boundary::None => true,
                 Boundary::Start => start_ok,
                 Boundary::Both => start_ok && !alnum(hay.get(end)),
+                Boundary::Last => {
+                    hay[end..].iter().all(u8::is_ascii_whitespace) && printed_alone(&hay[..start])
+                }
             };
             if !ok {
                 return;
@@ -272,4 +275,15 @@ impl Hit {
     pub(super) fn key(self) -> (u8, u16, Reverse<u32>) {
         (self.priority, self.len, Reverse(self.rule))
     }
+}
+
+/// Whether what comes before a match leaves it printed on its own: the
+/// text's start, or a separator (`: `, ` - `, `：`) a client put between
+/// its words and a printed exception.
+fn printed_alone(before: &[u8]) -> bool {
+    let before = before.trim_ascii_end();
+    before.is_empty()
+        || before.ends_with(b":")
+        || before.ends_with(b"-")
+        || before.ends_with("：".as_bytes())
 }
