@@ -599,6 +599,16 @@ fn natural_samples() {
             include_str!("corpus/hundredtwelfth_errors.jsonl"),
             114,
         ),
+        // Ninety-seven more new names (translators, games and voice bots,
+        // document parsers, evaluation harnesses, desktop chat apps, coding
+        // tools, SDKs in .NET, Scala, Go, Rust, R, Clojure, Dart and PHP,
+        // agent and research frameworks, gateways, regional models); six
+        // collectors, 83 cases dropped as another collector's thread.
+        (
+            "hundredfifteenth",
+            include_str!("corpus/hundredfifteenth_errors.jsonl"),
+            200,
+        ),
     ] {
         let cases = cases(text);
         // A natural sample holds the providers its queries found; the
