@@ -7,7 +7,7 @@ use super::*;
 
 /// The corpora in the order they were sealed: a set's model may learn only
 /// from the sets before it.
-const SEALED: [&str; 47] = [
+const SEALED: [&str; 48] = [
     "dev",
     "heldout",
     "unseen",
@@ -62,7 +62,7 @@ const SEALED: [&str; 47] = [
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &["hundredfifteenth"];
+const NOT_YET_LEARNED: &[&str] = &[];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
@@ -571,7 +571,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     // is the share of guesses that were right.
     assert_eq!(
         (asked, guessed, right, spoiled, retry_mended, retry_spoiled),
-        (1022, 431, 193, 132, 89, 88),
+        (1069, 456, 205, 137, 95, 92),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(POOLED_GUESS_CONFIDENCE, right, guessed);
@@ -633,7 +633,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     );
     assert_eq!(
         (stream_events, replays.len(), asked, guessed, right, spoiled),
-        (756, 350, 292, 45, 33, 4),
+        (761, 352, 294, 46, 34, 4),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
