@@ -302,6 +302,12 @@ const ERROR_UNREADABLE: &[FixSuggestion] = &[s(
     "The program read a field of an error it never received, so the failure's own cause was lost.",
 )];
 
+const CAUSE_HIDDEN: &[FixSuggestion] = &[s(
+    "Find the failure the app hid",
+    "Read the app's own log, or run it with debug logging, for the exception behind its message; then add a Rule for it",
+    "The app put its own message in place of the failure, and that message names no cause.",
+)];
+
 const LOCAL_NOT_LISTENING: &[FixSuggestion] = &[
     s(
         "Start the local server",
@@ -348,6 +354,7 @@ pub(crate) fn suggestions(
         StreamInterrupted => STREAM,
         Unknown if sub.ends_with(catalogue::LOCAL_SETUP) => LOCAL_SETUP,
         Unknown if sub.ends_with(catalogue::ERROR_UNREADABLE) => ERROR_UNREADABLE,
+        Unknown if sub.ends_with(catalogue::CAUSE_HIDDEN) => CAUSE_HIDDEN,
         _ => UNKNOWN,
     }
 }
@@ -363,7 +370,7 @@ pub(crate) struct Cause<'a> {
 }
 
 /// Root-cause sentences: the text before and after the provider's name.
-const SENTENCES: [(&str, &str); 34] = [
+const SENTENCES: [(&str, &str); 35] = [
     // 0
     (
         "This single request needs more tokens than ",
@@ -483,6 +490,10 @@ const SENTENCES: [(&str, &str); 34] = [
         "This version of ",
         " cannot run this model until it is upgraded",
     ),
+    (
+        "A failure calling ",
+        " was replaced by the app's own message, which names no cause",
+    ),
 ];
 
 /// Which of [`SENTENCES`] describes `c`.
@@ -525,6 +536,7 @@ fn sentence(c: &Cause<'_>) -> usize {
         StreamInterrupted => 26,
         Unknown if c.sub.ends_with(catalogue::LOCAL_SETUP) => 29,
         Unknown if c.sub.ends_with(catalogue::ERROR_UNREADABLE) => 30,
+        Unknown if c.sub.ends_with(catalogue::CAUSE_HIDDEN) => 34,
         _ => 27,
     }
 }

@@ -134,6 +134,11 @@ pub(crate) const LOCAL_SETUP: &str = "local_setup";
 /// it: the cause was lost, so `unknown`, and no provider's.
 pub(crate) const ERROR_UNREADABLE: &str = "error_unreadable";
 
+/// The sub-category of an app's own words put in place of a failure,
+/// naming no cause (an assistant's apology, an agent's "terminated due to
+/// error"): `unknown`, and no provider's.
+pub(crate) const CAUSE_HIDDEN: &str = "cause_hidden";
+
 /// The sub-category of a model served only to newer versions of the app
 /// that asked for it: that app must be upgraded, other models still work.
 pub(crate) const CLIENT_TOO_OLD: &str = "client_too_old";
@@ -178,7 +183,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(RateLimit, "connection_limit", 82, &["too many websocket connections", "connection_limit_reached"]),
     e(RateLimit, "request_limit", 70, &["request limit exceeded", "server limit exceeded", "frequency limit", "conn limit", "job num exceed", "频率限制", "超过限额", "任务数过多"]),
     e(RateLimit, "rate_limit", 55, &["rate limit", "usage limit", "ratelimit", "rate-limit", "request rate", "requests too quickly", "requests per day", "tokens per day", "quota exceeded for quota metric", "quota exceeded for metric", "resource has been exhausted"]),
-    e(RateLimit, "resource_exhausted", 50, &["resource_exhausted"]),
+    e(RateLimit, "resource_exhausted", 50, &["resource_exhausted", "resource exhausted"]),
     e(RateLimit, "throttled", 45, &["throttled", "throttling", "slow down"]),
     // A single request larger than the per-minute budget: waiting will not help.
     e(RateLimit, "request_exceeds_rate_limit", 95, &["request too large for"]).no_retry().shrink(),
@@ -250,7 +255,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "unauthorized", 44, &["not authorized", "not authorised", "未授权", "token not match group"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for"]),
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
@@ -261,6 +266,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "unknown_account", 80, &["account does not exist", "account not found", "账号不存在", "账户不存在"]),
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
+    // An app that could not renew its sign-in, below any cause it names
+    // for that (an answer it could not read).
+    e(Auth, "expired_token", 60, &["failed to refresh auth token", "failed to refresh access token", "failed to refresh token"]),
     // An OAuth 2.0 token endpoint's refusal (RFC 6749 section 5.2), as the
     // credential flows of Google, Azure and Baidu return it: the client or
     // the grant it showed (a refresh token, a signed assertion) is not good.
@@ -295,7 +303,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_activated", 82, &["service not activated", "not activated", "no permission to use", "no permission to access", "未实名", "实名认证", "服务未开通"]),
     // google-api-core's class name for a 403, below any cause its message names.
     e(Permission, "permission_denied", 45, &["permissiondenied"]),
-    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "not allowed for your account", "not allowed for this user", "not allowed for organization", "not allowed for your organization", "not allowed for this organization", "not authorized to access", "not authorized to use", "not authorised to access", "not authorised to use", "is not allowed to use", "not allowed for this project", "let them know you were blocked"]),
+    e(Permission, "permission_denied", 78, &["not allowed to access", "not allowed to sample", "request is not allowed", "blocked by security policy", "attention required! | cloudflare", "client challenge required", "challenge_required", "not allowed for your account", "not allowed for this user", "not allowed for organization", "not allowed for your organization", "not allowed for this organization", "not authorized to access", "not authorized to use", "not authorised to access", "not authorised to use", "is not allowed to use", "not allowed for this project", "let them know you were blocked"]),
     // Said of a project or a key, above the `model_not_found` code OpenAI
     // sends with it.
     e(Permission, "model_access_denied", 92, &["not have access to model", "no access to model"]),
@@ -321,7 +329,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
     e(Permission, "not_licensed", 80, &["appidnoautherror", "not have a valid license"]),
-    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "do not have access to"]),
+    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
@@ -684,7 +692,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 75, &["unexpected end of stream on", "empty reply from server", "forcibly closed by the remote host", "unable to read data from the transport connection"]),
     // Below "timed out": reqwest says both for a timeout, and so do curl and Spring
     // ("Failed to connect to … port 443: Timed out").
-    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request", "resourceaccessexception", "i/o error on post request"]),
+    e(Network, "connect_failed", 44, &["error sending request for url", "failed to connect", "reqwest::error { kind: request", "resourceaccessexception", "i/o error on post request", "aggregateerror"]),
     e(Network, "connect_failed", 84, &["failed to connect to all addresses", "all connection attempts failed"]),
     e(Network, "connection_reset", 70, &["received no bytes"]),
     // A client's exception name for a closed socket, below any cause named with it.
@@ -724,18 +732,23 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ('message' is left out: `choices[0].message` of an empty list reads
     // it too.)
     e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')", "field 'error' (a nil value)", "index a nil value (field 'error')", "field 'status' (a nil value)", "index a nil value (field 'status')", "field 'body' (a nil value)", "index a nil value (field 'body')", "field 'code' (a nil value)", "index a nil value (field 'code')"]).success_only(),
+    // An app's own words put in place of a failure it caught, naming no
+    // cause: NeMo Guardrails' apology, an agent's "terminated due to
+    // error". Read only in a message: under an error status the status
+    // decides, and Gemini's 500 says "an internal error has occurred" too.
+    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 76, &["i'm sorry, an internal error has occurred", "execution terminated due to error"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
-    // Browsers' and Chromium-based stacks' codes; Bun's fetch on an answer
-    // that is not HTTP.
-    e(Network, "connection_reset", 75, &["err_connection_closed", "und_err_socket", "err_connection_reset", "err_empty_response", "err_http2_protocol_error", "invalidhttpresponse"]),
+    // Browsers' and Chromium-based stacks' codes; Bun's fetch and Node's
+    // parser on an answer that is not HTTP.
+    e(Network, "connection_reset", 75, &["err_connection_closed", "und_err_socket", "err_connection_reset", "err_empty_response", "err_http2_protocol_error", "invalidhttpresponse", "parse error: invalid status code", "parse error: expected http/"]),
     // curl's receive failure (in any locale), hyper's closed request channel.
     e(Network, "connection_reset", 74, &["recv failure", "连接被对方重设", "channelclosed"]),
     // Go's `Post "https://...": EOF`: the server closed the connection.
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure", "remote host terminated the handshake"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -750,7 +763,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Python's KeyError over a part of an answer, printed as Python prints
     // it: the field's name alone, quoted, ending the text, alone or after a
     // separator ("Error generating response: 'choices'"). A field of an
@@ -759,7 +772,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'content'", "'text'", "'tool_calls'", "'output'", "'data'"]).success_only().last(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
-    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
     e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type", "attempt to decode a blank string", "is an invalid start of a value"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut

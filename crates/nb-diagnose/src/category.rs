@@ -49,8 +49,9 @@ pub enum ErrorCategory {
     StreamInterrupted,
     /// No rule recognised the failure, or it happened in this program: before
     /// anything was sent (a library it needs could not be loaded:
-    /// sub-category `local_setup`), or in reading an error object it never
-    /// got, which lost the cause (`error_unreadable`).
+    /// sub-category `local_setup`), in reading an error object it never
+    /// got, which lost the cause (`error_unreadable`), or behind its own
+    /// message, which names none (`cause_hidden`).
     Unknown,
 }
 

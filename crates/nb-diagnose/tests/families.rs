@@ -4033,3 +4033,110 @@ fn a_key_error_over_a_part_of_the_answer_is_a_broken_answer() {
     let d = http(400, "unknown variant 'tool_call', expected 'text'");
     assert_eq!((category(&d), d.retryable), (InvalidRequest, false));
 }
+
+#[test]
+fn answers_keys_and_connections_in_more_clients_words() {
+    assert_read([
+        // An answer without the part the client needed.
+        (
+            "Response does not contain any content.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "1. The API response does not contain usage data, AND\n2. No tokenizer has been specified or found.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "camel.runtimes.llm_guard_runtime - ERROR - No tool call found in response.",
+            MalformedResponse,
+            true,
+        ),
+        (
+            r#"io.cequence.openaiscala.OpenAIScalaClientException: Error thrown while processing a JSON '{"id":"gpt-3.5-turbo","object":"model"}'. Cause: Unexpected JSON"#,
+            MalformedResponse,
+            true,
+        ),
+        (
+            "failed to unmarshal response from provider API",
+            MalformedResponse,
+            true,
+        ),
+        // OpenAI's refusal of a tool output without its call is the request.
+        (
+            "No tool call found for function call output with call_id call_1",
+            InvalidRequest,
+            false,
+        ),
+        // Google's RESOURCE_EXHAUSTED in words.
+        ("Resource exhausted", RateLimit, true),
+        // A credential missing, or a sign-in that could not be renewed.
+        ("Error: auth token is required", Auth, false),
+        ("Error: ChatGPT failed to refresh auth token.", Auth, false),
+        // A cause named with the renewal's failure decides.
+        (
+            "ChatGPT failed to refresh auth token. FetchError: invalid json response body at https://chatgpt.example/api/auth/session reason: Unexpected token < in JSON",
+            MalformedResponse,
+            true,
+        ),
+        // Refused where the caller is, or until it passes a bot check.
+        (
+            "sa@project.iam.gserviceaccount.com does not have the permission to access or use the endpoint.",
+            Permission,
+            false,
+        ),
+        (
+            r#"Response failure, please try again. Error message: {"detail":{"message":"Client challenge required","code":"challenge_required"}}"#,
+            Permission,
+            false,
+        ),
+        // Node's HTTP parser on an answer that is not HTTP, its connection
+        // attempts all failing (AggregateError), and a client's Chinese for
+        // "could not connect to".
+        (
+            "bot error: GError: Parse Error: Invalid status code",
+            Network,
+            true,
+        ),
+        ("Error: Parse Error: Expected HTTP/", Network, true),
+        (
+            "bot error?:  GError [AggregateError]\n    at AxiosError.from (/app/node_modules/axios/dist/node/axios.cjs:841:14)",
+            Network,
+            true,
+        ),
+        ("Upstream response: 无法连接到 API 服务。", Network, true),
+    ]);
+    let d = http(
+        400,
+        r#"{"error":{"message":"No credentials for embedding provider: gemini","type":"invalid_request_error","code":"bad_request"}}"#,
+    );
+    assert_eq!((category(&d), d.retryable), (Auth, false));
+}
+
+#[test]
+fn an_apps_own_words_in_place_of_a_failure_name_no_cause() {
+    for text in [
+        "I'm sorry, an internal error has occurred.",
+        "Agent execution terminated due to error.",
+    ] {
+        let d = engine().diagnose(&Failure::message(text));
+        assert_eq!(
+            (category(&d), d.retryable, &*d.sub_category),
+            (Unknown, false, "cause_hidden"),
+            "{text}"
+        );
+        assert!(d.root_cause.contains("the app's own message"), "{d:?}");
+    }
+    // Under an error status the status decides: Gemini's 500 says it too.
+    let d = http(
+        500,
+        r#"{"error":{"code":500,"message":"An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting","status":"INTERNAL"}}"#,
+    );
+    assert_eq!(category(&d), ServerError);
+    // A stream cut in undici's word stays a cut.
+    assert_eq!(
+        category(&engine().diagnose(&Failure::message("TypeError: terminated"))),
+        StreamInterrupted
+    );
+}
