@@ -491,8 +491,8 @@ const SENTENCES: [(&str, &str); 35] = [
         " cannot run this model until it is upgraded",
     ),
     (
-        "A failure calling ",
-        " was replaced by the app's own message, which names no cause",
+        "The app calling ",
+        " put its own message in place of a failure, naming no cause",
     ),
 ];
 

@@ -49,7 +49,9 @@ pub(crate) struct Entry {
     pub(crate) success_only: bool,
     /// The literal must not touch a letter, digit or `_` on either side.
     pub(crate) word: bool,
-    /// The literal must end the text (trailing spaces aside).
+    /// The literal must end the text (whitespace aside) and stand at its
+    /// start or after a separator (`:`, `-`, `：`); it implies its own
+    /// boundary, so `word` is not also set.
     pub(crate) last: bool,
     /// An invalid request about the target's setup, not the request's content
     /// ([`Diagnosis::about_target`](crate::Diagnosis::about_target)).
@@ -267,8 +269,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "expired_token", 86, &["security token included in the request is expired", "token is expired", "token expired", "expired token", "not authenticated", "credentials have expired"]),
     e(Auth, "reauthentication_needed", 86, &["reauthentication is needed", "token is missing"]),
     // An app that could not renew its sign-in, below any cause it names
-    // for that (an answer it could not read).
-    e(Auth, "expired_token", 60, &["failed to refresh auth token", "failed to refresh access token", "failed to refresh token"]),
+    // for that (a connection that failed, an answer it could not read).
+    e(Auth, "expired_token", 40, &["failed to refresh auth token", "failed to refresh access token", "failed to refresh token"]),
     // An OAuth 2.0 token endpoint's refusal (RFC 6749 section 5.2), as the
     // credential flows of Google, Azure and Baidu return it: the client or
     // the grant it showed (a refresh token, a signed assertion) is not good.
@@ -517,7 +519,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "internal_error", 85, &["internalserverexception", "dependencyfailedexception", "modelerrorexception"]).of(Bedrock),
     // Memory other loaded models hold is freed when they unload: the same
     // request can succeed later.
-    e(ServerError, "insufficient_memory", 85, &["requires more system memory"]),
+    e(ServerError, "insufficient_memory", 85, &["requires more system memory", "oom when allocating"]),
     // Ollama's "error parsing tool call: raw='…'": the server could not
     // read its own model's output. A client that could not read a tool
     // call's arguments says so below (`unparsable_answer`).
@@ -734,9 +736,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ErrorCategory::Unknown, ERROR_UNREADABLE, 76, &["(reading 'error')", "(reading 'status')", "(reading 'body')", "(reading 'code')", "field 'error' (a nil value)", "index a nil value (field 'error')", "field 'status' (a nil value)", "index a nil value (field 'status')", "field 'body' (a nil value)", "index a nil value (field 'body')", "field 'code' (a nil value)", "index a nil value (field 'code')"]).success_only(),
     // An app's own words put in place of a failure it caught, naming no
     // cause: NeMo Guardrails' apology, an agent's "terminated due to
-    // error". Read only in a message: under an error status the status
-    // decides, and Gemini's 500 says "an internal error has occurred" too.
-    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 76, &["i'm sorry, an internal error has occurred", "execution terminated due to error"]).success_only(),
+    // error". Just above the words they carry ("internal error",
+    // "terminated"), below any cause printed after them; read only where
+    // no error status came, which otherwise decides.
+    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 51, &["i'm sorry, an internal error has occurred", "execution terminated due to error"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes; Bun's fetch and Node's
@@ -766,10 +769,13 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Python's KeyError over a part of an answer, printed as Python prints
     // it: the field's name alone, quoted, ending the text, alone or after a
-    // separator ("Error generating response: 'choices'"). A field of an
-    // error object ('error', 'code') lost the cause instead (below);
-    // 'message' is either, and 'delta' a stream's (guessed, not read).
-    e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'content'", "'text'", "'tool_calls'", "'output'", "'data'"]).success_only().last(),
+    // separator ("Error generating response: 'choices'"). Only keys no
+    // caller's own data uses: 'text', 'content' or 'output' may be a
+    // prompt template's or a dataset's, 'message' an error object's, and
+    // 'delta' is a stream's (guessed, not read). An answer Gemini sends
+    // without 'candidates' or 'parts' (a blocked prompt) is unusable as
+    // sent, as the labels read any answer a client could not use.
+    e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'tool_calls'"]).success_only().last(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
     e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),

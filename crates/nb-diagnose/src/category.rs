@@ -50,8 +50,9 @@ pub enum ErrorCategory {
     /// No rule recognised the failure, or it happened in this program: before
     /// anything was sent (a library it needs could not be loaded:
     /// sub-category `local_setup`), in reading an error object it never
-    /// got, which lost the cause (`error_unreadable`), or behind its own
-    /// message, which names none (`cause_hidden`).
+    /// got, which lost the cause (`error_unreadable`), or behind an app's
+    /// own message, which names none (`cause_hidden`: the caller's, or an
+    /// app's between it and the provider).
     Unknown,
 }
 

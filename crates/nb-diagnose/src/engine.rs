@@ -111,6 +111,8 @@ impl Compiled {
             let id = rule_id(rules.len());
             rules.push(RuleData::builtin(e));
             let b = match (e.word, e.last) {
+                // `last` implies its own boundary (a catalogue test keeps
+                // `word` off such entries).
                 (_, true) => Boundary::Last,
                 (true, false) => Boundary::Both,
                 (false, false) => Boundary::None,
@@ -254,7 +256,9 @@ enum What {
 }
 
 /// Which sides of a match must not touch a letter or digit, or, for
-/// `Last`, that nothing but spaces follows it.
+/// `Last`, that it ends the scanned text (whitespace aside) and stands at
+/// its start or after a separator. A body is scanned up to its first
+/// 64 KiB, so past that a `Last` literal is not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Boundary {
     None,

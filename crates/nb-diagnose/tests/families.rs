@@ -4001,7 +4001,7 @@ fn a_key_error_over_a_part_of_the_answer_is_a_broken_answer() {
     // print that after their own words, or alone.
     assert_read([
         ("'parts'", MalformedResponse, true),
-        ("'text'\n", MalformedResponse, true),
+        ("'candidates'\n", MalformedResponse, true),
         (
             "Attempt 1: Error generating response: 'choices'",
             MalformedResponse,
@@ -4013,7 +4013,9 @@ fn a_key_error_over_a_part_of_the_answer_is_a_broken_answer() {
             true,
         ),
         ("出现故障！原因：'choices'", MalformedResponse, true),
-        // Over an error object's field the cause was lost.
+        // Keys a caller's own data uses (a prompt template's) are not read,
+        // nor an error object's, whose cause was lost.
+        ("Error formatting prompt: 'text'", Unknown, false),
         ("Request failed: 'error'", Unknown, false),
         // A field named inside a sentence, or in the middle of the text,
         // is not the key: the words around it decide.
@@ -4074,6 +4076,11 @@ fn answers_keys_and_connections_in_more_clients_words() {
         // A credential missing, or a sign-in that could not be renewed.
         ("Error: auth token is required", Auth, false),
         ("Error: ChatGPT failed to refresh auth token.", Auth, false),
+        (
+            "ChatGPT failed to refresh auth token. TypeError: fetch failed",
+            Network,
+            true,
+        ),
         // A cause named with the renewal's failure decides.
         (
             "ChatGPT failed to refresh auth token. FetchError: invalid json response body at https://chatgpt.example/api/auth/session reason: Unexpected token < in JSON",
@@ -4126,17 +4133,15 @@ fn an_apps_own_words_in_place_of_a_failure_name_no_cause() {
             (Unknown, false, "cause_hidden"),
             "{text}"
         );
-        assert!(d.root_cause.contains("the app's own message"), "{d:?}");
+        assert!(d.root_cause.contains("its own message"), "{d:?}");
+        assert_eq!(d.suggestions[0].title, "Find the failure the app hid");
     }
-    // Under an error status the status decides: Gemini's 500 says it too.
-    let d = http(
-        500,
-        r#"{"error":{"code":500,"message":"An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting","status":"INTERNAL"}}"#,
-    );
-    assert_eq!(category(&d), ServerError);
-    // A stream cut in undici's word stays a cut.
-    assert_eq!(
-        category(&engine().diagnose(&Failure::message("TypeError: terminated"))),
-        StreamInterrupted
-    );
+    // Under an error status the status decides.
+    let d = http(500, "I'm sorry, an internal error has occurred.");
+    assert_eq!((category(&d), d.retryable), (ServerError, true));
+    // A cause printed after them decides.
+    let d = engine().diagnose(&Failure::message(
+        "Agent execution terminated due to error: Rate limit exceeded",
+    ));
+    assert_eq!((category(&d), d.retryable), (RateLimit, true));
 }

@@ -58,6 +58,13 @@ fn every_category_has_entries_and_unknown_only_this_programs_own() {
 }
 
 #[test]
+fn an_entry_read_at_the_texts_end_has_no_other_boundary() {
+    for e in CATALOGUE.iter().filter(|e| e.last) {
+        assert!(!e.word, "{:?}", e.patterns);
+    }
+}
+
+#[test]
 fn sub_names_are_unique_snake_case_and_indexed_in_order() {
     for (i, s) in Sub::ALL.iter().enumerate() {
         assert_eq!(*s as usize, i);

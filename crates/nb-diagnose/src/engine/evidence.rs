@@ -278,8 +278,10 @@ impl Hit {
 }
 
 /// Whether what comes before a match leaves it printed on its own: the
-/// text's start, or a separator (`: `, ` - `, `：`) a client put between
-/// its words and a printed exception.
+/// text's start, or a separator (`:`, `-`, `：`, whitespace aside) a
+/// client put between its words and a printed exception. Trailing
+/// punctuation after the match ("'choices'.") is not Python's printout,
+/// and is not read.
 fn printed_alone(before: &[u8]) -> bool {
     let before = before.trim_ascii_end();
     before.is_empty()
