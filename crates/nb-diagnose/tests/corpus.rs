@@ -609,6 +609,16 @@ fn natural_samples() {
             include_str!("corpus/hundredfifteenth_errors.jsonl"),
             200,
         ),
+        // Eighty-four more new names (voice and avatar apps, serving and
+        // embedding stacks, gateways and aggregators, editors and IDE
+        // assistants, SDKs, vector databases, observability, workplace and
+        // desktop assistants, home automation); six collectors, 104 cases
+        // dropped as another collector's thread.
+        (
+            "hundredtwentyfirst",
+            include_str!("corpus/hundredtwentyfirst_errors.jsonl"),
+            171,
+        ),
     ] {
         let cases = cases(text);
         // A natural sample holds the providers its queries found; the
