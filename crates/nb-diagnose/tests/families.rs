@@ -4145,3 +4145,56 @@ fn an_apps_own_words_in_place_of_a_failure_name_no_cause() {
     ));
     assert_eq!((category(&d), d.retryable), (RateLimit, true));
 }
+
+#[test]
+fn keys_bots_filters_and_paths_in_more_apps_words() {
+    assert_read([
+        // A key refused in an app's or a host's words.
+        ("Please enter a valid Gemini API key", Auth, false),
+        (
+            "ValueError: Error raised by inference API: Authorization header is correct, but the token seems invalid",
+            Auth,
+            false,
+        ),
+        // Poe's bots are its models.
+        (
+            "ValueError: Bot chinchilla not found. Make sure the bot exists before creating new chat.",
+            ModelNotFound,
+            false,
+        ),
+        // Apple Shortcuts reading a part of an answer that is not there.
+        (
+            "Shortcut says. \"In\", no value was found for dictionary \"choices\".",
+            MalformedResponse,
+            true,
+        ),
+        // google-generativeai's accessor over an answer a filter emptied.
+        (
+            "The `response.parts` quick accessor only works for a single candidate, but none were returned. Check the `response.prompt_feedback` to see if the prompt was blocked.",
+            ContentFilter,
+            false,
+        ),
+        (
+            "message:抱歉，我现在太忙了，休息一会，请稍后再试。",
+            Overloaded,
+            true,
+        ),
+        (
+            "You don't have access to Rovo Dev Standard\nAsk your organization admin to add you to Rovo Dev Standard.",
+            Permission,
+            false,
+        ),
+    ]);
+    // Vim's JSON decoder on a chunk it could not read.
+    let d = in_stream(
+        "Vim:E474: Unexpected end of input: {\nstack traceback:\n^I[C]: in function 'json_decode'",
+    );
+    assert_eq!((category(&d), d.retryable), (MalformedResponse, true));
+    // Go's default 404 page is a path the server does not have, whatever
+    // model the caller's log names beside it.
+    let d = engine().diagnose(
+        &Failure::message("[embeddings] provider=openai-compatible model=qwen3-embedding baseUrl=http://10.0.0.3:11434 error=404 404 page not found")
+            .with_status(404),
+    );
+    assert_eq!((category(&d), d.about_target), (InvalidRequest, true));
+}
