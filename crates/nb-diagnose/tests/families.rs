@@ -4152,6 +4152,17 @@ fn keys_bots_filters_and_paths_in_more_apps_words() {
         // A key refused in an app's or a host's words.
         ("Please enter a valid Gemini API key", Auth, false),
         (
+            "Please provide a valid API key in the provider data header",
+            Auth,
+            false,
+        ),
+        // A cause printed beside the app's hint decides.
+        (
+            "Error: fetch failed. Please enter a valid API key",
+            Network,
+            true,
+        ),
+        (
             "ValueError: Error raised by inference API: Authorization header is correct, but the token seems invalid",
             Auth,
             false,
@@ -4168,16 +4179,17 @@ fn keys_bots_filters_and_paths_in_more_apps_words() {
             MalformedResponse,
             true,
         ),
+        // A key of the shortcut's own data is not the answer's.
+        (
+            "No value was found for dictionary key \"name\".",
+            Unknown,
+            false,
+        ),
         // google-generativeai's accessor over an answer a filter emptied.
         (
             "The `response.parts` quick accessor only works for a single candidate, but none were returned. Check the `response.prompt_feedback` to see if the prompt was blocked.",
             ContentFilter,
             false,
-        ),
-        (
-            "message:抱歉，我现在太忙了，休息一会，请稍后再试。",
-            Overloaded,
-            true,
         ),
         (
             "You don't have access to Rovo Dev Standard\nAsk your organization admin to add you to Rovo Dev Standard.",
