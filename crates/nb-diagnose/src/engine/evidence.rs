@@ -5,8 +5,8 @@ use std::cmp::Reverse;
 use std::time::Duration;
 
 use super::scan::{
-    MAX_NAME, is_camel_code, limit_before, number_after, rejected_before, spell_name, status_after,
-    status_after_exception, zero_follows,
+    MAX_NAME, is_camel_code, limit_before, number_after, printed_alone, rejected_before,
+    spell_name, status_after, status_after_exception, zero_follows,
 };
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
@@ -275,17 +275,4 @@ impl Hit {
     pub(super) fn key(self) -> (u8, u16, Reverse<u32>) {
         (self.priority, self.len, Reverse(self.rule))
     }
-}
-
-/// Whether what comes before a match leaves it printed on its own: the
-/// text's start, or a separator (`:`, `-`, `：`, whitespace aside) a
-/// client put between its words and a printed exception. Trailing
-/// punctuation after the match ("'choices'.") is not Python's printout,
-/// and is not read.
-fn printed_alone(before: &[u8]) -> bool {
-    let before = before.trim_ascii_end();
-    before.is_empty()
-        || before.ends_with(b":")
-        || before.ends_with(b"-")
-        || before.ends_with("：".as_bytes())
 }

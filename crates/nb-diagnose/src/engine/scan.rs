@@ -233,6 +233,19 @@ pub(super) fn rejected_before(b: &[u8]) -> bool {
             .any(|w| w.eq_ignore_ascii_case(b"no"))
 }
 
+/// Whether what comes before a match leaves it printed on its own: the
+/// text's start, or a separator (`:`, `-`, `：`, whitespace aside) a
+/// client put between its words and a printed exception. Trailing
+/// punctuation after the match ("'choices'.") is not Python's printout,
+/// and is not read.
+pub(super) fn printed_alone(before: &[u8]) -> bool {
+    let before = before.trim_ascii_end();
+    before.is_empty()
+        || before.ends_with(b":")
+        || before.ends_with(b"-")
+        || before.ends_with("：".as_bytes())
+}
+
 pub(super) fn parse_bool(v: &[u8]) -> Option<bool> {
     let v = v.trim_ascii();
     if v.eq_ignore_ascii_case(b"true") {
