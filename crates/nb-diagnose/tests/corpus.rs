@@ -619,6 +619,17 @@ fn natural_samples() {
             include_str!("corpus/hundredtwentyfirst_errors.jsonl"),
             171,
         ),
+        // Ninety-five more new names (commit and review bots, cluster and
+        // shell assistants, low-code builders, agent and computer-use
+        // frameworks, benchmarks and data tools, SDKs in Java, .NET, PHP,
+        // Ruby, Elixir, Swift and Dart, regional models and hosts, cloud
+        // agent services, game translators and avatar and voice apps); six
+        // collectors, 89 cases dropped as another collector's thread.
+        (
+            "hundredtwentyseventh",
+            include_str!("corpus/hundredtwentyseventh_errors.jsonl"),
+            192,
+        ),
     ] {
         let cases = cases(text);
         // A natural sample holds the providers its queries found; the
