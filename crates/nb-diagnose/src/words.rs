@@ -47,22 +47,22 @@ pub(crate) const POOLED_GUESS_CONFIDENCE: f32 = 0.45;
 /// [`POOLED_GUESS_CONFIDENCE`] as if ten more of them had been right at that
 /// share. A category guessed a few times is neither sure nor hopeless on so
 /// few, and one guessed often stands on its own record: `invalid_request`
-/// was right 66 times in 120, `rate_limit` 9 times in 40.
+/// was right 66 times in 121, `rate_limit` 9 times in 41.
 pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
     use ErrorCategory::*;
     match category {
-        RateLimit => 0.27,
+        RateLimit => 0.26,
         QuotaExhausted => 0.38,
-        Auth => 0.68,
-        Permission => 0.41,
+        Auth => 0.69,
+        Permission => 0.40,
         ModelNotFound => 0.38,
-        ContextLength => 0.30,
+        ContextLength => 0.33,
         ContentFilter => 0.50,
         InvalidRequest => 0.54,
         Overloaded => 0.31,
-        Timeout => 0.32,
+        Timeout => 0.34,
         Network => 0.54,
-        MalformedResponse => 0.56,
+        MalformedResponse => 0.51,
         StreamInterrupted => 0.16,
         // Never guessed.
         ServerError | Unknown => POOLED_GUESS_CONFIDENCE,
