@@ -260,7 +260,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_api_key", 50, &["enter a valid api key", "provide a valid api key", "enter a valid gemini api key", "enter a valid openai api key", "enter a valid anthropic api key"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "api_key is not present", "credential is required", "failed to resolve bearer token"]),
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
@@ -334,8 +334,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
     e(Permission, "not_licensed", 80, &["appidnoautherror", "not have a valid license"]),
-    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "don't have access to", "don’t have access to"]),
+    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "does not have access to", "don't have access to", "don’t have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
+    // The AWS SDKs print "when calling the X operation: <message>"; a message
+    // of "Access denied" is a refusal whatever exception carries it (Bedrock
+    // sends it as a ResourceNotFoundException or a ValidationException).
+    e(Permission, "access_denied", 85, &["operation: access denied"]),
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
@@ -360,7 +364,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
     // Volcengine Ark serves each model from an endpoint the account creates.
-    e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist"]),
+    e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist", "endpoint has been stopped"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     // Anthropic's not-found message is the model's name alone ("model: claude-x").
     e(ModelNotFound, "not_found", 75, &[": model: claude"]).of(Anthropic),
@@ -374,7 +378,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ContextLength, "context_length_exceeded", 92, &["context_length_exceeded", "maximum context length", "prompt is too long", "maximum prompt length", "exceeds the context window", "context window exceeded", "range of input length", "input length should be", "tokens + `max_new_tokens` must be", "input token count", "input length should not exceed", "model token limit", "上下文长度", "超出最大长度", "输入长度超", "输入过长"]),
     e(ContextLength, "context_length_exceeded", 80, &["context window", "context overflow", "context the overflows", "context size", "context length", "context limit", "contextwindowexceeded", "input is too long", "too many input tokens", "total number of tokens", "reduce the length of the messages", "exceeds the maximum number of tokens", "超长"]),
     e(ContextLength, "context_length_exceeded", 60, &["too many tokens", "prompt too long", "input too long"]),
-    e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens", "input_length_error"]),
+    e(ContextLength, "context_length_exceeded", 80, &["max input characters", "input token limit", "messages is too long", "too_many_prompt_tokens", "input_length_error", "text-too-long"]),
     // Chinese providers' "token count over the limit", "input too long".
     e(ContextLength, "context_length_exceeded", 80, &["컨텍스트 길이", "文字过长", "token数量超过", "tokens数量超过", "token数超过", "输入长度超过", "超过最大长度"]),
     e(ContextLength, "context_length_exceeded", 85, &["maximum model length", "max model length", "than max_model_len", "max length of current question", "current question is too long"]),
@@ -447,6 +451,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "not_implemented", 50, &["not implemented"]),
     // gRPC's UNIMPLEMENTED: a method the server lacks; under a 5xx, the server's own failure.
     e(InvalidRequest, "not_implemented", 29, &["unimplemented"]),
+    // gRPC's status printed as such by a gRPC client: the method is not there.
+    e(InvalidRequest, "not_implemented", 60, &["statuscode.unimplemented", "grpc_status:12"]),
     // A server's complaint about the request's own JSON, above a parser's words.
     e(InvalidRequest, "invalid_body", 80, &["invalid json body"]),
     e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method", "request method 'get' not supported", "request method 'post' not supported", "request method 'get' is not supported", "request method 'post' is not supported", "httprequestmethodnotsupportedexception"]).target(),
@@ -492,7 +498,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "out of the range of valid values", "is not accessible"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "json: unknown field", "out of the range of valid values", "is not accessible"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type", "error while downloading", "allowed formats are"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
@@ -614,7 +620,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A stream that never sent its first event: a deadline before the answer began.
     e(Timeout, "first_byte_timeout", 80, &["waiting for the first event", "waiting for the first token", "waiting for first token", "generate first token"]),
     e(Timeout, "read_timeout", 70, &["socket timeout", "http timeout", "pool timeout", "write timeout"]),
-    e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout"]),
+    e(Timeout, "connect_timeout", 74, &["connecttimeout", "connect timeout", "connection timed out", "connection timeout", "etimedout", "request connection took longer than"]),
     // undici's connect timeout, above the read timeouts its words also name.
     e(Timeout, "connect_timeout", 86, &["connect timeout error", "und_err_connect_timeout"]),
     e(Timeout, "read_timeout", 70, &["err_timed_out", "err_connection_timed_out", "esockettimedout"]),
@@ -631,6 +637,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Timeout, "timeout", 45, &["timed out", "timeout", "time out"]),
     // Above "network error" beside it; in a stream, still a vague deadline (a cut).
     e(Timeout, "timeout", 58, &["request timed out"]),
+    // A gateway that held the request in its queue until its deadline.
+    e(Timeout, "queue_timeout", 70, &["queue timeout"]),
     // Rust's `io::ErrorKind::TimedOut`, as reqwest's printed error names
     // its source.
     e(Timeout, "timeout", 45, &["timedout"]).word(),
@@ -772,7 +780,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "choices: nil", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Apple Shortcuts reading a part of an answer that is not there.
     e(MalformedResponse, "unexpected_body", 72, &["for dictionary \"choices\"", "for dictionary key \"choices\"", "for dictionary key 'choices'", "for dictionary \"candidates\"", "for dictionary key \"candidates\"", "for dictionary key 'candidates'", "for dictionary \"parts\"", "for dictionary key \"parts\"", "for dictionary key 'parts'", "for dictionary \"tool_calls\"", "for dictionary key \"tool_calls\"", "for dictionary key 'tool_calls'"]).success_only(),
     // Python's KeyError over a part of an answer, printed as Python prints

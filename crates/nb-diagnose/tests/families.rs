@@ -4210,3 +4210,87 @@ fn keys_bots_filters_and_paths_in_more_apps_words() {
     );
     assert_eq!((category(&d), d.about_target), (InvalidRequest, true));
 }
+
+#[test]
+fn keys_refusals_and_deadlines_in_more_sdks_words() {
+    assert_read([
+        // A key or credential the client was never given.
+        (
+            "Error occurred while processing message: api_key is not present in llm_config or OPENAI_API_KEY env variable for agent primary_assistant.",
+            Auth,
+            false,
+        ),
+        (
+            "agent_framework.exceptions.ServiceInitializationError: Azure credential is required when agents_client is not provided.",
+            Auth,
+            false,
+        ),
+        (
+            "Amazon.Runtime.AmazonClientException: Failed to resolve bearer token in DefaultAWSTokenIdentityResolver",
+            Auth,
+            false,
+        ),
+        // An AWS refusal, whatever exception carries it.
+        (
+            "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling the ConverseStream operation: Access denied. ",
+            Permission,
+            false,
+        ),
+        (
+            "An error occurred (ValidationException) when calling the CreateAgentRuntime operation: Access denied while validating ECR URI",
+            Permission,
+            false,
+        ),
+        // Bedrock's missing resource without a refusal stays a missing model.
+        (
+            "An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: Could not find the model.",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "Invalid subscription ID, does not have access to Agents.",
+            Permission,
+            false,
+        ),
+        // gRPC's own status: the server has no such method.
+        (
+            "_InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNIMPLEMENTED\n\tdetails = \"Method not found.\"\n\tdebug_error_string = \"UNKNOWN:Error received from peer {grpc_message:\"Method not found.\", grpc_status:12}\"\n>",
+            InvalidRequest,
+            false,
+        ),
+        // Go's strict decoder refusing a field of the request.
+        (
+            "json: unknown field \"prompt_cache_key\"",
+            InvalidRequest,
+            false,
+        ),
+        // A deployment stopped by its owner serves no model.
+        (
+            "Error: 400 {\"type\":\"error\",\"error\":{\"type\":\"BadRequest\",\"message\":\"The requested endpoint has been stopped and is currently unavailable.\"}}",
+            ModelNotFound,
+            false,
+        ),
+        (
+            "[error: Copilot error: text-too-long]",
+            ContextLength,
+            false,
+        ),
+        // Dart's Dio on a connection that did not open in time.
+        (
+            "The request connection took longer than 0:00:20.000000. It was aborted.",
+            Timeout,
+            true,
+        ),
+        // A Swift client's answer with no choices in it.
+        (
+            "OpenAI<TextResult>(object: nil, model: nil, choices: nil, usage: nil, data: nil)",
+            MalformedResponse,
+            true,
+        ),
+    ]);
+    // A gateway's queue ran out after the stream had begun.
+    let d = in_stream(
+        "[AIStudioToAPI] - Request processing error (headers already sent): Queue timeout, request ID: req_1788852435918",
+    );
+    assert_eq!((category(&d), d.retryable), (Timeout, true));
+}
