@@ -236,7 +236,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key is not present", "failed to resolve bearer token", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -260,7 +260,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_api_key", 50, &["enter a valid api key", "provide a valid api key", "enter a valid gemini api key", "enter a valid openai api key", "enter a valid anthropic api key"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "api_key is not present", "credential is required", "failed to resolve bearer token"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "credential is required"]),
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
@@ -343,7 +343,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // ----------------------------------------------------------- model_not_found
     e(ModelNotFound, "model_not_found", 90, &["model_not_found", "modelnotfound", "model not found", "model_not_exist", "model not exist", "modelnotexist", "模型不存在", "模型未找到", "no model found", "nomodelmatchingquery", "unavailable_model", "unavailable model"]),
     e(ModelNotFound, "deployment_not_found", 92, &["deploymentnotfound", "deployment not found", "deployment for this resource does not exist", "deployment for the resource does not exist"]).of(AzureOpenAi),
-    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "is no longer available. please switch to claude", "no 'model_name' with this string"]),
+    e(ModelNotFound, "model_not_found", 86, &["does not exist or you do not have access", "not found or your project does not have access", "is not found for api version", "no such model", "unable to access model", "unknown model", "invalid model", "model is not valid", "model_decommissioned", "has been decommissioned", "model is not supported", "model not supported", "unsupported model", "not a valid model", "issue with the selected model (", "is no longer available. please switch to claude", "no 'model_name' with this string"]),
     e(ModelNotFound, "model_not_pulled", 92, &["not found, try pulling", "no longer compatible with your version of ollama"]).of(Ollama),
     e(ModelNotFound, VERSION_TOO_OLD, 92, &["not supported by your version of ollama", "requires a newer version of ollama"]).of(Ollama),
     e(ModelNotFound, "no_endpoints", 88, &["no endpoints found"]).of(OpenRouter),
@@ -354,7 +354,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ModelNotFound, "invalid_model_id", 86, &["model identifier is invalid", "invalid_model", "model id is invalid"]),
     // Said of whatever the text names: without a model named it is a
     // feature or an endpoint (see `classify`).
-    e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated", "marked by provider as legacy", "marked as legacy"]),
+    e(ModelNotFound, "model_deprecated", 75, &["has been taken offline", "has been deprecated", "model_deprecated", "is deprecated"]),
+    // Bedrock refuses a model its provider marked Legacy with "Access denied."
+    // inside a ResourceNotFoundException: the model is gone, above the refusal.
+    e(ModelNotFound, "model_deprecated", 89, &["marked by provider as legacy", "marked as legacy"]),
     // Relays say it of models, often by name alone.
     e(ModelNotFound, "model_retired", 75, &["已下线", "已弃用", "已废弃"]),
     // One-API / New-API relays: no upstream channel serves this model.
@@ -363,7 +366,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A local server (LM Studio) with no model loaded to answer.
     e(ModelNotFound, "no_model_loaded", 85, &["no models loaded"]),
     e(ModelNotFound, "no_deployment", 85, &["no deployment matched", "not found for account"]),
-    // Volcengine Ark serves each model from an endpoint the account creates.
+    // Hosts that serve each model from an endpoint the account creates
+    // (Volcengine Ark, StreamLake): one missing or stopped serves no model.
     e(ModelNotFound, "endpoint_not_found", 86, &["targeted an endpoint that does not exist", "endpoint has been stopped"]),
     e(ModelNotFound, "not_found", 70, &["not_found_error"]).of(Anthropic),
     // Anthropic's not-found message is the model's name alone ("model: claude-x").
@@ -451,8 +455,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "not_implemented", 50, &["not implemented"]),
     // gRPC's UNIMPLEMENTED: a method the server lacks; under a 5xx, the server's own failure.
     e(InvalidRequest, "not_implemented", 29, &["unimplemented"]),
-    // gRPC's status printed as such by a gRPC client: the method is not there.
-    e(InvalidRequest, "not_implemented", 60, &["statuscode.unimplemented", "grpc_status:12"]),
+    // gRPC's UNIMPLEMENTED as gRPC clients print it (Python, C core, Go, Java,
+    // .NET): the method or route is not there. gRPC maps no HTTP 5xx to it.
+    e(InvalidRequest, "not_implemented", 60, &["statuscode.unimplemented", "grpc_status:12", "\"grpc_status\":12", "code = unimplemented", "statusruntimeexception: unimplemented", "statuscode=\"unimplemented\""]).target(),
     // A server's complaint about the request's own JSON, above a parser's words.
     e(InvalidRequest, "invalid_body", 80, &["invalid json body"]),
     e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method", "request method 'get' not supported", "request method 'post' not supported", "request method 'get' is not supported", "request method 'post' is not supported", "httprequestmethodnotsupportedexception"]).target(),
@@ -638,7 +643,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Above "network error" beside it; in a stream, still a vague deadline (a cut).
     e(Timeout, "timeout", 58, &["request timed out"]),
     // A gateway that held the request in its queue until its deadline.
-    e(Timeout, "queue_timeout", 70, &["queue timeout"]),
+    e(Timeout, "queue_timeout", 61, &["queue timeout"]),
     // Rust's `io::ErrorKind::TimedOut`, as reqwest's printed error names
     // its source.
     e(Timeout, "timeout", 45, &["timedout"]).word(),
@@ -780,7 +785,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // saying so of a provider's reply.
     e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
-    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "choices: nil", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Apple Shortcuts reading a part of an answer that is not there.
     e(MalformedResponse, "unexpected_body", 72, &["for dictionary \"choices\"", "for dictionary key \"choices\"", "for dictionary key 'choices'", "for dictionary \"candidates\"", "for dictionary key \"candidates\"", "for dictionary key 'candidates'", "for dictionary \"parts\"", "for dictionary key \"parts\"", "for dictionary key 'parts'", "for dictionary \"tool_calls\"", "for dictionary key \"tool_calls\"", "for dictionary key 'tool_calls'"]).success_only(),
     // Python's KeyError over a part of an answer, printed as Python prints
@@ -805,7 +810,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
     // Google's web responses (their anti-hijacking prefix, their envelope), printed
     // whole by a client that could not read them; any cause named beside decides.
-    e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "choices: nil", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
     // A body cut mid-read, as HTTP stacks word it.

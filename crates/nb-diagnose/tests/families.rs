@@ -4247,14 +4247,45 @@ fn keys_refusals_and_deadlines_in_more_sdks_words() {
             ModelNotFound,
             false,
         ),
+        // A Legacy model is gone, whatever the refusal beside it says.
+        (
+            "An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days.",
+            ModelNotFound,
+            false,
+        ),
         (
             "Invalid subscription ID, does not have access to Agents.",
             Permission,
             false,
         ),
-        // gRPC's own status: the server has no such method.
+        // gRPC's own status, as each stack prints it: no such method.
         (
-            "_InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNIMPLEMENTED\n\tdetails = \"Method not found.\"\n\tdebug_error_string = \"UNKNOWN:Error received from peer {grpc_message:\"Method not found.\", grpc_status:12}\"\n>",
+            "_InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNIMPLEMENTED\n\tdetails = \"Method not found.\"\n>",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "RPC that terminated: UNKNOWN:Error received from peer {grpc_message:\"Method not found.\", grpc_status:12}",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "{\"created\":\"@1704700000\",\"description\":\"Error received from peer\",\"grpc_message\":\"Method not found\",\"grpc_status\":12}",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "rpc error: code = Unimplemented desc = unknown service inference.GRPCInferenceService",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "io.grpc.StatusRuntimeException: UNIMPLEMENTED: Method not found: llm.Generate/Stream",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "Grpc.Core.RpcException: Status(StatusCode=\"Unimplemented\", Detail=\"Method is unimplemented.\")",
             InvalidRequest,
             false,
         ),
@@ -4288,6 +4319,17 @@ fn keys_refusals_and_deadlines_in_more_sdks_words() {
             true,
         ),
     ]);
+    // Vertex's missing model stays one under a relay's 5xx.
+    let d = engine().diagnose(
+        &Failure::message("litellm.InternalServerError: VertexAIException - Publisher Model `projects/p/locations/us-central1/publishers/google/models/gemini-9` was not found or your project does not have access to it.")
+            .with_status(500),
+    );
+    assert_eq!(category(&d), ModelNotFound);
+    // gRPC's UNIMPLEMENTED is about the target, not the request's content.
+    let d = engine().diagnose(&Failure::message(
+        "rpc error: code = Unimplemented desc = unknown service inference.GRPCInferenceService",
+    ));
+    assert!(d.about_target);
     // A gateway's queue ran out after the stream had begun.
     let d = in_stream(
         "[AIStudioToAPI] - Request processing error (headers already sent): Queue timeout, request ID: req_1788852435918",
