@@ -630,6 +630,16 @@ fn natural_samples() {
             include_str!("corpus/hundredtwentyseventh_errors.jsonl"),
             192,
         ),
+        // Ninety-six more new names (cloud and provider SDKs and consoles,
+        // voice platforms, enterprise suites and CMS plug-ins, note, mail
+        // and reading apps, wearables, coding assistants and new agent
+        // frameworks); six collectors, 92 cases dropped as another
+        // collector's thread.
+        (
+            "hundredthirtythird",
+            include_str!("corpus/hundredthirtythird_errors.jsonl"),
+            208,
+        ),
     ] {
         let cases = cases(text);
         // A natural sample holds the providers its queries found; the

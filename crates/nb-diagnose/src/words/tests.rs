@@ -7,7 +7,7 @@ use super::*;
 
 /// The corpora in the order they were sealed: a set's model may learn only
 /// from the sets before it.
-const SEALED: [&str; 50] = [
+const SEALED: [&str; 51] = [
     "dev",
     "heldout",
     "unseen",
@@ -58,13 +58,14 @@ const SEALED: [&str; 50] = [
     "hundredfifteenth",
     "hundredtwentyfirst",
     "hundredtwentyseventh",
+    "hundredthirtythird",
 ];
 
 /// Sets sealed but not yet scored, so neither learned by the shipped counts
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &[];
+const NOT_YET_LEARNED: &[&str] = &["hundredthirtythird"];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
