@@ -47,22 +47,22 @@ pub(crate) const POOLED_GUESS_CONFIDENCE: f32 = 0.45;
 /// [`POOLED_GUESS_CONFIDENCE`] as if ten more of them had been right at that
 /// share. A category guessed a few times is neither sure nor hopeless on so
 /// few, and one guessed often stands on its own record: `invalid_request`
-/// was right 66 times in 121, `rate_limit` 9 times in 41.
+/// was right 68 times in 126, `rate_limit` 9 times in 42.
 pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
     use ErrorCategory::*;
     match category {
         RateLimit => 0.26,
-        QuotaExhausted => 0.38,
+        QuotaExhausted => 0.37,
         Auth => 0.69,
-        Permission => 0.40,
-        ModelNotFound => 0.38,
+        Permission => 0.38,
+        ModelNotFound => 0.37,
         ContextLength => 0.33,
         ContentFilter => 0.50,
-        InvalidRequest => 0.54,
+        InvalidRequest => 0.53,
         Overloaded => 0.31,
         Timeout => 0.34,
         Network => 0.54,
-        MalformedResponse => 0.51,
+        MalformedResponse => 0.52,
         StreamInterrupted => 0.16,
         // Never guessed.
         ServerError | Unknown => POOLED_GUESS_CONFIDENCE,

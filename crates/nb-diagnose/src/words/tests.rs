@@ -65,7 +65,7 @@ const SEALED: [&str; 51] = [
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &["hundredthirtythird"];
+const NOT_YET_LEARNED: &[&str] = &[];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
@@ -574,7 +574,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
     // is the share of guesses that were right.
     assert_eq!(
         (asked, guessed, right, spoiled, retry_mended, retry_spoiled),
-        (1212, 513, 231, 157, 103, 105),
+        (1266, 526, 236, 160, 105, 107),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(POOLED_GUESS_CONFIDENCE, right, guessed);
@@ -636,7 +636,7 @@ fn stream_guesses_mend_more_first_readings_than_they_spoil() {
     );
     assert_eq!(
         (stream_events, replays.len(), asked, guessed, right, spoiled),
-        (773, 357, 299, 47, 35, 4),
+        (783, 365, 306, 47, 35, 4),
         "{FIGURES}"
     );
     assert_confidence_is_share_right(STREAM_GUESS_CONFIDENCE, right, guessed);
