@@ -236,7 +236,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key is not present", "failed to resolve bearer token", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key must be set", "could not load the default credentials", "could not resolve api token", "api_key is not present", "failed to resolve bearer token", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -260,7 +260,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_api_key", 50, &["enter a valid api key", "provide a valid api key", "enter a valid gemini api key", "enter a valid openai api key", "enter a valid anthropic api key"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "credential is required"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "credential is required", "no project id found", "缺少 project id"]),
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
@@ -334,7 +334,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
     e(Permission, "not_licensed", 80, &["appidnoautherror", "not have a valid license"]),
-    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "does not have access to", "don't have access to", "don’t have access to"]),
+    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "does not have access to", "user is inactive", "don't have access to", "don’t have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // The AWS SDKs print "when calling the X operation: <message>"; a message
     // of "Access denied" is a refusal whatever exception carries it (Bedrock
@@ -489,6 +489,15 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
     // FastAPI's body for a path it does not have; any status decides.
     e(InvalidRequest, "not_found", 28, &[r#""detail":"not found""#, r#""detail": "not found""#, "'detail': 'not found'"]).target(),
+    // Azure's body for a path or resource it does not have (a 404's words
+    // printed without it); any status decides.
+    e(InvalidRequest, "not_found", 29, &["resource not found"]).target(),
+    // An AWS endpoint without the operation asked of it (a wrong region or
+    // service), and Vertex's dedicated endpoint reached through the shared
+    // domain: the target, not the model.
+    e(InvalidRequest, "unknown_operation", 85, &["unknownoperationexception", "dedicated endpoint cannot be accessed"]).target(),
+    // Bedrock's guardrail refusing the request's shape, not its content.
+    e(InvalidRequest, "validation_error", 85, &["input is in incorrect format"]),
     // A parameter deprecated for the model named, not the model.
     e(InvalidRequest, "feature_deprecated", 80, &["deprecated for this model"]),
     e(InvalidRequest, "validation_error", 26, &["must be", "has to be", "is required", "is missing", "is not specified", "should be", "must not", "can't be blank", "不能为空", "invalid format", "cannot be blank", "can't be empty", "cannot be empty", "must contain"]),
@@ -503,7 +512,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "json: unknown field", "out of the range of valid values", "is not accessible"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "json: unknown field", "value is not provided for the", "only allowed for string type", "out of the range of valid values", "is not accessible"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type", "error while downloading", "allowed formats are"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
@@ -568,6 +577,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // (Envoy's 503 is capacity, its 502 a failure).
     e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]).wrapper(),
     e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
+    // Squid's error page: a gateway answered, whatever failure it reports
+    // behind it ("Connection reset by peer").
+    e(ServerError, "upstream_error", 85, &["the requested url could not be retrieved"]),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),
     // A server's log of a request its application failed (uvicorn), and a
@@ -770,7 +782,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure", "remote host terminated the handshake"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "err_network", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -783,7 +795,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An agent's parser rejecting what the model answered (LangChain's
     // output parser, pydantic-ai's `UnexpectedModelBehavior`), or a relay
     // saying so of a provider's reply.
-    e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
+    e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "produced an invalid tool call", "no valid xml found", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Apple Shortcuts reading a part of an answer that is not there.
@@ -799,7 +811,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'tool_calls'"]).success_only().last(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
     // JSON.parse, an SDK's own wording).
-    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "expected value but found", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
     e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type", "attempt to decode a blank string", "is an invalid start of a value", "e474: unexpected end of input"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
@@ -807,7 +819,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1", "error(\"expected value\", line: 1, column: 1"]).success_only(),
     // Firebase's AI SDKs on a response of a shape they do not know, and
     // a client's Chinese for a response it could not parse.
-    e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "返回了空响应", "无法解析返回", "无法解析响应"]).success_only(),
     // Google's web responses (their anti-hijacking prefix, their envelope), printed
     // whole by a client that could not read them; any cause named beside decides.
     e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "choices: nil", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),

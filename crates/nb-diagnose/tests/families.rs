@@ -4339,3 +4339,95 @@ fn keys_refusals_and_deadlines_in_more_sdks_words() {
     );
     assert_eq!((category(&d), d.retryable), (Timeout, true));
 }
+
+#[test]
+fn credentials_targets_and_answers_in_the_twenty_second_samples_words() {
+    assert_read([
+        // A credential the client was never given or could not load.
+        (
+            "Error preparing retriever: Environment variable OPENAI_API_KEY must be set",
+            Auth,
+            false,
+        ),
+        (
+            "Error: Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information.",
+            Auth,
+            false,
+        ),
+        (
+            "Could not resolve API token from the environment",
+            Auth,
+            false,
+        ),
+        (
+            "No project ID found for Gemini CLI. Please try signing out and signing in again to provision a project.",
+            Auth,
+            false,
+        ),
+        ("额度获取失败：Gemini CLI 凭证缺少 Project ID", Auth, false),
+        // A request's field said to be required stays the request.
+        ("stream must be set to true", InvalidRequest, false),
+        // An account switched off for a reason other than payment.
+        (r#"{"error":"This user is inactive."}"#, Permission, false),
+        // Axios's code for a request that got no response.
+        ("LangChain error: ERR_NETWORK", Network, true),
+        // Answers a client could not use.
+        (
+            "错误类型：UnknownError，错误：AI 返回了空响应",
+            MalformedResponse,
+            true,
+        ),
+        (
+            "The model produced an invalid tool call, trying again.",
+            MalformedResponse,
+            true,
+        ),
+        ("No valid XML found in response", MalformedResponse, true),
+        (
+            "binary.lua:82: Expected value but found unexpected end of string at character 65537",
+            MalformedResponse,
+            true,
+        ),
+        // Targets: an AWS endpoint without the operation, Vertex's dedicated
+        // endpoint through the shared domain, Azure's missing resource.
+        (
+            "Error listing Bedrock models: An error occurred (404) when calling the ListFoundationModels operation: <UnknownOperationException/>",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "rpc error: code = FailedPrecondition desc = Dedicated Endpoint cannot be accessed through the shared Vertex AI domain aiplatform.googleapis.com.",
+            InvalidRequest,
+            false,
+        ),
+        ("Resource not found", InvalidRequest, false),
+        // Bedrock's guardrail refusing the request's shape, not its content.
+        (
+            "ValidationException: Guardrail was enabled but input is in incorrect format.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "HttpResponseError: (None) A value is not provided for the 'input_data' parameter.",
+            InvalidRequest,
+            false,
+        ),
+        (
+            "GenerateContentRequest.tools[0].function_declarations[11].parameters.properties[appearance].enum: only allowed for STRING type",
+            InvalidRequest,
+            false,
+        ),
+        // Squid's page is a gateway's answer, whatever it reports behind it.
+        (
+            "Request failed: ERROR The requested URL could not be retrieved. Read Error. The system returned: (104) Connection reset by peer",
+            ServerError,
+            true,
+        ),
+    ]);
+    // A 404's words under the status: the status and the model decide.
+    let d =
+        engine().diagnose(&Failure::message("Error: (404) Resource not found").with_status(404));
+    assert!(d.about_target, "{d:?}");
+    let d = engine().diagnose(&Failure::message("Resource not found"));
+    assert!(d.about_target, "{d:?}");
+}
