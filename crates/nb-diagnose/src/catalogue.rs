@@ -260,7 +260,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_api_key", 50, &["enter a valid api key", "provide a valid api key", "enter a valid gemini api key", "enter a valid openai api key", "enter a valid anthropic api key"]),
     // A key said to be required or missing, below a rate limit or a spent
     // allowance named with it ("an API key is required for higher limits").
-    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "credential is required", "no project id found", "缺少 project id"]),
+    e(Auth, "missing_api_key", 60, &["api key is required", "api key missing", "auth token is required", "no credentials for", "credential is required"]),
+    // Gemini CLI's sign-in without the Cloud project its credentials need.
+    e(Auth, "missing_project", 60, &["no project id found for gemini cli", "凭证缺少 project id"]),
     // A key the client never sent, in an app's words: it decides only where
     // no status does ("You need to use an API key for higher limits" under
     // a 429 is the limit).
@@ -325,7 +327,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A provider that says it locked or restricted the account: above any
     // quota code a relay sends it with.
     e(Permission, "account_blocked", 93, &["locked your account", "restricted your ability to use", "resource has been temporarily blocked", "has been disabled in this account"]),
-    e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段"]),
+    e(Permission, "account_blocked", 82, &["account has been locked", "account is locked", "account is currently inactive", "account is inactive", "account has been disabled", "account is disabled", "account has been banned", "has been banned", "irregular activities", "已被封禁", "已被禁用", "账号已冻结", "账户已冻结", "账号被封", "指定网段", "user is inactive"]),
     // A credential valid only for another product (a Claude Code token).
     e(Permission, "credential_restricted", 85, &["only authorized for use with", "only available to", "only available for", "free tier can only be used in", "free tier can only be used from within"]),
     // A model kept from how the app signed in (Codex with a ChatGPT account).
@@ -334,7 +336,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "not_subscribed", 80, &["request a subscription to use", "consumed scope", "insufficient scope", "insufficient_scope"]),
     // iFlytek Spark's 11200: this app id has no licence for the feature.
     e(Permission, "not_licensed", 80, &["appidnoautherror", "not have a valid license"]),
-    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "does not have access to", "user is inactive", "don't have access to", "don’t have access to"]),
+    e(Permission, "permission_denied", 55, &["permission_denied", "permission denied", "do not have permission", "does not have permission", "does not have the permission to", "do not have access to", "does not have access to", "don't have access to", "don’t have access to"]),
     e(Permission, "forbidden", 42, &["forbidden", "accessdenied", "access denied"]),
     // The AWS SDKs print "when calling the X operation: <message>"; a message
     // of "Access denied" is a refusal whatever exception carries it (Bedrock
@@ -489,13 +491,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "encrypted_content", 80, &["encrypted content for item", "encrypted content could not be"]),
     // FastAPI's body for a path it does not have; any status decides.
     e(InvalidRequest, "not_found", 28, &[r#""detail":"not found""#, r#""detail": "not found""#, "'detail': 'not found'"]).target(),
-    // Azure's body for a path or resource it does not have (a 404's words
-    // printed without it); any status decides.
+    // A 404's words printed without it (Azure's, Qianfan's): a path or
+    // resource the server does not have; any status decides.
     e(InvalidRequest, "not_found", 29, &["resource not found"]).target(),
-    // An AWS endpoint without the operation asked of it (a wrong region or
-    // service), and Vertex's dedicated endpoint reached through the shared
-    // domain: the target, not the model.
-    e(InvalidRequest, "unknown_operation", 85, &["unknownoperationexception", "dedicated endpoint cannot be accessed"]).target(),
+    // An AWS endpoint without the operation asked of it (a wrong service or
+    // endpoint): the target, not the model.
+    e(InvalidRequest, "unknown_operation", 85, &["unknownoperationexception"]).target(),
     // Bedrock's guardrail refusing the request's shape, not its content.
     e(InvalidRequest, "validation_error", 85, &["input is in incorrect format"]),
     // A parameter deprecated for the model named, not the model.
@@ -504,7 +505,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Turns in an order or shape a provider's rules or a server's chat template
     // refuse (Anthropic, Gemini, llama.cpp, LM Studio, vLLM), under any status.
     e(InvalidRequest, "template_error", 75, &["roles must alternate", "prompt must start with", "should alternate with", "successive user or assistant messages", "raise_exception(", "error rendering prompt", "jinja exception", "cannot pass both", "error parsing chat history", "no user/tool message found", "please use a valid role", "blocks can only be in", "while applying chat template"]),
-    e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base", "relay endpoint is incompatible"]).target(),
+    e(InvalidRequest, "invalid_url", 85, &["unexpected endpoint", "instance name not found", "the resource you are requesting could not be found", "verify your api base", "relay endpoint is incompatible", "dedicated endpoint cannot be accessed"]).target(),
     // A client library called with arguments it does not take (Python's
     // TypeError): the code that builds the request must change. Not a
     // missing keyword-only argument: SDKs' own error constructors take those
@@ -512,7 +513,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "call_signature", 70, &["unexpected keyword argument", "got multiple values for", "required positional argument", "positional arguments but"]),
     // Validators' words for a request field (pydantic, zod, name rules):
     // they decide only where no status does.
-    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "json: unknown field", "value is not provided for the", "only allowed for string type", "out of the range of valid values", "is not accessible"]),
+    e(InvalidRequest, "validation_error", 28, &["field required", "unknown parameter", "unrecognized key", "missing required", "may only contain", "can only contain", "validation failed", "failed validation", "is not allowed when", "ensure this value is", "extra fields not permitted", "value is not a valid", "must have required property", "additional properties are not allowed", "is not one of [", "is not of type '", "error:field validation for", "\" is not allowed", "should not be empty", "should not exist", "unknown field `", "json: unknown field", "out of the range of valid values", "is not accessible", "value is not provided for the", "only allowed for string type"]),
     e(InvalidRequest, "invalid_input", 60, &["invalid image", "invalid_image", "invalid content type", "error while downloading", "allowed formats are"]),
     // Reasoning models that want their thinking sent back with the tool calls it led to.
     e(InvalidRequest, "thinking_required", 70, &["reasoning_content is missing", "thinking is enabled but"]),
@@ -577,9 +578,14 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // (Envoy's 503 is capacity, its 502 a failure).
     e(ServerError, "upstream_error", 29, &["upstream connect error", "upstream error"]).wrapper(),
     e(ServerError, "upstream_error", 50, &["bad gateway", "bad_gateway"]),
-    // Squid's error page: a gateway answered, whatever failure it reports
-    // behind it ("Connection reset by peer").
-    e(ServerError, "upstream_error", 85, &["the requested url could not be retrieved"]),
+    // Squid titles every error page so: where no status came, a gateway
+    // answered ("Connection reset by peer" behind it). Its own cause lines
+    // decide above it: a read deadline, a too-large request, and an access
+    // rule of the caller's own proxy, which no retry cures.
+    e(ServerError, "upstream_error", 85, &["the requested url could not be retrieved"]).success_only(),
+    e(Timeout, "read_timeout", 86, &["a timeout occurred while waiting to read data from the network"]),
+    e(InvalidRequest, "payload_too_large", 86, &["the request or reply is too large"]),
+    e(Network, "local_policy", 86, &["access control configuration prevents your request"]).no_retry(),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),
     // A server's log of a request its application failed (uvicorn), and a
@@ -751,6 +757,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // nothing reached the provider. Under an error status they are the
     // server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
+    // Axios's code for a request that got no response, and Chromium's for a
+    // network that changed or slept under it; a whole word, so Chromium's
+    // firewall refusal is not one of them.
+    e(Network, "connect_failed", 55, &["err_network", "err_network_changed", "err_network_io_suspended"]).word(),
+    e(Network, "local_policy", 86, &["err_network_access_denied"]).no_retry(),
     e(Network, "local_policy", 95, &["connect: operation not permitted", "connect: permission denied", "connect eperm", "connect eacces"]).word().success_only().no_retry(),
     // This program could not load a library it needs (Python's
     // ModuleNotFoundError, Node's "Cannot find module"), or two of its
@@ -782,7 +793,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure", "remote host terminated the handshake"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "err_network", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),
@@ -795,7 +806,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // An agent's parser rejecting what the model answered (LangChain's
     // output parser, pydantic-ai's `UnexpectedModelBehavior`), or a relay
     // saying so of a provider's reply.
-    e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "produced an invalid tool call", "no valid xml found", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response"]).success_only(),
+    e(MalformedResponse, "unparsable_answer", 72, &["parsing llm output", "parse llm output", "unexpectedmodelbehavior", "returned neither content nor", "no content generated", "returned no content", "no content to map", "could not extract json", "arguments are not valid json", "error parsing function arguments", "unparseable reply", "unparsable reply", "unparseable response", "unparsable response", "produced an invalid tool call", "no valid xml found"]).success_only(),
     // An answer with nothing in it, events out of order, or one a client could not read.
     e(MalformedResponse, "unexpected_body", 72, &["contained no choices", "unexpected content type", "invalid content-type", "unexpected return from", "content field missing", "decoding response", "no attribute 'choices'", "unexpected line format", "noobjectgeneratederror", "did not provide any assistant messages", "响应格式不正确", "no content in", "no output found in response", "no candidates returned", "error: 'choices'", "expected object, received", "contained no message", "no completion choice", "no parts in", "empty response detected", "response empty", "too many empty messages", "unexpected event order", "extra data: line", "list index out of range", "expecting property name", "model returned no response", "error parsing chunk", "failed to process successful response", "expected to have received", "nonetype' object has no attribute 'usage'", "str' object has no attribute 'usage'", "dict' object has no attribute 'usage'", "nonetype' object has no attribute 'total_tokens'", "nonetype' object has no attribute 'prompt_tokens'", "nonetype' object has no attribute 'completion_tokens'", "响应格式错误", "响应格式无效", "without a current message", "nonetype' object has no attribute 'replace'", "nonetype' object has no attribute 'strip'", "解析流式输出", "response does not contain", "no tool call found in response", "error thrown while processing a json"]).success_only(),
     // Apple Shortcuts reading a part of an answer that is not there.
@@ -810,8 +821,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // sent, as the labels read any answer a client could not use.
     e(MalformedResponse, "unexpected_body", 72, &["'choices'", "'candidates'", "'parts'", "'tool_calls'"]).success_only().last(),
     // A client's parser failing on a chunk (Go's encoding/json, JavaScript's
-    // JSON.parse, an SDK's own wording).
-    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "expected value but found", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from"]).success_only(),
+    // JSON.parse, Lua's cjson in Neovim, an SDK's own wording).
+    e(MalformedResponse, "invalid_json", 75, &["looking for beginning of value", "error decoding streaming response", "chunk parse error", "failed to parse stream", "stream was invalid", "cannot unmarshal", "failed to unmarshal response", "requires an element of type", "isn't in the correct format", "does not adhere to the format", "malformed response", "invalid sse", "error parsing json", "incorrect response", "mismatched type with value", "attempt to decode json with unexpected mimetype", "contenttypeerror", "received incorrect json from", "expected value but found"]).success_only(),
     // Serde's and other decoders' words for a chunk of the wrong shape.
     e(MalformedResponse, "invalid_json", 75, &["deserialize", "missing field `", "did not match any variant", "parse chunk", "ollama chunk", "keyerror", "null value for", "body was empty", "doesn't return any data", "did not return any data", "invalid response stream", "formatexception", "decodingerror", "keynotfound(", "expected ident at line", "trailing characters at line", "object is not subscriptable", "is not iterable", "cannot read properties of undefined", "jsonexception", "json deserialization", "after top-level value", "error unmarshalling", "failed to parse jsonl", "failed to parse json", "'utf-8' codec can't decode", "jsonconvertexception", "jsondecodingexception", "jsonsyntaxexception", "mismatchedinputexception", "openaiinvaliddataexception", "proto: (line", "proto: syntax error", "cannot read properties of null", "attempt to index", "is not a subtype of type", "attempt to decode a blank string", "is an invalid start of a value", "e474: unexpected end of input"]).success_only(),
     // Serde's words for a body whose first byte is not JSON, which a cut
@@ -819,10 +830,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "invalid_json", 82, &["expected value at line 1 column 1", "error(\"expected value\", line: 1, column: 1"]).success_only(),
     // Firebase's AI SDKs on a response of a shape they do not know, and
     // a client's Chinese for a response it could not parse.
-    e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "返回了空响应", "无法解析返回", "无法解析响应"]).success_only(),
+    e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
     // Google's web responses (their anti-hijacking prefix, their envelope), printed
-    // whole by a client that could not read them; any cause named beside decides.
-    e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "choices: nil", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body"]).success_only(),
+    // whole by a client that could not read them, and answers empty or of no
+    // use ("AI 返回了空响应": the AI returned an empty answer); any cause named
+    // beside decides.
+    e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "choices: nil", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body", "ai 返回了空响应"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
     // A body cut mid-read, as HTTP stacks word it.

@@ -4424,10 +4424,45 @@ fn credentials_targets_and_answers_in_the_twenty_second_samples_words() {
             true,
         ),
     ]);
-    // A 404's words under the status: the status and the model decide.
-    let d =
-        engine().diagnose(&Failure::message("Error: (404) Resource not found").with_status(404));
-    assert!(d.about_target, "{d:?}");
     let d = engine().diagnose(&Failure::message("Resource not found"));
     assert!(d.about_target, "{d:?}");
+    // Squid's title decides only where no status came; its own cause lines
+    // decide above it, and its access rule is the caller's own proxy.
+    for (status, page, want, retryable) in [
+        (
+            504,
+            "ERROR: The requested URL could not be retrieved. Read Timeout. The system returned: (110) Connection timed out. A Timeout occurred while waiting to read data from the network.",
+            Timeout,
+            true,
+        ),
+        (
+            403,
+            "ERROR: The requested URL could not be retrieved. Access Denied. Access control configuration prevents your request from being allowed at this time.",
+            Network,
+            false,
+        ),
+        (
+            413,
+            "ERROR: The requested URL could not be retrieved. The request or reply is too large.",
+            InvalidRequest,
+            false,
+        ),
+    ] {
+        let d = engine().diagnose(&Failure::message(page).with_status(status));
+        assert_eq!((category(&d), d.retryable), (want, retryable), "{page}");
+    }
+    let d = engine().diagnose(
+        &Failure::message("ERROR: The requested URL could not be retrieved. Zero Sized Reply")
+            .with_status(502),
+    );
+    assert_eq!(category(&d), ServerError);
+    // Chromium's codes: a network that changed is retried, its firewall
+    // refusal is not.
+    assert_read([
+        ("net::ERR_NETWORK_CHANGED", Network, true),
+        ("net::ERR_NETWORK_ACCESS_DENIED", Network, false),
+    ]);
+    // An app's own "Project ID missing" under a 400 is the request.
+    let d = engine().diagnose(&Failure::http(400, r#"{"error":"缺少 Project ID"}"#));
+    assert_eq!(category(&d), InvalidRequest);
 }
