@@ -553,7 +553,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
     e(MalformedResponse, "unparsable_answer", 82, &["error parsing tool call arguments"]).success_only(),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains", "illegal memory access was encountered"]),
-    e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
+    e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running", "no suitable llama servers"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误", "went wrong on our end"]),
     // OpenAI's server error in full, also after a stream's cut (its first
     // sentence alone is every wrapper's, and names no cause).
@@ -707,7 +707,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "connection closed", "unexpected end of stream", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
-    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning"]),
+    e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning", "stream error received"]),
     // Bun's refused connection.
     e(Network, "connect_refused", 80, &["typo in the url or port"]),
     // An HTTP/2 stream reset (OkHttp, curl) or a connection lost as Apple's,

@@ -4466,3 +4466,18 @@ fn credentials_targets_and_answers_in_the_twenty_second_samples_words() {
     let d = engine().diagnose(&Failure::http(400, r#"{"error":"缺少 Project ID"}"#));
     assert_eq!(category(&d), InvalidRequest);
 }
+
+#[test]
+fn an_http2_reset_is_the_connection_and_ollama_without_a_runner_is_the_server() {
+    assert_read([
+        // hyper's h2 on a stream the peer reset: the connection, not a cut
+        // answer, though "stream error" is in its words.
+        (
+            "failed with error: error sending request for https://api.openai.com/v1/chat/completions: client error (SendRequest): http2 error: stream error received: unspecific protocol error detected",
+            Network,
+            true,
+        ),
+        // Ollama's scheduler with no runner to serve the model.
+        ("Error: no suitable llama servers found", ServerError, true),
+    ]);
+}
