@@ -236,7 +236,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Auth, "invalid_subscription_key", 88, &["invalid subscription key"]).of(AzureOpenAi),
     e(Auth, "invalid_security_token", 90, &["unrecognizedclientexception", "security token included in the request is invalid", "token included in the request is invalid", "expiredtokenexception", "invalidsignatureexception"]).of(Bedrock),
     e(Auth, "invalid_api_key", 85, &["invalid api key", "invalid signature", "invalid api token", "invalid_api_token", "invalid authentication", "invalid_authentication", "api key is invalid", "key 不正确", "key不正确", "key 错误", "key无效", "key 无效", "authentication required", "api key is missing", "missing api key", "api_key is not set", "api key is not set", "could not load credentials", "set an auth method", "could not refresh access token", "application_default_credentials", "'authorization' header", "no api key provided", "key is not provided", "api key not provided", "api key was not provided", "didn't provide an api key", "api key not found", "api key could not be found", "invalid credentials", "api key has been revoked", "reported as leaked", "key was leaked", "token has expired", "incorrect model credentials", "authorization header is missing", "api key appears to be invalid"]),
-    e(Auth, "missing_api_key", 85, &["access token missing", "api_key must be set", "could not load the default credentials", "could not resolve api token", "api_key is not present", "failed to resolve bearer token", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set"]),
+    e(Auth, "missing_api_key", 85, &["access token missing", "api_key client option must be set", "could not resolve authentication method", "no api key", "no valid api key", "unregistered callers", "openai_api_key environment variable", "couldn't find a secret", "missing subscription key", "no auth credentials", "missing bearer", "default credentials were not found", "defaultcredentialserror", "unable to locate credentials", "api key not configured", "api key is not configured", "api key must be provided", "api key not set", "api_key is not present", "failed to resolve bearer token", "api_key must be set", "could not load the default credentials", "could not resolve api token"]),
     // google-auth's failure to get a token; a network failure named with it decides.
     e(Auth, "token_refresh_failed", 60, &["refresherror"]),
     // A credential withdrawn by whoever issued it (a certificate revoked is
@@ -553,7 +553,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(ServerError, "model_error", 80, &["error was encountered while running the model", "error parsing tool call"]),
     e(MalformedResponse, "unparsable_answer", 82, &["error parsing tool call arguments"]).success_only(),
     e(ServerError, "model_crashed", 80, &["model has crashed", "model crashed", "probability tensor contains", "illegal memory access was encountered"]),
-    e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running", "no suitable llama servers"]).of(Ollama),
+    e(ServerError, "runner_terminated", 88, &["llama runner process has terminated", "llama runner process no longer running"]).of(Ollama),
+    // Ollama's scheduler found no runner able to take the model now (all
+    // busy, or none fits the memory left): the server's, retried as one.
+    e(ServerError, "no_runner", 80, &["no suitable llama servers"]).of(Ollama),
     e(ServerError, "internal_error", 75, &["the server had an error", "系统异常", "encountered a temporary error", "encountered an unexpected error", "error occurred on the server", "worker threw exception", "web server is returning an unknown error", "out of memory", "内部错误", "服务器错误", "系统错误", "went wrong on our end"]),
     // OpenAI's server error in full, also after a stream's cut (its first
     // sentence alone is every wrapper's, and names no cause).
@@ -584,7 +587,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // rule of the caller's own proxy, which no retry cures.
     e(ServerError, "upstream_error", 85, &["the requested url could not be retrieved"]).success_only(),
     e(Timeout, "read_timeout", 86, &["a timeout occurred while waiting to read data from the network"]),
-    e(InvalidRequest, "payload_too_large", 86, &["the request or reply is too large"]),
+    e(InvalidRequest, "request_too_large", 86, &["the request or reply is too large"]),
     e(Network, "local_policy", 86, &["access control configuration prevents your request"]).no_retry(),
     e(ServerError, "internal_error", 45, &["internalerror", "internal_server_error", "internal_error"]),
     e(ServerError, "internal_error", 25, &["internal server error", "internalservererror", "server_error", "server error", "internal error"]),
@@ -758,9 +761,11 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // server's own.
     e(Network, "local_resource", 95, &["too many open files", "emfile", "eaddrnotavail", "cannot assign requested address", "no buffer space available", "enobufs"]).word().success_only(),
     // Axios's code for a request that got no response, and Chromium's for a
-    // network that changed or slept under it; a whole word, so Chromium's
-    // firewall refusal is not one of them.
+    // network that changed or slept under it; whole codes, so no longer
+    // `ERR_NETWORK_*` code is read as these.
     e(Network, "connect_failed", 55, &["err_network", "err_network_changed", "err_network_io_suspended"]).word(),
+    // Chromium's refusal by a firewall or policy on this machine: the
+    // network, and no retry cures it.
     e(Network, "local_policy", 86, &["err_network_access_denied"]).no_retry(),
     e(Network, "local_policy", 95, &["connect: operation not permitted", "connect: permission denied", "connect eperm", "connect eacces"]).word().success_only().no_retry(),
     // This program could not load a library it needs (Python's
@@ -833,8 +838,8 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(MalformedResponse, "unexpected_body", 75, &["unhandled format for", "无法解析返回", "无法解析响应"]).success_only(),
     // Google's web responses (their anti-hijacking prefix, their envelope), printed
     // whole by a client that could not read them, and answers empty or of no
-    // use ("AI 返回了空响应": the AI returned an empty answer); any cause named
-    // beside decides.
+    // use ("AI 返回了空响应": the AI returned an empty answer; a Swift client's
+    // dump of an answer with `choices: nil`); any cause named beside decides.
     e(MalformedResponse, "unexpected_body", 50, &["wrb.fr", "choices: nil", "response error: )]}", "unexpected character", "failed to parse", "invalid response", "unexpected response", "empty response", "empty body", "ai 返回了空响应"]).success_only(),
     // -------------------------------------------------------- stream_interrupted
     e(StreamInterrupted, "stream_error", 85, &["modelstreamerrorexception"]).of(Bedrock),
