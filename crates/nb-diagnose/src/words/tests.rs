@@ -7,7 +7,7 @@ use super::*;
 
 /// The corpora in the order they were sealed: a set's model may learn only
 /// from the sets before it.
-const SEALED: [&str; 51] = [
+const SEALED: &[&str] = &[
     "dev",
     "heldout",
     "unseen",
@@ -552,7 +552,8 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
             spoiled += 1;
             tally.3 += 1;
         }
-        if !category.retryable_by_default() {
+        let retryable = category.retryable_by_default();
+        if !retryable {
             let counts = [
                 true,
                 category == r.case.category,
@@ -563,7 +564,6 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
                 tally.4[i] += u32::from(counted);
             }
         }
-        let retryable = category.retryable_by_default();
         if retryable != r.reading["retryable"].as_bool().unwrap() {
             if retryable == r.case.retryable {
                 retry_mended += 1;
