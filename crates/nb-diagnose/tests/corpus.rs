@@ -640,6 +640,17 @@ fn natural_samples() {
             include_str!("corpus/hundredthirtythird_errors.jsonl"),
             208,
         ),
+        // A hundred and thirty-one more new names (coding assistants and
+        // editor plug-ins, agent, RAG and evaluation frameworks and
+        // benchmarks, gateways and observability, SDKs in PHP, Ruby,
+        // Elixir, Swift and C++, story and role-play apps, workflow
+        // engines, commit and review bots, chat clients); eight collectors,
+        // 82 cases dropped as another collector's thread.
+        (
+            "hundredfortysecond",
+            include_str!("corpus/hundredfortysecond_errors.jsonl"),
+            183,
+        ),
     ] {
         let cases = cases(text);
         // A natural sample holds the providers its queries found; the

@@ -59,13 +59,14 @@ const SEALED: &[&str] = &[
     "hundredtwentyfirst",
     "hundredtwentyseventh",
     "hundredthirtythird",
+    "hundredfortysecond",
 ];
 
 /// Sets sealed but not yet scored, so neither learned by the shipped counts
 /// nor in the first readings' replays. A new set is scored once by the
 /// models as they stood when it was sealed; only then do the counts learn
 /// it, and its first readings join the replays.
-const NOT_YET_LEARNED: &[&str] = &[];
+const NOT_YET_LEARNED: &[&str] = &["hundredfortysecond"];
 
 /// Words seen in fewer cases than this are left out of the model.
 const LEAST_CASES: u32 = 5;
