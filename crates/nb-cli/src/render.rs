@@ -362,7 +362,7 @@ mod tests {
             out.contains("Caveat:   no known phrase or code matched; the category is a guess from"),
             "{out}"
         );
-        // A stream's stop guessed a broken chunk is surer (0.74), and still
+        // A stream's stop guessed a broken chunk is surer (0.75), and still
         // a guess.
         let stop = engine.diagnose(&Failure::stream_interrupted(
             "AttributeError: 'NoneType' object has no attribute 'delta'",

@@ -43,9 +43,9 @@ pub struct Diagnosis {
     /// from the wild is in the corpus README. A guess from words
     /// ([`Diagnosis::is_guess`]) carries the share of such guesses that were
     /// right: for a text's, the share of its category's (from 0.16 for
-    /// `stream_interrupted` to 0.69 for `auth`; 0.45 over all of them), and
-    /// 0.74 for a stream's stop read as a broken chunk. Check `is_guess()`
-    /// before weighing a confidence against the bands: a guess at 0.74 rests
+    /// `stream_interrupted` to 0.68 for `auth`; 0.45 over all of them), and
+    /// 0.75 for a stream's stop read as a broken chunk. Check `is_guess()`
+    /// before weighing a confidence against the bands: a guess at 0.75 rests
     /// on less than a phrase at 0.7.
     pub confidence: f32,
     /// How bad it is for the application.

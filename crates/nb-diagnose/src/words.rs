@@ -47,20 +47,20 @@ pub(crate) const POOLED_GUESS_CONFIDENCE: f32 = 0.45;
 /// [`POOLED_GUESS_CONFIDENCE`] as if ten more of them had been right at that
 /// share. A category guessed a few times is neither sure nor hopeless on so
 /// few, and one guessed often stands on its own record: `invalid_request`
-/// was right 68 times in 126, `rate_limit` 9 times in 42.
+/// was right 69 times in 129, `rate_limit` 9 times in 42.
 pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
     use ErrorCategory::*;
     match category {
         RateLimit => 0.26,
         QuotaExhausted => 0.37,
-        Auth => 0.69,
-        Permission => 0.38,
+        Auth => 0.68,
+        Permission => 0.39,
         ModelNotFound => 0.37,
         ContextLength => 0.33,
         ContentFilter => 0.50,
         InvalidRequest => 0.53,
         Overloaded => 0.31,
-        Timeout => 0.34,
+        Timeout => 0.33,
         Network => 0.54,
         MalformedResponse => 0.52,
         StreamInterrupted => 0.16,
@@ -71,7 +71,7 @@ pub(crate) const fn guess_confidence(category: ErrorCategory) -> f32 {
 
 /// The confidence of a stream's stop read as a broken chunk, measured as
 /// [`POOLED_GUESS_CONFIDENCE`] is (the corpus README, "A stream's stop").
-pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.74;
+pub(crate) const STREAM_GUESS_CONFIDENCE: f32 = 0.75;
 
 /// The categories a model never guesses, however sure it is: `unknown`,
 /// which is what a text no rule reads already is, and `server_error`,
