@@ -202,7 +202,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
     // Above an SDK's `RateLimitError` class (72), which it comes in: the
     // words decide, and a window named with them makes a rate limit.
-    e(QuotaExhausted, AMBIGUOUS_QUOTA, 74, &["exceeded your current quota"]),
+    e(QuotaExhausted, AMBIGUOUS_QUOTA, 74, &["exceeded your current quota", "reached your quota"]),
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 86, &["free tier quota exceeded", "have a free quota tier", "free quota exceeded"]),
@@ -243,7 +243,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // the TLS layer's).
     e(Auth, "revoked_key", 70, &["key has been revoked", "token has been revoked", "key was revoked", "token was revoked", "you provided has been revoked"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
-    e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期"]),
+    e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期", "incorrect access key"]),
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "身份验证信息不正确", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
@@ -286,7 +286,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location", "not available in this country"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location", "not available in this country", "not be available in your country", "not be available in your region"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled", "to be enabled in your firebase project"]),
     // Google's refusal of an API a key is restricted from ("Requests to this API
     // … are blocked."): its code and the method named blocked, its bare words only
@@ -669,7 +669,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // its source.
     e(Timeout, "timeout", 45, &["timedout"]).word(),
     // ------------------------------------------------------------------- network
-    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate has been revoked", "certificate revoked", "pkix path validation failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate has been revoked", "certificate revoked", "pkix path validation failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for", "err_cert_authority_invalid", "err_cert_common_name_invalid", "err_cert_date_invalid"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
     // an HTTP/2 frame too large): it fails the same way every time.
@@ -678,7 +678,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Node's code, not the end of Bedrock's `ResourceNotFoundException`.
     e(Network, "dns", 85, &["enotfound"]).word(),
     e(Network, "dns", 85, &["name resolution", "getaddrinfo", "name or service not known", "nodename nor servname", "dns error", "failed to lookup address", "no such host", "could not resolve host", "unable to resolve host", "eai_again", "dnserror"]),
-    e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found"]),
+    e(Network, "dns", 85, &["unknownhostexception", "err_name_not_resolved", "unresolvedaddressexception", "nxdomain", "hostname could not be found", "err_name_resolution_failed"]),
     // Go's resolver: the DNS server answered badly.
     e(Network, "dns", 80, &["server misbehaving"]),
     e(Network, "dns", 84, &["failed host lookup", "erefused"]),
@@ -707,7 +707,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // Only in this program's words: a server's body saying so may be about
     // a URL the request carries (an image's).
     e(InvalidRequest, "invalid_url", 85, &["no scheme supplied", "is missing an 'http://' or 'https://' protocol", "failed to construct 'url'", "err_invalid_url", "unsupported protocol scheme", "relative url without a base"]).target().success_only(),
-    e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused"]),
+    e(Network, "connect_refused", 82, &["connection refused", "econnrefused", "actively refused", "connect call failed", "connection was refused", "err_connection_refused"]),
     e(Network, "unreachable", 80, &["network is unreachable", "no route to host", "ehostunreach", "enetunreach", "host is unreachable"]),
     e(Network, "connection_reset", 72, &["connection reset", "connection closed", "unexpected end of stream", "econnreset", "reset by peer", "socket hang up", "other side closed", "server disconnected", "remotedisconnected", "peer closed connection", "connection closed before", "connection aborted", "broken pipe", "epipe", "incomplete chunked read", "incompleteread", "remoteprotocolerror", "unexpected eof", "connection was reset", "received rst_stream", "connection dropped", "socket connection was closed unexpectedly", "proxy connect aborted"]),
     e(Network, "connection_reset", 80, &["prematurely closed before response", "prematurely closed the connection", "stream error: stream id", "closed connection before returning", "stream error received"]),
@@ -787,6 +787,10 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // "terminated"), below any cause printed after them; read only where
     // no error status came, which otherwise decides.
     e(ErrorCategory::Unknown, CAUSE_HIDDEN, 51, &["i'm sorry, an internal error has occurred", "execution terminated due to error"]).success_only(),
+    // Connect's error with its code `unknown` (`ConnectError: [unknown]
+    // …`), which names no cause: above "ConnectError" alone, a connect
+    // failure in httpx's printouts; its other codes name a status.
+    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 56, &["connecterror: [unknown]"]).success_only(),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes; Bun's fetch and Node's

@@ -4496,3 +4496,109 @@ fn an_http2_reset_is_the_connection_and_ollama_without_a_runner_is_the_server() 
     let d = in_stream("http2 error: stream error received: unspecific protocol error detected");
     assert_eq!((category(&d), d.retryable), (StreamInterrupted, true));
 }
+
+#[test]
+fn a_grpc_status_printed_by_name_is_read_as_the_status_it_names() {
+    assert_read([
+        // Python's channel error: "terminated" is the call's, not a stream
+        // cut; the status names the cause.
+        (
+            "grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.INTERNAL\n\tdetails = \"Internal error encountered.\"",
+            ServerError,
+            true,
+        ),
+        (
+            "Response stream finished unexpectedly with internal error: Vertex AI API error: Error 400, Message: The GenerateContentRequest proto is invalid: [REQUIRED_FIELD_MISSING], Status: INVALID_ARGUMENT, Details: []",
+            InvalidRequest,
+            false,
+        ),
+        // Go's, Java's and .NET's printouts.
+        (
+            "rpc error: code = Internal desc = internal error",
+            ServerError,
+            true,
+        ),
+        (
+            "io.grpc.StatusRuntimeException: INTERNAL: Received unexpected EOS on DATA frame from server",
+            ServerError,
+            true,
+        ),
+        (
+            r#"Grpc.Core.RpcException: Status(StatusCode="Internal", Detail="Bad gRPC response.")"#,
+            ServerError,
+            true,
+        ),
+        // Connect's error, by its code: not a connect failure.
+        ("ConnectError: [internal] internal error", ServerError, true),
+        ("ConnectError: [resource_exhausted] Error", RateLimit, true),
+        ("ConnectError: [permission_denied] Error", Permission, false),
+        // Its code `unknown` names no cause.
+        (
+            "Unable to generate commit message: ConnectError: [unknown] CreateFile .... The filename, directory name, or volume label syntax is incorrect.",
+            Unknown,
+            false,
+        ),
+        // UNAVAILABLE is read by the words after it: a connection that
+        // failed stays the connection.
+        (
+            "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:43369: connect: connection refused\"",
+            Network,
+            true,
+        ),
+        // httpx's ConnectError is a connect failure, whatever follows it.
+        (
+            "httpx.ConnectError: [Errno 111] Connection refused",
+            Network,
+            true,
+        ),
+        // A reason phrase after "error:" is not a gRPC name.
+        (
+            "Chat completion request error: Internal Server Error (status 403)",
+            Permission,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn region_keys_quotas_and_chromium_codes_in_the_twenty_fourth_samples_words() {
+    assert_read([
+        // A region the product does not serve, hedged.
+        (
+            "Claude Code might not be available in your country.",
+            Permission,
+            false,
+        ),
+        // NovelAI's refusal of the key.
+        (
+            "novelai.exceptions.AuthError: Access token is incorrect. Message from NovelAI: Incorrect access key.",
+            Auth,
+            false,
+        ),
+        // A quota reached, with no window: spent; with one, a rate limit.
+        ("Error: Reached your quota", QuotaExhausted, false),
+        (
+            "You have reached your quota of 60 requests per minute",
+            RateLimit,
+            true,
+        ),
+        // Chromium's codes for a refused connection, a failed lookup and a
+        // certificate it does not trust (no retry cures the last).
+        (
+            "Failed to load resource: net::ERR_CONNECTION_REFUSED",
+            Network,
+            true,
+        ),
+        ("net::ERR_NAME_RESOLUTION_FAILED", Network, true),
+        ("net::ERR_CERT_AUTHORITY_INVALID", Network, false),
+        ("net::ERR_CERT_COMMON_NAME_INVALID", Network, false),
+        ("net::ERR_CERT_DATE_INVALID", Network, false),
+        // "Either the token is incorrect or the endpoint is down" names no
+        // cause, as before.
+        (
+            "OpenAI status check failed. Either Access Token is incorrect or API endpoint is down.",
+            Unknown,
+            false,
+        ),
+    ]);
+}

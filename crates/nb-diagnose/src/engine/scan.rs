@@ -149,13 +149,54 @@ pub(super) fn status_after_exception(b: &[u8]) -> Option<u16> {
     status_after(nested)
 }
 
-/// A status after "Error code:" and similar.
+/// A status after "Error code:" and similar: three digits, or a gRPC
+/// status's name as the stacks print it ([`grpc_status_named`]).
 pub(super) fn status_after(b: &[u8]) -> Option<u16> {
-    let b = skip_separators(b, b" :='\"(-");
+    let b = skip_separators(b, b" :='\"(-[");
     if b.get(3).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    json::parse_status(b.get(..3)?)
+    json::parse_status(b.get(..3)?).or_else(|| grpc_status_named(b))
+}
+
+/// The status a gRPC status name at the start of `b` stands for, in the
+/// forms the stacks print it: Python's `StatusCode.INTERNAL`, capitals
+/// (`INTERNAL:`), Go's `Internal desc`, .NET's `"Internal"`, Connect's
+/// `[internal]`. A capitalised word alone is not one ("Error: Internal
+/// Server Error" is a reason phrase), nor a name with more after it
+/// (`internal_error`, a code the catalogue reads). `UNAVAILABLE` names no
+/// status here: the stacks print it for a connection that failed as much
+/// as for a server that shed load, so the words after it decide.
+fn grpc_status_named(b: &[u8]) -> Option<u16> {
+    const PREFIX: &[u8] = b"statuscode.";
+    let (b, prefixed) = match b.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => (&b[PREFIX.len()..], true),
+        _ => (b, false),
+    };
+    let len = b
+        .iter()
+        .take(LONGEST_NAME + 1)
+        .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+        .count();
+    let (word, rest) = b.split_at(len);
+    let printed_as_name = prefixed
+        || word.iter().all(|c| !c.is_ascii_lowercase())
+        || matches!(rest.first(), Some(b']' | b'"'))
+        || rest.starts_with(b" desc");
+    if len == 0 || !printed_as_name || rest.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let same_letters = |name: &[u8]| {
+        word.iter()
+            .filter(|c| **c != b'_')
+            .map(u8::to_ascii_lowercase)
+            .eq(name.iter().copied().filter(|c| *c != b'_'))
+    };
+    GRPC_CODES
+        .iter()
+        .find(|(name, _)| same_letters(name))
+        .map(|&(_, status)| status)
+        .filter(|status| *status != 503)
 }
 
 /// Whether the first number within the next few bytes is exactly `0`.

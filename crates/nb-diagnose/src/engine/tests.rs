@@ -96,6 +96,44 @@ fn statuses_in_text() {
 }
 
 #[test]
+fn grpc_status_names_after_a_status_word_in_each_stacks_form() {
+    for (after, want) in [
+        // Python's enum, after "status".
+        (&b" = StatusCode.INTERNAL\n details"[..], Some(500)),
+        (b" = StatusCode.PERMISSION_DENIED", Some(403)),
+        // Capitals, as Java and the C core print them.
+        (b": INTERNAL: Internal error", Some(500)),
+        (b": DEADLINE_EXCEEDED", Some(504)),
+        // Go's CamelCase, with its description after.
+        (
+            b" = DeadlineExceeded desc = context deadline exceeded",
+            Some(504),
+        ),
+        (b" = InvalidArgument desc = bad", Some(400)),
+        // .NET's quoted name and Connect's bracketed one.
+        (b"=\"Internal\", Detail=", Some(500)),
+        (b" [resource_exhausted] rate limit", Some(429)),
+        (b" [unauthenticated] Error", Some(401)),
+        // A reason phrase is not a name; nor is a longer code, a name run
+        // into digits, or a name the stacks do not print.
+        (b": Internal Server Error", None),
+        (b": internal_error", None),
+        (b": INTERNAL2", None),
+        (b" [unknown] CreateFile", None),
+        // A connection that failed and a server that shed load alike.
+        (b": UNAVAILABLE: ipv4:1.2.3.4:443", None),
+        (b" [unavailable] Error", None),
+    ] {
+        assert_eq!(
+            status_after(after),
+            want,
+            "{}",
+            String::from_utf8_lossy(after)
+        );
+    }
+}
+
+#[test]
 fn zero_limits() {
     assert!(zero_follows(b"\"\n  value: \"0\"\n}"));
     assert!(!zero_follows(b"\": \"250000\""));
