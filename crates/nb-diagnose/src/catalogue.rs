@@ -200,8 +200,9 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(QuotaExhausted, "token_allowance", 86, &["tokens.total"]),
     e(QuotaExhausted, "insufficient_quota", 92, &["insufficient_quota"]).of(OpenAi),
     e(QuotaExhausted, "billing_hard_limit", 92, &["billing_hard_limit_reached", "billing hard limit", "billing_not_active", "billing is not active"]).of(OpenAi),
-    // Above an SDK's `RateLimitError` class (72), which it comes in: the
-    // words decide, and a window named with them makes a rate limit.
+    // OpenAI's and Google's words, and an app's "Reached your quota": above
+    // an SDK's `RateLimitError` class (72), which they come in, the words
+    // decide, and a window named with them makes a rate limit.
     e(QuotaExhausted, AMBIGUOUS_QUOTA, 74, &["exceeded your current quota", "reached your quota"]),
     e(QuotaExhausted, "arrearage", 92, &["arrearage", "arrears", "overdue-payment", "good standing", "欠费"]).of(DashScope),
     e(QuotaExhausted, "free_quota_exhausted", 90, &["free allocated quota exceeded", "allocationquota.freetieronly", "free tier of the model has been exhausted", "免费额度"]).of(DashScope),
@@ -227,7 +228,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // A service paused at an account's own spending cap (Volcengine's "Safe Experience Mode").
     e(QuotaExhausted, "service_paused", 85, &["model service has been paused", "safe experience mode"]),
     // ---------------------------------------------------------------------- auth
-    e(Auth, "invalid_api_key", 92, &["invalid_api_key", "incorrect api key", "incorrect_api_key"]),
+    e(Auth, "invalid_api_key", 92, &["invalid_api_key", "incorrect api key", "incorrect_api_key", "incorrect access key"]),
     e(Auth, "invalid_api_key", 90, &["invalidapikey", "invalid api-key", "invalidcredential", "凭证无效", "无效的api", "api-key无效", "api key无效", "密钥无效"]).of(DashScope),
     e(Auth, "invalid_api_key", 92, &["api_key_invalid", "api key not valid", "api key expired", "api_key_expired"]).of(Gemini),
     e(Auth, "authentication_error", 90, &["invalid x-api-key"]).of(Anthropic),
@@ -243,7 +244,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // the TLS layer's).
     e(Auth, "revoked_key", 70, &["key has been revoked", "token has been revoked", "key was revoked", "token was revoked", "you provided has been revoked"]),
     e(Auth, "account_deactivated", 85, &["account_deactivated", "account has been deactivated"]),
-    e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期", "incorrect access key"]),
+    e(Auth, "invalid_access_token", 85, &["access token invalid", "invalid access token", "invalid_access_token", "access token is invalid", "access token expired", "access token has expired", "api key has expired", "令牌已过期"]),
     e(Auth, "authentication_error", 80, &["authentication error", "authorization failed", "authorisation failed", "无法进行身份验证", "身份验证信息不正确", "token非法", "token过期"]),
     // Also a TLS handshake's and a wrapper's word: any cause named with it,
     // and any status, decides.
@@ -286,7 +287,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Permission, "permission_error", 90, &["permission_error"]).of(Anthropic),
     e(Permission, "access_denied", 88, &["accessdeniedexception", "model access is denied"]).of(Bedrock),
     e(Permission, "access_denied", 88, &["accessdenied.unpurchased", "model.accessdenied", "workspace.accessdenied"]).of(DashScope),
-    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location", "not available in this country", "not be available in your country", "not be available in your region"]),
+    e(Permission, "unsupported_region", 90, &["unsupported_country_region_territory", "country, region, or territory not supported", "unsupported country, region, or territory", "user location is not supported", "not available in region", "not available in your country", "not available in your region", "not available in your location", "not currently available in your location", "not available in this country"]),
     e(Permission, "api_disabled", 85, &["service_disabled", "has not been used in project", "organization has been disabled", "to be enabled in your firebase project"]),
     // Google's refusal of an API a key is restricted from ("Requests to this API
     // … are blocked."): its code and the method named blocked, its bare words only
@@ -459,7 +460,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(InvalidRequest, "not_implemented", 29, &["unimplemented"]),
     // gRPC's UNIMPLEMENTED as gRPC clients print it (Python, C core, Go, Java,
     // .NET): the method or route is not there. gRPC maps no HTTP 5xx to it.
-    e(InvalidRequest, "not_implemented", 60, &["statuscode.unimplemented", "grpc_status:12", "\"grpc_status\":12", "code = unimplemented", "statusruntimeexception: unimplemented", "statuscode=\"unimplemented\""]).target(),
+    e(InvalidRequest, "not_implemented", 60, &["statuscode.unimplemented", "grpc_status:12", "\"grpc_status\":12", "code = unimplemented", "statusruntimeexception: unimplemented", "statuscode=\"unimplemented\"", "connecterror: [unimplemented]"]).target(),
     // A server's complaint about the request's own JSON, above a parser's words.
     e(InvalidRequest, "invalid_body", 80, &["invalid json body"]),
     e(InvalidRequest, "unsupported_method", 70, &["unsupported openapi method", "unsupported method", "request method 'get' not supported", "request method 'post' not supported", "request method 'get' is not supported", "request method 'post' is not supported", "httprequestmethodnotsupportedexception"]).target(),
@@ -669,7 +670,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // its source.
     e(Timeout, "timeout", 45, &["timedout"]).word(),
     // ------------------------------------------------------------------- network
-    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate has been revoked", "certificate revoked", "pkix path validation failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for", "err_cert_authority_invalid", "err_cert_common_name_invalid", "err_cert_date_invalid"]).no_retry(),
+    e(Network, "tls_certificate", 92, &["certificate verify failed", "certificate has been revoked", "certificate revoked", "pkix path validation failed", "certificate verification failed", "certificate_verify_failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "invalid peer certificate", "unknownissuer", "certificate has expired", "cert_has_expired", "unable_to_verify_leaf_signature", "wrong version number", "remotecertificatenamemismatch", "the remote certificate is invalid", "err_tls_cert_altname_invalid", "does not match certificate's altnames", "certificate signed by unknown authority", "pkix path building failed", "unable to find valid certification path", "failed to verify certificate", "certificate is valid for", "err_cert_"]).no_retry(),
     // Node's certificate codes and messages, Java's name mismatch, OpenSSL's plain-HTTP reply.
     // A protocol the two ends do not share (Windows' SEC_E_ILLEGAL_MESSAGE,
     // an HTTP/2 frame too large): it fails the same way every time.
@@ -788,9 +789,12 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     // no error status came, which otherwise decides.
     e(ErrorCategory::Unknown, CAUSE_HIDDEN, 51, &["i'm sorry, an internal error has occurred", "execution terminated due to error"]).success_only(),
     // Connect's error with its code `unknown` (`ConnectError: [unknown]
-    // …`), which names no cause: above "ConnectError" alone, a connect
-    // failure in httpx's printouts; its other codes name a status.
-    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 56, &["connecterror: [unknown]"]).success_only(),
+    // …`) names no cause: above its class name, below any cause after it.
+    e(ErrorCategory::Unknown, CAUSE_HIDDEN, 54, &["connecterror: [unknown]"]).success_only(),
+    // httpx's and Connect's class name: a connect failure when nothing
+    // more specific follows (Connect's codes that map to a status are read
+    // as that status; `[unavailable]`, like a failed connection, is not).
+    e(Network, "connect_failed", 53, &["connecterror"]),
     // .NET's HttpRequestException: the request never got an answer.
     e(Network, "connect_failed", 60, &["an error occurred while sending the request"]),
     // Browsers' and Chromium-based stacks' codes; Bun's fetch and Node's
@@ -802,7 +806,7 @@ pub(crate) static CATALOGUE: &[Entry] = &[
     e(Network, "connection_reset", 60, &[": eof", "： eof"]),
     e(Network, "tls", 62, &["[ssl:", "sslerror", "ssl handshake", "remote party sent a tls alert", "authentication failed because the remote party", "无法建立到该服务器的安全连接", "a secure connection to the server cannot be made", "eof occurred in violation of protocol", "ssl connection could not be established", "tls handshake", "handshake failure", "tlsv1 alert", "received fatal alert", "handshake_failure", "remote host terminated the handshake"]),
     e(Network, "proxy_error", 60, &["proxyerror", "proxy error", "tunnel connection failed"]),
-    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connecterror", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
+    e(Network, "connect_failed", 55, &["failed to establish a new connection", "network problem", "网络错误", "cannot connect to", "could not connect", "couldn't connect", "unable to connect", "error trying to connect", "tcp connect error", "connection error", "connection failed", "fetch failed", "socket disconnected", "connectionerror", "apiconnectionerror", "network error", "network request failed", "请检查网络", "是否可以正常访问", "check your firewall", "net::err_failed", "typeerror: load failed", "typeerror:load failed", "could not be reached", "check your network", "unable to reach", "无法连接到"]),
     // -------------------------------------------------------- malformed_response
     e(MalformedResponse, "invalid_json", 85, &["json_validate_failed", "failed to generate json. please"]).of(Groq),
     e(MalformedResponse, "invalid_json", 75, &["expecting value", "unexpected end of json", "jsondecodeerror", "is not valid json", "invalid json", "eof while parsing", "expected value at line", "json parse error", "could not parse response", "could not parse http response", "malformed json", "unexpected token", "unexpected json token", "unserializableresponse", "unterminated string"]).success_only(),

@@ -61,7 +61,8 @@ pub struct Diagnosis {
     )]
     pub retry_after: Option<Duration>,
     /// The HTTP status, when there was one (possibly read from the body or
-    /// the message).
+    /// the message), or the one a gRPC status's name in the text stands
+    /// for (`StatusCode.INTERNAL`: 500) where no HTTP status came.
     pub status: Option<u16>,
     /// The root cause, in one sentence (borrowed from a static table unless
     /// it quotes a rejection reason). The wait itself is in `retry_after`.

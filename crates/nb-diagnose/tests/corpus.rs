@@ -645,7 +645,8 @@ fn natural_samples() {
         // benchmarks, gateways and observability, SDKs in PHP, Ruby,
         // Elixir, Swift and C++, story and role-play apps, workflow
         // engines, commit and review bots, chat clients); eight collectors,
-        // 82 cases dropped as another collector's thread.
+        // 82 cases dropped as another collector's thread or one the
+        // unsealed twenty-third collection read.
         (
             "hundredfortysecond",
             include_str!("corpus/hundredfortysecond_errors.jsonl"),

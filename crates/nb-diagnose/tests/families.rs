@@ -4507,9 +4507,10 @@ fn a_grpc_status_printed_by_name_is_read_as_the_status_it_names() {
             ServerError,
             true,
         ),
+        // A status printed in digits decides above a name.
         (
-            "Response stream finished unexpectedly with internal error: Vertex AI API error: Error 400, Message: The GenerateContentRequest proto is invalid: [REQUIRED_FIELD_MISSING], Status: INVALID_ARGUMENT, Details: []",
-            InvalidRequest,
+            "_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.INTERNAL\n\tdetails = \"Request failed with status code 401\"",
+            Auth,
             false,
         ),
         // Go's, Java's and .NET's printouts.
@@ -4532,22 +4533,35 @@ fn a_grpc_status_printed_by_name_is_read_as_the_status_it_names() {
         ("ConnectError: [internal] internal error", ServerError, true),
         ("ConnectError: [resource_exhausted] Error", RateLimit, true),
         ("ConnectError: [permission_denied] Error", Permission, false),
-        // Its code `unknown` names no cause.
+        (
+            "ConnectError: [unimplemented] Method not found",
+            InvalidRequest,
+            false,
+        ),
+        // Its code `unknown` names no cause, unless a cause follows.
         (
             "Unable to generate commit message: ConnectError: [unknown] CreateFile .... The filename, directory name, or volume label syntax is incorrect.",
             Unknown,
             false,
         ),
+        ("ConnectError: [unknown] fetch failed", Network, true),
         // UNAVAILABLE is read by the words after it: a connection that
-        // failed stays the connection.
+        // failed stays the connection, and Connect's with no words is its
+        // class name's.
         (
             "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:43369: connect: connection refused\"",
             Network,
             true,
         ),
+        (
+            "status = StatusCode.UNAVAILABLE\n\tdetails = \"failed to connect to all addresses\"",
+            Network,
+            true,
+        ),
+        ("ConnectError: [unavailable] Error", Network, true),
         // httpx's ConnectError is a connect failure, whatever follows it.
         (
-            "httpx.ConnectError: [Errno 111] Connection refused",
+            "httpx.ConnectError: [Errno 22] Invalid argument",
             Network,
             true,
         ),
@@ -4558,17 +4572,21 @@ fn a_grpc_status_printed_by_name_is_read_as_the_status_it_names() {
             false,
         ),
     ]);
+    // Inside a stream, a Vertex 400 that ends in its status name is the
+    // request, not the cut.
+    let d = in_stream(
+        "Response stream finished unexpectedly with internal error: Vertex AI API error: Error 400, Message: The GenerateContentRequest proto is invalid: [REQUIRED_FIELD_MISSING], Status: INVALID_ARGUMENT, Details: []",
+    );
+    assert_eq!(
+        (category(&d), d.retryable),
+        (InvalidRequest, false),
+        "{d:?}"
+    );
 }
 
 #[test]
-fn region_keys_quotas_and_chromium_codes_in_the_twenty_fourth_samples_words() {
+fn keys_quotas_and_chromium_codes_in_the_twenty_fourth_samples_words() {
     assert_read([
-        // A region the product does not serve, hedged.
-        (
-            "Claude Code might not be available in your country.",
-            Permission,
-            false,
-        ),
         // NovelAI's refusal of the key.
         (
             "novelai.exceptions.AuthError: Access token is incorrect. Message from NovelAI: Incorrect access key.",
@@ -4592,13 +4610,20 @@ fn region_keys_quotas_and_chromium_codes_in_the_twenty_fourth_samples_words() {
         ("net::ERR_NAME_RESOLUTION_FAILED", Network, true),
         ("net::ERR_CERT_AUTHORITY_INVALID", Network, false),
         ("net::ERR_CERT_COMMON_NAME_INVALID", Network, false),
-        ("net::ERR_CERT_DATE_INVALID", Network, false),
+        ("net::ERR_CERT_REVOKED", Network, false),
         // "Either the token is incorrect or the endpoint is down" names no
         // cause, as before.
         (
             "OpenAI status check failed. Either Access Token is incorrect or API endpoint is down.",
             Unknown,
             false,
+        ),
+        // Claude Code's note on every failed connection ("might not be
+        // available in your country") is a hedge: the failure decides.
+        (
+            "Unable to connect to Anthropic services\n\nFailed to connect to api.anthropic.com: ECONNREFUSED\n\nPlease check your internet connection and network settings.\n\nNote: Claude Code might not be available in your country. Check supported countries at https://anthropic.com/supported-countries",
+            Network,
+            true,
         ),
     ]);
 }

@@ -5,8 +5,8 @@ use std::cmp::Reverse;
 use std::time::Duration;
 
 use super::scan::{
-    MAX_NAME, is_camel_code, limit_before, number_after, printed_alone, rejected_before,
-    spell_name, status_after, status_after_exception, zero_follows,
+    MAX_NAME, grpc_status_after, is_camel_code, limit_before, number_after, printed_alone,
+    rejected_before, spell_name, status_after, status_after_exception, zero_follows,
 };
 use super::{Boundary, DiagnosisEngine, MAX_BODY_BYTES, Target, What};
 use crate::catalogue::{MODEL_MISSING_SPAN, Signal};
@@ -90,6 +90,9 @@ impl DiagnosisEngine {
                     if ev.status.is_none() {
                         ev.status = status_after(&hay[end..]);
                     }
+                    if ev.named_status.is_none() {
+                        ev.named_status = grpc_status_after(&hay[end..]);
+                    }
                 }
                 What::Signal(Signal::QuotaValue) => {
                     ev.zero_limit |= zero_follows(&hay[end..]);
@@ -118,6 +121,9 @@ impl DiagnosisEngine {
                     // the exception was raised for.
                     if ev.status.is_none() {
                         ev.status = status_after_exception(&hay[end..]);
+                    }
+                    if ev.named_status.is_none() {
+                        ev.named_status = grpc_status_after(&hay[end..]);
                     }
                     let from = hay[..start]
                         .iter()
@@ -226,7 +232,11 @@ pub(super) struct Evidence {
     /// an image, a file): a number compared with it is that size's bound.
     pub(super) other_size: bool,
     pub(super) wait: Option<Duration>,
+    /// A status the text prints ("Error code: 429").
     pub(super) status: Option<u16>,
+    /// The status a gRPC status's name in the text stands for
+    /// (`StatusCode.INTERNAL`): read only where no other status came.
+    pub(super) named_status: Option<u16>,
     /// The earliest provider name: (haystack, position, longest first).
     pub(super) names: Option<(NameKey, Provider)>,
     pub(super) zero_limit: bool,

@@ -23,7 +23,8 @@ impl DiagnosisEngine {
             .or_else(|| leading_status(text))
             .or(ev.status)
             .or(fields.numeric_status)
-            .or_else(|| reason_status(text));
+            .or_else(|| reason_status(text))
+            .or(ev.named_status);
         let success = status.is_none_or(|s| (200..300).contains(&s));
         let mut v = self.classify(ev, fields, status.filter(|_| !success), success);
         let after_success = status.is_some() && success;

@@ -149,43 +149,60 @@ pub(super) fn status_after_exception(b: &[u8]) -> Option<u16> {
     status_after(nested)
 }
 
-/// A status after "Error code:" and similar: three digits, or a gRPC
-/// status's name as the stacks print it ([`grpc_status_named`]).
+/// A status after "Error code:" and similar.
 pub(super) fn status_after(b: &[u8]) -> Option<u16> {
-    let b = skip_separators(b, b" :='\"(-[");
+    let b = skip_separators(b, b" :='\"(-");
     if b.get(3).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    json::parse_status(b.get(..3)?).or_else(|| grpc_status_named(b))
+    json::parse_status(b.get(..3)?)
 }
 
-/// The status a gRPC status name at the start of `b` stands for, in the
-/// forms the stacks print it: Python's `StatusCode.INTERNAL`, capitals
-/// (`INTERNAL:`), Go's `Internal desc`, .NET's `"Internal"`, Connect's
-/// `[internal]`. A capitalised word alone is not one ("Error: Internal
-/// Server Error" is a reason phrase), nor a name with more after it
-/// (`internal_error`, a code the catalogue reads). `UNAVAILABLE` names no
-/// status here: the stacks print it for a connection that failed as much
-/// as for a server that shed load, so the words after it decide.
-fn grpc_status_named(b: &[u8]) -> Option<u16> {
+/// The status a gRPC status's name after a status word or an exception's
+/// colon stands for, in the forms the stacks print it: Python's `status =
+/// StatusCode.INTERNAL`, capitals (`Status: INVALID_ARGUMENT`, Java's
+/// `StatusRuntimeException: INTERNAL:`), Go's `code = Internal desc =`,
+/// .NET's `StatusCode="Internal"`, Connect's `ConnectError: [internal]`.
+/// Not a capitalised or lower-case word alone ("Error: Internal Server
+/// Error" is a reason phrase, JSON's `"code": "internal"` a provider's
+/// code), nor a name run into more letters, `_` or digits (`INTERNAL_ERROR`).
+/// Node's `13 INTERNAL:` is not read: its number leads. `UNAVAILABLE` names
+/// no status here, though a message that is only that name reads 503
+/// ([`reason_status`]): the stacks print it for a connection that failed
+/// as much as for a server that shed load, and as a 503 it would turn a
+/// refused connection into capacity, so the words after it decide.
+pub(super) fn grpc_status_after(b: &[u8]) -> Option<u16> {
     const PREFIX: &[u8] = b"statuscode.";
+    let b = skip_separators(b, b" :='\"(-[");
     let (b, prefixed) = match b.get(..PREFIX.len()) {
         Some(p) if p.eq_ignore_ascii_case(PREFIX) => (&b[PREFIX.len()..], true),
         _ => (b, false),
     };
+    // Most words after a status word name no gRPC status: two letters
+    // tell, before the word is read.
+    let head = b.get(..2)?;
+    if !GRPC_CODES
+        .iter()
+        .any(|(name, _)| head.eq_ignore_ascii_case(&name[..2]))
+    {
+        return None;
+    }
     let len = b
         .iter()
         .take(LONGEST_NAME + 1)
         .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
         .count();
     let (word, rest) = b.split_at(len);
+    let lower_case = word.iter().all(|c| !c.is_ascii_uppercase());
     let printed_as_name = prefixed
         || word.iter().all(|c| !c.is_ascii_lowercase())
-        || matches!(rest.first(), Some(b']' | b'"'))
-        || rest.starts_with(b" desc");
-    if len == 0 || !printed_as_name || rest.first().is_some_and(u8::is_ascii_digit) {
+        || rest.first() == Some(&b']')
+        || (rest.first() == Some(&b'"') && !lower_case)
+        || rest.starts_with(b" desc =");
+    if !printed_as_name || rest.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
+    let first = head[0].to_ascii_lowercase();
     let same_letters = |name: &[u8]| {
         word.iter()
             .filter(|c| **c != b'_')
@@ -194,9 +211,9 @@ fn grpc_status_named(b: &[u8]) -> Option<u16> {
     };
     GRPC_CODES
         .iter()
-        .find(|(name, _)| same_letters(name))
+        .filter(|(name, _)| *name != b"unavailable")
+        .find(|(name, _)| name[0] == first && same_letters(name))
         .map(|&(_, status)| status)
-        .filter(|status| *status != 503)
 }
 
 /// Whether the first number within the next few bytes is exactly `0`.

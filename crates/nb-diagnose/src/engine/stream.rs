@@ -93,6 +93,7 @@ impl DiagnosisEngine {
         let status = fields
             .numeric_status
             .or(ev.status)
+            .or(ev.named_status)
             .filter(|s| (400..600).contains(s));
         // The stream began with a 200: words of a body that did not parse
         // count, as in a 200's body.

@@ -154,6 +154,7 @@ impl DiagnosisEngine {
             .numeric_status
             .or(ev.status)
             .or_else(|| fields.message().and_then(|m| reason_status(m.raw)))
+            .or(ev.named_status)
             .filter(|s| *s >= 400);
         let v = self.classify(ev, fields, status, true);
         if v.category == ErrorCategory::Unknown {

@@ -1,7 +1,7 @@
 use super::report::FALLBACK_CONFIDENCE;
 use super::scan::{
-    MAX_NAME, leading_status, limit_before, number_after, rejected_before, spell_name,
-    status_after, status_after_exception, zero_follows,
+    MAX_NAME, grpc_status_after, leading_status, limit_before, number_after, rejected_before,
+    spell_name, status_after, status_after_exception, zero_follows,
 };
 use super::*;
 use crate::catalogue::KEY_PREFIXES;
@@ -112,25 +112,40 @@ fn grpc_status_names_after_a_status_word_in_each_stacks_form() {
         (b" = InvalidArgument desc = bad", Some(400)),
         // .NET's quoted name and Connect's bracketed one.
         (b"=\"Internal\", Detail=", Some(500)),
+        (b"=\"NotFound\"", Some(404)),
         (b" [resource_exhausted] rate limit", Some(429)),
         (b" [unauthenticated] Error", Some(401)),
-        // A reason phrase is not a name; nor is a longer code, a name run
-        // into digits, or a name the stacks do not print.
+        // A reason phrase, a word alone, a provider's code in JSON, a
+        // longer code, a name run into digits: none is a name.
         (b": Internal Server Error", None),
-        (b": internal_error", None),
+        (b": internal error", None),
+        (b": Internal", None),
+        (b"\": \"internal\"", None),
+        (b": INTERNAL_ERROR", None),
         (b": INTERNAL2", None),
+        (b" = Internal description", None),
+        // Names that map to no status.
         (b" [unknown] CreateFile", None),
+        (b": CANCELLED", None),
+        (b": UNKNOWN", None),
         // A connection that failed and a server that shed load alike.
         (b": UNAVAILABLE: ipv4:1.2.3.4:443", None),
+        (b" = StatusCode.UNAVAILABLE", None),
         (b" [unavailable] Error", None),
+        // Too short to read.
+        (b"", None),
+        (b"StatusCode.", None),
+        (b": [Errno 111] x", None),
     ] {
         assert_eq!(
-            status_after(after),
+            grpc_status_after(after),
             want,
             "{}",
             String::from_utf8_lossy(after)
         );
     }
+    // A printed status is digits; a name has its own reading.
+    assert_eq!(status_after(b" = StatusCode.INTERNAL"), None);
 }
 
 #[test]
