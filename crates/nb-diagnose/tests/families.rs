@@ -4513,6 +4513,13 @@ fn a_grpc_status_printed_by_name_is_read_as_the_status_it_names() {
             Auth,
             false,
         ),
+        // A reset the call ended with as INTERNAL is the status's: retried
+        // as the reset would be.
+        (
+            "status = StatusCode.INTERNAL\n\tdetails = \"Received RST_STREAM with error code 2\"",
+            ServerError,
+            true,
+        ),
         // Go's, Java's and .NET's printouts.
         (
             "rpc error: code = Internal desc = internal error",
