@@ -193,11 +193,11 @@ pub(super) fn grpc_status_after(b: &[u8]) -> Option<u16> {
         .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
         .count();
     let (word, rest) = b.split_at(len);
-    let lower_case = word.iter().all(|c| !c.is_ascii_uppercase());
+    let no_capitals = word.iter().all(|c| !c.is_ascii_uppercase());
     let printed_as_name = prefixed
         || word.iter().all(|c| !c.is_ascii_lowercase())
         || rest.first() == Some(&b']')
-        || (rest.first() == Some(&b'"') && !lower_case)
+        || (rest.first() == Some(&b'"') && !no_capitals)
         || rest.starts_with(b" desc =");
     if !printed_as_name || rest.first().is_some_and(u8::is_ascii_digit) {
         return None;

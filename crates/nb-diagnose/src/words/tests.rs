@@ -621,7 +621,7 @@ fn guesses_mend_more_first_readings_than_they_spoil() {
 /// The stream model, measured the same way: each stream event whose first
 /// reading was `stream_interrupted` (`first_stream_readings.jsonl`) is read
 /// by a stream model trained only on the sets sealed before it, when the
-/// engine would ask it. Most of those readings (255 of 365, those of the
+/// engine would ask it. Most of those readings (255 of 370, those of the
 /// sets sealed before the thirty-sixth) were made before the engine told a
 /// stop whose words name no cause (0.65) from a cut its words name (0.95),
 /// so every one of them that does not begin as an event is asked here:
